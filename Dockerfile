@@ -1,0 +1,48 @@
+# cadenza-mock: offline emulator of the Cadenza credential API.
+#
+#   docker build -t cadenza-mock .
+#   docker run --rm -p 8080:8080 cadenza-mock
+#   docker run --rm -p 8080:8080 -v "$PWD/my-scenarios:/scenarios:ro" \
+#       -e CADENZA_MOCK_SCENARIO=/scenarios/mine.yaml cadenza-mock
+#
+# Every `serve` option can be set as CADENZA_MOCK_<OPTION>. BASE_IMAGE can point at any
+# Debian-like image with python3 (>= 3.11) and the venv module; both stages use it, so the
+# venv's interpreter link is valid in the final image.
+ARG BASE_IMAGE=python:3.12-slim
+
+FROM ${BASE_IMAGE} AS build
+ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
+WORKDIR /src
+# Dependencies first, from the metadata alone, so code changes reuse this layer.
+COPY pyproject.toml README.md ./
+COPY cadenza_mock/__init__.py cadenza_mock/__init__.py
+RUN mkdir -p scenarios \
+    && python3 -m venv /opt/venv \
+    && /opt/venv/bin/pip install --no-cache-dir .
+# Then the real package (the wheel bundles scenarios/ as cadenza_mock/_bundled).
+COPY cadenza_mock/ cadenza_mock/
+COPY scenarios/ scenarios/
+RUN /opt/venv/bin/pip install --no-cache-dir --no-deps --force-reinstall . \
+    && /opt/venv/bin/cadenza-mock --version
+
+FROM ${BASE_IMAGE}
+LABEL org.opencontainers.image.title="cadenza-mock" \
+      org.opencontainers.image.description="Offline emulator of the Cadenza credential API, driven by YAML scenarios" \
+      org.opencontainers.image.licenses="MIT"
+RUN useradd --user-group --uid 10001 --home-dir /nonexistent --no-create-home \
+        --shell /usr/sbin/nologin cadenza \
+    && mkdir -p /scenarios
+COPY --from=build /opt/venv /opt/venv
+ENV PATH=/opt/venv/bin:$PATH \
+    PYTHONUNBUFFERED=1 \
+    PYTHONDONTWRITEBYTECODE=1 \
+    CADENZA_MOCK_HOST=0.0.0.0 \
+    CADENZA_MOCK_PORT=8080
+USER 10001:10001
+EXPOSE 8080
+# Mount your own scenario files here: -v DIR:/scenarios:ro -e CADENZA_MOCK_SCENARIO=/scenarios/x.yaml
+# No curl in the image: python3 + urllib, proxies ignored, port taken from CADENZA_MOCK_PORT.
+HEALTHCHECK --interval=10s --timeout=5s --start-period=5s --retries=3 \
+    CMD ["python3", "-c", "import os, sys, urllib.request as u; port = os.environ.get('CADENZA_MOCK_PORT') or '8080'; r = u.build_opener(u.ProxyHandler({})).open(f'http://127.0.0.1:{port}/__admin/health', timeout=4); sys.exit(0 if r.status == 200 else 1)"]
+ENTRYPOINT ["cadenza-mock"]
+CMD ["serve"]

@@ -1,0 +1,236 @@
+#!/usr/bin/env bash
+# Opt-in smoke test of the container image (not part of CI): build it with podman, run it,
+# talk to it, and check that it stops cleanly on SIGTERM.
+#
+#   scripts/container-smoke.sh
+#
+# Environment knobs:
+#   PORT=18080          host port for the first container (the second uses PORT+1)
+#   BASE_IMAGE=...      base for both stages; default: a local Debian bookworm image made
+#                       with debootstrap (for machines without a container registry)
+#   IMAGE=...           tag to build (default localhost/cadenza-mock:smoke)
+#   TOKEN=...           bearer token for the API call if /__admin/scenario cannot tell us
+#   BUILD_CA=FILE       CA bundle mounted into the build only (default: the host bundle);
+#                       set BUILD_CA= to mount nothing
+#   WAIT_TRIES=200      health polls, 0.05 s apart, before giving up
+#   STOP_LIMIT=2.0      seconds `podman stop` may take before we call SIGTERM unhandled
+#
+# It needs root (or sudo) to install podman, runc and debootstrap when they are missing.
+# It only stops and removes the containers it started, by id.
+set -euo pipefail
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+PORT=${PORT:-18080}
+PORT2=$((PORT + 1))
+IMAGE=${IMAGE:-localhost/cadenza-mock:smoke}
+LOCAL_BASE=localhost/cadenza-base:bookworm
+BASE_IMAGE=${BASE_IMAGE:-$LOCAL_BASE}
+WAIT_TRIES=${WAIT_TRIES:-200}
+STOP_LIMIT=${STOP_LIMIT:-2.0}
+BUILD_CA=${BUILD_CA-${SSL_CERT_FILE:-/etc/ssl/certs/ca-certificates.crt}}
+
+log() { printf '==> %s\n' "$*"; }
+fail() { printf 'FAIL: %s\n' "$*" >&2; exit 1; }
+now() { date +%s.%N; }
+elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
+
+SUDO=
+if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; fi
+
+WORK=$(mktemp -d)
+STARTED=()
+cleanup() {
+  local id
+  for id in "${STARTED[@]}"; do
+    podman rm -f -t 0 "$id" >/dev/null 2>&1 || true
+  done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+# podman without systemd logs an error for the periodic healthcheck timer; it is harmless.
+quiet_podman() { podman "$@" 2> >(grep -v 'systemd connection' >&2); }
+
+# --- tools -----------------------------------------------------------------------------
+missing=()
+for tool in podman runc debootstrap; do
+  command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  log "installing ${missing[*]}"
+  $SUDO apt-get update -qq
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq podman runc debootstrap >/dev/null
+fi
+
+# Root here cannot raise rlimits and crun refuses hybrid cgroups: lower limits, use runc.
+export CONTAINERS_CONF=$WORK/containers.conf
+printf '[containers]\ndefault_ulimits = ["nofile=4096:4096", "nproc=4096:4096"]\n[engine]\nruntime = "runc"\n' \
+  >"$CONTAINERS_CONF"
+
+# --- base image ------------------------------------------------------------------------
+if [ "$BASE_IMAGE" = "$LOCAL_BASE" ] && ! podman image exists "$LOCAL_BASE"; then
+  log "building $LOCAL_BASE with debootstrap (about a minute)"
+  MIRROR=$(awk '/^URIs:/{print $2; exit}' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)
+  MIRROR=${MIRROR:-http://deb.debian.org/debian}
+  $SUDO debootstrap --variant=minbase --include=python3,python3-venv,ca-certificates \
+    bookworm "$WORK/rootfs" "$MIRROR" >"$WORK/debootstrap.log" 2>&1 \
+    || { tail -20 "$WORK/debootstrap.log" >&2; fail "debootstrap failed"; }
+  $SUDO tar -C "$WORK/rootfs" -c . | podman import - "$LOCAL_BASE" >/dev/null
+  $SUDO rm -rf "$WORK/rootfs"
+fi
+
+# --- build -----------------------------------------------------------------------------
+build_args=(--pull=never --isolation chroot --format docker
+  --build-arg "BASE_IMAGE=$BASE_IMAGE" -t "$IMAGE")
+if [ -n "$BUILD_CA" ] && [ -f "$BUILD_CA" ]; then
+  # pip inside the build may need the host's CA bundle; mounted, so it never lands in a layer
+  build_args+=(-v "$BUILD_CA:/etc/ssl/certs/ca-certificates.crt:ro")
+fi
+log "building $IMAGE from $BASE_IMAGE"
+t0=$(now)
+podman build "${build_args[@]}" "$REPO" >"$WORK/build.log" 2>&1 \
+  || { tail -40 "$WORK/build.log" >&2; fail "image build failed"; }
+t1=$(now)
+size=$(podman image inspect --format '{{.Size}}' "$IMAGE")
+log "built in $(elapsed "$t0" "$t1") s; image size $((size / 1000000)) MB"
+
+# --- helpers ---------------------------------------------------------------------------
+port_free() {
+  ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+# wait_health ID PORT: poll /__admin/health until 200; prints seconds since $2's start
+wait_health() {
+  local id=$1 port=$2 i
+  for ((i = 0; i < WAIT_TRIES; i++)); do
+    if curl -fsS -o /dev/null "http://127.0.0.1:$port/__admin/health" 2>/dev/null; then
+      return 0
+    fi
+    if [ "$(podman inspect --format '{{.State.Running}}' "$id")" != "true" ]; then
+      podman logs "$id" >&2 || true
+      fail "container $id exited before answering /__admin/health"
+    fi
+    sleep 0.05
+  done
+  podman logs "$id" >&2 || true
+  fail "no answer from /__admin/health on port $port after $WAIT_TRIES tries"
+}
+
+# first_token JSON: the first bearer token found in an /__admin/scenario document
+first_token() {
+  python3 -c '
+import json, sys
+def walk(o):
+    if isinstance(o, dict):
+        for k in ("tokens", "token"):
+            v = o.get(k)
+            if isinstance(v, list) and v and isinstance(v[0], str):
+                return v[0]
+            if isinstance(v, str) and v:
+                return v
+        for v in o.values():
+            t = walk(v)
+            if t:
+                return t
+    elif isinstance(o, list):
+        for v in o:
+            t = walk(v)
+            if t:
+                return t
+    return None
+try:
+    print(walk(json.load(sys.stdin)) or "")
+except ValueError:
+    print("")
+'
+}
+
+# token_for PORT: TOKEN if given, else what /__admin/scenario says, else the default's
+token_for() {
+  local port=$1 body tok
+  if [ -n "${TOKEN:-}" ]; then printf '%s' "$TOKEN"; return; fi
+  body=$(curl -fsS "http://127.0.0.1:$port/__admin/scenario" 2>/dev/null || true)
+  tok=$(printf '%s' "$body" | first_token)
+  printf '%s' "${tok:-alice-token}"
+}
+
+# check_api PORT TOKEN: the credential list answers 200 for that token
+check_api() {
+  local port=$1 token=$2 code
+  code=$(curl -sS -o "$WORK/list.json" -w '%{http_code}' \
+    -H "Authorization: Bearer $token" "http://127.0.0.1:$port/api/v3/credential/list")
+  log "GET /api/v3/credential/list (token $token) -> $code: $(head -c 300 "$WORK/list.json")"
+  [ "$code" = 200 ] || fail "credential list answered $code"
+}
+
+# stop_timed ID: podman stop, report the time taken and the exit code
+stop_timed() {
+  local id=$1 s e took code
+  s=$(now)
+  quiet_podman stop -t 5 "$id" >/dev/null
+  e=$(now)
+  took=$(elapsed "$s" "$e")
+  code=$(podman inspect --format '{{.State.ExitCode}}' "$id")
+  log "podman stop took $took s; exit code $code"
+  awk -v t="$took" -v l="$STOP_LIMIT" 'BEGIN { exit !(t <= l) }' \
+    || fail "stop took $took s (> $STOP_LIMIT s): SIGTERM is not handled"
+  [ "$code" = 0 ] || log "warning: exit code $code after SIGTERM (expected 0)"
+}
+
+# --- run 1: the bundled default scenario -------------------------------------------------
+port_free "$PORT" || fail "port $PORT is in use (set PORT=...)"
+log "run 1: default scenario on 127.0.0.1:$PORT (configured by CADENZA_MOCK_HOST/PORT)"
+t0=$(now)
+ID=$(quiet_podman run -d --network host \
+  -e CADENZA_MOCK_HOST=127.0.0.1 -e "CADENZA_MOCK_PORT=$PORT" "$IMAGE")
+STARTED+=("$ID")
+wait_health "$ID" "$PORT"
+t1=$(now)
+log "container ${ID:0:12}: start to first 200 in $(elapsed "$t0" "$t1") s"
+log "GET /__admin/health -> $(curl -fsS "http://127.0.0.1:$PORT/__admin/health")"
+log "runs as uid $(podman exec "$ID" id -u)"
+TOK=$(token_for "$PORT")
+check_api "$PORT" "$TOK"
+podman healthcheck run "$ID" >/dev/null || fail "podman healthcheck run reported unhealthy"
+log "podman healthcheck run: healthy"
+stop_timed "$ID"
+
+# --- run 2: a scenario mounted from a folder ---------------------------------------------
+SCEN=$WORK/scenarios
+mkdir -p "$SCEN"
+if [ -f "$REPO/scenarios/empty.yaml" ]; then
+  cp "$REPO/scenarios/empty.yaml" "$SCEN/x.yaml"
+else
+  cat >"$SCEN/x.yaml" <<'YAML'
+description: container smoke test
+seed: 1
+users:
+  - email: smoke@example.com
+    password: smoke
+    tokens: [smoke-token]
+    credentials: []
+YAML
+fi
+# the image runs as an unprivileged user: the folder must be world-readable
+chmod 755 "$SCEN" && chmod 644 "$SCEN/x.yaml"
+port_free "$PORT2" || fail "port $PORT2 is in use (set PORT=...)"
+log "run 2: mounted $SCEN as /scenarios, CADENZA_MOCK_SCENARIO=/scenarios/x.yaml, port $PORT2"
+t0=$(now)
+ID2=$(quiet_podman run -d --network host -v "$SCEN:/scenarios:ro" \
+  -e CADENZA_MOCK_SCENARIO=/scenarios/x.yaml \
+  -e CADENZA_MOCK_HOST=127.0.0.1 -e "CADENZA_MOCK_PORT=$PORT2" "$IMAGE")
+STARTED+=("$ID2")
+wait_health "$ID2" "$PORT2"
+t1=$(now)
+log "container ${ID2:0:12}: start to first 200 in $(elapsed "$t0" "$t1") s"
+SC=$(curl -fsS "http://127.0.0.1:$PORT2/__admin/scenario" 2>/dev/null || true)
+log "GET /__admin/scenario -> $(printf '%s' "$SC" | head -c 300)"
+TOK2=$(printf '%s' "$SC" | first_token)
+if [ -n "$TOK2" ]; then
+  check_api "$PORT2" "$TOK2"
+else
+  log "the mounted scenario has no token to try the API with; health answered"
+fi
+stop_timed "$ID2"
+
+log "container smoke test passed"
