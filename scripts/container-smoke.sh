@@ -157,9 +157,9 @@ token_for() {
 # check_api PORT TOKEN: the credential list answers 200 for that token
 check_api() {
   local port=$1 token=$2 code
-  code=$(curl -sS -o "$WORK/list.json" -w '%{http_code}' \
+  code=$(curl -sS -o "$WORK/list-$port.json" -w '%{http_code}' \
     -H "Authorization: Bearer $token" "http://127.0.0.1:$port/api/v3/credential/list")
-  log "GET /api/v3/credential/list (token $token) -> $code: $(head -c 300 "$WORK/list.json")"
+  log "GET /api/v3/credential/list (token $token) -> $code: $(head -c 300 "$WORK/list-$port.json")"
   [ "$code" = 200 ] || fail "credential list answered $code"
 }
 
@@ -198,17 +198,17 @@ stop_timed "$ID"
 # --- run 2: a scenario mounted from a folder ---------------------------------------------
 SCEN=$WORK/scenarios
 mkdir -p "$SCEN"
+MARKER="container smoke test mounted scenario"
 if [ -f "$REPO/scenarios/empty.yaml" ]; then
-  cp "$REPO/scenarios/empty.yaml" "$SCEN/x.yaml"
+  sed "s/^description:.*/description: $MARKER/" "$REPO/scenarios/empty.yaml" >"$SCEN/x.yaml"
 else
-  cat >"$SCEN/x.yaml" <<'YAML'
-description: container smoke test
+  cat >"$SCEN/x.yaml" <<YAML
+description: $MARKER
 seed: 1
 users:
   - email: smoke@example.com
     password: smoke
-    tokens: [smoke-token]
-    credentials: []
+    tokens: [alice-token]
 YAML
 fi
 # the image runs as an unprivileged user: the folder must be world-readable
@@ -226,10 +226,14 @@ log "container ${ID2:0:12}: start to first 200 in $(elapsed "$t0" "$t1") s"
 SC=$(curl -fsS "http://127.0.0.1:$PORT2/__admin/scenario" 2>/dev/null || true)
 log "GET /__admin/scenario -> $(printf '%s' "$SC" | head -c 300)"
 TOK2=$(printf '%s' "$SC" | first_token)
-if [ -n "$TOK2" ]; then
-  check_api "$PORT2" "$TOK2"
+check_api "$PORT2" "${TOK2:-${TOKEN:-alice-token}}"
+# prove the mounted file was loaded, not the bundled default
+if printf '%s' "$SC" | grep -qF "$MARKER"; then
+  log "the server reports the mounted scenario"
+elif ! cmp -s "$WORK/list-$PORT.json" "$WORK/list-$PORT2.json"; then
+  log "the credential list differs from the default scenario's: the mounted scenario is in use"
 else
-  log "the mounted scenario has no token to try the API with; health answered"
+  fail "same answer as the default scenario: CADENZA_MOCK_SCENARIO seems to be ignored"
 fi
 stop_timed "$ID2"
 
