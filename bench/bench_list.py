@@ -1,0 +1,423 @@
+"""Throughput and latency of GET /api/v3/credential/list: cadenza-mock vs a bare aiohttp app.
+
+For each scenario, cadenza-mock (`python -m cadenza_mock serve`) and bench/bare_app.py
+serving the very same response bytes run side by side, both pinned to one core; wrk
+(one thread, fixed connection count, pinned to another core) loads them alternately:
+a warm-up run for each, then the measured runs. Both must answer 200 with identical
+bodies before anything is measured.
+
+    python bench/bench_list.py                    # print the results table
+    python bench/bench_list.py --write            # ...and record it in bench/README.md
+
+Needs wrk (Debian: apt-get install wrk) and taskset (util-linux).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from _common import (
+    BENCH_DIR,
+    README,
+    REPO_ROOT,
+    machine_description,
+    package_revision,
+    write_section,
+)
+
+LIST_PATH = "/api/v3/credential/list"
+HEALTH_PATH = "/__admin/health"
+
+# wrk prints this line from the script's done() hook; parsing it beats scraping the
+# human-readable report (units vary between us, ms and s there).
+WRK_SCRIPT = r"""
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    'WRKJSON {"requests": %.0f, "duration_us": %.0f, "bytes": %.0f, ' ..
+    '"connect": %.0f, "read": %.0f, "write": %.0f, "timeout": %.0f, "status": %.0f, ' ..
+    '"p50_us": %.1f, "p90_us": %.1f, "p99_us": %.1f, "max_us": %.1f}\n',
+    summary.requests, summary.duration, summary.bytes,
+    e.connect, e.read, e.write, e.timeout, e.status,
+    latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max))
+end
+"""
+
+
+class BenchError(RuntimeError):
+    """A precondition failed; the message says which and what to do."""
+
+
+@dataclass
+class WrkRun:
+    requests: int
+    duration_s: float
+    rps: float
+    p50_ms: float
+    p90_ms: float
+    p99_ms: float
+    max_ms: float
+    socket_errors: int
+    status_errors: int
+
+
+@dataclass
+class Row:
+    scenario: str
+    size: int
+    server: str
+    runs: list[WrkRun]
+
+    @property
+    def rps(self) -> float:
+        return statistics.median(r.rps for r in self.runs)
+
+    @property
+    def p50_ms(self) -> float:
+        return statistics.median(r.p50_ms for r in self.runs)
+
+    @property
+    def p99_ms(self) -> float:
+        return statistics.median(r.p99_ms for r in self.runs)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def fetch(url: str, headers: dict[str, str]) -> tuple[int, bytes]:
+    req = urllib.request.Request(url, headers=headers)
+    try:
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            return resp.status, resp.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+
+
+class Server:
+    """A server subprocess pinned to one core; stopped with SIGTERM, then SIGKILL."""
+
+    def __init__(self, label: str, argv: list[str], core: int, log_dir: Path) -> None:
+        self.label = label
+        self.log_path = log_dir / f"{label.replace(' ', '_')}.log"
+        self._log = self.log_path.open("wb")
+        self.proc = subprocess.Popen(
+            ["taskset", "-c", str(core), *argv],
+            cwd=REPO_ROOT,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+
+    def log_tail(self, lines: int = 20) -> str:
+        self._log.flush()
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+    def wait_ready(self, url: str, headers: dict[str, str], retries: int = 150) -> None:
+        for _ in range(retries):
+            if self.proc.poll() is not None:
+                raise BenchError(
+                    f"{self.label} exited with code {self.proc.returncode} before answering"
+                    f" {url}; its output:\n{self.log_tail()}"
+                )
+            try:
+                status, _ = fetch(url, headers)
+                if status == 200:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.1)
+        raise BenchError(
+            f"{self.label} did not answer 200 on {url} after {retries} tries;"
+            f" its output:\n{self.log_tail()}"
+        )
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+        self._log.close()
+
+
+def run_wrk(
+    args: argparse.Namespace, url: str, headers: dict[str, str], duration: float, script: Path
+) -> WrkRun:
+    cmd = [
+        "taskset",
+        "-c",
+        str(args.wrk_core),
+        "wrk",
+        "-t1",
+        f"-c{args.connections}",
+        f"-d{duration:g}s",
+        "--latency",
+        f"--timeout={max(10.0, duration):g}s",
+        "-s",
+        str(script),
+    ]
+    for name, value in headers.items():
+        cmd += ["-H", f"{name}: {value}"]
+    cmd.append(url)
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 60)
+    line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("WRKJSON ")), None)
+    if proc.returncode != 0 or line is None:
+        raise BenchError(f"wrk failed (exit {proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+    d = json.loads(line.removeprefix("WRKJSON "))
+    duration_s = d["duration_us"] / 1e6
+    return WrkRun(
+        requests=int(d["requests"]),
+        duration_s=duration_s,
+        rps=d["requests"] / duration_s,
+        p50_ms=d["p50_us"] / 1000,
+        p90_ms=d["p90_us"] / 1000,
+        p99_ms=d["p99_us"] / 1000,
+        max_ms=d["max_us"] / 1000,
+        socket_errors=int(d["connect"] + d["read"] + d["write"] + d["timeout"]),
+        status_errors=int(d["status"]),
+    )
+
+
+def ours_argv(scenario: str, port: int) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "cadenza_mock",
+        "serve",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--scenario",
+        scenario,
+    ]
+
+
+def first_token(scenario: str) -> str:
+    try:
+        from cadenza_mock import load_scenario
+    except ImportError as exc:
+        raise BenchError(
+            f"cannot import cadenza_mock.load_scenario ({exc}); "
+            "run `pip install -e .` in the repository first"
+        ) from exc
+    return load_scenario(scenario).users[0].tokens[0]
+
+
+def bench_scenario(args: argparse.Namespace, scenario: str, work: Path, script: Path) -> list[Row]:
+    token = first_token(scenario)
+    auth = {"Authorization": f"Bearer {token}"}
+    ours_port, bare_port = free_port(), free_port()
+    ours_url = f"http://127.0.0.1:{ours_port}{LIST_PATH}"
+    bare_url = f"http://127.0.0.1:{bare_port}{LIST_PATH}"
+    servers: list[Server] = []
+    try:
+        ours = Server(
+            f"cadenza-mock {scenario}", ours_argv(scenario, ours_port), args.server_core, work
+        )
+        servers.append(ours)
+        ours.wait_ready(f"http://127.0.0.1:{ours_port}{HEALTH_PATH}", {})
+        status, body = fetch(ours_url, auth)
+        if status != 200:
+            raise BenchError(
+                f"cadenza-mock answered {status} (not 200) on {LIST_PATH} for "
+                f"scenario {scenario!r}:\n{body[:500]!r}"
+            )
+        body_file = work / f"{scenario}.json"
+        body_file.write_bytes(body)
+
+        bare = Server(
+            f"bare aiohttp {scenario}",
+            [
+                sys.executable,
+                str(BENCH_DIR / "bare_app.py"),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(bare_port),
+                "--body",
+                str(body_file),
+            ],
+            args.server_core,
+            work,
+        )
+        servers.append(bare)
+        bare.wait_ready(bare_url, {})
+        bare_status, bare_body = fetch(bare_url, auth)
+        if bare_status != 200 or bare_body != body:
+            raise BenchError(
+                f"bare app answered {bare_status} with {len(bare_body)} bytes; "
+                f"expected 200 with the {len(body)} bytes cadenza-mock served"
+            )
+        # The body must not depend on the request (a clock, a counter): wrk would then
+        # measure something other than what was compared above.
+        if fetch(ours_url, auth) != (200, body):
+            raise BenchError("cadenza-mock answered a second identical request differently")
+
+        targets = [("cadenza-mock", ours_url, ours), ("bare aiohttp", bare_url, bare)]
+        runs: dict[str, list[WrkRun]] = {label: [] for label, _, _ in targets}
+        for label, url, _ in targets:
+            print(f"  {scenario}: warm-up {label} ({args.warmup:g}s)", file=sys.stderr)
+            run_wrk(args, url, auth, args.warmup, script)
+        for i in range(args.rounds):
+            for label, url, server in targets:
+                run = run_wrk(args, url, auth, args.duration, script)
+                print(
+                    f"  {scenario}: round {i + 1}/{args.rounds} {label}: {run.rps:,.0f} req/s,"
+                    f" p50 {run.p50_ms:.2f} ms, p99 {run.p99_ms:.2f} ms",
+                    file=sys.stderr,
+                )
+                if run.status_errors:
+                    raise BenchError(
+                        f"{label} answered {run.status_errors} non-2xx responses "
+                        f"under load; its output:\n{server.log_tail()}"
+                    )
+                runs[label].append(run)
+        return [Row(scenario, len(body), label, runs[label]) for label, _, _ in targets]
+    finally:
+        for server in reversed(servers):
+            server.stop()
+
+
+def fmt_size(n: int) -> str:
+    if n < 1024:
+        return f"{n} B"
+    if n < 1024 * 1024:
+        return f"{n / 1024:.1f} KiB"
+    return f"{n / 1024 / 1024:.2f} MiB"
+
+
+def render(args: argparse.Namespace, argv: Sequence[str], rows: list[Row]) -> str:
+    wrk_version = subprocess.run(["wrk", "-v"], capture_output=True, text=True).stdout.split()
+    lines = [
+        f"Measured {datetime.now(UTC):%Y-%m-%d} on a {machine_description()}; "
+        f"cadenza-mock at commit {package_revision()}.",
+        "",
+        f"Settings: wrk {wrk_version[1] if len(wrk_version) > 1 else '?'}, 1 thread, "
+        f"{args.connections} connections, server on core {args.server_core}, "
+        f"wrk on core {args.wrk_core}; per scenario a {args.warmup:g} s warm-up for each server, "
+        f"then {args.rounds} x {args.duration:g} s measured runs alternating between the two; "
+        f"medians of the {args.rounds} runs.",
+        "",
+        "Command: `" + shlex.join(["python", "bench/bench_list.py", *argv]) + "`",
+        "",
+        "| scenario | response size | server | req/s | p50 ms | p99 ms | ours / bare req/s |",
+        "|---|---:|---|---:|---:|---:|---:|",
+    ]
+    bare_rps = {r.scenario: r.rps for r in rows if r.server == "bare aiohttp"}
+    notes = []
+    for r in rows:
+        ratio = f"{r.rps / bare_rps[r.scenario]:.2f}" if r.server == "cadenza-mock" else ""
+        lines.append(
+            f"| {r.scenario} | {fmt_size(r.size)} | {r.server} | {r.rps:,.0f} | "
+            f"{r.p50_ms:.2f} | {r.p99_ms:.2f} | {ratio} |"
+        )
+        errors = sum(run.socket_errors for run in r.runs)
+        if errors:
+            notes.append(
+                f"{r.scenario} / {r.server}: {errors} socket errors (timeouts etc.) "
+                f"in the measured runs."
+            )
+    if notes:
+        lines += ["", *notes]
+    return "\n".join(lines) + "\n"
+
+
+def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument(
+        "--scenarios",
+        nargs="+",
+        default=["default", "many"],
+        help="bundled scenario names (default: default many)",
+    )
+    p.add_argument(
+        "--duration", type=float, default=10.0, help="seconds per measured run (default 10)"
+    )
+    p.add_argument(
+        "--warmup", type=float, default=5.0, help="seconds of warm-up per server (default 5)"
+    )
+    p.add_argument(
+        "--rounds", type=int, default=3, help="measured runs per server, alternating (default 3)"
+    )
+    p.add_argument("--connections", type=int, default=32, help="wrk connections (default 32)")
+    p.add_argument("--server-core", type=int, default=0, help="core for both servers (default 0)")
+    p.add_argument("--wrk-core", type=int, default=1, help="core for wrk (default 1)")
+    p.add_argument(
+        "--write",
+        action="store_true",
+        help=f"record the results in {README.relative_to(REPO_ROOT)}",
+    )
+    p.add_argument("--json", type=Path, help="also write the raw per-run numbers here")
+    return p.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = parse_args(argv)
+    for tool in ("wrk", "taskset"):
+        if shutil.which(tool) is None:
+            print(
+                f"bench_list: {tool} not found (Debian: apt-get install "
+                f"{'wrk' if tool == 'wrk' else 'util-linux'})",
+                file=sys.stderr,
+            )
+            return 2
+    rows: list[Row] = []
+    with tempfile.TemporaryDirectory(prefix="bench_list.") as tmp:
+        work = Path(tmp)
+        script = work / "report.lua"
+        script.write_text(WRK_SCRIPT)
+        try:
+            for scenario in args.scenarios:
+                rows += bench_scenario(args, scenario, work, script)
+        except BenchError as exc:
+            print(f"bench_list: {exc}", file=sys.stderr)
+            return 1
+    table = render(args, argv, rows)
+    print(table)
+    if args.json:
+        args.json.write_text(
+            json.dumps(
+                [
+                    {
+                        "scenario": r.scenario,
+                        "size": r.size,
+                        "server": r.server,
+                        "runs": [vars(run) for run in r.runs],
+                    }
+                    for r in rows
+                ],
+                indent=2,
+            )
+        )
+    if args.write:
+        write_section("bench_list", "### GET /api/v3/credential/list\n\n" + table)
+        print(f"recorded in {README.relative_to(REPO_ROOT)}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
