@@ -1,0 +1,1 @@
+"""State and behaviour of the mock, independent of HTTP (never imports aiohttp)."""

@@ -1,0 +1,29 @@
+"""The mock's clock: real time, or frozen by the scenario, and movable by tests."""
+
+from __future__ import annotations
+
+import time
+
+
+class Clock:
+    """Milliseconds since the epoch, as the emulated service would see them.
+
+    `advance()` moves time forward without sleeping, so a test can make a token expire.
+    """
+
+    def __init__(self, frozen_ms: int | None = None) -> None:
+        self.frozen_ms = frozen_ms
+        self.offset_ms = 0
+
+    def now_ms(self) -> int:
+        base = self.frozen_ms if self.frozen_ms is not None else int(time.time() * 1000)
+        return base + self.offset_ms
+
+    def advance(self, seconds: float) -> int:
+        if seconds < 0:
+            raise ValueError(f"the clock only moves forward, got {seconds!r} seconds")
+        self.offset_ms += round(seconds * 1000)
+        return self.now_ms()
+
+    def reset(self) -> None:
+        self.offset_ms = 0

@@ -1,0 +1,79 @@
+"""List filters: query parameters -> a normalized, hashable filter, per wire profile."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from cadenza_mock.errors import invalid_argument
+from cadenza_mock.model import ProfileEnums
+from cadenza_mock.scenario import is_uuid
+
+
+@dataclass(frozen=True, slots=True)
+class ListFilter:
+    """None means "no filter"; the object is the response cache key, so it is hashable."""
+
+    types: frozenset[str] | None = None
+    statuses: frozenset[str] | None = None
+    credential_ids: frozenset[str] | None = None
+
+
+NO_FILTER = ListFilter()
+
+# Parameter names per profile: (type, status, ids).
+_NAMES = {
+    "docs": ("type", "status", "credentialIds"),
+    "sdk": ("credentialType", "credentialStatus", "credentialIds"),
+}
+
+
+def parse_list_query(
+    pairs: Iterable[tuple[str, str]], profile: str, enums: ProfileEnums
+) -> ListFilter:
+    """Validate list parameters like the real API: 400 naming the parameter and allowed values.
+
+    Unknown parameters are ignored, as the real service ignores them.
+    """
+    type_name, status_name, ids_name = _NAMES[profile]
+    seen: dict[str, list[str]] = {}
+    for key, raw in pairs:
+        if key in (type_name, status_name, ids_name):
+            seen.setdefault(key, []).append(raw)
+
+    def single(name: str, choices: tuple[str, ...]) -> frozenset[str] | None:
+        values = seen.get(name)
+        if values is None:
+            return None
+        if len(values) > 1:
+            raise invalid_argument(name, "given more than once; pass one value", choices)
+        text = values[0].strip()
+        if not text:
+            raise invalid_argument(name, "must not be empty", choices)
+        if text not in choices:
+            raise invalid_argument(name, f"unknown value {text!r}", choices)
+        return frozenset((text,))
+
+    ids: frozenset[str] | None = None
+    if ids_name in seen:
+        collected: set[str] = set()
+        # docs: one comma-separated value; sdk: the parameter repeated. Both forms are
+        # accepted in both profiles, since clients of either shape exist.
+        for raw in seen[ids_name]:
+            if not raw.strip():
+                raise invalid_argument(ids_name, "must not be empty; give comma-separated UUIDs")
+            for part in raw.split(","):
+                candidate = part.strip()
+                if not candidate:
+                    raise invalid_argument(
+                        ids_name, f"empty id in {raw!r}; give comma-separated UUIDs"
+                    )
+                if not is_uuid(candidate):
+                    raise invalid_argument(ids_name, f"{candidate!r} is not a UUID")
+                collected.add(candidate.lower())
+        ids = frozenset(collected)
+    return ListFilter(
+        types=single(type_name, enums.types),
+        statuses=single(status_name, enums.statuses),
+        credential_ids=ids,
+    )

@@ -1,0 +1,63 @@
+"""Everything one running mock holds: scenario, store, clock, journal.
+
+Every entry point (HTTP app, threaded server, pytest plugin, admin API) goes through one
+`MockState`, so load and reset mean the same thing everywhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from cadenza_mock.engine.clock import Clock
+from cadenza_mock.engine.journal import Journal
+from cadenza_mock.engine.store import Store
+from cadenza_mock.scenario import Scenario, load_scenario
+
+ScenarioSource = str | Path | Mapping[str, Any] | Scenario
+
+
+class MockState:
+    """The live mock. `load()` swaps the scenario only once the new one validated."""
+
+    def __init__(
+        self,
+        scenario: ScenarioSource = "default",
+        *,
+        profile: str | None = None,
+        seed: int | None = None,
+        journal_limit: int = 1000,
+    ) -> None:
+        self.profile_override = profile
+        self.seed_override = seed
+        self.journal = Journal(journal_limit)
+        self.scenario = self._scenario(scenario)
+        self.store = Store(self.scenario)
+        self.clock = Clock(self.scenario.now)
+
+    def _scenario(self, source: ScenarioSource) -> Scenario:
+        if (
+            isinstance(source, Scenario)
+            and self.profile_override is None
+            and self.seed_override is None
+        ):
+            return source
+        if isinstance(source, Scenario):
+            source = source.source or source.name
+        return load_scenario(source, profile=self.profile_override, seed=self.seed_override)
+
+    def load(self, source: ScenarioSource) -> Scenario:
+        """Validate and switch; on ScenarioError the current scenario stays untouched."""
+        scenario = self._scenario(source)
+        self.scenario = scenario
+        self.store = Store(scenario)
+        self.clock = Clock(scenario.now)
+        self.journal.clear()
+        return scenario
+
+    def reset(self) -> None:
+        """Pristine state of the loaded scenario: data, clock and journal."""
+        self.store.reset()
+        self.clock.reset()
+        self.journal.clear()

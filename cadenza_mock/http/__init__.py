@@ -1,0 +1,1 @@
+"""aiohttp layer: the app factory, routes, the one error middleware, the admin API."""

@@ -1,0 +1,176 @@
+"""The admin API under /__admin/: health, reset, scenario, journal.
+
+It is how a container or a `--cadenza-url` test run is steered from outside; answers use
+the same envelope as the emulated API so one client helper reads both.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+from collections.abc import Awaitable, Callable
+from functools import wraps
+from typing import Any
+
+from aiohttp import web
+
+from cadenza_mock import __version__, wire
+from cadenza_mock.engine.state import MockState
+from cadenza_mock.errors import (
+    FORM_VALIDATION_FAILED,
+    INVALID_JSON,
+    ApiError,
+    ScenarioError,
+    unauthorized,
+)
+from cadenza_mock.http.keys import ADMIN_TOKEN, STATE, uptime
+from cadenza_mock.scenario import Scenario, load_scenario_text
+
+AdminHandler = Callable[[web.Request], Awaitable[web.Response]]
+
+
+def ok(data: Any) -> web.Response:
+    return web.Response(body=wire.success_body(data), content_type="application/json")
+
+
+def admin(handler: AdminHandler) -> AdminHandler:
+    """Require the admin token when the server was started with one."""
+
+    @wraps(handler)
+    async def checked(request: web.Request) -> web.Response:
+        expected = request.app.get(ADMIN_TOKEN)
+        if expected:
+            given = request.headers.get("X-Admin-Token", "")
+            if not hmac.compare_digest(given.encode(), expected.encode()):
+                raise unauthorized(
+                    "admin API needs the X-Admin-Token header set to the admin token"
+                )
+        return await handler(request)
+
+    return checked
+
+
+def scenario_summary(scenario: Scenario, state: MockState) -> dict[str, Any]:
+    """What a client needs to drive a scenario: its users and their static tokens."""
+    counts: dict[str, int] = {}
+    for cred in state.store.all_credentials():
+        counts[cred.user_id] = counts.get(cred.user_id, 0) + 1
+    return {
+        "name": scenario.name,
+        "description": scenario.description,
+        "source": scenario.source,
+        "extends": list(scenario.extends),
+        "profile": scenario.profile,
+        "seed": scenario.seed,
+        "now": scenario.now,
+        "users": [
+            {
+                "id": user.user_id,
+                "email": user.email,
+                "tokens": list(user.tokens),
+                "expiredTokens": list(user.expired_tokens),
+                "credentialCount": counts.get(user.user_id, 0),
+            }
+            for user in scenario.users
+        ],
+    }
+
+
+@admin
+async def health(request: web.Request) -> web.Response:
+    state = request.app[STATE]
+    return ok(
+        {
+            "status": "ok",
+            "version": __version__,
+            "scenario": state.scenario.name,
+            "profile": state.scenario.profile,
+            "uptimeSeconds": round(uptime(request.app), 3),
+        }
+    )
+
+
+@admin
+async def reset(request: web.Request) -> web.Response:
+    state = request.app[STATE]
+    state.reset()
+    return ok({"scenario": state.scenario.name})
+
+
+@admin
+async def get_scenario(request: web.Request) -> web.Response:
+    state = request.app[STATE]
+    return ok(scenario_summary(state.scenario, state))
+
+
+@admin
+async def put_scenario(request: web.Request) -> web.Response:
+    """Load a bundled name (`?name=` or JSON `{"name": ...}`), an inline JSON scenario
+    (`{"scenario": {...}}`) or a YAML document body. A bad one leaves the old one serving."""
+    state = request.app[STATE]
+    raw = await request.text()
+    name = request.query.get("name")
+    try:
+        if name is not None:
+            scenario = state.load(name)
+        elif request.content_type == "application/json":
+            scenario = state.load(_json_scenario(raw))
+        else:
+            if not raw.strip():
+                raise ApiError(
+                    400,
+                    FORM_VALIDATION_FAILED,
+                    "Form validation failed: empty body; send YAML, JSON or ?name=",
+                )
+            scenario = state.load(
+                load_scenario_text(raw, profile=state.profile_override, seed=state.seed_override)
+            )
+    except ScenarioError as exc:
+        raise ApiError(
+            400,
+            FORM_VALIDATION_FAILED,
+            "Form validation failed: scenario rejected, the previous one is still loaded:\n"
+            + str(exc),
+            code="INVALID_SCENARIO",
+        ) from None
+    return ok(scenario_summary(scenario, state))
+
+
+def _json_scenario(raw: str) -> Any:
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        raise ApiError(400, INVALID_JSON, "Invalid JSON", code="INVALID_JSON") from None
+    if isinstance(body, dict) and set(body) == {"name"} and isinstance(body["name"], str):
+        return body["name"]
+    if isinstance(body, dict) and set(body) == {"scenario"} and isinstance(body["scenario"], dict):
+        return body["scenario"]
+    raise ApiError(
+        400,
+        FORM_VALIDATION_FAILED,
+        "Form validation failed: body must be "
+        '{"name": "<bundled name or path>"} or {"scenario": {...}}',
+    )
+
+
+@admin
+async def get_requests(request: web.Request) -> web.Response:
+    journal = request.app[STATE].journal
+    return ok([entry.to_json() for entry in journal.entries()])
+
+
+@admin
+async def delete_requests(request: web.Request) -> web.Response:
+    request.app[STATE].journal.clear()
+    return ok({"cleared": True})
+
+
+def routes() -> list[web.RouteDef]:
+    return [
+        web.get("/__admin/health", health),
+        web.post("/__admin/reset", reset),
+        web.get("/__admin/scenario", get_scenario),
+        web.put("/__admin/scenario", put_scenario),
+        web.get("/__admin/requests", get_requests),
+        web.delete("/__admin/requests", delete_requests),
+    ]

@@ -1,0 +1,20 @@
+"""Typed app and request state keys shared by the HTTP modules."""
+
+from __future__ import annotations
+
+import time
+
+from aiohttp import web
+
+from cadenza_mock.engine.state import MockState
+
+STATE = web.AppKey("cadenza_state", MockState)
+ADMIN_TOKEN = web.AppKey("cadenza_admin_token", str)
+STARTED_AT = web.AppKey("cadenza_started_at", float)
+
+# Set on the request by handlers, read by the middleware for the journal and the log line.
+USER_ID = "cadenza_user_id"
+
+
+def uptime(app: web.Application) -> float:
+    return time.monotonic() - app[STARTED_AT]

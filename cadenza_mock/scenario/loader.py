@@ -1,0 +1,743 @@
+"""YAML scenario files -> validated `Scenario` objects.
+
+Resolution: a Mapping is an inline scenario, a name without a path separator or `.yaml`
+suffix is a bundled scenario, anything else is a file path. `extends` is merged at the
+node level so that problems in either file keep their own file:line:column.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from cadenza_mock.errors import ScenarioError, ScenarioIssue
+from cadenza_mock.model import PROFILE_NAMES, PROFILES, Credential, ProfileEnums, User
+from cadenza_mock.scenario import generate as gen
+from cadenza_mock.scenario.nodes import (
+    Problems,
+    enum,
+    items,
+    join,
+    mapping,
+    scalar,
+    string_list,
+    suggest,
+    value,
+)
+from cadenza_mock.wire import DEFAULT_MASK_KEEP
+
+TOP_KEYS = ("description", "seed", "now", "extends", "profile", "mask_keep", "users", "faults")
+USER_KEYS = ("id", "email", "password", "role", "tokens", "expired_tokens", "credentials")
+RECORD_KEYS = (
+    "credentialId",
+    "userId",
+    "venue",
+    "name",
+    "nickname",
+    "type",
+    "credentialType",
+    "apiKey",
+    "apiSecret",
+    "apiPassphrase",
+    "status",
+    "createdAt",
+    "updatedAt",
+    "revokedAt",
+    "createdAtDateTime",
+    "updatedAtDateTime",
+    "revokedAtDateTime",
+    "keys_valid",
+)
+GENERATE_KEYS = ("generate", "venue", "type", "status", "keys_valid")
+# Keys that mean the same field in the two profiles' vocabularies.
+_ALIASES = {"nickname": "name", "credentialType": "type"}
+MAX_GENERATED = 1_000_000
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A validated scenario: everything the store needs to build its pristine state."""
+
+    name: str
+    description: str = ""
+    source: str | None = None  # file path, or None for inline/bundled-by-dict
+    seed: int = 0
+    now: int | None = None  # frozen clock, ms since the epoch
+    profile: str = "docs"
+    mask_keep: int = DEFAULT_MASK_KEEP
+    users: tuple[User, ...] = ()
+    credentials: tuple[Credential, ...] = ()
+    faults: tuple[dict[str, Any], ...] = ()
+    extends: tuple[str, ...] = field(default=())  # chain of base scenarios, nearest first
+
+    @property
+    def enums(self) -> ProfileEnums:
+        return PROFILES[self.profile]
+
+    @property
+    def token(self) -> str | None:
+        """The first valid token of the first user: what `serve` prints and fixtures use."""
+        for user in self.users:
+            if user.tokens:
+                return user.tokens[0]
+        return None
+
+
+# --------------------------------------------------------------------------- sources
+
+
+def bundled_dir() -> Path:
+    """Bundled scenarios: inside the wheel, or the repository's `scenarios/` in a checkout."""
+    packaged = Path(__file__).resolve().parent.parent / "_bundled"
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parent.parent.parent / "scenarios"
+
+
+def bundled_names() -> list[str]:
+    return sorted(p.stem for p in bundled_dir().glob("*.yaml"))
+
+
+def bundled_descriptions() -> list[tuple[str, str]]:
+    result = []
+    for name in bundled_names():
+        text = (bundled_dir() / f"{name}.yaml").read_text(encoding="utf-8")
+        data = yaml.safe_load(text) or {}
+        result.append((name, str(data.get("description", "")).strip()))
+    return result
+
+
+def _is_bundled_name(source: str) -> bool:
+    return "/" not in source and "\\" not in source and not source.endswith((".yaml", ".yml"))
+
+
+def _resolve(source: str | Path, relative_to: Path | None) -> tuple[Path, str]:
+    """(file, display name) for a bundled name or a path; ScenarioError if neither exists."""
+    text = str(source)
+    if isinstance(source, str) and _is_bundled_name(text):
+        path = bundled_dir() / f"{text}.yaml"
+        if path.is_file():
+            return path, text
+        candidate = (relative_to / text) if relative_to else Path(text)
+        if not candidate.is_file():
+            raise ScenarioError(
+                [
+                    ScenarioIssue(
+                        text, 0, 0, f"no bundled scenario {text!r}{suggest(text, bundled_names())}"
+                    )
+                ]
+            )
+        return candidate, str(candidate)
+    path = Path(text).expanduser()
+    if relative_to is not None and not path.is_absolute():
+        path = relative_to / path
+    if not path.is_file():
+        raise ScenarioError([ScenarioIssue(str(path), 0, 0, "no such scenario file")])
+    return path, str(path)
+
+
+def _compose(text: str, name: str) -> yaml.Node | None:
+    loader = yaml.SafeLoader(text)
+    loader.name = name
+    try:
+        return loader.get_single_node()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        message = f"invalid YAML: {exc.problem or exc.context}"
+        if mark is None:
+            raise ScenarioError([ScenarioIssue(name, 0, 0, message)]) from None
+        raise ScenarioError(
+            [ScenarioIssue(name, mark.line + 1, mark.column + 1, message)]
+        ) from None
+    except yaml.YAMLError as exc:
+        raise ScenarioError([ScenarioIssue(name, 0, 0, f"invalid YAML: {exc}")]) from None
+    finally:
+        loader.dispose()
+
+
+def _merge(base: yaml.MappingNode, child: yaml.MappingNode) -> yaml.MappingNode:
+    """The child's keys replace the base's, except `users` and `faults`, which are appended."""
+    merged: dict[str, tuple[yaml.Node, yaml.Node]] = {}
+    for key_node, value_node in base.value:
+        merged[str(key_node.value)] = (key_node, value_node)
+    for key_node, value_node in child.value:
+        key = str(key_node.value)
+        old = merged.get(key)
+        if (
+            key in ("users", "faults")
+            and old is not None
+            and isinstance(old[1], yaml.SequenceNode)
+            and isinstance(value_node, yaml.SequenceNode)
+        ):
+            value_node = yaml.SequenceNode(
+                old[1].tag,
+                old[1].value + value_node.value,
+                value_node.start_mark,
+                value_node.end_mark,
+            )
+        merged[key] = (key_node, value_node)
+    merged.pop("extends", None)
+    return yaml.MappingNode(child.tag, list(merged.values()), child.start_mark, child.end_mark)
+
+
+def _document(
+    source: str | Path | Mapping[str, Any] | _Text, relative_to: Path | None, chain: list[str]
+) -> tuple[yaml.Node, str, str | None, list[str]]:
+    """The merged root node, the display name, the file path and the `extends` chain."""
+    if isinstance(source, _Text):
+        text, name, path, here = source.text, source.name, None, relative_to
+    elif isinstance(source, Mapping):
+        text = yaml.safe_dump(dict(source), sort_keys=False, allow_unicode=True)
+        name, path, here = "<inline>", None, relative_to
+    else:
+        file, name = _resolve(source, relative_to)
+        text = file.read_text(encoding="utf-8")
+        path, here = str(file), file.parent
+        if path in chain:
+            raise ScenarioError(
+                [ScenarioIssue(path, 0, 0, "extends cycle: " + " -> ".join([*chain, path]))]
+            )
+    node = _compose(text, path or name)
+    if node is None:  # an empty file is an empty scenario
+        node = yaml.MappingNode("tag:yaml.org,2002:map", [], None, None)
+    bases: list[str] = []
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            if key_node.value != "extends":
+                continue
+            problems = Problems()
+            base_source = scalar(value_node, "extends", str, problems)
+            if base_source is None:
+                raise ScenarioError(problems.issues)
+            try:
+                base_node, base_name, _, base_chain = _document(
+                    base_source, here, [*chain, path or name]
+                )
+            except ScenarioError as exc:
+                mark = value_node.start_mark
+                raise ScenarioError(
+                    [
+                        ScenarioIssue(
+                            mark.name, mark.line + 1, mark.column + 1, f"extends: {exc.issues[0]}"
+                        ),
+                        *exc.issues[1:],
+                    ]
+                ) from None
+            if isinstance(base_node, yaml.MappingNode):
+                node = _merge(base_node, node)
+            bases = [base_name, *base_chain]
+    return node, name, path, bases
+
+
+# --------------------------------------------------------------------------- public
+
+
+def load_scenario(
+    source: str | Path | Mapping[str, Any] | Scenario = "default",
+    *,
+    profile: str | None = None,
+    seed: int | None = None,
+) -> Scenario:
+    """Load and validate a scenario; raise ScenarioError listing every problem found.
+
+    `profile` and `seed` override the file's keys (the CLI's --profile and --seed).
+    """
+    if isinstance(source, Scenario) and profile is None and seed is None:
+        return source
+    if isinstance(source, Scenario):
+        raise TypeError("profile/seed overrides need a scenario source, not a loaded Scenario")
+    if profile is not None and profile not in PROFILE_NAMES:
+        raise ValueError(f"unknown profile {profile!r} (allowed: {', '.join(PROFILE_NAMES)})")
+    node, name, path, bases = _document(source, None, [])
+    problems = Problems()
+    scenario = _build(node, name, path, tuple(bases), problems, profile, seed)
+    if problems.issues or scenario is None:
+        raise ScenarioError(problems.issues)
+    return scenario
+
+
+def validate_file(path: str | Path) -> list[ScenarioIssue]:
+    """Every problem in one scenario file (empty list: it is valid)."""
+    try:
+        load_scenario(Path(path))
+    except ScenarioError as exc:
+        return exc.issues
+    return []
+
+
+# --------------------------------------------------------------------------- building
+
+
+_UUID_RE = re.compile(
+    r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+)
+
+
+def is_uuid(text: str) -> bool:
+    return bool(_UUID_RE.match(text))
+
+
+def _timestamp_ms(node: yaml.Node, path: str, problems: Problems) -> int | None:
+    """Integer ms, or an ISO-8601 string / YAML timestamp (UTC unless it says otherwise)."""
+    raw = value(node) if isinstance(node, yaml.ScalarNode) else None
+    if isinstance(raw, int) and not isinstance(raw, bool) and raw >= 0:
+        return raw
+    if isinstance(raw, str):
+        try:
+            raw = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+        except ValueError:
+            raw = None
+    if isinstance(raw, date) and not isinstance(raw, datetime):
+        raw = datetime(raw.year, raw.month, raw.day)
+    if isinstance(raw, datetime):
+        if raw.tzinfo is None:
+            raw = raw.replace(tzinfo=UTC)
+        return int(raw.timestamp() * 1000)
+    problems.add(
+        node,
+        path,
+        "expected milliseconds since the epoch or an ISO-8601 time like 2026-01-15T12:00:00Z",
+    )
+    return None
+
+
+class _Builder:
+    """State shared while building one scenario: uniqueness checks across users."""
+
+    def __init__(
+        self, problems: Problems, enums: ProfileEnums, seed: int, reference_ms: int
+    ) -> None:
+        self.problems = problems
+        self.enums = enums
+        self.seed = seed
+        self.reference_ms = reference_ms
+        self.tokens: set[str] = set()
+        self.emails: set[str] = set()
+        self.user_ids: set[str] = set()
+        self.credential_ids: set[str] = set()
+
+    def user(self, node: yaml.Node, path: str, index: int) -> tuple[User, list[Credential]] | None:
+        fields = mapping(node, path, USER_KEYS, self.problems)
+        if fields is None:
+            return None
+        rng = gen.rng_for(self.seed, "user", index)
+        user_id = gen.uuid4_from(rng)
+        if "id" in fields:
+            given = scalar(fields["id"], join(path, "id"), str, self.problems)
+            if given is not None and not is_uuid(given):
+                self.problems.add(fields["id"], join(path, "id"), f"expected a UUID, got {given!r}")
+            user_id = given or user_id
+        if user_id in self.user_ids:
+            self.problems.add(
+                fields.get("id", node), join(path, "id"), f"user id {user_id} given twice"
+            )
+        self.user_ids.add(user_id)
+
+        email = gen.email(gen.rng_for(self.seed, "user", index, "email"))
+        if "email" in fields:
+            email = scalar(fields["email"], join(path, "email"), str, self.problems) or email
+            if "@" not in email:
+                self.problems.add(
+                    fields["email"], join(path, "email"), f"not an email address: {email!r}"
+                )
+        if email.lower() in self.emails:
+            self.problems.add(
+                fields.get("email", node), join(path, "email"), f"email {email!r} used by two users"
+            )
+        self.emails.add(email.lower())
+
+        password = None
+        if "password" in fields:
+            password = scalar(fields["password"], join(path, "password"), str, self.problems)
+        role = "authenticated"
+        if "role" in fields:
+            role = scalar(fields["role"], join(path, "role"), str, self.problems) or role
+
+        tokens = self._tokens(fields, path, "tokens")
+        expired = self._tokens(fields, path, "expired_tokens")
+        if "tokens" not in fields:
+            tokens = [gen.token(gen.rng_for(self.seed, "user", index, "token"))]
+
+        user = User(
+            user_id=user_id,
+            email=email,
+            password=password,
+            tokens=tuple(tokens),
+            expired_tokens=tuple(expired),
+            role=role,
+            created_at=self.reference_ms - 400 * gen.DAY_MS,
+        )
+        credentials: list[Credential] = []
+        if "credentials" in fields:
+            cred_path = join(path, "credentials")
+            for entry_index, entry in items(fields["credentials"], cred_path, self.problems):
+                credentials.extend(
+                    self.credential_entry(
+                        entry, join(cred_path, entry_index), user, index, entry_index
+                    )
+                )
+        seen_keys: dict[tuple[str, str], str] = {}
+        for cred in credentials:
+            if cred.api_key.endswith("***"):
+                continue  # pasted masked keys cannot be compared
+            previous = seen_keys.setdefault((cred.venue, cred.api_key), cred.credential_id)
+            if previous != cred.credential_id:
+                self.problems.add(
+                    fields.get("credentials"),
+                    join(path, "credentials"),
+                    f"two credentials of this user share one {cred.venue} apiKey "
+                    f"({previous} and {cred.credential_id}); the API rejects that (409)",
+                )
+        return user, credentials
+
+    def _tokens(self, fields: dict[str, yaml.Node], path: str, key: str) -> list[str]:
+        if key not in fields:
+            return []
+        result = []
+        for text, item in string_list(fields[key], join(path, key), self.problems):
+            if not text.strip():
+                self.problems.add(item, join(path, key), "a token cannot be empty")
+            elif text in self.tokens:
+                self.problems.add(
+                    item,
+                    join(path, key),
+                    f"token {text!r} is given twice (tokens must be unique across users)",
+                )
+            else:
+                self.tokens.add(text)
+                result.append(text)
+        return result
+
+    def _choice(self, node: yaml.Node, path: str, choices: tuple[str, ...], what: str) -> Any:
+        """A fixed value, a list to choose from, or a {value: weight} mapping."""
+        if isinstance(node, yaml.SequenceNode):
+            picked = [
+                enum(item, join(path, i), choices, self.problems, what)
+                for i, item in enumerate(node.value)
+            ]
+            if not picked:
+                self.problems.add(node, path, "an empty list leaves nothing to choose from")
+            return picked if picked and None not in picked else None
+        if isinstance(node, yaml.MappingNode):
+            weights: dict[str, float] = {}
+            for key_node, weight_node in node.value:
+                key = enum(key_node, path, choices, self.problems, what)
+                weight = scalar(
+                    weight_node, join(path, str(key_node.value)), (int, float), self.problems
+                )
+                if weight is not None and weight < 0:
+                    self.problems.add(
+                        weight_node, join(path, str(key_node.value)), "a weight cannot be negative"
+                    )
+                    weight = None
+                if key is None or weight is None:
+                    return None
+                weights[key] = weight
+            if not weights or sum(weights.values()) <= 0:
+                self.problems.add(node, path, "weights must add up to more than 0")
+                return None
+            return weights
+        return enum(node, path, choices, self.problems, what)
+
+    def credential_entry(
+        self, node: yaml.Node, path: str, user: User, user_index: int, entry_index: int
+    ) -> list[Credential]:
+        if isinstance(node, yaml.MappingNode) and any(k.value == "generate" for k, _ in node.value):
+            return self._generated(node, path, user, user_index, entry_index)
+        record = self._explicit(node, path, user, user_index, entry_index)
+        return [record] if record is not None else []
+
+    def _generated(
+        self, node: yaml.Node, path: str, user: User, user_index: int, entry_index: int
+    ) -> list[Credential]:
+        fields = mapping(node, path, GENERATE_KEYS, self.problems)
+        if fields is None:
+            return []
+        count = scalar(fields["generate"], join(path, "generate"), int, self.problems)
+        if count is not None and not 0 <= count <= MAX_GENERATED:
+            self.problems.add(
+                fields["generate"], join(path, "generate"), f"expected 0 to {MAX_GENERATED}"
+            )
+            count = None
+        e = self.enums
+        venue: Any = (
+            list(e.venues[:5])
+            if "venue" not in fields
+            else self._choice(fields["venue"], join(path, "venue"), e.venues, "venue")
+        )
+        ctype: Any = (
+            e.default_type
+            if "type" not in fields
+            else self._choice(fields["type"], join(path, "type"), e.types, "type")
+        )
+        status: Any = (
+            "ACTIVE"
+            if "status" not in fields
+            else self._choice(fields["status"], join(path, "status"), e.statuses, "status")
+        )
+        keys_valid = True
+        if "keys_valid" in fields:
+            keys_valid = scalar(fields["keys_valid"], join(path, "keys_valid"), bool, self.problems)
+        if count is None or venue is None or ctype is None or status is None or keys_valid is None:
+            return []
+        records = []
+        for n in range(count):
+            rng = gen.rng_for(self.seed, "user", user_index, "credential", entry_index, n)
+            records.append(
+                self._make(
+                    rng,
+                    user,
+                    gen.pick(rng, venue),
+                    gen.pick(rng, ctype),
+                    gen.pick(rng, status),
+                    keys_valid,
+                )
+            )
+        return records
+
+    def _make(
+        self,
+        rng: Any,
+        user: User,
+        venue: str,
+        ctype: str,
+        status: str,
+        keys_valid: bool,
+        **given: Any,
+    ) -> Credential:
+        """One record: generated values unless `given` overrides them."""
+        credential_id = given.get("credential_id") or gen.uuid4_from(rng)
+        created, updated = gen.timestamps(rng, self.reference_ms)
+        created = given.get("created_at", created)
+        updated = given.get("updated_at", max(updated, created))
+        revoked = given.get("revoked_at")
+        if status == self.enums.revoked_status and revoked is None:
+            revoked = updated
+        self.credential_ids.add(credential_id)
+        return Credential(
+            credential_id=credential_id,
+            user_id=user.user_id,
+            venue=venue,
+            name=given.get("name") or gen.credential_name(rng, venue),
+            type=ctype,
+            api_key=given.get("api_key") or gen.api_key(rng, venue),
+            status=status,
+            created_at=created,
+            updated_at=updated,
+            revoked_at=revoked,
+            api_secret=given.get("api_secret") or gen.api_secret(rng, venue),
+            api_passphrase=given.get("api_passphrase")
+            or (gen.passphrase(rng) if venue in self.enums.passphrase_venues else None),
+            keys_valid=keys_valid,
+        )
+
+    def _explicit(
+        self, node: yaml.Node, path: str, user: User, user_index: int, entry_index: int
+    ) -> Credential | None:
+        fields = mapping(node, path, RECORD_KEYS, self.problems)
+        if fields is None:
+            return None
+        p = self.problems
+        ok = True
+        for alias, canonical in _ALIASES.items():
+            if alias in fields and canonical in fields:
+                p.add(
+                    fields[alias], join(path, alias), f"give {alias!r} or {canonical!r}, not both"
+                )
+                ok = False
+            elif alias in fields:
+                fields[canonical] = fields.pop(alias)
+        if "venue" not in fields:
+            p.add(node, path, "a credential needs a venue (or `generate: N` to make several)")
+            return None
+        e = self.enums
+        venue = enum(fields["venue"], join(path, "venue"), e.venues, p, "venue")
+        ctype = e.default_type
+        if "type" in fields:
+            ctype = enum(fields["type"], join(path, "type"), e.types, p, "type")
+        status = "ACTIVE"
+        if "status" in fields:
+            status = enum(fields["status"], join(path, "status"), e.statuses, p, "status")
+        given: dict[str, Any] = {}
+        for key, attr in (
+            ("name", "name"),
+            ("apiKey", "api_key"),
+            ("apiSecret", "api_secret"),
+            ("apiPassphrase", "api_passphrase"),
+        ):
+            if key in fields:
+                text = scalar(fields[key], join(path, key), str, p)
+                if text is not None and not text:
+                    p.add(fields[key], join(path, key), "cannot be empty")
+                    text = None
+                ok = ok and text is not None
+                given[attr] = text
+        if "credentialId" in fields:
+            cid = scalar(fields["credentialId"], join(path, "credentialId"), str, p)
+            if cid is not None and not is_uuid(cid):
+                p.add(
+                    fields["credentialId"],
+                    join(path, "credentialId"),
+                    f"expected a UUID, got {cid!r}",
+                )
+                cid = None
+            elif cid is not None and cid in self.credential_ids:
+                p.add(
+                    fields["credentialId"],
+                    join(path, "credentialId"),
+                    f"credentialId {cid} given twice",
+                )
+                cid = None
+            ok = ok and cid is not None
+            given["credential_id"] = cid
+        if "userId" in fields:
+            owner = scalar(fields["userId"], join(path, "userId"), str, p)
+            if owner is not None and owner != user.user_id:
+                p.add(
+                    fields["userId"],
+                    join(path, "userId"),
+                    f"userId {owner!r} differs from the user it is listed under ({user.user_id})",
+                )
+                ok = False
+        for key, attr in (
+            ("createdAt", "created_at"),
+            ("updatedAt", "updated_at"),
+            ("revokedAt", "revoked_at"),
+        ):
+            if key in fields and not (key == "revokedAt" and value(fields[key]) is None):
+                stamp = _timestamp_ms(fields[key], join(path, key), p)
+                ok = ok and stamp is not None
+                given[attr] = stamp
+        keys_valid = True
+        if "keys_valid" in fields:
+            keys_valid = scalar(fields["keys_valid"], join(path, "keys_valid"), bool, p)
+        if venue is None or ctype is None or status is None or keys_valid is None or not ok:
+            return None
+        if (
+            venue in e.passphrase_venues
+            and "api_passphrase" not in given
+            and ("api_key" in given or "api_secret" in given)
+        ):
+            p.add(
+                node,
+                path,
+                f"{venue} credentials need an apiPassphrase besides apiKey and apiSecret",
+            )
+            return None
+        rng = gen.rng_for(self.seed, "user", user_index, "credential", entry_index, 0)
+        record = self._make(rng, user, venue, ctype, status, keys_valid, **given)
+        if record.updated_at < record.created_at:
+            p.add(
+                fields.get("updatedAt", node),
+                join(path, "updatedAt"),
+                "updatedAt is before createdAt",
+            )
+        if record.revoked_at is not None:
+            if status != e.revoked_status:
+                p.add(
+                    fields.get("revokedAt", node),
+                    join(path, "revokedAt"),
+                    f"revokedAt is set but status is {status}",
+                )
+            elif record.revoked_at < record.updated_at:
+                p.add(fields["revokedAt"], join(path, "revokedAt"), "revokedAt is before updatedAt")
+        return record
+
+
+def _build(
+    node: yaml.Node,
+    name: str,
+    path: str | None,
+    bases: tuple[str, ...],
+    problems: Problems,
+    profile_override: str | None,
+    seed_override: int | None,
+) -> Scenario | None:
+    fields = mapping(node, "", TOP_KEYS, problems)
+    if fields is None:
+        return None
+    description = ""
+    if "description" in fields:
+        description = scalar(fields["description"], "description", str, problems) or ""
+    seed = 0
+    if "seed" in fields:
+        seed = scalar(fields["seed"], "seed", int, problems) or 0
+    if seed_override is not None:
+        seed = seed_override
+    now = None
+    if "now" in fields and value(fields["now"]) is not None:
+        now = _timestamp_ms(fields["now"], "now", problems)
+    profile = "docs"
+    if "profile" in fields:
+        profile = enum(fields["profile"], "profile", PROFILE_NAMES, problems, "profile") or "docs"
+    if profile_override is not None:
+        profile = profile_override
+    mask_keep = DEFAULT_MASK_KEEP
+    if "mask_keep" in fields:
+        mask_keep = scalar(fields["mask_keep"], "mask_keep", int, problems) or 0
+        if mask_keep < 0:
+            problems.add(fields["mask_keep"], "mask_keep", "cannot be negative")
+    builder = _Builder(
+        problems, PROFILES[profile], seed, now if now is not None else gen.REFERENCE_EPOCH_MS
+    )
+    users: list[User] = []
+    credentials: list[Credential] = []
+    if "users" in fields:
+        for index, user_node in items(fields["users"], "users", problems):
+            built = builder.user(user_node, join("users", index), index)
+            if built is not None:
+                users.append(built[0])
+                credentials.extend(built[1])
+    faults: list[dict[str, Any]] = []
+    if "faults" in fields:
+        from cadenza_mock.scenario.faults import parse_fault
+
+        for index, fault_node in items(fields["faults"], "faults", problems):
+            fault = parse_fault(fault_node, join("faults", index), problems)
+            if fault is not None:
+                faults.append(fault)
+    return Scenario(
+        name=name,
+        description=description,
+        source=path,
+        seed=seed,
+        now=now,
+        profile=profile,
+        mask_keep=mask_keep,
+        users=tuple(users),
+        credentials=tuple(credentials),
+        faults=tuple(faults),
+        extends=bases,
+    )
+
+
+def load_scenario_text(
+    text: str,
+    *,
+    name: str = "<request body>",
+    profile: str | None = None,
+    seed: int | None = None,
+) -> Scenario:
+    """A scenario given as YAML text (the admin API's PUT body); problems cite `name`."""
+    if profile is not None and profile not in PROFILE_NAMES:
+        raise ValueError(f"unknown profile {profile!r} (allowed: {', '.join(PROFILE_NAMES)})")
+    node, display, _, bases = _document(_Text(text, name), None, [])
+    problems = Problems()
+    scenario = _build(node, display, None, tuple(bases), problems, profile, seed)
+    if problems.issues or scenario is None:
+        raise ScenarioError(problems.issues)
+    return scenario
+
+
+@dataclass(frozen=True)
+class _Text:
+    """YAML handed over as text rather than as a file or name."""
+
+    text: str
+    name: str
