@@ -1,0 +1,270 @@
+"""The `cadenza-mock` command: serve, validate, scenarios.
+
+Every `serve` option can also come from a CADENZA_MOCK_<OPTION> environment variable (how
+the container is configured); a command-line flag wins over the variable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from cadenza_mock import __version__
+from cadenza_mock.model import PROFILE_NAMES
+
+ENV_PREFIX = "CADENZA_MOCK_"
+
+
+class EnvDefault(argparse.Action):
+    """An option whose default comes from CADENZA_MOCK_<DEST>, converted and checked."""
+
+    def __init__(self, *, convert: Callable[[str], Any] = str, **kwargs: Any) -> None:
+        self.env = ENV_PREFIX + kwargs["dest"].upper()
+        kwargs["help"] = kwargs.get("help", "") + f" [env: {self.env}]"
+        self.convert = convert
+        super().__init__(**kwargs)
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
+        setattr(namespace, self.dest, values)
+
+
+class EnvFlag(EnvDefault):
+    """A boolean switch that CADENZA_MOCK_<DEST>=1/true/yes also turns on."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(nargs=0, convert=_flag, default=False, **kwargs)
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
+        setattr(namespace, self.dest, True)
+
+
+def _flag(text: str) -> bool:
+    lowered = text.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError(f"expected true or false, got {text!r}")
+
+
+def _port(text: str) -> int:
+    port = int(text)
+    if not 0 <= port <= 65535:
+        raise ValueError(f"port must be 0 to 65535, got {port}")
+    return port
+
+
+def _positive(text: str) -> int:
+    number = int(text)
+    if number < 1:
+        raise ValueError(f"must be at least 1, got {number}")
+    return number
+
+
+def _checked(convert: Callable[[str], Any]) -> Callable[[str], Any]:
+    """argparse `type=` wrapper that shows our own message for a bad value."""
+
+    def parse(text: str) -> Any:
+        try:
+            return convert(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    parse.__name__ = convert.__name__.strip("_")
+    return parse
+
+
+def _apply_env(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Fill options not given on the command line from the environment."""
+    for action in parser._actions:
+        if not isinstance(action, EnvDefault) or action.env not in os.environ:
+            continue
+        if getattr(args, action.dest) is not action.default:
+            continue  # given on the command line
+        raw = os.environ[action.env]
+        try:
+            setattr(args, action.dest, action.convert(raw))
+        except ValueError as exc:
+            parser.error(f"{action.env}={raw!r}: {exc}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="cadenza-mock",
+        description="Offline emulator of the Cadenza credential API, driven by YAML scenarios.",
+        epilog="Run 'cadenza-mock COMMAND --help' for the options of a command.",
+    )
+    parser.add_argument("--version", action="version", version=f"cadenza-mock {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    serve = commands.add_parser(
+        "serve",
+        help="run the mock server",
+        description="Serve the emulated Cadenza API (and the admin API under /__admin/) "
+        "until interrupted. Prints the URL and a ready-to-paste curl line.",
+        epilog="Every option can also be set as CADENZA_MOCK_<OPTION> in the environment; "
+        "a flag given on the command line wins.",
+    )
+    serve.add_argument(
+        "--host",
+        action=EnvDefault,
+        default="127.0.0.1",
+        help="address to bind; use 0.0.0.0 to accept connections from other hosts "
+        "(default: %(default)s)",
+    )
+    serve.add_argument(
+        "--port",
+        action=EnvDefault,
+        type=_checked(_port),
+        convert=_port,
+        default=8080,
+        help="TCP port; 0 picks a free one (default: %(default)s)",
+    )
+    serve.add_argument(
+        "--scenario",
+        action=EnvDefault,
+        default="default",
+        help="bundled scenario name (see 'cadenza-mock scenarios') or path to a YAML "
+        "scenario file (default: %(default)s)",
+    )
+    serve.add_argument(
+        "--seed",
+        action=EnvDefault,
+        type=_checked(int),
+        convert=int,
+        default=None,
+        help="override the scenario's seed for generated data",
+    )
+    serve.add_argument(
+        "--profile",
+        action=EnvDefault,
+        choices=PROFILE_NAMES,
+        default=None,
+        help="wire profile: 'docs' (HTTP reference pages) or 'sdk' (the official generated "
+        "client); overrides the scenario's 'profile' key",
+    )
+    serve.add_argument(
+        "--watch",
+        action=EnvFlag,
+        help="reload the scenario file when it changes (state resets; a broken edit is "
+        "reported and the previous scenario keeps serving)",
+    )
+    serve.add_argument(
+        "--admin-token",
+        action=EnvDefault,
+        default=None,
+        help="require this value in the X-Admin-Token header of /__admin/ calls",
+    )
+    serve.add_argument(
+        "--journal-size",
+        action=EnvDefault,
+        type=_checked(_positive),
+        convert=_positive,
+        default=1000,
+        help="how many requests the journal (/__admin/requests) keeps (default: %(default)s)",
+    )
+    serve.add_argument(
+        "--quiet",
+        action=EnvFlag,
+        help="do not log one line per request",
+    )
+    serve.set_defaults(handler=_serve, subparser=serve)
+
+    validate = commands.add_parser(
+        "validate",
+        help="check scenario files and report every problem",
+        description="Load each scenario file as the server would and print every problem as "
+        "file:line:column: message. Exits 1 if any file has a problem.",
+    )
+    validate.add_argument("files", nargs="+", metavar="FILE", help="scenario YAML file(s)")
+    validate.add_argument(
+        "--profile",
+        choices=PROFILE_NAMES,
+        default=None,
+        help="validate as if served with this wire profile",
+    )
+    validate.set_defaults(handler=_validate)
+
+    scenarios = commands.add_parser(
+        "scenarios",
+        help="list the bundled scenarios",
+        description="List the scenarios that ship with cadenza-mock, by name, with their "
+        "descriptions. Serve one with 'cadenza-mock serve --scenario NAME'.",
+    )
+    scenarios.set_defaults(handler=_scenarios)
+    return parser
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from cadenza_mock.server import serve_forever
+
+    return serve_forever(
+        host=args.host,
+        port=args.port,
+        scenario=args.scenario,
+        seed=args.seed,
+        profile=args.profile,
+        watch=args.watch,
+        admin_token=args.admin_token,
+        journal_size=args.journal_size,
+        quiet=args.quiet,
+    )
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from cadenza_mock.errors import ScenarioError
+    from cadenza_mock.scenario import load_scenario
+
+    failed = 0
+    for file in args.files:
+        try:
+            scenario = load_scenario(file, profile=args.profile)
+        except ScenarioError as exc:
+            failed += 1
+            for issue in exc.issues:
+                print(issue, file=sys.stderr)
+            continue
+        print(
+            f"{file}: ok ({scenario.profile} profile, {len(scenario.users)} users, "
+            f"{len(scenario.credentials)} credentials, {len(scenario.faults)} faults)"
+        )
+    if failed:
+        print(f"{failed} of {len(args.files)} file(s) have problems", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def _scenarios(args: argparse.Namespace) -> int:
+    from cadenza_mock.scenario import bundled_descriptions
+
+    entries = bundled_descriptions()
+    width = max((len(name) for name, _ in entries), default=0)
+    for name, description in entries:
+        print(f"{name:<{width}}  {description}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "serve":
+        _apply_env(args.subparser, args)
+    return int(args.handler(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
