@@ -41,8 +41,9 @@ ENV PATH=/opt/venv/bin:$PATH \
 USER 10001:10001
 EXPOSE 8080
 # Mount your own scenario files here: -v DIR:/scenarios:ro -e CADENZA_MOCK_SCENARIO=/scenarios/x.yaml
-# No curl in the image: python3 + urllib, proxies ignored, port taken from CADENZA_MOCK_PORT.
+# No curl in the image: python3 + urllib, proxies ignored, the port from CADENZA_MOCK_PORT and
+# the admin token (the health route is part of the admin API) from CADENZA_MOCK_ADMIN_TOKEN.
 HEALTHCHECK --interval=10s --timeout=5s --start-period=5s --retries=3 \
-    CMD ["python3", "-c", "import os, sys, urllib.request as u; port = os.environ.get('CADENZA_MOCK_PORT') or '8080'; r = u.build_opener(u.ProxyHandler({})).open(f'http://127.0.0.1:{port}/__admin/health', timeout=4); sys.exit(0 if r.status == 200 else 1)"]
+    CMD ["python3", "-c", "import os, sys, urllib.request as u; e = os.environ.get; q = u.Request('http://127.0.0.1:' + (e('CADENZA_MOCK_PORT') or '8080') + '/__admin/health', headers={'X-Admin-Token': e('CADENZA_MOCK_ADMIN_TOKEN') or ''}); r = u.build_opener(u.ProxyHandler({})).open(q, timeout=4); sys.exit(0 if r.status == 200 else 1)"]
 ENTRYPOINT ["cadenza-mock"]
 CMD ["serve"]

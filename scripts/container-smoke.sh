@@ -99,11 +99,12 @@ port_free() {
   ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
 
-# wait_health ID PORT: poll /__admin/health until 200; prints seconds since $2's start
+# wait_health ID PORT [ADMIN_TOKEN]: poll /__admin/health until it answers 200
 wait_health() {
-  local id=$1 port=$2 i
+  local id=$1 port=$2 admin=${3:-} i
   for ((i = 0; i < WAIT_TRIES; i++)); do
-    if curl -fsS -o /dev/null "http://127.0.0.1:$port/__admin/health" 2>/dev/null; then
+    if curl -fsS -o /dev/null -H "X-Admin-Token: $admin" \
+      "http://127.0.0.1:$port/__admin/health" 2>/dev/null; then
       return 0
     fi
     if [ "$(podman inspect --format '{{.State.Running}}' "$id")" != "true" ]; then
@@ -150,6 +151,7 @@ token_for() {
   local port=$1 body tok
   if [ -n "${TOKEN:-}" ]; then printf '%s' "$TOKEN"; return; fi
   body=$(curl -fsS "http://127.0.0.1:$port/__admin/scenario" 2>/dev/null || true)
+  log "GET /__admin/scenario -> $(printf '%s' "$body" | head -c 200)" >&2
   tok=$(printf '%s' "$body" | first_token)
   printf '%s' "${tok:-alice-token}"
 }
@@ -175,6 +177,8 @@ stop_timed() {
   awk -v t="$took" -v l="$STOP_LIMIT" 'BEGIN { exit !(t <= l) }' \
     || fail "stop took $took s (> $STOP_LIMIT s): SIGTERM is not handled"
   [ "$code" = 0 ] || log "warning: exit code $code after SIGTERM (expected 0)"
+  log "container log:"
+  podman logs "$id" 2>&1 | sed 's/^/    /'
 }
 
 # --- run 1: the bundled default scenario -------------------------------------------------
@@ -214,16 +218,21 @@ fi
 # the image runs as an unprivileged user: the folder must be world-readable
 chmod 755 "$SCEN" && chmod 644 "$SCEN/x.yaml"
 port_free "$PORT2" || fail "port $PORT2 is in use (set PORT=...)"
-log "run 2: mounted $SCEN as /scenarios, CADENZA_MOCK_SCENARIO=/scenarios/x.yaml, port $PORT2"
+ADMIN=smoke-admin-token
+log "run 2: mounted $SCEN as /scenarios, CADENZA_MOCK_SCENARIO=/scenarios/x.yaml," \
+  "CADENZA_MOCK_ADMIN_TOKEN set, port $PORT2"
 t0=$(now)
 ID2=$(quiet_podman run -d --network host -v "$SCEN:/scenarios:ro" \
-  -e CADENZA_MOCK_SCENARIO=/scenarios/x.yaml \
+  -e CADENZA_MOCK_SCENARIO=/scenarios/x.yaml -e "CADENZA_MOCK_ADMIN_TOKEN=$ADMIN" \
   -e CADENZA_MOCK_HOST=127.0.0.1 -e "CADENZA_MOCK_PORT=$PORT2" "$IMAGE")
 STARTED+=("$ID2")
-wait_health "$ID2" "$PORT2"
+wait_health "$ID2" "$PORT2" "$ADMIN"
 t1=$(now)
 log "container ${ID2:0:12}: start to first 200 in $(elapsed "$t0" "$t1") s"
-SC=$(curl -fsS "http://127.0.0.1:$PORT2/__admin/scenario" 2>/dev/null || true)
+code=$(curl -sS -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT2/__admin/health")
+log "GET /__admin/health without X-Admin-Token -> $code"
+SC=$(curl -fsS -H "X-Admin-Token: $ADMIN" "http://127.0.0.1:$PORT2/__admin/scenario" \
+  2>/dev/null || true)
 log "GET /__admin/scenario -> $(printf '%s' "$SC" | head -c 300)"
 TOK2=$(printf '%s' "$SC" | first_token)
 check_api "$PORT2" "${TOK2:-${TOKEN:-alice-token}}"
@@ -235,6 +244,26 @@ elif ! cmp -s "$WORK/list-$PORT.json" "$WORK/list-$PORT2.json"; then
 else
   fail "same answer as the default scenario: CADENZA_MOCK_SCENARIO seems to be ignored"
 fi
+podman healthcheck run "$ID2" >/dev/null \
+  || fail "podman healthcheck run reported unhealthy with an admin token set"
+log "podman healthcheck run (admin token set): healthy"
 stop_timed "$ID2"
+
+# --- run 3: the image's own defaults (0.0.0.0:8080), no host network --------------------
+# --network none keeps port 8080 off the host; only the HEALTHCHECK can reach the server.
+log "run 3: defaults (CMD serve, 0.0.0.0:8080) in --network none, probed by the HEALTHCHECK"
+t0=$(now)
+ID3=$(quiet_podman run -d --network none "$IMAGE")
+STARTED+=("$ID3")
+healthy=
+for ((i = 0; i < 40; i++)); do
+  if podman healthcheck run "$ID3" >/dev/null 2>&1; then healthy=1; break; fi
+  [ "$(podman inspect --format '{{.State.Running}}' "$ID3")" = "true" ] || break
+  sleep 0.25
+done
+[ -n "$healthy" ] || { podman logs "$ID3" >&2 || true; fail "image defaults never became healthy"; }
+t1=$(now)
+log "container ${ID3:0:12}: healthy (HEALTHCHECK) $(elapsed "$t0" "$t1") s after start"
+stop_timed "$ID3"
 
 log "container smoke test passed"
