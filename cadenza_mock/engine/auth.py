@@ -1,0 +1,136 @@
+"""Sessions issued by the emulated auth endpoints (login, refresh, logout).
+
+Access tokens look like the real service's JWTs (HS256, signed with a key derived from
+the scenario seed) but are only ever looked up, never decoded: a JWT the mock did not
+issue is simply unknown. Expiry follows the mock's clock, so a test can advance time
+instead of sleeping.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+from dataclasses import dataclass
+
+from cadenza_mock.engine.clock import Clock
+from cadenza_mock.errors import INVALID_LOGIN, INVALID_REFRESH_TOKEN, ApiError
+from cadenza_mock.model import User
+from cadenza_mock.scenario.generate import rng_for, token, uuid4_from
+
+ACCESS_TTL_SECONDS = 3600
+REFRESH_TTL_SECONDS = 7 * 24 * 3600
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    """One login: what the session JSON is built from."""
+
+    user: User
+    access_token: str
+    refresh_token: str
+    expires_at_ms: int
+    session_id: str
+
+
+@dataclass(slots=True)
+class _Issued:
+    user_id: str
+    session_id: str
+    expires_at_ms: int
+    ended: bool = False  # logged out (access) or used up (refresh)
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+class Sessions:
+    """Tokens issued at run time; static scenario tokens live in the store."""
+
+    def __init__(self, users: dict[str, User], clock: Clock, seed: int) -> None:
+        self._users = users
+        self._by_email = {u.email.lower(): u for u in users.values()}
+        self._clock = clock
+        self._seed = seed
+        self._key = hashlib.sha256(f"cadenza-mock:{seed}:jwt".encode()).digest()
+        self._access: dict[str, _Issued] = {}
+        self._refresh: dict[str, _Issued] = {}
+        self._issued = 0
+
+    def reset(self) -> None:
+        self._access.clear()
+        self._refresh.clear()
+        self._issued = 0
+
+    @property
+    def changed(self) -> bool:
+        return self._issued > 0
+
+    def _jwt(self, user: User, session_id: str, now_ms: int, expires_ms: int) -> str:
+        header = _b64(json.dumps({"alg": "HS256", "typ": "JWT"}, separators=(",", ":")).encode())
+        claims = {
+            "aud": "authenticated",
+            "exp": expires_ms // 1000,
+            "iat": now_ms // 1000,
+            "iss": "cadenza-mock",
+            "sub": user.user_id,
+            "email": user.email,
+            "role": user.role,
+            "session_id": session_id,
+        }
+        payload = _b64(json.dumps(claims, separators=(",", ":")).encode())
+        signature = hmac.new(self._key, f"{header}.{payload}".encode(), hashlib.sha256).digest()
+        return f"{header}.{payload}.{_b64(signature)}"
+
+    def _issue(self, user: User, session_id: str | None = None) -> Session:
+        self._issued += 1
+        rng = rng_for(self._seed, "session", self._issued)
+        session_id = session_id or uuid4_from(rng)
+        now = self._clock.now_ms()
+        expires = now + ACCESS_TTL_SECONDS * 1000
+        # The jti-like session id and the counter keep tokens unique under a frozen clock.
+        access = self._jwt(user, f"{session_id}:{self._issued}", now, expires)
+        refresh = token(rng).replace("cmk_", "rt_")
+        self._access[access] = _Issued(user.user_id, session_id, expires)
+        self._refresh[refresh] = _Issued(user.user_id, session_id, now + REFRESH_TTL_SECONDS * 1000)
+        return Session(user, access, refresh, expires, session_id)
+
+    def login(self, email: str, password: str) -> Session:
+        user = self._by_email.get(email.strip().lower())
+        if (
+            user is None
+            or user.password is None
+            or not hmac.compare_digest(user.password.encode(), password.encode())
+        ):
+            raise ApiError(
+                401, INVALID_LOGIN, "Invalid login credentials", code="INVALID_CREDENTIALS"
+            )
+        return self._issue(user)
+
+    def refresh(self, refresh_token: str) -> Session:
+        issued = self._refresh.get(refresh_token)
+        if issued is None or issued.ended or issued.expires_at_ms <= self._clock.now_ms():
+            raise ApiError(
+                401, INVALID_REFRESH_TOKEN, "Invalid refresh token", code="INVALID_TOKEN"
+            )
+        issued.ended = True  # a refresh token works once
+        return self._issue(self._users[issued.user_id], issued.session_id)
+
+    def logout(self, access_token: str) -> None:
+        """End the access token and every refresh token of its session."""
+        issued = self._access.get(access_token)
+        if issued is None:
+            return
+        for table in (self._access, self._refresh):
+            for entry in table.values():
+                if entry.session_id == issued.session_id:
+                    entry.ended = True
+
+    def lookup(self, access_token: str) -> tuple[User, bool] | None:
+        """(user, expired?) for an issued access token; None if unknown or logged out."""
+        issued = self._access.get(access_token)
+        if issued is None or issued.ended:
+            return None
+        return self._users[issued.user_id], issued.expires_at_ms <= self._clock.now_ms()

@@ -1,0 +1,124 @@
+"""Request bodies of the emulated API, declared once as JSON Schema per profile.
+
+The same declarations validate requests (compiled by fastjsonschema) and feed the OpenAPI
+document, so the two cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import cache
+from typing import Any
+
+from cadenza_mock.errors import FORM_VALIDATION_FAILED, INVALID_JSON, ApiError, allowed
+from cadenza_mock.model import PROFILES
+
+UUID_PATTERN = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+
+_TEXT = {"type": "string", "minLength": 1}
+_UUID = {"type": "string", "pattern": UUID_PATTERN}
+
+
+def _object(properties: dict[str, Any], required: list[str], **extra: Any) -> dict[str, Any]:
+    # Unknown body fields are ignored, as by the real service.
+    return {"type": "object", "properties": properties, "required": required, **extra}
+
+
+def _build(profile: str) -> dict[str, dict[str, Any]]:
+    enums = PROFILES[profile]
+    venue = {"type": "string", "enum": list(enums.venues)}
+    ctype = {"type": "string", "enum": list(enums.types)}
+    ids = {"type": "array", "items": _UUID, "minItems": 1}
+    secrets = {"apiKey": _TEXT, "apiSecret": _TEXT, "apiPassphrase": _TEXT}
+    if profile == "sdk":
+        create = _object(
+            {"venue": venue, "credentialType": ctype, "nickname": {"type": "string"}, **secrets},
+            ["venue", "credentialType"],
+        )
+        verify = _object({"credentialIds": ids}, ["credentialIds"])
+    else:
+        create = _object(
+            {"venue": venue, "type": ctype, "name": {"type": "string"}, **secrets},
+            ["venue", "apiKey", "apiSecret"],
+        )
+        verify = {
+            "type": "object",
+            "properties": {"credentialId": _UUID, "credentialIds": ids},
+            "anyOf": [{"required": ["credentialId"]}, {"required": ["credentialIds"]}],
+        }
+    return {
+        "create": create,
+        "verify": verify,
+        "rotate": _object(
+            {"credentialId": _UUID, **secrets}, ["credentialId", "apiKey", "apiSecret"]
+        ),
+        "revoke": _object({"credentialId": _UUID}, ["credentialId"]),
+        "login": _object({"email": _TEXT, "password": _TEXT}, ["email", "password"]),
+        "refresh": _object({"refreshToken": _TEXT}, ["refreshToken"]),
+    }
+
+
+REQUEST_SCHEMAS: dict[str, dict[str, dict[str, Any]]] = {p: _build(p) for p in PROFILES}
+
+
+@cache
+def _validator(profile: str, operation: str) -> Callable[[Any], Any]:
+    import fastjsonschema
+
+    return fastjsonschema.compile(REQUEST_SCHEMAS[profile][operation])
+
+
+def _field(name: str) -> str:
+    return name.removeprefix("data.").removeprefix("data") or "body"
+
+
+def _message(exc: Any, body: Any, schema: dict[str, Any]) -> str:
+    """A message naming the field and what it accepts, like the real API's -19004."""
+    rule, name, definition = exc.rule, _field(exc.name), exc.rule_definition
+    if rule == "required":
+        missing = [f for f in definition if f not in body]
+        return f"{', '.join(missing)} {'is' if len(missing) == 1 else 'are'} required"
+    if rule == "anyOf" and name == "body":
+        options = " or ".join(r["required"][0] for r in schema.get("anyOf", []))
+        return f"{options} is required"
+    if rule == "type":
+        return f"{name} must be of type {definition}"
+    if rule == "enum":
+        return f"{name} must be one of {allowed(definition)}"
+    if rule == "pattern":
+        return f"{name} must be a UUID"
+    if rule == "minLength":
+        return f"{name} must not be empty"
+    if rule == "minItems":
+        return f"{name} must not be empty"
+    return f"{name}: {exc.message.removeprefix('data.').removeprefix('data ')}"
+
+
+def parse_body(raw: bytes, profile: str, operation: str) -> dict[str, Any]:
+    """The request body as a dict, or the 400 the API gives for it (never echoing values)."""
+    import json
+
+    try:
+        body = json.loads(raw) if raw.strip() else None
+    except (ValueError, UnicodeDecodeError):
+        raise ApiError(400, INVALID_JSON, "Invalid JSON", code="INVALID_JSON") from None
+    if not isinstance(body, dict):
+        raise ApiError(
+            400,
+            FORM_VALIDATION_FAILED,
+            "Form validation failed: body must be a JSON object",
+            code="VALIDATION_ERROR",
+        )
+    import fastjsonschema
+
+    try:
+        _validator(profile, operation)(body)
+    except fastjsonschema.JsonSchemaValueException as exc:
+        schema = REQUEST_SCHEMAS[profile][operation]
+        raise ApiError(
+            400,
+            FORM_VALIDATION_FAILED,
+            f"Form validation failed: {_message(exc, body, schema)}",
+            code="VALIDATION_ERROR",
+        ) from None
+    return body
