@@ -101,6 +101,9 @@ class ScenarioIssue:
     message: str
 
     def __str__(self) -> str:
+        # Line 0 means "no position" (a missing file, an extends cycle): no fake `:0:0`.
+        if self.line <= 0:
+            return f"{self.file}: {self.message}"
         return f"{self.file}:{self.line}:{self.column}: {self.message}"
 
 

@@ -55,21 +55,21 @@ def parse_list_query(
         return frozenset((text,))
 
     ids: frozenset[str] | None = None
+    # What credentialIds accepts, stated in every one of its errors like the enums are.
+    ids_allowed = ("comma-separated UUIDs",)
     if ids_name in seen:
         collected: set[str] = set()
         # docs: one comma-separated value; sdk: the parameter repeated. Both forms are
         # accepted in both profiles, since clients of either shape exist.
         for raw in seen[ids_name]:
             if not raw.strip():
-                raise invalid_argument(ids_name, "must not be empty; give comma-separated UUIDs")
+                raise invalid_argument(ids_name, "must not be empty", ids_allowed)
             for part in raw.split(","):
                 candidate = part.strip()
                 if not candidate:
-                    raise invalid_argument(
-                        ids_name, f"empty id in {raw!r}; give comma-separated UUIDs"
-                    )
+                    raise invalid_argument(ids_name, f"empty id in {raw!r}", ids_allowed)
                 if not is_uuid(candidate):
-                    raise invalid_argument(ids_name, f"{candidate!r} is not a UUID")
+                    raise invalid_argument(ids_name, f"{candidate!r} is not a UUID", ids_allowed)
                 collected.add(candidate.lower())
         ids = frozenset(collected)
     return ListFilter(

@@ -150,6 +150,13 @@ def _compose(text: str, name: str) -> yaml.Node | None:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         message = f"invalid YAML: {exc.problem or exc.context}"
+        if exc.problem and exc.context and exc.context_mark is not None:
+            # e.g. an unclosed `[`: the problem is found at the end of the file, the
+            # context says where the construct began.
+            started = exc.context_mark
+            message += (
+                f" ({exc.context}, started at line {started.line + 1}, column {started.column + 1})"
+            )
         if mark is None:
             raise ScenarioError([ScenarioIssue(name, 0, 0, message)]) from None
         raise ScenarioError(
@@ -192,17 +199,22 @@ def _document(
     """The merged root node, the display name, the file path and the `extends` chain."""
     if isinstance(source, _Text):
         text, name, path, here = source.text, source.name, None, relative_to
+        identity = name
     elif isinstance(source, Mapping):
         text = yaml.safe_dump(dict(source), sort_keys=False, allow_unicode=True)
         name, path, here = "<inline>", None, relative_to
+        identity = name
     else:
         file, name = _resolve(source, relative_to)
-        text = file.read_text(encoding="utf-8")
         path, here = str(file), file.parent
-        if path in chain:
+        # Compare resolved paths: `a.yaml` and `./sub/../a.yaml` are the same file, and a
+        # cycle spelled differently each time must not recurse until the path is too long.
+        identity = str(file.resolve())
+        if identity in chain:
             raise ScenarioError(
-                [ScenarioIssue(path, 0, 0, "extends cycle: " + " -> ".join([*chain, path]))]
+                [ScenarioIssue(path, 0, 0, "extends cycle: " + " -> ".join([*chain, identity]))]
             )
+        text = file.read_text(encoding="utf-8")
     node = _compose(text, path or name)
     if node is None:  # an empty file is an empty scenario
         node = yaml.MappingNode("tag:yaml.org,2002:map", [], None, None)
@@ -217,16 +229,20 @@ def _document(
                 raise ScenarioError(problems.issues)
             try:
                 base_node, base_name, _, base_chain = _document(
-                    base_source, here, [*chain, path or name]
+                    base_source, here, [*chain, identity]
                 )
             except ScenarioError as exc:
+                # Problems without a position (missing file, cycle) are reported at this
+                # `extends:` line; located ones (YAML errors in the base) keep their own.
                 mark = value_node.start_mark
                 raise ScenarioError(
                     [
-                        ScenarioIssue(
-                            mark.name, mark.line + 1, mark.column + 1, f"extends: {exc.issues[0]}"
-                        ),
-                        *exc.issues[1:],
+                        issue
+                        if issue.line
+                        else ScenarioIssue(
+                            mark.name, mark.line + 1, mark.column + 1, f"extends: {issue}"
+                        )
+                        for issue in exc.issues
                     ]
                 ) from None
             if isinstance(base_node, yaml.MappingNode):
@@ -258,8 +274,13 @@ def load_scenario(
     problems = Problems()
     scenario = _build(node, name, path, tuple(bases), problems, profile, seed)
     if problems.issues or scenario is None:
-        raise ScenarioError(problems.issues)
+        raise ScenarioError(_in_file_order(problems.issues))
     return scenario
+
+
+def _in_file_order(issues: list[ScenarioIssue]) -> list[ScenarioIssue]:
+    """Problems sorted by file and position, as an editor's problem list reads them."""
+    return sorted(issues, key=lambda i: (i.file, i.line, i.column))
 
 
 def validate_file(path: str | Path) -> list[ScenarioIssue]:
@@ -514,9 +535,19 @@ class _Builder:
         """One record: generated values unless `given` overrides them."""
         credential_id = given.get("credential_id") or gen.uuid4_from(rng)
         created, updated = gen.timestamps(rng, self.reference_ms)
-        created = given.get("created_at", created)
-        updated = given.get("updated_at", max(updated, created))
         revoked = given.get("revoked_at")
+        # Generated stamps bend around given ones so a partial record stays consistent:
+        # createdAt <= updatedAt <= revokedAt, and revoking sets updatedAt = revokedAt.
+        if "updated_at" in given:
+            updated = given["updated_at"]
+        elif revoked is not None:
+            updated = revoked
+        if "created_at" in given:
+            created = given["created_at"]
+            if "updated_at" not in given and revoked is None:
+                updated = max(updated, created)
+        else:
+            created = min(created, updated)
         if status == self.enums.revoked_status and revoked is None:
             revoked = updated
         self.credential_ids.add(credential_id)
@@ -731,7 +762,7 @@ def load_scenario_text(
     problems = Problems()
     scenario = _build(node, display, None, tuple(bases), problems, profile, seed)
     if problems.issues or scenario is None:
-        raise ScenarioError(problems.issues)
+        raise ScenarioError(_in_file_order(problems.issues))
     return scenario
 
 
