@@ -22,8 +22,11 @@ RUN mkdir -p scenarios \
 # Then the real package (the wheel bundles scenarios/ as cadenza_mock/_bundled).
 COPY cadenza_mock/ cadenza_mock/
 COPY scenarios/ scenarios/
+# pip and setuptools are not needed to run (about 25 MB); `python3 -m ensurepip` brings pip
+# back in a derived image.
 RUN /opt/venv/bin/pip install --no-cache-dir --no-deps --force-reinstall . \
-    && /opt/venv/bin/cadenza-mock --version
+    && /opt/venv/bin/cadenza-mock --version \
+    && /opt/venv/bin/pip uninstall --yes --quiet setuptools pip
 
 FROM ${BASE_IMAGE}
 LABEL org.opencontainers.image.title="cadenza-mock" \
