@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cadenza_mock.errors import ApiError
-from cadenza_mock.model import Credential
+from cadenza_mock.model import Credential, User
+
+if TYPE_CHECKING:
+    from cadenza_mock.engine.auth import Session
 
 DEFAULT_MASK_KEEP = 6
 MASK_SUFFIX = "***"
@@ -114,3 +117,89 @@ def error(err: ApiError, profile: str, request_id: str | None = None) -> dict[st
 
 def error_body(err: ApiError, profile: str, request_id: str | None = None) -> bytes:
     return dumps(error(err, profile, request_id))
+
+
+def list_body(
+    data: list[dict[str, Any]], profile: str, page: dict[str, Any] | None = None
+) -> bytes:
+    """The list envelope; the sdk profile adds `pagination` after the envelope keys."""
+    body = success(data)
+    if profile == "sdk" and page is not None:
+        body["pagination"] = page
+    return dumps(body)
+
+
+def verify_docs(
+    credential_id: str, venue: str, verified: bool, identities: list[str]
+) -> dict[str, Any]:
+    return {
+        "credentialId": credential_id,
+        "venue": venue,
+        "status": "VERIFIED" if verified else "FAILED",
+        "identities": identities,
+    }
+
+
+# Account types of the sdk's TradingAccount, by the identity a venue reports.
+_ACCOUNT_TYPES = {"credit": "CREDIT"}
+_MARGIN_WORDS = ("margin", "futures", "contract", "unified", "perps", "options")
+
+
+def account_type(identity: str) -> str:
+    if identity in _ACCOUNT_TYPES:
+        return _ACCOUNT_TYPES[identity]
+    return "MARGIN" if any(word in identity for word in _MARGIN_WORDS) else "SPOT"
+
+
+def trading_account(
+    cred: Credential, identity: str, account_id: str, external_id: str, status: str
+) -> dict[str, Any]:
+    """The generated client's TradingAccount for one identity a credential reaches."""
+    return {
+        "tradingAccountId": account_id,
+        "externalTradingAccountId": external_id,
+        "venue": cred.venue,
+        "nickname": f"{cred.name} {identity}",
+        "accountType": account_type(identity),
+        "externalAccountType": identity.upper(),
+        "credentials": [credential_sdk(cred)],
+        "status": status,
+        "createdAt": cred.created_at,
+        "updatedAt": cred.updated_at,
+    }
+
+
+def user_json(user: User) -> dict[str, Any]:
+    """The auth user (Supabase-style): ISO timestamps, metadata objects."""
+    stamp = iso_ms(user.created_at)
+    return {
+        "id": user.user_id,
+        "email": user.email,
+        "role": user.role,
+        "createdAt": stamp,
+        "updatedAt": stamp,
+        "appMetadata": {"provider": "email", "providers": ["email"]},
+        "userMetadata": {},
+    }
+
+
+def session_json(session: Session, expires_in: int) -> dict[str, Any]:
+    return {
+        "accessToken": session.access_token,
+        "refreshToken": session.refresh_token,
+        "tokenType": "bearer",
+        "expiresIn": expires_in,
+        "expiresAt": session.expires_at_ms // 1000,
+        "user": user_json(session.user),
+    }
+
+
+def credential_inspect(cred: Credential, mask_keep: int = DEFAULT_MASK_KEEP) -> dict[str, Any]:
+    """A stored record for test assertions and admin dumps: every field but the secrets."""
+    return {
+        **credential_docs(cred, mask_keep),
+        "revokedAt": cred.revoked_at,
+        "keysValid": cred.keys_valid,
+        "hasApiSecret": cred.api_secret is not None,
+        "hasApiPassphrase": cred.api_passphrase is not None,
+    }

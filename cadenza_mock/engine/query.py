@@ -17,6 +17,9 @@ class ListFilter:
     types: frozenset[str] | None = None
     statuses: frozenset[str] | None = None
     credential_ids: frozenset[str] | None = None
+    # sdk profile pagination; limit None means every match.
+    offset: int = 0
+    limit: int | None = None
 
 
 NO_FILTER = ListFilter()
@@ -36,10 +39,8 @@ def parse_list_query(
     Unknown parameters are ignored, as the real service ignores them.
     """
     type_name, status_name, ids_name = _NAMES[profile]
-    seen: dict[str, list[str]] = {}
-    for key, raw in pairs:
-        if key in (type_name, status_name, ids_name):
-            seen.setdefault(key, []).append(raw)
+    params = pairs_by_name(pairs)
+    seen = {k: params[k] for k in (type_name, status_name, ids_name) if k in params}
 
     def single(name: str, choices: tuple[str, ...]) -> frozenset[str] | None:
         values = seen.get(name)
@@ -72,8 +73,38 @@ def parse_list_query(
                     raise invalid_argument(ids_name, f"{candidate!r} is not a UUID", ids_allowed)
                 collected.add(candidate.lower())
         ids = frozenset(collected)
+    offset, limit = _page(params) if profile == "sdk" else (0, None)
     return ListFilter(
+        offset=offset,
+        limit=limit,
         types=single(type_name, enums.types),
         statuses=single(status_name, enums.statuses),
         credential_ids=ids,
     )
+
+
+MAX_LIMIT = 1000
+
+
+def pairs_by_name(pairs: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
+    result: dict[str, list[str]] = {}
+    for key, raw in pairs:
+        result.setdefault(key, []).append(raw)
+    return result
+
+
+def _page(params: dict[str, list[str]]) -> tuple[int, int | None]:
+    """`offset` (>= 0) and `limit` (1 to MAX_LIMIT) of the sdk profile's paginated list."""
+    values: dict[str, int] = {}
+    for name, lowest, highest in (("offset", 0, None), ("limit", 1, MAX_LIMIT)):
+        given = params.get(name)
+        if given is None:
+            continue
+        bounds = f"an integer from {lowest}" + (f" to {highest}" if highest else " up")
+        if len(given) > 1:
+            raise invalid_argument(name, f"given more than once; pass {bounds}")
+        text = given[0].strip()
+        if not text.isdigit() or int(text) < lowest or (highest and int(text) > highest):
+            raise invalid_argument(name, f"{text!r} is not {bounds}")
+        values[name] = int(text)
+    return values.get("offset", 0), values.get("limit")

@@ -33,14 +33,16 @@ class MockState:
         self.seed_override = seed
         self.journal = Journal(journal_limit)
         self.scenario = self._scenario(scenario)
-        self.store = Store(self.scenario)
         self.clock = Clock(self.scenario.now)
+        self.store = Store(self.scenario, self.clock)
 
     def _scenario(self, source: ScenarioSource) -> Scenario:
+        # A Scenario already built with these overrides is reused as is: the plugin caches
+        # loaded scenarios so switching back to one never re-parses its YAML.
         if (
             isinstance(source, Scenario)
-            and self.profile_override is None
-            and self.seed_override is None
+            and self.profile_override in (None, source.profile)
+            and self.seed_override in (None, source.seed)
         ):
             return source
         if isinstance(source, Scenario):
@@ -51,8 +53,8 @@ class MockState:
         """Validate and switch; on ScenarioError the current scenario stays untouched."""
         scenario = self._scenario(source)
         self.scenario = scenario
-        self.store = Store(scenario)
         self.clock = Clock(scenario.now)
+        self.store = Store(scenario, self.clock)
         self.journal.clear()
         return scenario
 

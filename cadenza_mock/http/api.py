@@ -1,19 +1,54 @@
-"""Handlers of the emulated Cadenza API: parse, ask the engine, return prebuilt bytes."""
+"""Handlers of the emulated Cadenza API: parse, ask the engine, serialize.
+
+Handlers stay thin: bodies are validated by the declared schemas (cadenza_mock.schemas),
+state changes happen in the engine's Store, shapes come from cadenza_mock.wire.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiohttp import web
 
+from cadenza_mock import wire
+from cadenza_mock.engine.auth import ACCESS_TTL_SECONDS
+from cadenza_mock.engine.lifecycle import VerifyResult, identities
 from cadenza_mock.engine.query import NO_FILTER, parse_list_query
+from cadenza_mock.engine.store import Store
 from cadenza_mock.http.keys import STATE, USER_ID
+from cadenza_mock.model import User
+from cadenza_mock.scenario.generate import rng_for, uuid4_from
+from cadenza_mock.schemas import parse_body
 
 JSON = "application/json"
 
 
-async def list_credentials(request: web.Request) -> web.Response:
-    store = request.app[STATE].store
+def ok(data: Any) -> web.Response:
+    return web.Response(body=wire.success_body(data), content_type=JSON)
+
+
+def _store(request: web.Request) -> Store:
+    return request.app[STATE].store
+
+
+def _caller(request: web.Request, store: Store) -> User:
+    """Authenticate first, like the real API: a bad token is a 401 whatever the body."""
     user = store.user_for_token(request.headers.get("Authorization"))
     request[USER_ID] = user.user_id
+    return user
+
+
+async def _body(request: web.Request, store: Store, operation: str) -> dict[str, Any]:
+    return parse_body(await request.read(), store.profile, operation)
+
+
+def _credential(store: Store, cred: Any) -> dict[str, Any]:
+    return wire.credential(cred, store.profile, store.scenario.mask_keep)
+
+
+async def list_credentials(request: web.Request) -> web.Response:
+    store = _store(request)
+    user = _caller(request, store)
     where = (
         parse_list_query(request.query.items(), store.profile, store.enums)
         if request.query_string
@@ -22,7 +57,115 @@ async def list_credentials(request: web.Request) -> web.Response:
     return web.Response(body=store.list_body(user.user_id, where), content_type=JSON)
 
 
+async def create_credential(request: web.Request) -> web.Response:
+    store = _store(request)
+    user = _caller(request, store)
+    body = await _body(request, store, "create")
+    sdk = store.profile == "sdk"
+    cred = store.create(
+        user,
+        venue=body["venue"],
+        ctype=body.get("credentialType" if sdk else "type"),
+        name=body.get("nickname" if sdk else "name"),
+        api_key=body.get("apiKey"),
+        api_secret=body.get("apiSecret"),
+        api_passphrase=body.get("apiPassphrase"),
+    )
+    return ok(_credential(store, cred))
+
+
+def _accounts(store: Store, result: VerifyResult) -> list[dict[str, Any]]:
+    """sdk verify: the trading accounts a credential reaches (revoked: disconnected)."""
+    cred = result.credential
+    if result.verified:
+        status, reached = "ACTIVE", result.identities
+    elif cred.status == store.enums.revoked_status:
+        status, reached = "DISCONNECTED", identities(cred.venue)
+    else:
+        return []
+    accounts = []
+    for identity in reached:
+        rng = rng_for(store.scenario.seed, "account", cred.credential_id, identity)
+        external = f"{cred.venue.split('_')[0][:3]}-{rng.randrange(10**9, 10**10)}"
+        accounts.append(wire.trading_account(cred, identity, uuid4_from(rng), external, status))
+    return accounts
+
+
+async def verify_credentials(request: web.Request) -> web.Response:
+    store = _store(request)
+    user = _caller(request, store)
+    body = await _body(request, store, "verify")
+    many = "credentialIds" in body
+    results = store.verify(user, body["credentialIds"] if many else [body["credentialId"]])
+    if store.profile == "sdk":
+        return ok([account for result in results for account in _accounts(store, result)])
+    docs = [
+        wire.verify_docs(
+            r.credential.credential_id, r.credential.venue, r.verified, list(r.identities)
+        )
+        for r in results
+    ]
+    return ok(docs if many else docs[0])
+
+
+async def rotate_credential(request: web.Request) -> web.Response:
+    store = _store(request)
+    user = _caller(request, store)
+    body = await _body(request, store, "rotate")
+    cred = store.rotate(
+        user,
+        body["credentialId"],
+        api_key=body["apiKey"],
+        api_secret=body["apiSecret"],
+        api_passphrase=body.get("apiPassphrase"),
+    )
+    return ok(_credential(store, cred))
+
+
+async def revoke_credential(request: web.Request) -> web.Response:
+    store = _store(request)
+    user = _caller(request, store)
+    body = await _body(request, store, "revoke")
+    return ok(_credential(store, store.revoke(user, body["credentialId"])))
+
+
+async def login(request: web.Request) -> web.Response:
+    store = _store(request)
+    body = await _body(request, store, "login")
+    session = store.sessions.login(body["email"], body["password"])
+    request[USER_ID] = session.user.user_id
+    return ok(wire.session_json(session, ACCESS_TTL_SECONDS))
+
+
+async def refresh_token(request: web.Request) -> web.Response:
+    store = _store(request)
+    body = await _body(request, store, "refresh")
+    session = store.sessions.refresh(body["refreshToken"])
+    request[USER_ID] = session.user.user_id
+    return ok(wire.session_json(session, ACCESS_TTL_SECONDS))
+
+
+async def logout(request: web.Request) -> web.Response:
+    store = _store(request)
+    user = store.logout(request.headers.get("Authorization"))
+    request[USER_ID] = user.user_id
+    return ok("ok")
+
+
+async def current_user(request: web.Request) -> web.Response:
+    store = _store(request)
+    return ok(wire.user_json(_caller(request, store)))
+
+
 def routes() -> list[web.RouteDef]:
     return [
         web.get("/api/v3/credential/list", list_credentials),
+        web.post("/api/v3/credential/create", create_credential),
+        web.post("/api/v3/credential/verify", verify_credentials),
+        web.post("/api/v3/credential/rotate", rotate_credential),
+        web.post("/api/v3/credential/revoke", revoke_credential),
+        web.post("/api/v3/auth/login", login),
+        web.post("/api/v3/auth/token/refresh", refresh_token),
+        web.post("/api/v3/auth/logout", logout),
+        web.get("/api/v3/auth/user", current_user),
     ]

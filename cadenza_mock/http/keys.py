@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from aiohttp import web
 
@@ -13,7 +14,10 @@ ADMIN_TOKEN = web.AppKey("cadenza_admin_token", str)
 STARTED_AT = web.AppKey("cadenza_started_at", float)
 
 # Set on the request by handlers, read by the middleware for the journal and the log line.
-USER_ID = "cadenza_user_id"
+# aiohttp >= 3.14 has typed request keys; older releases take a plain string.
+USER_ID: Any = (
+    web.RequestKey("cadenza_user_id", str) if hasattr(web, "RequestKey") else "cadenza_user_id"
+)
 
 
 def uptime(app: web.Application) -> float:
