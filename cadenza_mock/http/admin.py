@@ -17,6 +17,7 @@ from aiohttp import web
 from cadenza_mock import __version__, wire
 from cadenza_mock.engine.state import MockState
 from cadenza_mock.errors import (
+    CREDENTIAL_NOT_FOUND,
     FORM_VALIDATION_FAILED,
     INVALID_JSON,
     ApiError,
@@ -165,6 +166,70 @@ async def delete_requests(request: web.Request) -> web.Response:
     return ok({"cleared": True})
 
 
+def clock_json(state: MockState) -> dict[str, Any]:
+    now = state.clock.now_ms()
+    return {
+        "now": now,
+        "nowDateTime": wire.iso_ms(now),
+        "frozen": state.clock.frozen_ms is not None,
+        "offsetMs": state.clock.offset_ms,
+    }
+
+
+@admin
+async def get_clock(request: web.Request) -> web.Response:
+    return ok(clock_json(request.app[STATE]))
+
+
+@admin
+async def advance_clock(request: web.Request) -> web.Response:
+    """Move the mock's clock forward: `{"advance": seconds}` or `?advance=seconds`."""
+    state = request.app[STATE]
+    raw: Any = request.query.get("advance")
+    if raw is None:
+        try:
+            body = json.loads(await request.text() or "{}")
+        except ValueError:
+            raise ApiError(400, INVALID_JSON, "Invalid JSON", code="INVALID_JSON") from None
+        raw = body.get("advance") if isinstance(body, dict) else None
+    try:
+        seconds = float(raw)
+        if seconds < 0 or seconds != seconds:  # negative or NaN
+            raise ValueError
+    except (TypeError, ValueError):
+        raise ApiError(
+            400,
+            FORM_VALIDATION_FAILED,
+            "Form validation failed: advance must be a number of seconds >= 0",
+            code="VALIDATION_ERROR",
+        ) from None
+    state.clock.advance(seconds)
+    return ok(clock_json(state))
+
+
+@admin
+async def get_credentials(request: web.Request) -> web.Response:
+    """Stored credentials as tests inspect them (secrets never included); `?user=` filters."""
+    state = request.app[STATE]
+    user = request.query.get("user")
+    mask_keep = state.scenario.mask_keep
+    records = [
+        wire.credential_inspect(c, mask_keep)
+        for c in state.store.all_credentials()
+        if user is None or c.user_id == user or state.store.users[c.user_id].email == user
+    ]
+    return ok(records)
+
+
+@admin
+async def get_credential(request: web.Request) -> web.Response:
+    state = request.app[STATE]
+    cred = state.store.find(request.match_info["credential_id"])
+    if cred is None:
+        raise ApiError(404, CREDENTIAL_NOT_FOUND, "Credential not found", code="NOT_FOUND")
+    return ok(wire.credential_inspect(cred, state.scenario.mask_keep))
+
+
 def routes() -> list[web.RouteDef]:
     return [
         web.get("/__admin/health", health),
@@ -173,4 +238,8 @@ def routes() -> list[web.RouteDef]:
         web.put("/__admin/scenario", put_scenario),
         web.get("/__admin/requests", get_requests),
         web.delete("/__admin/requests", delete_requests),
+        web.get("/__admin/clock", get_clock),
+        web.post("/__admin/clock", advance_clock),
+        web.get("/__admin/credentials", get_credentials),
+        web.get("/__admin/credentials/{credential_id}", get_credential),
     ]
