@@ -75,7 +75,7 @@ if [ "$BASE_IMAGE" = "$LOCAL_BASE" ] && ! podman image exists "$LOCAL_BASE"; the
   $SUDO debootstrap --variant=minbase --include=python3,python3-venv,ca-certificates \
     bookworm "$WORK/rootfs" "$MIRROR" >"$WORK/debootstrap.log" 2>&1 \
     || { tail -20 "$WORK/debootstrap.log" >&2; fail "debootstrap failed"; }
-  $SUDO tar -C "$WORK/rootfs" -c . | podman import - "$LOCAL_BASE" >/dev/null
+  $SUDO tar -C "$WORK/rootfs" -c . | podman import --quiet - "$LOCAL_BASE" >/dev/null
   $SUDO rm -rf "$WORK/rootfs"
 fi
 
