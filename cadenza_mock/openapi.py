@@ -1,0 +1,1018 @@
+"""The OpenAPI 3.1 document of the emulated API, one per wire profile, and a response checker.
+
+The document is plain data built from the same declarations the server uses (profile enums,
+errno catalogue, request body schemas), so it cannot drift from them silently; the test
+suite checks every response the server sends against it (`ResponseChecker`). No aiohttp
+here: the document is importable, printable and checkable without a server.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from cadenza_mock import __version__
+from cadenza_mock.engine.lifecycle import IDENTITIES
+from cadenza_mock.engine.query import MAX_LIMIT
+from cadenza_mock.errors import (
+    ALREADY_EXIST,
+    ALREADY_REVOKED,
+    CREDENTIAL_NOT_FOUND,
+    FORM_VALIDATION_FAILED,
+    INVALID_ARGUMENT,
+    INVALID_JSON,
+    INVALID_LOGIN,
+    INVALID_REFRESH_TOKEN,
+    PAGE_NOT_FOUND,
+    PERMISSION_DENIED,
+    RATE_LIMITED,
+    TOO_MANY_LOGINS,
+    UNAUTHORIZED,
+    UNKNOWN_ERROR,
+)
+from cadenza_mock.model import PROFILE_NAMES, PROFILES
+from cadenza_mock.schemas import REQUEST_SCHEMAS, UUID_PATTERN
+
+OPENAPI_VERSION = "3.1.0"
+API_PREFIX = "/api/v3"
+OPENAPI_PATH = f"{API_PREFIX}/openapi.json"
+ADMIN_PREFIX = "/__admin"
+ENVELOPE_KEYS = ("data", "success", "errno", "error")
+
+TRADING_ACCOUNT_TYPES = ("SPOT", "MARGIN", "CREDIT")
+TRADING_ACCOUNT_STATUSES = (
+    "NEW",
+    "CREATED",
+    "ACTIVE",
+    "INACTIVE",
+    "LOCKED",
+    "DISCONNECTED",
+    "UNAVAILABLE",
+)
+
+_EPOCH_MS = {"type": "integer", "minimum": 0, "description": "milliseconds since the epoch"}
+_ISO_MS = {
+    "type": "string",
+    "format": "date-time",
+    "pattern": r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$",
+    "description": "ISO-8601 UTC with milliseconds, the twin of the integer field",
+}
+_UUID = {"type": "string", "format": "uuid", "pattern": UUID_PATTERN}
+_JWT = {"type": "string", "pattern": r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$"}
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _nullable(schema: Mapping[str, Any]) -> dict[str, Any]:
+    return {"anyOf": [dict(schema), {"type": "null"}]}
+
+
+def _strict(properties: dict[str, Any], required: Iterable[str] | None = None) -> dict[str, Any]:
+    """An object with exactly these keys: a leaked field (a secret!) fails validation."""
+    return {
+        "type": "object",
+        "properties": properties,
+        "required": list(properties if required is None else required),
+        "additionalProperties": False,
+    }
+
+
+def _open(properties: dict[str, Any], required: Iterable[str] | None = None) -> dict[str, Any]:
+    """An object that may grow (admin answers are ours and gain fields over time)."""
+    return {
+        "type": "object",
+        "properties": properties,
+        "required": list(properties if required is None else required),
+    }
+
+
+# ------------------------------------------------------------------------------ errors
+
+# Why each errno is sent; the descriptions of error responses are built from these.
+ERRNO_MEANING: dict[int, str] = {
+    INVALID_ARGUMENT: "invalid query parameter (named, with the allowed values), or an "
+    "action the credential's status does not allow",
+    FORM_VALIDATION_FAILED: "body field missing, of the wrong type or not allowed (named)",
+    INVALID_JSON: "body is not JSON",
+    ALREADY_REVOKED: "the credential is already revoked",
+    UNAUTHORIZED: "missing, malformed, unknown or expired bearer token",
+    INVALID_LOGIN: "wrong email or password",
+    INVALID_REFRESH_TOKEN: "unknown, used up or expired refresh token",
+    PERMISSION_DENIED: "the credential belongs to another user",
+    CREDENTIAL_NOT_FOUND: "unknown credentialId",
+    PAGE_NOT_FOUND: "unknown route (404) or method (405)",
+    ALREADY_EXIST: "this apiKey is already registered on that venue",
+    RATE_LIMITED: "rate limit exceeded (injected); see Retry-After",
+    TOO_MANY_LOGINS: "too many login attempts (injected)",
+    UNKNOWN_ERROR: "server error (injected)",
+}
+
+_BODY_ERRORS = (FORM_VALIDATION_FAILED, INVALID_JSON)
+_INJECTED = {429: (RATE_LIMITED,), 500: (UNKNOWN_ERROR,)}
+_BEARER = {401: (UNAUTHORIZED,), **_INJECTED}
+
+# Error statuses per operation and the errnos each may carry (cadenza-api.md, catalogue).
+ERRORS: dict[str, dict[int, tuple[int, ...]]] = {
+    "listCredentials": {400: (INVALID_ARGUMENT,), **_BEARER},
+    "createCredential": {400: _BODY_ERRORS, **_BEARER, 409: (ALREADY_EXIST,)},
+    "verifyCredential": {
+        400: _BODY_ERRORS,
+        **_BEARER,
+        403: (PERMISSION_DENIED,),
+        404: (CREDENTIAL_NOT_FOUND,),
+    },
+    "rotateCredential": {
+        400: (*_BODY_ERRORS, ALREADY_REVOKED, INVALID_ARGUMENT),
+        **_BEARER,
+        403: (PERMISSION_DENIED,),
+        404: (CREDENTIAL_NOT_FOUND,),
+        409: (ALREADY_EXIST,),
+    },
+    "revokeCredential": {
+        400: (*_BODY_ERRORS, ALREADY_REVOKED, INVALID_ARGUMENT),
+        **_BEARER,
+        403: (PERMISSION_DENIED,),
+        404: (CREDENTIAL_NOT_FOUND,),
+    },
+    "login": {
+        400: _BODY_ERRORS,
+        401: (INVALID_LOGIN,),
+        429: (TOO_MANY_LOGINS, RATE_LIMITED),
+        500: (UNKNOWN_ERROR,),
+    },
+    "refreshToken": {400: _BODY_ERRORS, 401: (INVALID_REFRESH_TOKEN,), **_INJECTED},
+    "logout": dict(_BEARER),
+    "getUser": dict(_BEARER),
+    "getOpenApiDocument": {400: (INVALID_ARGUMENT,)},
+}
+# Admin calls answer 401 only when the server runs with an admin token.
+_ADMIN_AUTH = {401: (UNAUTHORIZED,)}
+ADMIN_ERRORS: dict[str, dict[int, tuple[int, ...]]] = {
+    "adminHealth": _ADMIN_AUTH,
+    "adminReset": _ADMIN_AUTH,
+    "adminGetScenario": _ADMIN_AUTH,
+    "adminPutScenario": {400: _BODY_ERRORS, **_ADMIN_AUTH},
+    "adminGetRequests": _ADMIN_AUTH,
+    "adminDeleteRequests": _ADMIN_AUTH,
+    "adminArmFault": {400: _BODY_ERRORS, **_ADMIN_AUTH},
+    "adminListFaults": _ADMIN_AUTH,
+    "adminClearFaults": _ADMIN_AUTH,
+    "adminGetClock": _ADMIN_AUTH,
+    "adminAdvanceClock": {400: _BODY_ERRORS, **_ADMIN_AUTH},
+    "adminListCredentials": _ADMIN_AUTH,
+    "adminGetCredential": {404: (CREDENTIAL_NOT_FOUND,), **_ADMIN_AUTH},
+}
+
+
+def _error_envelope(profile: str, errnos: Iterable[int] | None) -> dict[str, Any]:
+    """The error envelope; `errnos` pins the errno values one response may carry."""
+    errno: dict[str, Any] = {"type": "integer"}
+    if errnos is not None:
+        errno["enum"] = sorted(set(errnos), reverse=True)
+    properties: dict[str, Any] = {
+        "data": {"type": "null"},
+        "success": {"const": False},
+        "errno": errno,
+        "error": {"type": "string", "minLength": 1},
+    }
+    if profile == "sdk":
+        properties["details"] = _ref("ErrorDetails")
+    return _strict(properties, ENVELOPE_KEYS)
+
+
+def _error_response(profile: str, status: int, errnos: tuple[int, ...]) -> dict[str, Any]:
+    reasons = "; ".join(f"{n}: {ERRNO_MEANING[n]}" for n in errnos)
+    response: dict[str, Any] = {
+        "description": f"Error envelope ({reasons})",
+        "content": {"application/json": {"schema": _error_envelope(profile, errnos)}},
+    }
+    if status == 429:
+        response["headers"] = {"Retry-After": {"$ref": "#/components/headers/RetryAfter"}}
+    if status == 405:
+        response["headers"] = {"Allow": {"schema": {"type": "string"}}}
+    return response
+
+
+# ------------------------------------------------------------------------------ schemas
+
+
+def _success(data: Mapping[str, Any], **extra: Any) -> dict[str, Any]:
+    """The success envelope around `data`; `extra` adds optional keys after the four."""
+    schema = _strict(
+        {
+            "data": dict(data),
+            "success": {"const": True},
+            "errno": {"const": 0},
+            "error": {"type": "null"},
+            **extra,
+        },
+        ENVELOPE_KEYS,
+    )
+    return schema
+
+
+def _component_schemas(profile: str) -> dict[str, Any]:
+    enums = PROFILES[profile]
+    schemas: dict[str, Any] = {
+        "Venue": {"type": "string", "enum": list(enums.venues)},
+        "CredentialType": {"type": "string", "enum": list(enums.types)},
+        "CredentialStatus": {"type": "string", "enum": list(enums.statuses)},
+        "MaskedApiKey": {
+            "type": "string",
+            "pattern": r"^.*\*\*\*$",
+            "description": "a short prefix of the key followed by ***; the key itself never",
+            "examples": ["abc123***"],
+        },
+    }
+    if profile == "sdk":
+        schemas["Credential"] = _strict(
+            {
+                "credentialId": _UUID,
+                "venue": _ref("Venue"),
+                "credentialType": _ref("CredentialType"),
+                "nickname": {"type": "string"},
+                "status": _ref("CredentialStatus"),
+                "createdAt": _EPOCH_MS,
+                "createdAtDateTime": _ISO_MS,
+                "updatedAt": _EPOCH_MS,
+                "updatedAtDateTime": _ISO_MS,
+                "revokedAt": _nullable(_EPOCH_MS),
+                "revokedAtDateTime": _nullable(_ISO_MS),
+            }
+        )
+        schemas["TradingAccount"] = _strict(
+            {
+                "tradingAccountId": _UUID,
+                "externalTradingAccountId": _nullable({"type": "string"}),
+                "venue": _ref("Venue"),
+                "nickname": _nullable({"type": "string"}),
+                "accountType": {"type": "string", "enum": list(TRADING_ACCOUNT_TYPES)},
+                "externalAccountType": _nullable({"type": "string"}),
+                "credentials": {"type": "array", "items": _ref("Credential")},
+                "status": {"type": "string", "enum": list(TRADING_ACCOUNT_STATUSES)},
+                "createdAt": _EPOCH_MS,
+                "updatedAt": _EPOCH_MS,
+            }
+        )
+        schemas["Pagination"] = _strict(
+            {
+                "offset": {"type": "integer", "minimum": 0},
+                "limit": {"type": "integer", "minimum": 0},
+                "total": {"type": "integer", "minimum": 0},
+                "cursor": _nullable({"type": "string"}),
+                "hasNext": {"type": "boolean"},
+            },
+            required=(),
+        )
+        schemas["ErrorDetails"] = _strict(
+            {
+                "code": {"type": "string"},
+                "resource": _nullable({"type": "string"}),
+                "action": _nullable({"type": "string"}),
+                "required": {"description": "what the call needed (free form)"},
+                "provided": {"description": "what the call gave (free form)"},
+                "tenant_id": _nullable({"type": "string"}),
+                "request_id": _nullable({"type": "string"}),
+                "metadata": _nullable({"type": "object"}),
+            },
+            required=("code",),
+        )
+    else:
+        nine = {
+            "credentialId": _UUID,
+            "userId": _UUID,
+            "venue": _ref("Venue"),
+            "name": {"type": "string"},
+            "type": _ref("CredentialType"),
+            "apiKey": _ref("MaskedApiKey"),
+            "status": _ref("CredentialStatus"),
+            "createdAt": _EPOCH_MS,
+            "updatedAt": _EPOCH_MS,
+        }
+        schemas["Credential"] = _strict(nine)
+        # The revoke page documents revokedAt (= updatedAt) on the revoked record.
+        schemas["RevokedCredential"] = _strict(
+            {**nine, "revokedAt": _EPOCH_MS}, required=list(nine)
+        )
+        reached = {v: IDENTITIES[v] for v in enums.venues if v in IDENTITIES}
+        schemas["Identity"] = {
+            "type": "string",
+            "enum": sorted({i for ids in reached.values() for i in ids}),
+            "description": "an account the key reaches; per venue: "
+            + "; ".join(f"{v}: {', '.join(ids)}" for v, ids in reached.items()),
+        }
+        schemas["VerifyResult"] = _strict(
+            {
+                "credentialId": _UUID,
+                "venue": _ref("Venue"),
+                "status": {"type": "string", "enum": ["VERIFIED", "FAILED"]},
+                "identities": {"type": "array", "items": _ref("Identity")},
+            }
+        )
+    schemas["User"] = _strict(
+        {
+            "id": _UUID,
+            "email": {"type": "string"},
+            "role": {"type": "string"},
+            "createdAt": {"type": "string", "format": "date-time"},
+            "updatedAt": {"type": "string", "format": "date-time"},
+            "appMetadata": {"type": "object"},
+            "userMetadata": {"type": "object"},
+        }
+    )
+    schemas["Session"] = _strict(
+        {
+            "accessToken": _JWT,
+            "refreshToken": {"type": "string", "minLength": 1},
+            "tokenType": {"const": "bearer"},
+            "expiresIn": {"type": "integer", "minimum": 1, "examples": [3600]},
+            "expiresAt": {"type": "integer", "description": "Unix seconds"},
+            "user": _ref("User"),
+        }
+    )
+    names = {
+        "create": "CreateCredentialRequest",
+        "verify": "VerifyCredentialRequest",
+        "rotate": "RotateCredentialRequest",
+        "revoke": "RevokeCredentialRequest",
+        "login": "LoginRequest",
+        "refresh": "RefreshTokenRequest",
+    }
+    for operation, name in names.items():
+        schemas[name] = copy.deepcopy(REQUEST_SCHEMAS[profile][operation])
+    schemas.update(_admin_schemas())
+    return schemas
+
+
+def _admin_schemas() -> dict[str, Any]:
+    string_list = {"type": "array", "items": {"type": "string"}}
+    return {
+        "AdminHealth": _open(
+            {
+                "status": {"const": "ok"},
+                "version": {"type": "string"},
+                "scenario": {"type": "string"},
+                "profile": {"type": "string", "enum": list(PROFILE_NAMES)},
+                "uptimeSeconds": {"type": "number", "minimum": 0},
+            }
+        ),
+        "AdminScenario": _open(
+            {
+                "name": {"type": "string"},
+                "description": {"type": "string"},
+                "source": _nullable({"type": "string"}),
+                "extends": string_list,
+                "profile": {"type": "string", "enum": list(PROFILE_NAMES)},
+                "seed": {"type": "integer"},
+                "now": _nullable(_EPOCH_MS),
+                "users": {
+                    "type": "array",
+                    "items": _open(
+                        {
+                            "id": {"type": "string"},
+                            "email": {"type": "string"},
+                            "tokens": string_list,
+                            "expiredTokens": string_list,
+                            "credentialCount": {"type": "integer", "minimum": 0},
+                        }
+                    ),
+                },
+            }
+        ),
+        "AdminJournalEntry": _open(
+            {
+                "seq": {"type": "integer"},
+                "time": _EPOCH_MS,
+                "method": {"type": "string"},
+                "path": {"type": "string"},
+                "query": {"type": "object", "additionalProperties": string_list},
+                "headers": {"type": "object", "additionalProperties": {"type": "string"}},
+                "body": {"description": "the JSON body with secrets redacted, or a note"},
+                "status": {"type": "integer"},
+                "durationMs": {"type": "number", "minimum": 0},
+                "userId": _nullable({"type": "string"}),
+                "fault": {"description": "the injected fault that answered, if any"},
+            }
+        ),
+        "AdminClock": _open(
+            {
+                "now": _EPOCH_MS,
+                "nowDateTime": _ISO_MS,
+                "frozen": {"type": "boolean"},
+                "offsetMs": {"type": "number"},
+            }
+        ),
+        # Every stored field but the secrets, whatever the profile: strict, so a secret
+        # that slipped into the dump fails the check.
+        "AdminCredential": _strict(
+            {
+                "credentialId": _UUID,
+                "userId": _UUID,
+                "venue": {"type": "string"},
+                "name": {"type": "string"},
+                "type": {"type": "string"},
+                "apiKey": _ref("MaskedApiKey"),
+                "status": {"type": "string"},
+                "createdAt": _EPOCH_MS,
+                "updatedAt": _EPOCH_MS,
+                "revokedAt": _nullable(_EPOCH_MS),
+                "keysValid": {"type": "boolean"},
+                "hasApiSecret": {"type": "boolean"},
+                "hasApiPassphrase": {"type": "boolean"},
+            }
+        ),
+        "AdminFault": {
+            "type": "object",
+            "description": "one entry of a scenario's faults: list (match, respond, schedule)",
+        },
+    }
+
+
+# ------------------------------------------------------------------------------ paths
+
+
+def _operation(
+    profile: str,
+    operation_id: str,
+    summary: str,
+    tag: str,
+    data: Mapping[str, Any],
+    *,
+    errors: Mapping[int, tuple[int, ...]],
+    body: str | None = None,
+    parameters: list[dict[str, Any]] | None = None,
+    security: list[dict[str, list[str]]] | None = None,
+    envelope_extra: Mapping[str, Any] | None = None,
+    success_schema: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    schema = success_schema or _success(data, **(envelope_extra or {}))
+    responses: dict[str, Any] = {
+        "200": {"description": summary, "content": {"application/json": {"schema": schema}}}
+    }
+    for status, errnos in sorted(errors.items()):
+        responses[str(status)] = _error_response(profile, status, errnos)
+    responses["default"] = {"$ref": "#/components/responses/InjectedError"}
+    op: dict[str, Any] = {
+        "operationId": operation_id,
+        "summary": summary,
+        "tags": [tag],
+        "responses": responses,
+    }
+    if parameters:
+        op["parameters"] = parameters
+    if body is not None:
+        op["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": _ref(body)}},
+        }
+    if security is not None:
+        op["security"] = security
+    return op
+
+
+def _list_parameters(profile: str) -> list[dict[str, Any]]:
+    if profile == "sdk":
+        return [
+            {
+                "name": "credentialType",
+                "in": "query",
+                "schema": _ref("CredentialType"),
+                "description": "only credentials of this type",
+            },
+            {
+                "name": "credentialStatus",
+                "in": "query",
+                "schema": _ref("CredentialStatus"),
+                "description": "only credentials in this status",
+            },
+            {
+                "name": "credentialIds",
+                "in": "query",
+                "style": "form",
+                "explode": True,
+                "schema": {"type": "array", "items": _UUID, "minItems": 1},
+                "description": "only these ids, the parameter repeated; unknown ids match "
+                "nothing (a comma-separated value is accepted too)",
+            },
+            {
+                "name": "offset",
+                "in": "query",
+                "schema": {"type": "integer", "minimum": 0, "default": 0},
+                "description": "records to skip (see `pagination` in the answer)",
+            },
+            {
+                "name": "limit",
+                "in": "query",
+                "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT},
+                "description": "page size (default: everything)",
+            },
+        ]
+    return [
+        {
+            "name": "type",
+            "in": "query",
+            "schema": _ref("CredentialType"),
+            "description": "only credentials of this type",
+        },
+        {
+            "name": "status",
+            "in": "query",
+            "schema": _ref("CredentialStatus"),
+            "description": "only credentials in this status",
+        },
+        {
+            "name": "credentialIds",
+            "in": "query",
+            "schema": {"type": "string", "minLength": 1},
+            "description": "comma-separated UUIDs; unknown ids match nothing (the parameter "
+            "repeated is accepted too)",
+            "example": "660e8400-e29b-41d4-a716-446655440000",
+        },
+    ]
+
+
+def _api_paths(profile: str) -> dict[str, Any]:
+    credential = _ref("Credential")
+    if profile == "sdk":
+        verify_data: dict[str, Any] = {"type": "array", "items": _ref("TradingAccount")}
+        revoked: dict[str, Any] = credential
+        list_extra: dict[str, Any] = {"pagination": _ref("Pagination")}
+    else:
+        verify_data = {
+            "oneOf": [
+                _ref("VerifyResult"),
+                {"type": "array", "items": _ref("VerifyResult")},
+            ],
+            "description": "one result for {credentialId}, a list for {credentialIds}",
+        }
+        revoked = _ref("RevokedCredential")
+        list_extra = {}
+    public: list[dict[str, list[str]]] = []
+    cred = "credentials"
+    auth = "auth"
+    return {
+        f"{API_PREFIX}/credential/list": {
+            "get": _operation(
+                profile,
+                "listCredentials",
+                "The caller's credentials, revoked ones included, createdAt then id order",
+                cred,
+                {"type": "array", "items": credential},
+                errors=ERRORS["listCredentials"],
+                parameters=_list_parameters(profile),
+                envelope_extra=list_extra,
+            )
+        },
+        f"{API_PREFIX}/credential/create": {
+            "post": _operation(
+                profile,
+                "createCredential",
+                "Register a venue key; answers the new credential with its key masked",
+                cred,
+                credential,
+                errors=ERRORS["createCredential"],
+                body="CreateCredentialRequest",
+            )
+        },
+        f"{API_PREFIX}/credential/verify": {
+            "post": _operation(
+                profile,
+                "verifyCredential",
+                "Check stored keys against the (emulated) venue"
+                + (": the trading accounts they reach" if profile == "sdk" else ""),
+                cred,
+                verify_data,
+                errors=ERRORS["verifyCredential"],
+                body="VerifyCredentialRequest",
+            )
+        },
+        f"{API_PREFIX}/credential/rotate": {
+            "post": _operation(
+                profile,
+                "rotateCredential",
+                "Replace a credential's secrets; updatedAt moves, the old key stops verifying",
+                cred,
+                credential,
+                errors=ERRORS["rotateCredential"],
+                body="RotateCredentialRequest",
+            )
+        },
+        f"{API_PREFIX}/credential/revoke": {
+            "post": _operation(
+                profile,
+                "revokeCredential",
+                "Revoke a credential for good (status REVOKED, revokedAt set)",
+                cred,
+                revoked,
+                errors=ERRORS["revokeCredential"],
+                body="RevokeCredentialRequest",
+            )
+        },
+        f"{API_PREFIX}/auth/login": {
+            "post": _operation(
+                profile,
+                "login",
+                "Log in with a scenario user's email and password",
+                auth,
+                _ref("Session"),
+                errors=ERRORS["login"],
+                body="LoginRequest",
+                security=public,
+            )
+        },
+        f"{API_PREFIX}/auth/token/refresh": {
+            "post": _operation(
+                profile,
+                "refreshToken",
+                "Trade a refresh token (used up by this call) for a new session",
+                auth,
+                _ref("Session"),
+                errors=ERRORS["refreshToken"],
+                body="RefreshTokenRequest",
+                security=public,
+            )
+        },
+        f"{API_PREFIX}/auth/logout": {
+            "post": _operation(
+                profile,
+                "logout",
+                "End the session of the bearer access token",
+                auth,
+                {"type": "string"},
+                errors=ERRORS["logout"],
+            )
+        },
+        f"{API_PREFIX}/auth/user": {
+            "get": _operation(
+                profile,
+                "getUser",
+                "The user the bearer token belongs to",
+                auth,
+                _ref("User"),
+                errors=ERRORS["getUser"],
+            )
+        },
+        OPENAPI_PATH: {
+            "get": _operation(
+                profile,
+                "getOpenApiDocument",
+                "This document, for the running scenario's profile or the one asked for",
+                "meta",
+                {},
+                errors=ERRORS["getOpenApiDocument"],
+                parameters=[
+                    {
+                        "name": "profile",
+                        "in": "query",
+                        "schema": {"type": "string", "enum": list(PROFILE_NAMES)},
+                        "description": "the wire profile to describe (default: the served one)",
+                    }
+                ],
+                security=public,
+                success_schema={"type": "object", "required": ["openapi", "paths"]},
+            )
+        },
+    }
+
+
+def _admin_paths(profile: str) -> dict[str, Any]:
+    admin_security: list[dict[str, list[str]]] = [{"adminToken": []}, {}]
+
+    def op(
+        operation_id: str,
+        summary: str,
+        data: Mapping[str, Any],
+        **kwargs: Any,
+    ) -> dict[str, Any]:
+        return _operation(
+            profile,
+            operation_id,
+            summary,
+            "admin",
+            data,
+            errors=ADMIN_ERRORS[operation_id],
+            security=admin_security,
+            **kwargs,
+        )
+
+    journal = {"type": "array", "items": _ref("AdminJournalEntry")}
+    return {
+        f"{ADMIN_PREFIX}/health": {
+            "get": op("adminHealth", "Liveness, version, scenario, uptime", _ref("AdminHealth"))
+        },
+        f"{ADMIN_PREFIX}/reset": {
+            "post": op(
+                "adminReset",
+                "Back to the loaded scenario's pristine state (data, clock, journal)",
+                _open({"scenario": {"type": "string"}}),
+            )
+        },
+        f"{ADMIN_PREFIX}/scenario": {
+            "get": op("adminGetScenario", "The loaded scenario", _ref("AdminScenario")),
+            "put": {
+                **op(
+                    "adminPutScenario",
+                    "Load a scenario: ?name=, JSON {name} or {scenario}, or a YAML body; "
+                    "a bad one is a 400 naming file:line and the old one keeps serving",
+                    _ref("AdminScenario"),
+                ),
+                "parameters": [
+                    {"name": "name", "in": "query", "schema": {"type": "string"}},
+                ],
+                "requestBody": {
+                    "required": False,
+                    "content": {
+                        "application/json": {"schema": {"type": "object"}},
+                        "application/yaml": {"schema": {"type": "string"}},
+                    },
+                },
+            },
+        },
+        f"{ADMIN_PREFIX}/requests": {
+            "get": op("adminGetRequests", "The journal, newest last, secrets redacted", journal),
+            "delete": op(
+                "adminDeleteRequests",
+                "Empty the journal",
+                _open({"cleared": {"const": True}}),
+            ),
+        },
+        f"{ADMIN_PREFIX}/faults": {
+            "post": {
+                **op("adminArmFault", "Arm one fault (a scenario faults: entry)", {}),
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {"schema": _ref("AdminFault")},
+                        "application/yaml": {"schema": {"type": "string"}},
+                    },
+                },
+            },
+            "get": op("adminListFaults", "The armed faults", {"type": "array"}),
+            "delete": op("adminClearFaults", "Disarm every fault", {}),
+        },
+        f"{ADMIN_PREFIX}/clock": {
+            "get": op("adminGetClock", "The mock's clock", _ref("AdminClock")),
+            "post": {
+                **op(
+                    "adminAdvanceClock",
+                    "Move the clock forward: {advance: seconds} or ?advance=seconds",
+                    _ref("AdminClock"),
+                ),
+                "parameters": [
+                    {"name": "advance", "in": "query", "schema": {"type": "number", "minimum": 0}}
+                ],
+                "requestBody": {
+                    "required": False,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "properties": {"advance": {"type": "number", "minimum": 0}},
+                            }
+                        }
+                    },
+                },
+            },
+        },
+        f"{ADMIN_PREFIX}/credentials": {
+            "get": {
+                **op(
+                    "adminListCredentials",
+                    "Stored credentials for assertions, secrets excluded",
+                    {"type": "array", "items": _ref("AdminCredential")},
+                ),
+                "parameters": [
+                    {
+                        "name": "user",
+                        "in": "query",
+                        "schema": {"type": "string"},
+                        "description": "only this user's (id or email)",
+                    }
+                ],
+            }
+        },
+        f"{ADMIN_PREFIX}/credentials/{{credentialId}}": {
+            "parameters": [
+                {"name": "credentialId", "in": "path", "required": True, "schema": _UUID}
+            ],
+            "get": op(
+                "adminGetCredential",
+                "One stored credential, secrets excluded",
+                _ref("AdminCredential"),
+            ),
+        },
+    }
+
+
+def _build(profile: str) -> dict[str, Any]:
+    if profile not in PROFILES:
+        raise ValueError(f"unknown profile {profile!r} (allowed: {', '.join(PROFILE_NAMES)})")
+    other = "sdk" if profile == "docs" else "docs"
+    return {
+        "openapi": OPENAPI_VERSION,
+        "info": {
+            "title": f"Cadenza credential API (cadenza-mock, {profile} profile)",
+            "version": __version__,
+            "description": (
+                "The Cadenza credential API as cadenza-mock emulates it, in the "
+                f"`{profile}` wire profile (`?profile={other}` gives the other one). Every "
+                "answer is the envelope `{data, success, errno, error}`, keys in that order. "
+                "Statuses 429 and 500 come only from injected faults; an armed fault may "
+                "also answer any status (the `default` response)."
+            ),
+        },
+        "servers": [{"url": "/", "description": "the mock serving this document"}],
+        "tags": [
+            {"name": "credentials", "description": "venue API keys of the calling user"},
+            {"name": "auth", "description": "Supabase-style sessions"},
+            {"name": "meta", "description": "this document"},
+            {
+                "name": "admin",
+                "description": "cadenza-mock's own control API (not part of Cadenza)",
+            },
+        ],
+        "security": [{"bearerAuth": []}],
+        "paths": {**_api_paths(profile), **_admin_paths(profile)},
+        "components": {
+            "securitySchemes": {
+                "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
+                "adminToken": {
+                    "type": "apiKey",
+                    "in": "header",
+                    "name": "X-Admin-Token",
+                    "description": "needed only when the mock runs with --admin-token",
+                },
+            },
+            "headers": {
+                "RetryAfter": {
+                    "description": "seconds to wait before retrying",
+                    "schema": {"type": "integer", "minimum": 0},
+                }
+            },
+            "responses": {
+                "InjectedError": {
+                    "description": "An error an armed fault injected (any status and errno)",
+                    "content": {"application/json": {"schema": _error_envelope(profile, None)}},
+                },
+            },
+            "schemas": _component_schemas(profile),
+        },
+    }
+
+
+@cache
+def _document_json(profile: str) -> bytes:
+    return json.dumps(_build(profile), separators=(",", ":")).encode()
+
+
+def openapi_document(profile: str = "docs") -> dict[str, Any]:
+    """The OpenAPI 3.1 document for one wire profile, as fresh (mutable) Python data."""
+    return json.loads(_document_json(profile))
+
+
+def openapi_json(profile: str = "docs") -> bytes:
+    """The document serialized once per profile: what GET /api/v3/openapi.json serves."""
+    return _document_json(profile)
+
+
+# ------------------------------------------------------------------------------ checking
+
+
+@dataclass(frozen=True, slots=True)
+class ObservedResponse:
+    """One response the server sent, as the response observer hook reports it.
+
+    `fault` names the injected fault that produced it (None for a normal answer); a
+    malformed or streamed body of a fault is exempt from validation, on purpose.
+    """
+
+    method: str
+    path: str
+    status: int
+    body: bytes | None
+    content_type: str | None
+    profile: str
+    fault: str | None = None
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+_INJECTED_POINTER = "/components/responses/InjectedError/content/application~1json/schema"
+# Headers a status must carry (cadenza-api.md: 429 has Retry-After; HTTP: 405 has Allow).
+_REQUIRED_HEADERS = {429: "retry-after", 405: "allow"}
+# Long instances (a 10,000-record list) would drown the report; a prefix says enough.
+_MESSAGE_LIMIT = 300
+
+# Faults whose body is deliberately not a valid answer: not validated, only counted.
+EXEMPT_FAULTS = frozenset({"malformed", "drop", "dropped", "slow_body", "slow"})
+
+
+class ResponseChecker:
+    """Checks responses against the documents (jsonschema, Draft 2020-12 as OpenAPI 3.1).
+
+    Needs the `test` extra (jsonschema). Beyond the schema it checks what JSON Schema
+    cannot say: the status is documented for the operation, and the envelope's keys come
+    in the documented order.
+    """
+
+    def __init__(self) -> None:
+        from jsonschema import Draft202012Validator  # test extra only
+        from referencing import Registry, Resource
+        from referencing.jsonschema import DRAFT202012
+
+        self._validator_class = Draft202012Validator
+        self._documents = {p: openapi_document(p) for p in PROFILE_NAMES}
+        self._registries = {
+            p: Registry().with_resource(
+                f"urn:cadenza-mock:openapi:{p}",
+                Resource.from_contents(doc, default_specification=DRAFT202012),
+            )
+            for p, doc in self._documents.items()
+        }
+        self._cache: dict[tuple[str, str], Any] = {}
+        # Templated paths ({credentialId}) as regexes; literal paths are looked up directly.
+        self._templates = [
+            (re.compile("^" + re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(path)) + "$"), path)
+            for path in self._documents[PROFILE_NAMES[0]]["paths"]
+            if "{" in path
+        ]
+
+    def _template(self, path: str) -> str:
+        """The document's path (template) a request path falls under; itself if none."""
+        for pattern, template in self._templates:
+            if pattern.match(path):
+                return template
+        return path
+
+    def _validator(self, profile: str, pointer: str) -> Any:
+        key = (profile, pointer)
+        validator = self._cache.get(key)
+        if validator is None:
+            schema = {"$ref": f"urn:cadenza-mock:openapi:{profile}#{pointer}"}
+            validator = self._validator_class(schema, registry=self._registries[profile])
+            self._cache[key] = validator
+        return validator
+
+    def _response_pointer(self, seen: ObservedResponse) -> tuple[str | None, str | None]:
+        """JSON pointer of the schema for this response, or (None, why not)."""
+        if seen.fault is not None and seen.status >= 400:
+            # An armed error fault answers whatever status and errno it was given.
+            return _INJECTED_POINTER, None
+        paths = self._documents[seen.profile]["paths"]
+        method = "get" if seen.method.upper() == "HEAD" else seen.method.lower()
+        template = self._template(seen.path)
+        item = paths.get(template)
+        if item is None or method not in item:
+            # Routing errors: undocumented path 404, undocumented method 405.
+            expected = 404 if item is None else 405
+            if seen.status != expected:
+                return None, f"{seen.method} {seen.path} is not documented (status {seen.status})"
+            return _INJECTED_POINTER, None
+        responses = item[method]["responses"]
+        path_key = template.replace("~", "~0").replace("/", "~1")
+        if str(seen.status) in responses:
+            base = f"/paths/{path_key}/{method}/responses/{seen.status}"
+            return f"{base}/content/application~1json/schema", None
+        return None, (
+            f"{seen.method} {seen.path} answered {seen.status}, which the document does not "
+            f"list (documented: {', '.join(k for k in responses if k != 'default')})"
+        )
+
+    def problems(self, seen: ObservedResponse) -> list[str]:
+        """What is wrong with one response; empty when it conforms."""
+        if seen.fault in EXEMPT_FAULTS:
+            return []
+        if seen.method.upper() == "HEAD" or seen.status == 204:
+            return []  # no body to check
+        if seen.path == OPENAPI_PATH and seen.status == 200:
+            return []  # the document itself; tests validate it with openapi-spec-validator
+        pointer, why = self._response_pointer(seen)
+        if pointer is None:
+            return [why or "undocumented response"]
+        if seen.body is None:
+            return ["response body was not observable (streamed) and no fault is marked"]
+        if not (seen.content_type or "").startswith("application/json"):
+            return [f"content type {seen.content_type!r}, expected application/json"]
+        try:
+            body = json.loads(seen.body)
+        except ValueError as exc:
+            return [f"body is not JSON ({exc}) and no malformed-body fault is marked"]
+        found = [
+            f"{'/'.join(str(p) for p in err.absolute_path) or '<body>'}: "
+            f"{err.message[:_MESSAGE_LIMIT]}"
+            for err in self._validator(seen.profile, pointer).iter_errors(body)
+        ]
+        header = _REQUIRED_HEADERS.get(seen.status)
+        if header and header not in {name.lower() for name, _ in seen.headers}:
+            found.append(f"status {seen.status} without the {header} header")
+        if isinstance(body, dict):
+            keys = tuple(body)[: len(ENVELOPE_KEYS)]
+            if keys != ENVELOPE_KEYS:
+                found.append(f"envelope keys in order {keys}, expected {ENVELOPE_KEYS}")
+        return found
