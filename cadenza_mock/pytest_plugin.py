@@ -1,1 +1,270 @@
-"""pytest plugin: the mock as a fixture (registered through the `pytest11` entry point)."""
+"""pytest plugin: the mock as a fixture (registered through the `pytest11` entry point).
+
+Only wiring lives here: options, the marker and fixtures. Behaviour is in the library
+(`MockServer`, `RemoteMock`, `ScenarioCache`), so it works the same without pytest.
+Every pytest run of a project that installs cadenza-mock imports this module, so it
+imports nothing heavy: aiohttp, YAML and faker load only when a fixture is first used.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:
+    from aiohttp import web
+
+    from cadenza_mock.handle import MockHandle, ScenarioCache, SourceLike
+    from cadenza_mock.scenario import Scenario
+
+MARKER = "cadenza_scenario"
+PROFILES = ("docs", "sdk")  # cadenza_mock.model.PROFILE_NAMES, without importing it
+URL_ENV = "CADENZA_MOCK_URL"
+ADMIN_TOKEN_ENV = "CADENZA_MOCK_ADMIN_TOKEN"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The run's cadenza-mock settings: command line, else environment, else ini."""
+
+    scenario: SourceLike
+    profile: str | None
+    url: str | None
+    admin_token: str | None
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("cadenza-mock", "cadenza-mock (emulated Cadenza credential API)")
+    group.addoption(
+        "--cadenza-scenario",
+        dest="cadenza_scenario",
+        default=None,
+        metavar="NAME|PATH",
+        help="default scenario for tests without a cadenza_scenario marker: a bundled name "
+        "(see 'cadenza-mock scenarios') or a YAML file (default: default) "
+        "[ini: cadenza_scenario]",
+    )
+    group.addoption(
+        "--cadenza-profile",
+        dest="cadenza_profile",
+        default=None,
+        choices=PROFILES,
+        help="wire profile for every scenario: docs (the HTTP reference) or sdk (the "
+        "official generated client); overrides the scenario's own 'profile' key "
+        "[ini: cadenza_profile]",
+    )
+    group.addoption(
+        "--cadenza-url",
+        dest="cadenza_url",
+        default=None,
+        metavar="URL",
+        help="run against an already running cadenza-mock (e.g. the container) instead of "
+        f"starting one; it is reset and loaded through /__admin/ [env: {URL_ENV}, "
+        "ini: cadenza_url]",
+    )
+    group.addoption(
+        "--cadenza-admin-token",
+        dest="cadenza_admin_token",
+        default=None,
+        metavar="TOKEN",
+        help=f"X-Admin-Token for --cadenza-url [env: {ADMIN_TOKEN_ENV}]",
+    )
+    parser.addini("cadenza_scenario", "default cadenza-mock scenario (name or path)")
+    parser.addini("cadenza_profile", "cadenza-mock wire profile: docs or sdk")
+    parser.addini("cadenza_url", "URL of an already running cadenza-mock to test against")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        f"{MARKER}(scenario): serve this cadenza-mock scenario to the test: a bundled name, "
+        "a YAML path (relative to the test file) or an inline dict; on a test, class or "
+        "module, the closest wins.",
+    )
+    settings = settings_of(config)
+    workers = getattr(config.option, "numprocesses", None)
+    if settings.url and isinstance(workers, int) and workers > 1:
+        raise pytest.UsageError(
+            f"--cadenza-url with -n {workers}: parallel workers would reset and load "
+            "scenarios on the one shared server under each other's feet; run remote "
+            "tests serially, or let each worker start its own mock (drop --cadenza-url)"
+        )
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    settings = settings_of(config)
+    where = f"remote {settings.url}" if settings.url else "in-process, one server per worker"
+    profile = settings.profile or "scenario's own"
+    return f"cadenza-mock: scenario {settings.scenario!s}, profile {profile}, {where}"
+
+
+_SETTINGS = pytest.StashKey[Settings]()
+
+
+def settings_of(config: pytest.Config) -> Settings:
+    """The run's settings, resolved once."""
+    settings = config.stash.get(_SETTINGS, None)
+    if settings is None:
+        settings = config.stash[_SETTINGS] = _resolve_settings(config)
+    return settings
+
+
+def _resolve_settings(config: pytest.Config) -> Settings:
+    """Command line, else environment, else ini; relative paths anchored where written."""
+    scenario: SourceLike = "default"
+    if config.option.cadenza_scenario:
+        scenario = _anchor(config.option.cadenza_scenario, config.invocation_params.dir)
+    elif config.getini("cadenza_scenario"):
+        base = config.inipath.parent if config.inipath else config.rootpath
+        scenario = _anchor(str(config.getini("cadenza_scenario")), base)
+    profile = config.option.cadenza_profile or config.getini("cadenza_profile") or None
+    if profile is not None and profile not in PROFILES:
+        raise pytest.UsageError(
+            f"cadenza_profile = {profile!r}: must be one of {', '.join(PROFILES)}"
+        )
+    url = config.option.cadenza_url or os.environ.get(URL_ENV) or config.getini("cadenza_url")
+    token = config.option.cadenza_admin_token or os.environ.get(ADMIN_TOKEN_ENV)
+    return Settings(scenario=scenario, profile=profile, url=url or None, admin_token=token)
+
+
+def _anchor(source: str, base: Path) -> str:
+    """A relative file path made absolute against `base`; bundled names pass through."""
+    if "/" not in source and "\\" not in source and not source.endswith((".yaml", ".yml")):
+        return source
+    path = Path(source).expanduser()
+    return str(path if path.is_absolute() else base / path)
+
+
+_CACHE = pytest.StashKey["ScenarioCache"]()
+
+
+def _cache(config: pytest.Config) -> ScenarioCache:
+    """One scenario cache per run (per xdist worker), shared by every fixture."""
+    cache = config.stash.get(_CACHE, None)
+    if cache is None:
+        from cadenza_mock.handle import ScenarioCache
+
+        cache = ScenarioCache(profile=settings_of(config).profile)
+        config.stash[_CACHE] = cache
+    return cache
+
+
+def _marker_source(request: pytest.FixtureRequest) -> SourceLike | None:
+    marker = request.node.get_closest_marker(MARKER)
+    if marker is None:
+        return None
+    if len(marker.args) != 1 or marker.kwargs:
+        pytest.fail(
+            f"@pytest.mark.{MARKER} takes exactly one scenario (a name, a path or a dict), "
+            f"got args={marker.args!r} kwargs={marker.kwargs!r}",
+            pytrace=False,
+        )
+    source = marker.args[0]
+    if isinstance(source, Path):
+        source = str(source)
+    if isinstance(source, str):
+        return _anchor(source, request.path.parent)
+    if isinstance(source, Mapping):
+        return source
+    from cadenza_mock.scenario import Scenario
+
+    if isinstance(source, Scenario):
+        return source
+    pytest.fail(
+        f"@pytest.mark.{MARKER}: expected a scenario name, path or dict, got {source!r}",
+        pytrace=False,
+    )
+
+
+# --------------------------------------------------------------------------- fixtures
+
+
+@pytest.fixture
+def cadenza_mock_source(request: pytest.FixtureRequest) -> SourceLike:
+    """The scenario source of this test: closest cadenza_scenario marker, else the default."""
+    marked = _marker_source(request)
+    return marked if marked is not None else settings_of(request.config).scenario
+
+
+@pytest.fixture
+def cadenza_mock_scenario(
+    request: pytest.FixtureRequest, cadenza_mock_source: SourceLike
+) -> Scenario:
+    """The validated Scenario of this test (users, tokens); parsed once per run and source."""
+    from cadenza_mock.errors import ScenarioError
+    from cadenza_mock.handle import describe_source
+
+    try:
+        return _cache(request.config).get(cadenza_mock_source)
+    except ScenarioError as exc:
+        problem = str(exc)  # failed outside the except block: no chained traceback noise
+    pytest.fail(
+        f"cadenza-mock scenario {describe_source(cadenza_mock_source)} is invalid:\n{problem}",
+        pytrace=False,
+    )
+
+
+@pytest.fixture(scope="session")
+def cadenza_mock_server(pytestconfig: pytest.Config) -> Iterator[MockHandle]:
+    """The session's mock (one per xdist worker, free port); prefer `cadenza_mock` in tests."""
+    settings = settings_of(pytestconfig)
+    if settings.url:
+        from cadenza_mock.remote import RemoteMock
+
+        remote = RemoteMock(
+            settings.url, admin_token=settings.admin_token, scenario_cache=_cache(pytestconfig)
+        )
+        with remote:
+            yield remote
+        return
+    from cadenza_mock.errors import ScenarioError
+    from cadenza_mock.server import MockServer
+
+    try:
+        server = MockServer(
+            settings.scenario, profile=settings.profile, scenario_cache=_cache(pytestconfig)
+        )
+    except ScenarioError as exc:
+        problem = str(exc)
+    else:
+        with server:
+            yield server
+        return
+    pytest.fail(f"--cadenza-scenario {settings.scenario!s} is invalid:\n{problem}", pytrace=False)
+
+
+@pytest.fixture
+def cadenza_mock(
+    request: pytest.FixtureRequest,
+    cadenza_mock_server: MockHandle,
+    cadenza_mock_source: SourceLike,
+    cadenza_mock_scenario: Scenario,
+) -> Iterator[MockHandle]:
+    """The mock in this test's scenario, pristine: .url .token .auth_headers .requests .load()."""
+    mock = cadenza_mock_server
+    mock.use(cadenza_mock_source)
+    wanted = settings_of(request.config).profile
+    if wanted and mock.profile != wanted:
+        pytest.fail(
+            f"--cadenza-profile {wanted}: the mock at {mock.url} serves the {mock.profile} "
+            f"profile; start it with 'cadenza-mock serve --profile {wanted}'",
+            pytrace=False,
+        )
+    mock.clear_handler_errors()
+    yield mock
+    mock.check_handler_errors()
+
+
+@pytest.fixture
+def cadenza_mock_app(
+    request: pytest.FixtureRequest, cadenza_mock_scenario: Scenario
+) -> web.Application:
+    """A fresh aiohttp app of the mock in this test's scenario: `await aiohttp_client(it)`."""
+    from cadenza_mock.http.app import make_app
+
+    return make_app(scenario=cadenza_mock_scenario, profile=settings_of(request.config).profile)

@@ -14,18 +14,20 @@ import logging
 import signal
 import sys
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from concurrent.futures import Future
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Self, TypeVar
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from cadenza_mock import __version__
 from cadenza_mock.engine.journal import JournalEntry
 from cadenza_mock.engine.state import MockState, ScenarioSource
-from cadenza_mock.errors import ScenarioError
+from cadenza_mock.errors import ApiError, ScenarioError
+from cadenza_mock.handle import MockHandle, ScenarioCache, SourceLike, source_key
 from cadenza_mock.http.app import AccessLogger, make_app
 from cadenza_mock.model import User
 from cadenza_mock.scenario import Scenario
@@ -168,16 +170,16 @@ def serve_forever(
     return asyncio.run(_serve(app, host, port, watch=watch, quiet=quiet, admin_token=admin_token))
 
 
-class MockServer:
+class MockServer(MockHandle):
     """The mock in a background thread: `with MockServer(scenario="revoked") as mock:`.
 
     Usable without pytest (scripts, notebooks, other runners); the pytest fixture is this
-    object. Port 0 (the default) picks a free port, read back into `url`.
+    object. Port 0 (the default) picks a free port, read back into `port` and `url`.
     """
 
     def __init__(
         self,
-        scenario: ScenarioSource = "default",
+        scenario: SourceLike = "default",
         *,
         host: str = "127.0.0.1",
         port: int = 0,
@@ -185,9 +187,19 @@ class MockServer:
         seed: int | None = None,
         journal_limit: int = 1000,
         admin_token: str | None = None,
+        scenario_cache: ScenarioCache | None = None,
     ) -> None:
+        self.scenarios = scenario_cache or ScenarioCache(profile=profile, seed=seed)
+        if (self.scenarios.profile, self.scenarios.seed) != (profile, seed):
+            raise ValueError(
+                f"scenario_cache was built for profile={self.scenarios.profile!r} "
+                f"seed={self.scenarios.seed!r}, not profile={profile!r} seed={seed!r}"
+            )
         # Build state now so a bad scenario fails in the caller, with its own traceback.
-        self.state = MockState(scenario, profile=profile, seed=seed, journal_limit=journal_limit)
+        self.state = MockState(
+            self.scenarios.get(scenario), profile=profile, seed=seed, journal_limit=journal_limit
+        )
+        self._current_key = source_key(scenario)
         self.host = host
         self.port = port
         self.admin_token = admin_token
@@ -196,14 +208,17 @@ class MockServer:
         self._runner: web.AppRunner | None = None
         self._ready = threading.Event()
         self._startup_error: BaseException | None = None
+        self._handler_errors: list[tuple[str, BaseException]] = []
 
     # ----------------------------------------------------------------- lifecycle
 
     @property
     def running(self) -> bool:
+        """True between start() and stop()."""
         return self._thread is not None and self._thread.is_alive()
 
     def start(self) -> Self:
+        """Bind and serve in a daemon thread; returns once the port is listening."""
         if self.running:
             raise RuntimeError(f"MockServer is already running at {self.url}")
         self._ready.clear()
@@ -236,6 +251,9 @@ class MockServer:
 
     async def _start_site(self) -> None:
         app = make_app(state=self.state, admin_token=self.admin_token)
+        # Innermost, so it sees a crash before the envelope middleware turns it into a 500;
+        # it records and re-raises, the envelope middleware still writes the only body.
+        app.middlewares.append(self._record_handler_error)
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=SHUTDOWN_TIMEOUT)
         await runner.setup()
         site = web.TCPSite(runner, self.host, self.port)
@@ -247,7 +265,20 @@ class MockServer:
         self._runner = runner
         self.port = runner.addresses[0][1]
 
+    @web.middleware
+    async def _record_handler_error(
+        self, request: web.Request, handler: Handler
+    ) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except (ApiError, web.HTTPException):
+            raise  # answers the API means to give, not crashes
+        except Exception as exc:
+            self._handler_errors.append((f"{request.method} {request.path}", exc))
+            raise
+
     def stop(self) -> None:
+        """Stop serving and join the thread; a no-op when not running."""
         if not self.running or self._loop is None or self._thread is None:
             return
         self._loop.call_soon_threadsafe(self._loop.stop)
@@ -285,6 +316,7 @@ class MockServer:
 
     @property
     def scenario(self) -> Scenario:
+        """The loaded scenario (validated, with its users and pristine credentials)."""
         return self.state.scenario
 
     @property
@@ -292,71 +324,46 @@ class MockServer:
         return list(self.state.scenario.users)
 
     @property
-    def token(self) -> str:
-        token = self.state.scenario.token
-        if token is None:
-            raise LookupError(f"scenario {self.scenario.name!r} has no user with a valid token")
-        return token
+    def profile(self) -> str:
+        return self.state.scenario.profile
 
-    @property
-    def auth_headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}"}
-
-    def headers_for(self, user: str) -> dict[str, str]:
-        """Auth headers of the user with this email or id."""
-        for candidate in self.state.scenario.users:
-            if user in (candidate.email, candidate.user_id) and candidate.tokens:
-                return {"Authorization": f"Bearer {candidate.tokens[0]}"}
-        raise LookupError(f"no user {user!r} with a valid token in scenario {self.scenario.name!r}")
-
-    def load(self, scenario: ScenarioSource | Mapping[str, Any]) -> Scenario:
-        """Switch scenario (bundled name, path or dict); a bad one raises and changes nothing."""
-        return self._call(lambda: self.state.load(scenario))
+    def load(self, scenario: SourceLike) -> Scenario:
+        loaded = self.scenarios.get(scenario)  # ScenarioError here leaves everything as it was
+        result = self._call(lambda: self.state.load(loaded))
+        self._current_key = source_key(scenario)
+        return result
 
     def reset(self) -> None:
-        """Back to the loaded scenario's pristine state; the journal is cleared too."""
         self._call(self.state.reset)
 
     @property
     def requests(self) -> list[JournalEntry]:
-        """Requests answered since the last reset, oldest first, secrets redacted."""
         return self._call(self.state.journal.entries)
 
     def clear_requests(self) -> None:
         self._call(self.state.journal.clear)
 
-    def calls(self, path: str | None = None, *, method: str | None = None) -> list[JournalEntry]:
-        return [
-            entry
-            for entry in self.requests
-            if (path is None or entry.path == path)
-            and (method is None or entry.method == method.upper())
-        ]
+    def check_handler_errors(self) -> None:
+        """Re-raise, in the caller's thread, the first crash a request handler hit.
 
-    def assert_called(
-        self, path: str, *, method: str | None = None, times: int | None = None
-    ) -> list[JournalEntry]:
-        """Assert `path` was requested (exactly `times` times, if given); return the calls."""
-        found = self.calls(path, method=method)
-        what = f"{method.upper() + ' ' if method else ''}{path}"
-        if times is None and not found:
-            raise AssertionError(f"{what} was never requested; requests: {self._summary()}")
-        if times is not None and len(found) != times:
-            raise AssertionError(
-                f"{what} was requested {len(found)} time(s), expected {times}; "
-                f"requests: {self._summary()}"
-            )
-        return found
+        The client only saw a 500; this makes the test that caused it fail with the cause.
+        """
+        if not self._handler_errors:
+            return
+        errors, self._handler_errors = self._handler_errors, []
+        where, first = errors[0]
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        raise HandlerError(
+            f"cadenza-mock crashed answering {where}{more}: {type(first).__name__}: {first}"
+        ) from first
 
-    def assert_not_called(self, path: str, *, method: str | None = None) -> None:
-        self.assert_called(path, method=method, times=0)
-
-    def _summary(self) -> str:
-        entries = self.requests
-        if not entries:
-            return "none"
-        return ", ".join(f"{e.method} {e.path} -> {e.status}" for e in entries)
+    def clear_handler_errors(self) -> None:
+        self._handler_errors = []
 
     def __repr__(self) -> str:
         state = "running" if self.running else "stopped"
         return f"<MockServer {self.url} scenario={self.scenario.name!r} {state}>"
+
+
+class HandlerError(RuntimeError):
+    """A request handler raised an unexpected exception (the client got a 500)."""

@@ -1,0 +1,201 @@
+"""What a test holds: the API shared by the in-process `MockServer` and the `RemoteMock`.
+
+The pytest fixture hands out either one, so everything a test touches (tokens, journal
+assertions, switching scenarios) is written once here and behaves the same locally and
+against a container. Loaded scenarios are cached per source, so a suite that moves between
+a few scenarios parses each YAML file once. No aiohttp import: remote mode does not need it.
+"""
+
+from __future__ import annotations
+
+import json
+from abc import ABC, abstractmethod
+from collections.abc import Hashable, Mapping
+from pathlib import Path
+from typing import Any
+
+from cadenza_mock.engine.journal import JournalEntry
+from cadenza_mock.model import User
+from cadenza_mock.scenario import Scenario, load_scenario
+
+SourceLike = str | Path | Mapping[str, Any] | Scenario
+
+
+def is_bundled_name(source: str) -> bool:
+    """`"revoked"` names a bundled scenario; anything with a slash or a YAML suffix is a path."""
+    return "/" not in source and "\\" not in source and not source.endswith((".yaml", ".yml"))
+
+
+def source_key(source: SourceLike) -> Hashable:
+    """Identity of a scenario source: equal keys load equal scenarios."""
+    if isinstance(source, Scenario):
+        return ("object", id(source))
+    if isinstance(source, Mapping):
+        return ("inline", json.dumps(source, sort_keys=True, default=repr))
+    if isinstance(source, str) and is_bundled_name(source):
+        return ("name", source)
+    path = Path(source).expanduser().resolve()
+    try:
+        mtime = path.stat().st_mtime_ns
+    except OSError:
+        mtime = None  # loading will report the missing file
+    # The mtime makes an edited file a new source, so a long session sees the edit.
+    return ("path", str(path), mtime)
+
+
+def describe_source(source: SourceLike) -> str:
+    """A short human name for messages: the bundled name, the path, or `<inline>`."""
+    if isinstance(source, Scenario):
+        return source.name
+    if isinstance(source, Mapping):
+        return "<inline>"
+    return str(source)
+
+
+class ScenarioCache:
+    """Validated scenarios by source, built with one set of profile/seed overrides."""
+
+    def __init__(self, *, profile: str | None = None, seed: int | None = None) -> None:
+        self.profile = profile
+        self.seed = seed
+        self._loaded: dict[Hashable, Scenario] = {}
+
+    def get(self, source: SourceLike) -> Scenario:
+        """The scenario for `source`, parsed on first use; ScenarioError if it is invalid."""
+        if isinstance(source, Scenario):
+            if self.profile in (None, source.profile) and self.seed in (None, source.seed):
+                return source
+            if source.source is None and not is_bundled_name(source.name):
+                raise ValueError(
+                    f"scenario {source.name!r} was built without profile={self.profile!r} "
+                    f"seed={self.seed!r} and has no file to rebuild it from"
+                )
+            source = source.source or source.name
+        key = source_key(source)
+        scenario = self._loaded.get(key)
+        if scenario is None:
+            scenario = load_scenario(source, profile=self.profile, seed=self.seed)
+            self._loaded[key] = scenario
+        return scenario
+
+    def __len__(self) -> int:
+        return len(self._loaded)
+
+
+class MockHandle(ABC):
+    """The fixture API: url, token, auth_headers, users, load/reset/use, journal asserts."""
+
+    _current_key: Hashable | None = None
+
+    # ----------------------------------------------------------------- provided by subclasses
+
+    @property
+    @abstractmethod
+    def url(self) -> str:
+        """Base URL of the emulated API, e.g. `http://127.0.0.1:54321`."""
+
+    @property
+    @abstractmethod
+    def users(self) -> list[User]:
+        """The loaded scenario's users, with their static tokens."""
+
+    @property
+    @abstractmethod
+    def profile(self) -> str:
+        """The wire profile being served: `docs` or `sdk`."""
+
+    @abstractmethod
+    def load(self, scenario: SourceLike) -> Scenario:
+        """Switch scenario (bundled name, path or dict); a bad one raises and changes nothing."""
+
+    @abstractmethod
+    def reset(self) -> None:
+        """Back to the loaded scenario's pristine state; the journal is cleared too."""
+
+    @property
+    @abstractmethod
+    def requests(self) -> list[JournalEntry]:
+        """Requests answered since the last reset, oldest first, secrets redacted."""
+
+    @abstractmethod
+    def clear_requests(self) -> None:
+        """Empty the journal without touching data."""
+
+    def check_handler_errors(self) -> None:
+        """Raise the first unexpected error a request handler hit (no-op when unknowable)."""
+        return None
+
+    def clear_handler_errors(self) -> None:
+        """Forget handler errors collected so far."""
+        return None
+
+    # ----------------------------------------------------------------- shared behaviour
+
+    def use(self, scenario: SourceLike) -> None:
+        """Pristine state of `scenario`: reset when it is already loaded, load it otherwise.
+
+        The pytest fixture calls this before each test, so a test that loaded another
+        scenario does not leak it into the next one.
+        """
+        if source_key(scenario) == self._current_key:
+            self.reset()
+        else:
+            self.load(scenario)
+
+    @property
+    def token(self) -> str:
+        """First valid bearer token of the scenario's first user that has one."""
+        for user in self.users:
+            if user.tokens:
+                return user.tokens[0]
+        raise LookupError("the loaded scenario has no user with a valid token")
+
+    @property
+    def auth_headers(self) -> dict[str, str]:
+        """`{"Authorization": "Bearer <token>"}` for `token`."""
+        return {"Authorization": f"Bearer {self.token}"}
+
+    def headers_for(self, user: str) -> dict[str, str]:
+        """Auth headers of the user with this email or id."""
+        for candidate in self.users:
+            if user in (candidate.email, candidate.user_id) and candidate.tokens:
+                return {"Authorization": f"Bearer {candidate.tokens[0]}"}
+        raise LookupError(f"no user {user!r} with a valid token in the loaded scenario")
+
+    def calls(self, path: str | None = None, *, method: str | None = None) -> list[JournalEntry]:
+        """Journal entries for `path` (and `method`), oldest first; all of them without."""
+        return [
+            entry
+            for entry in self.requests
+            if (path is None or entry.path == path)
+            and (method is None or entry.method == method.upper())
+        ]
+
+    def assert_called(
+        self, path: str, *, method: str | None = None, times: int | None = None
+    ) -> list[JournalEntry]:
+        """Assert `path` was requested (exactly `times` times, if given); return the calls."""
+        entries = self.requests
+        found = [
+            e for e in entries if e.path == path and (method is None or e.method == method.upper())
+        ]
+        what = f"{method.upper() + ' ' if method else ''}{path}"
+        if times is None and not found:
+            raise AssertionError(f"{what} was never requested; requests: {summarize(entries)}")
+        if times is not None and len(found) != times:
+            raise AssertionError(
+                f"{what} was requested {len(found)} time(s), expected {times}; "
+                f"requests: {summarize(entries)}"
+            )
+        return found
+
+    def assert_not_called(self, path: str, *, method: str | None = None) -> None:
+        """Assert `path` was never requested (with `method`, if given)."""
+        self.assert_called(path, method=method, times=0)
+
+
+def summarize(entries: list[JournalEntry]) -> str:
+    """`GET /path -> 200, ...`: enough to see what happened, never a header or a body."""
+    if not entries:
+        return "none"
+    return ", ".join(f"{e.method} {e.path} -> {e.status}" for e in entries)

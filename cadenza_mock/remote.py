@@ -1,0 +1,249 @@
+"""`RemoteMock`: the fixture API for a mock that is already running elsewhere.
+
+`pytest --cadenza-url http://host:port` (the container, or `cadenza-mock serve` in another
+terminal) steers that server through its admin API, so the same tests run unchanged. Only
+the standard library is used: remote mode needs no HTTP client dependency and no aiohttp.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Mapping
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+from cadenza_mock.engine.journal import JournalEntry
+from cadenza_mock.handle import (
+    MockHandle,
+    ScenarioCache,
+    SourceLike,
+    describe_source,
+    is_bundled_name,
+    source_key,
+)
+from cadenza_mock.model import User
+from cadenza_mock.scenario import Scenario
+
+DEFAULT_TIMEOUT = 10.0
+
+
+class RemoteError(RuntimeError):
+    """The remote mock refused an admin call or could not be reached."""
+
+
+def entry_from_json(data: Mapping[str, Any]) -> JournalEntry:
+    """A JournalEntry from the admin API's camelCase JSON (`GET /__admin/requests`)."""
+    return JournalEntry(
+        seq=int(data["seq"]),
+        time_ms=int(data["time"]),
+        method=str(data["method"]),
+        path=str(data["path"]),
+        query={str(k): [str(v) for v in vs] for k, vs in (data.get("query") or {}).items()},
+        headers={str(k): str(v) for k, v in (data.get("headers") or {}).items()},
+        body=data.get("body"),
+        status=int(data["status"]),
+        duration_ms=float(data.get("durationMs") or 0.0),
+        user_id=data.get("userId"),
+        fault=data.get("fault"),
+    )
+
+
+def user_from_json(data: Mapping[str, Any]) -> User:
+    """A User from the admin scenario summary (id, email, tokens; never a password)."""
+    return User(
+        user_id=str(data["id"]),
+        email=str(data.get("email") or ""),
+        tokens=tuple(data.get("tokens") or ()),
+        expired_tokens=tuple(data.get("expiredTokens") or ()),
+    )
+
+
+class RemoteMock(MockHandle):
+    """A running cadenza-mock at `url`, driven over `/__admin/` like a local MockServer.
+
+    Scenarios are validated locally first (same file:line errors as in-process), then sent:
+    a bundled name by name, a file as its YAML text, a dict as JSON. A file's `extends`
+    must therefore name a bundled scenario, since the server cannot see local files.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        admin_token: str | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        scenario_cache: ScenarioCache | None = None,
+    ) -> None:
+        parsed = urllib.parse.urlsplit(url)
+        if parsed.scheme not in ("http", "https") or not parsed.netloc:
+            raise ValueError(f"cadenza-mock URL must look like http://host:port, got {url!r}")
+        self._url = f"{parsed.scheme}://{parsed.netloc}{parsed.path.rstrip('/')}"
+        self.admin_token = admin_token
+        self.timeout = timeout
+        self.scenarios = scenario_cache or ScenarioCache()
+        self._summary: dict[str, Any] | None = None
+        self._scenario: Scenario | None = None
+
+    # ----------------------------------------------------------------- transport
+
+    def _admin(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: bytes | None = None,
+        content_type: str | None = None,
+        query: Mapping[str, str] | None = None,
+    ) -> Any:
+        url = f"{self._url}/__admin/{path}"
+        if query:
+            url += "?" + urllib.parse.urlencode(query)
+        headers = {"Accept": "application/json"}
+        if content_type:
+            headers["Content-Type"] = content_type
+        if self.admin_token:
+            headers["X-Admin-Token"] = self.admin_token
+        request = urllib.request.Request(url, data=body, method=method, headers=headers)
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                payload = json.loads(response.read() or b"null")
+        except urllib.error.HTTPError as exc:
+            raise RemoteError(
+                f"cadenza-mock at {self._url} refused {method} /__admin/{path}: "
+                f"HTTP {exc.code}: {_error_message(exc)}"
+            ) from None
+        except (urllib.error.URLError, OSError) as exc:
+            reason = getattr(exc, "reason", exc)
+            raise RemoteError(
+                f"cannot reach cadenza-mock at {self._url} ({reason}); is it running?"
+            ) from None
+        if isinstance(payload, Mapping) and "data" in payload:
+            return payload["data"]
+        return payload
+
+    # ----------------------------------------------------------------- lifecycle
+
+    def start(self) -> Self:
+        """Check the server answers /__admin/health; RemoteError says why not."""
+        self.health()
+        return self
+
+    def stop(self) -> None:
+        """Nothing to stop: the server belongs to whoever started it."""
+        return None
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def health(self) -> dict[str, Any]:
+        """The server's /__admin/health answer (status, version, scenario, profile)."""
+        return dict(self._admin("GET", "health"))
+
+    # ----------------------------------------------------------------- what tests use
+
+    @property
+    def url(self) -> str:
+        return self._url
+
+    @property
+    def scenario(self) -> Scenario:
+        """The scenario last loaded through this object, as validated locally."""
+        if self._scenario is None:
+            raise LookupError("no scenario loaded through this RemoteMock yet; call load()")
+        return self._scenario
+
+    def _current_summary(self) -> dict[str, Any]:
+        if self._summary is None:
+            self._summary = dict(self._admin("GET", "scenario"))
+        return self._summary
+
+    @property
+    def users(self) -> list[User]:
+        """The users the server reports for its loaded scenario (authoritative over ours)."""
+        return [user_from_json(u) for u in self._current_summary().get("users", [])]
+
+    @property
+    def profile(self) -> str:
+        return str(self._current_summary().get("profile", ""))
+
+    def load(self, scenario: SourceLike) -> Scenario:
+        local = self.scenarios.get(scenario)  # ScenarioError before the server is touched
+        body, content_type, query = _payload(scenario, local)
+        self._summary = dict(
+            self._admin("PUT", "scenario", body=body, content_type=content_type, query=query)
+        )
+        self._scenario = local
+        self._current_key = source_key(scenario)
+        return local
+
+    def reset(self) -> None:
+        self._admin("POST", "reset")
+
+    @property
+    def requests(self) -> list[JournalEntry]:
+        return [entry_from_json(e) for e in self._admin("GET", "requests")]
+
+    def clear_requests(self) -> None:
+        self._admin("DELETE", "requests")
+
+    def __repr__(self) -> str:
+        loaded = self._scenario.name if self._scenario else None
+        return f"<RemoteMock {self._url} scenario={loaded!r}>"
+
+
+def _payload(
+    source: SourceLike, local: Scenario
+) -> tuple[bytes | None, str | None, dict[str, str] | None]:
+    """(body, content type, query) of the PUT /__admin/scenario that loads `source`."""
+    if isinstance(source, Scenario):
+        if source.source:
+            source = source.source
+        elif is_bundled_name(source.name):
+            source = source.name
+        else:
+            raise TypeError(
+                f"scenario {source.name!r} has no file or bundled name to send to a remote "
+                "mock; pass the dict or path it was loaded from"
+            )
+    if isinstance(source, Mapping):
+        return (
+            json.dumps({"scenario": dict(source)}, default=str).encode(),
+            "application/json",
+            None,
+        )
+    if isinstance(source, str) and is_bundled_name(source):
+        return None, None, {"name": source}
+    path = Path(local.source or source)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise RemoteError(f"cannot read scenario {describe_source(source)}: {exc}") from None
+    return text.encode(), "application/yaml", None
+
+
+def _error_message(exc: urllib.error.HTTPError) -> str:
+    """The envelope's message, or the raw reason when the body is not our JSON."""
+    try:
+        body = json.loads(exc.read() or b"{}")
+    except ValueError:
+        return str(exc.reason)
+    if isinstance(body, Mapping):
+        for key in ("error", "message"):
+            if isinstance(body.get(key), str):
+                return str(body[key])
+        details = body.get("details")
+        if isinstance(details, Mapping) and isinstance(details.get("message"), str):
+            return str(details["message"])
+    return str(exc.reason)
