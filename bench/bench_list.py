@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shlex
 import shutil
 import signal
@@ -43,6 +44,7 @@ from _common import (
 )
 
 LIST_PATH = "/api/v3/credential/list"
+BARE = "bare aiohttp"
 HEALTH_PATH = "/__admin/health"
 
 # wrk prints this line from the script's done() hook; parsing it beats scraping the
@@ -76,6 +78,8 @@ class WrkRun:
     max_ms: float
     socket_errors: int
     status_errors: int
+    server_cpu: float = 0.0  # cores the server used on average during the run
+    other_cpu: float = 0.0  # cores used by everything but the server and wrk
 
 
 @dataclass
@@ -162,9 +166,40 @@ class Server:
         self._log.close()
 
 
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def machine_busy_s() -> float:
+    """CPU seconds all cores spent not idle since boot (/proc/stat)."""
+    fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(x) for x in fields[:8])
+    return (user + nice + system + irq + softirq + steal) / CLOCK_TICKS
+
+
+def process_cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) the process used so far."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    fields = stat[stat.rindex(")") + 2 :].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def children_cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def run_wrk(
-    args: argparse.Namespace, url: str, headers: dict[str, str], duration: float, script: Path
+    args: argparse.Namespace,
+    url: str,
+    headers: dict[str, str],
+    duration: float,
+    script: Path,
+    server_pid: int,
 ) -> WrkRun:
+    """One wrk run; also how much CPU the server and everything else on the machine used.
+
+    The machine may be shared: other CPU use during a run is reported, not hidden.
+    """
     cmd = [
         "taskset",
         "-c",
@@ -181,7 +216,12 @@ def run_wrk(
     for name, value in headers.items():
         cmd += ["-H", f"{name}: {value}"]
     cmd.append(url)
+    busy0, server0, children0 = machine_busy_s(), process_cpu_s(server_pid), children_cpu_s()
+    wall0 = time.monotonic()
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 60)
+    wall = time.monotonic() - wall0
+    server = process_cpu_s(server_pid) - server0
+    other = machine_busy_s() - busy0 - server - (children_cpu_s() - children0)
     line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("WRKJSON ")), None)
     if proc.returncode != 0 or line is None:
         raise BenchError(f"wrk failed (exit {proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
@@ -197,6 +237,8 @@ def run_wrk(
         max_ms=d["max_us"] / 1000,
         socket_errors=int(d["connect"] + d["read"] + d["write"] + d["timeout"]),
         status_errors=int(d["status"]),
+        server_cpu=server / wall,
+        other_cpu=max(0.0, other / wall),
     )
 
 
@@ -229,25 +271,36 @@ def first_token(scenario: str) -> str:
 def bench_scenario(args: argparse.Namespace, scenario: str, work: Path, script: Path) -> list[Row]:
     token = first_token(scenario)
     auth = {"Authorization": f"Bearer {token}"}
-    ours_port, bare_port = free_port(), free_port()
-    ours_url = f"http://127.0.0.1:{ours_port}{LIST_PATH}"
-    bare_url = f"http://127.0.0.1:{bare_port}{LIST_PATH}"
-    servers: list[Server] = []
+    variants = [("cadenza-mock", [])]
+    if args.quiet_variant:
+        variants.append(("cadenza-mock --quiet", ["--quiet"]))
+    targets: list[tuple[str, str, Server]] = []  # (label, list URL, server)
+    body = b""
     try:
-        ours = Server(
-            f"cadenza-mock {scenario}", ours_argv(scenario, ours_port), args.server_core, work
-        )
-        servers.append(ours)
-        ours.wait_ready(f"http://127.0.0.1:{ours_port}{HEALTH_PATH}", {})
-        status, body = fetch(ours_url, auth)
-        if status != 200:
-            raise BenchError(
-                f"cadenza-mock answered {status} (not 200) on {LIST_PATH} for "
-                f"scenario {scenario!r}:\n{body[:500]!r}"
+        for label, extra in variants:
+            port = free_port()
+            url = f"http://127.0.0.1:{port}{LIST_PATH}"
+            server = Server(
+                f"{label} {scenario}", [*ours_argv(scenario, port), *extra], args.server_core, work
             )
+            targets.append((label, url, server))
+            server.wait_ready(f"http://127.0.0.1:{port}{HEALTH_PATH}", {})
+            status, got = fetch(url, auth)
+            if status != 200:
+                raise BenchError(
+                    f"{label} answered {status} (not 200) on {LIST_PATH} for "
+                    f"scenario {scenario!r}:\n{got[:500]!r}"
+                )
+            # The body must not depend on the request (a clock, a counter): wrk would then
+            # measure something other than what is compared here.
+            if fetch(url, auth) != (200, got) or (body and got != body):
+                raise BenchError(f"{label} does not answer the same bytes to every request")
+            body = got
         body_file = work / f"{scenario}.json"
         body_file.write_bytes(body)
 
+        port = free_port()
+        url = f"http://127.0.0.1:{port}{LIST_PATH}"
         bare = Server(
             f"bare aiohttp {scenario}",
             [
@@ -256,37 +309,33 @@ def bench_scenario(args: argparse.Namespace, scenario: str, work: Path, script: 
                 "--host",
                 "127.0.0.1",
                 "--port",
-                str(bare_port),
+                str(port),
                 "--body",
                 str(body_file),
             ],
             args.server_core,
             work,
         )
-        servers.append(bare)
-        bare.wait_ready(bare_url, {})
-        bare_status, bare_body = fetch(bare_url, auth)
+        targets.append((BARE, url, bare))
+        bare.wait_ready(url, {})
+        bare_status, bare_body = fetch(url, auth)
         if bare_status != 200 or bare_body != body:
             raise BenchError(
                 f"bare app answered {bare_status} with {len(bare_body)} bytes; "
                 f"expected 200 with the {len(body)} bytes cadenza-mock served"
             )
-        # The body must not depend on the request (a clock, a counter): wrk would then
-        # measure something other than what was compared above.
-        if fetch(ours_url, auth) != (200, body):
-            raise BenchError("cadenza-mock answered a second identical request differently")
 
-        targets = [("cadenza-mock", ours_url, ours), ("bare aiohttp", bare_url, bare)]
         runs: dict[str, list[WrkRun]] = {label: [] for label, _, _ in targets}
-        for label, url, _ in targets:
+        for label, url, server in targets:
             print(f"  {scenario}: warm-up {label} ({args.warmup:g}s)", file=sys.stderr)
-            run_wrk(args, url, auth, args.warmup, script)
+            run_wrk(args, url, auth, args.warmup, script, server.proc.pid)
         for i in range(args.rounds):
             for label, url, server in targets:
-                run = run_wrk(args, url, auth, args.duration, script)
+                run = run_wrk(args, url, auth, args.duration, script, server.proc.pid)
                 print(
                     f"  {scenario}: round {i + 1}/{args.rounds} {label}: {run.rps:,.0f} req/s,"
-                    f" p50 {run.p50_ms:.2f} ms, p99 {run.p99_ms:.2f} ms",
+                    f" p50 {run.p50_ms:.2f} ms, p99 {run.p99_ms:.2f} ms; CPU: server"
+                    f" {run.server_cpu:.2f}, other {run.other_cpu:.2f} cores",
                     file=sys.stderr,
                 )
                 if run.status_errors:
@@ -297,7 +346,7 @@ def bench_scenario(args: argparse.Namespace, scenario: str, work: Path, script: 
                 runs[label].append(run)
         return [Row(scenario, len(body), label, runs[label]) for label, _, _ in targets]
     finally:
-        for server in reversed(servers):
+        for _, _, server in reversed(targets):
             server.stop()
 
 
@@ -318,21 +367,30 @@ def render(args: argparse.Namespace, argv: Sequence[str], rows: list[Row]) -> st
         f"Settings: wrk {wrk_version[1] if len(wrk_version) > 1 else '?'}, 1 thread, "
         f"{args.connections} connections, server on core {args.server_core}, "
         f"wrk on core {args.wrk_core}; per scenario a {args.warmup:g} s warm-up for each server, "
-        f"then {args.rounds} x {args.duration:g} s measured runs alternating between the two; "
+        f"then {args.rounds} x {args.duration:g} s measured runs alternating between the servers; "
         f"medians of the {args.rounds} runs.",
         "",
         "Command: `" + shlex.join(["python", "bench/bench_list.py", *argv]) + "`",
         "",
-        "| scenario | response size | server | req/s | p50 ms | p99 ms | ours / bare req/s |",
-        "|---|---:|---|---:|---:|---:|---:|",
+        "| scenario | response size | server | req/s | p50 ms | p99 ms | server CPU "
+        "| ours / bare req/s |",
+        "|---|---:|---|---:|---:|---:|---:|---:|",
     ]
-    bare_rps = {r.scenario: r.rps for r in rows if r.server == "bare aiohttp"}
+    bare = {r.scenario: r for r in rows if r.server == BARE}
     notes = []
     for r in rows:
-        ratio = f"{r.rps / bare_rps[r.scenario]:.2f}" if r.server == "cadenza-mock" else ""
+        ratio = ""
+        if r.server != BARE:
+            # Each round's run sits next to the bare run of the same round, so the per-round
+            # ratio cancels most drift on a shared machine; report its median and range.
+            per_round = [o.rps / b.rps for o, b in zip(r.runs, bare[r.scenario].runs, strict=True)]
+            ratio = f"{statistics.median(per_round):.2f}"
+            if len(per_round) > 1:
+                ratio += f" ({min(per_round):.2f}-{max(per_round):.2f})"
+        server_cpu = statistics.median(run.server_cpu for run in r.runs)
         lines.append(
             f"| {r.scenario} | {fmt_size(r.size)} | {r.server} | {r.rps:,.0f} | "
-            f"{r.p50_ms:.2f} | {r.p99_ms:.2f} | {ratio} |"
+            f"{r.p50_ms:.2f} | {r.p99_ms:.2f} | {server_cpu:.2f} | {ratio} |"
         )
         errors = sum(run.socket_errors for run in r.runs)
         if errors:
@@ -340,6 +398,14 @@ def render(args: argparse.Namespace, argv: Sequence[str], rows: list[Row]) -> st
                 f"{r.scenario} / {r.server}: {errors} socket errors (timeouts etc.) "
                 f"in the measured runs."
             )
+    other = [run.other_cpu for r in rows for run in r.runs]
+    lines += [
+        "",
+        "req/s, p50, p99 and server CPU (cores, from /proc) are medians over the runs; the "
+        "ratio is the median of the per-round ratios (range in brackets). CPU used by other "
+        f"processes on the machine during the measured runs: median {statistics.median(other):.2f},"
+        f" max {max(other):.2f} cores.",
+    ]
     if notes:
         lines += ["", *notes]
     return "\n".join(lines) + "\n"
@@ -353,22 +419,25 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         default=["default", "many"],
         help="bundled scenario names (default: default many)",
     )
+    p.add_argument("--duration", type=int, default=10, help="seconds per measured run (default 10)")
     p.add_argument(
-        "--duration", type=float, default=10.0, help="seconds per measured run (default 10)"
+        "--warmup", type=int, default=5, help="seconds of warm-up per server (default 5)"
     )
     p.add_argument(
-        "--warmup", type=float, default=5.0, help="seconds of warm-up per server (default 5)"
-    )
-    p.add_argument(
-        "--rounds", type=int, default=3, help="measured runs per server, alternating (default 3)"
+        "--rounds", type=int, default=5, help="measured runs per server, alternating (default 5)"
     )
     p.add_argument("--connections", type=int, default=32, help="wrk connections (default 32)")
-    p.add_argument("--server-core", type=int, default=0, help="core for both servers (default 0)")
+    p.add_argument("--server-core", type=int, default=0, help="core for the servers (default 0)")
     p.add_argument("--wrk-core", type=int, default=1, help="core for wrk (default 1)")
     p.add_argument(
         "--write",
         action="store_true",
         help=f"record the results in {README.relative_to(REPO_ROOT)}",
+    )
+    p.add_argument(
+        "--quiet-variant",
+        action="store_true",
+        help="also measure `serve --quiet` (no access log) in the same alternation",
     )
     p.add_argument("--json", type=Path, help="also write the raw per-run numbers here")
     return p.parse_args(argv)
