@@ -13,13 +13,16 @@ ARG BASE_IMAGE=python:3.12-slim
 FROM ${BASE_IMAGE} AS build
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
 WORKDIR /src
-# Dependencies first, from the metadata alone, so code changes reuse this layer.
-COPY pyproject.toml README.md ./
+# Dependencies first, from the metadata alone (README.md and scenarios/ are empty stand-ins),
+# so edits to the code, the README or the scenarios reuse this layer.
+COPY pyproject.toml ./
 COPY cadenza_mock/__init__.py cadenza_mock/__init__.py
 RUN mkdir -p scenarios \
+    && touch README.md \
     && python3 -m venv /opt/venv \
     && /opt/venv/bin/pip install --no-cache-dir .
 # Then the real package (the wheel bundles scenarios/ as cadenza_mock/_bundled).
+COPY README.md ./
 COPY cadenza_mock/ cadenza_mock/
 COPY scenarios/ scenarios/
 # pip and setuptools are not needed to run (about 25 MB); `python3 -m ensurepip` brings pip
