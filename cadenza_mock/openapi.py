@@ -910,7 +910,7 @@ _REQUIRED_HEADERS = {429: "retry-after", 405: "allow"}
 _MESSAGE_LIMIT = 300
 
 # Faults whose body is deliberately not a valid answer: not validated, only counted.
-EXEMPT_FAULTS = frozenset({"malformed", "drop", "dropped", "slow_body", "slow"})
+EXEMPT_FAULTS = frozenset({"malformed", "drop", "slow_body"})
 
 
 class ResponseChecker:

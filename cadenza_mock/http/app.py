@@ -12,9 +12,10 @@ from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 
 from cadenza_mock.engine.state import MockState, ScenarioSource
-from cadenza_mock.http import admin, api
+from cadenza_mock.http import admin, api, meta
 from cadenza_mock.http.keys import ADMIN_TOKEN, STARTED_AT, STATE, USER_ID
 from cadenza_mock.http.middleware import envelope_middleware
+from cadenza_mock.http.observer import RESPONSE_OBSERVER, ResponseObserver, default_observer
 
 
 def make_app(
@@ -25,6 +26,7 @@ def make_app(
     journal_limit: int = 1000,
     admin_token: str | None = None,
     state: MockState | None = None,
+    response_observer: ResponseObserver | None = None,
 ) -> web.Application:
     """An app serving `scenario` (bundled name, path, dict or Scenario), or a given state."""
     app = web.Application(middlewares=[envelope_middleware])
@@ -34,7 +36,11 @@ def make_app(
     if admin_token:
         app[ADMIN_TOKEN] = admin_token
     app[STARTED_AT] = time.monotonic()
-    app.router.add_routes([*api.routes(), *admin.routes()])
+    # Sees every response (the test suite checks them against the OpenAPI document).
+    observer = response_observer or default_observer()
+    if observer is not None:
+        app[RESPONSE_OBSERVER] = observer
+    app.router.add_routes([*api.routes(), *meta.routes(), *admin.routes()])
     return app
 
 

@@ -1,0 +1,30 @@
+"""GET /api/v3/openapi.json: the OpenAPI document of what this mock serves.
+
+No authentication, like the docs pages of most APIs: a client generator or schemathesis
+must be able to fetch it before it has a token.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from cadenza_mock.errors import invalid_argument
+from cadenza_mock.http.keys import STATE
+from cadenza_mock.model import PROFILE_NAMES
+from cadenza_mock.openapi import OPENAPI_PATH, openapi_json
+
+
+async def openapi_document(request: web.Request) -> web.Response:
+    """The served scenario's profile, or `?profile=docs|sdk`."""
+    values = request.query.getall("profile", [])
+    if len(values) > 1:
+        raise invalid_argument("profile", "given more than once; pass one value", PROFILE_NAMES)
+    profile = values[0].strip() if values else request.app[STATE].store.profile
+    if profile not in PROFILE_NAMES:
+        problem = "must not be empty" if not profile else f"unknown value {profile!r}"
+        raise invalid_argument("profile", problem, PROFILE_NAMES)
+    return web.Response(body=openapi_json(profile), content_type="application/json")
+
+
+def routes() -> list[web.RouteDef]:
+    return [web.get(OPENAPI_PATH, openapi_document)]
