@@ -14,11 +14,11 @@ import logging
 import signal
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from pathlib import Path
 from types import TracebackType
-from typing import Self, TypeVar
+from typing import Any, Self, TypeVar
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
@@ -31,6 +31,7 @@ from cadenza_mock.handle import MockHandle, ScenarioCache, SourceLike, source_ke
 from cadenza_mock.http.app import AccessLogger, make_app
 from cadenza_mock.model import User
 from cadenza_mock.scenario import Scenario
+from cadenza_mock.scenario.faults import delay_spec, fail_spec, parse_fault_dict
 
 log = logging.getLogger("cadenza_mock")
 access_log = logging.getLogger("cadenza_mock.access")
@@ -363,6 +364,58 @@ class MockServer(MockHandle):
     def __repr__(self) -> str:
         state = "running" if self.running else "stopped"
         return f"<MockServer {self.url} scenario={self.scenario.name!r} {state}>"
+
+    # ----------------------------------------------------------------- faults
+
+    def add_fault(self, spec: Mapping[str, Any]) -> str:
+        """Arm a fault written like an entry of a scenario's `faults:` list; return its id.
+
+        A bad spec raises ScenarioError naming the key and arms nothing. Run-time faults
+        are cleared by `reset()` (so by the fixture between tests); scenario ones re-armed.
+        """
+        normalized = parse_fault_dict(spec, "add_fault")
+        users = self.state.scenario.users
+        return self._call(lambda: self.state.faults.arm(normalized, users)).id
+
+    def fail_next(
+        self,
+        status: int = 500,
+        errno: int | None = None,
+        error: str | None = None,
+        *,
+        path: str | None = None,
+        method: str | None = None,
+        times: int | None = 1,
+    ) -> str:
+        """Answer the next `times` matching calls (None: all) with this error envelope."""
+        return self.add_fault(
+            fail_spec(status, errno, error, path=path, method=method, times=times)
+        )
+
+    def delay_next(
+        self,
+        seconds: float | tuple[float, float],
+        *,
+        path: str | None = None,
+        method: str | None = None,
+        times: int | None = 1,
+    ) -> str:
+        """Hold the next `times` matching calls back `seconds` (or a seeded (min, max) draw)."""
+        return self.add_fault(delay_spec(seconds, path=path, method=method, times=times))
+
+    def remove_fault(self, fault_id: str) -> None:
+        """Disarm one fault by id; KeyError if there is none."""
+        if not self._call(lambda: self.state.faults.remove(fault_id)):
+            raise KeyError(f"no fault {fault_id!r} (faults: {self.state.faults.ids()})")
+
+    def clear_faults(self) -> None:
+        """Disarm every fault, the scenario's included (they come back on `reset()`)."""
+        self._call(self.state.faults.clear)
+
+    @property
+    def faults(self) -> list[dict[str, Any]]:
+        """Every fault with its counters, as `GET /__admin/faults` lists them."""
+        return self._call(lambda: [fault.to_json() for fault in self.state.faults.list()])
 
 
 class HandlerError(RuntimeError):

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from cadenza_mock.engine.clock import Clock
+from cadenza_mock.engine.faults import Faults
 from cadenza_mock.engine.journal import Journal
 from cadenza_mock.engine.store import Store
 from cadenza_mock.scenario import Scenario, load_scenario
@@ -35,6 +36,7 @@ class MockState:
         self.scenario = self._scenario(scenario)
         self.clock = Clock(self.scenario.now)
         self.store = Store(self.scenario, self.clock)
+        self.faults = Faults(self.scenario.faults, self.scenario.seed)
 
     def _scenario(self, source: ScenarioSource) -> Scenario:
         # A Scenario already built with these overrides is reused as is: the plugin caches
@@ -55,11 +57,14 @@ class MockState:
         self.scenario = scenario
         self.clock = Clock(scenario.now)
         self.store = Store(scenario, self.clock)
+        self.faults = Faults(scenario.faults, scenario.seed)
         self.journal.clear()
         return scenario
 
     def reset(self) -> None:
-        """Pristine state of the loaded scenario: data, clock and journal."""
+        """Pristine state of the loaded scenario: data, clock, journal and faults (the
+        scenario's re-armed, run-time ones cleared)."""
         self.store.reset()
         self.clock.reset()
+        self.faults.reset()
         self.journal.clear()

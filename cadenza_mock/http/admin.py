@@ -20,12 +20,14 @@ from cadenza_mock.errors import (
     CREDENTIAL_NOT_FOUND,
     FORM_VALIDATION_FAILED,
     INVALID_JSON,
+    PAGE_NOT_FOUND,
     ApiError,
     ScenarioError,
     unauthorized,
 )
 from cadenza_mock.http.keys import ADMIN_TOKEN, STATE, uptime
 from cadenza_mock.scenario import Scenario, load_scenario_text
+from cadenza_mock.scenario.faults import parse_fault_text
 
 AdminHandler = Callable[[web.Request], Awaitable[web.Response]]
 
@@ -230,6 +232,58 @@ async def get_credential(request: web.Request) -> web.Response:
     return ok(wire.credential_inspect(cred, state.scenario.mask_keep))
 
 
+@admin
+async def post_fault(request: web.Request) -> web.Response:
+    """Arm one fault, written exactly like an entry of a scenario's `faults:` list (JSON or
+    YAML body); answer its id and normalized form. A bad fault is a 400 naming the problem."""
+    state = request.app[STATE]
+    raw = await request.text()
+    if request.content_type == "application/json":
+        try:
+            json.loads(raw)
+        except ValueError as exc:
+            raise ApiError(400, INVALID_JSON, f"Invalid JSON: {exc}", code="INVALID_JSON") from None
+    try:
+        spec = parse_fault_text(raw, "<request body>")
+        fault = state.faults.arm(spec, state.scenario.users)
+    except ScenarioError as exc:
+        raise ApiError(
+            400,
+            FORM_VALIDATION_FAILED,
+            "Form validation failed: fault rejected:\n" + str(exc),
+            code="INVALID_FAULT",
+        ) from None
+    except ValueError as exc:
+        raise ApiError(
+            400, FORM_VALIDATION_FAILED, f"Form validation failed: {exc}", code="INVALID_FAULT"
+        ) from None
+    return ok(fault.to_json())
+
+
+@admin
+async def get_faults(request: web.Request) -> web.Response:
+    """Every fault, armed or used up, in evaluation order, with its counters."""
+    return ok([fault.to_json() for fault in request.app[STATE].faults.list()])
+
+
+@admin
+async def delete_faults(request: web.Request) -> web.Response:
+    """Disarm every fault; the scenario's own come back on the next reset."""
+    return ok({"cleared": request.app[STATE].faults.clear()})
+
+
+@admin
+async def delete_fault(request: web.Request) -> web.Response:
+    faults = request.app[STATE].faults
+    fault_id = request.match_info["fault_id"]
+    if not faults.remove(fault_id):
+        armed = ", ".join(faults.ids()) or "none"
+        raise ApiError(
+            404, PAGE_NOT_FOUND, f"No fault {fault_id!r} (faults: {armed})", code="NOT_FOUND"
+        )
+    return ok({"cleared": 1, "id": fault_id})
+
+
 def routes() -> list[web.RouteDef]:
     return [
         web.get("/__admin/health", health),
@@ -242,4 +296,8 @@ def routes() -> list[web.RouteDef]:
         web.post("/__admin/clock", advance_clock),
         web.get("/__admin/credentials", get_credentials),
         web.get("/__admin/credentials/{credential_id}", get_credential),
+        web.post("/__admin/faults", post_fault),
+        web.get("/__admin/faults", get_faults),
+        web.delete("/__admin/faults", delete_faults),
+        web.delete("/__admin/faults/{fault_id}", delete_fault),
     ]

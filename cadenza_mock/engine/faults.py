@@ -1,0 +1,321 @@
+"""Armed faults and what they do to a request: matching, schedules, token buckets.
+
+Pure decision logic (no aiohttp): the HTTP middleware describes a request with a
+`RequestView`, asks `Faults.decide()` and performs the returned `Decision` (sleep, error
+envelope, dropped connection, truncated or trickled body). Randomness (probability, delay
+ranges) comes from generators seeded by the scenario seed and the fault's position, so
+the same scenario and the same request sequence fail the same way on every run.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import math
+import random
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from cadenza_mock.errors import RATE_LIMITED, ApiError
+from cadenza_mock.model import User
+from cadenza_mock.scenario.faults import TERMINAL_ACTIONS, is_glob
+
+
+@dataclass(frozen=True, slots=True)
+class RequestView:
+    """What matching needs to know about a request; headers are looked up case-insensitively."""
+
+    method: str
+    path: str
+    query: Mapping[str, Sequence[str]]
+    headers: Mapping[str, str]  # a case-insensitive mapping (aiohttp's CIMultiDictProxy)
+
+    def bearer(self) -> str | None:
+        header = self.headers.get("Authorization")
+        if header is None:
+            return None
+        scheme, _, token = header.partition(" ")
+        return token.strip() or None if scheme.lower() == "bearer" else None
+
+
+@dataclass(slots=True)
+class Decision:
+    """What the middleware does with a request: wait `delay`, then `action` (None: proceed)."""
+
+    delay: float = 0.0
+    action: str | None = None
+    error: ApiError | None = None  # respond / rate_limit
+    chunk_delay: float = 0.0  # slow_body
+    chunks: int = 0
+    notes: list[str] = field(default_factory=list)  # "<fault id>:<action>", for the journal
+
+    @property
+    def note(self) -> str | None:
+        return ", ".join(self.notes) or None
+
+
+@dataclass(slots=True)
+class _Bucket:
+    tokens: float
+    at_ms: int
+
+
+class Fault:
+    """One armed fault with its counters, generators and token buckets."""
+
+    def __init__(
+        self, fault_id: str, spec: dict[str, Any], origin: str, seed: int, position: int
+    ) -> None:
+        self.id = fault_id
+        self.spec = spec
+        self.origin = origin  # "scenario" or "runtime"
+        match = spec.get("match", {})
+        methods = match.get("method")
+        self.methods = frozenset([methods] if isinstance(methods, str) else methods or ())
+        self.path: str | None = match.get("path")
+        self.path_is_glob = self.path is not None and is_glob(self.path)
+        self.query: dict[str, str] = match.get("query", {})
+        self.user: str | None = match.get("user")
+        self.token: str | None = match.get("token")
+        headers = match.get("header")
+        self.headers = [headers] if isinstance(headers, str) else list(headers or ())
+        self.action = next((a for a in TERMINAL_ACTIONS if a in spec), None)
+        self.remaining: int | None = spec.get("times")
+        self.after: int = spec.get("after", 0)
+        self.probability: float | None = spec.get("probability")
+        self.matched = 0
+        self.fired = 0
+        # Separate streams, so adding a delay range does not change which calls fail.
+        self._chance = random.Random(f"cadenza-mock:{seed}:{origin}:{position}:probability")
+        self._delays = random.Random(f"cadenza-mock:{seed}:{origin}:{position}:delay")
+        self._buckets: dict[str, _Bucket] = {}
+        limit = spec.get("rate_limit")
+        self.bucket: dict[str, Any] | None = (
+            limit if isinstance(limit, dict) and "requests" in limit else None
+        )
+
+    @property
+    def armed(self) -> bool:
+        return self.remaining is None or self.remaining > 0
+
+    def needs_user(self) -> bool:
+        return self.user is not None or self.bucket is not None
+
+    def matches(self, request: RequestView, user: Callable[[], User | None]) -> bool:
+        if self.methods and request.method not in self.methods:
+            return False
+        if self.path is not None:
+            if self.path_is_glob:
+                if not fnmatch.fnmatchcase(request.path, self.path):
+                    return False
+            elif request.path != self.path:
+                return False
+        for key, wanted in self.query.items():
+            if wanted not in request.query.get(key, ()):
+                return False
+        for name in self.headers:
+            if name not in request.headers:
+                return False
+        if self.token is not None and request.bearer() != self.token:
+            return False
+        if self.user is not None:
+            who = user()
+            if who is None or (self.user != who.user_id and self.user.lower() != who.email.lower()):
+                return False
+        return True
+
+    def delay_seconds(self) -> float:
+        delay = self.spec.get("delay")
+        if delay is None:
+            return 0.0
+        if isinstance(delay, dict):
+            return self._delays.uniform(delay["min"], delay["max"])
+        return float(delay)
+
+    def _take(self, key: str, now_ms: int) -> float | None:
+        """Take one token from `key`'s bucket; None if taken, else seconds until one is back."""
+        assert self.bucket is not None
+        capacity = float(self.bucket["requests"])
+        rate = capacity / float(self.bucket["window"])  # tokens per second
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            bucket = self._buckets[key] = _Bucket(capacity, now_ms)
+        elapsed = max(0, now_ms - bucket.at_ms) / 1000
+        bucket.tokens = min(capacity, bucket.tokens + elapsed * rate)
+        bucket.at_ms = now_ms
+        if bucket.tokens >= 1:
+            bucket.tokens -= 1
+            return None
+        return (1 - bucket.tokens) / rate
+
+    def fires(
+        self, request: RequestView, now_ms: int, user: Callable[[], User | None]
+    ) -> float | None:
+        """Whether this matching request is hit (schedule and bucket applied).
+
+        Returns None when it is not; otherwise the Retry-After seconds for a rate limit
+        (0.0 for the other actions).
+        """
+        self.matched += 1
+        if self.matched <= self.after:
+            return None
+        if self.probability is not None and self._chance.random() >= self.probability:
+            return None
+        retry = 0.0
+        if self.bucket is not None:
+            who = user()
+            key = who.user_id if who is not None else f"token:{request.bearer() or '-'}"
+            wait = self._take(key, now_ms)
+            if wait is None:
+                return None
+            retry = wait
+        self.fired += 1
+        if self.remaining is not None:
+            self.remaining -= 1
+        return retry
+
+    def rate_limit_error(self, retry_seconds: float) -> ApiError:
+        limit = self.spec["rate_limit"]
+        given = limit.get("retry_after") if isinstance(limit, dict) else None
+        retry_after = given if given is not None else max(1, math.ceil(retry_seconds))
+        return ApiError(
+            429,
+            RATE_LIMITED,
+            "Rate limit exceeded",
+            code="RATE_LIMITED",
+            headers={"Retry-After": str(retry_after)},
+        )
+
+    def respond_error(self) -> ApiError:
+        respond = self.spec["respond"]
+        return ApiError(
+            respond["status"],
+            respond["errno"],
+            respond["error"],
+            code=respond.get("code"),
+            headers=respond.get("headers"),
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "origin": self.origin,
+            "armed": self.armed,
+            "remaining": self.remaining,
+            "matched": self.matched,
+            "fired": self.fired,
+            "fault": self.spec,
+        }
+
+
+class Faults:
+    """The armed faults of one loaded scenario, in evaluation order.
+
+    Scenario faults come first, in file order, then faults armed at run time, in the
+    order they were armed. Delay-only faults add up; the first fault with another action
+    decides the answer. `reset()` re-arms the scenario's faults and forgets run-time ones.
+    """
+
+    def __init__(self, scenario_faults: Sequence[dict[str, Any]], seed: int) -> None:
+        self._scenario_faults = tuple(scenario_faults)
+        self._seed = seed
+        self.reset()
+
+    def reset(self) -> None:
+        self._faults: list[Fault] = []
+        self._runtime_count = 0
+        for index, spec in enumerate(self._scenario_faults):
+            fault_id = spec.get("id") or f"scenario-{index + 1}"
+            self._faults.append(Fault(fault_id, spec, "scenario", self._seed, index))
+        self._refresh()
+
+    def _refresh(self) -> None:
+        self.armed = any(f.armed for f in self._faults)
+
+    def arm(self, spec: dict[str, Any], users: Sequence[User] = ()) -> Fault:
+        """Add a run-time fault (a normalized spec from `parse_fault*`).
+
+        ValueError if its id is taken or it names a user the scenario does not have (such
+        a fault could never fire, which a test would only notice as a puzzling pass).
+        """
+        fault_id = spec.get("id")
+        wanted = spec.get("match", {}).get("user")
+        if wanted is not None and users:
+            known = [u.email for u in users]
+            if not any(
+                wanted in (u.user_id, u.email) or wanted.lower() == u.email.lower() for u in users
+            ):
+                raise ValueError(
+                    f"match.user: no user {wanted!r} in this scenario (users: {', '.join(known)})"
+                )
+        if fault_id is not None and any(f.id == fault_id for f in self._faults):
+            raise ValueError(f"a fault with id {fault_id!r} is already armed")
+        self._runtime_count += 1
+        position = self._runtime_count
+        if fault_id is None:
+            fault_id = f"runtime-{position}"
+            while any(f.id == fault_id for f in self._faults):
+                fault_id += "x"
+        fault = Fault(fault_id, spec, "runtime", self._seed, position)
+        self._faults.append(fault)
+        self._refresh()
+        return fault
+
+    def remove(self, fault_id: str) -> bool:
+        before = len(self._faults)
+        self._faults = [f for f in self._faults if f.id != fault_id]
+        self._refresh()
+        return len(self._faults) != before
+
+    def clear(self) -> int:
+        """Disarm every fault (scenario ones come back on reset); returns how many."""
+        count = len(self._faults)
+        self._faults = []
+        self._refresh()
+        return count
+
+    def list(self) -> list[Fault]:
+        return list(self._faults)
+
+    def ids(self) -> list[str]:
+        return [f.id for f in self._faults]
+
+    def decide(
+        self, request: RequestView, now_ms: int, user: Callable[[], User | None]
+    ) -> Decision | None:
+        """What to do with this request, or None to serve it untouched."""
+        if not self.armed:
+            return None
+        resolved: list[User | None] = []
+
+        def who() -> User | None:
+            if not resolved:
+                resolved.append(user())
+            return resolved[0]
+
+        decision: Decision | None = None
+        exhausted = False
+        for fault in self._faults:
+            if not fault.armed or not fault.matches(request, who):
+                continue
+            retry = fault.fires(request, now_ms, who)
+            if retry is None:
+                continue
+            exhausted = exhausted or not fault.armed
+            decision = decision or Decision()
+            decision.delay += fault.delay_seconds()
+            decision.notes.append(f"{fault.id}:{fault.action or 'delay'}")
+            if fault.action is None:
+                continue
+            decision.action = fault.action
+            if fault.action == "respond":
+                decision.error = fault.respond_error()
+            elif fault.action == "rate_limit":
+                decision.error = fault.rate_limit_error(retry)
+            elif fault.action == "slow_body":
+                decision.chunk_delay = fault.spec["slow_body"]["chunk_delay"]
+                decision.chunks = fault.spec["slow_body"]["chunks"]
+            break
+        if exhausted:
+            self._refresh()
+        return decision
