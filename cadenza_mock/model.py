@@ -78,7 +78,7 @@ class Credential:
     venue: str
     name: str
     type: str
-    api_key: str
+    api_key: str = field(repr=False)  # the full key is a secret too; the wire masks it
     status: str
     created_at: int  # ms since the epoch
     updated_at: int

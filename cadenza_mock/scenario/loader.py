@@ -21,6 +21,7 @@ from cadenza_mock.model import PROFILE_NAMES, PROFILES, Credential, ProfileEnums
 from cadenza_mock.scenario import generate as gen
 from cadenza_mock.scenario.nodes import (
     Problems,
+    describe,
     enum,
     items,
     join,
@@ -328,6 +329,21 @@ def _timestamp_ms(node: yaml.Node, path: str, problems: Problems) -> int | None:
     return None
 
 
+def _secret(node: yaml.Node, path: str, problems: Problems) -> str | None:
+    """A secret string (apiKey, apiSecret, apiPassphrase, password): like `scalar`, but a
+    wrong value is never quoted back, since error messages reach logs and HTTP clients."""
+    if isinstance(node, yaml.ScalarNode):
+        result = value(node)
+        if isinstance(result, str):
+            return result
+        problems.add(
+            node, path, f"expected str, got {type(result).__name__} (value not shown: a secret)"
+        )
+        return None
+    problems.add(node, path, f"expected str, got {describe(node)}")
+    return None
+
+
 class _Builder:
     """State shared while building one scenario: uniqueness checks across users."""
 
@@ -360,13 +376,16 @@ class _Builder:
             )
         self.user_ids.add(user_id)
 
-        email = gen.email(gen.rng_for(self.seed, "user", index, "email"))
+        # Generated only when absent: it needs Faker, whose import costs ~180 ms of start-up.
+        email = None
         if "email" in fields:
-            email = scalar(fields["email"], join(path, "email"), str, self.problems) or email
-            if "@" not in email:
-                self.problems.add(
-                    fields["email"], join(path, "email"), f"not an email address: {email!r}"
-                )
+            email = scalar(fields["email"], join(path, "email"), str, self.problems)
+        if email is None:
+            email = gen.email(gen.rng_for(self.seed, "user", index, "email"))
+        elif "@" not in email:
+            self.problems.add(
+                fields["email"], join(path, "email"), f"not an email address: {email!r}"
+            )
         if email.lower() in self.emails:
             self.problems.add(
                 fields.get("email", node), join(path, "email"), f"email {email!r} used by two users"
@@ -375,7 +394,7 @@ class _Builder:
 
         password = None
         if "password" in fields:
-            password = scalar(fields["password"], join(path, "password"), str, self.problems)
+            password = _secret(fields["password"], join(path, "password"), self.problems)
         role = "authenticated"
         if "role" in fields:
             role = scalar(fields["role"], join(path, "role"), str, self.problems) or role
@@ -603,7 +622,11 @@ class _Builder:
             ("apiPassphrase", "api_passphrase"),
         ):
             if key in fields:
-                text = scalar(fields[key], join(path, key), str, p)
+                text = (
+                    scalar(fields[key], join(path, key), str, p)
+                    if key == "name"
+                    else _secret(fields[key], join(path, key), p)
+                )
                 if text is not None and not text:
                     p.add(fields[key], join(path, key), "cannot be empty")
                     text = None
