@@ -98,9 +98,12 @@ def _apply_env(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Non
             continue  # given on the command line
         raw = os.environ[action.env]
         try:
-            setattr(args, action.dest, action.convert(raw))
+            value = action.convert(raw)
         except ValueError as exc:
             parser.error(f"{action.env}={raw!r}: {exc}")
+        if action.choices is not None and value not in action.choices:
+            parser.error(f"{action.env}={raw!r}: choose from {', '.join(action.choices)}")
+        setattr(args, action.dest, value)
 
 
 def build_parser() -> argparse.ArgumentParser:
