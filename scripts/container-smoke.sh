@@ -229,8 +229,12 @@ STARTED+=("$ID2")
 wait_health "$ID2" "$PORT2" "$ADMIN"
 t1=$(now)
 log "container ${ID2:0:12}: start to first 200 in $(elapsed "$t0" "$t1") s"
+code=$(curl -sS -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT2/__admin/scenario")
+log "GET /__admin/scenario without X-Admin-Token -> $code"
+[ "$code" = 401 ] || fail "admin API answered $code without the admin token, expected 401"
 code=$(curl -sS -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT2/__admin/health")
-log "GET /__admin/health without X-Admin-Token -> $code"
+log "GET /__admin/health without X-Admin-Token -> $code (health stays open for probes)"
+[ "$code" = 200 ] || fail "health answered $code without the admin token, expected 200"
 SC=$(curl -fsS -H "X-Admin-Token: $ADMIN" "http://127.0.0.1:$PORT2/__admin/scenario" \
   2>/dev/null || true)
 log "GET /__admin/scenario -> $(printf '%s' "$SC" | head -c 300)"
