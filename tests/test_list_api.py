@@ -80,7 +80,7 @@ async def test_documented_record_and_masked_key(client):
 async def test_revoked_records_are_listed(client):
     _, body = await get_json(client)
     statuses = [item["status"] for item in body["data"]]
-    assert statuses.count("REVOKED") == 1  # default.yaml's generated KRAKEN record
+    assert statuses.count("REVOKED") == 1  # default.yaml's one generated REVOKED record
     assert statuses.count("ACTIVE") == 3
 
 

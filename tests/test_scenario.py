@@ -467,3 +467,38 @@ def test_missing_file_has_no_fake_position(tmp_path):
 def test_unknown_bundled_name_suggests():
     with pytest.raises(ScenarioError, match="did you mean 'revoked'"):
         load_scenario("revokd")
+
+
+def test_pasted_sdk_record_with_iso_twins(tmp_path):
+    path = yaml_file(
+        tmp_path,
+        """
+        users:
+          - credentials:
+              - venue: BINANCE
+                createdAtDateTime: "2023-12-20T06:10:35.110Z"
+                updatedAt: 1703052635110
+                updatedAtDateTime: "2023-12-20T06:10:35.110Z"
+                revokedAtDateTime: null
+        """,
+    )
+    (cred,) = load_scenario(path).credentials
+    # 2023-12-20T06:10:35.110Z is 1703052635110 ms: the twin and the integer agree.
+    assert cred.created_at == cred.updated_at == 1703052635110
+    assert cred.revoked_at is None
+
+
+def test_disagreeing_iso_twin_is_an_error(tmp_path):
+    path = yaml_file(
+        tmp_path,
+        """
+        users:
+          - credentials:
+              - venue: BINANCE
+                createdAt: 1703052635110
+                createdAtDateTime: "2024-01-01T00:00:00Z"
+        """,
+    )
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(path)
+    assert f"{path}:5:28: " in str(info.value) and "disagree" in str(info.value)

@@ -664,10 +664,23 @@ class _Builder:
             ("updatedAt", "updated_at"),
             ("revokedAt", "revoked_at"),
         ):
-            if key in fields and not (key == "revokedAt" and value(fields[key]) is None):
-                stamp = _timestamp_ms(fields[key], join(path, key), p)
-                ok = ok and stamp is not None
-                given[attr] = stamp
+            # A pasted sdk record carries ISO twins (createdAtDateTime...): they count as
+            # the same field, and must agree with the integer one when both are given.
+            twin = key + "DateTime"
+            stamps = {}
+            for name in (key, twin):
+                if name in fields and value(fields[name]) is not None:
+                    stamps[name] = _timestamp_ms(fields[name], join(path, name), p)
+            if not stamps:
+                continue
+            if None in stamps.values():
+                ok = False
+                continue
+            if len(set(stamps.values())) > 1:
+                p.add(fields[twin], join(path, twin), f"{twin} and {key} disagree")
+                ok = False
+                continue
+            given[attr] = next(iter(stamps.values()))
         keys_valid = True
         if "keys_valid" in fields:
             keys_valid = scalar(fields["keys_valid"], join(path, "keys_valid"), bool, p)
