@@ -289,6 +289,9 @@ def _respond(node: yaml.Node, path: str, problems: Problems) -> dict[str, Any]:
     if "code" in fields:
         code = scalar(fields["code"], join(path, "code"), str, problems)
     result: dict[str, Any] = {"status": status, "errno": errno, "error": message, "code": code}
+    if status == 429:
+        # Clients honour Retry-After on a 429; the real service sends it (cadenza-api.md).
+        result["headers"] = {"Retry-After": "1"}
     if "headers" in fields:
         headers: dict[str, str] = {}
         hpath = join(path, "headers")
@@ -300,7 +303,7 @@ def _respond(node: yaml.Node, path: str, problems: Problems) -> dict[str, Any]:
                 problems.add(raw, join(hpath, key), f"expected a string, got {describe(raw)}")
             else:
                 headers[key] = str(got)
-        result["headers"] = headers
+        result["headers"] = {**result.get("headers", {}), **headers}
     return result
 
 
