@@ -30,6 +30,8 @@ from cadenza_mock.scenario import Scenario, load_scenario_text
 from cadenza_mock.scenario.faults import parse_fault_text
 
 AdminHandler = Callable[[web.Request], Awaitable[web.Response]]
+# 9999-12-31T23:59:59.999Z: the last instant a datetime (the ISO twins) can show.
+_LAST_MS = 253_402_300_799_999
 
 
 def ok(data: Any) -> web.Response:
@@ -197,13 +199,16 @@ async def advance_clock(request: web.Request) -> web.Response:
         raw = body.get("advance") if isinstance(body, dict) else None
     try:
         seconds = float(raw)
-        if seconds < 0 or seconds != seconds:  # negative or NaN
+        # Negative, NaN or infinite; or so far ahead that the ISO twins (datetime) and
+        # every later timestamp could no longer be rendered: a 400, not a broken clock.
+        if not 0 <= seconds <= (_LAST_MS - state.clock.now_ms()) / 1000:
             raise ValueError
     except (TypeError, ValueError):
         raise ApiError(
             400,
             FORM_VALIDATION_FAILED,
-            "Form validation failed: advance must be a number of seconds >= 0",
+            "Form validation failed: advance must be a number of seconds >= 0 that keeps "
+            "the clock before the year 10000",
             code="VALIDATION_ERROR",
         ) from None
     state.clock.advance(seconds)
