@@ -164,6 +164,7 @@ ADMIN_ERRORS: dict[str, dict[int, tuple[int, ...]]] = {
     "adminArmFault": {400: _BODY_ERRORS, **_ADMIN_AUTH},
     "adminListFaults": _ADMIN_AUTH,
     "adminClearFaults": _ADMIN_AUTH,
+    "adminDeleteFault": {404: (PAGE_NOT_FOUND,), **_ADMIN_AUTH},
     "adminGetClock": _ADMIN_AUTH,
     "adminAdvanceClock": {400: _BODY_ERRORS, **_ADMIN_AUTH},
     "adminListCredentials": _ADMIN_AUTH,
@@ -426,6 +427,17 @@ def _admin_schemas() -> dict[str, Any]:
                 "keysValid": {"type": "boolean"},
                 "hasApiSecret": {"type": "boolean"},
                 "hasApiPassphrase": {"type": "boolean"},
+            }
+        ),
+        "AdminArmedFault": _open(
+            {
+                "id": {"type": "string"},
+                "origin": {"type": "string"},
+                "armed": {"type": "boolean"},
+                "remaining": _nullable({"type": "integer"}),
+                "matched": {"type": "integer", "minimum": 0},
+                "fired": {"type": "integer", "minimum": 0},
+                "fault": _ref("AdminFault"),
             }
         ),
         "AdminFault": {
@@ -745,7 +757,11 @@ def _admin_paths(profile: str) -> dict[str, Any]:
         },
         f"{ADMIN_PREFIX}/faults": {
             "post": {
-                **op("adminArmFault", "Arm one fault (a scenario faults: entry)", {}),
+                **op(
+                    "adminArmFault",
+                    "Arm one fault (written like a scenario faults: entry); a bad one is a 400",
+                    _ref("AdminArmedFault"),
+                ),
                 "requestBody": {
                     "required": True,
                     "content": {
@@ -754,8 +770,26 @@ def _admin_paths(profile: str) -> dict[str, Any]:
                     },
                 },
             },
-            "get": op("adminListFaults", "The armed faults", {"type": "array"}),
-            "delete": op("adminClearFaults", "Disarm every fault", {}),
+            "get": op(
+                "adminListFaults",
+                "Every fault, armed or used up, in evaluation order, with its counters",
+                {"type": "array", "items": _ref("AdminArmedFault")},
+            ),
+            "delete": op(
+                "adminClearFaults",
+                "Disarm every fault (the scenario's own come back on reset)",
+                _open({"cleared": {"type": "integer", "minimum": 0}}),
+            ),
+        },
+        f"{ADMIN_PREFIX}/faults/{{faultId}}": {
+            "parameters": [
+                {"name": "faultId", "in": "path", "required": True, "schema": {"type": "string"}}
+            ],
+            "delete": op(
+                "adminDeleteFault",
+                "Disarm one fault by id",
+                _open({"cleared": {"type": "integer"}, "id": {"type": "string"}}),
+            ),
         },
         f"{ADMIN_PREFIX}/clock": {
             "get": op("adminGetClock", "The mock's clock", _ref("AdminClock")),

@@ -31,6 +31,9 @@ ALICE = {"Authorization": f"Bearer {ALICE_TOKEN}"}
 
 MakeClient = Callable[..., Awaitable[TestClient]]
 
+# Every response any test gets must conform to the OpenAPI document (see that module).
+pytest_plugins = ["openapi_conformance"]
+
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(

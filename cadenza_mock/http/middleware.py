@@ -17,6 +17,7 @@ from cadenza_mock.engine.journal import JournalEntry, redact_body, redact_header
 from cadenza_mock.engine.state import MockState
 from cadenza_mock.errors import ApiError, method_not_allowed, page_not_found, unknown_error
 from cadenza_mock.http.keys import STATE, USER_ID
+from cadenza_mock.http.observer import observe
 from cadenza_mock.model import User
 
 log = logging.getLogger("cadenza_mock")
@@ -80,6 +81,7 @@ async def envelope_middleware(request: web.Request, handler: Handler) -> web.Str
             response = await _trickle(request, response, decision)
     if not request.path.startswith(ADMIN_PREFIX):
         await _journal(request, response, state, started, decision)
+    observe(request, response, state.store.profile, decision.action if decision else None)
     return response
 
 
