@@ -112,6 +112,11 @@ async def _serve(
         access_log=None if quiet else access_log,
         shutdown_timeout=SHUTDOWN_TIMEOUT,
     )
+    # Signal handlers first: a SIGTERM right after the banner must still exit cleanly.
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     try:
@@ -131,10 +136,6 @@ async def _serve(
             "or replace the scenario through /__admin/",
             host,
         )
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
     watcher = asyncio.create_task(watch_scenario(state)) if watch else None
     try:
         await stop.wait()
