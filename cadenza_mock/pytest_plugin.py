@@ -214,14 +214,19 @@ def cadenza_mock_server(pytestconfig: pytest.Config) -> Iterator[MockHandle]:
     """The session's mock (one per xdist worker, free port); prefer `cadenza_mock` in tests."""
     settings = settings_of(pytestconfig)
     if settings.url:
-        from cadenza_mock.remote import RemoteMock
+        from cadenza_mock.remote import RemoteError, RemoteMock
 
         remote = RemoteMock(
             settings.url, admin_token=settings.admin_token, scenario_cache=_cache(pytestconfig)
         )
-        with remote:
+        try:
+            remote.start()
+        except RemoteError as exc:
+            problem = str(exc)
+        else:
             yield remote
-        return
+            return
+        pytest.fail(problem, pytrace=False)
     from cadenza_mock.errors import ScenarioError
     from cadenza_mock.server import MockServer
 
@@ -246,8 +251,17 @@ def cadenza_mock(
     cadenza_mock_scenario: Scenario,
 ) -> Iterator[MockHandle]:
     """The mock in this test's scenario, pristine: .url .token .auth_headers .requests .load()."""
+    from cadenza_mock.remote import RemoteError
+
     mock = cadenza_mock_server
-    mock.use(cadenza_mock_source)
+    try:
+        mock.use(cadenza_mock_source)
+    except RemoteError as exc:
+        problem = str(exc)  # the server's own words; a traceback through us adds nothing
+    else:
+        problem = None
+    if problem is not None:
+        pytest.fail(problem, pytrace=False)
     wanted = settings_of(request.config).profile
     if wanted and mock.profile != wanted:
         pytest.fail(
