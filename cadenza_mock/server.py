@@ -76,22 +76,36 @@ def _watched_file(state: MockState) -> Path | None:
     return Path(source) if source else None
 
 
-async def watch_scenario(state: MockState, interval: float = WATCH_INTERVAL) -> None:
-    """Reload the scenario file when its mtime changes; a broken edit keeps the old one."""
+def _file_version(path: Path) -> tuple[int, int] | None:
+    """(mtime, size): an edit changes at least one, even within one coarse mtime tick."""
+    try:
+        info = path.stat()
+    except OSError:
+        return None  # editors replace files; it reappears
+    return (info.st_mtime_ns, info.st_size)
+
+
+async def watch_scenario(
+    state: MockState,
+    interval: float = WATCH_INTERVAL,
+    since: tuple[int, int] | None = None,
+) -> None:
+    """Reload the scenario file when it changes; a broken edit keeps the old one.
+
+    `since` is the file version the served scenario was read from; pass it when the
+    watcher starts after the server (an edit in between is then not missed).
+    """
     path = _watched_file(state)
     if path is None:
         log.warning("--watch: scenario %r is not a file; nothing to watch", state.scenario.name)
         return
-    last = path.stat().st_mtime_ns
+    last = since or _file_version(path)
     while True:
         await asyncio.sleep(interval)
-        try:
-            mtime = path.stat().st_mtime_ns
-        except OSError:
-            continue  # editors replace files; it reappears
-        if mtime == last:
+        version = _file_version(path)
+        if version is None or version == last:
             continue
-        last = mtime
+        last = version
         try:
             state.load(path)
         except ScenarioError as exc:
@@ -127,6 +141,8 @@ async def _serve(
             f"cadenza-mock: cannot listen on {host}:{port}: {exc.strerror or exc}", file=sys.stderr
         )
         return 1
+    watched = _watched_file(state) if watch else None
+    since = _file_version(watched) if watched is not None else None
     bound_port = runner.addresses[0][1]
     url = f"http://{_display_host(host)}:{bound_port}"
     print(banner(state, url), flush=True)
@@ -136,7 +152,7 @@ async def _serve(
             "or replace the scenario through /__admin/",
             host,
         )
-    watcher = asyncio.create_task(watch_scenario(state)) if watch else None
+    watcher = asyncio.create_task(watch_scenario(state, since=since)) if watch else None
     try:
         await stop.wait()
     finally:

@@ -388,6 +388,21 @@ async def test_delay_faults_add_up_and_the_first_action_decides(client):
     ]
 
 
+async def test_a_delay_armed_after_an_error_still_applies(client):
+    await arm(client, {"id": "boom", "respond": {"status": 500}, "times": 1})
+    await arm(client, {"id": "late", "delay": 0.001, "times": 2})
+    await arm(client, {"id": "unused", "respond": {"status": 502}, "times": 1})
+    assert await statuses(client, 2) == [500, 502]
+    entries = (await (await client.get("/__admin/requests")).json())["data"]
+    assert [e["fault"] for e in entries] == [
+        "boom:respond, late:delay",
+        "late:delay, unused:respond",
+    ]
+    faults = {f["id"]: (f["matched"], f["fired"]) for f in await admin_faults(client)}
+    # `unused` was skipped (not even counted) while `boom` decided the first answer.
+    assert faults == {"boom": (1, 1), "late": (2, 2), "unused": (1, 1)}
+
+
 # --------------------------------------------------------------------------- scenario faults
 
 

@@ -212,8 +212,10 @@ class Faults:
     """The armed faults of one loaded scenario, in evaluation order.
 
     Scenario faults come first, in file order, then faults armed at run time, in the
-    order they were armed. Delay-only faults add up; the first fault with another action
-    decides the answer. `reset()` re-arms the scenario's faults and forgets run-time ones.
+    order they were armed. Every matching delay-only fault adds its delay; the first
+    matching fault with another action decides the answer, and later faults with an
+    action are skipped (not counted). `reset()` re-arms the scenario's faults and forgets
+    run-time ones.
     """
 
     def __init__(self, scenario_faults: Sequence[dict[str, Any]], seed: int) -> None:
@@ -296,7 +298,11 @@ class Faults:
         decision: Decision | None = None
         exhausted = False
         for fault in self._faults:
-            if not fault.armed or not fault.matches(request, who):
+            if not fault.armed:
+                continue
+            if decision is not None and decision.action is not None and fault.action is not None:
+                continue  # the answer is decided; later actions are not even counted
+            if not fault.matches(request, who):
                 continue
             retry = fault.fires(request, now_ms, who)
             if retry is None:
@@ -315,7 +321,6 @@ class Faults:
             elif fault.action == "slow_body":
                 decision.chunk_delay = fault.spec["slow_body"]["chunk_delay"]
                 decision.chunks = fault.spec["slow_body"]["chunks"]
-            break
         if exhausted:
             self._refresh()
         return decision
