@@ -155,7 +155,7 @@ ERRORS: dict[str, dict[int, tuple[int, ...]]] = {
 # Admin calls answer 401 only when the server runs with an admin token.
 _ADMIN_AUTH = {401: (UNAUTHORIZED,)}
 ADMIN_ERRORS: dict[str, dict[int, tuple[int, ...]]] = {
-    "adminHealth": _ADMIN_AUTH,
+    "adminHealth": {},  # open even with --admin-token: probes call it without one
     "adminReset": _ADMIN_AUTH,
     "adminGetScenario": _ADMIN_AUTH,
     "adminPutScenario": {400: _BODY_ERRORS, **_ADMIN_AUTH},
@@ -717,7 +717,10 @@ def _admin_paths(profile: str) -> dict[str, Any]:
     journal = {"type": "array", "items": _ref("AdminJournalEntry")}
     return {
         f"{ADMIN_PREFIX}/health": {
-            "get": op("adminHealth", "Liveness, version, scenario, uptime", _ref("AdminHealth"))
+            "get": {
+                **op("adminHealth", "Liveness, version, scenario, uptime", _ref("AdminHealth")),
+                "security": [],
+            }
         },
         f"{ADMIN_PREFIX}/reset": {
             "post": op(

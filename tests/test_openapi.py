@@ -1,0 +1,528 @@
+"""The OpenAPI document: valid, served, true to the server, and able to catch a drift.
+
+Every response of the whole suite is also checked against it (tests/openapi_conformance.py);
+here each documented operation and each documented error status is provoked on purpose,
+so the document never lists something the server does not do.
+"""
+
+from __future__ import annotations
+
+import json
+import textwrap
+import uuid
+from typing import Any
+
+import pytest
+from conftest import ALICE, LIST
+from openapi_spec_validator import validate
+
+from cadenza_mock.http.app import make_app
+from cadenza_mock.model import PROFILES
+from cadenza_mock.openapi import (
+    ENVELOPE_KEYS,
+    OPENAPI_PATH,
+    ObservedResponse,
+    ResponseChecker,
+    openapi_document,
+)
+
+PROFILE_NAMES = ("docs", "sdk")
+BOB = {"Authorization": "Bearer bob-token"}
+BINANCE_KEY = "k3yBINANCEabcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQR"
+SECRET = "never-served-secret-9f8e7d"
+
+# Two users on a venue both profiles know, so 403 is reachable in both.
+TWO_USERS: dict[str, Any] = {
+    "description": "alice and bob, one Binance key each",
+    "seed": 3,
+    "now": "2026-01-15T12:00:00Z",
+    "users": [
+        {
+            "email": "alice@example.com",
+            "password": "correct-horse",
+            "tokens": ["alice-token"],
+            "credentials": [{"venue": "BINANCE", "apiKey": BINANCE_KEY, "apiSecret": SECRET}],
+        },
+        {
+            "email": "bob@example.com",
+            "password": "battery-staple",
+            "tokens": ["bob-token"],
+            "credentials": [{"generate": 1, "venue": "BINANCE"}],
+        },
+    ],
+}
+
+
+@pytest.fixture(scope="module")
+def checker() -> ResponseChecker:
+    return ResponseChecker()
+
+
+async def observed(response: Any, profile: str, fault: str | None = None) -> ObservedResponse:
+    """A live aiohttp client response as the server's observer hook would report it."""
+    return ObservedResponse(
+        method=response.method,
+        path=response.url.path,
+        status=response.status,
+        body=await response.read(),
+        content_type=response.content_type,
+        profile=profile,
+        fault=fault,
+        headers=tuple(response.headers.items()),
+    )
+
+
+def operations(profile: str) -> list[tuple[str, str, dict[str, Any]]]:
+    doc = openapi_document(profile)
+    return [
+        (path, method, op)
+        for path, item in doc["paths"].items()
+        for method, op in item.items()
+        if method in ("get", "put", "post", "delete")
+    ]
+
+
+# ------------------------------------------------------------------------- the document
+
+
+@pytest.mark.parametrize("profile", PROFILE_NAMES)
+def test_document_is_valid_openapi_3_1(profile):
+    doc = openapi_document(profile)
+    validate(doc)  # raises on any violation of the OpenAPI 3.1 schema
+    assert doc["openapi"].startswith("3.1")
+
+
+@pytest.mark.parametrize("profile", PROFILE_NAMES)
+def test_document_carries_the_profile_enums(profile):
+    """Enums come from the same table the server validates with (cadenza-api.md table)."""
+    schemas = openapi_document(profile)["components"]["schemas"]
+    enums = PROFILES[profile]
+    assert schemas["Venue"]["enum"] == list(enums.venues)
+    assert schemas["CredentialType"]["enum"] == list(enums.types)
+    assert schemas["CredentialStatus"]["enum"] == list(enums.statuses)
+
+
+def test_docs_credential_is_exactly_the_nine_fields():
+    cred = openapi_document("docs")["components"]["schemas"]["Credential"]
+    nine = ["credentialId", "userId", "venue", "name", "type", "apiKey", "status"]
+    assert list(cred["properties"]) == [*nine, "createdAt", "updatedAt"]
+    assert cred["required"] == list(cred["properties"])
+    assert cred["additionalProperties"] is False
+
+
+def test_sdk_credential_has_no_key_and_has_the_datetime_twins():
+    cred = openapi_document("sdk")["components"]["schemas"]["Credential"]
+    assert "apiKey" not in cred["properties"] and "userId" not in cred["properties"]
+    for stamp in ("createdAt", "updatedAt", "revokedAt"):
+        assert f"{stamp}DateTime" in cred["properties"]
+    # revokedAt is null until revoked (cadenza-api.md: "revokedAt* (null unless revoked)")
+    assert {"type": "null"} in cred["properties"]["revokedAt"]["anyOf"]
+    assert cred["additionalProperties"] is False
+
+
+@pytest.mark.parametrize(
+    ("profile", "names"),
+    [
+        ("docs", ["type", "status", "credentialIds"]),
+        ("sdk", ["credentialType", "credentialStatus"]),
+    ],
+)
+def test_list_parameters_are_the_profiles_names(profile, names):
+    doc = openapi_document(profile)
+    params = [p["name"] for p in doc["paths"][LIST]["get"]["parameters"]]
+    assert params[: len(names)] == names
+
+
+def test_request_bodies_are_the_servers_own_schemas():
+    """The document reuses cadenza_mock.schemas, so request validation and docs agree."""
+    from cadenza_mock.schemas import REQUEST_SCHEMAS
+
+    for profile in PROFILE_NAMES:
+        schemas = openapi_document(profile)["components"]["schemas"]
+        assert schemas["CreateCredentialRequest"] == REQUEST_SCHEMAS[profile]["create"]
+        assert schemas["LoginRequest"] == REQUEST_SCHEMAS[profile]["login"]
+
+
+# ------------------------------------------------------------------------- served
+
+
+@pytest.mark.parametrize("profile", PROFILE_NAMES)
+async def test_served_without_a_token_for_the_running_profile(make_client, profile):
+    client = await make_client("default", profile=profile)
+    r = await client.get(OPENAPI_PATH)  # no Authorization header on purpose
+    assert r.status == 200
+    assert r.content_type == "application/json"
+    assert await r.json() == openapi_document(profile)
+
+
+async def test_profile_query_asks_for_the_other_profile(make_client):
+    client = await make_client("default")  # docs
+    r = await client.get(OPENAPI_PATH, params={"profile": "sdk"})
+    assert r.status == 200
+    assert await r.json() == openapi_document("sdk")
+
+
+@pytest.mark.parametrize("query", ["profile=xml", "profile=", "profile=docs&profile=sdk"])
+async def test_bad_profile_query_is_a_400_naming_it(make_client, query):
+    client = await make_client("default")
+    r = await client.get(f"{OPENAPI_PATH}?{query}")
+    assert r.status == 400
+    body = await r.json()
+    assert body["errno"] == -22015
+    assert "profile" in body["error"] and "docs, sdk" in body["error"]
+
+
+# ------------------------------------------------------------------------- true to the server
+
+
+@pytest.mark.parametrize("profile", PROFILE_NAMES)
+async def test_every_documented_operation_is_routed(make_client, profile, checker):
+    """No documented path answers the routing 404 (Page not found) or a 405."""
+    client = await make_client(TWO_USERS, profile=profile)
+    for path, method, _ in operations(profile):
+        url = path.replace("{credentialId}", str(uuid.uuid4())).replace("{faultId}", "nope")
+        r = await client.request(method.upper(), url, headers=ALICE, json={})
+        body = await r.json()
+        assert r.status != 405, (method, path, body)
+        assert not (r.status == 404 and body["error"].startswith("Page not found")), (method, path)
+        assert checker.problems(await observed(r, profile)) == [], (method, path)
+
+
+def _arm(status: int, errno: int, path: str, method: str) -> dict[str, Any]:
+    error = {429: "Rate limit exceeded", 500: "Unknown error"}[status]
+    respond: dict[str, Any] = {"status": status, "errno": errno, "error": error}
+    if status == 429:
+        respond["headers"] = {"Retry-After": "1"}
+    return {"match": {"method": method, "path": path}, "times": 1, "respond": respond}
+
+
+async def _provoke(client: Any, profile: str, op_id: str, status: int) -> Any:
+    """A request that makes `op_id` answer `status` the way a real client would meet it."""
+    sdk = profile == "sdk"
+    bob_cred = (await (await client.get(LIST, headers=BOB)).json())["data"][0]["credentialId"]
+    alice_cred = (await (await client.get(LIST, headers=ALICE)).json())["data"][0]["credentialId"]
+    missing = str(uuid.uuid4())
+    key_body = {"apiKey": "n3wKEYabcdefghij0123456789", "apiSecret": "n3w-secret"}
+    create = {"venue": "BINANCE", "apiKey": BINANCE_KEY, "apiSecret": "s"}
+    if sdk:
+        create["credentialType"] = "API_KEY"
+    verify_one = (
+        (lambda cid: {"credentialIds": [cid]}) if sdk else (lambda cid: {"credentialId": cid})
+    )
+    post = {
+        "createCredential": "/api/v3/credential/create",
+        "verifyCredential": "/api/v3/credential/verify",
+        "rotateCredential": "/api/v3/credential/rotate",
+        "revokeCredential": "/api/v3/credential/revoke",
+        "login": "/api/v3/auth/login",
+        "refreshToken": "/api/v3/auth/token/refresh",
+        "logout": "/api/v3/auth/logout",
+    }
+    get = {
+        "listCredentials": LIST,
+        "getUser": "/api/v3/auth/user",
+        "getOpenApiDocument": OPENAPI_PATH,
+    }
+    path = post.get(op_id) or get[op_id]
+    method = "POST" if op_id in post else "GET"
+
+    def send(body: Any = None, headers: dict[str, str] | None = ALICE, **kw: Any) -> Any:
+        return client.request(method, path, json=body, headers=headers, **kw)
+
+    if status in (429, 500):
+        errno = (
+            -100002 if (status == 429 and op_id == "login") else {429: -18011, 500: -22000}[status]
+        )
+        r = await client.post("/__admin/faults", json=_arm(status, errno, path, method))
+        assert r.status == 200, await r.text()
+        return await send({}, ALICE)
+    if status == 401:
+        if op_id == "login":
+            return await send({"email": "alice@example.com", "password": "wrong"})
+        if op_id == "refreshToken":
+            return await send({"refreshToken": "not-issued"})
+        return await send({}, {"Authorization": "Bearer no-such-token"})
+    if status == 400:
+        if op_id == "listCredentials":
+            return await client.get(LIST, params={"credentialIds": "not-a-uuid"}, headers=ALICE)
+        if op_id == "getOpenApiDocument":
+            return await client.get(OPENAPI_PATH, params={"profile": "xml"})
+        return await client.post(path, data=b"{not json", headers=ALICE)
+    if status == 403:
+        body = verify_one(bob_cred) if op_id == "verifyCredential" else {"credentialId": bob_cred}
+        return await send({**body, **key_body})
+    if status == 404:
+        body = verify_one(missing) if op_id == "verifyCredential" else {"credentialId": missing}
+        return await send({**body, **key_body})
+    if status == 409:
+        if op_id == "createCredential":
+            return await send(create)
+        # rotate onto a key alice already has on the venue: create one, rotate the other to it
+        other = dict(create, apiKey="s3condKEYabcdefghij0123456789")
+        created = await (
+            await client.post(post["createCredential"], json=other, headers=ALICE)
+        ).json()
+        assert created["success"], created
+        return await send({"credentialId": alice_cred, "apiKey": other["apiKey"], "apiSecret": "x"})
+    raise AssertionError(f"no way to provoke {status} on {op_id}")
+
+
+@pytest.mark.parametrize("profile", PROFILE_NAMES)
+async def test_every_documented_error_status_is_reachable(make_client, profile, checker):
+    """Each (operation, error status) of the document is provoked and conforms, errno too."""
+    doc = openapi_document(profile)
+    for _path, _method, op in operations(profile):
+        if op["tags"] == ["admin"]:
+            continue  # below
+        for status in sorted(int(s) for s in op["responses"] if s not in ("200", "default")):
+            client = await make_client(TWO_USERS, profile=profile)
+            r = await _provoke(client, profile, op["operationId"], status)
+            assert r.status == status, (op["operationId"], status, await r.text())
+            assert checker.problems(await observed(r, profile)) == [], (op["operationId"], status)
+    assert doc["paths"][LIST]["get"]["responses"]["401"]
+
+
+async def test_admin_error_statuses_are_reachable(make_client, checker):
+    client = await make_client("default", admin_token="admin-secret-123")
+    for path, method, op in operations("docs"):
+        if op["tags"] != ["admin"] or "401" not in op["responses"]:
+            continue  # health stays open for probes
+        url = path.replace("{credentialId}", str(uuid.uuid4())).replace("{faultId}", "nope")
+        r = await client.request(method.upper(), url)  # no X-Admin-Token
+        assert r.status == 401, (method, path)
+        assert checker.problems(await observed(r, "docs")) == []
+        assert "admin-secret-123" not in await r.text()
+    admin = {"X-Admin-Token": "admin-secret-123"}
+    bad = [
+        ("PUT", "/__admin/scenario", {"data": b"users: [", "headers": admin}, 400),
+        ("POST", "/__admin/faults", {"data": b"{", "headers": {**admin, **JSON}}, 400),
+        ("POST", "/__admin/clock", {"json": {"advance": -1}, "headers": admin}, 400),
+        ("GET", f"/__admin/credentials/{uuid.uuid4()}", {"headers": admin}, 404),
+        ("DELETE", "/__admin/faults/nope", {"headers": admin}, 404),
+    ]
+    for method, url, kwargs, status in bad:
+        r = await client.request(method, url, **kwargs)
+        assert r.status == status, (method, url, await r.text())
+        assert checker.problems(await observed(r, "docs")) == [], (method, url)
+
+
+JSON = {"Content-Type": "application/json"}
+
+
+# ------------------------------------------------------------------------- live samples
+
+
+@pytest.mark.parametrize("profile", PROFILE_NAMES)
+async def test_a_full_session_of_live_responses_conforms(make_client, profile, checker):
+    """Login, list, create, verify, rotate, revoke, refresh, user, logout, admin: all conform."""
+    sdk = profile == "sdk"
+    client = await make_client(TWO_USERS, profile=profile)
+    seen = []
+
+    async def call(method: str, path: str, **kwargs: Any) -> Any:
+        r = await client.request(method, path, **kwargs)
+        seen.append(await observed(r, profile))
+        return await r.json() if r.content_type == "application/json" else None
+
+    session = (
+        await call(
+            "POST",
+            "/api/v3/auth/login",
+            json={"email": "alice@example.com", "password": "correct-horse"},
+        )
+    )["data"]
+    auth = {"Authorization": f"Bearer {session['accessToken']}"}
+    await call("GET", LIST, headers=auth)
+    await call(
+        "GET",
+        LIST,
+        params={"credentialType" if sdk else "type": "API_KEY" if sdk else "EXCHANGE"},
+        headers=auth,
+    )
+    create = {
+        "venue": "OKX",
+        "apiKey": "0kxKEYabcdefghij0123456789",
+        "apiSecret": SECRET,
+        "apiPassphrase": "pp",
+    }
+    create.update({"credentialType": "HMAC", "nickname": "desk"} if sdk else {"name": "desk"})
+    cred = (await call("POST", "/api/v3/credential/create", json=create, headers=auth))["data"]
+    cid = cred["credentialId"]
+    await call("POST", "/api/v3/credential/verify", json={"credentialIds": [cid]}, headers=auth)
+    if not sdk:
+        await call("POST", "/api/v3/credential/verify", json={"credentialId": cid}, headers=auth)
+    rotate = {
+        "credentialId": cid,
+        "apiKey": "r0tatedKEYabcdefghij012345",
+        "apiSecret": SECRET,
+        "apiPassphrase": "pp",
+    }
+    await call("POST", "/api/v3/credential/rotate", json=rotate, headers=auth)
+    revoked = (
+        await call("POST", "/api/v3/credential/revoke", json={"credentialId": cid}, headers=auth)
+    )["data"]
+    assert revoked["status"] == "REVOKED"
+    await call("POST", "/api/v3/credential/verify", json={"credentialIds": [cid]}, headers=auth)
+    if sdk:
+        await call("GET", LIST, params={"limit": "1", "offset": "1"}, headers=auth)
+    await call("GET", "/api/v3/auth/user", headers=auth)
+    await call("POST", "/api/v3/auth/token/refresh", json={"refreshToken": session["refreshToken"]})
+    await call("POST", "/api/v3/auth/logout", headers=auth)
+    for method, path in [
+        ("GET", "/__admin/health"),
+        ("GET", "/__admin/scenario"),
+        ("GET", "/__admin/requests"),
+        ("GET", "/__admin/clock"),
+        ("GET", "/__admin/credentials"),
+        ("GET", f"/__admin/credentials/{cid}"),
+        ("GET", "/__admin/faults"),
+        ("DELETE", "/__admin/faults"),
+        ("DELETE", "/__admin/requests"),
+        ("POST", "/__admin/reset"),
+    ]:
+        await call(method, path)
+    await call("POST", "/__admin/clock", json={"advance": 5})
+    await call("PUT", "/__admin/scenario", params={"name": "default"})
+    await call("GET", "/api/v3/nowhere", headers=ALICE)  # routing 404
+    await call("DELETE", LIST, headers=ALICE)  # routing 405
+    assert len(seen) >= 25
+    problems = {f"{s.method} {s.path} {s.status}": checker.problems(s) for s in seen}
+    assert {k: v for k, v in problems.items() if v} == {}
+    for s in seen:
+        assert SECRET.encode() not in (s.body or b"")
+
+
+async def test_faulted_responses_are_exempt_only_when_broken_on_purpose(make_client, checker):
+    client = await make_client("default")
+    fault = {"match": {"path": LIST}, "times": 1, "malformed": True}
+    assert (await client.post("/__admin/faults", json=fault)).status == 200
+    r = await client.get(LIST, headers=ALICE)
+    broken = await observed(r, "docs", fault="malformed")
+    with pytest.raises(ValueError):
+        json.loads(broken.body)
+    assert checker.problems(broken) == []  # marked: exempt
+    unmarked = ObservedResponse(**{**_fields(broken), "fault": None})
+    assert any("not JSON" in p for p in checker.problems(unmarked))
+
+
+# ------------------------------------------------------------------------- the checker can fail
+
+
+def _fields(seen: ObservedResponse) -> dict[str, Any]:
+    return {name: getattr(seen, name) for name in ObservedResponse.__slots__}
+
+
+def _with_body(seen: ObservedResponse, body: Any, **changes: Any) -> ObservedResponse:
+    raw = json.dumps(body).encode() if not isinstance(body, bytes) else body
+    return ObservedResponse(**{**_fields(seen), "body": raw, **changes})
+
+
+@pytest.mark.parametrize("profile", PROFILE_NAMES)
+async def test_checker_flags_what_the_document_forbids(make_client, profile, checker):
+    client = await make_client("default", profile=profile)
+    r = await client.get(LIST, headers=ALICE)
+    good = await observed(r, profile)
+    assert checker.problems(good) == []
+    body = json.loads(good.body)
+
+    leaked = json.loads(good.body)
+    leaked["data"][0]["apiSecret"] = "s3cr3t"  # a secret on the wire
+    assert any("apiSecret" in p for p in checker.problems(_with_body(good, leaked)))
+
+    if profile == "sdk":
+        keyed = json.loads(good.body)
+        keyed["data"][0]["apiKey"] = "abc123***"  # sdk never serves apiKey
+        assert any("apiKey" in p for p in checker.problems(_with_body(good, keyed)))
+    else:
+        unmasked = json.loads(good.body)
+        unmasked["data"][0]["apiKey"] = BINANCE_KEY  # docs serves it masked only
+        assert any("apiKey" in p for p in checker.problems(_with_body(good, unmasked)))
+
+    reordered = {key: body[key] for key in reversed(ENVELOPE_KEYS)}
+    assert any("order" in p for p in checker.problems(_with_body(good, reordered)))
+
+    bad_enum = json.loads(good.body)
+    bad_enum["data"][0]["status"] = "PENDING"
+    assert any("PENDING" in p for p in checker.problems(_with_body(good, bad_enum)))
+
+    assert checker.problems(_with_body(good, body, status=418))  # undocumented status
+
+
+async def test_checker_flags_a_wrong_errno_and_a_429_without_retry_after(make_client, checker):
+    client = await make_client("default")
+    r = await client.get(LIST, params={"status": "NOPE"}, headers=ALICE)
+    good = await observed(r, "docs")
+    assert good.status == 400 and checker.problems(good) == []
+    body = json.loads(good.body)
+    # -19004 is a body error: the list endpoint documents only -22015 for its 400
+    assert checker.problems(_with_body(good, {**body, "errno": -19004}))
+    rate_limited = _with_body(good, {**body, "errno": -18011}, status=429, headers=())
+    assert any("retry-after" in p for p in checker.problems(rate_limited))
+
+
+# ------------------------------------------------------------------------- the session plugin
+
+INNER_TESTS = """
+    from aiohttp import web
+
+    from cadenza_mock.http.app import make_app
+
+    AUTH = {"Authorization": "Bearer alice-token"}
+
+
+    async def test_conforming(aiohttp_client):
+        client = await aiohttp_client(make_app("default"))
+        assert (await client.get("/api/v3/credential/list", headers=AUTH)).status == 200
+        assert (await client.get("/api/v3/credential/list")).status == 401
+
+
+    async def test_drifting(aiohttp_client):
+        app = make_app("default")
+
+        async def undocumented(request):
+            return web.json_response({"data": 1})
+
+        app.router.add_get("/api/v3/undocumented", undocumented)
+        client = await aiohttp_client(app)
+        assert (await client.get("/api/v3/undocumented")).status == 200
+"""
+
+
+def test_session_plugin_fails_the_run_naming_the_test_and_the_response(pytester):
+    pytester.makeini(
+        "[pytest]\nasyncio_mode = auto\nasyncio_default_fixture_loop_scope = function\n"
+    )
+    pytester.makepyfile(test_inner=textwrap.dedent(INNER_TESTS))
+    result = pytester.runpytest("-p", "openapi_conformance", "-p", "no:randomly")
+    result.assert_outcomes(passed=2, errors=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*1 of 3 distinct responses do not conform to the OpenAPI document*",
+            "*test_inner.py::test_drifting: GET /api/v3/undocumented -> 200 (docs profile)*",
+            "*is not documented*",
+        ]
+    )
+
+
+def test_session_plugin_passes_a_conforming_run_and_restores_the_observer(pytester):
+    from cadenza_mock.http.observer import default_observer
+
+    before = default_observer()
+    pytester.makeini(
+        "[pytest]\nasyncio_mode = auto\nasyncio_default_fixture_loop_scope = function\n"
+    )
+    conforming = textwrap.dedent(INNER_TESTS).split("async def test_drifting")[0]
+    pytester.makepyfile(test_inner=conforming)
+    result = pytester.runpytest("-p", "openapi_conformance", "-p", "no:randomly")
+    result.assert_outcomes(passed=1)
+    assert default_observer() is before
+
+
+def test_make_app_without_observer_installs_none():
+    from cadenza_mock.http.observer import RESPONSE_OBSERVER, set_default_observer
+
+    previous = set_default_observer(None)
+    try:
+        assert RESPONSE_OBSERVER not in make_app("empty")
+    finally:
+        set_default_observer(previous)
