@@ -63,6 +63,8 @@ _ISO_MS = {
     "description": "ISO-8601 UTC with milliseconds, the twin of the integer field",
 }
 _UUID = {"type": "string", "format": "uuid", "pattern": UUID_PATTERN}
+_UUID_BARE = UUID_PATTERN.removeprefix("^").removesuffix("$")
+_UUID_LIST = f"^{_UUID_BARE}(,{_UUID_BARE})*$"
 _JWT = {"type": "string", "pattern": r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$"}
 
 
@@ -542,7 +544,7 @@ def _list_parameters(profile: str) -> list[dict[str, Any]]:
         {
             "name": "credentialIds",
             "in": "query",
-            "schema": {"type": "string", "minLength": 1},
+            "schema": {"type": "string", "pattern": _UUID_LIST},
             "description": "comma-separated UUIDs; unknown ids match nothing (the parameter "
             "repeated is accepted too)",
             "example": "660e8400-e29b-41d4-a716-446655440000",
