@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import textwrap
+from pathlib import Path
 
 import aiohttp
 import httpx
@@ -525,6 +527,8 @@ def test_python_api_with_requests_and_httpx():
         mock.add_fault({"id": "gone", "drop": True})
         with pytest.raises(requests.exceptions.ConnectionError):
             requests.get(mock.url + LIST, headers=mock.auth_headers, timeout=10)
+        with pytest.raises(httpx.RemoteProtocolError):
+            httpx.get(mock.url + LIST, headers=mock.auth_headers, timeout=10)
         mock.remove_fault("gone")
         with pytest.raises(KeyError, match="gone"):
             mock.remove_fault("gone")
@@ -583,3 +587,11 @@ def test_fault_errors_and_journal_never_show_secrets():
         for leaked in (secret, passphrase, full_key, mock.token):
             assert leaked not in dumped
         assert entry.fault == "runtime-1:respond"
+
+
+def test_readme_faults_python_example_runs():
+    """The Python example of the README's "Faults" section, run as written."""
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Faults") : readme.index("## Container")]
+    [example] = re.findall(r"```python\n(.*?)```", section, re.S)
+    exec(compile(example, "README.md#faults", "exec"), {})
