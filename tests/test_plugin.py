@@ -188,7 +188,46 @@ def test_function_beats_module(cadenza_mock):
     assert r.json()["data"] == []
 '''
 
-FEATURE_TESTS = 12  # tests in FEATURES + MODULE_MARKER
+
+ISOLATION = f'''
+import pytest
+import requests
+
+LIST = "{LIST}"
+REVOKE = "/api/v3/credential/revoke"
+BINANCE_ID = "{DEFAULT_BINANCE_ID}"
+
+
+def status_of(mock):
+    r = requests.get(mock.url + LIST, headers=mock.auth_headers)
+    return {{c["credentialId"]: c["status"] for c in r.json()["data"]}}[BINANCE_ID]
+
+
+def test_a_mutates_everything(cadenza_mock):
+    r = requests.post(cadenza_mock.url + REVOKE, headers=cadenza_mock.auth_headers,
+                      json={{"credentialId": BINANCE_ID}})
+    assert r.status_code == 200 and status_of(cadenza_mock) == "REVOKED"
+    cadenza_mock.load("revoked")  # and leaves another scenario loaded
+
+
+def test_b_sees_pristine_state(cadenza_mock):
+    assert cadenza_mock.scenario.name == "default"
+    assert cadenza_mock.requests == []
+    assert status_of(cadenza_mock) == "ACTIVE"
+    assert len(cadenza_mock.requests) == 1
+
+
+def test_c_fills_the_journal(cadenza_mock):
+    for _ in range(3):
+        requests.get(cadenza_mock.url + LIST, headers=cadenza_mock.auth_headers)
+    cadenza_mock.assert_called(LIST, times=3)
+
+
+def test_d_starts_with_an_empty_journal(cadenza_mock):
+    cadenza_mock.assert_not_called(LIST)
+'''
+
+FEATURE_TESTS = 16  # tests in FEATURES, MODULE_MARKER and ISOLATION
 
 
 @pytest.fixture(autouse=True)
@@ -202,7 +241,9 @@ def _inner_ini(request: pytest.FixtureRequest) -> None:
 @pytest.fixture
 def downstream(pytester: pytest.Pytester) -> pytest.Pytester:
     """A project with the feature files, the scenario file they use, and no conftest."""
-    pytester.makepyfile(test_features=FEATURES, test_module_marker=MODULE_MARKER)
+    pytester.makepyfile(
+        test_features=FEATURES, test_module_marker=MODULE_MARKER, test_isolation=ISOLATION
+    )
     (pytester.path / "dave.yaml").write_text(FILE_SCENARIO, encoding="utf-8")
     return pytester
 
@@ -249,45 +290,6 @@ def test_xdist_serves_the_same_bytes_as_a_serial_run(
     assert all(body.startswith(b'{"data":') for body in serial.values())
 
 
-ISOLATION = f'''
-import pytest
-import requests
-
-LIST = "{LIST}"
-REVOKE = "/api/v3/credential/revoke"
-BINANCE_ID = "{DEFAULT_BINANCE_ID}"
-
-
-def status_of(mock):
-    r = requests.get(mock.url + LIST, headers=mock.auth_headers)
-    return {{c["credentialId"]: c["status"] for c in r.json()["data"]}}[BINANCE_ID]
-
-
-def test_a_mutates_everything(cadenza_mock):
-    r = requests.post(cadenza_mock.url + REVOKE, headers=cadenza_mock.auth_headers,
-                      json={{"credentialId": BINANCE_ID}})
-    assert r.status_code == 200 and status_of(cadenza_mock) == "REVOKED"
-    cadenza_mock.load("revoked")  # and leaves another scenario loaded
-
-
-def test_b_sees_pristine_state(cadenza_mock):
-    assert cadenza_mock.scenario.name == "default"
-    assert cadenza_mock.requests == []
-    assert status_of(cadenza_mock) == "ACTIVE"
-    assert len(cadenza_mock.requests) == 1
-
-
-def test_c_fills_the_journal(cadenza_mock):
-    for _ in range(3):
-        requests.get(cadenza_mock.url + LIST, headers=cadenza_mock.auth_headers)
-    cadenza_mock.assert_called(LIST, times=3)
-
-
-def test_d_starts_with_an_empty_journal(cadenza_mock):
-    cadenza_mock.assert_not_called(LIST)
-'''
-
-
 @pytest.mark.parametrize(
     ("args", "reverse"),
     [
@@ -295,7 +297,6 @@ def test_d_starts_with_an_empty_journal(cadenza_mock):
         pytest.param(("-p", "no:randomly"), True, id="reversed"),
         pytest.param(("-p", "randomly", "--randomly-seed=1"), False, id="random-1"),
         pytest.param(("-p", "randomly", "--randomly-seed=2"), False, id="random-2"),
-        pytest.param(("-p", "no:randomly", "-n", "2"), False, id="xdist"),
     ],
 )
 def test_every_test_starts_from_pristine_state(
