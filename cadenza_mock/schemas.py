@@ -29,17 +29,28 @@ def _build(profile: str) -> dict[str, dict[str, Any]]:
     venue = {"type": "string", "enum": list(enums.venues)}
     ctype = {"type": "string", "enum": list(enums.types)}
     ids = {"type": "array", "items": _UUID, "minItems": 1}
+    # Venues whose keys come with a passphrase: the create body needs it whenever it carries
+    # an apiKey (declared here so the OpenAPI document states the rule too).
+    passphrase_rule = {
+        "if": {
+            "properties": {"venue": {"enum": sorted(enums.passphrase_venues)}},
+            "required": ["venue", "apiKey"],
+        },
+        "then": {"required": ["apiPassphrase"]},
+    }
     secrets = {"apiKey": _TEXT, "apiSecret": _TEXT, "apiPassphrase": _TEXT}
     if profile == "sdk":
         create = _object(
             {"venue": venue, "credentialType": ctype, "nickname": {"type": "string"}, **secrets},
             ["venue", "credentialType"],
+            **passphrase_rule,
         )
         verify = _object({"credentialIds": ids}, ["credentialIds"])
     else:
         create = _object(
             {"venue": venue, "type": ctype, "name": {"type": "string"}, **secrets},
             ["venue", "apiKey", "apiSecret"],
+            **passphrase_rule,
         )
         verify = {
             "type": "object",
@@ -77,7 +88,8 @@ def _message(exc: Any, body: Any, schema: dict[str, Any]) -> str:
     rule, name, definition = exc.rule, _field(exc.name), exc.rule_definition
     if rule == "required":
         missing = [f for f in definition if f not in body]
-        return f"{', '.join(missing)} {'is' if len(missing) == 1 else 'are'} required"
+        why = f" for {body['venue']}" if missing == ["apiPassphrase"] and "venue" in body else ""
+        return f"{', '.join(missing)} {'is' if len(missing) == 1 else 'are'} required{why}"
     if rule == "anyOf" and name == "body":
         options = " or ".join(r["required"][0] for r in schema.get("anyOf", []))
         return f"{options} is required"
