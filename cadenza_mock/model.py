@@ -87,6 +87,9 @@ class Credential:
     api_secret: str | None = field(default=None, repr=False)
     api_passphrase: str | None = field(default=None, repr=False)
     keys_valid: bool = True
+    # A key pasted already masked from a real response (`abc123***`) is served exactly as
+    # given; keys the mock knows in full are always masked by the wire layer.
+    pasted_masked_key: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

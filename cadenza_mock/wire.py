@@ -28,12 +28,7 @@ def dumps(value: Any) -> bytes:
 
 
 def mask_api_key(api_key: str, keep: int = DEFAULT_MASK_KEEP) -> str:
-    """Keep a short prefix (never more than half the key) and append `***`.
-
-    A key that already ends in `***` was pasted from a real response and is served as is.
-    """
-    if api_key.endswith(MASK_SUFFIX):
-        return api_key
+    """Keep a short prefix (never more than half the key) and append `***`."""
     return api_key[: min(keep, len(api_key) // 2)] + MASK_SUFFIX
 
 
@@ -54,7 +49,7 @@ def credential_docs(cred: Credential, mask_keep: int = DEFAULT_MASK_KEEP) -> dic
         "venue": cred.venue,
         "name": cred.name,
         "type": cred.type,
-        "apiKey": mask_api_key(cred.api_key, mask_keep),
+        "apiKey": cred.pasted_masked_key or mask_api_key(cred.api_key, mask_keep),
         "status": cred.status,
         "createdAt": cred.created_at,
         "updatedAt": cred.updated_at,

@@ -133,6 +133,18 @@ async def test_create_returns_the_credential_and_lists_it(api):
     assert after[created["credentialId"]] == created
 
 
+async def test_a_client_key_that_looks_masked_is_still_masked(api):
+    """Only keys pasted masked into a scenario are served verbatim; a client's key never."""
+    key = "looksMasked0123456789***"
+    created = await api.create(api_key=key)
+    stored = await api.stored(created["credentialId"])
+    assert stored["apiKey"] == "looksM***"
+    if not api.sdk:
+        assert created["apiKey"] == "looksM***"
+    journal = await (await api.client.get(JOURNAL)).text()
+    assert "looksM***" in journal and key not in journal
+
+
 async def test_create_without_name_generates_one_and_takes_the_given_type(api):
     body = api.create_body()
     del body[api.name_field]

@@ -263,6 +263,7 @@ class Store:
             api_key=api_key,
             api_secret=api_secret,
             api_passphrase=api_passphrase,
+            pasted_masked_key=None,
             status=target,
             updated_at=self._now_after(cred),
             keys_valid=(cred.venue, api_key) not in self._rotated_away,

@@ -198,6 +198,8 @@ async def advance_clock(request: web.Request) -> web.Response:
             raise ApiError(400, INVALID_JSON, "Invalid JSON", code="INVALID_JSON") from None
         raw = body.get("advance") if isinstance(body, dict) else None
     try:
+        if isinstance(raw, bool):  # JSON true is not a number of seconds
+            raise ValueError
         seconds = float(raw)
         # Negative, NaN or infinite; or so far ahead that the ISO twins (datetime) and
         # every later timestamp could no longer be rendered: a 400, not a broken clock.

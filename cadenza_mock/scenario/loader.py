@@ -585,6 +585,9 @@ class _Builder:
             api_passphrase=given.get("api_passphrase")
             or (gen.passphrase(rng) if venue in self.enums.passphrase_venues else None),
             keys_valid=keys_valid,
+            pasted_masked_key=pasted
+            if (pasted := given.get("api_key") or "").endswith("***")
+            else None,
         )
 
     def _explicit(
