@@ -86,6 +86,8 @@ class MockHandle(ABC):
     """The fixture API: url, token, auth_headers, users, load/reset/use, journal asserts."""
 
     _current_key: Hashable | None = None
+    # X-Admin-Token for /__admin/ calls a test makes itself (e.g. arming a fault); None if open.
+    admin_token: str | None = None
 
     # ----------------------------------------------------------------- provided by subclasses
 

@@ -225,9 +225,18 @@ def test_c_fills_the_journal(cadenza_mock):
 
 def test_d_starts_with_an_empty_journal(cadenza_mock):
     cadenza_mock.assert_not_called(LIST)
+
+
+def test_e_arms_a_fault(cadenza_mock):
+    fault = {{"match": {{"method": "GET", "path": LIST}}, "respond": {{"status": 503}}}}
+    admin = {{"X-Admin-Token": cadenza_mock.admin_token or ""}}
+    r = requests.post(cadenza_mock.url + "/__admin/faults", json=fault, headers=admin)
+    assert r.status_code == 200
+    r = requests.get(cadenza_mock.url + LIST, headers=cadenza_mock.auth_headers)
+    assert r.status_code == 503
 '''
 
-FEATURE_TESTS = 16  # tests in FEATURES, MODULE_MARKER and ISOLATION
+FEATURE_TESTS = 17  # tests in FEATURES, MODULE_MARKER and ISOLATION
 
 
 @pytest.fixture(autouse=True)
@@ -304,7 +313,7 @@ def test_every_test_starts_from_pristine_state(
 ) -> None:
     pytester.makepyfile(test_isolation=_reverse_tests(ISOLATION) if reverse else ISOLATION)
     result = pytester.runpytest_inprocess("-p", "no:cacheprovider", "-v", *args)
-    result.assert_outcomes(passed=4)
+    result.assert_outcomes(passed=5)
 
 
 def _reverse_tests(source: str) -> str:
@@ -324,7 +333,7 @@ def test_last_failed_rerun_starts_pristine(
             "    assert os.environ.get('SECOND_RUN')",
         )
     )
-    pytester.runpytest_inprocess("-p", "no:randomly").assert_outcomes(passed=3, failed=1)
+    pytester.runpytest_inprocess("-p", "no:randomly").assert_outcomes(passed=4, failed=1)
     monkeypatch.setenv("SECOND_RUN", "1")
     result = pytester.runpytest_inprocess("-p", "no:randomly", "--lf")
     result.assert_outcomes(passed=1)
@@ -571,10 +580,10 @@ def test_remote_mode_isolation_and_admin_token(
     url, _ = served.banner()
     pytester.makepyfile(test_isolation=ISOLATION)
     result = run(pytester, "--cadenza-url", url, "--cadenza-admin-token", "adm1n-s3cret")
-    result.assert_outcomes(passed=4)
+    result.assert_outcomes(passed=5)
     # without the token every test errors, with the server's 401 and never the token itself
     denied = run(pytester, "--cadenza-url", url)
-    denied.assert_outcomes(errors=4)
+    denied.assert_outcomes(errors=5)
     denied.stdout.fnmatch_lines(["*refused PUT /__admin/scenario: HTTP 401*X-Admin-Token*"])
     assert "adm1n-s3cret" not in denied.stdout.str()
 
