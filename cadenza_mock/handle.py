@@ -17,6 +17,7 @@ from typing import Any
 from cadenza_mock.engine.journal import JournalEntry
 from cadenza_mock.model import User
 from cadenza_mock.scenario import Scenario, load_scenario
+from cadenza_mock.scenario.faults import delay_spec, fail_spec
 
 SourceLike = str | Path | Mapping[str, Any] | Scenario
 
@@ -123,6 +124,36 @@ class MockHandle(ABC):
     def clear_requests(self) -> None:
         """Empty the journal without touching data."""
 
+    @abstractmethod
+    def add_fault(self, spec: Mapping[str, Any]) -> str:
+        """Arm a fault written like an entry of a scenario's `faults:` list; return its id."""
+
+    @abstractmethod
+    def remove_fault(self, fault_id: str) -> None:
+        """Disarm one fault by id."""
+
+    @abstractmethod
+    def clear_faults(self) -> None:
+        """Disarm every fault, the scenario's included (they come back on `reset()`)."""
+
+    @property
+    @abstractmethod
+    def faults(self) -> list[dict[str, Any]]:
+        """Every armed fault with its counters, as `GET /__admin/faults` lists them."""
+
+    @abstractmethod
+    def advance(self, seconds: float) -> int:
+        """Move the mock's clock forward without sleeping; return the new time in ms."""
+
+    @property
+    @abstractmethod
+    def now_ms(self) -> int:
+        """The mock's clock, in ms since the epoch (frozen by the scenario's `now`)."""
+
+    @abstractmethod
+    def credentials(self, user: str | None = None) -> list[dict[str, Any]]:
+        """Stored credentials (of one user, by id or email), secrets excluded."""
+
     def check_handler_errors(self) -> None:
         """Raise the first unexpected error a request handler hit (no-op when unknowable)."""
         return None
@@ -132,6 +163,40 @@ class MockHandle(ABC):
         return None
 
     # ----------------------------------------------------------------- shared behaviour
+
+    def credential(self, credential_id: str) -> dict[str, Any]:
+        """One stored credential as tests inspect it: wire fields, revokedAt, keysValid."""
+        records = self.credentials()
+        for record in records:
+            if record["credentialId"].lower() == credential_id.lower():
+                return record
+        raise KeyError(f"no credential {credential_id!r} among the {len(records)} stored")
+
+    def fail_next(
+        self,
+        status: int = 500,
+        errno: int | None = None,
+        error: str | None = None,
+        *,
+        path: str | None = None,
+        method: str | None = None,
+        times: int | None = 1,
+    ) -> str:
+        """Answer the next `times` matching calls (None: all) with this error envelope."""
+        return self.add_fault(
+            fail_spec(status, errno, error, path=path, method=method, times=times)
+        )
+
+    def delay_next(
+        self,
+        seconds: float | tuple[float, float],
+        *,
+        path: str | None = None,
+        method: str | None = None,
+        times: int | None = 1,
+    ) -> str:
+        """Hold the next `times` matching calls back `seconds` (or a seeded (min, max) draw)."""
+        return self.add_fault(delay_spec(seconds, path=path, method=method, times=times))
 
     def use(self, scenario: SourceLike) -> None:
         """Pristine state of `scenario`: reset when it is already loaded, load it otherwise.

@@ -27,6 +27,7 @@ from cadenza_mock.handle import (
 )
 from cadenza_mock.model import User
 from cadenza_mock.scenario import Scenario
+from cadenza_mock.scenario.faults import parse_fault_dict
 
 DEFAULT_TIMEOUT = 10.0
 
@@ -197,6 +198,32 @@ class RemoteMock(MockHandle):
 
     def clear_requests(self) -> None:
         self._admin("DELETE", "requests")
+
+    def add_fault(self, spec: Mapping[str, Any]) -> str:
+        parse_fault_dict(spec, "add_fault")  # same located errors as in-process, nothing sent
+        body = json.dumps(dict(spec)).encode()
+        return str(self._admin("POST", "faults", body=body, content_type="application/json")["id"])
+
+    def remove_fault(self, fault_id: str) -> None:
+        self._admin("DELETE", f"faults/{urllib.parse.quote(fault_id, safe='')}")
+
+    def clear_faults(self) -> None:
+        self._admin("DELETE", "faults")
+
+    @property
+    def faults(self) -> list[dict[str, Any]]:
+        return list(self._admin("GET", "faults"))
+
+    def advance(self, seconds: float) -> int:
+        body = json.dumps({"advance": seconds}).encode()
+        return int(self._admin("POST", "clock", body=body, content_type="application/json")["now"])
+
+    @property
+    def now_ms(self) -> int:
+        return int(self._admin("GET", "clock")["now"])
+
+    def credentials(self, user: str | None = None) -> list[dict[str, Any]]:
+        return list(self._admin("GET", "credentials", query={"user": user} if user else None))
 
     def __repr__(self) -> str:
         loaded = self._scenario.name if self._scenario else None

@@ -23,7 +23,7 @@ from typing import Any, Self, TypeVar
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from cadenza_mock import __version__
+from cadenza_mock import __version__, wire
 from cadenza_mock.engine.journal import JournalEntry
 from cadenza_mock.engine.state import MockState, ScenarioSource
 from cadenza_mock.errors import ApiError, ScenarioError
@@ -31,7 +31,7 @@ from cadenza_mock.handle import MockHandle, ScenarioCache, SourceLike, source_ke
 from cadenza_mock.http.app import AccessLogger, make_app
 from cadenza_mock.model import User
 from cadenza_mock.scenario import Scenario
-from cadenza_mock.scenario.faults import delay_spec, fail_spec, parse_fault_dict
+from cadenza_mock.scenario.faults import parse_fault_dict
 
 log = logging.getLogger("cadenza_mock")
 access_log = logging.getLogger("cadenza_mock.access")
@@ -394,32 +394,6 @@ class MockServer(MockHandle):
         users = self.state.scenario.users
         return self._call(lambda: self.state.faults.arm(normalized, users)).id
 
-    def fail_next(
-        self,
-        status: int = 500,
-        errno: int | None = None,
-        error: str | None = None,
-        *,
-        path: str | None = None,
-        method: str | None = None,
-        times: int | None = 1,
-    ) -> str:
-        """Answer the next `times` matching calls (None: all) with this error envelope."""
-        return self.add_fault(
-            fail_spec(status, errno, error, path=path, method=method, times=times)
-        )
-
-    def delay_next(
-        self,
-        seconds: float | tuple[float, float],
-        *,
-        path: str | None = None,
-        method: str | None = None,
-        times: int | None = 1,
-    ) -> str:
-        """Hold the next `times` matching calls back `seconds` (or a seeded (min, max) draw)."""
-        return self.add_fault(delay_spec(seconds, path=path, method=method, times=times))
-
     def remove_fault(self, fault_id: str) -> None:
         """Disarm one fault by id; KeyError if there is none."""
         if not self._call(lambda: self.state.faults.remove(fault_id)):
@@ -433,6 +407,25 @@ class MockServer(MockHandle):
     def faults(self) -> list[dict[str, Any]]:
         """Every fault with its counters, as `GET /__admin/faults` lists them."""
         return self._call(lambda: [fault.to_json() for fault in self.state.faults.list()])
+
+    def advance(self, seconds: float) -> int:
+        return self._call(lambda: self.state.clock.advance(seconds))
+
+    @property
+    def now_ms(self) -> int:
+        return self._call(self.state.clock.now_ms)
+
+    def credentials(self, user: str | None = None) -> list[dict[str, Any]]:
+        def collect() -> list[dict[str, Any]]:
+            store = self.state.store
+            keep = self.state.scenario.mask_keep
+            return [
+                wire.credential_inspect(cred, keep)
+                for cred in store.all_credentials()
+                if user is None or user in (cred.user_id, store.users[cred.user_id].email)
+            ]
+
+        return self._call(collect)
 
 
 class HandlerError(RuntimeError):

@@ -238,3 +238,82 @@ def test_remote_unreachable_and_bad_urls() -> None:
         RemoteMock("http://127.0.0.1:9", timeout=5).start()
     with pytest.raises(ValueError, match="must look like http://host:port, got 'localhost:8080'"):
         RemoteMock("localhost:8080")
+
+
+# --------------------------------------------------------------------------- clock, state, faults
+
+
+@pytest.fixture(params=["local", "remote"])
+def handle(request: pytest.FixtureRequest, mock: MockServer) -> MockServer | RemoteMock:
+    """The same fixture API in-process and over the admin API (`--cadenza-url` mode)."""
+    return mock if request.param == "local" else RemoteMock(mock.url).start()
+
+
+def _user(handle: MockServer | RemoteMock) -> requests.Response:
+    return requests.get(handle.url + "/api/v3/auth/user", headers=handle.auth_headers, timeout=10)
+
+
+def test_clock_advances_without_sleeping_and_expires_an_issued_token(
+    handle: MockServer | RemoteMock,
+) -> None:
+    start = handle.now_ms
+    # default.yaml freezes the clock at its `now`: 2026-01-15T12:00:00Z
+    assert start == 1_768_478_400_000
+    login = requests.post(
+        handle.url + "/api/v3/auth/login",
+        json={"email": "alice@example.com", "password": "correct-horse"},
+        timeout=10,
+    ).json()["data"]
+    bearer = {"Authorization": f"Bearer {login['accessToken']}"}
+    assert requests.get(handle.url + "/api/v3/auth/user", headers=bearer, timeout=10).ok
+    assert handle.advance(3600) == start + 3_600_000 == handle.now_ms
+    expired = requests.get(handle.url + "/api/v3/auth/user", headers=bearer, timeout=10)
+    assert expired.status_code == 401 and expired.json()["error"] == "Unauthorized: token expired"
+    handle.reset()
+    assert handle.now_ms == start
+
+
+def test_credential_inspection_excludes_secrets(handle: MockServer | RemoteMock) -> None:
+    record = handle.credential(BINANCE_ID.upper())
+    assert record["credentialId"] == BINANCE_ID and record["status"] == "ACTIVE"
+    assert record["keysValid"] is True and record["hasApiSecret"] is True
+    assert record["apiKey"] == "abc123***"
+    text = repr(handle.credentials())
+    assert "binance-secret-never-served" not in text and "okx-passphrase" not in text
+    assert "abc123def456" not in text
+    requests.post(
+        handle.url + REVOKE, headers=handle.auth_headers, json={"credentialId": BINANCE_ID}
+    )
+    revoked = handle.credential(BINANCE_ID)
+    assert revoked["status"] == "REVOKED" and revoked["revokedAt"] == revoked["updatedAt"]
+    assert len(handle.credentials("alice@example.com")) == len(handle.credentials()) == 4
+    assert handle.credentials("nobody@example.com") == []
+    with pytest.raises(KeyError, match="no credential"):
+        handle.credential("00000000-0000-4000-8000-000000000000")
+
+
+def test_fail_next_and_delay_next_arm_faults_that_reset_clears(
+    handle: MockServer | RemoteMock,
+) -> None:
+    fault_id = handle.fail_next(503, path=LIST)
+    assert [f["id"] for f in handle.faults] == [fault_id]
+    failed = requests.get(handle.url + LIST, headers=handle.auth_headers, timeout=10)
+    assert failed.status_code == 503 and failed.json()["errno"] == -22000
+    assert requests.get(handle.url + LIST, headers=handle.auth_headers, timeout=10).ok
+    delayed = handle.delay_next(5, path=LIST)
+    with pytest.raises(requests.Timeout):
+        requests.get(handle.url + LIST, headers=handle.auth_headers, timeout=0.3)
+    handle.remove_fault(delayed)
+    handle.fail_next(429, times=None)
+    assert _user(handle).status_code == 429
+    handle.clear_faults()
+    assert handle.faults == [] and _user(handle).ok
+    handle.fail_next(500)
+    handle.reset()
+    assert handle.faults == [] and _user(handle).ok
+
+
+def test_bad_fault_spec_raises_before_anything_is_armed(handle: MockServer | RemoteMock) -> None:
+    with pytest.raises(ScenarioError, match=r"respond\.status"):
+        handle.add_fault({"respond": {"status": "teapot"}})
+    assert handle.faults == []
