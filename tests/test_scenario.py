@@ -125,9 +125,21 @@ async def test_generate_with_choice_list_and_weights(tmp_path, make_client):
     assert {i["status"] for i in items} == {"ACTIVE"}  # weight 0 is never drawn
 
 
-def test_weights_shape_the_mix(many_scenario):
-    """many.yaml: venue weights 4:3:2:1:1 and status 9:1 over 10,000 records."""
-    creds = many_scenario.credentials
+def test_weights_shape_the_mix(tmp_path):
+    """Venue weights 4:3:2:1:1 and status weights 9:1 over 10,000 generated records."""
+    path = yaml_file(
+        tmp_path,
+        """
+        seed: 42
+        users:
+          - tokens: [t]
+            credentials:
+              - generate: 10000
+                venue: {BINANCE: 4, OKX: 3, BYBIT: 2, COINBASE: 1, KRAKEN: 1}
+                status: {ACTIVE: 9, REVOKED: 1}
+        """,
+    )
+    creds = load_scenario(str(path)).credentials
     assert len(creds) == 10_000
     counts = {v: sum(1 for c in creds if c.venue == v) for v in ("BINANCE", "KRAKEN")}
     # Expected 3636 and 909; +-5 standard deviations is far outside any seed's luck.
@@ -504,3 +516,26 @@ def test_disagreeing_iso_twin_is_an_error(tmp_path):
     with pytest.raises(ScenarioError) as info:
         load_scenario(path)
     assert f"{path}:5:28: " in str(info.value) and "disagree" in str(info.value)
+
+
+@pytest.mark.parametrize("profile", ["docs", "sdk"])
+def test_bundled_scenarios_serve_in_both_profiles(profile, many_scenario):
+    """`--profile sdk` / `--cadenza-profile sdk` work with every bundled scenario, except
+    the `sdk` one, which is written in the sdk vocabulary on purpose."""
+    from cadenza_mock.model import PROFILES
+    from cadenza_mock.scenario import bundled_names
+
+    names = [n for n in bundled_names() if n != "sdk" and n != "many"]
+    assert {"default", "empty", "revoked", "multi-user", "auth-errors"} <= set(names)
+    for name in names:
+        scenario = load_scenario(name, profile=profile)
+        assert scenario.profile == profile
+        for cred in scenario.credentials:
+            assert cred.venue in PROFILES[profile].venues
+            assert cred.type in PROFILES[profile].types
+            assert cred.status in PROFILES[profile].statuses
+    # `many` is large: its docs load is shared with other tests, its sdk load checked once
+    if profile == "sdk":
+        assert len(load_scenario("many", profile="sdk").credentials) == 10_000
+    else:
+        assert many_scenario.profile == "docs" and len(many_scenario.credentials) == 10_000
