@@ -12,7 +12,8 @@ import json
 from abc import ABC, abstractmethod
 from collections.abc import Hashable, Mapping
 from pathlib import Path
-from typing import Any
+from types import TracebackType
+from typing import Any, Self
 
 from cadenza_mock.engine.journal import JournalEntry
 from cadenza_mock.model import User
@@ -91,6 +92,25 @@ class MockHandle(ABC):
     admin_token: str | None = None
 
     # ----------------------------------------------------------------- provided by subclasses
+
+    @abstractmethod
+    def start(self) -> Self:
+        """Make the mock reachable (start a server, or check a remote one answers)."""
+
+    @abstractmethod
+    def stop(self) -> None:
+        """Release what `start()` took; safe to call twice."""
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
 
     @property
     @abstractmethod

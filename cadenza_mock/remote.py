@@ -13,7 +13,6 @@ import urllib.parse
 import urllib.request
 from collections.abc import Mapping
 from pathlib import Path
-from types import TracebackType
 from typing import Any, Self
 
 from cadenza_mock.engine.journal import JournalEntry
@@ -136,17 +135,6 @@ class RemoteMock(MockHandle):
     def stop(self) -> None:
         """Nothing to stop: the server belongs to whoever started it."""
         return None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def health(self) -> dict[str, Any]:
         """The server's /__admin/health answer (status, version, scenario, profile)."""

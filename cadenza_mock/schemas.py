@@ -10,6 +10,11 @@ from collections.abc import Callable
 from functools import cache
 from typing import Any
 
+# Imported with this module, not lazily: the compiled validators raise this module's
+# exception class, and a lazy import could bind another copy (pytester's in-process runs
+# drop and re-import modules) so that the except clause below would miss it.
+import fastjsonschema
+
 from cadenza_mock.errors import FORM_VALIDATION_FAILED, INVALID_JSON, ApiError, allowed
 from cadenza_mock.model import PROFILES
 
@@ -74,8 +79,6 @@ REQUEST_SCHEMAS: dict[str, dict[str, dict[str, Any]]] = {p: _build(p) for p in P
 
 @cache
 def _validator(profile: str, operation: str) -> Callable[[Any], Any]:
-    import fastjsonschema
-
     return fastjsonschema.compile(REQUEST_SCHEMAS[profile][operation])
 
 
@@ -121,8 +124,6 @@ def parse_body(raw: bytes, profile: str, operation: str) -> dict[str, Any]:
             "Form validation failed: body must be a JSON object",
             code="VALIDATION_ERROR",
         )
-    import fastjsonschema
-
     try:
         _validator(profile, operation)(body)
     except fastjsonschema.JsonSchemaValueException as exc:

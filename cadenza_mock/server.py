@@ -17,7 +17,6 @@ import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from pathlib import Path
-from types import TracebackType
 from typing import Any, Self, TypeVar
 
 from aiohttp import web
@@ -303,17 +302,6 @@ class MockServer(MockHandle):
         self._thread.join()
         self._thread = None
         self._loop = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def _call(self, function: Callable[[], T]) -> T:
         """Run `function` on the server's loop, between requests, and return its result."""

@@ -160,3 +160,36 @@ def serve() -> Iterator[Callable[..., Served]]:
         if served.process.poll() is None:
             served.process.kill()
             served.process.wait(timeout=30)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _client_libraries_fully_imported() -> None:
+    """Exercise every HTTP client once before any test runs.
+
+    pytester's in-process runs (plugin and README tests) drop the modules first imported
+    inside them. Client libraries import parts lazily (httpx's transport, h11, anyio
+    backends), and a second copy of those parts raises exception classes the already
+    imported ones do not know: a dropped connection then surfaces as a raw
+    `httpcore.RemoteProtocolError` instead of `httpx.RemoteProtocolError`, depending on
+    test order. Importing everything up front keeps one copy for the whole session.
+    """
+    import asyncio
+
+    import aiohttp
+    import httpx
+    import requests
+
+    from cadenza_mock import MockServer
+
+    with MockServer("empty") as mock:
+        url = mock.url + LIST
+        assert requests.get(url, headers=ALICE, timeout=10).ok
+        assert httpx.get(url, headers=ALICE, timeout=10).is_success
+
+        async def both_async_clients() -> None:
+            async with httpx.AsyncClient(timeout=10) as client:
+                assert (await client.get(url, headers=ALICE)).is_success
+            async with aiohttp.ClientSession() as session, session.get(url, headers=ALICE) as r:
+                assert r.ok
+
+        asyncio.run(both_async_clients())

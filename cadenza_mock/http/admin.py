@@ -26,16 +26,13 @@ from cadenza_mock.errors import (
     unauthorized,
 )
 from cadenza_mock.http.keys import ADMIN_TOKEN, STATE, uptime
+from cadenza_mock.http.middleware import ok
 from cadenza_mock.scenario import Scenario, load_scenario_text
 from cadenza_mock.scenario.faults import parse_fault_text
 
 AdminHandler = Callable[[web.Request], Awaitable[web.Response]]
 # 9999-12-31T23:59:59.999Z: the last instant a datetime (the ISO twins) can show.
 _LAST_MS = 253_402_300_799_999
-
-
-def ok(data: Any) -> web.Response:
-    return web.Response(body=wire.success_body(data), content_type="application/json")
 
 
 def admin(handler: AdminHandler) -> AdminHandler:

@@ -16,15 +16,10 @@ from cadenza_mock.engine.lifecycle import VerifyResult, identities
 from cadenza_mock.engine.query import NO_FILTER, parse_list_query
 from cadenza_mock.engine.store import Store
 from cadenza_mock.http.keys import STATE, USER_ID
+from cadenza_mock.http.middleware import json_response, ok
 from cadenza_mock.model import User
 from cadenza_mock.scenario.generate import rng_for, uuid4_from
 from cadenza_mock.schemas import parse_body
-
-JSON = "application/json"
-
-
-def ok(data: Any) -> web.Response:
-    return web.Response(body=wire.success_body(data), content_type=JSON)
 
 
 def _store(request: web.Request) -> Store:
@@ -54,7 +49,7 @@ async def list_credentials(request: web.Request) -> web.Response:
         if request.query_string
         else NO_FILTER
     )
-    return web.Response(body=store.list_body(user.user_id, where), content_type=JSON)
+    return json_response(store.list_body(user.user_id, where))
 
 
 async def create_credential(request: web.Request) -> web.Response:

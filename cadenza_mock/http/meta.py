@@ -10,6 +10,7 @@ from aiohttp import web
 
 from cadenza_mock.errors import invalid_argument
 from cadenza_mock.http.keys import STATE
+from cadenza_mock.http.middleware import json_response
 from cadenza_mock.model import PROFILE_NAMES
 from cadenza_mock.openapi import OPENAPI_PATH, openapi_json
 
@@ -23,7 +24,7 @@ async def openapi_document(request: web.Request) -> web.Response:
     if profile not in PROFILE_NAMES:
         problem = "must not be empty" if not profile else f"unknown value {profile!r}"
         raise invalid_argument("profile", problem, PROFILE_NAMES)
-    return web.Response(body=openapi_json(profile), content_type="application/json")
+    return json_response(openapi_json(profile))
 
 
 def routes() -> list[web.RouteDef]:

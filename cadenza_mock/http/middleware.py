@@ -25,11 +25,24 @@ log = logging.getLogger("cadenza_mock")
 ADMIN_PREFIX = "/__admin/"
 
 
+JSON = "application/json"
+
+
+def json_response(body: bytes) -> web.Response:
+    """A 200 carrying prebuilt JSON bytes (the list cache, the OpenAPI document)."""
+    return web.Response(body=body, content_type=JSON)
+
+
+def ok(data: Any) -> web.Response:
+    """The success envelope around `data`; error envelopes come only from this module."""
+    return json_response(wire.success_body(data))
+
+
 def error_response(err: ApiError, profile: str) -> web.Response:
     return web.Response(
         status=err.status,
         body=wire.error_body(err, profile),
-        content_type="application/json",
+        content_type=JSON,
         headers=err.headers,
     )
 
