@@ -392,6 +392,17 @@ def fmt_size(n: int) -> str:
     return f"{n / 1024 / 1024:.2f} MiB"
 
 
+def public_argv(argv: Sequence[str]) -> list[str]:
+    """The command line as recorded: a local output path says nothing to a reader."""
+    out = list(argv)
+    for i, arg in enumerate(out):
+        if arg == "--json" and i + 1 < len(out):
+            out[i + 1] = "FILE"
+        elif arg.startswith("--json="):
+            out[i] = "--json=FILE"
+    return out
+
+
 def render(args: argparse.Namespace, argv: Sequence[str], rows: list[Row]) -> str:
     wrk_version = subprocess.run(["wrk", "-v"], capture_output=True, text=True).stdout.split()
     lines = [
@@ -405,7 +416,7 @@ def render(args: argparse.Namespace, argv: Sequence[str], rows: list[Row]) -> st
         f"medians of the {args.rounds} runs. Before each run the script waits up to "
         f"{args.idle_wait:g} s for other CPU use on the machine to fall below a quarter core.",
         "",
-        "Command: `" + shlex.join(["python", "bench/bench_list.py", *argv]) + "`",
+        "Command: `" + shlex.join(["python", "bench/bench_list.py", *public_argv(argv)]) + "`",
         "",
         "| scenario | response size | server | req/s | p50 ms | p99 ms | server CPU "
         "| ours / bare req/s |",
