@@ -69,10 +69,10 @@ def _port(text: str) -> int:
     return port
 
 
-def _positive(text: str) -> int:
+def _non_negative(text: str) -> int:
     number = int(text)
-    if number < 1:
-        raise ValueError(f"must be at least 1, got {number}")
+    if number < 0:
+        raise ValueError(f"must be 0 or more, got {number}")
     return number
 
 
@@ -176,10 +176,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--journal-size",
         action=EnvDefault,
-        type=_checked(_positive),
-        convert=_positive,
+        type=_checked(_non_negative),
+        convert=_non_negative,
         default=1000,
-        help="how many requests the journal (/__admin/requests) keeps (default: %(default)s)",
+        help="how many requests the journal (/__admin/requests) keeps; 0 turns it off, "
+        "for load tests (default: %(default)s)",
     )
     serve.add_argument(
         "--quiet",

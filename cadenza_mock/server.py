@@ -20,14 +20,14 @@ from pathlib import Path
 from typing import Any, Self, TypeVar
 
 from aiohttp import web
-from aiohttp.typedefs import Handler
 
 from cadenza_mock import __version__, wire
 from cadenza_mock.engine.journal import JournalEntry
 from cadenza_mock.engine.state import MockState, ScenarioSource
-from cadenza_mock.errors import ApiError, ScenarioError
+from cadenza_mock.errors import ScenarioError
 from cadenza_mock.handle import MockHandle, ScenarioCache, SourceLike, source_key
-from cadenza_mock.http.app import AccessLogger, make_app
+from cadenza_mock.http import access_log as access_lines
+from cadenza_mock.http.app import make_app
 from cadenza_mock.model import User
 from cadenza_mock.scenario import Scenario
 from cadenza_mock.scenario.faults import parse_fault_dict
@@ -121,7 +121,7 @@ async def _serve(
     state = app[STATE]
     runner = web.AppRunner(
         app,
-        access_log_class=AccessLogger,
+        access_log_class=access_lines.AccessLogger,
         access_log=None if quiet else access_log,
         shutdown_timeout=SHUTDOWN_TIMEOUT,
     )
@@ -158,6 +158,7 @@ async def _serve(
         if watcher is not None:
             watcher.cancel()
         await runner.cleanup()
+        access_lines.lines.flush()
     log.info("cadenza-mock stopped")
     return 0
 
@@ -267,10 +268,11 @@ class MockServer(MockHandle):
             loop.close()
 
     async def _start_site(self) -> None:
-        app = make_app(state=self.state, admin_token=self.admin_token)
-        # Innermost, so it sees a crash before the envelope middleware turns it into a 500;
-        # it records and re-raises, the envelope middleware still writes the only body.
-        app.middlewares.append(self._record_handler_error)
+        app = make_app(
+            state=self.state,
+            admin_token=self.admin_token,
+            on_handler_error=self._record_handler_error,
+        )
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=SHUTDOWN_TIMEOUT)
         await runner.setup()
         site = web.TCPSite(runner, self.host, self.port)
@@ -282,17 +284,9 @@ class MockServer(MockHandle):
         self._runner = runner
         self.port = runner.addresses[0][1]
 
-    @web.middleware
-    async def _record_handler_error(
-        self, request: web.Request, handler: Handler
-    ) -> web.StreamResponse:
-        try:
-            return await handler(request)
-        except (ApiError, web.HTTPException):
-            raise  # answers the API means to give, not crashes
-        except Exception as exc:
-            self._handler_errors.append((f"{request.method} {request.path}", exc))
-            raise
+    def _record_handler_error(self, where: str, exc: BaseException) -> None:
+        """A crash the client saw as a 500, kept for `check_handler_errors()`."""
+        self._handler_errors.append((where, exc))
 
     def stop(self) -> None:
         """Stop serving and join the thread; a no-op when not running."""

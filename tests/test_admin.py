@@ -145,6 +145,20 @@ async def test_journal_is_bounded_oldest_dropped_newest_last(make_client):
     assert await data_of(await client.get("/__admin/requests")) == []
 
 
+async def test_journal_numbers_continue_across_clears_and_size_0_turns_it_off(make_client):
+    client = await make_client("default", journal_limit=2)
+    for _ in range(3):
+        await (await client.get(LIST, headers=ALICE)).read()
+    assert [e["seq"] for e in await data_of(await client.get("/__admin/requests"))] == [2, 3]
+    await client.delete("/__admin/requests")
+    await (await client.get(LIST, headers=ALICE)).read()
+    assert [e["seq"] for e in await data_of(await client.get("/__admin/requests"))] == [4]
+
+    off = await make_client("default", journal_limit=0)
+    assert (await off.get(LIST, headers=ALICE)).status == 200
+    assert await data_of(await off.get("/__admin/requests")) == []
+
+
 def test_journal_size_flag_bounds_the_journal(serve):
     served = serve("--journal-size", "2", "--quiet")
     url, token = served.banner()

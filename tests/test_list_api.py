@@ -303,3 +303,25 @@ async def test_wrong_method_is_405_in_envelope(client, method):
     message = assert_error(response, json.loads(await response.read()), 405, -19003)
     assert "GET" in message and method in message
     assert "GET" in response.headers["Allow"]
+
+
+async def test_a_remembered_list_never_outlives_a_change_or_a_logout(client):
+    """Repeated list calls with a static token are answered from a cache keyed by the raw
+    header and query; any change of state, a reset and a logout must all invalidate it."""
+    first = await (await client.get(LIST, headers=ALICE)).read()
+    assert await (await client.get(LIST, headers=ALICE)).read() == first
+    active = next(i for i in json.loads(first)["data"] if i["status"] == "ACTIVE")
+    revoke = await client.post(
+        "/api/v3/credential/revoke", headers=ALICE, json={"credentialId": active["credentialId"]}
+    )
+    assert revoke.status == 200
+    after = json.loads(await (await client.get(LIST, headers=ALICE)).read())["data"]
+    assert {i["credentialId"]: i["status"] for i in after}[active["credentialId"]] == "REVOKED"
+    assert (await client.post("/__admin/reset")).status == 200
+    assert await (await client.get(LIST, headers=ALICE)).read() == first
+    assert (await client.post("/api/v3/auth/logout", headers=ALICE)).status == 200
+    gone = await client.get(LIST, headers=ALICE)
+    assert gone.status == 401 and json.loads(await gone.read())["errno"] == -19002
+    # a query not seen before is checked from scratch: the ended token is refused first
+    bad = await client.get(LIST, headers=bearer("alice-token"), params={"status": "nope"})
+    assert bad.status == 401

@@ -466,6 +466,7 @@ INNER_TESTS = """
     from aiohttp import web
 
     from cadenza_mock.http.app import make_app
+    from cadenza_mock.http.middleware import enveloped
 
     AUTH = {"Authorization": "Bearer alice-token"}
 
@@ -482,7 +483,8 @@ INNER_TESTS = """
         async def undocumented(request):
             return web.json_response({"data": 1})
 
-        app.router.add_get("/api/v3/undocumented", undocumented)
+        # Routes reach the journal and the observer through the envelope.
+        app.router.add_get("/api/v3/undocumented", enveloped(undocumented))
         client = await aiohttp_client(app)
         assert (await client.get("/api/v3/undocumented")).status == 200
 """

@@ -10,10 +10,13 @@ from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qs
 
 from cadenza_mock.wire import mask_api_key
 
 REDACTED = "<redacted>"
+RawHeaders = tuple[tuple[bytes, bytes], ...]
+Recorded = tuple[Any, ...]
 # Body fields that carry secrets anywhere in the API (create, rotate, login, refresh).
 SECRET_FIELDS = frozenset(
     {
@@ -85,28 +88,68 @@ class JournalEntry:
 
 
 class Journal:
-    """Newest last; the oldest entries fall off past `limit`."""
+    """Newest last; the oldest entries fall off past `limit` (0 turns the journal off).
+
+    Recording is on every request's path, reading is rare: a request is kept as the tuple
+    of what it already has (raw headers, raw query string) and the redacted, parsed
+    `JournalEntry` is built when someone reads. Bodies are different: the caller redacts
+    them before they are kept, so no secret a client sent is ever stored.
+    """
 
     def __init__(self, limit: int = 1000) -> None:
-        if limit < 1:
-            raise ValueError(f"journal limit must be at least 1, got {limit!r}")
+        if limit < 0:
+            raise ValueError(f"journal limit must be 0 (off) or more, got {limit!r}")
         self.limit = limit
-        self._entries: deque[JournalEntry] = deque(maxlen=limit)
-        self._seq = 0
-        self.dropped = 0
+        self._entries: deque[Recorded] = deque(maxlen=limit or 1)
+        self._recorded = 0  # ever: numbers the entries (seq), across clears
+        self._cleared_at = 0
 
-    def next_seq(self) -> int:
-        self._seq += 1
-        return self._seq
+    def record(self, request: Recorded) -> None:
+        """Keep one answered request: (time ms, method, path, query string, raw headers,
+        redacted body, status, duration ms, user id, fault note)."""
+        self._recorded += 1
+        self._entries.append(request)
 
-    def add(self, entry: JournalEntry) -> None:
-        if len(self._entries) == self.limit:
-            self.dropped += 1
-        self._entries.append(entry)
+    @property
+    def dropped(self) -> int:
+        """Entries that fell off the front since the last clear."""
+        return self._recorded - self._cleared_at - len(self._entries)
 
     def entries(self) -> list[JournalEntry]:
-        return list(self._entries)
+        first = self._recorded - len(self._entries) + 1
+        return [_entry(first + i, *raw) for i, raw in enumerate(self._entries)]
 
     def clear(self) -> None:
         self._entries.clear()
-        self.dropped = 0
+        self._cleared_at = self._recorded
+
+
+def _entry(
+    seq: int,
+    time_ms: int,
+    method: str,
+    path: str,
+    query_string: str,
+    raw_headers: RawHeaders,
+    body: Any,
+    status: int,
+    duration_ms: float,
+    user_id: str | None,
+    fault: str | None,
+) -> JournalEntry:
+    return JournalEntry(
+        seq=seq,
+        time_ms=time_ms,
+        method=method,
+        path=path,
+        query=parse_qs(query_string, keep_blank_values=True),
+        headers=redact_headers(
+            (name.decode("utf-8", "surrogateescape"), value.decode("utf-8", "surrogateescape"))
+            for name, value in raw_headers
+        ),
+        body=body,
+        status=status,
+        duration_ms=round(duration_ms, 3),
+        user_id=user_id,
+        fault=fault,
+    )

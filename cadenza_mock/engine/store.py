@@ -66,6 +66,10 @@ class Store:
         self._created = 0
         self._changed = False
         self._list_cache: dict[tuple[str, ListFilter], bytes] = {}
+        # (Authorization header, raw query string) -> (user id, list bytes), for static
+        # scenario tokens only (they never expire): a repeated list call skips auth and
+        # query parsing altogether. Cleared with the list cache and on logout.
+        self.list_hits: dict[tuple[str, str], tuple[str, bytes]] = {}
 
     # ----------------------------------------------------------------- state lifecycle
 
@@ -77,6 +81,7 @@ class Store:
             self._logged_out.clear()
             self._created = 0
             self._list_cache.clear()
+            self.list_hits.clear()
             self._changed = False
         if self.sessions.changed:
             self.sessions.reset()
@@ -86,6 +91,7 @@ class Store:
             self._credentials[cred.credential_id.lower()] = cred
         self._changed = True
         self._list_cache.clear()
+        self.list_hits.clear()
 
     # ----------------------------------------------------------------- auth
 
@@ -112,6 +118,7 @@ class Store:
         if token in self._static_tokens:
             self._logged_out.add(token)
             self._changed = True
+            self.list_hits.clear()
         else:
             self.sessions.logout(token)
         return user
@@ -128,6 +135,14 @@ class Store:
 
     def find(self, credential_id: str) -> Credential | None:
         return self._credentials.get(credential_id.lower())
+
+    def remember_list(self, header: str, query_string: str, user_id: str, body: bytes) -> None:
+        """Let the same static-token list call be answered from `list_hits` next time."""
+        token = header.partition(" ")[2].strip()
+        if token in self._static_tokens:
+            if len(self.list_hits) >= _CACHE_LIMIT:
+                self.list_hits.clear()
+            self.list_hits[(header, query_string)] = (user_id, body)
 
     def list_body(self, user_id: str, where: ListFilter) -> bytes:
         """The full list response envelope for one user and filter, serialized once."""

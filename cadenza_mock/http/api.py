@@ -43,13 +43,21 @@ def _credential(store: Store, cred: Any) -> dict[str, Any]:
 
 async def list_credentials(request: web.Request) -> web.Response:
     store = _store(request)
+    header = request.headers.get("Authorization")
+    query_string = request.query_string
+    hit = store.list_hits.get((header, query_string))  # type: ignore[arg-type]
+    if hit is not None:
+        request[USER_ID] = hit[0]
+        return json_response(hit[1])
     user = _caller(request, store)
     where = (
         parse_list_query(request.query.items(), store.profile, store.enums)
-        if request.query_string
+        if query_string
         else NO_FILTER
     )
-    return json_response(store.list_body(user.user_id, where))
+    body = store.list_body(user.user_id, where)
+    store.remember_list(header or "", query_string, user.user_id, body)
+    return json_response(body)
 
 
 async def create_credential(request: web.Request) -> web.Response:

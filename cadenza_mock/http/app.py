@@ -6,15 +6,14 @@ The CLI, the container, the threaded `MockServer` and the pytest plugin all call
 from __future__ import annotations
 
 import time
-from typing import Any
+from collections.abc import Callable
 
 from aiohttp import web
-from aiohttp.abc import AbstractAccessLogger
 
 from cadenza_mock.engine.state import MockState, ScenarioSource
 from cadenza_mock.http import admin, api, meta
-from cadenza_mock.http.keys import ADMIN_TOKEN, STARTED_AT, STATE, USER_ID
-from cadenza_mock.http.middleware import envelope_middleware
+from cadenza_mock.http.keys import ADMIN_TOKEN, HANDLER_ERROR_HOOK, STARTED_AT, STATE
+from cadenza_mock.http.middleware import CATCH_ALL, enveloped, no_route
 from cadenza_mock.http.observer import RESPONSE_OBSERVER, ResponseObserver, default_observer
 
 
@@ -27,9 +26,10 @@ def make_app(
     admin_token: str | None = None,
     state: MockState | None = None,
     response_observer: ResponseObserver | None = None,
+    on_handler_error: Callable[[str, BaseException], None] | None = None,
 ) -> web.Application:
     """An app serving `scenario` (bundled name, path, dict or Scenario), or a given state."""
-    app = web.Application(middlewares=[envelope_middleware])
+    app = web.Application()
     app[STATE] = state or MockState(
         scenario, profile=profile, seed=seed, journal_limit=journal_limit
     )
@@ -40,24 +40,11 @@ def make_app(
     observer = response_observer or default_observer()
     if observer is not None:
         app[RESPONSE_OBSERVER] = observer
-    app.router.add_routes([*api.routes(), *meta.routes(), *admin.routes()])
+    if on_handler_error is not None:
+        app[HANDLER_ERROR_HOOK] = on_handler_error
+    routes = [*api.routes(), *meta.routes(), *admin.routes()]
+    app.router.add_routes(
+        [web.route(r.method, r.path, enveloped(r.handler), **r.kwargs) for r in routes]
+    )
+    app.router.add_route("*", CATCH_ALL, enveloped(no_route))
     return app
-
-
-class AccessLogger(AbstractAccessLogger):
-    """One line per request: method, path, status, ms. Headers (tokens) are never logged."""
-
-    def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
-        user = request.get(USER_ID)
-        who = f" user={user}" if user else ""
-        self.logger.info(
-            "%s %s %s %.1fms%s", request.method, request.path_qs, response.status, time * 1000, who
-        )
-
-    @property
-    def enabled(self) -> bool:
-        return self.logger.isEnabledFor(20)
-
-
-def access_log_kwargs() -> dict[str, Any]:
-    return {"access_log_class": AccessLogger}

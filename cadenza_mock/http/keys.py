@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
@@ -12,6 +13,9 @@ from cadenza_mock.engine.state import MockState
 STATE = web.AppKey("cadenza_state", MockState)
 ADMIN_TOKEN = web.AppKey("cadenza_admin_token", str)
 STARTED_AT = web.AppKey("cadenza_started_at", float)
+# Called with ("METHOD /path", exception) when a handler crashes (the client gets a 500):
+# MockServer re-raises it in the test that caused it.
+HANDLER_ERROR_HOOK = web.AppKey("cadenza_handler_error_hook", Callable[[str, BaseException], None])
 
 # Set on the request by handlers, read by the middleware for the journal and the log line.
 # aiohttp >= 3.14 has typed request keys; older releases take a plain string.
