@@ -293,6 +293,10 @@ def bench_scenario(args: argparse.Namespace, scenario: str, work: Path, script: 
     variants = [("cadenza-mock", [])]
     if args.quiet_variant:
         variants.append(("cadenza-mock --quiet", ["--quiet"]))
+    if args.lean_variant:
+        variants.append(
+            ("cadenza-mock --quiet --journal-size 0", ["--quiet", "--journal-size", "0"])
+        )
     targets: list[tuple[str, str, Server]] = []  # (label, list URL, server)
     body = b""
     try:
@@ -489,6 +493,12 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         "--quiet-variant",
         action="store_true",
         help="also measure `serve --quiet` (no access log) in the same alternation",
+    )
+    p.add_argument(
+        "--lean-variant",
+        action="store_true",
+        help="also measure `serve --quiet --journal-size 0` (no access log, no journal): "
+        "the load-test configuration",
     )
     p.add_argument(
         "--idle-wait",
