@@ -6,6 +6,7 @@ document, so the two cannot drift apart.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from functools import cache
 from typing import Any
@@ -109,14 +110,29 @@ def _message(exc: Any, body: Any, schema: dict[str, Any]) -> str:
     return f"{name}: {exc.message.removeprefix('data.').removeprefix('data ')}"
 
 
+def _encodable(value: Any) -> bool:
+    """No lone surrogates anywhere: they cannot be stored, compared or sent back as UTF-8."""
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def parse_body(raw: bytes, profile: str, operation: str) -> dict[str, Any]:
     """The request body as a dict, or the 400 the API gives for it (never echoing values)."""
-    import json
-
     try:
         body = json.loads(raw) if raw.strip() else None
     except (ValueError, UnicodeDecodeError):
         raise ApiError(400, INVALID_JSON, "Invalid JSON", code="INVALID_JSON") from None
+    if not _encodable(body):
+        raise ApiError(
+            400,
+            FORM_VALIDATION_FAILED,
+            "Form validation failed: text must be valid Unicode (a lone surrogate such as "
+            "\\ud800 is not)",
+            code="VALIDATION_ERROR",
+        )
     if not isinstance(body, dict):
         raise ApiError(
             400,

@@ -23,8 +23,12 @@ _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 def dumps(value: Any) -> bytes:
-    """Compact, deterministic JSON: the same state always gives the same bytes."""
-    return _dumps(value).encode()
+    """Compact, deterministic JSON: the same state always gives the same bytes.
+
+    A lone surrogate (which JSON input may carry as `\\ud800`) goes back out escaped the
+    same way instead of failing the whole response.
+    """
+    return _dumps(value).encode("utf-8", "backslashreplace")
 
 
 def mask_api_key(api_key: str, keep: int = DEFAULT_MASK_KEEP) -> str:

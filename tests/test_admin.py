@@ -333,3 +333,33 @@ def test_readme_fault_yaml_example_text_is_valid():
         )
     )
     assert fault["respond"]["errno"] == -22000
+
+
+async def test_admin_bodies_that_are_not_utf8_are_400(make_client):
+    client = await make_client("default")
+    for method, path in (("PUT", "/__admin/scenario"), ("POST", "/__admin/faults")):
+        error = await data_of(await client.request(method, path, data=b"\xff\xfe: x\n"), 400)
+        assert error["errno"] == -19005 and "UTF-8" in error["error"]
+    assert (await data_of(await client.get("/__admin/scenario")))["name"] == "default"
+    assert await data_of(await client.get("/__admin/faults")) == []
+
+
+async def test_loading_a_file_that_is_no_scenario_never_quotes_it(make_client, tmp_path):
+    client = await make_client("default")
+    (tmp_path / "notes.yaml").write_text("private-notes-do-not-echo\n")
+    (tmp_path / "binary.yaml").write_bytes(b"\x00\xff\xfe private-bytes")
+    for name in ("notes.yaml", "binary.yaml"):
+        response = await client.put("/__admin/scenario", params={"name": str(tmp_path / name)})
+        error = await data_of(response, 400)
+        assert "not a scenario" in error["error"]
+        assert "private" not in error["error"]
+    assert (await data_of(await client.get("/__admin/scenario")))["name"] == "default"
+
+
+async def test_an_oversized_body_on_a_bodiless_route_is_journaled_not_fatal(make_client):
+    client = await make_client("default")
+    big = b"x" * (1024 * 1024 + 10)  # over aiohttp's default client_max_size
+    response = await client.get(LIST, headers=ALICE, data=big)
+    assert response.status == 200 and (await response.json())["success"] is True
+    [entry] = await data_of(await client.get("/__admin/requests"))
+    assert entry["body"].startswith("<body not read")

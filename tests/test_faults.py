@@ -595,3 +595,9 @@ def test_readme_faults_python_example_runs():
     section = readme[readme.index("## Faults") : readme.index("## Container")]
     [example] = re.findall(r"```python\n(.*?)```", section, re.S)
     exec(compile(example, "README.md#faults", "exec"), {})
+
+
+@pytest.mark.parametrize("header", ["Content-Type", "content-length", "Transfer-Encoding"])
+def test_a_fault_may_not_set_framing_headers(header):
+    with MockServer("default") as mock, pytest.raises(ScenarioError, match=header):
+        mock.add_fault({"respond": {"status": 500, "headers": {header: "text/html"}}})

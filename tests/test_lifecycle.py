@@ -31,7 +31,7 @@ from _api import (
     Api,
     assert_error,
 )
-from conftest import bearer
+from conftest import LIST, bearer
 
 PROFILES = ["docs", "sdk"]
 BOB_ID = "9d2c7a10-5e3b-4c8f-b1a2-7e6d5c4b3a21"
@@ -578,3 +578,45 @@ async def test_secrets_never_leave_the_process(api, caplog):
     journal = json.loads(seen[-4])["data"]
     bodies = [e["body"] for e in journal if e["path"] == ROTATE]
     assert bodies and bodies[0]["apiKey"].startswith("Rotate")
+
+
+async def test_a_lone_surrogate_is_a_400_and_changes_nothing(api):
+    before = await api.snapshot()
+    for field in ("name", "apiKey"):
+        body = api.create_body(api_key="surrogateKey0123456789")
+        body[api.name_field if field == "name" else field] = "bad \ud800 text"
+        status, payload = await api.post(CREATE, body)
+        assert_error(status, payload, 400, -19004)
+    await assert_unchanged(api, before)
+
+
+async def test_a_scenario_load_during_a_request_never_swallows_the_write(make_client):
+    """The create's headers arrive, then a scenario load, then its body: the credential
+    must land in the scenario that is loaded when the answer says it was created."""
+    client = await make_client("default")
+    host, port = client.server.host, client.server.port
+    body = json.dumps(
+        {"venue": "BINANCE", "apiKey": "raceKey0123456789abc", "apiSecret": "race-secret"}
+    ).encode()
+    reader, writer = await asyncio.open_connection(host, port)
+    writer.write(
+        f"POST {CREATE} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer alice-token\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+    )
+    await writer.drain()
+    await asyncio.sleep(0.1)  # let the handler start waiting for the body
+    loaded = await client.put("/__admin/scenario", params={"name": "multi-user"})
+    assert loaded.status == 200
+    writer.write(body)
+    await writer.drain()
+    head = await reader.readuntil(b"\r\n\r\n")
+    length = int(
+        next(h for h in head.split(b"\r\n") if h.lower().startswith(b"content-length")).split(b":")[
+            1
+        ]
+    )
+    answer = json.loads(await reader.readexactly(length))
+    writer.close()
+    assert answer["success"] is True
+    listed = await (await client.get(LIST, headers=bearer("alice-token"))).json()
+    assert answer["data"]["credentialId"] in {c["credentialId"] for c in listed["data"]}

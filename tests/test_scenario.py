@@ -405,12 +405,16 @@ BAD = [
     ("bad user id", "users:\n  - id: alice\n", 2, 9, ["expected a UUID"]),
     (
         "updated before created",
-        "users:\n  - credentials:\n      - venue: OKX\n        createdAt: 2000\n"
-        "        updatedAt: 1000\n",
+        "users:\n  - credentials:\n      - venue: OKX\n        createdAt: 1703052635110\n"
+        "        updatedAt: 1703052635000\n",
         5,
         20,
         ["updatedAt is before createdAt"],
     ),
+    # ISO twins must stay renderable and the clock must have room to move
+    ("now out of range", "now: 9999999999999999\n", 1, 6, ["out of range", "1971", "9000"]),
+    ("now before 1971", 'now: "1970-01-02T00:00:00Z"\n', 1, 6, ["out of range"]),
+    ("not a mapping at the top", "just text\n", 1, 1, ["not a scenario", "a single value"]),
     ("missing extends file", "seed: 1\nextends: nothere.yaml\n", 2, 10, ["no such scenario file"]),
     ("unknown bundled base", "extends: defualt\n", 1, 10, ["no bundled scenario", "'default'"]),
 ]
@@ -539,3 +543,12 @@ def test_bundled_scenarios_serve_in_both_profiles(profile, many_scenario):
         assert len(load_scenario("many", profile="sdk").credentials) == 10_000
     else:
         assert many_scenario.profile == "docs" and len(many_scenario.credentials) == 10_000
+
+
+def test_uuids_are_matched_whole():
+    from cadenza_mock.scenario import is_uuid
+
+    good = "660e8400-e29b-41d4-a716-446655440000"
+    assert is_uuid(good) and is_uuid(good.upper())
+    for bad in (good + "\n", " " + good, good[:-1], good + "0", good.replace("-", "")):
+        assert not is_uuid(bad), repr(bad)

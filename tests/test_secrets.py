@@ -125,3 +125,25 @@ def test_records_and_users_do_not_repr_secrets(tmp_path):
     text = repr(scenario)
     assert "BINANCE" in text  # the records are in there...
     assert leaked(text, FRAGMENTS) == []  # ...without their secrets or full keys
+
+
+def test_secrets_outside_the_known_body_fields_are_redacted_too(serve):
+    """Secret-named query parameters and headers (any spelling) and non-string API keys:
+    the journal and the log line show none of them."""
+    served = serve()
+    url, token = served.banner()
+    leaks = ["QUERYSECRET1", "pw-in-query-2", "HEADERSECRET3", "SNAKESECRET4", "FULLKEY567890"]
+    query = f"?status=ACTIVE&apiSecret={leaks[0]}&password={leaks[1]}&api_key=abcdefghijkl"
+    headers = {"Authorization": f"Bearer {token}", "X-Api-Secret": leaks[2]}
+    assert requests.get(f"{url}{LIST}{query}", headers=headers, timeout=10).ok
+    body = {"api_secret": leaks[3], "apiKey": [leaks[4]], "credentialId": "x"}
+    requests.post(f"{url}/api/v3/credential/revoke", headers=headers, json=body, timeout=10)
+    journal = requests.get(f"{url}/__admin/requests", timeout=10).text
+    _, log = served.stop()
+    for leak in leaks:
+        assert leak not in journal
+        assert leak not in log
+    entries = json.loads(journal)["data"]
+    assert entries[0]["query"]["status"] == ["ACTIVE"]  # ordinary parameters stay readable
+    assert entries[0]["query"]["api_key"] == ["abcdef***"]
+    assert "status=ACTIVE" in log and "apiSecret=<redacted>" in log

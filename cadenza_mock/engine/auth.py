@@ -12,7 +12,7 @@ import base64
 import hashlib
 import hmac
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from cadenza_mock.engine.clock import Clock
 from cadenza_mock.errors import INVALID_LOGIN, INVALID_REFRESH_TOKEN, ApiError
@@ -28,8 +28,8 @@ class Session:
     """One login: what the session JSON is built from."""
 
     user: User
-    access_token: str
-    refresh_token: str
+    access_token: str = field(repr=False)
+    refresh_token: str = field(repr=False)
     expires_at_ms: int
     session_id: str
 

@@ -1,7 +1,9 @@
 """A bounded record of the requests the mock answered, with secrets and tokens redacted.
 
 Tests assert on it (`mock.requests`), the admin API serves it; neither must ever expose a
-secret, so redaction happens when an entry is written, not when it is read.
+secret. Bodies are redacted before they are kept; headers and query strings are kept raw
+(they are the HTTP parser's own objects, which keeps recording cheap) and redacted by the
+only way out, `Journal.entries()`.
 """
 
 from __future__ import annotations
@@ -10,44 +12,64 @@ from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, parse_qsl, urlencode
 
 from cadenza_mock.wire import mask_api_key
 
 REDACTED = "<redacted>"
 RawHeaders = tuple[tuple[bytes, bytes], ...]
 Recorded = tuple[Any, ...]
-# Body fields that carry secrets anywhere in the API (create, rotate, login, refresh).
-SECRET_FIELDS = frozenset(
-    {
-        "apiSecret",
-        "apiPassphrase",
-        "password",
-        "refreshToken",
-        "accessToken",
-        "secret",
-        "passphrase",
-    }
-)
-SECRET_HEADERS = frozenset({"authorization", "cookie", "x-admin-token", "proxy-authorization"})
+# Words that make a body field, query parameter or header a secret wherever they appear,
+# compared case- and separator-insensitively (apiSecret, api_secret, X-Api-Secret).
+_SECRET_WORDS = ("secret", "passphrase", "password", "token", "authorization", "cookie")
+
+
+def _normalized(name: str) -> str:
+    return name.lower().replace("_", "").replace("-", "")
+
+
+def is_secret_name(name: str) -> bool:
+    normalized = _normalized(name)
+    return any(word in normalized for word in _SECRET_WORDS)
+
+
+def _is_api_key(name: str) -> bool:
+    return _normalized(name).endswith("apikey")
+
+
+def redact_value(name: str, value: Any) -> Any:
+    """What a field called `name` may show: secrets replaced, API keys masked."""
+    if is_secret_name(name):
+        return REDACTED
+    if _is_api_key(name):
+        return mask_api_key(value) if isinstance(value, str) else REDACTED
+    return redact_body(value)
 
 
 def redact_headers(headers: Iterable[tuple[str, str]]) -> dict[str, str]:
-    return {k: (REDACTED if k.lower() in SECRET_HEADERS else v) for k, v in headers}
+    return {k: redact_value(k, v) for k, v in headers}
+
+
+def redact_query(query: Mapping[str, list[str]]) -> dict[str, list[str]]:
+    return {k: [redact_value(k, v) for v in values] for k, values in query.items()}
+
+
+def redact_query_string(query_string: str) -> str:
+    """The raw query string for a log line, with secret-named values replaced."""
+    if not query_string or not any(
+        word in query_string.lower() for word in (*_SECRET_WORDS, "apikey", "api_key")
+    ):
+        return query_string
+    return urlencode(
+        [(k, redact_value(k, v)) for k, v in parse_qsl(query_string, keep_blank_values=True)],
+        safe="<>*",
+    )
 
 
 def redact_body(body: Any) -> Any:
-    """Secrets replaced, apiKey masked, at any depth."""
+    """Secrets replaced, API keys masked, at any depth."""
     if isinstance(body, Mapping):
-        result = {}
-        for key, value in body.items():
-            if key in SECRET_FIELDS:
-                result[key] = REDACTED
-            elif key == "apiKey" and isinstance(value, str):
-                result[key] = mask_api_key(value)
-            else:
-                result[key] = redact_body(value)
-        return result
+        return {key: redact_value(str(key), value) for key, value in body.items()}
     if isinstance(body, list):
         return [redact_body(item) for item in body]
     return body
@@ -142,7 +164,7 @@ def _entry(
         time_ms=time_ms,
         method=method,
         path=path,
-        query=parse_qs(query_string, keep_blank_values=True),
+        query=redact_query(parse_qs(query_string, keep_blank_values=True)),
         headers=redact_headers(
             (name.decode("utf-8", "surrogateescape"), value.decode("utf-8", "surrogateescape"))
             for name, value in raw_headers

@@ -15,6 +15,7 @@ from typing import TextIO
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 
+from cadenza_mock.engine.journal import redact_query_string
 from cadenza_mock.http.keys import USER_ID
 
 FLUSH_DELAY = 0.05
@@ -59,14 +60,16 @@ lines = _Lines()
 class AccessLogger(AbstractAccessLogger):
     """One line per request: time, method, path with query, status, ms, user id.
 
-    Headers, tokens and bodies are never logged.
+    Headers, tokens and bodies are never logged; secret-named query values are redacted.
     """
 
     def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
         user = request.get(USER_ID)
         who = f" user={user}" if user else ""
+        query = request.query_string
+        target = f"{request.path}?{redact_query_string(query)}" if query else request.path
         lines.add(
-            f"{lines.timestamp(_now())} INFO {request.method} {request.path_qs} "
+            f"{lines.timestamp(_now())} INFO {request.method} {target} "
             f"{response.status} {time * 1000:.1f}ms{who}\n"
         )
 

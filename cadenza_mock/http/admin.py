@@ -52,6 +52,16 @@ def admin(handler: AdminHandler) -> AdminHandler:
     return checked
 
 
+async def _text(request: web.Request) -> str:
+    """The body as UTF-8 text whatever charset the request claims; 400 if it is not."""
+    try:
+        return (await request.read()).decode("utf-8")
+    except UnicodeDecodeError:
+        raise ApiError(
+            400, INVALID_JSON, "Invalid body: not UTF-8 text", code="INVALID_BODY"
+        ) from None
+
+
 def scenario_summary(scenario: Scenario, state: MockState) -> dict[str, Any]:
     """What a client needs to drive a scenario: its users and their static tokens."""
     counts: dict[str, int] = {}
@@ -111,7 +121,7 @@ async def put_scenario(request: web.Request) -> web.Response:
     """Load a bundled name (`?name=` or JSON `{"name": ...}`), an inline JSON scenario
     (`{"scenario": {...}}`) or a YAML document body. A bad one leaves the old one serving."""
     state = request.app[STATE]
-    raw = await request.text()
+    raw = await _text(request)
     name = request.query.get("name")
     try:
         if name is not None:
@@ -190,7 +200,7 @@ async def advance_clock(request: web.Request) -> web.Response:
     raw: Any = request.query.get("advance")
     if raw is None:
         try:
-            body = json.loads(await request.text() or "{}")
+            body = json.loads(await _text(request) or "{}")
         except ValueError:
             raise ApiError(400, INVALID_JSON, "Invalid JSON", code="INVALID_JSON") from None
         raw = body.get("advance") if isinstance(body, dict) else None
@@ -242,7 +252,7 @@ async def post_fault(request: web.Request) -> web.Response:
     """Arm one fault, written exactly like an entry of a scenario's `faults:` list (JSON or
     YAML body); answer its id and normalized form. A bad fault is a 400 naming the problem."""
     state = request.app[STATE]
-    raw = await request.text()
+    raw = await _text(request)
     if request.content_type == "application/json":
         try:
             json.loads(raw)

@@ -1,7 +1,9 @@
 """Handlers of the emulated Cadenza API: parse, ask the engine, serialize.
 
 Handlers stay thin: bodies are validated by the declared schemas (cadenza_mock.schemas),
-state changes happen in the engine's Store, shapes come from cadenza_mock.wire.
+state changes happen in the engine's Store, shapes come from cadenza_mock.wire. A handler
+awaits only to read its body, before it looks at any state: a scenario load or reset
+between two requests can never split one request across two stores.
 """
 
 from __future__ import annotations
@@ -33,10 +35,6 @@ def _caller(request: web.Request, store: Store) -> User:
     return user
 
 
-async def _body(request: web.Request, store: Store, operation: str) -> dict[str, Any]:
-    return parse_body(await request.read(), store.profile, operation)
-
-
 def _credential(store: Store, cred: Any) -> dict[str, Any]:
     return wire.credential(cred, store.profile, store.scenario.mask_keep)
 
@@ -61,9 +59,10 @@ async def list_credentials(request: web.Request) -> web.Response:
 
 
 async def create_credential(request: web.Request) -> web.Response:
+    raw = await request.read()  # the only await: nothing can swap the store after it
     store = _store(request)
     user = _caller(request, store)
-    body = await _body(request, store, "create")
+    body = parse_body(raw, store.profile, "create")
     sdk = store.profile == "sdk"
     cred = store.create(
         user,
@@ -95,9 +94,10 @@ def _accounts(store: Store, result: VerifyResult) -> list[dict[str, Any]]:
 
 
 async def verify_credentials(request: web.Request) -> web.Response:
+    raw = await request.read()  # the only await: nothing can swap the store after it
     store = _store(request)
     user = _caller(request, store)
-    body = await _body(request, store, "verify")
+    body = parse_body(raw, store.profile, "verify")
     many = "credentialIds" in body
     results = store.verify(user, body["credentialIds"] if many else [body["credentialId"]])
     if store.profile == "sdk":
@@ -112,9 +112,10 @@ async def verify_credentials(request: web.Request) -> web.Response:
 
 
 async def rotate_credential(request: web.Request) -> web.Response:
+    raw = await request.read()  # the only await: nothing can swap the store after it
     store = _store(request)
     user = _caller(request, store)
-    body = await _body(request, store, "rotate")
+    body = parse_body(raw, store.profile, "rotate")
     cred = store.rotate(
         user,
         body["credentialId"],
@@ -126,23 +127,26 @@ async def rotate_credential(request: web.Request) -> web.Response:
 
 
 async def revoke_credential(request: web.Request) -> web.Response:
+    raw = await request.read()  # the only await: nothing can swap the store after it
     store = _store(request)
     user = _caller(request, store)
-    body = await _body(request, store, "revoke")
+    body = parse_body(raw, store.profile, "revoke")
     return ok(_credential(store, store.revoke(user, body["credentialId"])))
 
 
 async def login(request: web.Request) -> web.Response:
+    raw = await request.read()
     store = _store(request)
-    body = await _body(request, store, "login")
+    body = parse_body(raw, store.profile, "login")
     session = store.sessions.login(body["email"], body["password"])
     request[USER_ID] = session.user.user_id
     return ok(wire.session_json(session, ACCESS_TTL_SECONDS))
 
 
 async def refresh_token(request: web.Request) -> web.Response:
+    raw = await request.read()
     store = _store(request)
-    body = await _body(request, store, "refresh")
+    body = parse_body(raw, store.profile, "refresh")
     session = store.sessions.refresh(body["refreshToken"])
     request[USER_ID] = session.user.user_id
     return ok(wire.session_json(session, ACCESS_TTL_SECONDS))

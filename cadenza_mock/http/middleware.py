@@ -228,7 +228,10 @@ async def _trickle(
 
 async def _redacted_body(request: web.Request) -> Any:
     """The request body as the journal keeps it: parsed JSON with secrets redacted."""
-    raw = await request.read()
+    try:
+        raw = await request.read()
+    except web.HTTPException as exc:  # e.g. over the size limit: the handler never read it
+        return f"<body not read: {exc.reason}>"
     try:
         return redact_body(json.loads(raw))
     except (ValueError, UnicodeDecodeError):

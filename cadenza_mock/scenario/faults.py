@@ -299,12 +299,24 @@ def _respond(node: yaml.Node, path: str, problems: Problems) -> dict[str, Any]:
             got = value(raw) if isinstance(raw, yaml.ScalarNode) else None
             if not _HEADER_RE.match(key):
                 problems.add(raw, join(hpath, key), f"not a header name: {key!r}")
+            elif key.lower() in _FRAMING_HEADERS:
+                problems.add(
+                    raw,
+                    join(hpath, key),
+                    f"{key} is set by the server itself (the body is the Cadenza envelope); "
+                    "use `malformed` or `slow_body` to break the body",
+                )
             elif isinstance(got, bool) or not isinstance(got, str | int | float):
                 problems.add(raw, join(hpath, key), f"expected a string, got {describe(raw)}")
             else:
                 headers[key] = str(got)
         result["headers"] = {**result.get("headers", {}), **headers}
     return result
+
+
+# Headers that describe the body or the connection: a fault setting them would make the
+# answer unparseable in ways no real server produces.
+_FRAMING_HEADERS = frozenset({"content-type", "content-length", "transfer-encoding", "connection"})
 
 
 def _delay(node: yaml.Node, path: str, problems: Problems) -> float | dict[str, float] | None:

@@ -215,7 +215,16 @@ def _document(
             raise ScenarioError(
                 [ScenarioIssue(path, 0, 0, "extends cycle: " + " -> ".join([*chain, identity]))]
             )
-        text = file.read_text(encoding="utf-8")
+        try:
+            text = file.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            raise ScenarioError(
+                [ScenarioIssue(str(file), 0, 0, "not a scenario: the file is not UTF-8 text")]
+            ) from None
+        except OSError as exc:
+            raise ScenarioError(
+                [ScenarioIssue(str(file), 0, 0, f"cannot read: {exc.strerror or exc}")]
+            ) from None
     node = _compose(text, path or name)
     if node is None:  # an empty file is an empty scenario
         node = yaml.MappingNode("tag:yaml.org,2002:map", [], None, None)
@@ -302,14 +311,21 @@ _UUID_RE = re.compile(
 
 
 def is_uuid(text: str) -> bool:
-    return bool(_UUID_RE.match(text))
+    return bool(_UUID_RE.fullmatch(text))
+
+
+# Timestamps must stay renderable as ISO-8601 (the sdk twins) with room for the clock to
+# move: from 1971 (generated data reaches 400 days back from `now`) to the year 9000.
+FIRST_MS = 400 * 86_400_000
+LAST_MS = 221_845_392_000_000  # 9000-01-01T00:00:00Z
 
 
 def _timestamp_ms(node: yaml.Node, path: str, problems: Problems) -> int | None:
     """Integer ms, or an ISO-8601 string / YAML timestamp (UTC unless it says otherwise)."""
     raw = value(node) if isinstance(node, yaml.ScalarNode) else None
-    if isinstance(raw, int) and not isinstance(raw, bool) and raw >= 0:
-        return raw
+    result: int | None = None
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        result = raw
     if isinstance(raw, str):
         try:
             raw = datetime.fromisoformat(raw.replace("Z", "+00:00"))
@@ -320,13 +336,18 @@ def _timestamp_ms(node: yaml.Node, path: str, problems: Problems) -> int | None:
     if isinstance(raw, datetime):
         if raw.tzinfo is None:
             raw = raw.replace(tzinfo=UTC)
-        return int(raw.timestamp() * 1000)
-    problems.add(
-        node,
-        path,
-        "expected milliseconds since the epoch or an ISO-8601 time like 2026-01-15T12:00:00Z",
-    )
-    return None
+        result = int(raw.timestamp() * 1000)
+    if result is None:
+        problems.add(
+            node,
+            path,
+            "expected milliseconds since the epoch or an ISO-8601 time like 2026-01-15T12:00:00Z",
+        )
+        return None
+    if not FIRST_MS <= result <= LAST_MS:
+        problems.add(node, path, "out of range: give a time between 1971 and 9000")
+        return None
+    return result
 
 
 def _secret(node: yaml.Node, path: str, problems: Problems) -> str | None:

@@ -58,7 +58,13 @@ def mapping(
 ) -> dict[str, yaml.Node] | None:
     """A mapping's value nodes by key; unknown and repeated keys are problems."""
     if not isinstance(node, yaml.MappingNode):
-        problems.add(node, path, f"expected a mapping, got {describe(node)}")
+        if not path:
+            # The top of a file: never quote it. The admin API loads paths it is given, and
+            # a file that is not a scenario must not have its content sent back.
+            kind = "a list" if isinstance(node, yaml.SequenceNode) else "a single value"
+            problems.add(node, path, f"not a scenario: expected a mapping of keys, got {kind}")
+        else:
+            problems.add(node, path, f"expected a mapping, got {describe(node)}")
         return None
     known = list(allowed_keys)
     result: dict[str, yaml.Node] = {}
