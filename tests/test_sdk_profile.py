@@ -368,3 +368,14 @@ async def test_okx_in_default_scenario_sdk_verify(make_client):
         ("TRADING", "SPOT"),
         ("FUNDING", "SPOT"),
     ]
+
+
+async def test_each_error_carries_its_own_request_id(sdk):
+    ids = []
+    for _ in range(2):
+        status, payload = await sdk.call("GET", LIST, headers=bearer("nobody"))
+        assert status == 401
+        request_id = payload["details"]["request_id"]
+        assert isinstance(request_id, str) and request_id.startswith("req_")
+        ids.append(request_id)
+    assert ids[0] != ids[1]

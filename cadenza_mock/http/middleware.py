@@ -13,6 +13,7 @@ import asyncio
 import json
 import logging
 import time
+import uuid
 from functools import partial
 from typing import Any
 
@@ -52,9 +53,12 @@ def ok(data: Any) -> web.Response:
 
 
 def error_response(err: ApiError, profile: str) -> web.Response:
+    # The sdk profile's `details.request_id`, so a client's error report can be matched
+    # with the mock's journal and log; the docs profile's envelope has no place for it.
+    request_id = f"req_{uuid.uuid4().hex[:20]}" if profile == "sdk" else None
     return web.Response(
         status=err.status,
-        body=wire.error_body(err, profile),
+        body=wire.error_body(err, profile, request_id),
         content_type=JSON,
         headers=err.headers,
     )
