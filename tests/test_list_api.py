@@ -6,22 +6,12 @@ import json
 import uuid
 
 import pytest
+from _api import DOCS_FIELDS as DOC_FIELDS
+from _api import ENVELOPE_KEYS
 from conftest import ALICE, LIST, bearer
 
 from cadenza_mock.scenario import load_scenario
 
-DOC_FIELDS = [
-    "credentialId",
-    "userId",
-    "venue",
-    "name",
-    "type",
-    "apiKey",
-    "status",
-    "createdAt",
-    "updatedAt",
-]
-ENVELOPE_KEYS = ["data", "success", "errno", "error"]
 # From scenarios/default.yaml: its one explicit BINANCE record.
 DOCUMENTED_ID = "660e8400-e29b-41d4-a716-446655440000"
 DEFAULT = load_scenario("default")
