@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
+from time import time as _time
 from typing import TextIO
 
 from aiohttp import web
@@ -28,16 +29,13 @@ class _Lines:
         self.stream: TextIO = sys.stdout
         self._pending: list[str] = []
         self._scheduled = False
-        self._second = -1
-        self._stamp = ""
+        self.second = -1
+        self.stamp = ""
 
-    def timestamp(self, now: float) -> str:
-        """`2026-01-15 12:00:00,123`, the format of the server's other log lines."""
-        second = int(now)
-        if second != self._second:
-            self._second = second
-            self._stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(second))
-        return f"{self._stamp},{int((now - second) * 1000):03d}"
+    def new_second(self, second: int) -> None:
+        """`2026-01-15 12:00:00`: the format of the server's other log lines (then `,ms`)."""
+        self.second = second
+        self.stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(second))
 
     def add(self, line: str) -> None:
         self._pending.append(line)
@@ -63,16 +61,15 @@ class AccessLogger(AbstractAccessLogger):
     Headers, tokens and bodies are never logged; secret-named query values are redacted.
     """
 
-    def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
+    def log(self, request: web.BaseRequest, response: web.StreamResponse, elapsed: float) -> None:
+        now = _time()
+        second = int(now)
+        if second != lines.second:
+            lines.new_second(second)
         user = request.get(USER_ID)
-        who = f" user={user}" if user else ""
         query = request.query_string
         target = f"{request.path}?{redact_query_string(query)}" if query else request.path
         lines.add(
-            f"{lines.timestamp(_now())} INFO {request.method} {target} "
-            f"{response.status} {time * 1000:.1f}ms{who}\n"
+            f"{lines.stamp},{int((now - second) * 1000):03d} INFO {request.method} {target} "
+            f"{response.status} {elapsed * 1000:.1f}ms{f' user={user}' if user else ''}\n"
         )
-
-
-def _now() -> float:
-    return time.time()
