@@ -34,7 +34,8 @@ class EnvDefault(argparse.Action):
         values: Any,
         option_string: str | None = None,
     ) -> None:
-        setattr(namespace, self.dest, values)
+        # A switch (nargs=0) given on the command line means "on".
+        setattr(namespace, self.dest, True if self.nargs == 0 else values)
 
 
 class EnvFlag(EnvDefault):
@@ -42,15 +43,6 @@ class EnvFlag(EnvDefault):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(nargs=0, convert=_flag, default=False, **kwargs)
-
-    def __call__(
-        self,
-        parser: argparse.ArgumentParser,
-        namespace: argparse.Namespace,
-        values: Any,
-        option_string: str | None = None,
-    ) -> None:
-        setattr(namespace, self.dest, True)
 
 
 def _flag(text: str) -> bool:
