@@ -470,6 +470,9 @@ def _operation(
     responses: dict[str, Any] = {
         "200": {"description": summary, "content": {"application/json": {"schema": schema}}}
     }
+    if body is not None:
+        # Bodies over the server's size limit (1 MiB) are refused before validation.
+        errors = {**errors, 413: (FORM_VALIDATION_FAILED,)}
     for status, errnos in sorted(errors.items()):
         responses[str(status)] = _error_response(profile, status, errnos)
     responses["default"] = {"$ref": "#/components/responses/InjectedError"}

@@ -363,3 +363,7 @@ async def test_an_oversized_body_on_a_bodiless_route_is_journaled_not_fatal(make
     assert response.status == 200 and (await response.json())["success"] is True
     [entry] = await data_of(await client.get("/__admin/requests"))
     assert entry["body"].startswith("<body not read")
+    # a route that reads its body answers aiohttp's 413 in the envelope
+    too_big = await client.post("/api/v3/credential/create", headers=ALICE, data=big)
+    error = await data_of(too_big, 413)
+    assert error["errno"] == -19004 and "too large" in error["error"].lower()

@@ -264,6 +264,9 @@ async def _provoke(client: Any, profile: str, op_id: str, status: int) -> Any:
         ).json()
         assert created["success"], created
         return await send({"credentialId": alice_cred, "apiKey": other["apiKey"], "apiSecret": "x"})
+    if status == 413:
+        # one byte over aiohttp's default client_max_size (1 MiB)
+        return await client.post(path, data=b"x" * (1024 * 1024 + 1), headers=ALICE)
     raise AssertionError(f"no way to provoke {status} on {op_id}")
 
 

@@ -98,9 +98,6 @@ class Fault:
     def armed(self) -> bool:
         return self.remaining is None or self.remaining > 0
 
-    def needs_user(self) -> bool:
-        return self.user is not None or self.bucket is not None
-
     def matches(self, request: RequestView, user: Callable[[], User | None]) -> bool:
         if self.methods and request.method not in self.methods:
             return False

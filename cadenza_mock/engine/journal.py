@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, parse_qsl, urlencode
 
@@ -90,7 +90,6 @@ class JournalEntry:
     duration_ms: float
     user_id: str | None = None
     fault: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         """camelCase, like every other JSON the mock serves."""
@@ -124,7 +123,6 @@ class Journal:
         self.limit = limit
         self._entries: deque[Recorded] = deque(maxlen=limit or 1)
         self._recorded = 0  # ever: numbers the entries (seq), across clears
-        self._cleared_at = 0
 
     def record(self, request: Recorded) -> None:
         """Keep one answered request: (time ms, method, path, query string, raw headers,
@@ -132,18 +130,12 @@ class Journal:
         self._recorded += 1
         self._entries.append(request)
 
-    @property
-    def dropped(self) -> int:
-        """Entries that fell off the front since the last clear."""
-        return self._recorded - self._cleared_at - len(self._entries)
-
     def entries(self) -> list[JournalEntry]:
         first = self._recorded - len(self._entries) + 1
         return [_entry(first + i, *raw) for i, raw in enumerate(self._entries)]
 
     def clear(self) -> None:
         self._entries.clear()
-        self._cleared_at = self._recorded
 
 
 def _entry(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cadenza_mock.errors import ALREADY_REVOKED, ApiError
+from cadenza_mock.errors import ALREADY_REVOKED, INVALID_ARGUMENT, ApiError
 from cadenza_mock.model import Credential
 from cadenza_mock.scenario.generate import base_venue
 
@@ -52,7 +52,7 @@ def next_status(action: str, cred: Credential) -> str:
     if target is None:
         raise ApiError(
             400,
-            ALREADY_REVOKED if action == "revoke" else -22015,
+            ALREADY_REVOKED if action == "revoke" else INVALID_ARGUMENT,
             f"Invalid argument: cannot {action} a credential in status {cred.status}",
             code="INVALID_STATE",
         )

@@ -25,7 +25,14 @@ from cadenza_mock import wire
 from cadenza_mock.engine.faults import Decision, RequestView
 from cadenza_mock.engine.journal import redact_body
 from cadenza_mock.engine.state import MockState
-from cadenza_mock.errors import ApiError, method_not_allowed, page_not_found, unknown_error
+from cadenza_mock.errors import (
+    FORM_VALIDATION_FAILED,
+    UNKNOWN_ERROR,
+    ApiError,
+    method_not_allowed,
+    page_not_found,
+    unknown_error,
+)
 from cadenza_mock.http.keys import HANDLER_ERROR_HOOK, STATE, USER_ID
 from cadenza_mock.http.observer import RESPONSE_OBSERVER, observe
 from cadenza_mock.model import User
@@ -64,14 +71,13 @@ def error_response(err: ApiError, profile: str) -> web.Response:
     )
 
 
-def _from_http_exception(exc: web.HTTPException, request: web.Request) -> ApiError:
-    if isinstance(exc, web.HTTPMethodNotAllowed):
-        return method_not_allowed(request.method, request.path, exc.allowed_methods)
-    if isinstance(exc, web.HTTPNotFound):
-        return page_not_found(request.path)
-    return ApiError(
-        exc.status, -22000 if exc.status >= 500 else -19004, exc.reason, code="HTTP_ERROR"
-    )
+def _from_http_exception(exc: web.HTTPException) -> ApiError:
+    """aiohttp's own errors raised inside a handler (e.g. 413 from reading a huge body).
+
+    Routing errors never get here: `no_route` answers 404 and 405 itself.
+    """
+    errno = UNKNOWN_ERROR if exc.status >= 500 else FORM_VALIDATION_FAILED
+    return ApiError(exc.status, errno, exc.reason, code="HTTP_ERROR")
 
 
 @web.middleware
@@ -101,7 +107,7 @@ async def envelope_middleware(request: web.Request, handler: Handler) -> web.Str
         except web.HTTPException as exc:
             if exc.status < 400:  # redirects and the like pass through untouched
                 raise
-            response = error_response(_from_http_exception(exc, request), state.store.profile)
+            response = error_response(_from_http_exception(exc), state.store.profile)
         except Exception as exc:
             log.exception("unexpected error answering %s %s", request.method, request.path)
             hook = request.app.get(HANDLER_ERROR_HOOK)
