@@ -25,6 +25,7 @@ import threading
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 import requests
 from _common import README, REPO_ROOT, machine_description, package_revision, write_section
@@ -86,35 +87,28 @@ class BareThreadServer:
 def time_start(scenario: str, reps: int, body: bytes) -> dict[str, list[float]]:
     from cadenza_mock import MockServer
 
-    def mock_once() -> tuple[float, float]:
+    def once(make: Any, authenticated: bool, label: str) -> tuple[float, float]:
+        """(start to first 200, stop) for one server built by `make()`."""
         t0 = time.perf_counter()
-        m = MockServer(scenario=scenario)
-        m.__enter__()
+        server = make()
+        server.__enter__()
         try:
-            r = requests.get(m.url + LIST_PATH, headers=m.auth_headers, timeout=30)
+            headers = server.auth_headers if authenticated else {}
+            r = requests.get(server.url + LIST_PATH, headers=headers, timeout=30)
             t1 = time.perf_counter()
             if r.status_code != 200:
-                raise SystemExit(f"MockServer({scenario!r}) list answered {r.status_code}")
+                raise SystemExit(f"{label} list answered {r.status_code}")
         finally:
             t2 = time.perf_counter()
-            m.__exit__(None, None, None)
+            server.__exit__(None, None, None)
             t3 = time.perf_counter()
         return t1 - t0, t3 - t2
 
+    def mock_once() -> tuple[float, float]:
+        return once(lambda: MockServer(scenario=scenario), True, f"MockServer({scenario!r})")
+
     def bare_once() -> tuple[float, float]:
-        t0 = time.perf_counter()
-        s = BareThreadServer(body)
-        s.__enter__()
-        try:
-            r = requests.get(s.url + LIST_PATH, timeout=30)
-            t1 = time.perf_counter()
-            if r.status_code != 200:
-                raise SystemExit(f"bare app answered {r.status_code}")
-        finally:
-            t2 = time.perf_counter()
-            s.__exit__(None, None, None)
-            t3 = time.perf_counter()
-        return t1 - t0, t3 - t2
+        return once(lambda: BareThreadServer(body), False, "bare app")
 
     out: dict[str, list[float]] = {
         "mock start": [],
