@@ -38,6 +38,26 @@ class EnvDefault(argparse.Action):
         setattr(namespace, self.dest, True if self.nargs == 0 else values)
 
 
+class EnvList(EnvDefault):
+    """A repeatable option; CADENZA_MOCK_<DEST> gives several values split by os.pathsep."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(convert=_path_list, default=None, **kwargs)
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
+        setattr(namespace, self.dest, [*(getattr(namespace, self.dest) or []), values])
+
+
+def _path_list(text: str) -> list[str]:
+    return [part for part in text.split(os.pathsep) if part]
+
+
 class EnvFlag(EnvDefault):
     """A boolean switch that CADENZA_MOCK_<DEST>=1/true/yes also turns on."""
 
@@ -166,6 +186,21 @@ def build_parser() -> argparse.ArgumentParser:
         help="require this value in the X-Admin-Token header of /__admin/ calls",
     )
     serve.add_argument(
+        "--scenario-dir",
+        action=EnvList,
+        metavar="DIR",
+        help="a folder whose scenario files the admin API may load (repeatable; the "
+        "variable takes several, separated by ':'); default: the folder of --scenario "
+        "when it is a file. Bundled scenarios are always allowed, nothing else is",
+    )
+    serve.add_argument(
+        "--admin-open",
+        action=EnvFlag,
+        help="allow the admin API without --admin-token on a non-loopback --host (only on "
+        "a network you trust: anyone who reaches the port can then reset and load "
+        "scenarios); without it such a server answers 403 on /__admin/ except health",
+    )
+    serve.add_argument(
         "--journal-size",
         action=EnvDefault,
         type=_checked(_non_negative),
@@ -217,6 +252,8 @@ def _serve(args: argparse.Namespace) -> int:
         profile=args.profile,
         watch=args.watch,
         admin_token=args.admin_token,
+        admin_open=args.admin_open,
+        scenario_dirs=args.scenario_dir,
         journal_size=args.journal_size,
         quiet=args.quiet,
     )

@@ -37,6 +37,7 @@ class ApiError(Exception):
 
 
 # errno values from the Cadenza error-code pages (see README "Errors").
+BAD_REQUEST = -19001  # the web layer's: a request the HTTP parser rejects
 INVALID_ARGUMENT = -22015
 FORM_VALIDATION_FAILED = -19004
 INVALID_JSON = -19005

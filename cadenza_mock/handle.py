@@ -17,15 +17,10 @@ from typing import Any, Self
 
 from cadenza_mock.engine.journal import JournalEntry
 from cadenza_mock.model import User
-from cadenza_mock.scenario import Scenario, load_scenario
+from cadenza_mock.scenario import Scenario, is_bundled_name, load_scenario
 from cadenza_mock.scenario.faults import delay_spec, fail_spec
 
 SourceLike = str | Path | Mapping[str, Any] | Scenario
-
-
-def is_bundled_name(source: str) -> bool:
-    """`"revoked"` names a bundled scenario; anything with a slash or a YAML suffix is a path."""
-    return "/" not in source and "\\" not in source and not source.endswith((".yaml", ".yml"))
 
 
 def source_key(source: SourceLike) -> Hashable:

@@ -36,6 +36,8 @@ from cadenza_mock.errors import (
     UNKNOWN_ERROR,
 )
 from cadenza_mock.model import PROFILE_NAMES, PROFILES
+from cadenza_mock.scenario.faults import FAULT_KEYS, TERMINAL_ACTIONS
+from cadenza_mock.scenario.loader import TOP_KEYS
 from cadenza_mock.schemas import REQUEST_SCHEMAS, UUID_PATTERN
 
 OPENAPI_VERSION = "3.1.0"
@@ -229,8 +231,11 @@ def _component_schemas(profile: str) -> dict[str, Any]:
         "CredentialStatus": {"type": "string", "enum": list(enums.statuses)},
         "MaskedApiKey": {
             "type": "string",
-            "pattern": r"^.*\*\*\*$",
-            "description": "a short prefix of the key followed by ***; the key itself never",
+            # [\s\S], not `.`: the prefix is the key's own first characters, whatever they
+            # are (a key may start with a newline or other control character).
+            "pattern": r"^[\s\S]*\*\*\*$",
+            "description": "the key's first characters (6 unless the scenario sets "
+            "mask_keep; never more than half the key) followed by ***; the key itself never",
             "examples": ["abc123***"],
         },
     }
@@ -442,9 +447,21 @@ def _admin_schemas() -> dict[str, Any]:
                 "fault": _ref("AdminFault"),
             }
         ),
+        # What JSON Schema can say of the fault and scenario vocabularies: their keys. The
+        # values are checked by the scenario loader (a bad one is a 400 naming it), with rules
+        # (known users, ranges, one action) a schema would only repeat and drift from.
         "AdminFault": {
             "type": "object",
-            "description": "one entry of a scenario's faults: list (match, respond, schedule)",
+            "propertyNames": {"enum": list(FAULT_KEYS)},
+            "anyOf": [{"required": [action]} for action in (*TERMINAL_ACTIONS, "delay")],
+            "description": "one entry of a scenario's faults: list: an optional match, one "
+            "action (respond, rate_limit, drop, malformed or slow_body, optionally after a "
+            "delay; or a delay alone) and an optional schedule (times, after, probability)",
+        },
+        "AdminScenarioFile": {
+            "type": "object",
+            "propertyNames": {"enum": list(TOP_KEYS)},
+            "description": "a scenario file's content, as in scenarios/*.yaml",
         },
     }
 
@@ -465,11 +482,14 @@ def _operation(
     security: list[dict[str, list[str]]] | None = None,
     envelope_extra: Mapping[str, Any] | None = None,
     success_schema: Mapping[str, Any] | None = None,
+    links: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     schema = success_schema or _success(data, **(envelope_extra or {}))
     responses: dict[str, Any] = {
         "200": {"description": summary, "content": {"application/json": {"schema": schema}}}
     }
+    if links:
+        responses["200"]["links"] = dict(links)
     if body is not None:
         # Bodies over the server's size limit (1 MiB) are refused before validation.
         errors = {**errors, 413: (FORM_VALIDATION_FAILED,)}
@@ -555,8 +575,42 @@ def _list_parameters(profile: str) -> list[dict[str, Any]]:
     ]
 
 
+_CREDENTIAL_ID = "$response.body#/data/credentialId"
+
+
+def _credential_links(profile: str) -> dict[str, Any]:
+    """What can be done next with the credential a call answered (OpenAPI links).
+
+    A `requestBody` names only the field the answer provides, a runtime expression embedded
+    in the body; the caller (or a fuzzer such as schemathesis) supplies the rest.
+    """
+    ids: Any = [_CREDENTIAL_ID] if profile == "sdk" else _CREDENTIAL_ID
+    verify_field = "credentialIds" if profile == "sdk" else "credentialId"
+
+    def link(operation_id: str, description: str, **target: Any) -> dict[str, Any]:
+        return {"operationId": operation_id, "description": description, **target}
+
+    return {
+        "verify": link("verifyCredential", "Verify its keys", requestBody={verify_field: ids}),
+        "rotate": link(
+            "rotateCredential",
+            "Replace its secrets (apiKey, apiSecret from the caller)",
+            requestBody={"credentialId": _CREDENTIAL_ID},
+        ),
+        "revoke": link(
+            "revokeCredential", "Revoke it", requestBody={"credentialId": _CREDENTIAL_ID}
+        ),
+        "inspect": link(
+            "adminGetCredential",
+            "The stored record (admin API)",
+            parameters={"path.credentialId": _CREDENTIAL_ID},
+        ),
+    }
+
+
 def _api_paths(profile: str) -> dict[str, Any]:
     credential = _ref("Credential")
+    links = _credential_links(profile)
     if profile == "sdk":
         verify_data: dict[str, Any] = {"type": "array", "items": _ref("TradingAccount")}
         revoked: dict[str, Any] = credential
@@ -596,6 +650,7 @@ def _api_paths(profile: str) -> dict[str, Any]:
                 credential,
                 errors=ERRORS["createCredential"],
                 body="CreateCredentialRequest",
+                links=links,
             )
         },
         f"{API_PREFIX}/credential/verify": {
@@ -619,6 +674,7 @@ def _api_paths(profile: str) -> dict[str, Any]:
                 credential,
                 errors=ERRORS["rotateCredential"],
                 body="RotateCredentialRequest",
+                links=links,
             )
         },
         f"{API_PREFIX}/credential/revoke": {
@@ -744,13 +800,26 @@ def _admin_paths(profile: str) -> dict[str, Any]:
                     _ref("AdminScenario"),
                 ),
                 "parameters": [
-                    {"name": "name", "in": "query", "schema": {"type": "string"}},
+                    {
+                        "name": "name",
+                        "in": "query",
+                        "schema": {"type": "string", "minLength": 1},
+                        "description": "a bundled scenario's name, or a file in the "
+                        "server's scenario folder(s); the body is then not read",
+                    },
                 ],
                 "requestBody": {
                     "required": False,
                     "content": {
-                        "application/json": {"schema": {"type": "object"}},
-                        "application/yaml": {"schema": {"type": "string"}},
+                        "application/json": {
+                            "schema": {
+                                "oneOf": [
+                                    _strict({"name": {"type": "string", "minLength": 1}}),
+                                    _strict({"scenario": _ref("AdminScenarioFile")}),
+                                ]
+                            }
+                        },
+                        "application/yaml": {"schema": _ref("AdminScenarioFile")},
                     },
                 },
             },
@@ -774,7 +843,7 @@ def _admin_paths(profile: str) -> dict[str, Any]:
                     "required": True,
                     "content": {
                         "application/json": {"schema": _ref("AdminFault")},
-                        "application/yaml": {"schema": {"type": "string"}},
+                        "application/yaml": {"schema": _ref("AdminFault")},
                     },
                 },
             },

@@ -119,12 +119,47 @@ def _encodable(value: Any) -> bool:
     return True
 
 
+# No request of the API nests anywhere near this deep; deeper JSON is refused before
+# anything (validation, the journal's redaction) walks it.
+MAX_JSON_DEPTH = 64
+
+
+def _depth_exceeds(value: Any, limit: int) -> bool:
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False
+
+
+def load_json(raw: bytes | str) -> Any:
+    """Parsed JSON, or the API's 400 Invalid JSON: for bad syntax, bytes that are not
+    UTF-8, numbers too long to convert, or nesting deeper than MAX_JSON_DEPTH."""
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raise ApiError(400, INVALID_JSON, "Invalid JSON", code="INVALID_JSON") from None
+    if _depth_exceeds(body, MAX_JSON_DEPTH):
+        raise ApiError(
+            400,
+            INVALID_JSON,
+            f"Invalid JSON: nested deeper than {MAX_JSON_DEPTH} levels",
+            code="INVALID_JSON",
+        )
+    return body
+
+
 def parse_body(raw: bytes, profile: str, operation: str) -> dict[str, Any]:
     """The request body as a dict, or the 400 the API gives for it (never echoing values)."""
-    try:
-        body = json.loads(raw) if raw.strip() else None
-    except (ValueError, UnicodeDecodeError):
-        raise ApiError(400, INVALID_JSON, "Invalid JSON", code="INVALID_JSON") from None
+    body = load_json(raw) if raw.strip() else None
     if not _encodable(body):
         raise ApiError(
             400,

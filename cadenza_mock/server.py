@@ -14,7 +14,7 @@ import logging
 import signal
 import sys
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future
 from pathlib import Path
 from typing import Any, Self, TypeVar
@@ -28,6 +28,8 @@ from cadenza_mock.errors import ScenarioError
 from cadenza_mock.handle import MockHandle, ScenarioCache, SourceLike, source_key
 from cadenza_mock.http import access_log as access_lines
 from cadenza_mock.http.app import make_app
+from cadenza_mock.http.keys import ADMIN_TOKEN
+from cadenza_mock.http.runner import MockRunner
 from cadenza_mock.model import User
 from cadenza_mock.scenario import Scenario
 from cadenza_mock.scenario.faults import parse_fault_dict
@@ -99,6 +101,7 @@ async def watch_scenario(
         log.warning("--watch: scenario %r is not a file; nothing to watch", state.scenario.name)
         return
     last = since or _file_version(path)
+    loop = asyncio.get_running_loop()
     while True:
         await asyncio.sleep(interval)
         version = _file_version(path)
@@ -106,20 +109,28 @@ async def watch_scenario(
             continue
         last = version
         try:
-            state.load(path)
+            # Built in a worker thread: a big scenario does not stop the server answering.
+            scenario = await loop.run_in_executor(None, state.parse, path)
         except ScenarioError as exc:
             log.error("scenario %s not reloaded, the previous one keeps serving:\n%s", path, exc)
+        except Exception as exc:  # the watcher must outlive anything an edit can cause
+            log.error(
+                "scenario %s not reloaded (%s), the previous one keeps serving",
+                path,
+                type(exc).__name__,
+            )
         else:
+            state.load(scenario)
             log.info("scenario %s reloaded (state reset)", path)
 
 
 async def _serve(
-    app: web.Application, host: str, port: int, *, watch: bool, quiet: bool, admin_token: str | None
+    app: web.Application, host: str, port: int, *, watch: bool, quiet: bool, locked: bool
 ) -> int:
     from cadenza_mock.http.keys import STATE
 
     state = app[STATE]
-    runner = web.AppRunner(
+    runner = MockRunner(
         app,
         access_log_class=access_lines.AccessLogger,
         access_log=None if quiet else access_log,
@@ -145,9 +156,15 @@ async def _serve(
     bound_port = runner.addresses[0][1]
     url = f"http://{_display_host(host)}:{bound_port}"
     print(banner(state, url), flush=True)
-    if not _is_loopback(host) and not admin_token:
+    if locked:
         log.warning(
-            "serving on %s without --admin-token: anyone who can reach this port can reset "
+            "serving on %s without --admin-token: the admin API is off (403, health "
+            "excepted); set --admin-token to use it, or --admin-open on a trusted network",
+            host,
+        )
+    elif not _is_loopback(host) and app.get(ADMIN_TOKEN) is None:
+        log.warning(
+            "serving on %s with --admin-open: anyone who can reach this port can reset "
             "or replace the scenario through /__admin/",
             host,
         )
@@ -172,6 +189,8 @@ def serve_forever(
     profile: str | None = None,
     watch: bool = False,
     admin_token: str | None = None,
+    admin_open: bool = False,
+    scenario_dirs: Sequence[str | Path] | None = None,
     journal_size: int = 1000,
     quiet: bool = False,
 ) -> int:
@@ -179,13 +198,24 @@ def serve_forever(
     logging.basicConfig(
         stream=sys.stdout, level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s"
     )
+    for folder in scenario_dirs or ():
+        if not Path(folder).is_dir():
+            print(f"cadenza-mock: --scenario-dir {folder}: not a folder", file=sys.stderr)
+            return 2
     try:
-        state = MockState(scenario, profile=profile, seed=seed, journal_limit=journal_size)
+        state = MockState(
+            scenario,
+            profile=profile,
+            seed=seed,
+            journal_limit=journal_size,
+            scenario_dirs=scenario_dirs,
+        )
     except ScenarioError as exc:
         print(f"cadenza-mock: scenario {scenario!s} is invalid:\n{exc}", file=sys.stderr)
         return 2
-    app = make_app(state=state, admin_token=admin_token)
-    return asyncio.run(_serve(app, host, port, watch=watch, quiet=quiet, admin_token=admin_token))
+    locked = not _is_loopback(host) and not admin_token and not admin_open
+    app = make_app(state=state, admin_token=admin_token, admin_locked=locked)
+    return asyncio.run(_serve(app, host, port, watch=watch, quiet=quiet, locked=locked))
 
 
 class MockServer(MockHandle):
@@ -205,6 +235,7 @@ class MockServer(MockHandle):
         seed: int | None = None,
         journal_limit: int = 1000,
         admin_token: str | None = None,
+        scenario_dirs: Sequence[str | Path] | None = None,
         scenario_cache: ScenarioCache | None = None,
     ) -> None:
         self.scenarios = scenario_cache or ScenarioCache(profile=profile, seed=seed)
@@ -214,8 +245,14 @@ class MockServer(MockHandle):
                 f"seed={self.scenarios.seed!r}, not profile={profile!r} seed={seed!r}"
             )
         # Build state now so a bad scenario fails in the caller, with its own traceback.
+        # The admin API may load files from `scenario_dirs` (default: the folder of a
+        # scenario given as a file), bundled scenarios, and nothing else.
         self.state = MockState(
-            self.scenarios.get(scenario), profile=profile, seed=seed, journal_limit=journal_limit
+            self.scenarios.get(scenario),
+            profile=profile,
+            seed=seed,
+            journal_limit=journal_limit,
+            scenario_dirs=scenario_dirs,
         )
         self._current_key = source_key(scenario)
         self.host = host
@@ -273,7 +310,7 @@ class MockServer(MockHandle):
             admin_token=self.admin_token,
             on_handler_error=self._record_handler_error,
         )
-        runner = web.AppRunner(app, access_log=None, shutdown_timeout=SHUTDOWN_TIMEOUT)
+        runner = MockRunner(app, access_log=None, shutdown_timeout=SHUTDOWN_TIMEOUT)
         await runner.setup()
         site = web.TCPSite(runner, self.host, self.port)
         try:

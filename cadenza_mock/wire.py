@@ -7,6 +7,7 @@ without a server.
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -31,8 +32,18 @@ def dumps(value: Any) -> bytes:
     return _dumps(value).encode("utf-8", "backslashreplace")
 
 
+def new_request_id() -> str:
+    """The sdk envelope's `details.request_id`, to match a client's report with the log."""
+    return f"req_{uuid.uuid4().hex[:20]}"
+
+
 def mask_api_key(api_key: str, keep: int = DEFAULT_MASK_KEEP) -> str:
-    """Keep a short prefix (never more than half the key) and append `***`."""
+    """The key's first `keep` characters (never more than half the key), then `***`.
+
+    The prefix is kept as it is, whatever its characters (whitespace and control characters
+    included): the real API masks the first six characters of whatever was registered, and
+    the OpenAPI document's `MaskedApiKey` accepts any prefix.
+    """
     return api_key[: min(keep, len(api_key) // 2)] + MASK_SUFFIX
 
 

@@ -345,7 +345,7 @@ async def test_admin_bodies_that_are_not_utf8_are_400(make_client):
 
 
 async def test_loading_a_file_that_is_no_scenario_never_quotes_it(make_client, tmp_path):
-    client = await make_client("default")
+    client = await make_client("default", scenario_dirs=[tmp_path])
     (tmp_path / "notes.yaml").write_text("private-notes-do-not-echo\n")
     (tmp_path / "binary.yaml").write_bytes(b"\x00\xff\xfe private-bytes")
     for name in ("notes.yaml", "binary.yaml"):

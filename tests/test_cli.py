@@ -21,6 +21,8 @@ SERVE_OPTIONS = [
     "--profile",
     "--watch",
     "--admin-token",
+    "--scenario-dir",
+    "--admin-open",
     "--journal-size",
     "--quiet",
 ]

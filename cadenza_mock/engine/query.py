@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -84,6 +85,7 @@ def parse_list_query(
 
 
 MAX_LIMIT = 1000
+_DIGITS = re.compile(r"[0-9]{1,18}")
 
 
 def pairs_by_name(pairs: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
@@ -104,7 +106,10 @@ def _page(params: dict[str, list[str]]) -> tuple[int, int | None]:
         if len(given) > 1:
             raise invalid_argument(name, f"given more than once; pass {bounds}")
         text = given[0].strip()
-        if not text.isdigit() or int(text) < lowest or (highest and int(text) > highest):
-            raise invalid_argument(name, f"{text!r} is not {bounds}")
-        values[name] = int(text)
+        # ASCII digits only (str.isdigit() also takes '²'), and few enough to convert.
+        number = int(text) if _DIGITS.fullmatch(text) else -1
+        if number < lowest or (highest and number > highest):
+            shown = text if len(text) <= 40 else text[:40] + "..."
+            raise invalid_argument(name, f"{shown!r} is not {bounds}")
+        values[name] = number
     return values.get("offset", 0), values.get("limit")

@@ -6,7 +6,7 @@ Every entry point (HTTP app, threaded server, pytest plugin, admin API) goes thr
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +14,7 @@ from cadenza_mock.engine.clock import Clock
 from cadenza_mock.engine.faults import Faults
 from cadenza_mock.engine.journal import Journal
 from cadenza_mock.engine.store import Store
-from cadenza_mock.scenario import Scenario, load_scenario
+from cadenza_mock.scenario import Confinement, Scenario, is_bundled_name, load_scenario
 
 ScenarioSource = str | Path | Mapping[str, Any] | Scenario
 
@@ -29,14 +29,38 @@ class MockState:
         profile: str | None = None,
         seed: int | None = None,
         journal_limit: int = 1000,
+        scenario_dirs: Iterable[str | Path] | None = None,
     ) -> None:
         self.profile_override = profile
         self.seed_override = seed
         self.journal = Journal(journal_limit)
         self.scenario = self._scenario(scenario)
+        # What the admin API may load: bundled names, and files in these folders (by
+        # default the folder of a scenario given as a file; nothing else).
+        self.confinement = Confinement.of(
+            scenario_dirs if scenario_dirs is not None else _default_dirs(scenario)
+        )
         self.clock = Clock(self.scenario.now)
         self.store = Store(self.scenario, self.clock)
         self.faults = Faults(self.scenario.faults, self.scenario.seed)
+        # Bumped by every load and reset: a request that began before one must not leave
+        # any trace (journal entry, state change) in what comes after it.
+        self.generation = 0
+
+    def parse(self, source: ScenarioSource, *, confined: bool = False) -> Scenario:
+        """Validate a scenario without switching to it; safe off the server's loop.
+
+        `confined`: the source came from outside the process (the admin API), so it may
+        only read bundled scenarios and files in the scenario folders.
+        """
+        if confined and not isinstance(source, Scenario):
+            return load_scenario(
+                source,
+                profile=self.profile_override,
+                seed=self.seed_override,
+                confined=self.confinement,
+            )
+        return self._scenario(source)
 
     def _scenario(self, source: ScenarioSource) -> Scenario:
         # A Scenario already built with these overrides is reused as is: the plugin caches
@@ -54,6 +78,7 @@ class MockState:
     def load(self, source: ScenarioSource) -> Scenario:
         """Validate and switch; on ScenarioError the current scenario stays untouched."""
         scenario = self._scenario(source)
+        self.generation += 1
         self.scenario = scenario
         self.clock = Clock(scenario.now)
         self.store = Store(scenario, self.clock)
@@ -64,7 +89,17 @@ class MockState:
     def reset(self) -> None:
         """Pristine state of the loaded scenario: data, clock, journal and faults (the
         scenario's re-armed, run-time ones cleared)."""
+        self.generation += 1
         self.store.reset()
         self.clock.reset()
         self.faults.reset()
         self.journal.clear()
+
+
+def _default_dirs(source: ScenarioSource) -> list[Path]:
+    """The folder of a scenario file: the files beside it are the ones a user means."""
+    if isinstance(source, Scenario):
+        return [Path(source.source).parent] if source.source else []
+    if isinstance(source, Mapping) or (isinstance(source, str) and is_bundled_name(source)):
+        return []
+    return [Path(source).parent]

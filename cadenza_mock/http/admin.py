@@ -6,8 +6,8 @@ the same envelope as the emulated API so one client helper reads both.
 
 from __future__ import annotations
 
+import asyncio
 import hmac
-import json
 from collections.abc import Awaitable, Callable
 from functools import wraps
 from typing import Any
@@ -21,14 +21,16 @@ from cadenza_mock.errors import (
     FORM_VALIDATION_FAILED,
     INVALID_JSON,
     PAGE_NOT_FOUND,
+    PERMISSION_DENIED,
     ApiError,
     ScenarioError,
     unauthorized,
 )
-from cadenza_mock.http.keys import ADMIN_TOKEN, STATE, uptime
-from cadenza_mock.http.middleware import ok
+from cadenza_mock.http.keys import ADMIN_LOCKED, ADMIN_TOKEN, STATE, uptime
+from cadenza_mock.http.middleware import ok, read_body
 from cadenza_mock.scenario import Scenario, load_scenario_text
 from cadenza_mock.scenario.faults import parse_fault_text
+from cadenza_mock.schemas import load_json
 
 AdminHandler = Callable[[web.Request], Awaitable[web.Response]]
 # 9999-12-31T23:59:59.999Z: the last instant a datetime (the ISO twins) can show.
@@ -40,10 +42,22 @@ def admin(handler: AdminHandler) -> AdminHandler:
 
     @wraps(handler)
     async def checked(request: web.Request) -> web.Response:
+        if request.app.get(ADMIN_LOCKED):
+            raise ApiError(
+                403,
+                PERMISSION_DENIED,
+                "Permission denied: the admin API is off on a server listening beyond "
+                "loopback without an admin token; start it with --admin-token "
+                "(or --admin-open on a network you trust)",
+                code="ADMIN_DISABLED",
+            )
         expected = request.app.get(ADMIN_TOKEN)
         if expected:
             given = request.headers.get("X-Admin-Token", "")
-            if not hmac.compare_digest(given.encode(), expected.encode()):
+            # Header bytes that are not UTF-8 arrive as surrogate escapes: compare the bytes
+            # the client sent, so any wrong token is the same 401.
+            sent = given.encode("utf-8", "surrogateescape")
+            if not hmac.compare_digest(sent, expected.encode("utf-8", "surrogateescape")):
                 raise unauthorized(
                     "admin API needs the X-Admin-Token header set to the admin token"
                 )
@@ -55,7 +69,7 @@ def admin(handler: AdminHandler) -> AdminHandler:
 async def _text(request: web.Request) -> str:
     """The body as UTF-8 text whatever charset the request claims; 400 if it is not."""
     try:
-        return (await request.read()).decode("utf-8")
+        return (await read_body(request, fenced=False)).decode("utf-8")
     except UnicodeDecodeError:
         raise ApiError(
             400, INVALID_JSON, "Invalid body: not UTF-8 text", code="INVALID_BODY"
@@ -119,25 +133,39 @@ async def get_scenario(request: web.Request) -> web.Response:
 @admin
 async def put_scenario(request: web.Request) -> web.Response:
     """Load a bundled name (`?name=` or JSON `{"name": ...}`), an inline JSON scenario
-    (`{"scenario": {...}}`) or a YAML document body. A bad one leaves the old one serving."""
+    (`{"scenario": {...}}`) or a YAML document body. A bad one leaves the old one serving.
+
+    Names and paths (and `extends` in bodies) reach only bundled scenarios and the server's
+    scenario folders. The scenario is built in a worker thread: a large one does not stop
+    the server answering others meanwhile.
+    """
     state = request.app[STATE]
     raw = await _text(request)
     name = request.query.get("name")
-    try:
-        if name is not None:
-            scenario = state.load(name)
-        elif request.content_type == "application/json":
-            scenario = state.load(_json_scenario(raw))
-        else:
-            if not raw.strip():
-                raise ApiError(
-                    400,
-                    FORM_VALIDATION_FAILED,
-                    "Form validation failed: empty body; send YAML, JSON or ?name=",
-                )
-            scenario = state.load(
-                load_scenario_text(raw, profile=state.profile_override, seed=state.seed_override)
+    source: Any
+    if name is not None:
+        source = name
+    elif request.content_type == "application/json":
+        source = _json_scenario(raw)
+    elif not raw.strip():
+        raise ApiError(
+            400,
+            FORM_VALIDATION_FAILED,
+            "Form validation failed: empty body; send YAML, JSON or ?name=",
+        )
+    else:
+        source = None
+    confined = state.confinement
+
+    def build() -> Scenario:
+        if source is None:
+            return load_scenario_text(
+                raw, profile=state.profile_override, seed=state.seed_override, confined=confined
             )
+        return state.parse(source, confined=True)
+
+    try:
+        scenario = await asyncio.get_running_loop().run_in_executor(None, build)
     except ScenarioError as exc:
         raise ApiError(
             400,
@@ -146,14 +174,12 @@ async def put_scenario(request: web.Request) -> web.Response:
             + str(exc),
             code="INVALID_SCENARIO",
         ) from None
+    state.load(scenario)
     return ok(scenario_summary(scenario, state))
 
 
 def _json_scenario(raw: str) -> Any:
-    try:
-        body = json.loads(raw)
-    except ValueError:
-        raise ApiError(400, INVALID_JSON, "Invalid JSON", code="INVALID_JSON") from None
+    body = load_json(raw)
     if isinstance(body, dict) and set(body) == {"name"} and isinstance(body["name"], str):
         return body["name"]
     if isinstance(body, dict) and set(body) == {"scenario"} and isinstance(body["scenario"], dict):
@@ -199,10 +225,7 @@ async def advance_clock(request: web.Request) -> web.Response:
     state = request.app[STATE]
     raw: Any = request.query.get("advance")
     if raw is None:
-        try:
-            body = json.loads(await _text(request) or "{}")
-        except ValueError:
-            raise ApiError(400, INVALID_JSON, "Invalid JSON", code="INVALID_JSON") from None
+        body = load_json(await _text(request) or "{}")
         raw = body.get("advance") if isinstance(body, dict) else None
     try:
         if isinstance(raw, bool):  # JSON true is not a number of seconds
@@ -212,7 +235,7 @@ async def advance_clock(request: web.Request) -> web.Response:
         # every later timestamp could no longer be rendered: a 400, not a broken clock.
         if not 0 <= seconds <= (_LAST_MS - state.clock.now_ms()) / 1000:
             raise ValueError
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise ApiError(
             400,
             FORM_VALIDATION_FAILED,
@@ -254,10 +277,7 @@ async def post_fault(request: web.Request) -> web.Response:
     state = request.app[STATE]
     raw = await _text(request)
     if request.content_type == "application/json":
-        try:
-            json.loads(raw)
-        except ValueError as exc:
-            raise ApiError(400, INVALID_JSON, f"Invalid JSON: {exc}", code="INVALID_JSON") from None
+        load_json(raw)
     try:
         spec = parse_fault_text(raw, "<request body>")
         fault = state.faults.arm(spec, state.scenario.users)

@@ -18,7 +18,7 @@ from cadenza_mock.engine.lifecycle import VerifyResult, identities
 from cadenza_mock.engine.query import NO_FILTER, parse_list_query
 from cadenza_mock.engine.store import Store
 from cadenza_mock.http.keys import STATE, USER_ID
-from cadenza_mock.http.middleware import json_response, ok
+from cadenza_mock.http.middleware import json_response, ok, read_body
 from cadenza_mock.model import User
 from cadenza_mock.scenario.generate import rng_for, uuid4_from
 from cadenza_mock.schemas import parse_body
@@ -59,7 +59,7 @@ async def list_credentials(request: web.Request) -> web.Response:
 
 
 async def create_credential(request: web.Request) -> web.Response:
-    raw = await request.read()  # the only await: nothing can swap the store after it
+    raw = await read_body(request)  # the only await: then the store cannot change
     store = _store(request)
     user = _caller(request, store)
     body = parse_body(raw, store.profile, "create")
@@ -94,7 +94,7 @@ def _accounts(store: Store, result: VerifyResult) -> list[dict[str, Any]]:
 
 
 async def verify_credentials(request: web.Request) -> web.Response:
-    raw = await request.read()  # the only await: nothing can swap the store after it
+    raw = await read_body(request)  # the only await: then the store cannot change
     store = _store(request)
     user = _caller(request, store)
     body = parse_body(raw, store.profile, "verify")
@@ -112,7 +112,7 @@ async def verify_credentials(request: web.Request) -> web.Response:
 
 
 async def rotate_credential(request: web.Request) -> web.Response:
-    raw = await request.read()  # the only await: nothing can swap the store after it
+    raw = await read_body(request)  # the only await: then the store cannot change
     store = _store(request)
     user = _caller(request, store)
     body = parse_body(raw, store.profile, "rotate")
@@ -127,7 +127,7 @@ async def rotate_credential(request: web.Request) -> web.Response:
 
 
 async def revoke_credential(request: web.Request) -> web.Response:
-    raw = await request.read()  # the only await: nothing can swap the store after it
+    raw = await read_body(request)  # the only await: then the store cannot change
     store = _store(request)
     user = _caller(request, store)
     body = parse_body(raw, store.profile, "revoke")
@@ -135,7 +135,7 @@ async def revoke_credential(request: web.Request) -> web.Response:
 
 
 async def login(request: web.Request) -> web.Response:
-    raw = await request.read()
+    raw = await read_body(request)
     store = _store(request)
     body = parse_body(raw, store.profile, "login")
     session = store.sessions.login(body["email"], body["password"])
@@ -144,7 +144,7 @@ async def login(request: web.Request) -> web.Response:
 
 
 async def refresh_token(request: web.Request) -> web.Response:
-    raw = await request.read()
+    raw = await read_body(request)
     store = _store(request)
     body = parse_body(raw, store.profile, "refresh")
     session = store.sessions.refresh(body["refreshToken"])

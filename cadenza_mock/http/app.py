@@ -6,13 +6,22 @@ The CLI, the container, the threaded `MockServer` and the pytest plugin all call
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from pathlib import Path
 
 from aiohttp import web
 
 from cadenza_mock.engine.state import MockState, ScenarioSource
 from cadenza_mock.http import admin, api, meta
-from cadenza_mock.http.keys import ADMIN_TOKEN, HANDLER_ERROR_HOOK, STARTED_AT, STATE
+from cadenza_mock.http.keys import (
+    ADMIN_LOCKED,
+    ADMIN_TOKEN,
+    BODY_TIMEOUT,
+    DEFAULT_BODY_TIMEOUT,
+    HANDLER_ERROR_HOOK,
+    STARTED_AT,
+    STATE,
+)
 from cadenza_mock.http.middleware import CATCH_ALL, enveloped, no_route
 from cadenza_mock.http.observer import RESPONSE_OBSERVER, ResponseObserver, default_observer
 
@@ -24,17 +33,33 @@ def make_app(
     seed: int | None = None,
     journal_limit: int = 1000,
     admin_token: str | None = None,
+    admin_locked: bool = False,
+    scenario_dirs: Iterable[str | Path] | None = None,
+    body_timeout: float = DEFAULT_BODY_TIMEOUT,
     state: MockState | None = None,
     response_observer: ResponseObserver | None = None,
     on_handler_error: Callable[[str, BaseException], None] | None = None,
 ) -> web.Application:
-    """An app serving `scenario` (bundled name, path, dict or Scenario), or a given state."""
+    """An app serving `scenario` (bundled name, path, dict or Scenario), or a given state.
+
+    `admin_locked` turns the admin API off (403, health excepted) unless `admin_token` is
+    set: what `serve` does on a non-loopback address. `scenario_dirs`: the folders whose
+    files the admin API may load (default: the scenario file's folder). `body_timeout`:
+    seconds a request body may take to arrive.
+    """
     app = web.Application()
     app[STATE] = state or MockState(
-        scenario, profile=profile, seed=seed, journal_limit=journal_limit
+        scenario,
+        profile=profile,
+        seed=seed,
+        journal_limit=journal_limit,
+        scenario_dirs=scenario_dirs,
     )
     if admin_token:
         app[ADMIN_TOKEN] = admin_token
+    elif admin_locked:
+        app[ADMIN_LOCKED] = True
+    app[BODY_TIMEOUT] = body_timeout
     app[STARTED_AT] = time.monotonic()
     # Sees every response (the test suite checks them against the OpenAPI document).
     observer = response_observer or default_observer()

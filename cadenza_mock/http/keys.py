@@ -17,10 +17,20 @@ STARTED_AT = web.AppKey("cadenza_started_at", float)
 # MockServer re-raises it in the test that caused it.
 HANDLER_ERROR_HOOK = web.AppKey("cadenza_handler_error_hook", Callable[[str, BaseException], None])
 
+# Seconds a request body may take to arrive once its headers did (`read_body`).
+BODY_TIMEOUT = web.AppKey("cadenza_body_timeout", float)
+DEFAULT_BODY_TIMEOUT = 10.0
+# On a non-loopback server without an admin token the admin API answers 403 (but health).
+ADMIN_LOCKED = web.AppKey("cadenza_admin_locked", bool)
+
 # Set on the request by handlers, read by the middleware for the journal and the log line.
 # aiohttp >= 3.14 has typed request keys; older releases take a plain string.
 USER_ID: Any = (
     web.RequestKey("cadenza_user_id", str) if hasattr(web, "RequestKey") else "cadenza_user_id"
+)
+# The state's generation when the request arrived: a later one means it was reset since.
+GENERATION: Any = (
+    web.RequestKey("cadenza_generation", int) if hasattr(web, "RequestKey") else "cadenza_gen"
 )
 
 

@@ -10,10 +10,8 @@ come out of this module like every other error.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
-import uuid
 from functools import partial
 from typing import Any
 
@@ -26,6 +24,7 @@ from cadenza_mock.engine.faults import Decision, RequestView
 from cadenza_mock.engine.journal import redact_body
 from cadenza_mock.engine.state import MockState
 from cadenza_mock.errors import (
+    BAD_REQUEST,
     FORM_VALIDATION_FAILED,
     UNKNOWN_ERROR,
     ApiError,
@@ -33,9 +32,17 @@ from cadenza_mock.errors import (
     page_not_found,
     unknown_error,
 )
-from cadenza_mock.http.keys import HANDLER_ERROR_HOOK, STATE, USER_ID
+from cadenza_mock.http.keys import (
+    BODY_TIMEOUT,
+    DEFAULT_BODY_TIMEOUT,
+    GENERATION,
+    HANDLER_ERROR_HOOK,
+    STATE,
+    USER_ID,
+)
 from cadenza_mock.http.observer import RESPONSE_OBSERVER, observe
 from cadenza_mock.model import User
+from cadenza_mock.schemas import load_json
 
 log = logging.getLogger("cadenza_mock")
 
@@ -62,7 +69,7 @@ def ok(data: Any) -> web.Response:
 def error_response(err: ApiError, profile: str) -> web.Response:
     # The sdk profile's `details.request_id`, so a client's error report can be matched
     # with the mock's journal and log; the docs profile's envelope has no place for it.
-    request_id = f"req_{uuid.uuid4().hex[:20]}" if profile == "sdk" else None
+    request_id = wire.new_request_id() if profile == "sdk" else None
     return web.Response(
         status=err.status,
         body=wire.error_body(err, profile, request_id),
@@ -80,12 +87,46 @@ def _from_http_exception(exc: web.HTTPException) -> ApiError:
     return ApiError(exc.status, errno, exc.reason, code="HTTP_ERROR")
 
 
+class Stale(Exception):
+    """The mock was reset or reloaded while this request was in flight: it must leave no
+    trace in the state the next test sees, so it is dropped unanswered."""
+
+
+class ClientGone(Exception):
+    """The client closed the connection before its request was complete or answered."""
+
+
+async def read_body(request: web.Request, *, fenced: bool = True) -> bytes:
+    """The whole body, within the body deadline; then (`fenced`) the in-flight fence.
+
+    API handlers call this before they look at any state, so a reset or load that happens
+    while the body is on its way can never receive a request of the test before it. The
+    admin API is not fenced: it is what resets.
+    """
+    try:
+        async with asyncio.timeout(request.app.get(BODY_TIMEOUT, DEFAULT_BODY_TIMEOUT)):
+            raw = await request.read()
+    except TimeoutError:
+        if request.transport is not None:
+            request.transport.close()  # the rest of the body may still come: end it here
+        raise ApiError(
+            400, BAD_REQUEST, "Bad request: the body did not arrive in time", code="BAD_REQUEST"
+        ) from None
+    except ConnectionError:
+        raise ClientGone from None
+    if fenced and request.app[STATE].generation != request[GENERATION]:
+        raise Stale
+    return raw
+
+
 @web.middleware
 async def envelope_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     state = request.app[STATE]
     started = time.perf_counter()
+    generation = request[GENERATION] = state.generation
     response: web.StreamResponse | None = None
     decision: Decision | None = None
+    gone = False
     # Faults are evaluated here, not in a second middleware: with none armed this costs
     # one attribute read. The admin API is never faulted, so a test can always disarm.
     if state.faults.armed and not request.path.startswith(ADMIN_PREFIX):
@@ -94,8 +135,14 @@ async def envelope_middleware(request: web.Request, handler: Handler) -> web.Str
         )
         if decision is not None:
             if decision.delay:
-                await _sleep_while_connected(request, decision.delay)
-            if decision.error is not None:
+                await _sleep_while_connected(request, decision.delay, state, generation)
+                if state.generation != generation:
+                    return _drop(request)
+                # A client that gave up during the delay gets nothing done on its behalf.
+                gone = not _connected(request)
+            if gone:
+                response = _drop(request)
+            elif decision.error is not None:
                 response = error_response(decision.error, state.store.profile)
             elif decision.action == "drop":
                 response = _drop(request)
@@ -108,20 +155,52 @@ async def envelope_middleware(request: web.Request, handler: Handler) -> web.Str
             if exc.status < 400:  # redirects and the like pass through untouched
                 raise
             response = error_response(_from_http_exception(exc), state.store.profile)
+        except Stale:
+            return _drop(request)
+        except ClientGone:
+            gone = True
+            response = _drop(request)
         except Exception as exc:
-            log.exception("unexpected error answering %s %s", request.method, request.path)
-            hook = request.app.get(HANDLER_ERROR_HOOK)
-            if hook is not None:
-                hook(f"{request.method} {request.path}", exc)
-            response = error_response(unknown_error(), state.store.profile)
+            if isinstance(exc, ConnectionError) and not _connected(request):
+                gone = True  # went away while we answered: normal, not a crash
+                response = _drop(request)
+            else:
+                log.exception("unexpected error answering %s %s", request.method, request.path)
+                hook = request.app.get(HANDLER_ERROR_HOOK)
+                if hook is not None:
+                    hook(f"{request.method} {request.path}", exc)
+                response = error_response(unknown_error(), state.store.profile)
         if decision is not None and decision.action == "malformed":
             response = _truncated(response)
         elif decision is not None and decision.action == "slow_body":
             response = await _trickle(request, response, decision)
+    if state.generation != generation:
+        return response  # answered, but a reset came in between: keep it out of the journal
+    try:
+        journal_body = (
+            await _journal_body(request) if request.body_exists and state.journal.limit else None
+        )
+        _after(request, response, state, decision, gone, started, journal_body)
+    except Exception:
+        # The answer stands whatever goes wrong in bookkeeping: never turn it into an error.
+        log.error("could not journal %s %s", request.method, request.path, exc_info=False)
+    return response
+
+
+def _after(
+    request: web.Request,
+    response: web.StreamResponse,
+    state: MockState,
+    decision: Decision | None,
+    gone: bool,
+    started: float,
+    body: Any,
+) -> None:
+    """Journal the answered request and show it to the observer (tests only)."""
     journal = state.journal
     if journal.limit and not request.path.startswith(ADMIN_PREFIX):
-        # Inline rather than a helper coroutine: this runs on every request.
-        body = await _redacted_body(request) if request.body_exists else None
+        dropped = gone or (decision is not None and decision.action == "drop")
+        note = "client gone" if gone else decision.note if decision is not None else None
         journal.record(
             (
                 state.clock.now_ms(),
@@ -130,15 +209,14 @@ async def envelope_middleware(request: web.Request, handler: Handler) -> web.Str
                 request.query_string,
                 request.raw_headers,
                 body,
-                0 if decision is not None and decision.action == "drop" else response.status,
+                0 if dropped else response.status,
                 (time.perf_counter() - started) * 1000,
                 request.get(USER_ID),
-                decision.note if decision is not None else None,
+                note,
             )
         )
-    if request.app.get(RESPONSE_OBSERVER) is not None:
+    if request.app.get(RESPONSE_OBSERVER) is not None and not gone:
         observe(request, response, state.store.profile, decision.action if decision else None)
-    return response
 
 
 def enveloped(handler: Handler) -> Handler:
@@ -184,10 +262,15 @@ def _connected(request: web.Request) -> bool:
     return transport is not None and not transport.is_closing()
 
 
-async def _sleep_while_connected(request: web.Request, seconds: float) -> None:
-    """asyncio.sleep (other requests go on), cut short once the client has gone away."""
+async def _sleep_while_connected(
+    request: web.Request, seconds: float, state: MockState | None = None, generation: int = 0
+) -> None:
+    """asyncio.sleep (other requests go on), cut short once the client has gone away or
+    the mock was reset (`state`, `generation`: the request's own)."""
     deadline = time.monotonic() + seconds
     while (left := deadline - time.monotonic()) > 0 and _connected(request):
+        if state is not None and state.generation != generation:
+            return
         await asyncio.sleep(min(left, 0.05))
 
 
@@ -236,14 +319,17 @@ async def _trickle(
     return slow
 
 
-async def _redacted_body(request: web.Request) -> Any:
+async def _journal_body(request: web.Request) -> Any:
     """The request body as the journal keeps it: parsed JSON with secrets redacted."""
     try:
-        raw = await request.read()
+        async with asyncio.timeout(request.app.get(BODY_TIMEOUT, DEFAULT_BODY_TIMEOUT)):
+            raw = await request.read()  # what the handler read, or the unread body now
     except web.HTTPException as exc:  # e.g. over the size limit: the handler never read it
         return f"<body not read: {exc.reason}>"
+    except (ConnectionError, TimeoutError):
+        return "<body not received>"
     try:
-        return redact_body(json.loads(raw))
-    except (ValueError, UnicodeDecodeError):
+        return redact_body(load_json(raw))
+    except ApiError:
         # Unparsed bytes could hold a secret; keep only their size.
         return f"<non-JSON body, {len(raw)} bytes>"

@@ -1,10 +1,13 @@
 """Scenario files: YAML in, validated `Scenario` out. Never imports aiohttp."""
 
 from cadenza_mock.scenario.loader import (
+    NOT_ALLOWED,
+    Confinement,
     Scenario,
     bundled_descriptions,
     bundled_dir,
     bundled_names,
+    is_bundled_name,
     is_uuid,
     load_scenario,
     load_scenario_text,
@@ -12,10 +15,13 @@ from cadenza_mock.scenario.loader import (
 )
 
 __all__ = [
+    "NOT_ALLOWED",
+    "Confinement",
     "Scenario",
     "bundled_descriptions",
     "bundled_dir",
     "bundled_names",
+    "is_bundled_name",
     "is_uuid",
     "load_scenario",
     "load_scenario_text",

@@ -25,6 +25,7 @@ from cadenza_mock import errors as e
 from cadenza_mock.errors import ScenarioError, ScenarioIssue
 from cadenza_mock.scenario.nodes import (
     Problems,
+    compose,
     describe,
     join,
     mapping,
@@ -400,20 +401,7 @@ class _InlineIssue(ScenarioIssue):
 
 def parse_fault_text(text: str, name: str = "<request body>") -> dict[str, Any]:
     """A fault written as JSON or YAML text (the admin API's body); problems cite `name`."""
-    loader = yaml.SafeLoader(text)
-    loader.name = name
-    try:
-        node = loader.get_single_node()
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line, column = (mark.line + 1, mark.column + 1) if mark else (0, 0)
-        raise ScenarioError(
-            [ScenarioIssue(name, line, column, f"invalid JSON/YAML: {exc.problem or exc.context}")]
-        ) from None
-    except yaml.YAMLError as exc:
-        raise ScenarioError([ScenarioIssue(name, 0, 0, f"invalid JSON/YAML: {exc}")]) from None
-    finally:
-        loader.dispose()
+    node = compose(text, name, "JSON/YAML")
     if node is None:
         raise ScenarioError([ScenarioIssue(name, 1, 1, "empty body; send one fault")])
     if isinstance(node, yaml.SequenceNode):

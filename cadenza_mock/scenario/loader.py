@@ -8,7 +8,7 @@ node level so that problems in either file keep their own file:line:column.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -21,6 +21,7 @@ from cadenza_mock.model import PROFILE_NAMES, PROFILES, Credential, ProfileEnums
 from cadenza_mock.scenario import generate as gen
 from cadenza_mock.scenario.nodes import (
     Problems,
+    compose,
     describe,
     enum,
     items,
@@ -58,7 +59,9 @@ RECORD_KEYS = (
 GENERATE_KEYS = ("generate", "venue", "type", "status", "keys_valid")
 # Keys that mean the same field in the two profiles' vocabularies.
 _ALIASES = {"nickname": "name", "credentialType": "type"}
-MAX_GENERATED = 1_000_000
+# One load builds at most this many credentials (generated and explicit): a bound on the
+# memory and time one scenario (or one admin call) can ask for.
+MAX_CREDENTIALS = 200_000
 
 
 @dataclass(frozen=True)
@@ -114,59 +117,91 @@ def bundled_descriptions() -> list[tuple[str, str]]:
     return result
 
 
-def _is_bundled_name(source: str) -> bool:
+def is_bundled_name(source: str) -> bool:
+    """`"revoked"` names a bundled scenario; anything with a slash or a YAML suffix is a path."""
     return "/" not in source and "\\" not in source and not source.endswith((".yaml", ".yml"))
 
 
-def _resolve(source: str | Path, relative_to: Path | None) -> tuple[Path, str]:
-    """(file, display name) for a bundled name or a path; ScenarioError if neither exists."""
+# The one answer for a source outside what the caller may read: it says neither whether
+# the path exists nor anything of its content.
+NOT_ALLOWED = (
+    "scenario not allowed: load a bundled name or a file inside the server's scenario "
+    "folder(s) (see --scenario-dir)"
+)
+_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+
+
+@dataclass(frozen=True)
+class Confinement:
+    """Where a scenario named by someone outside the process (the admin API) may be read:
+    bundled scenarios and files under `roots`, after resolving symlinks and `..`."""
+
+    roots: tuple[Path, ...] = ()
+
+    @classmethod
+    def of(cls, folders: Iterable[str | Path]) -> Confinement:
+        return cls(tuple(Path(folder).expanduser().resolve() for folder in folders))
+
+    def admits(self, path: Path) -> bool:
+        try:
+            real = path.resolve()
+        except (OSError, ValueError, RuntimeError):
+            return False
+        return any(real.is_relative_to(root) for root in (*self.roots, bundled_dir().resolve()))
+
+
+def _refused() -> ScenarioError:
+    return ScenarioError([ScenarioIssue("<scenario>", 0, 0, NOT_ALLOWED)])
+
+
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except (OSError, ValueError):  # ENAMETOOLONG, an embedded NUL...
+        return False
+
+
+def _resolve(
+    source: str | Path, relative_to: Path | None, confined: Confinement | None
+) -> tuple[Path, str]:
+    """(file, display name) for a bundled name or a path; ScenarioError if neither exists,
+    or if `confined` does not admit it (one fixed answer, whatever the path)."""
     text = str(source)
-    if isinstance(source, str) and _is_bundled_name(text):
+    if isinstance(source, str) and is_bundled_name(text):
+        if confined is not None and not _NAME_RE.fullmatch(text):
+            raise _refused()
         path = bundled_dir() / f"{text}.yaml"
-        if path.is_file():
+        if _is_file(path):
             return path, text
-        candidate = (relative_to / text) if relative_to else Path(text)
-        if not candidate.is_file():
-            raise ScenarioError(
-                [
-                    ScenarioIssue(
-                        text, 0, 0, f"no bundled scenario {text!r}{suggest(text, bundled_names())}"
-                    )
-                ]
-            )
-        return candidate, str(candidate)
-    path = Path(text).expanduser()
-    if relative_to is not None and not path.is_absolute():
-        path = relative_to / path
-    if not path.is_file():
+        if confined is None:
+            candidates = [(relative_to / text) if relative_to else Path(text)]
+        else:
+            folders = list(confined.roots) if relative_to is None else [relative_to]
+            candidates = [
+                folder / f"{text}{ext}" for folder in folders for ext in (".yaml", ".yml")
+            ]
+        for candidate in candidates:
+            if _is_file(candidate) and (confined is None or confined.admits(candidate)):
+                return candidate, str(candidate)
+        message = f"no bundled scenario {text!r}{suggest(text, bundled_names())}"
+        raise ScenarioError([ScenarioIssue(text, 0, 0, message)])
+    try:
+        path = Path(text).expanduser()
+    except RuntimeError:  # `~nobody/...`: no such home
+        path = Path(text)
+    if not path.is_absolute():
+        base = relative_to
+        if base is None and confined is not None:
+            if not confined.roots:
+                raise _refused()
+            base = confined.roots[0]
+        if base is not None:
+            path = base / path
+    if confined is not None and not confined.admits(path):
+        raise _refused()
+    if not _is_file(path):
         raise ScenarioError([ScenarioIssue(str(path), 0, 0, "no such scenario file")])
     return path, str(path)
-
-
-def _compose(text: str, name: str) -> yaml.Node | None:
-    loader = yaml.SafeLoader(text)
-    loader.name = name
-    try:
-        return loader.get_single_node()
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        message = f"invalid YAML: {exc.problem or exc.context}"
-        if exc.problem and exc.context and exc.context_mark is not None:
-            # e.g. an unclosed `[`: the problem is found at the end of the file, the
-            # context says where the construct began.
-            started = exc.context_mark
-            message += (
-                f" ({exc.context}, started at line {started.line + 1}, column {started.column + 1})"
-            )
-        if mark is None:
-            raise ScenarioError([ScenarioIssue(name, 0, 0, message)]) from None
-        raise ScenarioError(
-            [ScenarioIssue(name, mark.line + 1, mark.column + 1, message)]
-        ) from None
-    except yaml.YAMLError as exc:
-        raise ScenarioError([ScenarioIssue(name, 0, 0, f"invalid YAML: {exc}")]) from None
-    finally:
-        loader.dispose()
 
 
 def _merge(base: yaml.MappingNode, child: yaml.MappingNode) -> yaml.MappingNode:
@@ -195,18 +230,27 @@ def _merge(base: yaml.MappingNode, child: yaml.MappingNode) -> yaml.MappingNode:
 
 
 def _document(
-    source: str | Path | Mapping[str, Any] | _Text, relative_to: Path | None, chain: list[str]
+    source: str | Path | Mapping[str, Any] | _Text,
+    relative_to: Path | None,
+    chain: list[str],
+    confined: Confinement | None,
 ) -> tuple[yaml.Node, str, str | None, list[str]]:
     """The merged root node, the display name, the file path and the `extends` chain."""
     if isinstance(source, _Text):
         text, name, path, here = source.text, source.name, None, relative_to
         identity = name
     elif isinstance(source, Mapping):
-        text = yaml.safe_dump(dict(source), sort_keys=False, allow_unicode=True)
+        try:
+            text = yaml.safe_dump(dict(source), sort_keys=False, allow_unicode=True)
+        except yaml.YAMLError:
+            message = "not a scenario: values must be plain data (str, int, float, bool, None, "
+            raise ScenarioError(
+                [ScenarioIssue("<inline>", 0, 0, message + "lists and dicts)")]
+            ) from None
         name, path, here = "<inline>", None, relative_to
         identity = name
     else:
-        file, name = _resolve(source, relative_to)
+        file, name = _resolve(source, relative_to, confined)
         path, here = str(file), file.parent
         # Compare resolved paths: `a.yaml` and `./sub/../a.yaml` are the same file, and a
         # cycle spelled differently each time must not recurse until the path is too long.
@@ -225,7 +269,7 @@ def _document(
             raise ScenarioError(
                 [ScenarioIssue(str(file), 0, 0, f"cannot read: {exc.strerror or exc}")]
             ) from None
-    node = _compose(text, path or name)
+    node = compose(text, path or name)
     if node is None:  # an empty file is an empty scenario
         node = yaml.MappingNode("tag:yaml.org,2002:map", [], None, None)
     bases: list[str] = []
@@ -239,7 +283,7 @@ def _document(
                 raise ScenarioError(problems.issues)
             try:
                 base_node, base_name, _, base_chain = _document(
-                    base_source, here, [*chain, identity]
+                    base_source, here, [*chain, identity], confined
                 )
             except ScenarioError as exc:
                 # Problems without a position (missing file, cycle) are reported at this
@@ -269,18 +313,31 @@ def load_scenario(
     *,
     profile: str | None = None,
     seed: int | None = None,
+    confined: Confinement | None = None,
 ) -> Scenario:
     """Load and validate a scenario; raise ScenarioError listing every problem found.
 
     `profile` and `seed` override the file's keys (the CLI's --profile and --seed).
+    `confined` limits the files it may read, `extends` included: the admin API passes the
+    server's scenario folders; code in the process itself may read anything.
     """
     if isinstance(source, Scenario) and profile is None and seed is None:
         return source
     if isinstance(source, Scenario):
         raise TypeError("profile/seed overrides need a scenario source, not a loaded Scenario")
+    return _load(source, profile, seed, confined)
+
+
+def _load(
+    source: str | Path | Mapping[str, Any] | _Text,
+    profile: str | None,
+    seed: int | None,
+    confined: Confinement | None,
+) -> Scenario:
+    """The one way from a source to a Scenario, for files, names, dicts and text alike."""
     if profile is not None and profile not in PROFILE_NAMES:
         raise ValueError(f"unknown profile {profile!r} (allowed: {', '.join(PROFILE_NAMES)})")
-    node, name, path, bases = _document(source, None, [])
+    node, name, path, bases = _document(source, None, [], confined)
     problems = Problems()
     scenario = _build(node, name, path, tuple(bases), problems, profile, seed)
     if problems.issues or scenario is None:
@@ -379,6 +436,7 @@ class _Builder:
         self.emails: set[str] = set()
         self.user_ids: set[str] = set()
         self.credential_ids: set[str] = set()
+        self.planned = 0  # credentials asked for so far, against MAX_CREDENTIALS
 
     def user(self, node: yaml.Node, path: str, index: int) -> tuple[User, list[Credential]] | None:
         fields = mapping(node, path, USER_KEYS, self.problems)
@@ -521,11 +579,15 @@ class _Builder:
         if fields is None:
             return []
         count = scalar(fields["generate"], join(path, "generate"), int, self.problems)
-        if count is not None and not 0 <= count <= MAX_GENERATED:
+        if count is not None and not 0 <= count <= MAX_CREDENTIALS - self.planned:
+            left = MAX_CREDENTIALS - self.planned
             self.problems.add(
-                fields["generate"], join(path, "generate"), f"expected 0 to {MAX_GENERATED}"
+                fields["generate"],
+                join(path, "generate"),
+                f"expected 0 to {left}: a scenario holds at most {MAX_CREDENTIALS} credentials",
             )
             count = None
+        self.planned += count or 0
         e = self.enums
         venue: Any = (
             list(e.venues[:5])
@@ -750,6 +812,19 @@ def _build(
     profile_override: str | None,
     seed_override: int | None,
 ) -> Scenario | None:
+    if (
+        isinstance(node, yaml.MappingNode)
+        and node.value
+        and not any(isinstance(k, yaml.ScalarNode) and k.value in TOP_KEYS for k, _ in node.value)
+    ):
+        # No key a scenario has: some other file. Its keys are its content; never quote them.
+        problems.add(
+            node,
+            "",
+            f"not a scenario: none of its top-level keys is a scenario key "
+            f"(allowed: {', '.join(TOP_KEYS)})",
+        )
+        return None
     fields = mapping(node, "", TOP_KEYS, problems)
     if fields is None:
         return None
@@ -814,16 +889,10 @@ def load_scenario_text(
     name: str = "<request body>",
     profile: str | None = None,
     seed: int | None = None,
+    confined: Confinement | None = None,
 ) -> Scenario:
     """A scenario given as YAML text (the admin API's PUT body); problems cite `name`."""
-    if profile is not None and profile not in PROFILE_NAMES:
-        raise ValueError(f"unknown profile {profile!r} (allowed: {', '.join(PROFILE_NAMES)})")
-    node, display, _, bases = _document(_Text(text, name), None, [])
-    problems = Problems()
-    scenario = _build(node, display, None, tuple(bases), problems, profile, seed)
-    if problems.issues or scenario is None:
-        raise ScenarioError(_in_file_order(problems.issues))
-    return scenario
+    return _load(_Text(text, name), profile, seed, confined)
 
 
 @dataclass(frozen=True)

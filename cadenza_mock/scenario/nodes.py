@@ -7,14 +7,44 @@ Validating nodes rather than plain dicts is what lets every problem be reported 
 from __future__ import annotations
 
 import difflib
+import re
+import threading
 from collections.abc import Iterable, Iterator
 from typing import Any
 
 import yaml
 
-from cadenza_mock.errors import ScenarioIssue, allowed
+from cadenza_mock.errors import ScenarioError, ScenarioIssue, allowed
 
-_constructor = yaml.constructor.SafeConstructor()
+# Deeper than any scenario needs, shallow enough that nothing recursive can overflow.
+MAX_DEPTH = 64
+# The tags a scenario may use, explicit (`!!int 5`) or implicit; anything else (`!foo`,
+# `!!python/object:...`, `!!binary`) is refused before any value is built.
+_TAGS = {
+    f"tag:yaml.org,2002:{name}": what
+    for name, what in (
+        ("str", "a string"),
+        ("int", "an integer (at most 4300 digits)"),
+        ("float", "a number"),
+        ("bool", "true or false"),
+        ("null", "null"),
+        ("timestamp", "a date or time such as 2026-01-15T12:00:00Z"),
+        ("map", "a mapping"),
+        ("seq", "a list"),
+    )
+}
+_SAFE_QUOTED = re.compile(r"<[a-z ]+>|\\?.")
+_QUOTED = re.compile(r"'([^']*)'|\"([^\"]*)\"")
+_local = threading.local()
+
+
+def _constructor() -> yaml.constructor.SafeConstructor:
+    # One per thread (scenarios load on the server loop, in executor threads and in test
+    # threads at once); emptied after every use, so no node outlives its load.
+    constructor = getattr(_local, "constructor", None)
+    if constructor is None:
+        constructor = _local.constructor = yaml.constructor.SafeConstructor()
+    return constructor
 
 
 class Problems:
@@ -41,8 +71,139 @@ def join(path: str, key: str | int) -> str:
 
 
 def value(node: yaml.Node) -> Any:
-    """The plain Python value of a node (scalars, lists, dicts)."""
-    return _constructor.construct_object(node, deep=True)
+    """The plain Python value of a node (scalars, lists, dicts).
+
+    Only called on trees `compose()` has checked, so construction cannot fail here.
+    """
+    constructor = _constructor()
+    try:
+        return constructor.construct_object(node, deep=True)
+    finally:
+        constructor.constructed_objects.clear()
+        constructor.recursive_objects.clear()
+
+
+def _quiet(message: str | None) -> str:
+    """A PyYAML message without the text it quotes: that text may be a secret (an undefined
+    alias `*s3cret`) or the content of a file that is not a scenario at all."""
+    if not message:
+        return "syntax error"
+
+    def hide(match: re.Match[str]) -> str:
+        inner = match.group(1) if match.group(1) is not None else match.group(2)
+        return match.group(0) if _SAFE_QUOTED.fullmatch(inner) else "(text not shown)"
+
+    return _QUOTED.sub(hide, message)
+
+
+def _issue(name: str, mark: Any, message: str) -> ScenarioIssue:
+    if mark is None:
+        return ScenarioIssue(name, 0, 0, message)
+    return ScenarioIssue(name, mark.line + 1, mark.column + 1, message)
+
+
+def compose(text: str, name: str, what: str = "YAML") -> yaml.Node | None:
+    """Parse YAML text into a checked node tree; ScenarioError (never another exception)
+    for anything that is not plain, finite, constructible data.
+
+    Every problem is located as `name:line:column` and quotes none of the text.
+    """
+    loader = yaml.SafeLoader(text)
+    loader.name = name
+    try:
+        node = loader.get_single_node()
+    except yaml.MarkedYAMLError as exc:
+        message = f"invalid {what}: {_quiet(exc.problem or exc.context)}"
+        if exc.problem and exc.context and exc.context_mark is not None:
+            # e.g. an unclosed `[`: the problem is found at the end of the file, the
+            # context says where the construct began.
+            started = exc.context_mark
+            message += (
+                f" ({_quiet(exc.context)}, started at line {started.line + 1}, "
+                f"column {started.column + 1})"
+            )
+        mark = exc.problem_mark or exc.context_mark
+        raise ScenarioError([_issue(name, mark, message)]) from None
+    except yaml.reader.ReaderError as exc:
+        # A control character (NUL, BEL...): locate it, never print the text around it.
+        before = text[: exc.position]
+        line, column = before.count("\n") + 1, len(before) - (before.rfind("\n") + 1) + 1
+        message = f"invalid {what}: control character #x{exc.character:04x} is not allowed"
+        raise ScenarioError([ScenarioIssue(name, line, column, message)]) from None
+    except RecursionError:
+        raise ScenarioError(
+            [_issue(name, loader.get_mark(), f"invalid {what}: nested too deep")]
+        ) from None
+    except yaml.YAMLError:
+        raise ScenarioError([ScenarioIssue(name, 0, 0, f"invalid {what}")]) from None
+    finally:
+        loader.dispose()
+    if node is not None:
+        _check_tree(node, name)
+    return node
+
+
+def _check_tree(root: yaml.Node, name: str) -> None:
+    """Tags known, scalars constructible, no alias cycles, bounded depth: after this,
+    `value()` on any node of the tree returns instead of raising."""
+    issues: list[ScenarioIssue] = []
+    done: set[int] = set()
+    # (node, depth, leaving): iterative, so depth is bounded by MAX_DEPTH, not the stack.
+    stack: list[tuple[yaml.Node, int, bool]] = [(root, 1, False)]
+    open_nodes: set[int] = set()
+    while stack:
+        node, depth, leaving = stack.pop()
+        if leaving:
+            open_nodes.discard(id(node))
+            done.add(id(node))
+            continue
+        if id(node) in open_nodes:
+            issues.append(_issue(name, node.start_mark, "an alias refers to its own anchor"))
+            continue
+        if id(node) in done:
+            continue  # an alias to a checked anchor: checked once, however often used
+        if depth > MAX_DEPTH:
+            message = f"nested deeper than {MAX_DEPTH} levels"
+            issues.append(_issue(name, node.start_mark, message))
+            continue
+        what = _TAGS.get(node.tag)
+        if what is None:
+            issues.append(
+                _issue(
+                    name,
+                    node.start_mark,
+                    "unsupported YAML tag (tag not shown); use plain values "
+                    "(strings, numbers, true/false, dates, lists, mappings)",
+                )
+            )
+            continue
+        if isinstance(node, yaml.ScalarNode):
+            try:
+                value(node)
+            except (yaml.YAMLError, ValueError, TypeError, OverflowError):
+                issues.append(
+                    _issue(
+                        name,
+                        node.start_mark,
+                        f"not a valid value: expected {what} (quote it if it is a string)",
+                    )
+                )
+            done.add(id(node))
+            continue
+        open_nodes.add(id(node))
+        stack.append((node, depth, True))
+        children: list[yaml.Node] = []
+        if isinstance(node, yaml.MappingNode):
+            for key_node, value_node in node.value:
+                if not isinstance(key_node, yaml.ScalarNode):
+                    issues.append(_issue(name, key_node.start_mark, "keys must be plain values"))
+                    continue
+                children += [key_node, value_node]
+        else:
+            children = list(node.value)
+        stack.extend((child, depth + 1, False) for child in reversed(children))
+    if issues:
+        raise ScenarioError(sorted(issues, key=lambda i: (i.line, i.column)))
 
 
 def describe(node: yaml.Node) -> str:
