@@ -43,10 +43,13 @@ ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     CADENZA_MOCK_HOST=0.0.0.0 \
-    CADENZA_MOCK_PORT=8080
+    CADENZA_MOCK_PORT=8080 \
+    CADENZA_MOCK_SCENARIO_DIR=/scenarios
 USER 10001:10001
 EXPOSE 8080
 # Mount your own scenario files here: -v DIR:/scenarios:ro -e CADENZA_MOCK_SCENARIO=/scenarios/x.yaml
+# The admin API may load bundled scenarios and files under /scenarios only. On 0.0.0.0 it is
+# off (403, health excepted) until CADENZA_MOCK_ADMIN_TOKEN is set.
 # No curl in the image: python3 + urllib, proxies ignored, the port from CADENZA_MOCK_PORT and
 # the admin token (the health route is part of the admin API) from CADENZA_MOCK_ADMIN_TOKEN.
 HEALTHCHECK --interval=10s --timeout=5s --start-period=5s --retries=3 \

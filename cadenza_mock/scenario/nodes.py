@@ -180,7 +180,7 @@ def _check_tree(root: yaml.Node, name: str) -> None:
         if isinstance(node, yaml.ScalarNode):
             try:
                 value(node)
-            except (yaml.YAMLError, ValueError, TypeError, OverflowError):
+            except Exception:  # PyYAML's constructors fail in many ways on bad text
                 issues.append(
                     _issue(
                         name,
