@@ -81,6 +81,13 @@ def _port(text: str) -> int:
     return port
 
 
+def _seconds(text: str) -> float:
+    number = float(text)
+    if not 0 < number <= 3600:
+        raise ValueError(f"must be more than 0 and at most 3600 seconds, got {text}")
+    return number
+
+
 def _non_negative(text: str) -> int:
     number = int(text)
     if number < 0:
@@ -210,6 +217,16 @@ def build_parser() -> argparse.ArgumentParser:
         "for load tests (default: %(default)s)",
     )
     serve.add_argument(
+        "--read-timeout",
+        action=EnvDefault,
+        type=_checked(_seconds),
+        convert=_seconds,
+        default=10.0,
+        metavar="SECONDS",
+        help="close a connection whose request headers, or answer 400 to a request whose "
+        "body, take longer than this to arrive (default: %(default)s)",
+    )
+    serve.add_argument(
         "--quiet",
         action=EnvFlag,
         help="do not log one line per request",
@@ -255,6 +272,7 @@ def _serve(args: argparse.Namespace) -> int:
         admin_open=args.admin_open,
         scenario_dirs=args.scenario_dir,
         journal_size=args.journal_size,
+        read_timeout=args.read_timeout,
         quiet=args.quiet,
     )
 

@@ -22,6 +22,7 @@ from cadenza_mock.engine.query import MAX_LIMIT
 from cadenza_mock.errors import (
     ALREADY_EXIST,
     ALREADY_REVOKED,
+    BAD_REQUEST,
     CREDENTIAL_NOT_FOUND,
     FORM_VALIDATION_FAILED,
     INVALID_ARGUMENT,
@@ -56,6 +57,9 @@ TRADING_ACCOUNT_STATUSES = (
     "DISCONNECTED",
     "UNAVAILABLE",
 )
+
+# The sdk list's `offset` is read as at most 18 decimal digits (cadenza_mock.engine.query).
+MAX_OFFSET = 10**18 - 1
 
 _EPOCH_MS = {"type": "integer", "minimum": 0, "description": "milliseconds since the epoch"}
 _ISO_MS = {
@@ -104,7 +108,9 @@ ERRNO_MEANING: dict[int, str] = {
     INVALID_ARGUMENT: "invalid query parameter (named, with the allowed values), or an "
     "action the credential's status does not allow",
     FORM_VALIDATION_FAILED: "body field missing, of the wrong type or not allowed (named)",
-    INVALID_JSON: "body is not JSON",
+    INVALID_JSON: "body is not JSON, or nested deeper than 64 levels",
+    BAD_REQUEST: "the request body did not arrive within the read timeout; also the answer "
+    "to a request the HTTP parser rejects (bad bytes, over-long line or header)",
     ALREADY_REVOKED: "the credential is already revoked",
     UNAUTHORIZED: "missing, malformed, unknown or expired bearer token",
     INVALID_LOGIN: "wrong email or password",
@@ -118,7 +124,7 @@ ERRNO_MEANING: dict[int, str] = {
     UNKNOWN_ERROR: "server error (injected)",
 }
 
-_BODY_ERRORS = (FORM_VALIDATION_FAILED, INVALID_JSON)
+_BODY_ERRORS = (FORM_VALIDATION_FAILED, INVALID_JSON, BAD_REQUEST)
 _INJECTED = {429: (RATE_LIMITED,), 500: (UNKNOWN_ERROR,)}
 _BEARER = {401: (UNAUTHORIZED,), **_INJECTED}
 
@@ -541,7 +547,7 @@ def _list_parameters(profile: str) -> list[dict[str, Any]]:
             {
                 "name": "offset",
                 "in": "query",
-                "schema": {"type": "integer", "minimum": 0, "default": 0},
+                "schema": {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET, "default": 0},
                 "description": "records to skip (see `pagination` in the answer)",
             },
             {

@@ -29,7 +29,7 @@ from cadenza_mock.handle import MockHandle, ScenarioCache, SourceLike, source_ke
 from cadenza_mock.http import access_log as access_lines
 from cadenza_mock.http.app import make_app
 from cadenza_mock.http.keys import ADMIN_TOKEN
-from cadenza_mock.http.runner import MockRunner
+from cadenza_mock.http.runner import DEFAULT_READ_TIMEOUT, MockRunner
 from cadenza_mock.model import User
 from cadenza_mock.scenario import Scenario
 from cadenza_mock.scenario.faults import parse_fault_dict
@@ -125,13 +125,21 @@ async def watch_scenario(
 
 
 async def _serve(
-    app: web.Application, host: str, port: int, *, watch: bool, quiet: bool, locked: bool
+    app: web.Application,
+    host: str,
+    port: int,
+    *,
+    watch: bool,
+    quiet: bool,
+    locked: bool,
+    read_timeout: float,
 ) -> int:
     from cadenza_mock.http.keys import STATE
 
     state = app[STATE]
     runner = MockRunner(
         app,
+        header_timeout=read_timeout,
         access_log_class=access_lines.AccessLogger,
         access_log=None if quiet else access_log,
         shutdown_timeout=SHUTDOWN_TIMEOUT,
@@ -192,6 +200,7 @@ def serve_forever(
     admin_open: bool = False,
     scenario_dirs: Sequence[str | Path] | None = None,
     journal_size: int = 1000,
+    read_timeout: float = DEFAULT_READ_TIMEOUT,
     quiet: bool = False,
 ) -> int:
     """`cadenza-mock serve`: run until SIGINT/SIGTERM; the exit code says why it stopped."""
@@ -214,8 +223,12 @@ def serve_forever(
         print(f"cadenza-mock: scenario {scenario!s} is invalid:\n{exc}", file=sys.stderr)
         return 2
     locked = not _is_loopback(host) and not admin_token and not admin_open
-    app = make_app(state=state, admin_token=admin_token, admin_locked=locked)
-    return asyncio.run(_serve(app, host, port, watch=watch, quiet=quiet, locked=locked))
+    app = make_app(
+        state=state, admin_token=admin_token, admin_locked=locked, body_timeout=read_timeout
+    )
+    return asyncio.run(
+        _serve(app, host, port, watch=watch, quiet=quiet, locked=locked, read_timeout=read_timeout)
+    )
 
 
 class MockServer(MockHandle):
@@ -236,6 +249,7 @@ class MockServer(MockHandle):
         journal_limit: int = 1000,
         admin_token: str | None = None,
         scenario_dirs: Sequence[str | Path] | None = None,
+        read_timeout: float = DEFAULT_READ_TIMEOUT,
         scenario_cache: ScenarioCache | None = None,
     ) -> None:
         self.scenarios = scenario_cache or ScenarioCache(profile=profile, seed=seed)
@@ -258,6 +272,7 @@ class MockServer(MockHandle):
         self.host = host
         self.port = port
         self.admin_token = admin_token
+        self.read_timeout = read_timeout
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._runner: web.AppRunner | None = None
@@ -308,9 +323,15 @@ class MockServer(MockHandle):
         app = make_app(
             state=self.state,
             admin_token=self.admin_token,
+            body_timeout=self.read_timeout,
             on_handler_error=self._record_handler_error,
         )
-        runner = MockRunner(app, access_log=None, shutdown_timeout=SHUTDOWN_TIMEOUT)
+        runner = MockRunner(
+            app,
+            header_timeout=self.read_timeout,
+            access_log=None,
+            shutdown_timeout=SHUTDOWN_TIMEOUT,
+        )
         await runner.setup()
         site = web.TCPSite(runner, self.host, self.port)
         try:

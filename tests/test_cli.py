@@ -24,6 +24,7 @@ SERVE_OPTIONS = [
     "--scenario-dir",
     "--admin-open",
     "--journal-size",
+    "--read-timeout",
     "--quiet",
 ]
 

@@ -5,6 +5,7 @@ The CLI, the container, the threaded `MockServer` and the pytest plugin all call
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -21,6 +22,7 @@ from cadenza_mock.http.keys import (
     HANDLER_ERROR_HOOK,
     STARTED_AT,
     STATE,
+    STOPPING,
 )
 from cadenza_mock.http.middleware import CATCH_ALL, enveloped, no_route
 from cadenza_mock.http.observer import RESPONSE_OBSERVER, ResponseObserver, default_observer
@@ -60,6 +62,8 @@ def make_app(
     elif admin_locked:
         app[ADMIN_LOCKED] = True
     app[BODY_TIMEOUT] = body_timeout
+    app[STOPPING] = asyncio.Event()
+    app.on_shutdown.append(_stopping)
     app[STARTED_AT] = time.monotonic()
     # Sees every response (the test suite checks them against the OpenAPI document).
     observer = response_observer or default_observer()
@@ -73,3 +77,7 @@ def make_app(
     )
     app.router.add_route("*", CATCH_ALL, enveloped(no_route))
     return app
+
+
+async def _stopping(app: web.Application) -> None:
+    app[STOPPING].set()

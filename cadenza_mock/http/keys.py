@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from typing import Any
@@ -20,6 +21,9 @@ HANDLER_ERROR_HOOK = web.AppKey("cadenza_handler_error_hook", Callable[[str, Bas
 # Seconds a request body may take to arrive once its headers did (`read_body`).
 BODY_TIMEOUT = web.AppKey("cadenza_body_timeout", float)
 DEFAULT_BODY_TIMEOUT = 10.0
+# Set when the server begins to stop: pending delays end at once, so SIGTERM takes
+# well under a second whatever delays are armed.
+STOPPING = web.AppKey("cadenza_stopping", asyncio.Event)
 # On a non-loopback server without an admin token the admin API answers 403 (but health).
 ADMIN_LOCKED = web.AppKey("cadenza_admin_locked", bool)
 

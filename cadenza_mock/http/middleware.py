@@ -38,6 +38,7 @@ from cadenza_mock.http.keys import (
     GENERATION,
     HANDLER_ERROR_HOOK,
     STATE,
+    STOPPING,
     USER_ID,
 )
 from cadenza_mock.http.observer import RESPONSE_OBSERVER, observe
@@ -107,10 +108,12 @@ async def read_body(request: web.Request, *, fenced: bool = True) -> bytes:
         async with asyncio.timeout(request.app.get(BODY_TIMEOUT, DEFAULT_BODY_TIMEOUT)):
             raw = await request.read()
     except TimeoutError:
-        if request.transport is not None:
-            request.transport.close()  # the rest of the body may still come: end it here
         raise ApiError(
-            400, BAD_REQUEST, "Bad request: the body did not arrive in time", code="BAD_REQUEST"
+            400,
+            BAD_REQUEST,
+            "Bad request: the body did not arrive in time",
+            code="BAD_REQUEST",
+            headers={"Connection": "close"},  # the rest may still come: not on this socket
         ) from None
     except ConnectionError:
         raise ClientGone from None
@@ -268,8 +271,9 @@ async def _sleep_while_connected(
     """asyncio.sleep (other requests go on), cut short once the client has gone away or
     the mock was reset (`state`, `generation`: the request's own)."""
     deadline = time.monotonic() + seconds
+    stopping = request.app[STOPPING]
     while (left := deadline - time.monotonic()) > 0 and _connected(request):
-        if state is not None and state.generation != generation:
+        if (state is not None and state.generation != generation) or stopping.is_set():
             return
         await asyncio.sleep(min(left, 0.05))
 

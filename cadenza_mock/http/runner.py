@@ -37,7 +37,7 @@ _KINDS: tuple[tuple[type[BaseException], str], ...] = (
     (http_exceptions.BadHttpMessage, "malformed request"),
 )
 MALFORMED = "cadenza_malformed"  # set on a request the parser rejected (for the access log)
-DEFAULT_HEADER_TIMEOUT = 10.0
+DEFAULT_READ_TIMEOUT = 10.0  # seconds, for request headers and bodies alike
 
 
 def describe_rejection(exc: BaseException | None) -> str:
@@ -170,7 +170,7 @@ class MockRunner(web.AppRunner):
         self,
         app: web.Application,
         *,
-        header_timeout: float = DEFAULT_HEADER_TIMEOUT,
+        header_timeout: float = DEFAULT_READ_TIMEOUT,
         **kwargs: Any,
     ) -> None:
         super().__init__(app, **kwargs)

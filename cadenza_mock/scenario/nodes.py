@@ -108,9 +108,10 @@ def compose(text: str, name: str, what: str = "YAML") -> yaml.Node | None:
 
     Every problem is located as `name:line:column` and quotes none of the text.
     """
-    loader = yaml.SafeLoader(text)
-    loader.name = name
+    loader: yaml.SafeLoader | None = None
     try:
+        loader = yaml.SafeLoader(text)  # reads the whole text: control characters fail here
+        loader.name = name
         node = loader.get_single_node()
     except yaml.MarkedYAMLError as exc:
         message = f"invalid {what}: {_quiet(exc.problem or exc.context)}"
@@ -131,13 +132,13 @@ def compose(text: str, name: str, what: str = "YAML") -> yaml.Node | None:
         message = f"invalid {what}: control character #x{exc.character:04x} is not allowed"
         raise ScenarioError([ScenarioIssue(name, line, column, message)]) from None
     except RecursionError:
-        raise ScenarioError(
-            [_issue(name, loader.get_mark(), f"invalid {what}: nested too deep")]
-        ) from None
+        mark = loader.get_mark() if loader is not None else None
+        raise ScenarioError([_issue(name, mark, f"invalid {what}: nested too deep")]) from None
     except yaml.YAMLError:
         raise ScenarioError([ScenarioIssue(name, 0, 0, f"invalid {what}")]) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     if node is not None:
         _check_tree(node, name)
     return node
