@@ -289,3 +289,165 @@ def test_the_container_defaults_are_safe():
     assert "CADENZA_MOCK_HOST=0.0.0.0" in dockerfile
     assert "CADENZA_MOCK_SCENARIO_DIR=/scenarios" in dockerfile
     assert "CADENZA_MOCK_ADMIN_OPEN" not in dockerfile
+
+
+# --------------------------------------------------------------------------- canary sweep
+
+SWEEP_SCENARIO = """\
+seed: 3
+users:
+  - email: sweep@example.com
+    password: {c[password]}
+    tokens: [sweep-token]
+    credentials:
+      - venue: BINANCE
+        apiKey: {c[scenario key]}
+        apiSecret: {c[scenario secret]}
+      - venue: OKX
+        apiKey: okxKEYvisible-{c[okx key]}
+        apiSecret: {c[okx secret]}
+        apiPassphrase: {c[okx passphrase]}
+"""
+SWEEP = {
+    name: f"{name.replace(' ', '')}-Canary-{index:02d}-x9"
+    for index, name in enumerate(
+        [
+            "password",
+            "scenario key",
+            "scenario secret",
+            "okx key",
+            "okx secret",
+            "okx passphrase",
+            "create key",
+            "create secret",
+            "rotate key",
+            "rotate secret",
+            "bad json secret",
+            "query secret",
+            "header secret",
+            "unknown bearer",
+            "alias secret",
+            "login password",
+            "fault secret",
+        ]
+    )
+}
+
+
+def _sweep_requests(url: str) -> list[str]:
+    """Every surface a secret could reach, as text: answers (body and headers), dumps."""
+    c = SWEEP
+    auth = {"Authorization": "Bearer sweep-token"}
+    create = {"venue": "BYBIT", "apiKey": c["create key"], "apiSecret": c["create secret"]}
+    seen: list[str] = []
+
+    def keep(response: requests.Response) -> requests.Response:
+        seen.append(f"{response.status_code} {dict(response.headers)} {response.text}")
+        return response
+
+    created = keep(requests.post(url + "/api/v3/credential/create", json=create, headers=auth))
+    cid = created.json()["data"]["credentialId"]
+    rotate = {"credentialId": cid, "apiKey": c["rotate key"], "apiSecret": c["rotate secret"]}
+    keep(requests.post(url + "/api/v3/credential/rotate", json=rotate, headers=auth))
+    keep(requests.post(url + "/api/v3/credential/create", json=create, headers=auth))  # 409
+    broken = '{"venue": "BYBIT", "apiSecret": "' + c["bad json secret"] + '", '
+    keep(requests.post(url + "/api/v3/credential/create", data=broken, headers=auth))
+    keep(
+        requests.post(
+            url + "/api/v3/credential/create",
+            json={"apiSecret": c["bad json secret"]},
+            headers=auth,
+        )
+    )
+    keep(
+        requests.get(url + LIST + "?apiSecret=" + c["query secret"] + "&status=NOPE", headers=auth)
+    )
+    keep(requests.get(url + LIST, headers={**auth, "X-Api-Secret": c["header secret"]}))
+    keep(requests.get(url + LIST, headers={"Authorization": "Bearer " + c["unknown bearer"]}))
+    keep(
+        requests.post(
+            url + "/api/v3/auth/login",
+            json={"email": "sweep@example.com", "password": c["login password"]},
+        )
+    )
+    keep(
+        requests.post(
+            url + "/api/v3/auth/login",
+            json={"email": "sweep@example.com", "password": c["password"]},
+        )
+    )
+    keep(requests.put(url + SCENARIO, data=f"users:\n  - password: *{c['alias secret']}\n"))
+    keep(requests.post(url + "/__admin/faults", data=f"respond: !{c['fault secret']}\n"))
+    for dump in ("/__admin/requests", SCENARIO, "/__admin/credentials", "/__admin/faults"):
+        keep(requests.get(url + dump))
+    keep(requests.get(url + "/api/v3/openapi.json"))
+    return seen
+
+
+@pytest.mark.parametrize("quiet", [False, True])
+def test_no_canary_reaches_any_surface(tmp_path, serve, quiet):
+    path = write(tmp_path / "sweep.yaml", SWEEP_SCENARIO.format(c=SWEEP))
+    served = serve("--scenario", str(path), *(["--quiet"] if quiet else []))
+    url, _ = served.banner()
+    surfaces = _sweep_requests(url)
+    # A second server's raw parser-rejected requests carrying the canaries, too.
+    host, port = url.removeprefix("http://").split(":")
+    for raw in (
+        f"GET {LIST}?apiSecret={SWEEP['query secret']}\xe9 HTTP/1.1\r\nHost: x\r\n\r\n".encode(
+            "latin-1"
+        ),
+        f"GET {LIST} HTTP/1.1\r\nHost: x\r\n"
+        f"Authorization: Bearer {SWEEP['unknown bearer']}\x01\r\n\r\n".encode(),
+    ):
+        with socket.create_connection((host, int(port)), timeout=10) as conn:
+            conn.sendall(raw)
+            surfaces.append(_read_all(conn).decode("latin-1"))
+    code, log = served.stop()
+    assert code == 0
+    surfaces.append(log)
+    text = "\n".join(surfaces)
+    assert len(surfaces) > 15 and "sweep@example.com" in text  # the surfaces were reached
+    assert [name for name, value in SWEEP.items() if value in text] == []
+
+
+# --------------------------------------------------------------------------- admin surface
+
+ADMIN_ROUTES = [
+    ("POST", "/__admin/reset"),
+    ("GET", SCENARIO),
+    ("PUT", SCENARIO + "?name=empty"),
+    ("GET", "/__admin/requests"),
+    ("DELETE", "/__admin/requests"),
+    ("GET", "/__admin/clock"),
+    ("POST", "/__admin/clock?advance=1"),
+    ("GET", "/__admin/credentials"),
+    ("GET", "/__admin/credentials/660e8400-e29b-41d4-a716-446655440000"),
+    ("GET", "/__admin/faults"),
+    ("POST", "/__admin/faults"),
+    ("DELETE", "/__admin/faults"),
+    ("DELETE", "/__admin/faults/x"),
+]
+
+
+def test_every_admin_route_but_health_needs_the_token():
+    token = "adm1n-Secret-token"
+    with MockServer("default", admin_token=token) as mock:
+        wrong = [{}, {"X-Admin-Token": ""}, {"X-Admin-Token": token.upper()}]
+        wrong += [{"X-Admin-Token": token[:-1]}, {"X-Admin-Token": token + "x"}]
+        wrong += [{"X-Admin-Token": "%61" + token[1:]}]
+        for method, path in ADMIN_ROUTES:
+            for headers in wrong:
+                answer = requests.request(method, mock.url + path, headers=headers, timeout=10)
+                assert answer.status_code == 401, (method, path, headers)
+                assert token not in answer.text
+            # Percent-encoded, the path is the same route (and needs the token too);
+            # upper-cased, it is no route at all.
+            encoded = "/__admin/%" + f"{ord(path[9]):02X}" + path[10:]
+            answer = requests.request(method, mock.url + encoded, timeout=10)
+            assert answer.status_code in (401, 404, 405), (method, encoded)
+            assert requests.request(method, mock.url + path.upper(), timeout=10).status_code in (
+                404,
+                405,
+            )
+        assert mock.scenario.name == "default" and mock.faults == []
+        assert requests.get(mock.url + "/__admin/health", timeout=10).status_code == 200
