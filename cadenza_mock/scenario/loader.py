@@ -436,7 +436,6 @@ class _Builder:
         self.emails: set[str] = set()
         self.user_ids: set[str] = set()
         self.credential_ids: set[str] = set()
-        self.planned = 0  # credentials asked for so far, against MAX_CREDENTIALS
 
     def user(self, node: yaml.Node, path: str, index: int) -> tuple[User, list[Credential]] | None:
         fields = mapping(node, path, USER_KEYS, self.problems)
@@ -579,15 +578,9 @@ class _Builder:
         if fields is None:
             return []
         count = scalar(fields["generate"], join(path, "generate"), int, self.problems)
-        if count is not None and not 0 <= count <= MAX_CREDENTIALS - self.planned:
-            left = MAX_CREDENTIALS - self.planned
-            self.problems.add(
-                fields["generate"],
-                join(path, "generate"),
-                f"expected 0 to {left}: a scenario holds at most {MAX_CREDENTIALS} credentials",
-            )
+        if count is not None and count < 0:
+            self.problems.add(fields["generate"], join(path, "generate"), "cannot be negative")
             count = None
-        self.planned += count or 0
         e = self.enums
         venue: Any = (
             list(e.venues[:5])
@@ -803,6 +796,32 @@ class _Builder:
         return record
 
 
+def _within_bound(users: yaml.Node, problems: Problems) -> bool:
+    """At most MAX_CREDENTIALS in all; the `generate:` entry that crosses it is reported."""
+    total = 0
+    for user in users.value if isinstance(users, yaml.SequenceNode) else ():
+        for key, entries in user.value if isinstance(user, yaml.MappingNode) else ():
+            if key.value != "credentials" or not isinstance(entries, yaml.SequenceNode):
+                continue
+            for entry in entries.value:
+                count: Any = 1
+                for name, count_node in entry.value if isinstance(entry, yaml.MappingNode) else ():
+                    if name.value == "generate" and isinstance(count_node, yaml.ScalarNode):
+                        count = value(count_node)
+                if not isinstance(count, int) or isinstance(count, bool) or count < 0:
+                    continue  # reported where the entry is built
+                total += count
+                if total > MAX_CREDENTIALS:
+                    problems.add(
+                        entry,
+                        "generate",
+                        f"a scenario holds at most {MAX_CREDENTIALS} credentials; this entry "
+                        f"brings it to {total}",
+                    )
+                    return False
+    return True
+
+
 def _build(
     node: yaml.Node,
     name: str,
@@ -849,6 +868,8 @@ def _build(
         mask_keep = scalar(fields["mask_keep"], "mask_keep", int, problems) or 0
         if mask_keep < 0:
             problems.add(fields["mask_keep"], "mask_keep", "cannot be negative")
+    if "users" in fields and not _within_bound(fields["users"], problems):
+        return None  # checked before anything is generated: refusing is instant
     builder = _Builder(
         problems, PROFILES[profile], seed, now if now is not None else gen.REFERENCE_EPOCH_MS
     )

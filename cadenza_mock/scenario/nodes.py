@@ -108,6 +108,11 @@ def compose(text: str, name: str, what: str = "YAML") -> yaml.Node | None:
 
     Every problem is located as `name:line:column` and quotes none of the text.
     """
+    deep = _flow_too_deep(text)
+    if deep is not None:
+        # PyYAML's scanner is slow on deep flow collections: refuse them before it runs.
+        message = f"invalid {what}: nested deeper than {MAX_DEPTH} levels"
+        raise ScenarioError([ScenarioIssue(name, deep[0], deep[1], message)])
     loader: yaml.SafeLoader | None = None
     try:
         loader = yaml.SafeLoader(text)  # reads the whole text: control characters fail here
@@ -142,6 +147,43 @@ def compose(text: str, name: str, what: str = "YAML") -> yaml.Node | None:
     if node is not None:
         _check_tree(node, name)
     return node
+
+
+def _flow_too_deep(text: str) -> tuple[int, int] | None:
+    """(line, column) where `[`/`{` brackets outside quotes first nest past MAX_DEPTH."""
+    if text.count("[") + text.count("{") <= MAX_DEPTH:
+        return None
+    depth, line, column, quote = 0, 1, 0, ""
+    previous = "\n"
+    escaped = False
+    for char in text:
+        column += 1
+        if char == "\n":
+            line, column = line + 1, 0
+            if quote == "#":
+                quote = ""
+        elif quote == "#":
+            pass
+        elif quote:
+            if quote == '"' and char == "\\" and not escaped:
+                escaped = True
+                previous = char
+                continue
+            if char == quote and not escaped:
+                quote = ""
+        elif char in "\"'" and previous in " \t\n[{,:":
+            quote = char
+        elif char == "#" and previous in " \t\n":
+            quote = "#"
+        elif char in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                return line, column
+        elif char in "]}":
+            depth = max(0, depth - 1)
+        escaped = False
+        previous = char
+    return None
 
 
 def _check_tree(root: yaml.Node, name: str) -> None:
