@@ -110,8 +110,8 @@ def _checked(convert: Callable[[str], Any]) -> Callable[[str], Any]:
 
 def _apply_env(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     """Fill options not given on the command line from the environment."""
-    for action in parser._actions:
-        if not isinstance(action, EnvDefault) or action.env not in os.environ:
+    for action in args.env_options:
+        if action.env not in os.environ:
             continue
         if getattr(args, action.dest) is not action.default:
             continue  # given on the command line
@@ -134,6 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"cadenza-mock {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
+    env_options: list[EnvDefault] = []
     serve = commands.add_parser(
         "serve",
         help="run the mock server",
@@ -142,14 +143,20 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Every option can also be set as CADENZA_MOCK_<OPTION> in the environment; "
         "a flag given on the command line wins.",
     )
-    serve.add_argument(
+
+    def option(*flags: str, **kwargs: Any) -> None:
+        action = serve.add_argument(*flags, **kwargs)
+        if isinstance(action, EnvDefault):
+            env_options.append(action)
+
+    option(
         "--host",
         action=EnvDefault,
         default="127.0.0.1",
         help="address to bind; use 0.0.0.0 to accept connections from other hosts "
         "(default: %(default)s)",
     )
-    serve.add_argument(
+    option(
         "--port",
         action=EnvDefault,
         type=_checked(_port),
@@ -157,14 +164,14 @@ def build_parser() -> argparse.ArgumentParser:
         default=8080,
         help="TCP port; 0 picks a free one (default: %(default)s)",
     )
-    serve.add_argument(
+    option(
         "--scenario",
         action=EnvDefault,
         default="default",
         help="bundled scenario name (see 'cadenza-mock scenarios') or path to a YAML "
         "scenario file (default: %(default)s)",
     )
-    serve.add_argument(
+    option(
         "--seed",
         action=EnvDefault,
         type=_checked(int),
@@ -172,7 +179,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="override the scenario's seed for generated data",
     )
-    serve.add_argument(
+    option(
         "--profile",
         action=EnvDefault,
         choices=PROFILE_NAMES,
@@ -180,19 +187,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="wire profile: 'docs' (HTTP reference pages) or 'sdk' (the official generated "
         "client); overrides the scenario's 'profile' key",
     )
-    serve.add_argument(
+    option(
         "--watch",
         action=EnvFlag,
         help="reload the scenario file when it changes (state resets; a broken edit is "
         "reported and the previous scenario keeps serving)",
     )
-    serve.add_argument(
+    option(
         "--admin-token",
         action=EnvDefault,
         default=None,
         help="require this value in the X-Admin-Token header of /__admin/ calls",
     )
-    serve.add_argument(
+    option(
         "--scenario-dir",
         action=EnvList,
         metavar="DIR",
@@ -200,14 +207,14 @@ def build_parser() -> argparse.ArgumentParser:
         "variable takes several, separated by ':'); default: the folder of --scenario "
         "when it is a file. Bundled scenarios are always allowed, nothing else is",
     )
-    serve.add_argument(
+    option(
         "--admin-open",
         action=EnvFlag,
         help="allow the admin API without --admin-token on a non-loopback --host (only on "
         "a network you trust: anyone who reaches the port can then reset and load "
         "scenarios); without it such a server answers 403 on /__admin/ except health",
     )
-    serve.add_argument(
+    option(
         "--journal-size",
         action=EnvDefault,
         type=_checked(_non_negative),
@@ -216,7 +223,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="how many requests the journal (/__admin/requests) keeps; 0 turns it off, "
         "for load tests (default: %(default)s)",
     )
-    serve.add_argument(
+    option(
         "--read-timeout",
         action=EnvDefault,
         type=_checked(_seconds),
@@ -226,12 +233,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="close a connection whose request headers, or answer 400 to a request whose "
         "body, take longer than this to arrive (default: %(default)s)",
     )
-    serve.add_argument(
+    option(
         "--quiet",
         action=EnvFlag,
         help="do not log one line per request",
     )
-    serve.set_defaults(handler=_serve, subparser=serve)
+    serve.set_defaults(handler=_serve, subparser=serve, env_options=tuple(env_options))
 
     validate = commands.add_parser(
         "validate",
