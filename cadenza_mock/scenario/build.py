@@ -1,0 +1,277 @@
+"""Validated scenario nodes -> a `Scenario`: top-level keys, users, their tokens and
+credentials (records.py), faults (faults.py). Every problem is collected with its place."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from cadenza_mock.model import PROFILE_NAMES, PROFILES, Credential, ProfileEnums, User
+from cadenza_mock.scenario import generate as gen
+from cadenza_mock.scenario.nodes import (
+    Problems,
+    enum,
+    items,
+    join,
+    mapping,
+    scalar,
+    string_list,
+    value,
+)
+from cadenza_mock.scenario.records import RecordBuilder, is_uuid, secret, timestamp_ms
+from cadenza_mock.wire import DEFAULT_MASK_KEEP
+
+TOP_KEYS = ("description", "seed", "now", "extends", "profile", "mask_keep", "users", "faults")
+USER_KEYS = ("id", "email", "password", "role", "tokens", "expired_tokens", "credentials")
+# One load builds at most this many credentials (generated and explicit): a bound on the
+# memory and time one scenario (or one admin call) can ask for.
+MAX_CREDENTIALS = 200_000
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A validated scenario: everything the store needs to build its pristine state."""
+
+    name: str
+    description: str = ""
+    source: str | None = None  # file path, or None for inline/bundled-by-dict
+    seed: int = 0
+    now: int | None = None  # frozen clock, ms since the epoch
+    profile: str = "docs"
+    mask_keep: int = DEFAULT_MASK_KEEP
+    users: tuple[User, ...] = ()
+    credentials: tuple[Credential, ...] = ()
+    faults: tuple[dict[str, Any], ...] = ()
+    extends: tuple[str, ...] = field(default=())  # chain of base scenarios, nearest first
+
+    @property
+    def enums(self) -> ProfileEnums:
+        return PROFILES[self.profile]
+
+    @property
+    def token(self) -> str | None:
+        """The first valid token of the first user: what `serve` prints and fixtures use."""
+        for user in self.users:
+            if user.tokens:
+                return user.tokens[0]
+        return None
+
+
+class _UserBuilder:
+    """Users of one scenario: ids, emails and tokens must be unique across all of them."""
+
+    def __init__(
+        self, problems: Problems, enums: ProfileEnums, seed: int, reference_ms: int
+    ) -> None:
+        self.problems = problems
+        self.seed = seed
+        self.reference_ms = reference_ms
+        self.records = RecordBuilder(problems, enums, seed, reference_ms)
+        self.tokens: set[str] = set()
+        self.emails: set[str] = set()
+        self.user_ids: set[str] = set()
+
+    def user(self, node: yaml.Node, path: str, index: int) -> tuple[User, list[Credential]] | None:
+        fields = mapping(node, path, USER_KEYS, self.problems)
+        if fields is None:
+            return None
+        rng = gen.rng_for(self.seed, "user", index)
+        user_id = gen.uuid4_from(rng)
+        if "id" in fields:
+            given = scalar(fields["id"], join(path, "id"), str, self.problems)
+            if given is not None and not is_uuid(given):
+                self.problems.add(fields["id"], join(path, "id"), f"expected a UUID, got {given!r}")
+            user_id = given or user_id
+        if user_id in self.user_ids:
+            self.problems.add(
+                fields.get("id", node), join(path, "id"), f"user id {user_id} given twice"
+            )
+        self.user_ids.add(user_id)
+
+        # Generated only when absent: it needs Faker, whose import costs ~180 ms of start-up.
+        email = None
+        if "email" in fields:
+            email = scalar(fields["email"], join(path, "email"), str, self.problems)
+        if email is None:
+            email = gen.email(gen.rng_for(self.seed, "user", index, "email"))
+        elif "@" not in email:
+            self.problems.add(
+                fields["email"], join(path, "email"), f"not an email address: {email!r}"
+            )
+        if email.lower() in self.emails:
+            self.problems.add(
+                fields.get("email", node), join(path, "email"), f"email {email!r} used by two users"
+            )
+        self.emails.add(email.lower())
+
+        password = None
+        if "password" in fields:
+            password = secret(fields["password"], join(path, "password"), self.problems)
+        role = "authenticated"
+        if "role" in fields:
+            role = scalar(fields["role"], join(path, "role"), str, self.problems) or role
+
+        tokens = self._tokens(fields, path, "tokens")
+        expired = self._tokens(fields, path, "expired_tokens")
+        if "tokens" not in fields:
+            tokens = [gen.token(gen.rng_for(self.seed, "user", index, "token"))]
+
+        user = User(
+            user_id=user_id,
+            email=email,
+            password=password,
+            tokens=tuple(tokens),
+            expired_tokens=tuple(expired),
+            role=role,
+            created_at=self.reference_ms - 400 * gen.DAY_MS,
+        )
+        credentials: list[Credential] = []
+        if "credentials" in fields:
+            cred_path = join(path, "credentials")
+            for entry_index, entry in items(fields["credentials"], cred_path, self.problems):
+                credentials.extend(
+                    self.records.credential_entry(
+                        entry, join(cred_path, entry_index), user, index, entry_index
+                    )
+                )
+        seen_keys: dict[tuple[str, str], str] = {}
+        for cred in credentials:
+            if cred.api_key.endswith("***"):
+                continue  # pasted masked keys cannot be compared
+            previous = seen_keys.setdefault((cred.venue, cred.api_key), cred.credential_id)
+            if previous != cred.credential_id:
+                self.problems.add(
+                    fields.get("credentials"),
+                    join(path, "credentials"),
+                    f"two credentials of this user share one {cred.venue} apiKey "
+                    f"({previous} and {cred.credential_id}); the API rejects that (409)",
+                )
+        return user, credentials
+
+    def _tokens(self, fields: dict[str, yaml.Node], path: str, key: str) -> list[str]:
+        if key not in fields:
+            return []
+        result = []
+        for text, item in string_list(fields[key], join(path, key), self.problems):
+            if not text.strip():
+                self.problems.add(item, join(path, key), "a token cannot be empty")
+            elif text in self.tokens:
+                self.problems.add(
+                    item,
+                    join(path, key),
+                    f"token {text!r} is given twice (tokens must be unique across users)",
+                )
+            else:
+                self.tokens.add(text)
+                result.append(text)
+        return result
+
+
+def _within_bound(users: yaml.Node, problems: Problems) -> bool:
+    """At most MAX_CREDENTIALS in all; the `generate:` entry that crosses it is reported."""
+    total = 0
+    for user in users.value if isinstance(users, yaml.SequenceNode) else ():
+        for key, entries in user.value if isinstance(user, yaml.MappingNode) else ():
+            if key.value != "credentials" or not isinstance(entries, yaml.SequenceNode):
+                continue
+            for entry in entries.value:
+                count: Any = 1
+                for name, count_node in entry.value if isinstance(entry, yaml.MappingNode) else ():
+                    if name.value == "generate" and isinstance(count_node, yaml.ScalarNode):
+                        count = value(count_node)
+                if not isinstance(count, int) or isinstance(count, bool) or count < 0:
+                    continue  # reported where the entry is built
+                total += count
+                if total > MAX_CREDENTIALS:
+                    problems.add(
+                        entry,
+                        "generate",
+                        f"a scenario holds at most {MAX_CREDENTIALS} credentials; this entry "
+                        f"brings it to {total}",
+                    )
+                    return False
+    return True
+
+
+def build(
+    node: yaml.Node,
+    name: str,
+    path: str | None,
+    bases: tuple[str, ...],
+    problems: Problems,
+    profile_override: str | None,
+    seed_override: int | None,
+) -> Scenario | None:
+    if (
+        isinstance(node, yaml.MappingNode)
+        and node.value
+        and not any(isinstance(k, yaml.ScalarNode) and k.value in TOP_KEYS for k, _ in node.value)
+    ):
+        # No key a scenario has: some other file. Its keys are its content; never quote them.
+        problems.add(
+            node,
+            "",
+            f"not a scenario: none of its top-level keys is a scenario key "
+            f"(allowed: {', '.join(TOP_KEYS)})",
+        )
+        return None
+    fields = mapping(node, "", TOP_KEYS, problems)
+    if fields is None:
+        return None
+    description = ""
+    if "description" in fields:
+        description = scalar(fields["description"], "description", str, problems) or ""
+    seed = 0
+    if "seed" in fields:
+        seed = scalar(fields["seed"], "seed", int, problems) or 0
+    if seed_override is not None:
+        seed = seed_override
+    now = None
+    if "now" in fields and value(fields["now"]) is not None:
+        now = timestamp_ms(fields["now"], "now", problems)
+    profile = "docs"
+    if "profile" in fields:
+        profile = enum(fields["profile"], "profile", PROFILE_NAMES, problems, "profile") or "docs"
+    if profile_override is not None:
+        profile = profile_override
+    mask_keep = DEFAULT_MASK_KEEP
+    if "mask_keep" in fields:
+        mask_keep = scalar(fields["mask_keep"], "mask_keep", int, problems) or 0
+        if mask_keep < 0:
+            problems.add(fields["mask_keep"], "mask_keep", "cannot be negative")
+    if "users" in fields and not _within_bound(fields["users"], problems):
+        return None  # checked before anything is generated: refusing is instant
+    builder = _UserBuilder(
+        problems, PROFILES[profile], seed, now if now is not None else gen.REFERENCE_EPOCH_MS
+    )
+    users: list[User] = []
+    credentials: list[Credential] = []
+    if "users" in fields:
+        for index, user_node in items(fields["users"], "users", problems):
+            built = builder.user(user_node, join("users", index), index)
+            if built is not None:
+                users.append(built[0])
+                credentials.extend(built[1])
+    faults: list[dict[str, Any]] = []
+    if "faults" in fields:
+        from cadenza_mock.scenario.faults import parse_fault
+
+        for index, fault_node in items(fields["faults"], "faults", problems):
+            fault = parse_fault(fault_node, join("faults", index), problems)
+            if fault is not None:
+                faults.append(fault)
+    return Scenario(
+        name=name,
+        description=description,
+        source=path,
+        seed=seed,
+        now=now,
+        profile=profile,
+        mask_keep=mask_keep,
+        users=tuple(users),
+        credentials=tuple(credentials),
+        faults=tuple(faults),
+        extends=bases,
+    )

@@ -1,0 +1,373 @@
+"""Credential records of a scenario: explicit ones (any wire field of either profile) and
+`generate: N` entries, each drawn from its own seeded generator."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime
+from typing import Any
+
+import yaml
+
+from cadenza_mock.model import Credential, ProfileEnums, User
+from cadenza_mock.scenario import generate as gen
+from cadenza_mock.scenario.nodes import Problems, describe, enum, join, mapping, scalar, value
+
+RECORD_KEYS = (
+    "credentialId",
+    "userId",
+    "venue",
+    "name",
+    "nickname",
+    "type",
+    "credentialType",
+    "apiKey",
+    "apiSecret",
+    "apiPassphrase",
+    "status",
+    "createdAt",
+    "updatedAt",
+    "revokedAt",
+    "createdAtDateTime",
+    "updatedAtDateTime",
+    "revokedAtDateTime",
+    "keys_valid",
+)
+GENERATE_KEYS = ("generate", "venue", "type", "status", "keys_valid")
+# Keys that mean the same field in the two profiles' vocabularies.
+_ALIASES = {"nickname": "name", "credentialType": "type"}
+
+_UUID_RE = re.compile(
+    r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+)
+
+
+def is_uuid(text: str) -> bool:
+    return bool(_UUID_RE.fullmatch(text))
+
+
+# Timestamps must stay renderable as ISO-8601 (the sdk twins) with room for the clock to
+# move: from 1971 (generated data reaches 400 days back from `now`) to the year 9000.
+FIRST_MS = 400 * 86_400_000
+LAST_MS = 221_845_392_000_000  # 9000-01-01T00:00:00Z
+
+
+def timestamp_ms(node: yaml.Node, path: str, problems: Problems) -> int | None:
+    """Integer ms, or an ISO-8601 string / YAML timestamp (UTC unless it says otherwise)."""
+    raw = value(node) if isinstance(node, yaml.ScalarNode) else None
+    result: int | None = None
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        result = raw
+    if isinstance(raw, str):
+        try:
+            raw = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+        except ValueError:
+            raw = None
+    if isinstance(raw, date) and not isinstance(raw, datetime):
+        raw = datetime(raw.year, raw.month, raw.day)
+    if isinstance(raw, datetime):
+        if raw.tzinfo is None:
+            raw = raw.replace(tzinfo=UTC)
+        result = int(raw.timestamp() * 1000)
+    if result is None:
+        problems.add(
+            node,
+            path,
+            "expected milliseconds since the epoch or an ISO-8601 time like 2026-01-15T12:00:00Z",
+        )
+        return None
+    if not FIRST_MS <= result <= LAST_MS:
+        problems.add(node, path, "out of range: give a time between 1971 and 9000")
+        return None
+    return result
+
+
+def secret(node: yaml.Node, path: str, problems: Problems) -> str | None:
+    """A secret string (apiKey, apiSecret, apiPassphrase, password): like `scalar`, but a
+    wrong value is never quoted back, since error messages reach logs and HTTP clients."""
+    if isinstance(node, yaml.ScalarNode):
+        result = value(node)
+        if isinstance(result, str):
+            return result
+        problems.add(
+            node, path, f"expected str, got {type(result).__name__} (value not shown: a secret)"
+        )
+        return None
+    problems.add(node, path, f"expected str, got {describe(node)}")
+    return None
+
+
+class RecordBuilder:
+    """Builds one scenario's credentials; ids must be unique across all its users."""
+
+    def __init__(
+        self, problems: Problems, enums: ProfileEnums, seed: int, reference_ms: int
+    ) -> None:
+        self.problems = problems
+        self.enums = enums
+        self.seed = seed
+        self.reference_ms = reference_ms
+        self.credential_ids: set[str] = set()
+
+    def _choice(self, node: yaml.Node, path: str, choices: tuple[str, ...], what: str) -> Any:
+        """A fixed value, a list to choose from, or a {value: weight} mapping."""
+        if isinstance(node, yaml.SequenceNode):
+            picked = [
+                enum(item, join(path, i), choices, self.problems, what)
+                for i, item in enumerate(node.value)
+            ]
+            if not picked:
+                self.problems.add(node, path, "an empty list leaves nothing to choose from")
+            return picked if picked and None not in picked else None
+        if isinstance(node, yaml.MappingNode):
+            weights: dict[str, float] = {}
+            for key_node, weight_node in node.value:
+                key = enum(key_node, path, choices, self.problems, what)
+                weight = scalar(
+                    weight_node, join(path, str(key_node.value)), (int, float), self.problems
+                )
+                if weight is not None and weight < 0:
+                    self.problems.add(
+                        weight_node, join(path, str(key_node.value)), "a weight cannot be negative"
+                    )
+                    weight = None
+                if key is None or weight is None:
+                    return None
+                weights[key] = weight
+            if not weights or sum(weights.values()) <= 0:
+                self.problems.add(node, path, "weights must add up to more than 0")
+                return None
+            return weights
+        return enum(node, path, choices, self.problems, what)
+
+    def credential_entry(
+        self, node: yaml.Node, path: str, user: User, user_index: int, entry_index: int
+    ) -> list[Credential]:
+        if isinstance(node, yaml.MappingNode) and any(k.value == "generate" for k, _ in node.value):
+            return self._generated(node, path, user, user_index, entry_index)
+        record = self._explicit(node, path, user, user_index, entry_index)
+        return [record] if record is not None else []
+
+    def _generated(
+        self, node: yaml.Node, path: str, user: User, user_index: int, entry_index: int
+    ) -> list[Credential]:
+        fields = mapping(node, path, GENERATE_KEYS, self.problems)
+        if fields is None:
+            return []
+        count = scalar(fields["generate"], join(path, "generate"), int, self.problems)
+        if count is not None and count < 0:
+            self.problems.add(fields["generate"], join(path, "generate"), "cannot be negative")
+            count = None
+        e = self.enums
+        venue: Any = (
+            list(e.venues[:5])
+            if "venue" not in fields
+            else self._choice(fields["venue"], join(path, "venue"), e.venues, "venue")
+        )
+        ctype: Any = (
+            e.default_type
+            if "type" not in fields
+            else self._choice(fields["type"], join(path, "type"), e.types, "type")
+        )
+        status: Any = (
+            "ACTIVE"
+            if "status" not in fields
+            else self._choice(fields["status"], join(path, "status"), e.statuses, "status")
+        )
+        keys_valid = True
+        if "keys_valid" in fields:
+            keys_valid = scalar(fields["keys_valid"], join(path, "keys_valid"), bool, self.problems)
+        if count is None or venue is None or ctype is None or status is None or keys_valid is None:
+            return []
+        records = []
+        for n in range(count):
+            rng = gen.rng_for(self.seed, "user", user_index, "credential", entry_index, n)
+            records.append(
+                self._make(
+                    rng,
+                    user,
+                    gen.pick(rng, venue),
+                    gen.pick(rng, ctype),
+                    gen.pick(rng, status),
+                    keys_valid,
+                )
+            )
+        return records
+
+    def _make(
+        self,
+        rng: Any,
+        user: User,
+        venue: str,
+        ctype: str,
+        status: str,
+        keys_valid: bool,
+        **given: Any,
+    ) -> Credential:
+        """One record: generated values unless `given` overrides them."""
+        credential_id = given.get("credential_id") or gen.uuid4_from(rng)
+        created, updated = gen.timestamps(rng, self.reference_ms)
+        revoked = given.get("revoked_at")
+        # Generated stamps bend around given ones so a partial record stays consistent:
+        # createdAt <= updatedAt <= revokedAt, and revoking sets updatedAt = revokedAt.
+        if "updated_at" in given:
+            updated = given["updated_at"]
+        elif revoked is not None:
+            updated = revoked
+        if "created_at" in given:
+            created = given["created_at"]
+            if "updated_at" not in given and revoked is None:
+                updated = max(updated, created)
+        else:
+            created = min(created, updated)
+        if status == self.enums.revoked_status and revoked is None:
+            revoked = updated
+        self.credential_ids.add(credential_id)
+        return Credential(
+            credential_id=credential_id,
+            user_id=user.user_id,
+            venue=venue,
+            name=given.get("name") or gen.credential_name(rng, venue),
+            type=ctype,
+            api_key=given.get("api_key") or gen.api_key(rng, venue),
+            status=status,
+            created_at=created,
+            updated_at=updated,
+            revoked_at=revoked,
+            api_secret=given.get("api_secret") or gen.api_secret(rng, venue),
+            api_passphrase=given.get("api_passphrase")
+            or (gen.passphrase(rng) if venue in self.enums.passphrase_venues else None),
+            keys_valid=keys_valid,
+            pasted_masked_key=pasted
+            if (pasted := given.get("api_key") or "").endswith("***")
+            else None,
+        )
+
+    def _explicit(
+        self, node: yaml.Node, path: str, user: User, user_index: int, entry_index: int
+    ) -> Credential | None:
+        fields = mapping(node, path, RECORD_KEYS, self.problems)
+        if fields is None:
+            return None
+        p = self.problems
+        ok = True
+        for alias, canonical in _ALIASES.items():
+            if alias in fields and canonical in fields:
+                p.add(
+                    fields[alias], join(path, alias), f"give {alias!r} or {canonical!r}, not both"
+                )
+                ok = False
+            elif alias in fields:
+                fields[canonical] = fields.pop(alias)
+        if "venue" not in fields:
+            p.add(node, path, "a credential needs a venue (or `generate: N` to make several)")
+            return None
+        e = self.enums
+        venue = enum(fields["venue"], join(path, "venue"), e.venues, p, "venue")
+        ctype = e.default_type
+        if "type" in fields:
+            ctype = enum(fields["type"], join(path, "type"), e.types, p, "type")
+        status = "ACTIVE"
+        if "status" in fields:
+            status = enum(fields["status"], join(path, "status"), e.statuses, p, "status")
+        given: dict[str, Any] = {}
+        for key, attr in (
+            ("name", "name"),
+            ("apiKey", "api_key"),
+            ("apiSecret", "api_secret"),
+            ("apiPassphrase", "api_passphrase"),
+        ):
+            if key in fields:
+                text = (
+                    scalar(fields[key], join(path, key), str, p)
+                    if key == "name"
+                    else secret(fields[key], join(path, key), p)
+                )
+                if text is not None and not text:
+                    p.add(fields[key], join(path, key), "cannot be empty")
+                    text = None
+                ok = ok and text is not None
+                given[attr] = text
+        if "credentialId" in fields:
+            cid = scalar(fields["credentialId"], join(path, "credentialId"), str, p)
+            if cid is not None and not is_uuid(cid):
+                p.add(
+                    fields["credentialId"],
+                    join(path, "credentialId"),
+                    f"expected a UUID, got {cid!r}",
+                )
+                cid = None
+            elif cid is not None and cid in self.credential_ids:
+                p.add(
+                    fields["credentialId"],
+                    join(path, "credentialId"),
+                    f"credentialId {cid} given twice",
+                )
+                cid = None
+            ok = ok and cid is not None
+            given["credential_id"] = cid
+        if "userId" in fields:
+            owner = scalar(fields["userId"], join(path, "userId"), str, p)
+            if owner is not None and owner != user.user_id:
+                p.add(
+                    fields["userId"],
+                    join(path, "userId"),
+                    f"userId {owner!r} differs from the user it is listed under ({user.user_id})",
+                )
+                ok = False
+        for key, attr in (
+            ("createdAt", "created_at"),
+            ("updatedAt", "updated_at"),
+            ("revokedAt", "revoked_at"),
+        ):
+            # A pasted sdk record carries ISO twins (createdAtDateTime...): they count as
+            # the same field, and must agree with the integer one when both are given.
+            twin = key + "DateTime"
+            stamps = {}
+            for name in (key, twin):
+                if name in fields and value(fields[name]) is not None:
+                    stamps[name] = timestamp_ms(fields[name], join(path, name), p)
+            if not stamps:
+                continue
+            if None in stamps.values():
+                ok = False
+                continue
+            if len(set(stamps.values())) > 1:
+                p.add(fields[twin], join(path, twin), f"{twin} and {key} disagree")
+                ok = False
+                continue
+            given[attr] = next(iter(stamps.values()))
+        keys_valid = True
+        if "keys_valid" in fields:
+            keys_valid = scalar(fields["keys_valid"], join(path, "keys_valid"), bool, p)
+        if venue is None or ctype is None or status is None or keys_valid is None or not ok:
+            return None
+        if (
+            venue in e.passphrase_venues
+            and "api_passphrase" not in given
+            and ("api_key" in given or "api_secret" in given)
+        ):
+            p.add(
+                node,
+                path,
+                f"{venue} credentials need an apiPassphrase besides apiKey and apiSecret",
+            )
+            return None
+        rng = gen.rng_for(self.seed, "user", user_index, "credential", entry_index, 0)
+        record = self._make(rng, user, venue, ctype, status, keys_valid, **given)
+        if record.updated_at < record.created_at:
+            p.add(
+                fields.get("updatedAt", node),
+                join(path, "updatedAt"),
+                "updatedAt is before createdAt",
+            )
+        if record.revoked_at is not None:
+            if status != e.revoked_status:
+                p.add(
+                    fields.get("revokedAt", node),
+                    join(path, "revokedAt"),
+                    f"revokedAt is set but status is {status}",
+                )
+            elif record.revoked_at < record.updated_at:
+                p.add(fields["revokedAt"], join(path, "revokedAt"), "revokedAt is before updatedAt")
+        return record
