@@ -62,12 +62,7 @@ class ScenarioCache:
         if isinstance(source, Scenario):
             if self.profile in (None, source.profile) and self.seed in (None, source.seed):
                 return source
-            if source.source is None and not is_bundled_name(source.name):
-                raise ValueError(
-                    f"scenario {source.name!r} was built without profile={self.profile!r} "
-                    f"seed={self.seed!r} and has no file to rebuild it from"
-                )
-            source = source.source or source.name
+            source = source.origin()
         key = source_key(source)
         scenario = self._loaded.get(key)
         if scenario is None:

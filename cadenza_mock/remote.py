@@ -21,11 +21,10 @@ from cadenza_mock.handle import (
     ScenarioCache,
     SourceLike,
     describe_source,
-    is_bundled_name,
     source_key,
 )
 from cadenza_mock.model import User
-from cadenza_mock.scenario import Scenario
+from cadenza_mock.scenario import Scenario, is_bundled_name
 from cadenza_mock.scenario.faults import parse_fault_dict
 
 DEFAULT_TIMEOUT = 10.0
@@ -223,15 +222,7 @@ def _payload(
 ) -> tuple[bytes | None, str | None, dict[str, str] | None]:
     """(body, content type, query) of the PUT /__admin/scenario that loads `source`."""
     if isinstance(source, Scenario):
-        if source.source:
-            source = source.source
-        elif is_bundled_name(source.name):
-            source = source.name
-        else:
-            raise TypeError(
-                f"scenario {source.name!r} has no file or bundled name to send to a remote "
-                "mock; pass the dict or path it was loaded from"
-            )
+        source = source.origin()
     if isinstance(source, Mapping):
         return (
             json.dumps({"scenario": dict(source)}, default=str).encode(),

@@ -72,7 +72,7 @@ class MockState:
         ):
             return source
         if isinstance(source, Scenario):
-            source = source.source or source.name
+            source = source.origin()
         return load_scenario(source, profile=self.profile_override, seed=self.seed_override)
 
     def load(self, source: ScenarioSource) -> Scenario:

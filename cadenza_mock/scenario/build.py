@@ -50,6 +50,17 @@ class Scenario:
     def enums(self) -> ProfileEnums:
         return PROFILES[self.profile]
 
+    def origin(self) -> str:
+        """What this scenario can be loaded again from (with other overrides, or by a
+        remote mock): its file. ValueError for one built from a dict or text, which has
+        nothing to reload."""
+        if self.source is None:
+            raise ValueError(
+                f"scenario {self.name!r} was built from a dict or text and has no file to "
+                "load it again from; pass the dict or path it came from"
+            )
+        return self.source
+
     @property
     def token(self) -> str | None:
         """The first valid token of the first user: what `serve` prints and fixtures use."""
