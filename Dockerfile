@@ -16,7 +16,7 @@ WORKDIR /src
 # Dependencies first, from the metadata alone (README.md and scenarios/ are empty stand-ins),
 # so edits to the code, the README or the scenarios reuse this layer.
 COPY pyproject.toml ./
-COPY cadenza_mock/__init__.py cadenza_mock/__init__.py
+COPY cadenza_mock/version.py cadenza_mock/version.py
 RUN mkdir -p scenarios \
     && touch README.md \
     && python3 -m venv /opt/venv \

@@ -12,8 +12,8 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from cadenza_mock import __version__
 from cadenza_mock.model import PROFILE_NAMES
+from cadenza_mock.version import __version__
 
 ENV_PREFIX = "CADENZA_MOCK_"
 

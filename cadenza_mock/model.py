@@ -103,3 +103,14 @@ class User:
     expired_tokens: tuple[str, ...] = field(default=(), repr=False)
     role: str = "authenticated"
     created_at: int = 0  # ms since the epoch
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    """One login: what the session JSON is built from (tokens never in a repr)."""
+
+    user: User
+    access_token: str = field(repr=False)
+    refresh_token: str = field(repr=False)
+    expires_at_ms: int
+    session_id: str

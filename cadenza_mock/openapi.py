@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from cadenza_mock import __version__
 from cadenza_mock.engine.lifecycle import IDENTITIES
 from cadenza_mock.engine.query import MAX_LIMIT
 from cadenza_mock.errors import (
@@ -40,6 +39,7 @@ from cadenza_mock.model import PROFILE_NAMES, PROFILES
 from cadenza_mock.scenario.faults import FAULT_KEYS, TERMINAL_ACTIONS
 from cadenza_mock.scenario.loader import TOP_KEYS
 from cadenza_mock.schemas import REQUEST_SCHEMAS, UUID_PATTERN
+from cadenza_mock.version import __version__
 
 OPENAPI_VERSION = "3.1.0"
 API_PREFIX = "/api/v3"

@@ -21,7 +21,7 @@ from typing import Any, Self, TypeVar
 
 from aiohttp import web
 
-from cadenza_mock import __version__, wire
+from cadenza_mock import wire
 from cadenza_mock.engine.journal import JournalEntry
 from cadenza_mock.engine.state import MockState, ScenarioSource
 from cadenza_mock.errors import ScenarioError
@@ -33,6 +33,7 @@ from cadenza_mock.http.runner import DEFAULT_READ_TIMEOUT, MockRunner
 from cadenza_mock.model import User
 from cadenza_mock.scenario import Scenario
 from cadenza_mock.scenario.faults import parse_fault_dict
+from cadenza_mock.version import __version__
 
 log = logging.getLogger("cadenza_mock")
 access_log = logging.getLogger("cadenza_mock.access")

@@ -15,7 +15,7 @@ from cadenza_mock.errors import ApiError
 from cadenza_mock.model import Credential, User
 
 if TYPE_CHECKING:
-    from cadenza_mock.engine.auth import Session
+    from cadenza_mock.model import Session
 
 DEFAULT_MASK_KEEP = 6
 MASK_SUFFIX = "***"

@@ -12,26 +12,15 @@ import base64
 import hashlib
 import hmac
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from cadenza_mock.engine.clock import Clock
 from cadenza_mock.errors import INVALID_LOGIN, INVALID_REFRESH_TOKEN, ApiError
-from cadenza_mock.model import User
-from cadenza_mock.scenario.generate import rng_for, token, uuid4_from
+from cadenza_mock.model import Session, User
+from cadenza_mock.seeded import rng_for, token, uuid4_from
 
 ACCESS_TTL_SECONDS = 3600
 REFRESH_TTL_SECONDS = 7 * 24 * 3600
-
-
-@dataclass(frozen=True, slots=True)
-class Session:
-    """One login: what the session JSON is built from."""
-
-    user: User
-    access_token: str = field(repr=False)
-    refresh_token: str = field(repr=False)
-    expires_at_ms: int
-    session_id: str
 
 
 @dataclass(slots=True)
@@ -40,6 +29,14 @@ class _Issued:
     session_id: str
     expires_at_ms: int
     ended: bool = False  # logged out (access) or used up (refresh)
+
+
+def bearer_token(header: str | None) -> str | None:
+    """The token of an `Authorization: Bearer <token>` header; None for any other value."""
+    if header is None:
+        return None
+    scheme, _, token = header.partition(" ")
+    return token.strip() or None if scheme.lower() == "bearer" else None
 
 
 def _b64(data: bytes) -> str:

@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from cadenza_mock.engine.auth import bearer_token
 from cadenza_mock.errors import RATE_LIMITED, ApiError
 from cadenza_mock.model import User
 from cadenza_mock.scenario.faults import TERMINAL_ACTIONS, is_glob
@@ -31,11 +32,7 @@ class RequestView:
     headers: Mapping[str, str]  # a case-insensitive mapping (aiohttp's CIMultiDictProxy)
 
     def bearer(self) -> str | None:
-        header = self.headers.get("Authorization")
-        if header is None:
-            return None
-        scheme, _, token = header.partition(" ")
-        return token.strip() or None if scheme.lower() == "bearer" else None
+        return bearer_token(self.headers.get("Authorization"))
 
 
 @dataclass(slots=True)

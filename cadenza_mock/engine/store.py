@@ -10,13 +10,14 @@ the event loop, so no error leaves state half-changed and concurrent requests se
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 from cadenza_mock import wire
 from cadenza_mock.engine import lifecycle
-from cadenza_mock.engine.auth import Sessions
+from cadenza_mock.engine.auth import Sessions, bearer_token
 from cadenza_mock.engine.clock import Clock
-from cadenza_mock.engine.query import NO_FILTER, ListFilter
+from cadenza_mock.engine.query import NO_FILTER, ListFilter, parse_list_query
 from cadenza_mock.errors import (
     ALREADY_EXIST,
     CREDENTIAL_NOT_FOUND,
@@ -27,7 +28,8 @@ from cadenza_mock.errors import (
 )
 from cadenza_mock.model import Credential, User
 from cadenza_mock.scenario import Scenario
-from cadenza_mock.scenario.generate import credential_name, rng_for, uuid4_from
+from cadenza_mock.scenario.generate import credential_name
+from cadenza_mock.seeded import rng_for, uuid4_from
 
 # Enough for every filter combination a test suite uses; a client that sends endless
 # distinct id lists cannot grow memory without bound.
@@ -69,7 +71,7 @@ class Store:
         # (Authorization header, raw query string) -> (user id, list bytes), for static
         # scenario tokens only (they never expire): a repeated list call skips auth and
         # query parsing altogether. Cleared with the list cache and on logout.
-        self.list_hits: dict[tuple[str, str], tuple[str, bytes]] = {}
+        self._list_hits: dict[tuple[str, str], tuple[str, bytes]] = {}
 
     # ----------------------------------------------------------------- state lifecycle
 
@@ -81,7 +83,7 @@ class Store:
             self._logged_out.clear()
             self._created = 0
             self._list_cache.clear()
-            self.list_hits.clear()
+            self._list_hits.clear()
             self._changed = False
         if self.sessions.changed:
             self.sessions.reset()
@@ -91,7 +93,7 @@ class Store:
             self._credentials[cred.credential_id.lower()] = cred
         self._changed = True
         self._list_cache.clear()
-        self.list_hits.clear()
+        self._list_hits.clear()
 
     # ----------------------------------------------------------------- auth
 
@@ -99,9 +101,8 @@ class Store:
         """The user an Authorization header speaks for, or the 401 the real API gives."""
         if header is None:
             raise unauthorized("missing Authorization header")
-        scheme, _, token = header.partition(" ")
-        token = token.strip()
-        if scheme.lower() != "bearer" or not token:
+        token = bearer_token(header)
+        if token is None:
             raise unauthorized("Authorization header must be 'Bearer <access token>'")
         found = self._static_tokens.get(token) or self.sessions.lookup(token)
         if found is None or token in self._logged_out:
@@ -114,11 +115,11 @@ class Store:
     def logout(self, header: str | None) -> User:
         """End the bearer token (static or issued) until the next reset."""
         user = self.user_for_token(header)
-        token = (header or "").partition(" ")[2].strip()
+        token = bearer_token(header) or ""
         if token in self._static_tokens:
             self._logged_out.add(token)
             self._changed = True
-            self.list_hits.clear()
+            self._list_hits.clear()
         else:
             self.sessions.logout(token)
         return user
@@ -136,13 +137,29 @@ class Store:
     def find(self, credential_id: str) -> Credential | None:
         return self._credentials.get(credential_id.lower())
 
-    def remember_list(self, header: str, query_string: str, user_id: str, body: bytes) -> None:
-        """Let the same static-token list call be answered from `list_hits` next time."""
-        token = header.partition(" ")[2].strip()
-        if token in self._static_tokens:
-            if len(self.list_hits) >= _CACHE_LIMIT:
-                self.list_hits.clear()
-            self.list_hits[(header, query_string)] = (user_id, body)
+    def list_answer(
+        self,
+        header: str | None,
+        query_string: str,
+        pairs: Callable[[], Iterable[tuple[str, str]]],
+    ) -> tuple[str, bytes]:
+        """(user id, response bytes) of a list call: authenticated, filtered by the query
+        (`pairs` parses it, only when needed), serialized once per user and filter.
+
+        A static token's call is then remembered by its raw header and query string, so
+        repeating it (what load tests and polling clients do) costs one dict lookup.
+        """
+        hit = self._list_hits.get((header or "", query_string))
+        if hit is not None:
+            return hit
+        user = self.user_for_token(header)
+        where = parse_list_query(pairs(), self.profile, self.enums) if query_string else NO_FILTER
+        answer = user.user_id, self.list_body(user.user_id, where)
+        if bearer_token(header) in self._static_tokens:
+            if len(self._list_hits) >= _CACHE_LIMIT:
+                self._list_hits.clear()
+            self._list_hits[(header or "", query_string)] = answer
+        return answer
 
     def list_body(self, user_id: str, where: ListFilter) -> bytes:
         """The full list response envelope for one user and filter, serialized once."""
@@ -257,6 +274,24 @@ class Store:
         if changed:
             self._put(*changed)
         return results
+
+    def accounts_reached(self, result: lifecycle.VerifyResult) -> list[dict[str, Any]]:
+        """sdk verify: the trading accounts a credential reaches (revoked: disconnected),
+        seeded by credential and identity so they are the same on every call."""
+        cred = result.credential
+        if result.verified:
+            status, reached = "ACTIVE", result.identities
+        elif cred.status == self.enums.revoked_status:
+            status, reached = "DISCONNECTED", lifecycle.identities(cred.venue)
+        else:
+            return []
+        accounts = []
+        for identity in reached:
+            rng = rng_for(self.scenario.seed, "account", cred.credential_id, identity)
+            external = f"{cred.venue.split('_')[0][:3]}-{rng.randrange(10**9, 10**10)}"
+            account_id = uuid4_from(rng)
+            accounts.append(wire.trading_account(cred, identity, account_id, external, status))
+        return accounts
 
     def rotate(
         self,

@@ -14,7 +14,7 @@ from typing import Any
 
 from aiohttp import web
 
-from cadenza_mock import __version__, wire
+from cadenza_mock import wire
 from cadenza_mock.engine.state import MockState
 from cadenza_mock.errors import (
     CREDENTIAL_NOT_FOUND,
@@ -31,6 +31,7 @@ from cadenza_mock.http.middleware import ok, read_body
 from cadenza_mock.scenario import Scenario, load_scenario_text
 from cadenza_mock.scenario.faults import parse_fault_text
 from cadenza_mock.schemas import load_json
+from cadenza_mock.version import __version__
 
 AdminHandler = Callable[[web.Request], Awaitable[web.Response]]
 # 9999-12-31T23:59:59.999Z: the last instant a datetime (the ISO twins) can show.

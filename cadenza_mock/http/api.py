@@ -14,13 +14,10 @@ from aiohttp import web
 
 from cadenza_mock import wire
 from cadenza_mock.engine.auth import ACCESS_TTL_SECONDS
-from cadenza_mock.engine.lifecycle import VerifyResult, identities
-from cadenza_mock.engine.query import NO_FILTER, parse_list_query
 from cadenza_mock.engine.store import Store
 from cadenza_mock.http.keys import STATE, USER_ID
 from cadenza_mock.http.middleware import json_response, ok, read_body
 from cadenza_mock.model import User
-from cadenza_mock.scenario.generate import rng_for, uuid4_from
 from cadenza_mock.schemas import parse_body
 
 
@@ -40,21 +37,10 @@ def _credential(store: Store, cred: Any) -> dict[str, Any]:
 
 
 async def list_credentials(request: web.Request) -> web.Response:
-    store = _store(request)
-    header = request.headers.get("Authorization")
-    query_string = request.query_string
-    hit = store.list_hits.get((header, query_string))  # type: ignore[arg-type]
-    if hit is not None:
-        request[USER_ID] = hit[0]
-        return json_response(hit[1])
-    user = _caller(request, store)
-    where = (
-        parse_list_query(request.query.items(), store.profile, store.enums)
-        if query_string
-        else NO_FILTER
+    user_id, body = _store(request).list_answer(
+        request.headers.get("Authorization"), request.query_string, request.query.items
     )
-    body = store.list_body(user.user_id, where)
-    store.remember_list(header or "", query_string, user.user_id, body)
+    request[USER_ID] = user_id
     return json_response(body)
 
 
@@ -76,23 +62,6 @@ async def create_credential(request: web.Request) -> web.Response:
     return ok(_credential(store, cred))
 
 
-def _accounts(store: Store, result: VerifyResult) -> list[dict[str, Any]]:
-    """sdk verify: the trading accounts a credential reaches (revoked: disconnected)."""
-    cred = result.credential
-    if result.verified:
-        status, reached = "ACTIVE", result.identities
-    elif cred.status == store.enums.revoked_status:
-        status, reached = "DISCONNECTED", identities(cred.venue)
-    else:
-        return []
-    accounts = []
-    for identity in reached:
-        rng = rng_for(store.scenario.seed, "account", cred.credential_id, identity)
-        external = f"{cred.venue.split('_')[0][:3]}-{rng.randrange(10**9, 10**10)}"
-        accounts.append(wire.trading_account(cred, identity, uuid4_from(rng), external, status))
-    return accounts
-
-
 async def verify_credentials(request: web.Request) -> web.Response:
     raw = await read_body(request)  # the only await: then the store cannot change
     store = _store(request)
@@ -101,7 +70,7 @@ async def verify_credentials(request: web.Request) -> web.Response:
     many = "credentialIds" in body
     results = store.verify(user, body["credentialIds"] if many else [body["credentialId"]])
     if store.profile == "sdk":
-        return ok([account for result in results for account in _accounts(store, result)])
+        return ok([account for result in results for account in store.accounts_reached(result)])
     docs = [
         wire.verify_docs(
             r.credential.credential_id, r.credential.venue, r.verified, list(r.identities)

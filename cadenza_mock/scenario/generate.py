@@ -10,9 +10,13 @@ from __future__ import annotations
 
 import random
 import string
-import uuid
 from functools import cache
 from typing import TYPE_CHECKING
+
+# Re-exported: the builders draw ids and tokens through this module.
+from cadenza_mock.seeded import draw, rng_for, token, uuid4_from
+
+__all__ = ["rng_for", "token", "uuid4_from"]
 
 if TYPE_CHECKING:
     from faker import Faker
@@ -74,35 +78,21 @@ def base_venue(venue: str) -> str:
     return venue
 
 
-def rng_for(seed: int, *position: object) -> random.Random:
-    # String seeds go through SHA-512 in CPython: stable across machines and runs,
-    # unlike hash() of a tuple.
-    return random.Random("cadenza-mock:" + ":".join(str(p) for p in (seed, *position)))
-
-
-def uuid4_from(rng: random.Random) -> str:
-    return str(uuid.UUID(int=rng.getrandbits(128), version=4))
-
-
-def _draw(rng: random.Random, alphabet: str, length: int) -> str:
-    return "".join(rng.choices(alphabet, k=length))
-
-
 def api_key(rng: random.Random, venue: str) -> str:
     family = base_venue(venue)
     if family == "OKX":
         return uuid4_from(rng)
     if family == "HYPERLIQUID":
-        return "0x" + _draw(rng, _HEX, 40)
-    return _draw(rng, *_KEY_SHAPES.get(family, _DEFAULT_SHAPE))
+        return "0x" + draw(rng, _HEX, 40)
+    return draw(rng, *_KEY_SHAPES.get(family, _DEFAULT_SHAPE))
 
 
 def api_secret(rng: random.Random, venue: str) -> str:
-    return _draw(rng, *_SECRET_SHAPES.get(base_venue(venue), (_ALNUM, 64)))
+    return draw(rng, *_SECRET_SHAPES.get(base_venue(venue), (_ALNUM, 64)))
 
 
 def passphrase(rng: random.Random) -> str:
-    return _draw(rng, _ALNUM + "!@#$%", rng.randint(12, 20))
+    return draw(rng, _ALNUM + "!@#$%", rng.randint(12, 20))
 
 
 @cache
@@ -135,10 +125,6 @@ def credential_name(rng: random.Random, venue: str) -> str:
 def email(rng: random.Random) -> str:
     fake = _seeded_faker(rng)
     return f"{fake.first_name().lower()}.{fake.last_name().lower()}@example.com"
-
-
-def token(rng: random.Random) -> str:
-    return "cmk_" + _draw(rng, _ALNUM, 32)
 
 
 def timestamps(rng: random.Random, reference_ms: int) -> tuple[int, int]:
