@@ -332,7 +332,7 @@ def test_readme_fault_yaml_example_text_is_valid():
             """
         )
     )
-    assert fault["respond"]["errno"] == -22000
+    assert fault.to_json()["respond"]["errno"] == -22000
 
 
 async def test_admin_bodies_that_are_not_utf8_are_400(make_client):

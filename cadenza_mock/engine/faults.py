@@ -19,7 +19,15 @@ from typing import Any
 from cadenza_mock.engine.auth import bearer_token
 from cadenza_mock.errors import RATE_LIMITED, ApiError
 from cadenza_mock.model import User
-from cadenza_mock.scenario.faults import TERMINAL_ACTIONS, is_glob
+from cadenza_mock.scenario.fault_spec import (
+    DelayRange,
+    FaultSpec,
+    Match,
+    RateLimit,
+    Respond,
+    SlowBody,
+)
+from cadenza_mock.scenario.faults import is_glob
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,35 +69,31 @@ class Fault:
     """One armed fault with its counters, generators and token buckets."""
 
     def __init__(
-        self, fault_id: str, spec: dict[str, Any], origin: str, seed: int, position: int
+        self, fault_id: str, spec: FaultSpec, origin: str, seed: int, position: int
     ) -> None:
         self.id = fault_id
         self.spec = spec
         self.origin = origin  # "scenario" or "runtime"
-        match = spec.get("match", {})
-        methods = match.get("method")
-        self.methods = frozenset([methods] if isinstance(methods, str) else methods or ())
-        self.path: str | None = match.get("path")
+        match = spec.match or Match()
+        self.methods = frozenset(match.methods)
+        self.path = match.path
         self.path_is_glob = self.path is not None and is_glob(self.path)
-        self.query: dict[str, str] = match.get("query", {})
-        self.user: str | None = match.get("user")
-        self.token: str | None = match.get("token")
-        headers = match.get("header")
-        self.headers = [headers] if isinstance(headers, str) else list(headers or ())
-        self.action = next((a for a in TERMINAL_ACTIONS if a in spec), None)
-        self.remaining: int | None = spec.get("times")
-        self.after: int = spec.get("after", 0)
-        self.probability: float | None = spec.get("probability")
+        self.query = dict(match.query or ())
+        self.user = match.user
+        self.token = match.token
+        self.headers = match.headers
+        self.action = spec.action_name
+        self.remaining = spec.times
+        self.after = spec.after or 0
+        self.probability = spec.probability
         self.matched = 0
         self.fired = 0
         # Separate streams, so adding a delay range does not change which calls fail.
         self._chance = random.Random(f"cadenza-mock:{seed}:{origin}:{position}:probability")
         self._delays = random.Random(f"cadenza-mock:{seed}:{origin}:{position}:delay")
         self._buckets: dict[str, _Bucket] = {}
-        limit = spec.get("rate_limit")
-        self.bucket: dict[str, Any] | None = (
-            limit if isinstance(limit, dict) and "requests" in limit else None
-        )
+        limit = spec.action
+        self.bucket = limit if isinstance(limit, RateLimit) and limit.requests else None
 
     @property
     def armed(self) -> bool:
@@ -119,18 +123,18 @@ class Fault:
         return True
 
     def delay_seconds(self) -> float:
-        delay = self.spec.get("delay")
+        delay = self.spec.delay
         if delay is None:
             return 0.0
-        if isinstance(delay, dict):
-            return self._delays.uniform(delay["min"], delay["max"])
+        if isinstance(delay, DelayRange):
+            return self._delays.uniform(delay.low, delay.high)
         return float(delay)
 
     def _take(self, key: str, now_ms: int) -> float | None:
         """Take one token from `key`'s bucket; None if taken, else seconds until one is back."""
-        assert self.bucket is not None
-        capacity = float(self.bucket["requests"])
-        rate = capacity / float(self.bucket["window"])  # tokens per second
+        assert self.bucket is not None and self.bucket.requests and self.bucket.window
+        capacity = float(self.bucket.requests)
+        rate = capacity / self.bucket.window  # tokens per second
         bucket = self._buckets.get(key)
         if bucket is None:
             bucket = self._buckets[key] = _Bucket(capacity, now_ms)
@@ -169,8 +173,8 @@ class Fault:
         return retry
 
     def rate_limit_error(self, retry_seconds: float) -> ApiError:
-        limit = self.spec["rate_limit"]
-        given = limit.get("retry_after") if isinstance(limit, dict) else None
+        limit = self.spec.action
+        given = limit.retry_after if isinstance(limit, RateLimit) else None
         retry_after = given if given is not None else max(1, math.ceil(retry_seconds))
         return ApiError(
             429,
@@ -181,13 +185,14 @@ class Fault:
         )
 
     def respond_error(self) -> ApiError:
-        respond = self.spec["respond"]
+        respond = self.spec.action
+        assert isinstance(respond, Respond)
         return ApiError(
-            respond["status"],
-            respond["errno"],
-            respond["error"],
-            code=respond.get("code"),
-            headers=respond.get("headers"),
+            respond.status,
+            respond.errno,
+            respond.error,
+            code=respond.code,
+            headers=dict(respond.headers or ()),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -198,7 +203,7 @@ class Fault:
             "remaining": self.remaining,
             "matched": self.matched,
             "fired": self.fired,
-            "fault": self.spec,
+            "fault": self.spec.to_json(),
         }
 
 
@@ -212,7 +217,7 @@ class Faults:
     run-time ones.
     """
 
-    def __init__(self, scenario_faults: Sequence[dict[str, Any]], seed: int) -> None:
+    def __init__(self, scenario_faults: Sequence[FaultSpec], seed: int) -> None:
         self._scenario_faults = tuple(scenario_faults)
         self._seed = seed
         self.reset()
@@ -221,21 +226,21 @@ class Faults:
         self._faults: list[Fault] = []
         self._runtime_count = 0
         for index, spec in enumerate(self._scenario_faults):
-            fault_id = spec.get("id") or f"scenario-{index + 1}"
+            fault_id = spec.id or f"scenario-{index + 1}"
             self._faults.append(Fault(fault_id, spec, "scenario", self._seed, index))
         self._refresh()
 
     def _refresh(self) -> None:
         self.armed = any(f.armed for f in self._faults)
 
-    def arm(self, spec: dict[str, Any], users: Sequence[User] = ()) -> Fault:
+    def arm(self, spec: FaultSpec, users: Sequence[User] = ()) -> Fault:
         """Add a run-time fault (a normalized spec from `parse_fault*`).
 
         ValueError if its id is taken or it names a user the scenario does not have (such
         a fault could never fire, which a test would only notice as a puzzling pass).
         """
-        fault_id = spec.get("id")
-        wanted = spec.get("match", {}).get("user")
+        fault_id = spec.id
+        wanted = spec.match.user if spec.match is not None else None
         if wanted is not None and users:
             known = [u.email for u in users]
             if not any(
@@ -312,9 +317,9 @@ class Faults:
                 decision.error = fault.respond_error()
             elif fault.action == "rate_limit":
                 decision.error = fault.rate_limit_error(retry)
-            elif fault.action == "slow_body":
-                decision.chunk_delay = fault.spec["slow_body"]["chunk_delay"]
-                decision.chunks = fault.spec["slow_body"]["chunks"]
+            elif isinstance(fault.spec.action, SlowBody):
+                decision.chunk_delay = fault.spec.action.chunk_delay
+                decision.chunks = fault.spec.action.chunks
         if exhausted:
             self._refresh()
         return decision

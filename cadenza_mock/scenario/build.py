@@ -10,6 +10,7 @@ import yaml
 
 from cadenza_mock.model import PROFILE_NAMES, PROFILES, Credential, ProfileEnums, User
 from cadenza_mock.scenario import generate as gen
+from cadenza_mock.scenario.fault_spec import FaultSpec
 from cadenza_mock.scenario.nodes import (
     Problems,
     enum,
@@ -43,7 +44,7 @@ class Scenario:
     mask_keep: int = DEFAULT_MASK_KEEP
     users: tuple[User, ...] = ()
     credentials: tuple[Credential, ...] = ()
-    faults: tuple[dict[str, Any], ...] = ()
+    faults: tuple[FaultSpec, ...] = ()
     extends: tuple[str, ...] = field(default=())  # chain of base scenarios, nearest first
 
     @property
@@ -265,7 +266,7 @@ def build(
             if built is not None:
                 users.append(built[0])
                 credentials.extend(built[1])
-    faults: list[dict[str, Any]] = []
+    faults: list[FaultSpec] = []
     if "faults" in fields:
         from cadenza_mock.scenario.faults import parse_fault
 

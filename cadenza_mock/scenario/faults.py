@@ -23,6 +23,14 @@ import yaml
 
 from cadenza_mock import errors as e
 from cadenza_mock.errors import ScenarioError, ScenarioIssue
+from cadenza_mock.scenario.fault_spec import (
+    DelayRange,
+    FaultSpec,
+    Match,
+    RateLimit,
+    Respond,
+    SlowBody,
+)
 from cadenza_mock.scenario.nodes import (
     Problems,
     compose,
@@ -88,8 +96,8 @@ def is_glob(path: str) -> bool:
 # --------------------------------------------------------------------------- parsing
 
 
-def parse_fault(node: yaml.Node, path: str, problems: Problems) -> dict[str, Any] | None:
-    """One `faults:` entry -> its normalized dict, or None (problems recorded, located)."""
+def parse_fault(node: yaml.Node, path: str, problems: Problems) -> FaultSpec | None:
+    """One `faults:` entry -> its typed spec, or None (problems recorded, located)."""
     fields = mapping(node, path, FAULT_KEYS, problems)
     if fields is None:
         return None
@@ -123,10 +131,11 @@ def parse_fault(node: yaml.Node, path: str, problems: Problems) -> dict[str, Any
         )
     if "delay" in fields:
         result["delay"] = _delay(fields["delay"], join(path, "delay"), problems)
+    action: Any = None
     if "respond" in fields:
-        result["respond"] = _respond(fields["respond"], join(path, "respond"), problems)
+        action = _respond(fields["respond"], join(path, "respond"), problems)
     if "rate_limit" in fields:
-        result["rate_limit"] = _rate_limit(fields["rate_limit"], join(path, "rate_limit"), problems)
+        action = _rate_limit(fields["rate_limit"], join(path, "rate_limit"), problems)
     for flag in ("drop", "malformed"):
         if flag in fields:
             on = scalar(fields[flag], join(path, flag), bool, problems)
@@ -134,9 +143,9 @@ def parse_fault(node: yaml.Node, path: str, problems: Problems) -> dict[str, Any
                 problems.add(
                     fields[flag], join(path, flag), f"`{flag}: false` does nothing; remove the key"
                 )
-            result[flag] = True
+            action = flag
     if "slow_body" in fields:
-        result["slow_body"] = _slow_body(fields["slow_body"], join(path, "slow_body"), problems)
+        action = _slow_body(fields["slow_body"], join(path, "slow_body"), problems)
 
     if "times" in fields:
         result["times"] = _count(fields["times"], join(path, "times"), 1, problems)
@@ -149,7 +158,7 @@ def parse_fault(node: yaml.Node, path: str, problems: Problems) -> dict[str, Any
         result["probability"] = p
     if len(problems.issues) != before:
         return None
-    return result
+    return FaultSpec(action=action, **result)
 
 
 def _number(node: yaml.Node, path: str, problems: Problems) -> float | None:
@@ -208,11 +217,7 @@ def _free_mapping(node: yaml.Node, path: str, problems: Problems) -> dict[str, y
     return result
 
 
-def _collapse(values: list[str]) -> str | list[str]:
-    return values[0] if len(values) == 1 else values
-
-
-def _match(node: yaml.Node, path: str, problems: Problems) -> dict[str, Any]:
+def _match(node: yaml.Node, path: str, problems: Problems) -> Match:
     fields = mapping(node, path, MATCH_KEYS, problems) or {}
     result: dict[str, Any] = {}
     if "method" in fields:
@@ -224,7 +229,7 @@ def _match(node: yaml.Node, path: str, problems: Problems) -> dict[str, Any]:
                     item, join(path, "method"), f"unknown method {text!r}{suggest(upper, METHODS)}"
                 )
             methods.append(upper)
-        result["method"] = _collapse(methods)
+        result["methods"] = tuple(methods)
     if "path" in fields:
         route = scalar(fields["path"], join(path, "path"), str, problems)
         if route is not None and not route.startswith(("/", "*")):
@@ -245,7 +250,7 @@ def _match(node: yaml.Node, path: str, problems: Problems) -> dict[str, Any]:
                 )
                 continue
             query[key] = str(got)
-        result["query"] = query
+        result["query"] = tuple(query.items())
     for key in ("user", "token"):
         if key in fields:
             text = scalar(fields[key], join(path, key), str, problems)
@@ -258,20 +263,20 @@ def _match(node: yaml.Node, path: str, problems: Problems) -> dict[str, Any]:
             if not _HEADER_RE.match(text):
                 problems.add(item, join(path, "header"), f"not a header name: {text!r}")
             names.append(text)
-        result["header"] = _collapse(names)
-    return result
+        result["headers"] = tuple(names)
+    return Match(**result)
 
 
-def _respond(node: yaml.Node, path: str, problems: Problems) -> dict[str, Any]:
+def _respond(node: yaml.Node, path: str, problems: Problems) -> Respond | None:
     fields = mapping(node, path, RESPOND_KEYS, problems)
     if fields is None:
-        return {}
+        return None
     if "status" not in fields:
         problems.add(node, path, "needs a status (400 to 599)")
-        return {}
+        return None
     status = scalar(fields["status"], join(path, "status"), int, problems)
     if status is None:
-        return {}
+        return None
     if not 400 <= status <= 599:
         problems.add(
             fields["status"],
@@ -279,7 +284,7 @@ def _respond(node: yaml.Node, path: str, problems: Problems) -> dict[str, Any]:
             f"expected an error status 400 to 599, got {status} "
             "(the error envelope is only sent with an error status)",
         )
-        return {}
+        return None
     errno, message, code = default_error(status)
     if "errno" in fields:
         errno = scalar(fields["errno"], join(path, "errno"), int, problems)
@@ -289,12 +294,10 @@ def _respond(node: yaml.Node, path: str, problems: Problems) -> dict[str, Any]:
         message = scalar(fields["error"], join(path, "error"), str, problems)
     if "code" in fields:
         code = scalar(fields["code"], join(path, "code"), str, problems)
-    result: dict[str, Any] = {"status": status, "errno": errno, "error": message, "code": code}
-    if status == 429:
-        # Clients honour Retry-After on a 429; the real service sends it (cadenza-api.md).
-        result["headers"] = {"Retry-After": "1"}
+    # Clients honour Retry-After on a 429; the real service sends it (cadenza-api.md).
+    headers: dict[str, str] | None = {"Retry-After": "1"} if status == 429 else None
     if "headers" in fields:
-        headers: dict[str, str] = {}
+        given: dict[str, str] = {}
         hpath = join(path, "headers")
         for key, raw in _free_mapping(fields["headers"], hpath, problems).items():
             got = value(raw) if isinstance(raw, yaml.ScalarNode) else None
@@ -310,9 +313,11 @@ def _respond(node: yaml.Node, path: str, problems: Problems) -> dict[str, Any]:
             elif isinstance(got, bool) or not isinstance(got, str | int | float):
                 problems.add(raw, join(hpath, key), f"expected a string, got {describe(raw)}")
             else:
-                headers[key] = str(got)
-        result["headers"] = {**result.get("headers", {}), **headers}
-    return result
+                given[key] = str(got)
+        headers = {**(headers or {}), **given}
+    return Respond(
+        status, errno, message, code, tuple(headers.items()) if headers is not None else None
+    )
 
 
 # Headers that describe the body or the connection: a fault setting them would make the
@@ -320,7 +325,7 @@ def _respond(node: yaml.Node, path: str, problems: Problems) -> dict[str, Any]:
 _FRAMING_HEADERS = frozenset({"content-type", "content-length", "transfer-encoding", "connection"})
 
 
-def _delay(node: yaml.Node, path: str, problems: Problems) -> float | dict[str, float] | None:
+def _delay(node: yaml.Node, path: str, problems: Problems) -> float | DelayRange | None:
     if isinstance(node, yaml.MappingNode):
         fields = mapping(node, path, DELAY_KEYS, problems) or {}
         if set(fields) != set(DELAY_KEYS):
@@ -330,14 +335,14 @@ def _delay(node: yaml.Node, path: str, problems: Problems) -> float | dict[str, 
         high = _seconds(fields["max"], join(path, "max"), problems)
         if low is not None and high is not None and low > high:
             problems.add(fields["max"], join(path, "max"), f"max {high!r} is below min {low!r}")
-        return {"min": low, "max": high} if low is not None and high is not None else None
+        return DelayRange(low, high) if low is not None and high is not None else None
     if not isinstance(node, yaml.ScalarNode):
         problems.add(node, path, f"expected seconds or {{min, max}}, got {describe(node)}")
         return None
     return _seconds(node, path, problems)
 
 
-def _rate_limit(node: yaml.Node, path: str, problems: Problems) -> str | dict[str, Any] | None:
+def _rate_limit(node: yaml.Node, path: str, problems: Problems) -> RateLimit | None:
     if isinstance(node, yaml.ScalarNode):
         word = value(node)
         if word != "always":
@@ -347,7 +352,7 @@ def _rate_limit(node: yaml.Node, path: str, problems: Problems) -> str | dict[st
                 f"expected `always` or {{requests, window, retry_after}}, got {describe(node)}",
             )
             return None
-        return "always"
+        return RateLimit()
     fields = mapping(node, path, RATE_LIMIT_KEYS, problems)
     if fields is None:
         return None
@@ -370,10 +375,10 @@ def _rate_limit(node: yaml.Node, path: str, problems: Problems) -> str | dict[st
         result["retry_after"] = _count(
             fields["retry_after"], join(path, "retry_after"), 0, problems
         )
-    return result or "always"
+    return RateLimit(**result)
 
 
-def _slow_body(node: yaml.Node, path: str, problems: Problems) -> dict[str, Any] | None:
+def _slow_body(node: yaml.Node, path: str, problems: Problems) -> SlowBody | None:
     fields = mapping(node, path, SLOW_BODY_KEYS, problems)
     if fields is None:
         return None
@@ -384,7 +389,7 @@ def _slow_body(node: yaml.Node, path: str, problems: Problems) -> dict[str, Any]
     chunks = DEFAULT_SLOW_CHUNKS
     if "chunks" in fields:
         chunks = _count(fields["chunks"], join(path, "chunks"), 2, problems) or chunks
-    return {"chunk_delay": pause, "chunks": chunks}
+    return SlowBody(pause, chunks) if pause is not None else None
 
 
 # --------------------------------------------------------------------------- other sources
@@ -399,7 +404,7 @@ class _InlineIssue(ScenarioIssue):
         return f"{self.file}: {self.message}"
 
 
-def parse_fault_text(text: str, name: str = "<request body>") -> dict[str, Any]:
+def parse_fault_text(text: str, name: str = "<request body>") -> FaultSpec:
     """A fault written as JSON or YAML text (the admin API's body); problems cite `name`."""
     node = compose(text, name, "JSON/YAML")
     if node is None:
@@ -415,7 +420,7 @@ def parse_fault_text(text: str, name: str = "<request body>") -> dict[str, Any]:
     return fault
 
 
-def parse_fault_dict(spec: Mapping[str, Any], name: str = "fault") -> dict[str, Any]:
+def parse_fault_dict(spec: Mapping[str, Any], name: str = "fault") -> FaultSpec:
     """A fault given as a Python dict (`MockServer.add_fault`); problems name the key path."""
     if not isinstance(spec, Mapping):
         raise TypeError(f"a fault is a mapping like {{'respond': {{'status': 500}}}}, got {spec!r}")

@@ -1,0 +1,154 @@
+"""A validated fault as typed data: what `scenario/faults.py` produces from YAML or JSON and
+`engine/faults.py` acts on. `to_json()` gives back the normalized form that the admin API
+lists and that can be posted again to arm the same fault.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+def _one_or_many(values: tuple[str, ...]) -> str | list[str]:
+    return values[0] if len(values) == 1 else list(values)
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """Which requests a fault applies to; a field left None (or empty) matches any."""
+
+    methods: tuple[str, ...] = ()
+    path: str | None = None
+    query: tuple[tuple[str, str], ...] | None = None
+    user: str | None = None  # user id or email
+    token: str | None = None  # bearer token
+    headers: tuple[str, ...] = ()  # header names that must be present
+
+    def to_json(self) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        if self.methods:
+            result["method"] = _one_or_many(self.methods)
+        if self.path is not None:
+            result["path"] = self.path
+        if self.query is not None:
+            result["query"] = dict(self.query)
+        if self.user is not None:
+            result["user"] = self.user
+        if self.token is not None:
+            result["token"] = self.token
+        if self.headers:
+            result["header"] = _one_or_many(self.headers)
+        return result
+
+
+@dataclass(frozen=True, slots=True)
+class Respond:
+    """An error envelope to answer with (errno, message and code default per status)."""
+
+    status: int
+    errno: int
+    error: str
+    code: str | None
+    headers: tuple[tuple[str, str], ...] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        result: dict[str, Any] = {
+            "status": self.status,
+            "errno": self.errno,
+            "error": self.error,
+            "code": self.code,
+        }
+        if self.headers is not None:
+            result["headers"] = dict(self.headers)
+        return result
+
+
+@dataclass(frozen=True, slots=True)
+class DelayRange:
+    """A delay drawn per request from the fault's seeded generator, in seconds."""
+
+    low: float
+    high: float
+
+    def to_json(self) -> dict[str, float]:
+        return {"min": self.low, "max": self.high}
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimit:
+    """429 with Retry-After: always (`requests` None) or past a per-user token bucket."""
+
+    requests: int | None = None
+    window: float | None = None  # seconds in which `requests` calls are allowed
+    retry_after: int | None = None  # fixed Retry-After; else the time until a token is back
+
+    def to_json(self) -> str | dict[str, Any]:
+        given = {
+            key: value
+            for key, value in (
+                ("requests", self.requests),
+                ("window", self.window),
+                ("retry_after", self.retry_after),
+            )
+            if value is not None
+        }
+        return given or "always"
+
+
+@dataclass(frozen=True, slots=True)
+class SlowBody:
+    """Send the real answer in `chunks` pieces, `chunk_delay` seconds apart."""
+
+    chunk_delay: float
+    chunks: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {"chunk_delay": self.chunk_delay, "chunks": self.chunks}
+
+
+Action = Respond | RateLimit | SlowBody | str  # str: "drop" or "malformed"
+
+
+@dataclass(frozen=True, slots=True)
+class FaultSpec:
+    """One fault: what it matches, its delay, its one action, and when it fires."""
+
+    id: str | None = None
+    match: Match | None = None
+    delay: float | DelayRange | None = None
+    action: Action | None = None  # None: a delay-only fault
+    times: int | None = None  # fires this many times, then disarms; None: always
+    after: int | None = None  # skips this many matching calls first
+    probability: float | None = None  # seeded chance per matching call
+
+    @property
+    def action_name(self) -> str | None:
+        """respond, rate_limit, slow_body, drop, malformed, or None (delay only)."""
+        if self.action is None or isinstance(self.action, str):
+            return self.action
+        return {Respond: "respond", RateLimit: "rate_limit", SlowBody: "slow_body"}[
+            type(self.action)
+        ]
+
+    def to_json(self) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        if self.id is not None:
+            result["id"] = self.id
+        if self.match is not None:
+            result["match"] = self.match.to_json()
+        if self.delay is not None:
+            result["delay"] = (
+                self.delay.to_json() if isinstance(self.delay, DelayRange) else self.delay
+            )
+        name = self.action_name
+        if name is not None:
+            action = self.action
+            result[name] = True if isinstance(action, str) else action.to_json()  # type: ignore[union-attr]
+        for key, given in (
+            ("times", self.times),
+            ("after", self.after),
+            ("probability", self.probability),
+        ):
+            if given is not None:
+                result[key] = given
+        return result
