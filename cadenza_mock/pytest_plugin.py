@@ -257,7 +257,7 @@ def cadenza_mock(
     try:
         mock.use(cadenza_mock_source)
     except RemoteError as exc:
-        problem = str(exc)  # the server's own words; a traceback through us adds nothing
+        problem: str | None = str(exc)  # the server's own words; a traceback adds nothing
     else:
         problem = None
     if problem is not None:

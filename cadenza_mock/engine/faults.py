@@ -9,6 +9,7 @@ the same scenario and the same request sequence fail the same way on every run.
 
 from __future__ import annotations
 
+import builtins
 import fnmatch
 import math
 import random
@@ -275,10 +276,10 @@ class Faults:
         self._refresh()
         return count
 
-    def list(self) -> list[Fault]:
+    def list(self) -> builtins.list[Fault]:
         return list(self._faults)
 
-    def ids(self) -> list[str]:
+    def ids(self) -> builtins.list[str]:
         return [f.id for f in self._faults]
 
     def decide(

@@ -16,7 +16,9 @@ ADMIN_TOKEN = web.AppKey("cadenza_admin_token", str)
 STARTED_AT = web.AppKey("cadenza_started_at", float)
 # Called with ("METHOD /path", exception) when a handler crashes (the client gets a 500):
 # MockServer re-raises it in the test that caused it.
-HANDLER_ERROR_HOOK = web.AppKey("cadenza_handler_error_hook", Callable[[str, BaseException], None])
+HANDLER_ERROR_HOOK: web.AppKey[Callable[[str, BaseException], None]] = web.AppKey(
+    "cadenza_handler_error_hook"
+)
 
 # Seconds a request body may take to arrive once its headers did (`read_body`).
 BODY_TIMEOUT = web.AppKey("cadenza_body_timeout", float)

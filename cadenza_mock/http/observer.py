@@ -15,7 +15,7 @@ from cadenza_mock.openapi import ObservedResponse
 
 ResponseObserver = Callable[[ObservedResponse], None]
 
-RESPONSE_OBSERVER = web.AppKey("cadenza_response_observer", ResponseObserver)
+RESPONSE_OBSERVER: web.AppKey[ResponseObserver] = web.AppKey("cadenza_response_observer")
 
 _default: ResponseObserver | None = None
 

@@ -162,7 +162,7 @@ def parse_fault(node: yaml.Node, path: str, problems: Problems) -> FaultSpec | N
 
 
 def _number(node: yaml.Node, path: str, problems: Problems) -> float | None:
-    number = scalar(node, path, (int, float), problems)
+    number: float | None = scalar(node, path, (int, float), problems)
     if number is not None and not math.isfinite(number):
         problems.add(node, path, f"expected a finite number, got {number!r}")
         return None
@@ -170,7 +170,7 @@ def _number(node: yaml.Node, path: str, problems: Problems) -> float | None:
 
 
 def _count(node: yaml.Node, path: str, minimum: int, problems: Problems) -> int | None:
-    number = scalar(node, path, int, problems)
+    number: int | None = scalar(node, path, int, problems)
     if number is not None and number < minimum:
         problems.add(node, path, f"expected an integer >= {minimum}, got {number}")
         return None

@@ -337,4 +337,4 @@ def enum(
     if text not in options:
         problems.add(node, path, f"unknown {what} {text!r}{suggest(text, options)}")
         return None
-    return text
+    return str(text)

@@ -264,10 +264,10 @@ class RecordBuilder:
             return None
         e = self.enums
         venue = enum(fields["venue"], join(path, "venue"), e.venues, p, "venue")
-        ctype = e.default_type
+        ctype: str | None = e.default_type
         if "type" in fields:
             ctype = enum(fields["type"], join(path, "type"), e.types, p, "type")
-        status = "ACTIVE"
+        status: str | None = "ACTIVE"
         if "status" in fields:
             status = enum(fields["status"], join(path, "status"), e.statuses, p, "status")
         given: dict[str, Any] = {}
