@@ -268,6 +268,15 @@ done
 [ -n "$healthy" ] || { podman logs "$ID3" >&2 || true; fail "image defaults never became healthy"; }
 t1=$(now)
 log "container ${ID3:0:12}: healthy (HEALTHCHECK) $(elapsed "$t0" "$t1") s after start"
+# 0.0.0.0 without an admin token: the admin API is off (403), health and the API answer
+code=$(podman exec "$ID3" python3 -c "import urllib.request as u, urllib.error as e
+try:
+    u.build_opener(u.ProxyHandler({})).open(u.Request('http://127.0.0.1:8080/__admin/reset', method='POST'), timeout=4)
+    print(200)
+except e.HTTPError as x:
+    print(x.code)")
+log "POST /__admin/reset with the image defaults -> $code"
+[ "$code" = 403 ] || fail "the image's admin API answered $code without a token, expected 403"
 stop_timed "$ID3"
 
 log "container smoke test passed"
