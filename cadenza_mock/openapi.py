@@ -1054,8 +1054,10 @@ class ResponseChecker:
         }
         self._cache: dict[tuple[str, str], Any] = {}
         # Templated paths ({credentialId}) as regexes; literal paths are looked up directly.
+        # A segment matches as the router's does (aiohttp: no '/', '{' or '}'), so a path
+        # like /__admin/credentials/{id} is the 404 of an unknown route, not a 405.
         self._templates = [
-            (re.compile("^" + re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(path)) + "$"), path)
+            (re.compile("^" + re.sub(r"\\\{[^/]+?\\\}", "[^{}/]+", re.escape(path)) + "$"), path)
             for path in self._documents[PROFILE_NAMES[0]]["paths"]
             if "{" in path
         ]
