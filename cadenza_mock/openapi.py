@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
+from cadenza_mock.engine.clock import MAX_ADVANCE_SECONDS
 from cadenza_mock.engine.lifecycle import IDENTITIES
-from cadenza_mock.engine.query import MAX_LIMIT
+from cadenza_mock.engine.query import MAX_LIMIT, MAX_OFFSET
 from cadenza_mock.errors import (
     ALREADY_EXIST,
     ALREADY_REVOKED,
@@ -58,8 +59,8 @@ TRADING_ACCOUNT_STATUSES = (
     "UNAVAILABLE",
 )
 
-# The sdk list's `offset` is read as at most 18 decimal digits (cadenza_mock.engine.query).
-MAX_OFFSET = 10**18 - 1
+# Seconds one POST /__admin/clock moves the clock; none given is 0 (the clock as is).
+_ADVANCE = {"type": "number", "minimum": 0, "maximum": MAX_ADVANCE_SECONDS, "default": 0}
 
 _EPOCH_MS = {"type": "integer", "minimum": 0, "description": "milliseconds since the epoch"}
 _ISO_MS = {
@@ -168,15 +169,15 @@ ADMIN_ERRORS: dict[str, dict[int, tuple[int, ...]]] = {
     "adminHealth": {},  # open even with --admin-token: probes call it without one
     "adminReset": _ADMIN_AUTH,
     "adminGetScenario": _ADMIN_AUTH,
-    "adminPutScenario": {400: _BODY_ERRORS, **_ADMIN_AUTH},
+    "adminPutScenario": {400: _BODY_ERRORS, 413: (FORM_VALIDATION_FAILED,), **_ADMIN_AUTH},
     "adminGetRequests": _ADMIN_AUTH,
     "adminDeleteRequests": _ADMIN_AUTH,
-    "adminArmFault": {400: _BODY_ERRORS, **_ADMIN_AUTH},
+    "adminArmFault": {400: _BODY_ERRORS, 413: (FORM_VALIDATION_FAILED,), **_ADMIN_AUTH},
     "adminListFaults": _ADMIN_AUTH,
     "adminClearFaults": _ADMIN_AUTH,
     "adminDeleteFault": {404: (PAGE_NOT_FOUND,), **_ADMIN_AUTH},
     "adminGetClock": _ADMIN_AUTH,
-    "adminAdvanceClock": {400: _BODY_ERRORS, **_ADMIN_AUTH},
+    "adminAdvanceClock": {400: _BODY_ERRORS, 413: (FORM_VALIDATION_FAILED,), **_ADMIN_AUTH},
     "adminListCredentials": _ADMIN_AUTH,
     "adminGetCredential": {404: (CREDENTIAL_NOT_FOUND,), **_ADMIN_AUTH},
 }
@@ -499,6 +500,8 @@ def _operation(
     if body is not None:
         # Bodies over the server's size limit (1 MiB) are refused before validation.
         errors = {**errors, 413: (FORM_VALIDATION_FAILED,)}
+    # Any operation: a request the HTTP parser rejects, or an Expect it cannot meet.
+    errors = {**errors, 400: (*errors.get(400, ()), BAD_REQUEST)}
     for status, errnos in sorted(errors.items()):
         responses[str(status)] = _error_response(profile, status, errnos)
     responses["default"] = {"$ref": "#/components/responses/InjectedError"}
@@ -882,17 +885,12 @@ def _admin_paths(profile: str) -> dict[str, Any]:
                     "Move the clock forward: {advance: seconds} or ?advance=seconds",
                     _ref("AdminClock"),
                 ),
-                "parameters": [
-                    {"name": "advance", "in": "query", "schema": {"type": "number", "minimum": 0}}
-                ],
+                "parameters": [{"name": "advance", "in": "query", "schema": _ADVANCE}],
                 "requestBody": {
                     "required": False,
                     "content": {
                         "application/json": {
-                            "schema": {
-                                "type": "object",
-                                "properties": {"advance": {"type": "number", "minimum": 0}},
-                            }
+                            "schema": {"type": "object", "properties": {"advance": _ADVANCE}}
                         }
                     },
                 },

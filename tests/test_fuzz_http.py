@@ -26,9 +26,8 @@ endpoint that reads one.
 The in-process tests share one module-scoped `MockServer` per scenario, reset between
 examples; one test runs the same requests against a `cadenza-mock serve --port 0`
 subprocess and checks that its whole output holds no traceback. Examples are derandomized
-(no example database), so CI runs the same inputs every time. Inputs behind a known
-finding are steered around (see KNOWN_FINDINGS) and pinned by strict xfail tests at the
-end of the file.
+(no example database), so CI runs the same inputs every time. The findings of the first
+runs (see the end of the file) stay pinned by their own tests.
 """
 
 from __future__ import annotations
@@ -88,39 +87,6 @@ OTHER_IDS = [
     "660e8400-e29b-41d4-a716-44665544000",  # one digit short
 ]
 IDS = DOCS_IDS + SDK_IDS + OTHER_IDS
-
-# Known findings (see the final report of issue 10), each with a strict xfail test at the
-# end of this file. The strategies leave out exactly these inputs, so that the fuzzing
-# keeps guarding everything else; when one is fixed its test XPASSes, which fails the run
-# (strict): then drop that test's marker and the matching entry here.
-#
-# 1. Headers answered outside the envelope, or with a 500.
-KNOWN_FINDINGS = {
-    # Expect other than 100-continue: aiohttp's own 417 text/plain, on every route.
-    b"expect": lambda value: value.strip().lower() != b"100-continue",
-    # gzip/deflate on a body that does not decode: 500 -22000 and a traceback.
-    b"content-encoding": lambda value: b"gzip" in value.lower() or b"deflate" in value.lower(),
-}
-# 2. The OpenAPI document lists no 413 for these admin endpoints, though they answer one
-# to a body over 1 MiB. In-process answers are checked against that document (conftest),
-# so oversized bodies go to them only in the subprocess test, which it does not see.
-UNDOCUMENTED_413 = {
-    ("PUT", "/__admin/scenario"),
-    ("POST", "/__admin/faults"),
-    ("POST", "/__admin/clock"),
-}
-# 3. Errors of PUT /__admin/scenario raised without an error code: the sdk profile sends
-# them without `details`, unlike every other error.
-CODELESS_ERRORS = (
-    "Form validation failed: empty body; send YAML, JSON or ?name=",
-    'Form validation failed: body must be {"name": ',
-)
-
-
-def known_finding(name: bytes, value: bytes) -> bool:
-    rule = KNOWN_FINDINGS.get(name.strip().lower())
-    return rule is not None and rule(value)
-
 
 # --------------------------------------------------------------------------- raw client
 
@@ -272,8 +238,6 @@ def assert_envelope(answer: Answer, profile: str, request: bytes) -> dict[str, A
         assert isinstance(errno, int) and not isinstance(errno, bool) and errno < 0, where
         assert isinstance(payload["error"], str) and payload["error"], where
         extra = ["details"] if profile == "sdk" else []
-        if profile == "sdk" and payload["error"].startswith(CODELESS_ERRORS):
-            extra = []  # a known finding, see the end of this file
         assert list(payload)[4:] == extra, "keys" + where
         if extra:
             details = payload["details"]
@@ -700,7 +664,6 @@ def headers(draw: st.DrawFn, content_type: bytes | None) -> list[tuple[bytes, by
         found.append((b"Content-Type", kind))
     found += draw(st.lists(st.sampled_from(EXTRA_HEADERS), max_size=2))
     found += draw(st.lists(st.tuples(header_name, header_value), max_size=2))
-    found = [(name, value) for name, value in found if not known_finding(name, value)]
     if draw(st.integers(0, 40)) == 40:
         found += [(b"X-Many-%d" % n, b"v") for n in range(draw(st.sampled_from([60, 200])))]
     return found
@@ -1014,16 +977,9 @@ def endpoint_request(
         key = "name" if endpoint.path.endswith("scenario") else "advance"
         where += ("&" if "?" in where else "?") + f"{key}={quote(draw(hint), safe='%')}"
     body = draw(body_for(endpoint.template, endpoint.extra_keys))
-    if in_process and body and len(body) > MIB and known_413(verb, where):
-        body = body[:1024]
     return http_request(verb, where.encode(), draw(headers(endpoint.content_type)), body), (
         verb == b"HEAD"
     )
-
-
-def known_413(verb: bytes, where: str) -> bool:
-    path = urlsplit(where).path
-    return (verb.decode(), path) in UNDOCUMENTED_413
 
 
 # --------------------------------------------------------------------------- raw bytes
@@ -1119,8 +1075,7 @@ def raw_request(draw: st.DrawFn) -> tuple[bytes, bool]:
             lines.append(draw(st.sampled_from(RAW_HEADER_LINES)))
         else:
             name, value = draw(header_name), draw(raw_bytes)
-            if not known_finding(name, value):
-                lines.append(name + b": " + value)
+            lines.append(name + b": " + value)
     body = b""
     framing = draw(st.sampled_from(["none", "length", "chunked", "bad-chunked"]))
     payload = draw(body_for(endpoint.template)) or b"{}"
@@ -1189,8 +1144,6 @@ def corner_requests(
     found = []
     for endpoint in endpoints:
         path = endpoint.path.replace("{}", DOCS_IDS[0])
-        if in_process and len(body) > MIB and known_413(endpoint.method.encode(), path):
-            continue  # sent in the subprocess test
         content_type = endpoint.content_type or b"application/json"
         headers = [(b"Authorization", ALICE.encode()), (b"Content-Type", content_type)]
         found.append(
@@ -1249,8 +1202,8 @@ def test_served_subprocess_logs_no_traceback(serve):
             loaded["name"] = None  # it may have loaded another scenario: load ours again
         return answer
 
-    # Every broken body on every endpoint that reads one, in both profiles; bodies over
-    # 1 MiB include those the in-process tests do not send (see UNDOCUMENTED_413).
+    # Every broken body on every endpoint that reads one, in both profiles, and the
+    # bodies over 1 MiB.
     for name in sorted(SCENARIOS):
         oversized = [body for body in CORNER_BODIES.values() if len(body) > MIB]
         for body in [make() for make in WHOLE_BODIES] + oversized:
@@ -1285,23 +1238,15 @@ def _around(output: str, needle: str, width: int = 3000) -> str:
 
 
 # --------------------------------------------------------------------------- findings
+# What the first fuzz runs found (each was a 417/500 outside the envelope, a missing
+# `details`, or an undocumented 413), kept as plain regression tests.
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="finding: an Expect header other than 100-continue is answered by aiohttp "
-    "itself, 417 text/plain 'Unknown Expect: ...', not in the envelope (any route)",
-)
 def test_an_unknown_expectation_is_answered_in_the_envelope(pristine):
     request = http_request(b"GET", LIST.encode(), [(b"Expect", b"nothing")], None)
     pristine.run(request)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="finding: Content-Encoding gzip or deflate on a body that does not decode makes "
-    "read_body raise RequestPayloadError: 500 -22000 and a logged traceback",
-)
 @pytest.mark.parametrize("coding", [b"gzip", b"deflate"])
 def test_a_body_that_does_not_decode_is_a_400(pristine, coding):
     request = http_request(
@@ -1313,11 +1258,6 @@ def test_a_body_that_does_not_decode_is_a_400(pristine, coding):
     pristine.run(request)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="finding: in the sdk profile, PUT /__admin/scenario's 'empty body' and 'body "
-    "must be {name} or {scenario}' errors have no `details` (raised without a code)",
-)
 @pytest.mark.parametrize(
     "content_type, body", [(b"text/yaml", b""), (b"application/json", b"{}")], ids=["empty", "json"]
 )
@@ -1329,11 +1269,6 @@ def test_sdk_admin_scenario_errors_have_details(content_type, body):
     assert "details" in json.loads(answer.body), answer.body
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="finding: the OpenAPI document lists no 413 for PUT /__admin/scenario, "
-    "POST /__admin/faults and POST /__admin/clock, which answer 413 to a body over 1 MiB",
-)
 @pytest.mark.parametrize("profile", sorted(set(SCENARIOS.values())))
 def test_the_document_lists_413_for_admin_bodies(profile):
     from cadenza_mock.openapi import openapi_document
@@ -1341,7 +1276,11 @@ def test_the_document_lists_413_for_admin_bodies(profile):
     paths = openapi_document(profile)["paths"]
     missing = [
         f"{verb} {path}"
-        for verb, path in sorted(UNDOCUMENTED_413)
+        for verb, path in (
+            ("PUT", "/__admin/scenario"),
+            ("POST", "/__admin/faults"),
+            ("POST", "/__admin/clock"),
+        )
         if "413" not in paths[path][verb.lower()]["responses"]
     ]
     assert not missing

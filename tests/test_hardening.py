@@ -43,7 +43,7 @@ def docs_mock():
 
 @pytest.fixture
 def mock(docs_mock):
-    docs_mock.reset()
+    docs_mock.use("default")  # some tests load others: reset, or load it again
     yield docs_mock
     docs_mock.check_handler_errors()
 

@@ -22,7 +22,6 @@ cases per operation on top of schemathesis' coverage cases. A longer local run (
 
 from __future__ import annotations
 
-import math
 import os
 from collections import Counter
 from collections.abc import Iterator
@@ -33,7 +32,6 @@ import pytest
 import requests
 import schemathesis
 from hypothesis import HealthCheck, settings
-from schemathesis.core import NotSet
 
 from cadenza_mock.openapi import OPENAPI_PATH
 from cadenza_mock.server import MockServer
@@ -62,33 +60,6 @@ LOADER_BODIES = ["adminPutScenario", "adminArmFault"]
 # errno) that only a stateful sequence reaches with data the schema calls valid.
 STATE_RULES = ["rotateCredential", "revokeCredential"]
 POSITIVE_STATUSES = ["2xx", "3xx", "401", "403", "404", "409", "429", "5xx"]  # the default
-
-# 9999-12-31T23:59:59.999Z: POST /__admin/clock refuses to move the clock past it.
-LAST_MS = 253_402_300_799_999
-
-
-def known_server_bug(case: Any, now_ms: int) -> str | None:
-    """Why the server answers this case against the document today, or None.
-
-    These cases are skipped, not sent, so the operation's other cases still run every
-    check. Drop an entry once the server (cadenza_mock/http/admin.py) is fixed.
-    """
-    if case.operation.label != "POST /__admin/clock":
-        return None
-    query = case.query or {}
-    has_body = not isinstance(case.body, NotSet)  # a JSON `null` body is a body
-    body = case.body if isinstance(case.body, dict) else {}
-    if "advance" in query and has_body:
-        return "clock: with ?advance= the body is not validated ({advance: -1} is a 200)"
-    if "advance" not in query and (not has_body or (body is case.body and "advance" not in body)):
-        return "clock: no advance at all (no body, or {}) is a 400; the document allows it"
-    try:
-        seconds = float(query.get("advance", body.get("advance")))
-    except (TypeError, ValueError):
-        return None
-    if math.isfinite(seconds) and seconds * 1000 > LAST_MS - now_ms:
-        return "clock: an advance past the year 9999 is a 400; the document has no maximum"
-    return None
 
 
 def fuzz_config(mock: MockServer) -> schemathesis.Config:
@@ -130,7 +101,6 @@ class Fuzzed:
         self.scenario = mock.scenario
         self.session = requests.Session()
         self.sent: Counter[str] = Counter()
-        self.skipped: Counter[str] = Counter()
 
     def pristine(self) -> None:
         """The profile's scenario, fresh: undoes logouts, faults, clock moves and swaps."""
@@ -144,11 +114,9 @@ class Fuzzed:
         fuzzed = sum(n for label, n in self.sent.items() if not label.startswith("stateful "))
         lines = [
             f"{self.profile} profile: {fuzzed} cases, "
-            f"{sum(self.sent.values()) - fuzzed} stateful calls, "
-            f"{sum(self.skipped.values())} skipped (known server bugs)"
+            f"{sum(self.sent.values()) - fuzzed} stateful calls"
         ]
         lines += [f"  {n:5} {label}" for label, n in sorted(self.sent.items())]
-        lines += [f"  {n:5} skipped: {why}" for why, n in sorted(self.skipped.items())]
         return "\n".join(lines)
 
 
@@ -187,10 +155,6 @@ schema = schemathesis.pytest.from_fixture("served_schema")
 @HYPOTHESIS
 def test_every_operation_conforms(case: Any, fuzzed: Fuzzed) -> None:
     fuzzed.pristine()
-    why = known_server_bug(case, fuzzed.mock.now_ms)
-    if why is not None:
-        fuzzed.skipped[why] += 1
-        return
     fuzzed.sent[case.operation.label] += 1
     case.call_and_validate(session=fuzzed.session)
 

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import time
 
+# One admin advance moves the clock at most this far (100 years): a bound the OpenAPI
+# document can state, where "before the year 10000" depends on the clock itself.
+MAX_ADVANCE_SECONDS = 3_153_600_000
+
 
 class Clock:
     """Milliseconds since the epoch, as the emulated service would see them.

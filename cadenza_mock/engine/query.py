@@ -85,6 +85,7 @@ def parse_list_query(
 
 
 MAX_LIMIT = 1000
+MAX_OFFSET = 10**18 - 1  # 18 digits: what is read of `offset` (the document states it)
 _DIGITS = re.compile(r"[0-9]{1,18}")
 
 
@@ -98,11 +99,11 @@ def pairs_by_name(pairs: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
 def _page(params: dict[str, list[str]]) -> tuple[int, int | None]:
     """`offset` (>= 0) and `limit` (1 to MAX_LIMIT) of the sdk profile's paginated list."""
     values: dict[str, int] = {}
-    for name, lowest, highest in (("offset", 0, None), ("limit", 1, MAX_LIMIT)):
+    for name, lowest, highest in (("offset", 0, MAX_OFFSET), ("limit", 1, MAX_LIMIT)):
         given = params.get(name)
         if given is None:
             continue
-        bounds = f"an integer from {lowest}" + (f" to {highest}" if highest else " up")
+        bounds = f"an integer from {lowest} to {highest}"
         if len(given) > 1:
             raise invalid_argument(name, f"given more than once; pass {bounds}")
         text = given[0].strip()

@@ -18,6 +18,7 @@ from aiohttp.abc import AbstractAccessLogger
 
 from cadenza_mock.engine.journal import redact_query_string
 from cadenza_mock.http.keys import USER_ID
+from cadenza_mock.http.runner import MALFORMED
 
 FLUSH_DELAY = 0.05
 
@@ -69,7 +70,10 @@ class AccessLogger(AbstractAccessLogger):
         user = request.get(USER_ID)
         query = request.query_string
         target = f"{request.path}?{redact_query_string(query)}" if query else request.path
+        # A request the parser rejected has no method or path of its own to show.
+        method = "-" if request.get(MALFORMED) else request.method
+        target = "<malformed request>" if method == "-" else target
         lines.add(
-            f"{lines.stamp},{int((now - second) * 1000):03d} INFO {request.method} {target} "
+            f"{lines.stamp},{int((now - second) * 1000):03d} INFO {method} {target} "
             f"{response.status} {elapsed * 1000:.1f}ms{f' user={user}' if user else ''}\n"
         )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import math
 from collections.abc import Awaitable, Callable
 from functools import wraps
 from typing import Any
@@ -15,6 +16,7 @@ from typing import Any
 from aiohttp import web
 
 from cadenza_mock import wire
+from cadenza_mock.engine.clock import MAX_ADVANCE_SECONDS
 from cadenza_mock.engine.state import MockState
 from cadenza_mock.errors import (
     CREDENTIAL_NOT_FOUND,
@@ -153,6 +155,7 @@ async def put_scenario(request: web.Request) -> web.Response:
             400,
             FORM_VALIDATION_FAILED,
             "Form validation failed: empty body; send YAML, JSON or ?name=",
+            code="INVALID_SCENARIO",
         )
     else:
         source = None
@@ -190,6 +193,7 @@ def _json_scenario(raw: str) -> Any:
         FORM_VALIDATION_FAILED,
         "Form validation failed: body must be "
         '{"name": "<bundled name or path>"} or {"scenario": {...}}',
+        code="INVALID_SCENARIO",
     )
 
 
@@ -222,30 +226,46 @@ async def get_clock(request: web.Request) -> web.Response:
 
 @admin
 async def advance_clock(request: web.Request) -> web.Response:
-    """Move the mock's clock forward: `{"advance": seconds}` or `?advance=seconds`."""
+    """Move the mock's clock forward: `{"advance": seconds}` or `?advance=seconds` (the
+    query wins; a body sent with it must still be valid). Neither: 0, the clock as is."""
     state = request.app[STATE]
-    raw: Any = request.query.get("advance")
-    if raw is None:
-        body = load_json(await _text(request) or "{}")
-        raw = body.get("advance") if isinstance(body, dict) else None
+    text = await _text(request)
+    given: list[Any] = []
+    if text.strip():
+        body = load_json(text)
+        if not isinstance(body, dict):
+            raise _bad_advance('the body must be a JSON object like {"advance": 60}')
+        if "advance" in body:
+            given.append(body["advance"])
+    if "advance" in request.query:
+        given.append(request.query["advance"])
+    seconds = 0.0
+    for raw in given:
+        seconds = _seconds(raw)
+    # Far enough that the ISO twins (datetime) could no longer be rendered: a 400, not a
+    # broken clock.
+    if seconds * 1000 > _LAST_MS - state.clock.now_ms():
+        raise _bad_advance("that would move the clock past the year 9999")
+    state.clock.advance(seconds)
+    return ok(clock_json(state))
+
+
+def _seconds(raw: Any) -> float:
     try:
         if isinstance(raw, bool):  # JSON true is not a number of seconds
             raise ValueError
         seconds = float(raw)
-        # Negative, NaN or infinite; or so far ahead that the ISO twins (datetime) and
-        # every later timestamp could no longer be rendered: a 400, not a broken clock.
-        if not 0 <= seconds <= (_LAST_MS - state.clock.now_ms()) / 1000:
-            raise ValueError
     except (TypeError, ValueError, OverflowError):
-        raise ApiError(
-            400,
-            FORM_VALIDATION_FAILED,
-            "Form validation failed: advance must be a number of seconds >= 0 that keeps "
-            "the clock before the year 10000",
-            code="VALIDATION_ERROR",
-        ) from None
-    state.clock.advance(seconds)
-    return ok(clock_json(state))
+        seconds = math.nan
+    if not 0 <= seconds <= MAX_ADVANCE_SECONDS:  # also NaN and infinities
+        raise _bad_advance(f"advance must be a number of seconds from 0 to {MAX_ADVANCE_SECONDS}")
+    return seconds
+
+
+def _bad_advance(why: str) -> ApiError:
+    return ApiError(
+        400, FORM_VALIDATION_FAILED, f"Form validation failed: {why}", code="VALIDATION_ERROR"
+    )
 
 
 @admin

@@ -24,7 +24,7 @@ from cadenza_mock.http.keys import (
     STATE,
     STOPPING,
 )
-from cadenza_mock.http.middleware import CATCH_ALL, enveloped, no_route
+from cadenza_mock.http.middleware import CATCH_ALL, enveloped, expect_handler, no_route
 from cadenza_mock.http.observer import RESPONSE_OBSERVER, ResponseObserver, default_observer
 
 
@@ -73,9 +73,14 @@ def make_app(
         app[HANDLER_ERROR_HOOK] = on_handler_error
     routes = [*api.routes(), *meta.routes(), *admin.routes()]
     app.router.add_routes(
-        [web.route(r.method, r.path, enveloped(r.handler), **r.kwargs) for r in routes]
+        [
+            web.route(
+                r.method, r.path, enveloped(r.handler), expect_handler=expect_handler, **r.kwargs
+            )
+            for r in routes
+        ]
     )
-    app.router.add_route("*", CATCH_ALL, enveloped(no_route))
+    app.router.add_route("*", CATCH_ALL, enveloped(no_route), expect_handler=expect_handler)
     return app
 
 

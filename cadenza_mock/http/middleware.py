@@ -16,6 +16,7 @@ from functools import partial
 from typing import Any
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.typedefs import Handler
 from multidict import CIMultiDict
 
@@ -117,6 +118,14 @@ async def read_body(request: web.Request, *, fenced: bool = True) -> bytes:
         ) from None
     except ConnectionError:
         raise ClientGone from None
+    except (HttpProcessingError, web.RequestPayloadError):  # e.g. an undecodable gzip body
+        raise ApiError(
+            400,
+            BAD_REQUEST,
+            "Bad request: the body could not be read (check its Content-Encoding)",
+            code="BAD_REQUEST",
+            headers={"Connection": "close"},
+        ) from None
     if fenced and request.app[STATE].generation != request[GENERATION]:
         raise Stale
     return raw
@@ -227,6 +236,19 @@ def enveloped(handler: Handler) -> Handler:
     return partial(envelope_middleware, handler=handler)
 
 
+async def expect_handler(request: web.Request) -> web.StreamResponse | None:
+    """`Expect: 100-continue` as aiohttp answers it; any other expectation is a 400 in the
+    envelope (aiohttp's own answer is a plain-text 417)."""
+    if request.headers.get("Expect", "").strip().lower() == "100-continue":
+        await request.writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        request.writer.output_size = 0  # the answer itself has not started yet
+        return None
+    err = ApiError(
+        400, BAD_REQUEST, "Bad request: only Expect: 100-continue is supported", code="BAD_REQUEST"
+    )
+    return error_response(err, request.app[STATE].store.profile)
+
+
 async def no_route(request: web.Request) -> web.StreamResponse:
     """The catch-all route: 405 if another route has this path, else 404."""
     allowed: set[str] = set()
@@ -330,7 +352,7 @@ async def _journal_body(request: web.Request) -> Any:
             raw = await request.read()  # what the handler read, or the unread body now
     except web.HTTPException as exc:  # e.g. over the size limit: the handler never read it
         return f"<body not read: {exc.reason}>"
-    except (ConnectionError, TimeoutError):
+    except (ConnectionError, TimeoutError, HttpProcessingError, web.RequestPayloadError):
         return "<body not received>"
     try:
         return redact_body(load_json(raw))

@@ -36,7 +36,10 @@ _KINDS: tuple[tuple[type[BaseException], str], ...] = (
     (http_exceptions.TransferEncodingError, "invalid chunked body"),
     (http_exceptions.BadHttpMessage, "malformed request"),
 )
-MALFORMED = "cadenza_malformed"  # set on a request the parser rejected (for the access log)
+# Set on a request the parser rejected (for the access log).
+MALFORMED: Any = (
+    web.RequestKey("cadenza_malformed", bool) if hasattr(web, "RequestKey") else "cadenza_bad"
+)
 DEFAULT_READ_TIMEOUT = 10.0  # seconds, for request headers and bodies alike
 
 
