@@ -308,8 +308,9 @@ async def test_clock_rejects_bad_input(api):
         b'{"advance": "soon"}',
         b'{"advance": null}',
         b'{"advance": NaN}',
-        b"{}",
+        b'{"advance": 3153600001}',  # over 100 years in one call
         b"[5]",
+        b"null",
     ):
         status, payload = await api.post(CLOCK, raw=raw, headers=None)
         assert "advance" in assert_error(status, payload, 400, -19004), raw
@@ -317,7 +318,18 @@ async def test_clock_rejects_bad_input(api):
     assert_error(status, payload, 400, -19005)
     status, payload = await api.post(CLOCK + "?advance=-5", headers=None)
     assert_error(status, payload, 400, -19004)
+    # The query wins, but a body sent with it must be valid too.
+    status, payload = await api.post(CLOCK + "?advance=0", raw=b'{"advance": -1}', headers=None)
+    assert_error(status, payload, 400, -19004)
     assert await api.now_ms() == DEFAULT_NOW_MS  # nothing moved
+
+
+async def test_clock_without_an_advance_moves_nothing(api):
+    for raw in (b"", b"{}", b'{"other": 1}'):
+        status, payload = await api.post(CLOCK, raw=raw, headers=None)
+        assert status == 200 and payload["data"]["now"] == DEFAULT_NOW_MS, raw
+    status, payload = await api.post(CLOCK + "?advance=60", raw=b'{"advance": 1}', headers=None)
+    assert status == 200 and payload["data"]["now"] == DEFAULT_NOW_MS + 60_000
 
 
 @pytest.mark.parametrize(
