@@ -1,5 +1,6 @@
 """pytest plugin of this suite: every response a test gets from an in-process mock must
-conform to the OpenAPI document (cadenza_mock.openapi), or the run fails.
+conform to the OpenAPI document (cadenza_mock.openapi, checked by openapi_checker.py), or
+the run fails.
 
 It installs a process-wide response observer for the whole session, so every app that
 `make_app()` builds (aiohttp test clients, `MockServer`, the pytest plugin's server) reports
@@ -19,9 +20,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import pytest
+from openapi_checker import EXEMPT_FAULTS, ResponseChecker
 
-from cadenza_mock.http.observer import set_default_observer
-from cadenza_mock.openapi import EXEMPT_FAULTS, ObservedResponse, ResponseChecker
+from cadenza_mock.http.observer import ObservedResponse, set_default_observer
 
 # More than this many mismatches and the report shows the first ones and the count.
 REPORT_LIMIT = 40

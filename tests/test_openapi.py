@@ -14,17 +14,13 @@ from typing import Any
 
 import pytest
 from conftest import ALICE, LIST
+from openapi_checker import ResponseChecker
 from openapi_spec_validator import validate
 
 from cadenza_mock.http.app import make_app
+from cadenza_mock.http.observer import ObservedResponse
 from cadenza_mock.model import PROFILES
-from cadenza_mock.openapi import (
-    ENVELOPE_KEYS,
-    OPENAPI_PATH,
-    ObservedResponse,
-    ResponseChecker,
-    openapi_document,
-)
+from cadenza_mock.openapi import ENVELOPE_KEYS, OPENAPI_PATH, openapi_document
 
 PROFILE_NAMES = ("docs", "sdk")
 BOB = {"Authorization": "Bearer bob-token"}
@@ -526,10 +522,13 @@ def test_session_plugin_passes_a_conforming_run_and_restores_the_observer(pytest
 
 
 def test_make_app_without_observer_installs_none():
-    from cadenza_mock.http.observer import RESPONSE_OBSERVER, set_default_observer
+    from cadenza_mock.http.observer import set_default_observer
 
     previous = set_default_observer(None)
     try:
-        assert RESPONSE_OBSERVER not in make_app("empty")
+        # Nothing on the response path: no observer, not even an empty signal receiver.
+        assert len(make_app("empty").on_response_prepare) == 0
+        seen: list[Any] = []
+        assert len(make_app("empty", response_observer=seen.append).on_response_prepare) == 1
     finally:
         set_default_observer(previous)

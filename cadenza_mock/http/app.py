@@ -25,7 +25,7 @@ from cadenza_mock.http.keys import (
     STOPPING,
 )
 from cadenza_mock.http.middleware import CATCH_ALL, enveloped, expect_handler, no_route
-from cadenza_mock.http.observer import RESPONSE_OBSERVER, ResponseObserver, default_observer
+from cadenza_mock.http.observer import ResponseObserver, attach, default_observer
 
 
 def make_app(
@@ -68,7 +68,7 @@ def make_app(
     # Sees every response (the test suite checks them against the OpenAPI document).
     observer = response_observer or default_observer()
     if observer is not None:
-        app[RESPONSE_OBSERVER] = observer
+        attach(app, observer)
     if on_handler_error is not None:
         app[HANDLER_ERROR_HOOK] = on_handler_error
     routes = [*api.routes(), *meta.routes(), *admin.routes()]

@@ -42,7 +42,7 @@ from cadenza_mock.http.keys import (
     STOPPING,
     USER_ID,
 )
-from cadenza_mock.http.observer import RESPONSE_OBSERVER, observe
+from cadenza_mock.http.observer import FAULT_ACTION
 from cadenza_mock.model import User
 from cadenza_mock.schemas import load_json
 
@@ -146,6 +146,8 @@ async def envelope_middleware(request: web.Request, handler: Handler) -> web.Str
             _request_view(request), state.clock.now_ms(), lambda: _user_of(request, state)
         )
         if decision is not None:
+            if decision.action is not None:
+                request[FAULT_ACTION] = decision.action  # the observer (tests) reads it
             if decision.delay:
                 await _sleep_while_connected(request, decision.delay, state, generation)
                 if state.generation != generation:
@@ -208,7 +210,7 @@ def _after(
     started: float,
     body: Any,
 ) -> None:
-    """Journal the answered request and show it to the observer (tests only)."""
+    """Journal the answered request."""
     journal = state.journal
     if journal.limit and not request.path.startswith(ADMIN_PREFIX):
         dropped = gone or (decision is not None and decision.action == "drop")
@@ -227,8 +229,6 @@ def _after(
                 note,
             )
         )
-    if request.app.get(RESPONSE_OBSERVER) is not None and not gone:
-        observe(request, response, state.store.profile, decision.action if decision else None)
 
 
 def enveloped(handler: Handler) -> Handler:

@@ -1,21 +1,45 @@
-"""An opt-in hook that sees every response the app sends (the test suite's OpenAPI check).
+"""An opt-in hook that sees every response an app sends (the test suite's OpenAPI check).
 
-The one middleware calls `observe()` last; with no observer installed that is a single
-dict lookup. A process-wide default lets a test session watch every app that `make_app()`
-builds (aiohttp test clients, `MockServer`, the pytest plugin) without touching them.
+`make_app(response_observer=...)` attaches it through aiohttp's `on_response_prepare`
+signal, so an app without one pays nothing per request. A process-wide default lets a test
+session watch every app that `make_app()` builds (aiohttp test clients, `MockServer`, the
+pytest plugin's server) without touching them; only tests install it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 from aiohttp import web
 
-from cadenza_mock.openapi import ObservedResponse
+from cadenza_mock.http.keys import STATE
+
+
+@dataclass(frozen=True, slots=True)
+class ObservedResponse:
+    """One response the server sent, as the observer is told of it.
+
+    `fault` names the injected fault's action that produced it (None for a normal answer):
+    a malformed or streamed body of a fault is exempt from validation, on purpose.
+    """
+
+    method: str
+    path: str
+    status: int
+    body: bytes | None
+    content_type: str | None
+    profile: str
+    fault: str | None = None
+    headers: tuple[tuple[str, str], ...] = ()
+
 
 ResponseObserver = Callable[[ObservedResponse], None]
-
-RESPONSE_OBSERVER: web.AppKey[ResponseObserver] = web.AppKey("cadenza_response_observer")
+# The action of the fault that shaped the answer; set on the request only when one did.
+FAULT_ACTION: Any = (
+    web.RequestKey("cadenza_fault_action", str) if hasattr(web, "RequestKey") else "cadenza_fa"
+)
 
 _default: ResponseObserver | None = None
 
@@ -31,27 +55,22 @@ def default_observer() -> ResponseObserver | None:
     return _default
 
 
-def observe(
-    request: web.Request, response: web.StreamResponse, profile: str, fault: str | None
-) -> None:
-    """Report one answered request to the app's observer, if it has one.
+def attach(app: web.Application, observer: ResponseObserver) -> None:
+    """Report every response `app` prepares to `observer`."""
 
-    `fault` is the injected fault's action (respond, rate_limit, drop, malformed,
-    slow_body) or None: the observer decides which of those it can check.
-    """
-    observer = request.app.get(RESPONSE_OBSERVER)
-    if observer is None:
-        return
-    body = getattr(response, "body", None)
-    observer(
-        ObservedResponse(
-            method=request.method,
-            path=request.path,
-            status=response.status,
-            body=body if isinstance(body, bytes) else None,
-            content_type=response.content_type,
-            profile=profile,
-            fault=fault,
-            headers=tuple(response.headers.items()),
+    async def report(request: web.Request, response: web.StreamResponse) -> None:
+        body = getattr(response, "body", None)
+        observer(
+            ObservedResponse(
+                method=request.method,
+                path=request.path,
+                status=response.status,
+                body=body if isinstance(body, bytes) else None,
+                content_type=response.content_type,
+                profile=request.app[STATE].store.profile,
+                fault=request.get(FAULT_ACTION),
+                headers=tuple(response.headers.items()),
+            )
         )
-    )
+
+    app.on_response_prepare.append(report)
