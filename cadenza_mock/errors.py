@@ -1,7 +1,11 @@
-"""The one error type every failure becomes, and the Cadenza errno catalogue.
+"""The error catalogue: every error the mock answers is one row here, and the one error type
+every failure becomes.
 
-Handlers and the engine raise `ApiError`; a single middleware turns it into the Cadenza
-envelope, so no code path builds an error body by hand. Scenario problems are a separate
+A row fixes the HTTP status, the Cadenza errno (negative over HTTP; the WebSocket API
+sends its absolute value), the sdk profile's `details.code`, the default message and its
+meaning. Handlers and the engine raise `ROW.error(...)`; one function turns an `ApiError`
+into the envelope; the OpenAPI document, the README table and the fault defaults are
+derived from the rows. Adding an error is adding a row. Scenario problems are a separate
 type because they are reported to people (file:line:column), not to HTTP clients.
 """
 
@@ -36,22 +40,173 @@ class ApiError(Exception):
         return f"ApiError({self.status}, {self.errno}, {self.message!r})"
 
 
+@dataclass(frozen=True, slots=True)
+class ErrorKind:
+    """One row of the catalogue."""
+
+    status: int
+    errno: int
+    code: str  # the sdk profile's details.code
+    message: str  # the default message; a detail is appended after ': '
+    meaning: str  # when it is sent (the OpenAPI document and README say this)
+
+    @property
+    def positive_code(self) -> int:
+        """The code as the WebSocket API reports it (same absolute value)."""
+        return -self.errno
+
+    def error(
+        self,
+        detail: str | None = None,
+        *,
+        message: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> ApiError:
+        """The ApiError to raise: `Message: detail`, or a whole `message` of its own."""
+        text = message or (f"{self.message}: {detail}" if detail else self.message)
+        return ApiError(self.status, self.errno, text, code=self.code, headers=headers)
+
+
+E = ErrorKind
 # errno values from the Cadenza error-code pages (see README "Errors").
-BAD_REQUEST = -19001  # the web layer's: a request the HTTP parser rejects
-INVALID_ARGUMENT = -22015
-FORM_VALIDATION_FAILED = -19004
-INVALID_JSON = -19005
-ALREADY_REVOKED = -130001
-UNAUTHORIZED = -19002
-INVALID_LOGIN = -100001
-INVALID_REFRESH_TOKEN = -100003
-PERMISSION_DENIED = -22018
-CREDENTIAL_NOT_FOUND = -22016
-PAGE_NOT_FOUND = -19003
-ALREADY_EXIST = -22017
-RATE_LIMITED = -18011
-TOO_MANY_LOGINS = -100002
-UNKNOWN_ERROR = -22000
+BAD_REQUEST = E(
+    400,
+    -19001,
+    "BAD_REQUEST",
+    "Bad request",
+    "a request the HTTP parser rejects (bad bytes, over-long line or header, unknown "
+    "method), an Expect other than 100-continue, or a body that did not arrive in time",
+)
+INVALID_ARGUMENT = E(
+    400,
+    -22015,
+    "INVALID_ARGUMENT",
+    "Invalid argument",
+    "invalid query parameter (named, with the allowed values)",
+)
+INVALID_STATE = E(
+    400,
+    -22015,
+    "INVALID_STATE",
+    "Invalid argument",
+    "an action the credential's status does not allow",
+)
+NOT_REVOCABLE = E(
+    400,
+    -130001,
+    "INVALID_STATE",
+    "Invalid argument",
+    "a revoke the credential's status does not allow",
+)
+ALREADY_REVOKED = E(
+    400, -130001, "ALREADY_REVOKED", "Credential is already revoked", "the credential is revoked"
+)
+VALIDATION_FAILED = E(
+    400,
+    -19004,
+    "VALIDATION_ERROR",
+    "Form validation failed",
+    "body field missing, of the wrong type or not allowed (named)",
+)
+INVALID_SCENARIO = E(
+    400,
+    -19004,
+    "INVALID_SCENARIO",
+    "Form validation failed",
+    "a scenario given to the admin API does not load (its file:line:column problems)",
+)
+INVALID_FAULT = E(
+    400, -19004, "INVALID_FAULT", "Form validation failed", "a fault given to the admin API"
+)
+BODY_TOO_LARGE = E(
+    413, -19004, "HTTP_ERROR", "Request Entity Too Large", "a request body over 1 MiB"
+)
+INVALID_JSON = E(
+    400,
+    -19005,
+    "INVALID_JSON",
+    "Invalid JSON",
+    "body is not JSON, has numbers too long to read, or nests deeper than 64 levels",
+)
+INVALID_BODY = E(400, -19005, "INVALID_BODY", "Invalid body", "an admin body that is not UTF-8")
+UNAUTHORIZED = E(
+    401,
+    -19002,
+    "INVALID_TOKEN",
+    "Unauthorized",
+    "missing, malformed, unknown or expired bearer token (or admin token)",
+)
+INVALID_LOGIN = E(
+    401, -100001, "INVALID_CREDENTIALS", "Invalid login credentials", "wrong email or password"
+)
+INVALID_REFRESH_TOKEN = E(
+    401,
+    -100003,
+    "INVALID_TOKEN",
+    "Invalid refresh token",
+    "unknown, used up or expired refresh token",
+)
+PERMISSION_DENIED = E(
+    403,
+    -22018,
+    "PERMISSION_DENIED",
+    "Permission denied",
+    "the credential belongs to another user",
+)
+ADMIN_DISABLED = E(
+    403,
+    -22018,
+    "ADMIN_DISABLED",
+    "Permission denied",
+    "the admin API of a server listening beyond loopback without an admin token",
+)
+CREDENTIAL_NOT_FOUND = E(404, -22016, "NOT_FOUND", "Credential not found", "unknown credentialId")
+PAGE_NOT_FOUND = E(404, -19003, "NOT_FOUND", "Page not found", "unknown route")
+FAULT_NOT_FOUND = E(404, -19003, "NOT_FOUND", "No fault", "unknown fault id (admin API)")
+METHOD_NOT_ALLOWED = E(
+    405,
+    -19003,
+    "METHOD_NOT_ALLOWED",
+    "Method not allowed",
+    "a method the route does not take (an Allow header lists those it does)",
+)
+ALREADY_EXIST = E(
+    409,
+    -22017,
+    "ALREADY_EXISTS",
+    "Already exist",
+    "this apiKey is already registered on that venue",
+)
+RATE_LIMITED = E(
+    429, -18011, "RATE_LIMITED", "Rate limit exceeded", "rate limit exceeded; see Retry-After"
+)
+TOO_MANY_LOGINS = E(
+    429, -100002, "RATE_LIMITED", "Too many login attempts", "too many login attempts"
+)
+UNKNOWN_ERROR = E(500, -22000, "INTERNAL", "Unknown error", "server error (or a bug, logged)")
+del E
+
+CATALOGUE: tuple[ErrorKind, ...] = tuple(
+    value for value in list(globals().values()) if isinstance(value, ErrorKind)
+)
+
+# What an injected `respond: {status: N}` answers when it gives no errno or message.
+_FAULT_DEFAULTS: dict[int, tuple[ErrorKind, str | None]] = {
+    400: (INVALID_ARGUMENT, None),
+    401: (UNAUTHORIZED, "invalid token"),
+    403: (PERMISSION_DENIED, None),
+    404: (CREDENTIAL_NOT_FOUND, None),
+    409: (ALREADY_EXIST, None),
+    429: (RATE_LIMITED, None),
+}
+
+
+def fault_default(status: int) -> tuple[int, str, str]:
+    """(errno, message, code) of an injected error of this status, from the catalogue."""
+    kind, detail = _FAULT_DEFAULTS.get(status, (UNKNOWN_ERROR, None))
+    if status < 500 and status not in _FAULT_DEFAULTS:
+        return VALIDATION_FAILED.errno, VALIDATION_FAILED.message, BAD_REQUEST.code
+    return kind.errno, f"{kind.message}: {detail}" if detail else kind.message, kind.code
 
 
 def allowed(values: Iterable[str]) -> str:
@@ -63,33 +218,30 @@ def invalid_argument(
     param: str, problem: str, allowed_values: Iterable[str] | None = None
 ) -> ApiError:
     """400 for a bad query parameter, naming it and what it accepts."""
-    message = f"Invalid argument: {param}: {problem}"
+    detail = f"{param}: {problem}"
     if allowed_values is not None:
-        message += f" (allowed: {allowed(allowed_values)})"
-    return ApiError(400, INVALID_ARGUMENT, message, code="INVALID_ARGUMENT")
+        detail += f" (allowed: {allowed(allowed_values)})"
+    return INVALID_ARGUMENT.error(detail)
 
 
 def unauthorized(reason: str) -> ApiError:
-    return ApiError(401, UNAUTHORIZED, f"Unauthorized: {reason}", code="INVALID_TOKEN")
+    return UNAUTHORIZED.error(reason)
 
 
 def page_not_found(path: str) -> ApiError:
-    return ApiError(404, PAGE_NOT_FOUND, f"Page not found: {path}", code="NOT_FOUND")
+    return PAGE_NOT_FOUND.error(path)
 
 
 def method_not_allowed(method: str, path: str, allowed_methods: Iterable[str]) -> ApiError:
-    # Cadenza documents no errno for 405; we reuse the page-not-found errno and say why.
-    return ApiError(
-        405,
-        PAGE_NOT_FOUND,
-        f"Method not allowed: {method} {path} (allowed: {allowed(sorted(allowed_methods))})",
-        code="METHOD_NOT_ALLOWED",
-        headers={"Allow": ", ".join(sorted(allowed_methods))},
+    # Cadenza documents no errno for 405; the page-not-found errno says why.
+    methods = sorted(allowed_methods)
+    return METHOD_NOT_ALLOWED.error(
+        f"{method} {path} (allowed: {allowed(methods)})", headers={"Allow": ", ".join(methods)}
     )
 
 
-def unknown_error(message: str = "Unknown error") -> ApiError:
-    return ApiError(500, UNKNOWN_ERROR, message, code="INTERNAL")
+def unknown_error() -> ApiError:
+    return UNKNOWN_ERROR.error()
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,33 +17,15 @@ from typing import Any
 from cadenza_mock.engine.clock import MAX_ADVANCE_SECONDS
 from cadenza_mock.engine.lifecycle import IDENTITIES
 from cadenza_mock.engine.query import MAX_LIMIT, MAX_OFFSET
-from cadenza_mock.errors import (
-    ALREADY_EXIST,
-    ALREADY_REVOKED,
-    BAD_REQUEST,
-    CREDENTIAL_NOT_FOUND,
-    FORM_VALIDATION_FAILED,
-    INVALID_ARGUMENT,
-    INVALID_JSON,
-    INVALID_LOGIN,
-    INVALID_REFRESH_TOKEN,
-    PAGE_NOT_FOUND,
-    PERMISSION_DENIED,
-    RATE_LIMITED,
-    TOO_MANY_LOGINS,
-    UNAUTHORIZED,
-    UNKNOWN_ERROR,
-)
+from cadenza_mock.errors import CATALOGUE, ErrorKind
 from cadenza_mock.model import PROFILE_NAMES, PROFILES
+from cadenza_mock.operations import OPERATIONS, Operation
 from cadenza_mock.scenario.faults import FAULT_KEYS, TERMINAL_ACTIONS
 from cadenza_mock.scenario.loader import TOP_KEYS
 from cadenza_mock.schemas import REQUEST_SCHEMAS, UUID_PATTERN
 from cadenza_mock.version import __version__
 
 OPENAPI_VERSION = "3.1.0"
-API_PREFIX = "/api/v3"
-OPENAPI_PATH = f"{API_PREFIX}/openapi.json"
-ADMIN_PREFIX = "/__admin"
 ENVELOPE_KEYS = ("data", "success", "errno", "error")
 
 TRADING_ACCOUNT_TYPES = ("SPOT", "MARGIN", "CREDIT")
@@ -102,83 +84,19 @@ def _open(properties: dict[str, Any], required: Iterable[str] | None = None) -> 
 
 # ------------------------------------------------------------------------------ errors
 
-# Why each errno is sent; the descriptions of error responses are built from these.
-ERRNO_MEANING: dict[int, str] = {
-    INVALID_ARGUMENT: "invalid query parameter (named, with the allowed values), or an "
-    "action the credential's status does not allow",
-    FORM_VALIDATION_FAILED: "body field missing, of the wrong type or not allowed (named)",
-    INVALID_JSON: "body is not JSON, or nested deeper than 64 levels",
-    BAD_REQUEST: "the request body did not arrive within the read timeout; also the answer "
-    "to a request the HTTP parser rejects (bad bytes, over-long line or header)",
-    ALREADY_REVOKED: "the credential is already revoked",
-    UNAUTHORIZED: "missing, malformed, unknown or expired bearer token",
-    INVALID_LOGIN: "wrong email or password",
-    INVALID_REFRESH_TOKEN: "unknown, used up or expired refresh token",
-    PERMISSION_DENIED: "the credential belongs to another user",
-    CREDENTIAL_NOT_FOUND: "unknown credentialId",
-    PAGE_NOT_FOUND: "unknown route (404) or method (405)",
-    ALREADY_EXIST: "this apiKey is already registered on that venue",
-    RATE_LIMITED: "rate limit exceeded (injected); see Retry-After",
-    TOO_MANY_LOGINS: "too many login attempts (injected)",
-    UNKNOWN_ERROR: "server error (injected)",
-}
 
-_BODY_ERRORS = (FORM_VALIDATION_FAILED, INVALID_JSON, BAD_REQUEST)
-_INJECTED = {429: (RATE_LIMITED,), 500: (UNKNOWN_ERROR,)}
-_BEARER = {401: (UNAUTHORIZED,), **_INJECTED}
+@cache
+def _meaning(errno: int) -> str:
+    """Why an errno is sent: the meanings of the catalogue rows that carry it."""
+    return "; ".join(dict.fromkeys(k.meaning for k in CATALOGUE if k.errno == errno))
 
-# Error statuses per operation and the errnos each may carry (cadenza-api.md, catalogue).
-ERRORS: dict[str, dict[int, tuple[int, ...]]] = {
-    "listCredentials": {400: (INVALID_ARGUMENT,), **_BEARER},
-    "createCredential": {400: _BODY_ERRORS, **_BEARER, 409: (ALREADY_EXIST,)},
-    "verifyCredential": {
-        400: _BODY_ERRORS,
-        **_BEARER,
-        403: (PERMISSION_DENIED,),
-        404: (CREDENTIAL_NOT_FOUND,),
-    },
-    "rotateCredential": {
-        400: (*_BODY_ERRORS, ALREADY_REVOKED, INVALID_ARGUMENT),
-        **_BEARER,
-        403: (PERMISSION_DENIED,),
-        404: (CREDENTIAL_NOT_FOUND,),
-        409: (ALREADY_EXIST,),
-    },
-    "revokeCredential": {
-        400: (*_BODY_ERRORS, ALREADY_REVOKED, INVALID_ARGUMENT),
-        **_BEARER,
-        403: (PERMISSION_DENIED,),
-        404: (CREDENTIAL_NOT_FOUND,),
-    },
-    "login": {
-        400: _BODY_ERRORS,
-        401: (INVALID_LOGIN,),
-        429: (TOO_MANY_LOGINS, RATE_LIMITED),
-        500: (UNKNOWN_ERROR,),
-    },
-    "refreshToken": {400: _BODY_ERRORS, 401: (INVALID_REFRESH_TOKEN,), **_INJECTED},
-    "logout": dict(_BEARER),
-    "getUser": dict(_BEARER),
-    "getOpenApiDocument": {400: (INVALID_ARGUMENT,)},
-}
-# Admin calls answer 401 only when the server runs with an admin token.
-_ADMIN_AUTH = {401: (UNAUTHORIZED,)}
-ADMIN_ERRORS: dict[str, dict[int, tuple[int, ...]]] = {
-    "adminHealth": {},  # open even with --admin-token: probes call it without one
-    "adminReset": _ADMIN_AUTH,
-    "adminGetScenario": _ADMIN_AUTH,
-    "adminPutScenario": {400: _BODY_ERRORS, 413: (FORM_VALIDATION_FAILED,), **_ADMIN_AUTH},
-    "adminGetRequests": _ADMIN_AUTH,
-    "adminDeleteRequests": _ADMIN_AUTH,
-    "adminArmFault": {400: _BODY_ERRORS, 413: (FORM_VALIDATION_FAILED,), **_ADMIN_AUTH},
-    "adminListFaults": _ADMIN_AUTH,
-    "adminClearFaults": _ADMIN_AUTH,
-    "adminDeleteFault": {404: (PAGE_NOT_FOUND,), **_ADMIN_AUTH},
-    "adminGetClock": _ADMIN_AUTH,
-    "adminAdvanceClock": {400: _BODY_ERRORS, 413: (FORM_VALIDATION_FAILED,), **_ADMIN_AUTH},
-    "adminListCredentials": _ADMIN_AUTH,
-    "adminGetCredential": {404: (CREDENTIAL_NOT_FOUND,), **_ADMIN_AUTH},
-}
+
+def _by_status(kinds: Iterable[ErrorKind]) -> dict[int, tuple[int, ...]]:
+    """{status: errnos} of the catalogue rows an operation can answer."""
+    found: dict[int, dict[int, None]] = {}
+    for kind in kinds:
+        found.setdefault(kind.status, {})[kind.errno] = None
+    return {status: tuple(errnos) for status, errnos in sorted(found.items())}
 
 
 def _error_envelope(profile: str, errnos: Iterable[int] | None) -> dict[str, Any]:
@@ -198,7 +116,7 @@ def _error_envelope(profile: str, errnos: Iterable[int] | None) -> dict[str, Any
 
 
 def _error_response(profile: str, status: int, errnos: tuple[int, ...]) -> dict[str, Any]:
-    reasons = "; ".join(f"{n}: {ERRNO_MEANING[n]}" for n in errnos)
+    reasons = "; ".join(f"{n}: {_meaning(n)}" for n in errnos)
     response: dict[str, Any] = {
         "description": f"Error envelope ({reasons})",
         "content": {"application/json": {"schema": _error_envelope(profile, errnos)}},
@@ -474,51 +392,41 @@ def _admin_schemas() -> dict[str, Any]:
 # ------------------------------------------------------------------------------ paths
 
 
-def _operation(
-    profile: str,
-    operation_id: str,
-    summary: str,
-    tag: str,
-    data: Mapping[str, Any],
-    *,
-    errors: Mapping[int, tuple[int, ...]],
-    body: str | None = None,
-    parameters: list[dict[str, Any]] | None = None,
-    security: list[dict[str, list[str]]] | None = None,
-    envelope_extra: Mapping[str, Any] | None = None,
-    success_schema: Mapping[str, Any] | None = None,
-    links: Mapping[str, Any] | None = None,
-) -> dict[str, Any]:
-    schema = success_schema or _success(data, **(envelope_extra or {}))
+def _operation(profile: str, op: Operation, detail: Mapping[str, Any]) -> dict[str, Any]:
+    """One operation of the document: the table's row, plus what only the document says
+    (the answer's shape, parameters, links, a body of the operation's own)."""
+    summary = op.summary + detail.get("summary_extra", "")
+    schema = detail.get("success_schema") or _success(
+        detail["data"], **detail.get("envelope_extra", {})
+    )
     responses: dict[str, Any] = {
         "200": {"description": summary, "content": {"application/json": {"schema": schema}}}
     }
-    if links:
-        responses["200"]["links"] = dict(links)
-    if body is not None:
-        # Bodies over the server's size limit (1 MiB) are refused before validation.
-        errors = {**errors, 413: (FORM_VALIDATION_FAILED,)}
-    # Any operation: a request the HTTP parser rejects, or an Expect it cannot meet.
-    errors = {**errors, 400: (*errors.get(400, ()), BAD_REQUEST)}
-    for status, errnos in sorted(errors.items()):
+    if "links" in detail:
+        responses["200"]["links"] = dict(detail["links"])
+    for status, errnos in _by_status(op.answers).items():
         responses[str(status)] = _error_response(profile, status, errnos)
     responses["default"] = {"$ref": "#/components/responses/InjectedError"}
-    op: dict[str, Any] = {
-        "operationId": operation_id,
+    result: dict[str, Any] = {
+        "operationId": op.operation_id,
         "summary": summary,
-        "tags": [tag],
+        "tags": [op.tag],
         "responses": responses,
     }
-    if parameters:
-        op["parameters"] = parameters
-    if body is not None:
-        op["requestBody"] = {
+    if "parameters" in detail:
+        result["parameters"] = detail["parameters"]
+    if op.body is not None:
+        result["requestBody"] = {
             "required": True,
-            "content": {"application/json": {"schema": _ref(body)}},
+            "content": {"application/json": {"schema": _ref(op.body)}},
         }
-    if security is not None:
-        op["security"] = security
-    return op
+    elif "request_body" in detail:
+        result["requestBody"] = detail["request_body"]
+    if op.auth in ("public", "probe"):
+        result["security"] = []
+    elif op.auth == "admin":
+        result["security"] = [{"adminToken": []}, {}]
+    return result
 
 
 def _list_parameters(profile: str) -> list[dict[str, Any]]:
@@ -615,7 +523,8 @@ def _credential_links(profile: str) -> dict[str, Any]:
     }
 
 
-def _api_paths(profile: str) -> dict[str, Any]:
+def _api_details(profile: str) -> dict[str, dict[str, Any]]:
+    """What the document says of each API operation beyond its row in the table."""
     credential = _ref("Credential")
     links = _credential_links(profile)
     if profile == "sdk":
@@ -632,296 +541,133 @@ def _api_paths(profile: str) -> dict[str, Any]:
         }
         revoked = _ref("RevokedCredential")
         list_extra = {}
-    public: list[dict[str, list[str]]] = []
-    cred = "credentials"
-    auth = "auth"
     return {
-        f"{API_PREFIX}/credential/list": {
-            "get": _operation(
-                profile,
-                "listCredentials",
-                "The caller's credentials, revoked ones included, createdAt then id order",
-                cred,
-                {"type": "array", "items": credential},
-                errors=ERRORS["listCredentials"],
-                parameters=_list_parameters(profile),
-                envelope_extra=list_extra,
-            )
+        "listCredentials": {
+            "data": {"type": "array", "items": credential},
+            "parameters": _list_parameters(profile),
+            "envelope_extra": list_extra,
         },
-        f"{API_PREFIX}/credential/create": {
-            "post": _operation(
-                profile,
-                "createCredential",
-                "Register a venue key; answers the new credential with its key masked",
-                cred,
-                credential,
-                errors=ERRORS["createCredential"],
-                body="CreateCredentialRequest",
-                links=links,
-            )
+        "createCredential": {"data": credential, "links": links},
+        "verifyCredential": {
+            "data": verify_data,
+            "summary_extra": ": the trading accounts they reach" if profile == "sdk" else "",
         },
-        f"{API_PREFIX}/credential/verify": {
-            "post": _operation(
-                profile,
-                "verifyCredential",
-                "Check stored keys against the (emulated) venue"
-                + (": the trading accounts they reach" if profile == "sdk" else ""),
-                cred,
-                verify_data,
-                errors=ERRORS["verifyCredential"],
-                body="VerifyCredentialRequest",
-            )
-        },
-        f"{API_PREFIX}/credential/rotate": {
-            "post": _operation(
-                profile,
-                "rotateCredential",
-                "Replace a credential's secrets; updatedAt moves, the old key stops verifying",
-                cred,
-                credential,
-                errors=ERRORS["rotateCredential"],
-                body="RotateCredentialRequest",
-                links=links,
-            )
-        },
-        f"{API_PREFIX}/credential/revoke": {
-            "post": _operation(
-                profile,
-                "revokeCredential",
-                "Revoke a credential for good (status REVOKED, revokedAt set)",
-                cred,
-                revoked,
-                errors=ERRORS["revokeCredential"],
-                body="RevokeCredentialRequest",
-            )
-        },
-        f"{API_PREFIX}/auth/login": {
-            "post": _operation(
-                profile,
-                "login",
-                "Log in with a scenario user's email and password",
-                auth,
-                _ref("Session"),
-                errors=ERRORS["login"],
-                body="LoginRequest",
-                security=public,
-            )
-        },
-        f"{API_PREFIX}/auth/token/refresh": {
-            "post": _operation(
-                profile,
-                "refreshToken",
-                "Trade a refresh token (used up by this call) for a new session",
-                auth,
-                _ref("Session"),
-                errors=ERRORS["refreshToken"],
-                body="RefreshTokenRequest",
-                security=public,
-            )
-        },
-        f"{API_PREFIX}/auth/logout": {
-            "post": _operation(
-                profile,
-                "logout",
-                "End the session of the bearer access token",
-                auth,
-                {"type": "string"},
-                errors=ERRORS["logout"],
-            )
-        },
-        f"{API_PREFIX}/auth/user": {
-            "get": _operation(
-                profile,
-                "getUser",
-                "The user the bearer token belongs to",
-                auth,
-                _ref("User"),
-                errors=ERRORS["getUser"],
-            )
-        },
-        OPENAPI_PATH: {
-            "get": _operation(
-                profile,
-                "getOpenApiDocument",
-                "This document, for the running scenario's profile or the one asked for",
-                "meta",
-                {},
-                errors=ERRORS["getOpenApiDocument"],
-                parameters=[
-                    {
-                        "name": "profile",
-                        "in": "query",
-                        "schema": {"type": "string", "enum": list(PROFILE_NAMES)},
-                        "description": "the wire profile to describe (default: the served one)",
-                    }
-                ],
-                security=public,
-                success_schema={"type": "object", "required": ["openapi", "paths"]},
-            )
+        "rotateCredential": {"data": credential, "links": links},
+        "revokeCredential": {"data": revoked},
+        "login": {"data": _ref("Session")},
+        "refreshToken": {"data": _ref("Session")},
+        "logout": {"data": {"type": "string"}},
+        "getUser": {"data": _ref("User")},
+        "getOpenApiDocument": {
+            "data": {},
+            "parameters": [
+                {
+                    "name": "profile",
+                    "in": "query",
+                    "schema": {"type": "string", "enum": list(PROFILE_NAMES)},
+                    "description": "the wire profile to describe (default: the served one)",
+                }
+            ],
+            "success_schema": {"type": "object", "required": ["openapi", "paths"]},
         },
     }
 
 
-def _admin_paths(profile: str) -> dict[str, Any]:
-    admin_security: list[dict[str, list[str]]] = [{"adminToken": []}, {}]
-
-    def op(
-        operation_id: str,
-        summary: str,
-        data: Mapping[str, Any],
-        **kwargs: Any,
-    ) -> dict[str, Any]:
-        return _operation(
-            profile,
-            operation_id,
-            summary,
-            "admin",
-            data,
-            errors=ADMIN_ERRORS[operation_id],
-            security=admin_security,
-            **kwargs,
-        )
-
+def _admin_details() -> dict[str, dict[str, Any]]:
+    """What the document says of each admin operation beyond its row in the table."""
     journal = {"type": "array", "items": _ref("AdminJournalEntry")}
     return {
-        f"{ADMIN_PREFIX}/health": {
-            "get": {
-                **op("adminHealth", "Liveness, version, scenario, uptime", _ref("AdminHealth")),
-                "security": [],
-            }
-        },
-        f"{ADMIN_PREFIX}/reset": {
-            "post": op(
-                "adminReset",
-                "Back to the loaded scenario's pristine state (data, clock, journal)",
-                _open({"scenario": {"type": "string"}}),
-            )
-        },
-        f"{ADMIN_PREFIX}/scenario": {
-            "get": op("adminGetScenario", "The loaded scenario", _ref("AdminScenario")),
-            "put": {
-                **op(
-                    "adminPutScenario",
-                    "Load a scenario: ?name=, JSON {name} or {scenario}, or a YAML body; "
-                    "a bad one is a 400 naming file:line and the old one keeps serving",
-                    _ref("AdminScenario"),
-                ),
-                "parameters": [
-                    {
-                        "name": "name",
-                        "in": "query",
-                        "schema": {"type": "string", "minLength": 1},
-                        "description": "a bundled scenario's name, or a file in the "
-                        "server's scenario folder(s); the body is then not read",
+        "adminHealth": {"data": _ref("AdminHealth")},
+        "adminReset": {"data": _open({"scenario": {"type": "string"}})},
+        "adminGetScenario": {"data": _ref("AdminScenario")},
+        "adminPutScenario": {
+            "data": _ref("AdminScenario"),
+            "parameters": [
+                {
+                    "name": "name",
+                    "in": "query",
+                    "schema": {"type": "string", "minLength": 1},
+                    "description": "a bundled scenario's name, or a file in the "
+                    "server's scenario folder(s); the body is then not read",
+                },
+            ],
+            "request_body": {
+                "required": False,
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "oneOf": [
+                                _strict({"name": {"type": "string", "minLength": 1}}),
+                                _strict({"scenario": _ref("AdminScenarioFile")}),
+                            ]
+                        }
                     },
-                ],
-                "requestBody": {
-                    "required": False,
-                    "content": {
-                        "application/json": {
-                            "schema": {
-                                "oneOf": [
-                                    _strict({"name": {"type": "string", "minLength": 1}}),
-                                    _strict({"scenario": _ref("AdminScenarioFile")}),
-                                ]
-                            }
-                        },
-                        "application/yaml": {"schema": _ref("AdminScenarioFile")},
-                    },
+                    "application/yaml": {"schema": _ref("AdminScenarioFile")},
                 },
             },
         },
-        f"{ADMIN_PREFIX}/requests": {
-            "get": op("adminGetRequests", "The journal, newest last, secrets redacted", journal),
-            "delete": op(
-                "adminDeleteRequests",
-                "Empty the journal",
-                _open({"cleared": {"const": True}}),
-            ),
-        },
-        f"{ADMIN_PREFIX}/faults": {
-            "post": {
-                **op(
-                    "adminArmFault",
-                    "Arm one fault (written like a scenario faults: entry); a bad one is a 400",
-                    _ref("AdminArmedFault"),
-                ),
-                "requestBody": {
-                    "required": True,
-                    "content": {
-                        "application/json": {"schema": _ref("AdminFault")},
-                        "application/yaml": {"schema": _ref("AdminFault")},
-                    },
+        "adminGetRequests": {"data": journal},
+        "adminDeleteRequests": {"data": _open({"cleared": {"const": True}})},
+        "adminArmFault": {
+            "data": _ref("AdminArmedFault"),
+            "request_body": {
+                "required": True,
+                "content": {
+                    "application/json": {"schema": _ref("AdminFault")},
+                    "application/yaml": {"schema": _ref("AdminFault")},
                 },
             },
-            "get": op(
-                "adminListFaults",
-                "Every fault, armed or used up, in evaluation order, with its counters",
-                {"type": "array", "items": _ref("AdminArmedFault")},
-            ),
-            "delete": op(
-                "adminClearFaults",
-                "Disarm every fault (the scenario's own come back on reset)",
-                _open({"cleared": {"type": "integer", "minimum": 0}}),
-            ),
         },
-        f"{ADMIN_PREFIX}/faults/{{faultId}}": {
+        "adminListFaults": {"data": {"type": "array", "items": _ref("AdminArmedFault")}},
+        "adminClearFaults": {"data": _open({"cleared": {"type": "integer", "minimum": 0}})},
+        "adminDeleteFault": {
+            "data": _open({"cleared": {"type": "integer"}, "id": {"type": "string"}}),
             "parameters": [
                 {"name": "faultId", "in": "path", "required": True, "schema": {"type": "string"}}
             ],
-            "delete": op(
-                "adminDeleteFault",
-                "Disarm one fault by id",
-                _open({"cleared": {"type": "integer"}, "id": {"type": "string"}}),
-            ),
         },
-        f"{ADMIN_PREFIX}/clock": {
-            "get": op("adminGetClock", "The mock's clock", _ref("AdminClock")),
-            "post": {
-                **op(
-                    "adminAdvanceClock",
-                    "Move the clock forward: {advance: seconds} or ?advance=seconds",
-                    _ref("AdminClock"),
-                ),
-                "parameters": [{"name": "advance", "in": "query", "schema": _ADVANCE}],
-                "requestBody": {
-                    "required": False,
-                    "content": {
-                        "application/json": {
-                            "schema": {"type": "object", "properties": {"advance": _ADVANCE}}
-                        }
-                    },
+        "adminGetClock": {"data": _ref("AdminClock")},
+        "adminAdvanceClock": {
+            "data": _ref("AdminClock"),
+            "parameters": [{"name": "advance", "in": "query", "schema": _ADVANCE}],
+            "request_body": {
+                "required": False,
+                "content": {
+                    "application/json": {
+                        "schema": {"type": "object", "properties": {"advance": _ADVANCE}}
+                    }
                 },
             },
         },
-        f"{ADMIN_PREFIX}/credentials": {
-            "get": {
-                **op(
-                    "adminListCredentials",
-                    "Stored credentials for assertions, secrets excluded",
-                    {"type": "array", "items": _ref("AdminCredential")},
-                ),
-                "parameters": [
-                    {
-                        "name": "user",
-                        "in": "query",
-                        "schema": {"type": "string"},
-                        "description": "only this user's (id or email)",
-                    }
-                ],
-            }
+        "adminListCredentials": {
+            "data": {"type": "array", "items": _ref("AdminCredential")},
+            "parameters": [
+                {
+                    "name": "user",
+                    "in": "query",
+                    "schema": {"type": "string"},
+                    "description": "only this user's (id or email)",
+                }
+            ],
         },
-        f"{ADMIN_PREFIX}/credentials/{{credentialId}}": {
+        "adminGetCredential": {
+            "data": _ref("AdminCredential"),
             "parameters": [
                 {"name": "credentialId", "in": "path", "required": True, "schema": _UUID}
             ],
-            "get": op(
-                "adminGetCredential",
-                "One stored credential, secrets excluded",
-                _ref("AdminCredential"),
-            ),
         },
     }
+
+
+def _paths(profile: str) -> dict[str, Any]:
+    """Every operation of the table, with its details, by path and method."""
+    details = {**_api_details(profile), **_admin_details()}
+    paths: dict[str, Any] = {}
+    for op in OPERATIONS:
+        paths.setdefault(op.path, {})[op.method.lower()] = _operation(
+            profile, op, details[op.operation_id]
+        )
+    return paths
 
 
 def _build(profile: str) -> dict[str, Any]:
@@ -952,7 +698,7 @@ def _build(profile: str) -> dict[str, Any]:
             },
         ],
         "security": [{"bearerAuth": []}],
-        "paths": {**_api_paths(profile), **_admin_paths(profile)},
+        "paths": _paths(profile),
         "components": {
             "securitySchemes": {
                 "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
@@ -987,7 +733,8 @@ def _document_json(profile: str) -> bytes:
 
 def openapi_document(profile: str = "docs") -> dict[str, Any]:
     """The OpenAPI 3.1 document for one wire profile, as fresh (mutable) Python data."""
-    return json.loads(_document_json(profile))
+    document: dict[str, Any] = json.loads(_document_json(profile))
+    return document
 
 
 def openapi_json(profile: str = "docs") -> bytes:

@@ -16,7 +16,7 @@ from typing import Any
 # drop and re-import modules) so that the except clause below would miss it.
 import fastjsonschema
 
-from cadenza_mock.errors import FORM_VALIDATION_FAILED, INVALID_JSON, ApiError, allowed
+from cadenza_mock.errors import INVALID_JSON, VALIDATION_FAILED, allowed
 from cadenza_mock.model import PROFILES
 
 UUID_PATTERN = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
@@ -146,14 +146,9 @@ def load_json(raw: bytes | str) -> Any:
     try:
         body = json.loads(raw)
     except (ValueError, UnicodeDecodeError, RecursionError):
-        raise ApiError(400, INVALID_JSON, "Invalid JSON", code="INVALID_JSON") from None
+        raise INVALID_JSON.error() from None
     if _depth_exceeds(body, MAX_JSON_DEPTH):
-        raise ApiError(
-            400,
-            INVALID_JSON,
-            f"Invalid JSON: nested deeper than {MAX_JSON_DEPTH} levels",
-            code="INVALID_JSON",
-        )
+        raise INVALID_JSON.error(f"nested deeper than {MAX_JSON_DEPTH} levels")
     return body
 
 
@@ -161,28 +156,14 @@ def parse_body(raw: bytes, profile: str, operation: str) -> dict[str, Any]:
     """The request body as a dict, or the 400 the API gives for it (never echoing values)."""
     body = load_json(raw) if raw.strip() else None
     if not _encodable(body):
-        raise ApiError(
-            400,
-            FORM_VALIDATION_FAILED,
-            "Form validation failed: text must be valid Unicode (a lone surrogate such as "
-            "\\ud800 is not)",
-            code="VALIDATION_ERROR",
+        raise VALIDATION_FAILED.error(
+            "text must be valid Unicode (a lone surrogate such as \\ud800 is not)"
         )
     if not isinstance(body, dict):
-        raise ApiError(
-            400,
-            FORM_VALIDATION_FAILED,
-            "Form validation failed: body must be a JSON object",
-            code="VALIDATION_ERROR",
-        )
+        raise VALIDATION_FAILED.error("body must be a JSON object")
     try:
         _validator(profile, operation)(body)
     except fastjsonschema.JsonSchemaValueException as exc:
         schema = REQUEST_SCHEMAS[profile][operation]
-        raise ApiError(
-            400,
-            FORM_VALIDATION_FAILED,
-            f"Form validation failed: {_message(exc, body, schema)}",
-            code="VALIDATION_ERROR",
-        ) from None
+        raise VALIDATION_FAILED.error(_message(exc, body, schema)) from None
     return body

@@ -17,7 +17,8 @@ from referencing.jsonschema import DRAFT202012
 
 from cadenza_mock.http.observer import ObservedResponse
 from cadenza_mock.model import PROFILE_NAMES
-from cadenza_mock.openapi import ENVELOPE_KEYS, OPENAPI_PATH, openapi_document
+from cadenza_mock.openapi import ENVELOPE_KEYS, openapi_document
+from cadenza_mock.operations import OPENAPI_PATH
 
 _INJECTED_POINTER = "/components/responses/InjectedError/content/application~1json/schema"
 # Headers a status must carry (cadenza-api.md: 429 has Retry-After; HTTP: 405 has Allow).

@@ -20,7 +20,8 @@ from openapi_spec_validator import validate
 from cadenza_mock.http.app import make_app
 from cadenza_mock.http.observer import ObservedResponse
 from cadenza_mock.model import PROFILES
-from cadenza_mock.openapi import ENVELOPE_KEYS, OPENAPI_PATH, openapi_document
+from cadenza_mock.openapi import ENVELOPE_KEYS, openapi_document
+from cadenza_mock.operations import OPENAPI_PATH
 
 PROFILE_NAMES = ("docs", "sdk")
 BOB = {"Authorization": "Bearer bob-token"}

@@ -33,7 +33,7 @@ import requests
 import schemathesis
 from hypothesis import HealthCheck, settings
 
-from cadenza_mock.openapi import OPENAPI_PATH
+from cadenza_mock.operations import OPENAPI_PATH
 from cadenza_mock.server import MockServer
 
 # The scenario each profile is fuzzed with.

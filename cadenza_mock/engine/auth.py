@@ -15,7 +15,7 @@ import json
 from dataclasses import dataclass
 
 from cadenza_mock.engine.clock import Clock
-from cadenza_mock.errors import INVALID_LOGIN, INVALID_REFRESH_TOKEN, ApiError
+from cadenza_mock.errors import INVALID_LOGIN, INVALID_REFRESH_TOKEN
 from cadenza_mock.model import Session, User
 from cadenza_mock.seeded import rng_for, token, uuid4_from
 
@@ -101,17 +101,13 @@ class Sessions:
             or user.password is None
             or not hmac.compare_digest(user.password.encode(), password.encode())
         ):
-            raise ApiError(
-                401, INVALID_LOGIN, "Invalid login credentials", code="INVALID_CREDENTIALS"
-            )
+            raise INVALID_LOGIN.error()
         return self._issue(user)
 
     def refresh(self, refresh_token: str) -> Session:
         issued = self._refresh.get(refresh_token)
         if issued is None or issued.ended or issued.expires_at_ms <= self._clock.now_ms():
-            raise ApiError(
-                401, INVALID_REFRESH_TOKEN, "Invalid refresh token", code="INVALID_TOKEN"
-            )
+            raise INVALID_REFRESH_TOKEN.error()
         issued.ended = True  # a refresh token works once
         return self._issue(self._users[issued.user_id], issued.session_id)
 

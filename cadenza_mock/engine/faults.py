@@ -177,13 +177,7 @@ class Fault:
         limit = self.spec.action
         given = limit.retry_after if isinstance(limit, RateLimit) else None
         retry_after = given if given is not None else max(1, math.ceil(retry_seconds))
-        return ApiError(
-            429,
-            RATE_LIMITED,
-            "Rate limit exceeded",
-            code="RATE_LIMITED",
-            headers={"Retry-After": str(retry_after)},
-        )
+        return RATE_LIMITED.error(headers={"Retry-After": str(retry_after)})
 
     def respond_error(self) -> ApiError:
         respond = self.spec.action

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cadenza_mock.errors import ALREADY_REVOKED, INVALID_ARGUMENT, ApiError
+from cadenza_mock.errors import ALREADY_REVOKED, INVALID_STATE, NOT_REVOCABLE
 from cadenza_mock.model import Credential
 from cadenza_mock.scenario.generate import base_venue
 
@@ -45,17 +45,11 @@ def identities(venue: str) -> tuple[str, ...]:
 def next_status(action: str, cred: Credential) -> str:
     """The status after `action`, or the API's error when the action is not allowed."""
     if cred.status == "REVOKED":
-        raise ApiError(
-            400, ALREADY_REVOKED, "Credential is already revoked", code="ALREADY_REVOKED"
-        )
+        raise ALREADY_REVOKED.error()
     target = TRANSITIONS[action].get(cred.status)
     if target is None:
-        raise ApiError(
-            400,
-            ALREADY_REVOKED if action == "revoke" else INVALID_ARGUMENT,
-            f"Invalid argument: cannot {action} a credential in status {cred.status}",
-            code="INVALID_STATE",
-        )
+        kind = NOT_REVOCABLE if action == "revoke" else INVALID_STATE
+        raise kind.error(f"cannot {action} a credential in status {cred.status}")
     return target
 
 

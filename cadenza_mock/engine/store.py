@@ -21,9 +21,8 @@ from cadenza_mock.engine.query import NO_FILTER, ListFilter, parse_list_query
 from cadenza_mock.errors import (
     ALREADY_EXIST,
     CREDENTIAL_NOT_FOUND,
-    FORM_VALIDATION_FAILED,
     PERMISSION_DENIED,
-    ApiError,
+    VALIDATION_FAILED,
     unauthorized,
 )
 from cadenza_mock.model import Credential, User
@@ -191,19 +190,14 @@ class Store:
         """The caller's credential: 404 if nobody has it, 403 if someone else does."""
         cred = self.find(credential_id)
         if cred is None:
-            raise ApiError(404, CREDENTIAL_NOT_FOUND, "Credential not found", code="NOT_FOUND")
+            raise CREDENTIAL_NOT_FOUND.error()
         if cred.user_id != user.user_id:
-            raise ApiError(403, PERMISSION_DENIED, "Permission denied", code="PERMISSION_DENIED")
+            raise PERMISSION_DENIED.error()
         return cred
 
     def _check_secrets(self, venue: str, api_key: str | None, passphrase: str | None) -> None:
         if api_key and venue in self.enums.passphrase_venues and not passphrase:
-            raise ApiError(
-                400,
-                FORM_VALIDATION_FAILED,
-                f"Form validation failed: apiPassphrase is required for {venue}",
-                code="VALIDATION_ERROR",
-            )
+            raise VALIDATION_FAILED.error(f"apiPassphrase is required for {venue}")
 
     def _check_unique_key(self, user: User, venue: str, api_key: str, exclude: str = "") -> None:
         for other in self._credentials.values():
@@ -214,7 +208,7 @@ class Store:
                 and other.status != self.enums.revoked_status
                 and other.credential_id != exclude
             ):
-                raise ApiError(409, ALREADY_EXIST, "Already exist", code="ALREADY_EXISTS")
+                raise ALREADY_EXIST.error()
 
     def _now_after(self, cred: Credential) -> int:
         # Every change moves updatedAt forward, even under a frozen clock (which may also

@@ -19,11 +19,13 @@ from cadenza_mock import wire
 from cadenza_mock.engine.clock import MAX_ADVANCE_SECONDS
 from cadenza_mock.engine.state import MockState
 from cadenza_mock.errors import (
+    ADMIN_DISABLED,
     CREDENTIAL_NOT_FOUND,
-    FORM_VALIDATION_FAILED,
-    INVALID_JSON,
-    PAGE_NOT_FOUND,
-    PERMISSION_DENIED,
+    FAULT_NOT_FOUND,
+    INVALID_BODY,
+    INVALID_FAULT,
+    INVALID_SCENARIO,
+    VALIDATION_FAILED,
     ApiError,
     ScenarioError,
     unauthorized,
@@ -46,13 +48,10 @@ def admin(handler: AdminHandler) -> AdminHandler:
     @wraps(handler)
     async def checked(request: web.Request) -> web.Response:
         if request.app.get(ADMIN_LOCKED):
-            raise ApiError(
-                403,
-                PERMISSION_DENIED,
-                "Permission denied: the admin API is off on a server listening beyond "
-                "loopback without an admin token; start it with --admin-token "
-                "(or --admin-open on a network you trust)",
-                code="ADMIN_DISABLED",
+            raise ADMIN_DISABLED.error(
+                "the admin API is off on a server listening beyond loopback without an "
+                "admin token; start it with --admin-token (or --admin-open on a network "
+                "you trust)"
             )
         expected = request.app.get(ADMIN_TOKEN)
         if expected:
@@ -74,9 +73,7 @@ async def _text(request: web.Request) -> str:
     try:
         return (await read_body(request, fenced=False)).decode("utf-8")
     except UnicodeDecodeError:
-        raise ApiError(
-            400, INVALID_JSON, "Invalid body: not UTF-8 text", code="INVALID_BODY"
-        ) from None
+        raise INVALID_BODY.error("not UTF-8 text") from None
 
 
 def scenario_summary(scenario: Scenario, state: MockState) -> dict[str, Any]:
@@ -151,12 +148,7 @@ async def put_scenario(request: web.Request) -> web.Response:
     elif request.content_type == "application/json":
         source = _json_scenario(raw)
     elif not raw.strip():
-        raise ApiError(
-            400,
-            FORM_VALIDATION_FAILED,
-            "Form validation failed: empty body; send YAML, JSON or ?name=",
-            code="INVALID_SCENARIO",
-        )
+        raise INVALID_SCENARIO.error("empty body; send YAML, JSON or ?name=")
     else:
         source = None
     confined = state.confinement
@@ -171,12 +163,8 @@ async def put_scenario(request: web.Request) -> web.Response:
     try:
         scenario = await asyncio.get_running_loop().run_in_executor(None, build)
     except ScenarioError as exc:
-        raise ApiError(
-            400,
-            FORM_VALIDATION_FAILED,
-            "Form validation failed: scenario rejected, the previous one is still loaded:\n"
-            + str(exc),
-            code="INVALID_SCENARIO",
+        raise INVALID_SCENARIO.error(
+            "scenario rejected, the previous one is still loaded:\n" + str(exc)
         ) from None
     state.load(scenario)
     return ok(scenario_summary(scenario, state))
@@ -188,12 +176,8 @@ def _json_scenario(raw: str) -> Any:
         return body["name"]
     if isinstance(body, dict) and set(body) == {"scenario"} and isinstance(body["scenario"], dict):
         return body["scenario"]
-    raise ApiError(
-        400,
-        FORM_VALIDATION_FAILED,
-        "Form validation failed: body must be "
-        '{"name": "<bundled name or path>"} or {"scenario": {...}}',
-        code="INVALID_SCENARIO",
+    raise INVALID_SCENARIO.error(
+        'body must be {"name": "<bundled name or path>"} or {"scenario": {...}}'
     )
 
 
@@ -263,9 +247,7 @@ def _seconds(raw: Any) -> float:
 
 
 def _bad_advance(why: str) -> ApiError:
-    return ApiError(
-        400, FORM_VALIDATION_FAILED, f"Form validation failed: {why}", code="VALIDATION_ERROR"
-    )
+    return VALIDATION_FAILED.error(why)
 
 
 @admin
@@ -285,9 +267,9 @@ async def get_credentials(request: web.Request) -> web.Response:
 @admin
 async def get_credential(request: web.Request) -> web.Response:
     state = request.app[STATE]
-    cred = state.store.find(request.match_info["credential_id"])
+    cred = state.store.find(request.match_info["credentialId"])
     if cred is None:
-        raise ApiError(404, CREDENTIAL_NOT_FOUND, "Credential not found", code="NOT_FOUND")
+        raise CREDENTIAL_NOT_FOUND.error()
     return ok(wire.credential_inspect(cred, state.scenario.mask_keep))
 
 
@@ -303,16 +285,9 @@ async def post_fault(request: web.Request) -> web.Response:
         spec = parse_fault_text(raw, "<request body>")
         fault = state.faults.arm(spec, state.scenario.users)
     except ScenarioError as exc:
-        raise ApiError(
-            400,
-            FORM_VALIDATION_FAILED,
-            "Form validation failed: fault rejected:\n" + str(exc),
-            code="INVALID_FAULT",
-        ) from None
+        raise INVALID_FAULT.error("fault rejected:\n" + str(exc)) from None
     except ValueError as exc:
-        raise ApiError(
-            400, FORM_VALIDATION_FAILED, f"Form validation failed: {exc}", code="INVALID_FAULT"
-        ) from None
+        raise INVALID_FAULT.error(str(exc)) from None
     return ok(fault.to_json())
 
 
@@ -331,29 +306,8 @@ async def delete_faults(request: web.Request) -> web.Response:
 @admin
 async def delete_fault(request: web.Request) -> web.Response:
     faults = request.app[STATE].faults
-    fault_id = request.match_info["fault_id"]
+    fault_id = request.match_info["faultId"]
     if not faults.remove(fault_id):
         armed = ", ".join(faults.ids()) or "none"
-        raise ApiError(
-            404, PAGE_NOT_FOUND, f"No fault {fault_id!r} (faults: {armed})", code="NOT_FOUND"
-        )
+        raise FAULT_NOT_FOUND.error(message=f"No fault {fault_id!r} (faults: {armed})")
     return ok({"cleared": 1, "id": fault_id})
-
-
-def routes() -> list[web.RouteDef]:
-    return [
-        web.get("/__admin/health", health),
-        web.post("/__admin/reset", reset),
-        web.get("/__admin/scenario", get_scenario),
-        web.put("/__admin/scenario", put_scenario),
-        web.get("/__admin/requests", get_requests),
-        web.delete("/__admin/requests", delete_requests),
-        web.get("/__admin/clock", get_clock),
-        web.post("/__admin/clock", advance_clock),
-        web.get("/__admin/credentials", get_credentials),
-        web.get("/__admin/credentials/{credential_id}", get_credential),
-        web.post("/__admin/faults", post_fault),
-        web.get("/__admin/faults", get_faults),
-        web.delete("/__admin/faults", delete_faults),
-        web.delete("/__admin/faults/{fault_id}", delete_fault),
-    ]

@@ -131,17 +131,3 @@ async def logout(request: web.Request) -> web.Response:
 async def current_user(request: web.Request) -> web.Response:
     store = _store(request)
     return ok(wire.user_json(_caller(request, store)))
-
-
-def routes() -> list[web.RouteDef]:
-    return [
-        web.get("/api/v3/credential/list", list_credentials),
-        web.post("/api/v3/credential/create", create_credential),
-        web.post("/api/v3/credential/verify", verify_credentials),
-        web.post("/api/v3/credential/rotate", rotate_credential),
-        web.post("/api/v3/credential/revoke", revoke_credential),
-        web.post("/api/v3/auth/login", login),
-        web.post("/api/v3/auth/token/refresh", refresh_token),
-        web.post("/api/v3/auth/logout", logout),
-        web.get("/api/v3/auth/user", current_user),
-    ]

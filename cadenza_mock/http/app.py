@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from cadenza_mock.engine.state import MockState, ScenarioSource
 from cadenza_mock.http import admin, api, meta
@@ -26,6 +27,7 @@ from cadenza_mock.http.keys import (
 )
 from cadenza_mock.http.middleware import CATCH_ALL, enveloped, expect_handler, no_route
 from cadenza_mock.http.observer import ResponseObserver, attach, default_observer
+from cadenza_mock.operations import OPERATIONS
 
 
 def make_app(
@@ -71,17 +73,25 @@ def make_app(
         attach(app, observer)
     if on_handler_error is not None:
         app[HANDLER_ERROR_HOOK] = on_handler_error
-    routes = [*api.routes(), *meta.routes(), *admin.routes()]
-    app.router.add_routes(
-        [
-            web.route(
-                r.method, r.path, enveloped(r.handler), expect_handler=expect_handler, **r.kwargs
-            )
-            for r in routes
-        ]
-    )
-    app.router.add_route("*", CATCH_ALL, enveloped(no_route), expect_handler=expect_handler)
+    router = app.router
+    for op in OPERATIONS:
+        handler = enveloped(_handler(op.handler))
+        if op.method == "GET":  # HEAD too, as aiohttp's add_get does
+            router.add_get(op.path, handler, expect_handler=expect_handler)
+        else:
+            router.add_route(op.method, op.path, handler, expect_handler=expect_handler)
+    router.add_route("*", CATCH_ALL, enveloped(no_route), expect_handler=expect_handler)
     return app
+
+
+_HANDLER_MODULES = {"api": api, "admin": admin, "meta": meta}
+
+
+def _handler(name: str) -> Handler:
+    """`"api.list_credentials"` (an operation's `handler`) -> that function."""
+    module, function = name.split(".")
+    handler: Handler = getattr(_HANDLER_MODULES[module], function)
+    return handler
 
 
 async def _stopping(app: web.Application) -> None:

@@ -12,7 +12,7 @@ from cadenza_mock.errors import invalid_argument
 from cadenza_mock.http.keys import STATE
 from cadenza_mock.http.middleware import json_response
 from cadenza_mock.model import PROFILE_NAMES
-from cadenza_mock.openapi import OPENAPI_PATH, openapi_json
+from cadenza_mock.openapi import openapi_json
 
 
 async def openapi_document(request: web.Request) -> web.Response:
@@ -25,7 +25,3 @@ async def openapi_document(request: web.Request) -> web.Response:
         problem = "must not be empty" if not profile else f"unknown value {profile!r}"
         raise invalid_argument("profile", problem, PROFILE_NAMES)
     return json_response(openapi_json(profile))
-
-
-def routes() -> list[web.RouteDef]:
-    return [web.get(OPENAPI_PATH, openapi_document)]

@@ -26,7 +26,7 @@ from cadenza_mock.engine.journal import redact_body
 from cadenza_mock.engine.state import MockState
 from cadenza_mock.errors import (
     BAD_REQUEST,
-    FORM_VALIDATION_FAILED,
+    BODY_TOO_LARGE,
     UNKNOWN_ERROR,
     ApiError,
     method_not_allowed,
@@ -85,8 +85,9 @@ def _from_http_exception(exc: web.HTTPException) -> ApiError:
 
     Routing errors never get here: `no_route` answers 404 and 405 itself.
     """
-    errno = UNKNOWN_ERROR if exc.status >= 500 else FORM_VALIDATION_FAILED
-    return ApiError(exc.status, errno, exc.reason, code="HTTP_ERROR")
+    if exc.status == 413:
+        return BODY_TOO_LARGE.error(message=exc.reason)
+    return (UNKNOWN_ERROR if exc.status >= 500 else BAD_REQUEST).error(message=exc.reason)
 
 
 class Stale(Exception):
@@ -109,21 +110,15 @@ async def read_body(request: web.Request, *, fenced: bool = True) -> bytes:
         async with asyncio.timeout(request.app.get(BODY_TIMEOUT, DEFAULT_BODY_TIMEOUT)):
             raw = await request.read()
     except TimeoutError:
-        raise ApiError(
-            400,
-            BAD_REQUEST,
-            "Bad request: the body did not arrive in time",
-            code="BAD_REQUEST",
-            headers={"Connection": "close"},  # the rest may still come: not on this socket
+        # The rest may still come: not on this socket.
+        raise BAD_REQUEST.error(
+            "the body did not arrive in time", headers={"Connection": "close"}
         ) from None
     except ConnectionError:
         raise ClientGone from None
     except (HttpProcessingError, web.RequestPayloadError):  # e.g. an undecodable gzip body
-        raise ApiError(
-            400,
-            BAD_REQUEST,
-            "Bad request: the body could not be read (check its Content-Encoding)",
-            code="BAD_REQUEST",
+        raise BAD_REQUEST.error(
+            "the body could not be read (check its Content-Encoding)",
             headers={"Connection": "close"},
         ) from None
     if fenced and request.app[STATE].generation != request[GENERATION]:
@@ -243,9 +238,7 @@ async def expect_handler(request: web.Request) -> web.StreamResponse | None:
         await request.writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
         request.writer.output_size = 0  # the answer itself has not started yet
         return None
-    err = ApiError(
-        400, BAD_REQUEST, "Bad request: only Expect: 100-continue is supported", code="BAD_REQUEST"
-    )
+    err = BAD_REQUEST.error("only Expect: 100-continue is supported")
     return error_response(err, request.app[STATE].store.profile)
 
 

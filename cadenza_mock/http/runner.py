@@ -20,7 +20,7 @@ from aiohttp import http_exceptions, web
 from aiohttp.web_protocol import RequestHandler
 
 from cadenza_mock import wire
-from cadenza_mock.errors import BAD_REQUEST, ApiError, unknown_error
+from cadenza_mock.errors import BAD_REQUEST, unknown_error
 
 log = logging.getLogger("cadenza_mock")
 
@@ -129,7 +129,7 @@ class _Connection(RequestHandler):
         else:
             words = describe_rejection(exc)
             log.info("rejected a malformed request from %s: %s", request.remote, words)
-            err = ApiError(status, BAD_REQUEST, f"Bad request: {words}", code="BAD_REQUEST")
+            err = BAD_REQUEST.error(words)
         request[MALFORMED] = True
         profile = self._profile_of()
         request_id = wire.new_request_id() if profile == "sdk" else None

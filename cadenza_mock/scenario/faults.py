@@ -69,24 +69,10 @@ DEFAULT_SLOW_CHUNKS = 10
 _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _HEADER_RE = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 
-# Default (errno, message, sdk details.code) of an injected error, from the errno catalogue.
-_DEFAULT_ERRORS: dict[int, tuple[int, str, str]] = {
-    400: (e.INVALID_ARGUMENT, "Invalid argument", "INVALID_ARGUMENT"),
-    401: (e.UNAUTHORIZED, "Unauthorized: invalid token", "INVALID_TOKEN"),
-    403: (e.PERMISSION_DENIED, "Permission denied", "PERMISSION_DENIED"),
-    404: (e.CREDENTIAL_NOT_FOUND, "Credential not found", "NOT_FOUND"),
-    409: (e.ALREADY_EXIST, "Already exist", "ALREADY_EXISTS"),
-    429: (e.RATE_LIMITED, "Rate limit exceeded", "RATE_LIMITED"),
-}
-
 
 def default_error(status: int) -> tuple[int, str, str]:
     """(errno, message, code) the catalogue gives an injected error of this HTTP status."""
-    if status in _DEFAULT_ERRORS:
-        return _DEFAULT_ERRORS[status]
-    if status >= 500:
-        return (e.UNKNOWN_ERROR, "Unknown error", "INTERNAL")
-    return (e.FORM_VALIDATION_FAILED, "Form validation failed", "BAD_REQUEST")
+    return e.fault_default(status)
 
 
 def is_glob(path: str) -> bool:

@@ -1,0 +1,320 @@
+"""Every operation the mock serves, declared once: the aiohttp routes (`http/app.py`) and
+the OpenAPI paths (`openapi.py`) are both derived from `OPERATIONS`.
+
+Adding an endpoint is one row here, one handler (named by `handler`) and the engine method
+it calls. No aiohttp import: the document is built without a server.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from cadenza_mock.errors import (
+    ADMIN_DISABLED,
+    ALREADY_EXIST,
+    ALREADY_REVOKED,
+    BAD_REQUEST,
+    BODY_TOO_LARGE,
+    CREDENTIAL_NOT_FOUND,
+    FAULT_NOT_FOUND,
+    INVALID_ARGUMENT,
+    INVALID_BODY,
+    INVALID_FAULT,
+    INVALID_JSON,
+    INVALID_LOGIN,
+    INVALID_REFRESH_TOKEN,
+    INVALID_SCENARIO,
+    INVALID_STATE,
+    NOT_REVOCABLE,
+    PERMISSION_DENIED,
+    RATE_LIMITED,
+    TOO_MANY_LOGINS,
+    UNAUTHORIZED,
+    UNKNOWN_ERROR,
+    VALIDATION_FAILED,
+    ErrorKind,
+)
+
+API_PREFIX = "/api/v3"
+ADMIN_PREFIX = "/__admin"
+OPENAPI_PATH = f"{API_PREFIX}/openapi.json"
+
+# bearer: the caller's access token; public: no token (login, the document); admin: the
+# admin API (X-Admin-Token when the server has one); probe: open even then (health).
+Auth = Literal["bearer", "public", "admin", "probe"]
+# What an armed fault may answer on the emulated API, besides its documented `default`.
+_INJECTED = (RATE_LIMITED, UNKNOWN_ERROR)
+
+
+@dataclass(frozen=True, slots=True)
+class Operation:
+    """One route: where it is, who handles it, what it is called, what it may answer."""
+
+    method: str
+    path: str
+    handler: str  # "<module>.<function>" in cadenza_mock.http
+    operation_id: str
+    summary: str
+    tag: str  # credentials, auth, meta, admin
+    errors: tuple[ErrorKind, ...] = ()  # its own; those of its kind are added by `answers`
+    body: str | None = None  # the JSON request body's schema (components), when required
+    reads_body: bool = False  # reads a body of its own shape (admin: YAML or JSON)
+    auth: Auth = "bearer"
+
+    @property
+    def answers(self) -> tuple[ErrorKind, ...]:
+        """Every error this operation can answer, its own and those that come with its
+        kind: any request can be malformed; a body can be bad or too big; a bearer can be
+        wrong; an admin call can need a token, or the admin API be off."""
+        found = [BAD_REQUEST, *self.errors]
+        if self.body is not None or self.reads_body:
+            found += [INVALID_JSON, BODY_TOO_LARGE]
+        if self.body is not None:
+            found.append(VALIDATION_FAILED)
+        if self.auth == "bearer":
+            found += [UNAUTHORIZED, *_INJECTED]
+        if self.auth == "admin":
+            found += [UNAUTHORIZED, ADMIN_DISABLED]
+        return tuple(dict.fromkeys(found))
+
+
+_OWNED = (PERMISSION_DENIED, CREDENTIAL_NOT_FOUND)
+_CREDENTIAL = f"{API_PREFIX}/credential"
+_AUTH = f"{API_PREFIX}/auth"
+
+OPERATIONS: tuple[Operation, ...] = (
+    Operation(
+        "GET",
+        f"{_CREDENTIAL}/list",
+        "api.list_credentials",
+        "listCredentials",
+        "The caller's credentials, revoked ones included, createdAt then id order",
+        "credentials",
+        (INVALID_ARGUMENT,),
+    ),
+    Operation(
+        "POST",
+        f"{_CREDENTIAL}/create",
+        "api.create_credential",
+        "createCredential",
+        "Register a venue key; answers the new credential with its key masked",
+        "credentials",
+        (ALREADY_EXIST,),
+        body="CreateCredentialRequest",
+    ),
+    Operation(
+        "POST",
+        f"{_CREDENTIAL}/verify",
+        "api.verify_credentials",
+        "verifyCredential",
+        "Check stored keys against the (emulated) venue",
+        "credentials",
+        _OWNED,
+        body="VerifyCredentialRequest",
+    ),
+    Operation(
+        "POST",
+        f"{_CREDENTIAL}/rotate",
+        "api.rotate_credential",
+        "rotateCredential",
+        "Replace a credential's secrets; updatedAt moves, the old key stops verifying",
+        "credentials",
+        (ALREADY_REVOKED, INVALID_STATE, *_OWNED, ALREADY_EXIST),
+        body="RotateCredentialRequest",
+    ),
+    Operation(
+        "POST",
+        f"{_CREDENTIAL}/revoke",
+        "api.revoke_credential",
+        "revokeCredential",
+        "Revoke a credential for good (status REVOKED, revokedAt set)",
+        "credentials",
+        (ALREADY_REVOKED, NOT_REVOCABLE, *_OWNED),
+        body="RevokeCredentialRequest",
+    ),
+    Operation(
+        "POST",
+        f"{_AUTH}/login",
+        "api.login",
+        "login",
+        "Log in with a scenario user's email and password",
+        "auth",
+        (INVALID_LOGIN, TOO_MANY_LOGINS, *_INJECTED),
+        body="LoginRequest",
+        auth="public",
+    ),
+    Operation(
+        "POST",
+        f"{_AUTH}/token/refresh",
+        "api.refresh_token",
+        "refreshToken",
+        "Trade a refresh token (used up by this call) for a new session",
+        "auth",
+        (INVALID_REFRESH_TOKEN, *_INJECTED),
+        body="RefreshTokenRequest",
+        auth="public",
+    ),
+    Operation(
+        "POST",
+        f"{_AUTH}/logout",
+        "api.logout",
+        "logout",
+        "End the session of the bearer access token",
+        "auth",
+    ),
+    Operation(
+        "GET",
+        f"{_AUTH}/user",
+        "api.current_user",
+        "getUser",
+        "The user the bearer token belongs to",
+        "auth",
+    ),
+    Operation(
+        "GET",
+        OPENAPI_PATH,
+        "meta.openapi_document",
+        "getOpenApiDocument",
+        "This document, for the running scenario's profile or the one asked for",
+        "meta",
+        (INVALID_ARGUMENT,),
+        auth="public",
+    ),
+    # ----------------------------------------------------------------- the admin API
+    Operation(
+        "GET",
+        f"{ADMIN_PREFIX}/health",
+        "admin.health",
+        "adminHealth",
+        "Liveness, version, scenario, uptime",
+        "admin",
+        auth="probe",
+    ),
+    Operation(
+        "POST",
+        f"{ADMIN_PREFIX}/reset",
+        "admin.reset",
+        "adminReset",
+        "Back to the loaded scenario's pristine state (data, clock, journal)",
+        "admin",
+        auth="admin",
+    ),
+    Operation(
+        "GET",
+        f"{ADMIN_PREFIX}/scenario",
+        "admin.get_scenario",
+        "adminGetScenario",
+        "The loaded scenario",
+        "admin",
+        auth="admin",
+    ),
+    Operation(
+        "PUT",
+        f"{ADMIN_PREFIX}/scenario",
+        "admin.put_scenario",
+        "adminPutScenario",
+        "Load a scenario: ?name=, JSON {name} or {scenario}, or a YAML body; "
+        "a bad one is a 400 naming file:line and the old one keeps serving",
+        "admin",
+        (INVALID_SCENARIO, INVALID_BODY),
+        reads_body=True,
+        auth="admin",
+    ),
+    Operation(
+        "GET",
+        f"{ADMIN_PREFIX}/requests",
+        "admin.get_requests",
+        "adminGetRequests",
+        "The journal, newest last, secrets redacted",
+        "admin",
+        auth="admin",
+    ),
+    Operation(
+        "DELETE",
+        f"{ADMIN_PREFIX}/requests",
+        "admin.delete_requests",
+        "adminDeleteRequests",
+        "Empty the journal",
+        "admin",
+        auth="admin",
+    ),
+    Operation(
+        "GET",
+        f"{ADMIN_PREFIX}/clock",
+        "admin.get_clock",
+        "adminGetClock",
+        "The mock's clock",
+        "admin",
+        auth="admin",
+    ),
+    Operation(
+        "POST",
+        f"{ADMIN_PREFIX}/clock",
+        "admin.advance_clock",
+        "adminAdvanceClock",
+        "Move the clock forward: {advance: seconds} or ?advance=seconds",
+        "admin",
+        (VALIDATION_FAILED, INVALID_BODY),
+        reads_body=True,
+        auth="admin",
+    ),
+    Operation(
+        "GET",
+        f"{ADMIN_PREFIX}/credentials",
+        "admin.get_credentials",
+        "adminListCredentials",
+        "Stored credentials for assertions, secrets excluded",
+        "admin",
+        auth="admin",
+    ),
+    Operation(
+        "GET",
+        f"{ADMIN_PREFIX}/credentials/{{credentialId}}",
+        "admin.get_credential",
+        "adminGetCredential",
+        "One stored credential, secrets excluded",
+        "admin",
+        (CREDENTIAL_NOT_FOUND,),
+        auth="admin",
+    ),
+    Operation(
+        "POST",
+        f"{ADMIN_PREFIX}/faults",
+        "admin.post_fault",
+        "adminArmFault",
+        "Arm one fault (written like a scenario faults: entry); a bad one is a 400",
+        "admin",
+        (INVALID_FAULT, INVALID_BODY),
+        reads_body=True,
+        auth="admin",
+    ),
+    Operation(
+        "GET",
+        f"{ADMIN_PREFIX}/faults",
+        "admin.get_faults",
+        "adminListFaults",
+        "Every fault, armed or used up, in evaluation order, with its counters",
+        "admin",
+        auth="admin",
+    ),
+    Operation(
+        "DELETE",
+        f"{ADMIN_PREFIX}/faults",
+        "admin.delete_faults",
+        "adminClearFaults",
+        "Disarm every fault (the scenario's own come back on reset)",
+        "admin",
+        auth="admin",
+    ),
+    Operation(
+        "DELETE",
+        f"{ADMIN_PREFIX}/faults/{{faultId}}",
+        "admin.delete_fault",
+        "adminDeleteFault",
+        "Disarm one fault by id",
+        "admin",
+        (FAULT_NOT_FOUND,),
+        auth="admin",
+    ),
+)
