@@ -558,6 +558,17 @@ def _api_details(profile: str) -> dict[str, dict[str, Any]]:
         "refreshToken": {"data": _ref("Session")},
         "logout": {"data": {"type": "string"}},
         "getUser": {"data": _ref("User")},
+        "getHealth": {
+            "data": _strict(
+                {
+                    "status": {"const": "ok"},
+                    "timestamp": _EPOCH_MS,
+                    "isoDateTime": _ISO_MS,
+                    "version": {"type": "string"},
+                    "checks": {"type": "object"},
+                }
+            )
+        },
         "getOpenApiDocument": {
             "data": {},
             "parameters": [

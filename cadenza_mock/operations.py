@@ -181,6 +181,15 @@ OPERATIONS: tuple[Operation, ...] = (
         (INVALID_ARGUMENT,),
         auth="public",
     ),
+    Operation(
+        "GET",
+        f"{API_PREFIX}/health",
+        "api.health",
+        "getHealth",
+        "Service health, without a token (the mock is healthy while it answers)",
+        "meta",
+        auth="public",
+    ),
     # ----------------------------------------------------------------- the admin API
     Operation(
         "GET",

@@ -32,6 +32,17 @@ def dumps(value: Any) -> bytes:
     return _dumps(value).encode("utf-8", "backslashreplace")
 
 
+def health_json(health: dict[str, Any], version: str) -> dict[str, Any]:
+    """The health answer with its ISO twin and the server's version."""
+    return {
+        "status": health["status"],
+        "timestamp": health["timestamp"],
+        "isoDateTime": iso_ms(health["timestamp"]),
+        "version": version,
+        "checks": health["checks"],
+    }
+
+
 def new_request_id() -> str:
     """The sdk envelope's `details.request_id`, to match a client's report with the log."""
     return f"req_{uuid.uuid4().hex[:20]}"

@@ -219,6 +219,7 @@ async def _provoke(client: Any, profile: str, op_id: str, status: int) -> Any:
         "listCredentials": LIST,
         "getUser": "/api/v3/auth/user",
         "getOpenApiDocument": OPENAPI_PATH,
+        "getHealth": "/api/v3/health",
     }
     path = post.get(op_id) or get[op_id]
     method = "POST" if op_id in post else "GET"
@@ -244,7 +245,7 @@ async def _provoke(client: Any, profile: str, op_id: str, status: int) -> Any:
             return await client.get(LIST, params={"credentialIds": "not-a-uuid"}, headers=ALICE)
         if op_id == "getOpenApiDocument":
             return await client.get(OPENAPI_PATH, params={"profile": "xml"})
-        if op_id in ("logout", "getUser"):  # no body to get wrong: an unmet Expect
+        if op_id in ("logout", "getUser", "getHealth"):  # no body: an unmet Expect
             return await send(None, {**ALICE, "Expect": "nothing"})
         return await client.post(path, data=b"{not json", headers=ALICE)
     if status == 403:
@@ -533,3 +534,16 @@ def test_make_app_without_observer_installs_none():
         assert len(make_app("empty", response_observer=seen.append).on_response_prepare) == 1
     finally:
         set_default_observer(previous)
+
+
+@pytest.mark.parametrize("profile", PROFILE_NAMES)
+async def test_health_answers_without_a_token_on_the_mock_clock(make_client, profile, checker):
+    client = await make_client("default", profile=profile)
+    r = await client.get("/api/v3/health")
+    body = await r.json()
+    assert r.status == 200 and list(body) == list(ENVELOPE_KEYS)
+    data = body["data"]
+    clock = (await (await client.get("/__admin/clock")).json())["data"]
+    assert (data["status"], data["timestamp"]) == ("ok", clock["now"])
+    assert data["isoDateTime"] == clock["nowDateTime"] and data["version"]
+    assert checker.problems(await observed(r, profile)) == []

@@ -125,6 +125,14 @@ class Store:
 
     # ----------------------------------------------------------------- queries
 
+    def health(self) -> dict[str, Any]:
+        """What GET /api/v3/health reports: the mock is up, on its own clock."""
+        return {
+            "status": "ok",
+            "timestamp": self.clock.now_ms(),
+            "checks": {"store": "ok", "users": len(self.users)},
+        }
+
     def credentials_of(self, user_id: str, where: ListFilter = NO_FILTER) -> list[Credential]:
         return [
             c for c in self._credentials.values() if c.user_id == user_id and _matches(c, where)

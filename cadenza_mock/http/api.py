@@ -19,6 +19,7 @@ from cadenza_mock.http.keys import STATE, USER_ID
 from cadenza_mock.http.middleware import json_response, ok, read_body
 from cadenza_mock.model import User
 from cadenza_mock.schemas import parse_body
+from cadenza_mock.version import __version__
 
 
 def _store(request: web.Request) -> Store:
@@ -126,6 +127,10 @@ async def logout(request: web.Request) -> web.Response:
     user = store.logout(request.headers.get("Authorization"))
     request[USER_ID] = user.user_id
     return ok("ok")
+
+
+async def health(request: web.Request) -> web.Response:
+    return ok(wire.health_json(_store(request).health(), __version__))
 
 
 async def current_user(request: web.Request) -> web.Response:
