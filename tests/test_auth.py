@@ -341,3 +341,24 @@ async def test_clock_rejects_advances_it_cannot_represent(api, raw):
     # The clock still works and still renders as ISO (sdk twins, nowDateTime).
     assert (await api.call("GET", CLOCK, headers=None))[0] == 200
     assert (await api.call("GET", LIST, headers=ALICE))[0] == 200
+
+
+def test_issued_sessions_are_bounded_and_used_refresh_tokens_dropped(monkeypatch):
+    """Logins in a long-running server keep at most MAX_SESSIONS sessions."""
+    from cadenza_mock.engine import auth
+    from cadenza_mock.engine.clock import Clock
+    from cadenza_mock.model import User
+
+    monkeypatch.setattr(auth, "MAX_SESSIONS", 5)
+    user = User("4b6f0d1e-8c2a-4f57-9a63-2d1e7f0b5c11", "a@example.com", password="pw")
+    sessions = auth.Sessions({user.user_id: user}, Clock(1_768_478_400_000), seed=1)
+    issued = [sessions.login("a@example.com", "pw") for _ in range(12)]
+    assert len(sessions._access) == 5 and len(sessions._refresh) == 5
+    assert sessions.lookup(issued[0].access_token) is None  # the oldest: forgotten
+    assert sessions.lookup(issued[-1].access_token) == (user, False)
+    renewed = sessions.refresh(issued[-1].refresh_token)
+    assert len(sessions._refresh) == 5  # the used one is gone, the new one kept
+    sessions.logout(renewed.access_token)
+    assert sessions.lookup(renewed.access_token) is None
+    assert sessions.lookup(issued[-1].access_token) is None  # same session: ended too
+    assert sessions.lookup(issued[-2].access_token) == (user, False)

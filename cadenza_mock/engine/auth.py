@@ -43,6 +43,11 @@ def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
+# Issued sessions kept at most (a long-running container whose clients keep logging in
+# must not grow without bound); past it the oldest are forgotten, their tokens unknown.
+MAX_SESSIONS = 10_000
+
+
 class Sessions:
     """Tokens issued at run time; static scenario tokens live in the store."""
 
@@ -54,11 +59,14 @@ class Sessions:
         self._key = hashlib.sha256(f"cadenza-mock:{seed}:jwt".encode()).digest()
         self._access: dict[str, _Issued] = {}
         self._refresh: dict[str, _Issued] = {}
+        # session id -> its access and refresh tokens, oldest session first
+        self._sessions: dict[str, list[str]] = {}
         self._issued = 0
 
     def reset(self) -> None:
         self._access.clear()
         self._refresh.clear()
+        self._sessions.clear()
         self._issued = 0
 
     @property
@@ -92,7 +100,15 @@ class Sessions:
         refresh = token(rng).replace("cmk_", "rt_")
         self._access[access] = _Issued(user.user_id, session_id, expires)
         self._refresh[refresh] = _Issued(user.user_id, session_id, now + REFRESH_TTL_SECONDS * 1000)
+        self._sessions.setdefault(session_id, []).extend((access, refresh))
+        if len(self._sessions) > MAX_SESSIONS:
+            self._forget(next(iter(self._sessions)))
         return Session(user, access, refresh, expires, session_id)
+
+    def _forget(self, session_id: str) -> None:
+        for issued in self._sessions.pop(session_id, ()):
+            self._access.pop(issued, None)
+            self._refresh.pop(issued, None)
 
     def login(self, email: str, password: str) -> Session:
         user = self._by_email.get(email.strip().lower())
@@ -108,7 +124,10 @@ class Sessions:
         issued = self._refresh.get(refresh_token)
         if issued is None or issued.ended or issued.expires_at_ms <= self._clock.now_ms():
             raise INVALID_REFRESH_TOKEN.error()
-        issued.ended = True  # a refresh token works once
+        del self._refresh[refresh_token]  # a refresh token works once (then it is unknown)
+        tokens = self._sessions.get(issued.session_id)
+        if tokens is not None:
+            tokens.remove(refresh_token)
         return self._issue(self._users[issued.user_id], issued.session_id)
 
     def logout(self, access_token: str) -> None:
@@ -116,10 +135,10 @@ class Sessions:
         issued = self._access.get(access_token)
         if issued is None:
             return
-        for table in (self._access, self._refresh):
-            for entry in table.values():
-                if entry.session_id == issued.session_id:
-                    entry.ended = True
+        for token_of_session in self._sessions.get(issued.session_id, ()):
+            entry = self._access.get(token_of_session) or self._refresh.get(token_of_session)
+            if entry is not None:
+                entry.ended = True
 
     def lookup(self, access_token: str) -> tuple[User, bool] | None:
         """(user, expired?) for an issued access token; None if unknown or logged out."""
