@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiohttp.test_utils import TestClient
-from conftest import ALICE, LIST
+from support import ALICE, LIST
 
 CREATE = "/api/v3/credential/create"
 VERIFY = "/api/v3/credential/verify"

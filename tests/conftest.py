@@ -7,29 +7,14 @@
 
 from __future__ import annotations
 
-import os
-import queue
-import re
-import signal
-import subprocess
-import sys
-import threading
-from collections.abc import Awaitable, Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
+from support import ALICE, LIST, MakeClient, Served
 
 from cadenza_mock.http.app import make_app
-
-REPO = Path(__file__).resolve().parent.parent
-LIST = "/api/v3/credential/list"
-# Users of the bundled scenarios (see scenarios/*.yaml).
-ALICE_TOKEN = "alice-token"
-ALICE = {"Authorization": f"Bearer {ALICE_TOKEN}"}
-
-MakeClient = Callable[..., Awaitable[TestClient]]
 
 # Every response any test gets must conform to the OpenAPI document (see that module).
 pytest_plugins = ["openapi_conformance"]
@@ -39,11 +24,6 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "scenario(source): scenario the `client` fixture serves (name, path or dict)"
     )
-
-
-def bearer(token: str) -> dict[str, str]:
-    """Authorization header for a token: `headers=bearer("bob-token")`."""
-    return {"Authorization": f"Bearer {token}"}
 
 
 @pytest.fixture
@@ -69,80 +49,6 @@ def many_scenario() -> Any:
     from cadenza_mock.scenario import load_scenario
 
     return load_scenario("many")
-
-
-def run_cli(
-    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None, timeout: float = 60
-) -> subprocess.CompletedProcess[str]:
-    """`cadenza-mock ARGS` in a fresh interpreter (`python -m cadenza_mock`), text output."""
-    full_env = {**os.environ, **(env or {})}
-    return subprocess.run(
-        [sys.executable, "-m", "cadenza_mock", *args],
-        capture_output=True,
-        text=True,
-        env=full_env,
-        cwd=cwd,
-        timeout=timeout,
-        check=False,
-    )
-
-
-def write(path: Path, text: str) -> Path:
-    """Write a scenario file (dedented by the caller) and return its path."""
-    path.write_text(text, encoding="utf-8")
-    return path
-
-
-class Served:
-    """A `cadenza-mock serve` subprocess: its printed banner, URL and token, and its output."""
-
-    def __init__(self, args: list[str], env: dict[str, str] | None = None) -> None:
-        # Port 0 unless the test chooses one (by flag or CADENZA_MOCK_PORT).
-        if "--port" not in args and "CADENZA_MOCK_PORT" not in (env or {}):
-            args = ["--port", "0", *args]
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "cadenza_mock", "serve", *args],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
-        )
-        self.lines: queue.Queue[str | None] = queue.Queue()
-        self.output: list[str] = []
-        threading.Thread(target=self._pump, daemon=True).start()
-
-    def _pump(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            self.lines.put(line)
-        self.lines.put(None)
-
-    def read_until(self, needle: str, timeout: float = 30) -> str:
-        """Output lines up to and including the first containing `needle` (or the end)."""
-        seen = []
-        while True:
-            line = self.lines.get(timeout=timeout)
-            if line is None:
-                return "".join(seen)
-            self.output.append(line)
-            seen.append(line)
-            if needle in line:
-                return "".join(seen)
-
-    def banner(self) -> tuple[str, str]:
-        """(url, token) parsed from the banner's curl line."""
-        text = self.read_until("curl ")
-        match = re.search(r"Bearer ([^']+)' (http://[^/\s]+)/api/v3/credential/list", text)
-        assert match, f"no curl line in:\n{text}"
-        return match.group(2), match.group(1)
-
-    def stop(self, timeout: float = 30) -> tuple[int, str]:
-        """SIGTERM, wait, and return (exit code, all output)."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-        code = self.process.wait(timeout=timeout)
-        self.read_until("\0never\0", timeout=timeout)
-        return code, "".join(self.output)
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import textwrap
 
 import pytest
 import requests
-from conftest import ALICE, LIST, bearer
+from support import ALICE, LIST, bearer
 
 from cadenza_mock import __version__
 

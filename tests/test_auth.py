@@ -24,7 +24,7 @@ from _api import (
     Api,
     assert_error,
 )
-from conftest import ALICE, LIST, bearer
+from support import ALICE, LIST, bearer
 
 PROFILES = ["docs", "sdk"]
 ALICE_LOGIN = {"email": "alice@example.com", "password": "correct-horse"}

@@ -7,7 +7,7 @@ import socket
 
 import pytest
 import requests
-from conftest import LIST, REPO, run_cli, write
+from support import LIST, REPO, run_cli, write
 
 from cadenza_mock import __version__
 from cadenza_mock.cli import build_parser, main

@@ -13,7 +13,7 @@ import aiohttp
 import httpx
 import pytest
 import requests
-from conftest import ALICE, LIST, bearer, write
+from support import ALICE, LIST, bearer, write
 
 from cadenza_mock import MockServer
 from cadenza_mock.errors import ScenarioError

@@ -7,9 +7,9 @@ import subprocess
 import sys
 import textwrap
 
-from conftest import ALICE, LIST, write
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from support import ALICE, LIST, write
 
 from cadenza_mock.model import PROFILES
 from cadenza_mock.scenario import generate as gen

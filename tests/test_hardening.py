@@ -12,7 +12,7 @@ import time
 import pytest
 import requests
 import yaml
-from conftest import ALICE, LIST, bearer, write
+from support import ALICE, LIST, bearer, write
 from test_reload import SCENARIO, TOKEN, count, edit, poll
 
 from cadenza_mock import MockServer

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 import requests
-from conftest import ALICE, LIST
+from support import ALICE, LIST
 
 from cadenza_mock import MockServer
 

@@ -31,7 +31,7 @@ from _api import (
     Api,
     assert_error,
 )
-from conftest import LIST, bearer
+from support import LIST, bearer
 
 PROFILES = ["docs", "sdk"]
 BOB_ID = "9d2c7a10-5e3b-4c8f-b1a2-7e6d5c4b3a21"

@@ -8,7 +8,7 @@ import uuid
 import pytest
 from _api import DOCS_FIELDS as DOC_FIELDS
 from _api import ENVELOPE_KEYS
-from conftest import ALICE, LIST, bearer
+from support import ALICE, LIST, bearer
 
 from cadenza_mock.scenario import load_scenario
 

@@ -13,9 +13,9 @@ import uuid
 from typing import Any
 
 import pytest
-from conftest import ALICE, LIST
 from openapi_checker import ResponseChecker
 from openapi_spec_validator import validate
+from support import ALICE, LIST
 
 from cadenza_mock.http.app import make_app
 from cadenza_mock.http.observer import ObservedResponse

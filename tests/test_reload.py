@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import requests
-from conftest import LIST, bearer, write
+from support import LIST, bearer, write
 
 TOKEN = "watch-token"
 SCENARIO = """\

@@ -7,7 +7,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from conftest import LIST, bearer, write
+from support import LIST, bearer, write
 
 from cadenza_mock.errors import ScenarioError
 from cadenza_mock.scenario import bundled_names, load_scenario

@@ -26,7 +26,7 @@ from _api import (
     assert_error,
     iso_from_ms,
 )
-from conftest import ALICE, LIST, bearer
+from support import ALICE, LIST, bearer
 
 from cadenza_mock.scenario import load_scenario
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 import requests
-from conftest import LIST, write
+from support import LIST, write
 
 from cadenza_mock.errors import ScenarioError
 from cadenza_mock.scenario import load_scenario

@@ -9,7 +9,7 @@ import socket
 
 import pytest
 import requests
-from conftest import ALICE, LIST, REPO, run_cli, write
+from support import ALICE, LIST, REPO, run_cli, write
 
 from cadenza_mock import MockServer
 from cadenza_mock.scenario import NOT_ALLOWED
