@@ -265,33 +265,21 @@ class Segment:
         return self.requests / self.wall_s if self.wall_s else 0.0
 
     def summary(self) -> dict[str, Any]:
-        return {
-            "label": self.label,
-            "requests": self.requests,
-            "wall_s": self.wall_s,
-            "rps": self.rps,
-            "p50_ms": pct(self.latencies, 50) * 1000,
-            "p99_ms": pct(self.latencies, 99) * 1000,
-            "max_ms": max(self.latencies, default=float("nan")) * 1000,
-            "errors": dict(self.errors),
-            "error_examples": self.examples,
-            "created": self.created,
-            "sessions": self.sessions,
-            "server_cpu": self.server_cpu,
-            "server_ms_per_request": self.server_ms_per_request,
-            "load_cpu": self.load_cpu,
-            "other_cpu": self.other_cpu,
-            "rss_after": self.rss_after,
-            "truncated": self.truncated,
-            "by_op": {
-                op: {
-                    "n": len(v),
-                    "p50_ms": pct(v, 50) * 1000,
-                    "p99_ms": pct(v, 99) * 1000,
-                }
-                for op, v in self.by_op.items()
-            },
+        latencies = self.latencies
+        kept = ("label", "requests", "wall_s", "created", "sessions", "server_cpu", "load_cpu")
+        kept += ("server_ms_per_request", "other_cpu", "rss_after", "truncated")
+        result = {name: getattr(self, name) for name in kept}
+        result |= {"rps": self.rps, "errors": dict(self.errors), "error_examples": self.examples}
+        result |= {
+            "p50_ms": pct(latencies, 50) * 1000,
+            "p99_ms": pct(latencies, 99) * 1000,
+            "max_ms": max(latencies, default=float("nan")) * 1000,
         }
+        result["by_op"] = {
+            op: {"n": len(v), "p50_ms": pct(v, 50) * 1000, "p99_ms": pct(v, 99) * 1000}
+            for op, v in self.by_op.items()
+        }
+        return result
 
 
 Check = Callable[[Any], str | None]
@@ -338,82 +326,47 @@ class LoadClient:
 
     def _request(self, op: str) -> tuple[str, str, dict[str, str], Any, Check]:
         """method, path, headers, JSON body, and the check of the answer's payload."""
+
+        def post(path: str, body: Any, check: Check, auth: dict[str, str] | None = None) -> Any:
+            headers = self._session_auth() if auth is None else auth
+            return ("POST", f"{API}/{path}", headers, body, check)
+
+        def listed(query: str, auth: dict[str, str], **want: Any) -> Any:
+            return ("GET", f"{LIST_PATH}?{query}", auth, None, lambda p: self._listed(p, **want))
+
+        credential = {"credentialId": self.cred_id}
         if op == "login":
-            return (
-                "POST",
-                f"{API}/auth/login",
-                {},
-                {"email": self.user.email, "password": self.user.password},
-                self._took_session,
-            )
+            login = {"email": self.user.email, "password": self.user.password}
+            return post("auth/login", login, self._took_session, auth={})
         if op == "refresh":
-            return (
-                "POST",
-                f"{API}/auth/token/refresh",
-                {},
-                {"refreshToken": self.refresh_token},
-                self._took_session,
-            )
+            refresh = {"refreshToken": self.refresh_token}
+            return post("auth/token/refresh", refresh, self._took_session, auth={})
         if op == "create":
             self.venue = VENUES[self.seq % len(VENUES)]
             key = self._key("c")
             body = {"venue": self.venue, "name": f"soak {self.cid}", "type": "EXCHANGE"}
-            return (
-                "POST",
-                f"{API}/credential/create",
-                self._session_auth(),
-                {**body, **self._secrets(key)},
-                lambda p: self._created(p, key),
-            )
+            created = {**body, **self._secrets(key)}
+            return post("credential/create", created, lambda p: self._created(p, key))
         if op == "rotate":
             key = self._key("r")
-            return (
-                "POST",
-                f"{API}/credential/rotate",
-                self._session_auth(),
-                {"credentialId": self.cred_id, **self._secrets(key)},
-                lambda p: self._same(p, status="ACTIVE", apiKey=key[:6] + "***"),
+            masked = key[:6] + "***"
+            return post(
+                "credential/rotate",
+                {**credential, **self._secrets(key)},
+                lambda p: self._same(p, status="ACTIVE", apiKey=masked),
             )
         if op in ("verify", "verify_revoked"):
             want = "VERIFIED" if op == "verify" else "FAILED"
-            return (
-                "POST",
-                f"{API}/credential/verify",
-                self._session_auth(),
-                {"credentialId": self.cred_id},
-                lambda p: self._same(p, status=want),
-            )
+            return post("credential/verify", credential, lambda p: self._same(p, status=want))
         if op == "revoke":
-            return (
-                "POST",
-                f"{API}/credential/revoke",
-                self._session_auth(),
-                {"credentialId": self.cred_id},
-                lambda p: self._same(p, status="REVOKED"),
-            )
+            return post("credential/revoke", credential, lambda p: self._same(p, status="REVOKED"))
         if op == "list_ids":
-            return (
-                "GET",
-                f"{LIST_PATH}?credentialIds={self.cred_id}",
-                self.static,
-                None,
-                lambda p: self._listed(p, exact=True),
-            )
+            return listed(f"credentialIds={self.cred_id}", self.static, exact=True)
         if op == "list_active":
-            return (
-                "GET",
-                f"{LIST_PATH}?status=ACTIVE",
-                self._session_auth(),
-                None,
-                lambda p: self._listed(p, status="ACTIVE"),
-            )
+            return listed("status=ACTIVE", self._session_auth(), status="ACTIVE")
         if op == "list_type":
-            return (
-                "GET",
-                f"{LIST_PATH}?type=EXCHANGE&status=ACTIVE",
-                self.static,
-                None,
-                lambda p: self._listed(p, status="ACTIVE", type="EXCHANGE"),
+            return listed(
+                "type=EXCHANGE&status=ACTIVE", self.static, status="ACTIVE", type="EXCHANGE"
             )
         raise AssertionError(op)
 
@@ -605,8 +558,7 @@ async def shutdown_idle(args: argparse.Namespace, work: Path, trial: int) -> dic
         seconds, code = await asyncio.to_thread(server.sigterm_and_wait)
     finally:
         server.stop()
-    problems, five_xx = server.log_problems()
-    return {"seconds": seconds, "code": code, "client": "-", "problems": problems, "5xx": five_xx}
+    return _stopped(server, seconds, code, "-")
 
 
 async def shutdown_under_load(args: argparse.Namespace, work: Path, trial: int) -> dict[str, Any]:
@@ -637,18 +589,24 @@ async def shutdown_under_load(args: argparse.Namespace, work: Path, trial: int) 
     assert seg.events is not None
     errors_before = sum(1 for t, ok in seg.events if t < signalled and not ok)
     after = [ok for t, ok in seg.events if t >= signalled]
+    answered = sum(after)
+    return _stopped(
+        server,
+        seconds,
+        code,
+        f"{answered} answered after the signal, {len(after) - answered} failed",
+        requests_before=before,
+        errors_before=errors_before,
+        answered_after_signal=answered,
+        failed_after_signal=len(after) - answered,
+    )
+
+
+def _stopped(server: Any, seconds: float, code: int, client: str, **extra: Any) -> dict[str, Any]:
+    """One SIGTERM trial's row: how long, the exit code, what the client saw, the log."""
     problems, five_xx = server.log_problems()
-    return {
-        "seconds": seconds,
-        "code": code,
-        "requests_before": before,
-        "errors_before": errors_before,
-        "answered_after_signal": sum(after),
-        "failed_after_signal": len(after) - sum(after),
-        "client": f"{sum(after)} answered after the signal, {len(after) - sum(after)} failed",
-        "problems": problems,
-        "5xx": five_xx,
-    }
+    row = {"seconds": seconds, "code": code, "client": client}
+    return {**row, **extra, "problems": problems, "5xx": five_xx}
 
 
 async def shutdown_delayed(args: argparse.Namespace, work: Path, trial: int) -> dict[str, Any]:
@@ -686,14 +644,7 @@ async def shutdown_delayed(args: argparse.Namespace, work: Path, trial: int) -> 
             outcome = await asyncio.wait_for(task, timeout=args.request_timeout)
     finally:
         server.stop()
-    problems, five_xx = server.log_problems()
-    return {
-        "seconds": seconds,
-        "code": code,
-        "client": outcome,
-        "problems": problems,
-        "5xx": five_xx,
-    }
+    return _stopped(server, seconds, code, outcome)
 
 
 # --------------------------------------------------------------------------- slow clients

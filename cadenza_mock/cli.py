@@ -21,9 +21,13 @@ ENV_PREFIX = "CADENZA_MOCK_"
 class EnvDefault(argparse.Action):
     """An option whose default comes from CADENZA_MOCK_<DEST>, converted and checked."""
 
+    repeatable = False  # EnvList: each use adds a value
+
     def __init__(self, *, convert: Callable[[str], Any] = str, **kwargs: Any) -> None:
         self.env = ENV_PREFIX + kwargs["dest"].upper()
         kwargs["help"] = kwargs.get("help", "") + f" [env: {self.env}]"
+        if convert is not str and kwargs.get("nargs") != 0 and not self.repeatable:
+            kwargs.setdefault("type", _checked(convert))  # the flag checked as the variable
         self.convert = convert
         super().__init__(**kwargs)
 
@@ -35,23 +39,18 @@ class EnvDefault(argparse.Action):
         option_string: str | None = None,
     ) -> None:
         # A switch (nargs=0) given on the command line means "on".
+        if self.repeatable:
+            values = [*(getattr(namespace, self.dest) or []), values]
         setattr(namespace, self.dest, True if self.nargs == 0 else values)
 
 
 class EnvList(EnvDefault):
     """A repeatable option; CADENZA_MOCK_<DEST> gives several values split by os.pathsep."""
 
+    repeatable = True
+
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(convert=_path_list, default=None, **kwargs)
-
-    def __call__(
-        self,
-        parser: argparse.ArgumentParser,
-        namespace: argparse.Namespace,
-        values: Any,
-        option_string: str | None = None,
-    ) -> None:
-        setattr(namespace, self.dest, [*(getattr(namespace, self.dest) or []), values])
 
 
 def _path_list(text: str) -> list[str]:
@@ -159,7 +158,6 @@ def build_parser() -> argparse.ArgumentParser:
     option(
         "--port",
         action=EnvDefault,
-        type=_checked(_port),
         convert=_port,
         default=8080,
         help="TCP port; 0 picks a free one (default: %(default)s)",
@@ -174,7 +172,6 @@ def build_parser() -> argparse.ArgumentParser:
     option(
         "--seed",
         action=EnvDefault,
-        type=_checked(int),
         convert=int,
         default=None,
         help="override the scenario's seed for generated data",
@@ -217,7 +214,6 @@ def build_parser() -> argparse.ArgumentParser:
     option(
         "--journal-size",
         action=EnvDefault,
-        type=_checked(_non_negative),
         convert=_non_negative,
         default=1000,
         help="how many requests the journal (/__admin/requests) keeps; 0 turns it off, "
@@ -226,7 +222,6 @@ def build_parser() -> argparse.ArgumentParser:
     option(
         "--read-timeout",
         action=EnvDefault,
-        type=_checked(_seconds),
         convert=_seconds,
         default=10.0,
         metavar="SECONDS",
@@ -268,20 +263,10 @@ def build_parser() -> argparse.ArgumentParser:
 def _serve(args: argparse.Namespace) -> int:
     from cadenza_mock.server import serve_forever
 
-    return serve_forever(
-        host=args.host,
-        port=args.port,
-        scenario=args.scenario,
-        seed=args.seed,
-        profile=args.profile,
-        watch=args.watch,
-        admin_token=args.admin_token,
-        admin_open=args.admin_open,
-        scenario_dirs=args.scenario_dir,
-        journal_size=args.journal_size,
-        read_timeout=args.read_timeout,
-        quiet=args.quiet,
-    )
+    # Every serve option is an environment-backed one; their names are serve_forever's.
+    options = {action.dest: getattr(args, action.dest) for action in args.env_options}
+    options["scenario_dirs"] = options.pop("scenario_dir")
+    return serve_forever(**options)
 
 
 def _validate(args: argparse.Namespace) -> int:

@@ -68,121 +68,31 @@ class ErrorKind:
 
 
 E = ErrorKind
-# errno values from the Cadenza error-code pages (see README "Errors").
-BAD_REQUEST = E(
-    400,
-    -19001,
-    "BAD_REQUEST",
-    "Bad request",
-    "a request the HTTP parser rejects (bad bytes, over-long line or header, unknown "
-    "method), an Expect other than 100-continue, or a body that did not arrive in time",
-)
-INVALID_ARGUMENT = E(
-    400,
-    -22015,
-    "INVALID_ARGUMENT",
-    "Invalid argument",
-    "invalid query parameter (named, with the allowed values)",
-)
-INVALID_STATE = E(
-    400,
-    -22015,
-    "INVALID_STATE",
-    "Invalid argument",
-    "an action the credential's status does not allow",
-)
-NOT_REVOCABLE = E(
-    400,
-    -130001,
-    "INVALID_STATE",
-    "Invalid argument",
-    "a revoke the credential's status does not allow",
-)
-ALREADY_REVOKED = E(
-    400, -130001, "ALREADY_REVOKED", "Credential is already revoked", "the credential is revoked"
-)
-VALIDATION_FAILED = E(
-    400,
-    -19004,
-    "VALIDATION_ERROR",
-    "Form validation failed",
-    "body field missing, of the wrong type or not allowed (named)",
-)
-INVALID_SCENARIO = E(
-    400,
-    -19004,
-    "INVALID_SCENARIO",
-    "Form validation failed",
-    "a scenario given to the admin API does not load (its file:line:column problems)",
-)
-INVALID_FAULT = E(
-    400, -19004, "INVALID_FAULT", "Form validation failed", "a fault given to the admin API"
-)
-BODY_TOO_LARGE = E(
-    413, -19004, "HTTP_ERROR", "Request Entity Too Large", "a request body over 1 MiB"
-)
-INVALID_JSON = E(
-    400,
-    -19005,
-    "INVALID_JSON",
-    "Invalid JSON",
-    "body is not JSON, has numbers too long to read, or nests deeper than 64 levels",
-)
-INVALID_BODY = E(400, -19005, "INVALID_BODY", "Invalid body", "an admin body that is not UTF-8")
-UNAUTHORIZED = E(
-    401,
-    -19002,
-    "INVALID_TOKEN",
-    "Unauthorized",
-    "missing, malformed, unknown or expired bearer token (or admin token)",
-)
-INVALID_LOGIN = E(
-    401, -100001, "INVALID_CREDENTIALS", "Invalid login credentials", "wrong email or password"
-)
-INVALID_REFRESH_TOKEN = E(
-    401,
-    -100003,
-    "INVALID_TOKEN",
-    "Invalid refresh token",
-    "unknown, used up or expired refresh token",
-)
-PERMISSION_DENIED = E(
-    403,
-    -22018,
-    "PERMISSION_DENIED",
-    "Permission denied",
-    "the credential belongs to another user",
-)
-ADMIN_DISABLED = E(
-    403,
-    -22018,
-    "ADMIN_DISABLED",
-    "Permission denied",
-    "the admin API of a server listening beyond loopback without an admin token",
-)
+# errno values from the Cadenza error-code pages (see README "Errors"); one row a line:
+# status, errno, sdk code, default message, meaning.
+BAD_REQUEST = E(400, -19001, "BAD_REQUEST", "Bad request", "malformed request or late body")
+INVALID_ARGUMENT = E(400, -22015, "INVALID_ARGUMENT", "Invalid argument", "bad query parameter")
+INVALID_STATE = E(400, -22015, "INVALID_STATE", "Invalid argument", "not allowed in this status")
+NOT_REVOCABLE = E(400, -130001, "INVALID_STATE", "Invalid argument", "no revoke in this status")
+ALREADY_REVOKED = E(400, -130001, "ALREADY_REVOKED", "Credential is already revoked", "revoked")
+VALIDATION_FAILED = E(400, -19004, "VALIDATION_ERROR", "Form validation failed", "bad body field")
+INVALID_SCENARIO = E(400, -19004, "INVALID_SCENARIO", "Form validation failed", "bad scenario")
+INVALID_FAULT = E(400, -19004, "INVALID_FAULT", "Form validation failed", "bad fault (admin API)")
+BODY_TOO_LARGE = E(413, -19004, "HTTP_ERROR", "Request Entity Too Large", "body over 1 MiB")
+INVALID_JSON = E(400, -19005, "INVALID_JSON", "Invalid JSON", "not JSON, or nested over 64 levels")
+INVALID_BODY = E(400, -19005, "INVALID_BODY", "Invalid body", "admin body that is not UTF-8")
+UNAUTHORIZED = E(401, -19002, "INVALID_TOKEN", "Unauthorized", "bad or expired bearer/admin token")
+INVALID_LOGIN = E(401, -100001, "INVALID_CREDENTIALS", "Invalid login credentials", "bad login")
+INVALID_REFRESH_TOKEN = E(401, -100003, "INVALID_TOKEN", "Invalid refresh token", "bad refresh")
+PERMISSION_DENIED = E(403, -22018, "PERMISSION_DENIED", "Permission denied", "another user's")
+ADMIN_DISABLED = E(403, -22018, "ADMIN_DISABLED", "Permission denied", "admin API off (no token)")
 CREDENTIAL_NOT_FOUND = E(404, -22016, "NOT_FOUND", "Credential not found", "unknown credentialId")
 PAGE_NOT_FOUND = E(404, -19003, "NOT_FOUND", "Page not found", "unknown route")
 FAULT_NOT_FOUND = E(404, -19003, "NOT_FOUND", "No fault", "unknown fault id (admin API)")
-METHOD_NOT_ALLOWED = E(
-    405,
-    -19003,
-    "METHOD_NOT_ALLOWED",
-    "Method not allowed",
-    "a method the route does not take (an Allow header lists those it does)",
-)
-ALREADY_EXIST = E(
-    409,
-    -22017,
-    "ALREADY_EXISTS",
-    "Already exist",
-    "this apiKey is already registered on that venue",
-)
-RATE_LIMITED = E(
-    429, -18011, "RATE_LIMITED", "Rate limit exceeded", "rate limit exceeded; see Retry-After"
-)
-TOO_MANY_LOGINS = E(
-    429, -100002, "RATE_LIMITED", "Too many login attempts", "too many login attempts"
-)
+METHOD_NOT_ALLOWED = E(405, -19003, "METHOD_NOT_ALLOWED", "Method not allowed", "wrong method")
+ALREADY_EXIST = E(409, -22017, "ALREADY_EXISTS", "Already exist", "apiKey already on that venue")
+RATE_LIMITED = E(429, -18011, "RATE_LIMITED", "Rate limit exceeded", "rate limit; see Retry-After")
+TOO_MANY_LOGINS = E(429, -100002, "RATE_LIMITED", "Too many login attempts", "login rate limit")
 UNKNOWN_ERROR = E(500, -22000, "INTERNAL", "Unknown error", "server error (or a bug, logged)")
 del E
 

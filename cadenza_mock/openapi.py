@@ -20,8 +20,8 @@ from cadenza_mock.engine.query import MAX_LIMIT, MAX_OFFSET
 from cadenza_mock.errors import CATALOGUE, ErrorKind
 from cadenza_mock.model import PROFILE_NAMES, PROFILES
 from cadenza_mock.operations import OPERATIONS, Operation
+from cadenza_mock.scenario.build import TOP_KEYS
 from cadenza_mock.scenario.faults import FAULT_KEYS, TERMINAL_ACTIONS
-from cadenza_mock.scenario.loader import TOP_KEYS
 from cadenza_mock.schemas import REQUEST_SCHEMAS, UUID_PATTERN
 from cadenza_mock.version import __version__
 

@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from aiohttp.test_utils import TestClient
+from hypothesis import HealthCheck, settings
 
 REPO = Path(__file__).resolve().parent.parent
 LIST = "/api/v3/credential/list"
@@ -101,3 +102,19 @@ class Served:
         code = self.process.wait(timeout=timeout)
         self.read_until("\0never\0", timeout=timeout)
         return code, "".join(self.output)
+
+
+# The fuzz tests' base settings: the same inputs on every run (no example database), no
+# deadline on a shared CI machine, and module-scoped servers reset between examples.
+FUZZ = settings(
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[
+        HealthCheck.function_scoped_fixture,  # the suite's autouse fixtures; state is reset
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+        HealthCheck.large_base_example,
+        HealthCheck.filter_too_much,
+    ],
+)

@@ -41,24 +41,16 @@ from typing import Any
 from urllib.parse import quote, quote_plus, urlsplit
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from _api import DETAILS_KEYS
+from hypothesis import given, settings
 from hypothesis import strategies as st
+from support import FUZZ
 
 from cadenza_mock import MockServer
 
 # --------------------------------------------------------------------------- settings
 
-SETTINGS = settings(
-    deadline=None,
-    derandomize=True,
-    database=None,
-    suppress_health_check=[
-        HealthCheck.function_scoped_fixture,  # the suite's autouse fixtures; state is reset
-        HealthCheck.too_slow,
-        HealthCheck.data_too_large,
-        HealthCheck.large_base_example,
-    ],
-)
+SETTINGS = FUZZ
 API_EXAMPLES = 200  # per profile
 ADMIN_EXAMPLES = 200  # per profile
 RAW_EXAMPLES = 150  # per profile
@@ -204,16 +196,6 @@ def get(port: int, target: str, authorization: str | None = None) -> Answer:
 # --------------------------------------------------------------------------- properties
 
 ENVELOPE = ["data", "success", "errno", "error"]
-DETAILS = [
-    "code",
-    "resource",
-    "action",
-    "required",
-    "provided",
-    "tenant_id",
-    "request_id",
-    "metadata",
-]
 
 
 def shown(data: bytes, limit: int = 600) -> str:
@@ -241,7 +223,7 @@ def assert_envelope(answer: Answer, profile: str, request: bytes) -> dict[str, A
         assert list(payload)[4:] == extra, "keys" + where
         if extra:
             details = payload["details"]
-            assert isinstance(details, dict) and list(details) == DETAILS, where
+            assert isinstance(details, dict) and list(details) == DETAILS_KEYS, where
             assert isinstance(details["code"], str) and details["code"], where
     else:
         assert payload["success"] is True, where

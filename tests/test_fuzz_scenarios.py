@@ -29,8 +29,9 @@ from pathlib import Path
 
 import pytest
 import requests
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
+from support import FUZZ
 
 from cadenza_mock import MockServer
 from cadenza_mock.errors import ScenarioError
@@ -44,17 +45,7 @@ BUNDLED = {
 BUNDLED["many"] = BUNDLED["many"].replace("generate: 10000", "generate: 40")
 NAMES = sorted(BUNDLED)
 
-SETTINGS = settings(
-    deadline=None,
-    derandomize=True,
-    database=None,
-    suppress_health_check=[
-        HealthCheck.function_scoped_fixture,  # the suite's autouse fixtures; state is reset
-        HealthCheck.too_slow,
-        HealthCheck.data_too_large,
-        HealthCheck.filter_too_much,
-    ],
-)
+SETTINGS = FUZZ
 LOAD_EXAMPLES = 400
 ADMIN_EXAMPLES = 250
 CLI_EXAMPLES = 4  # one subprocess each, plus one run over the fixed texts below

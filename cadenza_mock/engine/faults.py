@@ -20,14 +20,7 @@ from typing import Any
 from cadenza_mock.engine.auth import bearer_token
 from cadenza_mock.errors import RATE_LIMITED, ApiError
 from cadenza_mock.model import User
-from cadenza_mock.scenario.fault_spec import (
-    DelayRange,
-    FaultSpec,
-    Match,
-    RateLimit,
-    Respond,
-    SlowBody,
-)
+from cadenza_mock.scenario import fault_spec
 from cadenza_mock.scenario.faults import is_glob
 
 
@@ -70,12 +63,12 @@ class Fault:
     """One armed fault with its counters, generators and token buckets."""
 
     def __init__(
-        self, fault_id: str, spec: FaultSpec, origin: str, seed: int, position: int
+        self, fault_id: str, spec: fault_spec.FaultSpec, origin: str, seed: int, position: int
     ) -> None:
         self.id = fault_id
         self.spec = spec
         self.origin = origin  # "scenario" or "runtime"
-        match = spec.match or Match()
+        match = spec.match or fault_spec.Match()
         self.methods = frozenset(match.methods)
         self.path = match.path
         self.path_is_glob = self.path is not None and is_glob(self.path)
@@ -94,7 +87,7 @@ class Fault:
         self._delays = random.Random(f"cadenza-mock:{seed}:{origin}:{position}:delay")
         self._buckets: dict[str, _Bucket] = {}
         limit = spec.action
-        self.bucket = limit if isinstance(limit, RateLimit) and limit.requests else None
+        self.bucket = limit if isinstance(limit, fault_spec.RateLimit) and limit.requests else None
 
     @property
     def armed(self) -> bool:
@@ -127,7 +120,7 @@ class Fault:
         delay = self.spec.delay
         if delay is None:
             return 0.0
-        if isinstance(delay, DelayRange):
+        if isinstance(delay, fault_spec.DelayRange):
             return self._delays.uniform(delay.low, delay.high)
         return float(delay)
 
@@ -175,13 +168,13 @@ class Fault:
 
     def rate_limit_error(self, retry_seconds: float) -> ApiError:
         limit = self.spec.action
-        given = limit.retry_after if isinstance(limit, RateLimit) else None
+        given = limit.retry_after if isinstance(limit, fault_spec.RateLimit) else None
         retry_after = given if given is not None else max(1, math.ceil(retry_seconds))
         return RATE_LIMITED.error(headers={"Retry-After": str(retry_after)})
 
     def respond_error(self) -> ApiError:
         respond = self.spec.action
-        assert isinstance(respond, Respond)
+        assert isinstance(respond, fault_spec.Respond)
         return ApiError(
             respond.status,
             respond.errno,
@@ -212,7 +205,7 @@ class Faults:
     run-time ones.
     """
 
-    def __init__(self, scenario_faults: Sequence[FaultSpec], seed: int) -> None:
+    def __init__(self, scenario_faults: Sequence[fault_spec.FaultSpec], seed: int) -> None:
         self._scenario_faults = tuple(scenario_faults)
         self._seed = seed
         self.reset()
@@ -228,7 +221,7 @@ class Faults:
     def _refresh(self) -> None:
         self.armed = any(f.armed for f in self._faults)
 
-    def arm(self, spec: FaultSpec, users: Sequence[User] = ()) -> Fault:
+    def arm(self, spec: fault_spec.FaultSpec, users: Sequence[User] = ()) -> Fault:
         """Add a run-time fault (a normalized spec from `parse_fault*`).
 
         ValueError if its id is taken or it names a user the scenario does not have (such
@@ -312,7 +305,7 @@ class Faults:
                 decision.error = fault.respond_error()
             elif fault.action == "rate_limit":
                 decision.error = fault.rate_limit_error(retry)
-            elif isinstance(fault.spec.action, SlowBody):
+            elif isinstance(fault.spec.action, fault_spec.SlowBody):
                 decision.chunk_delay = fault.spec.action.chunk_delay
                 decision.chunks = fault.spec.action.chunks
         if exhausted:

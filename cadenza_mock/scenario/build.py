@@ -74,13 +74,10 @@ class Scenario:
 class _UserBuilder:
     """Users of one scenario: ids, emails and tokens must be unique across all of them."""
 
-    def __init__(
-        self, problems: Problems, enums: ProfileEnums, seed: int, reference_ms: int
-    ) -> None:
-        self.problems = problems
-        self.seed = seed
-        self.reference_ms = reference_ms
-        self.records = RecordBuilder(problems, enums, seed, reference_ms)
+    def __init__(self, records: RecordBuilder) -> None:
+        self.records = records
+        self.problems, self.seed = records.problems, records.seed
+        self.reference_ms = records.reference_ms
         self.tokens: set[str] = set()
         self.emails: set[str] = set()
         self.user_ids: set[str] = set()
@@ -255,9 +252,8 @@ def build(
             problems.add(fields["mask_keep"], "mask_keep", "cannot be negative")
     if "users" in fields and not _within_bound(fields["users"], problems):
         return None  # checked before anything is generated: refusing is instant
-    builder = _UserBuilder(
-        problems, PROFILES[profile], seed, now if now is not None else gen.REFERENCE_EPOCH_MS
-    )
+    reference_ms = now if now is not None else gen.REFERENCE_EPOCH_MS
+    builder = _UserBuilder(RecordBuilder(problems, PROFILES[profile], seed, reference_ms))
     users: list[User] = []
     credentials: list[Credential] = []
     if "users" in fields:

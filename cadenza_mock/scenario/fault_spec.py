@@ -5,12 +5,20 @@ lists and that can be posted again to arm the same fault.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 
-def _one_or_many(values: tuple[str, ...]) -> str | list[str]:
+def _one_or_many(values: tuple[str, ...]) -> str | list[str] | None:
+    """`GET` for one value, a list for several, None (left out) for none."""
+    if not values:
+        return None
     return values[0] if len(values) == 1 else list(values)
+
+
+def _given(**fields: Any) -> dict[str, Any]:
+    """The fields that were given (not None), in order: the normalized JSON form."""
+    return {key: value for key, value in fields.items() if value is not None}
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,20 +33,14 @@ class Match:
     headers: tuple[str, ...] = ()  # header names that must be present
 
     def to_json(self) -> dict[str, Any]:
-        result: dict[str, Any] = {}
-        if self.methods:
-            result["method"] = _one_or_many(self.methods)
-        if self.path is not None:
-            result["path"] = self.path
-        if self.query is not None:
-            result["query"] = dict(self.query)
-        if self.user is not None:
-            result["user"] = self.user
-        if self.token is not None:
-            result["token"] = self.token
-        if self.headers:
-            result["header"] = _one_or_many(self.headers)
-        return result
+        return _given(
+            method=_one_or_many(self.methods),
+            path=self.path,
+            query=dict(self.query) if self.query is not None else None,
+            user=self.user,
+            token=self.token,
+            header=_one_or_many(self.headers),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,15 +54,10 @@ class Respond:
     headers: tuple[tuple[str, str], ...] | None = None
 
     def to_json(self) -> dict[str, Any]:
-        result: dict[str, Any] = {
-            "status": self.status,
-            "errno": self.errno,
-            "error": self.error,
-            "code": self.code,
-        }
-        if self.headers is not None:
-            result["headers"] = dict(self.headers)
-        return result
+        result = {"status": self.status, "errno": self.errno, "error": self.error}
+        result["code"] = self.code  # shown even when None: the envelope then has no code
+        headers = dict(self.headers) if self.headers is not None else None
+        return {**result, **_given(headers=headers)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,15 +80,7 @@ class RateLimit:
     retry_after: int | None = None  # fixed Retry-After; else the time until a token is back
 
     def to_json(self) -> str | dict[str, Any]:
-        given = {
-            key: value
-            for key, value in (
-                ("requests", self.requests),
-                ("window", self.window),
-                ("retry_after", self.retry_after),
-            )
-            if value is not None
-        }
+        given = _given(requests=self.requests, window=self.window, retry_after=self.retry_after)
         return given or "always"
 
 
@@ -103,7 +92,7 @@ class SlowBody:
     chunks: int
 
     def to_json(self) -> dict[str, Any]:
-        return {"chunk_delay": self.chunk_delay, "chunks": self.chunks}
+        return asdict(self)  # the field names are the YAML keys
 
 
 Action = Respond | RateLimit | SlowBody | str  # str: "drop" or "malformed"
@@ -131,24 +120,11 @@ class FaultSpec:
         ]
 
     def to_json(self) -> dict[str, Any]:
-        result: dict[str, Any] = {}
-        if self.id is not None:
-            result["id"] = self.id
-        if self.match is not None:
-            result["match"] = self.match.to_json()
-        if self.delay is not None:
-            result["delay"] = (
-                self.delay.to_json() if isinstance(self.delay, DelayRange) else self.delay
-            )
-        name = self.action_name
-        if name is not None:
-            action = self.action
-            result[name] = True if isinstance(action, str) else action.to_json()  # type: ignore[union-attr]
-        for key, given in (
-            ("times", self.times),
-            ("after", self.after),
-            ("probability", self.probability),
-        ):
-            if given is not None:
-                result[key] = given
-        return result
+        delay = self.delay.to_json() if isinstance(self.delay, DelayRange) else self.delay
+        action: Any = self.action
+        fields: dict[str, Any] = {"id": self.id, "match": self.match and self.match.to_json()}
+        fields["delay"] = delay
+        if self.action_name is not None:  # `drop: true`, or the action's own fields
+            fields[self.action_name] = True if isinstance(action, str) else action.to_json()
+        fields |= {"times": self.times, "after": self.after, "probability": self.probability}
+        return _given(**fields)

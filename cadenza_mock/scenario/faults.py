@@ -253,12 +253,22 @@ def _match(node: yaml.Node, path: str, problems: Problems) -> Match:
     return Match(**result)
 
 
-def _respond(node: yaml.Node, path: str, problems: Problems) -> Respond | None:
-    fields = mapping(node, path, RESPOND_KEYS, problems)
-    if fields is None:
+def _fields_with(
+    node: yaml.Node, path: str, keys: tuple[str, ...], needed: str, why: str, problems: Problems
+) -> dict[str, yaml.Node] | None:
+    """A mapping of `keys` that must hold `needed` (else `why` is the problem)."""
+    fields = mapping(node, path, keys, problems)
+    if fields is not None and needed not in fields:
+        problems.add(node, path, why)
         return None
-    if "status" not in fields:
-        problems.add(node, path, "needs a status (400 to 599)")
+    return fields
+
+
+def _respond(node: yaml.Node, path: str, problems: Problems) -> Respond | None:
+    fields = _fields_with(
+        node, path, RESPOND_KEYS, "status", "needs a status (400 to 599)", problems
+    )
+    if fields is None:
         return None
     status = scalar(fields["status"], join(path, "status"), int, problems)
     if status is None:
@@ -365,11 +375,9 @@ def _rate_limit(node: yaml.Node, path: str, problems: Problems) -> RateLimit | N
 
 
 def _slow_body(node: yaml.Node, path: str, problems: Problems) -> SlowBody | None:
-    fields = mapping(node, path, SLOW_BODY_KEYS, problems)
+    why = "needs chunk_delay (seconds between chunks)"
+    fields = _fields_with(node, path, SLOW_BODY_KEYS, "chunk_delay", why, problems)
     if fields is None:
-        return None
-    if "chunk_delay" not in fields:
-        problems.add(node, path, "needs chunk_delay (seconds between chunks)")
         return None
     pause = _seconds(fields["chunk_delay"], join(path, "chunk_delay"), problems)
     chunks = DEFAULT_SLOW_CHUNKS

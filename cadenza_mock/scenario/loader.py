@@ -14,35 +14,9 @@ from typing import Any
 
 from cadenza_mock.errors import ScenarioError, ScenarioIssue
 from cadenza_mock.model import PROFILE_NAMES
-from cadenza_mock.scenario.build import MAX_CREDENTIALS, TOP_KEYS, Scenario, build
+from cadenza_mock.scenario.build import Scenario, build
 from cadenza_mock.scenario.nodes import Problems
-from cadenza_mock.scenario.records import is_uuid
-from cadenza_mock.scenario.sources import (
-    NOT_ALLOWED,
-    Confinement,
-    SourceText,
-    bundled_descriptions,
-    bundled_dir,
-    bundled_names,
-    document,
-    is_bundled_name,
-)
-
-__all__ = [
-    "MAX_CREDENTIALS",
-    "NOT_ALLOWED",
-    "TOP_KEYS",
-    "Confinement",
-    "Scenario",
-    "bundled_descriptions",
-    "bundled_dir",
-    "bundled_names",
-    "is_bundled_name",
-    "is_uuid",
-    "load_scenario",
-    "load_scenario_text",
-    "validate_file",
-]
+from cadenza_mock.scenario.sources import Confinement, SourceText, document
 
 
 def load_scenario(
