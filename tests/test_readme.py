@@ -71,3 +71,14 @@ def test_readme_scripts_run(name: str, tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert re.search(r"served at http://127\.0\.0\.1:\d+", done.stdout), done.stdout
+
+
+def test_the_errors_table_lists_every_catalogue_row():
+    """Each (status, errno) the mock can answer has a row in the README's Errors table."""
+    from cadenza_mock.errors import CATALOGUE
+
+    match = re.search(r"^## Errors\n(.*?)(?=^## )", README.read_text(encoding="utf-8"), re.M | re.S)
+    assert match
+    rows = set(re.findall(r"^\| (\d{3}) \| (-\d+) \|", match.group(1), re.M))
+    missing = sorted({(str(k.status), str(k.errno)) for k in CATALOGUE} - rows)
+    assert not missing, f"README Errors table lacks {missing}"
