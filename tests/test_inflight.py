@@ -90,15 +90,10 @@ def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
     return pytester.runpytest_inprocess("-p", "no:cacheprovider", *args)
 
 
-@pytest.mark.parametrize("order", [["-p", "no:randomly"], ["random"]])
-def test_timeouts_neither_crash_nor_leak_in_process(
-    pytester: pytest.Pytester, order: list[str]
-) -> None:
+def test_timeouts_neither_crash_nor_leak_in_process(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_timeouts=DOWNSTREAM)
-    if "no:randomly" in order:
-        run(pytester, *order).assert_outcomes(passed=TESTS)
-        return
-    for seed in (1, 2, 3):
+    run(pytester, "-p", "no:randomly").assert_outcomes(passed=TESTS)  # the file's order
+    for seed in (1, 2, 3):  # pytest-randomly shuffles the tests
         run(pytester, f"--randomly-seed={seed}").assert_outcomes(passed=TESTS)
 
 
