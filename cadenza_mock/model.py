@@ -27,6 +27,15 @@ _SDK_BASE_VENUES = (
 )
 
 
+def is_bundled_name(source: str) -> bool:
+    """`"revoked"` names a bundled scenario; anything with a slash or a YAML suffix is a path.
+
+    Here, on the ground floor, because the pytest plugin applies the rule at import time
+    and must not pull in the YAML loader to do so.
+    """
+    return "/" not in source and "\\" not in source and not source.endswith((".yaml", ".yml"))
+
+
 @dataclass(frozen=True, slots=True)
 class ProfileEnums:
     """What one wire profile accepts; anything else is a scenario or request error."""

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from cadenza_mock.model import is_bundled_name
+
 if TYPE_CHECKING:
     from aiohttp import web
 
@@ -134,7 +136,7 @@ def _resolve_settings(config: pytest.Config) -> Settings:
 
 def _anchor(source: str, base: Path) -> str:
     """A relative file path made absolute against `base`; bundled names pass through."""
-    if "/" not in source and "\\" not in source and not source.endswith((".yaml", ".yml")):
+    if is_bundled_name(source):
         return source
     path = Path(source).expanduser()
     return str(path if path.is_absolute() else base / path)

@@ -13,7 +13,6 @@ posted back unchanged.
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections.abc import Mapping
@@ -35,6 +34,7 @@ from cadenza_mock.scenario.nodes import (
     Problems,
     compose,
     describe,
+    from_data,
     join,
     mapping,
     scalar,
@@ -389,15 +389,6 @@ def _slow_body(node: yaml.Node, path: str, problems: Problems) -> SlowBody | Non
 # --------------------------------------------------------------------------- other sources
 
 
-class _InlineIssue(ScenarioIssue):
-    """A problem in a fault given as a Python dict: its key path says where, not a line."""
-
-    __slots__ = ()
-
-    def __str__(self) -> str:
-        return f"{self.file}: {self.message}"
-
-
 def parse_fault_text(text: str, name: str = "<request body>") -> FaultSpec:
     """A fault written as JSON or YAML text (the admin API's body); problems cite `name`."""
     node = compose(text, name, "JSON/YAML")
@@ -418,17 +409,11 @@ def parse_fault_dict(spec: Mapping[str, Any], name: str = "fault") -> FaultSpec:
     """A fault given as a Python dict (`MockServer.add_fault`); problems name the key path."""
     if not isinstance(spec, Mapping):
         raise TypeError(f"a fault is a mapping like {{'respond': {{'status': 500}}}}, got {spec!r}")
-    try:
-        # JSON first: it is YAML, and rejects what YAML could not represent faithfully.
-        text = json.dumps(dict(spec))
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name}: not representable as JSON: {exc}") from None
-    try:
-        return parse_fault_text(text, name)
-    except ScenarioError as exc:
-        raise ScenarioError(
-            [_InlineIssue(name, 0, 0, issue.message) for issue in exc.issues]
-        ) from None
+    problems = Problems(name)
+    fault = parse_fault(from_data(dict(spec), name), "", problems)
+    if problems.issues or fault is None:
+        raise ScenarioError(problems.issues)
+    return fault
 
 
 # --------------------------------------------------------------------------- shorthands

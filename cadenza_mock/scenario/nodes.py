@@ -7,6 +7,7 @@ Validating nodes rather than plain dicts is what lets every problem be reported 
 from __future__ import annotations
 
 import difflib
+import io
 import re
 import threading
 from collections.abc import Iterable, Iterator
@@ -50,14 +51,15 @@ def _constructor() -> yaml.constructor.SafeConstructor:
 class Problems:
     """Collects scenario problems; checks return None on failure and keep going."""
 
-    def __init__(self) -> None:
+    def __init__(self, name: str = "<scenario>") -> None:
         self.issues: list[ScenarioIssue] = []
+        self.name = name  # where a problem is, for nodes without marks (built from data)
 
     def add(self, node: yaml.Node | None, path: str, message: str) -> None:
         mark = node.start_mark if node is not None else None
         where = f"{path}: " if path else ""
         if mark is None:
-            self.issues.append(ScenarioIssue("<scenario>", 0, 0, where + message))
+            self.issues.append(ScenarioIssue(self.name, 0, 0, where + message))
         else:
             self.issues.append(
                 ScenarioIssue(mark.name, mark.line + 1, mark.column + 1, where + message)
@@ -184,6 +186,29 @@ def _flow_too_deep(text: str) -> tuple[int, int] | None:
         escaped = False
         previous = char
     return None
+
+
+class _DataDumper(yaml.SafeDumper):
+    """Represents plain data as nodes (nothing is written); tuples as lists."""
+
+
+_DataDumper.add_representer(tuple, yaml.representer.SafeRepresenter.represent_list)
+
+
+def from_data(data: Any, name: str) -> yaml.Node:
+    """The node tree of plain Python data (a fault given as a dict), checked like text:
+    no YAML text is written only to be parsed again. Nodes carry no marks, so problems
+    are located by their key path alone."""
+    dumper = _DataDumper(io.StringIO())
+    try:
+        node: yaml.Node = dumper.represent_data(data)
+    except yaml.representer.RepresenterError:
+        message = "not plain data: use str, int, float, bool, None, lists and dicts"
+        raise ScenarioError([ScenarioIssue(name, 0, 0, message)]) from None
+    finally:
+        dumper.dispose()
+    _check_tree(node, name)
+    return node
 
 
 def _check_tree(root: yaml.Node, name: str) -> None:

@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from cadenza_mock.errors import ScenarioError, ScenarioIssue
+from cadenza_mock.model import is_bundled_name
 from cadenza_mock.scenario.nodes import Problems, compose, scalar, suggest
 
 
@@ -38,11 +39,6 @@ def bundled_descriptions() -> list[tuple[str, str]]:
         data = yaml.safe_load(text) or {}
         result.append((name, str(data.get("description", "")).strip()))
     return result
-
-
-def is_bundled_name(source: str) -> bool:
-    """`"revoked"` names a bundled scenario; anything with a slash or a YAML suffix is a path."""
-    return "/" not in source and "\\" not in source and not source.endswith((".yaml", ".yml"))
 
 
 # The one answer for a source outside what the caller may read: it says neither whether
