@@ -1,0 +1,311 @@
+"""The data shapes of the OpenAPI document: component schemas per wire profile and the
+admin API's, built from the same enums and request schemas the server uses.
+
+Apart from openapi.py, which assembles paths and operations: these are the nouns, that
+module the verbs.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from cadenza_mock.engine.lifecycle import IDENTITIES
+from cadenza_mock.model import PROFILE_NAMES, PROFILES
+from cadenza_mock.scenario.build import TOP_KEYS
+from cadenza_mock.scenario.faults import FAULT_KEYS, TERMINAL_ACTIONS
+from cadenza_mock.schemas import REQUEST_SCHEMAS, UUID_PATTERN
+
+TRADING_ACCOUNT_TYPES = ("SPOT", "MARGIN", "CREDIT")
+TRADING_ACCOUNT_STATUSES = (
+    "NEW",
+    "CREATED",
+    "ACTIVE",
+    "INACTIVE",
+    "LOCKED",
+    "DISCONNECTED",
+    "UNAVAILABLE",
+)
+
+# Seconds one POST /__admin/clock moves the clock; none given is 0 (the clock as is).
+
+EPOCH_MS = {"type": "integer", "minimum": 0, "description": "milliseconds since the epoch"}
+ISO_MS = {
+    "type": "string",
+    "format": "date-time",
+    "pattern": r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$",
+    "description": "ISO-8601 UTC with milliseconds, the twin of the integer field",
+}
+UUID = {"type": "string", "format": "uuid", "pattern": UUID_PATTERN}
+_UUID_BARE = UUID_PATTERN.removeprefix("^").removesuffix("$")
+UUID_LIST = f"^{_UUID_BARE}(,{_UUID_BARE})*$"
+JWT = {"type": "string", "pattern": r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$"}
+
+
+def ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def nullable(schema: Mapping[str, Any]) -> dict[str, Any]:
+    return {"anyOf": [dict(schema), {"type": "null"}]}
+
+
+def strict(properties: dict[str, Any], required: Iterable[str] | None = None) -> dict[str, Any]:
+    """An object with exactly these keys: a leaked field (a secret!) fails validation."""
+    return {
+        "type": "object",
+        "properties": properties,
+        "required": list(properties if required is None else required),
+        "additionalProperties": False,
+    }
+
+
+def loose(properties: dict[str, Any], required: Iterable[str] | None = None) -> dict[str, Any]:
+    """An object that may grow (admin answers are ours and gain fields over time)."""
+    return {
+        "type": "object",
+        "properties": properties,
+        "required": list(properties if required is None else required),
+    }
+
+
+def component_schemas(profile: str) -> dict[str, Any]:
+    enums = PROFILES[profile]
+    schemas: dict[str, Any] = {
+        "Venue": {"type": "string", "enum": list(enums.venues)},
+        "CredentialType": {"type": "string", "enum": list(enums.types)},
+        "CredentialStatus": {"type": "string", "enum": list(enums.statuses)},
+        "MaskedApiKey": {
+            "type": "string",
+            # [\s\S], not `.`: the prefix is the key's own first characters, whatever they
+            # are (a key may start with a newline or other control character).
+            "pattern": r"^[\s\S]*\*\*\*$",
+            "description": "the key's first characters (6 unless the scenario sets "
+            "mask_keep; never more than half the key) followed by ***; the key itself never",
+            "examples": ["abc123***"],
+        },
+    }
+    if profile == "sdk":
+        schemas["Credential"] = strict(
+            {
+                "credentialId": UUID,
+                "venue": ref("Venue"),
+                "credentialType": ref("CredentialType"),
+                "nickname": {"type": "string"},
+                "status": ref("CredentialStatus"),
+                "createdAt": EPOCH_MS,
+                "createdAtDateTime": ISO_MS,
+                "updatedAt": EPOCH_MS,
+                "updatedAtDateTime": ISO_MS,
+                "revokedAt": nullable(EPOCH_MS),
+                "revokedAtDateTime": nullable(ISO_MS),
+            }
+        )
+        schemas["TradingAccount"] = strict(
+            {
+                "tradingAccountId": UUID,
+                "externalTradingAccountId": nullable({"type": "string"}),
+                "venue": ref("Venue"),
+                "nickname": nullable({"type": "string"}),
+                "accountType": {"type": "string", "enum": list(TRADING_ACCOUNT_TYPES)},
+                "externalAccountType": nullable({"type": "string"}),
+                "credentials": {"type": "array", "items": ref("Credential")},
+                "status": {"type": "string", "enum": list(TRADING_ACCOUNT_STATUSES)},
+                "createdAt": EPOCH_MS,
+                "updatedAt": EPOCH_MS,
+            }
+        )
+        schemas["Pagination"] = strict(
+            {
+                "offset": {"type": "integer", "minimum": 0},
+                "limit": {"type": "integer", "minimum": 0},
+                "total": {"type": "integer", "minimum": 0},
+                "cursor": nullable({"type": "string"}),
+                "hasNext": {"type": "boolean"},
+            },
+            required=(),
+        )
+        schemas["ErrorDetails"] = strict(
+            {
+                "code": {"type": "string"},
+                "resource": nullable({"type": "string"}),
+                "action": nullable({"type": "string"}),
+                "required": {"description": "what the call needed (free form)"},
+                "provided": {"description": "what the call gave (free form)"},
+                "tenant_id": nullable({"type": "string"}),
+                "request_id": nullable({"type": "string"}),
+                "metadata": nullable({"type": "object"}),
+            },
+            required=("code",),
+        )
+    else:
+        nine = {
+            "credentialId": UUID,
+            "userId": UUID,
+            "venue": ref("Venue"),
+            "name": {"type": "string"},
+            "type": ref("CredentialType"),
+            "apiKey": ref("MaskedApiKey"),
+            "status": ref("CredentialStatus"),
+            "createdAt": EPOCH_MS,
+            "updatedAt": EPOCH_MS,
+        }
+        schemas["Credential"] = strict(nine)
+        # The revoke page documents revokedAt (= updatedAt) on the revoked record.
+        schemas["RevokedCredential"] = strict({**nine, "revokedAt": EPOCH_MS}, required=list(nine))
+        reached = {v: IDENTITIES[v] for v in enums.venues if v in IDENTITIES}
+        schemas["Identity"] = {
+            "type": "string",
+            "enum": sorted({i for ids in reached.values() for i in ids}),
+            "description": "an account the key reaches; per venue: "
+            + "; ".join(f"{v}: {', '.join(ids)}" for v, ids in reached.items()),
+        }
+        schemas["VerifyResult"] = strict(
+            {
+                "credentialId": UUID,
+                "venue": ref("Venue"),
+                "status": {"type": "string", "enum": ["VERIFIED", "FAILED"]},
+                "identities": {"type": "array", "items": ref("Identity")},
+            }
+        )
+    schemas["User"] = strict(
+        {
+            "id": UUID,
+            "email": {"type": "string"},
+            "role": {"type": "string"},
+            "createdAt": {"type": "string", "format": "date-time"},
+            "updatedAt": {"type": "string", "format": "date-time"},
+            "appMetadata": {"type": "object"},
+            "userMetadata": {"type": "object"},
+        }
+    )
+    schemas["Session"] = strict(
+        {
+            "accessToken": JWT,
+            "refreshToken": {"type": "string", "minLength": 1},
+            "tokenType": {"const": "bearer"},
+            "expiresIn": {"type": "integer", "minimum": 1, "examples": [3600]},
+            "expiresAt": {"type": "integer", "description": "Unix seconds"},
+            "user": ref("User"),
+        }
+    )
+    names = {
+        "create": "CreateCredentialRequest",
+        "verify": "VerifyCredentialRequest",
+        "rotate": "RotateCredentialRequest",
+        "revoke": "RevokeCredentialRequest",
+        "login": "LoginRequest",
+        "refresh": "RefreshTokenRequest",
+    }
+    for operation, name in names.items():
+        schemas[name] = copy.deepcopy(REQUEST_SCHEMAS[profile][operation])
+    schemas.update(admin_schemas())
+    return schemas
+
+
+def admin_schemas() -> dict[str, Any]:
+    string_list = {"type": "array", "items": {"type": "string"}}
+    return {
+        "AdminHealth": loose(
+            {
+                "status": {"const": "ok"},
+                "version": {"type": "string"},
+                "scenario": {"type": "string"},
+                "profile": {"type": "string", "enum": list(PROFILE_NAMES)},
+                "uptimeSeconds": {"type": "number", "minimum": 0},
+            }
+        ),
+        "AdminScenario": loose(
+            {
+                "name": {"type": "string"},
+                "description": {"type": "string"},
+                "source": nullable({"type": "string"}),
+                "extends": string_list,
+                "profile": {"type": "string", "enum": list(PROFILE_NAMES)},
+                "seed": {"type": "integer"},
+                "now": nullable(EPOCH_MS),
+                "users": {
+                    "type": "array",
+                    "items": loose(
+                        {
+                            "id": {"type": "string"},
+                            "email": {"type": "string"},
+                            "tokens": string_list,
+                            "expiredTokens": string_list,
+                            "credentialCount": {"type": "integer", "minimum": 0},
+                        }
+                    ),
+                },
+            }
+        ),
+        "AdminJournalEntry": loose(
+            {
+                "seq": {"type": "integer"},
+                "time": EPOCH_MS,
+                "method": {"type": "string"},
+                "path": {"type": "string"},
+                "query": {"type": "object", "additionalProperties": string_list},
+                "headers": {"type": "object", "additionalProperties": {"type": "string"}},
+                "body": {"description": "the JSON body with secrets redacted, or a note"},
+                "status": {"type": "integer"},
+                "durationMs": {"type": "number", "minimum": 0},
+                "userId": nullable({"type": "string"}),
+                "fault": {"description": "the injected fault that answered, if any"},
+            }
+        ),
+        "AdminClock": loose(
+            {
+                "now": EPOCH_MS,
+                "nowDateTime": ISO_MS,
+                "frozen": {"type": "boolean"},
+                "offsetMs": {"type": "number"},
+            }
+        ),
+        # Every stored field but the secrets, whatever the profile: strict, so a secret
+        # that slipped into the dump fails the check.
+        "AdminCredential": strict(
+            {
+                "credentialId": UUID,
+                "userId": UUID,
+                "venue": {"type": "string"},
+                "name": {"type": "string"},
+                "type": {"type": "string"},
+                "apiKey": ref("MaskedApiKey"),
+                "status": {"type": "string"},
+                "createdAt": EPOCH_MS,
+                "updatedAt": EPOCH_MS,
+                "revokedAt": nullable(EPOCH_MS),
+                "keysValid": {"type": "boolean"},
+                "hasApiSecret": {"type": "boolean"},
+                "hasApiPassphrase": {"type": "boolean"},
+            }
+        ),
+        "AdminArmedFault": loose(
+            {
+                "id": {"type": "string"},
+                "origin": {"type": "string"},
+                "armed": {"type": "boolean"},
+                "remaining": nullable({"type": "integer"}),
+                "matched": {"type": "integer", "minimum": 0},
+                "fired": {"type": "integer", "minimum": 0},
+                "fault": ref("AdminFault"),
+            }
+        ),
+        # What JSON Schema can say of the fault and scenario vocabularies: their keys. The
+        # values are checked by the scenario loader (a bad one is a 400 naming it), with rules
+        # (known users, ranges, one action) a schema would only repeat and drift from.
+        "AdminFault": {
+            "type": "object",
+            "propertyNames": {"enum": list(FAULT_KEYS)},
+            "anyOf": [{"required": [action]} for action in (*TERMINAL_ACTIONS, "delay")],
+            "description": "one entry of a scenario's faults: list: an optional match, one "
+            "action (respond, rate_limit, drop, malformed or slow_body, optionally after a "
+            "delay; or a delay alone) and an optional schedule (times, after, probability)",
+        },
+        "AdminScenarioFile": {
+            "type": "object",
+            "propertyNames": {"enum": list(TOP_KEYS)},
+            "description": "a scenario file's content, as in scenarios/*.yaml",
+        },
+    }
