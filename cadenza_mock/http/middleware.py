@@ -137,24 +137,10 @@ async def envelope_middleware(request: web.Request, handler: Handler) -> web.Str
     # Faults are evaluated here, not in a second middleware: with none armed this costs
     # one attribute read. The admin API is never faulted, so a test can always disarm.
     if state.faults.armed and not request.path.startswith(ADMIN_PREFIX):
-        decision = state.faults.decide(
-            _request_view(request), state.clock.now_ms(), lambda: _user_of(request, state)
-        )
-        if decision is not None:
-            if decision.action is not None:
-                request[FAULT_ACTION] = decision.action  # the observer (tests) reads it
-            if decision.delay:
-                await _sleep_while_connected(request, decision.delay, state, generation)
-                if state.generation != generation:
-                    return _drop(request)
-                # A client that gave up during the delay gets nothing done on its behalf.
-                gone = not _connected(request)
-            if gone:
-                response = _drop(request)
-            elif decision.error is not None:
-                response = error_response(decision.error, state.store.profile)
-            elif decision.action == "drop":
-                response = _drop(request)
+        try:
+            decision, response, gone = await _faulted(request, state, generation)
+        except Stale:
+            return _drop(request)
     if response is None:
         try:
             response = await handler(request)
@@ -170,15 +156,9 @@ async def envelope_middleware(request: web.Request, handler: Handler) -> web.Str
             gone = True
             response = _drop(request)
         except Exception as exc:
-            if isinstance(exc, ConnectionError) and not _connected(request):
-                gone = True  # went away while we answered: normal, not a crash
-                response = _drop(request)
-            else:
-                log.exception("unexpected error answering %s %s", request.method, request.path)
-                hook = request.app.get(HANDLER_ERROR_HOOK)
-                if hook is not None:
-                    hook(f"{request.method} {request.path}", exc)
-                response = error_response(unknown_error(), state.store.profile)
+            # Went away while we answered: normal, not a crash.
+            gone = isinstance(exc, ConnectionError) and not _connected(request)
+            response = _drop(request) if gone else _crashed(request, state, exc)
         if decision is not None and decision.action == "malformed":
             response = _truncated(response)
         elif decision is not None and decision.action == "slow_body":
@@ -194,6 +174,42 @@ async def envelope_middleware(request: web.Request, handler: Handler) -> web.Str
         # The answer stands whatever goes wrong in bookkeeping: never turn it into an error.
         log.error("could not journal %s %s", request.method, request.path, exc_info=False)
     return response
+
+
+async def _faulted(
+    request: web.Request, state: MockState, generation: int
+) -> tuple[Decision | None, web.StreamResponse | None, bool]:
+    """What the armed faults do to this request: (their decision, an answer that replaces
+    the handler's or None, whether the client left during a delay). Stale if a reset came
+    during the delay."""
+    decision = state.faults.decide(
+        _request_view(request), state.clock.now_ms(), lambda: _user_of(request, state)
+    )
+    if decision is None:
+        return None, None, False
+    if decision.action is not None:
+        request[FAULT_ACTION] = decision.action  # the observer (tests) reads it
+    gone = False
+    if decision.delay:
+        await _sleep_while_connected(request, decision.delay, state, generation)
+        if state.generation != generation:
+            raise Stale
+        # A client that gave up during the delay gets nothing done on its behalf.
+        gone = not _connected(request)
+    if gone or decision.action == "drop":
+        return decision, _drop(request), gone
+    if decision.error is not None:
+        return decision, error_response(decision.error, state.store.profile), False
+    return decision, None, False
+
+
+def _crashed(request: web.Request, state: MockState, exc: Exception) -> web.Response:
+    """A bug in the mock: logged, reported to MockServer (it fails the test), a 500."""
+    log.exception("unexpected error answering %s %s", request.method, request.path)
+    hook = request.app.get(HANDLER_ERROR_HOOK)
+    if hook is not None:
+        hook(f"{request.method} {request.path}", exc)
+    return error_response(unknown_error(), state.store.profile)
 
 
 def _after(

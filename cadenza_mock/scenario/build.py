@@ -86,35 +86,8 @@ class _UserBuilder:
         fields = mapping(node, path, USER_KEYS, self.problems)
         if fields is None:
             return None
-        rng = gen.rng_for(self.seed, "user", index)
-        user_id = gen.uuid4_from(rng)
-        if "id" in fields:
-            given = scalar(fields["id"], join(path, "id"), str, self.problems)
-            if given is not None and not is_uuid(given):
-                self.problems.add(fields["id"], join(path, "id"), f"expected a UUID, got {given!r}")
-            user_id = given or user_id
-        if user_id in self.user_ids:
-            self.problems.add(
-                fields.get("id", node), join(path, "id"), f"user id {user_id} given twice"
-            )
-        self.user_ids.add(user_id)
-
-        # Generated only when absent: it needs Faker, whose import costs ~180 ms of start-up.
-        email = None
-        if "email" in fields:
-            email = scalar(fields["email"], join(path, "email"), str, self.problems)
-        if email is None:
-            email = gen.email(gen.rng_for(self.seed, "user", index, "email"))
-        elif "@" not in email:
-            self.problems.add(
-                fields["email"], join(path, "email"), f"not an email address: {email!r}"
-            )
-        if email.lower() in self.emails:
-            self.problems.add(
-                fields.get("email", node), join(path, "email"), f"email {email!r} used by two users"
-            )
-        self.emails.add(email.lower())
-
+        user_id = self._user_id(fields, node, path, index)
+        email = self._email(fields, node, path, index)
         password = None
         if "password" in fields:
             password = secret(fields["password"], join(path, "password"), self.problems)
@@ -145,6 +118,46 @@ class _UserBuilder:
                         entry, join(cred_path, entry_index), user, index, entry_index
                     )
                 )
+        self._one_key_each(credentials, fields, path)
+        return user, credentials
+
+    def _user_id(self, fields: dict[str, yaml.Node], node: yaml.Node, path: str, index: int) -> str:
+        rng = gen.rng_for(self.seed, "user", index)
+        user_id = gen.uuid4_from(rng)
+        if "id" in fields:
+            given = scalar(fields["id"], join(path, "id"), str, self.problems)
+            if given is not None and not is_uuid(given):
+                self.problems.add(fields["id"], join(path, "id"), f"expected a UUID, got {given!r}")
+            user_id = given or user_id
+        if user_id in self.user_ids:
+            self.problems.add(
+                fields.get("id", node), join(path, "id"), f"user id {user_id} given twice"
+            )
+        self.user_ids.add(user_id)
+        return user_id
+
+    def _email(self, fields: dict[str, yaml.Node], node: yaml.Node, path: str, index: int) -> str:
+        # Generated only when absent: it needs Faker, whose import costs ~180 ms of start-up.
+        email = None
+        if "email" in fields:
+            email = scalar(fields["email"], join(path, "email"), str, self.problems)
+        if email is None:
+            email = gen.email(gen.rng_for(self.seed, "user", index, "email"))
+        elif "@" not in email:
+            self.problems.add(
+                fields["email"], join(path, "email"), f"not an email address: {email!r}"
+            )
+        if email.lower() in self.emails:
+            self.problems.add(
+                fields.get("email", node), join(path, "email"), f"email {email!r} used by two users"
+            )
+        self.emails.add(email.lower())
+        return email
+
+    def _one_key_each(
+        self, credentials: list[Credential], fields: dict[str, yaml.Node], path: str
+    ) -> None:
+        """No two credentials of one user on one (venue, apiKey): the API answers 409."""
         seen_keys: dict[tuple[str, str], str] = {}
         for cred in credentials:
             if cred.api_key.endswith("***"):
@@ -157,7 +170,6 @@ class _UserBuilder:
                     f"two credentials of this user share one {cred.venue} apiKey "
                     f"({previous} and {cred.credential_id}); the API rejects that (409)",
                 )
-        return user, credentials
 
     def _tokens(self, fields: dict[str, yaml.Node], path: str, key: str) -> list[str]:
         if key not in fields:
@@ -213,47 +225,18 @@ def build(
     profile_override: str | None,
     seed_override: int | None,
 ) -> Scenario | None:
-    if (
-        isinstance(node, yaml.MappingNode)
-        and node.value
-        and not any(isinstance(k, yaml.ScalarNode) and k.value in TOP_KEYS for k, _ in node.value)
-    ):
-        # No key a scenario has: some other file. Its keys are its content; never quote them.
-        problems.add(
-            node,
-            "",
-            f"not a scenario: none of its top-level keys is a scenario key "
-            f"(allowed: {', '.join(TOP_KEYS)})",
-        )
+    if not _looks_like_a_scenario(node, problems):
         return None
     fields = mapping(node, "", TOP_KEYS, problems)
     if fields is None:
         return None
-    description = ""
-    if "description" in fields:
-        description = scalar(fields["description"], "description", str, problems) or ""
-    seed = 0
-    if "seed" in fields:
-        seed = scalar(fields["seed"], "seed", int, problems) or 0
-    if seed_override is not None:
-        seed = seed_override
-    now = None
-    if "now" in fields and value(fields["now"]) is not None:
-        now = timestamp_ms(fields["now"], "now", problems)
-    profile = "docs"
-    if "profile" in fields:
-        profile = enum(fields["profile"], "profile", PROFILE_NAMES, problems, "profile") or "docs"
-    if profile_override is not None:
-        profile = profile_override
-    mask_keep = DEFAULT_MASK_KEEP
-    if "mask_keep" in fields:
-        mask_keep = scalar(fields["mask_keep"], "mask_keep", int, problems) or 0
-        if mask_keep < 0:
-            problems.add(fields["mask_keep"], "mask_keep", "cannot be negative")
+    settings = _settings(fields, problems, profile_override, seed_override)
     if "users" in fields and not _within_bound(fields["users"], problems):
         return None  # checked before anything is generated: refusing is instant
+    now = settings["now"]
     reference_ms = now if now is not None else gen.REFERENCE_EPOCH_MS
-    builder = _UserBuilder(RecordBuilder(problems, PROFILES[profile], seed, reference_ms))
+    records = RecordBuilder(problems, PROFILES[settings["profile"]], settings["seed"], reference_ms)
+    builder = _UserBuilder(records)
     users: list[User] = []
     credentials: list[Credential] = []
     if "users" in fields:
@@ -272,14 +255,61 @@ def build(
                 faults.append(fault)
     return Scenario(
         name=name,
-        description=description,
         source=path,
-        seed=seed,
-        now=now,
-        profile=profile,
-        mask_keep=mask_keep,
         users=tuple(users),
         credentials=tuple(credentials),
         faults=tuple(faults),
         extends=bases,
+        **settings,
     )
+
+
+def _looks_like_a_scenario(node: yaml.Node, problems: Problems) -> bool:
+    """False for a mapping with none of a scenario's keys: some other file, whose keys are
+    its content, so they are never quoted."""
+    if (
+        isinstance(node, yaml.MappingNode)
+        and node.value
+        and not any(isinstance(k, yaml.ScalarNode) and k.value in TOP_KEYS for k, _ in node.value)
+    ):
+        problems.add(
+            node,
+            "",
+            f"not a scenario: none of its top-level keys is a scenario key "
+            f"(allowed: {', '.join(TOP_KEYS)})",
+        )
+        return False
+    return True
+
+
+def _settings(
+    fields: dict[str, yaml.Node],
+    problems: Problems,
+    profile_override: str | None,
+    seed_override: int | None,
+) -> dict[str, Any]:
+    """description, seed, now, profile and mask_keep, the CLI's overrides applied."""
+    description = ""
+    if "description" in fields:
+        description = scalar(fields["description"], "description", str, problems) or ""
+    seed = 0
+    if "seed" in fields:
+        seed = scalar(fields["seed"], "seed", int, problems) or 0
+    now = None
+    if "now" in fields and value(fields["now"]) is not None:
+        now = timestamp_ms(fields["now"], "now", problems)
+    profile = "docs"
+    if "profile" in fields:
+        profile = enum(fields["profile"], "profile", PROFILE_NAMES, problems, "profile") or "docs"
+    mask_keep = DEFAULT_MASK_KEEP
+    if "mask_keep" in fields:
+        mask_keep = scalar(fields["mask_keep"], "mask_keep", int, problems) or 0
+        if mask_keep < 0:
+            problems.add(fields["mask_keep"], "mask_keep", "cannot be negative")
+    return {
+        "description": description,
+        "seed": seed if seed_override is None else seed_override,
+        "now": now,
+        "profile": profile if profile_override is None else profile_override,
+        "mask_keep": mask_keep,
+    }

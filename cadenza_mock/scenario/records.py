@@ -250,15 +250,7 @@ class RecordBuilder:
         if fields is None:
             return None
         p = self.problems
-        ok = True
-        for alias, canonical in _ALIASES.items():
-            if alias in fields and canonical in fields:
-                p.add(
-                    fields[alias], join(path, alias), f"give {alias!r} or {canonical!r}, not both"
-                )
-                ok = False
-            elif alias in fields:
-                fields[canonical] = fields.pop(alias)
+        ok = self._aliases(fields, path)
         if "venue" not in fields:
             p.add(node, path, "a credential needs a venue (or `generate: N` to make several)")
             return None
@@ -271,6 +263,46 @@ class RecordBuilder:
         if "status" in fields:
             status = enum(fields["status"], join(path, "status"), e.statuses, p, "status")
         given: dict[str, Any] = {}
+        ok = self._texts(fields, path, given) and ok
+        ok = self._ids(fields, path, user, given) and ok
+        ok = self._stamps(fields, path, given) and ok
+        keys_valid = True
+        if "keys_valid" in fields:
+            keys_valid = scalar(fields["keys_valid"], join(path, "keys_valid"), bool, p)
+        if venue is None or ctype is None or status is None or keys_valid is None or not ok:
+            return None
+        if (
+            venue in e.passphrase_venues
+            and "api_passphrase" not in given
+            and ("api_key" in given or "api_secret" in given)
+        ):
+            p.add(
+                node,
+                path,
+                f"{venue} credentials need an apiPassphrase besides apiKey and apiSecret",
+            )
+            return None
+        rng = gen.rng_for(self.seed, "user", user_index, "credential", entry_index, 0)
+        record = self._make(rng, user, venue, ctype, status, keys_valid, **given)
+        self._check_order(record, fields, node, path)
+        return record
+
+    def _aliases(self, fields: dict[str, yaml.Node], path: str) -> bool:
+        """The other profile's names (nickname, credentialType) read as this one's."""
+        ok = True
+        for alias, canonical in _ALIASES.items():
+            if alias in fields and canonical in fields:
+                self.problems.add(
+                    fields[alias], join(path, alias), f"give {alias!r} or {canonical!r}, not both"
+                )
+                ok = False
+            elif alias in fields:
+                fields[canonical] = fields.pop(alias)
+        return ok
+
+    def _texts(self, fields: dict[str, yaml.Node], path: str, given: dict[str, Any]) -> bool:
+        """name and the secrets into `given`; False if one is wrong (never quoted)."""
+        p, ok = self.problems, True
         for key, attr in (
             ("name", "name"),
             ("apiKey", "api_key"),
@@ -288,23 +320,23 @@ class RecordBuilder:
                     text = None
                 ok = ok and text is not None
                 given[attr] = text
+        return ok
+
+    def _ids(
+        self, fields: dict[str, yaml.Node], path: str, user: User, given: dict[str, Any]
+    ) -> bool:
+        """credentialId (a new UUID) into `given`; userId must be the listing user's."""
+        p, ok = self.problems, True
         if "credentialId" in fields:
-            cid = scalar(fields["credentialId"], join(path, "credentialId"), str, p)
+            where = join(path, "credentialId")
+            cid = scalar(fields["credentialId"], where, str, p)
             if cid is not None and not is_uuid(cid):
-                p.add(
-                    fields["credentialId"],
-                    join(path, "credentialId"),
-                    f"expected a UUID, got {cid!r}",
-                )
+                p.add(fields["credentialId"], where, f"expected a UUID, got {cid!r}")
                 cid = None
             elif cid is not None and cid in self.credential_ids:
-                p.add(
-                    fields["credentialId"],
-                    join(path, "credentialId"),
-                    f"credentialId {cid} given twice",
-                )
+                p.add(fields["credentialId"], where, f"credentialId {cid} given twice")
                 cid = None
-            ok = ok and cid is not None
+            ok = cid is not None
             given["credential_id"] = cid
         if "userId" in fields:
             owner = scalar(fields["userId"], join(path, "userId"), str, p)
@@ -315,6 +347,11 @@ class RecordBuilder:
                     f"userId {owner!r} differs from the user it is listed under ({user.user_id})",
                 )
                 ok = False
+        return ok
+
+    def _stamps(self, fields: dict[str, yaml.Node], path: str, given: dict[str, Any]) -> bool:
+        """createdAt, updatedAt, revokedAt into `given`, from ms or their ISO twins."""
+        p, ok = self.problems, True
         for key, attr in (
             ("createdAt", "created_at"),
             ("updatedAt", "updated_at"),
@@ -337,24 +374,13 @@ class RecordBuilder:
                 ok = False
                 continue
             given[attr] = next(iter(stamps.values()))
-        keys_valid = True
-        if "keys_valid" in fields:
-            keys_valid = scalar(fields["keys_valid"], join(path, "keys_valid"), bool, p)
-        if venue is None or ctype is None or status is None or keys_valid is None or not ok:
-            return None
-        if (
-            venue in e.passphrase_venues
-            and "api_passphrase" not in given
-            and ("api_key" in given or "api_secret" in given)
-        ):
-            p.add(
-                node,
-                path,
-                f"{venue} credentials need an apiPassphrase besides apiKey and apiSecret",
-            )
-            return None
-        rng = gen.rng_for(self.seed, "user", user_index, "credential", entry_index, 0)
-        record = self._make(rng, user, venue, ctype, status, keys_valid, **given)
+        return ok
+
+    def _check_order(
+        self, record: Credential, fields: dict[str, yaml.Node], node: yaml.Node, path: str
+    ) -> None:
+        """createdAt <= updatedAt <= revokedAt, and revokedAt only on a revoked record."""
+        p = self.problems
         if record.updated_at < record.created_at:
             p.add(
                 fields.get("updatedAt", node),
@@ -362,12 +388,11 @@ class RecordBuilder:
                 "updatedAt is before createdAt",
             )
         if record.revoked_at is not None:
-            if status != e.revoked_status:
+            if record.status != self.enums.revoked_status:
                 p.add(
                     fields.get("revokedAt", node),
                     join(path, "revokedAt"),
-                    f"revokedAt is set but status is {status}",
+                    f"revokedAt is set but status is {record.status}",
                 )
             elif record.revoked_at < record.updated_at:
                 p.add(fields["revokedAt"], join(path, "revokedAt"), "revokedAt is before updatedAt")
-        return record

@@ -123,6 +123,31 @@ def _resolve(
     return path, str(path)
 
 
+def _base(
+    value_node: yaml.Node, here: Path | None, chain: list[str], confined: Confinement | None
+) -> tuple[yaml.Node, str, list[str]]:
+    """The scenario an `extends:` value names: (its merged node, its name, its chain)."""
+    problems = Problems()
+    base_source = scalar(value_node, "extends", str, problems)
+    if base_source is None:
+        raise ScenarioError(problems.issues)
+    try:
+        base_node, base_name, _, base_chain = document(base_source, here, chain, confined)
+    except ScenarioError as exc:
+        # Problems without a position (missing file, cycle) are reported at this
+        # `extends:` line; located ones (YAML errors in the base) keep their own.
+        mark = value_node.start_mark
+        raise ScenarioError(
+            [
+                issue
+                if issue.line
+                else ScenarioIssue(mark.name, mark.line + 1, mark.column + 1, f"extends: {issue}")
+                for issue in exc.issues
+            ]
+        ) from None
+    return base_node, base_name, base_chain
+
+
 def _merge(base: yaml.MappingNode, child: yaml.MappingNode) -> yaml.MappingNode:
     """The child's keys replace the base's, except `users` and `faults`, which are appended."""
     merged: dict[str, tuple[yaml.Node, yaml.Node]] = {}
@@ -196,28 +221,7 @@ def document(
         for key_node, value_node in node.value:
             if key_node.value != "extends":
                 continue
-            problems = Problems()
-            base_source = scalar(value_node, "extends", str, problems)
-            if base_source is None:
-                raise ScenarioError(problems.issues)
-            try:
-                base_node, base_name, _, base_chain = document(
-                    base_source, here, [*chain, identity], confined
-                )
-            except ScenarioError as exc:
-                # Problems without a position (missing file, cycle) are reported at this
-                # `extends:` line; located ones (YAML errors in the base) keep their own.
-                mark = value_node.start_mark
-                raise ScenarioError(
-                    [
-                        issue
-                        if issue.line
-                        else ScenarioIssue(
-                            mark.name, mark.line + 1, mark.column + 1, f"extends: {issue}"
-                        )
-                        for issue in exc.issues
-                    ]
-                ) from None
+            base_node, base_name, base_chain = _base(value_node, here, [*chain, identity], confined)
             if isinstance(base_node, yaml.MappingNode):
                 node = _merge(base_node, node)
             bases = [base_name, *base_chain]
