@@ -94,6 +94,17 @@ ALREADY_EXIST = E(409, -22017, "ALREADY_EXISTS", "Already exist", "apiKey alread
 RATE_LIMITED = E(429, -18011, "RATE_LIMITED", "Rate limit exceeded", "rate limit; see Retry-After")
 TOO_MANY_LOGINS = E(429, -100002, "RATE_LIMITED", "Too many login attempts", "login rate limit")
 UNKNOWN_ERROR = E(500, -22000, "INTERNAL", "Unknown error", "server error (or a bug, logged)")
+# What the venue behind Cadenza answers (the error-codes page); faults name them by errno.
+EXCHANGE_ERROR = E(502, -18004, "EXCHANGE_ERROR", "Exchange error", "venue error")
+VENUE_AUTH = E(401, -18005, "AUTHENTICATION_ERROR", "Authentication error", "venue refused keys")
+NETWORK_ERROR = E(502, -18009, "NETWORK_ERROR", "Network error", "venue unreachable")
+DDOS_PROTECTION = E(503, -18010, "DDOS_PROTECTION", "DDOS protection", "venue shields itself")
+VENUE_UNAVAILABLE = E(503, -18012, "EXCHANGE_NOT_AVAILABLE", "Exchange not available", "venue")
+MAINTENANCE = E(503, -18013, "ON_MAINTENANCE", "On maintenance", "venue in maintenance")
+VENUE_TIMEOUT = E(504, -18015, "REQUEST_TIMEOUT", "Request timeout", "venue did not answer")
+INVALID_API_KEY = E(401, -18022, "INVALID_API_KEY", "Invalid API key", "venue rejects the key")
+SERVICE_UNAVAILABLE = E(503, -19006, "SERVICE_UNAVAILABLE", "Service unavailable", "web layer")
+LOCK_NOT_ACQUIRED = E(503, -22014, "LOCK_NOT_ACQUIRED", "Lock not acquired", "concurrent use")
 del E
 
 CATALOGUE: tuple[ErrorKind, ...] = tuple(
@@ -109,6 +120,11 @@ _FAULT_DEFAULTS: dict[int, tuple[ErrorKind, str | None]] = {
     409: (ALREADY_EXIST, None),
     429: (RATE_LIMITED, None),
 }
+
+
+def kind_of(status: int, errno: int) -> ErrorKind | None:
+    """The catalogue row with this status and errno, if there is one."""
+    return next((k for k in CATALOGUE if (k.status, k.errno) == (status, errno)), None)
 
 
 def fault_default(status: int) -> tuple[int, str, str]:

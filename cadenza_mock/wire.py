@@ -7,7 +7,6 @@ without a server.
 from __future__ import annotations
 
 import json
-import uuid
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -41,11 +40,6 @@ def health_json(health: dict[str, Any], version: str) -> dict[str, Any]:
         "version": version,
         "checks": health["checks"],
     }
-
-
-def new_request_id() -> str:
-    """The sdk envelope's `details.request_id`, to match a client's report with the log."""
-    return f"req_{uuid.uuid4().hex[:20]}"
 
 
 def mask_api_key(api_key: str, keep: int = DEFAULT_MASK_KEEP) -> str:
@@ -105,6 +99,14 @@ def credential(
     if profile == "sdk":
         return credential_sdk(cred)
     return credential_docs(cred, mask_keep)
+
+
+def revoked(cred: Credential, profile: str, mask_keep: int = DEFAULT_MASK_KEEP) -> dict[str, Any]:
+    """The revoke answer: in the docs profile the nine fields plus `revokedAt`, as the
+    revoke reference page's example shows (the list keeps its nine)."""
+    if profile == "sdk":
+        return credential_sdk(cred)
+    return {**credential_docs(cred, mask_keep), "revokedAt": cred.revoked_at}
 
 
 def success(data: Any) -> dict[str, Any]:

@@ -601,3 +601,14 @@ def test_readme_faults_python_example_runs():
 def test_a_fault_may_not_set_framing_headers(header):
     with MockServer("default") as mock, pytest.raises(ScenarioError, match=header):
         mock.add_fault({"respond": {"status": 500, "headers": {header: "text/html"}}})
+
+
+async def test_a_fault_names_a_venue_error_by_its_errno(make_client):
+    """`respond: {status, errno}` of a catalogue row answers that row's message and code."""
+    client = await make_client("sdk")
+    fault = {"match": {"path": LIST}, "respond": {"status": 503, "errno": -18013}, "times": 1}
+    assert (await client.post("/__admin/faults", json=fault)).status == 200
+    r = await client.get(LIST, headers=ALICE)
+    body = await r.json()
+    assert (r.status, body["errno"], body["error"]) == (503, -18013, "On maintenance")
+    assert body["details"]["code"] == "ON_MAINTENANCE"

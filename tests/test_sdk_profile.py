@@ -8,6 +8,7 @@ trading accounts from verify, and each profile ignoring the other's parameter na
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from _api import (
@@ -379,3 +380,31 @@ async def test_each_error_carries_its_own_request_id(sdk):
         assert isinstance(request_id, str) and request_id.startswith("req_")
         ids.append(request_id)
     assert ids[0] != ids[1]
+
+
+def test_error_request_ids_are_reproducible_per_seed():
+    """details.request_id comes from the seed and the error's place since the load or
+    reset: the same calls give byte-identical error answers, on every run."""
+    import requests
+
+    from cadenza_mock import MockServer
+
+    def errors(mock: MockServer) -> list[bytes]:
+        calls = [
+            ("GET", "/api/v3/credential/list", {"Authorization": "Bearer nope"}),
+            ("GET", "/api/v3/credential/list?credentialStatus=NOPE", ALICE),
+            ("POST", "/api/v3/credential/revoke", ALICE),
+        ]
+        return [
+            requests.request(m, mock.url + p, headers=h, timeout=10).content for m, p, h in calls
+        ]
+
+    with MockServer("sdk") as first, MockServer("sdk") as second:
+        seen = errors(first)
+        assert seen == errors(second)
+        ids = [json.loads(body)["details"]["request_id"] for body in seen]
+        assert len(set(ids)) == 3 and all(re.fullmatch(r"req_[0-9a-f]{20}", i) for i in ids)
+        first.reset()
+        assert errors(first) == seen  # a reset starts the sequence again
+    with MockServer("sdk", seed=99) as other:
+        assert errors(other) != seen  # another seed, other ids

@@ -71,6 +71,7 @@ class Store:
         # scenario tokens only (they never expire): a repeated list call skips auth and
         # query parsing altogether. Cleared with the list cache and on logout.
         self._list_hits: dict[tuple[str, str], tuple[str, bytes]] = {}
+        self._errors = 0  # error answers since the load or reset (their request ids)
 
     # ----------------------------------------------------------------- state lifecycle
 
@@ -86,6 +87,14 @@ class Store:
             self._changed = False
         if self.sessions.changed:
             self.sessions.reset()
+        self._errors = 0
+
+    def next_request_id(self) -> str:
+        """The sdk error envelope's `details.request_id`: the n-th error since the load or
+        reset, drawn from the seed, so error answers are byte-identical run after run."""
+        self._errors += 1
+        rng = rng_for(self.scenario.seed, "request", self._errors)
+        return f"req_{rng.getrandbits(80):020x}"
 
     def _put(self, *creds: Credential) -> None:
         for cred in creds:

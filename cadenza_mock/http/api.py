@@ -101,7 +101,8 @@ async def revoke_credential(request: web.Request) -> web.Response:
     store = _store(request)
     user = _caller(request, store)
     body = parse_body(raw, store.profile, "revoke")
-    return ok(_credential(store, store.revoke(user, body["credentialId"])))
+    cred = store.revoke(user, body["credentialId"])
+    return ok(wire.revoked(cred, store.profile, store.scenario.mask_keep))
 
 
 async def login(request: web.Request) -> web.Response:

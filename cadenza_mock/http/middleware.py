@@ -24,6 +24,7 @@ from cadenza_mock import wire
 from cadenza_mock.engine.faults import Decision, RequestView
 from cadenza_mock.engine.journal import redact_body
 from cadenza_mock.engine.state import MockState
+from cadenza_mock.engine.store import Store
 from cadenza_mock.errors import (
     BAD_REQUEST,
     BODY_TOO_LARGE,
@@ -68,10 +69,11 @@ def ok(data: Any) -> web.Response:
     return json_response(wire.success_body(data))
 
 
-def error_response(err: ApiError, profile: str) -> web.Response:
+def error_response(err: ApiError, store: Store) -> web.Response:
     # The sdk profile's `details.request_id`, so a client's error report can be matched
     # with the mock's journal and log; the docs profile's envelope has no place for it.
-    request_id = wire.new_request_id() if profile == "sdk" else None
+    profile = store.profile
+    request_id = store.next_request_id() if profile == "sdk" else None
     return web.Response(
         status=err.status,
         body=wire.error_body(err, profile, request_id),
@@ -145,11 +147,11 @@ async def envelope_middleware(request: web.Request, handler: Handler) -> web.Str
         try:
             response = await handler(request)
         except ApiError as err:
-            response = error_response(err, state.store.profile)
+            response = error_response(err, state.store)
         except web.HTTPException as exc:
             if exc.status < 400:  # redirects and the like pass through untouched
                 raise
-            response = error_response(_from_http_exception(exc), state.store.profile)
+            response = error_response(_from_http_exception(exc), state.store)
         except Stale:
             return _drop(request)
         except ClientGone:
@@ -199,7 +201,7 @@ async def _faulted(
     if gone or decision.action == "drop":
         return decision, _drop(request), gone
     if decision.error is not None:
-        return decision, error_response(decision.error, state.store.profile), False
+        return decision, error_response(decision.error, state.store), False
     return decision, None, False
 
 
@@ -209,7 +211,7 @@ def _crashed(request: web.Request, state: MockState, exc: Exception) -> web.Resp
     hook = request.app.get(HANDLER_ERROR_HOOK)
     if hook is not None:
         hook(f"{request.method} {request.path}", exc)
-    return error_response(unknown_error(), state.store.profile)
+    return error_response(unknown_error(), state.store)
 
 
 def _after(
@@ -255,7 +257,7 @@ async def expect_handler(request: web.Request) -> web.StreamResponse | None:
         request.writer.output_size = 0  # the answer itself has not started yet
         return None
     err = BAD_REQUEST.error("only Expect: 100-continue is supported")
-    return error_response(err, request.app[STATE].store.profile)
+    return error_response(err, request.app[STATE].store)
 
 
 async def no_route(request: web.Request) -> web.StreamResponse:

@@ -20,6 +20,7 @@ from aiohttp import http_exceptions, web
 from aiohttp.web_protocol import RequestHandler
 
 from cadenza_mock import wire
+from cadenza_mock.engine.store import Store
 from cadenza_mock.errors import BAD_REQUEST, unknown_error
 
 log = logging.getLogger("cadenza_mock")
@@ -61,12 +62,12 @@ class _Connection(RequestHandler):
         self,
         manager: Any,
         *,
-        profile_of: Callable[[], str],
+        store_of: Callable[[], Store],
         header_timeout: float,
         **kwargs: Any,
     ) -> None:
         super().__init__(manager, **kwargs)
-        self._profile_of = profile_of
+        self._store_of = store_of
         self._header_timeout = header_timeout
         self._header_timer: asyncio.TimerHandle | None = None
         self._seen_requests = 0
@@ -131,8 +132,9 @@ class _Connection(RequestHandler):
             log.info("rejected a malformed request from %s: %s", request.remote, words)
             err = BAD_REQUEST.error(words)
         request[MALFORMED] = True
-        profile = self._profile_of()
-        request_id = wire.new_request_id() if profile == "sdk" else None
+        store = self._store_of()
+        profile = store.profile
+        request_id = store.next_request_id() if profile == "sdk" else None
         response = web.Response(
             status=err.status,
             body=wire.error_body(err, profile, request_id),
@@ -144,7 +146,7 @@ class _Connection(RequestHandler):
 
 class _Server(web.Server):
     def __init__(
-        self, base: web.Server, profile_of: Callable[[], str], header_timeout: float
+        self, base: web.Server, store_of: Callable[[], Store], header_timeout: float
     ) -> None:
         super().__init__(
             base.request_handler,
@@ -153,14 +155,14 @@ class _Server(web.Server):
             loop=base._loop,
             **base._kwargs,
         )
-        self._profile_of = profile_of
+        self._store_of = store_of
         self._header_timeout = header_timeout
 
     def __call__(self) -> RequestHandler:
         return _Connection(
             self,
             loop=self._loop,
-            profile_of=self._profile_of,
+            store_of=self._store_of,
             header_timeout=self._header_timeout,
             **self._kwargs,
         )
@@ -184,4 +186,4 @@ class MockRunner(web.AppRunner):
 
         state = self.app[STATE]
         base = await super()._make_server()
-        return _Server(base, lambda: state.store.profile, self._header_timeout)
+        return _Server(base, lambda: state.store, self._header_timeout)

@@ -286,6 +286,9 @@ def _respond(node: yaml.Node, path: str, problems: Problems) -> Respond | None:
         errno = scalar(fields["errno"], join(path, "errno"), int, problems)
         if errno == 0:
             problems.add(fields["errno"], join(path, "errno"), "errno 0 means success")
+        row = e.kind_of(status, errno) if errno is not None else None
+        if row is not None:  # a catalogue error named by its errno: its message and code
+            message, code = row.message, row.code
     if "error" in fields:
         message = scalar(fields["error"], join(path, "error"), str, problems)
     if "code" in fields:
