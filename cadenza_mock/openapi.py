@@ -269,13 +269,29 @@ def _api_details(profile: str) -> dict[str, dict[str, Any]]:
         "logout": {"data": {"type": "string"}},
         "getUser": {"data": ref("User")},
         "getHealth": {
-            "data": strict(
+            "data": {},
+            "success_schema": strict(
                 {
-                    "status": {"const": "ok"},
+                    "status": {"enum": ["healthy", "degraded", "unhealthy"]},
                     "timestamp": EPOCH_MS,
                     "isoDateTime": ISO_MS,
                     "version": {"type": "string"},
-                    "checks": {"type": "object"},
+                    "checks": {
+                        "type": "object",
+                        "additionalProperties": strict(
+                            {"status": {"enum": ["healthy", "degraded", "unhealthy"]}}
+                        ),
+                    },
+                }
+            ),
+        },
+        "getRoot": {
+            "data": strict(
+                {
+                    "name": {"type": "string"},
+                    "version": {"type": "string"},
+                    "description": {"type": "string"},
+                    "documentation": {"type": "string"},
                 }
             )
         },

@@ -190,6 +190,15 @@ OPERATIONS: tuple[Operation, ...] = (
         "meta",
         auth="public",
     ),
+    Operation(
+        "GET",
+        API_PREFIX,
+        "api.root",
+        "getRoot",
+        "What answers here: name, version, description, documentation",
+        "meta",
+        auth="public",
+    ),
     # ----------------------------------------------------------------- the admin API
     Operation(
         "GET",

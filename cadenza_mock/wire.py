@@ -32,7 +32,8 @@ def dumps(value: Any) -> bytes:
 
 
 def health_json(health: dict[str, Any], version: str) -> dict[str, Any]:
-    """The health answer with its ISO twin and the server's version."""
+    """The health answer (not enveloped, as the official client's Health200Response has
+    it) with its ISO twin and the server's version."""
     return {
         "status": health["status"],
         "timestamp": health["timestamp"],
@@ -99,6 +100,16 @@ def credential(
     if profile == "sdk":
         return credential_sdk(cred)
     return credential_docs(cred, mask_keep)
+
+
+def root_json(version: str) -> dict[str, Any]:
+    """GET /api/v3: what answers here (the official client's Root200Response data)."""
+    return {
+        "name": "Cadenza API (cadenza-mock)",
+        "version": version,
+        "description": "An offline emulator of the Cadenza API, driven by YAML scenarios",
+        "documentation": "/api/v3/openapi.json",
+    }
 
 
 def revoked(cred: Credential, profile: str, mask_keep: int = DEFAULT_MASK_KEEP) -> dict[str, Any]:

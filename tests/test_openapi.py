@@ -220,6 +220,7 @@ async def _provoke(client: Any, profile: str, op_id: str, status: int) -> Any:
         "getUser": "/api/v3/auth/user",
         "getOpenApiDocument": OPENAPI_PATH,
         "getHealth": "/api/v3/health",
+        "getRoot": "/api/v3",
     }
     path = post.get(op_id) or get[op_id]
     method = "POST" if op_id in post else "GET"
@@ -245,7 +246,7 @@ async def _provoke(client: Any, profile: str, op_id: str, status: int) -> Any:
             return await client.get(LIST, params={"credentialIds": "not-a-uuid"}, headers=ALICE)
         if op_id == "getOpenApiDocument":
             return await client.get(OPENAPI_PATH, params={"profile": "xml"})
-        if op_id in ("logout", "getUser", "getHealth"):  # no body: an unmet Expect
+        if op_id in ("logout", "getUser", "getHealth", "getRoot"):  # no body: unmet Expect
             return await send(None, {**ALICE, "Expect": "nothing"})
         return await client.post(path, data=b"{not json", headers=ALICE)
     if status == 403:
@@ -548,12 +549,24 @@ def test_make_app_without_observer_installs_none():
 
 @pytest.mark.parametrize("profile", PROFILE_NAMES)
 async def test_health_answers_without_a_token_on_the_mock_clock(make_client, profile, checker):
+    """As the official client's Health200Response: not enveloped, healthy, on the mock clock."""
     client = await make_client("default", profile=profile)
     r = await client.get("/api/v3/health")
+    health = await r.json()
+    assert r.status == 200
+    assert list(health) == ["status", "timestamp", "isoDateTime", "version", "checks"]
+    clock = (await (await client.get("/__admin/clock")).json())["data"]
+    assert (health["status"], health["timestamp"]) == ("healthy", clock["now"])
+    assert health["isoDateTime"] == clock["nowDateTime"] and health["version"]
+    assert set(health["checks"]) == {"database", "temporal", "redis"}
+    assert checker.problems(await observed(r, profile)) == []
+
+
+@pytest.mark.parametrize("profile", PROFILE_NAMES)
+async def test_root_says_what_answers(make_client, profile, checker):
+    client = await make_client("default", profile=profile)
+    r = await client.get("/api/v3")
     body = await r.json()
     assert r.status == 200 and list(body) == list(ENVELOPE_KEYS)
-    data = body["data"]
-    clock = (await (await client.get("/__admin/clock")).json())["data"]
-    assert (data["status"], data["timestamp"]) == ("ok", clock["now"])
-    assert data["isoDateTime"] == clock["nowDateTime"] and data["version"]
+    assert set(body["data"]) == {"name", "version", "description", "documentation"}
     assert checker.problems(await observed(r, profile)) == []

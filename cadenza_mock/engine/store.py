@@ -135,11 +135,13 @@ class Store:
     # ----------------------------------------------------------------- queries
 
     def health(self) -> dict[str, Any]:
-        """What GET /api/v3/health reports: the mock is up, on its own clock."""
+        """What GET /api/v3/health reports: healthy while it answers, on the mock clock;
+        the components are the ones the official client's model names."""
+        healthy = {"status": "healthy"}
         return {
-            "status": "ok",
+            "status": "healthy",
             "timestamp": self.clock.now_ms(),
-            "checks": {"store": "ok", "users": len(self.users)},
+            "checks": {"database": healthy, "temporal": healthy, "redis": healthy},
         }
 
     def credentials_of(self, user_id: str, where: ListFilter = NO_FILTER) -> list[Credential]:

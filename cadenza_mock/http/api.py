@@ -131,7 +131,11 @@ async def logout(request: web.Request) -> web.Response:
 
 
 async def health(request: web.Request) -> web.Response:
-    return ok(wire.health_json(_store(request).health(), __version__))
+    return json_response(wire.dumps(wire.health_json(_store(request).health(), __version__)))
+
+
+async def root(request: web.Request) -> web.Response:
+    return ok(wire.root_json(__version__))
 
 
 async def current_user(request: web.Request) -> web.Response:
