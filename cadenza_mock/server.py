@@ -28,8 +28,8 @@ from cadenza_mock.errors import ScenarioError
 from cadenza_mock.handle import MockHandle, ScenarioCache, SourceLike, source_key
 from cadenza_mock.http import access_log as access_lines
 from cadenza_mock.http.app import make_app
-from cadenza_mock.http.keys import ADMIN_TOKEN
-from cadenza_mock.http.runner import DEFAULT_READ_TIMEOUT, MockRunner
+from cadenza_mock.http.keys import ADMIN_TOKEN, DEFAULT_READ_TIMEOUT
+from cadenza_mock.http.runner import MockRunner
 from cadenza_mock.model import User
 from cadenza_mock.scenario import Scenario
 from cadenza_mock.scenario.faults import parse_fault_dict

@@ -14,7 +14,7 @@ from cadenza_mock.engine.clock import Clock
 from cadenza_mock.engine.faults import Faults
 from cadenza_mock.engine.journal import Journal
 from cadenza_mock.engine.store import Store
-from cadenza_mock.scenario import Confinement, Scenario, is_bundled_name, load_scenario
+from cadenza_mock.scenario import Confinement, Scenario, load_scenario
 
 ScenarioSource = str | Path | Mapping[str, Any] | Scenario
 
@@ -36,9 +36,12 @@ class MockState:
         self.journal = Journal(journal_limit)
         self.scenario = self._scenario(scenario)
         # What the admin API may load: bundled names, and files in these folders (by
-        # default the folder of a scenario given as a file; nothing else).
+        # default the folder the scenario was read from; none for a dict or text).
+        loaded_from = self.scenario.source
         self.confinement = Confinement.of(
-            scenario_dirs if scenario_dirs is not None else _default_dirs(scenario)
+            scenario_dirs
+            if scenario_dirs is not None
+            else ([Path(loaded_from).parent] if loaded_from else [])
         )
         self.clock = Clock(self.scenario.now)
         self.store = Store(self.scenario, self.clock)
@@ -94,12 +97,3 @@ class MockState:
         self.clock.reset()
         self.faults.reset()
         self.journal.clear()
-
-
-def _default_dirs(source: ScenarioSource) -> list[Path]:
-    """The folder of a scenario file: the files beside it are the ones a user means."""
-    if isinstance(source, Scenario):
-        return [Path(source.source).parent] if source.source else []
-    if isinstance(source, Mapping) or (isinstance(source, str) and is_bundled_name(source)):
-        return []
-    return [Path(source).parent]

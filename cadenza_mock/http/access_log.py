@@ -17,8 +17,7 @@ from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 
 from cadenza_mock.engine.journal import redact_query_string
-from cadenza_mock.http.keys import USER_ID
-from cadenza_mock.http.runner import MALFORMED
+from cadenza_mock.http.keys import MALFORMED, USER_ID
 
 FLUSH_DELAY = 0.05
 

@@ -20,24 +20,29 @@ HANDLER_ERROR_HOOK: web.AppKey[Callable[[str, BaseException], None]] = web.AppKe
     "cadenza_handler_error_hook"
 )
 
-# Seconds a request body may take to arrive once its headers did (`read_body`).
+# Seconds request headers, and then a body, may take to arrive (`--read-timeout`).
+DEFAULT_READ_TIMEOUT = 10.0
 BODY_TIMEOUT = web.AppKey("cadenza_body_timeout", float)
-DEFAULT_BODY_TIMEOUT = 10.0
 # Set when the server begins to stop: pending delays end at once, so SIGTERM takes
 # well under a second whatever delays are armed.
 STOPPING = web.AppKey("cadenza_stopping", asyncio.Event)
 # On a non-loopback server without an admin token the admin API answers 403 (but health).
 ADMIN_LOCKED = web.AppKey("cadenza_admin_locked", bool)
 
+
+def _request_key(name: str, kind: type) -> Any:
+    """aiohttp >= 3.14 has typed request keys; older releases take a plain string."""
+    return web.RequestKey(name, kind) if hasattr(web, "RequestKey") else name
+
+
 # Set on the request by handlers, read by the middleware for the journal and the log line.
-# aiohttp >= 3.14 has typed request keys; older releases take a plain string.
-USER_ID: Any = (
-    web.RequestKey("cadenza_user_id", str) if hasattr(web, "RequestKey") else "cadenza_user_id"
-)
+USER_ID = _request_key("cadenza_user_id", str)
 # The state's generation when the request arrived: a later one means it was reset since.
-GENERATION: Any = (
-    web.RequestKey("cadenza_generation", int) if hasattr(web, "RequestKey") else "cadenza_gen"
-)
+GENERATION = _request_key("cadenza_generation", int)
+# The action of the fault that shaped the answer, set only when one did (the observer).
+FAULT_ACTION = _request_key("cadenza_fault_action", str)
+# Set on a request the HTTP parser rejected (the access log has no method or path for it).
+MALFORMED = _request_key("cadenza_malformed", bool)
 
 
 def uptime(app: web.Application) -> float:

@@ -36,14 +36,13 @@ from cadenza_mock.errors import (
 )
 from cadenza_mock.http.keys import (
     BODY_TIMEOUT,
-    DEFAULT_BODY_TIMEOUT,
+    FAULT_ACTION,
     GENERATION,
     HANDLER_ERROR_HOOK,
     STATE,
     STOPPING,
     USER_ID,
 )
-from cadenza_mock.http.observer import FAULT_ACTION
 from cadenza_mock.model import User
 from cadenza_mock.schemas import load_json
 
@@ -109,7 +108,7 @@ async def read_body(request: web.Request, *, fenced: bool = True) -> bytes:
     admin API is not fenced: it is what resets.
     """
     try:
-        async with asyncio.timeout(request.app.get(BODY_TIMEOUT, DEFAULT_BODY_TIMEOUT)):
+        async with asyncio.timeout(request.app[BODY_TIMEOUT]):
             raw = await request.read()
     except TimeoutError:
         # The rest may still come: not on this socket.
@@ -165,12 +164,14 @@ async def envelope_middleware(request: web.Request, handler: Handler) -> web.Str
             response = _truncated(response)
         elif decision is not None and decision.action == "slow_body":
             response = await _trickle(request, response, decision)
-    if state.generation != generation:
-        return response  # answered, but a reset came in between: keep it out of the journal
+    if (
+        state.generation != generation  # a reset came in between: keep it out
+        or not state.journal.limit
+        or request.path.startswith(ADMIN_PREFIX)  # admin calls are never journaled
+    ):
+        return response
     try:
-        journal_body = (
-            await _journal_body(request) if request.body_exists and state.journal.limit else None
-        )
+        journal_body = await _journal_body(request) if request.body_exists else None
         _after(request, response, state, decision, gone, started, journal_body)
     except Exception:
         # The answer stands whatever goes wrong in bookkeeping: never turn it into an error.
@@ -224,24 +225,22 @@ def _after(
     body: Any,
 ) -> None:
     """Journal the answered request."""
-    journal = state.journal
-    if journal.limit and not request.path.startswith(ADMIN_PREFIX):
-        dropped = gone or (decision is not None and decision.action == "drop")
-        note = "client gone" if gone else decision.note if decision is not None else None
-        journal.record(
-            (
-                state.clock.now_ms(),
-                request.method,
-                request.path,
-                request.query_string,
-                request.raw_headers,
-                body,
-                0 if dropped else response.status,
-                (time.perf_counter() - started) * 1000,
-                request.get(USER_ID),
-                note,
-            )
+    dropped = gone or (decision is not None and decision.action == "drop")
+    note = "client gone" if gone else decision.note if decision is not None else None
+    state.journal.record(
+        (
+            state.clock.now_ms(),
+            request.method,
+            request.path,
+            request.query_string,
+            request.raw_headers,
+            body,
+            0 if dropped else response.status,
+            (time.perf_counter() - started) * 1000,
+            request.get(USER_ID),
+            note,
         )
+    )
 
 
 def enveloped(handler: Handler) -> Handler:
@@ -359,7 +358,7 @@ async def _trickle(
 async def _journal_body(request: web.Request) -> Any:
     """The request body as the journal keeps it: parsed JSON with secrets redacted."""
     try:
-        async with asyncio.timeout(request.app.get(BODY_TIMEOUT, DEFAULT_BODY_TIMEOUT)):
+        async with asyncio.timeout(request.app[BODY_TIMEOUT]):
             raw = await request.read()  # what the handler read, or the unread body now
     except web.HTTPException as exc:  # e.g. over the size limit: the handler never read it
         return f"<body not read: {exc.reason}>"

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from aiohttp import web
 
-from cadenza_mock.http.keys import STATE
+from cadenza_mock.http.keys import FAULT_ACTION, STATE
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,10 +35,6 @@ class ObservedResponse:
 
 
 ResponseObserver = Callable[[ObservedResponse], None]
-# The action of the fault that shaped the answer; set on the request only when one did.
-FAULT_ACTION: Any = (
-    web.RequestKey("cadenza_fault_action", str) if hasattr(web, "RequestKey") else "cadenza_fa"
-)
 
 _default: ResponseObserver | None = None
 

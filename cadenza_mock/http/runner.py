@@ -22,6 +22,7 @@ from aiohttp.web_protocol import RequestHandler
 from cadenza_mock import wire
 from cadenza_mock.engine.store import Store
 from cadenza_mock.errors import BAD_REQUEST, unknown_error
+from cadenza_mock.http.keys import DEFAULT_READ_TIMEOUT, MALFORMED, STATE
 
 log = logging.getLogger("cadenza_mock")
 
@@ -37,11 +38,6 @@ _KINDS: tuple[tuple[type[BaseException], str], ...] = (
     (http_exceptions.TransferEncodingError, "invalid chunked body"),
     (http_exceptions.BadHttpMessage, "malformed request"),
 )
-# Set on a request the parser rejected (for the access log).
-MALFORMED: Any = (
-    web.RequestKey("cadenza_malformed", bool) if hasattr(web, "RequestKey") else "cadenza_bad"
-)
-DEFAULT_READ_TIMEOUT = 10.0  # seconds, for request headers and bodies alike
 
 
 def describe_rejection(exc: BaseException | None) -> str:
@@ -182,8 +178,6 @@ class MockRunner(web.AppRunner):
         self._header_timeout = header_timeout
 
     async def _make_server(self) -> web.Server:
-        from cadenza_mock.http.keys import STATE
-
         state = self.app[STATE]
         base = await super()._make_server()
         return _Server(base, lambda: state.store, self._header_timeout)

@@ -151,40 +151,33 @@ def compose(text: str, name: str, what: str = "YAML") -> yaml.Node | None:
     return node
 
 
+# What the flow-depth scan stops at: brackets, quotes, comments; everything else is skipped
+# by the regex engine rather than a Python loop over each character.
+_FLOW_MARKS = re.compile(r"[\[\]{}'\"#]")
+_QUOTED_TEXT = {"'": re.compile(r"'(?:[^']|'')*'?"), '"': re.compile(r'"(?:[^"\\]|\\.)*"?', re.S)}
+
+
 def _flow_too_deep(text: str) -> tuple[int, int] | None:
     """(line, column) where `[`/`{` brackets outside quotes first nest past MAX_DEPTH."""
     if text.count("[") + text.count("{") <= MAX_DEPTH:
         return None
-    depth, line, column, quote = 0, 1, 0, ""
-    previous = "\n"
-    escaped = False
-    for char in text:
-        column += 1
-        if char == "\n":
-            line, column = line + 1, 0
-            if quote == "#":
-                quote = ""
-        elif quote == "#":
-            pass
-        elif quote:
-            if quote == '"' and char == "\\" and not escaped:
-                escaped = True
-                previous = char
-                continue
-            if char == quote and not escaped:
-                quote = ""
-        elif char in "\"'" and previous in " \t\n[{,:":
-            quote = char
-        elif char == "#" and previous in " \t\n":
-            quote = "#"
-        elif char in "[{":
+    depth, at = 0, 0
+    while (found := _FLOW_MARKS.search(text, at)) is not None:
+        mark, at = found.group(), found.end()
+        before = text[found.start() - 1] if found.start() else "\n"
+        if mark == "#" and before in " \t\n":  # a comment: to the end of its line
+            end = text.find("\n", at)
+            at = len(text) if end < 0 else end
+        elif mark in "'\"" and before in " \t\n[{,:":  # a quoted scalar: past its end
+            quoted = _QUOTED_TEXT[mark].match(text, found.start())
+            at = quoted.end() if quoted is not None else at
+        elif mark in "[{":
             depth += 1
             if depth > MAX_DEPTH:
-                return line, column
-        elif char in "]}":
+                line_start = text.rfind("\n", 0, found.start()) + 1
+                return text.count("\n", 0, found.start()) + 1, found.start() - line_start + 1
+        elif mark in "]}":
             depth = max(0, depth - 1)
-        escaped = False
-        previous = char
     return None
 
 
