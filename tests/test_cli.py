@@ -219,6 +219,9 @@ def test_port_flag_wins_over_env(serve):
         ("CADENZA_MOCK_SEED", "x", "CADENZA_MOCK_SEED='x'"),
         ("CADENZA_MOCK_JOURNAL_SIZE", "-1", "must be 0 or more"),
         ("CADENZA_MOCK_QUIET", "maybe", "expected true or false"),
+        ("CADENZA_MOCK_READ_TIMEOUT", "0", "more than 0 and at most 3600 seconds"),
+        ("CADENZA_MOCK_READ_TIMEOUT", "soon", "CADENZA_MOCK_READ_TIMEOUT='soon'"),
+        ("CADENZA_MOCK_ADMIN_OPEN", "maybe", "expected true or false"),
     ],
 )
 def test_bad_env_value_is_a_clear_error(variable, raw, words):
@@ -235,3 +238,22 @@ def test_bad_env_scenario_exits_2():
 def test_bad_flag_value_is_a_clear_error():
     result = run_cli("serve", "--port", "-5")
     assert result.returncode == 2 and "port must be 0 to 65535" in result.stderr
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "nan", "7200", "soon"])
+def test_bad_read_timeout_flag_is_a_usage_error(value):
+    result = run_cli("serve", "--read-timeout", value)
+    assert result.returncode == 2 and "--read-timeout" in result.stderr
+
+
+def test_scenario_dir_flag_repeats(serve, tmp_path):
+    first, second = tmp_path / "a", tmp_path / "b"
+    first.mkdir(), second.mkdir()
+    write(second / "two.yaml", "description: from the second folder\n")
+    served = serve("--scenario-dir", str(first), "--scenario-dir", str(second), "--quiet")
+    url, _ = served.banner()
+    loaded = requests.put(url + "/__admin/scenario", params={"name": "two"}, timeout=10)
+    assert loaded.status_code == 200 and loaded.json()["data"]["description"] == (
+        "from the second folder"
+    )
+    assert served.stop()[0] == 0
