@@ -14,7 +14,7 @@ from cadenza_mock.engine.clock import Clock
 from cadenza_mock.engine.faults import Faults
 from cadenza_mock.engine.journal import Journal
 from cadenza_mock.engine.store import Store
-from cadenza_mock.scenario import Confinement, Scenario, load_scenario
+from cadenza_mock.scenario import Confinement, Scenario, load_scenario, load_scenario_text
 
 ScenarioSource = str | Path | Mapping[str, Any] | Scenario
 
@@ -50,12 +50,22 @@ class MockState:
         # any trace (journal entry, state change) in what comes after it.
         self.generation = 0
 
-    def parse(self, source: ScenarioSource, *, confined: bool = False) -> Scenario:
+    def parse(
+        self, source: ScenarioSource, *, confined: bool = False, text: bool = False
+    ) -> Scenario:
         """Validate a scenario without switching to it; safe off the server's loop.
 
         `confined`: the source came from outside the process (the admin API), so it may
-        only read bundled scenarios and files in the scenario folders.
+        only read bundled scenarios and files in the scenario folders. `text`: a str
+        source is YAML text (a request body), not a name or path.
         """
+        if text and isinstance(source, str):
+            return load_scenario_text(
+                source,
+                profile=self.profile_override,
+                seed=self.seed_override,
+                confined=self.confinement if confined else None,
+            )
         if confined and not isinstance(source, Scenario):
             return load_scenario(
                 source,

@@ -10,7 +10,7 @@ import asyncio
 import hmac
 import math
 from collections.abc import Awaitable, Callable
-from functools import wraps
+from functools import partial, wraps
 from typing import Any
 
 from aiohttp import web
@@ -32,7 +32,7 @@ from cadenza_mock.errors import (
 )
 from cadenza_mock.http.keys import ADMIN_LOCKED, ADMIN_TOKEN, STATE, uptime
 from cadenza_mock.http.middleware import ok, read_body
-from cadenza_mock.scenario import Scenario, load_scenario_text
+from cadenza_mock.scenario import Scenario
 from cadenza_mock.scenario.faults import parse_fault_text
 from cadenza_mock.schemas import load_json
 from cadenza_mock.version import __version__
@@ -151,15 +151,9 @@ async def put_scenario(request: web.Request) -> web.Response:
         raise INVALID_SCENARIO.error("empty body; send YAML, JSON or ?name=")
     else:
         source = None
-    confined = state.confinement
-
-    def build() -> Scenario:
-        if source is None:
-            return load_scenario_text(
-                raw, profile=state.profile_override, seed=state.seed_override, confined=confined
-            )
-        return state.parse(source, confined=True)
-
+    # Built in a worker thread; a YAML body is text, a name or a JSON scenario a source.
+    is_text = source is None
+    build = partial(state.parse, raw if is_text else source, confined=True, text=is_text)
     try:
         scenario = await asyncio.get_running_loop().run_in_executor(None, build)
     except ScenarioError as exc:
