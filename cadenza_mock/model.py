@@ -36,6 +36,32 @@ def is_bundled_name(source: str) -> bool:
     return "/" not in source and "\\" not in source and not source.endswith((".yaml", ".yml"))
 
 
+# The sdk's TradingAccountStatus; the docs pages know ACTIVE, DISABLED and DISCONNECTED.
+ACCOUNT_STATUSES = ("NEW", "CREATED", "ACTIVE", "INACTIVE", "LOCKED", "DISCONNECTED", "UNAVAILABLE")
+OPERATION_TYPES = (
+    "CONNECT",
+    "DISCONNECT",
+    "ENABLE",
+    "DISABLE",
+    "UPDATE",
+    "CREDENTIAL_REVOKE",
+    "CREDENTIAL_ROTATE",
+)
+# What the venue behind Cadenza does when verify or connect reaches it (scenario
+# `venue_outcome:`/`venues:`, fault `venue:`); the engine maps each to its answer.
+VENUE_OUTCOMES = (
+    "ok",
+    "invalid_keys",
+    "maintenance",
+    "timeout",
+    "network_error",
+    "rate_limited",
+    "lock_not_acquired",
+    "unavailable",
+    "exchange_error",
+)
+
+
 @dataclass(frozen=True, slots=True)
 class ProfileEnums:
     """What one wire profile accepts; anything else is a scenario or request error."""
@@ -48,6 +74,19 @@ class ProfileEnums:
     revoked_status: str = "REVOKED"
     # Venues whose keys need a passphrase besides key and secret.
     passphrase_venues: frozenset[str] = frozenset({"OKX"})
+    # Trading accounts: types and statuses as this profile spells them. The engine keeps
+    # the sdk's status names; `account_status_names` renames them on the wire.
+    account_types: tuple[str, ...] = ("SPOT", "MARGIN", "CREDIT")
+    account_statuses: tuple[str, ...] = ACCOUNT_STATUSES
+    account_status_names: tuple[tuple[str, str], ...] = ()
+
+    def account_status_out(self, status: str) -> str:
+        """An engine account status as this profile spells it."""
+        return dict(self.account_status_names).get(status, status)
+
+    def account_status_in(self, status: str) -> str:
+        """A status this profile spells (a filter, a scenario value) as the engine's."""
+        return {wire: engine for engine, wire in self.account_status_names}.get(status, status)
 
 
 PROFILES: dict[str, ProfileEnums] = {
@@ -57,6 +96,9 @@ PROFILES: dict[str, ProfileEnums] = {
         statuses=("ACTIVE", "REVOKED"),
         default_type="EXCHANGE",
         created_status="ACTIVE",
+        account_types=("SPOT", "MARGIN", "FUTURES"),
+        account_statuses=("ACTIVE", "DISABLED", "DISCONNECTED"),
+        account_status_names=(("INACTIVE", "DISABLED"),),
     ),
     "sdk": ProfileEnums(
         venues=(
@@ -99,6 +141,41 @@ class Credential:
     # A key pasted already masked from a real response (`abc123***`) is served exactly as
     # given; keys the mock knows in full are always masked by the wire layer.
     pasted_masked_key: str | None = None
+    # Which account at the venue the keys open (never on the wire): two users holding the
+    # same keys reach the same external accounts, and a rotate keeps reaching them.
+    venue_account: str = field(default="", repr=False)
+    venue_outcome: str = "ok"  # what the venue answers when verify or connect reaches it
+
+
+@dataclass(frozen=True, slots=True)
+class TradingAccount:
+    """An account at a venue, connected through one or more of its owner's credentials."""
+
+    trading_account_id: str
+    user_id: str
+    venue: str
+    external_id: str  # externalTradingAccountId: the identity verify reported ("spot")
+    venue_account: str = field(repr=False)  # with venue and external_id: the external account
+    nickname: str
+    account_type: str  # as the profile spells it (SPOT, MARGIN, CREDIT or FUTURES)
+    external_account_type: str
+    credential_ids: tuple[str, ...]
+    status: str  # the engine's names (ACTIVE, INACTIVE, DISCONNECTED, ...)
+    created_at: int
+    updated_at: int
+    disconnected_at: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AccountOperation:
+    """One entry of a trading account's operation history."""
+
+    operation_id: str
+    trading_account_id: str
+    user_id: str
+    operation_type: str
+    status: str  # PENDING, SUCCESS, FAILED
+    created_at: int
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,9 +14,9 @@ from functools import cache
 from typing import Any
 
 from cadenza_mock.engine.clock import MAX_ADVANCE_SECONDS
-from cadenza_mock.engine.query import MAX_LIMIT, MAX_OFFSET
+from cadenza_mock.engine.query import ACCOUNT_PAGE, MAX_LIMIT, MAX_OFFSET
 from cadenza_mock.errors import CATALOGUE, ErrorKind
-from cadenza_mock.model import PROFILE_NAMES, PROFILES
+from cadenza_mock.model import OPERATION_TYPES, PROFILE_NAMES, PROFILES
 from cadenza_mock.openapi_schemas import (
     EPOCH_MS,
     ISO_MS,
@@ -264,6 +264,7 @@ def _api_details(profile: str) -> dict[str, dict[str, Any]]:
         },
         "rotateCredential": {"data": credential, "links": links},
         "revokeCredential": {"data": revoked},
+        **_account_details(profile, list_extra),
         "login": {"data": ref("Session")},
         "refreshToken": {"data": ref("Session")},
         "logout": {"data": {"type": "string"}},
@@ -306,6 +307,98 @@ def _api_details(profile: str) -> dict[str, dict[str, Any]]:
                 }
             ],
             "success_schema": {"type": "object", "required": ["openapi", "paths"]},
+        },
+    }
+
+
+def _account_parameters(profile: str) -> list[dict[str, Any]]:
+    default, most = ACCOUNT_PAGE[profile]
+    return [
+        {
+            "name": "tradingAccountId",
+            "in": "query",
+            "schema": UUID,
+            "description": "only this account",
+        },
+        {"name": "venue", "in": "query", "schema": ref("Venue"), "description": "only this venue"},
+        {
+            "name": "accountStatus" if profile == "sdk" else "status",
+            "in": "query",
+            "schema": ref("TradingAccountStatus"),
+            "description": "only accounts in this status",
+        },
+        *_page_parameters(default, most),
+    ]
+
+
+def _page_parameters(default: int, most: int) -> list[dict[str, Any]]:
+    return [
+        {
+            "name": "limit",
+            "in": "query",
+            "schema": {"type": "integer", "minimum": 1, "maximum": most, "default": default},
+            "description": "page size",
+        },
+        {
+            "name": "offset",
+            "in": "query",
+            "schema": {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET, "default": 0},
+            "description": "records to skip",
+        },
+    ]
+
+
+def _operation_parameters(profile: str) -> list[dict[str, Any]]:
+    default, most = ACCOUNT_PAGE[profile]
+    stamp = {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET}
+    found: list[dict[str, Any]] = [
+        {
+            "name": "tradingAccountId",
+            "in": "query",
+            "schema": UUID,
+            "description": "only this account's operations",
+        },
+        {
+            "name": "operationType",
+            "in": "query",
+            "schema": {"type": "string", "enum": list(OPERATION_TYPES)},
+            "description": "only operations of this type",
+        },
+        {"name": "startTime", "in": "query", "schema": stamp, "description": "from (ms)"},
+        {"name": "endTime", "in": "query", "schema": stamp, "description": "until (ms)"},
+        *_page_parameters(default, most),
+    ]
+    if profile == "sdk":
+        found.append(
+            {
+                "name": "cursor",
+                "in": "query",
+                "schema": {"type": "string", "pattern": "^[0-9]{1,18}$"},
+                "description": "where the previous page ended (its pagination.cursor)",
+            }
+        )
+    return found
+
+
+def _account_details(profile: str, list_extra: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The trading account operations: the account answers, the two lists."""
+    account = {"data": ref("TradingAccount")}
+    disconnected = ref("TradingAccount" if profile == "sdk" else "DisconnectedTradingAccount")
+    return {
+        "connectTradingAccount": account,
+        "disconnectTradingAccount": {"data": disconnected},
+        "enableTradingAccount": account,
+        "disableTradingAccount": account,
+        "updateTradingAccount": account,
+        "listTradingAccounts": {
+            "data": {"type": "array", "items": ref("TradingAccount")},
+            "parameters": _account_parameters(profile),
+            "envelope_extra": list_extra,
+        },
+        "listTradingAccountOperations": {
+            "data": {"type": "array", "items": ref("AccountOperation")},
+            "parameters": _operation_parameters(profile),
+            "envelope_extra": list_extra,
         },
     }
 
@@ -427,6 +520,10 @@ def _build(profile: str) -> dict[str, Any]:
         "servers": [{"url": "/", "description": "the mock serving this document"}],
         "tags": [
             {"name": "credentials", "description": "venue API keys of the calling user"},
+            {
+                "name": "trading accounts",
+                "description": "venue accounts connected through the caller's credentials",
+            },
             {"name": "auth", "description": "Supabase-style sessions"},
             {"name": "meta", "description": "this document"},
             {

@@ -12,21 +12,10 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from cadenza_mock.engine.lifecycle import IDENTITIES
-from cadenza_mock.model import PROFILE_NAMES, PROFILES
+from cadenza_mock.model import OPERATION_TYPES, PROFILE_NAMES, PROFILES, VENUE_OUTCOMES
 from cadenza_mock.scenario.build import TOP_KEYS
 from cadenza_mock.scenario.faults import FAULT_KEYS, TERMINAL_ACTIONS
 from cadenza_mock.schemas import REQUEST_SCHEMAS, UUID_PATTERN
-
-TRADING_ACCOUNT_TYPES = ("SPOT", "MARGIN", "CREDIT")
-TRADING_ACCOUNT_STATUSES = (
-    "NEW",
-    "CREATED",
-    "ACTIVE",
-    "INACTIVE",
-    "LOCKED",
-    "DISCONNECTED",
-    "UNAVAILABLE",
-)
 
 # Seconds one POST /__admin/clock moves the clock; none given is 0 (the clock as is).
 
@@ -105,15 +94,17 @@ def component_schemas(profile: str) -> dict[str, Any]:
         schemas["TradingAccount"] = strict(
             {
                 "tradingAccountId": UUID,
-                "externalTradingAccountId": nullable({"type": "string"}),
+                "externalTradingAccountId": {"type": "string"},
                 "venue": ref("Venue"),
-                "nickname": nullable({"type": "string"}),
-                "accountType": {"type": "string", "enum": list(TRADING_ACCOUNT_TYPES)},
-                "externalAccountType": nullable({"type": "string"}),
+                "nickname": {"type": "string"},
+                "accountType": ref("AccountType"),
+                "externalAccountType": {"type": "string"},
                 "credentials": {"type": "array", "items": ref("Credential")},
-                "status": {"type": "string", "enum": list(TRADING_ACCOUNT_STATUSES)},
+                "status": ref("TradingAccountStatus"),
                 "createdAt": EPOCH_MS,
+                "createdAtDateTime": ISO_MS,
                 "updatedAt": EPOCH_MS,
+                "updatedAtDateTime": ISO_MS,
             }
         )
         schemas["Pagination"] = strict(
@@ -161,6 +152,21 @@ def component_schemas(profile: str) -> dict[str, Any]:
             "description": "an account the key reaches; per venue: "
             + "; ".join(f"{v}: {', '.join(ids)}" for v, ids in reached.items()),
         }
+        account = {
+            "tradingAccountId": UUID,
+            "userId": UUID,
+            "venue": ref("Venue"),
+            "name": {"type": "string"},
+            "accountType": ref("AccountType"),
+            "status": ref("TradingAccountStatus"),
+            "createdAt": EPOCH_MS,
+            "updatedAt": EPOCH_MS,
+        }
+        schemas["TradingAccount"] = strict(account)
+        # The disconnect page documents disconnectedAt on the disconnected account.
+        schemas["DisconnectedTradingAccount"] = strict(
+            {**account, "disconnectedAt": EPOCH_MS}, required=list(account)
+        )
         schemas["VerifyResult"] = strict(
             {
                 "credentialId": UUID,
@@ -169,6 +175,18 @@ def component_schemas(profile: str) -> dict[str, Any]:
                 "identities": {"type": "array", "items": ref("Identity")},
             }
         )
+    schemas["AccountType"] = {"type": "string", "enum": list(enums.account_types)}
+    schemas["TradingAccountStatus"] = {"type": "string", "enum": list(enums.account_statuses)}
+    operation: dict[str, Any] = {
+        "operationId": UUID,
+        "tradingAccountId": UUID,
+        "operationType": {"type": "string", "enum": list(OPERATION_TYPES)},
+        "status": {"type": "string", "enum": ["PENDING", "SUCCESS", "FAILED"]},
+        "createdAt": EPOCH_MS,
+    }
+    if profile == "sdk":
+        operation["createdAtDateTime"] = ISO_MS
+    schemas["AccountOperation"] = strict(operation)
     schemas["User"] = strict(
         {
             "id": UUID,
@@ -197,9 +215,12 @@ def component_schemas(profile: str) -> dict[str, Any]:
         "revoke": "RevokeCredentialRequest",
         "login": "LoginRequest",
         "refresh": "RefreshTokenRequest",
+        "connect": "ConnectTradingAccountRequest",
+        "account": "TradingAccountIdRequest",
+        "update": "UpdateTradingAccountRequest",
     }
-    for operation, name in names.items():
-        schemas[name] = copy.deepcopy(REQUEST_SCHEMAS[profile][operation])
+    for body_name, name in names.items():
+        schemas[name] = copy.deepcopy(REQUEST_SCHEMAS[profile][body_name])
     schemas.update(admin_schemas())
     return schemas
 
@@ -277,8 +298,25 @@ def admin_schemas() -> dict[str, Any]:
                 "updatedAt": EPOCH_MS,
                 "revokedAt": nullable(EPOCH_MS),
                 "keysValid": {"type": "boolean"},
+                "venueOutcome": {"type": "string", "enum": list(VENUE_OUTCOMES)},
                 "hasApiSecret": {"type": "boolean"},
                 "hasApiPassphrase": {"type": "boolean"},
+            }
+        ),
+        "AdminTradingAccount": strict(
+            {
+                "tradingAccountId": UUID,
+                "userId": UUID,
+                "venue": {"type": "string"},
+                "externalTradingAccountId": {"type": "string"},
+                "nickname": {"type": "string"},
+                "accountType": {"type": "string"},
+                "externalAccountType": {"type": "string"},
+                "credentialIds": {"type": "array", "items": UUID},
+                "status": {"type": "string"},
+                "createdAt": EPOCH_MS,
+                "updatedAt": EPOCH_MS,
+                "disconnectedAt": nullable(EPOCH_MS),
             }
         ),
         "AdminArmedFault": loose(

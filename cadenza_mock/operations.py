@@ -11,13 +11,17 @@ from dataclasses import dataclass
 from typing import Literal
 
 from cadenza_mock.errors import (
+    ACCOUNT_NOT_FOUND,
     ADMIN_DISABLED,
+    ALREADY_CONNECTED,
     ALREADY_EXIST,
     ALREADY_REVOKED,
     BAD_REQUEST,
     BODY_TOO_LARGE,
     CREDENTIAL_NOT_FOUND,
+    EXCHANGE_ERROR,
     FAULT_NOT_FOUND,
+    INVALID_API_KEY,
     INVALID_ARGUMENT,
     INVALID_BODY,
     INVALID_FAULT,
@@ -26,6 +30,9 @@ from cadenza_mock.errors import (
     INVALID_REFRESH_TOKEN,
     INVALID_SCENARIO,
     INVALID_STATE,
+    LOCK_NOT_ACQUIRED,
+    MAINTENANCE,
+    NETWORK_ERROR,
     NOT_REVOCABLE,
     PERMISSION_DENIED,
     RATE_LIMITED,
@@ -33,6 +40,8 @@ from cadenza_mock.errors import (
     UNAUTHORIZED,
     UNKNOWN_ERROR,
     VALIDATION_FAILED,
+    VENUE_TIMEOUT,
+    VENUE_UNAVAILABLE,
     ErrorKind,
 )
 
@@ -80,7 +89,20 @@ class Operation:
 
 
 _OWNED = (PERMISSION_DENIED, CREDENTIAL_NOT_FOUND)
+_OWNED_ACCOUNT = (PERMISSION_DENIED, ACCOUNT_NOT_FOUND, INVALID_STATE)
+# What the venue may answer when verify or connect reaches it (scenario and fault `venue`).
+_VENUE = (
+    INVALID_API_KEY,
+    MAINTENANCE,
+    VENUE_TIMEOUT,
+    NETWORK_ERROR,
+    RATE_LIMITED,
+    LOCK_NOT_ACQUIRED,
+    VENUE_UNAVAILABLE,
+    EXCHANGE_ERROR,
+)
 _CREDENTIAL = f"{API_PREFIX}/credential"
+_ACCOUNT = f"{API_PREFIX}/tradingAccount"
 _AUTH = f"{API_PREFIX}/auth"
 
 OPERATIONS: tuple[Operation, ...] = (
@@ -110,7 +132,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "verifyCredential",
         "Check stored keys against the (emulated) venue",
         "credentials",
-        _OWNED,
+        (*_OWNED, *_VENUE),
         body="VerifyCredentialRequest",
     ),
     Operation(
@@ -132,6 +154,74 @@ OPERATIONS: tuple[Operation, ...] = (
         "credentials",
         (ALREADY_REVOKED, NOT_REVOCABLE, *_OWNED),
         body="RevokeCredentialRequest",
+    ),
+    Operation(
+        "POST",
+        f"{_ACCOUNT}/connect",
+        "api.connect_trading_account",
+        "connectTradingAccount",
+        "Connect an external account that the caller's verified credentials reach",
+        "trading accounts",
+        (*_OWNED, ALREADY_REVOKED, INVALID_STATE, ALREADY_CONNECTED, ALREADY_EXIST, *_VENUE),
+        body="ConnectTradingAccountRequest",
+    ),
+    Operation(
+        "POST",
+        f"{_ACCOUNT}/disconnect",
+        "api.disconnect_trading_account",
+        "disconnectTradingAccount",
+        "Disconnect (archive) a trading account; connecting again makes a new one",
+        "trading accounts",
+        _OWNED_ACCOUNT,
+        body="TradingAccountIdRequest",
+    ),
+    Operation(
+        "POST",
+        f"{_ACCOUNT}/enable",
+        "api.enable_trading_account",
+        "enableTradingAccount",
+        "Enable a disabled trading account",
+        "trading accounts",
+        _OWNED_ACCOUNT,
+        body="TradingAccountIdRequest",
+    ),
+    Operation(
+        "POST",
+        f"{_ACCOUNT}/disable",
+        "api.disable_trading_account",
+        "disableTradingAccount",
+        "Disable a trading account (it stays connected)",
+        "trading accounts",
+        _OWNED_ACCOUNT,
+        body="TradingAccountIdRequest",
+    ),
+    Operation(
+        "POST",
+        f"{_ACCOUNT}/update",
+        "api.update_trading_account",
+        "updateTradingAccount",
+        "Rename a trading account",
+        "trading accounts",
+        _OWNED_ACCOUNT,
+        body="UpdateTradingAccountRequest",
+    ),
+    Operation(
+        "GET",
+        f"{_ACCOUNT}/list",
+        "api.list_trading_accounts",
+        "listTradingAccounts",
+        "The caller's trading accounts, disconnected ones included, createdAt then id order",
+        "trading accounts",
+        (INVALID_ARGUMENT,),
+    ),
+    Operation(
+        "GET",
+        f"{_ACCOUNT}/operation/list",
+        "api.list_account_operations",
+        "listTradingAccountOperations",
+        "What happened to the caller's trading accounts, newest first",
+        "trading accounts",
+        (INVALID_ARGUMENT,),
     ),
     Operation(
         "POST",

@@ -63,7 +63,43 @@ def _build(profile: str) -> dict[str, dict[str, Any]]:
             "properties": {"credentialId": _UUID, "credentialIds": ids},
             "anyOf": [{"required": ["credentialId"]}, {"required": ["credentialIds"]}],
         }
+    account_id = {"tradingAccountId": _UUID}
+    by_credentials = {
+        "venue": venue,
+        "credentialIds": ids,
+        "externalTradingAccountId": _TEXT,
+        "nickname": {"type": "string"},
+    }
+    if profile == "sdk":
+        connect = _object(
+            {**by_credentials, "dealerAccountId": _UUID},
+            ["credentialIds", "externalTradingAccountId"],
+        )
+        update = _object({**account_id, "nickname": {"type": "string"}}, ["tradingAccountId"])
+    else:
+        # The reference page connects with venue keys; the guide with verified credentials.
+        connect = {
+            "type": "object",
+            "properties": {
+                **by_credentials,
+                **secrets,
+                "name": {"type": "string"},
+                "accountType": {"type": "string", "enum": list(enums.account_types)},
+            },
+            "anyOf": [
+                {"required": ["credentialIds", "externalTradingAccountId"]},
+                {"required": ["venue", "apiKey", "apiSecret"]},
+            ],
+            **passphrase_rule,
+        }
+        update = _object(
+            {**account_id, "name": {"type": "string"}, "nickname": {"type": "string"}},
+            ["tradingAccountId"],
+        )
     return {
+        "connect": connect,
+        "account": _object(account_id, ["tradingAccountId"]),
+        "update": update,
         "create": create,
         "verify": verify,
         "rotate": _object(
@@ -95,8 +131,10 @@ def _message(exc: Any, body: Any, schema: dict[str, Any]) -> str:
         why = f" for {body['venue']}" if missing == ["apiPassphrase"] and "venue" in body else ""
         return f"{', '.join(missing)} {'is' if len(missing) == 1 else 'are'} required{why}"
     if rule == "anyOf" and name == "body":
-        options = " or ".join(r["required"][0] for r in schema.get("anyOf", []))
-        return f"{options} is required"
+        options = [r["required"] for r in schema.get("anyOf", [])]
+        if all(len(fields) == 1 for fields in options):
+            return f"{' or '.join(fields[0] for fields in options)} is required"
+        return "give " + ", or ".join(" and ".join(fields) for fields in options)
     if rule == "type":
         return f"{name} must be of type {definition}"
     if rule == "enum":

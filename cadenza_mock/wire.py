@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from cadenza_mock.errors import ApiError
-from cadenza_mock.model import Credential, User
+from cadenza_mock.model import AccountOperation, Credential, ProfileEnums, TradingAccount, User
 
 if TYPE_CHECKING:
     from cadenza_mock.model import Session
@@ -174,32 +174,78 @@ def verify_docs(
     }
 
 
-# Account types of the sdk's TradingAccount, by the identity a venue reports.
-_ACCOUNT_TYPES = {"credit": "CREDIT"}
-_MARGIN_WORDS = ("margin", "futures", "contract", "unified", "perps", "options")
-
-
-def account_type(identity: str) -> str:
-    if identity in _ACCOUNT_TYPES:
-        return _ACCOUNT_TYPES[identity]
-    return "MARGIN" if any(word in identity for word in _MARGIN_WORDS) else "SPOT"
-
-
 def trading_account(
-    cred: Credential, identity: str, account_id: str, external_id: str, status: str
+    account: TradingAccount, creds: list[Credential], profile: str, enums: ProfileEnums
 ) -> dict[str, Any]:
-    """The generated client's TradingAccount for one identity a credential reaches."""
+    """A trading account: the official client's TradingAccount (credentials inside, ISO
+    twins) in the sdk profile; the eight fields of the HTTP reference pages in docs."""
+    status = enums.account_status_out(account.status)
+    if profile != "sdk":
+        return {
+            "tradingAccountId": account.trading_account_id,
+            "userId": account.user_id,
+            "venue": account.venue,
+            "name": account.nickname,
+            "accountType": account.account_type,
+            "status": status,
+            "createdAt": account.created_at,
+            "updatedAt": account.updated_at,
+        }
     return {
-        "tradingAccountId": account_id,
-        "externalTradingAccountId": external_id,
-        "venue": cred.venue,
-        "nickname": f"{cred.name} {identity}",
-        "accountType": account_type(identity),
-        "externalAccountType": identity.upper(),
-        "credentials": [credential_sdk(cred)],
+        "tradingAccountId": account.trading_account_id,
+        "externalTradingAccountId": account.external_id,
+        "venue": account.venue,
+        "nickname": account.nickname,
+        "accountType": account.account_type,
+        "externalAccountType": account.external_account_type,
+        "credentials": [credential_sdk(c) for c in creds],
         "status": status,
-        "createdAt": cred.created_at,
-        "updatedAt": cred.updated_at,
+        "createdAt": account.created_at,
+        "createdAtDateTime": iso_ms(account.created_at),
+        "updatedAt": account.updated_at,
+        "updatedAtDateTime": iso_ms(account.updated_at),
+    }
+
+
+def disconnected(
+    account: dict[str, Any], disconnected_at: int | None, profile: str
+) -> dict[str, Any]:
+    """The disconnect answer: the docs reference page adds `disconnectedAt`."""
+    if profile == "sdk":
+        return account
+    return {**account, "disconnectedAt": disconnected_at}
+
+
+def operation(op: AccountOperation, profile: str) -> dict[str, Any]:
+    """One entry of the operation history (the official client's AccountOperation)."""
+    body: dict[str, Any] = {
+        "operationId": op.operation_id,
+        "tradingAccountId": op.trading_account_id,
+        "operationType": op.operation_type,
+        "status": op.status,
+        "createdAt": op.created_at,
+    }
+    if profile == "sdk":
+        body["createdAtDateTime"] = iso_ms(op.created_at)
+    return body
+
+
+def account_inspect(account: TradingAccount, enums: ProfileEnums) -> dict[str, Any]:
+    """A stored trading account for test assertions and admin dumps (no secrets to hide:
+    credentials are named by id)."""
+    return {
+        "tradingAccountId": account.trading_account_id,
+        "userId": account.user_id,
+        "venue": account.venue,
+        "externalTradingAccountId": account.external_id,
+        "nickname": account.nickname,
+        "accountType": account.account_type,
+        "externalAccountType": account.external_account_type,
+        "credentialIds": list(account.credential_ids),
+        "status": enums.account_status_out(account.status),
+        "createdAt": account.created_at,
+        "updatedAt": account.updated_at,
+        "disconnectedAt": account.disconnected_at,
     }
 
 
@@ -234,6 +280,7 @@ def credential_inspect(cred: Credential, mask_keep: int = DEFAULT_MASK_KEEP) -> 
         **credential_docs(cred, mask_keep),
         "revokedAt": cred.revoked_at,
         "keysValid": cred.keys_valid,
+        "venueOutcome": cred.venue_outcome,
         "hasApiSecret": cred.api_secret is not None,
         "hasApiPassphrase": cred.api_passphrase is not None,
     }

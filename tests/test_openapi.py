@@ -25,6 +25,8 @@ from cadenza_mock.operations import OPENAPI_PATH
 
 PROFILE_NAMES = ("docs", "sdk")
 BOB = {"Authorization": "Bearer bob-token"}
+ACCOUNT = "/api/v3/tradingAccount"
+ACCOUNT_VERBS = ("disconnect", "enable", "disable", "update")
 BINANCE_KEY = "k3yBINANCEabcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQR"
 SECRET = "never-served-secret-9f8e7d"
 
@@ -214,8 +216,12 @@ async def _provoke(client: Any, profile: str, op_id: str, status: int) -> Any:
         "login": "/api/v3/auth/login",
         "refreshToken": "/api/v3/auth/token/refresh",
         "logout": "/api/v3/auth/logout",
+        "connectTradingAccount": f"{ACCOUNT}/connect",
+        **{f"{verb}TradingAccount": f"{ACCOUNT}/{verb}" for verb in ACCOUNT_VERBS},
     }
     get = {
+        "listTradingAccounts": f"{ACCOUNT}/list",
+        "listTradingAccountOperations": f"{ACCOUNT}/operation/list",
         "listCredentials": LIST,
         "getUser": "/api/v3/auth/user",
         "getOpenApiDocument": OPENAPI_PATH,
@@ -227,6 +233,34 @@ async def _provoke(client: Any, profile: str, op_id: str, status: int) -> Any:
 
     def send(body: Any = None, headers: dict[str, str] | None = ALICE, **kw: Any) -> Any:
         return client.request(method, path, json=body, headers=headers, **kw)
+
+    def connect_body(cid: str) -> dict[str, Any]:
+        return {"credentialIds": [cid], "externalTradingAccountId": "spot"}
+
+    async def connected(cid: str, headers: dict[str, str]) -> str:
+        r = await client.post(
+            post["connectTradingAccount"], json=connect_body(cid), headers=headers
+        )
+        answer = await r.json()
+        assert answer["success"], answer
+        return str(answer["data"]["tradingAccountId"])
+
+    account_op = op_id.removesuffix("TradingAccount") in ACCOUNT_VERBS
+    if status in (502, 503, 504):  # what the venue answers when the call reaches it
+        outcome = {502: "network_error", 503: "maintenance", 504: "timeout"}[status]
+        fault = {"match": {"method": "POST", "path": path}, "times": 1, "venue": outcome}
+        assert (await client.post("/__admin/faults", json=fault)).status == 200
+        body = verify_one(alice_cred) if op_id == "verifyCredential" else connect_body(alice_cred)
+        return await send(body)
+    if op_id == "connectTradingAccount" and status in (403, 404, 409):
+        if status == 409:
+            await connected(alice_cred, ALICE)
+        return await send(connect_body({403: bob_cred, 404: missing, 409: alice_cred}[status]))
+    if account_op and status in (403, 404):
+        target = await connected(bob_cred, BOB) if status == 403 else missing
+        return await send({"tradingAccountId": target})
+    if op_id.startswith("listTradingAccount") and status == 400:
+        return await send(None, params={"tradingAccountId": "not-a-uuid"})
 
     if status in (429, 500):
         errno = (

@@ -43,7 +43,9 @@ ACCOUNT_KEYS = [
     "credentials",
     "status",
     "createdAt",
+    "createdAtDateTime",
     "updatedAt",
+    "updatedAtDateTime",
 ]
 ACCOUNT_STATUSES = {"NEW", "CREATED", "ACTIVE", "INACTIVE", "LOCKED", "DISCONNECTED", "UNAVAILABLE"}
 
@@ -301,7 +303,9 @@ async def test_verify_returns_trading_accounts(sdk):
     for account in accounts:
         assert list(account) == ACCOUNT_KEYS
         assert account["accountType"] in {"SPOT", "MARGIN", "CREDIT"}
-        assert account["status"] in ACCOUNT_STATUSES and account["status"] == "ACTIVE"
+        # Reached but not connected: NEW (connected ones are the real accounts).
+        assert account["status"] in ACCOUNT_STATUSES and account["status"] == "NEW"
+        assert account["externalTradingAccountId"] == account["externalAccountType"].lower()
         (cred,) = account["credentials"]
         assert cred == listed[cred["credentialId"]]
         assert account["venue"] == cred["venue"]

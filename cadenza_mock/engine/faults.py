@@ -46,6 +46,7 @@ class Decision:
     error: ApiError | None = None  # respond / rate_limit
     chunk_delay: float = 0.0  # slow_body
     chunks: int = 0
+    venue_outcome: str | None = None  # venue: what verify or connect meets at the venue
     notes: list[str] = field(default_factory=list)  # "<fault id>:<action>", for the journal
 
     @property
@@ -305,6 +306,8 @@ class Faults:
                 decision.error = fault.respond_error()
             elif fault.action == "rate_limit":
                 decision.error = fault.rate_limit_error(retry)
+            elif isinstance(fault.spec.action, fault_spec.VenueOutcome):
+                decision.venue_outcome = fault.spec.action.outcome
             elif isinstance(fault.spec.action, fault_spec.SlowBody):
                 decision.chunk_delay = fault.spec.action.chunk_delay
                 decision.chunks = fault.spec.action.chunks

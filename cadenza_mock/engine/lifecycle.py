@@ -1,15 +1,30 @@
-"""The credential state machine: which action may move a credential from which status.
+"""The state machines: which action may move a credential (`TRANSITIONS`) or a trading
+account (`ACCOUNT_TRANSITIONS`) from which status, and what the venue answers.
 
-All allowed transitions are in `TRANSITIONS`; the store asks `next_status()` before it
-changes anything, so an illegal action fails before any state is touched.
+The store asks `next_status()` / `next_account_status()` before it changes anything, so an
+illegal action fails before any state is touched.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cadenza_mock.errors import ALREADY_REVOKED, INVALID_STATE, NOT_REVOCABLE
-from cadenza_mock.model import Credential
+from cadenza_mock.errors import (
+    ALREADY_REVOKED,
+    EXCHANGE_ERROR,
+    INVALID_API_KEY,
+    INVALID_STATE,
+    LOCK_NOT_ACQUIRED,
+    MAINTENANCE,
+    NETWORK_ERROR,
+    NOT_REVOCABLE,
+    RATE_LIMITED,
+    VENUE_TIMEOUT,
+    VENUE_UNAVAILABLE,
+    ApiError,
+    ErrorKind,
+)
+from cadenza_mock.model import Credential, TradingAccount
 from cadenza_mock.scenario.generate import base_venue
 
 # action -> {from status: to status}. REVOKED is terminal: it appears in no "from".
@@ -62,9 +77,68 @@ class VerifyResult:
     identities: tuple[str, ...]
 
 
-def verify(cred: Credential) -> VerifyResult:
-    """Keys verify when the scenario says they are valid and the credential is usable."""
-    usable = cred.status in TRANSITIONS["verify"] and cred.keys_valid
+def verify(cred: Credential, outcome: str = "ok") -> VerifyResult:
+    """Keys verify when the scenario says they are valid, the venue does not reject them
+    (`outcome`) and the credential is usable."""
+    usable = cred.status in TRANSITIONS["verify"] and cred.keys_valid and outcome != "invalid_keys"
     if not usable:
         return VerifyResult(cred, False, ())
     return VerifyResult(cred, True, identities(cred.venue))
+
+
+# action -> {from status: to status}, in the engine's (sdk) status names. DISCONNECTED is
+# terminal: a disconnected account is archived, and connecting again makes a new one.
+# enable/disable of an account already there answer it unchanged (no operation logged).
+_LIVE = ("NEW", "CREATED", "ACTIVE", "INACTIVE", "LOCKED", "UNAVAILABLE")
+ACCOUNT_TRANSITIONS: dict[str, dict[str, str]] = {
+    "enable": {"NEW": "ACTIVE", "CREATED": "ACTIVE", "ACTIVE": "ACTIVE", "INACTIVE": "ACTIVE"},
+    "disable": {
+        "NEW": "INACTIVE",
+        "CREATED": "INACTIVE",
+        "ACTIVE": "INACTIVE",
+        "INACTIVE": "INACTIVE",
+    },
+    "update": {status: status for status in _LIVE},
+    "disconnect": {status: "DISCONNECTED" for status in _LIVE},
+    # A revoke takes away an account's last usable credential.
+    "credential_revoke": {status: "DISCONNECTED" for status in _LIVE},
+    # A rotate keeps every account connected, in the status it had.
+    "credential_rotate": {status: status for status in _LIVE},
+}
+
+
+def next_account_status(action: str, account: TradingAccount, shown: str) -> str:
+    """The account's status after `action`, or the 400 that says why not (`shown` is its
+    status as the profile spells it)."""
+    target = ACCOUNT_TRANSITIONS[action].get(account.status)
+    if target is None:
+        why = (
+            "disconnected (archived); connect it again"
+            if account.status == "DISCONNECTED"
+            else shown
+        )
+        raise INVALID_STATE.error(f"cannot {action} a trading account that is {why}")
+    return target
+
+
+# What each venue outcome answers when verify or connect reaches the venue. invalid_keys
+# makes verify report FAILED (it is an answer, not an error) and connect a 401.
+_OUTCOME_ERRORS: dict[str, ErrorKind] = {
+    "invalid_keys": INVALID_API_KEY,
+    "maintenance": MAINTENANCE,
+    "timeout": VENUE_TIMEOUT,
+    "network_error": NETWORK_ERROR,
+    "rate_limited": RATE_LIMITED,
+    "lock_not_acquired": LOCK_NOT_ACQUIRED,
+    "unavailable": VENUE_UNAVAILABLE,
+    "exchange_error": EXCHANGE_ERROR,
+}
+
+
+def venue_error(outcome: str, venue: str) -> ApiError | None:
+    """The error the venue's `outcome` answers, or None when it lets the call through."""
+    kind = _OUTCOME_ERRORS.get(outcome)
+    if kind is None:
+        return None
+    headers = {"Retry-After": "1"} if kind is RATE_LIMITED else None
+    return kind.error(venue, headers=headers)

@@ -114,3 +114,136 @@ def _page(params: dict[str, list[str]]) -> tuple[int, int | None]:
             raise invalid_argument(name, f"{shown!r} is not {bounds}")
         values[name] = number
     return values.get("offset", 0), values.get("limit")
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """offset and limit of a paginated list; limit None means every match."""
+
+    offset: int = 0
+    limit: int | None = None
+
+    def cut(self, total: int) -> tuple[int, int]:
+        """(start, end) of the page among `total` matches."""
+        end = total if self.limit is None else min(total, self.offset + self.limit)
+        return min(self.offset, total), end
+
+    def pagination(self, total: int) -> dict[str, object]:
+        """The sdk envelope's `pagination`; `cursor` is the next offset."""
+        _, end = self.cut(total)
+        has_next = end < total
+        return {
+            "offset": self.offset,
+            "limit": self.limit if self.limit is not None else total,
+            "total": total,
+            "cursor": str(end) if has_next else None,
+            "hasNext": has_next,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class AccountFilter:
+    """Trading account list filters (engine status names); None means no filter."""
+
+    trading_account_ids: frozenset[str] | None = None
+    venues: frozenset[str] | None = None
+    statuses: frozenset[str] | None = None
+    page: Page = Page()
+
+
+@dataclass(frozen=True, slots=True)
+class OperationFilter:
+    """Operation history filters; times are ms since the epoch, both ends included."""
+
+    trading_account_ids: frozenset[str] | None = None
+    operation_types: frozenset[str] | None = None
+    start: int | None = None
+    end: int | None = None
+    page: Page = Page()
+
+
+# Page sizes of the trading account lists: the docs pages say 10 (at most 100), the
+# official client 50.
+ACCOUNT_PAGE = {"docs": (10, 100), "sdk": (50, MAX_LIMIT)}
+
+
+def _one(
+    params: dict[str, list[str]], name: str, allowed_values: tuple[str, ...] | None
+) -> str | None:
+    """One value of `name`: not repeated, not empty, and one of `allowed_values` if given."""
+    values = params.get(name)
+    if values is None:
+        return None
+    if len(values) > 1:
+        raise invalid_argument(name, "given more than once; pass one value", allowed_values)
+    text = values[0].strip()
+    if not text:
+        raise invalid_argument(name, "must not be empty", allowed_values)
+    if allowed_values is not None and text not in allowed_values:
+        raise invalid_argument(name, f"unknown value {text!r}", allowed_values)
+    return text
+
+
+def _account_id(params: dict[str, list[str]]) -> frozenset[str] | None:
+    text = _one(params, "tradingAccountId", None)
+    if text is None:
+        return None
+    if not is_uuid(text):
+        raise invalid_argument("tradingAccountId", f"{text!r} is not a UUID", ("a UUID",))
+    return frozenset((text.lower(),))
+
+
+def _number(params: dict[str, list[str]], name: str, lowest: int, highest: int) -> int | None:
+    text = _one(params, name, None)
+    if text is None:
+        return None
+    number = int(text) if _DIGITS.fullmatch(text) else -1
+    if not lowest <= number <= highest:
+        shown = text if len(text) <= 40 else text[:40] + "..."
+        raise invalid_argument(name, f"{shown!r} is not an integer from {lowest} to {highest}")
+    return number
+
+
+def _account_page(params: dict[str, list[str]], profile: str, cursor: bool = False) -> Page:
+    default, most = ACCOUNT_PAGE[profile]
+    offset = _number(params, "offset", 0, MAX_OFFSET)
+    # The sdk's `cursor` is the next offset, as `pagination.cursor` gives it; `offset` wins.
+    after = _number(params, "cursor", 0, MAX_OFFSET) if cursor else None
+    offset = after if offset is None else offset
+    limit = _number(params, "limit", 1, most)
+    return Page(offset or 0, default if limit is None else limit)
+
+
+def parse_account_query(
+    pairs: Iterable[tuple[str, str]], profile: str, enums: ProfileEnums
+) -> AccountFilter:
+    """GET /tradingAccount/list: tradingAccountId, venue, status (docs) or accountStatus
+    (sdk), limit and offset. Unknown parameters are ignored, as by the real service."""
+    params = pairs_by_name(pairs)
+    venue = _one(params, "venue", enums.venues)
+    status = _one(params, "accountStatus" if profile == "sdk" else "status", enums.account_statuses)
+    return AccountFilter(
+        trading_account_ids=_account_id(params),
+        venues=frozenset((venue,)) if venue else None,
+        statuses=frozenset((enums.account_status_in(status),)) if status else None,
+        page=_account_page(params, profile),
+    )
+
+
+def parse_operation_query(
+    pairs: Iterable[tuple[str, str]], profile: str, operation_types: tuple[str, ...]
+) -> OperationFilter:
+    """GET /tradingAccount/operation/list: tradingAccountId, operationType, startTime and
+    endTime (ms), limit, offset (or the sdk's cursor)."""
+    params = pairs_by_name(pairs)
+    kind = _one(params, "operationType", operation_types)
+    start = _number(params, "startTime", 0, MAX_OFFSET)
+    end = _number(params, "endTime", 0, MAX_OFFSET)
+    # An endTime before startTime is an empty range: it matches nothing, like unknown ids.
+    return OperationFilter(
+        trading_account_ids=_account_id(params),
+        operation_types=frozenset((kind,)) if kind else None,
+        start=start,
+        end=end,
+        page=_account_page(params, profile, cursor=True),
+    )

@@ -15,17 +15,26 @@ from typing import Any
 
 from cadenza_mock import wire
 from cadenza_mock.engine import lifecycle
+from cadenza_mock.engine.accounts import Accounts, account_sort_key, account_type, venue_account
 from cadenza_mock.engine.auth import Sessions, bearer_token
 from cadenza_mock.engine.clock import Clock
-from cadenza_mock.engine.query import NO_FILTER, ListFilter, parse_list_query
+from cadenza_mock.engine.query import (
+    NO_FILTER,
+    AccountFilter,
+    ListFilter,
+    OperationFilter,
+    parse_list_query,
+)
 from cadenza_mock.errors import (
     ALREADY_EXIST,
     CREDENTIAL_NOT_FOUND,
+    INVALID_API_KEY,
     PERMISSION_DENIED,
     VALIDATION_FAILED,
+    ApiError,
     unauthorized,
 )
-from cadenza_mock.model import Credential, User
+from cadenza_mock.model import AccountOperation, Credential, TradingAccount, User
 from cadenza_mock.scenario import Scenario
 from cadenza_mock.scenario.generate import credential_name
 from cadenza_mock.seeded import rng_for, uuid4_from
@@ -72,6 +81,15 @@ class Store:
         # query parsing altogether. Cleared with the list cache and on logout.
         self._list_hits: dict[tuple[str, str], tuple[str, bytes]] = {}
         self._errors = 0  # error answers since the load or reset (their request ids)
+        self._venue_outcomes = dict(scenario.venue_outcomes)
+        self.accounts = Accounts(
+            scenario.trading_accounts,
+            scenario.account_operations,
+            seed=scenario.seed,
+            enums=self.enums,
+            clock=self.clock,
+            credential=self.find,
+        )
 
     # ----------------------------------------------------------------- state lifecycle
 
@@ -87,6 +105,8 @@ class Store:
             self._changed = False
         if self.sessions.changed:
             self.sessions.reset()
+        if self.accounts.changed:
+            self.accounts.reset()
         self._errors = 0
 
     def next_request_id(self) -> str:
@@ -269,12 +289,30 @@ class Store:
         self._put(cred)
         return cred
 
-    def verify(self, user: User, credential_ids: Sequence[str]) -> list[lifecycle.VerifyResult]:
+    def venue_outcome(self, cred: Credential, override: str | None = None) -> str:
+        """What the venue answers for these keys: a fault's `venue:` first, then the
+        credential's `venue_outcome:`, then the scenario's `venues:` entry."""
+        if override is not None:
+            return override
+        if cred.venue_outcome != "ok":
+            return cred.venue_outcome
+        return self._venue_outcomes.get(cred.venue, "ok")
+
+    def verify(
+        self, user: User, credential_ids: Sequence[str], outcome: str | None = None
+    ) -> list[lifecycle.VerifyResult]:
         creds = [self.owned(user, cid) for cid in credential_ids]
+        verdicts = [self.venue_outcome(cred, outcome) for cred in creds]
+        for cred, verdict in zip(creds, verdicts, strict=True):
+            # Only a usable credential reaches the venue; its errors fail the whole call.
+            if cred.status in lifecycle.TRANSITIONS["verify"] and verdict != "invalid_keys":
+                error = lifecycle.venue_error(verdict, cred.venue)
+                if error is not None:
+                    raise error
         results: list[lifecycle.VerifyResult] = []
         changed: list[Credential] = []
-        for cred in creds:
-            result = lifecycle.verify(cred)
+        for cred, verdict in zip(creds, verdicts, strict=True):
+            result = lifecycle.verify(cred, verdict)
             if result.verified:
                 target = lifecycle.next_status("verify", cred)
                 if target != cred.status:
@@ -288,23 +326,41 @@ class Store:
             self._put(*changed)
         return results
 
-    def accounts_reached(self, result: lifecycle.VerifyResult) -> list[dict[str, Any]]:
-        """sdk verify: the trading accounts a credential reaches (revoked: disconnected),
-        seeded by credential and identity so they are the same on every call."""
+    def accounts_reached(self, user: User, result: lifecycle.VerifyResult) -> list[dict[str, Any]]:
+        """sdk verify: the trading accounts a credential reaches. Connected ones are the
+        real accounts; the others (status NEW, or DISCONNECTED for a revoked credential)
+        are seeded by credential and identity, so they are the same on every call."""
         cred = result.credential
         if result.verified:
-            status, reached = "ACTIVE", result.identities
+            status, reached = "NEW", result.identities
         elif cred.status == self.enums.revoked_status:
             status, reached = "DISCONNECTED", lifecycle.identities(cred.venue)
         else:
             return []
-        accounts = []
+        holder = venue_account(cred)
+        answers = []
         for identity in reached:
-            rng = rng_for(self.scenario.seed, "account", cred.credential_id, identity)
-            external = f"{cred.venue.split('_')[0][:3]}-{rng.randrange(10**9, 10**10)}"
-            account_id = uuid4_from(rng)
-            accounts.append(wire.trading_account(cred, identity, account_id, external, status))
-        return accounts
+            real = self.accounts.connected(user.user_id, cred.venue, holder, identity)
+            if real is not None and not result.verified:
+                real = None  # a revoked credential backs nothing live
+            if real is None:
+                rng = rng_for(self.scenario.seed, "account", cred.credential_id, identity)
+                real = TradingAccount(
+                    trading_account_id=uuid4_from(rng),
+                    user_id=user.user_id,
+                    venue=cred.venue,
+                    external_id=identity,
+                    venue_account=holder,
+                    nickname=f"{cred.name} {identity}",
+                    account_type=account_type(identity, self.enums.account_types),
+                    external_account_type=identity.upper(),
+                    credential_ids=(cred.credential_id,),
+                    status=status,
+                    created_at=cred.created_at,
+                    updated_at=cred.updated_at,
+                )
+            answers.append(self.account_json(real))
+        return answers
 
     def rotate(
         self,
@@ -330,8 +386,10 @@ class Store:
             status=target,
             updated_at=self._now_after(cred),
             keys_valid=(cred.venue, api_key) not in self._rotated_away,
+            venue_account=venue_account(cred),  # new keys, the same account at the venue
         )
         self._put(rotated)
+        self.accounts.credential_rotated(rotated)
         return rotated
 
     def revoke(self, user: User, credential_id: str) -> Credential:
@@ -340,7 +398,150 @@ class Store:
         now = self._now_after(cred)
         revoked = dataclasses.replace(cred, status=target, updated_at=now, revoked_at=now)
         self._put(revoked)
+        self.accounts.credential_revoked(revoked)
         return revoked
+
+    # ----------------------------------------------------------------- trading accounts
+
+    def account_json(self, account: TradingAccount) -> dict[str, Any]:
+        return wire.trading_account(
+            account, self.accounts.credentials_of(account), self.profile, self.enums
+        )
+
+    def connect(
+        self,
+        user: User,
+        credential_ids: Sequence[str],
+        *,
+        external_id: str,
+        venue: str | None = None,
+        nickname: str | None = None,
+        outcome: str | None = None,
+    ) -> TradingAccount:
+        """Connect the external account that these credentials of the caller reach."""
+        creds = [self.owned(user, cid) for cid in credential_ids]
+        account = self.accounts.connect(
+            user,
+            creds,
+            venue=venue,
+            external_id=external_id,
+            nickname=nickname,
+            outcome=lambda cred: self.venue_outcome(cred, outcome),
+        )
+        return account
+
+    def connect_with_keys(
+        self,
+        user: User,
+        *,
+        venue: str,
+        api_key: str,
+        api_secret: str,
+        api_passphrase: str | None = None,
+        name: str | None = None,
+        kind: str | None = None,
+        outcome: str | None = None,
+    ) -> TradingAccount:
+        """The docs reference page's connect: venue keys in the body. The caller's live
+        credential with that key is used (its secret must match); without one, a
+        credential is created as /credential/create would. Errors change nothing: a
+        credential created for a connect that then fails is taken back."""
+        wanted = kind or "SPOT"
+        reached = lifecycle.identities(venue)
+        matching = [i for i in reached if account_type(i, self.enums.account_types) == wanted]
+        if not matching:
+            raise VALIDATION_FAILED.error(
+                f"accountType {wanted}: no such account on {venue} (accounts: {', '.join(reached)})"
+            )
+        existing = next(
+            (
+                c
+                for c in self._credentials.values()
+                if c.user_id == user.user_id
+                and c.venue == venue
+                and c.api_key == api_key
+                and c.status != self.enums.revoked_status
+            ),
+            None,
+        )
+        if existing is not None:
+            if existing.api_secret is not None and existing.api_secret != api_secret:
+                raise INVALID_API_KEY.error(f"apiSecret does not match the {venue} key")
+            return self.connect(
+                user,
+                [existing.credential_id],
+                external_id=matching[0],
+                venue=venue,
+                nickname=name,
+                outcome=outcome,
+            )
+        saved = (dict(self._credentials), self._created, self._changed)
+        cred = self.create(
+            user,
+            venue=venue,
+            api_key=api_key,
+            api_secret=api_secret,
+            api_passphrase=api_passphrase,
+        )
+        try:
+            return self.connect(
+                user,
+                [cred.credential_id],
+                external_id=matching[0],
+                venue=venue,
+                nickname=name,
+                outcome=outcome,
+            )
+        except ApiError:
+            self._credentials, self._created, self._changed = saved
+            self._list_cache.clear()
+            self._list_hits.clear()
+            raise
+
+    def change_account(self, user: User, trading_account_id: str, action: str) -> TradingAccount:
+        """enable, disable or disconnect."""
+        return self.accounts.change(user, trading_account_id, action)
+
+    def update_account(
+        self, user: User, trading_account_id: str, nickname: str | None
+    ) -> TradingAccount:
+        return self.accounts.rename(user, trading_account_id, nickname)
+
+    def account_list(self, user: User, where: AccountFilter) -> bytes:
+        """The trading account list envelope: filtered, ordered like credentials, paged."""
+        matches = sorted(
+            (
+                a
+                for a in self.accounts.of(user.user_id)
+                if (
+                    where.trading_account_ids is None
+                    or a.trading_account_id.lower() in where.trading_account_ids
+                )
+                and (where.venues is None or a.venue in where.venues)
+                and (where.statuses is None or a.status in where.statuses)
+            ),
+            key=account_sort_key,
+        )
+        start, end = where.page.cut(len(matches))
+        data = [self.account_json(a) for a in matches[start:end]]
+        return wire.list_body(data, self.profile, where.page.pagination(len(matches)))
+
+    def operation_list(self, user: User, where: OperationFilter) -> bytes:
+        """The operation history envelope: newest first, filtered, paged."""
+        matches: list[AccountOperation] = [
+            op
+            for op in self.accounts.operations_of(user.user_id)
+            if (
+                where.trading_account_ids is None
+                or op.trading_account_id.lower() in where.trading_account_ids
+            )
+            and (where.operation_types is None or op.operation_type in where.operation_types)
+            and (where.start is None or op.created_at >= where.start)
+            and (where.end is None or op.created_at <= where.end)
+        ]
+        start, end = where.page.cut(len(matches))
+        data = [wire.operation(op, self.profile) for op in matches[start:end]]
+        return wire.list_body(data, self.profile, where.page.pagination(len(matches)))
 
 
 def _matches(cred: Credential, where: ListFilter) -> bool:

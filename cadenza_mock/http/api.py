@@ -14,10 +14,11 @@ from aiohttp import web
 
 from cadenza_mock import wire
 from cadenza_mock.engine.auth import ACCESS_TTL_SECONDS
+from cadenza_mock.engine.query import parse_account_query, parse_operation_query
 from cadenza_mock.engine.store import Store
-from cadenza_mock.http.keys import STATE, USER_ID
+from cadenza_mock.http.keys import STATE, USER_ID, VENUE_OUTCOME
 from cadenza_mock.http.middleware import json_response, ok, read_body
-from cadenza_mock.model import User
+from cadenza_mock.model import OPERATION_TYPES, User
 from cadenza_mock.schemas import parse_body
 from cadenza_mock.version import __version__
 
@@ -69,9 +70,10 @@ async def verify_credentials(request: web.Request) -> web.Response:
     user = _caller(request, store)
     body = parse_body(raw, store.profile, "verify")
     many = "credentialIds" in body
-    results = store.verify(user, body["credentialIds"] if many else [body["credentialId"]])
+    ids = body["credentialIds"] if many else [body["credentialId"]]
+    results = store.verify(user, ids, request.get(VENUE_OUTCOME))
     if store.profile == "sdk":
-        return ok([account for result in results for account in store.accounts_reached(result)])
+        return ok([account for r in results for account in store.accounts_reached(user, r)])
     docs = [
         wire.verify_docs(
             r.credential.credential_id, r.credential.venue, r.verified, list(r.identities)
@@ -103,6 +105,84 @@ async def revoke_credential(request: web.Request) -> web.Response:
     body = parse_body(raw, store.profile, "revoke")
     cred = store.revoke(user, body["credentialId"])
     return ok(wire.revoked(cred, store.profile, store.scenario.mask_keep))
+
+
+async def connect_trading_account(request: web.Request) -> web.Response:
+    raw = await read_body(request)  # the only await: then the store cannot change
+    store = _store(request)
+    user = _caller(request, store)
+    body = parse_body(raw, store.profile, "connect")
+    outcome = request.get(VENUE_OUTCOME)
+    nickname = body.get("nickname", body.get("name") if store.profile == "docs" else None)
+    if "credentialIds" in body:
+        account = store.connect(
+            user,
+            body["credentialIds"],
+            external_id=body["externalTradingAccountId"],
+            venue=body.get("venue"),
+            nickname=nickname,
+            outcome=outcome,
+        )
+    else:  # the docs reference page's form: venue keys in the body
+        account = store.connect_with_keys(
+            user,
+            venue=body["venue"],
+            api_key=body["apiKey"],
+            api_secret=body["apiSecret"],
+            api_passphrase=body.get("apiPassphrase"),
+            name=nickname,
+            kind=body.get("accountType"),
+            outcome=outcome,
+        )
+    return ok(store.account_json(account))
+
+
+async def _account_action(request: web.Request, action: str) -> web.Response:
+    raw = await read_body(request)  # the only await: then the store cannot change
+    store = _store(request)
+    user = _caller(request, store)
+    body = parse_body(raw, store.profile, "account")
+    account = store.change_account(user, body["tradingAccountId"], action)
+    answer = store.account_json(account)
+    if action == "disconnect":
+        answer = wire.disconnected(answer, account.disconnected_at, store.profile)
+    return ok(answer)
+
+
+async def disconnect_trading_account(request: web.Request) -> web.Response:
+    return await _account_action(request, "disconnect")
+
+
+async def enable_trading_account(request: web.Request) -> web.Response:
+    return await _account_action(request, "enable")
+
+
+async def disable_trading_account(request: web.Request) -> web.Response:
+    return await _account_action(request, "disable")
+
+
+async def update_trading_account(request: web.Request) -> web.Response:
+    raw = await read_body(request)  # the only await: then the store cannot change
+    store = _store(request)
+    user = _caller(request, store)
+    body = parse_body(raw, store.profile, "update")
+    nickname = body.get("nickname", body.get("name") if store.profile == "docs" else None)
+    account = store.update_account(user, body["tradingAccountId"], nickname)
+    return ok(store.account_json(account))
+
+
+async def list_trading_accounts(request: web.Request) -> web.Response:
+    store = _store(request)
+    user = _caller(request, store)
+    where = parse_account_query(request.query.items(), store.profile, store.enums)
+    return json_response(store.account_list(user, where))
+
+
+async def list_account_operations(request: web.Request) -> web.Response:
+    store = _store(request)
+    user = _caller(request, store)
+    where = parse_operation_query(request.query.items(), store.profile, OPERATION_TYPES)
+    return json_response(store.operation_list(user, where))
 
 
 async def login(request: web.Request) -> web.Response:

@@ -41,6 +41,8 @@ USER_ID = _request_key("cadenza_user_id", str)
 GENERATION = _request_key("cadenza_generation", int)
 # The action of the fault that shaped the answer, set only when one did (the observer).
 FAULT_ACTION = _request_key("cadenza_fault_action", str)
+# A fault's `venue:` outcome for this request: the handler hands it to the engine.
+VENUE_OUTCOME = _request_key("cadenza_venue_outcome", str)
 # Set on a request the HTTP parser rejected (the access log has no method or path for it).
 MALFORMED = _request_key("cadenza_malformed", bool)
 

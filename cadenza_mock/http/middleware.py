@@ -42,6 +42,7 @@ from cadenza_mock.http.keys import (
     STATE,
     STOPPING,
     USER_ID,
+    VENUE_OUTCOME,
 )
 from cadenza_mock.model import User
 from cadenza_mock.schemas import load_json
@@ -192,6 +193,8 @@ async def _faulted(
         return None, None, False
     if decision.action is not None:
         request[FAULT_ACTION] = decision.action  # the observer (tests) reads it
+    if decision.venue_outcome is not None:
+        request[VENUE_OUTCOME] = decision.venue_outcome
     gone = False
     if decision.delay:
         await _sleep_while_connected(request, decision.delay, state, generation)

@@ -8,7 +8,15 @@ from typing import Any
 
 import yaml
 
-from cadenza_mock.model import PROFILE_NAMES, PROFILES, Credential, ProfileEnums, User
+from cadenza_mock.model import (
+    PROFILE_NAMES,
+    PROFILES,
+    AccountOperation,
+    Credential,
+    ProfileEnums,
+    TradingAccount,
+    User,
+)
 from cadenza_mock.scenario import generate as gen
 from cadenza_mock.scenario.fault_spec import FaultSpec
 from cadenza_mock.scenario.nodes import (
@@ -44,6 +52,9 @@ class Scenario:
     mask_keep: int = DEFAULT_MASK_KEEP
     users: tuple[User, ...] = ()
     credentials: tuple[Credential, ...] = ()
+    trading_accounts: tuple[TradingAccount, ...] = ()
+    account_operations: tuple[AccountOperation, ...] = ()  # their history, oldest first
+    venue_outcomes: tuple[tuple[str, str], ...] = ()  # (venue, outcome) of `venues:`
     faults: tuple[FaultSpec, ...] = ()
     extends: tuple[str, ...] = field(default=())  # chain of base scenarios, nearest first
 

@@ -95,7 +95,18 @@ class SlowBody:
         return asdict(self)  # the field names are the YAML keys
 
 
-Action = Respond | RateLimit | SlowBody | str  # str: "drop" or "malformed"
+@dataclass(frozen=True, slots=True)
+class VenueOutcome:
+    """What the venue behind Cadenza answers when the request's verify or connect reaches
+    it (one of model.VENUE_OUTCOMES); other requests pass untouched."""
+
+    outcome: str
+
+    def to_json(self) -> str:
+        return self.outcome
+
+
+Action = Respond | RateLimit | SlowBody | VenueOutcome | str  # str: "drop" or "malformed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,12 +123,11 @@ class FaultSpec:
 
     @property
     def action_name(self) -> str | None:
-        """respond, rate_limit, slow_body, drop, malformed, or None (delay only)."""
+        """respond, rate_limit, slow_body, venue, drop, malformed, or None (delay only)."""
         if self.action is None or isinstance(self.action, str):
             return self.action
-        return {Respond: "respond", RateLimit: "rate_limit", SlowBody: "slow_body"}[
-            type(self.action)
-        ]
+        names = {Respond: "respond", RateLimit: "rate_limit", SlowBody: "slow_body"}
+        return names.get(type(self.action), "venue")
 
     def to_json(self) -> dict[str, Any]:
         delay = self.delay.to_json() if isinstance(self.delay, DelayRange) else self.delay

@@ -1,7 +1,7 @@
 """The `faults:` vocabulary: validated here, evaluated by `cadenza_mock.engine.faults`.
 
 A fault is data: an optional `match`, one action (`respond`, `rate_limit`, `drop`,
-`malformed`, `slow_body`, optionally preceded by a `delay`, or a `delay` alone) and an
+`malformed`, `slow_body`, `venue`, optionally preceded by a `delay`, or a `delay` alone) and an
 optional schedule (`times`, `after`, `probability`). The same parser reads an entry of a
 scenario file, the body of `POST /__admin/faults` (JSON or YAML) and a dict handed to
 `MockServer.add_fault()`, so the three are written exactly alike and fail alike.
@@ -22,6 +22,7 @@ import yaml
 
 from cadenza_mock import errors as e
 from cadenza_mock.errors import ScenarioError, ScenarioIssue
+from cadenza_mock.model import VENUE_OUTCOMES
 from cadenza_mock.scenario.fault_spec import (
     DelayRange,
     FaultSpec,
@@ -29,11 +30,13 @@ from cadenza_mock.scenario.fault_spec import (
     RateLimit,
     Respond,
     SlowBody,
+    VenueOutcome,
 )
 from cadenza_mock.scenario.nodes import (
     Problems,
     compose,
     describe,
+    enum,
     from_data,
     join,
     mapping,
@@ -51,6 +54,7 @@ FAULT_KEYS = (
     "drop",
     "malformed",
     "slow_body",
+    "venue",
     "times",
     "after",
     "probability",
@@ -61,7 +65,7 @@ DELAY_KEYS = ("min", "max")
 RATE_LIMIT_KEYS = ("requests", "window", "retry_after")
 SLOW_BODY_KEYS = ("chunk_delay", "chunks")
 # Actions that decide the answer; `delay` only holds the request back before it.
-TERMINAL_ACTIONS = ("respond", "rate_limit", "drop", "malformed", "slow_body")
+TERMINAL_ACTIONS = ("respond", "rate_limit", "drop", "malformed", "slow_body", "venue")
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 # Longest delay a fault may ask for: a typo (500 instead of 0.5) should not hang a suite.
 MAX_DELAY_SECONDS = 600.0
@@ -113,7 +117,8 @@ def parse_fault(node: yaml.Node, path: str, problems: Problems) -> FaultSpec | N
         problems.add(
             node,
             path,
-            "a fault needs an action: respond, delay, rate_limit, drop, malformed or slow_body",
+            "a fault needs an action: respond, delay, rate_limit, drop, malformed, slow_body "
+            "or venue",
         )
     if "delay" in fields:
         result["delay"] = _delay(fields["delay"], join(path, "delay"), problems)
@@ -132,6 +137,11 @@ def parse_fault(node: yaml.Node, path: str, problems: Problems) -> FaultSpec | N
             action = flag
     if "slow_body" in fields:
         action = _slow_body(fields["slow_body"], join(path, "slow_body"), problems)
+    if "venue" in fields:
+        outcome = enum(
+            fields["venue"], join(path, "venue"), VENUE_OUTCOMES, problems, "venue outcome"
+        )
+        action = VenueOutcome(outcome) if outcome is not None else None
 
     if "times" in fields:
         result["times"] = _count(fields["times"], join(path, "times"), 1, problems)

@@ -1,0 +1,311 @@
+"""Trading accounts: connected through credentials, changed by their owner and by what
+happens to those credentials (rotate keeps them, revoke disconnects them).
+
+Kept apart from the credential store because its state is its own (accounts and their
+operation history), but never apart from its rules: every check runs before any change,
+in one synchronous step, as in the store. Statuses are the engine's (sdk) names; the
+profile renames them on the wire.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from collections.abc import Callable, Iterable, Sequence
+
+from cadenza_mock.engine import lifecycle
+from cadenza_mock.engine.clock import Clock
+from cadenza_mock.errors import (
+    ACCOUNT_NOT_FOUND,
+    ALREADY_CONNECTED,
+    ALREADY_REVOKED,
+    INVALID_API_KEY,
+    INVALID_STATE,
+    PERMISSION_DENIED,
+    VALIDATION_FAILED,
+)
+from cadenza_mock.model import AccountOperation, Credential, ProfileEnums, TradingAccount, User
+from cadenza_mock.seeded import rng_for, uuid4_from
+
+DISCONNECTED = "DISCONNECTED"
+# Words in a venue identity that make its account a margin (sdk) or futures (docs) one.
+_MARGIN_WORDS = ("margin", "futures", "contract", "unified", "perps", "options")
+_FUTURES_WORDS = ("futures", "contract", "perps", "options")
+
+
+def venue_account(cred: Credential) -> str:
+    """Which account at the venue a credential's keys open: kept through rotations; for
+    keys never rotated, a fingerprint of venue and key (so equal keys open one account)."""
+    if cred.venue_account:
+        return cred.venue_account
+    digest = hashlib.sha256(f"{cred.venue}\0{cred.api_key}".encode("utf-8", "backslashreplace"))
+    return digest.hexdigest()[:24]
+
+
+def account_type(identity: str, types: tuple[str, ...]) -> str:
+    """The accountType of a venue identity, in the profile's vocabulary."""
+    if identity == "credit" and "CREDIT" in types:
+        return "CREDIT"
+    if "FUTURES" in types and any(word in identity for word in _FUTURES_WORDS):
+        return "FUTURES"
+    return "MARGIN" if any(word in identity for word in _MARGIN_WORDS) else "SPOT"
+
+
+def account_sort_key(account: TradingAccount) -> tuple[int, str]:
+    """List order: createdAt ascending, then tradingAccountId, as credentials."""
+    return (account.created_at, account.trading_account_id)
+
+
+class Accounts:
+    """The trading accounts of one loaded scenario and their operation history."""
+
+    def __init__(
+        self,
+        accounts: Iterable[TradingAccount],
+        operations: Iterable[AccountOperation],
+        *,
+        seed: int,
+        enums: ProfileEnums,
+        clock: Clock,
+        credential: Callable[[str], Credential | None],
+    ) -> None:
+        self.enums = enums
+        self._seed = seed
+        self._clock = clock
+        self._credential = credential
+        self._pristine = {
+            a.trading_account_id.lower(): a for a in sorted(accounts, key=account_sort_key)
+        }
+        self._pristine_operations = tuple(operations)
+        self.changed = False
+        self.reset()
+
+    def reset(self) -> None:
+        self._accounts = dict(self._pristine)
+        self._operations = list(self._pristine_operations)
+        self._connects = 0
+        self.changed = False
+
+    # ----------------------------------------------------------------- queries
+
+    def all(self) -> list[TradingAccount]:
+        return list(self._accounts.values())
+
+    def find(self, trading_account_id: str) -> TradingAccount | None:
+        return self._accounts.get(trading_account_id.lower())
+
+    def of(self, user_id: str) -> list[TradingAccount]:
+        return [a for a in self._accounts.values() if a.user_id == user_id]
+
+    def operations_of(self, user_id: str) -> list[AccountOperation]:
+        """The user's operations, newest first (the order the list answers)."""
+        return [op for op in reversed(self._operations) if op.user_id == user_id]
+
+    def credentials_of(self, account: TradingAccount) -> list[Credential]:
+        return [c for cid in account.credential_ids if (c := self._credential(cid)) is not None]
+
+    def connected(
+        self, user_id: str, venue: str, holder: str, external_id: str
+    ) -> TradingAccount | None:
+        """The user's live account on this external account, if there is one."""
+        for account in self._accounts.values():
+            if (
+                account.user_id == user_id
+                and account.status != DISCONNECTED
+                and (account.venue, account.venue_account, account.external_id)
+                == (venue, holder, external_id)
+            ):
+                return account
+        return None
+
+    def backed_by(self, credential_id: str) -> list[TradingAccount]:
+        wanted = credential_id.lower()
+        return [
+            a
+            for a in self._accounts.values()
+            if any(cid.lower() == wanted for cid in a.credential_ids)
+        ]
+
+    def owned(self, user: User, trading_account_id: str) -> TradingAccount:
+        """The caller's account: 404 if nobody has it, 403 if someone else does."""
+        account = self.find(trading_account_id)
+        if account is None:
+            raise ACCOUNT_NOT_FOUND.error()
+        if account.user_id != user.user_id:
+            raise PERMISSION_DENIED.error()
+        return account
+
+    # ----------------------------------------------------------------- changes
+
+    def _put(self, *accounts: TradingAccount) -> None:
+        for account in accounts:
+            self._accounts[account.trading_account_id.lower()] = account
+        self.changed = True
+
+    def _log(self, account: TradingAccount, operation_type: str, at: int) -> None:
+        rng = rng_for(self._seed, "operation", len(self._operations) + 1)
+        self._operations.append(
+            AccountOperation(
+                operation_id=uuid4_from(rng),
+                trading_account_id=account.trading_account_id,
+                user_id=account.user_id,
+                operation_type=operation_type,
+                status="SUCCESS",
+                created_at=at,
+            )
+        )
+        self.changed = True
+
+    def _now_after(self, account: TradingAccount) -> int:
+        # As for credentials: every change moves updatedAt forward, even on a frozen clock.
+        return max(self._clock.now_ms(), account.updated_at + 1)
+
+    def connect(
+        self,
+        user: User,
+        creds: Sequence[Credential],
+        *,
+        venue: str | None,
+        external_id: str,
+        nickname: str | None,
+        outcome: Callable[[Credential], str],
+    ) -> TradingAccount:
+        """Connect the external account these (already owned) credentials reach."""
+        venue = venue or creds[0].venue
+        for cred in creds:
+            self._check_usable(cred, venue)
+        for cred in creds:
+            verdict = outcome(cred)
+            if not cred.keys_valid or verdict == "invalid_keys":
+                raise INVALID_API_KEY.error(f"the {venue} keys of credential {cred.credential_id}")
+            error = lifecycle.venue_error(verdict, venue)
+            if error is not None:
+                raise error
+        reached = lifecycle.identities(venue)
+        if external_id not in reached:
+            raise VALIDATION_FAILED.error(
+                f"externalTradingAccountId {external_id!r} is not an account these keys "
+                f"reach on {venue} (they reach: {', '.join(reached)})"
+            )
+        holder = venue_account(creds[0])
+        self._check_free(user, venue, holder, external_id)
+        self._connects += 1
+        rng = rng_for(self._seed, "connected", self._connects)
+        now = self._clock.now_ms()
+        account = TradingAccount(
+            trading_account_id=uuid4_from(rng),
+            user_id=user.user_id,
+            venue=venue,
+            external_id=external_id,
+            venue_account=holder,
+            nickname=nickname or f"{creds[0].name} {external_id}",
+            account_type=account_type(external_id, self.enums.account_types),
+            external_account_type=external_id.upper(),
+            credential_ids=tuple(dict.fromkeys(c.credential_id for c in creds)),
+            status="ACTIVE",
+            created_at=now,
+            updated_at=now,
+        )
+        self._put(account)
+        self._log(account, "CONNECT", now)
+        return account
+
+    def _check_usable(self, cred: Credential, venue: str) -> None:
+        """Connect needs live credentials of that venue that have passed verify."""
+        if cred.venue != venue:
+            raise VALIDATION_FAILED.error(
+                f"credential {cred.credential_id} is on {cred.venue}, not {venue}"
+            )
+        if cred.status == self.enums.revoked_status:
+            raise ALREADY_REVOKED.error(f"credential {cred.credential_id} cannot connect")
+        if cred.status == "CREATED":
+            raise INVALID_STATE.error(
+                f"credential {cred.credential_id} has not passed verify; verify it first"
+            )
+        if cred.status != "ACTIVE":
+            raise INVALID_STATE.error(
+                f"credential {cred.credential_id} is {cred.status}; rotate its keys first"
+            )
+
+    def _check_free(self, user: User, venue: str, holder: str, external_id: str) -> None:
+        for account in self._accounts.values():
+            if account.status == DISCONNECTED or (
+                account.venue,
+                account.venue_account,
+                account.external_id,
+            ) != (venue, holder, external_id):
+                continue
+            if account.user_id == user.user_id:
+                raise ALREADY_CONNECTED.error(
+                    f"{venue} account {external_id!r} is connected already as "
+                    f"tradingAccountId {account.trading_account_id}"
+                )
+            raise ALREADY_CONNECTED.error(
+                f"{venue} account {external_id!r} is connected by another user"
+            )
+
+    def change(self, user: User, trading_account_id: str, action: str) -> TradingAccount:
+        """enable, disable or disconnect one of the caller's accounts."""
+        account = self.owned(user, trading_account_id)
+        shown = self.enums.account_status_out(account.status)
+        target = lifecycle.next_account_status(action, account, shown)
+        if target == account.status:
+            return account  # enabling an active account: nothing to do, nothing logged
+        now = self._now_after(account)
+        moved = dataclasses.replace(
+            account,
+            status=target,
+            updated_at=now,
+            disconnected_at=now if target == DISCONNECTED else account.disconnected_at,
+        )
+        self._put(moved)
+        self._log(moved, action.upper(), now)
+        return moved
+
+    def rename(self, user: User, trading_account_id: str, nickname: str | None) -> TradingAccount:
+        account = self.owned(user, trading_account_id)
+        lifecycle.next_account_status(
+            "update", account, self.enums.account_status_out(account.status)
+        )
+        if nickname is None or nickname == account.nickname:
+            return account
+        now = self._now_after(account)
+        renamed = dataclasses.replace(account, nickname=nickname, updated_at=now)
+        self._put(renamed)
+        self._log(renamed, "UPDATE", now)
+        return renamed
+
+    def credential_rotated(self, cred: Credential) -> None:
+        """Rotate keeps every account connected; each logs CREDENTIAL_ROTATE."""
+        for account in self.backed_by(cred.credential_id):
+            if account.status == DISCONNECTED:
+                continue
+            now = self._now_after(account)
+            moved = dataclasses.replace(account, updated_at=now)
+            self._put(moved)
+            self._log(moved, "CREDENTIAL_ROTATE", now)
+
+    def credential_revoked(self, cred: Credential) -> None:
+        """Revoke disconnects every account it alone backed; accounts that other live
+        credentials back lose it and stay connected. Each logs CREDENTIAL_REVOKE."""
+        revoked = self.enums.revoked_status
+        for account in self.backed_by(cred.credential_id):
+            if account.status == DISCONNECTED:
+                continue
+            now = self._now_after(account)
+            others = tuple(
+                cid
+                for cid in account.credential_ids
+                if cid.lower() != cred.credential_id.lower()
+                and (other := self._credential(cid)) is not None
+                and other.status != revoked
+            )
+            if others:
+                moved = dataclasses.replace(account, credential_ids=others, updated_at=now)
+            else:
+                target = lifecycle.next_account_status("credential_revoke", account, account.status)
+                moved = dataclasses.replace(
+                    account, status=target, updated_at=now, disconnected_at=now
+                )
+            self._put(moved)
+            self._log(moved, "CREDENTIAL_REVOKE", now)
