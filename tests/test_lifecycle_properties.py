@@ -1,10 +1,13 @@
 """Random sequences of lifecycle actions against the engine's Store (no HTTP, no aiohttp).
 
-A hypothesis state machine drives create/rotate/revoke/verify/list/clock by random users
-(of `multi-user`, docs profile, and of `sdk`, sdk profile) and checks after every step:
-a revoked credential never comes back, list counts match the creates, no secret appears
-in any serialized output, nobody sees another's records, updatedAt never goes backwards,
-and a failed action leaves the state exactly as it was. Derandomized so CI is repeatable.
+A hypothesis state machine drives create/rotate/revoke/verify/list/clock and the trading
+account actions (connect, enable, disable, update, disconnect) by random users (of
+`multi-user`, docs profile, and of `sdk`, sdk profile) and checks after every step: a
+revoked credential never comes back and never backs a connected account, rotate never
+disconnects, list counts match the creates and connects, an external account has at most
+one live account, no secret appears in any serialized output, nobody sees or holds
+another's records, updatedAt never goes backwards, and a failed action leaves the state
+exactly as it was. Derandomized so CI is repeatable.
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from cadenza_mock import wire
+from cadenza_mock.engine.accounts import venue_account
+from cadenza_mock.engine.lifecycle import identities
 from cadenza_mock.engine.query import NO_FILTER
 from cadenza_mock.engine.store import Store
 from cadenza_mock.errors import ApiError
@@ -52,6 +57,7 @@ class Lifecycle(RuleBasedStateMachine):
         self.secrets: set[str] = set()
         self.outputs: list[bytes] = []
         self.serial = 0
+        self.connects = {u.user_id: len(self.store.accounts.of(u.user_id)) for u in self.users}
 
     @initialize()
     def scenario_secrets_are_secrets(self) -> None:
@@ -71,7 +77,22 @@ class Lifecycle(RuleBasedStateMachine):
         return value
 
     def _state(self) -> dict[str, object]:
-        return dict((c.credential_id, c) for c in self.store.all_credentials())
+        state: dict[str, object] = {c.credential_id: c for c in self.store.all_credentials()}
+        state["accounts"] = sorted(self.store.accounts.all(), key=lambda a: a.trading_account_id)
+        state["operations"] = [
+            op for user in self.users for op in self.store.accounts.operations_of(user.user_id)
+        ]
+        return state
+
+    def _credentials(self) -> dict[str, object]:
+        return {c.credential_id: c for c in self.store.all_credentials()}
+
+    def _live_backed_by(self, cid: str) -> set[str]:
+        return {
+            a.trading_account_id
+            for a in self.store.accounts.backed_by(cid)
+            if a.status != "DISCONNECTED"
+        }
 
     def _attempt(self, action: str, call: object) -> object | None:
         """Run a store action; on ApiError the state must be exactly as before."""
@@ -127,6 +148,7 @@ class Lifecycle(RuleBasedStateMachine):
         owner = self.users[user % len(self.users)]
         cid = self.ids[pick % len(self.ids)]
         self.secrets.add(key)
+        connected = self._live_backed_by(cid)
         cred = self._attempt(
             "rotate",
             lambda: self.store.rotate(
@@ -144,6 +166,7 @@ class Lifecycle(RuleBasedStateMachine):
                 self.status[cid] = "ACTIVE"
             assert cred.status == self.status[cid]
             self._serialize(cred)
+        assert self._live_backed_by(cid) == connected, "a rotate disconnected an account"
 
     @rule(user=st.integers(0, 2), pick=st.integers(0, 10_000))
     def revoke(self, user: int, pick: int) -> None:
@@ -186,17 +209,99 @@ class Lifecycle(RuleBasedStateMachine):
         mine = {c.credential_id for c in self.store.credentials_of(owner.user_id)}
         assert {i["credentialId"] for i in items} == mine
 
+    @rule(
+        user=st.integers(0, 2),
+        picks=st.lists(st.integers(0, 10_000), min_size=1, max_size=2),
+        identity=st.integers(0, 4),
+    )
+    def connect(self, user: int, picks: list[int], identity: int) -> None:
+        owner = self.users[user % len(self.users)]
+        ids = [self.ids[p % len(self.ids)] for p in picks]
+        first = self.store.find(ids[0])
+        reached = identities(first.venue) if first is not None else ("spot",)
+        external = reached[identity % len(reached)]
+        account = self._attempt(
+            "connect", lambda: self.store.connect(owner, ids, external_id=external)
+        )
+        if account is not None:
+            assert account.user_id == owner.user_id and account.status == "ACTIVE"
+            self.connects[owner.user_id] += 1
+            self.outputs.append(wire.dumps(self.store.account_json(account)))
+
+    @rule(pick=st.integers(0, 10_000), rotate=st.booleans())
+    def change_a_backing_credential(self, pick: int, rotate: bool) -> None:
+        """Revoke or rotate a credential that backs an account (by its owner), so the
+        account effects are exercised often, not only when a random pick hits one."""
+        backing = sorted({cid for a in self.store.accounts.all() for cid in a.credential_ids})
+        if not backing:
+            return
+        cid = backing[pick % len(backing)]
+        owner = self.users.index(self.store.users[self.store.find(cid).user_id])  # type: ignore[union-attr]
+        if rotate:
+            self.rotate(owner, self.ids.index(cid), KEY_POOL[pick % len(KEY_POOL)])
+        else:
+            self.revoke(owner, self.ids.index(cid))
+
+    @rule(
+        user=st.integers(0, 2),
+        pick=st.integers(0, 10_000),
+        action=st.sampled_from(["enable", "disable", "disconnect", "update"]),
+    )
+    def account_action(self, user: int, pick: int, action: str) -> None:
+        owner = self.users[user % len(self.users)]
+        known = [a.trading_account_id for a in self.store.accounts.all()] + [UNKNOWN_ID]
+        aid = known[pick % len(known)]
+        before = self.store.accounts.find(aid)
+        if action == "update":
+            call = lambda: self.store.update_account(owner, aid, f"renamed {pick}")  # noqa: E731
+        else:
+            call = lambda: self.store.change_account(owner, aid, action)  # noqa: E731
+        account = self._attempt(action, call)
+        if account is not None:
+            assert before is not None and before.user_id == owner.user_id
+            assert before.status != "DISCONNECTED", "an archived account changed"
+            expected = {"enable": "ACTIVE", "disable": "INACTIVE", "disconnect": "DISCONNECTED"}
+            assert account.status == expected.get(action, before.status)
+            self.outputs.append(wire.dumps(self.store.account_json(account)))
+
     # ------------------------------------------------------------------ invariants
 
     @invariant()
+    def revoked_never_backs_a_connected_account(self) -> None:
+        creds = self._credentials()
+        for account in self.store.accounts.all():
+            backing = [creds[cid] for cid in account.credential_ids]
+            assert all(c.user_id == account.user_id for c in backing)  # type: ignore[attr-defined]
+            assert all(c.venue == account.venue for c in backing)  # type: ignore[attr-defined]
+            if account.status != "DISCONNECTED":
+                assert backing and not any(c.status == "REVOKED" for c in backing)  # type: ignore[attr-defined]
+
+    @invariant()
+    def one_live_account_per_external_account(self) -> None:
+        seen: set[tuple[str, str, str]] = set()
+        creds = self._credentials()
+        for account in self.store.accounts.all():
+            if account.status == "DISCONNECTED":
+                continue
+            first = creds[account.credential_ids[0]]
+            key = (account.venue, venue_account(first), account.external_id)  # type: ignore[arg-type]
+            assert key not in seen, f"two live accounts on {key}"
+            seen.add(key)
+
+    @invariant()
+    def account_counts_match_connects(self) -> None:
+        for user in self.users:
+            assert len(self.store.accounts.of(user.user_id)) == self.connects[user.user_id]
+
+    @invariant()
     def revoked_is_final(self) -> None:
-        state = self._state()
+        state = self._credentials()
         for cid in self.revoked:
             assert state[cid].status == "REVOKED"  # type: ignore[attr-defined]
 
     @invariant()
     def statuses_follow_the_model(self) -> None:
-        state = self._state()
+        state = self._credentials()
         assert {cid: c.status for cid, c in state.items()} == self.status  # type: ignore[attr-defined]
 
     @invariant()
