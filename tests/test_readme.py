@@ -8,9 +8,11 @@ with the interpreter. A README edit that breaks an example fails here.
 from __future__ import annotations
 
 import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import httpx
@@ -82,3 +84,72 @@ def test_the_errors_table_lists_every_catalogue_row():
     rows = set(re.findall(r"^\| (\d{3}) \| (-\d+) \|", match.group(1), re.M))
     missing = sorted({(str(k.status), str(k.errno)) for k in CATALOGUE} - rows)
     assert not missing, f"README Errors table lacks {missing}"
+
+
+# ------------------------------------------------------------------ curl walkthroughs
+
+# Sections whose console blocks are replayed against a fresh `serve`: every `$ curl` line
+# must print exactly the line that follows it in the README.
+REPLAYED = ("Trading accounts",)
+
+
+def console_steps(text: str, title: str) -> list[tuple[str, list[str]]]:
+    """(command, expected output lines) of each `$ ` line in one section's console blocks."""
+    match = re.search(rf"^## {re.escape(title)}\n(.*?)(?=^## |\Z)", text, re.M | re.S)
+    assert match, f"README has no '## {title}' section"
+    steps: list[tuple[str, list[str]]] = []
+    for block in re.findall(r"^```console\n(.*?)^```", match.group(1), re.M | re.S):
+        for line in block.splitlines():
+            if line.startswith("$ "):
+                steps.append((line[2:], []))
+            elif steps:
+                steps[-1][1].append(line)
+    return steps
+
+
+def run_curl(command: str, variables: dict[str, str]) -> str:
+    """Run one `curl -s ...` line of the README with requests: what curl would print."""
+    words = shlex.split(command)
+    assert words[:2] == ["curl", "-s"], command
+    method, url, headers, data = "GET", "", {}, None
+    args = iter(words[2:])
+    for word in args:
+        if word == "-X":
+            method = next(args)
+        elif word == "-H":
+            name, _, value = _expand(next(args), variables).partition(": ")
+            headers[name] = value
+        elif word == "-d":
+            data = _expand(next(args), variables)
+        else:
+            url = _expand(word, variables)
+    return requests.request(method, url, headers=headers, data=data, timeout=10).text
+
+
+def _expand(word: str, variables: dict[str, str]) -> str:
+    return re.sub(r"\$(\w+)", lambda m: variables[m.group(1)], word)
+
+
+def replay(title: str, base_url: str) -> list[tuple[str, list[str], str]]:
+    """Each step of a section as (command, README output, real output) on a server."""
+    variables: dict[str, str] = {}
+    found = []
+    for command, expected in console_steps(README.read_text(encoding="utf-8"), title):
+        if not command.startswith("curl "):  # B=...; H='...': shell assignments
+            for part in shlex.split(command.replace(";", " ")):
+                name, _, value = part.partition("=")
+                variables[name] = value.replace("http://127.0.0.1:8080", base_url)
+            continue
+        real = command.replace("http://127.0.0.1:8080", base_url)
+        found.append((command, expected, run_curl(real, variables)))
+    return found
+
+
+@pytest.mark.parametrize("title", REPLAYED)
+def test_curl_walkthroughs_print_what_the_readme_shows(title: str, serve: Any) -> None:
+    served = serve()
+    url, _ = served.banner()
+    steps = replay(title, url)
+    assert steps, f"no curl lines in '## {title}'"
+    for command, expected, got in steps:
+        assert expected == [got], f"{command}\n  README: {expected}\n  server: {got}"
