@@ -518,6 +518,10 @@ async def test_venue_outcomes_answer_the_catalogue_row(
 async def test_invalid_keys_at_the_venue(api: Accounts) -> None:
     fault = {"match": {"method": "POST"}, "venue": "invalid_keys", "times": 2}
     assert (await api.client.post("/__admin/faults", json=fault)).status == 200
+    # No path given: only calls that reach the venue use the fault up, not this one.
+    await api.ok(
+        ROTATE, {"credentialId": SECOND_ID, "apiKey": "otherKEY0123456789abc", "apiSecret": "x"}
+    )
     got, payload = await api.post(CONNECT, _connect([BINANCE_ID]))
     assert_error(got, payload, 401, -18022)
     result = await api.ok(VERIFY, api.verify_body(BINANCE_ID))

@@ -24,6 +24,10 @@ from cadenza_mock.scenario import fault_spec
 from cadenza_mock.scenario.faults import is_glob
 
 
+# The calls that reach the venue behind Cadenza: where a `venue:` fault without a path acts.
+VENUE_PATHS = frozenset({"/api/v3/credential/verify", "/api/v3/tradingAccount/connect"})
+
+
 @dataclass(frozen=True, slots=True)
 class RequestView:
     """What matching needs to know about a request; headers are looked up case-insensitively."""
@@ -97,6 +101,8 @@ class Fault:
     def matches(self, request: RequestView, user: Callable[[], User | None]) -> bool:
         if self.methods and request.method not in self.methods:
             return False
+        if self.path is None and self.action == "venue" and request.path not in VENUE_PATHS:
+            return False  # a venue fault is used up only by calls that reach the venue
         if self.path is not None:
             if self.path_is_glob:
                 if not fnmatch.fnmatchcase(request.path, self.path):
