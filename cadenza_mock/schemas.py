@@ -123,7 +123,7 @@ def _field(name: str) -> str:
     return name.removeprefix("data.").removeprefix("data") or "body"
 
 
-def _message(exc: Any, body: Any, schema: dict[str, Any]) -> str:
+def explain(exc: Any, body: Any, schema: dict[str, Any]) -> str:
     """A message naming the field and what it accepts, like the real API's -19004."""
     rule, name, definition = exc.rule, _field(exc.name), exc.rule_definition
     if rule == "required":
@@ -203,5 +203,5 @@ def parse_body(raw: bytes, profile: str, operation: str) -> dict[str, Any]:
         _validator(profile, operation)(body)
     except fastjsonschema.JsonSchemaValueException as exc:
         schema = REQUEST_SCHEMAS[profile][operation]
-        raise VALIDATION_FAILED.error(_message(exc, body, schema)) from None
+        raise VALIDATION_FAILED.error(explain(exc, body, schema)) from None
     return body

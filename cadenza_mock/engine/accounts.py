@@ -275,6 +275,12 @@ class Accounts:
         self._log(renamed, "UPDATE", now)
         return renamed
 
+    def attach(self, account: TradingAccount, cred: Credential) -> None:
+        """One more credential backs the account (it keeps its status)."""
+        now = self._now_after(account)
+        ids = (*account.credential_ids, cred.credential_id)
+        self._put(dataclasses.replace(account, credential_ids=ids, updated_at=now))
+
     def credential_rotated(self, cred: Credential) -> None:
         """Rotate keeps every account connected; each logs CREDENTIAL_ROTATE."""
         for account in self.backed_by(cred.credential_id):

@@ -146,3 +146,8 @@ class Sessions:
         if issued is None or issued.ended:
             return None
         return self._users[issued.user_id], issued.expires_at_ms <= self._clock.now_ms()
+
+    def expiry_ms(self, access_token: str) -> int | None:
+        """When an issued access token expires (ms since the epoch), None if unknown."""
+        issued = self._access.get(access_token)
+        return issued.expires_at_ms if issued is not None else None

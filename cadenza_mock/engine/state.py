@@ -6,7 +6,7 @@ Every entry point (HTTP app, threaded server, pytest plugin, admin API) goes thr
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +14,7 @@ from cadenza_mock.engine.clock import Clock
 from cadenza_mock.engine.faults import Faults
 from cadenza_mock.engine.journal import Journal
 from cadenza_mock.engine.store import Store
+from cadenza_mock.model import Credential
 from cadenza_mock.scenario import Confinement, Scenario, load_scenario, load_scenario_text
 
 ScenarioSource = str | Path | Mapping[str, Any] | Scenario
@@ -43,8 +44,13 @@ class MockState:
             if scenario_dirs is not None
             else ([Path(loaded_from).parent] if loaded_from else [])
         )
+        # What other transports (the WebSocket hub) hear of: a load or reset, a token ended
+        # by logout, a credential changed by any transport.
+        self.on_reset: list[Callable[[], None]] = []
+        self.on_logout: list[Callable[[str], None]] = []
+        self.on_credential_change: list[Callable[[Credential], None]] = []
         self.clock = Clock(self.scenario.now)
-        self.store = Store(self.scenario, self.clock)
+        self.store = Store(self.scenario, self.clock, on_change=self._credential_changed)
         self.faults = Faults(self.scenario.faults, self.scenario.seed)
         # Bumped by every load and reset: a request that began before one must not leave
         # any trace (journal entry, state change) in what comes after it.
@@ -94,9 +100,10 @@ class MockState:
         self.generation += 1
         self.scenario = scenario
         self.clock = Clock(scenario.now)
-        self.store = Store(scenario, self.clock)
+        self.store = Store(scenario, self.clock, on_change=self._credential_changed)
         self.faults = Faults(scenario.faults, scenario.seed)
         self.journal.clear()
+        self._announce_reset()
         return scenario
 
     def reset(self) -> None:
@@ -107,3 +114,17 @@ class MockState:
         self.clock.reset()
         self.faults.reset()
         self.journal.clear()
+        self._announce_reset()
+
+    def _announce_reset(self) -> None:
+        for listener in self.on_reset:
+            listener()
+
+    def logged_out(self, token: str) -> None:
+        """A token ended by /auth/logout: its WebSocket connections end too."""
+        for listener in self.on_logout:
+            listener(token)
+
+    def _credential_changed(self, cred: Credential) -> None:
+        for listener in self.on_credential_change:
+            listener(cred)

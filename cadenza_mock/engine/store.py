@@ -52,8 +52,15 @@ def sort_key(cred: Credential) -> tuple[int, str]:
 class Store:
     """The scenario's users and credentials, and what requests have changed since load."""
 
-    def __init__(self, scenario: Scenario, clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        scenario: Scenario,
+        clock: Clock | None = None,
+        on_change: Callable[[Credential], None] | None = None,
+    ) -> None:
         self.scenario = scenario
+        # Told of every credential a request changed (the WebSocket API pushes events).
+        self._on_change = on_change
         self.profile = scenario.profile
         self.enums = scenario.enums
         self.clock = clock or Clock(scenario.now)
@@ -122,6 +129,9 @@ class Store:
         self._changed = True
         self._list_cache.clear()
         self._list_hits.clear()
+        if self._on_change is not None:
+            for cred in creds:
+                self._on_change(cred)
 
     # ----------------------------------------------------------------- auth
 
@@ -139,6 +149,12 @@ class Store:
         if expired:
             raise unauthorized("token expired")
         return user
+
+    def token_expiry_ms(self, token: str) -> int | None:
+        """When an access token expires (ms), or None for a scenario's static token."""
+        if token in self._static_tokens:
+            return None
+        return self.sessions.expiry_ms(token)
 
     def logout(self, header: str | None) -> User:
         """End the bearer token (static or issued) until the next reset."""
@@ -326,7 +342,7 @@ class Store:
             self._put(*changed)
         return results
 
-    def accounts_reached(self, user: User, result: lifecycle.VerifyResult) -> list[dict[str, Any]]:
+    def accounts_reached(self, user: User, result: lifecycle.VerifyResult) -> list[TradingAccount]:
         """sdk verify: the trading accounts a credential reaches. Connected ones are the
         real accounts; the others (status NEW, or DISCONNECTED for a revoked credential)
         are seeded by credential and identity, so they are the same on every call."""
@@ -338,7 +354,7 @@ class Store:
         else:
             return []
         holder = venue_account(cred)
-        answers = []
+        answers: list[TradingAccount] = []
         for identity in reached:
             real = self.accounts.connected(user.user_id, cred.venue, holder, identity)
             if real is not None and not result.verified:
@@ -359,7 +375,7 @@ class Store:
                     created_at=cred.created_at,
                     updated_at=cred.updated_at,
                 )
-            answers.append(self.account_json(real))
+            answers.append(real)
         return answers
 
     def rotate(
@@ -429,6 +445,40 @@ class Store:
             outcome=lambda cred: self.venue_outcome(cred, outcome),
         )
         return account
+
+    def create_for_account(
+        self,
+        user: User,
+        trading_account_id: str,
+        *,
+        venue: str,
+        ctype: str | None = None,
+        name: str | None = None,
+        api_key: str | None = None,
+        api_secret: str | None = None,
+        api_passphrase: str | None = None,
+    ) -> Credential:
+        """A credential made for one of the caller's live accounts (the WebSocket API's
+        create names the account): checked first, then created and added to it."""
+        account = self.accounts.owned(user, trading_account_id)
+        lifecycle.next_account_status(
+            "update", account, self.enums.account_status_out(account.status)
+        )
+        if account.venue != venue:
+            raise VALIDATION_FAILED.error(
+                f"venue {venue} is not the trading account's venue ({account.venue})"
+            )
+        cred = self.create(
+            user,
+            venue=venue,
+            ctype=ctype,
+            name=name,
+            api_key=api_key,
+            api_secret=api_secret,
+            api_passphrase=api_passphrase,
+        )
+        self.accounts.attach(account, cred)
+        return cred
 
     def connect_with_keys(
         self,
@@ -507,8 +557,8 @@ class Store:
     ) -> TradingAccount:
         return self.accounts.rename(user, trading_account_id, nickname)
 
-    def account_list(self, user: User, where: AccountFilter) -> bytes:
-        """The trading account list envelope: filtered, ordered like credentials, paged."""
+    def accounts_page(self, user: User, where: AccountFilter) -> tuple[list[TradingAccount], int]:
+        """(the page of the caller's matching accounts, how many match), in list order."""
         matches = sorted(
             (
                 a
@@ -523,8 +573,13 @@ class Store:
             key=account_sort_key,
         )
         start, end = where.page.cut(len(matches))
-        data = [self.account_json(a) for a in matches[start:end]]
-        return wire.list_body(data, self.profile, where.page.pagination(len(matches)))
+        return matches[start:end], len(matches)
+
+    def account_list(self, user: User, where: AccountFilter) -> bytes:
+        """The trading account list envelope: filtered, ordered like credentials, paged."""
+        page, total = self.accounts_page(user, where)
+        data = [self.account_json(a) for a in page]
+        return wire.list_body(data, self.profile, where.page.pagination(total))
 
     def operation_list(self, user: User, where: OperationFilter) -> bytes:
         """The operation history envelope: newest first, filtered, paged."""

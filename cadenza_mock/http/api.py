@@ -13,7 +13,7 @@ from typing import Any
 from aiohttp import web
 
 from cadenza_mock import wire
-from cadenza_mock.engine.auth import ACCESS_TTL_SECONDS
+from cadenza_mock.engine.auth import ACCESS_TTL_SECONDS, bearer_token
 from cadenza_mock.engine.query import parse_account_query, parse_operation_query
 from cadenza_mock.engine.store import Store
 from cadenza_mock.http.keys import STATE, USER_ID, VENUE_OUTCOME
@@ -73,7 +73,8 @@ async def verify_credentials(request: web.Request) -> web.Response:
     ids = body["credentialIds"] if many else [body["credentialId"]]
     results = store.verify(user, ids, request.get(VENUE_OUTCOME))
     if store.profile == "sdk":
-        return ok([account for r in results for account in store.accounts_reached(user, r)])
+        reached = [a for r in results for a in store.accounts_reached(user, r)]
+        return ok([store.account_json(a) for a in reached])
     docs = [
         wire.verify_docs(
             r.credential.credential_id, r.credential.venue, r.verified, list(r.identities)
@@ -205,8 +206,10 @@ async def refresh_token(request: web.Request) -> web.Response:
 
 async def logout(request: web.Request) -> web.Response:
     store = _store(request)
-    user = store.logout(request.headers.get("Authorization"))
+    header = request.headers.get("Authorization")
+    user = store.logout(header)
     request[USER_ID] = user.user_id
+    request.app[STATE].logged_out(bearer_token(header) or "")
     return ok("ok")
 
 

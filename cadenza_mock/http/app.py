@@ -14,7 +14,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from cadenza_mock.engine.state import MockState, ScenarioSource
-from cadenza_mock.http import admin, api, meta
+from cadenza_mock.http import admin, api, meta, ws
 from cadenza_mock.http.keys import (
     ADMIN_LOCKED,
     ADMIN_TOKEN,
@@ -74,6 +74,7 @@ def make_app(
     if on_handler_error is not None:
         app[HANDLER_ERROR_HOOK] = on_handler_error
     router = app.router
+    ws.attach(app)  # before the catch-all route
     for op in OPERATIONS:
         handler = enveloped(_handler(op.handler))
         if op.method == "GET":  # HEAD too, as aiohttp's add_get does

@@ -1,0 +1,409 @@
+"""Cadenza's WebSocket API: the Centrifugo client protocol (JSON) at /connection/websocket.
+
+The transport only: frames in, commands parsed, replies and pushes out. Who the caller is
+comes from the store (the same tokens as REST), what an RPC does from `cadenza_mock.rpc`
+(which calls the same engine methods as the REST handlers), what a reply looks like from
+`cadenza_mock.rpc_wire`. One `WsHub` per app holds the open connections: a load or reset
+closes them, a logout closes its token's, an expired token's are closed on the mock clock,
+and credential changes are pushed to the channels of the accounts they back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+from cadenza_mock import rpc, rpc_wire
+from cadenza_mock.engine.faults import Decision, RequestView
+from cadenza_mock.engine.journal import redact_body
+from cadenza_mock.engine.state import MockState
+from cadenza_mock.errors import ApiError
+from cadenza_mock.http.keys import STATE, STOPPING
+from cadenza_mock.http.middleware import error_response
+from cadenza_mock.model import User
+from cadenza_mock.seeded import rng_for, uuid4_from
+from cadenza_mock.version import __version__
+
+log = logging.getLogger("cadenza_mock")
+
+WS_PATH = "/connection/websocket"
+PING_SECONDS = 25  # the server pings this often; the client answers with a pong
+EXPIRY_CHECK_SECONDS = 0.2  # how often connections are checked against the mock clock
+MAX_FRAME_BYTES = 1024 * 1024  # like a REST body
+CHANNEL_PREFIX = "tradingAccount:"
+
+# Centrifugo's client protocol codes (errors in replies; disconnects as close codes).
+ERROR_UNAUTHORIZED = (101, "unauthorized")
+ERROR_UNKNOWN_CHANNEL = (102, "unknown channel")
+ERROR_PERMISSION_DENIED = (103, "permission denied")
+ERROR_METHOD_NOT_FOUND = (104, "method not found")
+ERROR_ALREADY_SUBSCRIBED = (105, "already subscribed")
+ERROR_BAD_REQUEST = (107, "bad request")
+ERROR_NOT_AVAILABLE = (108, "not available")
+ERROR_TOKEN_EXPIRED = (109, "token expired")
+DISCONNECT_SHUTDOWN = (3001, "shutdown")
+DISCONNECT_EXPIRED = (3005, "connection expired")
+DISCONNECT_INVALID_TOKEN = (3500, "invalid token")
+DISCONNECT_BAD_REQUEST = (3501, "bad request")
+DISCONNECT_FORCE_NO_RECONNECT = (3503, "force disconnect")
+
+
+class _Disconnect(Exception):
+    """Close the connection with this protocol code and reason."""
+
+    def __init__(self, code: tuple[int, str]) -> None:
+        super().__init__(code[1])
+        self.code = code
+
+
+@dataclass(eq=False)
+class WsClient:
+    """One open connection: who it speaks for, what it listens to, what it sends next."""
+
+    ws: web.WebSocketResponse
+    client_id: str
+    user: User | None = None
+    token: str | None = None
+    expires_at_ms: int | None = None
+    channels: set[str] = field(default_factory=set)
+    outbox: asyncio.Queue[str | None] = field(default_factory=asyncio.Queue)
+    closing: tuple[int, str] | None = None
+
+    def send(self, message: dict[str, Any]) -> None:
+        self.outbox.put_nowait(json.dumps(message, separators=(",", ":")))
+
+    def close(self, code: tuple[int, str]) -> None:
+        """Close after what is already queued is sent."""
+        if self.closing is None:
+            self.closing = code
+            self.outbox.put_nowait(None)
+
+
+class WsHub:
+    """The open connections of one app."""
+
+    def __init__(self) -> None:
+        self.clients: set[WsClient] = set()
+        self.opened = 0  # numbers the client ids (seeded, so a rerun sees the same ids)
+
+    def close_all(self, code: tuple[int, str] = DISCONNECT_SHUTDOWN) -> None:
+        for client in list(self.clients):
+            client.close(code)
+
+    def token_ended(self, token: str) -> None:
+        """A logout: that token's connections end (and may not reconnect with it)."""
+        for client in list(self.clients):
+            if client.token == token:
+                client.close(DISCONNECT_INVALID_TOKEN)
+
+    def expire(self, now_ms: int) -> None:
+        for client in list(self.clients):
+            if client.expires_at_ms is not None and client.expires_at_ms <= now_ms:
+                client.close(DISCONNECT_EXPIRED)
+
+    def publish(self, channel: str, data: Any) -> None:
+        for client in list(self.clients):
+            if channel in client.channels:
+                client.send({"push": {"channel": channel, "pub": {"data": data}}})
+
+
+HUB = web.AppKey("cadenza_ws_hub", WsHub)
+
+
+def attach(app: web.Application) -> None:
+    """Serve the WebSocket endpoint on `app`, with its hub and clock watcher."""
+    hub = WsHub()
+    app[HUB] = hub
+    state = app[STATE]
+    state.on_reset.append(hub.close_all)
+    state.on_logout.append(hub.token_ended)
+    state.on_credential_change.append(lambda cred: _credential_changed(state, hub, cred))
+    app.router.add_get(WS_PATH, websocket)
+
+    async def watch_clock(app: web.Application) -> Any:
+        async def loop() -> None:
+            while True:
+                await asyncio.sleep(EXPIRY_CHECK_SECONDS)
+                if hub.clients:
+                    hub.expire(app[STATE].clock.now_ms())
+
+        task = asyncio.ensure_future(loop())
+        yield
+        task.cancel()
+        hub.close_all()
+
+    app.cleanup_ctx.append(watch_clock)
+
+    async def close_on_shutdown(app: web.Application) -> None:
+        # Before aiohttp cancels handlers: each connection gets its close frame.
+        hub.close_all()
+        for _ in range(50):
+            if not hub.clients:
+                return
+            await asyncio.sleep(0.01)
+
+    app.on_shutdown.append(close_on_shutdown)
+
+
+def _credential_changed(state: MockState, hub: WsHub, cred: Any) -> None:
+    """Push `event.credential.updated` to every account channel the credential backs."""
+    if not hub.clients:
+        return
+    data = rpc_wire.credential_event(cred)
+    for account in state.store.accounts.backed_by(cred.credential_id):
+        hub.publish(CHANNEL_PREFIX + account.trading_account_id, data)
+
+
+async def websocket(request: web.Request) -> web.StreamResponse:
+    state = request.app[STATE]
+    decision = _decide(
+        state, RequestView(request.method, request.path, request.query, request.headers), None
+    )
+    if decision is not None:  # a fault on the upgrade itself
+        if decision.delay:
+            await asyncio.sleep(decision.delay)
+        if decision.action == "drop":
+            if request.transport is not None:
+                request.transport.close()
+            return web.Response(status=499)
+        if decision.error is not None:
+            return error_response(decision.error, state.store)
+    ws = web.WebSocketResponse(max_msg_size=MAX_FRAME_BYTES, autoping=True)
+    await ws.prepare(request)
+    hub = request.app[HUB]
+    hub.opened += 1
+    client = WsClient(ws, uuid4_from(rng_for(state.scenario.seed, "ws-client", hub.opened)))
+    hub.clients.add(client)
+    writer = asyncio.ensure_future(_write(client))
+    pinger = asyncio.ensure_future(_ping(client))
+    try:
+        async for message in ws:
+            if message.type != WSMsgType.TEXT:
+                raise _Disconnect(DISCONNECT_BAD_REQUEST)  # JSON protocol: text frames only
+            for line in message.data.split("\n"):
+                if line.strip():
+                    await _command(request, client, line)
+            if client.closing is not None or request.app[STOPPING].is_set():
+                break
+    except _Disconnect as exc:
+        client.close(exc.code)
+    finally:
+        hub.clients.discard(client)
+        client.close(client.closing or DISCONNECT_SHUTDOWN)
+        pinger.cancel()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(writer, 5)
+    return ws
+
+
+async def _write(client: WsClient) -> None:
+    """The one task that writes to the socket: replies and pushes keep their order."""
+    ws = client.ws
+    while True:
+        item = await client.outbox.get()
+        if item is None:
+            code, reason = client.closing or DISCONNECT_SHUTDOWN
+            await ws.close(code=code, message=reason.encode())
+            return
+        if ws.closed:
+            return
+        try:
+            await ws.send_str(item)
+        except (ConnectionError, RuntimeError):
+            return
+
+
+async def _ping(client: WsClient) -> None:
+    while True:
+        await asyncio.sleep(PING_SECONDS)
+        if client.user is not None:
+            client.outbox.put_nowait("{}")
+
+
+def _decide(state: MockState, view: RequestView, user: User | None) -> Decision | None:
+    return state.faults.decide(view, state.clock.now_ms(), lambda: user)
+
+
+async def _command(request: web.Request, client: WsClient, line: str) -> None:
+    """One command of the Centrifugo protocol."""
+    try:
+        command = json.loads(line)
+    except ValueError:
+        raise _Disconnect(DISCONNECT_BAD_REQUEST) from None
+    if not isinstance(command, dict):
+        raise _Disconnect(DISCONNECT_BAD_REQUEST)
+    if not command:
+        return  # a pong
+    command_id = command.get("id")
+    if not isinstance(command_id, int) or isinstance(command_id, bool) or command_id <= 0:
+        if "send" in command:
+            return  # an asynchronous message: nobody listens to those here
+        raise _Disconnect(DISCONNECT_BAD_REQUEST)
+    kinds = [k for k in ("connect", "rpc", "subscribe", "unsubscribe", "refresh") if k in command]
+    state = request.app[STATE]
+    if client.user is None and kinds != ["connect"]:
+        raise _Disconnect(DISCONNECT_BAD_REQUEST)  # connect comes first, and once
+    if len(kinds) != 1:
+        if any(k in command for k in ("publish", "presence", "presence_stats", "history")):
+            client.send(_error(command_id, ERROR_NOT_AVAILABLE))
+            return
+        raise _Disconnect(DISCONNECT_BAD_REQUEST)
+    kind = kinds[0]
+    body = command[kind]
+    if not isinstance(body, dict):
+        raise _Disconnect(DISCONNECT_BAD_REQUEST)
+    if kind == "connect":
+        if client.user is not None:
+            raise _Disconnect(DISCONNECT_BAD_REQUEST)
+        _connect(state, client, command_id, body)
+    elif kind == "refresh":
+        _refresh(state, client, command_id, body)
+    elif kind == "subscribe":
+        _subscribe(state, client, command_id, body)
+    elif kind == "unsubscribe":
+        client.channels.discard(str(body.get("channel", "")))
+        client.send({"id": command_id, "unsubscribe": {}})
+    else:
+        await _rpc(request, client, command_id, body)
+
+
+def _error(command_id: int, error: tuple[int, str], temporary: bool = False) -> dict[str, Any]:
+    found: dict[str, Any] = {"code": error[0], "message": error[1]}
+    if temporary:
+        found["temporary"] = True
+    return {"id": command_id, "error": found}
+
+
+def _who(state: MockState, token: Any) -> tuple[User, int | None]:
+    """The user a token speaks for and when it expires (ms; None: never), or the
+    protocol's answer: an expired token is error 109, any other bad one a disconnect."""
+    if not isinstance(token, str) or not token:
+        raise _Disconnect(DISCONNECT_INVALID_TOKEN)
+    try:
+        user = state.store.user_for_token(f"Bearer {token}")
+    except ApiError as err:
+        if err.message.endswith("token expired"):
+            raise _TokenExpired from None
+        raise _Disconnect(DISCONNECT_INVALID_TOKEN) from None
+    return user, state.store.token_expiry_ms(token)
+
+
+class _TokenExpired(Exception):
+    pass
+
+
+def _session_reply(state: MockState, client: WsClient) -> dict[str, Any]:
+    reply: dict[str, Any] = {"client": client.client_id, "version": f"cadenza-mock {__version__}"}
+    if client.expires_at_ms is not None:
+        ttl = max(1, (client.expires_at_ms - state.clock.now_ms() + 999) // 1000)
+        reply |= {"expires": True, "ttl": ttl}
+    return reply
+
+
+def _connect(state: MockState, client: WsClient, command_id: int, body: dict[str, Any]) -> None:
+    try:
+        user, expires = _who(state, body.get("token"))
+    except _TokenExpired:
+        client.send(_error(command_id, ERROR_TOKEN_EXPIRED, temporary=True))
+        return
+    client.user, client.token, client.expires_at_ms = user, body["token"], expires
+    client.send(
+        {
+            "id": command_id,
+            "connect": {**_session_reply(state, client), "ping": PING_SECONDS, "pong": True},
+        }
+    )
+
+
+def _refresh(state: MockState, client: WsClient, command_id: int, body: dict[str, Any]) -> None:
+    try:
+        user, expires = _who(state, body.get("token"))
+    except _TokenExpired:
+        client.send(_error(command_id, ERROR_TOKEN_EXPIRED, temporary=True))
+        return
+    if client.user is None or user.user_id != client.user.user_id:
+        raise _Disconnect(DISCONNECT_INVALID_TOKEN)  # a refresh cannot switch users
+    client.token, client.expires_at_ms = body["token"], expires
+    client.send({"id": command_id, "refresh": _session_reply(state, client)})
+
+
+def _subscribe(state: MockState, client: WsClient, command_id: int, body: dict[str, Any]) -> None:
+    channel = body.get("channel")
+    if not isinstance(channel, str) or not channel.startswith(CHANNEL_PREFIX):
+        client.send(_error(command_id, ERROR_UNKNOWN_CHANNEL))
+        return
+    account = state.store.accounts.find(channel.removeprefix(CHANNEL_PREFIX))
+    if account is None:
+        client.send(_error(command_id, ERROR_UNKNOWN_CHANNEL))
+        return
+    assert client.user is not None
+    if account.user_id != client.user.user_id:
+        client.send(_error(command_id, ERROR_PERMISSION_DENIED))
+        return
+    if channel in client.channels:
+        client.send(_error(command_id, ERROR_ALREADY_SUBSCRIBED))
+        return
+    client.channels.add(channel)
+    client.send({"id": command_id, "subscribe": {}})
+
+
+async def _rpc(
+    request: web.Request, client: WsClient, command_id: int, body: dict[str, Any]
+) -> None:
+    """An RPC: faults first (as for HTTP), then the engine; journaled like a request."""
+    state = request.app[STATE]
+    generation = state.generation
+    started = time.perf_counter()
+    method = body.get("method")
+    data = body.get("data", {})
+    assert client.user is not None
+    user = client.user
+    name = method if isinstance(method, str) else ""
+    decision = _decide(state, RequestView("RPC", name, {}, {}), user)
+    status, answer, note = 200, None, decision.note if decision is not None else None
+    if decision is not None and decision.delay:
+        await asyncio.sleep(decision.delay)
+        if state.generation != generation:
+            return  # a reset came in between: the connection is closing anyway
+    if decision is not None and decision.action == "drop":
+        status = 0
+        client.close(DISCONNECT_FORCE_NO_RECONNECT)
+    elif decision is not None and decision.error is not None:
+        answer = rpc_wire.error_reply(command_id, decision.error)
+        status = decision.error.status
+    else:
+        outcome = decision.venue_outcome if decision is not None else None
+        try:
+            result = rpc.call(state.store, user, name, data, outcome)
+            answer = {"id": command_id, "rpc": {"data": result}}
+        except rpc.MethodNotFound:
+            answer, status = _error(command_id, ERROR_METHOD_NOT_FOUND), 404
+        except ApiError as err:
+            answer, status = rpc_wire.error_reply(command_id, err), err.status
+        if decision is not None and decision.action == "malformed":
+            client.outbox.put_nowait(json.dumps(answer)[: len(json.dumps(answer)) // 2])
+            answer = None
+    if answer is not None:
+        client.send(answer)
+    if state.journal.limit and state.generation == generation:
+        state.journal.record(
+            (
+                state.clock.now_ms(),
+                "RPC",
+                name,
+                "",
+                (),
+                redact_body(data),
+                status,
+                (time.perf_counter() - started) * 1000,
+                user.user_id,
+                note,
+            )
+        )
