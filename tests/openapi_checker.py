@@ -27,6 +27,7 @@ _REQUIRED_HEADERS = {429: "retry-after", 405: "allow"}
 _MESSAGE_LIMIT = 300
 
 # Faults whose body is deliberately not a valid answer: not validated, only counted.
+WS_PATH = "/connection/websocket"
 EXEMPT_FAULTS = frozenset({"malformed", "drop", "slow_body"})
 
 
@@ -107,6 +108,8 @@ class ResponseChecker:
             return []  # no body to check
         if seen.path == OPENAPI_PATH and seen.status == 200:
             return []  # the document itself; tests validate it with openapi-spec-validator
+        if seen.path == WS_PATH:
+            return []  # the WebSocket API (and its refused upgrades): not REST, not in the document
         pointer, why = self._response_pointer(seen)
         if pointer is None:
             return [why or "undocumented response"]

@@ -228,12 +228,14 @@ def _match(node: yaml.Node, path: str, problems: Problems) -> Match:
         result["methods"] = tuple(methods)
     if "path" in fields:
         route = scalar(fields["path"], join(path, "path"), str, problems)
-        if route is not None and not route.startswith(("/", "*")):
+        # A WebSocket RPC is matched by its method name, as an HTTP call by its path.
+        if route is not None and not route.startswith(("/", "*", "command.", "query.")):
             problems.add(
                 fields["path"],
                 join(path, "path"),
                 f"expected a path starting with '/' (exact, or a glob like "
-                f"/api/v3/credential/*), got {route!r}",
+                f"/api/v3/credential/*) or a WebSocket RPC method (query.credential.list, "
+                f"command.credential.*), got {route!r}",
             )
         result["path"] = route
     if "query" in fields:
