@@ -435,7 +435,7 @@ async def test_events_reach_subscribers_whatever_transport_changed_the_credentia
         await client.disconnect()
 
 
-# --------------------------------------------------------------------------- journal, faults, secrets
+# ------------------------------------------------------------------ journal, faults, secrets
 
 
 async def test_rpc_calls_are_journaled_redacted(mock: Any) -> None:
