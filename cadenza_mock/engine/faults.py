@@ -23,7 +23,6 @@ from cadenza_mock.model import User
 from cadenza_mock.scenario import fault_spec
 from cadenza_mock.scenario.faults import is_glob
 
-
 # The calls that reach the venue behind Cadenza: where a `venue:` fault without a path acts.
 VENUE_PATHS = frozenset({"/api/v3/credential/verify", "/api/v3/tradingAccount/connect"})
 
