@@ -164,6 +164,11 @@ class MockHandle(ABC):
     def credentials(self, user: str | None = None) -> list[dict[str, Any]]:
         """Stored credentials (of one user, by id or email), secrets excluded."""
 
+    @abstractmethod
+    def trading_accounts(self, user: str | None = None) -> list[dict[str, Any]]:
+        """Stored trading accounts (of one user, by id or email), createdAt then id, as
+        `GET /__admin/trading-accounts` lists them."""
+
     def check_handler_errors(self) -> None:
         """Raise the first unexpected error a request handler hit (no-op when unknowable)."""
         return None
@@ -181,6 +186,15 @@ class MockHandle(ABC):
             if record["credentialId"].lower() == credential_id.lower():
                 return record
         raise KeyError(f"no credential {credential_id!r} among the {len(records)} stored")
+
+    def trading_account(self, trading_account_id: str) -> dict[str, Any]:
+        """One stored trading account as tests inspect it: status, credentialIds,
+        disconnectedAt (the id matched case-insensitively, as the API does)."""
+        records = self.trading_accounts()
+        for record in records:
+            if record["tradingAccountId"].lower() == trading_account_id.lower():
+                return record
+        raise KeyError(f"no trading account {trading_account_id!r} among the {len(records)} stored")
 
     def fail_next(
         self,

@@ -486,6 +486,23 @@ def _admin_details() -> dict[str, dict[str, Any]]:
                 {"name": "credentialId", "in": "path", "required": True, "schema": UUID}
             ],
         },
+        "adminListTradingAccounts": {
+            "data": {"type": "array", "items": ref("AdminTradingAccount")},
+            "parameters": [
+                {
+                    "name": "user",
+                    "in": "query",
+                    "schema": {"type": "string"},
+                    "description": "only this user's (id or email)",
+                }
+            ],
+        },
+        "adminGetTradingAccount": {
+            "data": ref("AdminTradingAccount"),
+            "parameters": [
+                {"name": "tradingAccountId", "in": "path", "required": True, "schema": UUID}
+            ],
+        },
     }
 
 

@@ -212,6 +212,10 @@ class RemoteMock(MockHandle):
     def credentials(self, user: str | None = None) -> list[dict[str, Any]]:
         return list(self._admin("GET", "credentials", query={"user": user} if user else None))
 
+    def trading_accounts(self, user: str | None = None) -> list[dict[str, Any]]:
+        query = {"user": user} if user else None
+        return list(self._admin("GET", "trading-accounts", query=query))
+
     def __repr__(self) -> str:
         loaded = self._scenario.name if self._scenario else None
         return f"<RemoteMock {self._url} scenario={loaded!r}>"

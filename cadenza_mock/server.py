@@ -22,6 +22,7 @@ from typing import Any, Self, TypeVar
 from aiohttp import web
 
 from cadenza_mock import wire
+from cadenza_mock.engine.accounts import account_sort_key
 from cadenza_mock.engine.journal import JournalEntry
 from cadenza_mock.engine.state import MockState, ScenarioSource
 from cadenza_mock.errors import ScenarioError
@@ -464,6 +465,18 @@ class MockServer(MockHandle):
                 wire.credential_inspect(cred, keep)
                 for cred in store.all_credentials()
                 if user is None or user in (cred.user_id, store.users[cred.user_id].email)
+            ]
+
+        return self._call(collect)
+
+    def trading_accounts(self, user: str | None = None) -> list[dict[str, Any]]:
+        def collect() -> list[dict[str, Any]]:
+            store = self.state.store
+            accounts = store.accounts
+            return [
+                wire.account_inspect(account, accounts.enums)
+                for account in sorted(accounts.all(), key=account_sort_key)
+                if user is None or user in (account.user_id, store.users[account.user_id].email)
             ]
 
         return self._call(collect)

@@ -179,7 +179,7 @@ async def test_every_documented_operation_is_routed(make_client, profile, checke
     """No documented path answers the routing 404 (Page not found) or a 405."""
     client = await make_client(TWO_USERS, profile=profile)
     for path, method, _ in operations(profile):
-        url = path.replace("{credentialId}", str(uuid.uuid4())).replace("{faultId}", "nope")
+        url = _filled(path)
         r = await client.request(method.upper(), url, headers=ALICE, json={})
         body = await r.json()
         assert r.status != 405, (method, path, body)
@@ -325,7 +325,7 @@ async def test_admin_error_statuses_are_reachable(make_client, checker):
     for path, method, op in operations("docs"):
         if op["tags"] != ["admin"] or "401" not in op["responses"]:
             continue  # health stays open for probes
-        url = path.replace("{credentialId}", str(uuid.uuid4())).replace("{faultId}", "nope")
+        url = _filled(path)
         r = await client.request(method.upper(), url)  # no X-Admin-Token
         assert r.status == 401, (method, path)
         assert checker.problems(await observed(r, "docs")) == []
@@ -336,6 +336,7 @@ async def test_admin_error_statuses_are_reachable(make_client, checker):
         ("POST", "/__admin/faults", {"data": b"{", "headers": {**admin, **JSON}}, 400),
         ("POST", "/__admin/clock", {"json": {"advance": -1}, "headers": admin}, 400),
         ("GET", f"/__admin/credentials/{uuid.uuid4()}", {"headers": admin}, 404),
+        ("GET", f"/__admin/trading-accounts/{uuid.uuid4()}", {"headers": admin}, 404),
         ("DELETE", "/__admin/faults/nope", {"headers": admin}, 404),
     ]
     for method, url, kwargs, status in bad:
@@ -348,13 +349,20 @@ async def test_admin_error_statuses_are_reachable(make_client, checker):
     for path, method, op in operations("docs"):
         if op["tags"] != ["admin"]:
             continue
-        url = path.replace("{credentialId}", str(uuid.uuid4())).replace("{faultId}", "nope")
+        url = _filled(path)
         r = await locked.request(method.upper(), url)
         assert r.status == (200 if "403" not in op["responses"] else 403), (method, path)
         assert checker.problems(await observed(r, "docs")) == []
 
 
 JSON = {"Content-Type": "application/json"}
+
+
+def _filled(path: str) -> str:
+    """A documented path with its parameters filled by ids that name nothing stored."""
+    for name in ("credentialId", "tradingAccountId"):
+        path = path.replace(f"{{{name}}}", str(uuid.uuid4()))
+    return path.replace("{faultId}", "nope")
 
 
 # ------------------------------------------------------------------------- live samples

@@ -645,3 +645,28 @@ def test_journal_from_the_admin_api_has_the_same_shape(
     local, remote = (json.loads(line) for line in dump.read_text().splitlines())
     assert local == remote
     assert local["query"] == {"status": ["ACTIVE"]} and local["authorization"] == "<redacted>"
+
+
+def test_fixture_inspects_trading_accounts_locally_and_remotely(
+    pytester: pytest.Pytester, serve: Callable[..., Any]
+) -> None:
+    """`cadenza_mock.trading_accounts()` sees a connect; the next test starts with none."""
+    pytester.makepyfile(
+        test_accounts=f'''
+        import requests
+
+        def test_a_connects(cadenza_mock):
+            body = {{"credentialIds": ["{DEFAULT_BINANCE_ID}"], "externalTradingAccountId": "spot"}}
+            r = requests.post(cadenza_mock.url + "/api/v3/tradingAccount/connect", json=body,
+                              headers=cadenza_mock.auth_headers)
+            [stored] = cadenza_mock.trading_accounts("alice@example.com")
+            assert stored == cadenza_mock.trading_account(r.json()["data"]["tradingAccountId"])
+            assert stored["credentialIds"] == ["{DEFAULT_BINANCE_ID}"]
+
+        def test_b_sees_none(cadenza_mock):
+            assert cadenza_mock.trading_accounts() == []
+        '''
+    )
+    run(pytester).assert_outcomes(passed=2)
+    url, _ = serve("--quiet").banner()
+    run(pytester, "--cadenza-url", url).assert_outcomes(passed=2)

@@ -1,4 +1,5 @@
-"""The admin API under /__admin/: health, reset, scenario, journal.
+"""The admin API under /__admin/: health, reset, scenario, journal, clock, stored
+credentials and trading accounts, faults.
 
 It is how a container or a `--cadenza-url` test run is steered from outside; answers use
 the same envelope as the emulated API so one client helper reads both.
@@ -16,9 +17,11 @@ from typing import Any
 from aiohttp import web
 
 from cadenza_mock import wire
+from cadenza_mock.engine.accounts import account_sort_key
 from cadenza_mock.engine.clock import MAX_ADVANCE_SECONDS
 from cadenza_mock.engine.state import MockState
 from cadenza_mock.errors import (
+    ACCOUNT_NOT_FOUND,
     ADMIN_DISABLED,
     CREDENTIAL_NOT_FOUND,
     FAULT_NOT_FOUND,
@@ -265,6 +268,31 @@ async def get_credential(request: web.Request) -> web.Response:
     if cred is None:
         raise CREDENTIAL_NOT_FOUND.error()
     return ok(wire.credential_inspect(cred, state.scenario.mask_keep))
+
+
+@admin
+async def get_trading_accounts(request: web.Request) -> web.Response:
+    """Stored trading accounts as tests inspect them, createdAt then id; `?user=` (id or
+    email) filters, as for credentials."""
+    state = request.app[STATE]
+    store = state.store
+    user = request.query.get("user")
+    enums = store.accounts.enums
+    records = [
+        wire.account_inspect(account, enums)
+        for account in sorted(store.accounts.all(), key=account_sort_key)
+        if user is None or user in (account.user_id, store.users[account.user_id].email)
+    ]
+    return ok(records)
+
+
+@admin
+async def get_trading_account(request: web.Request) -> web.Response:
+    accounts = request.app[STATE].store.accounts
+    account = accounts.find(request.match_info["tradingAccountId"])
+    if account is None:
+        raise ACCOUNT_NOT_FOUND.error()
+    return ok(wire.account_inspect(account, accounts.enums))
 
 
 @admin
