@@ -108,6 +108,12 @@ class MockHandle(ABC):
         """Base URL of the emulated API, e.g. `http://127.0.0.1:54321`."""
 
     @property
+    def ws_url(self) -> str:
+        """The WebSocket API (Centrifugo protocol), e.g. `ws://127.0.0.1:54321/connection/websocket`."""
+        scheme, rest = self.url.split("://", 1)
+        return f"{'wss' if scheme == 'https' else 'ws'}://{rest}/connection/websocket"
+
+    @property
     @abstractmethod
     def users(self) -> list[User]:
         """The loaded scenario's users, with their static tokens."""
