@@ -70,6 +70,9 @@ def banner(state: MockState, url: str) -> str:
     if scenario.token:
         auth = f"-H 'Authorization: Bearer {scenario.token}'"
         lines.append(f"  try    curl {auth} {url}/api/v3/credential/list")
+    lines.append(
+        f"  ws     {url.replace('http', 'ws', 1)}/connection/websocket  (Centrifugo protocol)"
+    )
     lines.append(f"  admin  {url}/__admin/health  (reset, scenario, requests: see README)")
     return "\n".join(lines)
 
