@@ -356,6 +356,11 @@ async def test_rpc_credentials_share_the_rest_state(mock: Any) -> None:
         (only,) = accounts
         assert only["status"] == "ACTIVE"
         assert [c["credentialId"] for c in only["credentials"]] == [created["credentialId"]]
+        # No reply carried a secret or a full key (the mock never answers withSecret data).
+        replies = json.dumps([listed, reached, connected, rotated, created, revoked, accounts])
+        for secret in (*SECRETS, "second-ws-secret-000", "secondWSkey0123456789ab"):
+            assert secret not in replies
+        assert "aliceWSkey0123456789abcdef" not in replies and '"apiKey"' not in replies
     finally:
         await client.disconnect()
 
