@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from cadenza_mock.errors import ApiError
@@ -53,8 +54,10 @@ def mask_api_key(api_key: str, keep: int = DEFAULT_MASK_KEEP) -> str:
     return api_key[: min(keep, len(api_key) // 2)] + MASK_SUFFIX
 
 
+@lru_cache(maxsize=65536)
 def iso_ms(ms: int | None) -> str | None:
-    """Milliseconds since the epoch as the sdk profile's ISO-8601 UTC twin."""
+    """Milliseconds since the epoch as the sdk profile's ISO-8601 UTC twin (remembered:
+    the same stamps are formatted on every list and every RPC reply)."""
     if ms is None:
         return None
     seconds, millis = divmod(ms, 1000)
