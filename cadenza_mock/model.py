@@ -6,6 +6,7 @@ dict copy and lets a serialized response stay valid until the store says otherwi
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -164,6 +165,59 @@ class TradingAccount:
     created_at: int
     updated_at: int
     disconnected_at: int | None = None
+
+
+# Accounts that valid keys reach on each venue (the verify result's `identities`). Here, on
+# the ground floor, because the engine (verify, connect) and scenario files (accounts the
+# scenario connects) must agree on them.
+IDENTITIES: dict[str, tuple[str, ...]] = {
+    "BINANCE": ("spot", "margin", "isolated_margin", "futures", "coin_futures"),
+    "OKX": ("trading", "funding"),
+    "BYBIT": ("unified", "contract", "spot", "fund"),
+    "COINBASE": ("default",),
+    "KRAKEN": ("spot", "futures"),
+    "DERIBIT": ("futures", "options"),
+    "HYPERLIQUID": ("perps", "spot"),
+    "B2C2": ("credit",),
+    "WINTERMUTE": ("credit",),
+    "CUMBERLAND": ("credit",),
+    "IBKR": ("cash", "margin"),
+}
+_DEFAULT_IDENTITIES = ("spot",)
+# Words in a venue identity that make its account a margin (sdk) or futures (docs) one.
+_MARGIN_WORDS = ("margin", "futures", "contract", "unified", "perps", "options")
+_FUTURES_WORDS = ("futures", "contract", "perps", "options")
+
+
+def base_venue(venue: str) -> str:
+    """`BINANCE_UAT` and `BINANCE_SANDBOX` behave like BINANCE (key shapes, identities)."""
+    for suffix in ("_UAT", "_SANDBOX", "_PAPER"):
+        if venue.endswith(suffix):
+            return venue.removesuffix(suffix)
+    return venue
+
+
+def identities(venue: str) -> tuple[str, ...]:
+    """The external accounts ("spot", "margin", ...) a venue's valid keys reach."""
+    return IDENTITIES.get(base_venue(venue), _DEFAULT_IDENTITIES)
+
+
+def account_type(identity: str, types: tuple[str, ...]) -> str:
+    """The accountType of a venue identity, in the profile's vocabulary."""
+    if identity == "credit" and "CREDIT" in types:
+        return "CREDIT"
+    if "FUTURES" in types and any(word in identity for word in _FUTURES_WORDS):
+        return "FUTURES"
+    return "MARGIN" if any(word in identity for word in _MARGIN_WORDS) else "SPOT"
+
+
+def venue_account(cred: Credential) -> str:
+    """Which account at the venue a credential's keys open: kept through rotations; for
+    keys never rotated, a fingerprint of venue and key (so equal keys open one account)."""
+    if cred.venue_account:
+        return cred.venue_account
+    digest = hashlib.sha256(f"{cred.venue}\0{cred.api_key}".encode("utf-8", "backslashreplace"))
+    return digest.hexdigest()[:24]
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,6 @@ profile renames them on the wire.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 from collections.abc import Callable, Iterable, Sequence
 
 from cadenza_mock.engine import lifecycle
@@ -24,31 +23,22 @@ from cadenza_mock.errors import (
     PERMISSION_DENIED,
     VALIDATION_FAILED,
 )
-from cadenza_mock.model import AccountOperation, Credential, ProfileEnums, TradingAccount, User
+
+# account_type and venue_account are defined on the ground floor, since scenario files use
+# them too; re-exported here for the store and the tests.
+from cadenza_mock.model import (
+    AccountOperation,
+    Credential,
+    ProfileEnums,
+    TradingAccount,
+    User,
+    identities,
+)
+from cadenza_mock.model import account_type as account_type
+from cadenza_mock.model import venue_account as venue_account
 from cadenza_mock.seeded import rng_for, uuid4_from
 
 DISCONNECTED = "DISCONNECTED"
-# Words in a venue identity that make its account a margin (sdk) or futures (docs) one.
-_MARGIN_WORDS = ("margin", "futures", "contract", "unified", "perps", "options")
-_FUTURES_WORDS = ("futures", "contract", "perps", "options")
-
-
-def venue_account(cred: Credential) -> str:
-    """Which account at the venue a credential's keys open: kept through rotations; for
-    keys never rotated, a fingerprint of venue and key (so equal keys open one account)."""
-    if cred.venue_account:
-        return cred.venue_account
-    digest = hashlib.sha256(f"{cred.venue}\0{cred.api_key}".encode("utf-8", "backslashreplace"))
-    return digest.hexdigest()[:24]
-
-
-def account_type(identity: str, types: tuple[str, ...]) -> str:
-    """The accountType of a venue identity, in the profile's vocabulary."""
-    if identity == "credit" and "CREDIT" in types:
-        return "CREDIT"
-    if "FUTURES" in types and any(word in identity for word in _FUTURES_WORDS):
-        return "FUTURES"
-    return "MARGIN" if any(word in identity for word in _MARGIN_WORDS) else "SPOT"
 
 
 def account_sort_key(account: TradingAccount) -> tuple[int, str]:
@@ -181,7 +171,7 @@ class Accounts:
             error = lifecycle.venue_error(verdict, venue)
             if error is not None:
                 raise error
-        reached = lifecycle.identities(venue)
+        reached = identities(venue)
         if external_id not in reached:
             raise VALIDATION_FAILED.error(
                 f"externalTradingAccountId {external_id!r} is not an account these keys "

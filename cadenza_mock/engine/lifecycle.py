@@ -24,8 +24,12 @@ from cadenza_mock.errors import (
     ApiError,
     ErrorKind,
 )
+
+# IDENTITIES and identities (what valid keys reach per venue) are defined on the ground
+# floor, since scenario files use them too; re-exported here for the engine and the tests.
+from cadenza_mock.model import IDENTITIES as IDENTITIES
 from cadenza_mock.model import Credential, TradingAccount
-from cadenza_mock.scenario.generate import base_venue
+from cadenza_mock.model import identities as identities
 
 # action -> {from status: to status}. REVOKED is terminal: it appears in no "from".
 # docs profile statuses are ACTIVE and REVOKED; the sdk adds CREATED (until the first
@@ -35,26 +39,6 @@ TRANSITIONS: dict[str, dict[str, str]] = {
     "rotate": {"CREATED": "CREATED", "ACTIVE": "ACTIVE", "EXPIRED": "ACTIVE"},
     "revoke": {"CREATED": "REVOKED", "ACTIVE": "REVOKED", "EXPIRED": "REVOKED"},
 }
-
-# Accounts that valid keys reach on each venue (the verify result's `identities`).
-IDENTITIES: dict[str, tuple[str, ...]] = {
-    "BINANCE": ("spot", "margin", "isolated_margin", "futures", "coin_futures"),
-    "OKX": ("trading", "funding"),
-    "BYBIT": ("unified", "contract", "spot", "fund"),
-    "COINBASE": ("default",),
-    "KRAKEN": ("spot", "futures"),
-    "DERIBIT": ("futures", "options"),
-    "HYPERLIQUID": ("perps", "spot"),
-    "B2C2": ("credit",),
-    "WINTERMUTE": ("credit",),
-    "CUMBERLAND": ("credit",),
-    "IBKR": ("cash", "margin"),
-}
-_DEFAULT_IDENTITIES = ("spot",)
-
-
-def identities(venue: str) -> tuple[str, ...]:
-    return IDENTITIES.get(base_venue(venue), _DEFAULT_IDENTITIES)
 
 
 def next_status(action: str, cred: Credential) -> str:

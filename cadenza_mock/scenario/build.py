@@ -1,5 +1,6 @@
-"""Validated scenario nodes -> a `Scenario`: top-level keys, users, their tokens and
-credentials (records.py), faults (faults.py). Every problem is collected with its place."""
+"""Validated scenario nodes -> a `Scenario`: top-level keys, users, their tokens,
+credentials (records.py) and trading accounts (accounts.py), venue outcomes, faults
+(faults.py). Every problem is collected with its place."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import yaml
 from cadenza_mock.model import (
     PROFILE_NAMES,
     PROFILES,
+    VENUE_OUTCOMES,
     AccountOperation,
     Credential,
     ProfileEnums,
@@ -18,6 +20,7 @@ from cadenza_mock.model import (
     User,
 )
 from cadenza_mock.scenario import generate as gen
+from cadenza_mock.scenario.accounts import AccountBuilder
 from cadenza_mock.scenario.fault_spec import FaultSpec
 from cadenza_mock.scenario.nodes import (
     Problems,
@@ -32,8 +35,27 @@ from cadenza_mock.scenario.nodes import (
 from cadenza_mock.scenario.records import RecordBuilder, is_uuid, secret, timestamp_ms
 from cadenza_mock.wire import DEFAULT_MASK_KEEP
 
-TOP_KEYS = ("description", "seed", "now", "extends", "profile", "mask_keep", "users", "faults")
-USER_KEYS = ("id", "email", "password", "role", "tokens", "expired_tokens", "credentials")
+TOP_KEYS = (
+    "description",
+    "seed",
+    "now",
+    "extends",
+    "profile",
+    "mask_keep",
+    "venues",
+    "users",
+    "faults",
+)
+USER_KEYS = (
+    "id",
+    "email",
+    "password",
+    "role",
+    "tokens",
+    "expired_tokens",
+    "credentials",
+    "trading_accounts",
+)
 # One load builds at most this many credentials (generated and explicit): a bound on the
 # memory and time one scenario (or one admin call) can ask for.
 MAX_CREDENTIALS = 200_000
@@ -85,8 +107,9 @@ class Scenario:
 class _UserBuilder:
     """Users of one scenario: ids, emails and tokens must be unique across all of them."""
 
-    def __init__(self, records: RecordBuilder) -> None:
+    def __init__(self, records: RecordBuilder, accounts: AccountBuilder) -> None:
         self.records = records
+        self.accounts = accounts
         self.problems, self.seed = records.problems, records.seed
         self.reference_ms = records.reference_ms
         self.tokens: set[str] = set()
@@ -121,6 +144,7 @@ class _UserBuilder:
             created_at=self.reference_ms - 400 * gen.DAY_MS,
         )
         credentials: list[Credential] = []
+        before = len(self.problems.issues)
         if "credentials" in fields:
             cred_path = join(path, "credentials")
             for entry_index, entry in items(fields["credentials"], cred_path, self.problems):
@@ -130,6 +154,16 @@ class _UserBuilder:
                     )
                 )
         self._one_key_each(credentials, fields, path)
+        if "trading_accounts" in fields:
+            # After every credential of the user: accounts name them by id or by name.
+            self.accounts.user_accounts(
+                fields["trading_accounts"],
+                join(path, "trading_accounts"),
+                user,
+                index,
+                credentials,
+                credentials_complete=len(self.problems.issues) == before,
+            )
         return user, credentials
 
     def _user_id(self, fields: dict[str, yaml.Node], node: yaml.Node, path: str, index: int) -> str:
@@ -246,8 +280,10 @@ def build(
         return None  # checked before anything is generated: refusing is instant
     now = settings["now"]
     reference_ms = now if now is not None else gen.REFERENCE_EPOCH_MS
-    records = RecordBuilder(problems, PROFILES[settings["profile"]], settings["seed"], reference_ms)
-    builder = _UserBuilder(records)
+    enums = PROFILES[settings["profile"]]
+    records = RecordBuilder(problems, enums, settings["seed"], reference_ms)
+    accounts = AccountBuilder(problems, enums, settings["seed"])
+    builder = _UserBuilder(records, accounts)
     users: list[User] = []
     credentials: list[Credential] = []
     if "users" in fields:
@@ -264,15 +300,40 @@ def build(
             fault = parse_fault(fault_node, join("faults", index), problems)
             if fault is not None:
                 faults.append(fault)
+    venue_outcomes: tuple[tuple[str, str], ...] = ()
+    if "venues" in fields:
+        venue_outcomes = _venue_outcomes(fields["venues"], enums, problems)
     return Scenario(
         name=name,
         source=path,
         users=tuple(users),
         credentials=tuple(credentials),
+        trading_accounts=tuple(accounts.accounts),
+        account_operations=accounts.operations(),
+        venue_outcomes=venue_outcomes,
         faults=tuple(faults),
         extends=bases,
         **settings,
     )
+
+
+def _venue_outcomes(
+    node: yaml.Node, enums: ProfileEnums, problems: Problems
+) -> tuple[tuple[str, str], ...]:
+    """`venues:` venue -> what that venue answers when verify or connect reaches it (a
+    credential's own `venue_outcome:` wins); null means none."""
+    if isinstance(node, yaml.ScalarNode) and value(node) is None:
+        return ()
+    fields = mapping(node, "venues", enums.venues, problems)
+    if fields is None:
+        return ()
+    outcomes = []
+    for venue, outcome_node in fields.items():
+        where = join("venues", venue)
+        outcome = enum(outcome_node, where, VENUE_OUTCOMES, problems, "venue outcome")
+        if outcome is not None:
+            outcomes.append((venue, outcome))
+    return tuple(outcomes)
 
 
 def _looks_like_a_scenario(node: yaml.Node, problems: Problems) -> bool:

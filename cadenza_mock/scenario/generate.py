@@ -13,10 +13,12 @@ import string
 from functools import cache
 from typing import TYPE_CHECKING
 
+from cadenza_mock.model import base_venue
+
 # Re-exported: the builders draw ids and tokens through this module.
 from cadenza_mock.seeded import draw, rng_for, token, uuid4_from
 
-__all__ = ["rng_for", "token", "uuid4_from"]
+__all__ = ["base_venue", "rng_for", "token", "uuid4_from"]
 
 if TYPE_CHECKING:
     from faker import Faker
@@ -68,14 +70,6 @@ _PURPOSES = (
     "hedging",
     "rebalancer",
 )
-
-
-def base_venue(venue: str) -> str:
-    """`BINANCE_UAT` and `BINANCE_SANDBOX` have BINANCE-shaped keys."""
-    for suffix in ("_UAT", "_SANDBOX", "_PAPER"):
-        if venue.endswith(suffix):
-            return venue.removesuffix(suffix)
-    return venue
 
 
 def api_key(rng: random.Random, venue: str) -> str:

@@ -3,13 +3,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
+from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from typing import Any
 
 import yaml
 
-from cadenza_mock.model import Credential, ProfileEnums, User
+from cadenza_mock.model import VENUE_OUTCOMES, Credential, ProfileEnums, User
 from cadenza_mock.scenario import generate as gen
 from cadenza_mock.scenario.nodes import Problems, describe, enum, join, mapping, scalar, value
 
@@ -32,8 +34,9 @@ RECORD_KEYS = (
     "updatedAtDateTime",
     "revokedAtDateTime",
     "keys_valid",
+    "venue_outcome",
 )
-GENERATE_KEYS = ("generate", "venue", "type", "status", "keys_valid")
+GENERATE_KEYS = ("generate", "venue", "type", "status", "keys_valid", "venue_outcome")
 # Keys that mean the same field in the two profiles' vocabularies.
 _ALIASES = {"nickname": "name", "credentialType": "type"}
 
@@ -80,6 +83,39 @@ def timestamp_ms(node: yaml.Node, path: str, problems: Problems) -> int | None:
         problems.add(node, path, "out of range: give a time between 1971 and 9000")
         return None
     return result
+
+
+def stamps(
+    fields: dict[str, yaml.Node],
+    path: str,
+    problems: Problems,
+    keys: Iterable[tuple[str, str]],
+    given: dict[str, int],
+) -> bool:
+    """Timestamps (key, attribute) into `given`, from ms or their ISO twins (`createdAt` or
+    `createdAtDateTime`); False if one is wrong."""
+    ok = True
+    for key, attr in keys:
+        # A pasted sdk record carries ISO twins (createdAtDateTime...): they count as
+        # the same field, and must agree with the integer one when both are given.
+        twin = key + "DateTime"
+        found = {}
+        for name in (key, twin):
+            if name in fields and value(fields[name]) is not None:
+                found[name] = timestamp_ms(fields[name], join(path, name), problems)
+        if not found:
+            continue
+        if None in found.values():
+            ok = False
+            continue
+        if len(set(found.values())) > 1:
+            problems.add(fields[twin], join(path, twin), f"{twin} and {key} disagree")
+            ok = False
+            continue
+        stamp = next(iter(found.values()))
+        assert stamp is not None
+        given[attr] = stamp
+    return ok
 
 
 def secret(node: yaml.Node, path: str, problems: Problems) -> str | None:
@@ -177,21 +213,34 @@ class RecordBuilder:
         keys_valid = True
         if "keys_valid" in fields:
             keys_valid = scalar(fields["keys_valid"], join(path, "keys_valid"), bool, self.problems)
-        if count is None or venue is None or ctype is None or status is None or keys_valid is None:
+        outcome: Any = "ok"
+        if "venue_outcome" in fields:
+            where = join(path, "venue_outcome")
+            outcome = self._choice(fields["venue_outcome"], where, VENUE_OUTCOMES, "venue outcome")
+        if (
+            count is None
+            or venue is None
+            or ctype is None
+            or status is None
+            or keys_valid is None
+            or outcome is None
+        ):
             return []
         records = []
         for n in range(count):
             rng = gen.rng_for(self.seed, "user", user_index, "credential", entry_index, n)
-            records.append(
-                self._make(
-                    rng,
-                    user,
-                    gen.pick(rng, venue),
-                    gen.pick(rng, ctype),
-                    gen.pick(rng, status),
-                    keys_valid,
-                )
+            record = self._make(
+                rng,
+                user,
+                gen.pick(rng, venue),
+                gen.pick(rng, ctype),
+                gen.pick(rng, status),
+                keys_valid,
             )
+            # Drawn last, and only when it is a choice: files without it keep their bytes.
+            if outcome != "ok":
+                record = dataclasses.replace(record, venue_outcome=gen.pick(rng, outcome))
+            records.append(record)
         return records
 
     def _make(
@@ -269,7 +318,18 @@ class RecordBuilder:
         keys_valid = True
         if "keys_valid" in fields:
             keys_valid = scalar(fields["keys_valid"], join(path, "keys_valid"), bool, p)
-        if venue is None or ctype is None or status is None or keys_valid is None or not ok:
+        outcome: str | None = "ok"
+        if "venue_outcome" in fields:
+            where = join(path, "venue_outcome")
+            outcome = enum(fields["venue_outcome"], where, VENUE_OUTCOMES, p, "venue outcome")
+        if (
+            venue is None
+            or ctype is None
+            or status is None
+            or keys_valid is None
+            or outcome is None
+            or not ok
+        ):
             return None
         if (
             venue in e.passphrase_venues
@@ -284,6 +344,8 @@ class RecordBuilder:
             return None
         rng = gen.rng_for(self.seed, "user", user_index, "credential", entry_index, 0)
         record = self._make(rng, user, venue, ctype, status, keys_valid, **given)
+        if outcome != "ok":
+            record = dataclasses.replace(record, venue_outcome=outcome)
         self._check_order(record, fields, node, path)
         return record
 
@@ -351,30 +413,12 @@ class RecordBuilder:
 
     def _stamps(self, fields: dict[str, yaml.Node], path: str, given: dict[str, Any]) -> bool:
         """createdAt, updatedAt, revokedAt into `given`, from ms or their ISO twins."""
-        p, ok = self.problems, True
-        for key, attr in (
+        keys = (
             ("createdAt", "created_at"),
             ("updatedAt", "updated_at"),
             ("revokedAt", "revoked_at"),
-        ):
-            # A pasted sdk record carries ISO twins (createdAtDateTime...): they count as
-            # the same field, and must agree with the integer one when both are given.
-            twin = key + "DateTime"
-            stamps = {}
-            for name in (key, twin):
-                if name in fields and value(fields[name]) is not None:
-                    stamps[name] = timestamp_ms(fields[name], join(path, name), p)
-            if not stamps:
-                continue
-            if None in stamps.values():
-                ok = False
-                continue
-            if len(set(stamps.values())) > 1:
-                p.add(fields[twin], join(path, twin), f"{twin} and {key} disagree")
-                ok = False
-                continue
-            given[attr] = next(iter(stamps.values()))
-        return ok
+        )
+        return stamps(fields, path, self.problems, keys, given)
 
     def _check_order(
         self, record: Credential, fields: dict[str, yaml.Node], node: yaml.Node, path: str
