@@ -8,6 +8,7 @@ transport is `cadenza_mock.http.ws`.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
@@ -271,16 +272,36 @@ def _validator(name: str) -> Callable[[Any], Any]:
     return fastjsonschema.compile(METHODS[name].params)
 
 
-def call(store: Store, user: User, name: str, data: Any, outcome: str | None = None) -> Any:
-    """Run RPC `name` for `user`: its result, or the ApiError REST would give."""
+# Queries change nothing: their serialized answers are kept until the state changes.
+_CACHED = frozenset({"query.credential.list", "query.trading_account.list", "query.system.info"})
+_CACHE_LIMIT = 4096
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+def call(store: Store, user: User, name: str, data: Any, outcome: str | None = None) -> str:
+    """Run RPC `name` for `user`: its result as JSON text, or the ApiError REST would give.
+
+    A query's answer is remembered per (state version, user, params), so a client polling
+    a list costs a dict lookup, as a repeated REST list does."""
     method = METHODS.get(name)
     if method is None:
         raise MethodNotFound(name)
     params = {} if data is None else data
+    key: tuple[object, ...] | None = None
+    if name in _CACHED and isinstance(params, dict):
+        key = (store.version, user.user_id, name, _dumps(params))
+        hit = store.answer_cache.get(key)
+        if hit is not None:
+            return hit
     if not isinstance(params, dict):
         raise VALIDATION_FAILED.error("data must be a JSON object")
     try:
         _validator(name)(params)
     except fastjsonschema.JsonSchemaValueException as exc:
         raise VALIDATION_FAILED.error(explain(exc, params, method.params)) from None
-    return method.call(store, user, params, outcome)
+    answer: str = _dumps(method.call(store, user, params, outcome))
+    if key is not None:
+        if len(store.answer_cache) >= _CACHE_LIMIT:
+            store.answer_cache.clear()
+        store.answer_cache[key] = answer
+    return answer

@@ -511,3 +511,50 @@ async def test_faults_shape_rpc_replies_and_the_upgrade(mock: Any, raw: Any) -> 
     with pytest.raises(aiohttp.WSServerHandshakeError) as caught:
         await mock.ws_connect(WS)
     assert caught.value.status == 503
+
+
+async def test_cached_query_answers_follow_every_change(mock: Any, raw: Any) -> None:
+    """Query answers are remembered until the state changes, by either transport."""
+    socket = await raw()
+
+    async def listed(command_id: int) -> dict[str, Any]:
+        await socket.send(
+            {"id": command_id, "rpc": {"method": "query.credential.list", "data": {}}}
+        )
+        (reply,) = await socket.replies()
+        (cred,) = reply["rpc"]["data"]["data"]
+        return dict(cred)
+
+    first = await listed(2)
+    assert await listed(3) == first  # the same answer, from the cache
+    r = await mock.post(
+        "/api/v3/credential/rotate",
+        json={"credentialId": BINANCE_ID, "apiKey": "cacheKEY0123456789abc", "apiSecret": "y" * 12},
+        headers=ALICE,
+    )
+    assert r.status == 200
+    rotated = await listed(4)
+    assert rotated["updatedAt"] > first["updatedAt"]
+
+    async def accounts(command_id: int) -> list[dict[str, Any]]:
+        await socket.send({"id": command_id, "rpc": {"method": "query.trading_account.list"}})
+        (reply,) = await socket.replies()
+        return list(reply["rpc"]["data"]["data"])
+
+    assert await accounts(5) == []
+    await _connected_account(mock)  # over REST: an account change, not a credential one
+    (account,) = await accounts(6)
+    assert account["status"] == "ACTIVE"
+    await socket.send(
+        {
+            "id": 7,
+            "rpc": {"method": "command.credential.revoke", "data": {"credentialId": BINANCE_ID}},
+        }
+    )
+    await socket.replies()
+    assert (await listed(8))["status"] == "REVOKED"
+    assert [a["status"] for a in await accounts(9)] == ["DISCONNECTED"]
+    assert (await mock.post("/__admin/reset")).status == 200
+    assert await socket.closed_with() == (3001, "shutdown")
+    socket = await raw()
+    assert await listed(2) == first  # the pristine state again, not a stale answer

@@ -71,6 +71,7 @@ class Accounts:
         self.reset()
 
     def reset(self) -> None:
+        self.version = getattr(self, "version", 0) + 1  # answers cached before are stale
         self._accounts = dict(self._pristine)
         self._operations = list(self._pristine_operations)
         self._connects = 0
@@ -131,6 +132,7 @@ class Accounts:
         for account in accounts:
             self._accounts[account.trading_account_id.lower()] = account
         self.changed = True
+        self.version += 1
 
     def _log(self, account: TradingAccount, operation_type: str, at: int) -> None:
         rng = rng_for(self._seed, "operation", len(self._operations) + 1)

@@ -88,6 +88,10 @@ class Store:
         # query parsing altogether. Cleared with the list cache and on logout.
         self._list_hits: dict[tuple[str, str], tuple[str, bytes]] = {}
         self._errors = 0  # error answers since the load or reset (their request ids)
+        self._version = 0  # bumped by every credential change and reset (see `version`)
+        # Serialized answers of other transports' queries (the WebSocket API's), keyed by
+        # what they depend on, `version` included: a change makes every entry unreachable.
+        self.answer_cache: dict[tuple[object, ...], str] = {}
         self._venue_outcomes = dict(scenario.venue_outcomes)
         self.accounts = Accounts(
             scenario.trading_accounts,
@@ -102,6 +106,7 @@ class Store:
 
     def reset(self) -> None:
         """Back to the scenario as loaded; free when nothing changed."""
+        self._version += 1
         if self._changed:
             self._credentials = dict(self._pristine)
             self._rotated_away.clear()
@@ -123,10 +128,16 @@ class Store:
         rng = rng_for(self.scenario.seed, "request", self._errors)
         return f"req_{rng.getrandbits(80):020x}"
 
+    @property
+    def version(self) -> tuple[int, int]:
+        """Changes whenever anything a query answers may have changed: a cache key."""
+        return self._version, self.accounts.version
+
     def _put(self, *creds: Credential) -> None:
         for cred in creds:
             self._credentials[cred.credential_id.lower()] = cred
         self._changed = True
+        self._version += 1
         self._list_cache.clear()
         self._list_hits.clear()
         if self._on_change is not None:
@@ -544,6 +555,7 @@ class Store:
             )
         except ApiError:
             self._credentials, self._created, self._changed = saved
+            self._version += 1
             self._list_cache.clear()
             self._list_hits.clear()
             raise

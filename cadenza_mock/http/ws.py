@@ -32,6 +32,7 @@ from cadenza_mock.seeded import rng_for, uuid4_from
 from cadenza_mock.version import __version__
 
 log = logging.getLogger("cadenza_mock")
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 WS_PATH = "/connection/websocket"
 PING_SECONDS = 25  # the server pings this often; the client answers with a pong
@@ -77,7 +78,7 @@ class WsClient:
     closing: tuple[int, str] | None = None
 
     def send(self, message: dict[str, Any]) -> None:
-        self.outbox.put_nowait(json.dumps(message, separators=(",", ":")))
+        self.outbox.put_nowait(_dumps(message))
 
     def close(self, code: tuple[int, str]) -> None:
         """Close after what is already queued is sent."""
@@ -367,7 +368,8 @@ async def _rpc(
     user = client.user
     name = method if isinstance(method, str) else ""
     decision = _decide(state, RequestView("RPC", name, {}, {}), user)
-    status, answer, note = 200, None, decision.note if decision is not None else None
+    status, note = 200, decision.note if decision is not None else None
+    text: str | None = None  # the reply frame
     if decision is not None and decision.delay:
         await asyncio.sleep(decision.delay)
         if state.generation != generation:
@@ -376,22 +378,23 @@ async def _rpc(
         status = 0
         client.close(DISCONNECT_FORCE_NO_RECONNECT)
     elif decision is not None and decision.error is not None:
-        answer = rpc_wire.error_reply(command_id, decision.error)
-        status = decision.error.status
+        text, status = (
+            _dumps(rpc_wire.error_reply(command_id, decision.error)),
+            decision.error.status,
+        )
     else:
         outcome = decision.venue_outcome if decision is not None else None
         try:
             result = rpc.call(state.store, user, name, data, outcome)
-            answer = {"id": command_id, "rpc": {"data": result}}
+            text = f'{{"id":{command_id},"rpc":{{"data":{result}}}}}'
         except rpc.MethodNotFound:
-            answer, status = _error(command_id, ERROR_METHOD_NOT_FOUND), 404
+            text, status = _dumps(_error(command_id, ERROR_METHOD_NOT_FOUND)), 404
         except ApiError as err:
-            answer, status = rpc_wire.error_reply(command_id, err), err.status
+            text, status = _dumps(rpc_wire.error_reply(command_id, err)), err.status
         if decision is not None and decision.action == "malformed":
-            client.outbox.put_nowait(json.dumps(answer)[: len(json.dumps(answer)) // 2])
-            answer = None
-    if answer is not None:
-        client.send(answer)
+            text = text[: len(text) // 2]
+    if text is not None:
+        client.outbox.put_nowait(text)
     if state.journal.limit and state.generation == generation:
         state.journal.record(
             (
