@@ -296,6 +296,10 @@ def _api_details(profile: str) -> dict[str, dict[str, Any]]:
                 }
             )
         },
+        "getAsyncApiDocument": {
+            "data": {},
+            "success_schema": {"type": "object", "required": ["asyncapi", "channels"]},
+        },
         "getOpenApiDocument": {
             "data": {},
             "parameters": [

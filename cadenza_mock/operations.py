@@ -273,6 +273,15 @@ OPERATIONS: tuple[Operation, ...] = (
     ),
     Operation(
         "GET",
+        f"{API_PREFIX}/asyncapi.json",
+        "meta.asyncapi_document",
+        "getAsyncApiDocument",
+        "The AsyncAPI document of the WebSocket API at /connection/websocket",
+        "meta",
+        auth="public",
+    ),
+    Operation(
+        "GET",
         f"{API_PREFIX}/health",
         "api.health",
         "getHealth",

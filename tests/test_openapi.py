@@ -225,6 +225,7 @@ async def _provoke(client: Any, profile: str, op_id: str, status: int) -> Any:
         "listCredentials": LIST,
         "getUser": "/api/v3/auth/user",
         "getOpenApiDocument": OPENAPI_PATH,
+        "getAsyncApiDocument": "/api/v3/asyncapi.json",
         "getHealth": "/api/v3/health",
         "getRoot": "/api/v3",
     }
@@ -280,7 +281,8 @@ async def _provoke(client: Any, profile: str, op_id: str, status: int) -> Any:
             return await client.get(LIST, params={"credentialIds": "not-a-uuid"}, headers=ALICE)
         if op_id == "getOpenApiDocument":
             return await client.get(OPENAPI_PATH, params={"profile": "xml"})
-        if op_id in ("logout", "getUser", "getHealth", "getRoot"):  # no body: unmet Expect
+        if op_id in ("logout", "getUser", "getHealth", "getRoot", "getAsyncApiDocument"):
+            # no body: unmet Expect
             return await send(None, {**ALICE, "Expect": "nothing"})
         return await client.post(path, data=b"{not json", headers=ALICE)
     if status == 403:

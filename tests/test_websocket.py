@@ -558,3 +558,21 @@ async def test_cached_query_answers_follow_every_change(mock: Any, raw: Any) -> 
     assert await socket.closed_with() == (3001, "shutdown")
     socket = await raw()
     assert await listed(2) == first  # the pristine state again, not a stale answer
+
+
+async def test_the_asyncapi_document_describes_every_rpc_method(mock: Any) -> None:
+    from cadenza_mock.rpc import METHODS
+
+    r = await mock.get("/api/v3/asyncapi.json")  # no token needed, like the OpenAPI one
+    assert r.status == 200
+    doc = await r.json()
+    assert doc["asyncapi"].startswith("3.")
+    messages = doc["channels"]["connection"]["messages"]
+    named = {m["name"] for m in messages.values()}
+    assert set(METHODS) <= named and "connect" in named
+    for key, operation in doc["operations"].items():
+        for ref in operation["messages"]:
+            channel, _, message = ref["$ref"].removeprefix("#/channels/").partition("/messages/")
+            assert message in doc["channels"][channel]["messages"], key
+    event = doc["channels"]["tradingAccount"]["messages"]["credential_updated"]
+    assert event["name"] == "event.credential.updated"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from cadenza_mock.asyncapi import asyncapi_json
 from cadenza_mock.errors import invalid_argument
 from cadenza_mock.http.keys import STATE
 from cadenza_mock.http.middleware import json_response
@@ -25,3 +26,8 @@ async def openapi_document(request: web.Request) -> web.Response:
         problem = "must not be empty" if not profile else f"unknown value {profile!r}"
         raise invalid_argument("profile", problem, PROFILE_NAMES)
     return json_response(openapi_json(profile))
+
+
+async def asyncapi_document(request: web.Request) -> web.Response:
+    """The WebSocket API's AsyncAPI document (the same for both profiles)."""
+    return json_response(asyncapi_json())
