@@ -10,15 +10,18 @@ from __future__ import annotations
 
 import random
 import string
+from bisect import bisect
+from collections.abc import Callable
 from functools import cache
+from itertools import accumulate
 from typing import TYPE_CHECKING
 
 from cadenza_mock.model import base_venue
 
 # Re-exported: the builders draw ids and tokens through this module.
-from cadenza_mock.seeded import draw, rng_for, token, uuid4_from
+from cadenza_mock.seeded import draw, reseed, rng_for, seed_text, token, uuid4_from
 
-__all__ = ["base_venue", "rng_for", "token", "uuid4_from"]
+__all__ = ["base_venue", "reseed", "rng_for", "seed_text", "token", "uuid4_from"]
 
 if TYPE_CHECKING:
     from faker import Faker
@@ -72,21 +75,46 @@ _PURPOSES = (
 )
 
 
+@cache
+def _key_shape(venue: str) -> tuple[str, int]:
+    return _KEY_SHAPES.get(base_venue(venue), _DEFAULT_SHAPE)
+
+
+@cache
+def _secret_shape(venue: str) -> tuple[str, int]:
+    return _SECRET_SHAPES.get(base_venue(venue), (_ALNUM, 64))
+
+
+@cache
+def _display(venue: str) -> str:
+    return _DISPLAY.get(base_venue(venue), base_venue(venue).title())
+
+
+def below(rng: random.Random, n: int) -> int:
+    """`rng.randrange(n)` (n > 0): Random._randbelow_with_getrandbits, without the checks
+    and calls around it; `rng.choice(seq)` is `seq[below(rng, len(seq))]`."""
+    k = n.bit_length()
+    r = rng.getrandbits(k)
+    while r >= n:
+        r = rng.getrandbits(k)
+    return r
+
+
 def api_key(rng: random.Random, venue: str) -> str:
     family = base_venue(venue)
     if family == "OKX":
         return uuid4_from(rng)
     if family == "HYPERLIQUID":
         return "0x" + draw(rng, _HEX, 40)
-    return draw(rng, *_KEY_SHAPES.get(family, _DEFAULT_SHAPE))
+    return draw(rng, *_key_shape(venue))
 
 
 def api_secret(rng: random.Random, venue: str) -> str:
-    return draw(rng, *_SECRET_SHAPES.get(base_venue(venue), (_ALNUM, 64)))
+    return draw(rng, *_secret_shape(venue))
 
 
 def passphrase(rng: random.Random) -> str:
-    return draw(rng, _ALNUM + "!@#$%", rng.randint(12, 20))
+    return draw(rng, _ALNUM + "!@#$%", 12 + below(rng, 9))  # rng.randint(12, 20)
 
 
 @cache
@@ -102,18 +130,52 @@ def _seeded_faker(rng: random.Random) -> Faker:
     return fake
 
 
+@cache
+def _first_name_picker() -> Callable[[int], str] | None:
+    """`Faker("en_US")` seeded with a number, then `first_name()`: the same weighted draw
+    without Faker's per-call set-up (it sums ~7,000 weights on every call). None, and
+    Faker itself is used, unless it agrees with Faker on this installation."""
+    fake = _faker()
+    try:
+        # The provider behind `first_name` holds the weighted names it draws from.
+        weighted = getattr(fake.first_name, "__self__").first_names  # noqa: B009
+        names = tuple(weighted.keys())
+        cumulative = list(accumulate(weighted.values()))
+        total, last = cumulative[-1] + 0.0, len(names) - 1
+        spare = random.Random()
+
+        def pick(seed: int) -> str:
+            spare.seed(seed)
+            return str(names[bisect(cumulative, spare.random() * total, 0, last)])
+
+        for seed in (0, 1, 2**63 + 5, *range(3, 40)):
+            fake.seed_instance(seed)
+            if pick(seed) != fake.first_name():
+                return None
+    except Exception:  # another Faker: its own way, slower
+        return None
+    return pick
+
+
+def first_name(rng: random.Random) -> str:
+    picker = _first_name_picker()
+    if picker is None:
+        return str(_seeded_faker(rng).first_name())
+    return picker(rng.getrandbits(64))
+
+
 def credential_name(rng: random.Random, venue: str) -> str:
-    display = _DISPLAY.get(base_venue(venue), base_venue(venue).title())
-    purpose = rng.choice(_PURPOSES)
-    pattern = rng.randrange(4)
+    display = _display(venue)
+    purpose = _PURPOSES[below(rng, len(_PURPOSES))]  # rng.choice(_PURPOSES)
+    pattern = below(rng, 4)  # rng.randrange(4)
     if pattern == 0:
         return f"My {display} API Key"
     if pattern == 1:
-        return f"{display} {purpose} {rng.randint(1, 9)}"
-    first_name = _seeded_faker(rng).first_name()
+        return f"{display} {purpose} {1 + below(rng, 9)}"  # rng.randint(1, 9)
+    name = first_name(rng)
     if pattern == 2:
-        return f"{first_name}'s {display} {purpose}"
-    return f"{display} {purpose} ({first_name})"
+        return f"{name}'s {display} {purpose}"
+    return f"{display} {purpose} ({name})"
 
 
 def email(rng: random.Random) -> str:
@@ -123,9 +185,24 @@ def email(rng: random.Random) -> str:
 
 def timestamps(rng: random.Random, reference_ms: int) -> tuple[int, int]:
     """createdAt within the year before the reference, updatedAt between it and the reference."""
-    created = reference_ms - rng.randint(DAY_MS, 365 * DAY_MS)
-    updated = created + rng.randint(0, reference_ms - created)
+    # rng.randint(a, b) is a + below(rng, b - a + 1)
+    created = reference_ms - (DAY_MS + below(rng, 364 * DAY_MS + 1))
+    updated = created + below(rng, reference_ms - created + 1)
     return created, updated
+
+
+def picker(choice: str | list[str] | dict[str, float]) -> Callable[[random.Random], str]:
+    """`lambda rng: pick(rng, choice)`, its set-up done once for all records of an entry
+    (the cumulative weights that rng.choices would sum on every call)."""
+    if isinstance(choice, str):
+        return lambda rng: choice
+    if isinstance(choice, list):
+        options = list(choice)
+        return lambda rng: options[below(rng, len(options))]
+    names = list(choice)
+    cumulative = list(accumulate([choice[n] for n in names]))
+    total, last = cumulative[-1] + 0.0, len(names) - 1
+    return lambda rng: names[bisect(cumulative, rng.random() * total, 0, last)]
 
 
 def pick(rng: random.Random, choice: str | list[str] | dict[str, float]) -> str:

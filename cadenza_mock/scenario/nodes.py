@@ -34,6 +34,7 @@ _TAGS = {
         ("seq", "a list"),
     )
 }
+_STR = "tag:yaml.org,2002:str"
 _SAFE_QUOTED = re.compile(r"<[a-z ]+>|\\?.")
 _QUOTED = re.compile(r"'([^']*)'|\"([^\"]*)\"")
 _local = threading.local()
@@ -77,6 +78,8 @@ def value(node: yaml.Node) -> Any:
 
     Only called on trees `compose()` has checked, so construction cannot fail here.
     """
+    if node.tag == _STR and isinstance(node, yaml.ScalarNode):
+        return node.value  # what SafeConstructor.construct_yaml_str returns, without it
     constructor = _constructor()
     try:
         return constructor.construct_object(node, deep=True)
@@ -115,6 +118,12 @@ def compose(text: str, name: str, what: str = "YAML") -> yaml.Node | None:
         # PyYAML's scanner is slow on deep flow collections: refuse them before it runs.
         message = f"invalid {what}: nested deeper than {MAX_DEPTH} levels"
         raise ScenarioError([ScenarioIssue(name, deep[0], deep[1], message)])
+    fast = _compose_fast(text, name)
+    if fast is not None:
+        node = fast[0]
+        if node is not None:
+            _check_tree(node, name)
+        return node
     loader: yaml.SafeLoader | None = None
     try:
         loader = yaml.SafeLoader(text)  # reads the whole text: control characters fail here
@@ -149,6 +158,34 @@ def compose(text: str, name: str, what: str = "YAML") -> yaml.Node | None:
     if node is not None:
         _check_tree(node, name)
     return node
+
+
+# libyaml's composer recurses in C without Python's recursion limit: it is used only on
+# texts whose block nesting is bounded by short lines (flow nesting is bounded above).
+_FAST_MAX_LINE = 2000
+_NON_PRINTABLE = yaml.reader.Reader.NON_PRINTABLE
+
+
+def _compose_fast(text: str, name: str) -> tuple[yaml.Node | None] | None:
+    """The node tree by libyaml's parser (same nodes, same marks, ~10x faster), or None
+    when it is not available or the text has any problem: the pure-Python loader then
+    runs and reports it exactly as before."""
+    if not yaml.__with_libyaml__ or _NON_PRINTABLE.search(text) is not None:
+        return None
+    if len(text) > _FAST_MAX_LINE and max(map(len, text.splitlines())) > _FAST_MAX_LINE:
+        return None
+    stream = io.StringIO(text)
+    stream.name = name  # libyaml takes its marks' name from here
+    try:
+        loader = yaml.CSafeLoader(stream)
+    except Exception:
+        return None
+    try:
+        return (loader.get_single_node(),)
+    except Exception:  # every problem is reported by the pure-Python loader
+        return None
+    finally:
+        loader.dispose()
 
 
 # What the flow-depth scan stops at: brackets, quotes, comments; everything else is skipped
@@ -239,6 +276,9 @@ def _check_tree(root: yaml.Node, name: str) -> None:
             )
             continue
         if isinstance(node, yaml.ScalarNode):
+            if node.tag == _STR:  # any text is a string: nothing to check
+                done.add(id(node))
+                continue
             try:
                 value(node)
             except Exception:  # PyYAML's constructors fail in many ways on bad text
@@ -262,7 +302,12 @@ def _check_tree(root: yaml.Node, name: str) -> None:
                 children += [key_node, value_node]
         else:
             children = list(node.value)
-        stack.extend((child, depth + 1, False) for child in reversed(children))
+        for child in reversed(children):
+            # A string scalar within the depth bound has nothing to check (see above):
+            # not stacking it is what keeps large files quick.
+            if depth < MAX_DEPTH and child.tag == _STR and isinstance(child, yaml.ScalarNode):
+                continue
+            stack.append((child, depth + 1, False))
     if issues:
         raise ScenarioError(sorted(issues, key=lambda i: (i.line, i.column)))
 

@@ -227,21 +227,53 @@ class RecordBuilder:
         ):
             return []
         records = []
+        # One generator reseeded per record: the values of rng_for(...) for each, without
+        # building 624 words of state anew each time.
+        rng = gen.rng_for(self.seed, "user", user_index, "credential", entry_index, 0)
+        prefix = gen.seed_text(self.seed, "user", user_index, "credential", entry_index, "")
+        pick_venue, pick_type = gen.picker(venue), gen.picker(ctype)
+        pick_status, pick_outcome = gen.picker(status), gen.picker(outcome)
         for n in range(count):
-            rng = gen.rng_for(self.seed, "user", user_index, "credential", entry_index, n)
-            record = self._make(
-                rng,
-                user,
-                gen.pick(rng, venue),
-                gen.pick(rng, ctype),
-                gen.pick(rng, status),
-                keys_valid,
+            if n:
+                gen.reseed(rng, prefix + str(n))
+            record = self._make_generated(
+                rng, user, pick_venue(rng), pick_type(rng), pick_status(rng), keys_valid
             )
             # Drawn last, and only when it is a choice: files without it keep their bytes.
             if outcome != "ok":
-                record = dataclasses.replace(record, venue_outcome=gen.pick(rng, outcome))
+                record = dataclasses.replace(record, venue_outcome=pick_outcome(rng))
             records.append(record)
         return records
+
+    def _make_generated(
+        self, rng: Any, user: User, venue: str, ctype: str, status: str, keys_valid: bool
+    ) -> Credential:
+        """`_make` with nothing given: the same draws in the same order, fewer steps."""
+        credential_id = gen.uuid4_from(rng)
+        created, updated = gen.timestamps(rng, self.reference_ms)
+        created = min(created, updated)
+        revoked = updated if status == self.enums.revoked_status else None
+        self.credential_ids.add(credential_id)
+        name = gen.credential_name(rng, venue)
+        api_key = gen.api_key(rng, venue)
+        api_secret = gen.api_secret(rng, venue)
+        passphrase = gen.passphrase(rng) if venue in self.enums.passphrase_venues else None
+        return Credential(
+            credential_id=credential_id,
+            user_id=user.user_id,
+            venue=venue,
+            name=name,
+            type=ctype,
+            api_key=api_key,
+            status=status,
+            created_at=created,
+            updated_at=updated,
+            revoked_at=revoked,
+            api_secret=api_secret,
+            api_passphrase=passphrase,
+            keys_valid=keys_valid,
+            pasted_masked_key=api_key if api_key.endswith("***") else None,
+        )
 
     def _make(
         self,
