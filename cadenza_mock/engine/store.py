@@ -1,8 +1,11 @@
 """Credentials and users in memory, with prebuilt response bytes.
 
-Records are immutable and the pristine state is kept aside, so `reset()` is a dict copy
-(or nothing at all when no request changed anything). Serialized list responses are cached
-per (user, filter) and dropped on any change: an unchanged store never re-serializes.
+Records are immutable and the pristine state is kept aside, never copied: requests change
+an overlay of replaced and created records, so `reset()` only drops the overlay. Lookups
+use indexes (by id, by user, by user and status or type, by live (user, venue, apiKey)),
+built once for the pristine records and kept up to date for the overlay, never a scan.
+Serialized list responses are cached per (user, filter) and dropped on any change: an
+unchanged store never re-serializes.
 Every mutation checks everything first and changes state last, in one synchronous step on
 the event loop, so no error leaves state half-changed and concurrent requests serialize.
 """
@@ -10,7 +13,7 @@ the event loop, so no error leaves state half-changed and concurrent requests se
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 from cadenza_mock import wire
@@ -49,6 +52,23 @@ def sort_key(cred: Credential) -> tuple[int, str]:
     return (cred.created_at, cred.credential_id)
 
 
+# Index keys: ("user", user), ("status", user, status), ("type", user, type) and, for
+# records that are not revoked, ("key", user, venue, apiKey).
+IndexKey = tuple[str, ...]
+
+
+def index_keys(cred: Credential, revoked_status: str) -> list[IndexKey]:
+    """The index entries one record belongs to."""
+    keys: list[IndexKey] = [
+        ("user", cred.user_id),
+        ("status", cred.user_id, cred.status),
+        ("type", cred.user_id, cred.type),
+    ]
+    if cred.status != revoked_status:
+        keys.append(("key", cred.user_id, cred.venue, cred.api_key))
+    return keys
+
+
 class Store:
     """The scenario's users and credentials, and what requests have changed since load."""
 
@@ -77,7 +97,17 @@ class Store:
         self._pristine: dict[str, Credential] = {
             c.credential_id.lower(): c for c in sorted(scenario.credentials, key=sort_key)
         }
-        self._credentials = dict(self._pristine)
+        # Pristine records by index key, in list order; built once, never changed.
+        self._pristine_index: dict[IndexKey, list[str]] = {}
+        for cid, cred in self._pristine.items():
+            for key in index_keys(cred, self.enums.revoked_status):
+                self._pristine_index.setdefault(key, []).append(cid)
+        # What requests changed: replaced and created records (created ones in creation
+        # order), and the overlay's own index (a dict keeps insertion order).
+        self._overlay: dict[str, Credential] = {}
+        self._overlay_index: dict[IndexKey, dict[str, None]] = {}
+        # Created records' creation order (the overlay's order among them).
+        self._sequence: dict[str, int] = {}
         self._rotated_away: set[tuple[str, str]] = set()  # (venue, apiKey) no longer valid
         self._logged_out: set[str] = set()  # static tokens ended by /auth/logout
         self._created = 0
@@ -108,7 +138,9 @@ class Store:
         """Back to the scenario as loaded; free when nothing changed."""
         self._version += 1
         if self._changed:
-            self._credentials = dict(self._pristine)
+            self._overlay = {}
+            self._overlay_index = {}
+            self._sequence = {}
             self._rotated_away.clear()
             self._logged_out.clear()
             self._created = 0
@@ -135,14 +167,52 @@ class Store:
 
     def _put(self, *creds: Credential) -> None:
         for cred in creds:
-            self._credentials[cred.credential_id.lower()] = cred
+            cid = cred.credential_id.lower()
+            self._unindex(cid)
+            if cid not in self._pristine and cid not in self._overlay:
+                self._sequence[cid] = len(self._overlay)
+            self._overlay[cid] = cred
+            for key in index_keys(cred, self.enums.revoked_status):
+                self._overlay_index.setdefault(key, {})[cid] = None
         self._changed = True
-        self._version += 1
-        self._list_cache.clear()
-        self._list_hits.clear()
+        self._dropped()
         if self._on_change is not None:
             for cred in creds:
                 self._on_change(cred)
+
+    def _unindex(self, cid: str) -> None:
+        """Take an overlay record out of the overlay's index (not out of the overlay)."""
+        old = self._overlay.get(cid)
+        if old is None:
+            return
+        for key in index_keys(old, self.enums.revoked_status):
+            bucket = self._overlay_index.get(key)
+            if bucket is not None:
+                bucket.pop(cid, None)
+                if not bucket:
+                    del self._overlay_index[key]
+
+    def _dropped(self) -> None:
+        """Something changed: cached answers are stale."""
+        self._version += 1
+        self._list_cache.clear()
+        self._list_hits.clear()
+
+    def _indexed(self, key: IndexKey) -> Iterator[Credential]:
+        """The current records under one index key: pristine ones (list order) that no
+        request replaced, then the overlay's."""
+        overlay = self._overlay
+        pristine = self._pristine
+        for cid in self._pristine_index.get(key, ()):
+            if cid not in overlay:
+                yield pristine[cid]
+        for cid in self._overlay_index.get(key, ()):
+            yield overlay[cid]
+
+    def _indexed_size(self, key: IndexKey) -> int:
+        """At least as many as `_indexed(key)` yields (pristine records replaced since
+        are counted too): what picking the narrowest index needs."""
+        return len(self._pristine_index.get(key, ())) + len(self._overlay_index.get(key, ()))
 
     # ----------------------------------------------------------------- auth
 
@@ -192,15 +262,62 @@ class Store:
         }
 
     def credentials_of(self, user_id: str, where: ListFilter = NO_FILTER) -> list[Credential]:
-        return [
-            c for c in self._credentials.values() if c.user_id == user_id and _matches(c, where)
-        ]
+        """The user's credentials that match the filter, in list order."""
+        if where.credential_ids is not None:
+            found = (self.find(cid) for cid in where.credential_ids)
+            picked: Iterable[Credential] = (
+                c for c in found if c is not None and c.user_id == user_id
+            )
+        else:
+            # The narrowest index that holds every match; the filter then checks the rest.
+            choices: list[list[IndexKey]] = [[("user", user_id)]]
+            if where.statuses is not None:
+                choices.append([("status", user_id, s) for s in sorted(where.statuses)])
+            if where.types is not None:
+                choices.append([("type", user_id, t) for t in sorted(where.types)])
+            keys = min(choices, key=lambda ks: sum(self._indexed_size(k) for k in ks))
+            picked = (c for key in keys for c in self._indexed(key))
+        return sorted((c for c in picked if _matches(c, where)), key=sort_key)
 
     def all_credentials(self) -> Iterable[Credential]:
-        return self._credentials.values()
+        """Every record: the scenario's in list order (as changed since), then the ones
+        requests created, in creation order."""
+        if not self._overlay:
+            return self._pristine.values()
+        return self._merged()
+
+    def _merged(self) -> Iterator[Credential]:
+        overlay, pristine = self._overlay, self._pristine
+        for cid, cred in pristine.items():
+            yield overlay.get(cid, cred)
+        for cid, cred in overlay.items():
+            if cid not in pristine:
+                yield cred
 
     def find(self, credential_id: str) -> Credential | None:
-        return self._credentials.get(credential_id.lower())
+        cid = credential_id.lower()
+        return self._overlay.get(cid) or self._pristine.get(cid)
+
+    def live_with_key(self, user_id: str, venue: str, api_key: str) -> list[Credential]:
+        """The user's credentials on this venue with this apiKey that are not revoked,
+        in the order `all_credentials` gives them."""
+        found = list(self._live_with_key(user_id, venue, api_key))
+        if len(found) > 1:
+            # Scenario records first, in list order, then created ones in creation order.
+            pristine, sequence = self._pristine, self._sequence
+
+            def position(c: Credential) -> tuple[int, tuple[int, str]]:
+                cid = c.credential_id.lower()
+                return (0, sort_key(c)) if cid in pristine else (1, (sequence[cid], ""))
+
+            found.sort(key=position)
+        return found
+
+    def _live_with_key(self, user_id: str, venue: str, api_key: str) -> Iterator[Credential]:
+        revoked = self.enums.revoked_status
+        for cred in self._indexed(("key", user_id, venue, api_key)):
+            if cred.status != revoked:
+                yield cred
 
     def list_answer(
         self,
@@ -231,7 +348,7 @@ class Store:
         key = (user_id, where)
         body = self._list_cache.get(key)
         if body is None:
-            items = sorted(self.credentials_of(user_id, where), key=sort_key)
+            items = self.credentials_of(user_id, where)
             total = len(items)
             end = total if where.limit is None else where.offset + where.limit
             page = items[where.offset : end]
@@ -266,14 +383,8 @@ class Store:
             raise VALIDATION_FAILED.error(f"apiPassphrase is required for {venue}")
 
     def _check_unique_key(self, user: User, venue: str, api_key: str, exclude: str = "") -> None:
-        for other in self._credentials.values():
-            if (
-                other.user_id == user.user_id
-                and other.venue == venue
-                and other.api_key == api_key
-                and other.status != self.enums.revoked_status
-                and other.credential_id != exclude
-            ):
+        for other in self._live_with_key(user.user_id, venue, api_key):
+            if other.credential_id != exclude:
                 raise ALREADY_EXIST.error()
 
     def _now_after(self, cred: Credential) -> int:
@@ -514,17 +625,7 @@ class Store:
             raise VALIDATION_FAILED.error(
                 f"accountType {wanted}: no such account on {venue} (accounts: {', '.join(reached)})"
             )
-        existing = next(
-            (
-                c
-                for c in self._credentials.values()
-                if c.user_id == user.user_id
-                and c.venue == venue
-                and c.api_key == api_key
-                and c.status != self.enums.revoked_status
-            ),
-            None,
-        )
+        existing = next(iter(self.live_with_key(user.user_id, venue, api_key)), None)
         if existing is not None:
             if existing.api_secret is not None and existing.api_secret != api_secret:
                 raise INVALID_API_KEY.error(f"apiSecret does not match the {venue} key")
@@ -536,7 +637,7 @@ class Store:
                 nickname=name,
                 outcome=outcome,
             )
-        saved = (dict(self._credentials), self._created, self._changed)
+        saved = (self._created, self._changed)
         cred = self.create(
             user,
             venue=venue,
@@ -554,10 +655,13 @@ class Store:
                 outcome=outcome,
             )
         except ApiError:
-            self._credentials, self._created, self._changed = saved
-            self._version += 1
-            self._list_cache.clear()
-            self._list_hits.clear()
+            # Take the new record back: it is in the overlay only, and nothing else changed.
+            cid = cred.credential_id.lower()
+            self._unindex(cid)
+            del self._overlay[cid]
+            del self._sequence[cid]
+            self._created, self._changed = saved
+            self._dropped()
             raise
 
     def change_account(self, user: User, trading_account_id: str, action: str) -> TradingAccount:
