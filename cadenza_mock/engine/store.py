@@ -659,7 +659,7 @@ class Store:
             cid = cred.credential_id.lower()
             self._unindex(cid)
             del self._overlay[cid]
-            del self._sequence[cid]
+            self._sequence.pop(cid, None)
             self._created, self._changed = saved
             self._dropped()
             raise
