@@ -17,8 +17,8 @@ from typing import Any
 import fastjsonschema
 
 from cadenza_mock import rpc_wire
-from cadenza_mock.engine.query import NO_FILTER, AccountFilter, Page
-from cadenza_mock.engine.store import Store, sort_key
+from cadenza_mock.engine.query import AccountFilter, ListFilter, Page
+from cadenza_mock.engine.store import Store
 from cadenza_mock.errors import VALIDATION_FAILED
 from cadenza_mock.model import User
 from cadenza_mock.schemas import UUID_PATTERN, explain
@@ -92,15 +92,19 @@ def _credential_verify(store: Store, user: User, p: dict[str, Any], outcome: str
 
 
 def _credential_list(store: Store, user: User, p: dict[str, Any], _: str | None) -> Any:
-    creds = sorted(store.credentials_of(user.user_id, NO_FILTER), key=sort_key)
-    wanted = {i.lower() for i in p.get("credentialIds") or ()}
+    def one(name: str) -> frozenset[str] | None:
+        return frozenset((p[name],)) if name in p else None
+
+    ids = p.get("credentialIds")
+    where = ListFilter(  # the REST list's filter and indexes; venue is the RPC's extra
+        types=one("credentialType"),
+        statuses=one("status"),
+        credential_ids=frozenset(i.lower() for i in ids) if ids else None,
+    )
     found = [
         c
-        for c in creds
-        if (not wanted or c.credential_id.lower() in wanted)
-        and p.get("venue") in (None, c.venue)
-        and p.get("credentialType") in (None, c.type)
-        and p.get("status") in (None, c.status)
+        for c in store.credentials_of(user.user_id, where)  # in list order
+        if p.get("venue") in (None, c.venue)
     ]
     page = _page(p)
     start, end = page.cut(len(found))

@@ -223,13 +223,20 @@ class Store:
         token = bearer_token(header)
         if token is None:
             raise unauthorized("Authorization header must be 'Bearer <access token>'")
-        found = self._static_tokens.get(token) or self.sessions.lookup(token)
-        if found is None or token in self._logged_out:
+        found = self.lookup_token(token)
+        if found is None:
             raise unauthorized("invalid token")
         user, expired = found
         if expired:
             raise unauthorized("token expired")
         return user
+
+    def lookup_token(self, token: str) -> tuple[User, bool] | None:
+        """(user, expired?) of a bearer token, None if unknown or logged out: what every
+        transport authenticates with (REST by header, the WebSocket by connect token)."""
+        if token in self._logged_out:
+            return None
+        return self._static_tokens.get(token) or self.sessions.lookup(token)
 
     def token_expiry_ms(self, token: str) -> int | None:
         """When an access token expires (ms), or None for a scenario's static token."""

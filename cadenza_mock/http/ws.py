@@ -285,15 +285,17 @@ def _error(command_id: int, error: tuple[int, str], temporary: bool = False) -> 
 def _who(state: MockState, token: Any) -> tuple[User, int | None]:
     """The user a token speaks for and when it expires (ms; None: never), or the
     protocol's answer: an expired token is error 109, any other bad one a disconnect."""
-    if not isinstance(token, str) or not token:
+    found = state.store.lookup_token(token) if isinstance(token, str) and token else None
+    if found is None:
         raise _Disconnect(DISCONNECT_INVALID_TOKEN)
-    try:
-        user = state.store.user_for_token(f"Bearer {token}")
-    except ApiError as err:
-        if err.message.endswith("token expired"):
-            raise _TokenExpired from None
-        raise _Disconnect(DISCONNECT_INVALID_TOKEN) from None
+    user, expired = found
+    if expired:
+        raise _TokenExpired
     return user, state.store.token_expiry_ms(token)
+
+
+# The engine's ownership answers, as the protocol's subscribe errors.
+_CHANNEL_ERRORS = {404: ERROR_UNKNOWN_CHANNEL, 403: ERROR_PERMISSION_DENIED}
 
 
 class _TokenExpired(Exception):
@@ -340,13 +342,11 @@ def _subscribe(state: MockState, client: WsClient, command_id: int, body: dict[s
     if not isinstance(channel, str) or not channel.startswith(CHANNEL_PREFIX):
         client.send(_error(command_id, ERROR_UNKNOWN_CHANNEL))
         return
-    account = state.store.accounts.find(channel.removeprefix(CHANNEL_PREFIX))
-    if account is None:
-        client.send(_error(command_id, ERROR_UNKNOWN_CHANNEL))
-        return
     assert client.user is not None
-    if account.user_id != client.user.user_id:
-        client.send(_error(command_id, ERROR_PERMISSION_DENIED))
+    try:  # whose account it is: the engine's rule, as for REST
+        state.store.accounts.owned(client.user, channel.removeprefix(CHANNEL_PREFIX))
+    except ApiError as err:
+        client.send(_error(command_id, _CHANNEL_ERRORS[err.status]))
         return
     if channel in client.channels:
         client.send(_error(command_id, ERROR_ALREADY_SUBSCRIBED))

@@ -26,7 +26,7 @@ from cadenza_mock.model import (
 )
 from cadenza_mock.scenario import generate as gen
 from cadenza_mock.scenario.nodes import Problems, enum, items, join, mapping, scalar, suggest
-from cadenza_mock.scenario.records import is_uuid, stamps
+from cadenza_mock.scenario.records import is_uuid, listed_owner, stamps
 
 ACCOUNT_KEYS = (
     "tradingAccountId",
@@ -361,15 +361,7 @@ class AccountBuilder:
                 account_id = None
             ok = account_id is not None
             given["trading_account_id"] = account_id
-        if "userId" in fields:
-            owner = scalar(fields["userId"], join(path, "userId"), str, p)
-            if owner is not None and owner != user.user_id:
-                p.add(
-                    fields["userId"],
-                    join(path, "userId"),
-                    f"userId {owner!r} differs from the user it is listed under ({user.user_id})",
-                )
-                ok = False
+        ok = listed_owner(fields, path, user, p) and ok
         return ok
 
     def _texts(self, fields: dict[str, yaml.Node], path: str, given: dict[str, Any]) -> bool:

@@ -133,6 +133,22 @@ def secret(node: yaml.Node, path: str, problems: Problems) -> str | None:
     return None
 
 
+def listed_owner(fields: dict[str, yaml.Node], path: str, user: User, problems: Problems) -> bool:
+    """A record's `userId`, if given, must be the user it is listed under (it may be given
+    so that pasted records validate)."""
+    if "userId" not in fields:
+        return True
+    owner = scalar(fields["userId"], join(path, "userId"), str, problems)
+    if owner is not None and owner != user.user_id:
+        problems.add(
+            fields["userId"],
+            join(path, "userId"),
+            f"userId {owner!r} differs from the user it is listed under ({user.user_id})",
+        )
+        return False
+    return True
+
+
 class RecordBuilder:
     """Builds one scenario's credentials; ids must be unique across all its users."""
 
@@ -432,15 +448,7 @@ class RecordBuilder:
                 cid = None
             ok = cid is not None
             given["credential_id"] = cid
-        if "userId" in fields:
-            owner = scalar(fields["userId"], join(path, "userId"), str, p)
-            if owner is not None and owner != user.user_id:
-                p.add(
-                    fields["userId"],
-                    join(path, "userId"),
-                    f"userId {owner!r} differs from the user it is listed under ({user.user_id})",
-                )
-                ok = False
+        ok = listed_owner(fields, path, user, p) and ok
         return ok
 
     def _stamps(self, fields: dict[str, yaml.Node], path: str, given: dict[str, Any]) -> bool:
