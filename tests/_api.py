@@ -50,6 +50,21 @@ SDK_FIELDS = [
     "revokedAt",
     "revokedAtDateTime",
 ]
+# The official client's TradingAccount, in the order the sdk profile serves it.
+SDK_ACCOUNT_KEYS = [
+    "tradingAccountId",
+    "externalTradingAccountId",
+    "venue",
+    "nickname",
+    "accountType",
+    "externalAccountType",
+    "credentials",
+    "status",
+    "createdAt",
+    "createdAtDateTime",
+    "updatedAt",
+    "updatedAtDateTime",
+]
 DETAILS_KEYS = [
     "code",
     "resource",

@@ -20,6 +20,7 @@ from _api import (
     OKX_ID,
     REVOKE,
     REVOKED_ID,
+    SDK_ACCOUNT_KEYS,
     SDK_FIELDS,
     UNKNOWN_ID,
     VERIFY,
@@ -33,20 +34,6 @@ from cadenza_mock.scenario import load_scenario
 
 SDK_SCENARIO = load_scenario("sdk")
 PAGINATION_KEYS = ["offset", "limit", "total", "cursor", "hasNext"]
-ACCOUNT_KEYS = [
-    "tradingAccountId",
-    "externalTradingAccountId",
-    "venue",
-    "nickname",
-    "accountType",
-    "externalAccountType",
-    "credentials",
-    "status",
-    "createdAt",
-    "createdAtDateTime",
-    "updatedAt",
-    "updatedAtDateTime",
-]
 ACCOUNT_STATUSES = {"NEW", "CREATED", "ACTIVE", "INACTIVE", "LOCKED", "DISCONNECTED", "UNAVAILABLE"}
 
 
@@ -301,7 +288,7 @@ async def test_verify_returns_trading_accounts(sdk):
     by_credential: dict[str, list[dict]] = {}
     listed = {item["credentialId"]: item for item in (await sdk.items()).values()}
     for account in accounts:
-        assert list(account) == ACCOUNT_KEYS
+        assert list(account) == SDK_ACCOUNT_KEYS
         assert account["accountType"] in {"SPOT", "MARGIN", "CREDIT"}
         # Reached but not connected: NEW (connected ones are the real accounts).
         assert account["status"] in ACCOUNT_STATUSES and account["status"] == "NEW"

@@ -10,7 +10,7 @@ import json
 from typing import Any
 
 import pytest
-from _api import CREATE, REVOKE, ROTATE, VERIFY, Api, assert_error
+from _api import CREATE, REVOKE, ROTATE, SDK_ACCOUNT_KEYS, VERIFY, Api, assert_error
 
 ACCOUNT = "/api/v3/tradingAccount"
 CONNECT = f"{ACCOUNT}/connect"
@@ -36,20 +36,6 @@ DOCS_ACCOUNT_KEYS = [
     "status",
     "createdAt",
     "updatedAt",
-]
-SDK_ACCOUNT_KEYS = [
-    "tradingAccountId",
-    "externalTradingAccountId",
-    "venue",
-    "nickname",
-    "accountType",
-    "externalAccountType",
-    "credentials",
-    "status",
-    "createdAt",
-    "createdAtDateTime",
-    "updatedAt",
-    "updatedAtDateTime",
 ]
 OPERATION_KEYS = ["operationId", "tradingAccountId", "operationType", "status", "createdAt"]
 
@@ -323,7 +309,7 @@ BAD_CONNECTS = [
     (_connect([BINANCE_ID], ""), ALICE, 400, -19004, "externalTradingAccountId"),
     (_connect([]), ALICE, 400, -19004, "credentialIds"),
     (_connect(["not-a-uuid"]), ALICE, 400, -19004, "credentialIds"),
-    ({"externalTradingAccountId": "spot"}, ALICE, 400, -19004, ""),
+    ({"externalTradingAccountId": "spot"}, ALICE, 400, -19004, "credentialIds"),
     ([], ALICE, 400, -19004, "body must be a JSON object"),
     (_connect([BINANCE_ID]), {"Authorization": "Bearer nope"}, 401, -19002, "invalid token"),
 ]

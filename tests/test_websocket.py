@@ -576,3 +576,27 @@ async def test_the_asyncapi_document_describes_every_rpc_method(mock: Any) -> No
             assert message in doc["channels"][channel]["messages"], key
     event = doc["channels"]["tradingAccount"]["messages"]["credential_updated"]
     assert event["name"] == "event.credential.updated"
+
+
+async def test_refresh_cannot_switch_users_or_use_a_bad_token(raw: Any) -> None:
+    socket = await raw(ALICE_TOKEN)
+    await socket.send({"id": 2, "refresh": {"token": BOB_TOKEN}})
+    assert await socket.closed_with() == (3500, "invalid token")
+    other = await raw(ALICE_TOKEN)
+    await other.send({"id": 2, "refresh": {"token": "not-a-token"}})
+    assert await other.closed_with() == (3500, "invalid token")
+
+
+async def test_a_malformed_fault_sends_half_a_reply(mock: Any, raw: Any) -> None:
+    fault = {"match": {"path": "query.system.info"}, "malformed": True, "times": 1}
+    assert (await mock.post("/__admin/faults", json=fault)).status == 200
+    socket = await raw()
+    await socket.send({"id": 2, "rpc": {"method": "query.system.info", "data": {}}})
+    message = await asyncio.wait_for(socket.ws.receive(), 5)
+    assert message.type == aiohttp.WSMsgType.TEXT
+    with pytest.raises(json.JSONDecodeError):
+        json.loads(message.data)
+    assert message.data.startswith('{"id":2,')
+    await socket.send({"id": 3, "rpc": {"method": "query.system.info", "data": {}}})
+    (whole,) = await socket.replies()  # used up: the next reply is whole
+    assert whole["id"] == 3 and "rpc" in whole
