@@ -600,3 +600,22 @@ async def test_a_malformed_fault_sends_half_a_reply(mock: Any, raw: Any) -> None
     await socket.send({"id": 3, "rpc": {"method": "query.system.info", "data": {}}})
     (whole,) = await socket.replies()  # used up: the next reply is whole
     assert whole["id"] == 3 and "rpc" in whole
+
+
+async def test_a_bug_in_an_rpc_is_error_100_and_the_connection_stays(
+    raw: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cadenza_mock import rpc
+
+    def broken(*_: Any) -> Any:
+        raise RuntimeError("a bug")
+
+    method = rpc.METHODS["query.system.check"]
+    monkeypatch.setitem(rpc.METHODS, "query.system.check", rpc.Method(method.params, broken))
+    socket = await raw()
+    await socket.send({"id": 2, "rpc": {"method": "query.system.check", "data": {}}})
+    (reply,) = await socket.replies()
+    assert reply["error"] == {"code": 100, "message": "internal server error", "temporary": True}
+    await socket.send({"id": 3, "rpc": {"method": "query.system.info", "data": {}}})
+    (still,) = await socket.replies()
+    assert still["id"] == 3 and "rpc" in still

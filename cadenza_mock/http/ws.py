@@ -25,7 +25,7 @@ from cadenza_mock.engine.faults import Decision, RequestView
 from cadenza_mock.engine.journal import redact_body
 from cadenza_mock.engine.state import MockState
 from cadenza_mock.errors import ApiError
-from cadenza_mock.http.keys import STATE, STOPPING
+from cadenza_mock.http.keys import HANDLER_ERROR_HOOK, STATE, STOPPING
 from cadenza_mock.http.middleware import error_response
 from cadenza_mock.model import User
 from cadenza_mock.seeded import rng_for, uuid4_from
@@ -41,7 +41,7 @@ MAX_FRAME_BYTES = 1024 * 1024  # like a REST body
 CHANNEL_PREFIX = "tradingAccount:"
 
 # Centrifugo's client protocol codes (errors in replies; disconnects as close codes).
-ERROR_UNAUTHORIZED = (101, "unauthorized")
+ERROR_INTERNAL = (100, "internal server error")
 ERROR_UNKNOWN_CHANNEL = (102, "unknown channel")
 ERROR_PERMISSION_DENIED = (103, "permission denied")
 ERROR_METHOD_NOT_FOUND = (104, "method not found")
@@ -391,6 +391,12 @@ async def _rpc(
             text, status = _dumps(_error(command_id, ERROR_METHOD_NOT_FOUND)), 404
         except ApiError as err:
             text, status = _dumps(rpc_wire.error_reply(command_id, err)), err.status
+        except Exception as exc:  # a bug in the mock: logged and reported, as for REST
+            log.exception("unexpected error answering RPC %s", name)
+            hook = request.app.get(HANDLER_ERROR_HOOK)
+            if hook is not None:
+                hook(f"RPC {name}", exc)
+            text, status = _dumps(_error(command_id, ERROR_INTERNAL, temporary=True)), 500
         if decision is not None and decision.action == "malformed":
             text = text[: len(text) // 2]
     if text is not None:
