@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from cadenza_mock.model import PROFILE_NAMES
-from cadenza_mock.version import __version__
+from cadenza_mock.version import LOOP_CHOICES, version_line
 
 ENV_PREFIX = "CADENZA_MOCK_"
 
@@ -130,7 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Offline emulator of the Cadenza credential API, driven by YAML scenarios.",
         epilog="Run 'cadenza-mock COMMAND --help' for the options of a command.",
     )
-    parser.add_argument("--version", action="version", version=f"cadenza-mock {__version__}")
+    parser.add_argument("--version", action="version", version=version_line())
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     env_options: list[EnvDefault] = []
@@ -233,6 +233,20 @@ def build_parser() -> argparse.ArgumentParser:
         action=EnvFlag,
         help="do not log one line per request",
     )
+    option(
+        "--no-hints",
+        action=EnvFlag,
+        help="do not point out near-miss parameters and fields (the other profile's names, "
+        "typos) in the journal, the access log and the X-Cadenza-Mock-Hint header",
+    )
+    option(
+        "--loop",
+        action=EnvDefault,
+        choices=LOOP_CHOICES,
+        default="auto",
+        help="event loop: 'auto' runs uvloop where it is installed, asyncio's own loop "
+        "elsewhere; the banner says which runs (default: %(default)s)",
+    )
     serve.set_defaults(handler=_serve, subparser=serve, env_options=tuple(env_options))
 
     validate = commands.add_parser(
@@ -266,6 +280,7 @@ def _serve(args: argparse.Namespace) -> int:
     # Every serve option is an environment-backed one; their names are serve_forever's.
     options = {action.dest: getattr(args, action.dest) for action in args.env_options}
     options["scenario_dirs"] = options.pop("scenario_dir")
+    options["hints"] = not options.pop("no_hints")
     return serve_forever(**options)
 
 

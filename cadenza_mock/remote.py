@@ -48,6 +48,7 @@ def entry_from_json(data: Mapping[str, Any]) -> JournalEntry:
         duration_ms=float(data.get("durationMs") or 0.0),
         user_id=data.get("userId"),
         fault=data.get("fault"),
+        hints=tuple(str(hint) for hint in data.get("hints") or ()),
     )
 
 

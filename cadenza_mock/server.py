@@ -34,7 +34,7 @@ from cadenza_mock.http.runner import MockRunner
 from cadenza_mock.model import User
 from cadenza_mock.scenario import Scenario
 from cadenza_mock.scenario.faults import parse_fault_dict
-from cadenza_mock.version import __version__
+from cadenza_mock.version import __version__, loop_name
 
 log = logging.getLogger("cadenza_mock")
 access_log = logging.getLogger("cadenza_mock.access")
@@ -58,7 +58,7 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def banner(state: MockState, url: str) -> str:
+def banner(state: MockState, url: str, loop: str = "asyncio") -> str:
     scenario = state.scenario
     lines = [
         f"cadenza-mock {__version__} serving scenario {scenario.name!r} "
@@ -74,6 +74,7 @@ def banner(state: MockState, url: str) -> str:
         f"  ws     {url.replace('http', 'ws', 1)}/connection/websocket  (Centrifugo protocol)"
     )
     lines.append(f"  admin  {url}/__admin/health  (reset, scenario, requests: see README)")
+    lines.append(f"  loop   {loop}")
     return "\n".join(lines)
 
 
@@ -138,6 +139,7 @@ async def _serve(
     quiet: bool,
     locked: bool,
     read_timeout: float,
+    loop_label: str,
 ) -> int:
     from cadenza_mock.http.keys import STATE
 
@@ -168,7 +170,7 @@ async def _serve(
     since = _file_version(watched) if watched is not None else None
     bound_port = runner.addresses[0][1]
     url = f"http://{_display_host(host)}:{bound_port}"
-    print(banner(state, url), flush=True)
+    print(banner(state, url, loop_label), flush=True)
     if locked:
         log.warning(
             "serving on %s without --admin-token: the admin API is off (403, health "
@@ -207,8 +209,15 @@ def serve_forever(
     journal_size: int = 1000,
     read_timeout: float = DEFAULT_READ_TIMEOUT,
     quiet: bool = False,
+    hints: bool = True,
+    loop: str = "auto",
 ) -> int:
     """`cadenza-mock serve`: run until SIGINT/SIGTERM; the exit code says why it stopped."""
+    try:
+        loop_label = loop_name(loop)
+    except ValueError as exc:
+        print(f"cadenza-mock: --loop {loop}: {exc}", file=sys.stderr)
+        return 2
     logging.basicConfig(
         stream=sys.stdout, level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s"
     )
@@ -229,11 +238,34 @@ def serve_forever(
         return 2
     locked = not _is_loopback(host) and not admin_token and not admin_open
     app = make_app(
-        state=state, admin_token=admin_token, admin_locked=locked, body_timeout=read_timeout
+        state=state,
+        admin_token=admin_token,
+        admin_locked=locked,
+        body_timeout=read_timeout,
+        hints=hints,
     )
-    return asyncio.run(
-        _serve(app, host, port, watch=watch, quiet=quiet, locked=locked, read_timeout=read_timeout)
+    served = _serve(
+        app,
+        host,
+        port,
+        watch=watch,
+        quiet=quiet,
+        locked=locked,
+        read_timeout=read_timeout,
+        loop_label=loop_label,
     )
+    with asyncio.Runner(loop_factory=_loop_factory(loop_label)) as runner:
+        return runner.run(served)
+
+
+def _loop_factory(label: str) -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop's loop for a `uvloop ...` label; None keeps asyncio's default."""
+    if not label.startswith("uvloop"):
+        return None
+    import uvloop
+
+    factory: Callable[[], asyncio.AbstractEventLoop] = uvloop.new_event_loop
+    return factory
 
 
 class MockServer(MockHandle):
@@ -256,6 +288,7 @@ class MockServer(MockHandle):
         scenario_dirs: Sequence[str | Path] | None = None,
         read_timeout: float = DEFAULT_READ_TIMEOUT,
         scenario_cache: ScenarioCache | None = None,
+        hints: bool = True,
     ) -> None:
         self.scenarios = scenario_cache or ScenarioCache(profile=profile, seed=seed)
         if (self.scenarios.profile, self.scenarios.seed) != (profile, seed):
@@ -278,6 +311,7 @@ class MockServer(MockHandle):
         self.port = port
         self.admin_token = admin_token
         self.read_timeout = read_timeout
+        self.hints = hints
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._runner: web.AppRunner | None = None
@@ -330,6 +364,7 @@ class MockServer(MockHandle):
             admin_token=self.admin_token,
             body_timeout=self.read_timeout,
             on_handler_error=self._record_handler_error,
+            hints=self.hints,
         )
         runner = MockRunner(
             app,

@@ -1,3 +1,39 @@
 """The package version, apart from the package face so lower layers can read it cheaply."""
 
+from __future__ import annotations
+
+import importlib.util
+from importlib import metadata
+
 __version__ = "0.1.0"
+
+# `serve --loop`: auto takes uvloop where it is installed (it is a dependency wherever it
+# builds) and asyncio's own loop everywhere else.
+LOOP_CHOICES = ("auto", "uvloop", "asyncio")
+
+
+def uvloop_version() -> str | None:
+    """uvloop's version if it can be imported here, found without importing it."""
+    if importlib.util.find_spec("uvloop") is None:
+        return None
+    try:
+        return metadata.version("uvloop")
+    except metadata.PackageNotFoundError:
+        return "unknown version"
+
+
+def loop_name(choice: str = "auto") -> str:
+    """`uvloop 0.23.0` or `asyncio`: what `serve --loop CHOICE` runs on here."""
+    if choice not in LOOP_CHOICES:
+        raise ValueError(f"choose from {', '.join(LOOP_CHOICES)}")
+    found = uvloop_version()
+    if choice == "asyncio" or found is None:
+        if choice == "uvloop":
+            raise ValueError("uvloop is not installed (pip install uvloop), or use --loop asyncio")
+        return "asyncio"
+    return f"uvloop {found}"
+
+
+def version_line() -> str:
+    """`cadenza-mock --version`: the release and the loop `serve` would run on."""
+    return f"cadenza-mock {__version__} (event loop: {loop_name()})"

@@ -10,6 +10,7 @@ import requests
 from support import LIST, REPO, run_cli, write
 
 from cadenza_mock import __version__
+from cadenza_mock.version import uvloop_version
 from cadenza_mock.cli import build_parser, main
 from cadenza_mock.scenario import bundled_descriptions, bundled_names
 
@@ -26,13 +27,42 @@ SERVE_OPTIONS = [
     "--journal-size",
     "--read-timeout",
     "--quiet",
+    "--no-hints",
+    "--loop",
 ]
 
 
 def test_version():
     result = run_cli("--version")
     assert result.returncode == 0
-    assert result.stdout.strip() == f"cadenza-mock {__version__}"
+    loop = f"uvloop {uvloop_version()}" if uvloop_version() else "asyncio"
+    assert result.stdout.strip() == f"cadenza-mock {__version__} (event loop: {loop})"
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "wanted"),
+    [
+        (["--loop", "asyncio"], {}, "asyncio"),
+        ([], {"CADENZA_MOCK_LOOP": "asyncio"}, "asyncio"),
+        (["--loop", "uvloop"], {}, "uvloop"),
+        ([], {}, "uvloop"),
+    ],
+)
+def test_serve_runs_and_names_the_event_loop(serve, args, env, wanted):
+    if wanted == "uvloop" and uvloop_version() is None:
+        pytest.skip("uvloop is not installed here")
+    server = serve(*args, "--scenario", "default", env=env)
+    url, token = server.banner()
+    loop_line = server.read_until("  loop   ").splitlines()[-1]
+    assert loop_line.split()[:2] == ["loop", wanted]
+    ok = requests.get(f"{url}{LIST}", headers={"Authorization": f"Bearer {token}"}, timeout=10)
+    assert ok.status_code == 200 and len(ok.json()["data"]) == 4
+    assert server.stop()[0] == 0
+
+
+def test_loop_choice_is_checked():
+    result = run_cli("serve", "--port", "0", "--loop", "trio")
+    assert result.returncode == 2 and "invalid choice: 'trio'" in result.stderr
 
 
 def test_no_command_is_a_usage_error():

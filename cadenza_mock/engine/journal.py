@@ -90,6 +90,8 @@ class JournalEntry:
     duration_ms: float
     user_id: str | None = None
     fault: str | None = None
+    # Near-miss hints: what the request likely meant (another profile's name, a typo).
+    hints: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         """camelCase, like every other JSON the mock serves."""
@@ -105,6 +107,7 @@ class JournalEntry:
             "durationMs": self.duration_ms,
             "userId": self.user_id,
             "fault": self.fault,
+            "hints": list(self.hints),
         }
 
 
@@ -126,7 +129,7 @@ class Journal:
 
     def record(self, request: Recorded) -> None:
         """Keep one answered request: (time ms, method, path, query string, raw headers,
-        redacted body, status, duration ms, user id, fault note)."""
+        redacted body, status, duration ms, user id, fault note[, hints])"""
         self._recorded += 1
         self._entries.append(request)
 
@@ -150,6 +153,7 @@ def _entry(
     duration_ms: float,
     user_id: str | None,
     fault: str | None,
+    hints: tuple[str, ...] = (),
 ) -> JournalEntry:
     return JournalEntry(
         seq=seq,
@@ -166,4 +170,5 @@ def _entry(
         duration_ms=round(duration_ms, 3),
         user_id=user_id,
         fault=fault,
+        hints=hints,
     )

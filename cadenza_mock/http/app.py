@@ -21,6 +21,7 @@ from cadenza_mock.http.keys import (
     BODY_TIMEOUT,
     DEFAULT_READ_TIMEOUT,
     HANDLER_ERROR_HOOK,
+    HINTS,
     STARTED_AT,
     STATE,
     STOPPING,
@@ -43,13 +44,15 @@ def make_app(
     state: MockState | None = None,
     response_observer: ResponseObserver | None = None,
     on_handler_error: Callable[[str, BaseException], None] | None = None,
+    hints: bool = True,
 ) -> web.Application:
     """An app serving `scenario` (bundled name, path, dict or Scenario), or a given state.
 
     `admin_locked` turns the admin API off (403, health excepted) unless `admin_token` is
     set: what `serve` does on a non-loopback address. `scenario_dirs`: the folders whose
     files the admin API may load (default: the scenario file's folder). `body_timeout`:
-    seconds a request body may take to arrive.
+    seconds a request body may take to arrive. `hints`: tell the tester about near-miss
+    parameters (journal, access log, `X-Cadenza-Mock-Hint`).
     """
     app = web.Application()
     app[STATE] = state or MockState(
@@ -64,6 +67,7 @@ def make_app(
     elif admin_locked:
         app[ADMIN_LOCKED] = True
     app[BODY_TIMEOUT] = body_timeout
+    app[HINTS] = hints
     app[STOPPING] = asyncio.Event()
     app.on_shutdown.append(_stopping)
     app[STARTED_AT] = time.monotonic()

@@ -28,6 +28,8 @@ BODY_TIMEOUT = web.AppKey("cadenza_body_timeout", float)
 STOPPING = web.AppKey("cadenza_stopping", asyncio.Event)
 # On a non-loopback server without an admin token the admin API answers 403 (but health).
 ADMIN_LOCKED = web.AppKey("cadenza_admin_locked", bool)
+# Near-miss hints on (journal, access log, X-Cadenza-Mock-Hint header); off with --no-hints.
+HINTS = web.AppKey("cadenza_hints", bool)
 
 
 def _request_key(name: str, kind: type) -> Any:
