@@ -112,6 +112,27 @@ def _build(profile: str) -> dict[str, dict[str, Any]]:
 
 
 REQUEST_SCHEMAS: dict[str, dict[str, dict[str, Any]]] = {p: _build(p) for p in PROFILES}
+# The OpenAPI component each request schema is published as; an operation's `body`
+# (operations.py) names one, which is how near-miss hints find the fields it reads.
+COMPONENT_NAMES = {
+    "create": "CreateCredentialRequest",
+    "verify": "VerifyCredentialRequest",
+    "rotate": "RotateCredentialRequest",
+    "revoke": "RevokeCredentialRequest",
+    "login": "LoginRequest",
+    "refresh": "RefreshTokenRequest",
+    "connect": "ConnectTradingAccountRequest",
+    "account": "TradingAccountIdRequest",
+    "update": "UpdateTradingAccountRequest",
+}
+
+
+def component_schema(profile: str, component: str) -> dict[str, Any]:
+    """The request schema an operation's `body` names (`"CreateCredentialRequest"`)."""
+    for key, name in COMPONENT_NAMES.items():
+        if name == component:
+            return REQUEST_SCHEMAS[profile][key]
+    raise KeyError(component)
 
 
 @cache

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from cadenza_mock.errors import invalid_argument
-from cadenza_mock.model import ProfileEnums
+from cadenza_mock.model import OPERATION_TYPES, PROFILE_NAMES, ProfileEnums
 from cadenza_mock.scenario import is_uuid
 
 
@@ -214,6 +214,9 @@ def _account_page(params: dict[str, list[str]], profile: str, cursor: bool = Fal
     return Page(offset or 0, default if limit is None else limit)
 
 
+_ACCOUNT_STATUS_NAME = {"docs": "status", "sdk": "accountStatus"}
+
+
 def parse_account_query(
     pairs: Iterable[tuple[str, str]], profile: str, enums: ProfileEnums
 ) -> AccountFilter:
@@ -221,7 +224,7 @@ def parse_account_query(
     (sdk), limit and offset. Unknown parameters are ignored, as by the real service."""
     params = pairs_by_name(pairs)
     venue = _one(params, "venue", enums.venues)
-    status = _one(params, "accountStatus" if profile == "sdk" else "status", enums.account_statuses)
+    status = _one(params, _ACCOUNT_STATUS_NAME[profile], enums.account_statuses)
     return AccountFilter(
         trading_account_ids=_account_id(params),
         venues=frozenset((venue,)) if venue else None,
@@ -247,3 +250,47 @@ def parse_operation_query(
         end=end,
         page=_account_page(params, profile, cursor=True),
     )
+
+
+Domain = tuple[str, ...] | None
+
+
+def query_parameters(operation_id: str, profile: str, enums: ProfileEnums) -> dict[str, Domain]:
+    """The query parameters an operation (by its id in operations.py) reads in `profile`,
+    each with the values it accepts (None: not an enum).
+
+    Beside the parsers above, which read exactly these names: near-miss hints
+    (engine/hints.py) call every other name unknown. GET /openapi.json's `profile` is read
+    by its handler (http/meta.py). Operations not named here read no query parameter.
+    """
+    if operation_id == "listCredentials":
+        type_name, status_name, ids_name = _NAMES[profile]
+        found: dict[str, Domain] = {
+            type_name: enums.types,
+            status_name: enums.statuses,
+            ids_name: None,
+        }
+        if profile == "sdk":  # the docs list does not page (see parse_list_query)
+            found |= {"offset": None, "limit": None}
+        return found
+    if operation_id == "listTradingAccounts":
+        return {
+            "tradingAccountId": None,
+            "venue": enums.venues,
+            _ACCOUNT_STATUS_NAME[profile]: enums.account_statuses,
+            "limit": None,
+            "offset": None,
+        }
+    if operation_id == "listTradingAccountOperations":
+        return {
+            "tradingAccountId": None,
+            "operationType": OPERATION_TYPES,
+            "startTime": None,
+            "endTime": None,
+            "limit": None,
+            "offset": None,
+            "cursor": None,  # read in both profiles, documented for the sdk's
+        }
+    if operation_id == "getOpenApiDocument":
+        return {"profile": PROFILE_NAMES}
+    return {}

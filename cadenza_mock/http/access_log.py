@@ -18,6 +18,7 @@ from aiohttp.abc import AbstractAccessLogger
 
 from cadenza_mock.engine.journal import redact_query_string
 from cadenza_mock.http.keys import MALFORMED, USER_ID
+from cadenza_mock.http.middleware import HINTS_GIVEN, hint_header
 
 FLUSH_DELAY = 0.05
 
@@ -55,10 +56,16 @@ class _Lines:
 lines = _Lines()
 
 
+def _quoted(text: str) -> str:
+    """Near-miss hints as the header has them (ASCII, bounded), in double quotes."""
+    return '"' + text.replace('"', '\\"') + '"'
+
+
 class AccessLogger(AbstractAccessLogger):
     """One line per request: time, method, path with query, status, ms, user id.
 
     Headers, tokens and bodies are never logged; secret-named query values are redacted.
+    Near-miss hints close the line (`hint="..."`); they never echo a secret.
     """
 
     def log(self, request: web.BaseRequest, response: web.StreamResponse, elapsed: float) -> None:
@@ -72,7 +79,9 @@ class AccessLogger(AbstractAccessLogger):
         # A request the parser rejected has no method or path of its own to show.
         method = "-" if request.get(MALFORMED) else request.method
         target = "<malformed request>" if method == "-" else target
+        given = request.get(HINTS_GIVEN)
+        hint = f" hint={_quoted(hint_header(given))}" if given else ""
         lines.add(
             f"{lines.stamp},{int((now - second) * 1000):03d} INFO {method} {target} "
-            f"{response.status} {elapsed * 1000:.1f}ms{f' user={user}' if user else ''}\n"
+            f"{response.status} {elapsed * 1000:.1f}ms{f' user={user}' if user else ''}{hint}\n"
         )

@@ -22,6 +22,7 @@ from multidict import CIMultiDict
 
 from cadenza_mock import wire
 from cadenza_mock.engine.faults import Decision, RequestView
+from cadenza_mock.engine.hints import hints
 from cadenza_mock.engine.journal import redact_body
 from cadenza_mock.engine.state import MockState
 from cadenza_mock.engine.store import Store
@@ -39,10 +40,12 @@ from cadenza_mock.http.keys import (
     FAULT_ACTION,
     GENERATION,
     HANDLER_ERROR_HOOK,
+    HINTS,
     STATE,
     STOPPING,
     USER_ID,
     VENUE_OUTCOME,
+    _request_key,
 )
 from cadenza_mock.model import User
 from cadenza_mock.schemas import load_json
@@ -165,19 +168,51 @@ async def envelope_middleware(request: web.Request, handler: Handler) -> web.Str
             response = _truncated(response)
         elif decision is not None and decision.action == "slow_body":
             response = await _trickle(request, response, decision)
-    if (
-        state.generation != generation  # a reset came in between: keep it out
-        or not state.journal.limit
-        or request.path.startswith(ADMIN_PREFIX)  # admin calls are never journaled
-    ):
+    if request.path.startswith(ADMIN_PREFIX):  # admin calls are never journaled or hinted
+        return response
+    journaled = state.journal.limit and state.generation == generation  # else a reset came
+    # Hints need a query or a body to look at: the bare list call skips all of this.
+    hinted = bool(request.body_exists or request.query_string) and request.app[HINTS]
+    if not (journaled or hinted):
         return response
     try:
         journal_body = await _journal_body(request) if request.body_exists else None
-        _after(request, response, state, decision, gone, started, journal_body)
+        found = _hints(request, response, state, journal_body) if hinted else ()
+        if journaled:
+            _after(request, response, state, decision, gone, started, journal_body, found)
     except Exception:
         # The answer stands whatever goes wrong in bookkeeping: never turn it into an error.
         log.error("could not journal %s %s", request.method, request.path, exc_info=False)
     return response
+
+
+HINT_HEADER = "X-Cadenza-Mock-Hint"
+# Proxies and clients take 8 KiB header lines; a hint header stays well below that.
+MAX_HINT_HEADER = 1024
+# The hints given to a request, for its access log line.
+HINTS_GIVEN = _request_key("cadenza_hints_given", tuple)
+
+
+def _hints(
+    request: web.Request, response: web.StreamResponse, state: MockState, body: Any
+) -> tuple[str, ...]:
+    """Near-miss hints of one request (computed once): kept for the access log line and
+    sent in the X-Cadenza-Mock-Hint header (the journal gets them from the caller)."""
+    found = hints(state.store.profile, request.method, request.path, request.query.items(), body)
+    if found:
+        request[HINTS_GIVEN] = found
+        if not response.prepared:  # a trickled (slow_body) answer has sent its headers
+            response.headers[HINT_HEADER] = hint_header(found)
+    return found
+
+
+def hint_header(found: tuple[str, ...]) -> str:
+    """The hints as one header value: "; "-joined, ASCII, at most MAX_HINT_HEADER long."""
+    text = "; ".join(found).encode("ascii", "backslashreplace").decode("ascii")
+    text = "".join(c if " " <= c <= "~" else " " for c in text)
+    if len(text) > MAX_HINT_HEADER:
+        text = text[: MAX_HINT_HEADER - 3] + "..."
+    return text
 
 
 async def _faulted(
@@ -226,8 +261,9 @@ def _after(
     gone: bool,
     started: float,
     body: Any,
+    found: tuple[str, ...] = (),
 ) -> None:
-    """Journal the answered request."""
+    """Journal the answered request (with its near-miss hints)."""
     dropped = gone or (decision is not None and decision.action == "drop")
     note = "client gone" if gone else decision.note if decision is not None else None
     state.journal.record(
@@ -242,6 +278,7 @@ def _after(
             (time.perf_counter() - started) * 1000,
             request.get(USER_ID),
             note,
+            found,
         )
     )
 

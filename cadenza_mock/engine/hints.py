@@ -1,0 +1,235 @@
+"""Near-miss hints: what a request most likely meant, when it used names or values the
+active wire profile does not know.
+
+The real API ignores unknown query parameters and body fields, so the mock answers as it
+does; but a tester whose client speaks the other profile (`credentialStatus` under docs),
+misspells a name (`limt`) or sends another profile's value (`CREATED` under docs) would
+otherwise learn nothing. Each such name gets one short hint; the HTTP layer puts them in
+the journal, the access log and the `X-Cadenza-Mock-Hint` header, and strict mode fails a
+test on any of them.
+
+What an operation knows comes from the single sources: the route table (operations.py),
+the request schemas (schemas.py), the profile enums (model.py) and the query parameters
+the parsers read (engine/query.py). Hints never echo a value that is not a short,
+enum-like value of an enum field, so no secret can reach one.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterable, Mapping
+from functools import cache
+from typing import Any
+
+from cadenza_mock.engine.journal import is_secret_name
+from cadenza_mock.engine.query import Domain, query_parameters
+from cadenza_mock.model import PROFILE_NAMES, PROFILES
+from cadenza_mock.operations import ADMIN_PREFIX, OPERATIONS, Operation
+from cadenza_mock.schemas import component_schema
+
+# At most this many hints per request; the rest are counted in a last one.
+MAX_HINTS = 20
+# Names longer than this are shown cut, and never compared for near spellings.
+_SHOWN = 40
+_CUTOFF = 0.75  # difflib ratio of a near spelling: 'limt'/'limit' 0.89, 'typ'/'type' 0.86
+# What a value must look like to be echoed: a short enum-like word, never free text.
+_ENUM_LIKE = re.compile(r"[A-Za-z0-9_.-]{1,40}")
+_QUERY = "query parameter"
+_BODY = "body field"
+
+Vocabulary = Mapping[str, Domain]
+
+
+@cache
+def _routes() -> dict[tuple[str, str], Operation]:
+    """The emulated API's operations by (method, path); the admin API gets no hints."""
+    return {(op.method, op.path): op for op in OPERATIONS if not op.path.startswith(ADMIN_PREFIX)}
+
+
+@cache
+def _query_vocabulary(op: Operation, profile: str) -> Vocabulary:
+    return query_parameters(op.operation_id, profile, PROFILES[profile])
+
+
+@cache
+def _body_vocabulary(op: Operation, profile: str) -> Vocabulary:
+    if op.body is None:
+        return {}
+    properties = component_schema(profile, op.body).get("properties", {})
+    return {
+        name: tuple(schema["enum"]) if "enum" in schema else None
+        for name, schema in properties.items()
+    }
+
+
+def hints(
+    profile: str, method: str, path: str, query: Iterable[tuple[str, str]], body: Any
+) -> tuple[str, ...]:
+    """Hints for one request to `method path` in `profile` with these query pairs and this
+    (parsed) JSON body; () for a request the profile fully knows, or no known operation."""
+    op = _routes().get(("GET" if method == "HEAD" else method, path))
+    if op is None or profile not in PROFILES:
+        return ()
+    other = next(p for p in PROFILE_NAMES if p != profile)
+    found: list[str] = []
+    left = 0  # unknown names past MAX_HINTS, counted only
+    values: dict[str, list[str]] = {}
+    for name, value in query:
+        values.setdefault(name, []).append(value)
+    fields = body if isinstance(body, dict) else {}
+    groups = (
+        (_QUERY, _query_vocabulary(op, profile), _query_vocabulary(op, other), values),
+        (_BODY, _body_vocabulary(op, profile), _body_vocabulary(op, other), fields),
+    )
+    for kind, here, there, given in groups:
+        for name, raw in given.items():
+            name = str(name)
+            if len(found) >= MAX_HINTS:
+                left += name not in here
+                continue
+            hint = _name_hint(kind, name, here, there, op, profile, other)
+            if hint is None and here.get(name):
+                hint = _values_hint(kind, name, raw, here, there, profile, other)
+            if hint is not None:
+                found.append(hint)
+    if left:
+        found.append(f"and {left} more unknown names (the journal entry has them all)")
+    return tuple(found)
+
+
+# ------------------------------------------------------------------------------- names
+
+
+def _show(text: str) -> str:
+    """A client's text as a hint shows it: quoted, ASCII, cut when long."""
+    return ascii(text if len(text) <= _SHOWN else text[:_SHOWN] + "...")
+
+
+def _normalized(name: str) -> str:
+    return name.lower().replace("_", "").replace("-", "")
+
+
+def _takes(kind: str, op: Operation, here: Vocabulary) -> str:
+    if here:
+        return f"{op.method} {op.path} takes: {', '.join(here)}"
+    return f"{op.method} {op.path} takes {'no query parameters' if kind == _QUERY else 'no body'}"
+
+
+def _near(name: str, choices: Iterable[str]) -> str | None:
+    """The choice `name` is a near spelling of (case-insensitive), if any."""
+    if len(name) > _SHOWN:
+        return None
+    by_lower = {choice.lower(): choice for choice in reversed(list(choices))}
+    close = difflib.get_close_matches(name.lower(), by_lower, n=1, cutoff=_CUTOFF)
+    return by_lower[close[0]] if close else None
+
+
+def _counterpart(name: str, here: Vocabulary, there: Vocabulary) -> str | None:
+    """What `here` calls the other profile's `name`: the name one ends with the other
+    (`credentialStatus`/`status`, `nickname`/`name`), preferring names only `here` has."""
+    low = name.lower()
+
+    def related(candidate: str) -> bool:
+        other = candidate.lower()
+        return other != low and (other.endswith(low) or low.endswith(other))
+
+    for pool in ([k for k in here if k not in there], list(here)):
+        matches = [k for k in pool if related(k)]
+        if matches:
+            return matches[0]
+    return None
+
+
+def _name_hint(
+    kind: str,
+    name: str,
+    here: Vocabulary,
+    there: Vocabulary,
+    op: Operation,
+    profile: str,
+    other: str,
+) -> str | None:
+    if name in here:
+        return None
+    shown = _show(name)
+    if name in there:
+        return _other_profile_name(kind, shown, name, here, there, op, profile, other)
+    normalized = _normalized(name)
+    for known in here:
+        if _normalized(known) == normalized:  # case or separators only: 'Status', 'limit_'
+            return f"{kind} {shown}: did you mean {known!r}?"
+    for known in there:
+        if _normalized(known) == normalized:
+            return _other_profile_name(kind, shown, known, here, there, op, profile, other)
+    near = _near(name, [*here, *there])
+    if near is not None and near in here:
+        return f"{kind} {shown}: did you mean {near!r}?"
+    if near is not None:
+        return _other_profile_name(kind, shown, near, here, there, op, profile, other)
+    return f"unknown {kind} {shown} ({_takes(kind, op, here)})"
+
+
+def _other_profile_name(
+    kind: str,
+    shown: str,
+    known: str,
+    here: Vocabulary,
+    there: Vocabulary,
+    op: Operation,
+    profile: str,
+    other: str,
+) -> str:
+    """The hint for a name of the other profile (`known`, as that profile spells it)."""
+    if shown == repr(known):
+        what = f"{kind} {shown} is the {other} profile's name"
+    else:
+        what = f"{kind} {shown} looks like the {other} profile's {known!r}"
+    counterpart = _counterpart(known, here, there)
+    if counterpart is not None:
+        return f"{what}; the {profile} profile calls it {counterpart!r}"
+    near = _near(known, here)
+    if near is not None:
+        return f"{what}; the {profile} profile does not take it; did you mean {near!r}?"
+    return f"{what}; the {profile} profile does not take it ({_takes(kind, op, here)})"
+
+
+# ------------------------------------------------------------------------------ values
+
+
+def _article(profile: str) -> str:
+    return "an" if profile == "sdk" else "a"  # "an es-dee-kay", "a docs"
+
+
+def _values_hint(
+    kind: str,
+    name: str,
+    raw: Any,
+    here: Vocabulary,
+    there: Vocabulary,
+    profile: str,
+    other: str,
+) -> str | None:
+    """One hint for the first value of an enum field this profile does not spell."""
+    if is_secret_name(name):
+        return None
+    allowed = here.get(name) or ()
+    counterpart = name if name in there else _counterpart(name, there, here)
+    theirs = there.get(counterpart) if counterpart else None
+    for value in raw if isinstance(raw, list) else [raw]:
+        if not isinstance(value, str):
+            continue
+        text = value.strip()
+        if text in allowed or not _ENUM_LIKE.fullmatch(text):
+            continue  # a value that is no enum word gets the answer's 400, not a hint
+        switch = f"this server speaks {profile} (set profile: {other} or --profile {other})"
+        if theirs and text in theirs:
+            return f"{kind} {name!r}: {text!r} is {_article(other)} {other}-profile value; {switch}"
+        start = f"{kind} {name!r}: {text!r} is not {_article(profile)} {profile}-profile value"
+        near = _near(text, allowed)
+        if near is not None:
+            return f"{start}; did you mean {near!r}?"
+        near = _near(text, theirs or ())
+        if near is not None:
+            return f"{start}; {near!r} is {_article(other)} {other}-profile one; {switch}"
+    return None
