@@ -88,17 +88,23 @@ def test_the_errors_table_lists_every_catalogue_row():
 
 # ------------------------------------------------------------------ curl walkthroughs
 
-# Sections whose console blocks are replayed against a fresh `serve`: every `$ curl` line
-# must print exactly the line that follows it in the README.
-REPLAYED = ("Trading accounts",)
+# Sections (`##` or `###`) whose console blocks are replayed against a fresh `serve`:
+# every `$ curl` line must print exactly the line that follows it in the README.
+REPLAYED = ("Trading accounts", "Near-miss hints")
+
+
+def _section(text: str, title: str) -> str:
+    """One `## title` or `### title` section, up to the next heading of its level or above."""
+    match = re.search(rf"^(##|###) {re.escape(title)}\n", text, re.M)
+    assert match, f"README has no '## {title}' or '### {title}' section"
+    end = re.compile(rf"^#{{2,{len(match.group(1))}}} ", re.M).search(text, match.end())
+    return text[match.end() : end.start() if end else len(text)]
 
 
 def console_steps(text: str, title: str) -> list[tuple[str, list[str]]]:
     """(command, expected output lines) of each `$ ` line in one section's console blocks."""
-    match = re.search(rf"^## {re.escape(title)}\n(.*?)(?=^## |\Z)", text, re.M | re.S)
-    assert match, f"README has no '## {title}' section"
     steps: list[tuple[str, list[str]]] = []
-    for block in re.findall(r"^```console\n(.*?)^```", match.group(1), re.M | re.S):
+    for block in re.findall(r"^```console\n(.*?)^```", _section(text, title), re.M | re.S):
         for line in block.splitlines():
             if line.startswith("$ "):
                 steps.append((line[2:], []))
@@ -108,9 +114,13 @@ def console_steps(text: str, title: str) -> list[tuple[str, list[str]]]:
 
 
 def run_curl(command: str, variables: dict[str, str]) -> str:
-    """Run one `curl -s ...` line of the README with requests: what curl would print."""
+    """Run one `curl -s ...` line of the README with requests: what curl would print.
+
+    `curl -si` prints the status line and headers too; `| grep -i PATTERN` keeps the
+    lines that match."""
+    command, _, grep = command.partition(" | grep -i ")
     words = shlex.split(command)
-    assert words[:2] == ["curl", "-s"], command
+    assert words[0] == "curl" and words[1] in ("-s", "-si"), command
     method, url, headers, data = "GET", "", {}, None
     args = iter(words[2:])
     for word in args:
@@ -123,7 +133,16 @@ def run_curl(command: str, variables: dict[str, str]) -> str:
             data = _expand(next(args), variables)
         else:
             url = _expand(word, variables)
-    return requests.request(method, url, headers=headers, data=data, timeout=10).text
+    response = requests.request(method, url, headers=headers, data=data, timeout=10)
+    printed = response.text
+    if words[1] == "-si":
+        head = [f"HTTP/1.1 {response.status_code} {response.reason}"]
+        head += [f"{name}: {value}" for name, value in response.headers.items()]
+        printed = "\n".join([*head, "", printed])
+    if grep:
+        pattern = shlex.split(grep)[0]
+        printed = "\n".join(line for line in printed.splitlines() if re.search(pattern, line, re.I))
+    return printed
 
 
 def _expand(word: str, variables: dict[str, str]) -> str:
