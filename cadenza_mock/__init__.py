@@ -12,22 +12,37 @@ from cadenza_mock.version import __version__
 
 __all__ = [
     "ApiError",
+    "FaultSpec",
+    "HandlerError",
+    "Headers",
+    "JournalEntry",
+    "MockHandle",
     "MockServer",
+    "RemoteError",
+    "RemoteMock",
     "Scenario",
     "ScenarioError",
+    "User",
     "__version__",
     "load_scenario",
     "make_app",
 ]
 
 if TYPE_CHECKING:
+    from cadenza_mock.engine.journal import Headers, JournalEntry
     from cadenza_mock.errors import ApiError, ScenarioError
+    from cadenza_mock.handle import MockHandle
     from cadenza_mock.http.app import make_app
+    from cadenza_mock.model import User
+    from cadenza_mock.remote import RemoteError, RemoteMock
     from cadenza_mock.scenario import Scenario, load_scenario
-    from cadenza_mock.server import MockServer
+    from cadenza_mock.scenario.fault_spec import FaultSpec
+    from cadenza_mock.server import HandlerError, MockServer
 
 # Lazy attributes keep `import cadenza_mock` cheap: the pytest plugin is imported by every
 # pytest run in a project that installs us, whether or not a test uses the mock.
+# The fixture is a `MockHandle` (a `MockServer`, or a `RemoteMock` with --cadenza-url):
+# annotate tests with that; the rest are what its methods take, return and raise.
 _LAZY = {
     "ApiError": "cadenza_mock.errors",
     "ScenarioError": "cadenza_mock.errors",
@@ -35,7 +50,19 @@ _LAZY = {
     "Scenario": "cadenza_mock.scenario",
     "load_scenario": "cadenza_mock.scenario",
     "MockServer": "cadenza_mock.server",
+    "HandlerError": "cadenza_mock.server",
+    "MockHandle": "cadenza_mock.handle",
+    "RemoteMock": "cadenza_mock.remote",
+    "RemoteError": "cadenza_mock.remote",
+    "JournalEntry": "cadenza_mock.engine.journal",
+    "Headers": "cadenza_mock.engine.journal",
+    "FaultSpec": "cadenza_mock.scenario.fault_spec",
+    "User": "cadenza_mock.model",
 }
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
 
 
 def __getattr__(name: str) -> Any:

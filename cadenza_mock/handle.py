@@ -14,11 +14,24 @@ from collections.abc import Hashable, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
+from urllib.parse import urlencode
 
-from cadenza_mock.engine.journal import JournalEntry
+from cadenza_mock.engine.faults import Fault, RequestView
+from cadenza_mock.engine.journal import JournalEntry, redact_body, redact_query_values
+from cadenza_mock.errors import ScenarioError
 from cadenza_mock.model import User
 from cadenza_mock.scenario import Scenario, is_bundled_name, load_scenario
-from cadenza_mock.scenario.faults import delay_spec, fail_spec
+from cadenza_mock.scenario.faults import (
+    delay_spec,
+    drop_spec,
+    fail_spec,
+    parse_fault_dict,
+    rate_limit_spec,
+)
+
+QueryLike = Mapping[str, str | int | float]
+# How many requests an assertion message lists (the newest; the count of the others).
+SUMMARY_LIMIT = 20
 
 SourceLike = str | Path | Mapping[str, Any] | Scenario
 
@@ -113,6 +126,19 @@ class MockHandle(ABC):
         scheme, rest = self.url.split("://", 1)
         return f"{'wss' if scheme == 'https' else 'ws'}://{rest}/connection/websocket"
 
+    def url_for(self, path: str) -> str:
+        """`url` + `path` (a leading slash added if missing): `requests.get(mock.url_for(LIST))`."""
+        if not isinstance(path, str):
+            raise TypeError(f"url_for takes a path like '/api/v3/credential/list', got {path!r}")
+        if path.startswith(("http://", "https://")):
+            raise ValueError(f"url_for takes a path, not a URL: {path!r}")
+        return self.url + (path if path.startswith("/") else "/" + path)
+
+    @property
+    @abstractmethod
+    def scenario(self) -> Scenario:
+        """The loaded scenario (validated, with its users and pristine credentials)."""
+
     @property
     @abstractmethod
     def users(self) -> list[User]:
@@ -129,7 +155,8 @@ class MockHandle(ABC):
 
     @abstractmethod
     def reset(self) -> None:
-        """Back to the loaded scenario's pristine state; the journal is cleared too."""
+        """Back to the loaded scenario's pristine state; the journal is emptied too and
+        numbers its next entry 1, as after a load."""
 
     @property
     @abstractmethod
@@ -228,6 +255,29 @@ class MockHandle(ABC):
         """Hold the next `times` matching calls back `seconds` (or a seeded (min, max) draw)."""
         return self.add_fault(delay_spec(seconds, path=path, method=method, times=times))
 
+    def drop_next(
+        self,
+        *,
+        path: str | None = None,
+        method: str | None = None,
+        times: int | None = 1,
+    ) -> str:
+        """Close the next `times` matching calls' connections unanswered (None: all), as a
+        flaky network does: the client sees a reset, the journal status 0."""
+        return self.add_fault(drop_spec(path=path, method=method, times=times))
+
+    def rate_limit_next(
+        self,
+        retry_after: int | None = None,
+        *,
+        path: str | None = None,
+        method: str | None = None,
+        times: int | None = 1,
+    ) -> str:
+        """Answer the next `times` matching calls 429 with `Retry-After` (`retry_after`
+        seconds, default 1): what a client's back-off code must handle."""
+        return self.add_fault(rate_limit_spec(retry_after, path=path, method=method, times=times))
+
     def use(self, scenario: SourceLike) -> None:
         """Pristine state of `scenario`: reset when it is already loaded, load it otherwise.
 
@@ -259,40 +309,225 @@ class MockHandle(ABC):
                 return {"Authorization": f"Bearer {candidate.tokens[0]}"}
         raise LookupError(f"no user {user!r} with a valid token in the loaded scenario")
 
-    def calls(self, path: str | None = None, *, method: str | None = None) -> list[JournalEntry]:
-        """Journal entries for `path` (and `method`), oldest first; all of them without."""
-        return [
-            entry
-            for entry in self.requests
-            if (path is None or entry.path == path)
-            and (method is None or entry.method == method.upper())
-        ]
+    def calls(
+        self,
+        path: str | None = None,
+        *,
+        method: str | None = None,
+        query: QueryLike | None = None,
+        json: Any = None,
+    ) -> list[JournalEntry]:
+        """Journal entries matching every filter given, oldest first; all without filters.
+
+        `path` is exact or a glob (`/api/v3/credential/*`) as in a fault's `match.path`,
+        `query` a subset of the query parameters, `json` a subset of the JSON body
+        (dicts at any depth match as subsets, other values must be equal).
+        """
+        wanted = CallFilter("calls", path, method=method, query=query, json=json)
+        return [entry for entry in self.requests if wanted.matches(entry)]
+
+    @property
+    def last_call(self) -> JournalEntry:
+        """The newest journal entry; LookupError when nothing was requested since the reset."""
+        entries = self.requests
+        if not entries:
+            raise LookupError(
+                f"no request reached cadenza-mock at {self.url} since the last reset "
+                "(last_call has nothing to show)"
+            )
+        return entries[-1]
 
     def assert_called(
-        self, path: str, *, method: str | None = None, times: int | None = None
+        self,
+        path: str | None = None,
+        *,
+        method: str | None = None,
+        query: QueryLike | None = None,
+        json: Any = None,
+        times: int | None = None,
     ) -> list[JournalEntry]:
-        """Assert `path` was requested (exactly `times` times, if given); return the calls."""
+        """Assert a matching request was made (exactly `times` times, if given); return the
+        matching calls. Filters as in `calls()`; the failure lists what was requested."""
+        if times is not None and (isinstance(times, bool) or not isinstance(times, int)):
+            raise TypeError(f"times must be an int or None, got {times!r}")
+        if times is not None and times < 0:
+            raise ValueError(f"times must be 0 or more, got {times!r}")
+        wanted = CallFilter("assert_called", path, method=method, query=query, json=json)
         entries = self.requests
-        found = [
-            e for e in entries if e.path == path and (method is None or e.method == method.upper())
-        ]
-        what = f"{method.upper() + ' ' if method else ''}{path}"
+        found = [entry for entry in entries if wanted.matches(entry)]
+        what = wanted.describe()
+        bodies = json is not None
         if times is None and not found:
-            raise AssertionError(f"{what} was never requested; requests: {summarize(entries)}")
+            raise AssertionError(
+                f"{what} was never requested; requests: {summarize(entries, bodies=bodies)}"
+            )
         if times is not None and len(found) != times:
             raise AssertionError(
                 f"{what} was requested {len(found)} time(s), expected {times}; "
-                f"requests: {summarize(entries)}"
+                f"requests: {summarize(entries, bodies=bodies)}"
             )
         return found
 
-    def assert_not_called(self, path: str, *, method: str | None = None) -> None:
-        """Assert `path` was never requested (with `method`, if given)."""
-        self.assert_called(path, method=method, times=0)
+    def assert_not_called(
+        self,
+        path: str | None = None,
+        *,
+        method: str | None = None,
+        query: QueryLike | None = None,
+        json: Any = None,
+    ) -> None:
+        """Assert no request matched (filters as in `calls()`)."""
+        self.assert_called(path, method=method, query=query, json=json, times=0)
+
+    def unknown_requests(self) -> list[JournalEntry]:
+        """Requests the real API would not understand: an unknown route or method (404/405
+        not caused by an armed fault), or any with near-miss hints. Strict mode fails a
+        test that made one."""
+        return [entry for entry in self.requests if _unknown(entry)]
+
+    def assert_no_unknown_requests(self) -> None:
+        """Fail listing every request of `unknown_requests()` (what strict mode runs)."""
+        unknown = self.unknown_requests()
+        if unknown:
+            lines = "\n".join(f"  {_describe_unknown(entry)}" for entry in unknown)
+            raise AssertionError(
+                f"cadenza-mock strict mode: {len(unknown)} request(s) the Cadenza API does "
+                f"not know:\n{lines}"
+            )
 
 
-def summarize(entries: list[JournalEntry]) -> str:
-    """`GET /path -> 200, ...`: enough to see what happened, never a header or a body."""
+class CallFilter:
+    """What `calls()` and the assertions select: method, path, query parameters (by the
+    faults' own matcher, so `match.path` globs mean the same here) and a JSON body subset.
+
+    Bad filters raise ValueError or TypeError naming the argument, as a bad fault does.
+    """
+
+    def __init__(
+        self,
+        caller: str,
+        path: str | None = None,
+        *,
+        method: str | None = None,
+        query: QueryLike | None = None,
+        json: Any = None,
+    ) -> None:
+        if method is not None and not isinstance(method, str):
+            raise TypeError(f"{caller}: method must be a string like 'GET', got {method!r}")
+        if query is not None and not isinstance(query, Mapping):
+            raise TypeError(f"{caller}: query must be a dict like {{'limit': '1'}}, got {query!r}")
+        self.path = path
+        self.method = method.upper() if method is not None else None
+        self.query = {str(k): str(v) for k, v in query.items()} if query is not None else None
+        self.json = json
+        # A WebSocket RPC is journaled as method RPC, which no HTTP fault names.
+        self._rpc = self.method == "RPC"
+        match: dict[str, Any] = {}
+        if path is not None:
+            match["path"] = path
+        if self.method is not None and not self._rpc:
+            match["method"] = self.method
+        if query is not None:
+            match["query"] = dict(query)
+        try:
+            spec = parse_fault_dict({"match": match, "drop": True}, caller)
+        except ScenarioError as exc:
+            problem = str(exc).replace(f"{caller}: match.", f"{caller}: ")
+            raise ValueError(problem) from None
+        self._matcher = Fault(caller, spec, "journal", 0, 0)
+
+    def matches(self, entry: JournalEntry) -> bool:
+        if self._rpc and entry.method != "RPC":
+            return False
+        view = RequestView(entry.method, entry.path, entry.query, entry.headers)
+        if not self._matcher.matches(view, _nobody):
+            return False
+        return self.json is None or json_contains(entry.body, self.json)
+
+    def describe(self) -> str:
+        """`GET /path?limit=1 json {...}`: the filters, secrets redacted like the journal."""
+        words = [self.method] if self.method else []
+        path = self.path or "any path"
+        if self.query:
+            path += "?" + urlencode(redact_query_values(self.query), safe="<>*/")
+        words.append(path)
+        if self.json is not None:
+            words.append(f"with JSON {redact_body(self.json)!r}")
+        return " ".join(words)
+
+
+def _nobody() -> User | None:
+    return None  # journal filters never match on the user
+
+
+def json_contains(actual: Any, wanted: Any) -> bool:
+    """Whether `wanted` is in `actual`: dicts as subsets at any depth, lists item by item,
+    other values equal (a JSON true is not a 1)."""
+    if isinstance(wanted, Mapping):
+        return isinstance(actual, Mapping) and all(
+            key in actual and json_contains(actual[key], value) for key, value in wanted.items()
+        )
+    if isinstance(wanted, list | tuple):
+        return (
+            isinstance(actual, list)
+            and len(actual) == len(wanted)
+            and all(json_contains(a, w) for a, w in zip(actual, wanted, strict=True))
+        )
+    if isinstance(actual, bool) != isinstance(wanted, bool):
+        return False
+    return bool(actual == wanted)
+
+
+def _known_route(method: str, path: str) -> bool:
+    """Whether the emulated API has this operation (RPC: this WebSocket method)."""
+    if method == "RPC":
+        from cadenza_mock.rpc import METHODS
+
+        return path in METHODS
+    from cadenza_mock.operations import OPERATIONS
+
+    wanted = "GET" if method == "HEAD" else method
+    return any(op.method == wanted and op.path == path for op in OPERATIONS)
+
+
+def _unknown(entry: JournalEntry) -> bool:
+    if entry.hints:
+        return True
+    if entry.status not in (404, 405):
+        return False
+    if entry.fault is not None and ":respond" in entry.fault:
+        return False  # the test armed that answer itself
+    return entry.status == 405 or not _known_route(entry.method, entry.path)
+
+
+def _describe_unknown(entry: JournalEntry) -> str:
+    why = {404: "unknown route", 405: "wrong method"}.get(entry.status)
+    line = f"{_request_line(entry)} -> {entry.status}"
+    if why is not None and not (entry.status == 404 and _known_route(entry.method, entry.path)):
+        line += f" ({why})"
+    if entry.hints:
+        line += "; hints: " + "; ".join(entry.hints)
+    return line
+
+
+def _request_line(entry: JournalEntry) -> str:
+    """`GET /path?a=1`: the journal's (already redacted) query."""
+    if not entry.query:
+        return f"{entry.method} {entry.path}"
+    return f"{entry.method} {entry.path}?{urlencode(entry.query, doseq=True, safe='<>*/')}"
+
+
+def summarize(entries: list[JournalEntry], *, bodies: bool = False) -> str:
+    """`GET /path?a=1 -> 200, ...`, the newest SUMMARY_LIMIT: enough to see what happened,
+    never a header; the (redacted) JSON body only when the assertion was about bodies."""
     if not entries:
         return "none"
-    return ", ".join(f"{e.method} {e.path} -> {e.status}" for e in entries)
+    shown = entries[-SUMMARY_LIMIT:]
+    parts = []
+    for entry in shown:
+        part = f"{_request_line(entry)} -> {entry.status}"
+        if bodies and entry.body is not None:
+            part += f" JSON {entry.body!r}"
+        parts.append(part)
+    earlier = len(entries) - len(shown)
+    return ("" if not earlier else f"({earlier} earlier not shown) ") + ", ".join(parts)

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Self
 
-from cadenza_mock.engine.journal import JournalEntry
+from cadenza_mock.engine.journal import Headers, JournalEntry
 from cadenza_mock.handle import (
     MockHandle,
     ScenarioCache,
@@ -28,6 +28,9 @@ from cadenza_mock.scenario import Scenario, is_bundled_name
 from cadenza_mock.scenario.faults import parse_fault_dict
 
 DEFAULT_TIMEOUT = 10.0
+# Where a pytest run takes the admin token from (named in the 401/403 advice).
+ADMIN_TOKEN_OPTION = "--cadenza-admin-token"
+ADMIN_TOKEN_ENV = "CADENZA_MOCK_ADMIN_TOKEN"
 
 
 class RemoteError(RuntimeError):
@@ -42,7 +45,7 @@ def entry_from_json(data: Mapping[str, Any]) -> JournalEntry:
         method=str(data["method"]),
         path=str(data["path"]),
         query={str(k): [str(v) for v in vs] for k, vs in (data.get("query") or {}).items()},
-        headers={str(k): str(v) for k, v in (data.get("headers") or {}).items()},
+        headers=Headers({str(k): str(v) for k, v in (data.get("headers") or {}).items()}),
         body=data.get("body"),
         status=int(data["status"]),
         duration_ms=float(data.get("durationMs") or 0.0),
@@ -112,9 +115,10 @@ class RemoteMock(MockHandle):
             with urllib.request.urlopen(request, timeout=self.timeout) as response:
                 payload = json.loads(response.read() or b"null")
         except urllib.error.HTTPError as exc:
+            advice = _token_advice(exc.code, self.admin_token is not None)
             raise RemoteError(
                 f"cadenza-mock at {self._url} refused {method} /__admin/{path}: "
-                f"HTTP {exc.code}: {_error_message(exc)}"
+                f"HTTP {exc.code}: {_error_message(exc)}{advice}"
             ) from None
         except (urllib.error.URLError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
@@ -242,6 +246,25 @@ def _payload(
     except OSError as exc:
         raise RemoteError(f"cannot read scenario {describe_source(source)}: {exc}") from None
     return text.encode(), "application/yaml", None
+
+
+def _token_advice(status: int, token_given: bool) -> str:
+    """What to do about a 401/403 from the admin API; never shows the token itself."""
+    if status not in (401, 403):
+        return ""
+    where = (
+        f"{ADMIN_TOKEN_OPTION} TOKEN or {ADMIN_TOKEN_ENV}=TOKEN "
+        "(RemoteMock(admin_token=...) outside pytest)"
+    )
+    if token_given:
+        return (
+            f"; the admin token given was refused: pass the server's own --admin-token "
+            f"value with {where}"
+        )
+    return (
+        f"; the server wants an admin token: pass the value it was started with "
+        f"(serve --admin-token) as {where}"
+    )
 
 
 def _error_message(exc: urllib.error.HTTPError) -> str:

@@ -9,7 +9,7 @@ only way out, `Journal.entries()`.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, parse_qsl, urlencode
@@ -50,6 +50,11 @@ def redact_headers(headers: Iterable[tuple[str, str]]) -> dict[str, str]:
     return {k: redact_value(k, v) for k, v in headers}
 
 
+def redact_query_values(query: Mapping[str, str]) -> dict[str, str]:
+    """One value per parameter (a `calls(query=...)` filter) as a message may show it."""
+    return {k: redact_value(k, v) for k, v in query.items()}
+
+
 def redact_query(query: Mapping[str, list[str]]) -> dict[str, list[str]]:
     return {k: [redact_value(k, v) for v in values] for k, values in query.items()}
 
@@ -75,6 +80,46 @@ def redact_body(body: Any) -> Any:
     return body
 
 
+class Headers(Mapping[str, str]):
+    """A request's headers as the journal shows them: read-only, names case-insensitive.
+
+    Clients differ in how they spell a header (`authorization`, `Authorization`); a test
+    asserting on `call.headers["Authorization"]` must not depend on which one it used.
+    Iteration, `to_json()` and equality keep the names as the client sent them.
+    """
+
+    __slots__ = ("_by_name", "_index")
+
+    def __init__(self, headers: Mapping[str, str] | Iterable[tuple[str, str]] = ()) -> None:
+        pairs = headers.items() if isinstance(headers, Mapping) else headers
+        self._by_name: dict[str, str] = {}
+        self._index: dict[str, str] = {}  # lower-cased name -> the name as sent
+        for name, value in pairs:
+            self._by_name[name] = value
+            self._index[name.lower()] = name
+
+    def __getitem__(self, name: str) -> str:
+        if not isinstance(name, str):
+            raise KeyError(name)
+        return self._by_name[self._index.get(name.lower(), name)]
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and name.lower() in self._index
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._by_name)
+
+    def __len__(self) -> int:
+        return len(self._by_name)
+
+    def __repr__(self) -> str:
+        return f"Headers({self._by_name!r})"
+
+    def to_json(self) -> dict[str, str]:
+        """A plain dict, names as sent (what the admin API serves)."""
+        return dict(self._by_name)
+
+
 @dataclass(slots=True)
 class JournalEntry:
     """One answered request, as tests and the admin API see it."""
@@ -84,7 +129,7 @@ class JournalEntry:
     method: str
     path: str
     query: dict[str, list[str]]
-    headers: dict[str, str]
+    headers: Headers  # case-insensitive: `call.headers["authorization"]` works too
     body: Any
     status: int
     duration_ms: float
@@ -101,7 +146,7 @@ class JournalEntry:
             "method": self.method,
             "path": self.path,
             "query": self.query,
-            "headers": self.headers,
+            "headers": self.headers.to_json(),
             "body": self.body,
             "status": self.status,
             "durationMs": self.duration_ms,
@@ -125,7 +170,7 @@ class Journal:
             raise ValueError(f"journal limit must be 0 (off) or more, got {limit!r}")
         self.limit = limit
         self._entries: deque[Recorded] = deque(maxlen=limit or 1)
-        self._recorded = 0  # ever: numbers the entries (seq), across clears
+        self._recorded = 0  # numbers the entries (seq): across clears, restarted by restart()
 
     def record(self, request: Recorded) -> None:
         """Keep one answered request: (time ms, method, path, query string, raw headers,
@@ -138,7 +183,14 @@ class Journal:
         return [_entry(first + i, *raw) for i, raw in enumerate(self._entries)]
 
     def clear(self) -> None:
+        """Forget the entries; numbering goes on (DELETE /__admin/requests)."""
         self._entries.clear()
+
+    def restart(self) -> None:
+        """Forget the entries and number the next one 1: a reset or a scenario load starts
+        a new run, whose journal reads the same whatever ran before it."""
+        self._entries.clear()
+        self._recorded = 0
 
 
 def _entry(
@@ -161,9 +213,14 @@ def _entry(
         method=method,
         path=path,
         query=redact_query(parse_qs(query_string, keep_blank_values=True)),
-        headers=redact_headers(
-            (name.decode("utf-8", "surrogateescape"), value.decode("utf-8", "surrogateescape"))
-            for name, value in raw_headers
+        headers=Headers(
+            redact_headers(
+                (
+                    name.decode("utf-8", "surrogateescape"),
+                    value.decode("utf-8", "surrogateescape"),
+                )
+                for name, value in raw_headers
+            )
         ),
         body=body,
         status=status,

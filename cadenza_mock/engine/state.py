@@ -102,7 +102,7 @@ class MockState:
         self.clock = Clock(scenario.now)
         self.store = Store(scenario, self.clock, on_change=self._credential_changed)
         self.faults = Faults(scenario.faults, scenario.seed)
-        self.journal.clear()
+        self.journal.restart()
         self._announce_reset()
         return scenario
 
@@ -113,7 +113,7 @@ class MockState:
         self.store.reset()
         self.clock.reset()
         self.faults.reset()
-        self.journal.clear()
+        self.journal.restart()
         self._announce_reset()
 
     def _announce_reset(self) -> None:

@@ -485,3 +485,37 @@ def delay_spec(
     if times is not None:
         spec["times"] = times
     return spec
+
+
+def drop_spec(
+    *,
+    path: str | None = None,
+    method: str | None = None,
+    times: int | None = 1,
+) -> dict[str, Any]:
+    """The fault behind `drop_next()`: close the connection of the next `times` matching
+    calls without an answer (the client sees a reset), as `drop: true` in a scenario."""
+    spec: dict[str, Any] = {"drop": True}
+    if match := _match_of(path, method):
+        spec["match"] = match
+    if times is not None:
+        spec["times"] = times
+    return spec
+
+
+def rate_limit_spec(
+    retry_after: int | None = None,
+    *,
+    path: str | None = None,
+    method: str | None = None,
+    times: int | None = 1,
+) -> dict[str, Any]:
+    """The fault behind `rate_limit_next()`: the catalogue's 429 with `Retry-After` for the
+    next `times` matching calls; `retry_after` seconds fixes the header (default 1)."""
+    limit: Any = "always" if retry_after is None else {"retry_after": retry_after}
+    spec: dict[str, Any] = {"rate_limit": limit}
+    if match := _match_of(path, method):
+        spec["match"] = match
+    if times is not None:
+        spec["times"] = times
+    return spec
