@@ -362,6 +362,48 @@ def test_no_secret_value_ever_appears(mocks: dict[str, MockServer]) -> None:
         assert any("apiPasphrase" in hint for e in mock.requests for hint in e.hints)
 
 
+# ------------------------------------------------------------------ WebSocket RPCs
+
+
+async def _rpc_hints(make_client: Any, hints_on: bool) -> list[list[str]]:
+    from centrifuge import Client
+    from centrifuge.exceptions import ReplyError
+
+    app = await make_client("default", profile="sdk", hints=hints_on)
+    url = str(app.make_url("/connection/websocket")).replace("http://", "ws://", 1)
+    client = Client(url, token="alice-token")
+    await client.connect()
+    await client.ready(timeout=5)
+    try:
+        await client.rpc("query.credential.list", {"credentialTyp": "API_KEY", "limit": 1})
+        await client.rpc("query.credential.list", {"credentialType": "API_KEY"})
+        with pytest.raises(ReplyError):
+            await client.rpc(
+                "command.credential.rotate",
+                {"credentialId": UNKNOWN_ID, "apiKey": SECRET, "apiSecret": SECRET},
+            )
+    finally:
+        await client.disconnect()
+    journal = (await (await app.get("/__admin/requests")).json())["data"]
+    return [entry["hints"] for entry in journal if entry["method"] == "RPC"]
+
+
+UNKNOWN_ID = "00000000-0000-4000-8000-000000000000"
+
+
+async def test_rpc_params_get_hints_in_the_journal(make_client: Any) -> None:
+    found = await _rpc_hints(make_client, True)
+    assert found[0] == [
+        "RPC param 'credentialTyp': did you mean 'credentialType'?",
+        "unknown RPC param 'limit' (RPC query.credential.list takes: credentialIds, venue, "
+        "credentialType, status, pagination)",
+    ]
+    assert found[1] == []
+    assert found[2][0].startswith("unknown RPC param 'apiSecret' (RPC command.credential.rotate")
+    assert SECRET not in json.dumps(found)
+    assert await _rpc_hints(make_client, False) == [[], [], []]
+
+
 # ------------------------------------------------------------------ the access log
 
 

@@ -37,6 +37,8 @@ _CUTOFF = 0.75  # difflib ratio of a near spelling: 'limt'/'limit' 0.89, 'typ'/'
 _ENUM_LIKE = re.compile(r"[A-Za-z0-9_.-]{1,40}")
 _QUERY = "query parameter"
 _BODY = "body field"
+_RPC = "RPC param"
+_NOTHING = {_BODY: "body", _RPC: "params"}
 
 Vocabulary = Mapping[str, Domain]
 
@@ -56,11 +58,10 @@ def _query_vocabulary(op: Operation, profile: str) -> Vocabulary:
 def _body_vocabulary(op: Operation, profile: str) -> Vocabulary:
     if op.body is None:
         return {}
-    properties = component_schema(profile, op.body).get("properties", {})
-    return {
-        name: tuple(schema["enum"]) if "enum" in schema else None
-        for name, schema in properties.items()
-    }
+    return _enums(component_schema(profile, op.body).get("properties", {}))
+
+
+Group = tuple[str, Vocabulary, Vocabulary, Mapping[Any, Any]]
 
 
 def hints(
@@ -72,23 +73,50 @@ def hints(
     if op is None or profile not in PROFILES:
         return ()
     other = next(p for p in PROFILE_NAMES if p != profile)
-    found: list[str] = []
-    left = 0  # unknown names past MAX_HINTS, counted only
     values: dict[str, list[str]] = {}
     for name, value in query:
         values.setdefault(name, []).append(value)
-    fields = body if isinstance(body, dict) else {}
-    groups = (
+    groups: list[Group] = [
         (_QUERY, _query_vocabulary(op, profile), _query_vocabulary(op, other), values),
-        (_BODY, _body_vocabulary(op, profile), _body_vocabulary(op, other), fields),
-    )
+        (_BODY, _body_vocabulary(op, profile), _body_vocabulary(op, other), _fields(body)),
+    ]
+    return _collect(groups, f"{op.method} {op.path}", profile, other)
+
+
+def rpc_hints(method: str, params_schema: Mapping[str, Any], data: Any) -> tuple[str, ...]:
+    """Hints for one WebSocket RPC's `data` against its params schema (rpc.py): near
+    spellings, miscased enum values and unknown params. The WebSocket API has one
+    vocabulary, so there is no other profile to point at."""
+    fields = _fields(data)
+    if not fields:
+        return ()
+    here = _enums(params_schema.get("properties", {}))
+    return _collect([(_RPC, here, {}, fields)], f"RPC {method}", "", "")
+
+
+def _fields(body: Any) -> Mapping[Any, Any]:
+    return body if isinstance(body, dict) else {}
+
+
+def _enums(properties: Mapping[str, Any]) -> Vocabulary:
+    """{field: its enum values or None} of a JSON Schema's properties."""
+    return {
+        name: tuple(schema["enum"]) if isinstance(schema, dict) and "enum" in schema else None
+        for name, schema in properties.items()
+    }
+
+
+def _collect(groups: list[Group], where: str, profile: str, other: str) -> tuple[str, ...]:
+    """At most one hint per name given, MAX_HINTS in all (the rest counted in one more)."""
+    found: list[str] = []
+    left = 0  # unknown names past MAX_HINTS, counted only
     for kind, here, there, given in groups:
-        for name, raw in given.items():
-            name = str(name)
+        for key, raw in given.items():
+            name = str(key)
             if len(found) >= MAX_HINTS:
                 left += name not in here
                 continue
-            hint = _name_hint(kind, name, here, there, op, profile, other)
+            hint = _name_hint(kind, name, here, there, where, profile, other)
             if hint is None and here.get(name):
                 hint = _values_hint(kind, name, raw, here, there, profile, other)
             if hint is not None:
@@ -110,10 +138,10 @@ def _normalized(name: str) -> str:
     return name.lower().replace("_", "").replace("-", "")
 
 
-def _takes(kind: str, op: Operation, here: Vocabulary) -> str:
+def _takes(kind: str, where: str, here: Vocabulary) -> str:
     if here:
-        return f"{op.method} {op.path} takes: {', '.join(here)}"
-    return f"{op.method} {op.path} takes {'no query parameters' if kind == _QUERY else 'no body'}"
+        return f"{where} takes: {', '.join(here)}"
+    return f"{where} takes {'no query parameters' if kind == _QUERY else 'no ' + _NOTHING[kind]}"
 
 
 def _near(name: str, choices: Iterable[str]) -> str | None:
@@ -146,7 +174,7 @@ def _name_hint(
     name: str,
     here: Vocabulary,
     there: Vocabulary,
-    op: Operation,
+    where: str,
     profile: str,
     other: str,
 ) -> str | None:
@@ -154,20 +182,20 @@ def _name_hint(
         return None
     shown = _show(name)
     if name in there:
-        return _other_profile_name(kind, shown, name, here, there, op, profile, other)
+        return _other_profile_name(kind, shown, name, here, there, where, profile, other)
     normalized = _normalized(name)
     for known in here:
         if _normalized(known) == normalized:  # case or separators only: 'Status', 'limit_'
             return f"{kind} {shown}: did you mean {known!r}?"
     for known in there:
         if _normalized(known) == normalized:
-            return _other_profile_name(kind, shown, known, here, there, op, profile, other)
+            return _other_profile_name(kind, shown, known, here, there, where, profile, other)
     near = _near(name, [*here, *there])
     if near is not None and near in here:
         return f"{kind} {shown}: did you mean {near!r}?"
     if near is not None:
-        return _other_profile_name(kind, shown, near, here, there, op, profile, other)
-    return f"unknown {kind} {shown} ({_takes(kind, op, here)})"
+        return _other_profile_name(kind, shown, near, here, there, where, profile, other)
+    return f"unknown {kind} {shown} ({_takes(kind, where, here)})"
 
 
 def _other_profile_name(
@@ -176,7 +204,7 @@ def _other_profile_name(
     known: str,
     here: Vocabulary,
     there: Vocabulary,
-    op: Operation,
+    where: str,
     profile: str,
     other: str,
 ) -> str:
@@ -191,7 +219,7 @@ def _other_profile_name(
     near = _near(known, here)
     if near is not None:
         return f"{what}; the {profile} profile does not take it; did you mean {near!r}?"
-    return f"{what}; the {profile} profile does not take it ({_takes(kind, op, here)})"
+    return f"{what}; the {profile} profile does not take it ({_takes(kind, where, here)})"
 
 
 # ------------------------------------------------------------------------------ values
@@ -225,7 +253,9 @@ def _values_hint(
         switch = f"this server speaks {profile} (set profile: {other} or --profile {other})"
         if theirs and text in theirs:
             return f"{kind} {name!r}: {text!r} is {_article(other)} {other}-profile value; {switch}"
-        start = f"{kind} {name!r}: {text!r} is not {_article(profile)} {profile}-profile value"
+        start = f"{kind} {name!r}: {text!r} is not " + (
+            f"{_article(profile)} {profile}-profile value" if profile else "an allowed value"
+        )
         near = _near(text, allowed)
         if near is not None:
             return f"{start}; did you mean {near!r}?"

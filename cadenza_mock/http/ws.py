@@ -22,10 +22,11 @@ from aiohttp import WSMsgType, web
 
 from cadenza_mock import rpc, rpc_wire
 from cadenza_mock.engine.faults import Decision, RequestView
+from cadenza_mock.engine.hints import rpc_hints
 from cadenza_mock.engine.journal import redact_body
 from cadenza_mock.engine.state import MockState
 from cadenza_mock.errors import ApiError
-from cadenza_mock.http.keys import HANDLER_ERROR_HOOK, STATE, STOPPING
+from cadenza_mock.http.keys import HANDLER_ERROR_HOOK, HINTS, STATE, STOPPING
 from cadenza_mock.http.middleware import error_response
 from cadenza_mock.model import User
 from cadenza_mock.seeded import rng_for, uuid4_from
@@ -402,6 +403,8 @@ async def _rpc(
     if text is not None:
         client.outbox.put_nowait(text)
     if state.journal.limit and state.generation == generation:
+        params = redact_body(data)
+        known = rpc.METHODS.get(name) if data and request.app[HINTS] else None
         state.journal.record(
             (
                 state.clock.now_ms(),
@@ -409,10 +412,11 @@ async def _rpc(
                 name,
                 "",
                 (),
-                redact_body(data),
+                params,
                 status,
                 (time.perf_counter() - started) * 1000,
                 user.user_id,
                 note,
+                rpc_hints(name, known.params, params) if known is not None else (),
             )
         )
