@@ -6,7 +6,10 @@ dict copy and lets a serialized response stay valid until the store says otherwi
 
 from __future__ import annotations
 
+import gc
 import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -254,3 +257,19 @@ class Session:
     refresh_token: str = field(repr=False)
     expires_at_ms: int
     session_id: str
+
+
+@contextmanager
+def building_records() -> Iterator[None]:
+    """Pause the cyclic garbage collector while many records are built at once.
+
+    Records hold no cycles, but allocating 100,000 of them triggers collections that each
+    walk every object built so far: paused, a large scenario loads in about half the time.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()

@@ -8,13 +8,14 @@ give exactly what a scan of the model gives. Derandomized so CI is repeatable.
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from cadenza_mock import wire
 from cadenza_mock.engine.query import ListFilter
-from cadenza_mock.engine.store import Store, sort_key
+from cadenza_mock.engine.store import Store, build_index, index_keys, sort_key
 from cadenza_mock.errors import ALREADY_EXIST, ApiError
 from cadenza_mock.model import Credential
 from cadenza_mock.scenario import load_scenario
@@ -266,3 +267,14 @@ TestIndexesDocs = Indexes.TestCase
 TestIndexesDocs.settings = SETTINGS
 TestIndexesSdk = SdkIndexes.TestCase
 TestIndexesSdk.settings = SETTINGS
+
+
+@pytest.mark.parametrize("name", ["many", "multi-user", "default", "accounts"])
+def test_the_bulk_index_is_index_keys_of_every_record(name: str) -> None:
+    scenario = load_scenario(name)
+    records = {c.credential_id.lower(): c for c in sorted(scenario.credentials, key=sort_key)}
+    naive: dict[tuple[str, ...], list[str]] = {}
+    for cid, cred in records.items():
+        for key in index_keys(cred, scenario.enums.revoked_status):
+            naive.setdefault(key, []).append(cid)
+    assert build_index(records, scenario.enums.revoked_status) == naive

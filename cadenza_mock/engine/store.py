@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from operator import attrgetter
 from typing import Any
 
 from cadenza_mock import wire
@@ -37,7 +38,13 @@ from cadenza_mock.errors import (
     ApiError,
     unauthorized,
 )
-from cadenza_mock.model import AccountOperation, Credential, TradingAccount, User
+from cadenza_mock.model import (
+    AccountOperation,
+    Credential,
+    TradingAccount,
+    User,
+    building_records,
+)
 from cadenza_mock.scenario import Scenario
 from cadenza_mock.scenario.generate import credential_name
 from cadenza_mock.seeded import rng_for, uuid4_from
@@ -47,9 +54,8 @@ from cadenza_mock.seeded import rng_for, uuid4_from
 _CACHE_LIMIT = 4096
 
 
-def sort_key(cred: Credential) -> tuple[int, str]:
-    """List order: createdAt ascending, then credentialId (stable across runs)."""
-    return (cred.created_at, cred.credential_id)
+# List order: createdAt ascending, then credentialId (stable across runs).
+sort_key: Callable[[Credential], tuple[int, str]] = attrgetter("created_at", "credential_id")
 
 
 # Index keys: ("user", user), ("status", user, status), ("type", user, type) and, for
@@ -67,6 +73,29 @@ def index_keys(cred: Credential, revoked_status: str) -> list[IndexKey]:
     if cred.status != revoked_status:
         keys.append(("key", cred.user_id, cred.venue, cred.api_key))
     return keys
+
+
+def build_index(
+    records: dict[str, Credential], revoked_status: str
+) -> dict[IndexKey, list[str]]:
+    """`index_keys` of every record at once, each list in the records' order: one pass
+    with the keys' parts grouped, since a 100,000-record scenario is indexed at start."""
+    by_user: dict[str, list[str]] = {}
+    by_status: dict[tuple[str, str], list[str]] = {}
+    by_type: dict[tuple[str, str], list[str]] = {}
+    by_key: dict[tuple[str, str, str], list[str]] = {}
+    for cid, cred in records.items():
+        user, status = cred.user_id, cred.status
+        by_user.setdefault(user, []).append(cid)
+        by_status.setdefault((user, status), []).append(cid)
+        by_type.setdefault((user, cred.type), []).append(cid)
+        if status != revoked_status:
+            by_key.setdefault((user, cred.venue, cred.api_key), []).append(cid)
+    index: dict[IndexKey, list[str]] = {("user", user): ids for user, ids in by_user.items()}
+    index.update((("status", *key), ids) for key, ids in by_status.items())
+    index.update((("type", *key), ids) for key, ids in by_type.items())
+    index.update((("key", *key), ids) for key, ids in by_key.items())
+    return index
 
 
 class Store:
@@ -94,14 +123,12 @@ class Store:
             for token in user.expired_tokens:
                 self._static_tokens[token] = (user, True)
         # Keyed by lower-case id: ids in requests are matched case-insensitively.
-        self._pristine: dict[str, Credential] = {
-            c.credential_id.lower(): c for c in sorted(scenario.credentials, key=sort_key)
-        }
-        # Pristine records by index key, in list order; built once, never changed.
-        self._pristine_index: dict[IndexKey, list[str]] = {}
-        for cid, cred in self._pristine.items():
-            for key in index_keys(cred, self.enums.revoked_status):
-                self._pristine_index.setdefault(key, []).append(cid)
+        with building_records():
+            self._pristine: dict[str, Credential] = {
+                c.credential_id.lower(): c for c in sorted(scenario.credentials, key=sort_key)
+            }
+            # Pristine records by index key, in list order; built once, never changed.
+            self._pristine_index = build_index(self._pristine, self.enums.revoked_status)
         # What requests changed: replaced and created records (created ones in creation
         # order), and the overlay's own index (a dict keeps insertion order).
         self._overlay: dict[str, Credential] = {}
@@ -283,6 +310,9 @@ class Store:
             if where.types is not None:
                 choices.append([("type", user_id, t) for t in sorted(where.types)])
             keys = min(choices, key=lambda ks: sum(self._indexed_size(k) for k in ks))
+            if len(keys) == 1 and not self._overlay:
+                # One pristine index list: already in list order.
+                return [c for c in self._indexed(keys[0]) if _matches(c, where)]
             picked = (c for key in keys for c in self._indexed(key))
         return sorted((c for c in picked if _matches(c, where)), key=sort_key)
 

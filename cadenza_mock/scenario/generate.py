@@ -8,8 +8,10 @@ costs more start-up time than everything else here together.
 
 from __future__ import annotations
 
+import hashlib
 import random
 import string
+import struct
 from bisect import bisect
 from collections.abc import Callable
 from functools import cache
@@ -213,3 +215,126 @@ def pick(rng: random.Random, choice: str | list[str] | dict[str, float]) -> str:
         return rng.choice(choice)
     names = list(choice)
     return rng.choices(names, weights=[choice[n] for n in names])[0]
+
+
+# ---------------------------------------------------------------------------------------
+# `generate: N` blocks. Each record reads a fixed layout of bytes from its own SHAKE-256
+# digest (of the scenario seed and the record's position), so one record never shifts
+# another, a longer block keeps the records of a shorter one, and the cost per record is
+# one hash and a few slices instead of seeding a Mersenne Twister and drawing from it.
+# The layout is part of the release: changing it changes every generated record.
+
+RECORD_BYTES = 304
+_U64 = 1 << 64
+# A record's bytes: 0-15 its id; then eight little-endian 64-bit draws: createdAt,
+# updatedAt, venue, type, status, venue outcome, first name, and one whose bytes pick the
+# name's pattern, purpose and number and the passphrase length; 80-143 the API key,
+# 144-231 the secret, 240-259 the passphrase.
+_DRAWS = struct.Struct("<16x8Q")
+_KEY, _SECRET, _PASS = 80, 144, 240
+
+
+@cache
+def _table(alphabet: str) -> bytes:
+    """Byte -> character of `alphabet` (byte mod its size), for one `bytes.translate`."""
+    encoded = alphabet.encode("ascii")
+    return bytes(encoded[i % len(encoded)] for i in range(256))
+
+
+def record_bytes(prefix: str, n: int) -> bytes:
+    """Record `n`'s random bytes; `prefix` is `seed_text(seed, ..., "")` of its block."""
+    return hashlib.shake_256(f"{prefix}{n}".encode()).digest(RECORD_BYTES)
+
+
+def record_draws(data: bytes) -> tuple[int, ...]:
+    """The eight 64-bit draws (createdAt, updatedAt, venue, type, status, outcome, name,
+    pattern): pick the venue, type, status and outcome with draws 2-5."""
+    return _DRAWS.unpack_from(data)
+
+
+def uuid_from_bytes(data: bytes) -> str:
+    """`str(uuid.UUID(bytes=data[:16]))` with the version-4 and RFC 4122 variant bits set,
+    without building the UUID."""
+    h = data[:16].hex()
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{'89ab'[(data[8] >> 4) & 3]}{h[17:20]}-{h[20:32]}"
+
+
+def byte_picker(choice: str | list[str] | dict[str, float]) -> Callable[[int], str]:
+    """A fixed value, a uniform pick from a list, or a weighted pick from a mapping, made
+    from one unsigned 64-bit draw; the set-up (cumulative weights) done once per block."""
+    if isinstance(choice, str):
+        return lambda draw64: choice
+    if isinstance(choice, list):
+        options = list(choice)
+        return lambda draw64: options[draw64 % len(options)]
+    names = list(choice)
+    cumulative = list(accumulate([choice[n] for n in names]))
+    scale, last = (cumulative[-1] + 0.0) / _U64, len(names) - 1
+    return lambda draw64: names[bisect(cumulative, draw64 * scale, 0, last)]
+
+
+@cache
+def _weighted_first_names() -> tuple[tuple[str, ...], list[float], float]:
+    """Faker's en_US first names with their weights (its provider's own table)."""
+    provider = getattr(_faker().first_name, "__self__")  # noqa: B009
+    table = provider.first_names
+    weights = list(table.values()) if hasattr(table, "values") else [1.0] * len(table)
+    return tuple(str(name) for name in table), list(accumulate(weights)), float(sum(weights))
+
+
+class VenueShape:
+    """How one venue's generated keys, secrets and names look, worked out once per venue."""
+
+    __slots__ = ("display", "key_kind", "key_length", "key_table", "secret_length", "secret_table")
+
+    def __init__(self, venue: str) -> None:
+        family = base_venue(venue)
+        self.display = _display(venue)
+        self.key_kind = family if family in ("OKX", "HYPERLIQUID") else "text"
+        alphabet, self.key_length = _key_shape(venue)
+        self.key_table = _table(alphabet)
+        alphabet, self.secret_length = _secret_shape(venue)
+        self.secret_table = _table(alphabet)
+
+    def api_key(self, data: bytes) -> str:
+        if self.key_kind == "OKX":
+            return uuid_from_bytes(data[_KEY : _KEY + 16])
+        if self.key_kind == "HYPERLIQUID":
+            return "0x" + data[_KEY : _KEY + 20].hex()
+        return data[_KEY : _KEY + self.key_length].translate(self.key_table).decode("ascii")
+
+    def api_secret(self, data: bytes) -> str:
+        end = _SECRET + self.secret_length
+        return data[_SECRET:end].translate(self.secret_table).decode("ascii")
+
+    def name(self, name_draw: int, pattern_draw: int) -> str:
+        """A credential name as people write them (`Binance spot 3`, `Ann's OKX hedging`)."""
+        purpose = _PURPOSES[(pattern_draw >> 8) % len(_PURPOSES)]
+        pattern = pattern_draw & 3
+        if pattern == 0:
+            return f"My {self.display} API Key"
+        if pattern == 1:
+            return f"{self.display} {purpose} {1 + (pattern_draw >> 16) % 9}"
+        names, cumulative, total = _weighted_first_names()
+        first = names[bisect(cumulative, name_draw * total / _U64, 0, len(names) - 1)]
+        if pattern == 2:
+            return f"{first}'s {self.display} {purpose}"
+        return f"{self.display} {purpose} ({first})"
+
+
+@cache
+def venue_shape(venue: str) -> VenueShape:
+    return VenueShape(venue)
+
+
+def passphrase_from_bytes(data: bytes, pattern_draw: int) -> str:
+    length = 12 + (pattern_draw >> 24) % 9
+    return data[_PASS : _PASS + length].translate(_table(_ALNUM + "!@#$%")).decode("ascii")
+
+
+def timestamps_from_draws(
+    created_draw: int, updated_draw: int, reference_ms: int
+) -> tuple[int, int]:
+    """createdAt within the year before the reference, updatedAt between it and the reference."""
+    created = reference_ms - (DAY_MS + created_draw % (364 * DAY_MS + 1))
+    return created, created + updated_draw % (reference_ms - created + 1)

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from cadenza_mock.errors import ScenarioError, ScenarioIssue
-from cadenza_mock.model import PROFILE_NAMES
+from cadenza_mock.model import PROFILE_NAMES, building_records
 from cadenza_mock.scenario.build import Scenario, build
 from cadenza_mock.scenario.nodes import Problems
 from cadenza_mock.scenario.sources import Confinement, SourceText, document
@@ -50,7 +50,8 @@ def _load(
         raise ValueError(f"unknown profile {profile!r} (allowed: {', '.join(PROFILE_NAMES)})")
     node, name, path, bases = document(source, None, [], confined)
     problems = Problems()
-    scenario = build(node, name, path, tuple(bases), problems, profile, seed)
+    with building_records():
+        scenario = build(node, name, path, tuple(bases), problems, profile, seed)
     if problems.issues or scenario is None:
         raise ScenarioError(_in_file_order(problems.issues))
     return scenario
