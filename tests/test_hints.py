@@ -249,6 +249,8 @@ def test_a_request_the_profile_knows_gets_no_hint(mocks: dict[str, MockServer]) 
         ("sdk", {"credentialStatus": "ACTIVE", "limit": "2", "offset": "0"}),
     ):
         mock = mocks[profile]
+        # First a hinted call: its header must not stick to the (prebuilt) answers after it.
+        assert HINT_HEADER in send(mock, "GET", LIST, params={"foo": "1"}).headers
         for path, params in ((LIST, query), (LIST, None), ("/api/v3/health", None)):
             r = send(mock, "GET", path, params=params)
             assert r.ok and HINT_HEADER not in r.headers

@@ -172,11 +172,12 @@ async def envelope_middleware(request: web.Request, handler: Handler) -> web.Str
         return response
     journaled = state.journal.limit and state.generation == generation  # else a reset came
     # Hints need a query or a body to look at: the bare list call skips all of this.
-    hinted = bool(request.body_exists or request.query_string) and request.app[HINTS]
+    has_body = request.body_exists
+    hinted = bool(has_body or request.query_string) and request.app[HINTS]
     if not (journaled or hinted):
         return response
     try:
-        journal_body = await _journal_body(request) if request.body_exists else None
+        journal_body = await _journal_body(request) if has_body else None
         found = _hints(request, response, state, journal_body) if hinted else ()
         if journaled:
             _after(request, response, state, decision, gone, started, journal_body, found)
