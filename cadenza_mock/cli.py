@@ -10,7 +10,8 @@ import argparse
 import os
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any
+from pathlib import Path
+from typing import Any, NoReturn
 
 from cadenza_mock.model import PROFILE_NAMES
 from cadenza_mock.version import LOOP_CHOICES, version_line
@@ -70,27 +71,42 @@ def _flag(text: str) -> bool:
         return True
     if lowered in ("0", "false", "no", "off", ""):
         return False
-    raise ValueError(f"expected true or false, got {text!r}")
+    raise ValueError("expected true or false")
+
+
+# The converters' messages do not repeat the value: the caller shows it, as
+# `--port: 'abc': expected an integer` or `CADENZA_MOCK_PORT='abc': expected an integer`.
+
+
+def _integer(text: str) -> int:
+    """int() with a message a user reads ("expected an integer"), not Python's own."""
+    try:
+        return int(text)
+    except ValueError:
+        raise ValueError("expected an integer") from None
 
 
 def _port(text: str) -> int:
-    port = int(text)
+    port = _integer(text)
     if not 0 <= port <= 65535:
-        raise ValueError(f"port must be 0 to 65535, got {port}")
+        raise ValueError("port must be 0 to 65535")
     return port
 
 
 def _seconds(text: str) -> float:
-    number = float(text)
+    try:
+        number = float(text)
+    except ValueError:
+        raise ValueError("expected a number of seconds") from None
     if not 0 < number <= 3600:
-        raise ValueError(f"must be more than 0 and at most 3600 seconds, got {text}")
+        raise ValueError("must be more than 0 and at most 3600 seconds")
     return number
 
 
 def _non_negative(text: str) -> int:
-    number = int(text)
+    number = _integer(text)
     if number < 0:
-        raise ValueError(f"must be 0 or more, got {number}")
+        raise ValueError("must be 0 or more")
     return number
 
 
@@ -101,7 +117,7 @@ def _checked(convert: Callable[[str], Any]) -> Callable[[str], Any]:
         try:
             return convert(text)
         except ValueError as exc:
-            raise argparse.ArgumentTypeError(str(exc)) from None
+            raise argparse.ArgumentTypeError(f"{text!r}: {exc}") from None
 
     parse.__name__ = convert.__name__.strip("_")
     return parse
@@ -109,6 +125,7 @@ def _checked(convert: Callable[[str], Any]) -> Callable[[str], Any]:
 
 def _apply_env(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     """Fill options not given on the command line from the environment."""
+    args.from_env = set()
     for action in args.env_options:
         if action.env not in os.environ:
             continue
@@ -118,10 +135,18 @@ def _apply_env(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Non
         try:
             value = action.convert(raw)
         except ValueError as exc:
-            parser.error(f"{action.env}={raw!r}: {exc}")
+            _fail(parser, f"{action.env}={raw!r}: {exc}")
         if action.choices is not None and value not in action.choices:
-            parser.error(f"{action.env}={raw!r}: choose from {', '.join(action.choices)}")
+            _fail(parser, f"{action.env}={raw!r}: choose from {', '.join(action.choices)}")
         setattr(args, action.dest, value)
+        args.from_env.add(action.dest)
+
+
+def _fail(parser: argparse.ArgumentParser, message: str) -> NoReturn:
+    """A bad environment variable: one line and exit 2. The usage block argparse prints
+    for a bad flag would only bury it: nothing on the command line was wrong."""
+    print(f"{parser.prog}: {message}", file=sys.stderr)
+    sys.exit(2)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -172,7 +197,7 @@ def build_parser() -> argparse.ArgumentParser:
     option(
         "--seed",
         action=EnvDefault,
-        convert=int,
+        convert=_integer,
         default=None,
         help="override the scenario's seed for generated data",
     )
@@ -266,17 +291,39 @@ def build_parser() -> argparse.ArgumentParser:
 
     scenarios = commands.add_parser(
         "scenarios",
-        help="list the bundled scenarios",
+        help="list the bundled scenarios, their files, or print one",
+        usage="cadenza-mock scenarios [-h] [--paths] [show NAME]",
         description="List the scenarios that ship with cadenza-mock, by name, with their "
-        "descriptions. Serve one with 'cadenza-mock serve --scenario NAME'.",
+        "descriptions. Serve one with 'cadenza-mock serve --scenario NAME'; copy one to "
+        "start your own with 'cadenza-mock scenarios show NAME > mine.yaml'.",
     )
-    scenarios.set_defaults(handler=_scenarios)
+    scenarios.add_argument(
+        "--paths",
+        action="store_true",
+        help="print the installed file of each bundled scenario instead, one per line",
+    )
+    scenario_commands = scenarios.add_subparsers(
+        dest="scenarios_command", title="commands", metavar="show NAME"
+    )
+    show = scenario_commands.add_parser(
+        "show",
+        prog="cadenza-mock scenarios show",
+        help="print a bundled scenario's YAML",
+        description="Print the YAML of a bundled scenario, to copy and edit.",
+    )
+    show.add_argument("name", metavar="NAME", help="a name from 'cadenza-mock scenarios'")
+    scenarios.set_defaults(handler=_scenarios, subparser=scenarios)
+    show.set_defaults(handler=_show, subparser=show)
     return parser
 
 
 def _serve(args: argparse.Namespace) -> int:
     from cadenza_mock.server import serve_forever
 
+    folder = _scenario_folder(args)
+    if folder is not None:
+        print(folder, file=sys.stderr)
+        return 2
     # Every serve option is an environment-backed one; their names are serve_forever's.
     options = {action.dest: getattr(args, action.dest) for action in args.env_options}
     options["scenario_dirs"] = options.pop("scenario_dir")
@@ -306,13 +353,55 @@ def _validate(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-def _scenarios(args: argparse.Namespace) -> int:
-    from cadenza_mock.scenario import bundled_descriptions
+def _scenario_folder(args: argparse.Namespace) -> str | None:
+    """The one-line error for `--scenario DIR` (the container's `CADENZA_MOCK_SCENARIO=
+    /scenarios` slip), naming where the value came from; None when it is no folder."""
+    from cadenza_mock.errors import ScenarioError
+    from cadenza_mock.scenario import load_scenario
 
+    source = str(args.scenario)
+    try:
+        if not Path(source).expanduser().is_dir():
+            return None
+        load_scenario(source)
+    except (OSError, ValueError) as exc:
+        if not isinstance(exc, ScenarioError) or not exc.issues:
+            return None
+        given = (
+            f"{ENV_PREFIX}SCENARIO={source!r}"
+            if "scenario" in getattr(args, "from_env", ())
+            else f"--scenario {source}"
+        )
+        hint = f"; --scenario-dir {source} lets the admin API load them"
+        message = exc.issues[0].message
+        return f"{args.subparser.prog}: {given}: {message}" + (hint if "e.g." in message else "")
+    return None
+
+
+def _scenarios(args: argparse.Namespace) -> int:
+    from cadenza_mock.scenario import bundled_descriptions, bundled_names, bundled_path
+
+    if args.paths:
+        for name in bundled_names():
+            print(bundled_path(name))
+        return 0
     entries = bundled_descriptions()
     width = max((len(name) for name, _ in entries), default=0)
     for name, description in entries:
         print(f"{name:<{width}}  {description}")
+    return 0
+
+
+def _show(args: argparse.Namespace) -> int:
+    from cadenza_mock.errors import ScenarioError
+    from cadenza_mock.scenario import bundled_path
+
+    try:
+        path = bundled_path(args.name)
+    except ScenarioError as exc:
+        print(f"{args.subparser.prog}: {exc.issues[0].message}", file=sys.stderr)
+        return 2
+    sys.stdout.write(path.read_text(encoding="utf-8"))
     return 0
 
 

@@ -10,9 +10,9 @@ import requests
 from support import LIST, REPO, run_cli, write
 
 from cadenza_mock import __version__
-from cadenza_mock.version import uvloop_version
 from cadenza_mock.cli import build_parser, main
 from cadenza_mock.scenario import bundled_descriptions, bundled_names
+from cadenza_mock.version import uvloop_version
 
 SERVE_OPTIONS = [
     "--host",
@@ -76,7 +76,7 @@ def test_no_command_is_a_usage_error():
         ([], ["--version", "serve", "validate", "scenarios"]),
         (["serve"], SERVE_OPTIONS),
         (["validate"], ["FILE", "--profile"]),
-        (["scenarios"], []),
+        (["scenarios"], ["--paths", "show NAME"]),
     ],
 )
 def test_help_mentions_every_option(command, options):
@@ -101,7 +101,7 @@ def test_help_text_of_every_command(capsys):
         ([], ["--version", "serve", "validate", "scenarios"]),
         (["serve"], SERVE_OPTIONS),
         (["validate"], ["FILE", "--profile"]),
-        (["scenarios"], ["ship with cadenza-mock", "serve --scenario NAME"]),
+        (["scenarios"], ["ship with cadenza-mock", "serve --scenario NAME", "--paths", "show"]),
     ]:
         with pytest.raises(SystemExit):
             main([*command, "--help"])

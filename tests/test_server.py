@@ -81,7 +81,9 @@ def test_reset_restores_data_and_clears_the_journal(mock: MockServer) -> None:
 
 def test_load_a_bad_scenario_raises_and_keeps_the_old_one(mock: MockServer) -> None:
     before = listed(mock)
-    with pytest.raises(ScenarioError, match=r"<inline>:\d+:\d+: .*NOT_A_VENUE"):
+    # An inline scenario's problems name the key path, no invented line numbers.
+    where = r"<inline>: users\[0\]\.credentials\[0\]\.venue: .*NOT_A_VENUE"
+    with pytest.raises(ScenarioError, match=where):
         mock.load(
             {"users": [{"email": "x@example.com", "credentials": [{"venue": "NOT_A_VENUE"}]}]}
         )

@@ -21,7 +21,7 @@ from cadenza_mock.engine.auth import bearer_token
 from cadenza_mock.errors import RATE_LIMITED, ApiError
 from cadenza_mock.model import User
 from cadenza_mock.scenario import fault_spec
-from cadenza_mock.scenario.faults import is_glob
+from cadenza_mock.scenario.faults import is_glob, unknown_user
 
 # The calls that reach the venue behind Cadenza: where a `venue:` fault without a path acts.
 VENUE_PATHS = frozenset({"/api/v3/credential/verify", "/api/v3/tradingAccount/connect"})
@@ -235,14 +235,9 @@ class Faults:
         """
         fault_id = spec.id
         wanted = spec.match.user if spec.match is not None else None
-        if wanted is not None and users:
-            known = [u.email for u in users]
-            if not any(
-                wanted in (u.user_id, u.email) or wanted.lower() == u.email.lower() for u in users
-            ):
-                raise ValueError(
-                    f"match.user: no user {wanted!r} in this scenario (users: {', '.join(known)})"
-                )
+        problem = unknown_user(wanted, users) if wanted is not None and users else None
+        if problem is not None:
+            raise ValueError(f"match.user: {problem}")
         if fault_id is not None and any(f.id == fault_id for f in self._faults):
             raise ValueError(f"a fault with id {fault_id!r} is already armed")
         self._runtime_count += 1

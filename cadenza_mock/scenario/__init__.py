@@ -10,6 +10,7 @@ from cadenza_mock.scenario.sources import (
     bundled_descriptions,
     bundled_dir,
     bundled_names,
+    bundled_path,
 )
 
 __all__ = [
@@ -20,6 +21,7 @@ __all__ = [
     "bundled_descriptions",
     "bundled_dir",
     "bundled_names",
+    "bundled_path",
     "is_bundled_name",
     "is_uuid",
     "load_scenario",

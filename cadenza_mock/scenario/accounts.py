@@ -26,7 +26,7 @@ from cadenza_mock.model import (
 )
 from cadenza_mock.scenario import generate as gen
 from cadenza_mock.scenario.nodes import Problems, enum, items, join, mapping, scalar, suggest
-from cadenza_mock.scenario.records import is_uuid, listed_owner, stamps
+from cadenza_mock.scenario.records import elsewhere, is_uuid, listed_owner, stamps
 
 ACCOUNT_KEYS = (
     "tradingAccountId",
@@ -152,7 +152,8 @@ class AccountBuilder:
             count = None
         venue = None
         if "venue" in fields:
-            venue = enum(fields["venue"], join(path, "venue"), self.enums.venues, p, "venue")
+            venues, other = self.enums.venues, elsewhere(self.enums, "venues")
+            venue = enum(fields["venue"], join(path, "venue"), venues, p, "venue", other)
             if venue is None:
                 return
         status = self._status(fields, path)
@@ -386,7 +387,8 @@ class AccountBuilder:
         if "venue" not in fields:
             return held
         where = join(path, "venue")
-        venue = enum(fields["venue"], where, self.enums.venues, self.problems, "venue")
+        other = elsewhere(self.enums, "venues")
+        venue = enum(fields["venue"], where, self.enums.venues, self.problems, "venue", other)
         if venue is not None and venue != held:
             self.problems.add(
                 fields["venue"],

@@ -23,7 +23,9 @@ from cadenza_mock.scenario import generate as gen
 from cadenza_mock.scenario.accounts import AccountBuilder
 from cadenza_mock.scenario.fault_spec import FaultSpec
 from cadenza_mock.scenario.nodes import (
+    MEANT_CUTOFF,
     Problems,
+    close_match,
     enum,
     items,
     join,
@@ -297,7 +299,7 @@ def build(
         from cadenza_mock.scenario.faults import parse_fault
 
         for index, fault_node in items(fields["faults"], "faults", problems):
-            fault = parse_fault(fault_node, join("faults", index), problems)
+            fault = parse_fault(fault_node, join("faults", index), problems, users)
             if fault is not None:
                 faults.append(fault)
     venue_outcomes: tuple[tuple[str, str], ...] = ()
@@ -337,12 +339,17 @@ def _venue_outcomes(
 
 
 def _looks_like_a_scenario(node: yaml.Node, problems: Problems) -> bool:
-    """False for a mapping with none of a scenario's keys: some other file, whose keys are
-    its content, so they are never quoted."""
+    """False for a mapping with none of a scenario's keys, not even misspelled: some other
+    file, whose keys are its content, so they are never quoted."""
     if (
         isinstance(node, yaml.MappingNode)
         and node.value
-        and not any(isinstance(k, yaml.ScalarNode) and k.value in TOP_KEYS for k, _ in node.value)
+        and not any(
+            isinstance(k, yaml.ScalarNode)
+            and isinstance(k.value, str)
+            and close_match(k.value, TOP_KEYS, MEANT_CUTOFF) is not None
+            for k, _ in node.value
+        )
     ):
         problems.add(
             node,

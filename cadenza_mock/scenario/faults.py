@@ -15,14 +15,14 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import yaml
 
 from cadenza_mock import errors as e
 from cadenza_mock.errors import ScenarioError, ScenarioIssue
-from cadenza_mock.model import VENUE_OUTCOMES
+from cadenza_mock.model import VENUE_OUTCOMES, User
 from cadenza_mock.scenario.fault_spec import (
     DelayRange,
     FaultSpec,
@@ -83,11 +83,29 @@ def is_glob(path: str) -> bool:
     return any(ch in path for ch in "*?[")
 
 
+def unknown_user(wanted: str, users: Sequence[User]) -> str | None:
+    """Why a fault's `match.user` (an id or an email, any case) can never fire among these
+    users, or None if one of them is it. The one rule for scenario files and run-time
+    faults alike: such a fault would only show up as a puzzling pass."""
+    for user in users:
+        if wanted == user.user_id or wanted.lower() == user.email.lower():
+            return None
+    known = ", ".join(user.email for user in users) or "none"
+    return f"no user {wanted!r} in this scenario (users: {known})"
+
+
 # --------------------------------------------------------------------------- parsing
 
 
-def parse_fault(node: yaml.Node, path: str, problems: Problems) -> FaultSpec | None:
-    """One `faults:` entry -> its typed spec, or None (problems recorded, located)."""
+def parse_fault(
+    node: yaml.Node, path: str, problems: Problems, users: Sequence[User] | None = None
+) -> FaultSpec | None:
+    """One `faults:` entry -> its typed spec, or None (problems recorded, located).
+
+    `users`: the scenario's users, when the fault belongs to a scenario file, so that a
+    `match.user` naming none of them is reported at its line (run-time faults are checked
+    against the loaded scenario by `Faults.arm`).
+    """
     fields = mapping(node, path, FAULT_KEYS, problems)
     if fields is None:
         return None
@@ -103,7 +121,7 @@ def parse_fault(node: yaml.Node, path: str, problems: Problems) -> FaultSpec | N
             )
         result["id"] = fid
     if "match" in fields:
-        result["match"] = _match(fields["match"], join(path, "match"), problems)
+        result["match"] = _match(fields["match"], join(path, "match"), problems, users)
 
     actions = [key for key in TERMINAL_ACTIONS if key in fields]
     if len(actions) > 1:
@@ -213,7 +231,9 @@ def _free_mapping(node: yaml.Node, path: str, problems: Problems) -> dict[str, y
     return result
 
 
-def _match(node: yaml.Node, path: str, problems: Problems) -> Match:
+def _match(
+    node: yaml.Node, path: str, problems: Problems, users: Sequence[User] | None = None
+) -> Match:
     fields = mapping(node, path, MATCH_KEYS, problems) or {}
     result: dict[str, Any] = {}
     if "method" in fields:
@@ -254,6 +274,10 @@ def _match(node: yaml.Node, path: str, problems: Problems) -> Match:
             text = scalar(fields[key], join(path, key), str, problems)
             if text is not None and not text:
                 problems.add(fields[key], join(path, key), "cannot be empty")
+            elif text is not None and key == "user" and users is not None:
+                problem = unknown_user(text, users)
+                if problem is not None:
+                    problems.add(fields[key], join(path, key), problem)
             result[key] = text
     if "header" in fields:
         names = []

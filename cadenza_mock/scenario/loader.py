@@ -49,7 +49,7 @@ def _load(
     if profile is not None and profile not in PROFILE_NAMES:
         raise ValueError(f"unknown profile {profile!r} (allowed: {', '.join(PROFILE_NAMES)})")
     node, name, path, bases = document(source, None, [], confined)
-    problems = Problems()
+    problems = Problems(name)  # where problems without a line are: `<inline>`
     with building_records():
         scenario = build(node, name, path, tuple(bases), problems, profile, seed)
     if problems.issues or scenario is None:

@@ -10,7 +10,7 @@ import difflib
 import io
 import re
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 import yaml
@@ -130,6 +130,11 @@ def compose(text: str, name: str, what: str = "YAML") -> yaml.Node | None:
         loader.name = name
         node = loader.get_single_node()
     except yaml.MarkedYAMLError as exc:
+        explained = explain_syntax_error(exc, text)
+        if explained is not None:
+            line, column, why = explained
+            issue = ScenarioIssue(name, line, column, f"invalid {what}: {why}")
+            raise ScenarioError([issue]) from None
         message = f"invalid {what}: {_quiet(exc.problem or exc.context)}"
         if exc.problem and exc.context and exc.context_mark is not None:
             # e.g. an unclosed `[`: the problem is found at the end of the file, the
@@ -158,6 +163,109 @@ def compose(text: str, name: str, what: str = "YAML") -> yaml.Node | None:
     if node is not None:
         _check_tree(node, name)
     return node
+
+
+def explain_syntax_error(exc: yaml.MarkedYAMLError, text: str) -> tuple[int, int, str] | None:
+    """(line, column, message) in words a scenario's author acts on, for the YAML syntax
+    errors people make by hand (indentation, a missing `:`, an unclosed quote or bracket,
+    a tab); None for the rest, which keep PyYAML's own words. Quotes none of the text."""
+    problem, context = exc.problem or "", exc.context or ""
+    mark, started = exc.problem_mark, exc.context_mark
+    if mark is None:
+        return None
+    lines = text.splitlines()
+    row, column = mark.line, mark.column
+    here = lines[row] if row < len(lines) else ""
+    indent = len(here) - len(here.lstrip(" "))
+    if problem.startswith("expected <block end>, but found") or (
+        problem == "mapping values are not allowed here" and indent not in _levels_above(lines, row)
+    ):
+        return row + 1, indent + 1, _indentation(lines, row)
+    if problem == "mapping values are not allowed here":
+        if ": " in here[indent:column]:
+            why = "a second ': ' on this line: a value that contains ': ' must be quoted"
+            return row + 1, column + 1, why
+        above = _content_line_above(lines, row)
+        if above is None:
+            return None
+        why = (
+            f"this line has no ':' after its key, so line {row + 1} is read as part of it: "
+            "write `key: value` (or quote the text)"
+        )
+        return above + 1, 1, why
+    if started is None:
+        if problem == "found character '\\t' that cannot start any token":
+            return row + 1, column + 1, "a tab character: YAML indents with spaces only"
+        return None
+    at = (started.line + 1, started.column + 1)
+    if problem == "could not find expected ':'":
+        return *at, "this line has no ':' after its key: write `key: value` (or `- item`)"
+    if problem == "found unexpected end of stream" and "quoted scalar" in context:
+        return *at, "this quoted value is never closed: add the closing quote"
+    flow = re.fullmatch(r"expected ',' or '([\]}])', but got .*", problem)
+    if flow is not None:
+        closer = flow.group(1)
+        opener = "[" if closer == "]" else "{"
+        why = (
+            f"expected ',' or '{closer}' here: the `{opener}` that started at line {at[0]}, "
+            f"column {at[1]} is still open"
+        )
+        return row + 1, column + 1, why
+    return None
+
+
+def _content_line_above(lines: list[str], row: int) -> int | None:
+    """The index of the nearest line above `row` holding more than blanks or a comment."""
+    for index in range(min(row, len(lines)) - 1, -1, -1):
+        stripped = lines[index].strip()
+        if stripped and not stripped.startswith("#"):
+            return index
+    return None
+
+
+def _levels_above(lines: list[str], row: int) -> dict[int, int]:
+    """The indentations (0-based) a line at `row` could continue or close, each with the
+    line (1-based) that set it: the enclosing lines' own, and after a `- ` the item's."""
+    levels: dict[int, int] = {}
+    lowest: int | None = None
+    index = row
+    while (found := _content_line_above(lines, index)) is not None:
+        index = found
+        line = lines[found]
+        indent = len(line) - len(line.lstrip(" "))
+        if lowest is not None and indent >= lowest:
+            continue
+        lowest = indent
+        column = indent
+        levels.setdefault(column, found + 1)
+        while line.startswith("- ", column) or line.startswith("-\t", column):
+            column += 1
+            while column < len(line) and line[column] in " \t":
+                column += 1
+            if column < len(line) and line[column] != "#":
+                levels.setdefault(column, found + 1)
+        if indent == 0:
+            break
+    if lowest is None or lowest > 0:
+        levels.setdefault(0, 1)  # the top level is always there to go back to
+    return levels
+
+
+def _indentation(lines: list[str], row: int) -> str:
+    """The message for a line indented unlike every block it could belong to."""
+    levels = _levels_above(lines, row)
+    if not levels:
+        return "this line's indentation does not match the lines above it"
+    inner = max(levels)
+    others = sorted((level for level in levels if level != inner), reverse=True)
+    message = (
+        "this line's indentation does not match the lines above it (expected a key at "
+        f"the indentation of line {levels[inner]}, column {inner + 1}"
+    )
+    if others:
+        message += ", or at column " + " or ".join(str(level + 1) for level in others)
+        message += " to close that block"
+    return message + ")"
 
 
 # libyaml's composer recurses in C without Python's recursion limit: it is used only on
@@ -229,11 +337,14 @@ def from_data(data: Any, name: str) -> yaml.Node:
     """The node tree of plain Python data (a fault given as a dict), checked like text:
     no YAML text is written only to be parsed again. Nodes carry no marks, so problems
     are located by their key path alone."""
-    dumper = _DataDumper(io.StringIO())
+    dumper = _DataDumper(io.StringIO(), sort_keys=False)  # problems in the caller's order
     try:
         node: yaml.Node = dumper.represent_data(data)
     except yaml.representer.RepresenterError:
         message = "not plain data: use str, int, float, bool, None, lists and dicts"
+        raise ScenarioError([ScenarioIssue(name, 0, 0, message)]) from None
+    except RecursionError:
+        message = f"nested deeper than {MAX_DEPTH} levels"
         raise ScenarioError([ScenarioIssue(name, 0, 0, message)]) from None
     finally:
         dumper.dispose()
@@ -323,7 +434,12 @@ def describe(node: yaml.Node) -> str:
 def mapping(
     node: yaml.Node, path: str, allowed_keys: Iterable[str], problems: Problems
 ) -> dict[str, yaml.Node] | None:
-    """A mapping's value nodes by key; unknown and repeated keys are problems."""
+    """A mapping's value nodes by key; unknown and repeated keys are problems.
+
+    A misspelled key whose value is a list or mapping (`usres:`, `credentails:`) is read
+    as the key it is close to, so the problems inside it are reported in the same pass
+    instead of after the typo is fixed; the load fails on the typo either way.
+    """
     if not isinstance(node, yaml.MappingNode):
         if not path:
             # The top of a file: never quote it. The admin API loads paths it is given, and
@@ -334,6 +450,7 @@ def mapping(
             problems.add(node, path, f"expected a mapping, got {describe(node)}")
         return None
     known = list(allowed_keys)
+    given = {k.value for k, _ in node.value if isinstance(k, yaml.ScalarNode)}
     result: dict[str, yaml.Node] = {}
     for key_node, value_node in node.value:
         key = value(key_node) if isinstance(key_node, yaml.ScalarNode) else None
@@ -345,16 +462,41 @@ def mapping(
             continue
         if key not in known:
             problems.add(key_node, join(path, key), f"unknown key {key!r}{suggest(key, known)}")
+            meant = close_match(key, known, MEANT_CUTOFF)
+            if (
+                meant is not None
+                and meant not in given
+                and meant not in result
+                and isinstance(value_node, yaml.MappingNode | yaml.SequenceNode)
+            ):
+                result[meant] = value_node
             continue
         result[key] = value_node
     return result
 
 
+# How alike a word must be to a choice (difflib's ratio) to be suggested, and to be taken
+# for it (a misspelled key read as the key it is close to): the second asks for more.
+SUGGEST_CUTOFF = 0.6
+MEANT_CUTOFF = 0.75
+
+
+def close_match(word: str, choices: Iterable[str], cutoff: float = SUGGEST_CUTOFF) -> str | None:
+    """The choice `word` most likely means: the same word in another case (`binance` for
+    BINANCE), else the closest spelling at least `cutoff` alike; None if nothing is."""
+    options = list(choices)
+    folded = [option for option in options if option.casefold() == word.casefold()]
+    if folded:
+        return folded[0]
+    close = difflib.get_close_matches(word, options, n=1, cutoff=cutoff)
+    return close[0] if close else None
+
+
 def suggest(word: str, choices: Iterable[str]) -> str:
     """A `did you mean` hint plus the allowed list, for unknown keys and values."""
     options = list(choices)
-    close = difflib.get_close_matches(word, options, n=1)
-    hint = f"; did you mean {close[0]!r}?" if close else ""
+    close = close_match(word, options)
+    hint = f"; did you mean {close!r}?" if close is not None else ""
     return f" (allowed: {allowed(options)}){hint}"
 
 
@@ -391,13 +533,32 @@ def string_list(node: yaml.Node, path: str, problems: Problems) -> list[tuple[st
 
 
 def enum(
-    node: yaml.Node, path: str, choices: Iterable[str], problems: Problems, what: str
+    node: yaml.Node,
+    path: str,
+    choices: Iterable[str],
+    problems: Problems,
+    what: str,
+    elsewhere: Mapping[str, Iterable[str]] | None = None,
 ) -> str | None:
+    """One of `choices`, or None and a problem naming the allowed values and the likely fix.
+
+    `elsewhere` holds the values of the other wire profiles by profile name: a value valid
+    only there says which `profile:` the file needs, not merely that it is unknown.
+    """
     text = scalar(node, path, str, problems)
     if text is None:
         return None
     options = list(choices)
     if text not in options:
-        problems.add(node, path, f"unknown {what} {text!r}{suggest(text, options)}")
+        message = f"unknown {what} {text!r}{suggest(text, options)}"
+        for profile, values in (elsewhere or {}).items():
+            if text in values:
+                article = "an" if profile[:1] in "aeios" else "a"
+                message = (
+                    f"{what} {text!r} is {article} {profile}-profile value: set "
+                    f"`profile: {profile}` (allowed in this profile: {allowed(options)})"
+                )
+                break
+        problems.add(node, path, message)
         return None
     return str(text)

@@ -11,7 +11,7 @@ from typing import Any
 
 import yaml
 
-from cadenza_mock.model import VENUE_OUTCOMES, Credential, ProfileEnums, User
+from cadenza_mock.model import PROFILES, VENUE_OUTCOMES, Credential, ProfileEnums, User
 from cadenza_mock.scenario import generate as gen
 from cadenza_mock.scenario.nodes import Problems, describe, enum, join, mapping, scalar, value
 
@@ -47,6 +47,16 @@ _UUID_RE = re.compile(
 
 def is_uuid(text: str) -> bool:
     return bool(_UUID_RE.fullmatch(text))
+
+
+def elsewhere(enums: ProfileEnums, field: str) -> dict[str, tuple[str, ...]]:
+    """The values of one ProfileEnums field (`venues`, `types`...) in the profiles other
+    than `enums`, by profile name: what `enum()` needs to say "set `profile: sdk`"."""
+    return {name: getattr(other, field) for name, other in PROFILES.items() if other is not enums}
+
+
+# The profile field behind each enum a credential entry names.
+_PROFILE_FIELDS = {"venue": "venues", "type": "types", "status": "statuses"}
 
 
 # Timestamps must stay renderable as ISO-8601 (the sdk twins) with room for the clock to
@@ -161,12 +171,17 @@ class RecordBuilder:
         self.reference_ms = reference_ms
         self.credential_ids: set[str] = set()
 
+    def _enum(self, node: yaml.Node, path: str, choices: tuple[str, ...], what: str) -> Any:
+        """`enum()`, telling a value of the other profile's vocabulary apart from a typo."""
+        field = _PROFILE_FIELDS.get(what)
+        other = elsewhere(self.enums, field) if field is not None else None
+        return enum(node, path, choices, self.problems, what, other)
+
     def _choice(self, node: yaml.Node, path: str, choices: tuple[str, ...], what: str) -> Any:
         """A fixed value, a list to choose from, or a {value: weight} mapping."""
         if isinstance(node, yaml.SequenceNode):
             picked = [
-                enum(item, join(path, i), choices, self.problems, what)
-                for i, item in enumerate(node.value)
+                self._enum(item, join(path, i), choices, what) for i, item in enumerate(node.value)
             ]
             if not picked:
                 self.problems.add(node, path, "an empty list leaves nothing to choose from")
@@ -174,7 +189,7 @@ class RecordBuilder:
         if isinstance(node, yaml.MappingNode):
             weights: dict[str, float] = {}
             for key_node, weight_node in node.value:
-                key = enum(key_node, path, choices, self.problems, what)
+                key = self._enum(key_node, path, choices, what)
                 weight = scalar(
                     weight_node, join(path, str(key_node.value)), (int, float), self.problems
                 )
@@ -190,7 +205,7 @@ class RecordBuilder:
                 self.problems.add(node, path, "weights must add up to more than 0")
                 return None
             return weights
-        return enum(node, path, choices, self.problems, what)
+        return self._enum(node, path, choices, what)
 
     def credential_entry(
         self, node: yaml.Node, path: str, user: User, user_index: int, entry_index: int
@@ -361,13 +376,13 @@ class RecordBuilder:
             p.add(node, path, "a credential needs a venue (or `generate: N` to make several)")
             return None
         e = self.enums
-        venue = enum(fields["venue"], join(path, "venue"), e.venues, p, "venue")
+        venue = self._enum(fields["venue"], join(path, "venue"), e.venues, "venue")
         ctype: str | None = e.default_type
         if "type" in fields:
-            ctype = enum(fields["type"], join(path, "type"), e.types, p, "type")
+            ctype = self._enum(fields["type"], join(path, "type"), e.types, "type")
         status: str | None = "ACTIVE"
         if "status" in fields:
-            status = enum(fields["status"], join(path, "status"), e.statuses, p, "status")
+            status = self._enum(fields["status"], join(path, "status"), e.statuses, "status")
         given: dict[str, Any] = {}
         ok = self._texts(fields, path, given) and ok
         ok = self._ids(fields, path, user, given) and ok

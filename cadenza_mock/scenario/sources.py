@@ -17,7 +17,7 @@ import yaml
 
 from cadenza_mock.errors import ScenarioError, ScenarioIssue
 from cadenza_mock.model import is_bundled_name
-from cadenza_mock.scenario.nodes import Problems, compose, scalar, suggest
+from cadenza_mock.scenario.nodes import Problems, compose, from_data, scalar, suggest
 
 
 def bundled_dir() -> Path:
@@ -30,6 +30,20 @@ def bundled_dir() -> Path:
 
 def bundled_names() -> list[str]:
     return sorted(p.stem for p in bundled_dir().glob("*.yaml"))
+
+
+def bundled_path(name: str) -> Path:
+    """The installed file of a bundled scenario (`scenarios show`, `--paths`: after `pip
+    install` it lives inside the package); ScenarioError with a did-you-mean if none."""
+    path = bundled_dir() / f"{name}.yaml"
+    if name in bundled_names():
+        return path
+    raise _no_bundled(name)
+
+
+def _no_bundled(name: str) -> ScenarioError:
+    message = f"no bundled scenario {name!r}{suggest(name, bundled_names())}"
+    return ScenarioError([ScenarioIssue(name, 0, 0, message)])
 
 
 def bundled_descriptions() -> list[tuple[str, str]]:
@@ -80,6 +94,36 @@ def _is_file(path: Path) -> bool:
         return False
 
 
+# How many of a folder's scenario files a "this is a folder" message names.
+_LISTED = 12
+
+
+def _folder_given(path: Path, shown: str) -> ScenarioError | None:
+    """The error for a folder given where a scenario file is wanted (the container's
+    `CADENZA_MOCK_SCENARIO=/scenarios` slip), naming the files in it; None if `path` is
+    no folder."""
+    try:
+        if not path.is_dir():
+            return None
+        files = sorted(
+            p.name for p in path.iterdir() if p.suffix in (".yaml", ".yml") and _is_file(p)
+        )
+    except (OSError, ValueError):
+        return None
+    if not files:
+        message = "is a folder, not a scenario file, and it holds no scenario files (*.yaml)"
+    else:
+        listed = ", ".join(files[:_LISTED])
+        if len(files) > _LISTED:
+            listed += f" and {len(files) - _LISTED} more"
+        example = shown.rstrip("/\\") + "/" + files[0]
+        message = (
+            f"is a folder, not a scenario file; its scenario files: {listed} "
+            f"(name one, e.g. {example})"
+        )
+    return ScenarioError([ScenarioIssue(shown, 0, 0, message)])
+
+
 def _resolve(
     source: str | Path, relative_to: Path | None, confined: Confinement | None
 ) -> tuple[Path, str]:
@@ -102,8 +146,10 @@ def _resolve(
         for candidate in candidates:
             if _is_file(candidate) and (confined is None or confined.admits(candidate)):
                 return candidate, str(candidate)
-        message = f"no bundled scenario {text!r}{suggest(text, bundled_names())}"
-        raise ScenarioError([ScenarioIssue(text, 0, 0, message)])
+        folder = _folder_given(candidates[0], text) if confined is None else None
+        if folder is not None:
+            raise folder
+        raise _no_bundled(text)
     try:
         path = Path(text).expanduser()
     except RuntimeError:  # `~nobody/...`: no such home
@@ -119,7 +165,9 @@ def _resolve(
     if confined is not None and not confined.admits(path):
         raise _refused()
     if not _is_file(path):
-        raise ScenarioError([ScenarioIssue(str(path), 0, 0, "no such scenario file")])
+        raise _folder_given(path, str(path)) or ScenarioError(
+            [ScenarioIssue(str(path), 0, 0, "no such scenario file")]
+        )
     return path, str(path)
 
 
@@ -135,13 +183,19 @@ def _base(
         base_node, base_name, _, base_chain = document(base_source, here, chain, confined)
     except ScenarioError as exc:
         # Problems without a position (missing file, cycle) are reported at this
-        # `extends:` line; located ones (YAML errors in the base) keep their own.
+        # `extends:` line; located ones (YAML errors in the base) keep their own. An
+        # inline scenario's `extends:` has no line: its problems name the key alone.
         mark = value_node.start_mark
         raise ScenarioError(
             [
                 issue
                 if issue.line
-                else ScenarioIssue(mark.name, mark.line + 1, mark.column + 1, f"extends: {issue}")
+                else ScenarioIssue(
+                    mark.name if mark is not None else "<inline>",
+                    mark.line + 1 if mark is not None else 0,
+                    mark.column + 1 if mark is not None else 0,
+                    f"extends: {issue}",
+                )
                 for issue in exc.issues
             ]
         ) from None
@@ -180,19 +234,17 @@ def document(
     confined: Confinement | None,
 ) -> tuple[yaml.Node, str, str | None, list[str]]:
     """The merged root node, the display name, the file path and the `extends` chain."""
+    node: yaml.Node | None
     if isinstance(source, SourceText):
         text, name, path, here = source.text, source.name, None, relative_to
         identity = name
+        node = compose(text, name)
     elif isinstance(source, Mapping):
-        try:
-            text = yaml.safe_dump(dict(source), sort_keys=False, allow_unicode=True)
-        except yaml.YAMLError:
-            message = "not a scenario: values must be plain data (str, int, float, bool, None, "
-            raise ScenarioError(
-                [ScenarioIssue("<inline>", 0, 0, message + "lists and dicts)")]
-            ) from None
+        # Nodes straight from the data, without marks: problems name the key path
+        # (`users[0].credentials[1].venue`), never lines of a YAML text nobody wrote.
         name, path, here = "<inline>", None, relative_to
         identity = name
+        node = from_data(dict(source), name)
     else:
         file, name = _resolve(source, relative_to, confined)
         path, here = str(file), file.parent
@@ -213,7 +265,7 @@ def document(
             raise ScenarioError(
                 [ScenarioIssue(str(file), 0, 0, f"cannot read: {exc.strerror or exc}")]
             ) from None
-    node = compose(text, path or name)
+        node = compose(text, path)
     if node is None:  # an empty file is an empty scenario
         node = yaml.MappingNode("tag:yaml.org,2002:map", [], None, None)
     bases: list[str] = []
