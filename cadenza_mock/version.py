@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib.util
 from importlib import metadata
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 # `serve --loop`: auto takes uvloop where it is installed (it is a dependency wherever it
 # builds) and asyncio's own loop everywhere else.

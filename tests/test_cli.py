@@ -287,3 +287,25 @@ def test_scenario_dir_flag_repeats(serve, tmp_path):
         "from the second folder"
     )
     assert served.stop()[0] == 0
+
+
+def test_release_files_and_metadata():
+    """The release's LICENSE, CHANGELOG and Project-URLs exist, match and ship in the sdist."""
+    import tomllib
+
+    project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
+    assert project["project"]["license"] == "MIT"
+    license_text = (REPO / "LICENSE").read_text(encoding="utf-8")
+    assert license_text.startswith("MIT License\n\nCopyright (c) 2026 cadenza-mock developers\n")
+    changelog = (REPO / "CHANGELOG.md").read_text(encoding="utf-8")
+    headings = re.findall(r"^## (.*)$", changelog, re.M)
+    assert headings[:2] == ["[Unreleased]", f"[{__version__}] - 2026-12-02"]
+    assert __version__ == "0.2.0"
+    urls = project["project"]["urls"]
+    assert set(urls) == {"Homepage", "Documentation", "Changelog", "Issues"}
+    assert all(url.startswith("https://") for url in urls.values())
+    sdist = project["tool"]["hatch"]["build"]["targets"]["sdist"]["include"]
+    assert {"LICENSE", "CHANGELOG.md", "README.md"} <= set(sdist)
+    # Every banner the README shows is this release's.
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    assert set(re.findall(r"cadenza-mock (\d+\.\d+\.\d+) serving", readme)) == {__version__}
