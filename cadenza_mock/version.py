@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
-from importlib import metadata
-
 __version__ = "0.2.0"
 
 # `serve --loop`: auto takes uvloop where it is installed (it is a dependency wherever it
@@ -14,6 +11,10 @@ LOOP_CHOICES = ("auto", "uvloop", "asyncio")
 
 def uvloop_version() -> str | None:
     """uvloop's version if it can be imported here, found without importing it."""
+    # Imported here: this module is on the import path of every pytest run (the plugin).
+    import importlib.util
+    from importlib import metadata
+
     if importlib.util.find_spec("uvloop") is None:
         return None
     try:
