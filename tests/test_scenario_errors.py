@@ -206,6 +206,21 @@ SYNTAX = [
         "indentation of line 2, column 7, or at column 5 or 1 to close that block)",
     ),
     (
+        "a list item among keys",
+        "seed: 1\n- a\n",
+        2,
+        1,
+        "a list item among keys: put the list under a key of its own (`key:`, then `- item` lines)",
+    ),
+    (
+        "a key among list items",
+        "users:\n  - tokens: [t]\n  email: a@example.com\n",
+        3,
+        3,
+        "a key among list items: start it with `- ` for a new item, or indent it further to "
+        "belong to the item above",
+    ),
+    (
         "a key without its colon",
         "seed: 1\nusers\ndescription: x\n",
         2,

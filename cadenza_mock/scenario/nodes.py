@@ -130,7 +130,7 @@ def compose(text: str, name: str, what: str = "YAML") -> yaml.Node | None:
         loader.name = name
         node = loader.get_single_node()
     except yaml.MarkedYAMLError as exc:
-        explained = explain_syntax_error(exc, text)
+        explained = _explain_syntax_error(exc, text)
         if explained is not None:
             line, column, why = explained
             issue = ScenarioIssue(name, line, column, f"invalid {what}: {why}")
@@ -165,7 +165,7 @@ def compose(text: str, name: str, what: str = "YAML") -> yaml.Node | None:
     return node
 
 
-def explain_syntax_error(exc: yaml.MarkedYAMLError, text: str) -> tuple[int, int, str] | None:
+def _explain_syntax_error(exc: yaml.MarkedYAMLError, text: str) -> tuple[int, int, str] | None:
     """(line, column, message) in words a scenario's author acts on, for the YAML syntax
     errors people make by hand (indentation, a missing `:`, an unclosed quote or bracket,
     a tab); None for the rest, which keep PyYAML's own words. Quotes none of the text."""
@@ -177,8 +177,18 @@ def explain_syntax_error(exc: yaml.MarkedYAMLError, text: str) -> tuple[int, int
     row, column = mark.line, mark.column
     here = lines[row] if row < len(lines) else ""
     indent = len(here) - len(here.lstrip(" "))
+    levels = _levels_above(lines, row)
+    if problem.startswith("expected <block end>, but found") and indent in levels:
+        # Indented like a block above, but of the other kind: keys and `- ` items mixed.
+        if here[indent:].startswith("-"):
+            why = "a list item among keys: put the list under a key of its own "
+            why += "(`key:`, then `- item` lines)"
+        else:
+            why = "a key among list items: start it with `- ` for a new item, or indent it "
+            why += "further to belong to the item above"
+        return row + 1, indent + 1, why
     if problem.startswith("expected <block end>, but found") or (
-        problem == "mapping values are not allowed here" and indent not in _levels_above(lines, row)
+        problem == "mapping values are not allowed here" and indent not in levels
     ):
         return row + 1, indent + 1, _indentation(lines, row)
     if problem == "mapping values are not allowed here":
