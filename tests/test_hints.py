@@ -182,6 +182,23 @@ CASES = [
         "query parameter 'credentialStatus': 'active' is not an sdk-profile value; "
         "did you mean 'ACTIVE'?",
     ),
+    (
+        "docs",
+        "GET",
+        ACCOUNTS,
+        {"venue": "B2C2"},
+        None,
+        "query parameter 'venue': 'B2C2' is an sdk-profile value; "
+        "this server speaks docs (set profile: sdk or --profile sdk)",
+    ),
+    (
+        "sdk",
+        "GET",
+        "/api/v3/openapi.json",
+        {"profile": "SDK"},
+        None,
+        "query parameter 'profile': 'SDK' is not an allowed value; did you mean 'sdk'?",
+    ),
     # names no profile knows
     (
         "docs",

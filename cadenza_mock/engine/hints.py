@@ -247,14 +247,16 @@ def _values_hint(
     for value in raw if isinstance(raw, list) else [raw]:
         if not isinstance(value, str):
             continue
-        text = value.strip()
+        text = value.strip() if kind == _QUERY else value  # as the query parsers read it
         if text in allowed or not _ENUM_LIKE.fullmatch(text):
             continue  # a value that is no enum word gets the answer's 400, not a hint
         switch = f"this server speaks {profile} (set profile: {other} or --profile {other})"
         if theirs and text in theirs:
             return f"{kind} {name!r}: {text!r} is {_article(other)} {other}-profile value; {switch}"
+        # A domain both profiles share (`?profile=`, RPC params) is nobody's profile value.
+        profiled = profile and theirs != allowed
         start = f"{kind} {name!r}: {text!r} is not " + (
-            f"{_article(profile)} {profile}-profile value" if profile else "an allowed value"
+            f"{_article(profile)} {profile}-profile value" if profiled else "an allowed value"
         )
         near = _near(text, allowed)
         if near is not None:
