@@ -508,6 +508,22 @@ def test_query_vocabulary_matches_the_openapi_document() -> None:
             assert hints(profile, "GET", op.path, [(n, "") for n in known], None) == ()
 
 
+def test_every_operation_body_names_a_request_schema() -> None:
+    """hints find an operation's fields through schemas.COMPONENT_NAMES: it must name the
+    schemas the OpenAPI document publishes, for every operation with a body."""
+    from cadenza_mock.openapi_schemas import component_schemas
+    from cadenza_mock.schemas import COMPONENT_NAMES, REQUEST_SCHEMAS, component_schema
+
+    bodies = {op.body for op in OPERATIONS if op.body is not None}
+    assert bodies == set(COMPONENT_NAMES.values())
+    for profile in ("docs", "sdk"):
+        published = component_schemas(profile)
+        for key, name in COMPONENT_NAMES.items():
+            assert (
+                published[name] == REQUEST_SCHEMAS[profile][key] == component_schema(profile, name)
+            )
+
+
 # ------------------------------------------------------------------ properties
 
 _TEXT = st.text(max_size=30)
