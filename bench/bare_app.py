@@ -35,10 +35,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--body", type=Path, required=True, help="file with the response bytes")
     parser.add_argument("--path", default=DEFAULT_PATH, help=f"route (default {DEFAULT_PATH})")
+    parser.add_argument(
+        "--loop",
+        choices=("asyncio", "uvloop"),
+        default="asyncio",
+        help="event loop (default: asyncio's own, as a plain aiohttp app runs)",
+    )
     args = parser.parse_args(argv)
 
     app = make_bare_app(args.body.read_bytes(), args.path)
-    web.run_app(app, host=args.host, port=args.port, access_log=None, print=None)
+    loop = None
+    if args.loop == "uvloop":
+        import uvloop
+
+        loop = uvloop.new_event_loop()
+    web.run_app(app, host=args.host, port=args.port, access_log=None, print=None, loop=loop)
     return 0
 
 

@@ -8,6 +8,10 @@ bodies before anything is measured.
 
     python bench/bench_list.py                    # print the results table
     python bench/bench_list.py --write            # ...and record it in bench/README.md
+    python bench/bench_list.py --plot bench/list-throughput.svg \
+        --scenarios default generated:100 generated:1000 many   # ...and draw the plot
+
+A scenario is a bundled name or `generated:N` (one user with `generate: N` records).
 
 Needs wrk (Debian: apt-get install wrk) and taskset (util-linux).
 """
@@ -44,7 +48,10 @@ from _common import (
 )
 
 LIST_PATH = "/api/v3/credential/list"
-BARE = "bare aiohttp"
+BARE = "bare aiohttp"  # the reference every ratio is taken against: asyncio's own loop
+BARE_UVLOOP = "bare aiohttp + uvloop"
+OURS = "cadenza-mock"  # the default configuration: `--loop auto` runs uvloop where installed
+GENERATED_PREFIX = "generated:"
 HEALTH_PATH = "/__admin/health"
 
 # wrk prints this line from the script's done() hook; parsing it beats scraping the
@@ -88,6 +95,7 @@ class Row:
     size: int
     server: str
     runs: list[WrkRun]
+    records: int = 0  # credentials in the list answer
 
     @property
     def rps(self) -> float:
@@ -272,7 +280,19 @@ def ours_argv(scenario: str, port: int) -> list[str]:
     ]
 
 
-def first_token(scenario: str) -> str:
+def scenario_source(scenario: str, work: Path) -> str:
+    """What `serve --scenario` takes: the bundled name, or a file written for `generated:N`."""
+    if not scenario.startswith(GENERATED_PREFIX):
+        return scenario
+    count = int(scenario.removeprefix(GENERATED_PREFIX))
+    path = work / f"generated-{count}.yaml"
+    path.write_text(
+        f"seed: 1\nusers:\n  - tokens: [bench-token]\n    credentials:\n      - generate: {count}\n"
+    )
+    return str(path)
+
+
+def first_token(source: str) -> str:
     try:
         from cadenza_mock import load_scenario
     except ImportError as exc:
@@ -280,7 +300,7 @@ def first_token(scenario: str) -> str:
             f"cannot import cadenza_mock.load_scenario ({exc}); "
             "run `pip install -e .` in the repository first"
         ) from exc
-    return load_scenario(scenario).users[0].tokens[0]
+    return load_scenario(source).users[0].tokens[0]
 
 
 # scenario -> rounds thrown away because other processes were busy during them
@@ -288,9 +308,12 @@ discarded: dict[str, int] = {}
 
 
 def bench_scenario(args: argparse.Namespace, scenario: str, work: Path, script: Path) -> list[Row]:
-    token = first_token(scenario)
+    source = scenario_source(scenario, work)
+    token = first_token(source)
     auth = {"Authorization": f"Bearer {token}"}
-    variants = [("cadenza-mock", [])]
+    variants = [(OURS, [])]
+    if not args.no_loop_variants:
+        variants.append((f"{OURS} --loop asyncio", ["--loop", "asyncio"]))
     if args.quiet_variant:
         variants.append(("cadenza-mock --quiet", ["--quiet"]))
     if args.lean_variant:
@@ -304,7 +327,7 @@ def bench_scenario(args: argparse.Namespace, scenario: str, work: Path, script: 
             port = free_port()
             url = f"http://127.0.0.1:{port}{LIST_PATH}"
             server = Server(
-                f"{label} {scenario}", [*ours_argv(scenario, port), *extra], args.server_core, work
+                f"{label} {scenario}", [*ours_argv(source, port), *extra], args.server_core, work
             )
             targets.append((label, url, server))
             server.wait_ready(f"http://127.0.0.1:{port}{HEALTH_PATH}", {})
@@ -322,31 +345,37 @@ def bench_scenario(args: argparse.Namespace, scenario: str, work: Path, script: 
         body_file = work / f"{scenario}.json"
         body_file.write_bytes(body)
 
-        port = free_port()
-        url = f"http://127.0.0.1:{port}{LIST_PATH}"
-        bare = Server(
-            f"bare aiohttp {scenario}",
-            [
-                sys.executable,
-                str(BENCH_DIR / "bare_app.py"),
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--body",
-                str(body_file),
-            ],
-            args.server_core,
-            work,
-        )
-        targets.append((BARE, url, bare))
-        bare.wait_ready(url, {})
-        bare_status, bare_body = fetch(url, auth)
-        if bare_status != 200 or bare_body != body:
-            raise BenchError(
-                f"bare app answered {bare_status} with {len(bare_body)} bytes; "
-                f"expected 200 with the {len(body)} bytes cadenza-mock served"
+        bares = [(BARE, "asyncio")]
+        if not args.no_loop_variants:
+            bares.append((BARE_UVLOOP, "uvloop"))
+        for label, loop in bares:
+            port = free_port()
+            url = f"http://127.0.0.1:{port}{LIST_PATH}"
+            bare = Server(
+                f"{label} {scenario}",
+                [
+                    sys.executable,
+                    str(BENCH_DIR / "bare_app.py"),
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(port),
+                    "--body",
+                    str(body_file),
+                    "--loop",
+                    loop,
+                ],
+                args.server_core,
+                work,
             )
+            targets.append((label, url, bare))
+            bare.wait_ready(url, {})
+            bare_status, bare_body = fetch(url, auth)
+            if bare_status != 200 or bare_body != body:
+                raise BenchError(
+                    f"{label} answered {bare_status} with {len(bare_body)} bytes; "
+                    f"expected 200 with the {len(body)} bytes cadenza-mock served"
+                )
 
         runs: dict[str, list[WrkRun]] = {label: [] for label, _, _ in targets}
         for label, url, server in targets:
@@ -382,7 +411,8 @@ def bench_scenario(args: argparse.Namespace, scenario: str, work: Path, script: 
             kept += 1
             for label, run in round_runs.items():
                 runs[label].append(run)
-        return [Row(scenario, len(body), label, runs[label]) for label, _, _ in targets]
+        records = len(json.loads(body)["data"])
+        return [Row(scenario, len(body), label, runs[label], records) for label, _, _ in targets]
     finally:
         for _, _, server in reversed(targets):
             server.stop()
@@ -422,9 +452,9 @@ def render(args: argparse.Namespace, argv: Sequence[str], rows: list[Row]) -> st
         "",
         "Command: `" + shlex.join(["python", "bench/bench_list.py", *public_argv(argv)]) + "`",
         "",
-        "| scenario | response size | server | req/s | p50 ms | p99 ms | server CPU "
+        "| scenario | records | response size | server | req/s | p50 ms | p99 ms | server CPU "
         "| ours / bare req/s |",
-        "|---|---:|---|---:|---:|---:|---:|---:|",
+        "|---|---:|---:|---|---:|---:|---:|---:|---:|",
     ]
     bare = {r.scenario: r for r in rows if r.server == BARE}
     notes = []
@@ -439,7 +469,7 @@ def render(args: argparse.Namespace, argv: Sequence[str], rows: list[Row]) -> st
                 ratio += f" ({min(per_round):.2f}-{max(per_round):.2f})"
         server_cpu = statistics.median(run.server_cpu for run in r.runs)
         lines.append(
-            f"| {r.scenario} | {fmt_size(r.size)} | {r.server} | {r.rps:,.0f} | "
+            f"| {r.scenario} | {r.records:,} | {fmt_size(r.size)} | {r.server} | {r.rps:,.0f} | "
             f"{r.p50_ms:.2f} | {r.p99_ms:.2f} | {server_cpu:.2f} | {ratio} |"
         )
         errors = sum(run.socket_errors for run in r.runs)
@@ -521,8 +551,57 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         help="at most this many rounds per scenario are redone (default 5); after that, "
         "busy rounds are kept and the report shows the interference",
     )
+    p.add_argument(
+        "--no-loop-variants",
+        action="store_true",
+        help="measure only the default cadenza-mock and the bare app on asyncio (by default "
+        "also `serve --loop asyncio` and the bare app on uvloop)",
+    )
+    p.add_argument(
+        "--plot",
+        type=Path,
+        metavar="SVG",
+        help="draw req/s and p99 against the records in the list, cadenza-mock vs the bare "
+        "app, to this file (needs matplotlib: pip install matplotlib)",
+    )
     p.add_argument("--json", type=Path, help="also write the raw per-run numbers here")
     return p.parse_args(argv)
+
+
+def plot(rows: list[Row], path: Path, title: str) -> None:
+    """Two panels sharing a log x axis (records in the answer): req/s and p99 latency."""
+    try:
+        import matplotlib
+
+        matplotlib.use("svg")
+        import matplotlib.pyplot as plt
+    except ImportError as exc:
+        raise BenchError(f"--plot needs matplotlib ({exc}): pip install matplotlib") from exc
+    servers = [
+        s
+        for s in (OURS, f"{OURS} --loop asyncio", BARE, BARE_UVLOOP)
+        if any(r.server == s for r in rows)
+    ]
+    fig, (top, bottom) = plt.subplots(2, 1, sharex=True, figsize=(7, 6.5))
+    for server in servers:
+        mine = sorted((r for r in rows if r.server == server), key=lambda r: r.records)
+        xs = [max(r.records, 1) for r in mine]
+        style = "-" if server in (OURS, BARE) else "--"
+        top.plot(xs, [r.rps for r in mine], style, marker="o", label=server)
+        bottom.plot(xs, [r.p99_ms for r in mine], style, marker="o", label=server)
+    top.set_ylabel("requests / s (median)")
+    top.set_yscale("log")
+    bottom.set_ylabel("p99 latency, ms (median)")
+    bottom.set_yscale("log")
+    bottom.set_xscale("log")
+    bottom.set_xlabel("credentials in the list answer")
+    top.legend(fontsize="small")
+    top.grid(True, which="both", alpha=0.3)
+    bottom.grid(True, which="both", alpha=0.3)
+    top.set_title(title, fontsize="medium")
+    fig.tight_layout()
+    fig.savefig(path, metadata={"Date": None})
+    plt.close(fig)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -549,6 +628,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 1
     table = render(args, argv, rows)
     print(table)
+    if args.plot:
+        try:
+            plot(
+                rows,
+                args.plot,
+                "GET /api/v3/credential/list, wrk -t1 -c"
+                f"{args.connections}, {datetime.now(UTC):%Y-%m-%d}",
+            )
+        except BenchError as exc:
+            print(f"bench_list: {exc}", file=sys.stderr)
+            return 1
+        print(f"plot written to {args.plot}", file=sys.stderr)
     if args.json:
         args.json.write_text(
             json.dumps(
