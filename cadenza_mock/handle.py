@@ -501,13 +501,13 @@ def _unknown(entry: JournalEntry) -> bool:
 
 
 def _describe_unknown(entry: JournalEntry) -> str:
-    why = {404: "unknown route", 405: "wrong method"}.get(entry.status)
+    """`GET /path?a=1 -> 404 (unknown route)`, then one indented `hint:` line per hint."""
     line = f"{_request_line(entry)} -> {entry.status}"
-    if why is not None and not (entry.status == 404 and _known_route(entry.method, entry.path)):
-        line += f" ({why})"
-    if entry.hints:
-        line += "; hints: " + "; ".join(entry.hints)
-    return line
+    if entry.status == 405:
+        line += " (wrong method)"
+    elif entry.status == 404 and not _known_route(entry.method, entry.path):
+        line += " (unknown route)"
+    return "\n".join([line, *(f"    hint: {hint}" for hint in entry.hints)])
 
 
 def _request_line(entry: JournalEntry) -> str:

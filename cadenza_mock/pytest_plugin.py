@@ -25,6 +25,8 @@ if TYPE_CHECKING:
     from cadenza_mock.scenario import Scenario
 
 MARKER = "cadenza_scenario"
+OPTIONS_MARKER = "cadenza_mock"  # @pytest.mark.cadenza_mock(strict=True): fixture options
+MARKER_OPTIONS = ("strict",)
 PROFILES = ("docs", "sdk")  # cadenza_mock.model.PROFILE_NAMES, without importing it
 URL_ENV = "CADENZA_MOCK_URL"
 ADMIN_TOKEN_ENV = "CADENZA_MOCK_ADMIN_TOKEN"
@@ -38,6 +40,7 @@ class Settings:
     profile: str | None
     url: str | None
     admin_token: str | None
+    strict: bool = False
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -76,9 +79,25 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="TOKEN",
         help=f"X-Admin-Token for --cadenza-url [env: {ADMIN_TOKEN_ENV}]",
     )
+    group.addoption(
+        "--cadenza-strict",
+        dest="cadenza_strict",
+        action="store_true",
+        default=None,
+        help="fail a test at teardown when the code under test sent a request the Cadenza "
+        "API does not know (an unknown route or method: 404/405) or one with near-miss "
+        "hints (a parameter or field the profile does not know); "
+        f"@pytest.mark.{OPTIONS_MARKER}(strict=False) opts a test out [ini: cadenza_strict]",
+    )
     parser.addini("cadenza_scenario", "default cadenza-mock scenario (name or path)")
     parser.addini("cadenza_profile", "cadenza-mock wire profile: docs or sdk")
     parser.addini("cadenza_url", "URL of an already running cadenza-mock to test against")
+    parser.addini(
+        "cadenza_strict",
+        "fail tests that send requests the Cadenza API does not know (see --cadenza-strict)",
+        type="bool",
+        default=False,
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -87,6 +106,12 @@ def pytest_configure(config: pytest.Config) -> None:
         f"{MARKER}(scenario): serve this cadenza-mock scenario to the test: a bundled name, "
         "a YAML path (relative to the test file) or an inline dict; on a test, class or "
         "module, the closest wins.",
+    )
+    config.addinivalue_line(
+        "markers",
+        f"{OPTIONS_MARKER}(strict=True): cadenza_mock fixture options for the test, class or "
+        "module (the closest wins); strict fails the test at teardown when the code under "
+        "test sent a request the API does not know (404/405, or near-miss hints).",
     )
     settings = settings_of(config)
     workers = getattr(config.option, "numprocesses", None)
@@ -98,11 +123,49 @@ def pytest_configure(config: pytest.Config) -> None:
         )
 
 
-def pytest_report_header(config: pytest.Config) -> str:
+def describe_run(config: pytest.Config) -> str:
+    """The one line that says where this run's mock is and what it serves."""
     settings = settings_of(config)
     where = f"remote {settings.url}" if settings.url else "in-process, one server per worker"
     profile = settings.profile or "scenario's own"
-    return f"cadenza-mock: scenario {settings.scenario!s}, profile {profile}, {where}"
+    strict = ", strict" if settings.strict else ""
+    return f"cadenza-mock: scenario {settings.scenario!s}, profile {profile}, {where}{strict}"
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    """Only under -v: a run whose tests never use the mock says nothing about it (the
+    terminal summary names it when a test did, see pytest_terminal_summary)."""
+    return describe_run(config) if config.get_verbosity() > 0 else None
+
+
+_USED = pytest.StashKey[bool]()
+_WORKER_USED = "cadenza_mock_used"  # xdist workeroutput key: a worker's tests used the mock
+
+
+def _mark_used(config: pytest.Config) -> None:
+    config.stash[_USED] = True
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None and session.config.stash.get(_USED, False):
+        workeroutput[_WORKER_USED] = True
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: object, error: object) -> None:
+    """xdist controller: remember that a worker's tests used the mock."""
+    output = getattr(node, "workeroutput", None) or {}
+    config = getattr(node, "config", None)
+    if output.get(_WORKER_USED) and isinstance(config, pytest.Config):
+        _mark_used(config)
+
+
+def pytest_terminal_summary(
+    terminalreporter: pytest.TerminalReporter, exitstatus: int, config: pytest.Config
+) -> None:
+    if config.stash.get(_USED, False) and config.get_verbosity() == 0:
+        terminalreporter.write_line(describe_run(config))
 
 
 _SETTINGS = pytest.StashKey[Settings]()
@@ -131,7 +194,10 @@ def _resolve_settings(config: pytest.Config) -> Settings:
         )
     url = config.option.cadenza_url or os.environ.get(URL_ENV) or config.getini("cadenza_url")
     token = config.option.cadenza_admin_token or os.environ.get(ADMIN_TOKEN_ENV)
-    return Settings(scenario=scenario, profile=profile, url=url or None, admin_token=token)
+    strict = bool(config.option.cadenza_strict or config.getini("cadenza_strict"))
+    return Settings(
+        scenario=scenario, profile=profile, url=url or None, admin_token=token, strict=strict
+    )
 
 
 def _anchor(source: str, base: Path) -> str:
@@ -183,6 +249,28 @@ def _marker_source(request: pytest.FixtureRequest) -> SourceLike | None:
     )
 
 
+def _strict(request: pytest.FixtureRequest) -> bool:
+    """The closest `cadenza_mock(strict=...)` marker, else --cadenza-strict / the ini."""
+    marker = request.node.get_closest_marker(OPTIONS_MARKER)
+    if marker is None:
+        return settings_of(request.config).strict
+    unknown = sorted(set(marker.kwargs) - set(MARKER_OPTIONS))
+    if marker.args or unknown:
+        pytest.fail(
+            f"@pytest.mark.{OPTIONS_MARKER} takes keyword options "
+            f"({', '.join(MARKER_OPTIONS)}), got args={marker.args!r} "
+            f"kwargs={marker.kwargs!r}",
+            pytrace=False,
+        )
+    strict = marker.kwargs.get("strict", settings_of(request.config).strict)
+    if not isinstance(strict, bool):
+        pytest.fail(
+            f"@pytest.mark.{OPTIONS_MARKER}(strict=...) takes True or False, got {strict!r}",
+            pytrace=False,
+        )
+    return strict
+
+
 # --------------------------------------------------------------------------- fixtures
 
 
@@ -214,6 +302,7 @@ def cadenza_mock_scenario(
 @pytest.fixture(scope="session")
 def cadenza_mock_server(pytestconfig: pytest.Config) -> Iterator[MockHandle]:
     """The session's mock (one per xdist worker, free port); prefer `cadenza_mock` in tests."""
+    _mark_used(pytestconfig)
     settings = settings_of(pytestconfig)
     if settings.url:
         from cadenza_mock.remote import RemoteError, RemoteMock
@@ -255,6 +344,7 @@ def cadenza_mock(
     """The mock in this test's scenario, pristine: .url .token .auth_headers .requests .load()."""
     from cadenza_mock.remote import RemoteError
 
+    strict = _strict(request)
     mock = cadenza_mock_server
     try:
         mock.use(cadenza_mock_source)
@@ -274,6 +364,18 @@ def cadenza_mock(
     mock.clear_handler_errors()
     yield mock
     mock.check_handler_errors()
+    if strict:
+        try:
+            mock.assert_no_unknown_requests()
+        except AssertionError as exc:
+            problem = str(exc)
+        else:
+            return
+        pytest.fail(
+            f"{problem}\n(strict mode: fix the requests, or opt the test out with "
+            f"@pytest.mark.{OPTIONS_MARKER}(strict=False))",
+            pytrace=False,
+        )
 
 
 @pytest.fixture
@@ -283,4 +385,5 @@ def cadenza_mock_app(
     """A fresh aiohttp app of the mock in this test's scenario: `await aiohttp_client(it)`."""
     from cadenza_mock.http.app import make_app
 
+    _mark_used(request.config)
     return make_app(scenario=cadenza_mock_scenario, profile=settings_of(request.config).profile)

@@ -309,15 +309,15 @@ def test_unknown_requests_are_unknown_routes_and_methods_only(mock: MockHandle) 
     get(mock, "/api/v3/credential/lst")  # a typo: unknown route
     requests.delete(mock.url_for(LIST), headers=mock.auth_headers, timeout=10)  # wrong method
     post(mock, REVOKE, {"credentialId": "00000000-0000-4000-8000-000000000000"})  # not found
-    mock.fail_next(404, path="/api/v3/auth/user")
-    get(mock, "/api/v3/auth/user")  # the test's own fault
+    mock.fail_next(404, path="/api/v3/planned")
+    get(mock, "/api/v3/planned")  # the test's own fault on a route the API lacks
     requests.head(mock.url_for(LIST), headers=mock.auth_headers, timeout=10)  # HEAD of a GET
     statuses = [(e.path, e.status) for e in mock.requests]
     assert statuses == [
         ("/api/v3/credential/lst", 404),
         (LIST, 405),
         (REVOKE, 404),
-        ("/api/v3/auth/user", 404),
+        ("/api/v3/planned", 404),
         (LIST, 200),
     ]
     assert [(e.method, e.path) for e in mock.unknown_requests()] == [
@@ -352,10 +352,10 @@ def test_entries_with_hints_are_unknown_requests() -> None:
         hints=("credentialStatus: the sdk profile's name; this mock serves docs: status",),
     )
     assert _unknown(entry)
-    assert _describe_unknown(entry) == (
-        f"GET {LIST}?credentialStatus=ACTIVE -> 200; hints: credentialStatus: the sdk "
-        "profile's name; this mock serves docs: status"
-    )
+    assert _describe_unknown(entry).splitlines() == [
+        f"GET {LIST}?credentialStatus=ACTIVE -> 200",
+        "    hint: credentialStatus: the sdk profile's name; this mock serves docs: status",
+    ]
 
 
 # --------------------------------------------------------------------------- remote errors
@@ -376,3 +376,22 @@ def test_remote_401_names_the_admin_token_option_and_variable(
     with pytest.raises(RemoteError) as missing:
         RemoteMock(url, admin_token=ADMIN_TOKEN).remove_fault("no-such-fault")
     assert "HTTP 404" in str(missing.value) and "--cadenza-admin-token" not in str(missing.value)
+
+
+def test_requests_the_profile_does_not_know_carry_hints_and_count(mock: MockHandle) -> None:
+    get(mock, params={"credentialStatus": "ACTIVE"})  # the sdk profile's name, under docs
+    get(mock, params={"status": "ACTIVE"})
+    [unknown] = mock.unknown_requests()
+    assert unknown.seq == 1 and unknown.hints
+    assert any("credentialStatus" in hint and "'status'" in hint for hint in unknown.hints)
+    with pytest.raises(AssertionError) as error:
+        mock.assert_no_unknown_requests()
+    lines = str(error.value).splitlines()
+    assert lines[1] == f"  GET {LIST}?credentialStatus=ACTIVE -> 200"
+    assert lines[2].startswith("    hint: ") and "credentialStatus" in lines[2]
+
+
+def test_without_hints_only_routes_and_methods_count() -> None:
+    with MockServer(hints=False) as quiet:
+        get(quiet, params={"credentialStatus": "ACTIVE"})
+        assert quiet.last_call.hints == () and quiet.unknown_requests() == []

@@ -527,17 +527,215 @@ def test_fixtures_and_marker_are_listed(pytester: pytest.Pytester) -> None:
     fixtures.stdout.fnmatch_lines(["cadenza_mock_app -- *", "    A fresh aiohttp app*"])
     markers = pytester.runpytest_inprocess("--markers")
     markers.stdout.fnmatch_lines(["@pytest.mark.cadenza_scenario(scenario): *closest wins*"])
+    markers.stdout.fnmatch_lines(["@pytest.mark.cadenza_mock(strict=True): *strict fails*"])
     helptext = pytester.runpytest_inprocess("--help")
     helptext.stdout.fnmatch_lines(
-        ["*--cadenza-scenario=NAME|PATH*", "*--cadenza-profile*", "*--cadenza-url=URL*"],
+        [
+            "*--cadenza-scenario=NAME|PATH*",
+            "*--cadenza-profile*",
+            "*--cadenza-url=URL*",
+            "*--cadenza-strict*",
+        ],
         consecutive=False,
     )
 
 
-def test_report_header_says_where_the_mock_runs(pytester: pytest.Pytester) -> None:
+def _mock_lines(result: pytest.RunResult) -> list[str]:
+    return [line for line in result.outlines if line.startswith("cadenza-mock:")]
+
+
+def test_the_mock_line_shows_only_when_a_test_used_the_mock_or_under_v(
+    pytester: pytest.Pytester,
+) -> None:
+    """A project whose tests never touch the mock hears nothing of it; -v always does."""
     pytester.makepyfile(test_x="def test_x(): pass")
-    result = run(pytester, "--cadenza-scenario", "empty")
-    result.stdout.fnmatch_lines(["cadenza-mock: scenario empty, *in-process*"])
+    assert _mock_lines(run(pytester, "--cadenza-scenario", "empty")) == []
+    assert _mock_lines(run(pytester, "--cadenza-scenario", "empty", "-n", "2")) == []
+    verbose = run(pytester, "--cadenza-scenario", "empty", "-v")
+    # In the header, before collection, and only there.
+    verbose.stdout.fnmatch_lines(["cadenza-mock: scenario empty, *in-process*", "collect*"])
+    assert len(_mock_lines(verbose)) == 1
+    pytester.makepyfile(test_y="def test_y(cadenza_mock): pass")
+    for args in ((), ("-n", "2")):
+        used = run(pytester, "--cadenza-scenario", "empty", *args)
+        used.assert_outcomes(passed=2)
+        # In the summary, once, whichever worker used it.
+        used.stdout.fnmatch_lines(["*2 passed*"])
+        assert _mock_lines(used) == [
+            "cadenza-mock: scenario empty, profile scenario's own, in-process, one server "
+            "per worker"
+        ], args
+        progress = next(i for i, line in enumerate(used.outlines) if "[100%]" in line)
+        assert used.outlines.index(_mock_lines(used)[0]) > progress
+    assert _mock_lines(run(pytester, "-q")) == []  # quiet means quiet
+    assert len(_mock_lines(run(pytester, "-v", "--cadenza-strict"))) == 1
+    assert _mock_lines(run(pytester, "-v", "--cadenza-strict"))[0].endswith(", strict")
+
+
+def test_the_app_fixture_counts_as_using_the_mock(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_app="def test_app(cadenza_mock_app): pass")
+    assert len(_mock_lines(run(pytester))) == 1
+
+
+# --------------------------------------------------------------------------- strict mode
+
+STRICT = f'''
+import pytest
+import requests
+
+LIST = "{LIST}"
+
+
+def test_unknown_route(cadenza_mock):
+    url = cadenza_mock.url_for("/api/v3/credential/lst")
+    assert requests.get(url, headers=cadenza_mock.auth_headers).status_code == 404
+
+
+def test_wrong_method(cadenza_mock):
+    url = cadenza_mock.url_for(LIST)
+    assert requests.delete(url, headers=cadenza_mock.auth_headers).status_code == 405
+    assert requests.get(url, headers=cadenza_mock.auth_headers).status_code == 200
+
+
+def test_known_routes_and_answers_the_api_gives(cadenza_mock):
+    headers = cadenza_mock.auth_headers
+    assert requests.get(cadenza_mock.url_for(LIST), headers=headers).status_code == 200
+    gone = {{"credentialId": "00000000-0000-4000-8000-000000000000"}}
+    url = cadenza_mock.url_for("/api/v3/credential/revoke")
+    assert requests.post(url, json=gone, headers=headers).status_code == 404  # not found
+    cadenza_mock.fail_next(404, path="/api/v3/planned")  # the test's own fault
+    planned = requests.get(cadenza_mock.url_for("/api/v3/planned"), headers=headers)
+    assert planned.status_code == 404
+
+
+@pytest.mark.cadenza_mock(strict=False)
+def test_opted_out(cadenza_mock):
+    assert requests.get(cadenza_mock.url_for("/nope")).status_code == 404
+'''
+
+
+def _strict_errors(result: pytest.RunResult) -> None:
+    result.assert_outcomes(passed=4, errors=2)
+    result.stdout.fnmatch_lines(
+        [
+            "*ERROR at teardown of test_unknown_route*",
+            "*cadenza-mock strict mode: 1 request(s) the Cadenza API does not know:",
+            "*  GET /api/v3/credential/lst -> 404 (unknown route)",
+            "*(strict mode: fix the requests, or opt the test out with "
+            "@pytest.mark.cadenza_mock(strict=False))",
+            "*ERROR at teardown of test_wrong_method*",
+            "*cadenza-mock strict mode: 1 request(s) the Cadenza API does not know:",
+            f"*  DELETE {LIST} -> 405 (wrong method)",
+        ],
+        consecutive=False,
+    )
+    assert "ERROR at teardown of test_known" not in result.stdout.str()
+    assert "ERROR at teardown of test_opted_out" not in result.stdout.str()
+    assert "alice-token" not in result.stdout.str()
+
+
+def test_strict_mode_fails_unknown_routes_and_methods_at_teardown(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(test_strict=STRICT)
+    run(pytester).assert_outcomes(passed=4)  # off by default
+    _strict_errors(run(pytester, "--cadenza-strict"))
+    _strict_errors(run(pytester, "--cadenza-strict", "-n", "2"))
+    pytester.makeini(
+        "[pytest]\nasyncio_default_fixture_loop_scope = function\ncadenza_strict = true\n"
+    )
+    _strict_errors(run(pytester))
+
+
+def test_strict_marker_on_a_module_and_closest_wins(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_marked="pytestmark = __import__('pytest').mark.cadenza_mock(strict=True)\n" + STRICT
+    )
+    _strict_errors(run(pytester))
+
+
+def test_strict_mode_in_remote_mode(pytester: pytest.Pytester, serve: Callable[..., Any]) -> None:
+    url, _ = serve("--quiet").banner()
+    pytester.makepyfile(test_strict=STRICT)
+    _strict_errors(run(pytester, "--cadenza-url", url, "--cadenza-strict"))
+
+
+def test_a_bad_cadenza_mock_marker_fails_that_test(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_bad_marker="""
+        import pytest
+
+        @pytest.mark.cadenza_mock(strict="yes")
+        def test_not_a_bool(cadenza_mock):
+            pass
+
+        @pytest.mark.cadenza_mock(stirct=True)
+        def test_misspelled(cadenza_mock):
+            pass
+
+        @pytest.mark.cadenza_mock(True)
+        def test_positional(cadenza_mock):
+            pass
+
+        def test_fine(cadenza_mock):
+            pass
+        """
+    )
+    result = run(pytester)
+    result.assert_outcomes(passed=1, errors=3)
+    result.stdout.fnmatch_lines(
+        [
+            "*@pytest.mark.cadenza_mock(strict=...) takes True or False, got 'yes'*",
+            "*@pytest.mark.cadenza_mock takes keyword options (strict), got args=() "
+            "kwargs={'stirct': True}*",
+            "*@pytest.mark.cadenza_mock takes keyword options (strict), got args=(True,)*",
+        ],
+        consecutive=False,
+    )
+
+
+STRICT_HINTS = f'''
+import requests
+
+LIST = "{LIST}"
+
+
+def test_another_profiles_names(cadenza_mock):
+    url = cadenza_mock.url_for(LIST)
+    query = {{"credentialStatus": "ACTIVE"}}
+    r = requests.get(url, params=query, headers=cadenza_mock.auth_headers)
+    assert r.status_code == 200  # the real API ignores it, so does the mock
+    body = {{"venue": "BYBIT", "name": "bot", "apiKey": "bybitKEY1234567890",
+             "apiSecret": "hint-test-secret", "colour": "red"}}
+    url = cadenza_mock.url_for("/api/v3/credential/create")
+    assert requests.post(url, json=body, headers=cadenza_mock.auth_headers).status_code == 200
+
+
+def test_clean(cadenza_mock):
+    url = cadenza_mock.url_for(LIST)
+    assert requests.get(url, params={{"status": "ACTIVE"}}, headers=cadenza_mock.auth_headers).ok
+'''
+
+
+def test_strict_mode_fails_requests_with_near_miss_hints(pytester: pytest.Pytester) -> None:
+    """A parameter or body field the active profile does not know is listed with its hints."""
+    pytester.makepyfile(test_hints=STRICT_HINTS)
+    run(pytester).assert_outcomes(passed=2)
+    result = run(pytester, "--cadenza-strict")
+    result.assert_outcomes(passed=2, errors=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*ERROR at teardown of test_another_profiles_names*",
+            "*cadenza-mock strict mode: 2 request(s) the Cadenza API does not know:",
+            f"*  GET {LIST}?credentialStatus=ACTIVE -> 200",
+            "*    hint: *credentialStatus*status*",
+            "*  POST /api/v3/credential/create -> 200",
+            "*    hint: *colour*",
+        ],
+        consecutive=False,
+    )
+    assert "ERROR at teardown of test_clean" not in result.stdout.str()
+    assert "hint-test-secret" not in result.stdout.str()
 
 
 def test_importing_the_plugin_does_not_import_aiohttp_or_yaml() -> None:
@@ -584,8 +782,19 @@ def test_remote_mode_isolation_and_admin_token(
     # without the token every test errors, with the server's 401 and never the token itself
     denied = run(pytester, "--cadenza-url", url)
     denied.assert_outcomes(errors=5)
-    denied.stdout.fnmatch_lines(["*refused PUT /__admin/scenario: HTTP 401*X-Admin-Token*"])
+    denied.stdout.fnmatch_lines(
+        [
+            "*refused PUT /__admin/scenario: HTTP 401*X-Admin-Token*"
+            "--cadenza-admin-token TOKEN or CADENZA_MOCK_ADMIN_TOKEN=TOKEN*"
+        ]
+    )
     assert "adm1n-s3cret" not in denied.stdout.str()
+    wrong = run(pytester, "--cadenza-url", url, "--cadenza-admin-token", "not-it-either")
+    wrong.assert_outcomes(errors=5)
+    wrong.stdout.fnmatch_lines(
+        ["*HTTP 401*admin token given was refused*CADENZA_MOCK_ADMIN_TOKEN*"]
+    )
+    assert "adm1n-s3cret" not in wrong.stdout.str() and "not-it-either" not in wrong.stdout.str()
 
 
 def test_remote_mode_profile_mismatch_is_explained(
