@@ -74,8 +74,8 @@ def _flag(text: str) -> bool:
     raise ValueError("expected true or false")
 
 
-# The converters' messages do not repeat the value: the caller shows it, as
-# `--port: 'abc': expected an integer` or `CADENZA_MOCK_PORT='abc': expected an integer`.
+# The converters' messages do not repeat the value: the caller shows it, as `argument
+# --port: 'abc': expected an integer` or `CADENZA_MOCK_PORT='abc': expected an integer`.
 
 
 def _integer(text: str) -> int:
@@ -363,19 +363,20 @@ def _scenario_folder(args: argparse.Namespace) -> str | None:
     try:
         if not Path(source).expanduser().is_dir():
             return None
-        load_scenario(source)
-    except (OSError, ValueError) as exc:
-        if not isinstance(exc, ScenarioError) or not exc.issues:
-            return None
-        given = (
-            f"{ENV_PREFIX}SCENARIO={source!r}"
-            if "scenario" in getattr(args, "from_env", ())
-            else f"--scenario {source}"
-        )
-        hint = f"; --scenario-dir {source} lets the admin API load them"
-        message = exc.issues[0].message
-        return f"{args.subparser.prog}: {given}: {message}" + (hint if "e.g." in message else "")
-    return None
+    except (OSError, ValueError):  # not a path this system can even ask about
+        return None
+    try:
+        load_scenario(source)  # the loader's own words for a folder, listing its files
+    except ScenarioError as exc:
+        message = exc.issues[0].message if exc.issues else str(exc)
+    else:
+        return None
+    given = f"--scenario {source}"
+    if "scenario" in getattr(args, "from_env", ()):
+        given = f"{ENV_PREFIX}SCENARIO={source!r}"
+    if "e.g." in message:  # it holds scenario files: the admin API could load them all
+        message += f"; --scenario-dir {source} lets the admin API load them"
+    return f"{args.subparser.prog}: {given}: {message}"
 
 
 def _scenarios(args: argparse.Namespace) -> int:
