@@ -7,6 +7,7 @@ conftest: the plugin arrives through the `pytest11` entry point of the installed
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from collections.abc import Callable
@@ -879,3 +880,24 @@ def test_fixture_inspects_trading_accounts_locally_and_remotely(
     run(pytester).assert_outcomes(passed=2)
     url, _ = serve("--quiet").banner()
     run(pytester, "--cadenza-url", url).assert_outcomes(passed=2)
+
+
+def test_the_readme_shows_what_strict_mode_prints(pytester: pytest.Pytester) -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    header = r"_+ ERROR at teardown of test_client _+"
+    block = re.search(rf"^```text\n({header}\n.*?)^```", readme, re.M | re.S)
+    assert block, "README lost its strict mode output example"
+    pytester.makepyfile(
+        test_demo=f'''
+        import requests
+
+        def test_client(cadenza_mock):
+            url = cadenza_mock.url_for("{LIST}")
+            requests.delete(url, headers=cadenza_mock.auth_headers)
+            query = {{"credentialStatus": "ACTIVE"}}
+            requests.get(url, params=query, headers=cadenza_mock.auth_headers)
+        '''
+    )
+    result = run(pytester, "--cadenza-strict")
+    result.assert_outcomes(passed=1, errors=1)
+    result.stdout.fnmatch_lines(block.group(1).splitlines(), consecutive=True)

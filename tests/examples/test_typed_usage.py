@@ -30,6 +30,15 @@ LIST = "/api/v3/credential/list"
 BASE = "/api/v3"
 
 
+# ------------------------------------------------------------------ test_typed.py
+
+
+def test_annotated(cadenza_mock: MockHandle) -> None:
+    assert cadenza_mock.url_for("api/v3/health") == cadenza_mock.url + "/api/v3/health"
+    calls: list[JournalEntry] = cadenza_mock.calls()
+    assert calls == []
+
+
 # ------------------------------------------------------------------ test_with_requests.py
 
 
