@@ -62,7 +62,8 @@ def test_an_empty_folder_says_it_holds_no_scenario_files(tmp_path):
     empty = tmp_path / "empty"
     empty.mkdir()
     assert problems_of(empty) == [
-        f"{empty}: is a folder, not a scenario file, and it holds no scenario files (*.yaml)"
+        f"{empty}: is a folder, not a scenario file, and it holds no scenario files "
+        "(*.yaml or *.yml)"
     ]
 
 
@@ -105,7 +106,7 @@ def test_serve_with_an_empty_folder(tmp_path):
     assert result.returncode == 2
     assert result.stderr == (
         f"cadenza-mock serve: --scenario {tmp_path}: is a folder, not a scenario file, and "
-        "it holds no scenario files (*.yaml)\n"
+        "it holds no scenario files (*.yaml or *.yml)\n"
     )
 
 

@@ -111,7 +111,8 @@ def _folder_given(path: Path, shown: str) -> ScenarioError | None:
     except (OSError, ValueError):
         return None
     if not files:
-        message = "is a folder, not a scenario file, and it holds no scenario files (*.yaml)"
+        message = "is a folder, not a scenario file, and it holds no scenario files "
+        message += "(*.yaml or *.yml)"
     else:
         listed = ", ".join(files[:_LISTED])
         if len(files) > _LISTED:
