@@ -76,6 +76,11 @@ def test_a_folder_named_like_a_bundled_scenario(folder):
     )
 
 
+def test_extends_naming_a_folder_is_reported_at_the_extends_line(folder):
+    child = write(folder.parent / "child.yaml", "seed: 1\nextends: scenarios/\n")
+    assert problems_of(child) == [f"{child}:2:10: extends: {folder}: {folder_message(folder)}"]
+
+
 def test_mock_server_reports_a_folder_the_same_way(folder):
     with pytest.raises(ScenarioError) as info, MockServer(folder):
         pass
