@@ -97,6 +97,9 @@ def test_headers_mapping_is_read_only_comparable_and_copyable() -> None:
     with pytest.raises(TypeError):
         headers["X-A"] = "2"  # type: ignore[index]
     assert 1 not in headers  # type: ignore[comparison-overlap]
+    entry = JournalEntry(1, 0, "GET", "/", {}, {"X-A": "1"}, None, 200, 0.1)  # type: ignore[arg-type]
+    assert isinstance(entry.headers, Headers) and entry.headers["x-a"] == "1"
+    assert entry.to_json()["headers"] == {"X-A": "1"}
 
 
 def test_a_secret_header_in_any_case_is_redacted(mock: MockHandle) -> None:

@@ -138,6 +138,11 @@ class JournalEntry:
     # Near-miss hints: what the request likely meant (another profile's name, a typo).
     hints: tuple[str, ...] = ()
 
+    def __post_init__(self) -> None:
+        # An entry built by hand (a test double, an old pickle) may bring a plain dict.
+        if not isinstance(self.headers, Headers):
+            self.headers = Headers(self.headers)
+
     def to_json(self) -> dict[str, Any]:
         """camelCase, like every other JSON the mock serves."""
         return {
