@@ -1,5 +1,6 @@
-"""Near-miss hints over real sockets: the header, the journal (handle and admin API), the
-access log line of `cadenza-mock serve`, hints off, answers unchanged, secrets never shown."""
+"""Near-miss hints (engine/hints.py) over real sockets: the header, the journal (handle
+and admin API), the access log line of `cadenza-mock serve`, hints off, answers unchanged,
+secrets never shown. (Not test_hints.py: test_plugin.py writes a pytester file of that name.)"""
 
 from __future__ import annotations
 
