@@ -389,10 +389,10 @@ def test_inline_extends_and_non_plain_values():
     assert load_scenario({"users": [{"tokens": ["t"]}]}).name == "<inline>"
 
 
-def test_a_path_scenario_is_named_by_its_file_as_given(tmp_path, monkeypatch):
+def test_a_path_scenario_is_named_by_its_file_name(tmp_path, monkeypatch):
     path = scenario_file(tmp_path, "description: mine\n", "mine.yaml")
-    assert load_scenario(path).name == str(path)
-    assert load_scenario(str(path)).source == str(path)
+    assert load_scenario(path).name == "mine.yaml"
+    assert load_scenario(str(path)).source == str(path)  # where it came from, in full
     monkeypatch.chdir(tmp_path)
     assert load_scenario("./mine.yaml").name == "mine.yaml"
     write(tmp_path / "mine.yaml", "seed: x\n")

@@ -83,15 +83,18 @@ def test_admin_loads_bundled_names_and_files_in_the_folders(scenarios):
     with MockServer("default", scenario_dirs=[scenarios]) as mock:
         for source, expected in (
             ({"params": {"name": "revoked"}}, "revoked"),
-            ({"params": {"name": "mine"}}, str(scenarios / "mine.yaml")),
-            ({"params": {"name": "child.yaml"}}, str(scenarios / "child.yaml")),
-            ({"params": {"name": str(scenarios / "mine.yaml")}}, str(scenarios / "mine.yaml")),
+            ({"params": {"name": "mine"}}, "mine.yaml"),
+            ({"params": {"name": "child.yaml"}}, "child.yaml"),
+            ({"params": {"name": str(scenarios / "mine.yaml")}}, "mine.yaml"),
+            # (a file is named by its file name; `source` says which file it was)
             ({"json": {"name": "empty"}}, "empty"),
             ({"data": "extends: mine.yaml\n"}, "<request body>"),
         ):
             answer = _put(mock, **source)
             assert answer.status_code == 200, answer.text
             assert answer.json()["data"]["name"] == expected
+            if expected.endswith(".yaml"):
+                assert answer.json()["data"]["source"] == str(scenarios / expected)
         # A file inside the folder that is missing may say so: the folder is the server's.
         missing = _put(mock, params={"name": "nope.yaml"})
         assert missing.status_code == 400 and "no such scenario file" in missing.json()["error"]

@@ -53,7 +53,9 @@ def _load(
     with building_records():
         node, name, path, bases = document(source, None, [], confined)
         problems = Problems(name)  # where problems without a line are: `<inline>`
-        scenario = build(node, name, path, tuple(bases), problems, profile, seed)
+        # A file is named by its file name (banner, admin API); problems keep the path.
+        shown = Path(path).name if path is not None and name == str(path) else name
+        scenario = build(node, shown, path, tuple(bases), problems, profile, seed)
     if problems.issues or scenario is None:
         raise ScenarioError(_in_file_order(problems.issues))
     return scenario
