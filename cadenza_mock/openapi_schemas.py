@@ -15,7 +15,7 @@ from cadenza_mock.engine.lifecycle import IDENTITIES
 from cadenza_mock.model import OPERATION_TYPES, PROFILE_NAMES, PROFILES, VENUE_OUTCOMES
 from cadenza_mock.scenario.build import TOP_KEYS
 from cadenza_mock.scenario.faults import FAULT_KEYS, TERMINAL_ACTIONS
-from cadenza_mock.schemas import REQUEST_SCHEMAS, UUID_PATTERN
+from cadenza_mock.schemas import COMPONENT_NAMES, REQUEST_SCHEMAS, UUID_PATTERN
 
 # Seconds one POST /__admin/clock moves the clock; none given is 0 (the clock as is).
 
@@ -208,18 +208,7 @@ def component_schemas(profile: str) -> dict[str, Any]:
             "user": ref("User"),
         }
     )
-    names = {
-        "create": "CreateCredentialRequest",
-        "verify": "VerifyCredentialRequest",
-        "rotate": "RotateCredentialRequest",
-        "revoke": "RevokeCredentialRequest",
-        "login": "LoginRequest",
-        "refresh": "RefreshTokenRequest",
-        "connect": "ConnectTradingAccountRequest",
-        "account": "TradingAccountIdRequest",
-        "update": "UpdateTradingAccountRequest",
-    }
-    for body_name, name in names.items():
+    for body_name, name in COMPONENT_NAMES.items():
         schemas[name] = copy.deepcopy(REQUEST_SCHEMAS[profile][body_name])
     schemas.update(admin_schemas())
     return schemas
