@@ -16,7 +16,6 @@ enum-like value of an enum field, so no secret can reach one.
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Iterable, Mapping
 from functools import cache
@@ -26,6 +25,7 @@ from cadenza_mock.engine.journal import is_secret_name
 from cadenza_mock.engine.query import Domain, query_parameters
 from cadenza_mock.model import PROFILE_NAMES, PROFILES
 from cadenza_mock.operations import ADMIN_PREFIX, OPERATIONS, Operation
+from cadenza_mock.scenario.nodes import close_match
 from cadenza_mock.schemas import component_schema
 
 # At most this many hints per request; the rest are counted in a last one.
@@ -148,9 +148,7 @@ def _near(name: str, choices: Iterable[str]) -> str | None:
     """The choice `name` is a near spelling of (case-insensitive), if any."""
     if len(name) > _SHOWN:
         return None
-    by_lower = {choice.lower(): choice for choice in reversed(list(choices))}
-    close = difflib.get_close_matches(name.lower(), by_lower, n=1, cutoff=_CUTOFF)
-    return by_lower[close[0]] if close else None
+    return close_match(name, choices, _CUTOFF)
 
 
 def _counterpart(name: str, here: Vocabulary, there: Vocabulary) -> str | None:

@@ -75,9 +75,7 @@ def index_keys(cred: Credential, revoked_status: str) -> list[IndexKey]:
     return keys
 
 
-def build_index(
-    records: dict[str, Credential], revoked_status: str
-) -> dict[IndexKey, list[str]]:
+def build_index(records: dict[str, Credential], revoked_status: str) -> dict[IndexKey, list[str]]:
     """`index_keys` of every record at once, each list in the records' order: one pass
     with the keys' parts grouped, since a 100,000-record scenario is indexed at start."""
     by_user: dict[str, list[str]] = {}

@@ -493,13 +493,16 @@ MEANT_CUTOFF = 0.75
 
 def close_match(word: str, choices: Iterable[str], cutoff: float = SUGGEST_CUTOFF) -> str | None:
     """The choice `word` most likely means: the same word in another case (`binance` for
-    BINANCE), else the closest spelling at least `cutoff` alike; None if nothing is."""
-    options = list(choices)
-    folded = [option for option in options if option.casefold() == word.casefold()]
-    if folded:
-        return folded[0]
-    close = difflib.get_close_matches(word, options, n=1, cutoff=cutoff)
-    return close[0] if close else None
+    BINANCE), else the closest spelling at least `cutoff` alike, case aside (`Limt` for
+    limit); None if nothing is. Scenario files and request hints both ask this."""
+    by_folded: dict[str, str] = {}
+    for option in choices:
+        by_folded.setdefault(option.casefold(), option)  # the first spelling of each wins
+    folded = word.casefold()
+    if folded in by_folded:
+        return by_folded[folded]
+    close = difflib.get_close_matches(folded, by_folded, n=1, cutoff=cutoff)
+    return by_folded[close[0]] if close else None
 
 
 def suggest(word: str, choices: Iterable[str]) -> str:
