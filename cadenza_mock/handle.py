@@ -8,6 +8,7 @@ a few scenarios parses each YAML file once. No aiohttp import: remote mode does 
 
 from __future__ import annotations
 
+import difflib
 import json
 from abc import ABC, abstractmethod
 from collections.abc import Hashable, Mapping
@@ -22,6 +23,7 @@ from cadenza_mock.errors import ScenarioError
 from cadenza_mock.model import User
 from cadenza_mock.scenario import Scenario, is_bundled_name, load_scenario
 from cadenza_mock.scenario.faults import (
+    METHODS,
     delay_spec,
     drop_spec,
     fail_spec,
@@ -30,6 +32,8 @@ from cadenza_mock.scenario.faults import (
 )
 
 QueryLike = Mapping[str, str | int | float]
+# What a journal entry's method can be: HTTP's, or RPC for a WebSocket call.
+JOURNAL_METHODS = (*METHODS, "RPC")
 # How many requests an assertion message lists (the newest; the count of the others).
 SUMMARY_LIMIT = 20
 
@@ -418,6 +422,12 @@ class CallFilter:
             raise TypeError(f"{caller}: query must be a dict like {{'limit': '1'}}, got {query!r}")
         self.path = path
         self.method = method.upper() if method is not None else None
+        if self.method is not None and self.method not in JOURNAL_METHODS:
+            close = difflib.get_close_matches(self.method, JOURNAL_METHODS, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise ValueError(
+                f"{caller}: unknown method {method!r} (allowed: {', '.join(JOURNAL_METHODS)}){hint}"
+            )
         self.query = {str(k): str(v) for k, v in query.items()} if query is not None else None
         self.json = json
         # A WebSocket RPC is journaled as method RPC, which no HTTP fault names.

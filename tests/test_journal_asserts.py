@@ -231,8 +231,13 @@ def test_empty_journal_messages(mock: MockHandle) -> None:
 
 def test_bad_filters_raise_clearly_and_keep_the_journal(mock: MockHandle) -> None:
     get(mock)
-    with pytest.raises(ValueError, match="assert_called: method: unknown method 'GTE'"):
+    with pytest.raises(
+        ValueError,
+        match=r"assert_called: unknown method 'GTE' \(allowed: GET, .*, RPC\); did you mean 'GET'",
+    ):
         mock.assert_called(LIST, method="GTE")
+    with pytest.raises(ValueError, match=r"unknown method 'rcp' .*did you mean 'RPC'"):
+        mock.calls(method="rcp")
     with pytest.raises(ValueError, match="calls: path: expected a path starting with '/'"):
         mock.calls("api/v3/credential/list")
     with pytest.raises(ValueError, match=r"calls: path: .* got 'http://"):
@@ -398,3 +403,13 @@ def test_without_hints_only_routes_and_methods_count() -> None:
     with MockServer(hints=False) as quiet:
         get(quiet, params={"credentialStatus": "ACTIVE"})
         assert quiet.last_call.hints == () and quiet.unknown_requests() == []
+
+
+def test_admin_token_advice_for_403_and_other_statuses() -> None:
+    from cadenza_mock.remote import _token_advice
+
+    locked = _token_advice(403, token_given=False)
+    assert "--cadenza-admin-token" in locked and "CADENZA_MOCK_ADMIN_TOKEN" in locked
+    assert "serve --admin-token" in locked
+    assert "was refused" in _token_advice(403, token_given=True)
+    assert _token_advice(404, token_given=False) == _token_advice(500, token_given=True) == ""
