@@ -378,6 +378,11 @@ class Store:
             self._list_hits[(header or "", query_string)] = answer
         return answer
 
+    def remembered_list(self, header: str, query_string: str) -> tuple[str, bytes] | None:
+        """(user id, response bytes) of a list call `list_answer` has answered before and
+        nothing has changed since; None otherwise. Costs one dict lookup."""
+        return self._list_hits.get((header, query_string))
+
     def list_body(self, user_id: str, where: ListFilter) -> bytes:
         """The full list response envelope for one user and filter, serialized once."""
         key = (user_id, where)

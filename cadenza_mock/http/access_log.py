@@ -69,11 +69,6 @@ class AccessLogger(AbstractAccessLogger):
     """
 
     def log(self, request: web.BaseRequest, response: web.StreamResponse, elapsed: float) -> None:
-        now = _time()
-        second = int(now)
-        if second != lines.second:
-            lines.new_second(second)
-        user = request.get(USER_ID)
         query = request.query_string
         target = f"{request.path}?{redact_query_string(query)}" if query else request.path
         # A request the parser rejected has no method or path of its own to show.
@@ -81,7 +76,18 @@ class AccessLogger(AbstractAccessLogger):
         target = "<malformed request>" if method == "-" else target
         given = request.get(HINTS_GIVEN)
         hint = f" hint={_quoted(hint_header(given))}" if given else ""
-        lines.add(
-            f"{lines.stamp},{int((now - second) * 1000):03d} INFO {method} {target} "
-            f"{response.status} {elapsed * 1000:.1f}ms{f' user={user}' if user else ''}{hint}\n"
-        )
+        add_line(method, target, response.status, elapsed, request.get(USER_ID), hint)
+
+
+def add_line(
+    method: str, target: str, status: int, elapsed: float, user: str | None, hint: str = ""
+) -> None:
+    """Queue one request's line (`target`: the path and redacted query, as shown)."""
+    now = _time()
+    second = int(now)
+    if second != lines.second:
+        lines.new_second(second)
+    lines.add(
+        f"{lines.stamp},{int((now - second) * 1000):03d} INFO {method} {target} "
+        f"{status} {elapsed * 1000:.1f}ms{f' user={user}' if user else ''}{hint}\n"
+    )

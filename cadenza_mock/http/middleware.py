@@ -222,6 +222,11 @@ def _hints(
     return found
 
 
+def remembered_hints(profile: str, path: str, query_string: str) -> tuple[str, ...] | None:
+    """The hints a body-less GET of `path?query_string` got before; None if never asked."""
+    return _query_hints.get((profile, "GET", path, query_string))
+
+
 def hint_header(found: tuple[str, ...]) -> str:
     """The hints as one header value: "; "-joined, ASCII, at most MAX_HINT_HEADER long."""
     text = "; ".join(found).encode("ascii", "backslashreplace").decode("ascii")
