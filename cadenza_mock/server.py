@@ -226,6 +226,10 @@ def serve_forever(
         if not Path(folder).is_dir():
             print(f"cadenza-mock: --scenario-dir {folder}: not a folder", file=sys.stderr)
             return 2
+    # The scenario's records live as long as the process: built without collector passes,
+    # then frozen, so no later collection walks them again (a 100,000-record scenario
+    # would otherwise cost a pass over all of it now and slow every full one after).
+    gc.disable()
     try:
         state = MockState(
             scenario,
@@ -237,9 +241,9 @@ def serve_forever(
     except ScenarioError as exc:
         print(f"cadenza-mock: scenario {scenario!s} is invalid:\n{exc}", file=sys.stderr)
         return 2
-    # The scenario's records live as long as the process: later collections need not walk
-    # them again (a 100,000-record scenario would otherwise slow every full collection).
-    gc.freeze()
+    finally:
+        gc.freeze()
+        gc.enable()
     locked = not _is_loopback(host) and not admin_token and not admin_open
     app = make_app(
         state=state,

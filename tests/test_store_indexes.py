@@ -278,3 +278,12 @@ def test_the_bulk_index_is_index_keys_of_every_record(name: str) -> None:
         for key in index_keys(cred, scenario.enums.revoked_status):
             naive.setdefault(key, []).append(cid)
     assert build_index(records, scenario.enums.revoked_status) == naive
+
+
+@pytest.mark.parametrize("profile", ["docs", "sdk"])
+@pytest.mark.parametrize("count", [0, 1, 1999, 2000, 2001, 10_000])
+def test_the_chunked_list_body_is_the_whole_list_body(profile: str, count: int) -> None:
+    creds = load_scenario("many", profile=profile).credentials[:count]
+    page = {"offset": 0, "limit": count, "total": count, "cursor": None, "hasNext": False}
+    whole = wire.list_body([wire.credential(c, profile, 4) for c in creds], profile, page)
+    assert wire.credential_list_body(creds, profile, 4, page) == whole

@@ -392,7 +392,6 @@ class Store:
             total = len(items)
             end = total if where.limit is None else where.offset + where.limit
             page = items[where.offset : end]
-            data = [wire.credential(c, self.profile, self.scenario.mask_keep) for c in page]
             has_next = end < total
             pagination = {
                 "offset": where.offset,
@@ -401,7 +400,9 @@ class Store:
                 "cursor": str(end) if has_next else None,
                 "hasNext": has_next,
             }
-            body = wire.list_body(data, self.profile, pagination)
+            body = wire.credential_list_body(
+                page, self.profile, self.scenario.mask_keep, pagination
+            )
             if len(self._list_cache) >= _CACHE_LIMIT:
                 self._list_cache.clear()
             self._list_cache[key] = body
