@@ -8,7 +8,6 @@ a few scenarios parses each YAML file once. No aiohttp import: remote mode does 
 
 from __future__ import annotations
 
-import difflib
 import json
 from abc import ABC, abstractmethod
 from collections.abc import Hashable, Mapping
@@ -30,6 +29,7 @@ from cadenza_mock.scenario.faults import (
     parse_fault_dict,
     rate_limit_spec,
 )
+from cadenza_mock.scenario.nodes import close_match
 
 QueryLike = Mapping[str, str | int | float]
 # What a journal entry's method can be: HTTP's, or RPC for a WebSocket call.
@@ -423,8 +423,8 @@ class CallFilter:
         self.path = path
         self.method = method.upper() if method is not None else None
         if self.method is not None and self.method not in JOURNAL_METHODS:
-            close = difflib.get_close_matches(self.method, JOURNAL_METHODS, n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
+            close = close_match(self.method, JOURNAL_METHODS)
+            hint = f"; did you mean {close!r}?" if close else ""
             raise ValueError(
                 f"{caller}: unknown method {method!r} (allowed: {', '.join(JOURNAL_METHODS)}){hint}"
             )

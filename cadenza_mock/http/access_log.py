@@ -17,8 +17,8 @@ from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 
 from cadenza_mock.engine.journal import redact_query_string
-from cadenza_mock.http.keys import MALFORMED, USER_ID
-from cadenza_mock.http.middleware import HINTS_GIVEN, hint_header
+from cadenza_mock.http.keys import HINTS_GIVEN, MALFORMED, USER_ID
+from cadenza_mock.http.middleware import hint_header
 
 FLUSH_DELAY = 0.05
 

@@ -45,6 +45,8 @@ GENERATION = _request_key("cadenza_generation", int)
 FAULT_ACTION = _request_key("cadenza_fault_action", str)
 # A fault's `venue:` outcome for this request: the handler hands it to the engine.
 VENUE_OUTCOME = _request_key("cadenza_venue_outcome", str)
+# The near-miss hints a request was given, for its access log line.
+HINTS_GIVEN = _request_key("cadenza_hints_given", tuple)
 # Set on a request the HTTP parser rejected (the access log has no method or path for it).
 MALFORMED = _request_key("cadenza_malformed", bool)
 

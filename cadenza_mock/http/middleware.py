@@ -41,11 +41,11 @@ from cadenza_mock.http.keys import (
     GENERATION,
     HANDLER_ERROR_HOOK,
     HINTS,
+    HINTS_GIVEN,
     STATE,
     STOPPING,
     USER_ID,
     VENUE_OUTCOME,
-    _request_key,
 )
 from cadenza_mock.model import User
 from cadenza_mock.schemas import load_json
@@ -190,8 +190,6 @@ async def envelope_middleware(request: web.Request, handler: Handler) -> web.Str
 HINT_HEADER = "X-Cadenza-Mock-Hint"
 # Proxies and clients take 8 KiB header lines; a hint header stays well below that.
 MAX_HINT_HEADER = 1024
-# The hints given to a request, for its access log line.
-HINTS_GIVEN = _request_key("cadenza_hints_given", tuple)
 # Hints of body-less requests by (profile, method, path, query string): a filtered list
 # polled in a loop costs a dict lookup, not a parse and a vocabulary walk (about 5 us).
 _query_hints: dict[tuple[str, str, str, str], tuple[str, ...]] = {}
