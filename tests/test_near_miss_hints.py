@@ -572,6 +572,9 @@ def test_any_query_and_body_answer_as_without_hints(
     body: dict[str, Any],
 ) -> None:
     on = servers["docs"]
+    # Both from their scenario's pristine state: other tests share the module's servers.
+    on.reset()
+    hintless.reset()
     for method, path in (("GET", LIST), ("POST", VERIFY), ("POST", CREATE)):
         got = [send(m, method, path, params=query, data=json.dumps(body)) for m in (on, hintless)]
         assert (got[0].status_code, got[0].content) == (got[1].status_code, got[1].content)
