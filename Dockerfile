@@ -20,7 +20,7 @@ COPY cadenza_mock/version.py cadenza_mock/version.py
 RUN mkdir -p scenarios \
     && touch README.md \
     && python3 -m venv /opt/venv \
-    && /opt/venv/bin/pip install --no-cache-dir .
+    && /opt/venv/bin/pip install --no-cache-dir ".[tls]"
 # Then the real package (the wheel bundles scenarios/ as cadenza_mock/_bundled).
 COPY README.md ./
 COPY cadenza_mock/ cadenza_mock/

@@ -265,6 +265,33 @@ def build_parser() -> argparse.ArgumentParser:
         "typos) in the journal, the access log and the X-Cadenza-Mock-Hint header",
     )
     option(
+        "--tls",
+        action=EnvFlag,
+        help="serve HTTPS (and WSS) with a certificate for localhost, 127.0.0.1 and ::1 made "
+        "at start by a throwaway CA; the banner prints the CA bundle clients must trust",
+    )
+    option(
+        "--tls-ca-file",
+        action=EnvDefault,
+        default=None,
+        metavar="PATH",
+        help="with --tls: write the CA bundle here (default: a new temporary folder)",
+    )
+    option(
+        "--tls-cert",
+        action=EnvDefault,
+        default=None,
+        metavar="PEM",
+        help="serve HTTPS with this certificate chain (with --tls-key) instead",
+    )
+    option(
+        "--tls-key",
+        action=EnvDefault,
+        default=None,
+        metavar="PEM",
+        help="the private key of --tls-cert",
+    )
+    option(
         "--loop",
         action=EnvDefault,
         choices=LOOP_CHOICES,

@@ -9,6 +9,7 @@ a few scenarios parses each YAML file once. No aiohttp import: remote mode does 
 from __future__ import annotations
 
 import json
+import ssl
 from abc import ABC, abstractmethod
 from collections.abc import Hashable, Mapping
 from pathlib import Path
@@ -123,6 +124,18 @@ class MockHandle(ABC):
     @abstractmethod
     def url(self) -> str:
         """Base URL of the emulated API, e.g. `http://127.0.0.1:54321`."""
+
+    @property
+    def ca_bundle(self) -> Path | None:
+        """The CA certificate (PEM) that verifies an HTTPS mock (`tls=True`); None over plain
+        HTTP or with your own certificate: `requests.get(..., verify=mock.ca_bundle)`."""
+        return None
+
+    @property
+    def ssl_context(self) -> ssl.SSLContext | None:
+        """A client SSL context trusting `ca_bundle` (httpx `verify=`, aiohttp `ssl=`);
+        None over plain HTTP."""
+        return None
 
     @property
     def ws_url(self) -> str:

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 MARKER = "cadenza_scenario"
 OPTIONS_MARKER = "cadenza_mock"  # @pytest.mark.cadenza_mock(strict=True): fixture options
-MARKER_OPTIONS = ("strict",)
+MARKER_OPTIONS = ("strict", "tls")
 PROFILES = ("docs", "sdk")  # cadenza_mock.model.PROFILE_NAMES, without importing it
 URL_ENV = "CADENZA_MOCK_URL"
 ADMIN_TOKEN_ENV = "CADENZA_MOCK_ADMIN_TOKEN"
@@ -109,9 +109,10 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     config.addinivalue_line(
         "markers",
-        f"{OPTIONS_MARKER}(strict=True): cadenza_mock fixture options for the test, class or "
-        "module (the closest wins); strict fails the test at teardown when the code under "
-        "test sent a request the API does not know (404/405, or near-miss hints).",
+        f"{OPTIONS_MARKER}(strict=True, tls=True): cadenza_mock fixture options for the "
+        "test, class or module (the closest wins); strict fails the test at teardown when "
+        "the code under test sent a request the API does not know (404/405, or near-miss "
+        "hints); tls serves it over HTTPS and WSS (mock.ca_bundle, mock.ssl_context).",
     )
     settings = settings_of(config)
     workers = getattr(config.option, "numprocesses", None)
@@ -249,11 +250,13 @@ def _marker_source(request: pytest.FixtureRequest) -> SourceLike | None:
     )
 
 
-def _strict(request: pytest.FixtureRequest) -> bool:
-    """The closest `cadenza_mock(strict=...)` marker, else --cadenza-strict / the ini."""
+def _marker_options(request: pytest.FixtureRequest) -> dict[str, bool]:
+    """The closest `cadenza_mock(strict=..., tls=...)` marker's options; strict falls back
+    to --cadenza-strict / the ini, tls to plain HTTP."""
+    options = {"strict": settings_of(request.config).strict, "tls": False}
     marker = request.node.get_closest_marker(OPTIONS_MARKER)
     if marker is None:
-        return settings_of(request.config).strict
+        return options
     unknown = sorted(set(marker.kwargs) - set(MARKER_OPTIONS))
     if marker.args or unknown:
         pytest.fail(
@@ -262,13 +265,14 @@ def _strict(request: pytest.FixtureRequest) -> bool:
             f"kwargs={marker.kwargs!r}",
             pytrace=False,
         )
-    strict = marker.kwargs.get("strict", settings_of(request.config).strict)
-    if not isinstance(strict, bool):
-        pytest.fail(
-            f"@pytest.mark.{OPTIONS_MARKER}(strict=...) takes True or False, got {strict!r}",
-            pytrace=False,
-        )
-    return strict
+    for name, value in marker.kwargs.items():
+        if not isinstance(value, bool):
+            pytest.fail(
+                f"@pytest.mark.{OPTIONS_MARKER}({name}=...) takes True or False, got {value!r}",
+                pytrace=False,
+            )
+        options[name] = value
+    return options
 
 
 # --------------------------------------------------------------------------- fixtures
@@ -334,6 +338,30 @@ def cadenza_mock_server(pytestconfig: pytest.Config) -> Iterator[MockHandle]:
     pytest.fail(f"--cadenza-scenario {settings.scenario!s} is invalid:\n{problem}", pytrace=False)
 
 
+@pytest.fixture(scope="session")
+def cadenza_mock_tls_server(pytestconfig: pytest.Config) -> Iterator[MockHandle]:
+    """The session's HTTPS mock, started for the first test marked
+    `@pytest.mark.cadenza_mock(tls=True)`; prefer `cadenza_mock` in tests."""
+    _mark_used(pytestconfig)
+    settings = settings_of(pytestconfig)
+    if settings.url:
+        pytest.fail(
+            f"@pytest.mark.{OPTIONS_MARKER}(tls=True) needs the in-process mock; against a "
+            "container, serve it with --tls and give its https:// address to --cadenza-url",
+            pytrace=False,
+        )
+    from cadenza_mock.server import MockServer
+
+    server = MockServer(
+        settings.scenario,
+        profile=settings.profile,
+        scenario_cache=_cache(pytestconfig),
+        tls=True,
+    )
+    with server:
+        yield server
+
+
 @pytest.fixture
 def cadenza_mock(
     request: pytest.FixtureRequest,
@@ -344,8 +372,13 @@ def cadenza_mock(
     """The mock in this test's scenario, pristine: .url .token .auth_headers .requests .load()."""
     from cadenza_mock.remote import RemoteError
 
-    strict = _strict(request)
-    mock = cadenza_mock_server
+    options = _marker_options(request)
+    strict = options["strict"]
+    mock = (
+        request.getfixturevalue("cadenza_mock_tls_server")
+        if options["tls"]
+        else cadenza_mock_server
+    )
     try:
         mock.use(cadenza_mock_source)
     except RemoteError as exc:

@@ -13,6 +13,7 @@ import gc
 import ipaddress
 import logging
 import signal
+import ssl
 import sys
 import threading
 from collections.abc import Callable, Mapping, Sequence
@@ -35,6 +36,8 @@ from cadenza_mock.http.runner import MockRunner
 from cadenza_mock.model import User
 from cadenza_mock.scenario import Scenario
 from cadenza_mock.scenario.faults import parse_fault_dict
+from cadenza_mock.tls import TlsError, TlsSetup
+from cadenza_mock.tls import setup as tls_setup
 from cadenza_mock.version import __version__, loop_name
 
 log = logging.getLogger("cadenza_mock")
@@ -59,7 +62,7 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def banner(state: MockState, url: str, loop: str = "asyncio") -> str:
+def banner(state: MockState, url: str, loop: str = "asyncio", ca_bundle: Path | None = None) -> str:
     scenario = state.scenario
     lines = [
         f"cadenza-mock {__version__} serving scenario {scenario.name!r} "
@@ -70,12 +73,15 @@ def banner(state: MockState, url: str, loop: str = "asyncio") -> str:
         lines.append(f"  user   {user.email}  token {token}")
     if scenario.token:
         auth = f"-H 'Authorization: Bearer {scenario.token}'"
-        lines.append(f"  try    curl {auth} {url}/api/v3/credential/list")
+        trust = f"--cacert {ca_bundle} " if ca_bundle is not None else ""
+        lines.append(f"  try    curl {trust}{auth} {url}/api/v3/credential/list")
     lines.append(
         f"  ws     {url.replace('http', 'ws', 1)}/connection/websocket  (Centrifugo protocol)"
     )
     lines.append(f"  admin  {url}/__admin/health  (reset, scenario, requests: see README)")
     lines.append(f"  loop   {loop}")
+    if ca_bundle is not None:
+        lines.append(f"  tls    CA bundle {ca_bundle}  (trust it to verify this server)")
     return "\n".join(lines)
 
 
@@ -141,6 +147,7 @@ async def _serve(
     locked: bool,
     read_timeout: float,
     loop_label: str,
+    tls: TlsSetup | None = None,
 ) -> int:
     from cadenza_mock.http.keys import STATE
 
@@ -158,7 +165,7 @@ async def _serve(
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     await runner.setup()
-    site = web.TCPSite(runner, host, port)
+    site = web.TCPSite(runner, host, port, ssl_context=tls.server_context if tls else None)
     try:
         await site.start()
     except OSError as exc:
@@ -170,8 +177,8 @@ async def _serve(
     watched = _watched_file(state) if watch else None
     since = _file_version(watched) if watched is not None else None
     bound_port = runner.addresses[0][1]
-    url = f"http://{_display_host(host)}:{bound_port}"
-    print(banner(state, url, loop_label), flush=True)
+    url = f"{'https' if tls else 'http'}://{_display_host(host)}:{bound_port}"
+    print(banner(state, url, loop_label, tls.ca_bundle if tls else None), flush=True)
     if locked:
         log.warning(
             "serving on %s without --admin-token: the admin API is off (403, health "
@@ -212,12 +219,21 @@ def serve_forever(
     quiet: bool = False,
     hints: bool = True,
     loop: str = "auto",
+    tls: bool = False,
+    tls_cert: str | None = None,
+    tls_key: str | None = None,
+    tls_ca_file: str | None = None,
 ) -> int:
     """`cadenza-mock serve`: run until SIGINT/SIGTERM; the exit code says why it stopped."""
     try:
         loop_label = loop_name(loop)
     except ValueError as exc:
         print(f"cadenza-mock: --loop {loop}: {exc}", file=sys.stderr)
+        return 2
+    try:
+        secure = tls_setup(tls, tls_cert, tls_key, tls_ca_file)
+    except TlsError as exc:
+        print(f"cadenza-mock: {exc}", file=sys.stderr)
         return 2
     logging.basicConfig(
         stream=sys.stdout, level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s"
@@ -261,6 +277,7 @@ def serve_forever(
         locked=locked,
         read_timeout=read_timeout,
         loop_label=loop_label,
+        tls=secure,
     )
     with asyncio.Runner(loop_factory=_loop_factory(loop_label)) as runner:
         return runner.run(served)
@@ -297,6 +314,9 @@ class MockServer(MockHandle):
         read_timeout: float = DEFAULT_READ_TIMEOUT,
         scenario_cache: ScenarioCache | None = None,
         hints: bool = True,
+        tls: bool = False,
+        tls_cert: str | Path | None = None,
+        tls_key: str | Path | None = None,
     ) -> None:
         self.scenarios = scenario_cache or ScenarioCache(profile=profile, seed=seed)
         if (self.scenarios.profile, self.scenarios.seed) != (profile, seed):
@@ -320,6 +340,8 @@ class MockServer(MockHandle):
         self.admin_token = admin_token
         self.read_timeout = read_timeout
         self.hints = hints
+        # HTTPS (and WSS): a certificate for localhost made now, or the caller's files.
+        self.tls = tls_setup(tls, tls_cert, tls_key)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._runner: web.AppRunner | None = None
@@ -381,7 +403,8 @@ class MockServer(MockHandle):
             shutdown_timeout=SHUTDOWN_TIMEOUT,
         )
         await runner.setup()
-        site = web.TCPSite(runner, self.host, self.port)
+        context = self.tls.server_context if self.tls else None
+        site = web.TCPSite(runner, self.host, self.port, ssl_context=context)
         try:
             await site.start()
         except BaseException:
@@ -418,7 +441,16 @@ class MockServer(MockHandle):
 
     @property
     def url(self) -> str:
-        return f"http://{_display_host(self.host)}:{self.port}"
+        scheme = "https" if self.tls else "http"
+        return f"{scheme}://{_display_host(self.host)}:{self.port}"
+
+    @property
+    def ca_bundle(self) -> Path | None:
+        return self.tls.ca_bundle if self.tls else None
+
+    @property
+    def ssl_context(self) -> ssl.SSLContext | None:
+        return self.tls.client_context() if self.tls else None
 
     @property
     def scenario(self) -> Scenario:

@@ -28,6 +28,10 @@ SERVE_OPTIONS = [
     "--read-timeout",
     "--quiet",
     "--no-hints",
+    "--tls",
+    "--tls-ca-file",
+    "--tls-cert",
+    "--tls-key",
     "--loop",
 ]
 

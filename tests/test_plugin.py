@@ -522,13 +522,16 @@ def test_fixtures_and_marker_are_listed(pytester: pytest.Pytester) -> None:
         "cadenza_mock_server",
         "cadenza_mock_scenario",
         "cadenza_mock_source",
+        "cadenza_mock_tls_server",
     ):
         assert f"\n{name} " in text or f"\n{name} [" in text, name
     fixtures.stdout.fnmatch_lines(["cadenza_mock -- *", "    The mock in this test's scenario*"])
     fixtures.stdout.fnmatch_lines(["cadenza_mock_app -- *", "    A fresh aiohttp app*"])
     markers = pytester.runpytest_inprocess("--markers")
     markers.stdout.fnmatch_lines(["@pytest.mark.cadenza_scenario(scenario): *closest wins*"])
-    markers.stdout.fnmatch_lines(["@pytest.mark.cadenza_mock(strict=True): *strict fails*"])
+    markers.stdout.fnmatch_lines(
+        ["@pytest.mark.cadenza_mock(strict=True, tls=True): *strict fails*HTTPS and WSS*"]
+    )
     helptext = pytester.runpytest_inprocess("--help")
     helptext.stdout.fnmatch_lines(
         [
@@ -687,9 +690,9 @@ def test_a_bad_cadenza_mock_marker_fails_that_test(pytester: pytest.Pytester) ->
     result.stdout.fnmatch_lines(
         [
             "*@pytest.mark.cadenza_mock(strict=...) takes True or False, got 'yes'*",
-            "*@pytest.mark.cadenza_mock takes keyword options (strict), got args=() "
+            "*@pytest.mark.cadenza_mock takes keyword options (strict, tls), got args=() "
             "kwargs={'stirct': True}*",
-            "*@pytest.mark.cadenza_mock takes keyword options (strict), got args=(True,)*",
+            "*@pytest.mark.cadenza_mock takes keyword options (strict, tls), got args=(True,)*",
         ],
         consecutive=False,
     )

@@ -1,0 +1,224 @@
+"""HTTPS and WSS (issue 16): `serve --tls`, `MockServer(tls=True)` and the fixture option,
+with certificate verification on in every client."""
+
+from __future__ import annotations
+
+import json
+import re
+import ssl
+from collections.abc import Iterator
+from pathlib import Path
+
+import aiohttp
+import httpx
+import pytest
+import requests
+import trustme
+from support import LIST, run_cli
+
+from cadenza_mock.server import MockServer
+from cadenza_mock.tls import TlsError
+
+
+@pytest.fixture(scope="module")
+def mock() -> Iterator[MockServer]:
+    with MockServer(scenario="default", tls=True) as server:
+        yield server
+
+
+def test_requests_and_httpx_verify_the_mock(mock: MockServer) -> None:
+    assert mock.url.startswith("https://127.0.0.1:") and mock.ws_url.startswith("wss://")
+    assert mock.ca_bundle is not None and mock.ca_bundle.is_file()
+    got = requests.get(mock.url_for(LIST), headers=mock.auth_headers, verify=str(mock.ca_bundle))
+    assert got.status_code == 200 and len(got.json()["data"]) == 4
+    with httpx.Client(verify=mock.ssl_context) as client:
+        assert client.get(mock.url_for(LIST), headers=mock.auth_headers).json() == got.json()
+    with requests.Session() as session:  # repeated calls: the remembered-answer path too
+        answers = [
+            session.get(mock.url_for(LIST), headers=mock.auth_headers, verify=str(mock.ca_bundle))
+            for _ in range(5)
+        ]
+    assert {a.content for a in answers} == {got.content}
+
+
+def test_a_client_that_does_not_trust_the_ca_is_refused(mock: MockServer) -> None:
+    mock.reset()
+    with pytest.raises(requests.exceptions.SSLError):
+        requests.get(mock.url_for(LIST), headers=mock.auth_headers, timeout=10)
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(mock.url_for(LIST), headers=mock.auth_headers)
+    assert mock.calls() == []  # no request got past the handshake
+
+
+async def test_aiohttp_over_https_and_the_websocket_over_wss(mock: MockServer) -> None:
+    context = mock.ssl_context
+    assert isinstance(context, ssl.SSLContext)
+    async with aiohttp.ClientSession() as session:
+        async with session.get(mock.url_for(LIST), headers=mock.auth_headers, ssl=context) as r:
+            assert r.status == 200 and len((await r.json())["data"]) == 4
+        async with session.ws_connect(mock.ws_url, ssl=context) as ws:
+            await ws.send_str(json.dumps({"id": 1, "connect": {"token": mock.token}}))
+            reply = json.loads((await ws.receive(timeout=10)).data)
+    assert reply["id"] == 1 and "connect" in reply and "error" not in reply
+
+
+def test_the_ca_bundle_holds_no_private_key(mock: MockServer) -> None:
+    assert mock.ca_bundle is not None
+    text = mock.ca_bundle.read_text()
+    assert "BEGIN CERTIFICATE" in text and "PRIVATE KEY" not in text
+
+
+@pytest.fixture(scope="module")
+def own_certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
+    """(cert, key, CA) files as a user would bring them."""
+    folder = tmp_path_factory.mktemp("own-tls")
+    ca = trustme.CA()
+    cert = ca.issue_cert("127.0.0.1", "localhost")
+    cert_file, key_file, ca_file = folder / "cert.pem", folder / "key.pem", folder / "ca.pem"
+    cert.cert_chain_pems[0].write_to_path(str(cert_file))
+    cert.private_key_pem.write_to_path(str(key_file))
+    ca.cert_pem.write_to_path(str(ca_file))
+    return cert_file, key_file, ca_file
+
+
+def test_your_own_certificate(own_certificate: tuple[Path, Path, Path]) -> None:
+    cert_file, key_file, ca_file = own_certificate
+    with MockServer(tls_cert=cert_file, tls_key=key_file) as server:
+        assert server.ca_bundle is None and server.url.startswith("https://")
+        got = requests.get(server.url_for(LIST), headers=server.auth_headers, verify=str(ca_file))
+    assert got.status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("options", "words"),
+    [
+        ({"tls_cert": "cert.pem"}, "--tls-cert and --tls-key go together"),
+        ({"tls_cert": "nope.pem", "tls_key": "nope.key"}, "no such file: nope.pem"),
+    ],
+)
+def test_bad_tls_options_are_refused_clearly(options: dict[str, str], words: str) -> None:
+    with pytest.raises(TlsError, match=re.escape(words)):
+        MockServer(**options)  # type: ignore[arg-type]
+
+
+def test_a_key_that_is_not_the_certificates_is_refused(
+    own_certificate: tuple[Path, Path, Path], tmp_path: Path
+) -> None:
+    cert_file, _, _ = own_certificate
+    other = tmp_path / "other.pem"
+    trustme.CA().issue_cert("localhost").private_key_pem.write_to_path(str(other))
+    with pytest.raises(TlsError) as info:
+        MockServer(tls_cert=cert_file, tls_key=other)
+    assert "as a certificate and key" in str(info.value)
+    assert "PRIVATE" not in str(info.value) and other.read_text()[40:80] not in str(info.value)
+
+
+def test_serve_tls_prints_the_ca_and_verifies(serve, tmp_path: Path) -> None:
+    ca_file = tmp_path / "ca" / "mock-ca.pem"
+    server = serve("--scenario", "default", "--tls", "--tls-ca-file", str(ca_file))
+    text = server.read_until("  tls    ")
+    url = re.search(r"on (https://127\.0\.0\.1:\d+)", text)
+    assert url is not None and f"--cacert {ca_file}" in text and str(ca_file) in text
+    got = requests.get(
+        f"{url.group(1)}{LIST}",
+        headers={"Authorization": "Bearer alice-token"},
+        verify=str(ca_file),
+    )
+    assert got.status_code == 200
+    code, output = server.stop()
+    assert code == 0 and "PRIVATE KEY" not in output and "PRIVATE" not in ca_file.read_text()
+
+
+def test_serve_tls_env_and_own_files(serve, own_certificate: tuple[Path, Path, Path]) -> None:
+    cert_file, key_file, ca_file = own_certificate
+    server = serve(
+        "--scenario",
+        "default",
+        env={"CADENZA_MOCK_TLS_CERT": str(cert_file), "CADENZA_MOCK_TLS_KEY": str(key_file)},
+    )
+    text = server.read_until("  loop   ")
+    url = re.search(r"on (https://127\.0\.0\.1:\d+)", text)
+    assert url is not None and "CA bundle" not in text
+    got = requests.get(
+        f"{url.group(1)}{LIST}",
+        headers={"Authorization": "Bearer alice-token"},
+        verify=str(ca_file),
+    )
+    assert got.status_code == 200 and server.stop()[0] == 0
+
+
+def test_serve_refuses_half_a_certificate() -> None:
+    result = run_cli("serve", "--port", "0", "--tls-key", "key.pem")
+    assert result.returncode == 2
+    assert "--tls-cert and --tls-key go together" in result.stderr
+
+
+def test_the_fixture_serves_https_when_a_test_asks(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+        import requests
+
+        @pytest.mark.cadenza_mock(tls=True)
+        def test_https(cadenza_mock):
+            assert cadenza_mock.url.startswith("https://")
+            got = requests.get(
+                cadenza_mock.url_for("/api/v3/credential/list"),
+                headers=cadenza_mock.auth_headers,
+                verify=str(cadenza_mock.ca_bundle),
+            )
+            assert got.status_code == 200
+            assert len(cadenza_mock.calls("/api/v3/credential/list")) == 1
+
+        def test_plain(cadenza_mock):
+            assert cadenza_mock.url.startswith("http://") and cadenza_mock.ca_bundle is None
+        """
+    )
+    result = pytester.runpytest_subprocess("-p", "no:randomly", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=2)
+
+
+def test_the_fixture_refuses_a_non_boolean_tls(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.cadenza_mock(tls="yes")
+        def test_https(cadenza_mock):
+            pass
+        """
+    )
+    result = pytester.runpytest_subprocess("-p", "no:randomly")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*cadenza_mock(tls=...) takes True or False*"])
+
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+
+def test_the_readme_https_example_passes(pytester: pytest.Pytester) -> None:
+    from test_readme import section_blocks
+
+    blocks = section_blocks(README.read_text(encoding="utf-8"), "HTTPS and WSS")
+    assert list(blocks) == ["test_https.py"]
+    pytester.makepyfile(test_https=blocks["test_https.py"])
+    result = pytester.runpytest_subprocess("-p", "no:randomly", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+
+
+def test_the_readme_tls_banner_is_what_serve_prints(serve, tmp_path: Path, monkeypatch) -> None:
+    section = README.read_text(encoding="utf-8").split("## HTTPS and WSS\n", 1)[1]
+    console = section.split("```console\n", 1)[1].split("```", 1)[0].splitlines()
+    assert console[0] == "$ cadenza-mock serve --tls --tls-ca-file ./mock-ca.pem"
+    monkeypatch.chdir(tmp_path)
+    server = serve("--tls", "--tls-ca-file", "./mock-ca.pem")
+    printed = server.read_until("  tls    ").splitlines()
+    port = re.search(r"https://127\.0\.0\.1:(\d+)", printed[0])
+    assert port is not None
+
+    def shown(line: str) -> str:  # the port, and the loop's version, as the README has them
+        line = line.replace(f":{port.group(1)}", ":8080")
+        return line.rsplit(" ", 1)[0] if line.startswith("  loop   uvloop ") else line
+
+    assert [shown(line) for line in printed] == [shown(line) for line in console[1:]]
+    assert (tmp_path / "mock-ca.pem").is_file() and server.stop()[0] == 0
