@@ -202,6 +202,16 @@ class MockHandle(ABC):
         """Every armed fault with its counters, as `GET /__admin/faults` lists them."""
 
     @abstractmethod
+    def snapshot(self) -> str:
+        """Remember the data, clock and faults as they are now (not the journal); return an
+        id for `rollback()`. A scenario load forgets every snapshot."""
+
+    @abstractmethod
+    def rollback(self, snapshot: str) -> None:
+        """Back to `snapshot()`'s state; the snapshot stays usable. KeyError (RemoteError
+        for a remote mock) if it is unknown."""
+
+    @abstractmethod
     def advance(self, seconds: float) -> int:
         """Move the mock's clock forward without sleeping; return the new time in ms."""
 

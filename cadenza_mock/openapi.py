@@ -410,6 +410,7 @@ def _account_details(profile: str, list_extra: dict[str, Any]) -> dict[str, dict
 def _admin_details() -> dict[str, dict[str, Any]]:
     """What the document says of each admin operation beyond its row in the table."""
     journal = {"type": "array", "items": ref("AdminJournalEntry")}
+    snapshot = strict({"id": {"type": "string"}, "scenario": {"type": "string"}})
     return {
         "adminHealth": {"data": ref("AdminHealth")},
         "adminReset": {"data": loose({"scenario": {"type": "string"}})},
@@ -458,6 +459,13 @@ def _admin_details() -> dict[str, dict[str, Any]]:
             "data": loose({"cleared": {"type": "integer"}, "id": {"type": "string"}}),
             "parameters": [
                 {"name": "faultId", "in": "path", "required": True, "schema": {"type": "string"}}
+            ],
+        },
+        "adminTakeSnapshot": {"data": snapshot},
+        "adminRestoreSnapshot": {
+            "data": snapshot,
+            "parameters": [
+                {"name": "snapshotId", "in": "path", "required": True, "schema": {"type": "string"}}
             ],
         },
         "adminGetClock": {"data": ref("AdminClock")},

@@ -202,6 +202,12 @@ class RemoteMock(MockHandle):
     def clear_faults(self) -> None:
         self._admin("DELETE", "faults")
 
+    def snapshot(self) -> str:
+        return str(self._admin("POST", "snapshots")["id"])
+
+    def rollback(self, snapshot: str) -> None:
+        self._admin("POST", f"snapshots/{urllib.parse.quote(snapshot, safe='')}/restore")
+
     @property
     def faults(self) -> list[dict[str, Any]]:
         return list(self._admin("GET", "faults"))

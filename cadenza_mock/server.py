@@ -523,6 +523,19 @@ class MockServer(MockHandle):
         """Disarm every fault, the scenario's included (they come back on `reset()`)."""
         self._call(self.state.faults.clear)
 
+    def snapshot(self) -> str:
+        return self._call(self.state.snapshot)
+
+    def rollback(self, snapshot: str) -> None:
+        def restore() -> None:
+            try:
+                self.state.rollback(snapshot)
+            except KeyError:
+                known = ", ".join(self.state.snapshot_ids) or "none since the last load"
+                raise KeyError(f"no snapshot {snapshot!r} (snapshots: {known})") from None
+
+        self._call(restore)
+
     @property
     def faults(self) -> list[dict[str, Any]]:
         """Every fault with its counters, as `GET /__admin/faults` lists them."""

@@ -364,7 +364,7 @@ def _filled(path: str) -> str:
     """A documented path with its parameters filled by ids that name nothing stored."""
     for name in ("credentialId", "tradingAccountId"):
         path = path.replace(f"{{{name}}}", str(uuid.uuid4()))
-    return path.replace("{faultId}", "nope")
+    return path.replace("{faultId}", "nope").replace("{snapshotId}", "nope")
 
 
 # ------------------------------------------------------------------------- live samples

@@ -6,6 +6,7 @@ Every entry point (HTTP app, threaded server, pytest plugin, admin API) goes thr
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,9 @@ from cadenza_mock.model import Credential
 from cadenza_mock.scenario import Confinement, Scenario, load_scenario, load_scenario_text
 
 ScenarioSource = str | Path | Mapping[str, Any] | Scenario
+# Snapshots kept per load; taking one more forgets the oldest.
+MAX_SNAPSHOTS = 64
+_Parts = tuple[Clock, Store, Faults]
 
 
 class MockState:
@@ -55,6 +59,9 @@ class MockState:
         # Bumped by every load and reset: a request that began before one must not leave
         # any trace (journal entry, state change) in what comes after it.
         self.generation = 0
+        # Snapshot id -> copies of (clock, store, faults); a load forgets them all.
+        self._snapshots: dict[str, _Parts] = {}
+        self._snapshots_taken = 0
 
     def parse(
         self, source: ScenarioSource, *, confined: bool = False, text: bool = False
@@ -103,8 +110,40 @@ class MockState:
         self.store = Store(scenario, self.clock, on_change=self._credential_changed)
         self.faults = Faults(scenario.faults, scenario.seed)
         self.journal.restart()
+        self._snapshots.clear()
         self._announce_reset()
         return scenario
+
+    def snapshot(self) -> str:
+        """Remember the data, clock and faults as they are now; return the snapshot's id.
+
+        The journal is not part of it: it keeps recording what happened. Cheap at any
+        size: the scenario's own records are shared, only what requests changed is copied.
+        """
+        self._snapshots_taken += 1
+        snapshot_id = f"snapshot-{self._snapshots_taken}"
+        if len(self._snapshots) >= MAX_SNAPSHOTS:
+            del self._snapshots[next(iter(self._snapshots))]
+        self._snapshots[snapshot_id] = self._copy((self.clock, self.store, self.faults))
+        return snapshot_id
+
+    def rollback(self, snapshot_id: str) -> None:
+        """Back to a snapshot of this load (it stays usable); KeyError if there is none.
+        Like a reset, it ends WebSocket connections and requests in flight leave no trace."""
+        parts = self._snapshots[snapshot_id]
+        self.generation += 1
+        self.clock, self.store, self.faults = self._copy(parts)
+        self._announce_reset()
+
+    @property
+    def snapshot_ids(self) -> list[str]:
+        return list(self._snapshots)
+
+    @staticmethod
+    def _copy(parts: _Parts) -> _Parts:
+        store = parts[1]
+        memo: dict[int, Any] = {id(shared): shared for shared in store.shared_parts()}
+        return copy.deepcopy(parts, memo)
 
     def reset(self) -> None:
         """Pristine state of the loaded scenario: data, clock, journal and faults (the

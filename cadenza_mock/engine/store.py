@@ -157,6 +157,19 @@ class Store:
             credential=self.find,
         )
 
+    def shared_parts(self) -> tuple[object, ...]:
+        """What never changes after load (the scenario, its records and their indexes):
+        a snapshot shares these instead of copying them."""
+        return (
+            self.scenario,
+            self._pristine,
+            self._pristine_index,
+            self.users,
+            self.enums,
+            self._static_tokens,
+            self._on_change,
+        )
+
     # ----------------------------------------------------------------- state lifecycle
 
     def reset(self) -> None:

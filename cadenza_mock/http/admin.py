@@ -28,6 +28,7 @@ from cadenza_mock.errors import (
     INVALID_BODY,
     INVALID_FAULT,
     INVALID_SCENARIO,
+    SNAPSHOT_NOT_FOUND,
     VALIDATION_FAILED,
     ApiError,
     ScenarioError,
@@ -333,3 +334,24 @@ async def delete_fault(request: web.Request) -> web.Response:
         armed = ", ".join(faults.ids()) or "none"
         raise FAULT_NOT_FOUND.error(message=f"No fault {fault_id!r} (faults: {armed})")
     return ok({"cleared": 1, "id": fault_id})
+
+
+@admin
+async def post_snapshot(request: web.Request) -> web.Response:
+    """Remember data, clock and faults (not the journal) under a new id."""
+    state = request.app[STATE]
+    return ok({"id": state.snapshot(), "scenario": state.scenario.name})
+
+
+@admin
+async def restore_snapshot(request: web.Request) -> web.Response:
+    state = request.app[STATE]
+    snapshot_id = request.match_info["snapshotId"]
+    try:
+        state.rollback(snapshot_id)
+    except KeyError:
+        known = ", ".join(state.snapshot_ids) or "none since the scenario was loaded"
+        raise SNAPSHOT_NOT_FOUND.error(
+            message=f"No snapshot {snapshot_id!r} (snapshots: {known})"
+        ) from None
+    return ok({"id": snapshot_id, "scenario": state.scenario.name})

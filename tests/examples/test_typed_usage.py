@@ -199,6 +199,23 @@ def test_the_client_retries_a_503(cadenza_mock: MockHandle) -> None:
     assert requests.get(url, headers=cadenza_mock.auth_headers).status_code == 200
 
 
+# ------------------------------------------------------------------ test_rollback.py
+
+
+def test_try_something_then_roll_back(cadenza_mock: MockHandle) -> None:
+    before: list[dict[str, Any]] = cadenza_mock.credentials()
+    saved: str = cadenza_mock.snapshot()
+    created = requests.post(
+        cadenza_mock.url_for("/api/v3/credential/create"),
+        headers=cadenza_mock.auth_headers,
+        json={"venue": "BINANCE", "name": "tmp", "apiKey": "k" * 64, "apiSecret": "s"},
+    )
+    assert created.status_code == 200
+    assert len(cadenza_mock.credentials()) == len(before) + 1
+    cadenza_mock.rollback(saved)
+    assert cadenza_mock.credentials() == before
+
+
 # ------------------------------------------------------------------ test_journal.py
 
 
