@@ -14,6 +14,7 @@ from functools import cache
 from typing import Any
 
 from cadenza_mock.engine.clock import MAX_ADVANCE_SECONDS
+from cadenza_mock.engine.hints import HINT_HEADER, MAX_HINT_HEADER
 from cadenza_mock.engine.query import ACCOUNT_PAGE, MAX_LIMIT, MAX_OFFSET
 from cadenza_mock.errors import CATALOGUE, ErrorKind
 from cadenza_mock.model import OPERATION_TYPES, PROFILE_NAMES, PROFILES
@@ -116,6 +117,11 @@ def _operation(profile: str, op: Operation, detail: Mapping[str, Any]) -> dict[s
         responses["200"]["links"] = dict(detail["links"])
     for status, errnos in _by_status(op.answers).items():
         responses[str(status)] = _error_response(profile, status, errnos)
+    if op.tag != "admin":  # near-miss hints: never on the admin API
+        for response in responses.values():
+            response.setdefault("headers", {})[HINT_HEADER] = {
+                "$ref": "#/components/headers/NearMissHint"
+            }
     responses["default"] = {"$ref": "#/components/responses/InjectedError"}
     result: dict[str, Any] = {
         "operationId": op.operation_id,
@@ -576,7 +582,14 @@ def _build(profile: str) -> dict[str, Any]:
                 "RetryAfter": {
                     "description": "seconds to wait before retrying",
                     "schema": {"type": "integer", "minimum": 0},
-                }
+                },
+                "NearMissHint": {
+                    "description": "the mock's near-miss hints for this request ('; '-"
+                    "joined): another profile's names, near spellings, unknown "
+                    "parameters or fields; absent when there are none or with --no-hints. "
+                    "The real API sends no such header",
+                    "schema": {"type": "string", "maxLength": MAX_HINT_HEADER},
+                },
             },
             "responses": {
                 "InjectedError": {

@@ -584,3 +584,21 @@ def test_any_query_and_body_answer_as_without_hints(
         assert HINT_HEADER not in got[1].headers
     on.reset()
     hintless.reset()
+
+
+def test_the_openapi_document_declares_the_hint_header() -> None:
+    from cadenza_mock.openapi import openapi_document
+
+    for profile in ("docs", "sdk"):
+        document = openapi_document(profile)
+        header = document["components"]["headers"]["NearMissHint"]
+        assert header["schema"] == {"type": "string", "maxLength": MAX_HINT_HEADER}
+        for path, item in document["paths"].items():
+            for operation in item.values():
+                declared = {
+                    status: HINT_HEADER in response.get("headers", {})
+                    for status, response in operation["responses"].items()
+                    if status != "default"
+                }
+                # Every answer of the emulated API may carry hints; the admin API's never.
+                assert set(declared.values()) == {not path.startswith("/__admin")}, path

@@ -28,6 +28,11 @@ from cadenza_mock.operations import ADMIN_PREFIX, OPERATIONS, Operation
 from cadenza_mock.scenario.nodes import close_match
 from cadenza_mock.schemas import component_schema
 
+# Where the HTTP transport sends them; proxies and clients take 8 KiB header lines, and a
+# hint header stays well below that.
+HINT_HEADER = "X-Cadenza-Mock-Hint"
+MAX_HINT_HEADER = 1024
+
 # At most this many hints per request; the rest are counted in a last one.
 MAX_HINTS = 20
 # Names longer than this are shown cut, and never compared for near spellings.

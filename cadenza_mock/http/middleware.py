@@ -22,7 +22,7 @@ from multidict import CIMultiDict
 
 from cadenza_mock import wire
 from cadenza_mock.engine.faults import Decision, RequestView
-from cadenza_mock.engine.hints import hints
+from cadenza_mock.engine.hints import HINT_HEADER, MAX_HINT_HEADER, hints
 from cadenza_mock.engine.journal import redact_body
 from cadenza_mock.engine.state import MockState
 from cadenza_mock.engine.store import Store
@@ -187,9 +187,6 @@ async def envelope_middleware(request: web.Request, handler: Handler) -> web.Str
     return response
 
 
-HINT_HEADER = "X-Cadenza-Mock-Hint"
-# Proxies and clients take 8 KiB header lines; a hint header stays well below that.
-MAX_HINT_HEADER = 1024
 # Hints of body-less requests by (profile, method, path, query string): a filtered list
 # polled in a loop costs a dict lookup, not a parse and a vocabulary walk (about 5 us).
 _query_hints: dict[tuple[str, str, str, str], tuple[str, ...]] = {}
