@@ -51,8 +51,10 @@ EXPOSE 8080
 # The admin API may load bundled scenarios and files under /scenarios only. On 0.0.0.0 it is
 # off (403, health excepted) until CADENZA_MOCK_ADMIN_TOKEN is set.
 # No curl in the image: python3 + urllib, proxies ignored, the port from CADENZA_MOCK_PORT and
-# the admin token (the health route is part of the admin API) from CADENZA_MOCK_ADMIN_TOKEN.
+# the admin token (the health route is part of the admin API) from CADENZA_MOCK_ADMIN_TOKEN;
+# HTTPS when CADENZA_MOCK_TLS or CADENZA_MOCK_TLS_CERT is set (a liveness probe of this very
+# container: the certificate is not verified here, clients verify it).
 HEALTHCHECK --interval=10s --timeout=5s --start-period=5s --retries=3 \
-    CMD ["python3", "-c", "import os, sys, urllib.request as u; e = os.environ.get; q = u.Request('http://127.0.0.1:' + (e('CADENZA_MOCK_PORT') or '8080') + '/__admin/health', headers={'X-Admin-Token': e('CADENZA_MOCK_ADMIN_TOKEN') or ''}); r = u.build_opener(u.ProxyHandler({})).open(q, timeout=4); sys.exit(0 if r.status == 200 else 1)"]
+    CMD ["python3", "-c", "import os, ssl, sys, urllib.request as u; e = os.environ.get; t = (e('CADENZA_MOCK_TLS') or '').lower() in ('1', 'true', 'yes', 'on') or bool(e('CADENZA_MOCK_TLS_CERT')); q = u.Request(('https' if t else 'http') + '://127.0.0.1:' + (e('CADENZA_MOCK_PORT') or '8080') + '/__admin/health', headers={'X-Admin-Token': e('CADENZA_MOCK_ADMIN_TOKEN') or ''}); r = u.build_opener(u.ProxyHandler({}), u.HTTPSHandler(context=ssl._create_unverified_context())).open(q, timeout=4); sys.exit(0 if r.status == 200 else 1)"]
 ENTRYPOINT ["cadenza-mock"]
 CMD ["serve"]

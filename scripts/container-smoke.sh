@@ -279,4 +279,28 @@ log "POST /__admin/reset with the image defaults -> $code"
 [ "$code" = 403 ] || fail "the image's admin API answered $code without a token, expected 403"
 stop_timed "$ID3"
 
+# --- run 4: HTTPS (CADENZA_MOCK_TLS), the CA bundle written to a mounted folder ------------
+PORT3=$((PORT + 2))
+TLSDIR=$WORK/tls
+mkdir -p "$TLSDIR" && chmod 777 "$TLSDIR"  # the image's unprivileged user writes the bundle
+port_free "$PORT3" || fail "port $PORT3 is in use (set PORT=...)"
+log "run 4: CADENZA_MOCK_TLS=1, CA bundle to a mounted folder, port $PORT3"
+ID4=$(quiet_podman run -d --network host -v "$TLSDIR:/tls" \
+  -e CADENZA_MOCK_TLS=1 -e CADENZA_MOCK_TLS_CA_FILE=/tls/ca.pem \
+  -e CADENZA_MOCK_HOST=127.0.0.1 -e "CADENZA_MOCK_PORT=$PORT3" "$IMAGE")
+STARTED+=("$ID4")
+for ((i = 0; i < WAIT_TRIES; i++)); do
+  [ -s "$TLSDIR/ca.pem" ] && curl -fsS -o /dev/null --cacert "$TLSDIR/ca.pem" \
+    "https://127.0.0.1:$PORT3/__admin/health" 2>/dev/null && break
+  sleep 0.05
+done
+code=$(curl -sS -o /dev/null -w '%{http_code}' --cacert "$TLSDIR/ca.pem" \
+  -H "Authorization: Bearer ${TOKEN:-alice-token}" "https://127.0.0.1:$PORT3/api/v3/credential/list")
+log "GET https://127.0.0.1:$PORT3/api/v3/credential/list (verified with the CA bundle) -> $code"
+[ "$code" = 200 ] || { podman logs "$ID4" >&2 || true; fail "HTTPS answered $code, expected 200"; }
+! grep -q "PRIVATE KEY" "$TLSDIR/ca.pem" || fail "the CA bundle holds a private key"
+podman healthcheck run "$ID4" >/dev/null || fail "podman healthcheck run reported unhealthy over HTTPS"
+log "podman healthcheck run (HTTPS): healthy"
+stop_timed "$ID4"
+
 log "container smoke test passed"
