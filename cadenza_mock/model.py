@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import gc
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Literal
@@ -212,6 +212,41 @@ def account_type(identity: str, types: tuple[str, ...]) -> str:
     if "FUTURES" in types and any(word in identity for word in _FUTURES_WORDS):
         return "FUTURES"
     return "MARGIN" if any(word in identity for word in _MARGIN_WORDS) else "SPOT"
+
+
+def reached_account(
+    creds: Sequence[Credential],
+    identity: str,
+    account_types: tuple[str, ...],
+    *,
+    trading_account_id: str,
+    status: str,
+    created_at: int,
+    updated_at: int,
+    disconnected_at: int | None = None,
+    nickname: str | None = None,
+    given_type: str | None = None,
+    external_type: str | None = None,
+) -> TradingAccount:
+    """The account the credentials' keys open at their venue as `identity`: owner, venue,
+    the venue account, nickname and account types follow from them unless given. One
+    place for connect, verify's accounts and scenario files alike."""
+    first = creds[0]
+    return TradingAccount(
+        trading_account_id=trading_account_id,
+        user_id=first.user_id,
+        venue=first.venue,
+        external_id=identity,
+        venue_account=venue_account(first),
+        nickname=nickname or f"{first.name} {identity}",
+        account_type=given_type or account_type(identity, account_types),
+        external_account_type=external_type or identity.upper(),
+        credential_ids=tuple(dict.fromkeys(c.credential_id for c in creds)),
+        status=status,
+        created_at=created_at,
+        updated_at=updated_at,
+        disconnected_at=disconnected_at,
+    )
 
 
 def venue_account(cred: Credential) -> str:

@@ -33,9 +33,9 @@ from cadenza_mock.model import (
     TradingAccount,
     User,
     identities,
+    reached_account,
+    venue_account,
 )
-from cadenza_mock.model import account_type as account_type
-from cadenza_mock.model import venue_account as venue_account
 from cadenza_mock.seeded import rng_for, uuid4_from
 
 DISCONNECTED = "DISCONNECTED"
@@ -184,19 +184,15 @@ class Accounts:
         self._connects += 1
         rng = rng_for(self._seed, "connected", self._connects)
         now = self._clock.now_ms()
-        account = TradingAccount(
+        account = reached_account(
+            creds,
+            external_id,
+            self.enums.account_types,
             trading_account_id=uuid4_from(rng),
-            user_id=user.user_id,
-            venue=venue,
-            external_id=external_id,
-            venue_account=holder,
-            nickname=nickname or f"{creds[0].name} {external_id}",
-            account_type=account_type(external_id, self.enums.account_types),
-            external_account_type=external_id.upper(),
-            credential_ids=tuple(dict.fromkeys(c.credential_id for c in creds)),
             status="ACTIVE",
             created_at=now,
             updated_at=now,
+            nickname=nickname,
         )
         self._put(account)
         self._log(account, "CONNECT", now)

@@ -19,7 +19,7 @@ from typing import Any
 
 from cadenza_mock import wire
 from cadenza_mock.engine import lifecycle
-from cadenza_mock.engine.accounts import Accounts, account_sort_key, account_type, venue_account
+from cadenza_mock.engine.accounts import Accounts, account_sort_key
 from cadenza_mock.engine.auth import Sessions, bearer_token
 from cadenza_mock.engine.clock import Clock
 from cadenza_mock.engine.query import (
@@ -43,7 +43,10 @@ from cadenza_mock.model import (
     Credential,
     TradingAccount,
     User,
+    account_type,
     building_records,
+    reached_account,
+    venue_account,
 )
 from cadenza_mock.scenario import Scenario
 from cadenza_mock.scenario.generate import credential_name
@@ -537,16 +540,11 @@ class Store:
                 real = None  # a revoked credential backs nothing live
             if real is None:
                 rng = rng_for(self.scenario.seed, "account", cred.credential_id, identity)
-                real = TradingAccount(
+                real = reached_account(
+                    [cred],
+                    identity,
+                    self.enums.account_types,
                     trading_account_id=uuid4_from(rng),
-                    user_id=user.user_id,
-                    venue=cred.venue,
-                    external_id=identity,
-                    venue_account=holder,
-                    nickname=f"{cred.name} {identity}",
-                    account_type=account_type(identity, self.enums.account_types),
-                    external_account_type=identity.upper(),
-                    credential_ids=(cred.credential_id,),
                     status=status,
                     created_at=cred.created_at,
                     updated_at=cred.updated_at,

@@ -20,12 +20,21 @@ from cadenza_mock.model import (
     ProfileEnums,
     TradingAccount,
     User,
-    account_type,
     identities,
+    reached_account,
     venue_account,
 )
 from cadenza_mock.scenario import generate as gen
-from cadenza_mock.scenario.nodes import Problems, enum, items, join, mapping, scalar, suggest
+from cadenza_mock.scenario.nodes import (
+    Problems,
+    enum,
+    items,
+    join,
+    mapping,
+    read_aliases,
+    scalar,
+    suggest,
+)
 from cadenza_mock.scenario.records import elsewhere, is_uuid, listed_owner, stamps
 
 ACCOUNT_KEYS = (
@@ -174,16 +183,11 @@ class AccountBuilder:
         for n, (cred, identity) in enumerate(pairs[:count]):
             rng = gen.rng_for(self.seed, "user", user_index, "account", entry_index, n)
             self._add(
-                TradingAccount(
+                reached_account(
+                    [cred],
+                    identity,
+                    self.enums.account_types,
                     trading_account_id=gen.uuid4_from(rng),
-                    user_id=user.user_id,
-                    venue=cred.venue,
-                    external_id=identity,
-                    venue_account=venue_account(cred),
-                    nickname=f"{cred.name} {identity}",
-                    account_type=account_type(identity, self.enums.account_types),
-                    external_account_type=identity.upper(),
-                    credential_ids=(cred.credential_id,),
                     status=status,
                     created_at=cred.created_at,
                     updated_at=cred.created_at,
@@ -226,7 +230,7 @@ class AccountBuilder:
         fields = mapping(node, path, ACCOUNT_KEYS, p)
         if fields is None:
             return
-        ok = self._aliases(fields, path)
+        ok = read_aliases(fields, path, _ALIASES, self.problems)
         backing = self._backing(fields, node, path, refs)
         status = self._status(fields, path)
         given: dict[str, Any] = {}
@@ -255,37 +259,21 @@ class AccountBuilder:
         updated = given.get("updated_at", max(created, disconnected or created))
         if status == DISCONNECTED and disconnected is None:
             disconnected = updated
-        account = TradingAccount(
+        account = reached_account(
+            creds,
+            external,
+            self.enums.account_types,
             trading_account_id=given.get("trading_account_id") or gen.uuid4_from(rng),
-            user_id=user.user_id,
-            venue=venue,
-            external_id=external,
-            venue_account=holder,
-            nickname=given.get("nickname") or f"{creds[0].name} {external}",
-            account_type=given.get("account_type")
-            or account_type(external, self.enums.account_types),
-            external_account_type=given.get("external_account_type") or external.upper(),
-            credential_ids=tuple(c.credential_id for c in creds),
             status=status,
             created_at=created,
             updated_at=updated,
             disconnected_at=disconnected,
+            nickname=given.get("nickname"),
+            given_type=given.get("account_type"),
+            external_type=given.get("external_account_type"),
         )
         if self._consistent(account, fields, node, path, backing, given):
             self._add(account)
-
-    def _aliases(self, fields: dict[str, yaml.Node], path: str) -> bool:
-        """The other profile's names (name, credentialIds) read as this one's."""
-        ok = True
-        for alias, canonical in _ALIASES.items():
-            if alias in fields and canonical in fields:
-                self.problems.add(
-                    fields[alias], join(path, alias), f"give {alias!r} or {canonical!r}, not both"
-                )
-                ok = False
-            elif alias in fields:
-                fields[canonical] = fields.pop(alias)
-        return ok
 
     def _backing(
         self, fields: dict[str, yaml.Node], node: yaml.Node, path: str, refs: _References

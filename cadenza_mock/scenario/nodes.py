@@ -491,6 +491,23 @@ SUGGEST_CUTOFF = 0.6
 MEANT_CUTOFF = 0.75
 
 
+def read_aliases(
+    fields: dict[str, yaml.Node], path: str, aliases: dict[str, str], problems: Problems
+) -> bool:
+    """Read the other profile's key names (`nickname` for `name`) as this one's, in place;
+    False (with a problem) where an entry gives both spellings of one field."""
+    ok = True
+    for alias, canonical in aliases.items():
+        if alias in fields and canonical in fields:
+            problems.add(
+                fields[alias], join(path, alias), f"give {alias!r} or {canonical!r}, not both"
+            )
+            ok = False
+        elif alias in fields:
+            fields[canonical] = fields.pop(alias)
+    return ok
+
+
 def close_match(word: str, choices: Iterable[str], cutoff: float = SUGGEST_CUTOFF) -> str | None:
     """The choice `word` most likely means: the same word in another case (`binance` for
     BINANCE), else the closest spelling at least `cutoff` alike, case aside (`Limt` for

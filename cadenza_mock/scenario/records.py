@@ -13,7 +13,16 @@ import yaml
 
 from cadenza_mock.model import PROFILES, VENUE_OUTCOMES, Credential, ProfileEnums, User
 from cadenza_mock.scenario import generate as gen
-from cadenza_mock.scenario.nodes import Problems, describe, enum, join, mapping, scalar, value
+from cadenza_mock.scenario.nodes import (
+    Problems,
+    describe,
+    enum,
+    join,
+    mapping,
+    read_aliases,
+    scalar,
+    value,
+)
 
 RECORD_KEYS = (
     "credentialId",
@@ -371,7 +380,7 @@ class RecordBuilder:
         if fields is None:
             return None
         p = self.problems
-        ok = self._aliases(fields, path)
+        ok = read_aliases(fields, path, _ALIASES, self.problems)
         if "venue" not in fields:
             p.add(node, path, "a credential needs a venue (or `generate: N` to make several)")
             return None
@@ -420,19 +429,6 @@ class RecordBuilder:
             record = dataclasses.replace(record, venue_outcome=outcome)
         self._check_order(record, fields, node, path)
         return record
-
-    def _aliases(self, fields: dict[str, yaml.Node], path: str) -> bool:
-        """The other profile's names (nickname, credentialType) read as this one's."""
-        ok = True
-        for alias, canonical in _ALIASES.items():
-            if alias in fields and canonical in fields:
-                self.problems.add(
-                    fields[alias], join(path, alias), f"give {alias!r} or {canonical!r}, not both"
-                )
-                ok = False
-            elif alias in fields:
-                fields[canonical] = fields.pop(alias)
-        return ok
 
     def _texts(self, fields: dict[str, yaml.Node], path: str, given: dict[str, Any]) -> bool:
         """name and the secrets into `given`; False if one is wrong (never quoted)."""
