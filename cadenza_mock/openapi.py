@@ -413,6 +413,18 @@ def _account_details(profile: str, list_extra: dict[str, Any]) -> dict[str, dict
     }
 
 
+_BY_USER = {
+    "name": "user",
+    "in": "query",
+    "schema": {"type": "string"},
+    "description": "only this user's (id or email)",
+}
+
+
+def _path_parameter(name: str, schema: Mapping[str, Any]) -> dict[str, Any]:
+    return {"name": name, "in": "path", "required": True, "schema": dict(schema)}
+
+
 def _admin_details() -> dict[str, dict[str, Any]]:
     """What the document says of each admin operation beyond its row in the table."""
     journal = {"type": "array", "items": ref("AdminJournalEntry")}
@@ -463,16 +475,12 @@ def _admin_details() -> dict[str, dict[str, Any]]:
         "adminClearFaults": {"data": loose({"cleared": {"type": "integer", "minimum": 0}})},
         "adminDeleteFault": {
             "data": loose({"cleared": {"type": "integer"}, "id": {"type": "string"}}),
-            "parameters": [
-                {"name": "faultId", "in": "path", "required": True, "schema": {"type": "string"}}
-            ],
+            "parameters": [_path_parameter("faultId", {"type": "string"})],
         },
         "adminTakeSnapshot": {"data": snapshot},
         "adminRestoreSnapshot": {
             "data": snapshot,
-            "parameters": [
-                {"name": "snapshotId", "in": "path", "required": True, "schema": {"type": "string"}}
-            ],
+            "parameters": [_path_parameter("snapshotId", {"type": "string"})],
         },
         "adminGetClock": {"data": ref("AdminClock")},
         "adminAdvanceClock": {
@@ -489,37 +497,19 @@ def _admin_details() -> dict[str, dict[str, Any]]:
         },
         "adminListCredentials": {
             "data": {"type": "array", "items": ref("AdminCredential")},
-            "parameters": [
-                {
-                    "name": "user",
-                    "in": "query",
-                    "schema": {"type": "string"},
-                    "description": "only this user's (id or email)",
-                }
-            ],
+            "parameters": [_BY_USER],
         },
         "adminGetCredential": {
             "data": ref("AdminCredential"),
-            "parameters": [
-                {"name": "credentialId", "in": "path", "required": True, "schema": UUID}
-            ],
+            "parameters": [_path_parameter("credentialId", UUID)],
         },
         "adminListTradingAccounts": {
             "data": {"type": "array", "items": ref("AdminTradingAccount")},
-            "parameters": [
-                {
-                    "name": "user",
-                    "in": "query",
-                    "schema": {"type": "string"},
-                    "description": "only this user's (id or email)",
-                }
-            ],
+            "parameters": [_BY_USER],
         },
         "adminGetTradingAccount": {
             "data": ref("AdminTradingAccount"),
-            "parameters": [
-                {"name": "tradingAccountId", "in": "path", "required": True, "schema": UUID}
-            ],
+            "parameters": [_path_parameter("tradingAccountId", UUID)],
         },
     }
 
