@@ -317,6 +317,7 @@ class MockServer(MockHandle):
         tls: bool = False,
         tls_cert: str | Path | None = None,
         tls_key: str | Path | None = None,
+        tls_ca_file: str | Path | None = None,
     ) -> None:
         self.scenarios = scenario_cache or ScenarioCache(profile=profile, seed=seed)
         if (self.scenarios.profile, self.scenarios.seed) != (profile, seed):
@@ -341,7 +342,7 @@ class MockServer(MockHandle):
         self.read_timeout = read_timeout
         self.hints = hints
         # HTTPS (and WSS): a certificate for localhost made now, or the caller's files.
-        self.tls = tls_setup(tls, tls_cert, tls_key)
+        self.tls = tls_setup(tls, tls_cert, tls_key, tls_ca_file)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._runner: web.AppRunner | None = None

@@ -313,3 +313,13 @@ def test_release_files_and_metadata():
     # Every banner the README shows is this release's.
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     assert set(re.findall(r"cadenza-mock (\d+\.\d+\.\d+) serving", readme)) == {__version__}
+
+
+def test_asking_for_uvloop_where_it_is_missing_says_so(monkeypatch):
+    from cadenza_mock import version
+
+    monkeypatch.setattr(version, "uvloop_version", lambda: None)
+    assert version.loop_name("auto") == "asyncio" and version.loop_name("asyncio") == "asyncio"
+    with pytest.raises(ValueError, match=r"uvloop is not installed \(pip install uvloop\)"):
+        version.loop_name("uvloop")
+    assert version.version_line().endswith("(event loop: asyncio)")

@@ -222,3 +222,30 @@ def test_the_readme_tls_banner_is_what_serve_prints(serve, tmp_path: Path, monke
 
     assert [shown(line) for line in printed] == [shown(line) for line in console[1:]]
     assert (tmp_path / "mock-ca.pem").is_file() and server.stop()[0] == 0
+
+
+def test_a_ca_file_that_cannot_be_written_is_refused(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    with pytest.raises(TlsError, match=re.escape(f"cannot write the CA bundle to {blocker}")):
+        MockServer(tls=True, tls_ca_file=blocker / "ca.pem")
+
+
+def test_a_ca_file_with_your_own_certificate_is_refused(
+    own_certificate: tuple[Path, Path, Path],
+) -> None:
+    cert_file, key_file, ca_file = own_certificate
+    result = run_cli(
+        "serve",
+        "--port",
+        "0",
+        "--tls-cert",
+        str(cert_file),
+        "--tls-key",
+        str(key_file),
+        "--tls-ca-file",
+        str(ca_file),
+    )
+    assert result.returncode == 2
+    assert "--tls-ca-file is where a generated CA goes" in result.stderr
+    assert "PRIVATE" not in result.stderr
