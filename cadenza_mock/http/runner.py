@@ -66,6 +66,7 @@ def describe_rejection(exc: BaseException | None) -> str:
 # uncached answer) goes through aiohttp as before; the answer is the same bytes either way.
 _LIST_REQUEST = b"GET /api/v3/credential/list"
 _LIST_PATH = "/api/v3/credential/list"
+_LIST_PATH_BYTES = _LIST_PATH.encode()
 # Headers after which the request is not a plain body-less GET: aiohttp reads those.
 _NOT_PLAIN = frozenset((b"content-length", b"transfer-encoding", b"expect", b"upgrade"))
 # `Connection: keep-alive` (what requests sends) is HTTP/1.1's default; any other value
@@ -154,7 +155,7 @@ class _Connection(RequestHandler):
         if len(parts) != 3 or parts[2] != b"HTTP/1.1" or b"%" in parts[1] or b"#" in parts[1]:
             return False
         path, _, query = parts[1].partition(b"?")
-        if path != _LIST_PATH.encode():
+        if path != _LIST_PATH_BYTES:
             return False
         raw_headers = []
         authorization = None
