@@ -91,11 +91,16 @@ ACCOUNT_NOT_FOUND = E(404, -22016, "NOT_FOUND", "Trading account not found", "un
 PAGE_NOT_FOUND = E(404, -19003, "NOT_FOUND", "Page not found", "unknown route")
 FAULT_NOT_FOUND = E(404, -19003, "NOT_FOUND", "No fault", "unknown fault id (admin API)")
 SNAPSHOT_NOT_FOUND = E(404, -19003, "NOT_FOUND", "No snapshot", "unknown snapshot id (admin API)")
+NAMESPACE_NOT_FOUND = E(404, -19003, "NOT_FOUND", "No namespace", "unknown namespace")
 METHOD_NOT_ALLOWED = E(405, -19003, "METHOD_NOT_ALLOWED", "Method not allowed", "wrong method")
 ALREADY_EXIST = E(409, -22017, "ALREADY_EXISTS", "Already exist", "apiKey already on that venue")
 ALREADY_CONNECTED = E(409, -22017, "ALREADY_EXISTS", "Already exist", "account already connected")
+NAMESPACE_EXISTS = E(409, -22017, "ALREADY_EXISTS", "Already exist", "namespace name taken")
 RATE_LIMITED = E(429, -18011, "RATE_LIMITED", "Rate limit exceeded", "rate limit; see Retry-After")
 TOO_MANY_LOGINS = E(429, -100002, "RATE_LIMITED", "Too many login attempts", "login rate limit")
+TOO_MANY_NAMESPACES = E(
+    429, -18011, "RATE_LIMITED", "Too many namespaces", "namespace bound reached (admin API)"
+)
 UNKNOWN_ERROR = E(500, -22000, "INTERNAL", "Unknown error", "server error (or a bug, logged)")
 # What the venue behind Cadenza answers (the error-codes page); faults name them by errno.
 EXCHANGE_ERROR = E(502, -18004, "EXCHANGE_ERROR", "Exchange error", "venue error")

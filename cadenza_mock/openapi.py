@@ -15,6 +15,7 @@ from typing import Any
 
 from cadenza_mock.engine.clock import MAX_ADVANCE_SECONDS
 from cadenza_mock.engine.hints import HINT_HEADER, MAX_HINT_HEADER
+from cadenza_mock.engine.namespaces import NAME_PATTERN
 from cadenza_mock.engine.query import ACCOUNT_PAGE, MAX_LIMIT, MAX_OFFSET
 from cadenza_mock.errors import CATALOGUE, ErrorKind
 from cadenza_mock.model import OPERATION_TYPES, PROFILE_NAMES, PROFILES
@@ -129,8 +130,7 @@ def _operation(profile: str, op: Operation, detail: Mapping[str, Any]) -> dict[s
         "tags": [op.tag],
         "responses": responses,
     }
-    if "parameters" in detail:
-        result["parameters"] = detail["parameters"]
+    result["parameters"] = [*detail.get("parameters", ()), _NAMESPACE_PARAMETER]
     if op.body is not None:
         result["requestBody"] = {
             "required": True,
@@ -413,6 +413,7 @@ def _account_details(profile: str, list_extra: dict[str, Any]) -> dict[str, dict
     }
 
 
+_NAMESPACE_PARAMETER = {"$ref": "#/components/parameters/Namespace"}
 _BY_USER = {
     "name": "user",
     "in": "query",
@@ -423,6 +424,23 @@ _BY_USER = {
 
 def _path_parameter(name: str, schema: Mapping[str, Any]) -> dict[str, Any]:
     return {"name": name, "in": "path", "required": True, "schema": dict(schema)}
+
+
+# A scenario sent to the admin API: by name, as JSON, or as a YAML document.
+_SCENARIO_BODY = {
+    "required": False,
+    "content": {
+        "application/json": {
+            "schema": {
+                "oneOf": [
+                    strict({"name": {"type": "string", "minLength": 1}}),
+                    strict({"scenario": ref("AdminScenarioFile")}),
+                ]
+            }
+        },
+        "application/yaml": {"schema": ref("AdminScenarioFile")},
+    },
+}
 
 
 def _admin_details() -> dict[str, dict[str, Any]]:
@@ -444,20 +462,7 @@ def _admin_details() -> dict[str, dict[str, Any]]:
                     "server's scenario folder(s); the body is then not read",
                 },
             ],
-            "request_body": {
-                "required": False,
-                "content": {
-                    "application/json": {
-                        "schema": {
-                            "oneOf": [
-                                strict({"name": {"type": "string", "minLength": 1}}),
-                                strict({"scenario": ref("AdminScenarioFile")}),
-                            ]
-                        }
-                    },
-                    "application/yaml": {"schema": ref("AdminScenarioFile")},
-                },
-            },
+            "request_body": _SCENARIO_BODY,
         },
         "adminGetRequests": {"data": journal},
         "adminDeleteRequests": {"data": loose({"cleared": {"const": True}})},
@@ -481,6 +486,30 @@ def _admin_details() -> dict[str, dict[str, Any]]:
         "adminRestoreSnapshot": {
             "data": snapshot,
             "parameters": [_path_parameter("snapshotId", {"type": "string"})],
+        },
+        "adminCreateNamespace": {
+            "data": ref("AdminCreatedNamespace"),
+            "parameters": [
+                {
+                    "name": "namespace",
+                    "in": "query",
+                    "schema": {"type": "string", "pattern": f"^{NAME_PATTERN.pattern}$"},
+                    "description": "its name (default: a fresh one)",
+                },
+                {
+                    "name": "name",
+                    "in": "query",
+                    "schema": {"type": "string", "minLength": 1},
+                    "description": "a bundled scenario's name, or a file in the server's "
+                    "scenario folder(s); with no body either, the server's own scenario",
+                },
+            ],
+            "request_body": _SCENARIO_BODY,
+        },
+        "adminListNamespaces": {"data": {"type": "array", "items": ref("AdminNamespace")}},
+        "adminDeleteNamespace": {
+            "data": strict({"deleted": {"type": "string"}}),
+            "parameters": [_path_parameter("namespace", {"type": "string"})],
         },
         "adminGetClock": {"data": ref("AdminClock")},
         "adminAdvanceClock": {
@@ -553,7 +582,9 @@ def _build(profile: str) -> dict[str, Any]:
             {"name": "meta", "description": "this document"},
             {
                 "name": "admin",
-                "description": "cadenza-mock's own control API (not part of Cadenza)",
+                "description": "cadenza-mock's own control API (not part of Cadenza). "
+                "Every admin path but /__admin/namespaces is also served under "
+                "/__admin/namespaces/{namespace}/..., for that namespace",
             },
         ],
         "security": [{"bearerAuth": []}],
@@ -566,6 +597,18 @@ def _build(profile: str) -> dict[str, Any]:
                     "in": "header",
                     "name": "X-Admin-Token",
                     "description": "needed only when the mock runs with --admin-token",
+                },
+            },
+            "parameters": {
+                "Namespace": {
+                    "name": "X-Cadenza-Mock-Namespace",
+                    "in": "header",
+                    "required": False,
+                    "schema": {"type": "string"},
+                    "description": "the namespace this call is for (see the admin API's "
+                    "/__admin/namespaces); without it a bearer token selects its own "
+                    "namespace, else the server's default one. The real API has no such "
+                    "header",
                 },
             },
             "headers": {

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from cadenza_mock.engine.lifecycle import IDENTITIES
+from cadenza_mock.engine.namespaces import NAME_PATTERN
 from cadenza_mock.model import OPERATION_TYPES, PROFILE_NAMES, PROFILES, VENUE_OUTCOMES
 from cadenza_mock.scenario.build import TOP_KEYS
 from cadenza_mock.scenario.faults import FAULT_KEYS, TERMINAL_ACTIONS
@@ -38,6 +39,18 @@ def ref(name: str) -> dict[str, str]:
 
 def nullable(schema: Mapping[str, Any]) -> dict[str, Any]:
     return {"anyOf": [dict(schema), {"type": "null"}]}
+
+
+# A namespace as listings show it: never a token.
+_NAMESPACE: dict[str, Any] = {
+    "name": {"type": "string", "pattern": f"^{NAME_PATTERN.pattern}$"},
+    "scenario": {"type": "string"},
+    "profile": {"type": "string", "enum": list(PROFILE_NAMES)},
+    "createdAt": {"type": "string", "format": "date-time"},
+    "requests": {"type": "integer", "minimum": 0},
+    "idleExpirySeconds": {"type": "number", "exclusiveMinimum": 0},
+    "admin": {"type": "string", "description": "its admin API's path prefix"},
+}
 
 
 def strict(properties: dict[str, Any], required: Iterable[str] | None = None) -> dict[str, Any]:
@@ -244,6 +257,24 @@ def admin_schemas() -> dict[str, Any]:
                             "tokens": string_list,
                             "expiredTokens": string_list,
                             "credentialCount": {"type": "integer", "minimum": 0},
+                        }
+                    ),
+                },
+            }
+        ),
+        "AdminNamespace": strict(_NAMESPACE),
+        "AdminCreatedNamespace": strict(
+            {
+                **_NAMESPACE,
+                "header": strict({"X-Cadenza-Mock-Namespace": {"type": "string"}}),
+                "users": {
+                    "type": "array",
+                    "items": loose(
+                        {
+                            "id": {"type": "string"},
+                            "email": {"type": "string"},
+                            "tokens": string_list,
+                            "expiredTokens": string_list,
                         }
                     ),
                 },

@@ -32,12 +32,15 @@ from cadenza_mock.errors import (
     INVALID_STATE,
     LOCK_NOT_ACQUIRED,
     MAINTENANCE,
+    NAMESPACE_EXISTS,
+    NAMESPACE_NOT_FOUND,
     NETWORK_ERROR,
     NOT_REVOCABLE,
     PERMISSION_DENIED,
     RATE_LIMITED,
     SNAPSHOT_NOT_FOUND,
     TOO_MANY_LOGINS,
+    TOO_MANY_NAMESPACES,
     UNAUTHORIZED,
     UNKNOWN_ERROR,
     VALIDATION_FAILED,
@@ -49,6 +52,7 @@ from cadenza_mock.errors import (
 API_PREFIX = "/api/v3"
 ADMIN_PREFIX = "/__admin"
 OPENAPI_PATH = f"{API_PREFIX}/openapi.json"
+NAMESPACES_PATH = f"{ADMIN_PREFIX}/namespaces"
 
 # bearer: the caller's access token; public: no token (login, the document); admin: the
 # admin API (X-Admin-Token when the server has one); probe: open even then (health).
@@ -76,8 +80,9 @@ class Operation:
     def answers(self) -> tuple[ErrorKind, ...]:
         """Every error this operation can answer, its own and those that come with its
         kind: any request can be malformed; a body can be bad or too big; a bearer can be
-        wrong; an admin call can need a token, or the admin API be off."""
-        found = [BAD_REQUEST, *self.errors]
+        wrong; an admin call can need a token, or the admin API be off; any call can name
+        a namespace that does not exist."""
+        found = [BAD_REQUEST, *self.errors, NAMESPACE_NOT_FOUND]
         if self.body is not None or self.reads_body:
             found += [INVALID_JSON, BODY_TOO_LARGE]
         if self.body is not None:
@@ -473,4 +478,48 @@ OPERATIONS: tuple[Operation, ...] = (
         (SNAPSHOT_NOT_FOUND,),
         auth="admin",
     ),
+    Operation(
+        "POST",
+        f"{NAMESPACES_PATH}",
+        "admin.post_namespace",
+        "adminCreateNamespace",
+        "A new isolated namespace on a scenario; answers its name and its users' tokens",
+        "admin",
+        (INVALID_SCENARIO, INVALID_BODY, INVALID_ARGUMENT, NAMESPACE_EXISTS, TOO_MANY_NAMESPACES),
+        reads_body=True,
+        auth="admin",
+    ),
+    Operation(
+        "GET",
+        f"{NAMESPACES_PATH}",
+        "admin.get_namespaces",
+        "adminListNamespaces",
+        "The namespaces besides the server's own (no tokens)",
+        "admin",
+        auth="admin",
+    ),
+    Operation(
+        "DELETE",
+        f"{NAMESPACES_PATH}/{{namespace}}",
+        "admin.delete_namespace",
+        "adminDeleteNamespace",
+        "Drop a namespace: its data, journal and connections end",
+        "admin",
+        (INVALID_ARGUMENT,),
+        auth="admin",
+    ),
 )
+
+# Every other admin operation is also served under NAMESPACES_PATH/{namespace}: that
+# namespace's reset, scenario, journal and so on (the X-Cadenza-Mock-Namespace header
+# does the same on the plain paths).
+NAMESPACED_ADMIN: tuple[Operation, ...] = tuple(
+    op
+    for op in OPERATIONS
+    if op.path.startswith(ADMIN_PREFIX) and not op.path.startswith(NAMESPACES_PATH)
+)
+
+
+def namespaced_path(path: str) -> str:
+    """`/__admin/reset` -> `/__admin/namespaces/{namespace}/reset`."""
+    return f"{NAMESPACES_PATH}/{{namespace}}{path.removeprefix(ADMIN_PREFIX)}"

@@ -128,7 +128,7 @@ def test_sdk_credential_has_no_key_and_has_the_datetime_twins():
 )
 def test_list_parameters_are_the_profiles_names(profile, names):
     doc = openapi_document(profile)
-    params = [p["name"] for p in doc["paths"][LIST]["get"]["parameters"]]
+    params = [p["name"] for p in doc["paths"][LIST]["get"]["parameters"] if "name" in p]
     assert params[: len(names)] == names
 
 
@@ -288,9 +288,11 @@ async def _provoke(client: Any, profile: str, op_id: str, status: int) -> Any:
     if status == 403:
         body = verify_one(bob_cred) if op_id == "verifyCredential" else {"credentialId": bob_cred}
         return await send({**body, **key_body})
-    if status == 404:
+    if status == 404 and op_id in ("verifyCredential", "rotateCredential", "revokeCredential"):
         body = verify_one(missing) if op_id == "verifyCredential" else {"credentialId": missing}
         return await send({**body, **key_body})
+    if status == 404:  # any call can name a namespace that does not exist
+        return await send({}, {**ALICE, "X-Cadenza-Mock-Namespace": "no-such-namespace"})
     if status == 409:
         if op_id == "createCredential":
             return await send(create)
@@ -364,7 +366,9 @@ def _filled(path: str) -> str:
     """A documented path with its parameters filled by ids that name nothing stored."""
     for name in ("credentialId", "tradingAccountId"):
         path = path.replace(f"{{{name}}}", str(uuid.uuid4()))
-    return path.replace("{faultId}", "nope").replace("{snapshotId}", "nope")
+    for name in ("faultId", "snapshotId", "namespace"):
+        path = path.replace(f"{{{name}}}", "nope")
+    return path
 
 
 # ------------------------------------------------------------------------- live samples

@@ -55,7 +55,7 @@ HYPOTHESIS = settings(
 # Bodies read by the scenario loader: their JSON Schema names the keys, the loader checks
 # the values (known users, ranges, one action), so a schema-valid random body is usually
 # a documented 400 rather than a valid request rejected.
-LOADER_BODIES = ["adminPutScenario", "adminArmFault"]
+LOADER_BODIES = ["adminPutScenario", "adminArmFault", "adminCreateNamespace"]
 # Rotating or revoking a revoked credential is a 400 (the API's rule, documented with its
 # errno) that only a stateful sequence reaches with data the schema calls valid.
 STATE_RULES = ["rotateCredential", "revokeCredential"]
@@ -69,6 +69,9 @@ def fuzz_config(mock: MockServer) -> schemathesis.Config:
             "checks": {"enabled": True},  # every check schemathesis has
             "generation": {"max-examples": EXAMPLES},
             "auth": {"openapi": {"bearerAuth": {"bearer": mock.token}}},
+            # The server's own namespace: a generated name is an unknown namespace's 404
+            # on every call (tests/test_namespaces.py covers namespaces).
+            "parameters": {"header.X-Cadenza-Mock-Namespace": "default"},
             "phases": {"stateful": {"max-steps": STATEFUL_STEPS}},
             "operations": [
                 {
@@ -109,6 +112,10 @@ class Fuzzed:
             self.scenario = self.mock.scenario
         else:
             self.mock.reset()
+        # Namespaces a case created go too: the next case starts with none.
+        listing = self.session.get(f"{self.mock.url}/__admin/namespaces").json()["data"]
+        for namespace in listing:
+            self.session.delete(f"{self.mock.url}/__admin/namespaces/{namespace['name']}")
 
     def summary(self) -> str:
         fuzzed = sum(n for label, n in self.sent.items() if not label.startswith("stateful "))

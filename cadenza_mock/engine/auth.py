@@ -51,12 +51,14 @@ MAX_SESSIONS = 10_000
 class Sessions:
     """Tokens issued at run time; static scenario tokens live in the store."""
 
-    def __init__(self, users: dict[str, User], clock: Clock, seed: int) -> None:
+    def __init__(self, users: dict[str, User], clock: Clock, seed: int, salt: str = "") -> None:
         self._users = users
         self._by_email = {u.email.lower(): u for u in users.values()}
         self._clock = clock
         self._seed = seed
-        self._key = hashlib.sha256(f"cadenza-mock:{seed}:jwt".encode()).digest()
+        # A namespace's salt: two namespaces of one scenario must never issue one token.
+        self._salt: tuple[str, ...] = (salt,) if salt else ()
+        self._key = hashlib.sha256(f"cadenza-mock:{seed}:jwt{salt}".encode()).digest()
         self._access: dict[str, _Issued] = {}
         self._refresh: dict[str, _Issued] = {}
         # session id -> its access and refresh tokens, oldest session first
@@ -91,7 +93,7 @@ class Sessions:
 
     def _issue(self, user: User, session_id: str | None = None) -> Session:
         self._issued += 1
-        rng = rng_for(self._seed, "session", self._issued)
+        rng = rng_for(self._seed, "session", *self._salt, self._issued)
         session_id = session_id or uuid4_from(rng)
         now = self._clock.now_ms()
         expires = now + ACCESS_TTL_SECONDS * 1000
@@ -119,6 +121,9 @@ class Sessions:
         ):
             raise INVALID_LOGIN.error()
         return self._issue(user)
+
+    def knows_refresh_token(self, refresh_token: str) -> bool:
+        return refresh_token in self._refresh
 
     def refresh(self, refresh_token: str) -> Session:
         issued = self._refresh.get(refresh_token)

@@ -7,6 +7,7 @@ Every entry point (HTTP app, threaded server, pytest plugin, admin API) goes thr
 from __future__ import annotations
 
 import copy
+import dataclasses
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -35,7 +36,11 @@ class MockState:
         seed: int | None = None,
         journal_limit: int = 1000,
         scenario_dirs: Iterable[str | Path] | None = None,
+        namespace: str | None = None,
     ) -> None:
+        # A namespace's state (see engine.namespaces) prefixes its scenario's static tokens
+        # with "<namespace>." and salts the tokens it issues: tokens select the namespace.
+        self.namespace = namespace
         self.profile_override = profile
         self.seed_override = seed
         self.journal = Journal(journal_limit)
@@ -54,7 +59,7 @@ class MockState:
         self.on_logout: list[Callable[[str], None]] = []
         self.on_credential_change: list[Callable[[Credential], None]] = []
         self.clock = Clock(self.scenario.now)
-        self.store = Store(self.scenario, self.clock, on_change=self._credential_changed)
+        self.store = self._store(self.scenario, self.clock)
         self.faults = Faults(self.scenario.faults, self.scenario.seed)
         # Bumped by every load and reset: a request that began before one must not leave
         # any trace (journal entry, state change) in what comes after it.
@@ -96,10 +101,42 @@ class MockState:
             and self.profile_override in (None, source.profile)
             and self.seed_override in (None, source.seed)
         ):
-            return source
+            return self._own_tokens(source)
         if isinstance(source, Scenario):
             source = source.origin()
-        return load_scenario(source, profile=self.profile_override, seed=self.seed_override)
+        loaded = load_scenario(source, profile=self.profile_override, seed=self.seed_override)
+        return self._own_tokens(loaded)
+
+    def _own_tokens(self, scenario: Scenario) -> Scenario:
+        """The scenario with this namespace's token prefix on every static token."""
+        if self.namespace is None:
+            return scenario
+        prefix = f"{self.namespace}."
+
+        def own(tokens: tuple[str, ...]) -> tuple[str, ...]:
+            return tuple(t if t.startswith(prefix) else prefix + t for t in tokens)
+
+        users = tuple(
+            dataclasses.replace(u, tokens=own(u.tokens), expired_tokens=own(u.expired_tokens))
+            for u in scenario.users
+        )
+        faults = tuple(
+            dataclasses.replace(
+                f, match=dataclasses.replace(f.match, token=own((f.match.token,))[0])
+            )
+            if f.match is not None and f.match.token is not None
+            else f
+            for f in scenario.faults
+        )
+        return dataclasses.replace(scenario, users=users, faults=faults)
+
+    def _store(self, scenario: Scenario, clock: Clock) -> Store:
+        return Store(
+            scenario,
+            clock,
+            on_change=self._credential_changed,
+            token_salt=self.namespace or "",
+        )
 
     def load(self, source: ScenarioSource) -> Scenario:
         """Validate and switch; on ScenarioError the current scenario stays untouched."""
@@ -107,7 +144,7 @@ class MockState:
         self.generation += 1
         self.scenario = scenario
         self.clock = Clock(scenario.now)
-        self.store = Store(scenario, self.clock, on_change=self._credential_changed)
+        self.store = self._store(scenario, self.clock)
         self.faults = Faults(scenario.faults, scenario.seed)
         self.journal.restart()
         self._snapshots.clear()
@@ -153,6 +190,13 @@ class MockState:
         self.clock.reset()
         self.faults.reset()
         self.journal.restart()
+        self._announce_reset()
+
+    def retire(self) -> None:
+        """This state is dropped (a namespace deleted or expired): its WebSocket
+        connections end and requests in flight leave no trace."""
+        self.generation += 1
+        self._snapshots.clear()
         self._announce_reset()
 
     def _announce_reset(self) -> None:

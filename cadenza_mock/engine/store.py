@@ -107,6 +107,8 @@ class Store:
         scenario: Scenario,
         clock: Clock | None = None,
         on_change: Callable[[Credential], None] | None = None,
+        *,
+        token_salt: str = "",
     ) -> None:
         self.scenario = scenario
         # Told of every credential a request changed (the WebSocket API pushes events).
@@ -115,7 +117,7 @@ class Store:
         self.enums = scenario.enums
         self.clock = clock or Clock(scenario.now)
         self.users: dict[str, User] = {u.user_id: u for u in scenario.users}
-        self.sessions = Sessions(self.users, self.clock, scenario.seed)
+        self.sessions = Sessions(self.users, self.clock, scenario.seed, token_salt)
         # token -> (user, expired?)
         self._static_tokens: dict[str, tuple[User, bool]] = {}
         for user in scenario.users:

@@ -1,5 +1,5 @@
 """The admin API under /__admin/: health, reset, scenario, journal, clock, stored
-credentials and trading accounts, faults.
+credentials and trading accounts, faults, snapshots, namespaces.
 
 It is how a container or a `--cadenza-url` test run is steered from outside; answers use
 the same envelope as the emulated API so one client helper reads both.
@@ -19,6 +19,7 @@ from aiohttp import web
 from cadenza_mock import wire
 from cadenza_mock.engine.accounts import account_sort_key
 from cadenza_mock.engine.clock import MAX_ADVANCE_SECONDS
+from cadenza_mock.engine.namespaces import Namespace
 from cadenza_mock.engine.state import MockState
 from cadenza_mock.errors import (
     ACCOUNT_NOT_FOUND,
@@ -34,8 +35,15 @@ from cadenza_mock.errors import (
     ScenarioError,
     unauthorized,
 )
-from cadenza_mock.http.keys import ADMIN_LOCKED, ADMIN_TOKEN, STATE, uptime
-from cadenza_mock.http.middleware import ok, read_body
+from cadenza_mock.http.keys import (
+    ADMIN_LOCKED,
+    ADMIN_TOKEN,
+    NAMESPACE_HEADER,
+    NAMESPACES,
+    state_of,
+    uptime,
+)
+from cadenza_mock.http.middleware import named_namespace, ok, read_body
 from cadenza_mock.scenario import Scenario
 from cadenza_mock.scenario.faults import parse_fault_text
 from cadenza_mock.schemas import load_json
@@ -67,6 +75,8 @@ def admin(handler: AdminHandler) -> AdminHandler:
                 raise unauthorized(
                     "admin API needs the X-Admin-Token header set to the admin token"
                 )
+        # Only now: whether a namespace exists is the admin token holder's business.
+        named_namespace(request)
         return await handler(request)
 
     return checked
@@ -109,7 +119,7 @@ def scenario_summary(scenario: Scenario, state: MockState) -> dict[str, Any]:
 # Health stays open even with --admin-token: container and orchestrator probes call it
 # without credentials, and it reveals nothing a client could misuse.
 async def health(request: web.Request) -> web.Response:
-    state = request.app[STATE]
+    state = named_namespace(request) or state_of(request)
     return ok(
         {
             "status": "ok",
@@ -123,14 +133,14 @@ async def health(request: web.Request) -> web.Response:
 
 @admin
 async def reset(request: web.Request) -> web.Response:
-    state = request.app[STATE]
+    state = state_of(request)
     state.reset()
     return ok({"scenario": state.scenario.name})
 
 
 @admin
 async def get_scenario(request: web.Request) -> web.Response:
-    state = request.app[STATE]
+    state = state_of(request)
     return ok(scenario_summary(state.scenario, state))
 
 
@@ -143,29 +153,37 @@ async def put_scenario(request: web.Request) -> web.Response:
     scenario folders. The scenario is built in a worker thread: a large one does not stop
     the server answering others meanwhile.
     """
-    state = request.app[STATE]
-    raw = await _text(request)
-    name = request.query.get("name")
-    source: Any
-    if name is not None:
-        source = name
-    elif request.content_type == "application/json":
-        source = _json_scenario(raw)
-    elif not raw.strip():
+    state = state_of(request)
+    source, is_text = await _scenario_source(request)
+    if source is None:
         raise INVALID_SCENARIO.error("empty body; send YAML, JSON or ?name=")
-    else:
-        source = None
-    # Built in a worker thread; a YAML body is text, a name or a JSON scenario a source.
-    is_text = source is None
-    build = partial(state.parse, raw if is_text else source, confined=True, text=is_text)
-    try:
-        scenario = await asyncio.get_running_loop().run_in_executor(None, build)
-    except ScenarioError as exc:
-        raise INVALID_SCENARIO.error(
-            "scenario rejected, the previous one is still loaded:\n" + str(exc)
-        ) from None
+    build = partial(state.parse, source, confined=True, text=is_text)
+    scenario = await _built(build, "scenario rejected, the previous one is still loaded")
     state.load(scenario)
     return ok(scenario_summary(scenario, state))
+
+
+async def _scenario_source(request: web.Request) -> tuple[Any, bool]:
+    """(source, is YAML text) of a scenario named by `?name=`, a JSON body or a YAML body;
+    (None, False) for no scenario at all (an empty body)."""
+    raw = await _text(request)
+    name = request.query.get("name")
+    if name is not None:
+        return name, False
+    if request.content_type == "application/json":
+        return _json_scenario(raw), False
+    if not raw.strip():
+        return None, False
+    return raw, True
+
+
+async def _built(build: Callable[[], Any], rejected: str) -> Any:
+    """Run a scenario build in a worker thread (a large one does not stop the server
+    answering others); a bad scenario is a 400 that starts with `rejected`."""
+    try:
+        return await asyncio.get_running_loop().run_in_executor(None, build)
+    except ScenarioError as exc:
+        raise INVALID_SCENARIO.error(f"{rejected}:\n{exc}") from None
 
 
 def _json_scenario(raw: str) -> Any:
@@ -181,13 +199,13 @@ def _json_scenario(raw: str) -> Any:
 
 @admin
 async def get_requests(request: web.Request) -> web.Response:
-    journal = request.app[STATE].journal
+    journal = state_of(request).journal
     return ok([entry.to_json() for entry in journal.entries()])
 
 
 @admin
 async def delete_requests(request: web.Request) -> web.Response:
-    request.app[STATE].journal.clear()
+    state_of(request).journal.clear()
     return ok({"cleared": True})
 
 
@@ -203,14 +221,14 @@ def clock_json(state: MockState) -> dict[str, Any]:
 
 @admin
 async def get_clock(request: web.Request) -> web.Response:
-    return ok(clock_json(request.app[STATE]))
+    return ok(clock_json(state_of(request)))
 
 
 @admin
 async def advance_clock(request: web.Request) -> web.Response:
     """Move the mock's clock forward: `{"advance": seconds}` or `?advance=seconds` (the
     query wins; a body sent with it must still be valid). Neither: 0, the clock as is."""
-    state = request.app[STATE]
+    state = state_of(request)
     text = await _text(request)
     given: list[Any] = []
     if text.strip():
@@ -251,7 +269,7 @@ def _bad_advance(why: str) -> ApiError:
 @admin
 async def get_credentials(request: web.Request) -> web.Response:
     """Stored credentials as tests inspect them (secrets never included); `?user=` filters."""
-    state = request.app[STATE]
+    state = state_of(request)
     user = request.query.get("user")
     mask_keep = state.scenario.mask_keep
     records = [
@@ -264,7 +282,7 @@ async def get_credentials(request: web.Request) -> web.Response:
 
 @admin
 async def get_credential(request: web.Request) -> web.Response:
-    state = request.app[STATE]
+    state = state_of(request)
     cred = state.store.find(request.match_info["credentialId"])
     if cred is None:
         raise CREDENTIAL_NOT_FOUND.error()
@@ -275,7 +293,7 @@ async def get_credential(request: web.Request) -> web.Response:
 async def get_trading_accounts(request: web.Request) -> web.Response:
     """Stored trading accounts as tests inspect them, createdAt then id; `?user=` (id or
     email) filters, as for credentials."""
-    state = request.app[STATE]
+    state = state_of(request)
     store = state.store
     user = request.query.get("user")
     enums = store.accounts.enums
@@ -289,7 +307,7 @@ async def get_trading_accounts(request: web.Request) -> web.Response:
 
 @admin
 async def get_trading_account(request: web.Request) -> web.Response:
-    accounts = request.app[STATE].store.accounts
+    accounts = state_of(request).store.accounts
     account = accounts.find(request.match_info["tradingAccountId"])
     if account is None:
         raise ACCOUNT_NOT_FOUND.error()
@@ -300,7 +318,7 @@ async def get_trading_account(request: web.Request) -> web.Response:
 async def post_fault(request: web.Request) -> web.Response:
     """Arm one fault, written exactly like an entry of a scenario's `faults:` list (JSON or
     YAML body); answer its id and normalized form. A bad fault is a 400 naming the problem."""
-    state = request.app[STATE]
+    state = state_of(request)
     raw = await _text(request)
     if request.content_type == "application/json":
         load_json(raw)
@@ -317,18 +335,18 @@ async def post_fault(request: web.Request) -> web.Response:
 @admin
 async def get_faults(request: web.Request) -> web.Response:
     """Every fault, armed or used up, in evaluation order, with its counters."""
-    return ok([fault.to_json() for fault in request.app[STATE].faults.list()])
+    return ok([fault.to_json() for fault in state_of(request).faults.list()])
 
 
 @admin
 async def delete_faults(request: web.Request) -> web.Response:
     """Disarm every fault; the scenario's own come back on the next reset."""
-    return ok({"cleared": request.app[STATE].faults.clear()})
+    return ok({"cleared": state_of(request).faults.clear()})
 
 
 @admin
 async def delete_fault(request: web.Request) -> web.Response:
-    faults = request.app[STATE].faults
+    faults = state_of(request).faults
     fault_id = request.match_info["faultId"]
     if not faults.remove(fault_id):
         armed = ", ".join(faults.ids()) or "none"
@@ -339,13 +357,13 @@ async def delete_fault(request: web.Request) -> web.Response:
 @admin
 async def post_snapshot(request: web.Request) -> web.Response:
     """Remember data, clock and faults (not the journal) under a new id."""
-    state = request.app[STATE]
+    state = state_of(request)
     return ok({"id": state.snapshot(), "scenario": state.scenario.name})
 
 
 @admin
 async def restore_snapshot(request: web.Request) -> web.Response:
-    state = request.app[STATE]
+    state = state_of(request)
     snapshot_id = request.match_info["snapshotId"]
     try:
         state.rollback(snapshot_id)
@@ -355,3 +373,59 @@ async def restore_snapshot(request: web.Request) -> web.Response:
             message=f"No snapshot {snapshot_id!r} (snapshots: {known})"
         ) from None
     return ok({"id": snapshot_id, "scenario": state.scenario.name})
+
+
+def namespace_json(space: Namespace, idle_seconds: float) -> dict[str, Any]:
+    """A namespace as listings show it: no token (the create answer and the namespace's
+    own scenario summary have those, for whoever holds the admin token)."""
+    state = space.state
+    return {
+        "name": space.name,
+        "scenario": state.scenario.name,
+        "profile": state.scenario.profile,
+        "createdAt": wire.iso_ms(int(space.created_at * 1000)),
+        "requests": space.requests,
+        "idleExpirySeconds": idle_seconds,
+        "admin": f"/__admin/namespaces/{space.name}",
+    }
+
+
+@admin
+async def post_namespace(request: web.Request) -> web.Response:
+    """A new namespace on a scenario (`?name=`, JSON or YAML body; none: the server's
+    own), named by `?namespace=` or given a fresh name. Answers its users' tokens."""
+    spaces = request.app[NAMESPACES]
+    source, is_text = await _scenario_source(request)
+    if source is None:
+        source = spaces.default.scenario
+    wanted = request.query.get("namespace")
+    spaces.check_room(wanted)  # before a large scenario is built for nothing
+    build = partial(spaces.default.parse, source, confined=True, text=is_text)
+    scenario = await _built(build, "scenario rejected, no namespace was created")
+    space = spaces.create(scenario, name=wanted)  # on the loop: requests read the set
+    state = space.state
+    summary = namespace_json(space, spaces.idle_seconds)
+    summary["header"] = {NAMESPACE_HEADER: space.name}
+    summary["users"] = [
+        {
+            "id": user.user_id,
+            "email": user.email,
+            "tokens": list(user.tokens),
+            "expiredTokens": list(user.expired_tokens),
+        }
+        for user in state.scenario.users
+    ]
+    return ok(summary)
+
+
+@admin
+async def get_namespaces(request: web.Request) -> web.Response:
+    spaces = request.app[NAMESPACES]
+    spaces.expire()
+    return ok([namespace_json(space, spaces.idle_seconds) for space in spaces])
+
+
+@admin
+async def delete_namespace(request: web.Request) -> web.Response:
+    space = request.app[NAMESPACES].drop(request.match_info["namespace"])
+    return ok({"deleted": space.name})

@@ -16,7 +16,7 @@ from cadenza_mock import wire
 from cadenza_mock.engine.auth import ACCESS_TTL_SECONDS, bearer_token
 from cadenza_mock.engine.query import parse_account_query, parse_operation_query
 from cadenza_mock.engine.store import Store
-from cadenza_mock.http.keys import STATE, USER_ID, VENUE_OUTCOME
+from cadenza_mock.http.keys import USER_ID, VENUE_OUTCOME, state_of
 from cadenza_mock.http.middleware import json_response, ok, read_body
 from cadenza_mock.model import OPERATION_TYPES, User
 from cadenza_mock.schemas import parse_body
@@ -24,7 +24,7 @@ from cadenza_mock.version import __version__
 
 
 def _store(request: web.Request) -> Store:
-    return request.app[STATE].store
+    return state_of(request).store
 
 
 def _caller(request: web.Request, store: Store) -> User:
@@ -209,7 +209,7 @@ async def logout(request: web.Request) -> web.Response:
     header = request.headers.get("Authorization")
     user = store.logout(header)
     request[USER_ID] = user.user_id
-    request.app[STATE].logged_out(bearer_token(header) or "")
+    state_of(request).logged_out(bearer_token(header) or "")
     return ok("ok")
 
 

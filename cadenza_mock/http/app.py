@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from pathlib import Path
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
+from cadenza_mock.engine.namespaces import DEFAULT_IDLE_SECONDS, DEFAULT_LIMIT, Namespaces
 from cadenza_mock.engine.state import MockState, ScenarioSource
 from cadenza_mock.http import admin, api, meta, ws
 from cadenza_mock.http.keys import (
@@ -22,13 +23,14 @@ from cadenza_mock.http.keys import (
     DEFAULT_READ_TIMEOUT,
     HANDLER_ERROR_HOOK,
     HINTS,
+    NAMESPACES,
     STARTED_AT,
     STATE,
     STOPPING,
 )
 from cadenza_mock.http.middleware import CATCH_ALL, enveloped, expect_handler, no_route
 from cadenza_mock.http.observer import ResponseObserver, attach, default_observer
-from cadenza_mock.operations import OPERATIONS
+from cadenza_mock.operations import NAMESPACED_ADMIN, OPERATIONS, namespaced_path
 
 
 def make_app(
@@ -45,6 +47,8 @@ def make_app(
     response_observer: ResponseObserver | None = None,
     on_handler_error: Callable[[str, BaseException], None] | None = None,
     hints: bool = True,
+    max_namespaces: int = DEFAULT_LIMIT,
+    namespace_idle: float = DEFAULT_IDLE_SECONDS,
 ) -> web.Application:
     """An app serving `scenario` (bundled name, path, dict or Scenario), or a given state.
 
@@ -52,7 +56,9 @@ def make_app(
     set: what `serve` does on a non-loopback address. `scenario_dirs`: the folders whose
     files the admin API may load (default: the scenario file's folder). `body_timeout`:
     seconds a request body may take to arrive. `hints`: tell the tester about near-miss
-    parameters (journal, access log, `X-Cadenza-Mock-Hint`).
+    parameters (journal, access log, `X-Cadenza-Mock-Hint`). `max_namespaces`,
+    `namespace_idle`: how many namespaces may exist at once (0: none), and after how many
+    idle seconds one is dropped.
     """
     app = web.Application()
     app[STATE] = state or MockState(
@@ -62,6 +68,8 @@ def make_app(
         journal_limit=journal_limit,
         scenario_dirs=scenario_dirs,
     )
+    app[NAMESPACES] = Namespaces(app[STATE], limit=max_namespaces, idle_seconds=namespace_idle)
+    app.cleanup_ctx.append(_expire_namespaces)
     if admin_token:
         app[ADMIN_TOKEN] = admin_token
     elif admin_locked:
@@ -79,12 +87,14 @@ def make_app(
         app[HANDLER_ERROR_HOOK] = on_handler_error
     router = app.router
     ws.attach(app)  # before the catch-all route
-    for op in OPERATIONS:
+    routes = [(op, op.path) for op in OPERATIONS]
+    routes += [(op, namespaced_path(op.path)) for op in NAMESPACED_ADMIN]
+    for op, path in routes:
         handler = enveloped(_handler(op.handler))
         if op.method == "GET":  # HEAD too, as aiohttp's add_get does
-            router.add_get(op.path, handler, expect_handler=expect_handler)
+            router.add_get(path, handler, expect_handler=expect_handler)
         else:
-            router.add_route(op.method, op.path, handler, expect_handler=expect_handler)
+            router.add_route(op.method, path, handler, expect_handler=expect_handler)
     router.add_route("*", CATCH_ALL, enveloped(no_route), expect_handler=expect_handler)
     return app
 
@@ -101,3 +111,17 @@ def _handler(name: str) -> Handler:
 
 async def _stopping(app: web.Application) -> None:
     app[STOPPING].set()
+
+
+async def _expire_namespaces(app: web.Application) -> AsyncIterator[None]:
+    """Idle namespaces go even when nobody creates or lists them (memory stays bounded)."""
+    spaces = app[NAMESPACES]
+
+    async def sweep() -> None:
+        while True:
+            await asyncio.sleep(min(60.0, spaces.idle_seconds / 4))
+            spaces.expire()
+
+    task = asyncio.ensure_future(sweep())
+    yield
+    task.cancel()

@@ -9,9 +9,13 @@ from typing import Any
 
 from aiohttp import web
 
+from cadenza_mock.engine.namespaces import Namespaces
 from cadenza_mock.engine.state import MockState
 
 STATE = web.AppKey("cadenza_state", MockState)
+NAMESPACES = web.AppKey("cadenza_namespaces", Namespaces)
+# Names the namespace of a request that has no token of one (login), and of admin calls.
+NAMESPACE_HEADER = "X-Cadenza-Mock-Namespace"
 ADMIN_TOKEN = web.AppKey("cadenza_admin_token", str)
 STARTED_AT = web.AppKey("cadenza_started_at", float)
 # Called with ("METHOD /path", exception) when a handler crashes (the client gets a 500):
@@ -47,8 +51,16 @@ FAULT_ACTION = _request_key("cadenza_fault_action", str)
 VENUE_OUTCOME = _request_key("cadenza_venue_outcome", str)
 # The near-miss hints a request was given, for its access log line.
 HINTS_GIVEN = _request_key("cadenza_hints_given", tuple)
+# The namespace state a request was resolved to (unset: the server's default state).
+REQUEST_STATE = _request_key("cadenza_request_state", MockState)
 # Set on a request the HTTP parser rejected (the access log has no method or path for it).
 MALFORMED = _request_key("cadenza_malformed", bool)
+
+
+def state_of(request: web.Request) -> MockState:
+    """The state this request works on: its namespace's, else the server's."""
+    state: MockState | None = request.get(REQUEST_STATE)
+    return state if state is not None else request.app[STATE]
 
 
 def uptime(app: web.Application) -> float:

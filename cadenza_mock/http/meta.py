@@ -10,7 +10,7 @@ from aiohttp import web
 
 from cadenza_mock.asyncapi import asyncapi_json
 from cadenza_mock.errors import invalid_argument
-from cadenza_mock.http.keys import STATE
+from cadenza_mock.http.keys import state_of
 from cadenza_mock.http.middleware import json_response
 from cadenza_mock.model import PROFILE_NAMES
 from cadenza_mock.openapi import openapi_json
@@ -21,7 +21,7 @@ async def openapi_document(request: web.Request) -> web.Response:
     values = request.query.getall("profile", [])
     if len(values) > 1:
         raise invalid_argument("profile", "given more than once; pass one value", PROFILE_NAMES)
-    profile = values[0].strip() if values else request.app[STATE].store.profile
+    profile = values[0].strip() if values else state_of(request).store.profile
     if profile not in PROFILE_NAMES:
         problem = "must not be empty" if not profile else f"unknown value {profile!r}"
         raise invalid_argument("profile", problem, PROFILE_NAMES)

@@ -21,9 +21,11 @@ from aiohttp.typedefs import Handler
 from multidict import CIMultiDict
 
 from cadenza_mock import wire
+from cadenza_mock.engine.auth import bearer_token
 from cadenza_mock.engine.faults import Decision, RequestView
 from cadenza_mock.engine.hints import HINT_HEADER, MAX_HINT_HEADER, hints
 from cadenza_mock.engine.journal import redact_body
+from cadenza_mock.engine.namespaces import Namespaces
 from cadenza_mock.engine.state import MockState
 from cadenza_mock.engine.store import Store
 from cadenza_mock.errors import (
@@ -42,10 +44,14 @@ from cadenza_mock.http.keys import (
     HANDLER_ERROR_HOOK,
     HINTS,
     HINTS_GIVEN,
+    NAMESPACE_HEADER,
+    NAMESPACES,
+    REQUEST_STATE,
     STATE,
     STOPPING,
     USER_ID,
     VENUE_OUTCOME,
+    state_of,
 )
 from cadenza_mock.model import User
 from cadenza_mock.schemas import load_json
@@ -126,7 +132,7 @@ async def read_body(request: web.Request, *, fenced: bool = True) -> bytes:
             "the body could not be read (check its Content-Encoding)",
             headers={"Connection": "close"},
         ) from None
-    if fenced and request.app[STATE].generation != request[GENERATION]:
+    if fenced and state_of(request).generation != request[GENERATION]:
         raise Stale
     return raw
 
@@ -135,6 +141,13 @@ async def read_body(request: web.Request, *, fenced: bool = True) -> bytes:
 async def envelope_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     state = request.app[STATE]
     started = time.perf_counter()
+    if NAMESPACES in request.app and not request.path.startswith(ADMIN_PREFIX):
+        try:
+            state = await _namespace_state(request, state)
+        except ApiError as err:  # an unknown namespace: nothing of any state is touched
+            return error_response(err, state.store)
+        except ClientGone:
+            return _drop(request)
     generation = request[GENERATION] = state.generation
     response: web.StreamResponse | None = None
     decision: Decision | None = None
@@ -185,6 +198,53 @@ async def envelope_middleware(request: web.Request, handler: Handler) -> web.Str
         # The answer stands whatever goes wrong in bookkeeping: never turn it into an error.
         log.error("could not journal %s %s", request.method, request.path, exc_info=False)
     return response
+
+
+REFRESH_PATH = "/api/v3/auth/refresh"
+
+
+def named_namespace(request: web.Request) -> MockState | None:
+    """The state of the namespace a request names (admin path prefix, else the header);
+    None if it names none. ApiError 404 for a name no namespace has (any more)."""
+    spaces = request.app.get(NAMESPACES)
+    name = request.match_info.get("namespace") or request.headers.get(NAMESPACE_HEADER, "")
+    if spaces is None or not name.strip():  # an empty header names none
+        return None
+    state = request[REQUEST_STATE] = spaces.state_named(name.strip())
+    return state
+
+
+async def _namespace_state(request: web.Request, default: MockState) -> MockState:
+    """The state an API request works on: the namespace its header names, else the one
+    its bearer token (or, on refresh, its refresh token) belongs to, else the server's.
+    ApiError 404 for a namespace named but unknown. (Admin calls name theirs after the
+    admin token was checked: `named_namespace`.)"""
+    found = named_namespace(request)
+    if found is not None:
+        return found
+    spaces = request.app[NAMESPACES]
+    if not len(spaces):
+        return default
+    token = bearer_token(request.headers.get("Authorization"))
+    found = spaces.for_token(token) if token is not None else None
+    if found is None and request.path == REFRESH_PATH and request.body_exists:
+        found = _refresh_owner(await read_body(request, fenced=False), spaces)
+    if found is None:
+        return default
+    request[REQUEST_STATE] = found
+    return found
+
+
+def _refresh_owner(raw: bytes, spaces: Namespaces) -> MockState | None:
+    """The namespace that issued the refresh token in a refresh body (None: not one)."""
+    try:
+        body = load_json(raw)
+    except ApiError:
+        return None  # the handler explains what is wrong with it
+    if not isinstance(body, dict):
+        return None
+    refresh_token = body.get("refreshToken")
+    return spaces.for_refresh_token(refresh_token) if isinstance(refresh_token, str) else None
 
 
 # Hints of body-less requests by (profile, method, path, query string): a filtered list
@@ -312,7 +372,7 @@ async def expect_handler(request: web.Request) -> web.StreamResponse | None:
         request.writer.output_size = 0  # the answer itself has not started yet
         return None
     err = BAD_REQUEST.error("only Expect: 100-continue is supported")
-    return error_response(err, request.app[STATE].store)
+    return error_response(err, state_of(request).store)
 
 
 async def no_route(request: web.Request) -> web.StreamResponse:

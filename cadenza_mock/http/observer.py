@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from cadenza_mock.http.keys import FAULT_ACTION, STATE
+from cadenza_mock.http.keys import FAULT_ACTION, state_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +62,7 @@ def attach(app: web.Application, observer: ResponseObserver) -> None:
                 status=response.status,
                 body=body if isinstance(body, bytes) else None,
                 content_type=response.content_type,
-                profile=request.app[STATE].store.profile,
+                profile=state_of(request).store.profile,
                 fault=request.get(FAULT_ACTION),
                 headers=tuple(response.headers.items()),
             )

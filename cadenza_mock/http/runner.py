@@ -68,7 +68,10 @@ _LIST_REQUEST = b"GET /api/v3/credential/list"
 _LIST_PATH = "/api/v3/credential/list"
 _LIST_PATH_BYTES = _LIST_PATH.encode()
 # Headers after which the request is not a plain body-less GET: aiohttp reads those.
-_NOT_PLAIN = frozenset((b"content-length", b"transfer-encoding", b"expect", b"upgrade"))
+# A namespace header: the request is the namespace's, not the default state's.
+_NOT_PLAIN = frozenset(
+    (b"content-length", b"transfer-encoding", b"expect", b"upgrade", b"x-cadenza-mock-namespace")
+)
 # `Connection: keep-alive` (what requests sends) is HTTP/1.1's default; any other value
 # (close, upgrade) is aiohttp's to act on.
 _ODD_BYTES = re.compile(rb"[^\t\x20-\x7e]")  # control bytes, non-ASCII: aiohttp's to judge

@@ -3,9 +3,10 @@
 The transport only: frames in, commands parsed, replies and pushes out. Who the caller is
 comes from the store (the same tokens as REST), what an RPC does from `cadenza_mock.rpc`
 (which calls the same engine methods as the REST handlers), what a reply looks like from
-`cadenza_mock.rpc_wire`. One `WsHub` per app holds the open connections: a load or reset
-closes them, a logout closes its token's, an expired token's are closed on the mock clock,
-and credential changes are pushed to the channels of the accounts they back.
+`cadenza_mock.rpc_wire`. One `WsHub` per state (the server's, and each namespace's) holds
+its open connections: a load or reset closes them, a logout closes its token's, an expired
+token's are closed on the mock clock, and credential changes are pushed to the channels of
+the accounts they back.
 """
 
 from __future__ import annotations
@@ -24,10 +25,11 @@ from cadenza_mock import rpc, rpc_wire
 from cadenza_mock.engine.faults import Decision, RequestView
 from cadenza_mock.engine.hints import rpc_hints
 from cadenza_mock.engine.journal import redact_body
+from cadenza_mock.engine.namespaces import Namespace
 from cadenza_mock.engine.state import MockState
 from cadenza_mock.errors import ApiError
-from cadenza_mock.http.keys import HANDLER_ERROR_HOOK, HINTS, STATE, STOPPING
-from cadenza_mock.http.middleware import error_response
+from cadenza_mock.http.keys import HANDLER_ERROR_HOOK, HINTS, NAMESPACES, STATE, STOPPING
+from cadenza_mock.http.middleware import error_response, named_namespace
 from cadenza_mock.model import User
 from cadenza_mock.seeded import rng_for, uuid4_from
 from cadenza_mock.version import __version__
@@ -71,6 +73,8 @@ class WsClient:
 
     ws: web.WebSocketResponse
     client_id: str
+    state: MockState  # the server's, or the namespace's its header or token selects
+    hub: WsHub
     user: User | None = None
     token: str | None = None
     expires_at_ms: int | None = None
@@ -89,7 +93,7 @@ class WsClient:
 
 
 class WsHub:
-    """The open connections of one app."""
+    """The open connections of one state."""
 
     def __init__(self) -> None:
         self.clients: set[WsClient] = set()
@@ -116,42 +120,63 @@ class WsHub:
                 client.send({"push": {"channel": channel, "pub": {"data": data}}})
 
 
-HUB = web.AppKey("cadenza_ws_hub", WsHub)
+HUBS = web.AppKey("cadenza_ws_hubs", dict[MockState, WsHub])
+
+
+def hub_for(app: web.Application, state: MockState) -> WsHub:
+    """The hub of `state`'s connections, made (and told of its events) on first use."""
+    hubs = app[HUBS]
+    hub = hubs.get(state)
+    if hub is None:
+        hub = hubs[state] = WsHub()
+        state.on_reset.append(hub.close_all)
+        state.on_logout.append(hub.token_ended)
+        state.on_credential_change.append(lambda cred: _credential_changed(state, hub, cred))
+    return hub
 
 
 def attach(app: web.Application) -> None:
-    """Serve the WebSocket endpoint on `app`, with its hub and clock watcher."""
-    hub = WsHub()
-    app[HUB] = hub
-    state = app[STATE]
-    state.on_reset.append(hub.close_all)
-    state.on_logout.append(hub.token_ended)
-    state.on_credential_change.append(lambda cred: _credential_changed(state, hub, cred))
+    """Serve the WebSocket endpoint on `app`, with its hubs and clock watcher."""
+    hubs = app[HUBS] = {}
+    hub_for(app, app[STATE])
+    spaces = app.get(NAMESPACES)
+    if spaces is not None:
+        # A dropped namespace's connections were closed by its retire(); its hub goes.
+        spaces.on_drop.append(lambda space: _forget(hubs, space))
     app.router.add_get(WS_PATH, websocket)
 
     async def watch_clock(app: web.Application) -> Any:
         async def loop() -> None:
             while True:
                 await asyncio.sleep(EXPIRY_CHECK_SECONDS)
-                if hub.clients:
-                    hub.expire(app[STATE].clock.now_ms())
+                for state, hub in list(hubs.items()):
+                    if hub.clients:
+                        hub.expire(state.clock.now_ms())
 
         task = asyncio.ensure_future(loop())
         yield
         task.cancel()
-        hub.close_all()
+        for hub in list(hubs.values()):
+            hub.close_all()
 
     app.cleanup_ctx.append(watch_clock)
 
     async def close_on_shutdown(app: web.Application) -> None:
         # Before aiohttp cancels handlers: each connection gets its close frame.
-        hub.close_all()
+        for hub in list(hubs.values()):
+            hub.close_all()
         for _ in range(50):
-            if not hub.clients:
+            if not any(hub.clients for hub in hubs.values()):
                 return
             await asyncio.sleep(0.01)
 
     app.on_shutdown.append(close_on_shutdown)
+
+
+def _forget(hubs: dict[MockState, WsHub], space: Namespace) -> None:
+    hub = hubs.pop(space.state, None)
+    if hub is not None:
+        hub.close_all(DISCONNECT_FORCE_NO_RECONNECT)
 
 
 def _credential_changed(state: MockState, hub: WsHub, cred: Any) -> None:
@@ -164,7 +189,10 @@ def _credential_changed(state: MockState, hub: WsHub, cred: Any) -> None:
 
 
 async def websocket(request: web.Request) -> web.StreamResponse:
-    state = request.app[STATE]
+    try:
+        state = named_namespace(request) or request.app[STATE]
+    except ApiError as err:  # a namespace header naming none
+        return error_response(err, request.app[STATE].store)
     decision = _decide(
         state, RequestView(request.method, request.path, request.query, request.headers), None
     )
@@ -179,9 +207,10 @@ async def websocket(request: web.Request) -> web.StreamResponse:
             return error_response(decision.error, state.store)
     ws = web.WebSocketResponse(max_msg_size=MAX_FRAME_BYTES, autoping=True)
     await ws.prepare(request)
-    hub = request.app[HUB]
+    hub = hub_for(request.app, state)
     hub.opened += 1
-    client = WsClient(ws, uuid4_from(rng_for(state.scenario.seed, "ws-client", hub.opened)))
+    client_id = uuid4_from(rng_for(state.scenario.seed, "ws-client", hub.opened))
+    client = WsClient(ws, client_id, state, hub)
     hub.clients.add(client)
     writer = asyncio.ensure_future(_write(client))
     pinger = asyncio.ensure_future(_ping(client))
@@ -197,7 +226,7 @@ async def websocket(request: web.Request) -> web.StreamResponse:
     except _Disconnect as exc:
         client.close(exc.code)
     finally:
-        hub.clients.discard(client)
+        client.hub.clients.discard(client)
         client.close(client.closing or DISCONNECT_SHUTDOWN)
         pinger.cancel()
         with contextlib.suppress(Exception):
@@ -229,6 +258,21 @@ async def _ping(client: WsClient) -> None:
             client.outbox.put_nowait("{}")
 
 
+def _enter_namespace(request: web.Request, client: WsClient, body: Any) -> None:
+    """A connect whose token belongs to a namespace moves the connection to that
+    namespace's hub (unless a header named the namespace at the upgrade)."""
+    spaces = request.app.get(NAMESPACES)
+    token = body.get("token") if isinstance(body, dict) else None
+    if spaces is None or not isinstance(token, str) or client.state is not request.app[STATE]:
+        return
+    found = spaces.for_token(token)
+    if found is None:
+        return
+    client.hub.clients.discard(client)
+    client.state, client.hub = found, hub_for(request.app, found)
+    client.hub.clients.add(client)
+
+
 def _decide(state: MockState, view: RequestView, user: User | None) -> Decision | None:
     return state.faults.decide(view, state.clock.now_ms(), lambda: user)
 
@@ -249,7 +293,9 @@ async def _command(request: web.Request, client: WsClient, line: str) -> None:
             return  # an asynchronous message: nobody listens to those here
         raise _Disconnect(DISCONNECT_BAD_REQUEST)
     kinds = [k for k in ("connect", "rpc", "subscribe", "unsubscribe", "refresh") if k in command]
-    state = request.app[STATE]
+    if kinds == ["connect"] and client.user is None:
+        _enter_namespace(request, client, command.get("connect"))
+    state = client.state
     if client.user is None and kinds != ["connect"]:
         raise _Disconnect(DISCONNECT_BAD_REQUEST)  # connect comes first, and once
     if len(kinds) != 1:
@@ -360,7 +406,7 @@ async def _rpc(
     request: web.Request, client: WsClient, command_id: int, body: dict[str, Any]
 ) -> None:
     """An RPC: faults first (as for HTTP), then the engine; journaled like a request."""
-    state = request.app[STATE]
+    state = client.state
     generation = state.generation
     started = time.perf_counter()
     method = body.get("method")
