@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
+from cadenza_mock.engine.namespaces import DEFAULT_IDLE_SECONDS, DEFAULT_LIMIT
 from cadenza_mock.model import PROFILE_NAMES
 from cadenza_mock.version import LOOP_CHOICES, version_line
 
@@ -93,14 +94,22 @@ def _port(text: str) -> int:
     return port
 
 
-def _seconds(text: str) -> float:
-    try:
-        number = float(text)
-    except ValueError:
-        raise ValueError("expected a number of seconds") from None
-    if not 0 < number <= 3600:
-        raise ValueError("must be more than 0 and at most 3600 seconds")
-    return number
+def _seconds_up_to(most: float) -> Callable[[str], float]:
+    """A converter of a positive number of seconds, at most `most`."""
+
+    def convert(text: str) -> float:
+        try:
+            number = float(text)
+        except ValueError:
+            raise ValueError("expected a number of seconds") from None
+        if not 0 < number <= most:
+            raise ValueError(f"must be more than 0 and at most {most:g} seconds")
+        return number
+
+    return convert
+
+
+_seconds = _seconds_up_to(3600)
 
 
 def _non_negative(text: str) -> int:
@@ -263,6 +272,23 @@ def build_parser() -> argparse.ArgumentParser:
         action=EnvFlag,
         help="do not point out near-miss parameters and fields (the other profile's names, "
         "typos) in the journal, the access log and the X-Cadenza-Mock-Hint header",
+    )
+    option(
+        "--max-namespaces",
+        action=EnvDefault,
+        convert=_non_negative,
+        default=DEFAULT_LIMIT,
+        metavar="N",
+        help="how many namespaces (isolated mocks, POST /__admin/namespaces) may exist at "
+        "once; 0 turns them off (default: %(default)s)",
+    )
+    option(
+        "--namespace-idle",
+        action=EnvDefault,
+        convert=_seconds_up_to(7 * 24 * 3600),
+        default=DEFAULT_IDLE_SECONDS,
+        metavar="SECONDS",
+        help="drop a namespace nobody used for this long (default: %(default)g)",
     )
     option(
         "--tls",

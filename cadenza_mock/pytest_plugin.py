@@ -9,6 +9,8 @@ imports nothing heavy: aiohttp, YAML and faker load only when a fixture is first
 from __future__ import annotations
 
 import os
+import re
+import secrets
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +24,7 @@ if TYPE_CHECKING:
     from aiohttp import web
 
     from cadenza_mock.handle import MockHandle, ScenarioCache, SourceLike
+    from cadenza_mock.remote import RemoteMock
     from cadenza_mock.scenario import Scenario
 
 MARKER = "cadenza_scenario"
@@ -114,14 +117,6 @@ def pytest_configure(config: pytest.Config) -> None:
         "the code under test sent a request the API does not know (404/405, or near-miss "
         "hints); tls serves it over HTTPS and WSS (mock.ca_bundle, mock.ssl_context).",
     )
-    settings = settings_of(config)
-    workers = getattr(config.option, "numprocesses", None)
-    if settings.url and isinstance(workers, int) and workers > 1:
-        raise pytest.UsageError(
-            f"--cadenza-url with -n {workers}: parallel workers would reset and load "
-            "scenarios on the one shared server under each other's feet; run remote "
-            "tests serially, or let each worker start its own mock (drop --cadenza-url)"
-        )
 
 
 def describe_run(config: pytest.Config) -> str:
@@ -303,6 +298,25 @@ def cadenza_mock_scenario(
     )
 
 
+def _open_namespace(remote: RemoteMock, config: pytest.Config) -> None:
+    """A namespace of its own on the shared server for this process (each xdist worker):
+    tests in parallel, or other jobs on the same server, never see each other's state.
+    A server without namespaces is used as is by a serial run; a parallel one fails."""
+    from cadenza_mock.remote import RemoteError
+
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    name = f"pytest-{worker}-{secrets.token_hex(3)}"
+    try:
+        remote.open_namespace(re.sub(r"[^a-z0-9-]", "-", name.lower()))
+    except RemoteError as exc:
+        if "PYTEST_XDIST_WORKER" in os.environ:
+            raise RemoteError(
+                f"{exc}\n--cadenza-url with xdist needs a namespace per worker: start the "
+                "server with --max-namespaces above 0 (a cadenza-mock that has namespaces), "
+                "or run remote tests serially"
+            ) from None
+
+
 @pytest.fixture(scope="session")
 def cadenza_mock_server(pytestconfig: pytest.Config) -> Iterator[MockHandle]:
     """The session's mock (one per xdist worker, free port); prefer `cadenza_mock` in tests."""
@@ -316,10 +330,14 @@ def cadenza_mock_server(pytestconfig: pytest.Config) -> Iterator[MockHandle]:
         )
         try:
             remote.start()
+            _open_namespace(remote, pytestconfig)
         except RemoteError as exc:
             problem = str(exc)
         else:
-            yield remote
+            try:
+                yield remote
+            finally:
+                remote.stop()  # its namespace goes with the session
             return
         pytest.fail(problem, pytrace=False)
     from cadenza_mock.errors import ScenarioError

@@ -7,6 +7,7 @@ the standard library is used: remote mode needs no HTTP client dependency and no
 
 from __future__ import annotations
 
+import contextlib
 import json
 import urllib.error
 import urllib.parse
@@ -90,6 +91,8 @@ class RemoteMock(MockHandle):
         self.scenarios = scenario_cache or ScenarioCache()
         self._summary: dict[str, Any] | None = None
         self._scenario: Scenario | None = None
+        # The namespace this object steers (open_namespace); None: the server's own state.
+        self.namespace: str | None = None
 
     # ----------------------------------------------------------------- transport
 
@@ -102,7 +105,8 @@ class RemoteMock(MockHandle):
         content_type: str | None = None,
         query: Mapping[str, str] | None = None,
     ) -> Any:
-        url = f"{self._url}/__admin/{path}"
+        where = f"namespaces/{self.namespace}/{path}" if self.namespace and path else path
+        url = f"{self._url}/__admin/{where}"
         if query:
             url += "?" + urllib.parse.urlencode(query)
         headers = {"Accept": "application/json"}
@@ -137,8 +141,29 @@ class RemoteMock(MockHandle):
         return self
 
     def stop(self) -> None:
-        """Nothing to stop: the server belongs to whoever started it."""
-        return None
+        """Nothing to stop: the server belongs to whoever started it (a namespace this
+        object opened is closed)."""
+        self.close_namespace()
+
+    def open_namespace(self, name: str | None = None) -> str:
+        """Steer a new namespace of the server of its own (on the server's scenario until
+        `load()`): `url` becomes its base URL, `users` its tokens, and no other client of
+        the server sees or changes its state. RemoteError if the server has none to give
+        (an older server, or `--max-namespaces 0`, or its bound reached)."""
+        self.close_namespace()
+        created = self._admin("POST", "namespaces", query={"namespace": name} if name else None)
+        self.namespace = str(created["name"])
+        self._summary = None
+        return self.namespace
+
+    def close_namespace(self) -> None:
+        """Delete the namespace `open_namespace` made (if any); back to the server's own."""
+        name, self.namespace = self.namespace, None
+        if name is not None:
+            self._summary = None
+            # Gone already (expired, or the server restarted): nothing left to free.
+            with contextlib.suppress(RemoteError):
+                self._admin("DELETE", f"namespaces/{urllib.parse.quote(name, safe='')}")
 
     def health(self) -> dict[str, Any]:
         """The server's /__admin/health answer (status, version, scenario, profile)."""
@@ -148,7 +173,9 @@ class RemoteMock(MockHandle):
 
     @property
     def url(self) -> str:
-        return self._url
+        """The base URL for the code under test: the namespace's (`/__ns/<name>`) once one
+        is open, else the server's."""
+        return f"{self._url}/__ns/{self.namespace}" if self.namespace else self._url
 
     @property
     def scenario(self) -> Scenario:

@@ -26,6 +26,7 @@ from aiohttp import web
 from cadenza_mock import wire
 from cadenza_mock.engine.accounts import account_sort_key
 from cadenza_mock.engine.journal import JournalEntry
+from cadenza_mock.engine.namespaces import DEFAULT_IDLE_SECONDS, DEFAULT_LIMIT
 from cadenza_mock.engine.state import MockState, ScenarioSource
 from cadenza_mock.errors import ScenarioError
 from cadenza_mock.handle import MockHandle, ScenarioCache, SourceLike, source_key
@@ -218,6 +219,8 @@ def serve_forever(
     read_timeout: float = DEFAULT_READ_TIMEOUT,
     quiet: bool = False,
     hints: bool = True,
+    max_namespaces: int = DEFAULT_LIMIT,
+    namespace_idle: float = DEFAULT_IDLE_SECONDS,
     loop: str = "auto",
     tls: bool = False,
     tls_cert: str | None = None,
@@ -267,6 +270,8 @@ def serve_forever(
         admin_locked=locked,
         body_timeout=read_timeout,
         hints=hints,
+        max_namespaces=max_namespaces,
+        namespace_idle=namespace_idle,
     )
     served = _serve(
         app,

@@ -812,11 +812,33 @@ def test_remote_mode_profile_mismatch_is_explained(
     result.stdout.fnmatch_lines(["*serves the docs profile; start it with*--profile sdk*"])
 
 
-def test_remote_mode_refuses_parallel_workers(pytester: pytest.Pytester) -> None:
-    pytester.makepyfile(test_x="def test_x(): pass")
-    result = run(pytester, "--cadenza-url", "http://127.0.0.1:9", "-n", "2")
-    assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["*--cadenza-url with -n 2*run remote tests serially*"])
+def test_remote_mode_under_xdist_gives_each_worker_a_namespace(
+    downstream: pytest.Pytester, serve: Callable[..., Any]
+) -> None:
+    """--cadenza-url with -n 2: the feature tests (they create, revoke, reset and load
+    scenarios) pass in parallel on one server, each worker in a namespace of its own, and
+    every namespace is gone after the run."""
+    served = serve("--scenario", "revoked", "--quiet")
+    url, _ = served.banner()
+    result = run(downstream, "--cadenza-url", url, "-n", "2")
+    result.assert_outcomes(passed=FEATURE_TESTS)
+    listing = requests.get(f"{url}/__admin/namespaces", timeout=10).json()["data"]
+    assert listing == []
+    # The server's own state was never touched: its journal saw none of those calls.
+    assert requests.get(f"{url}/__admin/requests", timeout=10).json()["data"] == []
+
+
+def test_remote_mode_under_xdist_without_namespaces_is_explained(
+    pytester: pytest.Pytester, serve: Callable[..., Any]
+) -> None:
+    served = serve("--max-namespaces", "0", "--quiet")
+    url, _ = served.banner()
+    pytester.makepyfile(test_x="def test_x(cadenza_mock): pass")
+    result = run(pytester, "--cadenza-url", url, "-n", "2")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*xdist needs a namespace per worker*--max-namespaces*"])
+    # A serial run uses the server's own state, as before namespaces.
+    run(pytester, "--cadenza-url", url).assert_outcomes(passed=1)
 
 
 def test_remote_mode_unreachable_server_is_a_clear_error(pytester: pytest.Pytester) -> None:

@@ -1,12 +1,13 @@
 """Many isolated mocks in one server: namespaces, each a whole `MockState` of its own.
 
 A shared container serves a CI job's xdist workers, or a staging stack's services, without
-one test seeing another's data. The code under test needs no change: a namespace's static
-tokens are its scenario's prefixed with "<name>.", and the tokens it issues (login,
-refresh) are salted with its name, so every bearer token belongs to exactly one namespace
-and selects it. Requests without a token (login) name theirs in a header; the admin API
-takes a path prefix or the same header. The bound on their number and the idle expiry keep
-a long-running server's memory bounded whatever its clients forget to delete.
+one test seeing another's data. The code under test needs no change: it is given either
+the namespace's base URL (`/__ns/<name>`, where the scenario's tokens work as they are),
+or tokens that select the namespace on any URL: the scenario's static tokens prefixed
+with "<name>.", and whatever the namespace issues (login, refresh: salted with its name,
+so no two namespaces ever issue one token). The admin API takes a path prefix or the
+X-Cadenza-Mock-Namespace header. The bound on their number and the idle expiry keep a
+long-running server's memory bounded whatever its clients forget to delete.
 """
 
 from __future__ import annotations
@@ -16,14 +17,17 @@ import secrets
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from cadenza_mock.engine.state import MockState, ScenarioSource
 from cadenza_mock.errors import (
     INVALID_ARGUMENT,
     NAMESPACE_EXISTS,
     NAMESPACE_NOT_FOUND,
     TOO_MANY_NAMESPACES,
 )
+
+if TYPE_CHECKING:  # the CLI reads the defaults below without building any state
+    from cadenza_mock.engine.state import MockState, ScenarioSource
 
 # The server's own state: reachable by this name too (admin prefix, header).
 DEFAULT_NAMESPACE = "default"
@@ -89,6 +93,8 @@ class Namespaces:
         """
         self.check_room(name)
         name = name or self._fresh_name()
+        from cadenza_mock.engine.state import MockState
+
         default = self.default
         scenario = default.parse(source, confined=True, text=text)
         state = MockState(

@@ -38,8 +38,9 @@ class MockState:
         scenario_dirs: Iterable[str | Path] | None = None,
         namespace: str | None = None,
     ) -> None:
-        # A namespace's state (see engine.namespaces) prefixes its scenario's static tokens
-        # with "<namespace>." and salts the tokens it issues: tokens select the namespace.
+        # A namespace's state (see engine.namespaces) also takes its scenario's static
+        # tokens prefixed with "<namespace>.", and salts the tokens it issues: such tokens
+        # select the namespace.
         self.namespace = namespace
         self.profile_override = profile
         self.seed_override = seed
@@ -108,27 +109,22 @@ class MockState:
         return self._own_tokens(loaded)
 
     def _own_tokens(self, scenario: Scenario) -> Scenario:
-        """The scenario with this namespace's token prefix on every static token."""
+        """A namespace's scenario: each static token works as is (through the namespace's
+        base URL or header) and as "<namespace>.<token>" (which selects the namespace on
+        any URL)."""
         if self.namespace is None:
             return scenario
         prefix = f"{self.namespace}."
 
         def own(tokens: tuple[str, ...]) -> tuple[str, ...]:
-            return tuple(t if t.startswith(prefix) else prefix + t for t in tokens)
+            plain = [t for t in tokens if not t.startswith(prefix)]
+            return tuple(dict.fromkeys([*plain, *(prefix + t for t in plain), *tokens]))
 
         users = tuple(
             dataclasses.replace(u, tokens=own(u.tokens), expired_tokens=own(u.expired_tokens))
             for u in scenario.users
         )
-        faults = tuple(
-            dataclasses.replace(
-                f, match=dataclasses.replace(f.match, token=own((f.match.token,))[0])
-            )
-            if f.match is not None and f.match.token is not None
-            else f
-            for f in scenario.faults
-        )
-        return dataclasses.replace(scenario, users=users, faults=faults)
+        return dataclasses.replace(scenario, users=users)
 
     def _store(self, scenario: Scenario, clock: Clock) -> Store:
         return Store(

@@ -159,8 +159,8 @@ async def put_scenario(request: web.Request) -> web.Response:
         raise INVALID_SCENARIO.error("empty body; send YAML, JSON or ?name=")
     build = partial(state.parse, source, confined=True, text=is_text)
     scenario = await _built(build, "scenario rejected, the previous one is still loaded")
-    state.load(scenario)
-    return ok(scenario_summary(scenario, state))
+    loaded = state.load(scenario)  # a namespace's has its own tokens
+    return ok(scenario_summary(loaded, state))
 
 
 async def _scenario_source(request: web.Request) -> tuple[Any, bool]:

@@ -51,6 +51,10 @@ FAULT_ACTION = _request_key("cadenza_fault_action", str)
 VENUE_OUTCOME = _request_key("cadenza_venue_outcome", str)
 # The near-miss hints a request was given, for its access log line.
 HINTS_GIVEN = _request_key("cadenza_hints_given", tuple)
+# `/__ns/<name>/api/v3/...`: a namespace's base URL (the runner strips the prefix and
+# keeps the name here).
+URL_NAMESPACE_PREFIX = "/__ns/"
+URL_NAMESPACE = _request_key("cadenza_url_namespace", str)
 # The namespace state a request was resolved to (unset: the server's default state).
 REQUEST_STATE = _request_key("cadenza_request_state", MockState)
 # Set on a request the HTTP parser rejected (the access log has no method or path for it).

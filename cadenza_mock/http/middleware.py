@@ -49,6 +49,7 @@ from cadenza_mock.http.keys import (
     REQUEST_STATE,
     STATE,
     STOPPING,
+    URL_NAMESPACE,
     USER_ID,
     VENUE_OUTCOME,
     state_of,
@@ -204,13 +205,19 @@ REFRESH_PATH = "/api/v3/auth/refresh"
 
 
 def named_namespace(request: web.Request) -> MockState | None:
-    """The state of the namespace a request names (admin path prefix, else the header);
+    """The state of the namespace a request names (its `/__ns/<name>` base URL, the admin
+    path prefix, else the header);
     None if it names none. ApiError 404 for a name no namespace has (any more)."""
     spaces = request.app.get(NAMESPACES)
-    name = request.match_info.get("namespace") or request.headers.get(NAMESPACE_HEADER, "")
-    if spaces is None or not name.strip():  # an empty header names none
+    name = (
+        request.get(URL_NAMESPACE)
+        or request.match_info.get("namespace")
+        or request.headers.get(NAMESPACE_HEADER)
+        or ""
+    ).strip()
+    if spaces is None or not name:  # an empty header names none
         return None
-    state = request[REQUEST_STATE] = spaces.state_named(name.strip())
+    state = request[REQUEST_STATE] = spaces.state_named(name)
     return state
 
 

@@ -21,6 +21,7 @@ from aiohttp import http_exceptions, web
 from aiohttp.helpers import rfc822_formatted_time
 from aiohttp.http import SERVER_SOFTWARE
 from aiohttp.web_protocol import RequestHandler
+from yarl import URL
 
 from cadenza_mock import wire
 from cadenza_mock.engine.journal import redact_query_string
@@ -28,7 +29,15 @@ from cadenza_mock.engine.state import MockState
 from cadenza_mock.engine.store import Store
 from cadenza_mock.errors import BAD_REQUEST, unknown_error
 from cadenza_mock.http.access_log import add_line
-from cadenza_mock.http.keys import DEFAULT_READ_TIMEOUT, HINTS, MALFORMED, STATE, STOPPING
+from cadenza_mock.http.keys import (
+    DEFAULT_READ_TIMEOUT,
+    HINTS,
+    MALFORMED,
+    STATE,
+    STOPPING,
+    URL_NAMESPACE,
+    URL_NAMESPACE_PREFIX,
+)
 from cadenza_mock.http.middleware import remembered_hints
 
 log = logging.getLogger("cadenza_mock")
@@ -280,11 +289,34 @@ class _Connection(RequestHandler):
         return response
 
 
+def _namespaced(base_factory: Any) -> Any:
+    """A request factory that serves `/__ns/<name>/...` as `/...` of namespace <name>: the
+    base URL a client under test is given, so everything it sends (login included) reaches
+    its namespace. Every layer above sees the plain path (routes, faults, journal)."""
+
+    def make(message: Any, *args: Any, **kwargs: Any) -> web.BaseRequest:
+        name = None
+        target: str = message.path
+        if target.startswith(URL_NAMESPACE_PREFIX):
+            name, slash, rest = target[len(URL_NAMESPACE_PREFIX) :].partition("/")
+            if name and slash:
+                target = "/" + rest
+                message = message._replace(path=target, url=URL(target, encoded=True))
+            else:
+                name = None
+        request: web.BaseRequest = base_factory(message, *args, **kwargs)
+        if name is not None:
+            request[URL_NAMESPACE] = name
+        return request
+
+    return make
+
+
 class _Server(web.Server):
     def __init__(self, base: web.Server, app: web.Application, header_timeout: float) -> None:
         super().__init__(
             base.request_handler,
-            request_factory=base.request_factory,
+            request_factory=_namespaced(base.request_factory),
             handler_cancellation=base.handler_cancellation,
             loop=base._loop,
             **base._kwargs,
