@@ -304,16 +304,21 @@ def _open_namespace(remote: RemoteMock, config: pytest.Config) -> None:
     A server without namespaces is used as is by a serial run; a parallel one fails."""
     from cadenza_mock.remote import RemoteError
 
-    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
-    name = f"pytest-{worker}-{secrets.token_hex(3)}"
+    worker_input = getattr(config, "workerinput", None)  # set on xdist workers only
+    worker = str(worker_input["workerid"]) if worker_input else "main"
+    name = re.sub(r"[^a-z0-9-]", "-", f"pytest-{worker}-{secrets.token_hex(3)}".lower())
     try:
-        remote.open_namespace(re.sub(r"[^a-z0-9-]", "-", name.lower()))
+        remote.open_namespace(name)
     except RemoteError as exc:
-        if "PYTEST_XDIST_WORKER" in os.environ:
+        # 404: a server from before namespaces; 429: --max-namespaces 0, or all taken.
+        if exc.status not in (404, 429):
+            raise
+        if worker_input:
             raise RemoteError(
                 f"{exc}\n--cadenza-url with xdist needs a namespace per worker: start the "
                 "server with --max-namespaces above 0 (a cadenza-mock that has namespaces), "
-                "or run remote tests serially"
+                "or run remote tests serially",
+                exc.status,
             ) from None
 
 

@@ -35,7 +35,12 @@ ADMIN_TOKEN_ENV = "CADENZA_MOCK_ADMIN_TOKEN"
 
 
 class RemoteError(RuntimeError):
-    """The remote mock refused an admin call or could not be reached."""
+    """The remote mock refused an admin call (`status`: its HTTP status) or could not be
+    reached (`status` None)."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 def entry_from_json(data: Mapping[str, Any]) -> JournalEntry:
@@ -121,8 +126,9 @@ class RemoteMock(MockHandle):
         except urllib.error.HTTPError as exc:
             advice = _token_advice(exc.code, self.admin_token is not None)
             raise RemoteError(
-                f"cadenza-mock at {self._url} refused {method} /__admin/{path}: "
-                f"HTTP {exc.code}: {_error_message(exc)}{advice}"
+                f"cadenza-mock at {self._url} refused {method} /__admin/{where}: "
+                f"HTTP {exc.code}: {_error_message(exc)}{advice}",
+                exc.code,
             ) from None
         except (urllib.error.URLError, OSError) as exc:
             reason = getattr(exc, "reason", exc)

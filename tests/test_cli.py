@@ -27,6 +27,8 @@ SERVE_OPTIONS = [
     "--journal-size",
     "--read-timeout",
     "--quiet",
+    "--max-namespaces",
+    "--namespace-idle",
     "--no-hints",
     "--tls",
     "--tls-ca-file",

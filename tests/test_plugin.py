@@ -788,7 +788,7 @@ def test_remote_mode_isolation_and_admin_token(
     denied.assert_outcomes(errors=5)
     denied.stdout.fnmatch_lines(
         [
-            "*refused PUT /__admin/scenario: HTTP 401*X-Admin-Token*"
+            "*refused POST /__admin/namespaces: HTTP 401*X-Admin-Token*"
             "--cadenza-admin-token TOKEN or CADENZA_MOCK_ADMIN_TOKEN=TOKEN*"
         ]
     )

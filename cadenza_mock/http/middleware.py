@@ -55,6 +55,7 @@ from cadenza_mock.http.keys import (
     state_of,
 )
 from cadenza_mock.model import User
+from cadenza_mock.operations import OPERATIONS
 from cadenza_mock.schemas import load_json
 
 log = logging.getLogger("cadenza_mock")
@@ -201,7 +202,8 @@ async def envelope_middleware(request: web.Request, handler: Handler) -> web.Str
     return response
 
 
-REFRESH_PATH = "/api/v3/auth/refresh"
+# Its body names a refresh token, which names the namespace that issued it.
+REFRESH_PATH = next(op.path for op in OPERATIONS if op.operation_id == "refreshToken")
 
 
 def named_namespace(request: web.Request) -> MockState | None:
