@@ -44,8 +44,8 @@ class Namespace:
 
     name: str
     state: MockState
-    created_at: float  # wall clock, seconds since the epoch
-    last_used: float  # monotonic seconds
+    created_at_ms: int  # on its own mock clock, like every other time the mock shows
+    last_used: float  # monotonic seconds (idle expiry is real time)
     requests: int = field(default=0)
 
     def touch(self, now: float) -> None:
@@ -105,7 +105,7 @@ class Namespaces:
             scenario_dirs=default.confinement.roots,
             namespace=name,
         )
-        space = Namespace(name, state, time.time(), self._monotonic())
+        space = Namespace(name, state, state.clock.now_ms(), self._monotonic())
         self._spaces[name] = space
         return space
 

@@ -383,7 +383,7 @@ def namespace_json(space: Namespace, idle_seconds: float) -> dict[str, Any]:
         "name": space.name,
         "scenario": state.scenario.name,
         "profile": state.scenario.profile,
-        "createdAt": wire.iso_ms(int(space.created_at * 1000)),
+        "createdAt": wire.iso_ms(space.created_at_ms),
         "requests": space.requests,
         "idleExpirySeconds": idle_seconds,
         "admin": f"/__admin/namespaces/{space.name}",
