@@ -229,6 +229,18 @@ def component_schemas(profile: str) -> dict[str, Any]:
 
 def admin_schemas() -> dict[str, Any]:
     string_list = {"type": "array", "items": {"type": "string"}}
+
+    def users(**extra: Any) -> dict[str, Any]:
+        """A scenario's users with their tokens, as the admin API lists them."""
+        user = {
+            "id": {"type": "string"},
+            "email": {"type": "string"},
+            "tokens": string_list,
+            "expiredTokens": string_list,
+            **extra,
+        }
+        return {"type": "array", "items": loose(user)}
+
     return {
         "AdminHealth": loose(
             {
@@ -248,18 +260,7 @@ def admin_schemas() -> dict[str, Any]:
                 "profile": {"type": "string", "enum": list(PROFILE_NAMES)},
                 "seed": {"type": "integer"},
                 "now": nullable(EPOCH_MS),
-                "users": {
-                    "type": "array",
-                    "items": loose(
-                        {
-                            "id": {"type": "string"},
-                            "email": {"type": "string"},
-                            "tokens": string_list,
-                            "expiredTokens": string_list,
-                            "credentialCount": {"type": "integer", "minimum": 0},
-                        }
-                    ),
-                },
+                "users": users(credentialCount={"type": "integer", "minimum": 0}),
             }
         ),
         "AdminNamespace": strict(_NAMESPACE),
@@ -267,17 +268,7 @@ def admin_schemas() -> dict[str, Any]:
             {
                 **_NAMESPACE,
                 "header": strict({"X-Cadenza-Mock-Namespace": {"type": "string"}}),
-                "users": {
-                    "type": "array",
-                    "items": loose(
-                        {
-                            "id": {"type": "string"},
-                            "email": {"type": "string"},
-                            "tokens": string_list,
-                            "expiredTokens": string_list,
-                        }
-                    ),
-                },
+                "users": users(),
             }
         ),
         "AdminJournalEntry": loose(

@@ -197,6 +197,18 @@ TOK=$(token_for "$PORT")
 check_api "$PORT" "$TOK"
 podman healthcheck run "$ID" >/dev/null || fail "podman healthcheck run reported unhealthy"
 log "podman healthcheck run: healthy"
+# a namespace: created, reached by its prefixed token and by its base URL, then deleted
+NS=$(curl -fsS -X POST "http://127.0.0.1:$PORT/__admin/namespaces?namespace=smoke&name=empty") \
+  || fail "POST /__admin/namespaces failed"
+log "POST /__admin/namespaces -> $(printf '%s' "$NS" | head -c 300)"
+check_api "$PORT" "smoke.$TOK"
+grep -q '"data":\[\]' "$WORK/list-$PORT.json" || fail "the namespace's list is not its own (empty)"
+code=$(curl -sS -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $TOK" \
+  "http://127.0.0.1:$PORT/__ns/smoke/api/v3/credential/list")
+[ "$code" = 200 ] || fail "the namespace's base URL answered $code"
+curl -fsS -X DELETE "http://127.0.0.1:$PORT/__admin/namespaces/smoke" >/dev/null \
+  || fail "DELETE /__admin/namespaces/smoke failed"
+log "namespace smoke: own list, base URL 200, deleted"
 stop_timed "$ID"
 
 # --- run 2: a scenario mounted from a folder ---------------------------------------------

@@ -103,17 +103,24 @@ def scenario_summary(scenario: Scenario, state: MockState) -> dict[str, Any]:
         "profile": scenario.profile,
         "seed": scenario.seed,
         "now": scenario.now,
-        "users": [
-            {
-                "id": user.user_id,
-                "email": user.email,
-                "tokens": list(user.tokens),
-                "expiredTokens": list(user.expired_tokens),
-                "credentialCount": counts.get(user.user_id, 0),
-            }
-            for user in scenario.users
-        ],
+        "users": users_json(scenario, counts),
     }
+
+
+def users_json(scenario: Scenario, counts: dict[str, int] | None = None) -> list[dict[str, Any]]:
+    """A scenario's users and their static tokens (with `counts`: their credentials)."""
+    found = []
+    for user in scenario.users:
+        entry: dict[str, Any] = {
+            "id": user.user_id,
+            "email": user.email,
+            "tokens": list(user.tokens),
+            "expiredTokens": list(user.expired_tokens),
+        }
+        if counts is not None:
+            entry["credentialCount"] = counts.get(user.user_id, 0)
+        found.append(entry)
+    return found
 
 
 # Health stays open even with --admin-token: container and orchestrator probes call it
@@ -406,15 +413,7 @@ async def post_namespace(request: web.Request) -> web.Response:
     state = space.state
     summary = namespace_json(space, spaces.idle_seconds)
     summary["header"] = {NAMESPACE_HEADER: space.name}
-    summary["users"] = [
-        {
-            "id": user.user_id,
-            "email": user.email,
-            "tokens": list(user.tokens),
-            "expiredTokens": list(user.expired_tokens),
-        }
-        for user in state.scenario.users
-    ]
+    summary["users"] = users_json(state.scenario)
     return ok(summary)
 
 
