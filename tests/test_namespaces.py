@@ -374,6 +374,19 @@ async def test_websocket_connections_live_in_their_namespace(server: MockServer)
 # --------------------------------------------------------------------------- bound, expiry
 
 
+def test_the_access_log_names_the_namespace_never_its_token(serve: Any) -> None:
+    served = serve()
+    url, token = served.banner()
+    assert requests.post(f"{url}/__admin/namespaces?namespace=logged", timeout=10).ok
+    requests.get(url + LIST, headers=bearer(f"logged.{token}"), timeout=10)
+    requests.get(url + LIST, headers=bearer(token), timeout=10)
+    code, output = served.stop()
+    assert code == 0
+    lines = [line for line in output.splitlines() if f"GET {LIST} 200" in line]
+    assert len(lines) == 2 and lines[0].endswith("ns=logged") and "ns=" not in lines[1]
+    assert f"logged.{token}" not in output
+
+
 def test_the_bound_and_idle_expiry_in_serve(serve: Any) -> None:
     served = serve("--max-namespaces", "2", "--namespace-idle", "1", "--quiet")
     url, _ = served.banner()

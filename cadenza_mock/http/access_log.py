@@ -17,7 +17,7 @@ from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 
 from cadenza_mock.engine.journal import redact_query_string
-from cadenza_mock.http.keys import HINTS_GIVEN, MALFORMED, USER_ID
+from cadenza_mock.http.keys import HINTS_GIVEN, MALFORMED, REQUEST_STATE, USER_ID
 from cadenza_mock.http.middleware import hint_header
 
 FLUSH_DELAY = 0.05
@@ -62,7 +62,8 @@ def _quoted(text: str) -> str:
 
 
 class AccessLogger(AbstractAccessLogger):
-    """One line per request: time, method, path with query, status, ms, user id.
+    """One line per request: time, method, path with query, status, ms, user id, and
+    the namespace (`ns=`) when it was not the server's own.
 
     Headers, tokens and bodies are never logged; secret-named query values are redacted.
     Near-miss hints close the line (`hint="..."`); they never echo a secret.
@@ -76,6 +77,9 @@ class AccessLogger(AbstractAccessLogger):
         target = "<malformed request>" if method == "-" else target
         given = request.get(HINTS_GIVEN)
         hint = f" hint={_quoted(hint_header(given))}" if given else ""
+        state = request.get(REQUEST_STATE)  # a namespace's request says whose it was
+        if state is not None and state.namespace is not None:
+            hint = f" ns={state.namespace}{hint}"
         add_line(method, target, response.status, elapsed, request.get(USER_ID), hint)
 
 
