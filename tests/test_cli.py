@@ -33,6 +33,7 @@ SERVE_OPTIONS = [
     "--tls-cert",
     "--tls-key",
     "--loop",
+    "--state-file",
 ]
 
 
