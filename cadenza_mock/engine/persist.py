@@ -241,8 +241,8 @@ def read_document(path: Path) -> dict[str, Any] | None:
     where = f"state file {path}"
     try:
         data = path.read_bytes()
-    except FileNotFoundError:
-        return None
+    except (FileNotFoundError, NotADirectoryError):
+        return None  # none yet (a place that cannot hold one is `check_writable`'s to say)
     except IsADirectoryError:
         raise StateFileError(f"{where}: is a folder; give the path of a file in it") from None
     except OSError as exc:
