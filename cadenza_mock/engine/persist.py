@@ -132,7 +132,6 @@ def state_document(state: MockState) -> dict[str, Any]:
     store = state.store
     salt = store.salt
     scenario = state.scenario
-    pristine_ids = {c.credential_id.lower() for c in scenario.credentials}
     changes = store.changes()
     connects, accounts, operations = store.accounts.changes()
     issued, tokens = store.sessions.issued_tokens()
@@ -147,7 +146,7 @@ def state_document(state: MockState) -> dict[str, Any]:
             "created": changes.created,
             "records": [
                 _credential_json(
-                    cred, salt, cred.credential_id.lower() in pristine_ids, scenario.mask_keep
+                    cred, salt, store.from_scenario(cred.credential_id), scenario.mask_keep
                 )
                 for cred in changes.records
             ],
@@ -330,10 +329,9 @@ def restore(state: MockState, document: Mapping[str, Any], where: str = "state f
         if token.user_id not in users:
             raise read.fail("sessions", f"user {token.user_id!r} is not in the scenario")
     records = {c.credential_id.lower() for c in changes.records}
-    records.update(c.credential_id.lower() for c in state.scenario.credentials)
     for account in accounts:
         for cid in account.credential_ids:
-            if cid.lower() not in records:
+            if cid.lower() not in records and not state.store.from_scenario(cid):
                 raise read.fail("tradingAccounts", f"credential {cid} is in no record")
     # Checked; from here on nothing fails.
     store = state.store
@@ -371,7 +369,7 @@ def _venue_accounts(state: MockState, salt: bytes) -> Callable[[str], str]:
 
 def _credential_changes(read: _Reader, part: Any, state: MockState, salt: bytes) -> StoreChanges:
     scenario = state.scenario
-    pristine = {c.credential_id.lower(): c for c in scenario.credentials}
+    store = state.store
     resolve = _venue_accounts(state, salt)
     records: list[Credential] = []
     for place, obj in read.items(part, "records", "credentials"):
@@ -383,7 +381,7 @@ def _credential_changes(read: _Reader, part: Any, state: MockState, salt: bytes)
         secret = read.get(obj, "secretFingerprint", (str, type(None)), place)
         passphrase = read.get(obj, "passphraseFingerprint", (str, type(None)), place)
         held_account = read.get(obj, "venueAccount", (str, type(None)), place)
-        original = pristine.get(cid.lower())
+        original = store.find(cid) if store.from_scenario(cid) else None
         if original is not None:
             account = venue_account(original)
         elif held_account is not None:

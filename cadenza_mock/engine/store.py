@@ -405,6 +405,10 @@ class Store:
             return stored == secret_marker(self.salt, "apiSecret", given)
         return stored == given
 
+    def from_scenario(self, credential_id: str) -> bool:
+        """Whether a credential is one of the scenario's (else a request created it)."""
+        return credential_id.lower() in self._pristine
+
     def changes(self) -> StoreChanges:
         """What requests changed since the load (secrets still in: the state file's writer
         replaces them by fingerprints)."""
