@@ -533,6 +533,10 @@ BAD_FILES: dict[str, tuple[Callable[[bytes], bytes], str]] = {
         lambda good: persist.encode(_damaged(json.loads(good))),
         "credentials.records[0].createdAt: expected int",
     ),
+    "a key not masked": (
+        lambda good: good.replace(b'"bybitB***"', b'"bybitBADFILEkey001"'),
+        "credentials.records[0].apiKey: expected a masked key",
+    ),
     "another scenario": (
         lambda good: good.replace(b'"name": "default"', b'"name": "revoked"'),
         "written for scenario 'revoked'",

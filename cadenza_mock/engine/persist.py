@@ -98,20 +98,11 @@ def _credential_json(cred: Credential, salt: bytes, pristine: bool, mask_keep: i
             return None
         return _digest_of(value, lambda v: secret_marker(salt, kind, v))
 
+    # The API's own fields (the key masked, as the wire shows it), then what compares a
+    # key or secret given later: fingerprints, never the values.
     return {
-        "credentialId": cred.credential_id,
-        "userId": cred.user_id,
-        "venue": cred.venue,
-        "name": cred.name,
-        "type": cred.type,
-        "status": cred.status,
-        "createdAt": cred.created_at,
-        "updatedAt": cred.updated_at,
+        **wire.credential_docs(cred, mask_keep),
         "revokedAt": cred.revoked_at,
-        # What the wire shows, and what compares a key given later; never the key.
-        "maskedKey": cred.pasted_masked_key or wire.mask_api_key(cred.api_key, mask_keep)
-        if cred.api_key
-        else None,
         "keyFingerprint": _key_digest(cred.api_key, cred.venue, salt) if cred.api_key else None,
         "secretFingerprint": optional(cred.api_secret, "apiSecret"),
         "passphraseFingerprint": optional(cred.api_passphrase, "apiPassphrase"),
@@ -375,9 +366,9 @@ def _credential_changes(read: _Reader, part: Any, state: MockState, salt: bytes)
     for place, obj in read.items(part, "records", "credentials"):
         cid = read.get(obj, "credentialId", str, place)
         key = read.get(obj, "keyFingerprint", (str, type(None)), place)
-        masked = read.get(obj, "maskedKey", (str, type(None)), place)
-        if (key is None) != (masked is None):
-            raise read.fail(place, "maskedKey and keyFingerprint go together")
+        masked = read.get(obj, "apiKey", str, place)
+        if key is not None and not masked.endswith("***"):
+            raise read.fail(f"{place}.apiKey", "expected a masked key (ending in ***)")
         secret = read.get(obj, "secretFingerprint", (str, type(None)), place)
         passphrase = read.get(obj, "passphraseFingerprint", (str, type(None)), place)
         held_account = read.get(obj, "venueAccount", (str, type(None)), place)
@@ -403,7 +394,7 @@ def _credential_changes(read: _Reader, part: Any, state: MockState, salt: bytes)
                 api_secret=marker(secret) if secret is not None else None,
                 api_passphrase=marker(passphrase) if passphrase is not None else None,
                 keys_valid=read.get(obj, "keysValid", bool, place),
-                pasted_masked_key=masked,
+                pasted_masked_key=masked if key is not None else None,
                 venue_account=account,
                 venue_outcome=read.get(obj, "venueOutcome", str, place),
             )
