@@ -17,9 +17,8 @@ import requests
 from centrifuge import Client
 from support import ALICE, LIST, Served, run_cli, write
 
-from cadenza_mock import MockServer
+from cadenza_mock import MockServer, StateFileError
 from cadenza_mock.engine import persist
-from cadenza_mock.engine.persist import StateFileError
 from cadenza_mock.engine.state import MockState
 from cadenza_mock.errors import ApiError
 
