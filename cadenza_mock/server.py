@@ -106,7 +106,6 @@ class StateFile:
         self.state = state
         self.path = path
         self.restored = restored
-        self.writes = 0
         self._saved = persist.change_mark(state)
         self._task: asyncio.Task[None] | None = None
         self._writing: asyncio.Future[None] | None = None
@@ -157,17 +156,16 @@ class StateFile:
         # The document is taken on the loop, between requests (a consistent state); encoding
         # and the disk happen in a thread, so a big one does not stop the server answering.
         mark = persist.change_mark(self.state)
-        document = persist.state_document(self.state)
-        self._writing = loop.run_in_executor(None, self._put, document)
         try:
-            await self._writing
-        except OSError as exc:
+            document = persist.state_document(self.state)
+            self._writing = loop.run_in_executor(None, self._put, document)
+            # Shielded: cancelled at shutdown, the write in the thread still ends first.
+            await asyncio.shield(self._writing)
+        except Exception as exc:  # the writer must outlive a full disk, or anything else
             if not self._failing:
                 log.error("state file %s not written (%s); retrying", self.path, exc)
             self._failing = True
             return False
-        finally:
-            self._writing = None
         if self._failing:
             log.info("state file %s written again", self.path)
         self._failing = False
@@ -176,7 +174,6 @@ class StateFile:
 
     def _put(self, document: dict[str, Any]) -> None:
         persist.write_file(self.path, persist.encode(document))
-        self.writes += 1
 
     async def close(self) -> None:
         """Stop writing on change, then write what is still unsaved (at shutdown)."""
@@ -185,9 +182,8 @@ class StateFile:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
-        if self._writing is not None:  # let a write in a thread finish before the last one
-            with contextlib.suppress(OSError):
-                await self._writing
+        if self._writing is not None:  # a write in a thread ends before the last one begins
+            await asyncio.wait([self._writing])
         self.flush()
 
     def flush(self) -> None:

@@ -290,6 +290,29 @@ def test_a_steady_stream_of_changes_is_written_while_it_lasts(
     assert [r["credentialId"] for r in _records(state)] == made  # and all at exit
 
 
+def test_a_write_that_fails_is_logged_and_tried_again(tmp_path: Path, serve: ServeFn) -> None:
+    folder = tmp_path / "state"
+    folder.mkdir()
+    state = folder / "state.json"
+    served = serve("--state-file", str(state))
+    url, _ = served.banner()
+    first = create(url, "BYBIT", "bybitRETRYkey00011", "x")
+    wait_for(lambda: state.exists())
+    state.unlink()
+    folder.rmdir()  # the folder is gone: the next writes fail
+    second = create(url, "BYBIT", "bybitRETRYkey00022", "x")
+    served.read_until("not written", timeout=10)
+    assert requests.get(url + LIST, headers=ALICE, timeout=10).status_code == 200  # still serving
+    folder.mkdir()
+    wait_for(lambda: state.exists(), timeout=10)
+    assert [r["credentialId"] for r in _records(state)] == [
+        first["credentialId"],
+        second["credentialId"],
+    ]
+    output = stopped(served)
+    assert "written again" in output and output.count("not written") == 1
+
+
 def _records(path: Path) -> list[dict[str, Any]]:
     return list(json.loads(path.read_text())["credentials"]["records"])
 
