@@ -683,6 +683,26 @@ def test_connect_with_keys_still_checks_the_secret_after_a_restore() -> None:
     assert account.status == "ACTIVE"
 
 
+def test_rotating_a_restored_credential_to_the_same_key_keeps_it_valid() -> None:
+    state = MockState("default")
+    alice = state.scenario.users[0]
+    made = state.store.create(alice, venue="BYBIT", api_key="bybitSAMEkey000111", api_secret="a")
+    restored = MockState("default")
+    persist.restore(restored, json.loads(persist.encode(persist.state_document(state))))
+    same = restored.store.rotate(
+        alice, made.credential_id, api_key="bybitSAMEkey000111", api_secret="b"
+    )
+    assert same.keys_valid
+    other = restored.store.rotate(
+        alice, made.credential_id, api_key="bybitOTHERkey00011", api_secret="c"
+    )
+    assert other.keys_valid
+    back = restored.store.rotate(
+        alice, made.credential_id, api_key="bybitSAMEkey000111", api_secret="d"
+    )
+    assert not back.keys_valid  # rotated away from it once: that key is dead
+
+
 def test_a_failed_write_keeps_the_old_file_and_leaves_no_temporary_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

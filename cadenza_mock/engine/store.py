@@ -641,7 +641,7 @@ class Store:
         target = lifecycle.next_status("rotate", cred)
         self._check_secrets(cred.venue, api_key, api_passphrase)
         self._check_unique_key(user, cred.venue, api_key, exclude=cred.credential_id)
-        if cred.api_key and cred.api_key != api_key:
+        if cred.api_key and cred.api_key not in self._key_forms(cred.venue, api_key):
             self._rotated_away.add((cred.venue, cred.api_key))
         rotated = dataclasses.replace(
             cred,
