@@ -22,6 +22,7 @@ __all__ = [
     "RemoteMock",
     "Scenario",
     "ScenarioError",
+    "StateFileError",
     "User",
     "__version__",
     "load_scenario",
@@ -30,6 +31,7 @@ __all__ = [
 
 if TYPE_CHECKING:
     from cadenza_mock.engine.journal import Headers, JournalEntry
+    from cadenza_mock.engine.persist import StateFileError
     from cadenza_mock.errors import ApiError, ScenarioError
     from cadenza_mock.handle import MockHandle
     from cadenza_mock.http.app import make_app
@@ -58,6 +60,7 @@ _LAZY = {
     "Headers": "cadenza_mock.engine.journal",
     "FaultSpec": "cadenza_mock.scenario.fault_spec",
     "User": "cadenza_mock.model",
+    "StateFileError": "cadenza_mock.engine.persist",
 }
 
 

@@ -318,6 +318,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="the private key of --tls-cert",
     )
     option(
+        "--state-file",
+        action=EnvDefault,
+        default=None,
+        metavar="PATH",
+        help="keep what clients change (credentials, trading accounts, logins, the clock) in "
+        "this JSON file: restored at start, written shortly after each change and at exit. "
+        "It holds no secret (keys as masked form and salted fingerprint). A file that is "
+        "corrupt, not a state file or another scenario's stops the start and is left as it is",
+    )
+    option(
         "--loop",
         action=EnvDefault,
         choices=LOOP_CHOICES,

@@ -9,6 +9,7 @@ onto that loop so a request never sees a half-applied reset or load.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import ipaddress
 import logging
@@ -24,6 +25,7 @@ from typing import Any, Self, TypeVar
 from aiohttp import web
 
 from cadenza_mock import wire
+from cadenza_mock.engine import persist
 from cadenza_mock.engine.accounts import account_sort_key
 from cadenza_mock.engine.journal import JournalEntry
 from cadenza_mock.engine.namespaces import DEFAULT_IDLE_SECONDS, DEFAULT_LIMIT
@@ -48,6 +50,11 @@ T = TypeVar("T")
 # Connections still open at shutdown get this long: SIGTERM must end the process in ~1 s.
 SHUTDOWN_TIMEOUT = 0.5
 WATCH_INTERVAL = 0.5
+# The state file is written this long after the last change, and never later than
+# STATE_MAX_DELAY after the first unsaved one however steadily changes come.
+STATE_DEBOUNCE = 0.5
+STATE_MAX_DELAY = 2.0
+STATE_POLL = 0.1
 
 
 def _display_host(host: str) -> str:
@@ -84,6 +91,114 @@ def banner(state: MockState, url: str, loop: str = "asyncio", ca_bundle: Path | 
     if ca_bundle is not None:
         lines.append(f"  tls    CA bundle {ca_bundle}  (trust it to verify this server)")
     return "\n".join(lines)
+
+
+class StateFile:
+    """Keeps one `MockState` in a state file (`serve --state-file`, `MockServer(state_file=)`).
+
+    `open()` restores what the file holds (or finds none) and checks that the folder can be
+    written, so every problem shows at start. Then `run()` writes the file, debounced, as
+    the state changes, and `close()` writes what is still unsaved. It polls a cheap change
+    mark rather than hooking every transport's changes: nothing a request can change is
+    missed, and no code path has to remember to report itself.
+    """
+
+    def __init__(self, state: MockState, path: Path, restored: bool) -> None:
+        self.state = state
+        self.path = path
+        self.restored = restored
+        self._saved = persist.change_mark(state)
+        self._task: asyncio.Task[None] | None = None
+        self._writing: asyncio.Future[None] | None = None
+        self._failing = False
+
+    @classmethod
+    def open(cls, state: MockState, path: str | Path) -> StateFile:
+        """Restore `state` from the file when there is one; StateFileError (the file left as
+        it is) for one that is corrupt, foreign or another scenario's, or an unwritable place."""
+        path = Path(path)
+        document = persist.read_document(path)
+        if document is not None:
+            persist.restore(state, document, f"state file {path}")
+        persist.check_writable(path)
+        return cls(state, path, document is not None)
+
+    @property
+    def pending(self) -> bool:
+        """Changes not in the file yet."""
+        return persist.change_mark(self.state) != self._saved
+
+    def start(self) -> None:
+        """Write on change from now on (call on the loop that serves the state)."""
+        self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        seen = self._saved
+        first = last = retry_at = 0.0  # when the first unsaved and the latest change were seen
+        while True:
+            await asyncio.sleep(STATE_POLL)
+            mark = persist.change_mark(self.state)
+            now = loop.time()
+            if mark == self._saved:
+                seen = mark
+                continue
+            if mark != seen:
+                if seen == self._saved:
+                    first = now
+                seen, last = mark, now
+            if now < retry_at:
+                continue
+            due = now - last >= STATE_DEBOUNCE or now - first >= STATE_MAX_DELAY
+            if due and not await self._write(loop):
+                retry_at = now + STATE_MAX_DELAY  # a full disk is not hammered
+
+    async def _write(self, loop: asyncio.AbstractEventLoop) -> bool:
+        # The document is taken on the loop, between requests (a consistent state); encoding
+        # and the disk happen in a thread, so a big one does not stop the server answering.
+        mark = persist.change_mark(self.state)
+        try:
+            document = persist.state_document(self.state)
+            self._writing = loop.run_in_executor(None, self._put, document)
+            # Shielded: cancelled at shutdown, the write in the thread still ends first.
+            await asyncio.shield(self._writing)
+        except Exception as exc:  # the writer must outlive a full disk, or anything else
+            if not self._failing:
+                log.error("state file %s not written (%s); retrying", self.path, exc)
+            self._failing = True
+            return False
+        if self._failing:
+            log.info("state file %s written again", self.path)
+        self._failing = False
+        self._saved = mark
+        return True
+
+    def _put(self, document: dict[str, Any]) -> None:
+        persist.write_file(self.path, persist.encode(document))
+
+    async def close(self) -> None:
+        """Stop writing on change, then write what is still unsaved (at shutdown)."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        if self._writing is not None:  # a write in a thread ends before the last one begins
+            await asyncio.wait([self._writing])
+        self.flush()
+
+    def flush(self) -> None:
+        """Write now if anything is unsaved (synchronously; the server must not be serving
+        from another thread meanwhile)."""
+        if not self.pending:
+            return
+        mark = persist.change_mark(self.state)
+        try:
+            self._put(persist.state_document(self.state))
+        except OSError as exc:
+            log.error("state file %s not written at shutdown: %s", self.path, exc)
+            return
+        self._saved = mark
 
 
 def _watched_file(state: MockState) -> Path | None:
@@ -149,6 +264,7 @@ async def _serve(
     read_timeout: float,
     loop_label: str,
     tls: TlsSetup | None = None,
+    state_file: StateFile | None = None,
 ) -> int:
     from cadenza_mock.http.keys import STATE
 
@@ -180,6 +296,10 @@ async def _serve(
     bound_port = runner.addresses[0][1]
     url = f"{'https' if tls else 'http'}://{_display_host(host)}:{bound_port}"
     print(banner(state, url, loop_label, tls.ca_bundle if tls else None), flush=True)
+    if state_file is not None:
+        kept = "restored from it" if state_file.restored else "none yet, written on change"
+        log.info("state file %s (%s)", state_file.path, kept)
+        state_file.start()
     if locked:
         log.warning(
             "serving on %s without --admin-token: the admin API is off (403, health "
@@ -199,6 +319,8 @@ async def _serve(
         if watcher is not None:
             watcher.cancel()
         await runner.cleanup()
+        if state_file is not None:  # after the last request, before the process ends
+            await state_file.close()
         access_lines.lines.flush()
     log.info("cadenza-mock stopped")
     return 0
@@ -226,6 +348,7 @@ def serve_forever(
     tls_cert: str | None = None,
     tls_key: str | None = None,
     tls_ca_file: str | None = None,
+    state_file: str | None = None,
 ) -> int:
     """`cadenza-mock serve`: run until SIGINT/SIGTERM; the exit code says why it stopped."""
     try:
@@ -263,6 +386,11 @@ def serve_forever(
     finally:
         gc.freeze()
         gc.enable()
+    try:
+        kept = StateFile.open(state, state_file) if state_file else None
+    except persist.StateFileError as exc:
+        print(f"cadenza-mock: {exc}", file=sys.stderr)
+        return 2
     locked = not _is_loopback(host) and not admin_token and not admin_open
     app = make_app(
         state=state,
@@ -283,6 +411,7 @@ def serve_forever(
         read_timeout=read_timeout,
         loop_label=loop_label,
         tls=secure,
+        state_file=kept,
     )
     with asyncio.Runner(loop_factory=_loop_factory(loop_label)) as runner:
         return runner.run(served)
@@ -303,6 +432,9 @@ class MockServer(MockHandle):
 
     Usable without pytest (scripts, notebooks, other runners); the pytest fixture is this
     object. Port 0 (the default) picks a free port, read back into `port` and `url`.
+    `state_file=PATH` keeps the state in a file as `serve --state-file` does: restored
+    here (StateFileError for a bad file, left as it is), written on change while running
+    and at `stop()`.
     """
 
     def __init__(
@@ -323,6 +455,7 @@ class MockServer(MockHandle):
         tls_cert: str | Path | None = None,
         tls_key: str | Path | None = None,
         tls_ca_file: str | Path | None = None,
+        state_file: str | Path | None = None,
     ) -> None:
         self.scenarios = scenario_cache or ScenarioCache(profile=profile, seed=seed)
         if (self.scenarios.profile, self.scenarios.seed) != (profile, seed):
@@ -341,6 +474,7 @@ class MockServer(MockHandle):
             scenario_dirs=scenario_dirs,
         )
         self._current_key = source_key(scenario)
+        self.state_file = StateFile.open(self.state, state_file) if state_file else None
         self.host = host
         self.port = port
         self.admin_token = admin_token
@@ -392,6 +526,8 @@ class MockServer(MockHandle):
             loop.run_forever()
         finally:
             loop.run_until_complete(self._runner.cleanup() if self._runner else asyncio.sleep(0))
+            if self.state_file is not None:
+                loop.run_until_complete(self.state_file.close())
             loop.close()
 
     async def _start_site(self) -> None:
@@ -418,6 +554,8 @@ class MockServer(MockHandle):
             raise
         self._runner = runner
         self.port = runner.addresses[0][1]
+        if self.state_file is not None:
+            self.state_file.start()
 
     def _record_handler_error(self, where: str, exc: BaseException) -> None:
         """A crash the client saw as a 500, kept for `check_handler_errors()`."""

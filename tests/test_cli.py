@@ -35,6 +35,7 @@ SERVE_OPTIONS = [
     "--tls-cert",
     "--tls-key",
     "--loop",
+    "--state-file",
 ]
 
 

@@ -77,6 +77,27 @@ class Accounts:
         self._connects = 0
         self.changed = False
 
+    def changes(self) -> tuple[int, list[TradingAccount], list[AccountOperation]]:
+        """(connects so far, the accounts that differ from the scenario's, operations since
+        the load): what a state file keeps."""
+        pristine = self._pristine
+        changed = [a for key, a in self._accounts.items() if pristine.get(key) is not a]
+        return self._connects, changed, self._operations[len(self._pristine_operations) :]
+
+    def apply(
+        self,
+        connects: int,
+        accounts: Sequence[TradingAccount],
+        operations: Sequence[AccountOperation],
+    ) -> None:
+        """Back to the scenario, then what `changes` gave (a state file read at start)."""
+        self.reset()
+        for account in accounts:
+            self._accounts[account.trading_account_id.lower()] = account
+        self._operations.extend(operations)
+        self._connects = connects
+        self.changed = bool(connects or accounts or operations)
+
     # ----------------------------------------------------------------- queries
 
     def all(self) -> list[TradingAccount]:

@@ -15,6 +15,7 @@ import json
 from dataclasses import dataclass
 
 from cadenza_mock.engine.clock import Clock
+from cadenza_mock.engine.fingerprints import fingerprint, new_salt
 from cadenza_mock.errors import INVALID_LOGIN, INVALID_REFRESH_TOKEN
 from cadenza_mock.model import Session, User
 from cadenza_mock.seeded import rng_for, token, uuid4_from
@@ -29,6 +30,18 @@ class _Issued:
     session_id: str
     expires_at_ms: int
     ended: bool = False  # logged out (access) or used up (refresh)
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedToken:
+    """One issued token as a state file keeps it: its salted fingerprint, never the token."""
+
+    fingerprint: str
+    refresh: bool  # a refresh token (else an access token)
+    user_id: str
+    session_id: str
+    expires_at_ms: int
+    ended: bool
 
 
 def bearer_token(header: str | None) -> str | None:
@@ -49,27 +62,45 @@ MAX_SESSIONS = 10_000
 
 
 class Sessions:
-    """Tokens issued at run time; static scenario tokens live in the store."""
+    """Tokens issued at run time; static scenario tokens live in the store.
 
-    def __init__(self, users: dict[str, User], clock: Clock, seed: int, salt: str = "") -> None:
+    Issued tokens are kept by salted fingerprint, never as they are: a state file can then
+    carry the sessions over a restart without holding a usable token.
+    """
+
+    def __init__(
+        self,
+        users: dict[str, User],
+        clock: Clock,
+        seed: int,
+        salt: bytes | None = None,
+        *,
+        namespace: str = "",
+    ) -> None:
+        self.salt = salt if salt is not None else new_salt()
         self._users = users
         self._by_email = {u.email.lower(): u for u in users.values()}
         self._clock = clock
         self._seed = seed
-        # A namespace's salt: two namespaces of one scenario must never issue one token.
-        self._salt: tuple[str, ...] = (salt,) if salt else ()
-        self._key = hashlib.sha256(f"cadenza-mock:{seed}:jwt{salt}".encode()).digest()
+        # A namespace's name: two namespaces of one scenario must never issue one token.
+        self._namespace: tuple[str, ...] = (namespace,) if namespace else ()
+        self._key = hashlib.sha256(f"cadenza-mock:{seed}:jwt{namespace}".encode()).digest()
         self._access: dict[str, _Issued] = {}
         self._refresh: dict[str, _Issued] = {}
         # session id -> its access and refresh tokens, oldest session first
         self._sessions: dict[str, list[str]] = {}
         self._issued = 0
+        self.version = 0  # bumped by every login, refresh and logout (a state file's cue)
 
     def reset(self) -> None:
         self._access.clear()
         self._refresh.clear()
         self._sessions.clear()
         self._issued = 0
+        self.version += 1
+
+    def _digest(self, token: str) -> str:
+        return fingerprint(self.salt, token)
 
     @property
     def changed(self) -> bool:
@@ -93,16 +124,20 @@ class Sessions:
 
     def _issue(self, user: User, session_id: str | None = None) -> Session:
         self._issued += 1
-        rng = rng_for(self._seed, "session", *self._salt, self._issued)
+        rng = rng_for(self._seed, "session", *self._namespace, self._issued)
         session_id = session_id or uuid4_from(rng)
         now = self._clock.now_ms()
         expires = now + ACCESS_TTL_SECONDS * 1000
         # The jti-like session id and the counter keep tokens unique under a frozen clock.
         access = self._jwt(user, f"{session_id}:{self._issued}", now, expires)
         refresh = token(rng).replace("cmk_", "rt_")
-        self._access[access] = _Issued(user.user_id, session_id, expires)
-        self._refresh[refresh] = _Issued(user.user_id, session_id, now + REFRESH_TTL_SECONDS * 1000)
-        self._sessions.setdefault(session_id, []).extend((access, refresh))
+        access_key, refresh_key = self._digest(access), self._digest(refresh)
+        self._access[access_key] = _Issued(user.user_id, session_id, expires)
+        self._refresh[refresh_key] = _Issued(
+            user.user_id, session_id, now + REFRESH_TTL_SECONDS * 1000
+        )
+        self._sessions.setdefault(session_id, []).extend((access_key, refresh_key))
+        self.version += 1
         if len(self._sessions) > MAX_SESSIONS:
             self._forget(next(iter(self._sessions)))
         return Session(user, access, refresh, expires, session_id)
@@ -123,23 +158,25 @@ class Sessions:
         return self._issue(user)
 
     def knows_refresh_token(self, refresh_token: str) -> bool:
-        return refresh_token in self._refresh
+        return self._digest(refresh_token) in self._refresh
 
     def refresh(self, refresh_token: str) -> Session:
-        issued = self._refresh.get(refresh_token)
+        key = self._digest(refresh_token)
+        issued = self._refresh.get(key)
         if issued is None or issued.ended or issued.expires_at_ms <= self._clock.now_ms():
             raise INVALID_REFRESH_TOKEN.error()
-        del self._refresh[refresh_token]  # a refresh token works once (then it is unknown)
+        del self._refresh[key]  # a refresh token works once (then it is unknown)
         tokens = self._sessions.get(issued.session_id)
         if tokens is not None:
-            tokens.remove(refresh_token)
+            tokens.remove(key)
         return self._issue(self._users[issued.user_id], issued.session_id)
 
     def logout(self, access_token: str) -> None:
         """End the access token and every refresh token of its session."""
-        issued = self._access.get(access_token)
+        issued = self._access.get(self._digest(access_token))
         if issued is None:
             return
+        self.version += 1
         for token_of_session in self._sessions.get(issued.session_id, ()):
             entry = self._access.get(token_of_session) or self._refresh.get(token_of_session)
             if entry is not None:
@@ -147,12 +184,47 @@ class Sessions:
 
     def lookup(self, access_token: str) -> tuple[User, bool] | None:
         """(user, expired?) for an issued access token; None if unknown or logged out."""
-        issued = self._access.get(access_token)
+        issued = self._access.get(self._digest(access_token))
         if issued is None or issued.ended:
             return None
         return self._users[issued.user_id], issued.expires_at_ms <= self._clock.now_ms()
 
+    def issued_tokens(self) -> tuple[int, list[IssuedToken]]:
+        """(how many sessions were issued, every token still known, oldest session first):
+        what a state file keeps so that logins survive a restart."""
+        found: list[IssuedToken] = []
+        for session_id, keys in self._sessions.items():
+            for key in keys:
+                refresh = key in self._refresh
+                entry = self._refresh.get(key) if refresh else self._access.get(key)
+                if entry is not None:
+                    found.append(
+                        IssuedToken(
+                            key,
+                            refresh,
+                            entry.user_id,
+                            session_id,
+                            entry.expires_at_ms,
+                            entry.ended,
+                        )
+                    )
+        return self._issued, found
+
+    def restore(self, salt: bytes, issued: int, tokens: list[IssuedToken]) -> None:
+        """Take back what `issued_tokens` gave, under the salt its fingerprints were made
+        with; ValueError for a token of a user this scenario does not have."""
+        for entry in tokens:
+            if entry.user_id not in self._users:
+                raise ValueError(f"a session of user {entry.user_id!r}, who is not in the scenario")
+        self.reset()
+        self.salt = salt
+        self._issued = issued
+        for entry in tokens:
+            kept = _Issued(entry.user_id, entry.session_id, entry.expires_at_ms, entry.ended)
+            (self._refresh if entry.refresh else self._access)[entry.fingerprint] = kept
+            self._sessions.setdefault(entry.session_id, []).append(entry.fingerprint)
+
     def expiry_ms(self, access_token: str) -> int | None:
         """When an issued access token expires (ms since the epoch), None if unknown."""
-        issued = self._access.get(access_token)
+        issued = self._access.get(self._digest(access_token))
         return issued.expires_at_ms if issued is not None else None

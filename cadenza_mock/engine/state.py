@@ -131,7 +131,7 @@ class MockState:
             scenario,
             clock,
             on_change=self._credential_changed,
-            token_salt=self.namespace or "",
+            namespace=self.namespace or "",
         )
 
     def load(self, source: ScenarioSource) -> Scenario:

@@ -22,6 +22,7 @@ from cadenza_mock.engine import lifecycle
 from cadenza_mock.engine.accounts import Accounts, account_sort_key
 from cadenza_mock.engine.auth import Sessions, bearer_token
 from cadenza_mock.engine.clock import Clock
+from cadenza_mock.engine.fingerprints import is_marker, key_marker, new_salt, secret_marker
 from cadenza_mock.engine.query import (
     NO_FILTER,
     AccountFilter,
@@ -66,6 +67,16 @@ sort_key: Callable[[Credential], tuple[int, str]] = attrgetter("created_at", "cr
 IndexKey = tuple[str, ...]
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class StoreChanges:
+    """What requests changed since the load, as a state file keeps it (`Store.changes`)."""
+
+    records: list[Credential]  # replaced and created, in the order they first changed
+    created: int  # credentials created so far (their seeded ids go on from there)
+    rotated_away: list[tuple[str, str]]  # (venue, apiKey or its marker) no longer valid
+    logged_out: list[str]  # static scenario tokens ended by /auth/logout
+
+
 def index_keys(cred: Credential, revoked_status: str) -> list[IndexKey]:
     """The index entries one record belongs to."""
     keys: list[IndexKey] = [
@@ -108,7 +119,7 @@ class Store:
         clock: Clock | None = None,
         on_change: Callable[[Credential], None] | None = None,
         *,
-        token_salt: str = "",
+        namespace: str = "",
     ) -> None:
         self.scenario = scenario
         # Told of every credential a request changed (the WebSocket API pushes events).
@@ -117,7 +128,13 @@ class Store:
         self.enums = scenario.enums
         self.clock = clock or Clock(scenario.now)
         self.users: dict[str, User] = {u.user_id: u for u in scenario.users}
-        self.sessions = Sessions(self.users, self.clock, scenario.seed, token_salt)
+        # Salts the fingerprints of issued tokens and, once a state file was read, of the
+        # keys and secrets it restored (records that hold markers, see `apply`).
+        self.salt = new_salt()
+        self._fingerprinted = False
+        self.sessions = Sessions(
+            self.users, self.clock, scenario.seed, self.salt, namespace=namespace
+        )
         # token -> (user, expired?)
         self._static_tokens: dict[str, tuple[User, bool]] = {}
         for user in scenario.users:
@@ -186,6 +203,7 @@ class Store:
             self._sequence = {}
             self._rotated_away.clear()
             self._logged_out.clear()
+            self._fingerprinted = False
             self._created = 0
             self._list_cache.clear()
             self._list_hits.clear()
@@ -294,6 +312,7 @@ class Store:
         if token in self._static_tokens:
             self._logged_out.add(token)
             self._changed = True
+            self._version += 1
             self._list_hits.clear()
         else:
             self.sessions.logout(token)
@@ -368,9 +387,68 @@ class Store:
 
     def _live_with_key(self, user_id: str, venue: str, api_key: str) -> Iterator[Credential]:
         revoked = self.enums.revoked_status
-        for cred in self._indexed(("key", user_id, venue, api_key)):
-            if cred.status != revoked:
-                yield cred
+        for form in self._key_forms(venue, api_key):
+            for cred in self._indexed(("key", user_id, venue, form)):
+                if cred.status != revoked:
+                    yield cred
+
+    # ----------------------------------------------------------------- restored state
+
+    def _key_forms(self, venue: str, api_key: str) -> tuple[str, ...]:
+        """How a given key may be held: as it is, and, once records were restored from a
+        state file, as their marker (a restored record never holds the key itself)."""
+        if not self._fingerprinted:
+            return (api_key,)
+        return (api_key, key_marker(self.salt, venue, api_key))
+
+    def _was_rotated_away(self, venue: str, api_key: str) -> bool:
+        return any((venue, form) in self._rotated_away for form in self._key_forms(venue, api_key))
+
+    def _same_secret(self, stored: str, given: str) -> bool:
+        if is_marker(stored):
+            return stored == secret_marker(self.salt, "apiSecret", given)
+        return stored == given
+
+    def from_scenario(self, credential_id: str) -> bool:
+        """Whether a credential is one of the scenario's (else a request created it)."""
+        return credential_id.lower() in self._pristine
+
+    def changes(self) -> StoreChanges:
+        """What requests changed since the load (secrets still in: the state file's writer
+        replaces them by fingerprints)."""
+        return StoreChanges(
+            records=list(self._overlay.values()),
+            created=self._created,
+            rotated_away=sorted(self._rotated_away),
+            logged_out=sorted(self._logged_out),
+        )
+
+    def apply(self, changes: StoreChanges, salt: bytes) -> None:
+        """Back to the scenario, then `changes` replayed (a state file read at start), its
+        keys and secrets being markers made with `salt`. ValueError, with nothing changed,
+        for a record of a user or a static token this scenario does not have."""
+        for cred in changes.records:
+            if cred.user_id not in self.users:
+                raise ValueError(
+                    f"credential {cred.credential_id} of user {cred.user_id!r}, "
+                    "who is not in the scenario"
+                )
+        if not set(changes.logged_out) <= self._static_tokens.keys():
+            raise ValueError("a logged-out token that is not in the scenario")
+        self.reset()
+        self.salt = salt
+        self._fingerprinted = True
+        notify, self._on_change = self._on_change, None  # nobody is listening yet
+        try:
+            if changes.records:
+                self._put(*changes.records)
+        finally:
+            self._on_change = notify
+        self._created = changes.created
+        self._rotated_away.update(changes.rotated_away)
+        self._logged_out.update(changes.logged_out)
+        self._changed = True
+        self._dropped()
 
     def list_answer(
         self,
@@ -480,7 +558,7 @@ class Store:
             updated_at=now,
             api_secret=api_secret,
             api_passphrase=api_passphrase,
-            keys_valid=bool(api_key) and (venue, api_key) not in self._rotated_away,
+            keys_valid=bool(api_key) and not self._was_rotated_away(venue, api_key or ""),
         )
         self._created += 1
         self._put(cred)
@@ -567,7 +645,7 @@ class Store:
         target = lifecycle.next_status("rotate", cred)
         self._check_secrets(cred.venue, api_key, api_passphrase)
         self._check_unique_key(user, cred.venue, api_key, exclude=cred.credential_id)
-        if cred.api_key and cred.api_key != api_key:
+        if cred.api_key and cred.api_key not in self._key_forms(cred.venue, api_key):
             self._rotated_away.add((cred.venue, cred.api_key))
         rotated = dataclasses.replace(
             cred,
@@ -577,7 +655,7 @@ class Store:
             pasted_masked_key=None,
             status=target,
             updated_at=self._now_after(cred),
-            keys_valid=(cred.venue, api_key) not in self._rotated_away,
+            keys_valid=not self._was_rotated_away(cred.venue, api_key),
             venue_account=venue_account(cred),  # new keys, the same account at the venue
         )
         self._put(rotated)
@@ -681,7 +759,9 @@ class Store:
             )
         existing = next(iter(self.live_with_key(user.user_id, venue, api_key)), None)
         if existing is not None:
-            if existing.api_secret is not None and existing.api_secret != api_secret:
+            if existing.api_secret is not None and not self._same_secret(
+                existing.api_secret, api_secret
+            ):
                 raise INVALID_API_KEY.error(f"apiSecret does not match the {venue} key")
             return self.connect(
                 user,

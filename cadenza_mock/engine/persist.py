@@ -1,0 +1,477 @@
+"""The state file of `serve --state-file`: what requests changed, kept over a restart.
+
+A JSON document that names the scenario it belongs to and holds only what requests changed
+since the load (credentials created, rotated, revoked; trading accounts and their history;
+login sessions; logged-out tokens; the clock's advance), never the scenario itself, so its
+size follows the changes, not the scenario. It never holds a secret: like Cadenza's
+"encrypted at rest", an API key is kept as its masked form plus a salted fingerprint, a
+secret, passphrase or token as a fingerprint only (the salt is in the file), so a leaked
+state file leaks nothing and the store still recognises a key or token after a restart
+(see `engine.fingerprints`). The journal, faults armed at run time and snapshots are not
+kept.
+
+Transport-free and per `MockState`: a server with several states (namespaces) writes one
+document for each.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import os
+import tempfile
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+from cadenza_mock import wire
+from cadenza_mock.engine.auth import IssuedToken
+from cadenza_mock.engine.fingerprints import (
+    MARKER,
+    fingerprint,
+    is_marker,
+    key_marker,
+    marker,
+    secret_marker,
+)
+from cadenza_mock.engine.state import MockState
+from cadenza_mock.engine.store import StoreChanges
+from cadenza_mock.model import AccountOperation, Credential, TradingAccount, venue_account
+from cadenza_mock.scenario import Scenario
+
+FORMAT = "cadenza-mock-state"
+VERSION = 1
+T = TypeVar("T")
+
+
+class StateFileError(ValueError):
+    """A state file that cannot be used; the message (one line) names it, what is wrong and
+    what to do. The file itself is left as it is."""
+
+
+# ----------------------------------------------------------------- what is compared
+
+
+def change_mark(state: MockState) -> tuple[int, ...]:
+    """Differs whenever anything a state file keeps may have changed: a writer compares it
+    (a few attribute reads) instead of being told of every change by every transport."""
+    store = state.store
+    return (
+        state.generation,
+        id(store),
+        *store.version,
+        store.sessions.version,
+        state.clock.offset_ms,
+    )
+
+
+def scenario_identity(scenario: Scenario) -> dict[str, Any]:
+    """Which scenario a state file belongs to: restored on any other, it would be wrong."""
+    return {"name": scenario.name, "profile": scenario.profile, "seed": scenario.seed}
+
+
+def _describe(identity: Mapping[str, Any]) -> str:
+    return (
+        f"{identity.get('name')!r} ({identity.get('profile')} profile, seed {identity.get('seed')})"
+    )
+
+
+# ----------------------------------------------------------------- state -> document
+
+
+def _digest_of(value: str, make: Callable[[str], str]) -> str:
+    """The fingerprint (hex) of a value a record holds: a restored record already holds a
+    marker; any other value is fingerprinted now."""
+    held = value if is_marker(value) else make(value)
+    return held.removeprefix(MARKER)
+
+
+def _key_digest(api_key: str, venue: str, salt: bytes) -> str:
+    return _digest_of(api_key, lambda v: key_marker(salt, venue, v))
+
+
+def _credential_json(cred: Credential, salt: bytes, pristine: bool, mask_keep: int) -> Any:
+    def optional(value: str | None, kind: str) -> str | None:
+        if value is None:
+            return None
+        return _digest_of(value, lambda v: secret_marker(salt, kind, v))
+
+    # The API's own fields (the key masked, as the wire shows it), then what compares a
+    # key or secret given later: fingerprints, never the values.
+    return {
+        **wire.credential_docs(cred, mask_keep),
+        "revokedAt": cred.revoked_at,
+        "keyFingerprint": _key_digest(cred.api_key, cred.venue, salt) if cred.api_key else None,
+        "secretFingerprint": optional(cred.api_secret, "apiSecret"),
+        "passphraseFingerprint": optional(cred.api_passphrase, "apiPassphrase"),
+        "keysValid": cred.keys_valid,
+        # A scenario record's venue account follows from the scenario; a created one's is a
+        # digest of its key, kept as a fingerprint of that digest.
+        "venueAccount": None if pristine else _venue_account_json(venue_account(cred), salt),
+        "venueOutcome": cred.venue_outcome,
+    }
+
+
+def _venue_account_json(account: str, salt: bytes) -> str:
+    return _digest_of(account, lambda v: marker(fingerprint(salt, "venueAccount", v)))
+
+
+def state_document(state: MockState) -> dict[str, Any]:
+    """The state file's document for this state (JSON-ready, no secret in it)."""
+    store = state.store
+    salt = store.salt
+    scenario = state.scenario
+    changes = store.changes()
+    connects, accounts, operations = store.accounts.changes()
+    issued, tokens = store.sessions.issued_tokens()
+    return {
+        "format": FORMAT,
+        "version": VERSION,
+        "writtenAt": datetime.now(UTC).isoformat(timespec="milliseconds"),
+        "scenario": scenario_identity(scenario),
+        "salt": salt.hex(),
+        "clock": {"offsetMs": state.clock.offset_ms},
+        "credentials": {
+            "created": changes.created,
+            "records": [
+                _credential_json(
+                    cred, salt, store.from_scenario(cred.credential_id), scenario.mask_keep
+                )
+                for cred in changes.records
+            ],
+            "rotatedAway": [
+                [venue, _key_digest(key, venue, salt)] for venue, key in changes.rotated_away
+            ],
+            "loggedOutTokens": [fingerprint(salt, token) for token in changes.logged_out],
+        },
+        "tradingAccounts": {
+            "connects": connects,
+            "records": [
+                {
+                    **_fields(account),
+                    "venueAccount": _venue_account_json(account.venue_account, salt),
+                    "credentialIds": list(account.credential_ids),
+                }
+                for account in accounts
+            ],
+            "operations": [_fields(op) for op in operations],
+        },
+        "sessions": {"issued": issued, "tokens": [_fields(token) for token in tokens]},
+    }
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+def _fields(record: Any) -> dict[str, Any]:
+    """A record's fields under their camelCase names (the API's spelling)."""
+    return {_camel(f.name): getattr(record, f.name) for f in dataclasses.fields(record)}
+
+
+# ----------------------------------------------------------------- document -> state
+
+
+class _Reader:
+    """Typed access to a parsed document; every problem names its place in the file."""
+
+    def __init__(self, where: str) -> None:
+        self.where = where
+
+    def fail(self, place: str, problem: str) -> StateFileError:
+        return StateFileError(
+            f"{self.where}: {place}: {problem}; the file is damaged (restore it from a backup, "
+            "or move it away to start from the scenario)"
+        )
+
+    def get(self, obj: Any, key: str, kinds: type | tuple[type, ...], place: str) -> Any:
+        if not isinstance(obj, dict):
+            raise self.fail(place, "expected an object")
+        if key not in obj:
+            raise self.fail(f"{place}.{key}", "missing")
+        value = obj[key]
+        kinds = kinds if isinstance(kinds, tuple) else (kinds,)
+        # bool is an int in Python; a count or a time given as true is still wrong.
+        if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
+            names = " or ".join("null" if k is type(None) else k.__name__ for k in kinds)
+            raise self.fail(f"{place}.{key}", f"expected {names}")
+        return value
+
+    def items(self, obj: Any, key: str, place: str) -> list[tuple[str, Any]]:
+        values: list[Any] = self.get(obj, key, list, place)
+        return [(f"{place}.{key}[{i}]", value) for i, value in enumerate(values)]
+
+    def record(self, cls: type[T], obj: Any, place: str, **given: Any) -> T:
+        """A dataclass record from its fields (camelCase names), each type-checked."""
+        values: dict[str, Any] = {}
+        for f in dataclasses.fields(cls):  # type: ignore[arg-type]
+            if f.name in given:
+                values[f.name] = given[f.name]
+                continue
+            values[f.name] = self.get(obj, _camel(f.name), _KINDS[str(f.type)], place)
+        return cls(**values)
+
+
+_KINDS: dict[str, tuple[type, ...]] = {
+    "str": (str,),
+    "int": (int,),
+    "bool": (bool,),
+    "int | None": (int, type(None)),
+    "str | None": (str, type(None)),
+    "tuple[str, ...]": (list,),
+}
+
+
+def read_document(path: Path) -> dict[str, Any] | None:
+    """The parsed state file, None if there is none; StateFileError for one that is not
+    ours (corrupt, foreign, another version)."""
+    where = f"state file {path}"
+    try:
+        data = path.read_bytes()
+    except (FileNotFoundError, NotADirectoryError):
+        return None  # none yet (a place that cannot hold one is `check_writable`'s to say)
+    except IsADirectoryError:
+        raise StateFileError(f"{where}: is a folder; give the path of a file in it") from None
+    except OSError as exc:
+        raise StateFileError(f"{where}: cannot be read: {exc.strerror or exc}") from None
+    advice = "move it away (or use another state file) to start from the scenario"
+    try:
+        document = json.loads(data)
+    except UnicodeDecodeError:
+        raise StateFileError(
+            f"{where}: not a cadenza-mock state file (not text); {advice}"
+        ) from None
+    except json.JSONDecodeError as exc:
+        raise StateFileError(
+            f"{where}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}); "
+            f"it may have been cut short or edited; {advice}"
+        ) from None
+    if not isinstance(document, dict) or document.get("format") != FORMAT:
+        raise StateFileError(
+            f'{where}: not a cadenza-mock state file (no "format": "{FORMAT}"); {advice}'
+        )
+    version = document.get("version")
+    if version != VERSION:
+        raise StateFileError(
+            f"{where}: state file version {version!r}, this cadenza-mock reads version "
+            f"{VERSION} only; use the cadenza-mock that wrote it, or {advice}"
+        )
+    return document
+
+
+def check_scenario(document: Mapping[str, Any], scenario: Scenario, where: str) -> None:
+    """StateFileError unless the document was written for this scenario."""
+    theirs = document.get("scenario")
+    ours = scenario_identity(scenario)
+    if theirs != ours:
+        shown = _describe(theirs) if isinstance(theirs, dict) else "an unnamed scenario"
+        raise StateFileError(
+            f"{where}: written for scenario {shown}, not {_describe(ours)}; serve that "
+            "scenario to keep its state, or use another state file to start afresh"
+        )
+
+
+def restore(state: MockState, document: Mapping[str, Any], where: str = "state file") -> None:
+    """Put the state a document describes back into `state` (its scenario as loaded, then
+    the document's changes). Everything is checked before anything changes: StateFileError
+    leaves `state` as it was."""
+    check_scenario(document, state.scenario, where)
+    read = _Reader(where)
+    try:
+        salt = bytes.fromhex(read.get(document, "salt", str, "document"))
+    except ValueError:
+        raise read.fail("document.salt", "expected hex digits") from None
+    offset = read.get(read.get(document, "clock", dict, "document"), "offsetMs", int, "clock")
+    if offset < 0:
+        raise read.fail("clock.offsetMs", "the clock only moves forward")
+    part = read.get(document, "credentials", dict, "document")
+    changes = _credential_changes(read, part, state, salt)
+    accounts_part = read.get(document, "tradingAccounts", dict, "document")
+    resolve = _venue_accounts(state, salt)
+    accounts = [
+        read.record(
+            TradingAccount,
+            obj,
+            place,
+            venue_account=resolve(read.get(obj, "venueAccount", str, place)),
+            credential_ids=tuple(_strings(read, obj, "credentialIds", place)),
+        )
+        for place, obj in read.items(accounts_part, "records", "tradingAccounts")
+    ]
+    operations = [
+        read.record(AccountOperation, obj, place)
+        for place, obj in read.items(accounts_part, "operations", "tradingAccounts")
+    ]
+    connects = read.get(accounts_part, "connects", int, "tradingAccounts")
+    sessions_part = read.get(document, "sessions", dict, "document")
+    tokens = [
+        read.record(IssuedToken, obj, place)
+        for place, obj in read.items(sessions_part, "tokens", "sessions")
+    ]
+    issued = read.get(sessions_part, "issued", int, "sessions")
+    users = state.store.users
+    for owner in [*(a.user_id for a in accounts), *(o.user_id for o in operations)]:
+        if owner not in users:
+            raise read.fail("tradingAccounts", f"user {owner!r} is not in the scenario")
+    for token in tokens:
+        if token.user_id not in users:
+            raise read.fail("sessions", f"user {token.user_id!r} is not in the scenario")
+    records = {c.credential_id.lower() for c in changes.records}
+    for account in accounts:
+        for cid in account.credential_ids:
+            if cid.lower() not in records and not state.store.from_scenario(cid):
+                raise read.fail("tradingAccounts", f"credential {cid} is in no record")
+    # Checked; from here on nothing fails.
+    store = state.store
+    try:
+        store.apply(changes, salt)
+    except ValueError as exc:
+        raise read.fail("credentials", str(exc)) from None
+    store.accounts.apply(connects, accounts, operations)
+    store.sessions.restore(salt, issued, tokens)
+    state.clock.offset_ms = offset
+
+
+def _strings(read: _Reader, obj: Any, key: str, place: str) -> list[str]:
+    values = read.get(obj, key, list, place)
+    if not all(isinstance(v, str) for v in values):
+        raise read.fail(f"{place}.{key}", "expected a list of strings")
+    return list(values)
+
+
+def _venue_accounts(state: MockState, salt: bytes) -> Callable[[str], str]:
+    """Maps a venue account's fingerprint back to the account: a scenario record's (so that
+    keys a user added again after a restart still reach the scenario's accounts), or, for a
+    key only requests gave, the marker itself (the same on every record that held it)."""
+    known: dict[str, str] = {}
+
+    def resolve(digest: str) -> str:
+        if not known:  # built once, and only for a file that names any venue account
+            for cred in state.scenario.credentials:
+                account = venue_account(cred)
+                known[fingerprint(salt, "venueAccount", account)] = account
+        return known.get(digest, marker(digest))
+
+    return resolve
+
+
+def _credential_changes(read: _Reader, part: Any, state: MockState, salt: bytes) -> StoreChanges:
+    scenario = state.scenario
+    store = state.store
+    resolve = _venue_accounts(state, salt)
+    records: list[Credential] = []
+    for place, obj in read.items(part, "records", "credentials"):
+        cid = read.get(obj, "credentialId", str, place)
+        key = read.get(obj, "keyFingerprint", (str, type(None)), place)
+        masked = read.get(obj, "apiKey", str, place)
+        if key is not None and not masked.endswith("***"):
+            raise read.fail(f"{place}.apiKey", "expected a masked key (ending in ***)")
+        secret = read.get(obj, "secretFingerprint", (str, type(None)), place)
+        passphrase = read.get(obj, "passphraseFingerprint", (str, type(None)), place)
+        held_account = read.get(obj, "venueAccount", (str, type(None)), place)
+        original = store.find(cid) if store.from_scenario(cid) else None
+        if original is not None:
+            account = venue_account(original)
+        elif held_account is not None:
+            account = resolve(held_account)
+        else:
+            raise read.fail(f"{place}.venueAccount", "missing for a created credential")
+        records.append(
+            Credential(
+                credential_id=cid,
+                user_id=read.get(obj, "userId", str, place),
+                venue=read.get(obj, "venue", str, place),
+                name=read.get(obj, "name", str, place),
+                type=read.get(obj, "type", str, place),
+                api_key=marker(key) if key is not None else "",
+                status=read.get(obj, "status", str, place),
+                created_at=read.get(obj, "createdAt", int, place),
+                updated_at=read.get(obj, "updatedAt", int, place),
+                revoked_at=read.get(obj, "revokedAt", (int, type(None)), place),
+                api_secret=marker(secret) if secret is not None else None,
+                api_passphrase=marker(passphrase) if passphrase is not None else None,
+                keys_valid=read.get(obj, "keysValid", bool, place),
+                pasted_masked_key=masked if key is not None else None,
+                venue_account=account,
+                venue_outcome=read.get(obj, "venueOutcome", str, place),
+            )
+        )
+        enums = scenario.enums
+        if records[-1].status not in enums.statuses or records[-1].venue not in enums.venues:
+            raise read.fail(place, f"status or venue not of the {scenario.profile} profile")
+    rotated: list[tuple[str, str]] = []
+    for place, pair in read.items(part, "rotatedAway", "credentials"):
+        if not (
+            isinstance(pair, list) and len(pair) == 2 and all(isinstance(p, str) for p in pair)
+        ):
+            raise read.fail(place, "expected [venue, keyFingerprint]")
+        rotated.append((pair[0], marker(pair[1])))
+    static = {
+        fingerprint(salt, token): token
+        for user in scenario.users
+        for token in (*user.tokens, *user.expired_tokens)
+    }
+    logged_out = []
+    for digest in _strings(read, part, "loggedOutTokens", "credentials"):
+        if digest not in static:
+            raise read.fail("credentials.loggedOutTokens", "a token that is not in the scenario")
+        logged_out.append(static[digest])
+    created = read.get(part, "created", int, "credentials")
+    if created < 0:
+        raise read.fail("credentials.created", "must be 0 or more")
+    return StoreChanges(records, created, rotated, logged_out)
+
+
+# ----------------------------------------------------------------- the file
+
+
+def encode(document: Mapping[str, Any]) -> bytes:
+    """The file's bytes: indented JSON, so a person can read what was kept."""
+    return (json.dumps(document, indent=1, ensure_ascii=False) + "\n").encode()
+
+
+def write_file(path: Path, data: bytes) -> None:
+    """Replace the file atomically: a temporary file in the same folder, flushed to disk,
+    then renamed over it, so a reader (or a crash) sees the old file or the new, never
+    part of one. OSError if it cannot be written; no temporary file is left behind."""
+    folder = path.parent
+    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        raise
+    # The rename itself is durable once the folder is synced (where the OS allows it).
+    with contextlib.suppress(OSError):
+        descriptor = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(descriptor)
+        finally:
+            os.close(descriptor)
+
+
+def check_writable(path: Path) -> None:
+    """StateFileError unless a state file can be written at `path` (checked at start, by
+    writing and removing a temporary file beside it, not when the first change comes)."""
+    where = f"state file {path}"
+    if path.is_dir():
+        raise StateFileError(f"{where}: is a folder; give the path of a file in it")
+    folder = path.parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)  # as --tls-ca-file does
+        handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    except OSError as exc:
+        raise StateFileError(
+            f"{where}: folder {folder} cannot be written ({exc.strerror or exc}); "
+            "give a folder this user may write (in a container: a writable volume)"
+        ) from None
+    os.close(handle)
+    os.unlink(temp)
