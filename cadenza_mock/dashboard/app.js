@@ -2,7 +2,8 @@
 //
 // Every string shown comes from the mock, and journal entries carry whatever a client sent
 // (paths, headers, bodies): the page builds its DOM with createElement and textContent
-// only, never innerHTML, and the server's Content-Security-Policy allows no inline script.
+// only, never by parsing markup, and the server's Content-Security-Policy allows no inline
+// script.
 "use strict";
 
 const TOKEN_KEY = "cadenza-mock.admin-token";
@@ -107,7 +108,30 @@ $("login").addEventListener("submit", (event) => {
 
 const view = { scenario: null, users: [] };
 
-async function refreshState() {
+let refreshing = null;
+let refreshAgain = false;
+
+// One refresh at a time, so an older answer never paints over a newer one; asked again
+// meanwhile, it runs once more when done (what changed in between is then shown).
+function refreshState() {
+  if (refreshing) {
+    refreshAgain = true;
+    return refreshing;
+  }
+  refreshing = (async () => {
+    try {
+      do {
+        refreshAgain = false;
+        await loadState();
+      } while (refreshAgain);
+    } finally {
+      refreshing = null;
+    }
+  })();
+  return refreshing;
+}
+
+async function loadState() {
   const [scenario, clock, credentials, accounts, faults] = await Promise.all([
     adminJson("/__admin/scenario"),
     adminJson("/__admin/clock"),
