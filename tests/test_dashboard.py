@@ -13,6 +13,7 @@ import time
 from typing import Any
 
 import pytest
+import requests
 from openapi_checker import ResponseChecker
 from support import ALICE, LIST, write
 
@@ -320,3 +321,18 @@ def test_journal_watchers_hear_records_clears_and_restarts_until_unwatched():
     unwatch()
     _record(journal, "/b")
     assert heard == [1, 1, 0] and journal.watchers == 0
+
+
+# ----------------------------------------------------------------------------- serve
+
+
+def test_serve_prints_where_the_dashboard_is_and_serves_it(serve):
+    served = serve()
+    url, _ = served.banner()
+    line = served.read_until("  ui     ").splitlines()[-1]
+    ui = line.split()[1]
+    assert ui == f"{url}{UI}"
+    page = requests.get(ui, timeout=10)
+    assert page.status_code == 200 and "text/html" in page.headers["Content-Type"]
+    assert "Content-Security-Policy" in page.headers
+    assert served.stop()[0] == 0

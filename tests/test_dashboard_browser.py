@@ -20,7 +20,12 @@ from support import ALICE, LIST, REPO
 
 from cadenza_mock import MockServer
 
-playwright_api = pytest.importorskip("playwright.sync_api")
+# Under CI (.ci/run) a missing browser or Playwright is a failure, never a skip.
+REQUIRED = os.environ.get("CADENZA_MOCK_REQUIRE_BROWSER") == "1"
+if REQUIRED:
+    from playwright import sync_api as playwright_api
+else:
+    playwright_api = pytest.importorskip("playwright.sync_api")
 expect = playwright_api.expect
 
 UI = "/__admin/ui"
@@ -32,7 +37,7 @@ expect.set_options(timeout=15_000)
 
 def _chromium() -> str | None:
     found = shutil.which("chromium") or shutil.which("chromium-browser")
-    if found is None and os.environ.get("CADENZA_MOCK_REQUIRE_BROWSER") == "1":
+    if found is None and REQUIRED:
         pytest.fail("CADENZA_MOCK_REQUIRE_BROWSER=1 but no chromium on PATH")
     return found
 

@@ -59,8 +59,10 @@ function withClass(node, name) {
   return node;
 }
 
+// UTC to the second, short enough for a table cell (the journal's JSON has the ms).
 function time(ms) {
-  return ms === null || ms === undefined ? "" : new Date(ms).toISOString();
+  if (ms === null || ms === undefined) return "";
+  return new Date(ms).toISOString().replace("T", " ").replace(/\.\d+Z$/, "Z");
 }
 
 function say(text, isError = false) {
