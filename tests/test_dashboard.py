@@ -20,7 +20,7 @@ from support import ALICE, LIST, write
 from cadenza_mock import MockServer
 from cadenza_mock.engine.journal import Journal
 from cadenza_mock.http.keys import STATE
-from cadenza_mock.http.observer import ObservedResponse
+from cadenza_mock.http.observer import ObservedResponse, set_default_observer
 from cadenza_mock.http.ui import DASHBOARD_DIR as FILES
 from cadenza_mock.operations import DASHBOARD_ASSETS
 
@@ -185,6 +185,13 @@ async def test_streamed_entries_conform_to_the_documented_journal_entry(client):
     assert checker.problems(as_listed) == []
 
 
+async def test_head_of_the_stream_is_its_headers_alone(client):
+    response = await client.head(STREAM)
+    assert response.status == 200
+    assert response.content_type == "text/event-stream"
+    assert client.server.app[STATE].journal.watchers == 0
+
+
 async def test_stream_says_cleared_and_ends_on_a_reset(client):
     journal = client.server.app[STATE].journal
     stream = await client.get(STREAM)
@@ -244,6 +251,29 @@ def test_stopping_a_server_with_open_streams_is_prompt():
     assert mock.state.journal.watchers == 0
     for sock in socks:
         sock.close()
+
+
+def test_stream_carries_what_the_fast_path_answers_too():
+    """Repeated list calls on a keep-alive connection are answered below aiohttp
+    (http/runner.py) when no response hook watches: they are streamed all the same."""
+    previous = set_default_observer(None)  # the suite's observer turns the fast path off
+    try:
+        with MockServer("default") as mock, requests.Session() as session:
+            stream = requests.get(mock.url + STREAM, stream=True, timeout=READ_TIMEOUT)
+            lines = stream.iter_lines(decode_unicode=True)
+            for _ in range(20):
+                assert session.get(mock.url + LIST, headers=ALICE, timeout=10).ok
+            ids = []
+            while len(ids) < 20:
+                line = next(lines)
+                if line.startswith("id: "):
+                    ids.append(int(line[4:]))
+            stream.close()
+            assert ids == list(range(1, 21))
+            assert mock._runner is not None
+            assert getattr(mock._runner.server, "fast_answers") >= 1  # noqa: B009
+    finally:
+        set_default_observer(previous)
 
 
 # ----------------------------------------------------------------------------- reload

@@ -228,6 +228,10 @@ async def stream_requests(request: web.Request) -> web.StreamResponse:
     shows it); `event: cleared` when it is emptied. A reset or a load ends the stream
     after `event: reset` (a new run numbers from 1 again), so does the server stopping."""
     app = request.app
+    if request.method == "HEAD":  # the headers alone: no stream to keep open
+        response = web.StreamResponse(headers=_STREAM_HEADERS)
+        await response.prepare(request)
+        return response
     state = app[STATE]
     journal = state.journal
     generation = state.generation
