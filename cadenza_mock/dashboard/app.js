@@ -408,6 +408,9 @@ async function stream() {
   journal = []; // the stream starts with every kept entry
   renderJournal();
   setLive(true);
+  // What changed before this stream began (a load while it reconnected) shows now; what
+  // changes from here on comes through it, or ends it.
+  refreshState().catch(failed);
   const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
   let buffer = "";
   for (;;) {
@@ -457,9 +460,9 @@ async function follow() {
       broken = true; // the server is gone or refused: wait before trying again
     }
     setLive(false);
+    // A stream that ended cleanly was a reset or a load: listen again at once (the new
+    // stream refreshes the panels); a broken one after a pause.
     if (broken) await new Promise((resolve) => setTimeout(resolve, RECONNECT_MS));
-    // A stream that ended cleanly was a reset or a load: show the new run, listen again.
-    await refreshState().catch(failed);
   }
 }
 
