@@ -29,7 +29,7 @@ from cadenza_mock.openapi_schemas import (
     ref,
     strict,
 )
-from cadenza_mock.operations import OPERATIONS, Operation
+from cadenza_mock.operations import DASHBOARD_ASSETS, OPERATIONS, SSE_EVENTS, Operation
 from cadenza_mock.version import __version__
 
 OPENAPI_VERSION = "3.1.0"
@@ -108,12 +108,13 @@ def _operation(profile: str, op: Operation, detail: Mapping[str, Any]) -> dict[s
     """One operation of the document: the table's row, plus what only the document says
     (the answer's shape, parameters, links, a body of the operation's own)."""
     summary = op.summary + detail.get("summary_extra", "")
-    schema = detail.get("success_schema") or _success(
-        detail["data"], **detail.get("envelope_extra", {})
-    )
-    responses: dict[str, Any] = {
-        "200": {"description": summary, "content": {"application/json": {"schema": schema}}}
-    }
+    content = detail.get("content")  # an answer that is not JSON (the dashboard, a stream)
+    if content is None:
+        schema = detail.get("success_schema") or _success(
+            detail["data"], **detail.get("envelope_extra", {})
+        )
+        content = {"application/json": {"schema": schema}}
+    responses: dict[str, Any] = {"200": {"description": summary, "content": dict(content)}}
     if "links" in detail:
         responses["200"]["links"] = dict(detail["links"])
     for status, errnos in _by_status(op.answers).items():
@@ -138,7 +139,7 @@ def _operation(profile: str, op: Operation, detail: Mapping[str, Any]) -> dict[s
         }
     elif "request_body" in detail:
         result["requestBody"] = detail["request_body"]
-    if op.auth in ("public", "probe"):
+    if op.auth in ("public", "probe", "page"):
         result["security"] = []
     elif op.auth == "admin":
         result["security"] = [{"adminToken": []}, {}]
@@ -465,6 +466,38 @@ def _admin_details() -> dict[str, dict[str, Any]]:
             "request_body": _SCENARIO_BODY,
         },
         "adminGetRequests": {"data": journal},
+        "adminStreamRequests": {
+            "content": {
+                "text/event-stream": {
+                    # One event, as SSE tools (schemathesis) read it: fields as strings.
+                    "schema": {
+                        "type": "object",
+                        "description": "`event: request` with `id:` the entry's seq and "
+                        "`data:` one AdminJournalEntry as JSON, per entry, oldest first; "
+                        "`event: cleared` when the journal is emptied; `event: reset` "
+                        "(`data: {scenario}`) before the stream ends on a reset or load; "
+                        "`: keep-alive` comments on a quiet stream",
+                        "required": ["event", "data"],
+                        "properties": {
+                            "event": {"enum": list(SSE_EVENTS)},
+                            "id": {"type": "string", "pattern": "^[1-9][0-9]*$"},
+                            "data": {
+                                "type": "string",
+                                "contentMediaType": "application/json",
+                            },
+                        },
+                    }
+                }
+            }
+        },
+        "adminReloadScenario": {"data": ref("AdminScenario")},
+        "adminDashboard": {"content": {"text/html": {"schema": {"type": "string"}}}},
+        "adminDashboardAsset": {
+            "content": {kind: {"schema": {"type": "string"}} for kind in DASHBOARD_ASSETS.values()},
+            "parameters": [
+                _path_parameter("asset", {"type": "string", "enum": list(DASHBOARD_ASSETS)})
+            ],
+        },
         "adminDeleteRequests": {"data": loose({"cleared": {"const": True}})},
         "adminArmFault": {
             "data": ref("AdminArmedFault"),

@@ -36,6 +36,7 @@ from cadenza_mock.errors import (
     NAMESPACE_NOT_FOUND,
     NETWORK_ERROR,
     NOT_REVOCABLE,
+    PAGE_NOT_FOUND,
     PERMISSION_DENIED,
     RATE_LIMITED,
     SNAPSHOT_NOT_FOUND,
@@ -54,9 +55,22 @@ ADMIN_PREFIX = "/__admin"
 OPENAPI_PATH = f"{API_PREFIX}/openapi.json"
 NAMESPACES_PATH = f"{ADMIN_PREFIX}/namespaces"
 
+# The dashboard's files (cadenza_mock/dashboard) served at {ADMIN_PREFIX}/ui/<name>, with
+# their content types; GET {ADMIN_PREFIX}/ui is index.html.
+DASHBOARD_ASSETS = {
+    "index.html": "text/html",
+    "app.js": "text/javascript",
+    "style.css": "text/css",
+    "favicon.svg": "image/svg+xml",  # asked for by every browser; else a journaled 404
+}
+
+# The events of GET {ADMIN_PREFIX}/requests/stream.
+SSE_EVENTS = ("request", "cleared", "reset")
+
 # bearer: the caller's access token; public: no token (login, the document); admin: the
-# admin API (X-Admin-Token when the server has one); probe: open even then (health).
-Auth = Literal["bearer", "public", "admin", "probe"]
+# admin API (X-Admin-Token when the server has one); probe: open even then (health);
+# page: the dashboard's files, open without a token but off when the admin API is.
+Auth = Literal["bearer", "public", "admin", "probe", "page"]
 # What an armed fault may answer on the emulated API, besides its documented `default`.
 _INJECTED = (RATE_LIMITED, UNKNOWN_ERROR)
 
@@ -91,6 +105,8 @@ class Operation:
             found += [UNAUTHORIZED, *_INJECTED]
         if self.auth == "admin":
             found += [UNAUTHORIZED, ADMIN_DISABLED]
+        if self.auth == "page":
+            found.append(ADMIN_DISABLED)
         return tuple(dict.fromkeys(found))
 
 
@@ -333,6 +349,17 @@ OPERATIONS: tuple[Operation, ...] = (
         auth="admin",
     ),
     Operation(
+        "POST",
+        f"{ADMIN_PREFIX}/scenario/reload",
+        "admin.reload_scenario",
+        "adminReloadScenario",
+        "Read the loaded scenario's file again (state reset); a bad edit is a 400 and the "
+        "old one keeps serving; one loaded from a body has no file (400)",
+        "admin",
+        (INVALID_SCENARIO,),
+        auth="admin",
+    ),
+    Operation(
         "PUT",
         f"{ADMIN_PREFIX}/scenario",
         "admin.put_scenario",
@@ -359,6 +386,16 @@ OPERATIONS: tuple[Operation, ...] = (
         "admin.delete_requests",
         "adminDeleteRequests",
         "Empty the journal",
+        "admin",
+        auth="admin",
+    ),
+    Operation(
+        "GET",
+        f"{ADMIN_PREFIX}/requests/stream",
+        "admin.stream_requests",
+        "adminStreamRequests",
+        "The journal live, as server-sent events: the kept entries, then each new one; "
+        "ends on a reset, a load or the server stopping",
         "admin",
         auth="admin",
     ),
@@ -508,6 +545,25 @@ OPERATIONS: tuple[Operation, ...] = (
         (INVALID_ARGUMENT,),
         auth="admin",
     ),
+    Operation(
+        "GET",
+        f"{ADMIN_PREFIX}/ui",
+        "ui.page",
+        "adminDashboard",
+        "The dashboard (HTML); its data comes from the admin API, which needs the token",
+        "admin",
+        auth="page",
+    ),
+    Operation(
+        "GET",
+        f"{ADMIN_PREFIX}/ui/{{asset}}",
+        "ui.asset",
+        "adminDashboardAsset",
+        "A file of the dashboard: app.js, style.css, favicon.svg, index.html (the page again)",
+        "admin",
+        (PAGE_NOT_FOUND,),
+        auth="page",
+    ),
 )
 
 # Every other admin operation is also served under NAMESPACES_PATH/{namespace}: that
@@ -516,7 +572,9 @@ OPERATIONS: tuple[Operation, ...] = (
 NAMESPACED_ADMIN: tuple[Operation, ...] = tuple(
     op
     for op in OPERATIONS
-    if op.path.startswith(ADMIN_PREFIX) and not op.path.startswith(NAMESPACES_PATH)
+    if op.path.startswith(ADMIN_PREFIX)
+    and not op.path.startswith(NAMESPACES_PATH)
+    and op.auth != "page"  # one dashboard; it picks a namespace by the header
 )
 
 

@@ -87,6 +87,7 @@ def banner(state: MockState, url: str, loop: str = "asyncio", ca_bundle: Path | 
         f"  ws     {url.replace('http', 'ws', 1)}/connection/websocket  (Centrifugo protocol)"
     )
     lines.append(f"  admin  {url}/__admin/health  (reset, scenario, requests: see README)")
+    lines.append(f"  ui     {url}/__admin/ui  (the dashboard, in a browser)")
     lines.append(f"  loop   {loop}")
     if ca_bundle is not None:
         lines.append(f"  tls    CA bundle {ca_bundle}  (trust it to verify this server)")

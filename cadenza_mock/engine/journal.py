@@ -9,8 +9,9 @@ only way out, `Journal.entries()`.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from itertools import islice
 from typing import Any
 from urllib.parse import parse_qs, parse_qsl, urlencode
 
@@ -176,26 +177,62 @@ class Journal:
         self.limit = limit
         self._entries: deque[Recorded] = deque(maxlen=limit or 1)
         self._recorded = 0  # numbers the entries (seq): across clears, restarted by restart()
+        # Called after every change (a record, a clear, a restart): the live stream of the
+        # admin API waits on them. Empty unless someone watches, so recording pays one check.
+        self._watchers: list[Callable[[], None]] = []
+        self.clears = 0  # how often clear() emptied it: a live reader says so too
 
     def record(self, request: Recorded) -> None:
         """Keep one answered request: (time ms, method, path, query string, raw headers,
         redacted body, status, duration ms, user id, fault note[, hints])"""
         self._recorded += 1
         self._entries.append(request)
+        if self._watchers:
+            self._changed()
 
     def entries(self) -> list[JournalEntry]:
         first = self._recorded - len(self._entries) + 1
         return [_entry(first + i, *raw) for i, raw in enumerate(self._entries)]
 
+    @property
+    def last_seq(self) -> int:
+        """The seq of the newest entry recorded since the last restart (0: none yet)."""
+        return self._recorded
+
+    def entries_after(self, seq: int) -> list[JournalEntry]:
+        """The kept entries numbered above `seq`, oldest first: only those are built."""
+        kept = len(self._entries)
+        first = self._recorded - kept + 1
+        skip = min(kept, max(0, seq - first + 1))
+        newer = islice(self._entries, skip, None)
+        return [_entry(first + skip + i, *raw) for i, raw in enumerate(newer)]
+
+    def watch(self, callback: Callable[[], None]) -> Callable[[], None]:
+        """Call `callback` after every change until the returned function is called."""
+        self._watchers.append(callback)
+        return lambda: self._watchers.remove(callback)
+
+    @property
+    def watchers(self) -> int:
+        """How many watch the journal now (a stream that ended must leave none behind)."""
+        return len(self._watchers)
+
+    def _changed(self) -> None:
+        for callback in tuple(self._watchers):
+            callback()
+
     def clear(self) -> None:
         """Forget the entries; numbering goes on (DELETE /__admin/requests)."""
         self._entries.clear()
+        self.clears += 1
+        self._changed()
 
     def restart(self) -> None:
         """Forget the entries and number the next one 1: a reset or a scenario load starts
         a new run, whose journal reads the same whatever ran before it."""
         self._entries.clear()
         self._recorded = 0
+        self._changed()
 
 
 def _entry(

@@ -12,6 +12,7 @@ import hmac
 import math
 from collections.abc import Awaitable, Callable
 from functools import partial, wraps
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -40,31 +41,40 @@ from cadenza_mock.http.keys import (
     ADMIN_TOKEN,
     NAMESPACE_HEADER,
     NAMESPACES,
+    STOPPING,
+    STREAMS,
     state_of,
     uptime,
 )
 from cadenza_mock.http.middleware import named_namespace, ok, read_body
 from cadenza_mock.scenario import Scenario
 from cadenza_mock.scenario.faults import parse_fault_text
+from cadenza_mock.scenario.sources import bundled_dir
 from cadenza_mock.schemas import load_json
 from cadenza_mock.version import __version__
 
-AdminHandler = Callable[[web.Request], Awaitable[web.Response]]
+AdminHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 # 9999-12-31T23:59:59.999Z: the last instant a datetime (the ISO twins) can show.
 _LAST_MS = 253_402_300_799_999
+
+
+def refuse_when_locked(request: web.Request) -> None:
+    """403 when the admin API is off (beyond loopback without a token): the admin calls
+    and the dashboard's page both answer it."""
+    if request.app.get(ADMIN_LOCKED):
+        raise ADMIN_DISABLED.error(
+            "the admin API is off on a server listening beyond loopback without an "
+            "admin token; start it with --admin-token (or --admin-open on a network "
+            "you trust)"
+        )
 
 
 def admin(handler: AdminHandler) -> AdminHandler:
     """Require the admin token when the server was started with one."""
 
     @wraps(handler)
-    async def checked(request: web.Request) -> web.Response:
-        if request.app.get(ADMIN_LOCKED):
-            raise ADMIN_DISABLED.error(
-                "the admin API is off on a server listening beyond loopback without an "
-                "admin token; start it with --admin-token (or --admin-open on a network "
-                "you trust)"
-            )
+    async def checked(request: web.Request) -> web.StreamResponse:
+        refuse_when_locked(request)
         expected = request.app.get(ADMIN_TOKEN)
         if expected:
             given = request.headers.get("X-Admin-Token", "")
@@ -164,7 +174,12 @@ async def put_scenario(request: web.Request) -> web.Response:
     source, is_text = await _scenario_source(request)
     if source is None:
         raise INVALID_SCENARIO.error("empty body; send YAML, JSON or ?name=")
-    build = partial(state.parse, source, confined=True, text=is_text)
+    return await _switch(state, partial(state.parse, source, confined=True, text=is_text))
+
+
+async def _switch(state: MockState, build: Callable[[], Scenario]) -> web.Response:
+    """Build a scenario in a worker thread and load it; a bad one is a 400 and the old
+    one keeps serving."""
     scenario = await _built(build, "scenario rejected, the previous one is still loaded")
     loaded = state.load(scenario)  # a namespace's has its own tokens
     return ok(scenario_summary(loaded, state))
@@ -193,6 +208,22 @@ async def _built(build: Callable[[], Any], rejected: str) -> Any:
         raise INVALID_SCENARIO.error(f"{rejected}:\n{exc}") from None
 
 
+@admin
+async def reload_scenario(request: web.Request) -> web.Response:
+    """Read the loaded scenario's file again (as --watch does on an edit): the dashboard's
+    reload button. One built from a body has no file: a 400 saying so."""
+    state = state_of(request)
+    try:
+        origin = state.scenario.origin()
+    except ValueError as exc:
+        raise INVALID_SCENARIO.error(str(exc)) from None
+    path = Path(origin)
+    # A bundled one by its name, so it keeps it; any other file the server loaded already,
+    # so it needs no confinement to be read again.
+    source = path.stem if path.resolve().parent == bundled_dir().resolve() else origin
+    return await _switch(state, partial(state.parse, source))
+
+
 def _json_scenario(raw: str) -> Any:
     body = load_json(raw)
     if isinstance(body, dict) and set(body) == {"name"} and isinstance(body["name"], str):
@@ -214,6 +245,82 @@ async def get_requests(request: web.Request) -> web.Response:
 async def delete_requests(request: web.Request) -> web.Response:
     state_of(request).journal.clear()
     return ok({"cleared": True})
+
+
+@admin
+async def stream_requests(request: web.Request) -> web.StreamResponse:
+    """The journal as server-sent events: every kept entry, then each new one as it is
+    recorded (`event: request`, `id:` its seq, `data:` the entry as GET /__admin/requests
+    shows it); `event: cleared` when it is emptied. A reset or a load ends the stream
+    after `event: reset` (a new run numbers from 1 again), so does the server stopping."""
+    app = request.app
+    if request.method == "HEAD":  # the headers alone: no stream to keep open
+        response = web.StreamResponse(headers=_STREAM_HEADERS)
+        await response.prepare(request)
+        return response
+    state = state_of(request)
+    journal = state.journal
+    generation = state.generation
+    wake = asyncio.Event()
+    unwatch = journal.watch(wake.set)
+    app[STREAMS].add(wake)
+    response = web.StreamResponse(headers=_STREAM_HEADERS)
+    try:
+        await response.prepare(request)
+        await response.write(b"retry: 1000\n\n")
+        sent, clears, quiet = 0, journal.clears, 0.0
+        while _streaming(request, state, generation):
+            wake.clear()  # before reading: a record during the writes below wakes us
+            if journal.clears != clears:
+                clears = journal.clears
+                await response.write(sse_frame("cleared", {}))
+            for entry in journal.entries_after(sent):
+                sent = entry.seq
+                await response.write(sse_frame("request", entry.to_json(), entry.seq))
+            try:
+                async with asyncio.timeout(_STREAM_CHECK):
+                    await wake.wait()
+                quiet = 0.0
+            except TimeoutError:
+                quiet += _STREAM_CHECK
+                if quiet >= STREAM_KEEPALIVE:  # finds a client that left without a word
+                    quiet = 0.0
+                    await response.write(b": keep-alive\n\n")
+        if state.generation != generation:
+            await response.write(sse_frame("reset", {"scenario": state.scenario.name}))
+    except ConnectionError:  # the client went away (aiohttp's reset errors are these)
+        pass
+    finally:
+        unwatch()
+        app[STREAMS].discard(wake)
+    return response
+
+
+_STREAM_HEADERS = {
+    "Content-Type": "text/event-stream; charset=utf-8",
+    "Cache-Control": "no-cache",
+    "X-Accel-Buffering": "no",  # a proxy in front must not hold events back
+}
+# Seconds between checks that the client, the run and the server are still there, and
+# between keep-alive comments on a quiet stream.
+_STREAM_CHECK = 0.5
+STREAM_KEEPALIVE = 15.0
+
+
+def _streaming(request: web.Request, state: MockState, generation: int) -> bool:
+    transport = request.transport
+    return (
+        state.generation == generation
+        and not request.app[STOPPING].is_set()
+        and transport is not None
+        and not transport.is_closing()
+    )
+
+
+def sse_frame(event: str, data: Any, event_id: int | None = None) -> bytes:
+    """One server-sent event; the JSON is on one line, so one `data:` field holds it."""
+    head = f"event: {event}\n" + (f"id: {event_id}\n" if event_id is not None else "")
+    return head.encode() + b"data: " + wire.dumps(data) + b"\n\n"
 
 
 def clock_json(state: MockState) -> dict[str, Any]:
@@ -238,7 +345,7 @@ async def advance_clock(request: web.Request) -> web.Response:
     state = state_of(request)
     text = await _text(request)
     given: list[Any] = []
-    if text.strip():
+    if text:  # whitespace alone is not JSON either
         body = load_json(text)
         if not isinstance(body, dict):
             raise _bad_advance('the body must be a JSON object like {"advance": 60}')

@@ -15,7 +15,7 @@ from aiohttp.typedefs import Handler
 
 from cadenza_mock.engine.namespaces import DEFAULT_IDLE_SECONDS, DEFAULT_LIMIT, Namespaces
 from cadenza_mock.engine.state import MockState, ScenarioSource
-from cadenza_mock.http import admin, api, meta, ws
+from cadenza_mock.http import admin, api, meta, ui, ws
 from cadenza_mock.http.keys import (
     ADMIN_LOCKED,
     ADMIN_TOKEN,
@@ -27,6 +27,7 @@ from cadenza_mock.http.keys import (
     STARTED_AT,
     STATE,
     STOPPING,
+    STREAMS,
 )
 from cadenza_mock.http.middleware import CATCH_ALL, enveloped, expect_handler, no_route
 from cadenza_mock.http.observer import ResponseObserver, attach, default_observer
@@ -77,6 +78,7 @@ def make_app(
     app[BODY_TIMEOUT] = body_timeout
     app[HINTS] = hints
     app[STOPPING] = asyncio.Event()
+    app[STREAMS] = set()
     app.on_shutdown.append(_stopping)
     app[STARTED_AT] = time.monotonic()
     # Sees every response (the test suite checks them against the OpenAPI document).
@@ -99,7 +101,7 @@ def make_app(
     return app
 
 
-_HANDLER_MODULES = {"api": api, "admin": admin, "meta": meta}
+_HANDLER_MODULES = {"api": api, "admin": admin, "meta": meta, "ui": ui}
 
 
 def _handler(name: str) -> Handler:
@@ -111,6 +113,8 @@ def _handler(name: str) -> Handler:
 
 async def _stopping(app: web.Application) -> None:
     app[STOPPING].set()
+    for wake in app[STREAMS]:
+        wake.set()
 
 
 async def _expire_namespaces(app: web.Application) -> AsyncIterator[None]:

@@ -1,0 +1,280 @@
+"""The dashboard end to end in headless Chromium (Debian's `chromium`, driven by Playwright):
+a real `MockServer` on a socket per test, real requests beside the page, Playwright's
+auto-waiting `expect()` for everything that arrives later (no sleeps).
+
+Without a Chromium these tests skip, unless CADENZA_MOCK_REQUIRE_BROWSER=1 (set by
+.ci/run), where a missing browser fails them.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import requests
+import yaml
+from support import ALICE, LIST, REPO
+
+from cadenza_mock import MockServer
+
+# Under CI (.ci/run) a missing browser or Playwright is a failure, never a skip.
+REQUIRED = os.environ.get("CADENZA_MOCK_REQUIRE_BROWSER") == "1"
+if REQUIRED:
+    from playwright import sync_api as playwright_api
+else:
+    playwright_api = pytest.importorskip("playwright.sync_api")
+expect = playwright_api.expect
+
+UI = "/__admin/ui"
+CREATE = "/api/v3/credential/create"
+ADMIN_TOKEN = "dash-admin-7f3e"
+# Auto-waiting ceiling: generous, two cores are shared with other test workers.
+expect.set_options(timeout=15_000)
+
+
+def _chromium() -> str | None:
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if found is None and REQUIRED:
+        pytest.fail("CADENZA_MOCK_REQUIRE_BROWSER=1 but no chromium on PATH")
+    return found
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    executable = _chromium()
+    if executable is None:
+        pytest.skip("no chromium on PATH (Debian: apt-get install chromium)")
+    with playwright_api.sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=executable)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def mock() -> Iterator[MockServer]:
+    with MockServer("default") as server:
+        yield server
+
+
+def open_page(browser: Any, mock: MockServer) -> Any:
+    context = browser.new_context()
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.errors = errors  # what went wrong in the page's own script
+    page.goto(mock.url + UI)
+    expect(page.locator("#live")).to_have_text("live")
+    return page
+
+
+@pytest.fixture
+def page(browser: Any, mock: MockServer) -> Iterator[Any]:
+    opened = open_page(browser, mock)
+    yield opened
+    assert opened.errors == []
+    opened.context.close()
+
+
+def entries(page: Any) -> Any:
+    return page.locator("#journal-list > li")
+
+
+# ----------------------------------------------------------------------------- showing
+
+
+def test_the_page_shows_the_default_scenario_and_no_secret(page, mock):
+    scenario = yaml.safe_load((REPO / "scenarios" / "default.yaml").read_text())
+    expect(page.locator("#scenario-name")).to_have_text("default")
+    expect(page.locator("#scenario-profile")).to_have_text("docs")
+    expect(page.locator("#scenario-seed")).to_have_text(str(scenario["seed"]))
+    expect(page.locator("#clock")).to_contain_text("2026-01-15T12:00:00.000Z")
+    user = page.locator(".user", has_text="alice@example.com")
+    curl = f"curl -H 'Authorization: Bearer alice-token' {mock.url}{LIST}"
+    expect(user.locator(".curl")).to_have_text(curl)
+    creds = scenario["users"][0]["credentials"]
+    rows = user.locator("table.credentials tbody tr")
+    expect(rows).to_have_count(len(creds))
+    expect(rows.filter(has_text="REVOKED")).to_have_count(1)
+    expect(user.locator("table.credentials")).to_contain_text("abc123***")
+    html = page.content()
+    for cred in creds:
+        for secret in ("apiSecret", "apiPassphrase", "apiKey"):
+            if secret in cred:
+                assert cred[secret] not in html
+    assert "correct-horse" not in html  # the user's password
+
+
+def test_a_request_appears_in_the_journal_and_the_credentials_live(page, mock):
+    expect(entries(page)).to_have_count(0)
+    assert requests.get(mock.url + LIST, headers=ALICE, timeout=10).status_code == 200
+    newest = entries(page).first
+    expect(newest.locator(".path")).to_have_text(LIST)
+    expect(newest.locator(".status")).to_have_text("200")
+    expect(newest.locator(".who")).to_have_text("alice@example.com")
+    newest.locator("summary").click()
+    expect(newest.locator("pre.request")).to_contain_text('"Authorization": "<redacted>"')
+    expect(newest.locator("pre.response")).to_contain_text('"status": 200')
+    assert "alice-token" not in newest.locator("pre.request").text_content()
+    body = {"venue": "BINANCE", "name": "from the test", "apiKey": "k" * 64, "apiSecret": "s3"}
+    assert requests.post(mock.url + CREATE, headers=ALICE, json=body, timeout=10).ok
+    expect(entries(page)).to_have_count(2)
+    expect(entries(page).first.locator(".path")).to_have_text(CREATE)  # newest first
+    rows = page.locator(".user table.credentials tbody tr")
+    expect(rows.filter(has_text="from the test")).to_have_count(1)
+    expect(rows.filter(has_text="from the test")).to_contain_text("kkkkkk***")
+
+
+def test_the_journal_filters_by_path_status_and_user(page, mock):
+    requests.get(mock.url + LIST, headers=ALICE, timeout=10)
+    requests.get(mock.url + LIST, headers={"Authorization": "Bearer nope"}, timeout=10)
+    requests.get(mock.url + "/api/v3/tradingAccount/list", headers=ALICE, timeout=10)
+    expect(entries(page)).to_have_count(3)
+    page.fill("#filter-status", "401")
+    expect(entries(page)).to_have_count(1)
+    expect(entries(page).first.locator(".status")).to_have_text("401")
+    page.fill("#filter-status", "2xx")
+    expect(entries(page)).to_have_count(2)
+    page.fill("#filter-path", "tradingAccount")
+    expect(entries(page)).to_have_count(1)
+    page.fill("#filter-path", "")
+    page.fill("#filter-status", "")
+    page.select_option("#filter-user", label="alice@example.com")
+    expect(entries(page)).to_have_count(2)
+    expect(page.locator("#journal-count")).to_have_text("2 of 3 requests")
+
+
+# ----------------------------------------------------------------------------- acting
+
+
+def test_arm_a_fault_see_it_fire_and_clear_them(page, mock):
+    page.click("[data-preset=error]")
+    page.click("#fault-form button[type=submit]")
+    row = page.locator("#fault-rows tr", has_text="runtime-1")
+    expect(row).to_contain_text("yes")  # armed
+    expect(row.locator("td").nth(3)).to_have_text("1")  # remaining
+    assert [f["id"] for f in mock.faults] == ["runtime-1"]
+    assert requests.get(mock.url + LIST, headers=ALICE, timeout=10).status_code == 500
+    expect(entries(page).first.locator(".status")).to_have_text("500")
+    expect(entries(page).first.locator(".fault")).to_contain_text("runtime-1")
+    expect(row.locator("td").nth(3)).to_have_text("0")  # used up, shown live
+    page.fill("#fault-text", '{"match": {"path": "/api/v3/*"}, "delay": 0.01}')
+    page.click("#fault-form button[type=submit]")
+    expect(page.locator("#fault-rows tr", has_text="runtime-2")).to_have_count(1)
+    page.click("#clear-faults")
+    expect(page.locator("#fault-rows")).to_have_text("no faults")
+    assert mock.faults == []
+
+
+def test_a_bad_fault_shows_the_servers_own_message(page, mock):
+    text = "match: {path: /api/v3/*}\nrespond: {status: 99}\n"
+    page.fill("#fault-text", text)
+    page.click("#fault-form button[type=submit]")
+    answer = requests.post(
+        mock.url + "/__admin/faults",
+        data=text,
+        headers={"Content-Type": "application/yaml"},
+        timeout=10,
+    )
+    assert answer.status_code == 400
+    expect(page.locator("#fault-error")).to_have_text(answer.json()["error"])
+    expect(page.locator("#fault-rows")).to_have_text("no faults")
+    assert mock.faults == []
+
+
+def test_advance_the_clock(page, mock):
+    before = mock.now_ms
+    page.fill("#advance", "3600")
+    page.click("#advance-form button[type=submit]")
+    expect(page.locator("#clock")).to_contain_text("2026-01-15T13:00:00.000Z")
+    assert mock.now_ms == before + 3_600_000
+    page.fill("#advance", "-5")  # the browser lets it through (no min check on submit)
+    page.locator("#advance").evaluate("input => input.removeAttribute('min')")
+    page.click("#advance-form button[type=submit]")
+    expect(page.locator("#message")).to_contain_text("advance must be a number of seconds")
+    assert mock.now_ms == before + 3_600_000
+
+
+def test_reset_goes_back_to_the_scenario_and_the_stream_follows(page, mock):
+    body = {"venue": "BINANCE", "name": "gone on reset", "apiKey": "r" * 64, "apiSecret": "x"}
+    requests.post(mock.url + CREATE, headers=ALICE, json=body, timeout=10)
+    rows = page.locator(".user table.credentials tbody tr")
+    expect(rows.filter(has_text="gone on reset")).to_have_count(1)
+    page.fill("#advance", "60")
+    page.click("#advance-form button[type=submit]")
+    expect(page.locator("#clock")).to_contain_text("12:01:00")
+    page.click("#reset")
+    expect(rows.filter(has_text="gone on reset")).to_have_count(0)
+    expect(entries(page)).to_have_count(0)
+    expect(page.locator("#clock")).to_contain_text("2026-01-15T12:00:00.000Z")
+    assert mock.requests == []
+    requests.get(mock.url + LIST, headers=ALICE, timeout=10)  # the stream came back
+    expect(entries(page)).to_have_count(1)
+    expect(entries(page).first.locator(".seq")).to_have_text("#1")
+
+
+def test_reload_and_a_load_from_outside(page, mock):
+    requests.get(mock.url + LIST, headers=ALICE, timeout=10)
+    expect(entries(page)).to_have_count(1)
+    page.click("#reload")
+    expect(entries(page)).to_have_count(0)  # a reload starts a new run
+    expect(page.locator("#scenario-name")).to_have_text("default")
+    mock.load("empty")  # someone else loads another: the stream ends, the page follows
+    expect(page.locator("#scenario-name")).to_have_text("empty")
+    expect(page.locator(".user table.credentials tbody tr")).to_have_count(0)
+
+
+# ----------------------------------------------------------------------------- security
+
+
+def test_admin_token_prompt_wrong_then_right_kept_in_the_session_only(browser):
+    with MockServer("default", admin_token=ADMIN_TOKEN) as guarded:
+        context = browser.new_context()
+        page = context.new_page()
+        page.goto(guarded.url + UI)
+        expect(page.locator("#login")).to_be_visible()
+        expect(page.locator("#dashboard")).to_be_hidden()
+        page.fill("#admin-token", "not-it")
+        page.click("#login button[type=submit]")
+        expect(page.locator("#login-error")).to_have_text("That token was refused.")
+        page.fill("#admin-token", ADMIN_TOKEN)
+        page.click("#login button[type=submit]")
+        expect(page.locator("#scenario-name")).to_have_text("default")
+        expect(page.locator("#live")).to_have_text("live")
+        requests.get(guarded.url + LIST, headers=ALICE, timeout=10)
+        expect(entries(page)).to_have_count(1)  # the stream carries the token too
+        stored = page.evaluate("() => [sessionStorage.length, localStorage.length]")
+        assert stored == [1, 0]
+        assert page.evaluate("() => document.cookie") == ""
+        page.reload()  # the same tab keeps it
+        expect(page.locator("#scenario-name")).to_have_text("default")
+        expect(page.locator("#login")).to_be_hidden()
+        other = context.new_page()  # a new tab (session storage is per tab) asks again
+        other.goto(guarded.url + UI)
+        expect(other.locator("#login")).to_be_visible()
+        context.close()
+
+
+XSS = "<img src=x onerror=window.__xss='{}'>"
+
+
+def test_attacker_strings_show_as_text_and_run_nothing(page, mock):
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    path = "/api/v3/" + XSS.format("path")
+    headers = {"X-Evil": XSS.format("header"), "User-Agent": "<script>window.__xss='ua'</script>"}
+    requests.get(mock.url + requests.utils.quote(path), headers=headers, timeout=10)
+    body = {"name": XSS.format("body"), "venue": "<svg onload=alert(1)>"}
+    requests.post(mock.url + CREATE, headers=ALICE, json=body, timeout=10)
+    expect(entries(page)).to_have_count(2)
+    first_seen = entries(page).nth(1)
+    expect(first_seen.locator(".path")).to_have_text(path)  # the markup, as text
+    for entry in (entries(page).nth(0), first_seen):
+        entry.locator("summary").click()
+    expect(first_seen.locator("pre.request")).to_contain_text(XSS.format("header"))
+    expect(entries(page).first.locator("pre.request")).to_contain_text("<svg onload=alert(1)>")
+    assert page.locator("#journal img, #journal svg, #journal script").count() == 0
+    assert page.evaluate("() => window.__xss") is None
+    assert dialogs == []
