@@ -284,6 +284,10 @@ def admin_schemas() -> dict[str, Any]:
                 "durationMs": {"type": "number", "minimum": 0},
                 "userId": nullable({"type": "string"}),
                 "fault": {"description": "the injected fault that answered, if any"},
+                "response": {
+                    "description": "the answer's JSON body with tokens redacted, a note "
+                    "for one over 32 KiB or not JSON, null when nothing was sent"
+                },
             }
         ),
         "AdminClock": loose(

@@ -58,6 +58,7 @@ def entry_from_json(data: Mapping[str, Any]) -> JournalEntry:
         user_id=data.get("userId"),
         fault=data.get("fault"),
         hints=tuple(str(hint) for hint in data.get("hints") or ()),
+        response=data.get("response"),
     )
 
 

@@ -117,6 +117,8 @@ def test_a_request_appears_in_the_journal_and_the_credentials_live(page, mock):
     newest.locator("summary").click()
     expect(newest.locator("pre.request")).to_contain_text('"Authorization": "<redacted>"')
     expect(newest.locator("pre.response")).to_contain_text('"status": 200')
+    # The answer itself: the credentials the client got, keys masked as on the wire.
+    expect(newest.locator("pre.response")).to_contain_text('"apiKey": "abc123***"')
     assert "alice-token" not in newest.locator("pre.request").text_content()
     body = {"venue": "BINANCE", "name": "from the test", "apiKey": "k" * 64, "apiSecret": "s3"}
     assert requests.post(mock.url + CREATE, headers=ALICE, json=body, timeout=10).ok

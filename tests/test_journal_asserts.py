@@ -5,12 +5,13 @@ counts as unknown; in-process and against a real `cadenza-mock serve` (remote mo
 from __future__ import annotations
 
 import copy
+import json
 import pickle
 from collections.abc import Iterator
 
 import pytest
 import requests
-from support import Served
+from support import Served, bearer
 
 from cadenza_mock import Headers, JournalEntry, MockHandle, MockServer, RemoteError, RemoteMock
 
@@ -413,3 +414,48 @@ def test_admin_token_advice_for_403_and_other_statuses() -> None:
     assert "serve --admin-token" in locked
     assert "was refused" in _token_advice(403, token_given=True)
     assert _token_advice(404, token_given=False) == _token_advice(500, token_given=True) == ""
+
+
+# --------------------------------------------------------------------------- answers
+
+
+def test_entries_keep_the_answer_with_tokens_redacted_and_big_ones_as_a_size() -> None:
+    """Each entry holds what the mock answered (the dashboard shows it): the JSON as sent,
+    tokens in a login answer redacted, and an answer over MAX_KEPT_ANSWER only as its
+    size, over REST (both the aiohttp path and the list fast path) and the WebSocket."""
+    from cadenza_mock.engine.journal import MAX_KEPT_ANSWER
+
+    many = {
+        "users": [
+            {
+                "email": "big@example.com",
+                "password": "pw-123456",
+                "tokens": ["big-token"],
+                "credentials": [{"generate": 200, "venue": "BINANCE"}],
+            }
+        ]
+    }
+    with MockServer(many) as mock:
+        url = mock.url + "/api/v3/credential/list"
+        with requests.Session() as session:
+            first = session.get(url, headers=bearer("big-token"), timeout=10)
+            second = session.get(url, headers=bearer("big-token"), timeout=10)  # fast path
+        login = requests.post(
+            mock.url + "/api/v3/auth/login",
+            json={"email": "big@example.com", "password": "pw-123456"},
+            timeout=10,
+        )
+        missing = requests.get(url + "?status=NOPE", headers=bearer("big-token"), timeout=10)
+        assert len(first.content) > MAX_KEPT_ANSWER and second.content == first.content
+        entries = mock.requests
+        note = f"<answer of {len(first.content)} bytes, not kept>"
+        assert [entries[0].response, entries[1].response] == [note, note]
+        session_answer = entries[2].response["data"]
+        assert session_answer["accessToken"] == "<redacted>"
+        assert session_answer["refreshToken"] == "<redacted>"
+        assert login.json()["data"]["accessToken"] not in json.dumps(entries[2].to_json())
+        assert entries[3].response == missing.json() and entries[3].status == 400
+        mock.load("default")
+        small = requests.get(url, headers=bearer("alice-token"), timeout=10)
+        assert mock.last_call.response == small.json()  # kept whole, as sent
+        assert mock.last_call.to_json()["response"] == small.json()

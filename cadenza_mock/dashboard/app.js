@@ -360,7 +360,7 @@ function entryNode(entry) {
   };
   const response = {
     status: entry.status, durationMs: entry.durationMs, userId: entry.userId,
-    fault: entry.fault, hints: entry.hints,
+    fault: entry.fault, hints: entry.hints, body: entry.response,
   };
   const details = el("details", null, summary,
     el("h4", "request"), withClass(el("pre", JSON.stringify(request, null, 2)), "request"),

@@ -8,6 +8,7 @@ only way out, `Journal.entries()`.
 
 from __future__ import annotations
 
+import json
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -18,6 +19,9 @@ from urllib.parse import parse_qs, parse_qsl, urlencode
 from cadenza_mock.wire import mask_api_key
 
 REDACTED = "<redacted>"
+# Answers up to this size are kept with their entry (a reference to the bytes sent, no
+# copy); a larger one only as its size, so a journal of huge lists stays small.
+MAX_KEPT_ANSWER = 32 * 1024
 RawHeaders = tuple[tuple[bytes, bytes], ...]
 Recorded = tuple[Any, ...]
 # Words that make a body field, query parameter or header a secret wherever they appear,
@@ -138,6 +142,9 @@ class JournalEntry:
     fault: str | None = None
     # Near-miss hints: what the request likely meant (another profile's name, a typo).
     hints: tuple[str, ...] = ()
+    # What the mock answered: the JSON body with tokens redacted (keys are masked on the
+    # wire already), a note for a large or non-JSON one, None when nothing was sent.
+    response: Any = None
 
     def __post_init__(self) -> None:
         # An entry built by hand (a test double, an old pickle) may bring a plain dict.
@@ -159,6 +166,7 @@ class JournalEntry:
             "userId": self.user_id,
             "fault": self.fault,
             "hints": list(self.hints),
+            "response": self.response,
         }
 
 
@@ -184,7 +192,8 @@ class Journal:
 
     def record(self, request: Recorded) -> None:
         """Keep one answered request: (time ms, method, path, query string, raw headers,
-        redacted body, status, duration ms, user id, fault note[, hints])"""
+        redacted body, status, duration ms, user id, fault note[, hints[, answer]]), the
+        answer as `kept_answer()` made it."""
         self._recorded += 1
         self._entries.append(request)
         if self._watchers:
@@ -235,6 +244,36 @@ class Journal:
         self._changed()
 
 
+def kept_answer(body: bytes | str | None) -> bytes | str | None:
+    """What a journal entry keeps of an answer's body: the object itself (no copy) up to
+    MAX_KEPT_ANSWER bytes, else a note of its size. Parsed only when someone reads."""
+    if body is None or len(body) <= MAX_KEPT_ANSWER:
+        return body
+    return f"<answer of {len(body)} bytes, not kept>"
+
+
+def _response(answer: bytes | str | None) -> Any:
+    if answer is None or (isinstance(answer, str) and answer.startswith("<answer of ")):
+        return answer
+    try:
+        return _redact_answer(json.loads(answer))
+    except ValueError:  # a truncated (malformed fault) or non-JSON answer
+        return f"<non-JSON answer, {len(answer)} bytes>"
+
+
+def _redact_answer(body: Any) -> Any:
+    """An answer's secret-named fields (a login's tokens) replaced, at any depth; its API
+    keys are masked on the wire already, and stay exactly as the client got them."""
+    if isinstance(body, Mapping):
+        return {
+            key: REDACTED if is_secret_name(str(key)) else _redact_answer(value)
+            for key, value in body.items()
+        }
+    if isinstance(body, list):
+        return [_redact_answer(item) for item in body]
+    return body
+
+
 def _entry(
     seq: int,
     time_ms: int,
@@ -248,6 +287,7 @@ def _entry(
     user_id: str | None,
     fault: str | None,
     hints: tuple[str, ...] = (),
+    answer: bytes | str | None = None,
 ) -> JournalEntry:
     return JournalEntry(
         seq=seq,
@@ -270,4 +310,5 @@ def _entry(
         user_id=user_id,
         fault=fault,
         hints=hints,
+        response=_response(answer),
     )

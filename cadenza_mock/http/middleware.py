@@ -24,7 +24,7 @@ from cadenza_mock import wire
 from cadenza_mock.engine.auth import bearer_token
 from cadenza_mock.engine.faults import Decision, RequestView
 from cadenza_mock.engine.hints import HINT_HEADER, MAX_HINT_HEADER, hints
-from cadenza_mock.engine.journal import redact_body
+from cadenza_mock.engine.journal import kept_answer, redact_body
 from cadenza_mock.engine.namespaces import Namespaces
 from cadenza_mock.engine.state import MockState
 from cadenza_mock.engine.store import Store
@@ -364,6 +364,7 @@ def _after(
             request.get(USER_ID),
             note,
             found,
+            None if dropped else kept_answer(_body_of(response)),
         )
     )
 

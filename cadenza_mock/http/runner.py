@@ -24,7 +24,7 @@ from aiohttp.web_protocol import RequestHandler
 from yarl import URL
 
 from cadenza_mock import wire
-from cadenza_mock.engine.journal import redact_query_string
+from cadenza_mock.engine.journal import kept_answer, redact_query_string
 from cadenza_mock.engine.state import MockState
 from cadenza_mock.engine.store import Store
 from cadenza_mock.errors import BAD_REQUEST, unknown_error
@@ -229,6 +229,8 @@ class _Connection(RequestHandler):
                     elapsed * 1000,
                     user_id,
                     None,
+                    (),
+                    kept_answer(body),
                 )
             )
         if self.access_logger is not None and self.access_logger.enabled:

@@ -24,7 +24,7 @@ from aiohttp import WSMsgType, web
 from cadenza_mock import rpc, rpc_wire
 from cadenza_mock.engine.faults import Decision, RequestView
 from cadenza_mock.engine.hints import rpc_hints
-from cadenza_mock.engine.journal import redact_body
+from cadenza_mock.engine.journal import kept_answer, redact_body
 from cadenza_mock.engine.namespaces import Namespace
 from cadenza_mock.engine.state import MockState
 from cadenza_mock.errors import ApiError
@@ -464,5 +464,6 @@ async def _rpc(
                 user.user_id,
                 note,
                 rpc_hints(name, known.params, params) if known is not None else (),
+                kept_answer(text),
             )
         )
