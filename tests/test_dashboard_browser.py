@@ -280,3 +280,34 @@ def test_attacker_strings_show_as_text_and_run_nothing(page, mock):
     assert page.locator("#journal img, #journal svg, #journal script").count() == 0
     assert page.evaluate("() => window.__xss") is None
     assert dialogs == []
+
+
+# --------------------------------------------------------------------------- namespaces
+
+
+def test_the_namespace_picker_shows_one_namespace_and_comes_back_when_it_is_gone(
+    page, mock
+):
+    created = requests.post(
+        f"{mock.url}/__admin/namespaces?namespace=team-b&name=empty", timeout=10
+    )
+    assert created.ok, created.text
+    picker = page.locator("#namespace")
+    page.locator("#reset").click()  # any refresh lists the namespaces
+    expect(picker.locator("option")).to_have_count(2)
+    picker.select_option("team-b")
+    expect(page.locator("#scenario-name")).to_have_text("empty")
+    expect(page.locator(".user .curl").first).to_contain_text(f"{mock.url}/__ns/team-b/api/v3")
+    # Its journal only: a call to the server's own is not shown, one through its base URL is.
+    assert requests.get(mock.url + LIST, headers=ALICE, timeout=10).ok
+    assert requests.get(f"{mock.url}/__ns/team-b{LIST}", headers=ALICE, timeout=10).ok
+    expect(entries(page)).to_have_count(1)
+    expect(entries(page).first.locator(".path")).to_have_text(LIST)
+    entries(page).first.locator("summary").click()
+    expect(entries(page).first.locator("pre.response")).to_contain_text('"data": []')
+    # Deleted: the page says so and shows the server's own again.
+    assert requests.delete(f"{mock.url}/__admin/namespaces/team-b", timeout=10).ok
+    expect(page.locator("#message")).to_contain_text("namespace team-b is gone")
+    expect(page.locator("#scenario-name")).to_have_text("default")
+    expect(picker).to_have_value("")
+    expect(entries(page)).to_have_count(1)  # the server's own call from above

@@ -7,6 +7,7 @@
 "use strict";
 
 const TOKEN_KEY = "cadenza-mock.admin-token";
+const NAMESPACE_KEY = "cadenza-mock.namespace"; // the namespace shown ("": the server's own)
 const JOURNAL_LIMIT = 1000; // entries kept in the page (the server's default journal size)
 const RECONNECT_MS = 1000;
 
@@ -16,12 +17,19 @@ class AuthNeeded extends Error {}
 
 // ------------------------------------------------------------------ the admin API
 
+function currentNamespace() {
+  return sessionStorage.getItem(NAMESPACE_KEY) || "";
+}
+
 // Every admin call of the page goes through here: the one place its headers are set.
+// `namespaced: false` asks the server as a whole (the list of namespaces).
 async function adminFetch(path, init = {}) {
-  const headers = new Headers(init.headers || {});
+  const { namespaced = true, ...options } = init;
+  const headers = new Headers(options.headers || {});
   const token = sessionStorage.getItem(TOKEN_KEY);
   if (token) headers.set("X-Admin-Token", token);
-  const response = await fetch(path, { ...init, headers, cache: "no-store" });
+  if (namespaced && currentNamespace()) headers.set("X-Cadenza-Mock-Namespace", currentNamespace());
+  const response = await fetch(path, { ...options, headers, cache: "no-store" });
   if (response.status === 401) {
     const hadToken = token !== null;
     sessionStorage.removeItem(TOKEN_KEY);
@@ -133,7 +141,40 @@ function refreshState() {
   return refreshing;
 }
 
+// The namespace picker: the server's own and every namespace it holds. One that is gone
+// (deleted, expired) goes back to the server's own.
+async function loadNamespaces() {
+  const spaces = await adminJson("/__admin/namespaces", { namespaced: false });
+  const picker = $("namespace");
+  const names = spaces.map((space) => space.name);
+  if (currentNamespace() && !names.includes(currentNamespace())) {
+    say(`namespace ${currentNamespace()} is gone; showing the server's own`, true);
+    sessionStorage.removeItem(NAMESPACE_KEY);
+    restartStream();
+  }
+  const options = [el("option", "default (the server's own)")];
+  options[0].value = "";
+  for (const name of names) {
+    const option = el("option", name);
+    option.value = name;
+    options.push(option);
+  }
+  picker.replaceChildren(...options);
+  picker.value = currentNamespace();
+}
+
+$("namespace").addEventListener("change", () => {
+  const name = $("namespace").value;
+  if (name) sessionStorage.setItem(NAMESPACE_KEY, name);
+  else sessionStorage.removeItem(NAMESPACE_KEY);
+  journal = [];
+  renderJournal();
+  restartStream();
+  refreshState().catch(failed);
+});
+
 async function loadState() {
+  await loadNamespaces();
   const [scenario, clock, credentials, accounts, faults] = await Promise.all([
     adminJson("/__admin/scenario"),
     adminJson("/__admin/clock"),
@@ -170,8 +211,10 @@ function renderScenario(scenario, clock) {
   $("reload").disabled = !scenario.source;
 }
 
+// A namespace's base URL takes the scenario's tokens as they are.
 function curlLine(token) {
-  return `curl -H 'Authorization: Bearer ${token}' ${location.origin}/api/v3/credential/list`;
+  const base = currentNamespace() ? `${location.origin}/__ns/${currentNamespace()}` : location.origin;
+  return `curl -H 'Authorization: Bearer ${token}' ${base}/api/v3/credential/list`;
 }
 
 function copyButton(text) {
@@ -399,11 +442,22 @@ function setLive(on) {
   live.classList.toggle("off", !on);
 }
 
+let streamAbort = null;
+
+// Another namespace picked: the stream of the one shown before ends, follow() opens one
+// for the new one at once.
+function restartStream() {
+  if (streamAbort) streamAbort.abort();
+}
+
 // Server-sent events read with fetch (EventSource cannot send X-Admin-Token).
 async function stream() {
+  streamAbort = new AbortController();
   const response = await adminFetch("/__admin/requests/stream", {
     headers: { Accept: "text/event-stream" },
+    signal: streamAbort.signal,
   });
+  if (response.status === 404 && currentNamespace()) await loadNamespaces(); // gone?
   if (!response.ok || !response.body) throw new Error(`journal stream: HTTP ${response.status}`);
   journal = []; // the stream starts with every kept entry
   renderJournal();
@@ -457,7 +511,9 @@ async function follow() {
       await stream();
     } catch (err) {
       if (err instanceof AuthNeeded) return;
-      broken = true; // the server is gone or refused: wait before trying again
+      // Aborted: another namespace was picked (listen again at once). Otherwise the
+      // server is gone or refused: wait before trying again.
+      broken = err.name !== "AbortError";
     }
     setLive(false);
     // A stream that ended cleanly was a reset or a load: listen again at once (the new
