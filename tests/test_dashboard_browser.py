@@ -285,9 +285,7 @@ def test_attacker_strings_show_as_text_and_run_nothing(page, mock):
 # --------------------------------------------------------------------------- namespaces
 
 
-def test_the_namespace_picker_shows_one_namespace_and_comes_back_when_it_is_gone(
-    page, mock
-):
+def test_the_namespace_picker_shows_one_namespace_and_comes_back_when_it_is_gone(page, mock):
     created = requests.post(
         f"{mock.url}/__admin/namespaces?namespace=team-b&name=empty", timeout=10
     )
