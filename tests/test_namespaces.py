@@ -107,6 +107,15 @@ def test_create_from_a_named_scenario_a_json_one_and_yaml(server: MockServer) ->
     assert credential_count(server.url, f"{fresh['name']}.y-token") == 0
 
 
+def test_an_empty_json_post_is_the_servers_own_scenario(server: MockServer) -> None:
+    r = requests.post(
+        f"{server.url}/__admin/namespaces?namespace=bare",
+        headers={"Content-Type": "application/json"},
+        timeout=10,
+    )
+    assert r.status_code == 200 and r.json()["data"]["scenario"] == server.scenario.name
+
+
 def test_a_bad_scenario_creates_nothing(server: MockServer) -> None:
     r = requests.post(
         f"{server.url}/__admin/namespaces?namespace=broken",
@@ -432,3 +441,20 @@ def test_expiry_follows_use_not_age() -> None:
     now[0] += 11
     assert spaces.for_token(f"used.{used.state.scenario.token}") is None  # expired on sight
     assert len(spaces) == 0
+
+
+def test_an_issued_token_is_found_again_and_forgotten_with_its_namespace() -> None:
+    """The namespace that issued a token is remembered for its next calls, and never
+    outlives the namespace (a new one of the same name does not inherit its tokens)."""
+    spaces = Namespaces(MockState("default"))
+    spaces.create("default", name="first")
+    issuer = spaces.create("default", name="second")
+    user = issuer.state.scenario.users[0]
+    assert user.password is not None
+    session = issuer.state.store.sessions.login(user.email, user.password)
+    for _ in range(2):
+        assert spaces.for_token(session.access_token) is issuer.state
+    spaces.drop("second")
+    assert spaces.for_token(session.access_token) is None
+    spaces.create("default", name="second")
+    assert spaces.for_token(session.access_token) is None

@@ -33,6 +33,7 @@ if TYPE_CHECKING:  # the CLI reads the defaults below without building any state
 DEFAULT_NAMESPACE = "default"
 DEFAULT_LIMIT = 64
 DEFAULT_IDLE_SECONDS = 1800.0
+_REMEMBERED_TOKENS = 4096
 # Lower-case letters, digits and dashes: safe in a URL path, a header and a token prefix,
 # and never the start of a JWT (those begin "eyJ").
 NAME_PATTERN = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?")
@@ -73,6 +74,9 @@ class Namespaces:
         self.idle_seconds = idle_seconds
         self._monotonic = monotonic
         self._spaces: dict[str, Namespace] = {}
+        # Issued token -> the namespace found to hold it: a client's next calls with it
+        # cost one lookup, not one per namespace. Checked again on every use.
+        self._issued_by: dict[str, str] = {}
         # Told of a dropped namespace (the WebSocket layer lets go of its hub).
         self.on_drop: list[Callable[[Namespace], None]] = []
 
@@ -190,8 +194,14 @@ class Namespaces:
             space = self._spaces.get(prefix)
             if space is not None:
                 return self._used(space)
+        owner = self._spaces.get(self._issued_by.get(token, ""))
+        if owner is not None and owner.state.store.sessions.lookup(token) is not None:
+            return self._used(owner)
         for space in self._spaces.values():
             if space.state.store.sessions.lookup(token) is not None:
+                if len(self._issued_by) >= _REMEMBERED_TOKENS:
+                    self._issued_by.clear()
+                self._issued_by[token] = space.name
                 return self._used(space)
         return None
 

@@ -192,6 +192,8 @@ async def _scenario_source(request: web.Request) -> tuple[Any, bool]:
     name = request.query.get("name")
     if name is not None:
         return name, False
+    if not raw:  # whatever its Content-Type says (curl -X POST -H 'Content-Type: ...')
+        return None, False
     if request.content_type == "application/json":
         return _json_scenario(raw), False
     if not raw.strip():
