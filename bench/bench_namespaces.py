@@ -135,7 +135,7 @@ def measure(args: argparse.Namespace, work: Path) -> list[tuple[str, list[WrkRun
         bare.wait_ready(bare_url, {})
         plan = [(BARE, bare_url, {}, bare), *((*way, ours) for way in ways)]
         runs: dict[str, list[WrkRun]] = {label: [] for label, *_ in plan}
-        for label, url, headers, server in plan:
+        for _label, url, headers, server in plan:
             run_wrk(args, url, headers, args.warmup, script, server.proc.pid)
         for round_number in range(args.rounds):
             for label, url, headers, server in plan:
