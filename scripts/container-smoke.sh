@@ -16,7 +16,7 @@
 #   STOP_LIMIT=2.0      seconds `podman stop` may take before we call SIGTERM unhandled
 #
 # It needs root (or sudo) to install podman, runc and debootstrap when they are missing.
-# It only stops and removes the containers it started, by id.
+# It only stops and removes the containers (and the volume) it started, by id.
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -39,10 +39,14 @@ if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; fi
 
 WORK=$(mktemp -d)
 STARTED=()
+VOLUMES=()
 cleanup() {
   local id
   for id in "${STARTED[@]}"; do
     podman rm -f -t 0 "$id" >/dev/null 2>&1 || true
+  done
+  for id in "${VOLUMES[@]}"; do
+    podman volume rm -f "$id" >/dev/null 2>&1 || true
   done
   rm -rf "$WORK"
 }
@@ -314,5 +318,42 @@ log "GET https://127.0.0.1:$PORT3/api/v3/credential/list (verified with the CA b
 podman healthcheck run "$ID4" >/dev/null || fail "podman healthcheck run reported unhealthy over HTTPS"
 log "podman healthcheck run (HTTPS): healthy"
 stop_timed "$ID4"
+
+# --- run 5: --state-file on a named volume survives a restart, with no secret in it -------
+PORT4=$((PORT + 3))
+VOLUME=cadenza-smoke-state-$$
+port_free "$PORT4" || fail "port $PORT4 is in use (set PORT=...)"
+quiet_podman volume create "$VOLUME" >/dev/null
+VOLUMES+=("$VOLUME")
+log "run 5: CADENZA_MOCK_STATE_FILE on volume $VOLUME, port $PORT4, then a restart"
+state_run() {
+  quiet_podman run -d --network host -v "$VOLUME:/state" \
+    -e CADENZA_MOCK_STATE_FILE=/state/state.json \
+    -e CADENZA_MOCK_HOST=127.0.0.1 -e "CADENZA_MOCK_PORT=$PORT4" "$IMAGE"
+}
+ID5=$(state_run)
+STARTED+=("$ID5")
+wait_health "$ID5" "$PORT4"
+SECRET5=smoke-secret-$$-kept-out
+created=$(curl -fsS -X POST -H "Authorization: Bearer alice-token" \
+  -H 'Content-Type: application/json' \
+  -d "{\"venue\": \"BYBIT\", \"name\": \"kept\", \"apiKey\": \"smokeKEY1234567890abc\", \"apiSecret\": \"$SECRET5\"}" \
+  "http://127.0.0.1:$PORT4/api/v3/credential/create") || fail "create failed"
+CID=$(printf '%s' "$created" | sed -n 's/.*"credentialId":"\([^"]*\)".*/\1/p')
+[ -n "$CID" ] || fail "no credentialId in $created"
+stop_timed "$ID5"
+ID6=$(state_run)
+STARTED+=("$ID6")
+wait_health "$ID6" "$PORT4"
+curl -fsS -H "Authorization: Bearer alice-token" \
+  "http://127.0.0.1:$PORT4/api/v3/credential/list?credentialIds=$CID" | grep -q "\"$CID\"" \
+  || fail "credential $CID did not survive the restart"
+file=$(podman run --rm -v "$VOLUME:/state" --entrypoint cat "$IMAGE" /state/state.json) \
+  || fail "cannot read the state file"
+printf '%s' "$file" | grep -q '"format": "cadenza-mock-state"' || fail "not a state file"
+! printf '%s' "$file" | grep -q -e "$SECRET5" -e smokeKEY1234567890abc \
+  || fail "the state file holds the secret or the whole key"
+log "credential $CID survived the restart; the state file holds neither its secret nor its key"
+stop_timed "$ID6"
 
 log "container smoke test passed"
