@@ -14,6 +14,7 @@ import httpx
 import pytest
 import requests
 import trustme
+import urllib3
 from support import LIST, run_cli
 
 from cadenza_mock.server import MockServer
@@ -39,6 +40,18 @@ def test_requests_and_httpx_verify_the_mock(mock: MockServer) -> None:
             for _ in range(5)
         ]
     assert {a.content for a in answers} == {got.content}
+
+
+def test_the_official_clients_transport_verifies_the_mock(mock: MockServer) -> None:
+    """cadenza-client-python (not on PyPI, so not installed here) sends every call through
+    `urllib3.PoolManager(cert_reqs=ssl.CERT_REQUIRED, ca_certs=configuration.ssl_ca_cert)`:
+    the same pool, given the mock's CA bundle, verifies it; without it, it refuses."""
+    trusting = urllib3.PoolManager(cert_reqs=ssl.CERT_REQUIRED, ca_certs=str(mock.ca_bundle))
+    got = trusting.request("GET", mock.url_for(LIST), headers=mock.auth_headers, retries=False)
+    assert got.status == 200 and len(json.loads(got.data)["data"]) == 4
+    strict = urllib3.PoolManager(cert_reqs=ssl.CERT_REQUIRED)
+    with pytest.raises(urllib3.exceptions.SSLError):
+        strict.request("GET", mock.url_for(LIST), headers=mock.auth_headers, retries=False)
 
 
 def test_a_client_that_does_not_trust_the_ca_is_refused(mock: MockServer) -> None:
