@@ -3,8 +3,9 @@
 `serve --tls`, `MockServer(tls=True)` and the pytest plugin all need the same two things:
 a server-side SSL context, and what a client must trust to verify it. A generated CA
 (trustme, imported only here and only when asked) lives in memory; only its certificate,
-which is public, is written out as the bundle clients load. No private key is ever
-written or printed.
+which is public, is written out as the bundle clients load. No private key is printed
+or kept on disk: the CA's never leaves memory, and the server certificate's exists only
+in the temporary file Python's `ssl` must load it from, deleted at once (by trustme).
 """
 
 from __future__ import annotations
