@@ -15,7 +15,7 @@ from typing import Any
 
 from cadenza_mock.engine.clock import MAX_ADVANCE_SECONDS
 from cadenza_mock.engine.hints import HINT_HEADER, MAX_HINT_HEADER
-from cadenza_mock.engine.namespaces import NAME_PATTERN
+from cadenza_mock.engine.namespaces import DEFAULT_NAMESPACE, NAME_PATTERN
 from cadenza_mock.engine.query import ACCOUNT_PAGE, MAX_LIMIT, MAX_OFFSET
 from cadenza_mock.errors import CATALOGUE, ErrorKind
 from cadenza_mock.model import OPERATION_TYPES, PROFILE_NAMES, PROFILES
@@ -415,6 +415,8 @@ def _account_details(profile: str, list_extra: dict[str, Any]) -> dict[str, dict
 
 
 _NAMESPACE_PARAMETER = {"$ref": "#/components/parameters/Namespace"}
+_NAMESPACE_NAME = {"type": "string", "pattern": f"^{NAME_PATTERN.pattern}$"}
+_ANY_NAMESPACE = f"{DEFAULT_NAMESPACE}|{NAME_PATTERN.pattern}"
 _BY_USER = {
     "name": "user",
     "in": "query",
@@ -526,7 +528,7 @@ def _admin_details() -> dict[str, dict[str, Any]]:
                 {
                     "name": "namespace",
                     "in": "query",
-                    "schema": {"type": "string", "pattern": f"^{NAME_PATTERN.pattern}$"},
+                    "schema": _NAMESPACE_NAME,
                     "description": "its name (default: a fresh one)",
                 },
                 {
@@ -542,7 +544,7 @@ def _admin_details() -> dict[str, dict[str, Any]]:
         "adminListNamespaces": {"data": {"type": "array", "items": ref("AdminNamespace")}},
         "adminDeleteNamespace": {
             "data": strict({"deleted": {"type": "string"}}),
-            "parameters": [_path_parameter("namespace", {"type": "string"})],
+            "parameters": [_path_parameter("name", _NAMESPACE_NAME)],
         },
         "adminGetClock": {"data": ref("AdminClock")},
         "adminAdvanceClock": {
@@ -637,7 +639,11 @@ def _build(profile: str) -> dict[str, Any]:
                     "name": "X-Cadenza-Mock-Namespace",
                     "in": "header",
                     "required": False,
-                    "schema": {"type": "string"},
+                    # Empty (or blank) names none: an unset variable in a client's config.
+                    "schema": {
+                        "type": "string",
+                        "pattern": rf"^[ \t]*(?:{_ANY_NAMESPACE})?[ \t]*$",
+                    },
                     "description": "the namespace this call is for (see the admin API's "
                     "/__admin/namespaces); without it a bearer token selects its own "
                     "namespace, else the server's default one. The real API has no such "

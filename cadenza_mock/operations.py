@@ -95,8 +95,8 @@ class Operation:
         """Every error this operation can answer, its own and those that come with its
         kind: any request can be malformed; a body can be bad or too big; a bearer can be
         wrong; an admin call can need a token, or the admin API be off; any call can name
-        a namespace that does not exist."""
-        found = [BAD_REQUEST, *self.errors, NAMESPACE_NOT_FOUND]
+        a namespace that does not exist, or malformed or contradictory ones."""
+        found = [BAD_REQUEST, *self.errors, INVALID_ARGUMENT, NAMESPACE_NOT_FOUND]
         if self.body is not None or self.reads_body:
             found += [INVALID_JSON, BODY_TOO_LARGE]
         if self.body is not None:
@@ -537,7 +537,7 @@ OPERATIONS: tuple[Operation, ...] = (
     ),
     Operation(
         "DELETE",
-        f"{NAMESPACES_PATH}/{{namespace}}",
+        f"{NAMESPACES_PATH}/{{name}}",  # the one to drop, not the one the call is for
         "admin.delete_namespace",
         "adminDeleteNamespace",
         "Drop a namespace: its data, journal and connections end",
@@ -581,3 +581,12 @@ NAMESPACED_ADMIN: tuple[Operation, ...] = tuple(
 def namespaced_path(path: str) -> str:
     """`/__admin/reset` -> `/__admin/namespaces/{namespace}/reset`."""
     return f"{NAMESPACES_PATH}/{{namespace}}{path.removeprefix(ADMIN_PREFIX)}"
+
+
+def plain_path(path: str) -> str:
+    """`/__admin/namespaces/team-a/reset` -> `/__admin/reset` (namespaced_path undone, on
+    a request's path); any other path as it is."""
+    name, slash, rest = path.removeprefix(NAMESPACES_PATH + "/").partition("/")
+    if not path.startswith(NAMESPACES_PATH + "/") or not (name and slash and rest):
+        return path
+    return f"{ADMIN_PREFIX}/{rest}"

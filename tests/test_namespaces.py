@@ -9,6 +9,7 @@ a clear answer.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import Iterator
@@ -339,6 +340,7 @@ async def _connect(url: str, token: str, **headers: str) -> aiohttp.ClientWebSoc
     await ws.send_str(json.dumps({"id": 1, "connect": {"token": token}}))
     reply = json.loads((await ws.receive(timeout=10)).data)
     assert "connect" in reply, reply
+    ws._test_client_id = reply["connect"]["client"]  # type: ignore[attr-defined]
     return ws
 
 
@@ -452,9 +454,142 @@ def test_an_issued_token_is_found_again_and_forgotten_with_its_namespace() -> No
     user = issuer.state.scenario.users[0]
     assert user.password is not None
     session = issuer.state.store.sessions.login(user.email, user.password)
-    for _ in range(2):
+    assert spaces.for_token(session.access_token) is issuer.state
+    # Found again without asking the other namespace (nor the server's own twice).
+    asked: list[str] = []
+    other = next(space for space in spaces if space.name == "first").state.store.sessions
+    lookup = other.lookup
+    other.lookup = lambda token: asked.append(token) or lookup(token)  # type: ignore[method-assign]
+    for _ in range(3):
         assert spaces.for_token(session.access_token) is issuer.state
+    assert asked == []
     spaces.drop("second")
     assert spaces.for_token(session.access_token) is None
     spaces.create("default", name="second")
     assert spaces.for_token(session.access_token) is None
+
+
+async def test_a_namespaces_clients_never_shift_the_servers_own_client_ids() -> None:
+    """Client ids are seeded per hub: the server's own second client gets the same id
+    whether or not a namespace's client connected in between."""
+
+    async def own_ids(with_namespace: bool) -> list[str]:
+        with MockServer("default") as mock:
+            requests.post(f"{mock.url}/__admin/namespaces?namespace=between", timeout=10)
+            opened = [await _connect(mock.ws_url, "alice-token")]
+            if with_namespace:
+                opened.append(await _connect(mock.ws_url, "between.alice-token"))
+            opened.append(await _connect(mock.ws_url, "alice-token"))
+            ids = [opened[0]._test_client_id, opened[-1]._test_client_id]  # type: ignore[attr-defined]
+            for ws in opened:
+                await _close(ws)
+            return ids
+
+    alone, beside = await own_ids(False), await own_ids(True)
+    assert alone == beside and alone[0] != alone[1]
+
+
+async def test_a_namespace_dropped_during_the_upgrade_closes_the_socket(
+    server: MockServer,
+) -> None:
+    create(server, "slow")
+    fault = {"match": {"path": "/connection/websocket"}, "delay": 0.5, "times": 1}
+    armed = requests.post(f"{server.url}/__admin/namespaces/slow/faults", json=fault, timeout=10)
+    assert armed.ok, armed.text
+    async with aiohttp.ClientSession() as session:
+        upgrade = asyncio.ensure_future(session.ws_connect(server.ws_url, headers={HEADER: "slow"}))
+        await asyncio.sleep(0.1)
+        await asyncio.to_thread(
+            requests.delete, f"{server.url}/__admin/namespaces/slow", timeout=10
+        )
+        ws = await upgrade
+        message = await ws.receive(timeout=10)
+        assert message.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED)
+        assert ws.close_code == 3503
+        await ws.close()
+
+
+async def test_the_upgrade_naming_an_unknown_namespace_is_a_404(server: MockServer) -> None:
+    async with aiohttp.ClientSession() as session:
+        with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+            await session.ws_connect(server.ws_url, headers={HEADER: "nope"})
+        assert refused.value.status == 404
+        got = await session.get(server.ws_url.replace("ws://", "http://"), headers={HEADER: "nope"})
+        assert (await got.json())["errno"] == -19003
+
+
+# --------------------------------------------------------------------------- keep-alive
+
+
+def test_keep_alive_connections_reach_the_same_state_as_new_ones(server: MockServer) -> None:
+    """The list fast path answers repeated calls from remembered bytes: a namespace's
+    token or header on a kept-alive connection must still reach the namespace."""
+    alice = server.users[0].tokens[0]
+    create(server, "kept")
+    assert new_credential(server.url, f"kept.{alice}").status_code == 200
+    expected = credential_count(server.url, alice) + 1
+    with requests.Session() as session:
+        for _ in range(3):  # the first makes the server's own answer remembered
+            own = session.get(server.url + LIST, headers=bearer(alice), timeout=10)
+            by_token = session.get(server.url + LIST, headers=bearer(f"kept.{alice}"), timeout=10)
+            by_header = session.get(
+                server.url + LIST, headers={**bearer(alice), HEADER: "kept"}, timeout=10
+            )
+            assert len(own.json()["data"]) == expected - 1
+            assert len(by_token.json()["data"]) == len(by_header.json()["data"]) == expected
+
+
+def test_the_servers_own_dotted_token_stays_its_own_whatever_namespace_exists() -> None:
+    """A scenario token that looks prefixed ("ci.alice") is the server's own, on new and
+    on kept-alive connections alike, even once a namespace called "ci" exists."""
+    dotted = {"users": [{"email": "a@example.com", "tokens": ["ci.alice"]}]}
+    with MockServer(dotted) as mock:
+        requests.post(f"{mock.url}/__admin/namespaces?namespace=ci", timeout=10)
+        created = new_credential(mock.url, "ci.alice")  # the server's own
+        assert created.status_code == 200, created.text
+        with requests.Session() as session:
+            kept = [
+                len(
+                    session.get(mock.url + LIST, headers=bearer("ci.alice"), timeout=10).json()[
+                        "data"
+                    ]
+                )
+                for _ in range(3)
+            ]
+        fresh = len(
+            requests.get(mock.url + LIST, headers=bearer("ci.alice"), timeout=10).json()["data"]
+        )
+        assert kept == [1, 1, 1] and fresh == 1
+        ns_list = requests.get(f"{mock.url}/__ns/ci{LIST}", headers=bearer("ci.alice"), timeout=10)
+        assert ns_list.json()["data"] == []  # the namespace's own alice has none
+
+
+# --------------------------------------------------------------------------- bad names
+
+
+@pytest.mark.parametrize(
+    ("path", "headers", "words"),
+    [
+        (LIST, {HEADER: "Bad Name!"}, "is not a namespace name"),
+        (f"/__ns/BAD!{LIST}", {}, "is not a namespace name"),
+        (LIST, {HEADER: "x" * 300}, "is not a namespace name"),
+        (f"/__ns/one{LIST}", {HEADER: "two"}, "name different namespaces"),
+        ("/__admin/namespaces/one/requests", {HEADER: "two"}, "name different namespaces"),
+    ],
+)
+def test_a_malformed_or_contradictory_namespace_is_a_400(
+    server: MockServer, path: str, headers: dict[str, str], words: str
+) -> None:
+    create(server, "one")
+    create(server, "two")
+    token = server.users[0].tokens[0]
+    r = requests.get(server.url + path, headers={**bearer(token), **headers}, timeout=10)
+    assert r.status_code == 400 and r.json()["errno"] == -22015, r.text
+    assert words in r.json()["error"] and "x" * 61 not in r.json()["error"]
+    assert server.requests == []
+
+
+def test_an_unknown_prefix_is_just_an_unknown_token(server: MockServer) -> None:
+    token = server.users[0].tokens[0]
+    r = requests.get(server.url + LIST, headers=bearer(f"zzz.{token}"), timeout=10)
+    assert r.status_code == 401 and r.json()["errno"] == -19002

@@ -371,7 +371,7 @@ def _filled(path: str) -> str:
     """A documented path with its parameters filled by ids that name nothing stored."""
     for name in ("credentialId", "tradingAccountId"):
         path = path.replace(f"{{{name}}}", str(uuid.uuid4()))
-    for name in ("faultId", "snapshotId", "namespace"):
+    for name in ("faultId", "snapshotId", "namespace", "name"):
         path = path.replace(f"{{{name}}}", "nope")
     return path.replace("{asset}", "nope.js")
 

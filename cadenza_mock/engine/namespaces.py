@@ -140,7 +140,7 @@ class Namespaces:
             if space is not None:
                 self._drop(space)
             raise NAMESPACE_NOT_FOUND.error(
-                f"{name!r} (it never existed, was deleted, or expired after "
+                f"{name[:60]!r} (it never existed, was deleted, or expired after "
                 f"{self.idle_seconds:g} s idle)"
             )
         return space
@@ -149,6 +149,7 @@ class Namespaces:
         """The state a namespace name selects; the default name selects the server's."""
         if name == DEFAULT_NAMESPACE:
             return self.default
+        check_name(name)  # a malformed name is a 400, not an unknown namespace's 404
         space = self.get(name)
         space.touch(self._monotonic())
         return space.state
@@ -159,6 +160,7 @@ class Namespaces:
             raise INVALID_ARGUMENT.error(
                 "namespace: the default namespace is the server's own and cannot be deleted"
             )
+        check_name(name)
         space = self.get(name)
         self._drop(space)
         return space
@@ -184,10 +186,15 @@ class Namespaces:
     def for_token(self, token: str) -> MockState | None:
         """The namespace state a bearer token belongs to; None: the default's (or nobody's).
 
-        A static token names its namespace before the first dot; an issued one (a JWT) is
-        looked up in each namespace's sessions (a bounded number of dict lookups).
+        The server's own tokens are known at once; a static token names its namespace
+        before the first dot; an issued one (a JWT) is found in the namespace remembered for
+        it, else looked up in each namespace's sessions (bounded by the namespace limit).
         """
         if not self._spaces:
+            return None
+        # The server's own tokens first, even one that looks prefixed ("ci.alice"): the
+        # list fast path answers those from the server's own state, so must everything.
+        if self.default.store.lookup_token(token) is not None:
             return None
         prefix, dot, _ = token.partition(".")
         if dot:
@@ -207,6 +214,8 @@ class Namespaces:
 
     def for_refresh_token(self, refresh_token: str) -> MockState | None:
         """The namespace state that issued a refresh token; None if none did."""
+        if self.default.store.sessions.knows_refresh_token(refresh_token):
+            return None
         for space in self._spaces.values():
             if space.state.store.sessions.knows_refresh_token(refresh_token):
                 return self._used(space)

@@ -42,6 +42,7 @@ class MockState:
         # tokens prefixed with "<namespace>.", and salts the tokens it issues: such tokens
         # select the namespace.
         self.namespace = namespace
+        self.retired = False  # set by retire(): a dropped namespace takes nothing new
         self.profile_override = profile
         self.seed_override = seed
         self.journal = Journal(journal_limit)
@@ -192,6 +193,7 @@ class MockState:
         """This state is dropped (a namespace deleted or expired): its WebSocket
         connections end and requests in flight leave no trace."""
         self.generation += 1
+        self.retired = True
         self._snapshots.clear()
         self._announce_reset()
 

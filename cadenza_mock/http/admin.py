@@ -535,5 +535,5 @@ async def get_namespaces(request: web.Request) -> web.Response:
 
 @admin
 async def delete_namespace(request: web.Request) -> web.Response:
-    space = request.app[NAMESPACES].drop(request.match_info["namespace"])
+    space = request.app[NAMESPACES].drop(request.match_info["name"])
     return ok({"deleted": space.name})

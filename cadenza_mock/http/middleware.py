@@ -31,6 +31,7 @@ from cadenza_mock.engine.store import Store
 from cadenza_mock.errors import (
     BAD_REQUEST,
     BODY_TOO_LARGE,
+    INVALID_ARGUMENT,
     UNKNOWN_ERROR,
     ApiError,
     method_not_allowed,
@@ -55,12 +56,12 @@ from cadenza_mock.http.keys import (
     state_of,
 )
 from cadenza_mock.model import User
-from cadenza_mock.operations import OPERATIONS
+from cadenza_mock.operations import ADMIN_PREFIX, OPERATIONS
 from cadenza_mock.schemas import load_json
 
 log = logging.getLogger("cadenza_mock")
 
-ADMIN_PREFIX = "/__admin/"
+ADMIN_PATHS = ADMIN_PREFIX + "/"  # every admin path starts so; "/__administrator" not
 
 
 JSON = "application/json"
@@ -143,20 +144,26 @@ async def read_body(request: web.Request, *, fenced: bool = True) -> bytes:
 async def envelope_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     state = request.app[STATE]
     started = time.perf_counter()
-    if NAMESPACES in request.app and not request.path.startswith(ADMIN_PREFIX):
+    admin = request.path.startswith(ADMIN_PATHS)
+    spaces = request.app.get(NAMESPACES)
+    if spaces is not None and not admin:
         try:
-            state = await _namespace_state(request, state)
+            namespaced = _namespace_state(request, spaces)
+            if namespaced is None and request.path == REFRESH_PATH and request.body_exists:
+                namespaced = await _refresh_owner(request, spaces)  # the only await: rare
         except ApiError as err:  # an unknown namespace: nothing of any state is touched
             return error_response(err, state.store)
         except ClientGone:
             return _drop(request)
+        if namespaced is not None:
+            state = namespaced
     generation = request[GENERATION] = state.generation
     response: web.StreamResponse | None = None
     decision: Decision | None = None
     gone = False
     # Faults are evaluated here, not in a second middleware: with none armed this costs
     # one attribute read. The admin API is never faulted, so a test can always disarm.
-    if state.faults.armed and not request.path.startswith(ADMIN_PREFIX):
+    if state.faults.armed and not admin:
         try:
             decision, response, gone = await _faulted(request, state, generation)
         except Stale:
@@ -183,7 +190,7 @@ async def envelope_middleware(request: web.Request, handler: Handler) -> web.Str
             response = _truncated(response)
         elif decision is not None and decision.action == "slow_body":
             response = await _trickle(request, response, decision)
-    if request.path.startswith(ADMIN_PREFIX):  # admin calls are never journaled or hinted
+    if admin:  # admin calls are never journaled or hinted
         return response
     journaled = state.journal.limit and state.generation == generation  # else a reset came
     # Hints need a query or a body to look at: the bare list call skips all of this.
@@ -211,49 +218,54 @@ def named_namespace(request: web.Request) -> MockState | None:
     path prefix, else the header);
     None if it names none. ApiError 404 for a name no namespace has (any more)."""
     spaces = request.app.get(NAMESPACES)
-    name = (
-        request.get(URL_NAMESPACE)
-        or request.match_info.get("namespace")
-        or request.headers.get(NAMESPACE_HEADER)
-        or ""
-    ).strip()
-    if spaces is None or not name:  # an empty header names none
+    given = (
+        request.get(URL_NAMESPACE),
+        request.match_info.get("namespace"),
+        request.headers.get(NAMESPACE_HEADER),
+    )
+    if spaces is None or given == (None, None, None):  # what nearly every request is
         return None
-    state = request[REQUEST_STATE] = spaces.state_named(name)
+    named = {name.strip() for name in given if name and name.strip()}  # "" names none
+    if not named:
+        return None
+    if len(named) > 1:
+        raise INVALID_ARGUMENT.error(
+            f"namespace: the URL and the {NAMESPACE_HEADER} header name different "
+            f"namespaces ({', '.join(sorted(repr(n[:60]) for n in named))}); name one"
+        )
+    state = request[REQUEST_STATE] = spaces.state_named(named.pop())
     return state
 
 
-async def _namespace_state(request: web.Request, default: MockState) -> MockState:
-    """The state an API request works on: the namespace its header names, else the one
-    its bearer token (or, on refresh, its refresh token) belongs to, else the server's.
-    ApiError 404 for a namespace named but unknown. (Admin calls name theirs after the
-    admin token was checked: `named_namespace`.)"""
+def _namespace_state(request: web.Request, spaces: Namespaces) -> MockState | None:
+    """The namespace an API request's header names, else the one its bearer token belongs
+    to; None: the server's own (as far as the request line and headers tell). ApiError 404
+    for a namespace named but unknown. No await: this is on every request's path. (Admin
+    calls name theirs after the admin token was checked: `named_namespace`.)"""
     found = named_namespace(request)
-    if found is not None:
+    if found is not None or not len(spaces):
         return found
-    spaces = request.app[NAMESPACES]
-    if not len(spaces):
-        return default
     token = bearer_token(request.headers.get("Authorization"))
     found = spaces.for_token(token) if token is not None else None
-    if found is None and request.path == REFRESH_PATH and request.body_exists:
-        found = _refresh_owner(await read_body(request, fenced=False), spaces)
-    if found is None:
-        return default
-    request[REQUEST_STATE] = found
+    if found is not None:
+        request[REQUEST_STATE] = found
     return found
 
 
-def _refresh_owner(raw: bytes, spaces: Namespaces) -> MockState | None:
-    """The namespace that issued the refresh token in a refresh body (None: not one)."""
+async def _refresh_owner(request: web.Request, spaces: Namespaces) -> MockState | None:
+    """The namespace that issued the refresh token a refresh body holds (None: none)."""
+    if not len(spaces):
+        return None
+    raw = await read_body(request, fenced=False)  # a late or broken body: its own 400
     try:
         body = load_json(raw)
     except ApiError:
         return None  # the handler explains what is wrong with it
-    if not isinstance(body, dict):
-        return None
-    refresh_token = body.get("refreshToken")
-    return spaces.for_refresh_token(refresh_token) if isinstance(refresh_token, str) else None
+    refresh_token = body.get("refreshToken") if isinstance(body, dict) else None
+    found = spaces.for_refresh_token(refresh_token) if isinstance(refresh_token, str) else None
+    if found is not None:
+        request[REQUEST_STATE] = found
+    return found
 
 
 # Hints of body-less requests by (profile, method, path, query string): a filtered list

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from cadenza_mock.http.keys import FAULT_ACTION, state_of
-from cadenza_mock.operations import ADMIN_PREFIX, NAMESPACES_PATH
+from cadenza_mock.operations import plain_path
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,17 +51,6 @@ def default_observer() -> ResponseObserver | None:
     return _default
 
 
-def _documented_path(request: web.Request) -> str:
-    """The path as the OpenAPI document has it: a namespace's admin call
-    (`/__admin/namespaces/<name>/reset`) is the plain one's (`/__admin/reset`)."""
-    path = request.path
-    if "namespace" in request.match_info and path.startswith(NAMESPACES_PATH + "/"):
-        rest = path[len(NAMESPACES_PATH) + 1 :].partition("/")[2]
-        if rest:
-            return f"{ADMIN_PREFIX}/{rest}"
-    return path
-
-
 def attach(app: web.Application, observer: ResponseObserver) -> None:
     """Report every response `app` prepares to `observer`."""
 
@@ -70,7 +59,10 @@ def attach(app: web.Application, observer: ResponseObserver) -> None:
         observer(
             ObservedResponse(
                 method=request.method,
-                path=_documented_path(request),
+                # A namespace's admin call is documented as the plain one.
+                path=plain_path(request.path)
+                if "namespace" in request.match_info
+                else request.path,
                 status=response.status,
                 body=body if isinstance(body, bytes) else None,
                 content_type=response.content_type,

@@ -28,7 +28,14 @@ from cadenza_mock.engine.journal import kept_answer, redact_body
 from cadenza_mock.engine.namespaces import Namespace
 from cadenza_mock.engine.state import MockState
 from cadenza_mock.errors import ApiError
-from cadenza_mock.http.keys import HANDLER_ERROR_HOOK, HINTS, NAMESPACES, STATE, STOPPING
+from cadenza_mock.http.keys import (
+    HANDLER_ERROR_HOOK,
+    HINTS,
+    NAMESPACES,
+    REQUEST_STATE,
+    STATE,
+    STOPPING,
+)
 from cadenza_mock.http.middleware import error_response, named_namespace
 from cadenza_mock.model import User
 from cadenza_mock.seeded import rng_for, uuid4_from
@@ -72,9 +79,11 @@ class WsClient:
     """One open connection: who it speaks for, what it listens to, what it sends next."""
 
     ws: web.WebSocketResponse
-    client_id: str
     state: MockState  # the server's, or the namespace's its header or token selects
     hub: WsHub
+    # Numbered by its hub at connect, so a namespace's clients never shift the ids the
+    # server's own clients get (seeded: a rerun sees the same ids).
+    client_id: str = ""
     user: User | None = None
     token: str | None = None
     expires_at_ms: int | None = None
@@ -141,7 +150,7 @@ def attach(app: web.Application) -> None:
     hub_for(app, app[STATE])
     spaces = app.get(NAMESPACES)
     if spaces is not None:
-        # A dropped namespace's connections were closed by its retire(); its hub goes.
+        # A dropped namespace's hub goes, its connections closed (retire() follows).
         spaces.on_drop.append(lambda space: _forget(hubs, space))
     app.router.add_get(WS_PATH, websocket)
 
@@ -207,10 +216,11 @@ async def websocket(request: web.Request) -> web.StreamResponse:
             return error_response(decision.error, state.store)
     ws = web.WebSocketResponse(max_msg_size=MAX_FRAME_BYTES, autoping=True)
     await ws.prepare(request)
+    if state.retired:  # its namespace was dropped during the delay or the handshake
+        await ws.close(code=DISCONNECT_FORCE_NO_RECONNECT[0])
+        return ws
     hub = hub_for(request.app, state)
-    hub.opened += 1
-    client_id = uuid4_from(rng_for(state.scenario.seed, "ws-client", hub.opened))
-    client = WsClient(ws, client_id, state, hub)
+    client = WsClient(ws, state, hub)
     hub.clients.add(client)
     writer = asyncio.ensure_future(_write(client))
     pinger = asyncio.ensure_future(_ping(client))
@@ -263,8 +273,8 @@ def _enter_namespace(request: web.Request, client: WsClient, body: Any) -> None:
     namespace's hub (unless a header named the namespace at the upgrade)."""
     spaces = request.app.get(NAMESPACES)
     token = body.get("token") if isinstance(body, dict) else None
-    if spaces is None or not isinstance(token, str) or client.state is not request.app[STATE]:
-        return
+    if spaces is None or not isinstance(token, str) or request.get(REQUEST_STATE) is not None:
+        return  # a URL or header named the namespace: the token does not choose
     found = spaces.for_token(token)
     if found is None:
         return
@@ -364,6 +374,9 @@ def _connect(state: MockState, client: WsClient, command_id: int, body: dict[str
         client.send(_error(command_id, ERROR_TOKEN_EXPIRED, temporary=True))
         return
     client.user, client.token, client.expires_at_ms = user, body["token"], expires
+    hub = client.hub
+    hub.opened += 1
+    client.client_id = uuid4_from(rng_for(state.scenario.seed, "ws-client", hub.opened))
     client.send(
         {
             "id": command_id,
