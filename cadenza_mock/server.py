@@ -196,7 +196,7 @@ class StateFile:
         mark = persist.change_mark(self.state)
         try:
             self._put(persist.state_document(self.state))
-        except OSError as exc:
+        except Exception as exc:  # whatever it is, the server still stops cleanly
             log.error("state file %s not written at shutdown: %s", self.path, exc)
             return
         self._saved = mark

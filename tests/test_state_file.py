@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import requests
 from centrifuge import Client
-from support import ALICE, LIST, Served, run_cli, write
+from support import ALICE, LIST, Served, bearer, run_cli, write
 
 from cadenza_mock import MockServer, StateFileError
 from cadenza_mock.engine import persist
@@ -120,10 +120,6 @@ def test_what_users_changed_survives_sigterm_and_restart(tmp_path: Path, serve: 
     third = create(url, "COINBASE", "coinbaseKEY1234567", "c")
     assert third["credentialId"] not in statuses
     stopped(second)
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 def test_keys_are_still_recognised_after_a_restart(tmp_path: Path, serve: ServeFn) -> None:
@@ -749,3 +745,34 @@ def test_mock_server_refuses_a_bad_file_in_the_caller(tmp_path: Path) -> None:
     with pytest.raises(StateFileError, match=r"written for scenario 'default'.*not 'empty'"):
         MockServer("empty", state_file=path)
     assert path.read_bytes() == good
+
+
+def test_a_lone_surrogate_in_a_scenario_record_is_kept_and_read_back(tmp_path: Path) -> None:
+    """YAML may spell a lone surrogate (`\\ud800`); the file must still be written (not
+    fail every write) and restore it as it was."""
+    scenario = tmp_path / "odd.yaml"
+    scenario.write_text(
+        "users:\n"
+        "  - email: odd@example.com\n"
+        "    tokens: [odd-token]\n"
+        "    credentials:\n"
+        "      - credentialId: 5e8f6a2b-3c4d-4e5f-8a9b-0c1d2e3f4a5b\n"
+        "        venue: BINANCE\n"
+        '        name: "odd \\ud800 name"\n'
+        "        apiKey: oddKEY1234567890abcdef\n"
+        "        apiSecret: odd-secret\n"
+    )
+    path = tmp_path / "state.json"
+    revoke = {"credentialId": "5e8f6a2b-3c4d-4e5f-8a9b-0c1d2e3f4a5b"}
+    with MockServer(str(scenario), state_file=path) as mock:
+        answer = requests.post(
+            mock.url + f"{API}/credential/revoke",
+            json=revoke,
+            headers=bearer("odd-token"),
+            timeout=10,
+        )
+        assert answer.status_code == 200, answer.text
+    assert "\\ud800" in path.read_text(encoding="utf-8")
+    with MockServer(str(scenario), state_file=path) as mock:
+        got = requests.get(mock.url + LIST, headers=bearer("odd-token"), timeout=10).json()["data"]
+    assert [(c["status"], c["name"]) for c in got] == [("REVOKED", "odd \ud800 name")]

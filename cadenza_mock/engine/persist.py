@@ -429,8 +429,11 @@ def _credential_changes(read: _Reader, part: Any, state: MockState, salt: bytes)
 
 
 def encode(document: Mapping[str, Any]) -> bytes:
-    """The file's bytes: indented JSON, so a person can read what was kept."""
-    return (json.dumps(document, indent=1, ensure_ascii=False) + "\n").encode()
+    """The file's bytes: indented JSON, so a person can read what was kept. A lone
+    surrogate (a scenario's YAML may hold one) is written escaped, as `wire.dumps` does,
+    and reads back the same."""
+    text = json.dumps(document, indent=1, ensure_ascii=False) + "\n"
+    return text.encode("utf-8", "backslashreplace")
 
 
 def write_file(path: Path, data: bytes) -> None:
