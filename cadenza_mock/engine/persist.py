@@ -6,12 +6,14 @@ login sessions; logged-out tokens; the clock's advance), never the scenario itse
 size follows the changes, not the scenario. It never holds a secret: like Cadenza's
 "encrypted at rest", an API key is kept as its masked form plus a salted fingerprint, a
 secret, passphrase or token as a fingerprint only (the salt is in the file), so a leaked
-state file leaks nothing and the store still recognises a key or token after a restart
-(see `engine.fingerprints`). The journal, faults armed at run time and snapshots are not
-kept.
+state file leaks no key or secret a client handed over, and the store still recognises a
+key or token after a restart (see `engine.fingerprints`). Tokens the mock issued are drawn
+from the scenario's seed by design (reruns are byte-identical): whoever has the scenario
+can derive them with or without this file, and they open only this mock. The journal,
+faults armed at run time and snapshots are not kept.
 
-Transport-free and per `MockState`: a server with several states (namespaces) writes one
-document for each.
+Transport-free and per `MockState` (`serve` keeps the server's own; namespaces live in
+memory only).
 """
 
 from __future__ import annotations
