@@ -19,6 +19,7 @@ from support import ALICE, LIST, write
 
 from cadenza_mock import MockServer
 from cadenza_mock.engine.journal import Journal
+from cadenza_mock.http import admin
 from cadenza_mock.http.keys import STATE
 from cadenza_mock.http.observer import ObservedResponse, set_default_observer
 from cadenza_mock.http.ui import DASHBOARD_DIR as FILES
@@ -28,6 +29,15 @@ UI = "/__admin/ui"
 STREAM = "/__admin/requests/stream"
 ADMIN_TOKEN = "dash-admin-7"
 READ_TIMEOUT = 5.0  # seconds a frame may take: far more than any here needs
+
+
+@pytest.fixture(autouse=True)
+def _no_polling_rescue(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The stream wakes on what happens (a record, a reset, the server stopping); its
+    periodic check only finds clients that left. Checked every 30 s here, a stream that
+    missed a wake-up would time the test out instead of passing a half second late."""
+    if "leaves" not in request.node.name:
+        monkeypatch.setattr(admin, "_STREAM_CHECK", 30.0)
 
 
 # ----------------------------------------------------------------------------- the files
@@ -214,6 +224,21 @@ async def test_stream_ends_on_a_load(client):
     ended = await next_event(stream)
     assert json.loads(ended["data"]) == {"scenario": "empty"}
     assert await next_event(stream) == {}
+
+
+async def test_stream_ends_on_a_rollback_and_on_its_namespace_going(client):
+    taken = await (await client.post("/__admin/snapshots")).json()
+    stream = await client.get(STREAM)
+    await next_event(stream)
+    await client.post(f"/__admin/snapshots/{taken['data']['id']}/restore")
+    assert (await next_event(stream))["event"] == "reset"
+    assert await next_event(stream) == {}
+    assert (await client.post("/__admin/namespaces?namespace=streamed")).status == 200
+    namespaced = await client.get(STREAM, headers={"X-Cadenza-Mock-Namespace": "streamed"})
+    await next_event(namespaced)
+    await client.delete("/__admin/namespaces/streamed")
+    assert (await next_event(namespaced))["event"] == "reset"
+    assert await next_event(namespaced) == {}
 
 
 async def test_stream_ends_at_once_when_the_server_begins_to_stop(client):

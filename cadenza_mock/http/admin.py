@@ -265,6 +265,7 @@ async def stream_requests(request: web.Request) -> web.StreamResponse:
     generation = state.generation
     wake = asyncio.Event()
     unwatch = journal.watch(wake.set)
+    state.on_reset.append(wake.set)  # a reset, load, rollback or namespace drop ends it
     app[STREAMS].add(wake)
     response = web.StreamResponse(headers=_STREAM_HEADERS)
     try:
@@ -294,6 +295,7 @@ async def stream_requests(request: web.Request) -> web.StreamResponse:
         pass
     finally:
         unwatch()
+        state.on_reset.remove(wake.set)
         app[STREAMS].discard(wake)
     return response
 
@@ -303,8 +305,8 @@ _STREAM_HEADERS = {
     "Cache-Control": "no-cache",
     "X-Accel-Buffering": "no",  # a proxy in front must not hold events back
 }
-# Seconds between checks that the client, the run and the server are still there, and
-# between keep-alive comments on a quiet stream.
+# Seconds between checks that the client is still there (the run and the server say when
+# they end), and between keep-alive comments on a quiet stream.
 _STREAM_CHECK = 0.5
 STREAM_KEEPALIVE = 15.0
 
