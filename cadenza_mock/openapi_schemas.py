@@ -286,7 +286,7 @@ def admin_schemas() -> dict[str, Any]:
                 "fault": {"description": "the injected fault that answered, if any"},
                 "response": {
                     "description": "the answer's JSON body with tokens redacted, a note "
-                    "for one over 32 KiB or not JSON, null when nothing was sent"
+                    "for one over 8 KiB or not JSON, null when nothing was sent"
                 },
             }
         ),

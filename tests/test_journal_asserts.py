@@ -459,3 +459,6 @@ def test_entries_keep_the_answer_with_tokens_redacted_and_big_ones_as_a_size() -
         small = requests.get(url, headers=bearer("alice-token"), timeout=10)
         assert mock.last_call.response == small.json()  # kept whole, as sent
         assert mock.last_call.to_json()["response"] == small.json()
+        mock.add_fault({"match": {"path": "/api/v3/credential/list"}, "malformed": True})
+        cut = requests.get(url, headers=bearer("alice-token"), timeout=10)
+        assert mock.last_call.response == f"<non-JSON answer, {len(cut.content)} bytes>"

@@ -21,7 +21,7 @@ from cadenza_mock.wire import mask_api_key
 REDACTED = "<redacted>"
 # Answers up to this size are kept with their entry (a reference to the bytes sent, no
 # copy); a larger one only as its size, so a journal of huge lists stays small.
-MAX_KEPT_ANSWER = 32 * 1024
+MAX_KEPT_ANSWER = 8 * 1024  # a journal of 1,000 entries holds 8 MB of answers at most
 RawHeaders = tuple[tuple[bytes, bytes], ...]
 Recorded = tuple[Any, ...]
 # Words that make a body field, query parameter or header a secret wherever they appear,
@@ -244,21 +244,24 @@ class Journal:
         self._changed()
 
 
-def kept_answer(body: bytes | str | None) -> bytes | str | None:
+def kept_answer(body: bytes | str | None) -> bytes | str | int | None:
     """What a journal entry keeps of an answer's body: the object itself (no copy) up to
-    MAX_KEPT_ANSWER bytes, else a note of its size. Parsed only when someone reads."""
+    MAX_KEPT_ANSWER, else only its size in bytes. Parsed only when someone reads."""
     if body is None or len(body) <= MAX_KEPT_ANSWER:
         return body
-    return f"<answer of {len(body)} bytes, not kept>"
+    return len(body) if isinstance(body, bytes) else len(body.encode("utf-8", "replace"))
 
 
-def _response(answer: bytes | str | None) -> Any:
-    if answer is None or (isinstance(answer, str) and answer.startswith("<answer of ")):
-        return answer
+def _response(answer: bytes | str | int | None) -> Any:
+    if answer is None:
+        return None
+    if isinstance(answer, int):
+        return f"<answer of {answer} bytes, not kept>"
     try:
         return _redact_answer(json.loads(answer))
     except ValueError:  # a truncated (malformed fault) or non-JSON answer
-        return f"<non-JSON answer, {len(answer)} bytes>"
+        size = len(answer) if isinstance(answer, bytes) else len(answer.encode("utf-8", "replace"))
+        return f"<non-JSON answer, {size} bytes>"
 
 
 def _redact_answer(body: Any) -> Any:
@@ -287,7 +290,7 @@ def _entry(
     user_id: str | None,
     fault: str | None,
     hints: tuple[str, ...] = (),
-    answer: bytes | str | None = None,
+    answer: bytes | str | int | None = None,
 ) -> JournalEntry:
     return JournalEntry(
         seq=seq,
