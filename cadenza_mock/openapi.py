@@ -131,7 +131,9 @@ def _operation(profile: str, op: Operation, detail: Mapping[str, Any]) -> dict[s
         "tags": [op.tag],
         "responses": responses,
     }
-    result["parameters"] = [*detail.get("parameters", ()), _NAMESPACE_PARAMETER]
+    parameters = [*detail.get("parameters", ()), *([_NAMESPACE_PARAMETER] * op.namespaced)]
+    if parameters:
+        result["parameters"] = parameters
     if op.body is not None:
         result["requestBody"] = {
             "required": True,

@@ -89,6 +89,9 @@ class Operation:
     body: str | None = None  # the JSON request body's schema (components), when required
     reads_body: bool = False  # reads a body of its own shape (admin: YAML or JSON)
     auth: Auth = "bearer"
+    # Works on the namespace a call names (header, URL): False for the dashboard's files,
+    # one page for the whole server.
+    namespaced: bool = True
 
     @property
     def answers(self) -> tuple[ErrorKind, ...]:
@@ -96,7 +99,9 @@ class Operation:
         kind: any request can be malformed; a body can be bad or too big; a bearer can be
         wrong; an admin call can need a token, or the admin API be off; any call can name
         a namespace that does not exist, or malformed or contradictory ones."""
-        found = [BAD_REQUEST, *self.errors, INVALID_ARGUMENT, NAMESPACE_NOT_FOUND]
+        found = [BAD_REQUEST, *self.errors]
+        if self.namespaced:
+            found += [INVALID_ARGUMENT, NAMESPACE_NOT_FOUND]
         if self.body is not None or self.reads_body:
             found += [INVALID_JSON, BODY_TOO_LARGE]
         if self.body is not None:
@@ -553,6 +558,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "The dashboard (HTML); its data comes from the admin API, which needs the token",
         "admin",
         auth="page",
+        namespaced=False,
     ),
     Operation(
         "GET",
@@ -563,6 +569,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "admin",
         (PAGE_NOT_FOUND,),
         auth="page",
+        namespaced=False,
     ),
 )
 
@@ -574,7 +581,7 @@ NAMESPACED_ADMIN: tuple[Operation, ...] = tuple(
     for op in OPERATIONS
     if op.path.startswith(ADMIN_PREFIX)
     and not op.path.startswith(NAMESPACES_PATH)
-    and op.auth != "page"  # one dashboard; it picks a namespace by the header
+    and op.namespaced
 )
 
 
