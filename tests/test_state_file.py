@@ -776,3 +776,40 @@ def test_a_lone_surrogate_in_a_scenario_record_is_kept_and_read_back(tmp_path: P
     with MockServer(str(scenario), state_file=path) as mock:
         got = requests.get(mock.url + LIST, headers=bearer("odd-token"), timeout=10).json()["data"]
     assert [(c["status"], c["name"]) for c in got] == [("REVOKED", "odd \ud800 name")]
+
+
+def _edited(good: bytes, edit: Callable[[dict[str, Any]], None]) -> bytes:
+    document = json.loads(good)
+    edit(document)
+    return persist.encode(document)
+
+
+def _set(document: dict[str, Any], path: str, value: Any) -> None:
+    *parents, last = path.split(".")
+    for key in parents:
+        document = document[key][0] if key == "records" else document[key]
+    document[last] = value
+
+
+# Damage past the format check: each is refused by MockServer(state_file=) in the caller,
+# with the place named, and the file left as it is (the CLI's line is tested above).
+DAMAGED: dict[str, tuple[str, Any, str]] = {
+    "a salt that is not hex": ("salt", "not-hex", "salt"),
+    "a clock set back": ("clock.offsetMs", -1, "offsetMs"),
+    "true for a number": ("clock.offsetMs", True, "offsetMs"),
+    "a negative counter": ("credentials.created", -1, "created"),
+    "an unknown user": ("credentials.records.userId", "no-such-user", "no-such-user"),
+    "an unknown logged-out token": ("credentials.loggedOutTokens", ["f" * 32], "loggedOutTokens"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(DAMAGED))
+def test_damage_inside_a_state_file_is_refused_and_left_as_it_is(tmp_path: Path, case: str) -> None:
+    where, value, named = DAMAGED[case]
+    bad = _edited(_state_of_default(tmp_path), lambda doc: _set(doc, where, value))
+    path = tmp_path / "state.json"
+    path.write_bytes(bad)
+    with pytest.raises(StateFileError) as refused:
+        MockServer(state_file=path)
+    assert named in str(refused.value) and str(path) in str(refused.value)
+    assert path.read_bytes() == bad and temp_files(tmp_path) == []
