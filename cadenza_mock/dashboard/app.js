@@ -494,12 +494,10 @@ function handleEvent(frame) {
   const payload = JSON.parse(data.join("\n"));
   if (event === "request") {
     addEntry(payload);
-    refreshSoon(); // a request may have changed credentials, accounts or faults
-  } else if (event === "cleared") {
-    journal = [];
-    renderJournal();
-  } else if (event === "reset") {
-    journal = [];
+    // A read changes nothing the panels show, unless a fault acted on it (its counts).
+    if (payload.method !== "GET" || payload.fault) refreshSoon();
+  } else if (event === "cleared" || event === "reset") {
+    journal = []; // after a reset the stream ends; the next one starts the new run
     renderJournal();
   }
 }

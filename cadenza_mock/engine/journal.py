@@ -200,8 +200,7 @@ class Journal:
             self._changed()
 
     def entries(self) -> list[JournalEntry]:
-        first = self._recorded - len(self._entries) + 1
-        return [_entry(first + i, *raw) for i, raw in enumerate(self._entries)]
+        return self.entries_after(0)
 
     @property
     def last_seq(self) -> int:
