@@ -47,16 +47,22 @@ class EnvDefault(argparse.Action):
 
 
 class EnvList(EnvDefault):
-    """A repeatable option; CADENZA_MOCK_<DEST> gives several values split by os.pathsep."""
+    """A repeatable option; CADENZA_MOCK_<DEST> gives several values, split by os.pathsep
+    (folders) or by `split` (values that hold a colon, such as origins)."""
 
     repeatable = True
 
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(convert=_path_list, default=None, **kwargs)
+    def __init__(self, *, split: Callable[[str], list[str]] | None = None, **kwargs: Any) -> None:
+        super().__init__(convert=split or _path_list, default=None, **kwargs)
 
 
 def _path_list(text: str) -> list[str]:
     return [part for part in text.split(os.pathsep) if part]
+
+
+def _word_list(text: str) -> list[str]:
+    """Values separated by commas or spaces (origins and host names hold no comma)."""
+    return text.replace(",", " ").split()
 
 
 class EnvFlag(EnvDefault):
@@ -246,6 +252,26 @@ def build_parser() -> argparse.ArgumentParser:
         "scenarios); without it such a server answers 403 on /__admin/ except health",
     )
     option(
+        "--allow-origin",
+        action=EnvList,
+        split=_word_list,
+        metavar="ORIGIN",
+        help="let web pages from this origin (scheme://host:port, e.g. "
+        "http://localhost:5173; '*' for any) call the mock, with CORS headers; repeatable, "
+        "the variable takes several separated by commas. Without it a request that carries "
+        "another site's Origin header is refused (403): any page you visit could "
+        "otherwise drive a mock on your machine. Clients outside a browser are unaffected",
+    )
+    option(
+        "--allow-host",
+        action=EnvList,
+        split=_word_list,
+        metavar="NAME",
+        help="on a loopback --host, also answer requests whose Host header is NAME "
+        "(repeatable; '*' for any); by default only localhost, loopback addresses and the "
+        "bound address are answered, which keeps DNS-rebinding pages out",
+    )
+    option(
         "--journal-size",
         action=EnvDefault,
         convert=_non_negative,
@@ -391,6 +417,8 @@ def _serve(args: argparse.Namespace) -> int:
     options = {action.dest: getattr(args, action.dest) for action in args.env_options}
     options["scenario_dirs"] = options.pop("scenario_dir")
     options["hints"] = not options.pop("no_hints")
+    options["allow_origins"] = options.pop("allow_origin") or ()
+    options["allow_hosts"] = options.pop("allow_host") or ()
     return serve_forever(**options)
 
 

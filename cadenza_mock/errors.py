@@ -79,6 +79,9 @@ VALIDATION_FAILED = E(400, -19004, "VALIDATION_ERROR", "Form validation failed",
 INVALID_SCENARIO = E(400, -19004, "INVALID_SCENARIO", "Form validation failed", "bad scenario")
 INVALID_FAULT = E(400, -19004, "INVALID_FAULT", "Form validation failed", "bad fault (admin API)")
 BODY_TOO_LARGE = E(413, -19004, "HTTP_ERROR", "Request Entity Too Large", "body over 1 MiB")
+UNSUPPORTED_MEDIA_TYPE = E(
+    415, -19004, "HTTP_ERROR", "Unsupported Media Type", "admin body not JSON or YAML"
+)
 INVALID_JSON = E(400, -19005, "INVALID_JSON", "Invalid JSON", "not JSON, or nested over 64 levels")
 INVALID_BODY = E(400, -19005, "INVALID_BODY", "Invalid body", "admin body that is not UTF-8")
 UNAUTHORIZED = E(401, -19002, "INVALID_TOKEN", "Unauthorized", "bad or expired bearer/admin token")
@@ -86,6 +89,8 @@ INVALID_LOGIN = E(401, -100001, "INVALID_CREDENTIALS", "Invalid login credential
 INVALID_REFRESH_TOKEN = E(401, -100003, "INVALID_TOKEN", "Invalid refresh token", "bad refresh")
 PERMISSION_DENIED = E(403, -22018, "PERMISSION_DENIED", "Permission denied", "another user's")
 ADMIN_DISABLED = E(403, -22018, "ADMIN_DISABLED", "Permission denied", "admin API off (no token)")
+ORIGIN_NOT_ALLOWED = E(403, -22018, "ORIGIN_NOT_ALLOWED", "Permission denied", "web page's Origin")
+HOST_NOT_ALLOWED = E(403, -22018, "HOST_NOT_ALLOWED", "Permission denied", "foreign Host header")
 CREDENTIAL_NOT_FOUND = E(404, -22016, "NOT_FOUND", "Credential not found", "unknown credentialId")
 ACCOUNT_NOT_FOUND = E(404, -22016, "NOT_FOUND", "Trading account not found", "unknown account")
 PAGE_NOT_FOUND = E(404, -19003, "NOT_FOUND", "Page not found", "unknown route")

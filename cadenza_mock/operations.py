@@ -21,6 +21,7 @@ from cadenza_mock.errors import (
     CREDENTIAL_NOT_FOUND,
     EXCHANGE_ERROR,
     FAULT_NOT_FOUND,
+    HOST_NOT_ALLOWED,
     INVALID_API_KEY,
     INVALID_ARGUMENT,
     INVALID_BODY,
@@ -36,6 +37,7 @@ from cadenza_mock.errors import (
     NAMESPACE_NOT_FOUND,
     NETWORK_ERROR,
     NOT_REVOCABLE,
+    ORIGIN_NOT_ALLOWED,
     PAGE_NOT_FOUND,
     PERMISSION_DENIED,
     RATE_LIMITED,
@@ -44,6 +46,7 @@ from cadenza_mock.errors import (
     TOO_MANY_NAMESPACES,
     UNAUTHORIZED,
     UNKNOWN_ERROR,
+    UNSUPPORTED_MEDIA_TYPE,
     VALIDATION_FAILED,
     VENUE_TIMEOUT,
     VENUE_UNAVAILABLE,
@@ -98,8 +101,9 @@ class Operation:
         """Every error this operation can answer, its own and those that come with its
         kind: any request can be malformed; a body can be bad or too big; a bearer can be
         wrong; an admin call can need a token, or the admin API be off; any call can name
-        a namespace that does not exist, or malformed or contradictory ones."""
-        found = [BAD_REQUEST, *self.errors]
+        a namespace that does not exist, or malformed or contradictory ones; any call can come
+        from a web page or through a name the server does not answer to."""
+        found = [BAD_REQUEST, *self.errors, ORIGIN_NOT_ALLOWED, HOST_NOT_ALLOWED]
         if self.namespaced:
             found += [INVALID_ARGUMENT, NAMESPACE_NOT_FOUND]
         if self.body is not None or self.reads_body:
@@ -110,6 +114,8 @@ class Operation:
             found += [UNAUTHORIZED, *_INJECTED]
         if self.auth == "admin":
             found += [UNAUTHORIZED, ADMIN_DISABLED]
+            if self.reads_body:
+                found.append(UNSUPPORTED_MEDIA_TYPE)
         if self.auth == "page":
             found.append(ADMIN_DISABLED)
         return tuple(dict.fromkeys(found))

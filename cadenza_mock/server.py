@@ -34,6 +34,7 @@ from cadenza_mock.errors import ScenarioError
 from cadenza_mock.handle import MockHandle, ScenarioCache, SourceLike, source_key
 from cadenza_mock.http import access_log as access_lines
 from cadenza_mock.http.app import make_app
+from cadenza_mock.http.guard import BrowserGuard, OriginError
 from cadenza_mock.http.keys import ADMIN_TOKEN, DEFAULT_READ_TIMEOUT
 from cadenza_mock.http.runner import MockRunner
 from cadenza_mock.model import User
@@ -350,6 +351,8 @@ def serve_forever(
     tls_key: str | None = None,
     tls_ca_file: str | None = None,
     state_file: str | None = None,
+    allow_origins: Sequence[str] = (),
+    allow_hosts: Sequence[str] = (),
 ) -> int:
     """`cadenza-mock serve`: run until SIGINT/SIGTERM; the exit code says why it stopped."""
     try:
@@ -365,6 +368,11 @@ def serve_forever(
     logging.basicConfig(
         stream=sys.stdout, level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s"
     )
+    try:
+        guard = BrowserGuard.from_options(allow_origins, allow_hosts, host)
+    except OriginError as exc:
+        print(f"cadenza-mock: --allow-origin {exc}", file=sys.stderr)
+        return 2
     for folder in scenario_dirs or ():
         if not Path(folder).is_dir():
             print(f"cadenza-mock: --scenario-dir {folder}: not a folder", file=sys.stderr)
@@ -401,6 +409,9 @@ def serve_forever(
         hints=hints,
         max_namespaces=max_namespaces,
         namespace_idle=namespace_idle,
+        allow_origins=guard.allow_origins,
+        allow_hosts=guard.allow_hosts,
+        bound_host=host,
     )
     served = _serve(
         app,
@@ -435,7 +446,8 @@ class MockServer(MockHandle):
     object. Port 0 (the default) picks a free port, read back into `port` and `url`.
     `state_file=PATH` keeps the state in a file as `serve --state-file` does: restored
     here (StateFileError for a bad file, left as it is), written on change while running
-    and at `stop()`.
+    and at `stop()`. `allow_origins`, `allow_hosts`: as `serve --allow-origin/--allow-host`
+    (a browser app under test calling the mock).
     """
 
     def __init__(
@@ -457,6 +469,8 @@ class MockServer(MockHandle):
         tls_key: str | Path | None = None,
         tls_ca_file: str | Path | None = None,
         state_file: str | Path | None = None,
+        allow_origins: Sequence[str] = (),
+        allow_hosts: Sequence[str] = (),
     ) -> None:
         self.scenarios = scenario_cache or ScenarioCache(profile=profile, seed=seed)
         if (self.scenarios.profile, self.scenarios.seed) != (profile, seed):
@@ -481,6 +495,8 @@ class MockServer(MockHandle):
         self.admin_token = admin_token
         self.read_timeout = read_timeout
         self.hints = hints
+        # Web pages allowed to call the mock (checked now: OriginError in the caller).
+        self.guard = BrowserGuard.from_options(allow_origins, allow_hosts, host)
         # HTTPS (and WSS): a certificate for localhost made now, or the caller's files.
         self.tls = tls_setup(tls, tls_cert, tls_key, tls_ca_file)
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -538,6 +554,9 @@ class MockServer(MockHandle):
             body_timeout=self.read_timeout,
             on_handler_error=self._record_handler_error,
             hints=self.hints,
+            allow_origins=self.guard.allow_origins,
+            allow_hosts=self.guard.allow_hosts,
+            bound_host=self.host,
         )
         runner = MockRunner(
             app,

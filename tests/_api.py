@@ -124,6 +124,8 @@ class Api:
         params: Any = None,
     ) -> tuple[int, Any]:
         data = raw if raw is not None else (None if body is None else json.dumps(body))
+        if body is not None and raw is None:  # labelled, as admin bodies must be
+            headers = {"Content-Type": "application/json", **(headers or {})}
         response = await self.client.request(
             method, path, data=data, headers=headers, params=params
         )

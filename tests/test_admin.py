@@ -16,6 +16,8 @@ ENVELOPE_KEYS = ["data", "success", "errno", "error"]
 CREATE = "/api/v3/credential/create"
 FAULTS = "/__admin/faults"
 
+YAML = {"Content-Type": "application/yaml"}  # admin bodies say what they are
+
 
 async def data_of(response, status: int = 200):
     body = await response.json()
@@ -338,7 +340,8 @@ def test_readme_fault_yaml_example_text_is_valid():
 async def test_admin_bodies_that_are_not_utf8_are_400(make_client):
     client = await make_client("default")
     for method, path in (("PUT", "/__admin/scenario"), ("POST", "/__admin/faults")):
-        error = await data_of(await client.request(method, path, data=b"\xff\xfe: x\n"), 400)
+        sent = client.request(method, path, data=b"\xff\xfe: x\n", headers=YAML)
+        error = await data_of(await sent, 400)
         assert error["errno"] == -19005 and "UTF-8" in error["error"]
     assert (await data_of(await client.get("/__admin/scenario")))["name"] == "default"
     assert await data_of(await client.get("/__admin/faults")) == []

@@ -39,6 +39,8 @@ NO_PASSWORD = {
     ],
 }
 
+JSON_TYPE = {"Content-Type": "application/json"}  # admin bodies say what they are
+
 
 @pytest.fixture(params=PROFILES)
 async def api(request, make_client) -> Api:
@@ -312,23 +314,27 @@ async def test_clock_rejects_bad_input(api):
         b"[5]",
         b"null",
     ):
-        status, payload = await api.post(CLOCK, raw=raw, headers=None)
+        status, payload = await api.post(CLOCK, raw=raw, headers=JSON_TYPE)
         assert "advance" in assert_error(status, payload, 400, -19004), raw
-    status, payload = await api.post(CLOCK, raw=b"soon", headers=None)
+    status, payload = await api.post(CLOCK, raw=b"soon", headers=JSON_TYPE)
     assert_error(status, payload, 400, -19005)
     status, payload = await api.post(CLOCK + "?advance=-5", headers=None)
     assert_error(status, payload, 400, -19004)
     # The query wins, but a body sent with it must be valid too.
-    status, payload = await api.post(CLOCK + "?advance=0", raw=b'{"advance": -1}', headers=None)
+    status, payload = await api.post(
+        CLOCK + "?advance=0", raw=b'{"advance": -1}', headers=JSON_TYPE
+    )
     assert_error(status, payload, 400, -19004)
     assert await api.now_ms() == DEFAULT_NOW_MS  # nothing moved
 
 
 async def test_clock_without_an_advance_moves_nothing(api):
     for raw in (b"", b"{}", b'{"other": 1}'):
-        status, payload = await api.post(CLOCK, raw=raw, headers=None)
+        status, payload = await api.post(CLOCK, raw=raw, headers=JSON_TYPE)
         assert status == 200 and payload["data"]["now"] == DEFAULT_NOW_MS, raw
-    status, payload = await api.post(CLOCK + "?advance=60", raw=b'{"advance": 1}', headers=None)
+    status, payload = await api.post(
+        CLOCK + "?advance=60", raw=b'{"advance": 1}', headers=JSON_TYPE
+    )
     assert status == 200 and payload["data"]["now"] == DEFAULT_NOW_MS + 60_000
 
 
@@ -336,7 +342,7 @@ async def test_clock_without_an_advance_moves_nothing(api):
     "raw", [b'{"advance": 1e400}', b'{"advance": Infinity}', b'{"advance": 1e300}']
 )
 async def test_clock_rejects_advances_it_cannot_represent(api, raw):
-    status, payload = await api.post(CLOCK, raw=raw, headers=None)
+    status, payload = await api.post(CLOCK, raw=raw, headers=JSON_TYPE)
     assert "advance" in assert_error(status, payload, 400, -19004)
     # The clock still works and still renders as ISO (sdk twins, nowDateTime).
     assert (await api.call("GET", CLOCK, headers=None))[0] == 200

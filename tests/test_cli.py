@@ -24,6 +24,8 @@ SERVE_OPTIONS = [
     "--admin-token",
     "--scenario-dir",
     "--admin-open",
+    "--allow-origin",
+    "--allow-host",
     "--journal-size",
     "--read-timeout",
     "--quiet",

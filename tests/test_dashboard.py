@@ -255,7 +255,7 @@ async def test_stream_ends_at_once_when_the_server_begins_to_stop(client):
 def test_a_client_that_leaves_leaves_no_watcher_behind():
     with MockServer("default") as mock:
         with socket.create_connection(("127.0.0.1", mock.port), timeout=READ_TIMEOUT) as sock:
-            sock.sendall(f"GET {STREAM} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+            sock.sendall(f"GET {STREAM} HTTP/1.1\r\nHost: localhost\r\n\r\n".encode())
             assert b"200 OK" in sock.recv(4096)
             assert mock.state.journal.watchers == 1
         deadline = time.monotonic() + READ_TIMEOUT
@@ -268,7 +268,7 @@ def test_stopping_a_server_with_open_streams_is_prompt():
     mock = MockServer("default").start()
     socks = [socket.create_connection(("127.0.0.1", mock.port)) for _ in range(3)]
     for sock in socks:
-        sock.sendall(f"GET {STREAM} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        sock.sendall(f"GET {STREAM} HTTP/1.1\r\nHost: localhost\r\n\r\n".encode())
         assert b"200 OK" in sock.recv(4096)
     started = time.monotonic()
     mock.stop()
@@ -336,7 +336,8 @@ async def test_reload_keeps_a_bundled_scenarios_name(client):
 
 async def test_reload_of_a_scenario_from_a_body_says_there_is_no_file(client):
     body = "users:\n  - tokens: [t]\n"
-    assert (await client.put("/__admin/scenario", data=body)).status == 200
+    yaml_body = {"Content-Type": "application/yaml"}
+    assert (await client.put("/__admin/scenario", data=body, headers=yaml_body)).status == 200
     response = await client.post("/__admin/scenario/reload")
     error = (await response.json())["error"]
     assert response.status == 400

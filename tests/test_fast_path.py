@@ -172,7 +172,7 @@ def test_pipelined_split_and_mixed_requests_on_one_connection(mock: MockServer) 
     assert split.count(b"HTTP/1.1 200 OK") == 2 and split.count(body) == 2
     # A request with a body, then a list on the same connection.
     post = (
-        b"POST /api/v3/credential/verify HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "
+        b"POST /api/v3/credential/verify HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer "
         + TOKEN.encode()
         + b'\r\nContent-Type: application/json\r\nContent-Length: 22\r\n\r\n{"credentialIds": []}\n'
     )

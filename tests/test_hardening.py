@@ -21,6 +21,8 @@ from cadenza_mock.scenario import load_scenario_text
 CREATE = "/api/v3/credential/create"
 SDK_TOKEN = ALICE  # the sdk scenario's user has the same token
 
+YAML = {"Content-Type": "application/yaml"}  # admin bodies say what they are
+
 
 def _state(mock: MockServer) -> tuple[bytes, list]:
     listed = requests.get(mock.url + LIST, headers=ALICE, timeout=10).content
@@ -150,11 +152,16 @@ ADMIN_YAML = [
 
 @pytest.mark.parametrize("text", ADMIN_YAML, ids=range(len(ADMIN_YAML)))
 def test_bad_yaml_in_admin_bodies_is_400(mock, text):
-    answer = requests.put(mock.url + "/__admin/scenario", data=text.encode(), timeout=10)
+    answer = requests.put(
+        mock.url + "/__admin/scenario", data=text.encode(), headers=YAML, timeout=10
+    )
     assert "<request body>" in _envelope(answer, 400, -19004)
     assert mock.scenario.name == "default"
     fault = requests.post(
-        mock.url + "/__admin/faults", data=text.replace("seed", "times").encode(), timeout=10
+        mock.url + "/__admin/faults",
+        data=text.replace("seed", "times").encode(),
+        headers=YAML,
+        timeout=10,
     )
     _envelope(fault, 400, -19004)
     assert mock.faults == []
@@ -185,10 +192,10 @@ def test_scenario_loads_leave_nothing_behind(mock):
         return sum(isinstance(o, yaml.Node) for o in gc.get_objects())
 
     for _ in range(5):  # warm: caches and the first load's one-time objects
-        assert requests.put(mock.url + "/__admin/scenario", data=text, timeout=10).ok
+        assert requests.put(mock.url + "/__admin/scenario", data=text, headers=YAML, timeout=10).ok
     before = nodes()
     for _ in range(60):
-        assert requests.put(mock.url + "/__admin/scenario", data=text, timeout=10).ok
+        assert requests.put(mock.url + "/__admin/scenario", data=text, headers=YAML, timeout=10).ok
         assert requests.put(mock.url + "/__admin/scenario?name=multi-user", timeout=10).ok
     assert nodes() <= before
 
@@ -198,7 +205,7 @@ def test_a_big_load_does_not_stop_other_answers(mock):
     loaded: list[requests.Response] = []
     loader = threading.Thread(
         target=lambda: loaded.append(
-            requests.put(mock.url + "/__admin/scenario", data=text, timeout=120)
+            requests.put(mock.url + "/__admin/scenario", data=text, headers=YAML, timeout=120)
         )
     )
     loader.start()
@@ -216,7 +223,7 @@ def test_a_big_load_does_not_stop_other_answers(mock):
 
 def test_one_load_may_ask_for_at_most_200000_credentials(mock):
     text = "users:\n  - credentials:\n      - generate: 150000\n      - generate: 60000\n"
-    answer = requests.put(mock.url + "/__admin/scenario", data=text, timeout=30)
+    answer = requests.put(mock.url + "/__admin/scenario", data=text, headers=YAML, timeout=30)
     assert "at most 200000 credentials" in _envelope(answer, 400, -19004)
     assert ":4:" in answer.json()["error"]  # the second entry is the one over the bound
     assert "brings it to 210000" in answer.json()["error"]
@@ -232,7 +239,7 @@ def _connect(mock: MockServer) -> socket.socket:
 def test_half_sent_headers_are_closed_after_the_read_timeout():
     with MockServer("default", read_timeout=0.5) as mock:
         conn = _connect(mock)
-        conn.sendall(b"GET /api/v3/credential/list HTTP/1.1\r\nHost: x\r\n")
+        conn.sendall(b"GET /api/v3/credential/list HTTP/1.1\r\nHost: localhost\r\n")
         started = time.monotonic()
         assert conn.recv(100) == b""  # closed, no answer
         assert 0.4 < time.monotonic() - started < 5
@@ -243,7 +250,7 @@ def test_a_body_that_never_arrives_is_400_after_the_read_timeout():
     with MockServer("default", read_timeout=0.5) as mock:
         conn = _connect(mock)
         conn.sendall(
-            f"POST {CREATE} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer alice-token\r\n"
+            f"POST {CREATE} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer alice-token\r\n"
             'Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{"venue"'.encode()
         )
         answer = b""
@@ -260,7 +267,7 @@ def test_slow_clients_do_not_stop_a_normal_one():
     with MockServer("default", read_timeout=30) as mock:
         slow = [_connect(mock) for _ in range(200)]
         for conn in slow:
-            conn.sendall(b"GET /api/v3/credential/list HTTP/1.1\r\nHost: x\r\nX-A: ")
+            conn.sendall(b"GET /api/v3/credential/list HTTP/1.1\r\nHost: localhost\r\nX-A: ")
         started = time.monotonic()
         for _ in range(20):
             assert requests.get(mock.url + LIST, headers=ALICE, timeout=10).ok
@@ -273,7 +280,7 @@ def test_a_client_that_vanishes_mid_body_leaves_the_server_answering():
     with MockServer("default") as mock:
         conn = _connect(mock)
         conn.sendall(
-            f"POST {CREATE} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer alice-token\r\n"
+            f"POST {CREATE} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer alice-token\r\n"
             'Content-Length: 500\r\n\r\n{"venue": "BIN'.encode()
         )
         time.sleep(0.1)

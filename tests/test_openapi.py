@@ -17,11 +17,12 @@ from openapi_checker import ResponseChecker
 from openapi_spec_validator import validate
 from support import ALICE, LIST
 
+from cadenza_mock.errors import ADMIN_DISABLED
 from cadenza_mock.http.app import make_app
 from cadenza_mock.http.observer import ObservedResponse
 from cadenza_mock.model import PROFILES
 from cadenza_mock.openapi import ENVELOPE_KEYS, openapi_document
-from cadenza_mock.operations import OPENAPI_PATH
+from cadenza_mock.operations import OPENAPI_PATH, OPERATIONS
 
 PROFILE_NAMES = ("docs", "sdk")
 BOB = {"Authorization": "Bearer bob-token"}
@@ -200,6 +201,10 @@ def _arm(status: int, errno: int, path: str, method: str) -> dict[str, Any]:
     return {"match": {"method": method, "path": path}, "times": 1, "respond": respond}
 
 
+# Operations whose 403 also means "another user's record" (provoked that way here).
+_OWNERSHIP_403 = ("verifyCredential", "rotateCredential", "revokeCredential")
+
+
 async def _provoke(client: Any, profile: str, op_id: str, status: int) -> Any:
     """A request that makes `op_id` answer `status` the way a real client would meet it."""
     sdk = profile == "sdk"
@@ -290,6 +295,8 @@ async def _provoke(client: Any, profile: str, op_id: str, status: int) -> Any:
             # no body: unmet Expect
             return await send(None, {**ALICE, "Expect": "nothing"})
         return await client.post(path, data=b"{not json", headers=ALICE)
+    if status == 403 and op_id not in _OWNERSHIP_403:  # any call can come from a web page
+        return await send({}, {**ALICE, "Origin": "https://evil.example"})
     if status == 403:
         body = verify_one(bob_cred) if op_id == "verifyCredential" else {"credentialId": bob_cred}
         return await send({**body, **key_body})
@@ -341,7 +348,9 @@ async def test_admin_error_statuses_are_reachable(make_client, checker):
         assert "admin-secret-123" not in await r.text()
     admin = {"X-Admin-Token": "admin-secret-123"}
     bad = [
-        ("PUT", "/__admin/scenario", {"data": b"users: [", "headers": admin}, 400),
+        ("PUT", "/__admin/scenario", {"data": b"users: [", "headers": {**admin, **YAML}}, 400),
+        ("PUT", "/__admin/scenario", {"data": b"users: []", "headers": admin}, 415),
+        ("POST", "/__admin/faults", {"data": "{}", "headers": admin}, 415),
         ("POST", "/__admin/faults", {"data": b"{", "headers": {**admin, **JSON}}, 400),
         ("POST", "/__admin/clock", {"json": {"advance": -1}, "headers": admin}, 400),
         ("GET", f"/__admin/credentials/{uuid.uuid4()}", {"headers": admin}, 404),
@@ -360,11 +369,19 @@ async def test_admin_error_statuses_are_reachable(make_client, checker):
             continue
         url = _filled(path)
         r = await locked.request(method.upper(), url)
-        assert r.status == (200 if "403" not in op["responses"] else 403), (method, path)
+        locked_off = ADMIN_DISABLED in _operation(op["operationId"]).answers
+        assert r.status == (403 if locked_off else 200), (method, path)
         assert checker.problems(await observed(r, "docs")) == []
 
 
 JSON = {"Content-Type": "application/json"}
+
+
+def _operation(operation_id: str) -> Any:
+    return next(op for op in OPERATIONS if op.operation_id == operation_id)
+
+
+YAML = {"Content-Type": "application/yaml"}
 
 
 def _filled(path: str) -> str:

@@ -19,6 +19,8 @@ SCENARIO = "/__admin/scenario"
 
 
 def _put(mock: MockServer, **kwargs) -> requests.Response:
+    if "data" in kwargs:  # admin bodies say what they are
+        kwargs.setdefault("headers", {"Content-Type": "application/yaml"})
     return requests.put(mock.url + SCENARIO, timeout=10, **kwargs)
 
 
@@ -168,7 +170,7 @@ def test_non_utf8_admin_token_is_the_same_401(serve):
         host, port = "127.0.0.1", mock.port
         with socket.create_connection((host, port), timeout=10) as conn:
             conn.sendall(
-                b"GET /__admin/scenario HTTP/1.1\r\nHost: x\r\nX-Admin-Token: \xff\xfe\r\n"
+                b"GET /__admin/scenario HTTP/1.1\r\nHost: localhost\r\nX-Admin-Token: \xff\xfe\r\n"
                 b"Connection: close\r\n\r\n"
             )
             answer = _read_all(conn)
@@ -190,21 +192,21 @@ PARSER_REJECTS = {
     "non-ASCII in the query": f"GET {LIST}?apiSecret={CANARY}&x=\xc3\xa9 HTTP/1.1\r\n".encode(
         "latin-1"
     )
-    + b"Host: x\r\n\r\n",
-    "control byte in a header": f"GET {LIST} HTTP/1.1\r\nHost: x\r\n"
+    + b"Host: localhost\r\n\r\n",
+    "control byte in a header": f"GET {LIST} HTTP/1.1\r\nHost: localhost\r\n"
     f"X-Api-Secret: {CANARY}\x01\r\n\r\n".encode(),
-    "NUL in the bearer token": f"GET {LIST} HTTP/1.1\r\nHost: x\r\n"
+    "NUL in the bearer token": f"GET {LIST} HTTP/1.1\r\nHost: localhost\r\n"
     f"Authorization: Bearer {CANARY}\x00\r\n\r\n".encode(),
-    "header over 8190 bytes": f"GET {LIST} HTTP/1.1\r\nHost: x\r\n"
+    "header over 8190 bytes": f"GET {LIST} HTTP/1.1\r\nHost: localhost\r\n"
     f"Authorization: Bearer {CANARY}{'a' * 9000}\r\n\r\n".encode(),
     "request line over 8190 bytes": f"GET {LIST}?token={CANARY}{'a' * 9000} HTTP/1.1\r\n"
-    "Host: x\r\n\r\n".encode(),
+    "Host: localhost\r\n\r\n".encode(),
     "too many headers": (
-        f"GET {LIST} HTTP/1.1\r\nHost: x\r\n"
+        f"GET {LIST} HTTP/1.1\r\nHost: localhost\r\n"
         + "".join(f"X-H{i}: {CANARY}\r\n" for i in range(200))
         + "\r\n"
     ).encode(),
-    "unknown method": f"BR{CANARY} {LIST} HTTP/1.1\r\nHost: x\r\n\r\n".encode(),
+    "unknown method": f"BR{CANARY} {LIST} HTTP/1.1\r\nHost: localhost\r\n\r\n".encode(),
     "bad request line": f"{CANARY}\r\n\r\n".encode(),
 }
 
@@ -379,8 +381,14 @@ def _sweep_requests(url: str) -> list[str]:
             json={"email": "sweep@example.com", "password": c["password"]},
         )
     )
-    keep(requests.put(url + SCENARIO, data=f"users:\n  - password: *{c['alias secret']}\n"))
-    keep(requests.post(url + "/__admin/faults", data=f"respond: !{c['fault secret']}\n"))
+    yaml_body = {"Content-Type": "application/yaml"}
+    alias = f"users:\n  - password: *{c['alias secret']}\n"
+    keep(requests.put(url + SCENARIO, data=alias, headers=yaml_body))
+    keep(
+        requests.post(
+            url + "/__admin/faults", data=f"respond: !{c['fault secret']}\n", headers=yaml_body
+        )
+    )
     for dump in ("/__admin/requests", SCENARIO, "/__admin/credentials", "/__admin/faults"):
         keep(requests.get(url + dump))
     keep(requests.get(url + "/api/v3/openapi.json"))
@@ -396,10 +404,10 @@ def test_no_canary_reaches_any_surface(tmp_path, serve, quiet):
     # A second server's raw parser-rejected requests carrying the canaries, too.
     host, port = url.removeprefix("http://").split(":")
     for raw in (
-        f"GET {LIST}?apiSecret={SWEEP['query secret']}\xe9 HTTP/1.1\r\nHost: x\r\n\r\n".encode(
-            "latin-1"
-        ),
-        f"GET {LIST} HTTP/1.1\r\nHost: x\r\n"
+        (
+            f"GET {LIST}?apiSecret={SWEEP['query secret']}\xe9 HTTP/1.1\r\nHost: localhost\r\n\r\n"
+        ).encode("latin-1"),
+        f"GET {LIST} HTTP/1.1\r\nHost: localhost\r\n"
         f"Authorization: Bearer {SWEEP['unknown bearer']}\x01\r\n\r\n".encode(),
     ):
         with socket.create_connection((host, int(port)), timeout=10) as conn:

@@ -16,11 +16,13 @@ from aiohttp.typedefs import Handler
 from cadenza_mock.engine.namespaces import DEFAULT_IDLE_SECONDS, DEFAULT_LIMIT, Namespaces
 from cadenza_mock.engine.state import MockState, ScenarioSource
 from cadenza_mock.http import admin, api, meta, ui, ws
+from cadenza_mock.http.guard import BrowserGuard
 from cadenza_mock.http.keys import (
     ADMIN_LOCKED,
     ADMIN_TOKEN,
     BODY_TIMEOUT,
     DEFAULT_READ_TIMEOUT,
+    GUARD,
     HANDLER_ERROR_HOOK,
     HINTS,
     NAMESPACES,
@@ -50,6 +52,9 @@ def make_app(
     hints: bool = True,
     max_namespaces: int = DEFAULT_LIMIT,
     namespace_idle: float = DEFAULT_IDLE_SECONDS,
+    allow_origins: Iterable[str] = (),
+    allow_hosts: Iterable[str] = (),
+    bound_host: str | None = "127.0.0.1",
 ) -> web.Application:
     """An app serving `scenario` (bundled name, path, dict or Scenario), or a given state.
 
@@ -59,9 +64,13 @@ def make_app(
     seconds a request body may take to arrive. `hints`: tell the tester about near-miss
     parameters (journal, access log, `X-Cadenza-Mock-Hint`). `max_namespaces`,
     `namespace_idle`: how many namespaces may exist at once (0: none), and after how many
-    idle seconds one is dropped.
+    idle seconds one is dropped. `allow_origins`: web origins (`scheme://host:port`, or
+    `*`) whose pages may call the mock (see http/guard.py); `bound_host`: the address it
+    is served on: when loopback, a `Host` must name loopback, it, or one of `allow_hosts`
+    (None: no Host check). Raises guard.OriginError for an origin it cannot read.
     """
     app = web.Application()
+    app[GUARD] = BrowserGuard.from_options(allow_origins, allow_hosts, bound_host)
     app[STATE] = state or MockState(
         scenario,
         profile=profile,

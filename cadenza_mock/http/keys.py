@@ -11,6 +11,7 @@ from aiohttp import web
 
 from cadenza_mock.engine.namespaces import Namespaces
 from cadenza_mock.engine.state import MockState
+from cadenza_mock.http.guard import BrowserGuard
 
 STATE = web.AppKey("cadenza_state", MockState)
 NAMESPACES = web.AppKey("cadenza_namespaces", Namespaces)
@@ -34,6 +35,8 @@ STOPPING = web.AppKey("cadenza_stopping", asyncio.Event)
 STREAMS: web.AppKey[set[asyncio.Event]] = web.AppKey("cadenza_streams")
 # On a non-loopback server without an admin token the admin API answers 403 (but health).
 ADMIN_LOCKED = web.AppKey("cadenza_admin_locked", bool)
+# Who may drive the mock from a browser (Origin, Host; see http/guard.py).
+GUARD = web.AppKey("cadenza_guard", BrowserGuard)
 # Near-miss hints on (journal, access log, X-Cadenza-Mock-Hint header); off with --no-hints.
 HINTS = web.AppKey("cadenza_hints", bool)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Mapping
 from functools import partial
 from typing import Any
 
@@ -38,10 +39,12 @@ from cadenza_mock.errors import (
     page_not_found,
     unknown_error,
 )
+from cadenza_mock.http.guard import check_admin_body, is_preflight, preflight
 from cadenza_mock.http.keys import (
     BODY_TIMEOUT,
     FAULT_ACTION,
     GENERATION,
+    GUARD,
     HANDLER_ERROR_HOOK,
     HINTS,
     HINTS_GIVEN,
@@ -145,6 +148,15 @@ async def envelope_middleware(request: web.Request, handler: Handler) -> web.Str
     state = request.app[STATE]
     started = time.perf_counter()
     admin = request.path.startswith(ADMIN_PATHS)
+    # Web pages the developer visits must not drive the mock: refused before anything acts.
+    try:
+        cors = request.app[GUARD].check(request)
+        if cors is not None and is_preflight(request):
+            return preflight(request, cors)
+        if admin:
+            check_admin_body(request)
+    except ApiError as err:
+        return error_response(err, state.store)
     spaces = request.app.get(NAMESPACES)
     if spaces is not None and not admin:
         try:
@@ -152,7 +164,7 @@ async def envelope_middleware(request: web.Request, handler: Handler) -> web.Str
             if namespaced is None and request.path == REFRESH_PATH and request.body_exists:
                 namespaced = await _refresh_owner(request, spaces)  # the only await: rare
         except ApiError as err:  # an unknown namespace: nothing of any state is touched
-            return error_response(err, state.store)
+            return _with_cors(error_response(err, state.store), cors)
         except ClientGone:
             return _drop(request)
         if namespaced is not None:
@@ -190,6 +202,8 @@ async def envelope_middleware(request: web.Request, handler: Handler) -> web.Str
             response = _truncated(response)
         elif decision is not None and decision.action == "slow_body":
             response = await _trickle(request, response, decision)
+    if cors is not None:
+        _with_cors(response, cors)
     if admin:  # admin calls are never journaled or hinted
         return response
     journaled = state.journal.limit and state.generation == generation  # else a reset came
@@ -379,6 +393,32 @@ def _after(
             None if dropped else kept_answer(_body_of(response)),
         )
     )
+
+
+def _with_cors(response: web.StreamResponse, cors: Mapping[str, str] | None) -> web.StreamResponse:
+    """The answer to an allowed web page, readable by it (nothing once headers are sent)."""
+    if cors is not None and not response.prepared:
+        response.headers.update(cors)
+    return response
+
+
+def guarded(handler: Handler, refused: str) -> Handler:
+    """A route outside the envelope (the WebSocket upgrade) behind the guard's checks, with
+    aiohttp's own refusals (a plain GET where an upgrade belongs) in the envelope, saying
+    `refused`."""
+
+    async def guarded_handler(request: web.Request) -> web.StreamResponse:
+        try:
+            request.app[GUARD].check(request)  # a WebSocket needs no CORS headers
+            return await handler(request)
+        except ApiError as err:
+            return error_response(err, state_of(request).store)
+        except web.HTTPException as exc:
+            if exc.status < 400:
+                raise
+            return error_response(BAD_REQUEST.error(refused), state_of(request).store)
+
+    return guarded_handler
 
 
 def enveloped(handler: Handler) -> Handler:

@@ -31,6 +31,7 @@ from cadenza_mock.errors import BAD_REQUEST, unknown_error
 from cadenza_mock.http.access_log import add_line
 from cadenza_mock.http.keys import (
     DEFAULT_READ_TIMEOUT,
+    GUARD,
     HINTS,
     MALFORMED,
     STATE,
@@ -78,9 +79,37 @@ _LIST_PATH = "/api/v3/credential/list"
 _LIST_PATH_BYTES = _LIST_PATH.encode()
 # Headers after which the request is not a plain body-less GET: aiohttp reads those.
 # A namespace header: the request is the namespace's, not the default state's.
+# A web page's request (Origin, Sec-Fetch-Site): the guard's to judge (http/guard.py).
 _NOT_PLAIN = frozenset(
-    (b"content-length", b"transfer-encoding", b"expect", b"upgrade", b"x-cadenza-mock-namespace")
+    (
+        b"content-length",
+        b"transfer-encoding",
+        b"expect",
+        b"upgrade",
+        b"x-cadenza-mock-namespace",
+        b"origin",
+        b"sec-fetch-site",
+    )
 )
+# Headers aiohttp refuses to see twice (RFC 9110 singletons): a duplicate is its to refuse.
+_SINGLETONS = frozenset(
+    (
+        b"content-location",
+        b"content-range",
+        b"content-type",
+        b"etag",
+        b"host",
+        b"max-forwards",
+        b"server",
+        b"user-agent",
+    )
+)
+# What the fast path answers is a strict subset of what aiohttp accepts: a header name of
+# token characters (RFC 9110), a target of plain URL characters (no percent escapes), and
+# far fewer header lines than aiohttp's limit of 128.
+_TOKEN = re.compile(rb"[0-9A-Za-z!#$&'*+\-.^_`|~]+")
+_PLAIN_TARGET = re.compile(rb"[0-9A-Za-z\-._~!$&'()*+,;=:@/?]+")
+_MAX_HEADER_LINES = 64
 # `Connection: keep-alive` (what requests sends) is HTTP/1.1's default; any other value
 # (close, upgrade) is aiohttp's to act on.
 _ODD_BYTES = re.compile(rb"[^\t\x20-\x7e]")  # control bytes, non-ASCII: aiohttp's to judge
@@ -164,23 +193,35 @@ class _Connection(RequestHandler):
             return False
         lines = data[:-4].split(b"\r\n")
         parts = lines[0].split(b" ")
-        if len(parts) != 3 or parts[2] != b"HTTP/1.1" or b"%" in parts[1] or b"#" in parts[1]:
+        if (
+            len(parts) != 3
+            or parts[2] != b"HTTP/1.1"
+            or not _PLAIN_TARGET.fullmatch(parts[1])
+            or len(lines) > _MAX_HEADER_LINES
+        ):
             return False
         path, _, query = parts[1].partition(b"?")
         if path != _LIST_PATH_BYTES:
             return False
         raw_headers = []
         authorization = None
+        seen: set[bytes] = set()
+        guard = self._app[GUARD]
         for line in lines[1:]:
             name, colon, value = line.partition(b":")
-            if not colon or not name or name.strip(b" \t") != name or _ODD_BYTES.search(line):
+            if not colon or not _TOKEN.fullmatch(name) or _ODD_BYTES.search(line):
                 return False
             lowered = name.lower()
-            if lowered in _NOT_PLAIN or (lowered == b"authorization" and authorization is not None):
+            if lowered in _NOT_PLAIN or (lowered in seen and lowered in _SINGLETONS):
                 return False
+            if lowered == b"authorization" and authorization is not None:
+                return False
+            seen.add(lowered)
             value = value.strip(b" \t")
             if lowered == b"connection" and value.lower() != b"keep-alive":
                 return False
+            if lowered == b"host" and not guard.host_allowed(value.decode()):
+                return False  # the guard's 403 comes from the ordinary path
             if lowered == b"authorization":
                 authorization = value.decode()
             raw_headers.append((name, value))

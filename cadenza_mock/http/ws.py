@@ -36,7 +36,7 @@ from cadenza_mock.http.keys import (
     STATE,
     STOPPING,
 )
-from cadenza_mock.http.middleware import error_response, named_namespace
+from cadenza_mock.http.middleware import error_response, guarded, named_namespace
 from cadenza_mock.model import User
 from cadenza_mock.seeded import rng_for, uuid4_from
 from cadenza_mock.version import __version__
@@ -152,7 +152,8 @@ def attach(app: web.Application) -> None:
     if spaces is not None:
         # A dropped namespace's hub goes, its connections closed (retire() follows).
         spaces.on_drop.append(lambda space: _forget(hubs, space))
-    app.router.add_get(WS_PATH, websocket)
+    refused = "this is the WebSocket endpoint: send an upgrade (Upgrade: websocket)"
+    app.router.add_get(WS_PATH, guarded(websocket, refused))
 
     async def watch_clock(app: web.Application) -> Any:
         async def loop() -> None:
