@@ -309,3 +309,86 @@ def test_the_namespace_picker_shows_one_namespace_and_comes_back_when_it_is_gone
     expect(page.locator("#scenario-name")).to_have_text("default")
     expect(picker).to_have_value("")
     expect(entries(page)).to_have_count(1)  # the server's own call from above
+
+
+# ------------------------------------------------------------------ other web pages
+
+
+@pytest.fixture
+def other_site() -> Iterator[str]:
+    """A page at another origin (another port of 127.0.0.1): any site the user visits."""
+    import http.server
+    import threading
+
+    class Page(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = b"<!doctype html><title>another site</title>"
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Page)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+# What a hostile page tries: a simple POST (no preflight), a reset, a WebSocket that
+# would read and revoke. Each promise settles; the page learns nothing either way.
+_ATTACK = """async (mock) => {
+  const simple = {method: "POST", mode: "no-cors", headers: {"Content-Type": "text/plain"}};
+  await fetch(mock + "/__admin/faults",
+              {...simple, body: 'match: {path: "/api/*"}\\nrespond: {status: 503}\\n'});
+  await fetch(mock + "/__admin/reset", simple);
+  await fetch(mock + "/__admin/clock?advance=3600", simple);
+  return await new Promise((done) => {
+    const ws = new WebSocket(mock.replace("http", "ws") + "/connection/websocket");
+    ws.onopen = () => {
+      ws.send(JSON.stringify({id: 1, connect: {token: "alice-token"}}));
+      done("open");
+    };
+    ws.onerror = () => done("refused");
+  });
+}"""
+
+
+def test_a_page_of_another_site_changes_nothing(browser, mock, other_site):
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(other_site)
+    now = mock.now_ms
+    assert page.evaluate(_ATTACK, mock.url) == "refused"
+    assert mock.faults == [] and mock.requests == [] and mock.now_ms == now
+    assert requests.get(mock.url + LIST, headers=ALICE, timeout=10).status_code == 200
+    context.close()
+
+
+def test_an_allowed_browser_app_reads_and_writes_through_cors(browser, other_site):
+    with MockServer("default", allow_origins=[other_site]) as mock:
+        context = browser.new_context()
+        page = context.new_page()
+        page.goto(other_site)
+        # Authorization and a JSON body make both calls preflighted, as a real app's are.
+        got = page.evaluate(
+            """async (mock) => {
+              const auth = {Authorization: "Bearer alice-token"};
+              const listed = await (await fetch(mock + "/api/v3/credential/list",
+                                                {headers: auth})).json();
+              const created = await fetch(mock + "/api/v3/credential/create", {
+                method: "POST",
+                headers: {...auth, "Content-Type": "application/json"},
+                body: JSON.stringify({venue: "BINANCE", apiKey: "k".repeat(64), apiSecret: "s"}),
+              });
+              return [listed.data.length, created.status];
+            }""",
+            mock.url,
+        )
+        assert got == [4, 200]
+        assert len(mock.credentials()) == 5
+        context.close()

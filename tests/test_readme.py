@@ -90,7 +90,12 @@ def test_the_errors_table_lists_every_catalogue_row():
 
 # Sections (`##` or `###`) whose console blocks are replayed against a fresh `serve`:
 # every `$ curl` line must print exactly the line that follows it in the README.
-REPLAYED = ("Trading accounts", "Near-miss hints", "Namespaces: one server for a whole team")
+REPLAYED = (
+    "Trading accounts",
+    "Near-miss hints",
+    "Namespaces: one server for a whole team",
+    "Security",
+)
 
 
 def _section(text: str, title: str) -> str:
