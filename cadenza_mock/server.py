@@ -395,6 +395,7 @@ def serve_forever(
     finally:
         gc.freeze()
         gc.enable()
+    state.on_reset.append(refreeze_after_load(state))
     try:
         kept = StateFile.open(state, state_file) if state_file else None
     except persist.StateFileError as exc:
@@ -427,6 +428,24 @@ def serve_forever(
     )
     with asyncio.Runner(loop_factory=_loop_factory(loop_label)) as runner:
         return runner.run(served)
+
+
+def refreeze_after_load(state: MockState) -> Callable[[], None]:
+    """A reset listener for a state frozen at start (`gc.freeze()`): once a load replaces
+    the scenario, the old one's records are garbage no collection looks at (and the
+    stores replaced later wait for a full one). So: unfreeze, collect once, freeze again."""
+    current = state.scenario
+
+    def after_reset() -> None:
+        nonlocal current
+        if state.scenario is current:
+            return  # a reset: the scenario's records are the same, nothing to give back
+        current = state.scenario
+        gc.unfreeze()
+        gc.collect()
+        gc.freeze()
+
+    return after_reset
 
 
 def _loop_factory(label: str) -> Callable[[], asyncio.AbstractEventLoop] | None:

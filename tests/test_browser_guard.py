@@ -243,13 +243,6 @@ async def test_a_cross_origin_websocket_is_refused_before_the_upgrade(mock):
             assert reply["id"] == 1 and "connect" in reply
 
 
-def test_a_plain_get_of_the_websocket_endpoint_is_enveloped(mock):
-    answer = requests.get(mock.url + "/connection/websocket", timeout=10)
-    assert answer.status_code == 400
-    body = answer.json()
-    assert body["errno"] == -19001 and "Upgrade: websocket" in body["error"]
-
-
 def _raw(mock: MockServer, request: bytes, times: int) -> list[bytes]:
     """`request` sent `times` on one keep-alive connection (the fast path's chance)."""
     answers = []

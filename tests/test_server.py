@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 from collections.abc import Iterator
@@ -319,3 +320,76 @@ def test_bad_fault_spec_raises_before_anything_is_armed(handle: MockServer | Rem
     with pytest.raises(ScenarioError, match=r"respond\.status"):
         handle.add_fault({"respond": {"status": "teapot"}})
     assert handle.faults == []
+
+
+def _raw(mock: MockServer, request: bytes) -> tuple[bytes, dict[str, object]]:
+    """The status line and parsed envelope of one raw request's answer."""
+    with socket.create_connection(("127.0.0.1", mock.port), timeout=10) as sock:
+        sock.sendall(request)
+        data = b""
+        while b"\r\n\r\n" not in data or not data.rstrip().endswith(b"}"):
+            more = sock.recv(65536)
+            if not more:
+                break
+            data += more
+    head, _, body = data.partition(b"\r\n\r\n")
+    assert b"content-type: application/json" in head.lower(), head
+    return head.split(b"\r\n")[0], json.loads(body)
+
+
+def test_options_star_is_answered_in_the_envelope(mock: MockServer) -> None:
+    status, body = _raw(mock, b"OPTIONS * HTTP/1.1\r\nHost: localhost\r\n\r\n")
+    assert status == b"HTTP/1.1 404 Not Found"
+    assert body["errno"] == -19003 and body["success"] is False
+
+
+def test_a_plain_get_of_the_websocket_endpoint_is_a_400_envelope(mock: MockServer) -> None:
+    request = b"GET /connection/websocket HTTP/1.1\r\nHost: localhost\r\n\r\n"
+    status, body = _raw(mock, request)
+    assert status == b"HTTP/1.1 400 Bad Request"
+    assert body["errno"] == -19001 and "WebSocket endpoint" in str(body["error"])
+
+
+def test_a_corrupt_gzip_body_is_a_400_and_no_error_in_the_log(serve) -> None:
+    server = serve("--scenario", "default")
+    url, token = server.banner()
+    answer = requests.post(
+        url + CREATE,
+        data=b"\x1f\x8b\x08\x00not gzip at all",
+        headers={
+            "Authorization": f"Bearer {token}",
+            "Content-Type": "application/json",
+            "Content-Encoding": "gzip",
+        },
+        timeout=10,
+    )
+    assert answer.status_code == 400 and answer.json()["errno"] == -19001
+    code, output = server.stop()
+    assert code == 0
+    assert " ERROR " not in output and "Traceback" not in output
+    assert "could not read a request body (RequestPayloadError)" in output
+
+
+def test_a_load_gives_back_what_serve_froze_at_start() -> None:
+    import gc
+    import weakref
+
+    from cadenza_mock.engine.state import MockState
+    from cadenza_mock.server import refreeze_after_load
+
+    gc.collect()
+    gc.disable()
+    try:  # as serve_forever builds its state
+        state = MockState("many")
+    finally:
+        gc.freeze()
+        gc.enable()
+    try:
+        state.on_reset.append(refreeze_after_load(state))
+        first = weakref.ref(state.scenario)
+        state.reset()  # the same scenario: nothing to give back
+        assert first() is not None
+        state.load("default")
+        assert first() is None  # the scenario frozen at start is gone
+    finally:
+        gc.unfreeze()

@@ -127,6 +127,10 @@ def _ends_plain(data: bytes) -> bool:
     )
 
 
+# Errors in reading what a client sent, not in the server.
+_CLIENTS_FAULT = (http_exceptions.HttpProcessingError, web.RequestPayloadError)
+
+
 class _Connection(RequestHandler):
     """One client connection: enveloped parser errors, a deadline on request headers."""
 
@@ -298,9 +302,13 @@ class _Connection(RequestHandler):
 
     def log_exception(self, *args: Any, **kw: Any) -> None:
         # aiohttp's own error logs carry the exception, whose text may quote the request:
-        # log what happened, not the text.
+        # log what happened, not the text. A body the client broke (corrupt gzip) was
+        # answered with a 400 already: the client's mistake, not the server's.
         exc = kw.get("exc_info")
         kind = type(exc).__name__ if isinstance(exc, BaseException) else "error"
+        if isinstance(exc, _CLIENTS_FAULT):
+            log.info("could not read a request body (%s)", kind)
+            return
         log.error("connection error (%s); details not logged, they may quote the request", kind)
 
     def handle_error(
@@ -340,7 +348,10 @@ def _namespaced(base_factory: Any) -> Any:
     def make(message: Any, *args: Any, **kwargs: Any) -> web.BaseRequest:
         name = None
         target: str = message.path
-        if target.startswith(URL_NAMESPACE_PREFIX):
+        if target == "*":  # `OPTIONS *`: no route has it; the catch-all answers in the envelope
+            target = "/*"
+            message = message._replace(path=target, url=URL(target, encoded=True))
+        elif target.startswith(URL_NAMESPACE_PREFIX):
             name, slash, rest = target[len(URL_NAMESPACE_PREFIX) :].partition("/")
             if name and slash:
                 target = "/" + rest
