@@ -112,6 +112,7 @@ class StateFile:
         self.path = path
         self.restored = restored
         self.lock = lock
+        self._lines = persist.RecordLines()  # what the last write encoded, reused
         self._saved = persist.change_mark(state)
         self._task: asyncio.Task[None] | None = None
         self._writing: asyncio.Future[None] | None = None
@@ -188,7 +189,7 @@ class StateFile:
         return True
 
     def _put(self, snap: persist.Snapshot) -> None:
-        persist.write_file(self.path, persist.encode(persist.document_of(snap)))
+        persist.write_file(self.path, persist.encode(persist.document_of(snap, self._lines)))
 
     async def close(self) -> None:
         """Stop writing on change, then write what is still unsaved (at shutdown)."""

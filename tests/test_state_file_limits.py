@@ -336,3 +336,46 @@ def test_changes_made_while_writes_are_under_way_all_reach_the_file(tmp_path: Pa
         wait_for(lambda: written() == expected)
     assert written() == expected
     assert set(os.listdir(tmp_path)) == {"state.json", "state.json.lock"}
+
+
+def test_a_write_encodes_again_only_the_records_changed_since_the_last(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The writer keeps each record's line while the record is unchanged; what it writes is
+    still the whole document, after changes, a reset, a restore (another salt) or a load."""
+    made: list[str] = []
+    real = persist._credential_json
+
+    def counted(cred: Any, *args: Any) -> Any:
+        made.append(cred.credential_id)
+        return real(cred, *args)
+
+    monkeypatch.setattr(persist, "_credential_json", counted)
+    state = _changed_state()
+    lines = persist.RecordLines()
+
+    def rewritten() -> list[str]:
+        """The credentials the writer encoded again; what it wrote must be the document."""
+        expected = _without_time(persist.state_document(state))
+        made.clear()
+        text = persist.encode(persist.document_of(persist.snapshot(state), lines))
+        assert _without_time(json.loads(text)) == expected
+        return list(made)
+
+    assert len(rewritten()) == 2  # both records, the first time
+    alice = state.scenario.users[0]
+    extra = state.store.create(alice, venue="KRAKEN", api_key="krakenLINESkey0011", api_secret="x")
+    assert rewritten() == [extra.credential_id]
+    state.store.revoke(alice, extra.credential_id)
+    assert rewritten() == [extra.credential_id]
+    assert rewritten() == []  # nothing changed
+    state.store.connect(alice, [VERIFIED_ID], external_id="margin")
+    assert rewritten() == []
+    state.reset()
+    assert rewritten() == []  # nothing left to write
+    document = persist.state_document(_changed_state())  # another store, another salt
+    persist.restore(state, document)
+    assert state.store.salt.hex() == document["salt"]
+    assert len(rewritten()) == 2
+    state.load("revoked")
+    assert rewritten() == []  # the revoked scenario, unchanged

@@ -23,6 +23,7 @@ import json
 import re
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -38,13 +39,14 @@ from cadenza_mock.engine.fingerprints import (
     marker,
     secret_marker,
 )
+from cadenza_mock.engine.persist_io import RecordLines as RecordLines
 from cadenza_mock.engine.persist_io import StateFileError as StateFileError
 from cadenza_mock.engine.persist_io import StateLock as StateLock
 from cadenza_mock.engine.persist_io import check_writable as check_writable
 from cadenza_mock.engine.persist_io import encode as encode
 from cadenza_mock.engine.persist_io import write_file as write_file
 from cadenza_mock.engine.state import MockState
-from cadenza_mock.engine.store import StoreChanges
+from cadenza_mock.engine.store import Store, StoreChanges
 from cadenza_mock.model import AccountOperation, Credential, TradingAccount, venue_account
 from cadenza_mock.scenario import Scenario
 from cadenza_mock.schemas import JsonLimitError, decode_json
@@ -96,12 +98,15 @@ def _key_digest(api_key: str, venue: str, salt: bytes) -> str:
     return _digest_of(api_key, lambda v: key_marker(salt, venue, v))
 
 
-def _credential_json(cred: Credential, salt: bytes, pristine: bool, mask_keep: int) -> Any:
+def _credential_json(
+    cred: Credential, salt: bytes, from_scenario: Callable[[str], bool], mask_keep: int
+) -> Any:
     def optional(value: str | None, kind: str) -> str | None:
         if value is None:
             return None
         return _digest_of(value, lambda v: secret_marker(salt, kind, v))
 
+    pristine = from_scenario(cred.credential_id)
     # The API's own fields (the key masked, as the wire shows it), then what compares a
     # key or secret given later: fingerprints, never the values.
     return {
@@ -130,7 +135,7 @@ class Snapshot:
 
     mark: tuple[int, ...]
     scenario: Scenario
-    from_scenario: Callable[[str], bool]  # reads the store's scenario ids, fixed at its load
+    store: Store  # read for its scenario's ids only (fixed when it was built)
     salt: bytes
     offset_ms: int
     changes: StoreChanges
@@ -149,7 +154,7 @@ def snapshot(state: MockState) -> Snapshot:
     return Snapshot(
         change_mark(state),
         state.scenario,
-        store.from_scenario,
+        store,
         store.salt,
         state.clock.offset_ms,
         store.changes(),
@@ -166,13 +171,19 @@ def state_document(state: MockState) -> dict[str, Any]:
     return document_of(snapshot(state))
 
 
-def document_of(snap: Snapshot) -> dict[str, Any]:
+def document_of(snap: Snapshot, lines: RecordLines | None = None) -> dict[str, Any]:
     """The state file's document for a snapshot (JSON-ready, no secret in it): the costly
-    part (a fingerprint or three per record), safe in a worker thread."""
+    part (a fingerprint or three per record), safe in a worker thread. With `lines`, each
+    record is its line, made again only for records changed since `lines` last saw them
+    (for `encode` only)."""
     salt = snap.salt
     changes = snap.changes
     mask_keep = snap.scenario.mask_keep
-    return {
+    pristine = snap.store.from_scenario
+    if lines is not None:
+        lines.begin(snap.store, salt)
+    keep: Callable[[object, Callable[[], Any]], Any] = lines.line if lines else _made
+    document = {
         "format": FORMAT,
         "version": VERSION,
         "writtenAt": datetime.now(UTC).isoformat(timespec="milliseconds"),
@@ -182,7 +193,7 @@ def document_of(snap: Snapshot) -> dict[str, Any]:
         "credentials": {
             "created": changes.created,
             "records": [
-                _credential_json(cred, salt, snap.from_scenario(cred.credential_id), mask_keep)
+                keep(cred, partial(_credential_json, cred, salt, pristine, mask_keep))
                 for cred in changes.records
             ],
             "rotatedAway": [
@@ -193,16 +204,26 @@ def document_of(snap: Snapshot) -> dict[str, Any]:
         "tradingAccounts": {
             "connects": snap.connects,
             "records": [
-                {
-                    **_fields(account),
-                    "venueAccount": _venue_account_json(account.venue_account, salt),
-                    "credentialIds": list(account.credential_ids),
-                }
-                for account in snap.accounts
+                keep(account, partial(_account_json, account, salt)) for account in snap.accounts
             ],
-            "operations": [_fields(op) for op in snap.operations],
+            "operations": [keep(op, partial(_fields, op)) for op in snap.operations],
         },
         "sessions": {"issued": snap.issued, "tokens": [_fields(token) for token in snap.tokens]},
+    }
+    if lines is not None:
+        lines.end()
+    return document
+
+
+def _made(record: object, make: Callable[[], Any]) -> Any:
+    return make()
+
+
+def _account_json(account: TradingAccount, salt: bytes) -> dict[str, Any]:
+    return {
+        **_fields(account),
+        "venueAccount": _venue_account_json(account.venue_account, salt),
+        "credentialIds": list(account.credential_ids),
     }
 
 

@@ -11,7 +11,7 @@ import json
 import os
 import sys
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,41 @@ class StateFileError(ValueError):
 _inline = json.JSONEncoder(ensure_ascii=False).encode
 
 
+class Encoded(str):
+    """A record already encoded (a line `RecordLines` kept): written as it is."""
+
+    __slots__ = ()
+
+
+class RecordLines:
+    """Each record's line from the previous write, reused while the record is the same
+    object (records are frozen: a change replaces the object) and the store and its salt
+    are the same, so a write fingerprints and encodes only what changed since the last.
+    One per writer, used by one thread at a time; records gone since are dropped."""
+
+    def __init__(self) -> None:
+        self._key: tuple[object, bytes] | None = None
+        self._held: dict[int, tuple[object, Encoded]] = {}
+        self._used: dict[int, tuple[object, Encoded]] = {}
+
+    def begin(self, store: object, salt: bytes) -> None:
+        if self._key is None or self._key[0] is not store or self._key[1] != salt:
+            self._held = {}  # another store (a load) or salt: every line differs
+        self._key = (store, salt)  # held, so neither id can be reused while cached
+        self._used = {}
+
+    def line(self, record: object, make: Callable[[], Any]) -> Encoded:
+        """`record`'s line: the one kept for this very object, or `make()` encoded now."""
+        held = self._held.get(id(record))
+        if held is None or held[0] is not record:
+            held = (record, Encoded(_inline(make())))
+        self._used[id(record)] = held
+        return held[1]
+
+    def end(self) -> None:
+        self._held, self._used = self._used, {}
+
+
 def _json(value: Any, level: int) -> str:
     """The top-level object and the objects in it laid out one key to a line, their lists
     one item (a record) to a line; anything deeper on the line it belongs to."""
@@ -39,7 +74,8 @@ def _json(value: Any, level: int) -> str:
         members = (f"{pad}{_inline(key)}: {_json(item, level + 1)}" for key, item in value.items())
         return "{\n" + ",\n".join(members) + end + "}"
     if isinstance(value, list) and value and level < 3:
-        return "[\n" + ",\n".join(pad + _inline(item) for item in value) + end + "]"
+        lines = (item if isinstance(item, Encoded) else _inline(item) for item in value)
+        return "[\n" + ",\n".join(pad + line for line in lines) + end + "]"
     return _inline(value)
 
 
