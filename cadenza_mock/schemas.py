@@ -7,6 +7,8 @@ document, so the two cannot drift apart.
 from __future__ import annotations
 
 import json
+import re
+import sys
 from collections.abc import Callable
 from functools import cache
 from typing import Any
@@ -179,8 +181,17 @@ def _encodable(value: Any) -> bool:
 
 
 # No request of the API nests anywhere near this deep; deeper JSON is refused before
-# anything (validation, the journal's redaction) walks it.
+# anything (validation, the journal's redaction, a state file's reader) walks it.
 MAX_JSON_DEPTH = 64
+
+
+class JsonLimitError(ValueError):
+    """JSON refused although its syntax may be fine: nested deeper than MAX_JSON_DEPTH, or
+    an integer too long to convert. `line` and `column` (1-based) say where, when found."""
+
+    def __init__(self, problem: str, line: int | None = None, column: int | None = None) -> None:
+        super().__init__(problem)
+        self.problem, self.line, self.column = problem, line, column
 
 
 def _depth_exceeds(value: Any, limit: int) -> bool:
@@ -199,16 +210,65 @@ def _depth_exceeds(value: Any, limit: int) -> bool:
     return False
 
 
+# Strings (skipped whole), brackets and numbers: enough to find where a limit was passed.
+_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|[\[{]|[\]}]|-?(\d+)(\.\d+)?([eE][-+]?\d+)?')
+
+
+def _where(raw: bytes | str, deep: bool) -> tuple[int, int] | None:
+    """(line, column) of the first bracket past MAX_JSON_DEPTH (`deep`) or of the first
+    integer too long to convert; run only once the parse has refused, so it may be slow."""
+    text = raw if isinstance(raw, str) else raw.decode("utf-8", "replace")
+    limit = sys.get_int_max_str_digits()
+    depth = 0
+    for token in _TOKENS.finditer(text):
+        kind = token.group()[0]
+        if kind in "[{":
+            depth += 1
+            found = deep and depth > MAX_JSON_DEPTH
+        elif kind in "]}":
+            depth -= 1
+            found = False
+        else:  # a string, or a number: an integer is one without fraction or exponent
+            digits, fraction, exponent = token.groups()
+            integer = digits is not None and fraction is None and exponent is None
+            found = not deep and integer and 0 < limit < len(digits)
+        if found:
+            at = token.start()
+            return text.count("\n", 0, at) + 1, at - text.rfind("\n", 0, at)
+    return None
+
+
+def decode_json(raw: bytes | str) -> Any:
+    """Parsed JSON within the limits every JSON input shares (request bodies, the state
+    file): json.JSONDecodeError for bad syntax, UnicodeDecodeError for bytes that are not
+    UTF-8, JsonLimitError for nesting deeper than MAX_JSON_DEPTH or an integer too long to
+    convert (both would otherwise end in a RecursionError or ValueError deep inside)."""
+    deep = f"nested deeper than {MAX_JSON_DEPTH} levels"
+    try:
+        value = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise
+    except RecursionError:
+        raise JsonLimitError(deep, *(_where(raw, True) or ())) from None
+    except ValueError:  # int(): more digits than sys.get_int_max_str_digits()
+        problem = f"an integer longer than {sys.get_int_max_str_digits()} digits"
+        raise JsonLimitError(problem, *(_where(raw, False) or ())) from None
+    if _depth_exceeds(value, MAX_JSON_DEPTH):
+        raise JsonLimitError(deep, *(_where(raw, True) or ()))
+    return value
+
+
 def load_json(raw: bytes | str) -> Any:
     """Parsed JSON, or the API's 400 Invalid JSON: for bad syntax, bytes that are not
     UTF-8, numbers too long to convert, or nesting deeper than MAX_JSON_DEPTH."""
     try:
-        body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError, RecursionError):
+        return decode_json(raw)
+    except JsonLimitError as exc:
+        if exc.problem.startswith("nested"):
+            raise INVALID_JSON.error(exc.problem) from None
         raise INVALID_JSON.error() from None
-    if _depth_exceeds(body, MAX_JSON_DEPTH):
-        raise INVALID_JSON.error(f"nested deeper than {MAX_JSON_DEPTH} levels")
-    return body
+    except ValueError:  # bad syntax, not UTF-8
+        raise INVALID_JSON.error() from None
 
 
 def parse_body(raw: bytes, profile: str, operation: str) -> dict[str, Any]:

@@ -98,17 +98,22 @@ def banner(state: MockState, url: str, loop: str = "asyncio", ca_bundle: Path | 
 class StateFile:
     """Keeps one `MockState` in a state file (`serve --state-file`, `MockServer(state_file=)`).
 
-    `open()` restores what the file holds (or finds none) and checks that the folder can be
-    written, so every problem shows at start. Then `run()` writes the file, debounced, as
-    the state changes, and `close()` writes what is still unsaved. It polls a cheap change
-    mark rather than hooking every transport's changes: nothing a request can change is
-    missed, and no code path has to remember to report itself.
+    `open()` checks that the folder can be written, locks the file (another server on it
+    is refused) and restores what it holds (or finds none), so every problem shows at
+    start. Then `run()` writes the file, debounced, as the state changes, and `close()`
+    writes what is still unsaved and lets the lock go. It polls a cheap change mark rather
+    than hooking every transport's changes: nothing a request can change is missed, and no
+    code path has to remember to report itself.
     """
 
-    def __init__(self, state: MockState, path: Path, restored: bool) -> None:
+    def __init__(
+        self, state: MockState, path: Path, restored: bool, lock: persist.StateLock
+    ) -> None:
         self.state = state
         self.path = path
         self.restored = restored
+        self.lock = lock
+        self._lines = persist.RecordLines()  # what the last write encoded, reused
         self._saved = persist.change_mark(state)
         self._task: asyncio.Task[None] | None = None
         self._writing: asyncio.Future[None] | None = None
@@ -117,13 +122,22 @@ class StateFile:
     @classmethod
     def open(cls, state: MockState, path: str | Path) -> StateFile:
         """Restore `state` from the file when there is one; StateFileError (the file left as
-        it is) for one that is corrupt, foreign or another scenario's, or an unwritable place."""
+        it is) for one that is corrupt, foreign or another scenario's, an unwritable place,
+        or a file another cadenza-mock holds."""
         path = Path(path)
-        document = persist.read_document(path)
-        if document is not None:
-            persist.restore(state, document, f"state file {path}")
         persist.check_writable(path)
-        return cls(state, path, document is not None)
+        lock = persist.StateLock(path)
+        if not lock.supported:
+            log.warning("state file %s not locked (no flock here): serve it from one process", path)
+        lock.acquire()
+        try:
+            document = persist.read_document(path)
+            if document is not None:
+                persist.restore(state, document, f"state file {path}")
+        except BaseException:
+            lock.release()
+            raise
+        return cls(state, path, document is not None, lock)
 
     @property
     def pending(self) -> bool:
@@ -156,12 +170,12 @@ class StateFile:
                 retry_at = now + STATE_MAX_DELAY  # a full disk is not hammered
 
     async def _write(self, loop: asyncio.AbstractEventLoop) -> bool:
-        # The document is taken on the loop, between requests (a consistent state); encoding
-        # and the disk happen in a thread, so a big one does not stop the server answering.
-        mark = persist.change_mark(self.state)
+        # A snapshot is taken on the loop, between requests (a consistent state, in a few
+        # list copies); the document (fingerprints), its encoding and the disk happen in a
+        # thread, so a big one does not stop the server answering.
         try:
-            document = persist.state_document(self.state)
-            self._writing = loop.run_in_executor(None, self._put, document)
+            snap = persist.snapshot(self.state)
+            self._writing = loop.run_in_executor(None, self._put, snap)
             # Shielded: cancelled at shutdown, the write in the thread still ends first.
             await asyncio.shield(self._writing)
         except Exception as exc:  # the writer must outlive a full disk, or anything else
@@ -172,11 +186,11 @@ class StateFile:
         if self._failing:
             log.info("state file %s written again", self.path)
         self._failing = False
-        self._saved = mark
+        self._saved = snap.mark
         return True
 
-    def _put(self, document: dict[str, Any]) -> None:
-        persist.write_file(self.path, persist.encode(document))
+    def _put(self, snap: persist.Snapshot) -> None:
+        persist.write_file(self.path, persist.encode(persist.document_of(snap, self._lines)))
 
     async def close(self) -> None:
         """Stop writing on change, then write what is still unsaved (at shutdown)."""
@@ -188,19 +202,20 @@ class StateFile:
         if self._writing is not None:  # a write in a thread ends before the last one begins
             await asyncio.wait([self._writing])
         self.flush()
+        self.lock.release()
 
     def flush(self) -> None:
         """Write now if anything is unsaved (synchronously; the server must not be serving
         from another thread meanwhile)."""
         if not self.pending:
             return
-        mark = persist.change_mark(self.state)
+        snap = persist.snapshot(self.state)
         try:
-            self._put(persist.state_document(self.state))
+            self._put(snap)
         except Exception as exc:  # whatever it is, the server still stops cleanly
             log.error("state file %s not written at shutdown: %s", self.path, exc)
             return
-        self._saved = mark
+        self._saved = snap.mark
 
 
 def _watched_file(state: MockState) -> Path | None:
@@ -463,10 +478,11 @@ class MockServer(MockHandle):
 
     Usable without pytest (scripts, notebooks, other runners); the pytest fixture is this
     object. Port 0 (the default) picks a free port, read back into `port` and `url`.
-    `state_file=PATH` keeps the state in a file as `serve --state-file` does: restored
-    here (StateFileError for a bad file, left as it is), written on change while running
-    and at `stop()`. `allow_origins`, `allow_hosts`: as `serve --allow-origin/--allow-host`
-    (a browser app under test calling the mock).
+    `state_file=PATH` keeps the state in a file as `serve --state-file` does: locked and
+    restored here (StateFileError for a bad file, left as it is, or one another server
+    holds), written on change while running and at `stop()`, which lets the lock go.
+    `allow_origins`, `allow_hosts`: as `serve --allow-origin/--allow-host` (a browser app
+    under test calling the mock).
     """
 
     def __init__(
@@ -536,6 +552,8 @@ class MockServer(MockHandle):
         """Bind and serve in a daemon thread; returns once the port is listening."""
         if self.running:
             raise RuntimeError(f"MockServer is already running at {self.url}")
+        if self.state_file is not None:  # let go by stop(): StateFileError if taken since
+            self.state_file.lock.acquire()
         self._ready.clear()
         self._startup_error = None
         self._thread = threading.Thread(target=self._run, name="cadenza-mock", daemon=True)

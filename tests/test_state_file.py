@@ -293,6 +293,7 @@ def test_a_write_that_fails_is_logged_and_tried_again(tmp_path: Path, serve: Ser
     first = create(url, "BYBIT", "bybitRETRYkey00011", "x")
     wait_for(lambda: state.exists())
     state.unlink()
+    (folder / "state.json.lock").unlink()  # the lock stays held, on the file as it was
     folder.rmdir()  # the folder is gone: the next writes fail
     second = create(url, "BYBIT", "bybitRETRYkey00022", "x")
     served.read_until("not written", timeout=10)

@@ -13,44 +13,48 @@ can derive them with or without this file, and they open only this mock. The jou
 faults armed at run time and snapshots are not kept.
 
 Transport-free and per `MockState` (`serve` keeps the server's own; namespaces live in
-memory only).
+memory only). The file's bytes, its atomic replace and its lock are `engine.persist_io`'s.
 """
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import json
-import os
-import tempfile
+import re
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
 from cadenza_mock import wire
 from cadenza_mock.engine.auth import IssuedToken
+from cadenza_mock.engine.clock import LAST_MS
 from cadenza_mock.engine.fingerprints import (
     MARKER,
+    SALT_BYTES,
     fingerprint,
     is_marker,
     key_marker,
     marker,
     secret_marker,
 )
+from cadenza_mock.engine.persist_io import RecordLines as RecordLines
+from cadenza_mock.engine.persist_io import StateFileError as StateFileError
+from cadenza_mock.engine.persist_io import StateLock as StateLock
+from cadenza_mock.engine.persist_io import check_writable as check_writable
+from cadenza_mock.engine.persist_io import encode as encode
+from cadenza_mock.engine.persist_io import write_file as write_file
 from cadenza_mock.engine.state import MockState
-from cadenza_mock.engine.store import StoreChanges
+from cadenza_mock.engine.store import Store, StoreChanges
 from cadenza_mock.model import AccountOperation, Credential, TradingAccount, venue_account
 from cadenza_mock.scenario import Scenario
+from cadenza_mock.schemas import JsonLimitError, decode_json
 
 FORMAT = "cadenza-mock-state"
 VERSION = 1
 T = TypeVar("T")
-
-
-class StateFileError(ValueError):
-    """A state file that cannot be used; the message (one line) names it, what is wrong and
-    what to do. The file itself is left as it is."""
+_SALT = re.compile(f"[0-9a-fA-F]{{{2 * SALT_BYTES}}}")
 
 
 # ----------------------------------------------------------------- what is compared
@@ -94,12 +98,15 @@ def _key_digest(api_key: str, venue: str, salt: bytes) -> str:
     return _digest_of(api_key, lambda v: key_marker(salt, venue, v))
 
 
-def _credential_json(cred: Credential, salt: bytes, pristine: bool, mask_keep: int) -> Any:
+def _credential_json(
+    cred: Credential, salt: bytes, from_scenario: Callable[[str], bool], mask_keep: int
+) -> Any:
     def optional(value: str | None, kind: str) -> str | None:
         if value is None:
             return None
         return _digest_of(value, lambda v: secret_marker(salt, kind, v))
 
+    pristine = from_scenario(cred.credential_id)
     # The API's own fields (the key masked, as the wire shows it), then what compares a
     # key or secret given later: fingerprints, never the values.
     return {
@@ -120,27 +127,73 @@ def _venue_account_json(account: str, salt: bytes) -> str:
     return _digest_of(account, lambda v: marker(fingerprint(salt, "venueAccount", v)))
 
 
-def state_document(state: MockState) -> dict[str, Any]:
-    """The state file's document for this state (JSON-ready, no secret in it)."""
+@dataclasses.dataclass(frozen=True, slots=True)
+class Snapshot:
+    """What a state file keeps, taken between requests in a few reads and list copies (no
+    fingerprint, no encoding): records are frozen, so a worker thread can build the
+    document from it while requests go on changing the state."""
+
+    mark: tuple[int, ...]
+    scenario: Scenario
+    store: Store  # read for its scenario's ids only (fixed when it was built)
+    salt: bytes
+    offset_ms: int
+    changes: StoreChanges
+    connects: int
+    accounts: list[TradingAccount]
+    operations: list[AccountOperation]
+    issued: int
+    tokens: list[IssuedToken]
+
+
+def snapshot(state: MockState) -> Snapshot:
+    """The state's changes as they are now (call where requests are served, between them)."""
     store = state.store
-    salt = store.salt
-    scenario = state.scenario
-    changes = store.changes()
     connects, accounts, operations = store.accounts.changes()
     issued, tokens = store.sessions.issued_tokens()
-    return {
+    return Snapshot(
+        change_mark(state),
+        state.scenario,
+        store,
+        store.salt,
+        state.clock.offset_ms,
+        store.changes(),
+        connects,
+        accounts,
+        operations,
+        issued,
+        tokens,
+    )
+
+
+def state_document(state: MockState) -> dict[str, Any]:
+    """The state file's document for this state (JSON-ready, no secret in it)."""
+    return document_of(snapshot(state))
+
+
+def document_of(snap: Snapshot, lines: RecordLines | None = None) -> dict[str, Any]:
+    """The state file's document for a snapshot (JSON-ready, no secret in it): the costly
+    part (a fingerprint or three per record), safe in a worker thread. With `lines`, each
+    record is its line, made again only for records changed since `lines` last saw them
+    (for `encode` only)."""
+    salt = snap.salt
+    changes = snap.changes
+    mask_keep = snap.scenario.mask_keep
+    pristine = snap.store.from_scenario
+    if lines is not None:
+        lines.begin(snap.store, salt)
+    keep: Callable[[object, Callable[[], Any]], Any] = lines.line if lines else _made
+    document = {
         "format": FORMAT,
         "version": VERSION,
         "writtenAt": datetime.now(UTC).isoformat(timespec="milliseconds"),
-        "scenario": scenario_identity(scenario),
+        "scenario": scenario_identity(snap.scenario),
         "salt": salt.hex(),
-        "clock": {"offsetMs": state.clock.offset_ms},
+        "clock": {"offsetMs": snap.offset_ms},
         "credentials": {
             "created": changes.created,
             "records": [
-                _credential_json(
-                    cred, salt, store.from_scenario(cred.credential_id), scenario.mask_keep
-                )
+                keep(cred, partial(_credential_json, cred, salt, pristine, mask_keep))
                 for cred in changes.records
             ],
             "rotatedAway": [
@@ -149,18 +202,28 @@ def state_document(state: MockState) -> dict[str, Any]:
             "loggedOutTokens": [fingerprint(salt, token) for token in changes.logged_out],
         },
         "tradingAccounts": {
-            "connects": connects,
+            "connects": snap.connects,
             "records": [
-                {
-                    **_fields(account),
-                    "venueAccount": _venue_account_json(account.venue_account, salt),
-                    "credentialIds": list(account.credential_ids),
-                }
-                for account in accounts
+                keep(account, partial(_account_json, account, salt)) for account in snap.accounts
             ],
-            "operations": [_fields(op) for op in operations],
+            "operations": [keep(op, partial(_fields, op)) for op in snap.operations],
         },
-        "sessions": {"issued": issued, "tokens": [_fields(token) for token in tokens]},
+        "sessions": {"issued": snap.issued, "tokens": [_fields(token) for token in snap.tokens]},
+    }
+    if lines is not None:
+        lines.end()
+    return document
+
+
+def _made(record: object, make: Callable[[], Any]) -> Any:
+    return make()
+
+
+def _account_json(account: TradingAccount, salt: bytes) -> dict[str, Any]:
+    return {
+        **_fields(account),
+        "venueAccount": _venue_account_json(account.venue_account, salt),
+        "credentialIds": list(account.credential_ids),
     }
 
 
@@ -200,6 +263,10 @@ class _Reader:
         if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
             names = " or ".join("null" if k is type(None) else k.__name__ for k in kinds)
             raise self.fail(f"{place}.{key}", f"expected {names}")
+        # Every number the file holds is a time in ms or a count: a time past the year 9999
+        # could not be shown (the ISO twins), and neither could a count that large.
+        if type(value) is int and not 0 <= value <= LAST_MS:
+            raise self.fail(f"{place}.{key}", f"expected a whole number from 0 to {LAST_MS}")
         return value
 
     def items(self, obj: Any, key: str, place: str) -> list[tuple[str, Any]]:
@@ -241,7 +308,13 @@ def read_document(path: Path) -> dict[str, Any] | None:
         raise StateFileError(f"{where}: cannot be read: {exc.strerror or exc}") from None
     advice = "move it away (or use another state file) to start from the scenario"
     try:
-        document = json.loads(data)
+        document = decode_json(data)
+    except JsonLimitError as exc:
+        at = f"line {exc.line}, column {exc.column}: " if exc.line is not None else ""
+        raise StateFileError(
+            f"{where}: {at}{exc.problem}, which no state file holds; it was edited or is not "
+            f"a state file; {advice}"
+        ) from None
     except UnicodeDecodeError:
         raise StateFileError(
             f"{where}: not a cadenza-mock state file (not text); {advice}"
@@ -282,13 +355,15 @@ def restore(state: MockState, document: Mapping[str, Any], where: str = "state f
     leaves `state` as it was."""
     check_scenario(document, state.scenario, where)
     read = _Reader(where)
-    try:
-        salt = bytes.fromhex(read.get(document, "salt", str, "document"))
-    except ValueError:
-        raise read.fail("document.salt", "expected hex digits") from None
+    # As written: SALT_BYTES random bytes in hex. An empty or short salt would make every
+    # fingerprint easy to guess, or (empty) equal for values that differ.
+    salt_hex = read.get(document, "salt", str, "document")
+    if not _SALT.fullmatch(salt_hex):
+        raise read.fail("document.salt", f"expected {2 * SALT_BYTES} hex digits")
+    salt = bytes.fromhex(salt_hex)
     offset = read.get(read.get(document, "clock", dict, "document"), "offsetMs", int, "clock")
-    if offset < 0:
-        raise read.fail("clock.offsetMs", "the clock only moves forward")
+    if offset > state.clock.offset_ms + state.clock.room_ms():  # the offset replaces its own
+        raise read.fail("clock.offsetMs", "moves the clock past the year 9999")
     part = read.get(document, "credentials", dict, "document")
     changes = _credential_changes(read, part, state, salt)
     accounts_part = read.get(document, "tradingAccounts", dict, "document")
@@ -422,61 +497,4 @@ def _credential_changes(read: _Reader, part: Any, state: MockState, salt: bytes)
             raise read.fail("credentials.loggedOutTokens", "a token that is not in the scenario")
         logged_out.append(static[digest])
     created = read.get(part, "created", int, "credentials")
-    if created < 0:
-        raise read.fail("credentials.created", "must be 0 or more")
     return StoreChanges(records, created, rotated, logged_out)
-
-
-# ----------------------------------------------------------------- the file
-
-
-def encode(document: Mapping[str, Any]) -> bytes:
-    """The file's bytes: indented JSON, so a person can read what was kept. A lone
-    surrogate (a scenario's YAML may hold one) is written escaped, as `wire.dumps` does,
-    and reads back the same."""
-    text = json.dumps(document, indent=1, ensure_ascii=False) + "\n"
-    return text.encode("utf-8", "backslashreplace")
-
-
-def write_file(path: Path, data: bytes) -> None:
-    """Replace the file atomically: a temporary file in the same folder, flushed to disk,
-    then renamed over it, so a reader (or a crash) sees the old file or the new, never
-    part of one. OSError if it cannot be written; no temporary file is left behind."""
-    folder = path.parent
-    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
-        raise
-    # The rename itself is durable once the folder is synced (where the OS allows it).
-    with contextlib.suppress(OSError):
-        descriptor = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(descriptor)
-        finally:
-            os.close(descriptor)
-
-
-def check_writable(path: Path) -> None:
-    """StateFileError unless a state file can be written at `path` (checked at start, by
-    writing and removing a temporary file beside it, not when the first change comes)."""
-    where = f"state file {path}"
-    if path.is_dir():
-        raise StateFileError(f"{where}: is a folder; give the path of a file in it")
-    folder = path.parent
-    try:
-        folder.mkdir(parents=True, exist_ok=True)  # as --tls-ca-file does
-        handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    except OSError as exc:
-        raise StateFileError(
-            f"{where}: folder {folder} cannot be written ({exc.strerror or exc}); "
-            "give a folder this user may write (in a container: a writable volume)"
-        ) from None
-    os.close(handle)
-    os.unlink(temp)

@@ -54,8 +54,6 @@ from cadenza_mock.schemas import load_json
 from cadenza_mock.version import __version__
 
 AdminHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-# 9999-12-31T23:59:59.999Z: the last instant a datetime (the ISO twins) can show.
-_LAST_MS = 253_402_300_799_999
 
 
 def refuse_when_locked(request: web.Request) -> None:
@@ -362,7 +360,7 @@ async def advance_clock(request: web.Request) -> web.Response:
         seconds = _seconds(raw)
     # Far enough that the ISO twins (datetime) could no longer be rendered: a 400, not a
     # broken clock.
-    if seconds * 1000 > _LAST_MS - state.clock.now_ms():
+    if seconds * 1000 > state.clock.room_ms():
         raise _bad_advance("that would move the clock past the year 9999")
     state.clock.advance(seconds)
     return ok(clock_json(state))
