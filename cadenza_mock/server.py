@@ -27,8 +27,12 @@ from aiohttp import web
 from cadenza_mock import wire
 from cadenza_mock.engine import persist
 from cadenza_mock.engine.accounts import account_sort_key
-from cadenza_mock.engine.journal import JournalEntry
-from cadenza_mock.engine.namespaces import DEFAULT_IDLE_SECONDS, DEFAULT_LIMIT
+from cadenza_mock.engine.journal import DEFAULT_MAX_STREAMS, JournalEntry
+from cadenza_mock.engine.namespaces import (
+    DEFAULT_IDLE_SECONDS,
+    DEFAULT_LIMIT,
+    DEFAULT_RECORD_BUDGET,
+)
 from cadenza_mock.engine.state import MockState, ScenarioSource
 from cadenza_mock.errors import ScenarioError
 from cadenza_mock.handle import MockHandle, ScenarioCache, SourceLike, source_key
@@ -344,6 +348,8 @@ def serve_forever(
     hints: bool = True,
     max_namespaces: int = DEFAULT_LIMIT,
     namespace_idle: float = DEFAULT_IDLE_SECONDS,
+    max_records: int = DEFAULT_RECORD_BUDGET,
+    max_streams: int = DEFAULT_MAX_STREAMS,
     loop: str = "auto",
     tls: bool = False,
     tls_cert: str | None = None,
@@ -401,6 +407,8 @@ def serve_forever(
         hints=hints,
         max_namespaces=max_namespaces,
         namespace_idle=namespace_idle,
+        max_records=max_records,
+        max_streams=max_streams,
     )
     served = _serve(
         app,
