@@ -399,7 +399,7 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation(
         "GET",
         f"{ADMIN_PREFIX}/requests/stream",
-        "admin.stream_requests",
+        "journal_stream.stream_requests",
         "adminStreamRequests",
         "The journal live, as server-sent events: the kept entries, then each new one; "
         "ends on a reset, a load or the server stopping; at most --max-streams at once",

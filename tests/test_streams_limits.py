@@ -16,7 +16,7 @@ import requests
 from aiohttp.test_utils import TestClient
 from support import ALICE, LIST, MakeClient, run_cli
 
-from cadenza_mock.http import admin
+from cadenza_mock.http import journal_stream
 
 STREAM = "/__admin/requests/stream"
 READ_TIMEOUT = 5.0
@@ -75,8 +75,10 @@ async def test_an_idle_stream_waits_for_events_not_a_timer(
     """Each turn of a stream's loop checks `_streaming`: counted, an idle stream turns
     once when it opens and once per record, however long it stays quiet."""
     turns = []
-    streaming = admin._streaming
-    monkeypatch.setattr(admin, "_streaming", lambda *args: turns.append(1) or streaming(*args))
+    streaming = journal_stream._streaming
+    monkeypatch.setattr(
+        journal_stream, "_streaming", lambda *args: turns.append(1) or streaming(*args)
+    )
     client = await make_client("default")
     stream = await opened(client)
     await asyncio.sleep(1.6)  # three turns of the half-second poll this replaced
@@ -89,10 +91,40 @@ async def test_an_idle_stream_waits_for_events_not_a_timer(
     stream.close()
 
 
+async def test_an_entry_is_serialized_once_for_all_the_streams(
+    make_client: MakeClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    made: list[str] = []
+    frame = journal_stream.sse_frame
+    monkeypatch.setattr(
+        journal_stream, "sse_frame", lambda event, *a: made.append(event) or frame(event, *a)
+    )
+    client = await make_client("default")
+    streams = [await opened(client) for _ in range(3)]
+    for _ in range(2):
+        assert (await client.get(LIST, headers=ALICE)).status == 200
+    got = []
+    for stream in streams:
+        async with asyncio.timeout(READ_TIMEOUT):
+            got.append([await stream.content.readuntil(b"\n\n") for _ in range(2)])
+        stream.close()
+    assert got[0] == got[1] == got[2]
+    assert [frame.split(b"\n")[:2] for frame in got[0]] == [
+        [b"event: request", b"id: 1"],
+        [b"event: request", b"id: 2"],
+    ]
+    assert made == ["request", "request"]  # not one per stream
+    # A stream opened later gets the kept entries too, as they were sent before.
+    late = await opened(client)
+    async with asyncio.timeout(READ_TIMEOUT):
+        assert [await late.content.readuntil(b"\n\n") for _ in range(2)] == got[0]
+    late.close()
+
+
 async def test_a_quiet_stream_gets_keep_alive_comments(
     make_client: MakeClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(admin, "STREAM_KEEPALIVE", 0.2)
+    monkeypatch.setattr(journal_stream, "STREAM_KEEPALIVE", 0.2)
     client = await make_client("default")
     stream = await opened(client)
     async with asyncio.timeout(READ_TIMEOUT):

@@ -23,7 +23,7 @@ from cadenza_mock.engine.namespaces import (
     Namespaces,
 )
 from cadenza_mock.engine.state import MockState, ScenarioSource
-from cadenza_mock.http import admin, api, meta, ui, ws
+from cadenza_mock.http import admin, api, journal_stream, meta, ui, ws
 from cadenza_mock.http.keys import (
     ADMIN_LOCKED,
     ADMIN_TOKEN,
@@ -97,7 +97,7 @@ def make_app(
     app[STOPPING] = asyncio.Event()
     app[STREAMS] = {}
     app[MAX_STREAMS] = max_streams
-    app.cleanup_ctx.append(admin.watch_streams)
+    app.cleanup_ctx.append(journal_stream.watch_streams)
     app.on_shutdown.append(_stopping)
     app[STARTED_AT] = time.monotonic()
     # Sees every response (the test suite checks them against the OpenAPI document).
@@ -120,7 +120,13 @@ def make_app(
     return app
 
 
-_HANDLER_MODULES = {"api": api, "admin": admin, "meta": meta, "ui": ui}
+_HANDLER_MODULES = {
+    "api": api,
+    "admin": admin,
+    "journal_stream": journal_stream,
+    "meta": meta,
+    "ui": ui,
+}
 
 
 def _handler(name: str) -> Handler:
