@@ -88,7 +88,7 @@ async def stream_requests(request: web.Request) -> web.StreamResponse:
 _FRAMES: WeakKeyDictionary[MockState, tuple[tuple[int, int], dict[int, bytes]]] = (
     WeakKeyDictionary()
 )
-_FRAMES_KEPT = 256
+_FRAMES_KEPT = 64
 
 
 def _request_frames(state: MockState, sent: int) -> list[tuple[int, bytes]]:
