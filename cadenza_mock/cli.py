@@ -13,7 +13,12 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from cadenza_mock.engine.namespaces import DEFAULT_IDLE_SECONDS, DEFAULT_LIMIT
+from cadenza_mock.engine.journal import DEFAULT_MAX_STREAMS
+from cadenza_mock.engine.namespaces import (
+    DEFAULT_IDLE_SECONDS,
+    DEFAULT_LIMIT,
+    DEFAULT_RECORD_BUDGET,
+)
 from cadenza_mock.model import PROFILE_NAMES
 from cadenza_mock.version import LOOP_CHOICES, version_line
 
@@ -234,7 +239,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--admin-token",
         action=EnvDefault,
         default=None,
-        help="require this value in the X-Admin-Token header of /__admin/ calls",
+        help="require this value in the X-Admin-Token header of /__admin/ calls (a flag "
+        "shows in `ps`; the variable or --admin-token-file do not)",
+    )
+    option(
+        "--admin-token-file",
+        action=EnvDefault,
+        default=None,
+        metavar="PATH",
+        help="read the admin token from this file's first line (stripped), so it is not on "
+        "the command line; not together with --admin-token",
     )
     option(
         "--scenario-dir",
@@ -314,7 +328,26 @@ def build_parser() -> argparse.ArgumentParser:
         convert=_seconds_up_to(7 * 24 * 3600),
         default=DEFAULT_IDLE_SECONDS,
         metavar="SECONDS",
-        help="drop a namespace nobody used for this long (default: %(default)g)",
+        help="drop a namespace nobody used for this long; one with a request in flight, "
+        "an open WebSocket connection or journal stream is in use (default: %(default)g)",
+    )
+    option(
+        "--max-records",
+        action=EnvDefault,
+        convert=_non_negative,
+        default=DEFAULT_RECORD_BUDGET,
+        metavar="N",
+        help="how many records (credentials, trading accounts, their history) all namespaces "
+        "may hold together; a scenario that would pass it is refused (default: %(default)s)",
+    )
+    option(
+        "--max-streams",
+        action=EnvDefault,
+        convert=_non_negative,
+        default=DEFAULT_MAX_STREAMS,
+        metavar="N",
+        help="how many live journal streams (GET /__admin/requests/stream, the dashboard) may "
+        "be open at once (default: %(default)s)",
     )
     option(
         "--tls",
@@ -415,11 +448,42 @@ def _serve(args: argparse.Namespace) -> int:
         return 2
     # Every serve option is an environment-backed one; their names are serve_forever's.
     options = {action.dest: getattr(args, action.dest) for action in args.env_options}
+    token_file = options.pop("admin_token_file")
+    if token_file is not None:
+        token, problem = _admin_token_from(args, token_file)
+        if problem is not None:
+            print(f"{args.subparser.prog}: {problem}", file=sys.stderr)
+            return 2
+        options["admin_token"] = token
     options["scenario_dirs"] = options.pop("scenario_dir")
     options["hints"] = not options.pop("no_hints")
     options["allow_origins"] = options.pop("allow_origin") or ()
     options["allow_hosts"] = options.pop("allow_host") or ()
     return serve_forever(**options)
+
+
+def _admin_token_from(args: argparse.Namespace, path: str) -> tuple[str, str | None]:
+    """(the token, None) read from `--admin-token-file`, or ("", the one-line problem);
+    a problem never quotes the file's content."""
+    from_env: set[str] = getattr(args, "from_env", set())
+    given = "--admin-token-file"
+    if "admin_token_file" in from_env:
+        given = f"{ENV_PREFIX}ADMIN_TOKEN_FILE"
+    if args.admin_token is not None:
+        other = f"{ENV_PREFIX}ADMIN_TOKEN" if "admin_token" in from_env else "--admin-token"
+        return "", f"{given} and {other} both give the admin token; use one"
+    try:
+        with open(Path(path).expanduser(), encoding="utf-8") as file:
+            first = file.readline().strip()
+    except UnicodeDecodeError:
+        return "", f"{given} {path}: cannot read it (not UTF-8 text)"
+    except OSError as exc:
+        return "", f"{given} {path}: cannot read it ({exc.strerror or type(exc).__name__})"
+    except ValueError:  # a path this system cannot even ask about (a NUL byte)
+        return "", f"{given} {path!r}: not a usable path"
+    if not first:
+        return "", f"{given} {path}: its first line is empty (it must hold the admin token)"
+    return first, None
 
 
 def _validate(args: argparse.Namespace) -> int:

@@ -106,6 +106,12 @@ TOO_MANY_LOGINS = E(429, -100002, "RATE_LIMITED", "Too many login attempts", "lo
 TOO_MANY_NAMESPACES = E(
     429, -18011, "RATE_LIMITED", "Too many namespaces", "namespace bound reached (admin API)"
 )
+RECORD_BUDGET = E(
+    429, -18011, "RATE_LIMITED", "Record budget exceeded", "namespaces' records (admin API)"
+)
+TOO_MANY_STREAMS = E(
+    429, -18011, "RATE_LIMITED", "Too many streams", "journal stream bound (admin API)"
+)
 UNKNOWN_ERROR = E(500, -22000, "INTERNAL", "Unknown error", "server error (or a bug, logged)")
 # What the venue behind Cadenza answers (the error-codes page); faults name them by errno.
 EXCHANGE_ERROR = E(502, -18004, "EXCHANGE_ERROR", "Exchange error", "venue error")

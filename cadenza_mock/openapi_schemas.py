@@ -48,6 +48,7 @@ _NAMESPACE: dict[str, Any] = {
     "profile": {"type": "string", "enum": list(PROFILE_NAMES)},
     "createdAt": {"type": "string", "format": "date-time"},
     "requests": {"type": "integer", "minimum": 0},
+    "records": {"type": "integer", "minimum": 0, "description": "counted by --max-records"},
     "idleExpirySeconds": {"type": "number", "exclusiveMinimum": 0},
     "admin": {"type": "string", "description": "its admin API's path prefix"},
 }

@@ -41,9 +41,11 @@ from cadenza_mock.errors import (
     PAGE_NOT_FOUND,
     PERMISSION_DENIED,
     RATE_LIMITED,
+    RECORD_BUDGET,
     SNAPSHOT_NOT_FOUND,
     TOO_MANY_LOGINS,
     TOO_MANY_NAMESPACES,
+    TOO_MANY_STREAMS,
     UNAUTHORIZED,
     UNKNOWN_ERROR,
     UNSUPPORTED_MEDIA_TYPE,
@@ -367,7 +369,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "Read the loaded scenario's file again (state reset); a bad edit is a 400 and the "
         "old one keeps serving; one loaded from a body has no file (400)",
         "admin",
-        (INVALID_SCENARIO,),
+        (INVALID_SCENARIO, RECORD_BUDGET),
         auth="admin",
     ),
     Operation(
@@ -378,7 +380,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "Load a scenario: ?name=, JSON {name} or {scenario}, or a YAML body; "
         "a bad one is a 400 naming file:line and the old one keeps serving",
         "admin",
-        (INVALID_SCENARIO, INVALID_BODY),
+        (INVALID_SCENARIO, INVALID_BODY, RECORD_BUDGET),
         reads_body=True,
         auth="admin",
     ),
@@ -403,11 +405,12 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation(
         "GET",
         f"{ADMIN_PREFIX}/requests/stream",
-        "admin.stream_requests",
+        "journal_stream.stream_requests",
         "adminStreamRequests",
         "The journal live, as server-sent events: the kept entries, then each new one; "
-        "ends on a reset, a load or the server stopping",
+        "ends on a reset, a load or the server stopping; at most --max-streams at once",
         "admin",
+        (TOO_MANY_STREAMS,),
         auth="admin",
     ),
     Operation(

@@ -27,8 +27,12 @@ from aiohttp import web
 from cadenza_mock import wire
 from cadenza_mock.engine import persist
 from cadenza_mock.engine.accounts import account_sort_key
-from cadenza_mock.engine.journal import JournalEntry
-from cadenza_mock.engine.namespaces import DEFAULT_IDLE_SECONDS, DEFAULT_LIMIT
+from cadenza_mock.engine.journal import DEFAULT_MAX_STREAMS, JournalEntry
+from cadenza_mock.engine.namespaces import (
+    DEFAULT_IDLE_SECONDS,
+    DEFAULT_LIMIT,
+    DEFAULT_RECORD_BUDGET,
+)
 from cadenza_mock.engine.state import MockState, ScenarioSource
 from cadenza_mock.errors import ScenarioError
 from cadenza_mock.handle import MockHandle, ScenarioCache, SourceLike, source_key
@@ -360,6 +364,8 @@ def serve_forever(
     hints: bool = True,
     max_namespaces: int = DEFAULT_LIMIT,
     namespace_idle: float = DEFAULT_IDLE_SECONDS,
+    max_records: int = DEFAULT_RECORD_BUDGET,
+    max_streams: int = DEFAULT_MAX_STREAMS,
     loop: str = "auto",
     tls: bool = False,
     tls_cert: str | None = None,
@@ -428,6 +434,8 @@ def serve_forever(
         allow_origins=guard.allow_origins,
         allow_hosts=guard.allow_hosts,
         bound_host=host,
+        max_records=max_records,
+        max_streams=max_streams,
     )
     served = _serve(
         app,

@@ -19,7 +19,7 @@ from support import ALICE, LIST, write
 
 from cadenza_mock import MockServer
 from cadenza_mock.engine.journal import Journal
-from cadenza_mock.http import admin
+from cadenza_mock.http import journal_stream
 from cadenza_mock.http.keys import STATE
 from cadenza_mock.http.observer import ObservedResponse, set_default_observer
 from cadenza_mock.http.ui import DASHBOARD_DIR as FILES
@@ -37,7 +37,7 @@ def _no_polling_rescue(request: pytest.FixtureRequest, monkeypatch: pytest.Monke
     periodic check only finds clients that left. Checked every 30 s here, a stream that
     missed a wake-up would time the test out instead of passing a half second late."""
     if "leaves" not in request.node.name:
-        monkeypatch.setattr(admin, "_STREAM_CHECK", 30.0)
+        monkeypatch.setattr(journal_stream, "_STREAM_CHECK", 30.0)
 
 
 # ----------------------------------------------------------------------------- the files

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cadenza_mock.engine.auth import bearer_token
+from cadenza_mock.engine.journal import redact_body
 from cadenza_mock.errors import RATE_LIMITED, ApiError
 from cadenza_mock.model import User
 from cadenza_mock.scenario import fault_spec
@@ -190,6 +191,8 @@ class Fault:
         )
 
     def to_json(self) -> dict[str, Any]:
+        """The fault as the admin API shows it: secrets it matches on (a `token`, an
+        `apiSecret` query value) redacted as the journal redacts them."""
         return {
             "id": self.id,
             "origin": self.origin,
@@ -197,7 +200,7 @@ class Fault:
             "remaining": self.remaining,
             "matched": self.matched,
             "fired": self.fired,
-            "fault": self.spec.to_json(),
+            "fault": redact_body(self.spec.to_json()),
         }
 
 

@@ -22,6 +22,8 @@ REDACTED = "<redacted>"
 # Answers up to this size are kept with their entry (a reference to the bytes sent, no
 # copy); a larger one only as its size, so a journal of huge lists stays small.
 MAX_KEPT_ANSWER = 8 * 1024  # a journal of 1,000 entries holds 8 MB of answers at most
+# Live journal streams (the admin API's server-sent events) open at once (`--max-streams`).
+DEFAULT_MAX_STREAMS = 32
 RawHeaders = tuple[tuple[bytes, bytes], ...]
 Recorded = tuple[Any, ...]
 # Words that make a body field, query parameter or header a secret wherever they appear,

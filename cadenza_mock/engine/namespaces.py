@@ -4,14 +4,17 @@ A shared container serves a CI job's xdist workers, or a staging stack's service
 one test seeing another's data. The code under test needs no change: it is given either
 the namespace's base URL (`/__ns/<name>`, where the scenario's tokens work as they are),
 or tokens that select the namespace on any URL: the scenario's static tokens prefixed
-with "<name>.", and whatever the namespace issues (login, refresh: salted with its name,
-so no two namespaces ever issue one token). The admin API takes a path prefix or the
-X-Cadenza-Mock-Namespace header. The bound on their number and the idle expiry keep a
-long-running server's memory bounded whatever its clients forget to delete.
+with "<name>.", and whatever the namespace issues (login, refresh: salted with its name
+and its incarnation, so no two namespaces ever issue one token, not even one created again
+under the name of a deleted one). The admin API takes a path prefix or the
+X-Cadenza-Mock-Namespace header. The bound on their number, the budget of records they
+may hold together and the idle expiry keep a long-running server's memory bounded whatever
+its clients forget to delete (or ask for: a 110-byte `generate: 200000` body).
 """
 
 from __future__ import annotations
 
+import math
 import re
 import secrets
 import time
@@ -23,16 +26,21 @@ from cadenza_mock.errors import (
     INVALID_ARGUMENT,
     NAMESPACE_EXISTS,
     NAMESPACE_NOT_FOUND,
+    RECORD_BUDGET,
     TOO_MANY_NAMESPACES,
 )
 
 if TYPE_CHECKING:  # the CLI reads the defaults below without building any state
     from cadenza_mock.engine.state import MockState, ScenarioSource
+    from cadenza_mock.scenario import Scenario
 
 # The server's own state: reachable by this name too (admin prefix, header).
 DEFAULT_NAMESPACE = "default"
 DEFAULT_LIMIT = 64
 DEFAULT_IDLE_SECONDS = 1800.0
+# Records (credentials, trading accounts, their history) all namespaces may hold together:
+# about 1.5 KiB each (200,000 generated credentials: 310 MB), whatever clients ask for.
+DEFAULT_RECORD_BUDGET = 200_000
 _REMEMBERED_TOKENS = 4096
 # Lower-case letters, digits and dashes: safe in a URL path, a header and a token prefix,
 # and never the start of a JWT (those begin "eyJ").
@@ -48,10 +56,20 @@ class Namespace:
     created_at_ms: int  # on its own mock clock, like every other time the mock shows
     last_used: float  # monotonic seconds (idle expiry is real time)
     requests: int = field(default=0)
+    # Uses under way (requests in flight, open WebSocket connections and journal streams),
+    # counted by the transport through `Namespaces.hold`: a busy namespace is never idle.
+    busy: int = field(default=0)
 
     def touch(self, now: float) -> None:
         self.last_used = now
         self.requests += 1
+
+    @property
+    def records(self) -> int:
+        """What the namespace's scenario built, as the record budget counts it."""
+        from cadenza_mock.scenario.declared import built_records
+
+        return built_records(self.state.scenario)
 
 
 class Namespaces:
@@ -63,22 +81,31 @@ class Namespaces:
         *,
         limit: int = DEFAULT_LIMIT,
         idle_seconds: float = DEFAULT_IDLE_SECONDS,
+        max_records: int = DEFAULT_RECORD_BUDGET,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         if limit < 0:
             raise ValueError("the namespace limit cannot be negative")
         if idle_seconds <= 0:
             raise ValueError("the idle expiry must be positive")
+        if max_records < 0:
+            raise ValueError("the record budget cannot be negative")
         self.default = default
         self.limit = limit
         self.idle_seconds = idle_seconds
+        self.max_records = max_records
         self._monotonic = monotonic
         self._spaces: dict[str, Namespace] = {}
+        # Namespaces created so far: each one's number salts the tokens it issues.
+        self._incarnations = 0
         # Issued token -> the namespace found to hold it: a client's next calls with it
         # cost one lookup, not one per namespace. Checked again on every use.
         self._issued_by: dict[str, str] = {}
         # Told of a dropped namespace (the WebSocket layer lets go of its hub).
         self.on_drop: list[Callable[[Namespace], None]] = []
+        # Told of each use of a namespace (a request, a WebSocket connect): the transport
+        # holds it busy (`hold`) for as long as that use lasts.
+        self.on_use: list[Callable[[Namespace], None]] = []
 
     def __len__(self) -> int:
         return len(self._spaces)
@@ -91,24 +118,76 @@ class Namespaces:
     ) -> Namespace:
         """A new namespace on `source` (confined like the admin API's scenario load).
 
-        ApiError if the name is malformed or taken, or the bound is reached once idle
-        namespaces are gone; ScenarioError if the scenario is bad (nothing is created).
-        Not thread-safe: call it on the server's loop (requests look namespaces up there).
+        ApiError if the name is malformed or taken, the bound is reached once idle
+        namespaces are gone, or the scenario does not fit the record budget; ScenarioError
+        if the scenario is bad (nothing is created). Not thread-safe: call it on the
+        server's loop (requests look namespaces up there). The admin API runs the same
+        three steps with the middle one, the slow one, in a worker thread.
         """
+        name, incarnation, room = self.reserve(name)
+        return self.add(self.build(source, name, incarnation, room, text=text))
+
+    def reserve(self, name: str | None) -> tuple[str, int, int]:
+        """(name, incarnation, records left) for a namespace to `build`, or ApiError
+        unless one called `name` (None: a fresh name) can be created now."""
         self.check_room(name)
-        name = name or self._fresh_name()
+        self._incarnations += 1
+        return name or self._fresh_name(), self._incarnations, self.records_left()
+
+    def build(
+        self,
+        source: ScenarioSource,
+        name: str,
+        incarnation: int,
+        room: int,
+        *,
+        text: bool = False,
+    ) -> MockState:
+        """The state of a namespace to be, on `source`; safe off the server's loop (it
+        reads nothing that requests change). ApiError if the scenario declares, or
+        builds, more than `room` records; ScenarioError if it is bad."""
         from cadenza_mock.engine.state import MockState
 
         default = self.default
-        scenario = default.parse(source, confined=True, text=text)
-        state = MockState(
+        scenario = self.parse_within(default, source, room, text=text)
+        return MockState(
             scenario,
             profile=default.profile_override,
             seed=default.seed_override,
             journal_limit=default.journal.limit,
             scenario_dirs=default.confinement.roots,
             namespace=name,
+            incarnation=incarnation,
         )
+
+    def parse_within(
+        self,
+        state: MockState,
+        source: ScenarioSource,
+        room: int,
+        *,
+        text: bool = False,
+        confined: bool = True,
+    ) -> Scenario:
+        """`state.parse(source)` if the scenario fits `room` records: what it declares is
+        checked first (refusing is instant), what it built after. Safe off the loop."""
+        from cadenza_mock.scenario.declared import built_records, declared_records
+
+        where = state.confinement if confined else None
+        self.check_budget(declared_records(source, text=text, confined=where), room)
+        scenario = state.parse(source, confined=confined, text=text)
+        self.check_budget(built_records(scenario), room)
+        return scenario
+
+    def add(self, state: MockState) -> Namespace:
+        """Serve a state `build` made as the namespace it was built for; ApiError if the
+        name was taken, the bound reached or the budget spent meanwhile."""
+        name = state.namespace
+        assert name is not None, "a namespace's state is built with its name"
+        self.check_room(name)
+        from cadenza_mock.scenario.declared import built_records
+
+        self.check_budget(built_records(state.scenario), self.records_left())
         space = Namespace(name, state, state.clock.now_ms(), self._monotonic())
         self._spaces[name] = space
         return space
@@ -124,8 +203,35 @@ class Namespaces:
         if len(self._spaces) >= self.limit:
             raise TOO_MANY_NAMESPACES.error(
                 f"{self.limit} namespaces exist (the server's --max-namespaces); delete "
-                "one or wait for an idle one to expire"
+                "one or wait for an idle one to expire",
+                headers=self._retry_after(),
             )
+
+    def records_left(self, replacing: MockState | None = None) -> int:
+        """Records the budget still has room for (`replacing`: not counting that
+        namespace's, which a load is about to replace). On the loop."""
+        used = sum(s.records for s in self._spaces.values() if s.state is not replacing)
+        return max(0, self.max_records - used)
+
+    def check_budget(self, records: int, room: int) -> None:
+        """ApiError 429 naming the budget unless `records` fit in `room`."""
+        if records > room:
+            used = self.max_records - room
+            raise RECORD_BUDGET.error(
+                f"the scenario holds {records:,} records (credentials, trading accounts and "
+                f"their history) and the namespaces {used:,} already, over the server's "
+                f"budget of {self.max_records:,} (--max-records); delete a namespace or "
+                "load a smaller scenario",
+                headers=self._retry_after(),
+            )
+
+    def _retry_after(self) -> dict[str, str]:
+        """The Retry-After of a 429 at a bound: seconds until an idle namespace may
+        expire (the next chance of room, unless one is deleted first)."""
+        now = self._monotonic()
+        spaces = list(self._spaces.values())  # one step: safe from a worker thread too
+        waits = [s.last_used + self.idle_seconds - now for s in spaces if not s.busy]
+        return {"Retry-After": str(max(1, math.ceil(min(waits, default=self.idle_seconds))))}
 
     def _fresh_name(self) -> str:
         while True:
@@ -150,9 +256,7 @@ class Namespaces:
         if name == DEFAULT_NAMESPACE:
             return self.default
         check_name(name)  # a malformed name is a 400, not an unknown namespace's 404
-        space = self.get(name)
-        space.touch(self._monotonic())
-        return space.state
+        return self._use(self.get(name), self._monotonic())
 
     def drop(self, name: str) -> Namespace:
         """Delete a namespace: its connections end, its tokens are unknown from now on."""
@@ -165,6 +269,27 @@ class Namespaces:
         self._drop(space)
         return space
 
+    def hold(self, space: Namespace) -> Callable[[], None]:
+        """Mark `space` in use until the returned function is called (once is enough):
+        never idle meanwhile, last used when it ends."""
+        space.busy += 1
+        held = True
+
+        def release() -> None:
+            nonlocal held
+            if held:
+                held = False
+                space.busy -= 1
+                space.last_used = self._monotonic()
+
+        return release
+
+    def _use(self, space: Namespace, now: float) -> MockState:
+        space.touch(now)
+        for listener in self.on_use:
+            listener(space)
+        return space.state
+
     def _drop(self, space: Namespace) -> None:
         if self._spaces.pop(space.name, None) is None:
             return
@@ -173,7 +298,7 @@ class Namespaces:
         space.state.retire()
 
     def _idle(self, space: Namespace, now: float) -> bool:
-        return now - space.last_used > self.idle_seconds
+        return not space.busy and now - space.last_used > self.idle_seconds
 
     def expire(self) -> list[str]:
         """Drop namespaces idle for longer than the expiry; their names."""
@@ -226,8 +351,7 @@ class Namespaces:
         if self._idle(space, now):
             self._drop(space)
             return None
-        space.touch(now)
-        return space.state
+        return self._use(space, now)
 
 
 def check_name(name: str) -> None:

@@ -20,6 +20,8 @@ from cadenza_mock.model import Credential
 from cadenza_mock.scenario import Confinement, Scenario, load_scenario, load_scenario_text
 
 ScenarioSource = str | Path | Mapping[str, Any] | Scenario
+# What a load switches to: built by `prepare()` (off the loop if need be), used by `install()`.
+Prepared = tuple[Scenario, Clock, Store, Faults]
 # Snapshots kept per load; taking one more forgets the oldest.
 MAX_SNAPSHOTS = 64
 _Parts = tuple[Clock, Store, Faults]
@@ -37,11 +39,14 @@ class MockState:
         journal_limit: int = 1000,
         scenario_dirs: Iterable[str | Path] | None = None,
         namespace: str | None = None,
+        incarnation: int = 0,
     ) -> None:
         # A namespace's state (see engine.namespaces) also takes its scenario's static
-        # tokens prefixed with "<namespace>.", and salts the tokens it issues: such tokens
-        # select the namespace.
+        # tokens prefixed with "<namespace>.", and salts the tokens it issues with its name
+        # and `incarnation` (one number per namespace created): such tokens select the
+        # namespace, and one created again under the same name never issues the old tokens.
         self.namespace = namespace
+        self.incarnation = incarnation
         self.retired = False  # set by retire(): a dropped namespace takes nothing new
         self.profile_override = profile
         self.seed_override = seed
@@ -132,17 +137,25 @@ class MockState:
             scenario,
             clock,
             on_change=self._credential_changed,
-            namespace=self.namespace or "",
+            namespace=f"{self.namespace}#{self.incarnation}" if self.namespace else "",
         )
 
     def load(self, source: ScenarioSource) -> Scenario:
         """Validate and switch; on ScenarioError the current scenario stays untouched."""
+        return self.install(self.prepare(source))
+
+    def prepare(self, source: ScenarioSource) -> Prepared:
+        """What a load of `source` switches to, built without touching what serves now:
+        safe off the server's loop (a large scenario's store builds in a worker thread)."""
         scenario = self._scenario(source)
+        clock = Clock(scenario.now)
+        return scenario, clock, self._store(scenario, clock), Faults(scenario.faults, scenario.seed)
+
+    def install(self, prepared: Prepared) -> Scenario:
+        """Switch to what `prepare()` built (on the loop: requests read the state)."""
+        scenario, self.clock, self.store, self.faults = prepared
         self.generation += 1
         self.scenario = scenario
-        self.clock = Clock(scenario.now)
-        self.store = self._store(scenario, self.clock)
-        self.faults = Faults(scenario.faults, scenario.seed)
         self.journal.restart()
         self._snapshots.clear()
         self._announce_reset()

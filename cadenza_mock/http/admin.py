@@ -21,7 +21,7 @@ from cadenza_mock import wire
 from cadenza_mock.engine.accounts import account_sort_key
 from cadenza_mock.engine.clock import MAX_ADVANCE_SECONDS
 from cadenza_mock.engine.namespaces import Namespace
-from cadenza_mock.engine.state import MockState
+from cadenza_mock.engine.state import MockState, Prepared, ScenarioSource
 from cadenza_mock.errors import (
     ACCOUNT_NOT_FOUND,
     ADMIN_DISABLED,
@@ -41,13 +41,12 @@ from cadenza_mock.http.keys import (
     ADMIN_TOKEN,
     NAMESPACE_HEADER,
     NAMESPACES,
-    STOPPING,
-    STREAMS,
     state_of,
     uptime,
 )
 from cadenza_mock.http.middleware import named_namespace, ok, read_body
 from cadenza_mock.scenario import Scenario
+from cadenza_mock.scenario.declared import built_records
 from cadenza_mock.scenario.faults import parse_fault_text
 from cadenza_mock.scenario.sources import bundled_dir
 from cadenza_mock.schemas import load_json
@@ -172,14 +171,33 @@ async def put_scenario(request: web.Request) -> web.Response:
     source, is_text = await _scenario_source(request)
     if source is None:
         raise INVALID_SCENARIO.error("empty body; send YAML, JSON or ?name=")
-    return await _switch(state, partial(state.parse, source, confined=True, text=is_text))
+    return await _switch(request, state, source, text=is_text)
 
 
-async def _switch(state: MockState, build: Callable[[], Scenario]) -> web.Response:
-    """Build a scenario in a worker thread and load it; a bad one is a 400 and the old
-    one keeps serving."""
-    scenario = await _built(build, "scenario rejected, the previous one is still loaded")
-    loaded = state.load(scenario)  # a namespace's has its own tokens
+async def _switch(
+    request: web.Request,
+    state: MockState,
+    source: ScenarioSource,
+    *,
+    text: bool = False,
+    confined: bool = True,
+) -> web.Response:
+    """Build a scenario and its store in a worker thread and load it; a bad one is a 400
+    and the old one keeps serving. A namespace's must fit the record budget (a 429 before
+    anything is built when what it declares does not)."""
+    spaces = request.app[NAMESPACES]
+    room = spaces.records_left(replacing=state) if state.namespace is not None else None
+
+    def prepare() -> Prepared:
+        if room is None:
+            return state.prepare(state.parse(source, confined=confined, text=text))
+        parsed = spaces.parse_within(state, source, room, text=text, confined=confined)
+        return state.prepare(parsed)  # a namespace's has its own tokens
+
+    prepared = await _built(prepare, "scenario rejected, the previous one is still loaded")
+    if room is not None:  # other namespaces may have grown meanwhile
+        spaces.check_budget(built_records(prepared[0]), spaces.records_left(replacing=state))
+    loaded = state.install(prepared)
     return ok(scenario_summary(loaded, state))
 
 
@@ -221,7 +239,7 @@ async def reload_scenario(request: web.Request) -> web.Response:
     # A bundled one by its name, so it keeps it; any other file the server loaded already,
     # so it needs no confinement to be read again.
     source = path.stem if path.resolve().parent == bundled_dir().resolve() else origin
-    return await _switch(state, partial(state.parse, source))
+    return await _switch(request, state, source, confined=False)
 
 
 def _json_scenario(raw: str) -> Any:
@@ -245,84 +263,6 @@ async def get_requests(request: web.Request) -> web.Response:
 async def delete_requests(request: web.Request) -> web.Response:
     state_of(request).journal.clear()
     return ok({"cleared": True})
-
-
-@admin
-async def stream_requests(request: web.Request) -> web.StreamResponse:
-    """The journal as server-sent events: every kept entry, then each new one as it is
-    recorded (`event: request`, `id:` its seq, `data:` the entry as GET /__admin/requests
-    shows it); `event: cleared` when it is emptied. A reset or a load ends the stream
-    after `event: reset` (a new run numbers from 1 again), so does the server stopping."""
-    app = request.app
-    if request.method == "HEAD":  # the headers alone: no stream to keep open
-        response = web.StreamResponse(headers=_STREAM_HEADERS)
-        await response.prepare(request)
-        return response
-    state = state_of(request)
-    journal = state.journal
-    generation = state.generation
-    wake = asyncio.Event()
-    unwatch = journal.watch(wake.set)
-    state.on_reset.append(wake.set)  # a reset, load, rollback or namespace drop ends it
-    app[STREAMS].add(wake)
-    response = web.StreamResponse(headers=_STREAM_HEADERS)
-    try:
-        await response.prepare(request)
-        await response.write(b"retry: 1000\n\n")
-        sent, clears, quiet = 0, journal.clears, 0.0
-        while _streaming(request, state, generation):
-            wake.clear()  # before reading: a record during the writes below wakes us
-            if journal.clears != clears:
-                clears = journal.clears
-                await response.write(sse_frame("cleared", {}))
-            for entry in journal.entries_after(sent):
-                sent = entry.seq
-                await response.write(sse_frame("request", entry.to_json(), entry.seq))
-            try:
-                async with asyncio.timeout(_STREAM_CHECK):
-                    await wake.wait()
-                quiet = 0.0
-            except TimeoutError:
-                quiet += _STREAM_CHECK
-                if quiet >= STREAM_KEEPALIVE:  # finds a client that left without a word
-                    quiet = 0.0
-                    await response.write(b": keep-alive\n\n")
-        if state.generation != generation:
-            await response.write(sse_frame("reset", {"scenario": state.scenario.name}))
-    except ConnectionError:  # the client went away (aiohttp's reset errors are these)
-        pass
-    finally:
-        unwatch()
-        state.on_reset.remove(wake.set)
-        app[STREAMS].discard(wake)
-    return response
-
-
-_STREAM_HEADERS = {
-    "Content-Type": "text/event-stream; charset=utf-8",
-    "Cache-Control": "no-cache",
-    "X-Accel-Buffering": "no",  # a proxy in front must not hold events back
-}
-# Seconds between checks that the client is still there (the run and the server say when
-# they end), and between keep-alive comments on a quiet stream.
-_STREAM_CHECK = 0.5
-STREAM_KEEPALIVE = 15.0
-
-
-def _streaming(request: web.Request, state: MockState, generation: int) -> bool:
-    transport = request.transport
-    return (
-        state.generation == generation
-        and not request.app[STOPPING].is_set()
-        and transport is not None
-        and not transport.is_closing()
-    )
-
-
-def sse_frame(event: str, data: Any, event_id: int | None = None) -> bytes:
-    """One server-sent event; the JSON is on one line, so one `data:` field holds it."""
-    head = f"event: {event}\n" + (f"id: {event_id}\n" if event_id is not None else "")
-    return head.encode() + b"data: " + wire.dumps(data) + b"\n\n"
 
 
 def clock_json(state: MockState) -> dict[str, Any]:
@@ -501,6 +441,7 @@ def namespace_json(space: Namespace, idle_seconds: float) -> dict[str, Any]:
         "profile": state.scenario.profile,
         "createdAt": wire.iso_ms(space.created_at_ms),
         "requests": space.requests,
+        "records": space.records,
         "idleExpirySeconds": idle_seconds,
         "admin": f"/__admin/namespaces/{space.name}",
     }
@@ -509,16 +450,19 @@ def namespace_json(space: Namespace, idle_seconds: float) -> dict[str, Any]:
 @admin
 async def post_namespace(request: web.Request) -> web.Response:
     """A new namespace on a scenario (`?name=`, JSON or YAML body; none: the server's
-    own), named by `?namespace=` or given a fresh name. Answers its users' tokens."""
+    own), named by `?namespace=` or given a fresh name. Answers its users' tokens.
+
+    Name, bound and record budget are checked before anything is built; the scenario and
+    its store are built in a worker thread (a large one stops nobody), and checked again
+    on the loop, where the namespace is added."""
     spaces = request.app[NAMESPACES]
     source, is_text = await _scenario_source(request)
     if source is None:
         source = spaces.default.scenario
-    wanted = request.query.get("namespace")
-    spaces.check_room(wanted)  # before a large scenario is built for nothing
-    build = partial(spaces.default.parse, source, confined=True, text=is_text)
-    scenario = await _built(build, "scenario rejected, no namespace was created")
-    space = spaces.create(scenario, name=wanted)  # on the loop: requests read the set
+    name, incarnation, room = spaces.reserve(request.query.get("namespace"))
+    build = partial(spaces.build, source, name, incarnation, room, text=is_text)
+    built = await _built(build, "scenario rejected, no namespace was created")
+    space = spaces.add(built)  # on the loop: requests read the set
     state = space.state
     summary = namespace_json(space, spaces.idle_seconds)
     summary["header"] = {NAMESPACE_HEADER: space.name}

@@ -8,14 +8,22 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Callable, Iterable
+from functools import partial
 from pathlib import Path
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from cadenza_mock.engine.namespaces import DEFAULT_IDLE_SECONDS, DEFAULT_LIMIT, Namespaces
+from cadenza_mock.engine.journal import DEFAULT_MAX_STREAMS
+from cadenza_mock.engine.namespaces import (
+    DEFAULT_IDLE_SECONDS,
+    DEFAULT_LIMIT,
+    DEFAULT_RECORD_BUDGET,
+    Namespace,
+    Namespaces,
+)
 from cadenza_mock.engine.state import MockState, ScenarioSource
-from cadenza_mock.http import admin, api, meta, ui, ws
+from cadenza_mock.http import admin, api, journal_stream, meta, ui, ws
 from cadenza_mock.http.guard import BrowserGuard
 from cadenza_mock.http.keys import (
     ADMIN_LOCKED,
@@ -25,6 +33,7 @@ from cadenza_mock.http.keys import (
     GUARD,
     HANDLER_ERROR_HOOK,
     HINTS,
+    MAX_STREAMS,
     NAMESPACES,
     STARTED_AT,
     STATE,
@@ -55,6 +64,8 @@ def make_app(
     allow_origins: Iterable[str] = (),
     allow_hosts: Iterable[str] = (),
     bound_host: str | None = "127.0.0.1",
+    max_records: int = DEFAULT_RECORD_BUDGET,
+    max_streams: int = DEFAULT_MAX_STREAMS,
 ) -> web.Application:
     """An app serving `scenario` (bundled name, path, dict or Scenario), or a given state.
 
@@ -64,10 +75,13 @@ def make_app(
     seconds a request body may take to arrive. `hints`: tell the tester about near-miss
     parameters (journal, access log, `X-Cadenza-Mock-Hint`). `max_namespaces`,
     `namespace_idle`: how many namespaces may exist at once (0: none), and after how many
-    idle seconds one is dropped. `allow_origins`: web origins (`scheme://host:port`, or
-    `*`) whose pages may call the mock (see http/guard.py); `bound_host`: the address it
-    is served on: when loopback, a `Host` must name loopback, it, or one of `allow_hosts`
-    (None: no Host check). Raises guard.OriginError for an origin it cannot read.
+    idle seconds one is dropped. `max_records`: the records (credentials, trading accounts,
+    their history) all namespaces may hold together. `max_streams`: how many journal
+    streams (`GET /__admin/requests/stream`) may be open at once. `allow_origins`: web
+    origins (`scheme://host:port`, or `*`) whose pages may call the mock (see
+    http/guard.py); `bound_host`: the address it is served on: when loopback, a `Host`
+    must name loopback, it, or one of `allow_hosts` (None: no Host check). Raises
+    guard.OriginError for an origin it cannot read.
     """
     app = web.Application()
     app[GUARD] = BrowserGuard.from_options(allow_origins, allow_hosts, bound_host)
@@ -78,7 +92,11 @@ def make_app(
         journal_limit=journal_limit,
         scenario_dirs=scenario_dirs,
     )
-    app[NAMESPACES] = Namespaces(app[STATE], limit=max_namespaces, idle_seconds=namespace_idle)
+    spaces = Namespaces(
+        app[STATE], limit=max_namespaces, idle_seconds=namespace_idle, max_records=max_records
+    )
+    spaces.on_use.append(partial(_hold_while_running, spaces))
+    app[NAMESPACES] = spaces
     app.cleanup_ctx.append(_expire_namespaces)
     if admin_token:
         app[ADMIN_TOKEN] = admin_token
@@ -87,7 +105,9 @@ def make_app(
     app[BODY_TIMEOUT] = body_timeout
     app[HINTS] = hints
     app[STOPPING] = asyncio.Event()
-    app[STREAMS] = set()
+    app[STREAMS] = {}
+    app[MAX_STREAMS] = max_streams
+    app.cleanup_ctx.append(journal_stream.watch_streams)
     app.on_shutdown.append(_stopping)
     app[STARTED_AT] = time.monotonic()
     # Sees every response (the test suite checks them against the OpenAPI document).
@@ -110,7 +130,13 @@ def make_app(
     return app
 
 
-_HANDLER_MODULES = {"api": api, "admin": admin, "meta": meta, "ui": ui}
+_HANDLER_MODULES = {
+    "api": api,
+    "admin": admin,
+    "journal_stream": journal_stream,
+    "meta": meta,
+    "ui": ui,
+}
 
 
 def _handler(name: str) -> Handler:
@@ -124,6 +150,19 @@ async def _stopping(app: web.Application) -> None:
     app[STOPPING].set()
     for wake in app[STREAMS]:
         wake.set()
+
+
+def _hold_while_running(spaces: Namespaces, space: Namespace) -> None:
+    """A namespace a request uses stays busy (never idle) until that request is answered:
+    aiohttp runs each request in a task of its own, so its end is the task's. A WebSocket
+    connection's task lasts as long as the connection, a journal stream's as the stream."""
+    try:
+        task = asyncio.current_task()
+    except RuntimeError:  # no loop running: a call from another thread (MockServer)
+        return
+    if task is not None:
+        release = spaces.hold(space)
+        task.add_done_callback(lambda _: release())
 
 
 async def _expire_namespaces(app: web.Application) -> AsyncIterator[None]:

@@ -31,8 +31,10 @@ BODY_TIMEOUT = web.AppKey("cadenza_body_timeout", float)
 # Set when the server begins to stop: pending delays end at once, so SIGTERM takes
 # well under a second whatever delays are armed.
 STOPPING = web.AppKey("cadenza_stopping", asyncio.Event)
-# The wake-up events of the open journal streams: stopping sets them, so each ends at once.
-STREAMS: web.AppKey[set[asyncio.Event]] = web.AppKey("cadenza_streams")
+# The wake-up events of the open journal streams (and their requests): stopping sets them,
+# so each ends at once; at most MAX_STREAMS are open (`--max-streams`).
+STREAMS: web.AppKey[dict[asyncio.Event, web.Request]] = web.AppKey("cadenza_streams")
+MAX_STREAMS = web.AppKey("cadenza_max_streams", int)
 # On a non-loopback server without an admin token the admin API answers 403 (but health).
 ADMIN_LOCKED = web.AppKey("cadenza_admin_locked", bool)
 # Who may drive the mock from a browser (Origin, Host; see http/guard.py).

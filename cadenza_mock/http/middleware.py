@@ -165,6 +165,8 @@ async def envelope_middleware(request: web.Request, handler: Handler) -> web.Str
                 namespaced = await _refresh_owner(request, spaces)  # the only await: rare
         except ApiError as err:  # an unknown namespace: nothing of any state is touched
             return _with_cors(error_response(err, state.store), cors)
+        except web.HTTPException as exc:  # a refresh body over the size limit
+            return _with_cors(error_response(_from_http_exception(exc), state.store), cors)
         except ClientGone:
             return _drop(request)
         if namespaced is not None:
