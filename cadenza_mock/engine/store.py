@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from operator import attrgetter
 from typing import Any
 
@@ -56,6 +57,26 @@ from cadenza_mock.seeded import rng_for, uuid4_from
 # Enough for every filter combination a test suite uses; a client that sends endless
 # distinct id lists cannot grow memory without bound.
 _CACHE_LIMIT = 4096
+# A list answer of at least this many records is encoded away from the event loop.
+LARGE_LIST = 5000
+
+
+@dataclass(frozen=True, slots=True)
+class PendingList:
+    """A list answer's records, taken on the loop, to encode in a worker thread."""
+
+    user_id: str
+    where: ListFilter
+    header: str | None
+    query_string: str
+    version: int
+    page: list[Credential]
+    pagination: dict[str, Any]
+    profile: str
+    mask_keep: int
+
+    def encode(self) -> bytes:
+        return wire.credential_list_body(self.page, self.profile, self.mask_keep, self.pagination)
 
 
 # List order: createdAt ascending, then credentialId (stable across runs).
@@ -468,11 +489,54 @@ class Store:
         user = self.user_for_token(header)
         where = parse_list_query(pairs(), self.profile, self.enums) if query_string else NO_FILTER
         answer = user.user_id, self.list_body(user.user_id, where)
+        self._remember_hit(header, query_string, answer)
+        return answer
+
+    def _remember_hit(self, header: str | None, query_string: str, answer: Any) -> None:
         if bearer_token(header) in self._static_tokens:
             if len(self._list_hits) >= _CACHE_LIMIT:
                 self._list_hits.clear()
             self._list_hits[(header or "", query_string)] = answer
-        return answer
+
+    def pending_list(
+        self,
+        header: str | None,
+        query_string: str,
+        pairs: Callable[[], Iterable[tuple[str, str]]],
+    ) -> tuple[str, bytes] | PendingList:
+        """As `list_answer`, but a large answer not serialized yet comes back unencoded:
+        its records (immutable) taken now, to encode away from the event loop, then
+        `remember_list`. Encoding 200,000 records takes seconds other clients must not
+        wait through."""
+        hit = self._list_hits.get((header or "", query_string))
+        if hit is not None:
+            return hit
+        user = self.user_for_token(header)
+        where = parse_list_query(pairs(), self.profile, self.enums) if query_string else NO_FILTER
+        cached = self._list_cache.get((user.user_id, where))
+        if cached is not None:
+            answer = user.user_id, cached
+            self._remember_hit(header, query_string, answer)
+            return answer
+        page, pagination = self._list_page(user.user_id, where)
+        pending = PendingList(
+            user.user_id, where, header, query_string, self._version, page, pagination,
+            self.profile, self.scenario.mask_keep,
+        )  # fmt: skip
+        if len(page) >= LARGE_LIST:
+            return pending
+        body = wire.credential_list_body(page, self.profile, self.scenario.mask_keep, pagination)
+        self.remember_list(pending, body)
+        return user.user_id, body
+
+    def remember_list(self, pending: PendingList, body: bytes) -> None:
+        """Keep an answer encoded away from the loop, unless the store changed since."""
+        if pending.version != self._version:
+            return
+        if len(self._list_cache) >= _CACHE_LIMIT:
+            self._list_cache.clear()
+        self._list_cache[(pending.user_id, pending.where)] = body
+        self._remember_hit(pending.header, pending.query_string, (pending.user_id, body))
 
     def remembered_list(self, header: str, query_string: str) -> tuple[str, bytes] | None:
         """(user id, response bytes) of a list call `list_answer` has answered before and
@@ -484,18 +548,7 @@ class Store:
         key = (user_id, where)
         body = self._list_cache.get(key)
         if body is None:
-            items = self.credentials_of(user_id, where)
-            total = len(items)
-            end = total if where.limit is None else where.offset + where.limit
-            page = items[where.offset : end]
-            has_next = end < total
-            pagination = {
-                "offset": where.offset,
-                "limit": where.limit if where.limit is not None else total,
-                "total": total,
-                "cursor": str(end) if has_next else None,
-                "hasNext": has_next,
-            }
+            page, pagination = self._list_page(user_id, where)
             body = wire.credential_list_body(
                 page, self.profile, self.scenario.mask_keep, pagination
             )
@@ -503,6 +556,22 @@ class Store:
                 self._list_cache.clear()
             self._list_cache[key] = body
         return body
+
+    def _list_page(
+        self, user_id: str, where: ListFilter
+    ) -> tuple[list[Credential], dict[str, Any]]:
+        items = self.credentials_of(user_id, where)
+        total = len(items)
+        end = total if where.limit is None else where.offset + where.limit
+        has_next = end < total
+        pagination = {
+            "offset": where.offset,
+            "limit": where.limit if where.limit is not None else total,
+            "total": total,
+            "cursor": str(end) if has_next else None,
+            "hasNext": has_next,
+        }
+        return items[where.offset : end], pagination
 
     # ----------------------------------------------------------------- lifecycle
 

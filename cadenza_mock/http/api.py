@@ -3,11 +3,13 @@
 Handlers stay thin: bodies are validated by the declared schemas (cadenza_mock.schemas),
 state changes happen in the engine's Store, shapes come from cadenza_mock.wire. A handler
 awaits only to read its body, before it looks at any state: a scenario load or reset
-between two requests can never split one request across two stores.
+between two requests can never split one request across two stores. (A large list is
+encoded in a worker thread from records taken first; a reset meanwhile drops it.)
 """
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from aiohttp import web
@@ -15,9 +17,9 @@ from aiohttp import web
 from cadenza_mock import wire
 from cadenza_mock.engine.auth import ACCESS_TTL_SECONDS, bearer_token
 from cadenza_mock.engine.query import parse_account_query, parse_operation_query
-from cadenza_mock.engine.store import Store
-from cadenza_mock.http.keys import USER_ID, VENUE_OUTCOME, state_of
-from cadenza_mock.http.middleware import json_response, ok, read_body
+from cadenza_mock.engine.store import PendingList, Store
+from cadenza_mock.http.keys import GENERATION, USER_ID, VENUE_OUTCOME, state_of
+from cadenza_mock.http.middleware import Stale, json_response, ok, read_body
 from cadenza_mock.model import OPERATION_TYPES, User
 from cadenza_mock.schemas import parse_body
 from cadenza_mock.version import __version__
@@ -39,11 +41,19 @@ def _credential(store: Store, cred: Any) -> dict[str, Any]:
 
 
 async def list_credentials(request: web.Request) -> web.Response:
-    user_id, body = _store(request).list_answer(
+    store = _store(request)
+    answer = store.pending_list(
         request.headers.get("Authorization"), request.query_string, request.query.items
     )
-    request[USER_ID] = user_id
-    return json_response(body)
+    if isinstance(answer, PendingList):  # large and new: encoded while others are served
+        request[USER_ID] = answer.user_id
+        body = await asyncio.to_thread(answer.encode)
+        if state_of(request).generation != request[GENERATION]:
+            raise Stale  # reset or reloaded meanwhile: the test after it must not see this
+        store.remember_list(answer, body)
+        return json_response(body)
+    request[USER_ID] = answer[0]
+    return json_response(answer[1])
 
 
 async def create_credential(request: web.Request) -> web.Response:
