@@ -525,9 +525,9 @@ class Store:
         )  # fmt: skip
         if len(page) >= LARGE_LIST:
             return pending
-        body = wire.credential_list_body(page, self.profile, self.scenario.mask_keep, pagination)
-        self.remember_list(pending, body)
-        return user.user_id, body
+        answer = user.user_id, self.list_body(user.user_id, where, (page, pagination))
+        self._remember_hit(header, query_string, answer)
+        return answer
 
     def remember_list(self, pending: PendingList, body: bytes) -> None:
         """Keep an answer encoded away from the loop, unless the store changed since."""
@@ -543,12 +543,18 @@ class Store:
         nothing has changed since; None otherwise. Costs one dict lookup."""
         return self._list_hits.get((header, query_string))
 
-    def list_body(self, user_id: str, where: ListFilter) -> bytes:
-        """The full list response envelope for one user and filter, serialized once."""
+    def list_body(
+        self,
+        user_id: str,
+        where: ListFilter,
+        taken: tuple[list[Credential], dict[str, Any]] | None = None,
+    ) -> bytes:
+        """The full list response envelope for one user and filter, serialized once
+        (`taken`: its page and pagination, when the caller has them already)."""
         key = (user_id, where)
         body = self._list_cache.get(key)
         if body is None:
-            page, pagination = self._list_page(user_id, where)
+            page, pagination = taken or self._list_page(user_id, where)
             body = wire.credential_list_body(
                 page, self.profile, self.scenario.mask_keep, pagination
             )
