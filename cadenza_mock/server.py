@@ -36,6 +36,7 @@ from cadenza_mock.http import access_log as access_lines
 from cadenza_mock.http.app import make_app
 from cadenza_mock.http.keys import ADMIN_TOKEN, DEFAULT_READ_TIMEOUT
 from cadenza_mock.http.runner import MockRunner
+from cadenza_mock.http.ws_limits import DEFAULT_MAX_CONNECTIONS
 from cadenza_mock.model import User
 from cadenza_mock.scenario import Scenario
 from cadenza_mock.scenario.faults import parse_fault_dict
@@ -350,6 +351,7 @@ def serve_forever(
     tls_key: str | None = None,
     tls_ca_file: str | None = None,
     state_file: str | None = None,
+    max_connections: int = DEFAULT_MAX_CONNECTIONS,
 ) -> int:
     """`cadenza-mock serve`: run until SIGINT/SIGTERM; the exit code says why it stopped."""
     try:
@@ -401,6 +403,7 @@ def serve_forever(
         hints=hints,
         max_namespaces=max_namespaces,
         namespace_idle=namespace_idle,
+        max_ws_connections=max_connections,
     )
     served = _serve(
         app,

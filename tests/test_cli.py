@@ -36,6 +36,7 @@ SERVE_OPTIONS = [
     "--tls-key",
     "--loop",
     "--state-file",
+    "--max-connections",
 ]
 
 

@@ -31,6 +31,7 @@ from cadenza_mock.http.keys import (
 )
 from cadenza_mock.http.middleware import CATCH_ALL, enveloped, expect_handler, no_route
 from cadenza_mock.http.observer import ResponseObserver, attach, default_observer
+from cadenza_mock.http.ws_limits import DEFAULT_MAX_CONNECTIONS
 from cadenza_mock.operations import NAMESPACED_ADMIN, OPERATIONS, namespaced_path
 
 
@@ -50,6 +51,7 @@ def make_app(
     hints: bool = True,
     max_namespaces: int = DEFAULT_LIMIT,
     namespace_idle: float = DEFAULT_IDLE_SECONDS,
+    max_ws_connections: int = DEFAULT_MAX_CONNECTIONS,
 ) -> web.Application:
     """An app serving `scenario` (bundled name, path, dict or Scenario), or a given state.
 
@@ -59,7 +61,8 @@ def make_app(
     seconds a request body may take to arrive. `hints`: tell the tester about near-miss
     parameters (journal, access log, `X-Cadenza-Mock-Hint`). `max_namespaces`,
     `namespace_idle`: how many namespaces may exist at once (0: none), and after how many
-    idle seconds one is dropped.
+    idle seconds one is dropped. `max_ws_connections`: how many WebSocket connections may
+    be open at once (0: none).
     """
     app = web.Application()
     app[STATE] = state or MockState(
@@ -88,7 +91,7 @@ def make_app(
     if on_handler_error is not None:
         app[HANDLER_ERROR_HOOK] = on_handler_error
     router = app.router
-    ws.attach(app)  # before the catch-all route
+    ws.attach(app, max_connections=max_ws_connections)  # before the catch-all route
     routes = [(op, op.path) for op in OPERATIONS]
     routes += [(op, namespaced_path(op.path)) for op in NAMESPACED_ADMIN]
     for op, path in routes:
