@@ -357,10 +357,24 @@ async def test_an_rpc_delay_ends_when_the_client_goes(make_client: Any) -> None:
     socket = await connected(mock)
     await socket.send_str(rpc(2))
     await asyncio.sleep(0.2)  # the reply is being held
-    await socket.close()
-    await eventually(lambda: open_connections(mock) == 0, "the held handler has ended")
+    await socket.close()  # its close frame is read during the delay: answered at once
+    await eventually(lambda: open_connections(mock) == 0, "the held handler ended", seconds=5)
     journal = (await (await mock.get("/__admin/requests")).json())["data"]
     assert not [e for e in journal if e["method"] == "RPC"]  # nothing done, nothing answered
+
+
+async def test_an_rpc_delay_ends_when_the_server_begins_to_stop(make_client: Any) -> None:
+    from cadenza_mock.http.keys import STOPPING
+
+    mock = await make_client("default")
+    fault = {"match": {"path": "query.credential.list"}, "delay": 60}
+    assert (await mock.post("/__admin/faults", json=fault)).status == 200
+    socket = await connected(mock)
+    await socket.send_str(rpc(2))
+    await asyncio.sleep(0.2)  # the reply is being held
+    mock.server.app[STOPPING].set()  # what SIGTERM sets first
+    assert await close_of(socket) == (3001, "shutdown", 0)
+    await eventually(lambda: open_connections(mock) == 0, "the held handler ended", seconds=5)
 
 
 async def test_a_refresh_moves_the_expiry_on(make_client: Any) -> None:

@@ -13,7 +13,6 @@ connect, open connections) is bounded: see `ws_limits`.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import time
@@ -185,7 +184,7 @@ async def _serve(request: web.Request, state: MockState) -> web.StreamResponse:
     hub = hub_for(request.app, state)
     client = WsClient(ws, state, hub, request.transport)
     hub.join(client)
-    client.writer = writer = asyncio.ensure_future(_write(client))
+    writer = asyncio.ensure_future(_write(client))
     pinger = asyncio.ensure_future(_ping(client))
     stale = asyncio.get_running_loop().call_later(CONNECT_TIMEOUT_SECONDS, client.stale)
     try:
@@ -214,11 +213,12 @@ async def _serve(request: web.Request, state: MockState) -> web.StreamResponse:
         client.hub.leave(client)
         client.close(client.closing or DISCONNECT_SHUTDOWN)
         pinger.cancel()
-        with contextlib.suppress(Exception):  # the socket went: nothing more to send
-            try:
-                await asyncio.wait_for(writer, CLOSE_SECONDS + 1)
-            except TimeoutError:  # still writing to a client that does not read
-                client.abort()
+        ending = [writer] if client.closer is None else [writer, client.closer]
+        _, late = await asyncio.wait(ending, timeout=CLOSE_SECONDS + 1)
+        if late:  # still writing to a client that does not read
+            client.abort()
+            for task in late:
+                task.cancel()
     return ws
 
 
@@ -228,28 +228,18 @@ def _alive(request: web.Request) -> bool:
 
 
 async def _write(client: WsClient) -> None:
-    """The one task that writes to the socket: replies and pushes keep their order."""
+    """The one task that writes replies and pushes (so they keep their order), then the
+    close frame."""
     ws = client.ws
     try:
         while (text := await client.outbox.get()) is not None:
             if ws.closed:
                 return
             await ws.send_str(text)
-    except asyncio.CancelledError:
-        if not client.cut:
-            raise
-        task = asyncio.current_task()
-        if task is not None:
-            task.uncancel()  # our own stop (a slow client): its close frame follows
     except (ConnectionError, RuntimeError):
         return
-    if ws.closed:
-        return
-    code, reason = client.closing or DISCONNECT_SHUTDOWN
-    try:
-        await asyncio.wait_for(ws.close(code=code, message=reason.encode()), CLOSE_SECONDS)
-    except (TimeoutError, ConnectionError, RuntimeError):
-        client.abort()  # the close frame could not be sent, or was never answered
+    if not ws.closed:  # (a slow client's closer has sent it already)
+        await client.send_close()
 
 
 async def _hold(client: WsClient, seconds: float, still: Callable[[], bool]) -> bool:

@@ -18,7 +18,7 @@ from aiohttp import WSMessage, web
 from cadenza_mock import rpc_wire
 from cadenza_mock.engine.namespaces import Namespace
 from cadenza_mock.engine.state import MockState
-from cadenza_mock.http.ws_limits import QUEUE_MAX_BYTES, Outbox
+from cadenza_mock.http.ws_limits import CLOSE_SECONDS, QUEUE_MAX_BYTES, Outbox
 from cadenza_mock.model import User
 
 dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
@@ -50,7 +50,7 @@ class WsClient:
     ws: web.WebSocketResponse
     state: MockState  # the server's, or the namespace's its header or token selects
     hub: WsHub
-    transport: asyncio.BaseTransport | None = None
+    transport: asyncio.Transport | None = None
     # Numbered by its hub at connect, so a namespace's clients never shift the ids the
     # server's own clients get (seeded: a rerun sees the same ids).
     client_id: str = ""
@@ -60,8 +60,8 @@ class WsClient:
     channels: set[str] = field(default_factory=set)
     outbox: Outbox = field(default_factory=lambda: Outbox(QUEUE_MAX_BYTES))
     closing: tuple[int, str] | None = None
-    writer: asyncio.Future[None] | None = None
-    cut: bool = False  # its writer was stopped mid-write: a slow client's close comes next
+    # Sends a slow client's close frame: its writer may be blocked on that very socket.
+    closer: asyncio.Future[None] | None = None
     # A frame read while a delay held a reply (to see the client's close): taken next.
     lookahead: WSMessage | None = None
 
@@ -87,19 +87,31 @@ class WsClient:
     def abort(self) -> None:
         """Cut the socket without a goodbye (a peer that reads nothing gets nothing)."""
         if self.transport is not None and not self.transport.is_closing():
-            self.transport.abort()  # type: ignore[attr-defined]
+            self.transport.abort()
 
     def connected(self) -> bool:
         return self.transport is not None and not self.transport.is_closing()
 
     def _slow(self) -> None:
-        # The backlog goes at once (its memory with it); the writer, blocked on a socket
-        # the client does not read, is stopped and sends the close frame instead.
+        # The backlog goes at once (its memory with it), and the close frame is written
+        # behind what the socket already holds, without waiting for the writer: it is
+        # most likely blocked on that socket. (Cancelling it there would break aiohttp's
+        # flow control for the close frame too: the drain waiter is shared.)
         self.outbox.clear()
         self.close(DISCONNECT_SLOW)
-        if self.writer is not None and not self.cut:
-            self.cut = True
-            self.writer.cancel()
+        if self.closer is None:
+            self.closer = asyncio.ensure_future(self.send_close(drain=False))
+
+    async def send_close(self, drain: bool = True) -> None:
+        """The close frame with this connection's code; a peer that has not taken it and
+        answered within CLOSE_SECONDS is cut off."""
+        code, reason = self.closing or DISCONNECT_SHUTDOWN
+        try:
+            await asyncio.wait_for(
+                self.ws.close(code=code, message=reason.encode(), drain=drain), CLOSE_SECONDS
+            )
+        except (TimeoutError, ConnectionError, RuntimeError):
+            self.abort()
 
 
 class WsHub:
