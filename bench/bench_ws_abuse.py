@@ -58,7 +58,6 @@ TOKEN = "alice-token"  # the bundled default scenario's static token
 CONNECT = json.dumps({"id": 1, "connect": {"token": TOKEN}})
 PARTS = ("slow reader", "pong flood", "churn", "idle")
 PAGE = os.sysconf("SC_PAGE_SIZE")
-TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def free_port() -> int:
@@ -73,8 +72,9 @@ def rss_mb(pid: int) -> float:
 
 
 def cpu_s(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS
+    """CPU seconds the process ran so far (its main thread, in nanoseconds, from the
+    scheduler: finer than /proc/PID/stat's clock ticks)."""
+    return int(Path(f"/proc/{pid}/schedstat").read_text().split()[0]) / 1e9
 
 
 def pinned(core: int, argv: list[str]) -> list[str]:
@@ -246,7 +246,7 @@ async def churn(url: str, count: int) -> dict[str, Any]:
 
 
 async def idle(url: str, connected: int, stale: int) -> dict[str, Any]:
-    async with aiohttp.ClientSession() as session:
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
         sockets = [await session.ws_connect(url + WS_PATH) for _ in range(connected + stale)]
         for ws in sockets[:connected]:
             await ws.send_str(CONNECT)
@@ -345,7 +345,7 @@ async def run_part(part: str, server: Server, args: argparse.Namespace) -> dict[
     if kind == "idle":
         cpu = cpu_s(server.pid)
         await asyncio.sleep(5)
-        result["idle cpu ms/s"] = round((cpu_s(server.pid) - cpu) * 1000 / 5, 2)
+        result["idle cpu ms/s"] = round((cpu_s(server.pid) - cpu) * 1000 / 5, 3)
     measuring = asyncio.ensure_future(others(server.url, stop))
     started = time.monotonic()
     while child.returncode is None:
@@ -459,7 +459,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     body = (
         "### WebSocket abuse: memory and other clients\n\n"
         f"Measured {datetime.now(UTC):%Y-%m-%d} on a {machine_description()}.\n\n"
-        f"Command: `{command.strip()}`\n\n" + table(runs) + "\n"
+        f"Command: `{command.strip()}`\n\n"
+        f"Settings: the `default` scenario, `serve --quiet` on core 0, the clients on core 1; "
+        f"{args.seconds:g} s of abuse per part, RSS after read {args.settle:g} s after the "
+        f"abusive client went; churn: {args.churn} cycles, 20 at a time; idle: {args.idle} "
+        f"connected and {args.stale} never-connecting sockets held 12 s. `code`: the package "
+        "measured (before: a checkout of that commit in a temporary worktree, imported "
+        "through PYTHONPATH).\n\n" + table(runs) + "\n"
     )
     print(body)
     if args.write:
