@@ -4,9 +4,9 @@ Four parts, each on a fresh `cadenza-mock serve --quiet` (bundled `default` scen
 journal on) pinned to core 0; the abusive client runs in a child process and the
 measuring clients in this one, both on core 1 (taskset, when there):
 
-- slow reader: connections that send frames of 100 `query.credential.list` RPCs as fast
-  as the socket takes them and never read a reply, for `--seconds`; a connection the
-  server stops reading is dropped and another opened. Then the client goes (its process
+- slow reader: a connection that sends frames of 100 `query.credential.list` RPCs as
+  fast as the socket takes them and never reads a reply, for `--seconds`; a connection
+  the server cuts is replaced by a new one. Then the client goes (its process
   exits) and the server's RSS is read again after `--settle` seconds.
 - pong flood: frames of 349,522 `{}` lines (1 MiB), sent before connect, as fast as the
   socket takes them; a closed connection is opened again.
@@ -161,40 +161,40 @@ class RssWatch:
 
 
 async def slow_reader(url: str, seconds: float) -> dict[str, Any]:
+    """Never reads: a send the server does not take within 0.5 s is counted and tried
+    again; a connection the server cuts is replaced by a new one."""
     frame = "\n".join(rpc(n, "query.credential.list") for n in range(2, 102))
-    closes: Counter[str] = Counter()
-    connections = frames = 0
+    connections = frames = blocked = cut = 0
     end = time.monotonic() + seconds
-    kept = []  # sockets given up on stay open until the process exits (as a client's would)
-    async with aiohttp.ClientSession() as session:
-        print("ready", flush=True)
+    kept = []  # sockets stay open until the process exits (it reads none of them)
+    # Never closed: the process exits with it (a close would wait on blocked sends).
+    session = aiohttp.ClientSession()
+    print("ready", flush=True)
+    while time.monotonic() < end:
+        ws = await session.ws_connect(url + WS_PATH, max_msg_size=0, compress=0)
+        kept.append(ws)
+        connections += 1
+        await ws.send_str(CONNECT)
+        await ws.receive(timeout=10)
+        # A send is never cancelled: aiohttp's drain waiter is shared by the next ones.
+        sending: asyncio.Future[None] | None = None
         while time.monotonic() < end:
-            ws = await session.ws_connect(url + WS_PATH, max_msg_size=0, compress=0)
-            kept.append(ws)
-            connections += 1
-            await ws.send_str(CONNECT)
-            await ws.receive(timeout=10)
-            try:
-                while time.monotonic() < end:
-                    await asyncio.wait_for(ws.send_str(frame), 0.5)
-                    frames += 1
-                    await asyncio.sleep(0)
-            except (TimeoutError, aiohttp.ClientError, ConnectionError):
-                closes[await close_code(ws)] += 1
-    return {"connections": connections, "frames": frames, "closes": dict(closes)}
-
-
-async def close_code(ws: aiohttp.ClientWebSocketResponse, seconds: float = 3) -> str:
-    """Read what the server still sends, up to its close: the code, or why none came."""
-    end = time.monotonic() + seconds
-    with contextlib.suppress(TimeoutError, aiohttp.ClientError, ConnectionError):
-        while (left := end - time.monotonic()) > 0:
-            message = await ws.receive(timeout=left)
-            if message.type is aiohttp.WSMsgType.CLOSE:
-                return f"{message.data} {message.extra or ''}".strip()
-            if message.type in (aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.ERROR):
-                return "dropped"
-    return "no close"
+            sending = sending or asyncio.ensure_future(ws.send_str(frame))
+            done, _ = await asyncio.wait([sending], timeout=0.5)
+            if not done:
+                blocked += 1  # the server stopped reading us
+                continue
+            failed, sending = done.pop().exception(), None
+            if failed is not None:
+                cut += 1
+                break
+            frames += 1
+    return {
+        "connections": connections,
+        "frames": frames,
+        "sends blocked 0.5 s": blocked,
+        "connections cut": cut,
+    }
 
 
 async def pong_flood(url: str, seconds: float) -> dict[str, Any]:
@@ -268,15 +268,22 @@ def abuse(argv: Sequence[str]) -> None:
     kind, url, *rest = argv
     numbers = [float(x) for x in rest]
     if kind == "slow":
-        found = asyncio.run(slow_reader(url, numbers[0]))
+        work = slow_reader(url, numbers[0])
     elif kind == "pong":
-        found = asyncio.run(pong_flood(url, numbers[0]))
+        work = pong_flood(url, numbers[0])
     elif kind == "churn":
-        found = asyncio.run(churn(url, int(numbers[0])))
+        work = churn(url, int(numbers[0]))
     else:
-        found = asyncio.run(idle(url, int(numbers[0]), int(numbers[1])))
-    print(json.dumps(found), flush=True)
-    os._exit(0)  # gone at once, every socket with it, unread data and all
+        work = idle(url, int(numbers[0]), int(numbers[1]))
+
+    async def run() -> None:
+        found = await work
+        print(json.dumps(found), flush=True)
+        # Gone at once, every socket with it, unread data and all (no orderly close: a
+        # send blocked on a socket the server no longer reads would hold it).
+        os._exit(0)
+
+    asyncio.run(run())
 
 
 # --------------------------------------------------------------------------- the measurers
@@ -436,7 +443,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--baseline", type=Path, help="a checkout to measure first (before)")
     parser.add_argument("--baseline-label", default="58cee10 (before)")
-    parser.add_argument("--seconds", type=float, default=4.0, help="abuse per part (4)")
+    parser.add_argument("--seconds", type=float, default=10.0, help="abuse per part (10)")
     parser.add_argument("--settle", type=float, default=3.0, help="wait before 'after' (3)")
     parser.add_argument("--churn", type=int, default=2000, help="connect/close cycles (2000)")
     parser.add_argument("--idle", type=int, default=500, help="idle connected sockets (500)")

@@ -17,7 +17,7 @@ import pytest
 from centrifuge import Client
 from support import LIST, Served, bearer
 
-from cadenza_mock.http import ws
+from cadenza_mock.http import ws, ws_session
 from cadenza_mock.http.ws_limits import MAX_COMMANDS_PER_FRAME, QUEUE_MAX_BYTES, Outbox
 
 WS = "/connection/websocket"
@@ -92,26 +92,35 @@ async def first_credential(mock: Any) -> str:
 
 
 class QueueWatch:
-    """Watches every connection's queue: its largest size, and whether one overflowed."""
+    """Watches every connection's queue: its largest size, whether one was ever full (the
+    reader then holds back), whether pushes overflowed it, and slow closes."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.peak = 0
-        self.overflowed = False
-        put = Outbox.put
+        self.full = self.overflowed = self.slow = False
+        put, slow = Outbox.put, ws_session.WsClient.slow
 
-        def watched(outbox: Outbox, text: str) -> bool:
-            fits = put(outbox, text)
+        def watched(outbox: Outbox, text: str, *, push: bool = False) -> bool:
+            fits = put(outbox, text, push=push)
             self.peak = max(self.peak, outbox.size)
+            self.full |= outbox.full
             self.overflowed |= not fits
             return fits
 
+        def watched_slow(client: ws_session.WsClient) -> None:
+            self.slow = True
+            slow(client)
+
         monkeypatch.setattr(Outbox, "put", watched)
+        monkeypatch.setattr(ws_session.WsClient, "slow", watched_slow)
 
 
-async def test_a_client_that_does_not_read_is_closed_slow_with_its_queue_bounded(
+async def test_a_client_that_does_not_read_is_held_back_then_closed_slow(
     make_client: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     queue = QueueWatch(monkeypatch)
+    monkeypatch.setattr(ws, "SLOW_SECONDS", 0.5)
+    monkeypatch.setattr(ws_session, "CLOSE_SECONDS", 30)  # time to read up to the close
     mock = await make_client(FLOOD_SCENARIO)
     other = Client(ws_url(mock), token=ALICE_TOKEN)
     await other.connect()
@@ -119,11 +128,13 @@ async def test_a_client_that_does_not_read_is_closed_slow_with_its_queue_bounded
     reply_size = len(json.dumps((await other.rpc("query.credential.list", {})).data))
     frame = "\n".join(rpc(n) for n in range(2, 2 + MAX_COMMANDS_PER_FRAME))
     sent = 0
-    while not queue.overflowed and sent < 1000:  # up to ~2 GB of replies asked for
+    while not queue.full and sent < 1000:  # up to ~2 GB of replies asked for
         await asyncio.wait_for(flooder.send_str(frame), 10)
         sent += 1
         await asyncio.sleep(0.01)
-    assert queue.overflowed, "the server queued 2 GB for a client that reads nothing"
+    assert queue.full, "the server queued 2 GB for a client that reads nothing"
+    assert not queue.slow  # held back first: a client may be slow for a moment
+    await eventually(lambda: queue.slow, "closed as slow after SLOW_SECONDS")
     code, reason, frames = await close_of(flooder)  # what reached the socket, then the close
     assert (code, reason) == (3008, "slow")
     assert frames < sent * MAX_COMMANDS_PER_FRAME
@@ -135,6 +146,31 @@ async def test_a_client_that_does_not_read_is_closed_slow_with_its_queue_bounded
         assert len(listed) == 60
     finally:
         await other.disconnect()
+
+
+async def test_a_client_that_reads_late_gets_every_reply(
+    make_client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Replies that outrun the socket hold the next command back instead of closing a
+    client that is only a moment behind (large lists pipelined, a GC pause)."""
+    queue = QueueWatch(monkeypatch)
+    monkeypatch.setattr(ws_session, "QUEUE_MAX_BYTES", 16 * 1024)  # a reply is ~20 KB
+    mock = await make_client(FLOOD_SCENARIO)
+    socket = await connected(mock)
+    sent = 0
+    while not queue.full and sent < 20:  # the socket's buffers take the first megabytes
+        first = 2 + sent * MAX_COMMANDS_PER_FRAME
+        await socket.send_str("\n".join(rpc(n) for n in range(first, first + 100)))
+        sent += 1
+        await asyncio.sleep(0.05)
+    assert queue.full, "the queue never filled: nothing held back"
+    await asyncio.sleep(0.3)  # still not reading
+    replies = [json.loads((await socket.receive(timeout=10)).data) for _ in range(sent * 100)]
+    assert [r["id"] for r in replies] == list(range(2, 2 + sent * MAX_COMMANDS_PER_FRAME))
+    assert all(len(r["rpc"]["data"]["data"]) == 60 for r in replies)
+    assert await rpc_count(socket, 1_000_000) == 60 and not queue.slow
+    assert queue.peak <= 16 * 1024 + 2 * len(json.dumps(replies[0]))
+    await socket.close()
 
 
 async def test_pushes_to_a_subscriber_that_does_not_read_close_it_slow(

@@ -40,6 +40,7 @@ from cadenza_mock.http.ws_limits import (
     CLOSE_SECONDS,
     CONNECT_TIMEOUT_SECONDS,
     DEFAULT_MAX_CONNECTIONS,
+    SLOW_SECONDS,
     Connections,
     frame_lines,
     pause,
@@ -201,6 +202,9 @@ async def _serve(request: web.Request, state: MockState) -> web.StreamResponse:
             for line in lines:
                 # Other clients' turn between commands: one frame cannot hold the server.
                 await asyncio.sleep(0)
+                # Backpressure: no next command while too much waits for this client.
+                if not await client.outbox.drained(SLOW_SECONDS) and client.closing is None:
+                    client.slow()  # it has not read for SLOW_SECONDS
                 if client.closing is not None:
                     break
                 await _command(request, client, line)
@@ -267,7 +271,7 @@ async def _ping(client: WsClient) -> None:
     while True:
         await asyncio.sleep(PING_SECONDS)
         if client.user is not None:
-            client.send_text("{}")
+            client.push("{}")
 
 
 def _namespace_of(request: web.Request, body: dict[str, Any]) -> MockState | None:

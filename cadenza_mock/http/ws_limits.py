@@ -10,12 +10,17 @@ No aiohttp in this module: `cli.py` reads its default without loading the server
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import deque
 from collections.abc import Callable
 
-# Replies and pushes waiting for a client that does not read: past this many bytes the
-# connection is closed with 3008 `slow` (Centrifugo's `client_queue_max_size` default).
+# Bytes waiting to be written to one client (Centrifugo's `client_queue_max_size`
+# default). Replies: while more wait, the connection's next command does not run (and no
+# frame is read); still more after SLOW_SECONDS, it is closed with 3008 `slow`. Pushes
+# (which the client did not ask for, so cannot be held back): more than this many bytes
+# of them waiting closes it at once.
 QUEUE_MAX_BYTES = 1024 * 1024
+SLOW_SECONDS = 5.0
 # Newline-separated lines (commands) one frame may carry; more is a 3501 `bad request`.
 MAX_COMMANDS_PER_FRAME = 100
 # Seconds an upgraded socket has to connect successfully; then 3502 `stale`.
@@ -35,35 +40,54 @@ def text_bytes(text: str) -> int:
 
 
 class Outbox:
-    """What waits to be written to one socket, bounded in bytes; the writer's one queue."""
+    """What waits to be written to one socket, counted in bytes; the writer's one queue."""
 
-    __slots__ = ("_items", "_ready", "closed", "limit", "size")
+    __slots__ = ("_drained", "_items", "_ready", "closed", "limit", "pushed", "size")
 
     def __init__(self, limit: int = QUEUE_MAX_BYTES) -> None:
-        self._items: deque[str] = deque()
+        self._items: deque[tuple[str, int, bool]] = deque()
         self._ready = asyncio.Event()
-        self.size = 0  # bytes queued
+        self._drained = asyncio.Event()
+        self.size = 0  # bytes waiting
+        self.pushed = 0  # of which pushes
         self.limit = limit
         self.closed = False  # nothing more is queued; the writer ends when it is empty
 
-    def put(self, text: str) -> bool:
-        """Queue `text`; False when the queue is now over its bound (a reply larger than
-        the bound alone still goes: only a backlog is refused)."""
+    def put(self, text: str, *, push: bool = False) -> bool:
+        """Queue `text`; False when the pushes waiting now pass the bound."""
         if self.closed:
             return True
-        self._items.append(text)
-        self.size += text_bytes(text)
+        size = text_bytes(text)
+        self._items.append((text, size, push))
+        self.size += size
+        if push:
+            self.pushed += size
         self._ready.set()
-        return self.size <= self.limit or len(self._items) == 1
+        return self.pushed <= self.limit
+
+    @property
+    def full(self) -> bool:
+        """More than the bound waits (a single reply larger than it alone does not count)."""
+        return self.size > self.limit and len(self._items) > 1
+
+    async def drained(self, seconds: float) -> bool:
+        """Wait until the queue is no longer full (True), closed, or `seconds` passed."""
+        if self.full and not self.closed:
+            self._drained.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._drained.wait(), seconds)
+        return not self.full
 
     def close(self) -> None:
         self.closed = True
         self._ready.set()
+        self._drained.set()
 
     def clear(self) -> None:
         """Drop what is queued (a slow client's backlog: its memory goes at once)."""
         self._items.clear()
-        self.size = 0
+        self.size = self.pushed = 0
+        self._drained.set()
 
     def __len__(self) -> int:
         return len(self._items)
@@ -75,8 +99,12 @@ class Outbox:
                 return None
             self._ready.clear()
             await self._ready.wait()
-        text = self._items.popleft()
-        self.size -= text_bytes(text)
+        text, size, push = self._items.popleft()
+        self.size -= size
+        if push:
+            self.pushed -= size
+        if not self.full:
+            self._drained.set()
         return text
 
 

@@ -36,7 +36,7 @@ ERROR_NOT_AVAILABLE = (108, "not available")
 ERROR_TOKEN_EXPIRED = (109, "token expired")
 DISCONNECT_SHUTDOWN = (3001, "shutdown")
 DISCONNECT_EXPIRED = (3005, "connection expired")
-DISCONNECT_SLOW = (3008, "slow")  # its queue passed QUEUE_MAX_BYTES: it does not read
+DISCONNECT_SLOW = (3008, "slow")  # it does not read what waits for it (see ws_limits)
 DISCONNECT_INVALID_TOKEN = (3500, "invalid token")
 DISCONNECT_BAD_REQUEST = (3501, "bad request")
 DISCONNECT_STALE = (3502, "stale")  # no successful connect within CONNECT_TIMEOUT_SECONDS
@@ -66,12 +66,17 @@ class WsClient:
     lookahead: WSMessage | None = None
 
     def send(self, message: dict[str, Any]) -> None:
-        self.send_text(dumps(message))
+        """Queue a reply (the reader holds back the next command while too many wait)."""
+        self.outbox.put(dumps(message))
 
     def send_text(self, text: str) -> None:
-        """Queue a frame; a client whose queue passes its bound is closed as slow."""
-        if not self.outbox.put(text):
-            self._slow()
+        self.outbox.put(text)
+
+    def push(self, text: str) -> None:
+        """Queue what the client did not ask for (a publication, a ping): a client with
+        more of those waiting than the bound is not reading, and is closed as slow."""
+        if not self.outbox.put(text, push=True):
+            self.slow()
 
     def close(self, code: tuple[int, str]) -> None:
         """Close after what is already queued is sent."""
@@ -92,7 +97,7 @@ class WsClient:
     def connected(self) -> bool:
         return self.transport is not None and not self.transport.is_closing()
 
-    def _slow(self) -> None:
+    def slow(self) -> None:
         # The backlog goes at once (its memory with it), and the close frame is written
         # behind what the socket already holds, without waiting for the writer: it is
         # most likely blocked on that socket. (Cancelling it there would break aiohttp's
@@ -167,7 +172,7 @@ class WsHub:
     def publish(self, channel: str, data: Any) -> None:
         for client in list(self.clients):
             if channel in client.channels:
-                client.send({"push": {"channel": channel, "pub": {"data": data}}})
+                client.push(dumps({"push": {"channel": channel, "pub": {"data": data}}}))
 
 
 HUBS = web.AppKey("cadenza_ws_hubs", dict[MockState, WsHub])
