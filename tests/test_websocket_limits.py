@@ -148,6 +148,29 @@ async def test_a_client_that_does_not_read_is_held_back_then_closed_slow(
         await other.disconnect()
 
 
+async def test_a_slow_client_that_still_reads_nothing_is_cut_off(
+    make_client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its close frame waits behind data it does not read: after CLOSE_SECONDS the socket
+    goes (a graceful close would wait for it to read, holding the socket for good)."""
+    queue = QueueWatch(monkeypatch)
+    monkeypatch.setattr(ws, "SLOW_SECONDS", 0.3)
+    monkeypatch.setattr(ws_session, "CLOSE_SECONDS", 0.3)
+    mock = await make_client(FLOOD_SCENARIO)
+    sockets = mock.server.runner.server  # aiohttp's view of the open TCP connections
+    flooder = await connected(mock)
+    assert len(sockets.connections) == 1
+    frame = "\n".join(rpc(n) for n in range(2, 2 + MAX_COMMANDS_PER_FRAME))
+    sent = 0
+    while not queue.full and sent < 1000:
+        await asyncio.wait_for(flooder.send_str(frame), 10)
+        sent += 1
+        await asyncio.sleep(0.01)
+    await eventually(lambda: queue.slow, "closed as slow")
+    await eventually(lambda: not sockets.connections, "the socket cut", seconds=5)
+    assert open_connections(mock) == 0
+
+
 async def test_a_client_that_reads_late_gets_every_reply(
     make_client: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -90,8 +90,9 @@ class WsClient:
             self.close(DISCONNECT_STALE)
 
     def abort(self) -> None:
-        """Cut the socket without a goodbye (a peer that reads nothing gets nothing)."""
-        if self.transport is not None and not self.transport.is_closing():
+        """Cut the socket without a goodbye (a peer that reads nothing gets nothing). Also
+        when it is closing already: a graceful close waits for the peer to read first."""
+        if self.transport is not None:
             self.transport.abort()
 
     def connected(self) -> bool:
