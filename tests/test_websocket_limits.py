@@ -1,8 +1,9 @@
 """What one WebSocket client may cost the server, over real sockets: a bounded reply queue
-(a client that does not read is closed 3008 `slow`), nothing but `connect` before connect,
-a bound on lines per frame, a connect timeout (3502 `stale`), a bound on open connections
-(`--max-connections`, 503 before the upgrade), a failed connect that leaves the connection
-where it was, and delay faults that end when the client goes or the server stops."""
+(a client that does not read is held back, then closed 3008 `slow`; one that reads late
+loses nothing), nothing but `connect` before connect, a bound on lines per frame, a
+connect timeout (3502 `stale`), a bound on open connections (`--max-connections`, 503
+before the upgrade), a failed connect that leaves the connection where it was, and delay
+faults that end when the client goes or the server stops."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from typing import Any
 import aiohttp
 import pytest
 from centrifuge import Client
-from support import LIST, Served, bearer
+from support import LIST, Served, bearer, run_cli
 
 from cadenza_mock.http import ws, ws_session
 from cadenza_mock.http.ws_limits import MAX_COMMANDS_PER_FRAME, QUEUE_MAX_BYTES, Outbox
@@ -500,3 +501,17 @@ def test_sigterm_with_websocket_delays_pending_exits_at_once(
     exit_code, output = served.stop()
     assert exit_code == 0
     assert "Traceback" not in output
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "said"),
+    [
+        (["--max-connections", "-1"], {}, "argument --max-connections: '-1': must be 0 or more"),
+        ([], {"CADENZA_MOCK_MAX_CONNECTIONS": "many"}, "MAX_CONNECTIONS='many': expected an"),
+    ],
+)
+def test_a_bad_connection_bound_stops_the_start(
+    args: list[str], env: dict[str, str], said: str
+) -> None:
+    result = run_cli("serve", "--port", "0", *args, env=env)
+    assert result.returncode == 2 and said in result.stderr, result.stderr
