@@ -423,6 +423,24 @@ async def test_an_rpc_delay_ends_when_the_client_goes(make_client: Any) -> None:
     assert not [e for e in journal if e["method"] == "RPC"]  # nothing done, nothing answered
 
 
+async def test_a_frame_sent_during_a_delay_is_answered_after_it_in_order(
+    make_client: Any,
+) -> None:
+    """The socket is read during a delay (to see a close); a command read then waits."""
+    mock = await make_client("default")
+    fault = {"match": {"path": "query.system.info"}, "delay": 0.3, "times": 1}
+    assert (await mock.post("/__admin/faults", json=fault)).status == 200
+    socket = await connected(mock)
+    await socket.send_str(rpc(2, "query.system.info"))
+    await asyncio.sleep(0.1)  # the first reply is being held
+    await socket.send_str(rpc(3))
+    await socket.send_str(rpc(4))
+    replies = [json.loads((await socket.receive(timeout=10)).data) for _ in range(3)]
+    assert [r["id"] for r in replies] == [2, 3, 4]
+    assert len(replies[1]["rpc"]["data"]["data"]) == 4
+    await socket.close()
+
+
 async def test_an_rpc_delay_ends_when_the_server_begins_to_stop(make_client: Any) -> None:
     from cadenza_mock.http.keys import STOPPING
 
