@@ -19,6 +19,7 @@ from cadenza_mock.engine.namespaces import (
     DEFAULT_LIMIT,
     DEFAULT_RECORD_BUDGET,
 )
+from cadenza_mock.http.ws_limits import DEFAULT_MAX_CONNECTIONS
 from cadenza_mock.model import PROFILE_NAMES
 from cadenza_mock.version import LOOP_CHOICES, version_line
 
@@ -393,6 +394,15 @@ def build_parser() -> argparse.ArgumentParser:
         default="auto",
         help="event loop: 'auto' runs uvloop where it is installed, asyncio's own loop "
         "elsewhere; the banner says which runs (default: %(default)s)",
+    )
+    option(
+        "--max-connections",
+        action=EnvDefault,
+        convert=_non_negative,
+        default=DEFAULT_MAX_CONNECTIONS,
+        metavar="N",
+        help="how many WebSocket connections may be open at once; one more is answered "
+        "503 before the upgrade, 0 turns the WebSocket API off (default: %(default)s)",
     )
     serve.set_defaults(handler=_serve, subparser=serve, env_options=tuple(env_options))
 

@@ -124,6 +124,9 @@ VENUE_TIMEOUT = E(504, -18015, "REQUEST_TIMEOUT", "Request timeout", "venue did 
 INVALID_API_KEY = E(401, -18022, "INVALID_API_KEY", "Invalid API key", "venue rejects the key")
 SERVICE_UNAVAILABLE = E(503, -19006, "SERVICE_UNAVAILABLE", "Service unavailable", "web layer")
 LOCK_NOT_ACQUIRED = E(503, -22014, "LOCK_NOT_ACQUIRED", "Lock not acquired", "concurrent use")
+TOO_MANY_CONNECTIONS = E(
+    503, -19006, "SERVICE_UNAVAILABLE", "Service unavailable", "WebSocket connection bound"
+)
 del E
 
 CATALOGUE: tuple[ErrorKind, ...] = tuple(

@@ -41,6 +41,7 @@ from cadenza_mock.http.app import make_app
 from cadenza_mock.http.guard import BrowserGuard, OriginError
 from cadenza_mock.http.keys import ADMIN_TOKEN, DEFAULT_READ_TIMEOUT
 from cadenza_mock.http.runner import MockRunner
+from cadenza_mock.http.ws_limits import DEFAULT_MAX_CONNECTIONS
 from cadenza_mock.model import User
 from cadenza_mock.scenario import Scenario
 from cadenza_mock.scenario.faults import parse_fault_dict
@@ -374,6 +375,7 @@ def serve_forever(
     state_file: str | None = None,
     allow_origins: Sequence[str] = (),
     allow_hosts: Sequence[str] = (),
+    max_connections: int = DEFAULT_MAX_CONNECTIONS,
 ) -> int:
     """`cadenza-mock serve`: run until SIGINT/SIGTERM; the exit code says why it stopped."""
     try:
@@ -436,6 +438,7 @@ def serve_forever(
         bound_host=host,
         max_records=max_records,
         max_streams=max_streams,
+        max_ws_connections=max_connections,
     )
     served = _serve(
         app,

@@ -41,6 +41,7 @@ SERVE_OPTIONS = [
     "--tls-key",
     "--loop",
     "--state-file",
+    "--max-connections",
 ]
 
 

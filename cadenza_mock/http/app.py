@@ -42,6 +42,7 @@ from cadenza_mock.http.keys import (
 )
 from cadenza_mock.http.middleware import CATCH_ALL, enveloped, expect_handler, no_route
 from cadenza_mock.http.observer import ResponseObserver, attach, default_observer
+from cadenza_mock.http.ws_limits import DEFAULT_MAX_CONNECTIONS
 from cadenza_mock.operations import NAMESPACED_ADMIN, OPERATIONS, namespaced_path
 
 
@@ -66,6 +67,7 @@ def make_app(
     bound_host: str | None = "127.0.0.1",
     max_records: int = DEFAULT_RECORD_BUDGET,
     max_streams: int = DEFAULT_MAX_STREAMS,
+    max_ws_connections: int = DEFAULT_MAX_CONNECTIONS,
 ) -> web.Application:
     """An app serving `scenario` (bundled name, path, dict or Scenario), or a given state.
 
@@ -81,7 +83,8 @@ def make_app(
     origins (`scheme://host:port`, or `*`) whose pages may call the mock (see
     http/guard.py); `bound_host`: the address it is served on: when loopback, a `Host`
     must name loopback, it, or one of `allow_hosts` (None: no Host check). Raises
-    guard.OriginError for an origin it cannot read.
+    guard.OriginError for an origin it cannot read. `max_ws_connections`: how many
+    WebSocket connections may be open at once (0: none).
     """
     app = web.Application()
     app[GUARD] = BrowserGuard.from_options(allow_origins, allow_hosts, bound_host)
@@ -117,7 +120,7 @@ def make_app(
     if on_handler_error is not None:
         app[HANDLER_ERROR_HOOK] = on_handler_error
     router = app.router
-    ws.attach(app)  # before the catch-all route
+    ws.attach(app, max_connections=max_ws_connections)  # before the catch-all route
     routes = [(op, op.path) for op in OPERATIONS]
     routes += [(op, namespaced_path(op.path)) for op in NAMESPACED_ADMIN]
     for op, path in routes:

@@ -6,28 +6,27 @@ comes from the store (the same tokens as REST), what an RPC does from `cadenza_m
 `cadenza_mock.rpc_wire`. One `WsHub` per state (the server's, and each namespace's) holds
 its open connections: a load or reset closes them, a logout closes its token's, an expired
 token's are closed on the mock clock, and credential changes are pushed to the channels of
-the accounts they back.
+the accounts they back. What one client may cost (queued bytes, lines per frame, time to
+connect, open connections) is bounded: see `ws_limits`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import time
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import Any
 
-from aiohttp import WSMsgType, web
+from aiohttp import WSMessage, WSMsgType, web
 
 from cadenza_mock import rpc, rpc_wire
 from cadenza_mock.engine.faults import Decision, RequestView
 from cadenza_mock.engine.hints import rpc_hints
 from cadenza_mock.engine.journal import kept_answer, redact_body
-from cadenza_mock.engine.namespaces import Namespace
 from cadenza_mock.engine.state import MockState
-from cadenza_mock.errors import ApiError
+from cadenza_mock.errors import TOO_MANY_CONNECTIONS, ApiError
 from cadenza_mock.http.keys import (
     HANDLER_ERROR_HOOK,
     HINTS,
@@ -37,33 +36,48 @@ from cadenza_mock.http.keys import (
     STOPPING,
 )
 from cadenza_mock.http.middleware import error_response, guarded, named_namespace
+from cadenza_mock.http.ws_limits import (
+    CLOSE_SECONDS,
+    CONNECT_TIMEOUT_SECONDS,
+    DEFAULT_MAX_CONNECTIONS,
+    SLOW_SECONDS,
+    Connections,
+    frame_lines,
+    pause,
+)
+from cadenza_mock.http.ws_session import (
+    CHANNEL_PREFIX,
+    DISCONNECT_BAD_REQUEST,
+    DISCONNECT_FORCE_NO_RECONNECT,
+    DISCONNECT_INVALID_TOKEN,
+    DISCONNECT_SHUTDOWN,
+    ERROR_ALREADY_SUBSCRIBED,
+    ERROR_INTERNAL,
+    ERROR_METHOD_NOT_FOUND,
+    ERROR_NOT_AVAILABLE,
+    ERROR_PERMISSION_DENIED,
+    ERROR_TOKEN_EXPIRED,
+    ERROR_UNKNOWN_CHANNEL,
+    HUBS,
+    WsClient,
+    dumps,
+    forget,
+    hub_for,
+)
 from cadenza_mock.model import User
 from cadenza_mock.seeded import rng_for, uuid4_from
 from cadenza_mock.version import __version__
 
 log = logging.getLogger("cadenza_mock")
-_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 WS_PATH = "/connection/websocket"
 PING_SECONDS = 25  # the server pings this often; the client answers with a pong
 EXPIRY_CHECK_SECONDS = 0.2  # how often connections are checked against the mock clock
 MAX_FRAME_BYTES = 1024 * 1024  # like a REST body
-CHANNEL_PREFIX = "tradingAccount:"
-
-# Centrifugo's client protocol codes (errors in replies; disconnects as close codes).
-ERROR_INTERNAL = (100, "internal server error")
-ERROR_UNKNOWN_CHANNEL = (102, "unknown channel")
-ERROR_PERMISSION_DENIED = (103, "permission denied")
-ERROR_METHOD_NOT_FOUND = (104, "method not found")
-ERROR_ALREADY_SUBSCRIBED = (105, "already subscribed")
-ERROR_BAD_REQUEST = (107, "bad request")
-ERROR_NOT_AVAILABLE = (108, "not available")
-ERROR_TOKEN_EXPIRED = (109, "token expired")
-DISCONNECT_SHUTDOWN = (3001, "shutdown")
-DISCONNECT_EXPIRED = (3005, "connection expired")
-DISCONNECT_INVALID_TOKEN = (3500, "invalid token")
-DISCONNECT_BAD_REQUEST = (3501, "bad request")
-DISCONNECT_FORCE_NO_RECONNECT = (3503, "force disconnect")
+# Messages after which nothing more is read from a socket.
+_ENDED = (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED)
+# Commands the protocol has and the mock does not serve: error 108, not a disconnect.
+_NOT_AVAILABLE = ("publish", "presence", "presence_stats", "history")
 
 
 class _Disconnect(Exception):
@@ -74,84 +88,19 @@ class _Disconnect(Exception):
         self.code = code
 
 
-@dataclass(eq=False)
-class WsClient:
-    """One open connection: who it speaks for, what it listens to, what it sends next."""
-
-    ws: web.WebSocketResponse
-    state: MockState  # the server's, or the namespace's its header or token selects
-    hub: WsHub
-    # Numbered by its hub at connect, so a namespace's clients never shift the ids the
-    # server's own clients get (seeded: a rerun sees the same ids).
-    client_id: str = ""
-    user: User | None = None
-    token: str | None = None
-    expires_at_ms: int | None = None
-    channels: set[str] = field(default_factory=set)
-    outbox: asyncio.Queue[str | None] = field(default_factory=asyncio.Queue)
-    closing: tuple[int, str] | None = None
-
-    def send(self, message: dict[str, Any]) -> None:
-        self.outbox.put_nowait(_dumps(message))
-
-    def close(self, code: tuple[int, str]) -> None:
-        """Close after what is already queued is sent."""
-        if self.closing is None:
-            self.closing = code
-            self.outbox.put_nowait(None)
+CONNECTIONS = web.AppKey("cadenza_ws_connections", Connections)
 
 
-class WsHub:
-    """The open connections of one state."""
-
-    def __init__(self) -> None:
-        self.clients: set[WsClient] = set()
-        self.opened = 0  # numbers the client ids (seeded, so a rerun sees the same ids)
-
-    def close_all(self, code: tuple[int, str] = DISCONNECT_SHUTDOWN) -> None:
-        for client in list(self.clients):
-            client.close(code)
-
-    def token_ended(self, token: str) -> None:
-        """A logout: that token's connections end (and may not reconnect with it)."""
-        for client in list(self.clients):
-            if client.token == token:
-                client.close(DISCONNECT_INVALID_TOKEN)
-
-    def expire(self, now_ms: int) -> None:
-        for client in list(self.clients):
-            if client.expires_at_ms is not None and client.expires_at_ms <= now_ms:
-                client.close(DISCONNECT_EXPIRED)
-
-    def publish(self, channel: str, data: Any) -> None:
-        for client in list(self.clients):
-            if channel in client.channels:
-                client.send({"push": {"channel": channel, "pub": {"data": data}}})
-
-
-HUBS = web.AppKey("cadenza_ws_hubs", dict[MockState, WsHub])
-
-
-def hub_for(app: web.Application, state: MockState) -> WsHub:
-    """The hub of `state`'s connections, made (and told of its events) on first use."""
-    hubs = app[HUBS]
-    hub = hubs.get(state)
-    if hub is None:
-        hub = hubs[state] = WsHub()
-        state.on_reset.append(hub.close_all)
-        state.on_logout.append(hub.token_ended)
-        state.on_credential_change.append(lambda cred: _credential_changed(state, hub, cred))
-    return hub
-
-
-def attach(app: web.Application) -> None:
-    """Serve the WebSocket endpoint on `app`, with its hubs and clock watcher."""
+def attach(app: web.Application, *, max_connections: int = DEFAULT_MAX_CONNECTIONS) -> None:
+    """Serve the WebSocket endpoint on `app`, with its hubs and clock watcher;
+    `max_connections`: how many may be open at once (0: none)."""
     hubs = app[HUBS] = {}
+    app[CONNECTIONS] = Connections(max_connections)
     hub_for(app, app[STATE])
     spaces = app.get(NAMESPACES)
     if spaces is not None:
         # A dropped namespace's hub goes, its connections closed (retire() follows).
-        spaces.on_drop.append(lambda space: _forget(hubs, space))
+        spaces.on_drop.append(lambda space: forget(hubs, space))
     refused = "this is the WebSocket endpoint: send an upgrade (Upgrade: websocket)"
     app.router.add_get(WS_PATH, guarded(websocket, refused))
 
@@ -160,7 +109,7 @@ def attach(app: web.Application) -> None:
             while True:
                 await asyncio.sleep(EXPIRY_CHECK_SECONDS)
                 for state, hub in list(hubs.items()):
-                    if hub.clients:
+                    if hub.expiring:
                         hub.expire(state.clock.now_ms())
 
         task = asyncio.ensure_future(loop())
@@ -183,36 +132,50 @@ def attach(app: web.Application) -> None:
     app.on_shutdown.append(close_on_shutdown)
 
 
-def _forget(hubs: dict[MockState, WsHub], space: Namespace) -> None:
-    hub = hubs.pop(space.state, None)
-    if hub is not None:
-        hub.close_all(DISCONNECT_FORCE_NO_RECONNECT)
-
-
-def _credential_changed(state: MockState, hub: WsHub, cred: Any) -> None:
-    """Push `event.credential.updated` to every account channel the credential backs."""
-    if not hub.clients:
-        return
-    data = rpc_wire.credential_event(cred)
-    for account in state.store.accounts.backed_by(cred.credential_id):
-        hub.publish(CHANNEL_PREFIX + account.trading_account_id, data)
-
-
 async def websocket(request: web.Request) -> web.StreamResponse:
     try:
         state = named_namespace(request) or request.app[STATE]
     except ApiError as err:  # a namespace header naming none
         return error_response(err, request.app[STATE].store)
+    connections = request.app[CONNECTIONS]
+    if not connections.admit():  # answered before the upgrade: no socket is kept
+        return error_response(_too_many(connections), state.store)
+    try:
+        return await _serve(request, state)
+    finally:
+        connections.leave()
+
+
+def _too_many(connections: Connections) -> ApiError:
+    if connections.limit == 0:
+        detail = "WebSocket connections are off (serve --max-connections 0)"
+    else:
+        detail = (
+            f"{connections.open} WebSocket connections are open, the most this server "
+            "takes (serve --max-connections)"
+        )
+    return TOO_MANY_CONNECTIONS.error(detail, headers={"Retry-After": "1"})
+
+
+def _refused(request: web.Request) -> web.StreamResponse:
+    """No answer at all: the upgrade's `drop` fault, or a server stopping during a delay."""
+    if request.transport is not None:
+        request.transport.close()
+    return web.Response(status=499)
+
+
+async def _serve(request: web.Request, state: MockState) -> web.StreamResponse:
+    stopping = request.app[STOPPING]
     decision = _decide(
         state, RequestView(request.method, request.path, request.query, request.headers), None
     )
     if decision is not None:  # a fault on the upgrade itself
-        if decision.delay:
-            await asyncio.sleep(decision.delay)
+        if decision.delay and not await pause(
+            decision.delay, lambda: _alive(request) and not stopping.is_set()
+        ):
+            return _refused(request)
         if decision.action == "drop":
-            if request.transport is not None:
-                request.transport.close()
-            return web.Response(status=499)
+            return _refused(request)
         if decision.error is not None:
             return error_response(decision.error, state.store)
     ws = web.WebSocketResponse(max_msg_size=MAX_FRAME_BYTES, autoping=True)
@@ -221,67 +184,105 @@ async def websocket(request: web.Request) -> web.StreamResponse:
         await ws.close(code=DISCONNECT_FORCE_NO_RECONNECT[0])
         return ws
     hub = hub_for(request.app, state)
-    client = WsClient(ws, state, hub)
-    hub.clients.add(client)
+    client = WsClient(ws, state, hub, request.transport)
+    hub.join(client)
     writer = asyncio.ensure_future(_write(client))
     pinger = asyncio.ensure_future(_ping(client))
+    stale = asyncio.get_running_loop().call_later(CONNECT_TIMEOUT_SECONDS, client.stale)
     try:
-        async for message in ws:
+        while True:
+            message = client.lookahead or await ws.receive()
+            client.lookahead = None
+            if message.type in _ENDED:
+                break
             if message.type != WSMsgType.TEXT:
                 raise _Disconnect(DISCONNECT_BAD_REQUEST)  # JSON protocol: text frames only
-            for line in message.data.split("\n"):
-                if line.strip():
-                    await _command(request, client, line)
-            if client.closing is not None or request.app[STOPPING].is_set():
+            lines = frame_lines(message.data)
+            if lines is None:
+                raise _Disconnect(DISCONNECT_BAD_REQUEST)  # over MAX_COMMANDS_PER_FRAME
+            for line in lines:
+                # Other clients' turn between commands: one frame cannot hold the server.
+                await asyncio.sleep(0)
+                # Backpressure: no next command while too much waits for this client.
+                if not await client.outbox.drained(SLOW_SECONDS) and client.closing is None:
+                    client.slow()  # it has not read for SLOW_SECONDS
+                if client.closing is not None:
+                    break
+                await _command(request, client, line)
+            if client.closing is not None or stopping.is_set():
                 break
     except _Disconnect as exc:
         client.close(exc.code)
     finally:
-        client.hub.clients.discard(client)
+        stale.cancel()
+        client.hub.leave(client)
         client.close(client.closing or DISCONNECT_SHUTDOWN)
         pinger.cancel()
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(writer, 5)
+        ending = [writer] if client.closer is None else [writer, client.closer]
+        _, late = await asyncio.wait(ending, timeout=CLOSE_SECONDS + 1)
+        if late:  # still writing to a client that does not read
+            client.abort()
+            for task in late:
+                task.cancel()
     return ws
 
 
+def _alive(request: web.Request) -> bool:
+    transport = request.transport
+    return transport is not None and not transport.is_closing()
+
+
 async def _write(client: WsClient) -> None:
-    """The one task that writes to the socket: replies and pushes keep their order."""
+    """The one task that writes replies and pushes (so they keep their order), then the
+    close frame."""
     ws = client.ws
-    while True:
-        item = await client.outbox.get()
-        if item is None:
-            code, reason = client.closing or DISCONNECT_SHUTDOWN
-            await ws.close(code=code, message=reason.encode())
-            return
-        if ws.closed:
-            return
-        try:
-            await ws.send_str(item)
-        except (ConnectionError, RuntimeError):
-            return
+    try:
+        while (text := await client.outbox.get()) is not None:
+            if ws.closed:
+                return
+            await ws.send_str(text)
+    except (ConnectionError, RuntimeError):
+        return
+    if not ws.closed:  # (a slow client's closer has sent it already)
+        await client.send_close()
+
+
+async def _hold(client: WsClient, seconds: float, still: Callable[[], bool]) -> bool:
+    """A delay fault's hold on a reply: it ends early once `still()` is false or the
+    client closes (the socket is read meanwhile for its close frame; a frame that comes
+    first is kept for the reader loop, which takes it next). True: the whole time passed."""
+    watch = asyncio.ensure_future(client.ws.receive())
+    try:
+        return await pause(seconds, lambda: still() and not _closed_by(watch))
+    finally:
+        if not watch.done():
+            watch.cancel()
+            await asyncio.wait([watch])  # receive() is free before the reader loop calls it
+        elif not watch.cancelled() and watch.exception() is None:
+            client.lookahead = watch.result()  # the next frame, or the close to end on
+
+
+def _closed_by(watch: asyncio.Future[WSMessage]) -> bool:
+    if not watch.done():
+        return False
+    return watch.cancelled() or watch.exception() is not None or watch.result().type in _ENDED
 
 
 async def _ping(client: WsClient) -> None:
     while True:
         await asyncio.sleep(PING_SECONDS)
         if client.user is not None:
-            client.outbox.put_nowait("{}")
+            client.push("{}")
 
 
-def _enter_namespace(request: web.Request, client: WsClient, body: Any) -> None:
-    """A connect whose token belongs to a namespace moves the connection to that
-    namespace's hub (unless a header named the namespace at the upgrade)."""
+def _namespace_of(request: web.Request, body: dict[str, Any]) -> MockState | None:
+    """The namespace a connect's token belongs to, unless a URL or header named the
+    namespace at the upgrade (then the token does not choose)."""
     spaces = request.app.get(NAMESPACES)
-    token = body.get("token") if isinstance(body, dict) else None
+    token = body.get("token")
     if spaces is None or not isinstance(token, str) or request.get(REQUEST_STATE) is not None:
-        return  # a URL or header named the namespace: the token does not choose
-    found = spaces.for_token(token)
-    if found is None:
-        return
-    client.hub.clients.discard(client)
-    client.state, client.hub = found, hub_for(request.app, found)
-    client.hub.clients.add(client)
+        return None
+    return spaces.for_token(token)
 
 
 def _decide(state: MockState, view: RequestView, user: User | None) -> Decision | None:
@@ -289,28 +290,30 @@ def _decide(state: MockState, view: RequestView, user: User | None) -> Decision 
 
 
 async def _command(request: web.Request, client: WsClient, line: str) -> None:
-    """One command of the Centrifugo protocol."""
+    """One command of the Centrifugo protocol. Until a connect succeeds, a connect is the
+    only command taken: anything else (a pong too) closes with 3501."""
     try:
         command = json.loads(line)
     except ValueError:
         raise _Disconnect(DISCONNECT_BAD_REQUEST) from None
     if not isinstance(command, dict):
         raise _Disconnect(DISCONNECT_BAD_REQUEST)
+    connected = client.user is not None
     if not command:
+        if not connected:
+            raise _Disconnect(DISCONNECT_BAD_REQUEST)
         return  # a pong
     command_id = command.get("id")
     if not isinstance(command_id, int) or isinstance(command_id, bool) or command_id <= 0:
-        if "send" in command:
+        if "send" in command and connected:
             return  # an asynchronous message: nobody listens to those here
         raise _Disconnect(DISCONNECT_BAD_REQUEST)
     kinds = [k for k in ("connect", "rpc", "subscribe", "unsubscribe", "refresh") if k in command]
-    if kinds == ["connect"] and client.user is None:
-        _enter_namespace(request, client, command.get("connect"))
-    state = client.state
-    if client.user is None and kinds != ["connect"]:
+    unavailable = any(k in command for k in _NOT_AVAILABLE)
+    if not connected and (kinds != ["connect"] or unavailable):
         raise _Disconnect(DISCONNECT_BAD_REQUEST)  # connect comes first, and once
     if len(kinds) != 1:
-        if any(k in command for k in ("publish", "presence", "presence_stats", "history")):
+        if unavailable:
             client.send(_error(command_id, ERROR_NOT_AVAILABLE))
             return
         raise _Disconnect(DISCONNECT_BAD_REQUEST)
@@ -318,10 +321,11 @@ async def _command(request: web.Request, client: WsClient, line: str) -> None:
     body = command[kind]
     if not isinstance(body, dict):
         raise _Disconnect(DISCONNECT_BAD_REQUEST)
+    state = client.state
     if kind == "connect":
-        if client.user is not None:
+        if connected:
             raise _Disconnect(DISCONNECT_BAD_REQUEST)
-        _connect(state, client, command_id, body)
+        _connect(request, client, command_id, body)
     elif kind == "refresh":
         _refresh(state, client, command_id, body)
     elif kind == "subscribe":
@@ -368,14 +372,21 @@ def _session_reply(state: MockState, client: WsClient) -> dict[str, Any]:
     return reply
 
 
-def _connect(state: MockState, client: WsClient, command_id: int, body: dict[str, Any]) -> None:
+def _connect(request: web.Request, client: WsClient, command_id: int, body: dict[str, Any]) -> None:
+    """A connect whose token belongs to a namespace moves the connection to that
+    namespace's hub, once it succeeds: a refused one leaves it where it was."""
+    state = _namespace_of(request, body) or client.state
     try:
         user, expires = _who(state, body.get("token"))
     except _TokenExpired:
         client.send(_error(command_id, ERROR_TOKEN_EXPIRED, temporary=True))
         return
     client.user, client.token, client.expires_at_ms = user, body["token"], expires
+    if state is not client.state:
+        client.hub.leave(client)
+        client.state, client.hub = state, hub_for(request.app, state)
     hub = client.hub
+    hub.join(client)
     hub.opened += 1
     client.client_id = uuid4_from(rng_for(state.scenario.seed, "ws-client", hub.opened))
     client.send(
@@ -395,6 +406,7 @@ def _refresh(state: MockState, client: WsClient, command_id: int, body: dict[str
     if client.user is None or user.user_id != client.user.user_id:
         raise _Disconnect(DISCONNECT_INVALID_TOKEN)  # a refresh cannot switch users
     client.token, client.expires_at_ms = body["token"], expires
+    client.hub.watch_expiry(client)
     client.send({"id": command_id, "refresh": _session_reply(state, client)})
 
 
@@ -432,15 +444,24 @@ async def _rpc(
     status, note = 200, decision.note if decision is not None else None
     text: str | None = None  # the reply frame
     if decision is not None and decision.delay:
-        await asyncio.sleep(decision.delay)
-        if state.generation != generation:
-            return  # a reset came in between: the connection is closing anyway
+        stopping = request.app[STOPPING]
+
+        def held() -> bool:  # until a reset, a stop, or the client closing or gone
+            return (
+                state.generation == generation
+                and client.closing is None
+                and client.connected()
+                and not stopping.is_set()
+            )
+
+        if not await _hold(client, decision.delay, held):
+            return  # no reply: the connection is closing anyway
     if decision is not None and decision.action == "drop":
         status = 0
         client.close(DISCONNECT_FORCE_NO_RECONNECT)
     elif decision is not None and decision.error is not None:
         text, status = (
-            _dumps(rpc_wire.error_reply(command_id, decision.error)),
+            dumps(rpc_wire.error_reply(command_id, decision.error)),
             decision.error.status,
         )
     else:
@@ -449,19 +470,19 @@ async def _rpc(
             result = rpc.call(state.store, user, name, data, outcome)
             text = f'{{"id":{command_id},"rpc":{{"data":{result}}}}}'
         except rpc.MethodNotFound:
-            text, status = _dumps(_error(command_id, ERROR_METHOD_NOT_FOUND)), 404
+            text, status = dumps(_error(command_id, ERROR_METHOD_NOT_FOUND)), 404
         except ApiError as err:
-            text, status = _dumps(rpc_wire.error_reply(command_id, err)), err.status
+            text, status = dumps(rpc_wire.error_reply(command_id, err)), err.status
         except Exception as exc:  # a bug in the mock: logged and reported, as for REST
             log.exception("unexpected error answering RPC %s", name)
             hook = request.app.get(HANDLER_ERROR_HOOK)
             if hook is not None:
                 hook(f"RPC {name}", exc)
-            text, status = _dumps(_error(command_id, ERROR_INTERNAL, temporary=True)), 500
+            text, status = dumps(_error(command_id, ERROR_INTERNAL, temporary=True)), 500
         if decision is not None and decision.action == "malformed":
             text = text[: len(text) // 2]
     if text is not None:
-        client.outbox.put_nowait(text)
+        client.send_text(text)
     if state.journal.limit and state.generation == generation:
         params = redact_body(data)
         known = rpc.METHODS.get(name) if data and request.app[HINTS] else None
