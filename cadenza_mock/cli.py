@@ -450,7 +450,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from cadenza_mock.server import serve_forever
+    from cadenza_mock.foreground import serve_forever
 
     folder = _scenario_folder(args)
     if folder is not None:

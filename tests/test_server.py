@@ -375,7 +375,7 @@ def test_a_load_gives_back_what_serve_froze_at_start() -> None:
     import weakref
 
     from cadenza_mock.engine.state import MockState
-    from cadenza_mock.server import refreeze_after_load
+    from cadenza_mock.foreground import refreeze_after_load
 
     gc.collect()
     gc.disable()

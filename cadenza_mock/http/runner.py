@@ -43,6 +43,15 @@ from cadenza_mock.http.middleware import remembered_hints
 
 log = logging.getLogger("cadenza_mock")
 
+# Connections still open at shutdown get this long: SIGTERM must end the process in ~1 s.
+SHUTDOWN_TIMEOUT = 0.5
+
+
+def display_host(host: str) -> str:
+    """The host a client on this machine reaches a server bound to `host` by (in URLs)."""
+    return "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+
+
 # What the log line and the answer say, by the parser's exception: never its message,
 # which quotes the request.
 _KINDS: tuple[tuple[type[BaseException], str], ...] = (
