@@ -116,7 +116,7 @@ class Operation:
             found += [UNAUTHORIZED, *_INJECTED]
         if self.auth == "admin":
             found += [UNAUTHORIZED, ADMIN_DISABLED]
-            if self.reads_body:
+            if self.method in ("POST", "PUT"):  # any body it is sent must say JSON or YAML
                 found.append(UNSUPPORTED_MEDIA_TYPE)
         if self.auth == "page":
             found.append(ADMIN_DISABLED)

@@ -153,7 +153,7 @@ async def envelope_middleware(request: web.Request, handler: Handler) -> web.Str
         cors = request.app[GUARD].check(request)
         if cors is not None and is_preflight(request):
             return preflight(request, cors)
-        if admin:
+        if admin and handler is not no_route:  # an unknown path stays a 404, not a 415
             check_admin_body(request)
     except ApiError as err:
         return error_response(err, state.store)
