@@ -27,7 +27,6 @@ _SDK_BASE_VENUES = (
     "DERIBIT",
     "BITFINEX",
     "OKX",
-    "HYPERLIQUID",
 )
 
 
@@ -180,7 +179,6 @@ IDENTITIES: dict[str, tuple[str, ...]] = {
     "COINBASE": ("default",),
     "KRAKEN": ("spot", "futures"),
     "DERIBIT": ("futures", "options"),
-    "HYPERLIQUID": ("perps", "spot"),
     "B2C2": ("credit",),
     "WINTERMUTE": ("credit",),
     "CUMBERLAND": ("credit",),
@@ -238,7 +236,7 @@ def reached_account(
         venue=first.venue,
         external_id=identity,
         venue_account=venue_account(first),
-        nickname=nickname or f"{first.name} {identity}",
+        nickname=nickname or (f"{first.name} {identity}" if first.name else identity),
         account_type=given_type or account_type(identity, account_types),
         external_account_type=external_type or identity.upper(),
         credential_ids=tuple(dict.fromkeys(c.credential_id for c in creds)),

@@ -16,7 +16,7 @@ from typing import Any
 from cadenza_mock.engine.clock import MAX_ADVANCE_SECONDS
 from cadenza_mock.engine.hints import HINT_HEADER, MAX_HINT_HEADER
 from cadenza_mock.engine.namespaces import DEFAULT_NAMESPACE, NAME_PATTERN
-from cadenza_mock.engine.query import ACCOUNT_PAGE, MAX_LIMIT, MAX_OFFSET
+from cadenza_mock.engine.query import ACCOUNT_PAGE, MAX_OFFSET
 from cadenza_mock.errors import CATALOGUE, ErrorKind
 from cadenza_mock.model import OPERATION_TYPES, PROFILE_NAMES, PROFILES
 from cadenza_mock.openapi_schemas import (
@@ -171,18 +171,6 @@ def _list_parameters(profile: str) -> list[dict[str, Any]]:
                 "schema": {"type": "array", "items": UUID, "minItems": 1},
                 "description": "only these ids, the parameter repeated; unknown ids match "
                 "nothing (a comma-separated value is accepted too)",
-            },
-            {
-                "name": "offset",
-                "in": "query",
-                "schema": {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET, "default": 0},
-                "description": "records to skip (see `pagination` in the answer)",
-            },
-            {
-                "name": "limit",
-                "in": "query",
-                "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT},
-                "description": "page size (default: everything)",
             },
         ]
     return [

@@ -106,8 +106,11 @@ def test_docs_credential_is_exactly_the_nine_fields():
     cred = openapi_document("docs")["components"]["schemas"]["Credential"]
     nine = ["credentialId", "userId", "venue", "name", "type", "apiKey", "status"]
     assert list(cred["properties"]) == [*nine, "createdAt", "updatedAt"]
-    assert cred["required"] == list(cred["properties"])
+    # `name` only when the credential has one (create invents none)
+    assert cred["required"] == [p for p in cred["properties"] if p != "name"]
     assert cred["additionalProperties"] is False
+    revoked = openapi_document("docs")["components"]["schemas"]["RevokedCredential"]
+    assert "apiKey" not in revoked["properties"] and "revokedAt" in revoked["properties"]
 
 
 def test_sdk_credential_has_no_key_and_has_the_datetime_twins():
@@ -115,8 +118,9 @@ def test_sdk_credential_has_no_key_and_has_the_datetime_twins():
     assert "apiKey" not in cred["properties"] and "userId" not in cred["properties"]
     for stamp in ("createdAt", "updatedAt", "revokedAt"):
         assert f"{stamp}DateTime" in cred["properties"]
-    # revokedAt is null until revoked (cadenza-api.md: "revokedAt* (null unless revoked)")
-    assert {"type": "null"} in cred["properties"]["revokedAt"]["anyOf"]
+    # revokedAt is absent until revoked, never null (the official document's type)
+    assert cred["properties"]["revokedAt"]["type"] == "integer"
+    assert "revokedAt" not in cred["required"] and "nickname" not in cred["required"]
     assert cred["additionalProperties"] is False
 
 

@@ -107,10 +107,13 @@ def _credential_json(
         return _digest_of(value, lambda v: secret_marker(salt, kind, v))
 
     pristine = from_scenario(cred.credential_id)
-    # The API's own fields (the key masked, as the wire shows it), then what compares a
-    # key or secret given later: fingerprints, never the values.
+    # The API's own fields (the key masked, as the wire shows it; `name` even when empty,
+    # which the wire omits), then what compares a key or secret given later:
+    # fingerprints, never the values.
+    shown = wire.credential_docs(cred, mask_keep)
+    shown.setdefault("name", cred.name)
     return {
-        **wire.credential_docs(cred, mask_keep),
+        **shown,
         "revokedAt": cred.revoked_at,
         "keyFingerprint": _key_digest(cred.api_key, cred.venue, salt) if cred.api_key else None,
         "secretFingerprint": optional(cred.api_secret, "apiSecret"),

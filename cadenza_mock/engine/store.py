@@ -29,6 +29,7 @@ from cadenza_mock.engine.query import (
     AccountFilter,
     ListFilter,
     OperationFilter,
+    Page,
     parse_list_query,
 )
 from cadenza_mock.errors import (
@@ -51,7 +52,6 @@ from cadenza_mock.model import (
     venue_account,
 )
 from cadenza_mock.scenario import Scenario
-from cadenza_mock.scenario.generate import credential_name
 from cadenza_mock.seeded import rng_for, uuid4_from
 
 # Enough for every filter combination a test suite uses; a client that sends endless
@@ -560,18 +560,10 @@ class Store:
     def _list_page(
         self, user_id: str, where: ListFilter
     ) -> tuple[list[Credential], dict[str, Any]]:
+        """Every match, and the `pagination` of one page holding them all (the list
+        does not page; the sdk envelope still carries it)."""
         items = self.credentials_of(user_id, where)
-        total = len(items)
-        end = total if where.limit is None else where.offset + where.limit
-        has_next = end < total
-        pagination = {
-            "offset": where.offset,
-            "limit": where.limit if where.limit is not None else total,
-            "total": total,
-            "cursor": str(end) if has_next else None,
-            "hasNext": has_next,
-        }
-        return items[where.offset : end], pagination
+        return items, Page().pagination(len(items))
 
     # ----------------------------------------------------------------- lifecycle
 
@@ -619,7 +611,7 @@ class Store:
             credential_id=uuid4_from(rng),
             user_id=user.user_id,
             venue=venue,
-            name=name or credential_name(rng, venue),
+            name=name or "",  # none given, none invented: the wire omits it
             type=ctype or self.enums.default_type,
             api_key=api_key or "",
             status=self.enums.created_status,
