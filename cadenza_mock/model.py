@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import gc
 import hashlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 ProfileName = Literal["docs", "sdk"]
 PROFILE_NAMES: tuple[ProfileName, ...] = ("docs", "sdk")
@@ -279,6 +279,11 @@ class User:
     expired_tokens: tuple[str, ...] = field(default=(), repr=False)
     role: str = "authenticated"
     created_at: int = 0  # ms since the epoch
+    updated_at: int | None = None  # None: never changed since created_at
+    # appMetadata (the official document's authUser_appMetadata) and userMetadata
+    tenant_id: str | None = None
+    environments: tuple[str, ...] = ()
+    user_metadata: Mapping[str, Any] = field(default_factory=dict, hash=False)
 
 
 @dataclass(frozen=True, slots=True)

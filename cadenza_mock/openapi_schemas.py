@@ -225,7 +225,12 @@ def component_schemas(profile: str) -> dict[str, Any]:
             "role": {"type": "string"},
             "createdAt": {"type": "string", "format": "date-time"},
             "updatedAt": {"type": "string", "format": "date-time"},
-            "appMetadata": {"type": "object"},
+            "appMetadata": strict(
+                {
+                    "tenantId": nullable({"type": "string"}),
+                    "environments": {"type": "array", "items": {"type": "string"}},
+                }
+            ),
             "userMetadata": {"type": "object"},
         }
     )

@@ -25,6 +25,9 @@ UUID_PATTERN = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-
 
 _TEXT = {"type": "string", "minLength": 1}
 _UUID = {"type": "string", "pattern": UUID_PATTERN}
+# One @ with something either side and no whitespace: what `format: email` checkers accept.
+_EMAIL = {"type": "string", "pattern": r"^[^@\s]+@[^@\s]+$", "maxLength": 320}
+_PASSWORD = {"type": "string", "minLength": 8}
 
 
 def _object(properties: dict[str, Any], required: list[str], **extra: Any) -> dict[str, Any]:
@@ -110,6 +113,16 @@ def _build(profile: str) -> dict[str, dict[str, Any]]:
         "revoke": _object({"credentialId": _UUID}, ["credentialId"]),
         "login": _object({"email": _TEXT, "password": _TEXT}, ["email", "password"]),
         "refresh": _object({"refreshToken": _TEXT}, ["refreshToken"]),
+        # The official document's auth bodies: an address (format email), a password of
+        # at least 8 characters, metadata an object.
+        "signup": _object(
+            {"email": _EMAIL, "password": _PASSWORD, "metadata": {"type": "object"}},
+            ["email", "password"],
+        ),
+        "recover": _object({"email": _EMAIL}, ["email"]),
+        "user_update": _object(
+            {"email": _EMAIL, "password": _PASSWORD, "metadata": {"type": "object"}}, []
+        ),
     }
 
 
@@ -126,6 +139,9 @@ COMPONENT_NAMES = {
     "connect": "ConnectTradingAccountRequest",
     "account": "TradingAccountIdRequest",
     "update": "UpdateTradingAccountRequest",
+    "signup": "SignupRequest",
+    "recover": "RecoverRequest",
+    "user_update": "UpdateUserRequest",
 }
 
 
@@ -163,9 +179,15 @@ def explain(exc: Any, body: Any, schema: dict[str, Any]) -> str:
     if rule == "enum":
         return f"{name} must be one of {allowed(definition)}"
     if rule == "pattern":
-        return f"{name} must be a UUID"
+        return f"{name} must be an email address" if "@" in definition else f"{name} must be a UUID"
     if rule == "minLength":
-        return f"{name} must not be empty"
+        return (
+            f"{name} must be at least {definition} characters"
+            if definition > 1
+            else (f"{name} must not be empty")
+        )
+    if rule == "maxLength":
+        return f"{name} must be at most {definition} characters"
     if rule == "minItems":
         return f"{name} must not be empty"
     return f"{name}: {exc.message.removeprefix('data.').removeprefix('data ')}"

@@ -118,7 +118,8 @@ def credential(
 
 
 def root_json(version: str) -> dict[str, Any]:
-    """GET /api/v3: what answers here (the official client's Root200Response data)."""
+    """GET /api/v3: what answers here (the official document's root data): the emulated
+    API's name and `version`; the mock's own release is in a header."""
     return {
         "name": "Cadenza API (cadenza-mock)",
         "version": version,
@@ -286,16 +287,16 @@ def account_inspect(account: TradingAccount, enums: ProfileEnums) -> dict[str, A
 
 
 def user_json(user: User) -> dict[str, Any]:
-    """The auth user (Supabase-style): ISO timestamps, metadata objects."""
-    stamp = iso_ms(user.created_at)
+    """The auth user (the official document's authUser): ISO timestamps, `appMetadata` as
+    the document shapes it (tenantId, environments), `userMetadata` as set."""
     return {
         "id": user.user_id,
         "email": user.email,
         "role": user.role,
-        "createdAt": stamp,
-        "updatedAt": stamp,
-        "appMetadata": {"provider": "email", "providers": ["email"]},
-        "userMetadata": {},
+        "createdAt": iso_ms(user.created_at),
+        "updatedAt": iso_ms(user.updated_at if user.updated_at is not None else user.created_at),
+        "appMetadata": {"tenantId": user.tenant_id, "environments": list(user.environments)},
+        "userMetadata": dict(user.user_metadata),
     }
 
 

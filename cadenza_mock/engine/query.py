@@ -127,6 +127,10 @@ class AccountFilter:
     trading_account_ids: frozenset[str] | None = None
     venues: frozenset[str] | None = None
     statuses: frozenset[str] | None = None
+    # The official document's userId and tenantId: within the caller's own accounts (a
+    # caller sees no other user's), so another user's id or tenant matches nothing.
+    user_ids: frozenset[str] | None = None
+    tenant_ids: frozenset[str] | None = None
     page: Page = Page()
 
 
@@ -163,12 +167,15 @@ def _one(
     return text
 
 
-def _account_id(params: dict[str, list[str]]) -> frozenset[str] | None:
-    text = _one(params, "tradingAccountId", None)
+def _account_id(
+    params: dict[str, list[str]], name: str = "tradingAccountId"
+) -> frozenset[str] | None:
+    text = _one(params, name, None)
     if text is None:
         return None
     if not is_uuid(text):
-        raise invalid_argument("tradingAccountId", f"{text!r} is not a UUID", ("a UUID",))
+        shown = text if len(text) <= 40 else text[:40] + "..."
+        raise invalid_argument(name, f"{shown!r} is not a UUID", ("a UUID",))
     return frozenset((text.lower(),))
 
 
@@ -200,14 +207,18 @@ def parse_account_query(
     pairs: Iterable[tuple[str, str]], profile: str, enums: ProfileEnums
 ) -> AccountFilter:
     """GET /tradingAccount/list: tradingAccountId, venue, status (docs) or accountStatus
-    (sdk), limit and offset. Unknown parameters are ignored, as by the real service."""
+    (sdk), userId, tenantId, limit and offset. Unknown parameters are ignored, as by the
+    real service."""
     params = pairs_by_name(pairs)
     venue = _one(params, "venue", enums.venues)
     status = _one(params, _ACCOUNT_STATUS_NAME[profile], enums.account_statuses)
+    tenant = _one(params, "tenantId", None)
     return AccountFilter(
         trading_account_ids=_account_id(params),
         venues=frozenset((venue,)) if venue else None,
         statuses=frozenset((enums.account_status_in(status),)) if status else None,
+        user_ids=_account_id(params, "userId"),
+        tenant_ids=frozenset((tenant,)) if tenant is not None else None,
         page=_account_page(params, profile),
     )
 
@@ -264,6 +275,8 @@ def query_parameters(operation_id: str, profile: str, enums: ProfileEnums) -> di
             "tradingAccountId": None,
             "venue": enums.venues,
             _ACCOUNT_STATUS_NAME[profile]: enums.account_statuses,
+            "userId": None,
+            "tenantId": None,
             "limit": None,
             "offset": None,
         }

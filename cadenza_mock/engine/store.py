@@ -32,6 +32,7 @@ from cadenza_mock.engine.query import (
     Page,
     parse_list_query,
 )
+from cadenza_mock.engine.users import Users
 from cadenza_mock.errors import (
     ALREADY_EXIST,
     CREDENTIAL_NOT_FOUND,
@@ -96,6 +97,9 @@ class StoreChanges:
     created: int  # credentials created so far (their seeded ids go on from there)
     rotated_away: list[tuple[str, str]]  # (venue, apiKey or its marker) no longer valid
     logged_out: list[str]  # static scenario tokens ended by /auth/logout
+    signups: int = 0  # users signup added so far (their seeded ids go on from there)
+    # users signup added or PUT /auth/user changed (passwords as the store holds them)
+    users: list[User] = dataclasses.field(default_factory=list)
 
 
 def index_keys(cred: Credential, revoked_status: str) -> list[IndexKey]:
@@ -148,7 +152,8 @@ class Store:
         self.profile = scenario.profile
         self.enums = scenario.enums
         self.clock = clock or Clock(scenario.now)
-        self.users: dict[str, User] = {u.user_id: u for u in scenario.users}
+        # The scenario's users and those signup added or PUT /auth/user changed.
+        self.users = Users({u.user_id: u for u in scenario.users}, self.clock, scenario.seed)
         # Salts the fingerprints of issued tokens and, once a state file was read, of the
         # keys and secrets it restored (records that hold markers, see `apply`).
         self.salt = new_salt()
@@ -207,7 +212,7 @@ class Store:
             self.scenario,
             self._pristine,
             self._pristine_index,
-            self.users,
+            self.users.pristine,
             self.enums,
             self._static_tokens,
             self._on_change,
@@ -233,6 +238,7 @@ class Store:
             self.sessions.reset()
         if self.accounts.changed:
             self.accounts.reset()
+        self.users.reset()
         self._errors = 0
 
     def next_request_id(self) -> str:
@@ -243,9 +249,9 @@ class Store:
         return f"req_{rng.getrandbits(80):020x}"
 
     @property
-    def version(self) -> tuple[int, int]:
+    def version(self) -> tuple[int, int, int]:
         """Changes whenever anything a query answers may have changed: a cache key."""
-        return self._version, self.accounts.version
+        return self._version, self.accounts.version, self.users.version
 
     def _put(self, *creds: Credential) -> None:
         for cred in creds:
@@ -318,7 +324,13 @@ class Store:
         transport authenticates with (REST by header, the WebSocket by connect token)."""
         if token in self._logged_out:
             return None
-        return self._static_tokens.get(token) or self.sessions.lookup(token)
+        static = self._static_tokens.get(token)
+        if static is None:
+            return self.sessions.lookup(token)
+        user, expired = static
+        if self.users.changed:  # PUT /auth/user may have changed the record since load
+            user = self.users[user.user_id]
+        return user, expired
 
     def token_expiry_ms(self, token: str) -> int | None:
         """When an access token expires (ms), or None for a scenario's static token."""
@@ -437,19 +449,23 @@ class Store:
     def changes(self) -> StoreChanges:
         """What requests changed since the load (secrets still in: the state file's writer
         replaces them by fingerprints)."""
+        signups, users = self.users.changes()
         return StoreChanges(
             records=list(self._overlay.values()),
             created=self._created,
             rotated_away=sorted(self._rotated_away),
             logged_out=sorted(self._logged_out),
+            signups=signups,
+            users=users,
         )
 
     def apply(self, changes: StoreChanges, salt: bytes) -> None:
         """Back to the scenario, then `changes` replayed (a state file read at start), its
         keys and secrets being markers made with `salt`. ValueError, with nothing changed,
         for a record of a user or a static token this scenario does not have."""
+        known = {*self.users.pristine, *(u.user_id for u in changes.users)}
         for cred in changes.records:
-            if cred.user_id not in self.users:
+            if cred.user_id not in known:
                 raise ValueError(
                     f"credential {cred.credential_id} of user {cred.user_id!r}, "
                     "who is not in the scenario"
@@ -457,6 +473,7 @@ class Store:
         if not set(changes.logged_out) <= self._static_tokens.keys():
             raise ValueError("a logged-out token that is not in the scenario")
         self.reset()
+        self.users.apply(salt, changes.signups, changes.users)
         self.salt = salt
         self._fingerprinted = True
         notify, self._on_change = self._on_change, None  # nobody is listening yet
@@ -880,6 +897,8 @@ class Store:
                 )
                 and (where.venues is None or a.venue in where.venues)
                 and (where.statuses is None or a.status in where.statuses)
+                and (where.user_ids is None or a.user_id.lower() in where.user_ids)
+                and (where.tenant_ids is None or user.tenant_id in where.tenant_ids)
             ),
             key=account_sort_key,
         )
