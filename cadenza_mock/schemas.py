@@ -69,17 +69,23 @@ def _build(profile: str) -> dict[str, dict[str, Any]]:
             "anyOf": [{"required": ["credentialId"]}, {"required": ["credentialIds"]}],
         }
     account_id = {"tradingAccountId": _UUID}
-    by_credentials = {
+    by_credentials: dict[str, Any] = {
         "venue": venue,
         "credentialIds": ids,
         "externalTradingAccountId": _TEXT,
         "nickname": {"type": "string"},
     }
     if profile == "sdk":
-        connect = _object(
-            {**by_credentials, "dealerAccountId": _UUID},
-            ["credentialIds", "externalTradingAccountId"],
-        )
+        # The official document: "For exchange venues, credentialIds and
+        # externalTradingAccountId are required. For Fermata venue, only venue is required."
+        connect: dict[str, Any] = {
+            "type": "object",
+            "properties": {**by_credentials, "dealerAccountId": _UUID},
+            "anyOf": [
+                {"required": ["credentialIds", "externalTradingAccountId"]},
+                {"required": ["venue"], "properties": {"venue": {"const": "FERMATA"}}},
+            ],
+        }
         update = _object({**account_id, "nickname": {"type": "string"}}, ["tradingAccountId"])
     else:
         # The reference page connects with venue keys; the guide with verified credentials.
@@ -162,6 +168,12 @@ def _field(name: str) -> str:
     return name.removeprefix("data.").removeprefix("data") or "body"
 
 
+def _option(rule: dict[str, Any]) -> str:
+    """One way to give a body: `credentialIds and externalTradingAccountId`, `venue FERMATA`."""
+    fixed = {k: v["const"] for k, v in rule.get("properties", {}).items() if "const" in v}
+    return " and ".join(f"{f} {fixed[f]}" if f in fixed else f for f in rule["required"])
+
+
 def explain(exc: Any, body: Any, schema: dict[str, Any]) -> str:
     """A message naming the field and what it accepts, like the real API's -19004."""
     rule, name, definition = exc.rule, _field(exc.name), exc.rule_definition
@@ -170,10 +182,10 @@ def explain(exc: Any, body: Any, schema: dict[str, Any]) -> str:
         why = f" for {body['venue']}" if missing == ["apiPassphrase"] and "venue" in body else ""
         return f"{', '.join(missing)} {'is' if len(missing) == 1 else 'are'} required{why}"
     if rule == "anyOf" and name == "body":
-        options = [r["required"] for r in schema.get("anyOf", [])]
-        if all(len(fields) == 1 for fields in options):
-            return f"{' or '.join(fields[0] for fields in options)} is required"
-        return "give " + ", or ".join(" and ".join(fields) for fields in options)
+        options = [_option(r) for r in schema.get("anyOf", [])]
+        if all(" " not in option for option in options):
+            return f"{' or '.join(options)} is required"
+        return "give " + ", or ".join(options)
     if rule == "type":
         return f"{name} must be of type {definition}"
     if rule == "enum":

@@ -49,7 +49,6 @@ from cadenza_mock.model import (
     User,
     account_type,
     building_records,
-    reached_account,
     venue_account,
 )
 from cadenza_mock.scenario import Scenario
@@ -680,35 +679,32 @@ class Store:
         return results
 
     def accounts_reached(self, user: User, result: lifecycle.VerifyResult) -> list[TradingAccount]:
-        """sdk verify: the trading accounts a credential reaches. Connected ones are the
-        real accounts; the others (status NEW, or DISCONNECTED for a revoked credential)
-        are seeded by credential and identity, so they are the same on every call."""
+        """sdk verify: the trading accounts a credential reaches, as the official document
+        words it: the caller's own as they are; one another user connected as UNAVAILABLE
+        (under that account's id, which answers the caller 403); the others NEW, kept as
+        the caller's records so their ids work (enable, disable, update, disconnect; a
+        connect of that external account answers the same id). A revoked credential
+        reaches nothing: its own (disconnected) accounts are reported, nothing made up."""
         cred = result.credential
-        if result.verified:
-            status, reached = "NEW", result.identities
-        elif cred.status == self.enums.revoked_status:
-            status, reached = "DISCONNECTED", lifecycle.identities(cred.venue)
-        else:
-            return []
-        holder = venue_account(cred)
-        answers: list[TradingAccount] = []
-        for identity in reached:
-            real = self.accounts.connected(user.user_id, cred.venue, holder, identity)
-            if real is not None and not result.verified:
-                real = None  # a revoked credential backs nothing live
-            if real is None:
-                rng = rng_for(self.scenario.seed, "account", cred.credential_id, identity)
-                real = reached_account(
-                    [cred],
-                    identity,
-                    self.enums.account_types,
-                    trading_account_id=uuid4_from(rng),
-                    status=status,
-                    created_at=cred.created_at,
-                    updated_at=cred.updated_at,
-                )
-            answers.append(real)
-        return answers
+        if not result.verified:
+            if cred.status != self.enums.revoked_status:
+                return []
+            return [
+                a for a in self.accounts.backed_by(cred.credential_id) if a.user_id == user.user_id
+            ]
+        seed = self.scenario.seed
+
+        def seeded(identity: str) -> Callable[[int], str]:
+            # as before issue 24 for the first one; a later one (the first was
+            # disconnected since) draws again
+            return lambda n: uuid4_from(
+                rng_for(seed, "account", cred.credential_id, identity, *([n] if n else []))
+            )
+
+        return [
+            self.accounts.reached(user, cred, identity, seeded=seeded(identity))
+            for identity in result.identities
+        ]
 
     def rotate(
         self,
@@ -777,6 +773,14 @@ class Store:
             outcome=lambda cred: self.venue_outcome(cred, outcome),
         )
         return account
+
+    def connect_fermata(
+        self, user: User, *, nickname: str | None = None, outcome: str | None = None
+    ) -> TradingAccount:
+        """POST /tradingAccount/connect with only `venue: FERMATA` (the official document);
+        the venue answers as the scenario's `venues:` or a fault's `venue:` says."""
+        verdict = outcome or self._venue_outcomes.get("FERMATA", "ok")
+        return self.accounts.connect_fermata(user, nickname=nickname, outcome=verdict)
 
     def create_for_account(
         self,

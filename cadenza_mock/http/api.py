@@ -134,6 +134,8 @@ async def connect_trading_account(request: web.Request) -> web.Response:
             nickname=nickname,
             outcome=outcome,
         )
+    elif store.profile == "sdk":  # the schema let only `venue: FERMATA` through
+        account = store.connect_fermata(user, nickname=nickname, outcome=outcome)
     else:  # the docs reference page's form: venue keys in the body
         account = store.connect_with_keys(
             user,
