@@ -125,3 +125,95 @@ def test_every_answer_conforms_to_the_official_document(case: Any, mock: MockSer
     mock.reset()
     with requests.Session() as session:
         case.call_and_validate(session=session)
+
+
+# Two users holding the same Binance key (so verify has an UNAVAILABLE account to report).
+SHARED = "sharedKEYabcdefghijklmnop0123456789"
+TWO_USERS: dict[str, Any] = {
+    "profile": "sdk",
+    "seed": 8,
+    "now": "2026-02-01T00:00:00Z",
+    "users": [
+        {
+            "email": f"{name}@example.com",
+            "password": f"{name}-password-1",
+            "tokens": [f"{name}-token"],
+            "credentials": [
+                {
+                    "venue": "BINANCE",
+                    "credentialType": "API_KEY",
+                    "status": "ACTIVE",
+                    "apiKey": SHARED,
+                    "apiSecret": f"{name}-secret",
+                }
+            ],
+        }
+        for name in ("alice", "bob")
+    ],
+}
+
+
+def test_a_session_of_valid_calls_conforms_to_the_official_document() -> None:
+    """Answers to valid calls (which random ids rarely are): every served operation, each
+    answer's status documented by the platform's document and its body valid there."""
+    official_schema = schemathesis.openapi.from_path(OFFICIAL)
+    seen: set[tuple[str, str]] = set()
+    with MockServer(scenario=TWO_USERS) as mock, requests.Session() as http:
+
+        def call(method: str, path: str, token: str | None = "alice-token", **kw: Any) -> Any:
+            headers = {"Authorization": f"Bearer {token}"} if token else {}
+            response = http.request(method, mock.url + path, headers=headers, timeout=10, **kw)
+            operation = official_schema[path][method]
+            documented = operation.definition.raw["responses"]
+            assert str(response.status_code) in documented, (method, path, response.text)
+            operation.validate_response(response)  # raises, naming the violation
+            seen.add((method, path))
+            return response.json()
+
+        api = "/api/v3"
+        ids = lambda answer: [a["tradingAccountId"] for a in answer["data"]]  # noqa: E731
+        call("GET", api)
+        call("GET", f"{api}/health", None)
+        mine = call("GET", f"{api}/credential/list")["data"][0]["credentialId"]
+        bobs = call("GET", f"{api}/credential/list", "bob-token")["data"][0]["credentialId"]
+        created = call(
+            "POST",
+            f"{api}/credential/create",
+            json={"venue": "OKX", "credentialType": "HMAC", "apiKey": "okx0123456789abcd",
+                  "apiSecret": "s", "apiPassphrase": "p"},
+        )["data"]  # fmt: skip
+        call("POST", f"{api}/credential/verify", json={"credentialIds": [created["credentialId"]]})
+        call("POST", f"{api}/credential/rotate", json={"credentialId": created["credentialId"],
+             "apiKey": "okxROTATED0123456", "apiSecret": "t", "apiPassphrase": "q"})  # fmt: skip
+        call("POST", f"{api}/credential/revoke", json={"credentialId": created["credentialId"]})
+        call("POST", f"{api}/credential/verify", json={"credentialIds": [created["credentialId"]]})
+        connect = f"{api}/tradingAccount/connect"
+        call("POST", connect, "bob-token",
+             json={"credentialIds": [bobs], "externalTradingAccountId": "spot"})  # fmt: skip
+        reached = call("POST", f"{api}/credential/verify", json={"credentialIds": [mine]})
+        assert {a["status"] for a in reached["data"]} == {"UNAVAILABLE", "NEW"}
+        account = call("POST", connect, json={"credentialIds": [mine],
+                       "externalTradingAccountId": "margin", "nickname": "m"})["data"]  # fmt: skip
+        target = {"tradingAccountId": account["tradingAccountId"]}
+        for verb in ("disable", "enable", "update", "disconnect"):
+            call("POST", f"{api}/tradingAccount/{verb}", json=target)
+        call("POST", connect, json={"venue": "FERMATA"})
+        assert ids(call("GET", f"{api}/tradingAccount/list", params={"limit": 1}))
+        page = call("GET", f"{api}/tradingAccount/operation/list", params={"limit": 2})
+        assert page["pagination"]["cursor"]
+        body = {"email": "carol@example.com", "password": "carol-password"}
+        session = call("POST", f"{api}/auth/signup", None, json=body)["data"]
+        session = call("POST", f"{api}/auth/login", None, json=body)["data"]
+        refresh = {"refreshToken": session["refreshToken"]}
+        session = call("POST", f"{api}/auth/token/refresh", None, json=refresh)["data"]
+        call("GET", f"{api}/auth/user", session["accessToken"])
+        call("PUT", f"{api}/auth/user", session["accessToken"], json={"metadata": {"a": 1}})
+        call("POST", f"{api}/auth/recover", None, json={"email": "carol@example.com"})
+        # Errors, in the document's shapes too.
+        call("GET", f"{api}/credential/list", "no-such-token")
+        call("POST", f"{api}/credential/revoke", json={"credentialId": created["credentialId"]})
+        call("POST", f"{api}/credential/create", json={"venue": "BINANCE"})
+        call("POST", f"{api}/auth/signup", None, json=body)
+        call("POST", f"{api}/auth/logout", session["accessToken"])
+        mock.check_handler_errors()
+    assert seen == {(m, p) for m, p in SERVED if not p.endswith(".json")}
