@@ -253,3 +253,22 @@ def test_signed_up_and_changed_users_survive_a_restart(tmp_path: Path) -> None:
         mock.reset()
         assert login("alice@example.com", "correct-horse").status_code == 200
     assert json.loads(path.read_text(encoding="utf-8"))["users"]["records"] == []
+
+
+def test_a_snapshot_takes_the_users_back_as_they_were() -> None:
+    with MockServer("default") as mock:
+
+        def signup_as(email: str) -> int:
+            body = {"email": email, "password": PASSWORD}
+            return requests.post(mock.url + SIGNUP, json=body, timeout=10).status_code
+
+        def logs_in(email: str) -> bool:
+            body = {"email": email, "password": PASSWORD}
+            return requests.post(mock.url + LOGIN, json=body, timeout=10).status_code == 200
+
+        assert signup_as("first@example.com") == 200
+        taken = mock.snapshot()
+        assert signup_as("second@example.com") == 200
+        mock.rollback(taken)
+        assert logs_in("first@example.com") and not logs_in("second@example.com")
+        assert signup_as("first@example.com") == 400  # still registered
