@@ -25,8 +25,9 @@ UUID_PATTERN = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-
 
 _TEXT = {"type": "string", "minLength": 1}
 _UUID = {"type": "string", "pattern": UUID_PATTERN}
-# One @ with something either side and no whitespace: what `format: email` checkers accept.
-_EMAIL = {"type": "string", "pattern": r"^[^@\s]+@[^@\s]+$", "maxLength": 320}
+# One @ with something either side and no blank: what `format: email` checkers accept. The
+# blanks are spelt out: `\s` means more characters to Python than to JSON Schema's regexes.
+_EMAIL = {"type": "string", "pattern": "^[^@ \t\r\n]+@[^@ \t\r\n]+$", "maxLength": 320}
 _PASSWORD = {"type": "string", "minLength": 8}
 
 

@@ -234,3 +234,33 @@ async def test_the_docs_profile_has_no_fermata(make_client: Any) -> None:
     docs = Api(await make_client("default"), "docs")
     status, payload = await docs.post(CONNECT, {"venue": "FERMATA"})
     assert_error(status, payload, 400, -19004)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"venue": "FERMATA", "credentialIds": [ALICE_CRED]},
+        {"venue": "FERMATA", "externalTradingAccountId": "spot"},
+    ],
+)
+async def test_fermata_with_half_a_credential_connect_is_a_fermata_connect(
+    api: Api, body: dict[str, Any]
+) -> None:
+    """Credentials connect only with both credentialIds and externalTradingAccountId;
+    with venue FERMATA and either one alone, the venue is all that counts."""
+    made = await api.ok(CONNECT, body)
+    assert (made["venue"], made["credentials"]) == ("FERMATA", [])
+
+
+async def test_docs_credential_ids_without_an_external_account_connect_by_keys(
+    make_client: Any,
+) -> None:
+    docs = Api(await make_client("default"), "docs")
+    body = {
+        "credentialIds": ["660e8400-e29b-41d4-a716-446655440000"],
+        "venue": "BINANCE",
+        "apiKey": "keysKEYabcdefghij0123456789",
+        "apiSecret": "keys-secret",
+    }
+    made = await docs.ok(CONNECT, body)
+    assert (made["venue"], made["status"]) == ("BINANCE", "ACTIVE")

@@ -27,11 +27,22 @@ from cadenza_mock import seeded
 from cadenza_mock.scenario import generate as gen
 from cadenza_mock.scenario import load_scenario, load_scenario_text, nodes
 
+_LATER_USER_FIELDS: dict[str, Any] = {
+    "updated_at": None,
+    "tenant_id": None,
+    "environments": (),
+    "user_metadata": {},
+}
+
 
 def digest(scenario: Any) -> str:
     """SHA-256 of everything a Scenario holds, secrets included, in a stable form."""
     data = dataclasses.asdict(scenario)
     data.pop("source", None)  # a path on this machine, not generated data
+    for user in data["users"]:  # fields added by issue 24, digested only when set
+        for name, unset in _LATER_USER_FIELDS.items():
+            if user.get(name) == unset:
+                del user[name]
     text = json.dumps(data, sort_keys=True, default=repr, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()
 

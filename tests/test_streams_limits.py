@@ -135,7 +135,7 @@ async def test_a_quiet_stream_gets_keep_alive_comments(
 
 def _raw_stream(port: int) -> socket.socket:
     sock = socket.create_connection(("127.0.0.1", port), timeout=READ_TIMEOUT)
-    sock.sendall(f"GET {STREAM} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+    sock.sendall(f"GET {STREAM} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
     head = sock.recv(4096)
     assert head.startswith(b"HTTP/1.1 200 OK"), head
     return sock

@@ -167,6 +167,18 @@ def _one(
     return text
 
 
+def _text(params: dict[str, list[str]], name: str) -> str | None:
+    """A free-text value, taken as given (not stripped): once, and not empty."""
+    values = params.get(name)
+    if values is None:
+        return None
+    if len(values) > 1:
+        raise invalid_argument(name, "given more than once; pass one value")
+    if not values[0]:
+        raise invalid_argument(name, "must not be empty")
+    return values[0]
+
+
 def _account_id(
     params: dict[str, list[str]], name: str = "tradingAccountId"
 ) -> frozenset[str] | None:
@@ -212,7 +224,7 @@ def parse_account_query(
     params = pairs_by_name(pairs)
     venue = _one(params, "venue", enums.venues)
     status = _one(params, _ACCOUNT_STATUS_NAME[profile], enums.account_statuses)
-    tenant = _one(params, "tenantId", None)
+    tenant = _text(params, "tenantId")
     return AccountFilter(
         trading_account_ids=_account_id(params),
         venues=frozenset((venue,)) if venue else None,

@@ -125,7 +125,7 @@ async def connect_trading_account(request: web.Request) -> web.Response:
     body = parse_body(raw, store.profile, "connect")
     outcome = request.get(VENUE_OUTCOME)
     nickname = body.get("nickname", body.get("name") if store.profile == "docs" else None)
-    if "credentialIds" in body:
+    if "credentialIds" in body and "externalTradingAccountId" in body:
         account = store.connect(
             user,
             body["credentialIds"],
@@ -134,7 +134,7 @@ async def connect_trading_account(request: web.Request) -> web.Response:
             nickname=nickname,
             outcome=outcome,
         )
-    elif store.profile == "sdk":  # the schema let only `venue: FERMATA` through
+    elif store.profile == "sdk":  # else the schema let only `venue: FERMATA` through
         account = store.connect_fermata(user, nickname=nickname, outcome=outcome)
     else:  # the docs reference page's form: venue keys in the body
         account = store.connect_with_keys(
