@@ -76,6 +76,7 @@ INVALID_STATE = E(400, -22015, "INVALID_STATE", "Invalid argument", "not allowed
 NOT_REVOCABLE = E(400, -130001, "INVALID_STATE", "Invalid argument", "no revoke in this status")
 ALREADY_REVOKED = E(400, -130001, "ALREADY_REVOKED", "Credential is already revoked", "revoked")
 VALIDATION_FAILED = E(400, -19004, "VALIDATION_ERROR", "Form validation failed", "bad body field")
+EMAIL_TAKEN = E(400, -19004, "USER_ALREADY_EXISTS", "Form validation failed", "email registered")
 INVALID_SCENARIO = E(400, -19004, "INVALID_SCENARIO", "Form validation failed", "bad scenario")
 INVALID_FAULT = E(400, -19004, "INVALID_FAULT", "Form validation failed", "bad fault (admin API)")
 BODY_TOO_LARGE = E(413, -19004, "HTTP_ERROR", "Request Entity Too Large", "body over 1 MiB")

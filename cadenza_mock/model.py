@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import gc
 import hashlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 ProfileName = Literal["docs", "sdk"]
 PROFILE_NAMES: tuple[ProfileName, ...] = ("docs", "sdk")
@@ -27,7 +27,6 @@ _SDK_BASE_VENUES = (
     "DERIBIT",
     "BITFINEX",
     "OKX",
-    "HYPERLIQUID",
 )
 
 
@@ -180,7 +179,6 @@ IDENTITIES: dict[str, tuple[str, ...]] = {
     "COINBASE": ("default",),
     "KRAKEN": ("spot", "futures"),
     "DERIBIT": ("futures", "options"),
-    "HYPERLIQUID": ("perps", "spot"),
     "B2C2": ("credit",),
     "WINTERMUTE": ("credit",),
     "CUMBERLAND": ("credit",),
@@ -238,7 +236,7 @@ def reached_account(
         venue=first.venue,
         external_id=identity,
         venue_account=venue_account(first),
-        nickname=nickname or f"{first.name} {identity}",
+        nickname=nickname or (f"{first.name} {identity}" if first.name else identity),
         account_type=given_type or account_type(identity, account_types),
         external_account_type=external_type or identity.upper(),
         credential_ids=tuple(dict.fromkeys(c.credential_id for c in creds)),
@@ -281,6 +279,11 @@ class User:
     expired_tokens: tuple[str, ...] = field(default=(), repr=False)
     role: str = "authenticated"
     created_at: int = 0  # ms since the epoch
+    updated_at: int | None = None  # None: never changed since created_at
+    # appMetadata (the official document's authUser_appMetadata) and userMetadata
+    tenant_id: str | None = None
+    environments: tuple[str, ...] = ()
+    user_metadata: Mapping[str, Any] = field(default_factory=dict, hash=False)
 
 
 @dataclass(frozen=True, slots=True)

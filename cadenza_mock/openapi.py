@@ -16,7 +16,7 @@ from typing import Any
 from cadenza_mock.engine.clock import MAX_ADVANCE_SECONDS
 from cadenza_mock.engine.hints import HINT_HEADER, MAX_HINT_HEADER
 from cadenza_mock.engine.namespaces import DEFAULT_NAMESPACE, NAME_PATTERN
-from cadenza_mock.engine.query import ACCOUNT_PAGE, MAX_LIMIT, MAX_OFFSET
+from cadenza_mock.engine.query import ACCOUNT_PAGE, MAX_OFFSET
 from cadenza_mock.errors import CATALOGUE, ErrorKind
 from cadenza_mock.model import OPERATION_TYPES, PROFILE_NAMES, PROFILES
 from cadenza_mock.openapi_schemas import (
@@ -117,6 +117,8 @@ def _operation(profile: str, op: Operation, detail: Mapping[str, Any]) -> dict[s
     responses: dict[str, Any] = {"200": {"description": summary, "content": dict(content)}}
     if "links" in detail:
         responses["200"]["links"] = dict(detail["links"])
+    if "headers" in detail:
+        responses["200"]["headers"] = dict(detail["headers"])
     for status, errnos in _by_status(op.answers).items():
         responses[str(status)] = _error_response(profile, status, errnos)
     if op.tag != "admin":  # near-miss hints: never on the admin API
@@ -171,18 +173,6 @@ def _list_parameters(profile: str) -> list[dict[str, Any]]:
                 "schema": {"type": "array", "items": UUID, "minItems": 1},
                 "description": "only these ids, the parameter repeated; unknown ids match "
                 "nothing (a comma-separated value is accepted too)",
-            },
-            {
-                "name": "offset",
-                "in": "query",
-                "schema": {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET, "default": 0},
-                "description": "records to skip (see `pagination` in the answer)",
-            },
-            {
-                "name": "limit",
-                "in": "query",
-                "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT},
-                "description": "page size (default: everything)",
             },
         ]
     return [
@@ -242,6 +232,15 @@ def _credential_links(profile: str) -> dict[str, Any]:
     }
 
 
+# Health and root report the API version emulated; the mock's own release is here.
+_MOCK_VERSION = {
+    "X-Cadenza-Mock-Version": {
+        "description": "cadenza-mock's own release (the body's version is the emulated API's)",
+        "schema": {"type": "string"},
+    }
+}
+
+
 def _api_details(profile: str) -> dict[str, dict[str, Any]]:
     """What the document says of each API operation beyond its row in the table."""
     credential = ref("Credential")
@@ -275,11 +274,15 @@ def _api_details(profile: str) -> dict[str, dict[str, Any]]:
         "revokeCredential": {"data": revoked},
         **_account_details(profile, list_extra),
         "login": {"data": ref("Session")},
+        "signup": {"data": ref("Session")},
+        "recoverPassword": {"data": {"const": "ok"}},
         "refreshToken": {"data": ref("Session")},
         "logout": {"data": {"type": "string"}},
         "getUser": {"data": ref("User")},
+        "updateUser": {"data": ref("User")},
         "getHealth": {
             "data": {},
+            "headers": _MOCK_VERSION,
             "success_schema": strict(
                 {
                     "status": {"enum": ["healthy", "degraded", "unhealthy"]},
@@ -296,6 +299,7 @@ def _api_details(profile: str) -> dict[str, dict[str, Any]]:
             ),
         },
         "getRoot": {
+            "headers": _MOCK_VERSION,
             "data": strict(
                 {
                     "name": {"type": "string"},
@@ -303,7 +307,7 @@ def _api_details(profile: str) -> dict[str, dict[str, Any]]:
                     "description": {"type": "string"},
                     "documentation": {"type": "string"},
                 }
-            )
+            ),
         },
         "getAsyncApiDocument": {
             "data": {},
@@ -339,6 +343,20 @@ def _account_parameters(profile: str) -> list[dict[str, Any]]:
             "in": "query",
             "schema": ref("TradingAccountStatus"),
             "description": "only accounts in this status",
+        },
+        {
+            "name": "userId",
+            "in": "query",
+            "schema": UUID,
+            "description": "only this user's (the caller sees only their own: another "
+            "user's id matches nothing)",
+        },
+        {
+            "name": "tenantId",
+            "in": "query",
+            "schema": {"type": "string", "minLength": 1},
+            "description": "only accounts of users in this tenant (the caller's is "
+            "appMetadata.tenantId of GET /auth/user)",
         },
         *_page_parameters(default, most),
     ]

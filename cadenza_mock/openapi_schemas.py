@@ -101,9 +101,15 @@ def component_schemas(profile: str) -> dict[str, Any]:
                 "createdAtDateTime": ISO_MS,
                 "updatedAt": EPOCH_MS,
                 "updatedAtDateTime": ISO_MS,
-                "revokedAt": nullable(EPOCH_MS),
-                "revokedAtDateTime": nullable(ISO_MS),
-            }
+                # Absent until revoked (never null, as in the official document).
+                "revokedAt": EPOCH_MS,
+                "revokedAtDateTime": ISO_MS,
+            },
+            # nickname only when one was given
+            required=(
+                *("credentialId", "venue", "credentialType", "status", "createdAt"),
+                *("createdAtDateTime", "updatedAt", "updatedAtDateTime"),
+            ),
         )
         schemas["TradingAccount"] = strict(
             {
@@ -126,21 +132,27 @@ def component_schemas(profile: str) -> dict[str, Any]:
                 "offset": {"type": "integer", "minimum": 0},
                 "limit": {"type": "integer", "minimum": 0},
                 "total": {"type": "integer", "minimum": 0},
-                "cursor": nullable({"type": "string"}),
+                "cursor": {
+                    "type": "string",
+                    "description": "the next page's offset; absent on the last page",
+                },
                 "hasNext": {"type": "boolean"},
             },
             required=(),
         )
+        # The official document's members, each omitted when the mock has nothing to say
+        # (it knows the code and its own request id), never null.
+        strings = {"type": "array", "items": {"type": "string"}}
         schemas["ErrorDetails"] = strict(
             {
                 "code": {"type": "string"},
-                "resource": nullable({"type": "string"}),
-                "action": nullable({"type": "string"}),
-                "required": {"description": "what the call needed (free form)"},
-                "provided": {"description": "what the call gave (free form)"},
-                "tenant_id": nullable({"type": "string"}),
-                "request_id": nullable({"type": "string"}),
-                "metadata": nullable({"type": "object"}),
+                "resource": {"type": "string"},
+                "action": {"type": "string"},
+                "required": strings,
+                "provided": strings,
+                "tenant_id": {"type": "string"},
+                "request_id": {"type": "string"},
+                "metadata": {"type": "object"},
             },
             required=("code",),
         )
@@ -156,9 +168,14 @@ def component_schemas(profile: str) -> dict[str, Any]:
             "createdAt": EPOCH_MS,
             "updatedAt": EPOCH_MS,
         }
-        schemas["Credential"] = strict(nine)
-        # The revoke page documents revokedAt (= updatedAt) on the revoked record.
-        schemas["RevokedCredential"] = strict({**nine, "revokedAt": EPOCH_MS}, required=list(nine))
+        # `name` only when one was given (create does not invent one).
+        schemas["Credential"] = strict(nine, required=[k for k in nine if k != "name"])
+        # The revoke page's example: the record without its key, with revokedAt
+        # (= updatedAt).
+        revoked = {k: v for k, v in nine.items() if k != "apiKey"}
+        schemas["RevokedCredential"] = strict(
+            {**revoked, "revokedAt": EPOCH_MS}, required=[k for k in revoked if k != "name"]
+        )
         reached = {v: IDENTITIES[v] for v in enums.venues if v in IDENTITIES}
         schemas["Identity"] = {
             "type": "string",
@@ -208,7 +225,12 @@ def component_schemas(profile: str) -> dict[str, Any]:
             "role": {"type": "string"},
             "createdAt": {"type": "string", "format": "date-time"},
             "updatedAt": {"type": "string", "format": "date-time"},
-            "appMetadata": {"type": "object"},
+            "appMetadata": strict(
+                {
+                    "tenantId": nullable({"type": "string"}),
+                    "environments": {"type": "array", "items": {"type": "string"}},
+                }
+            ),
             "userMetadata": {"type": "object"},
         }
     )

@@ -25,6 +25,10 @@ UUID_PATTERN = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-
 
 _TEXT = {"type": "string", "minLength": 1}
 _UUID = {"type": "string", "pattern": UUID_PATTERN}
+# One @ with something either side and no blank: what `format: email` checkers accept. The
+# blanks are spelt out: `\s` means more characters to Python than to JSON Schema's regexes.
+_EMAIL = {"type": "string", "pattern": "^[^@ \t\r\n]+@[^@ \t\r\n]+$", "maxLength": 320}
+_PASSWORD = {"type": "string", "minLength": 8}
 
 
 def _object(properties: dict[str, Any], required: list[str], **extra: Any) -> dict[str, Any]:
@@ -66,17 +70,23 @@ def _build(profile: str) -> dict[str, dict[str, Any]]:
             "anyOf": [{"required": ["credentialId"]}, {"required": ["credentialIds"]}],
         }
     account_id = {"tradingAccountId": _UUID}
-    by_credentials = {
+    by_credentials: dict[str, Any] = {
         "venue": venue,
         "credentialIds": ids,
         "externalTradingAccountId": _TEXT,
         "nickname": {"type": "string"},
     }
     if profile == "sdk":
-        connect = _object(
-            {**by_credentials, "dealerAccountId": _UUID},
-            ["credentialIds", "externalTradingAccountId"],
-        )
+        # The official document: "For exchange venues, credentialIds and
+        # externalTradingAccountId are required. For Fermata venue, only venue is required."
+        connect: dict[str, Any] = {
+            "type": "object",
+            "properties": {**by_credentials, "dealerAccountId": _UUID},
+            "anyOf": [
+                {"required": ["credentialIds", "externalTradingAccountId"]},
+                {"required": ["venue"], "properties": {"venue": {"const": "FERMATA"}}},
+            ],
+        }
         update = _object({**account_id, "nickname": {"type": "string"}}, ["tradingAccountId"])
     else:
         # The reference page connects with venue keys; the guide with verified credentials.
@@ -110,6 +120,16 @@ def _build(profile: str) -> dict[str, dict[str, Any]]:
         "revoke": _object({"credentialId": _UUID}, ["credentialId"]),
         "login": _object({"email": _TEXT, "password": _TEXT}, ["email", "password"]),
         "refresh": _object({"refreshToken": _TEXT}, ["refreshToken"]),
+        # The official document's auth bodies: an address (format email), a password of
+        # at least 8 characters, metadata an object.
+        "signup": _object(
+            {"email": _EMAIL, "password": _PASSWORD, "metadata": {"type": "object"}},
+            ["email", "password"],
+        ),
+        "recover": _object({"email": _EMAIL}, ["email"]),
+        "user_update": _object(
+            {"email": _EMAIL, "password": _PASSWORD, "metadata": {"type": "object"}}, []
+        ),
     }
 
 
@@ -126,6 +146,9 @@ COMPONENT_NAMES = {
     "connect": "ConnectTradingAccountRequest",
     "account": "TradingAccountIdRequest",
     "update": "UpdateTradingAccountRequest",
+    "signup": "SignupRequest",
+    "recover": "RecoverRequest",
+    "user_update": "UpdateUserRequest",
 }
 
 
@@ -146,6 +169,12 @@ def _field(name: str) -> str:
     return name.removeprefix("data.").removeprefix("data") or "body"
 
 
+def _option(rule: dict[str, Any]) -> str:
+    """One way to give a body: `credentialIds and externalTradingAccountId`, `venue FERMATA`."""
+    fixed = {k: v["const"] for k, v in rule.get("properties", {}).items() if "const" in v}
+    return " and ".join(f"{f} {fixed[f]}" if f in fixed else f for f in rule["required"])
+
+
 def explain(exc: Any, body: Any, schema: dict[str, Any]) -> str:
     """A message naming the field and what it accepts, like the real API's -19004."""
     rule, name, definition = exc.rule, _field(exc.name), exc.rule_definition
@@ -154,18 +183,24 @@ def explain(exc: Any, body: Any, schema: dict[str, Any]) -> str:
         why = f" for {body['venue']}" if missing == ["apiPassphrase"] and "venue" in body else ""
         return f"{', '.join(missing)} {'is' if len(missing) == 1 else 'are'} required{why}"
     if rule == "anyOf" and name == "body":
-        options = [r["required"] for r in schema.get("anyOf", [])]
-        if all(len(fields) == 1 for fields in options):
-            return f"{' or '.join(fields[0] for fields in options)} is required"
-        return "give " + ", or ".join(" and ".join(fields) for fields in options)
+        options = [_option(r) for r in schema.get("anyOf", [])]
+        if all(" " not in option for option in options):
+            return f"{' or '.join(options)} is required"
+        return "give " + ", or ".join(options)
     if rule == "type":
         return f"{name} must be of type {definition}"
     if rule == "enum":
         return f"{name} must be one of {allowed(definition)}"
     if rule == "pattern":
-        return f"{name} must be a UUID"
+        return f"{name} must be an email address" if "@" in definition else f"{name} must be a UUID"
     if rule == "minLength":
-        return f"{name} must not be empty"
+        return (
+            f"{name} must be at least {definition} characters"
+            if definition > 1
+            else (f"{name} must not be empty")
+        )
+    if rule == "maxLength":
+        return f"{name} must be at most {definition} characters"
     if rule == "minItems":
         return f"{name} must not be empty"
     return f"{name}: {exc.message.removeprefix('data.').removeprefix('data ')}"

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 __version__ = "0.2.0"
+# The Cadenza API version the mock emulates (the platform's OpenAPI document's
+# info.version): what GET /api/v3 and /api/v3/health report; the mock's own release goes
+# in the X-Cadenza-Mock-Version header.
+API_VERSION = "3.0.1"
 
 # `serve --loop`: auto takes uvloop where it is installed (it is a dependency wherever it
 # builds) and asyncio's own loop everywhere else.

@@ -67,8 +67,9 @@ def iso_ms(ms: int | None) -> str | None:
 
 
 def credential_docs(cred: Credential, mask_keep: int = DEFAULT_MASK_KEEP) -> dict[str, Any]:
-    """The nine fields of the HTTP reference pages, in their documented order."""
-    return {
+    """The nine fields of the HTTP reference pages, in their documented order; `name`
+    omitted when the credential has none (created without one)."""
+    body = {
         "credentialId": cred.credential_id,
         "userId": cred.user_id,
         "venue": cred.venue,
@@ -79,11 +80,17 @@ def credential_docs(cred: Credential, mask_keep: int = DEFAULT_MASK_KEEP) -> dic
         "createdAt": cred.created_at,
         "updatedAt": cred.updated_at,
     }
+    if not cred.name:
+        del body["name"]
+    return body
 
 
 def credential_sdk(cred: Credential) -> dict[str, Any]:
-    """The generated client's Credential model: no apiKey, no userId, ISO twins."""
-    return {
+    """The generated client's Credential model: no apiKey, no userId, ISO twins. What is
+    absent is omitted, never null (the official document types none of it nullable, and
+    the Go shapes behind it omit empty fields): `nickname` when none was given,
+    `revokedAt` and its twin until revoked."""
+    body: dict[str, Any] = {
         "credentialId": cred.credential_id,
         "venue": cred.venue,
         "credentialType": cred.type,
@@ -93,9 +100,13 @@ def credential_sdk(cred: Credential) -> dict[str, Any]:
         "createdAtDateTime": iso_ms(cred.created_at),
         "updatedAt": cred.updated_at,
         "updatedAtDateTime": iso_ms(cred.updated_at),
-        "revokedAt": cred.revoked_at,
-        "revokedAtDateTime": iso_ms(cred.revoked_at),
     }
+    if not cred.name:
+        del body["nickname"]
+    if cred.revoked_at is not None:
+        body["revokedAt"] = cred.revoked_at
+        body["revokedAtDateTime"] = iso_ms(cred.revoked_at)
+    return body
 
 
 def credential(
@@ -107,7 +118,8 @@ def credential(
 
 
 def root_json(version: str) -> dict[str, Any]:
-    """GET /api/v3: what answers here (the official client's Root200Response data)."""
+    """GET /api/v3: what answers here (the official document's root data): the emulated
+    API's name and `version`; the mock's own release is in a header."""
     return {
         "name": "Cadenza API (cadenza-mock)",
         "version": version,
@@ -117,11 +129,14 @@ def root_json(version: str) -> dict[str, Any]:
 
 
 def revoked(cred: Credential, profile: str, mask_keep: int = DEFAULT_MASK_KEEP) -> dict[str, Any]:
-    """The revoke answer: in the docs profile the nine fields plus `revokedAt`, as the
-    revoke reference page's example shows (the list keeps its nine)."""
+    """The revoke answer: in the docs profile the record without its (masked) `apiKey`
+    and with `revokedAt`, as the revoke reference page's example shows (the list keeps
+    its nine)."""
     if profile == "sdk":
         return credential_sdk(cred)
-    return {**credential_docs(cred, mask_keep), "revokedAt": cred.revoked_at}
+    body = credential_docs(cred, mask_keep)
+    del body["apiKey"]
+    return {**body, "revokedAt": cred.revoked_at}
 
 
 def success(data: Any) -> dict[str, Any]:
@@ -140,16 +155,13 @@ def error(err: ApiError, profile: str, request_id: str | None = None) -> dict[st
         "error": err.message,
     }
     if profile == "sdk" and err.code:
-        body["details"] = {
-            "code": err.code,
-            "resource": None,
-            "action": None,
-            "required": None,
-            "provided": None,
-            "tenant_id": None,
-            "request_id": request_id,
-            "metadata": None,
-        }
+        # Only what the mock knows: the document types every member as non-null and the
+        # Go shape omits empty ones (resource, action, required, provided, tenant_id,
+        # metadata).
+        details: dict[str, Any] = {"code": err.code}
+        if request_id is not None:
+            details["request_id"] = request_id
+        body["details"] = details
     return body
 
 
@@ -275,16 +287,16 @@ def account_inspect(account: TradingAccount, enums: ProfileEnums) -> dict[str, A
 
 
 def user_json(user: User) -> dict[str, Any]:
-    """The auth user (Supabase-style): ISO timestamps, metadata objects."""
-    stamp = iso_ms(user.created_at)
+    """The auth user (the official document's authUser): ISO timestamps, `appMetadata` as
+    the document shapes it (tenantId, environments), `userMetadata` as set."""
     return {
         "id": user.user_id,
         "email": user.email,
         "role": user.role,
-        "createdAt": stamp,
-        "updatedAt": stamp,
-        "appMetadata": {"provider": "email", "providers": ["email"]},
-        "userMetadata": {},
+        "createdAt": iso_ms(user.created_at),
+        "updatedAt": iso_ms(user.updated_at if user.updated_at is not None else user.created_at),
+        "appMetadata": {"tenantId": user.tenant_id, "environments": list(user.environments)},
+        "userMetadata": dict(user.user_metadata),
     }
 
 
@@ -300,9 +312,12 @@ def session_json(session: Session, expires_in: int) -> dict[str, Any]:
 
 
 def credential_inspect(cred: Credential, mask_keep: int = DEFAULT_MASK_KEEP) -> dict[str, Any]:
-    """A stored record for test assertions and admin dumps: every field but the secrets."""
+    """A stored record for test assertions and admin dumps: every field but the secrets
+    (`name` even when empty, which the API's answers omit)."""
+    shown = credential_docs(cred, mask_keep)
+    shown.setdefault("name", cred.name)
     return {
-        **credential_docs(cred, mask_keep),
+        **shown,
         "revokedAt": cred.revoked_at,
         "keysValid": cred.keys_valid,
         "venueOutcome": cred.venue_outcome,

@@ -47,9 +47,9 @@ SDK_FIELDS = [
     "createdAtDateTime",
     "updatedAt",
     "updatedAtDateTime",
-    "revokedAt",
-    "revokedAtDateTime",
 ]
+# What a revoked sdk credential adds (absent, never null, before: the official document).
+SDK_REVOKED_FIELDS = [*SDK_FIELDS, "revokedAt", "revokedAtDateTime"]
 # The official client's TradingAccount, in the order the sdk profile serves it.
 SDK_ACCOUNT_KEYS = [
     "tradingAccountId",
@@ -65,16 +65,9 @@ SDK_ACCOUNT_KEYS = [
     "updatedAt",
     "updatedAtDateTime",
 ]
-DETAILS_KEYS = [
-    "code",
-    "resource",
-    "action",
-    "required",
-    "provided",
-    "tenant_id",
-    "request_id",
-    "metadata",
-]
+# The sdk error's `details`: what the mock knows; the document's other members (resource,
+# action, required, provided, tenant_id, metadata) are omitted, never null.
+DETAILS_KEYS = ["code", "request_id"]
 # From scenarios/default.yaml: alice, her documented BINANCE record and its full key.
 ALICE_ID = "4b6f0d1e-8c2a-4f57-9a63-2d1e7f0b5c11"
 DOCUMENTED_ID = "660e8400-e29b-41d4-a716-446655440000"

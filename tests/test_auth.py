@@ -353,11 +353,13 @@ def test_issued_sessions_are_bounded_and_used_refresh_tokens_dropped(monkeypatch
     """Logins in a long-running server keep at most MAX_SESSIONS sessions."""
     from cadenza_mock.engine import auth
     from cadenza_mock.engine.clock import Clock
+    from cadenza_mock.engine.users import Users
     from cadenza_mock.model import User
 
     monkeypatch.setattr(auth, "MAX_SESSIONS", 5)
     user = User("4b6f0d1e-8c2a-4f57-9a63-2d1e7f0b5c11", "a@example.com", password="pw")
-    sessions = auth.Sessions({user.user_id: user}, Clock(1_768_478_400_000), seed=1)
+    clock = Clock(1_768_478_400_000)
+    sessions = auth.Sessions(Users({user.user_id: user}, clock, seed=1), clock, seed=1)
     issued = [sessions.login("a@example.com", "pw") for _ in range(12)]
     assert len(sessions._access) == 5 and len(sessions._refresh) == 5
     assert sessions.lookup(issued[0].access_token) is None  # the oldest: forgotten

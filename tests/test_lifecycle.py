@@ -17,6 +17,7 @@ from _api import (
     ALICE_ID,
     CREATE,
     DEFAULT_NOW_MS,
+    DOCS_FIELDS,
     DOCUMENTED_ID,
     DOCUMENTED_IDENTITIES,
     DOCUMENTED_KEY,
@@ -25,6 +26,7 @@ from _api import (
     REVOKE,
     REVOKED_ID,
     ROTATE,
+    SDK_REVOKED_FIELDS,
     STORED,
     UNKNOWN_ID,
     VERIFY,
@@ -122,7 +124,7 @@ async def test_create_returns_the_credential_and_lists_it(api):
     assert created["createdAt"] == created["updatedAt"] == DEFAULT_NOW_MS
     if api.sdk:
         assert created["credentialType"] == "API_KEY"
-        assert created["revokedAt"] is None and created["revokedAtDateTime"] is None
+        assert "revokedAt" not in created and "revokedAtDateTime" not in created
         assert "apiKey" not in created
     else:
         assert created["type"] == "EXCHANGE"  # documented default
@@ -145,14 +147,23 @@ async def test_a_client_key_that_looks_masked_is_still_masked(api):
     assert "looksM***" in journal and key not in journal
 
 
-async def test_create_without_name_generates_one_and_takes_the_given_type(api):
+async def test_create_without_name_invents_none_and_takes_the_given_type(api):
     body = api.create_body()
     del body[api.name_field]
     body[api.type_field] = "HMAC" if api.sdk else "BROKER"
     status, payload = await api.post(CREATE, body)
     assert status == 200, payload
-    assert payload["data"][api.name_field]  # a plausible generated name, not empty
+    # None given, none invented: the field is absent (never null, never a made-up name),
+    # in the answer, the list and the stored record alike.
+    assert api.name_field not in payload["data"]
     assert payload["data"][api.type_field] == body[api.type_field]
+    cid = payload["data"]["credentialId"]
+    assert api.name_field not in (await api.items())[cid]
+    assert (await api.stored(cid))["name"] == ""
+    # An empty one given is the same as none (the Go shapes omit empty strings).
+    body[api.name_field] = ""
+    body["apiKey"] = "another0123456789abcdef"
+    assert api.name_field not in await api.ok(CREATE, body)
 
 
 async def test_create_follows_the_advanced_clock(api):
@@ -241,9 +252,9 @@ async def test_verify_revoked_fails(api):
     before = await api.snapshot()
     result = await api.ok(VERIFY, api.verify_body(REVOKED_ID))
     if api.sdk:
-        # Revoking disconnects the trading accounts: they come back DISCONNECTED.
-        assert [a["externalAccountType"] for a in result] == ["TRADING", "FUNDING"]
-        assert {a["status"] for a in result} == {"DISCONNECTED"}
+        # A revoked key reaches nothing: only accounts it backed would come back (as they
+        # are, DISCONNECTED), and this one backed none.
+        assert result == []
     else:
         assert result["status"] == "FAILED" and result["identities"] == []
     await assert_unchanged(api, before)
@@ -259,10 +270,10 @@ async def test_verify_expired_fails_and_stays_expired(sdk):
 
 async def test_verify_scenario_created_record_activates_it(sdk):
     created = [i for i in (await sdk.items()).values() if i["status"] == "CREATED"]
-    assert len(created) == 1  # the HYPERLIQUID record
+    assert len(created) == 1  # the BLOCKFILLS record
     cid = created[0]["credentialId"]
     accounts = await sdk.ok(VERIFY, sdk.verify_body(cid))
-    assert accounts and {a["venue"] for a in accounts} == {"HYPERLIQUID"}
+    assert accounts and {a["venue"] for a in accounts} == {"BLOCKFILLS"}
     assert (await sdk.items())[cid]["status"] == "ACTIVE"
 
 
@@ -356,15 +367,22 @@ async def test_revoke_is_final(api):
     created = await api.create()
     cid = created["credentialId"]
     revoked = await api.ok(REVOKE, {"credentialId": cid})
-    # docs: the nine fields plus revokedAt, as the revoke reference page's example shows
-    assert list(revoked) == api.fields + ([] if api.sdk else ["revokedAt"])
+    # docs: the record without apiKey, plus revokedAt, as the revoke page's example shows;
+    # sdk: revokedAt and its twin appear
+    if api.sdk:
+        assert list(revoked) == SDK_REVOKED_FIELDS
+    else:
+        assert list(revoked) == [f for f in DOCS_FIELDS if f != "apiKey"] + ["revokedAt"]
     assert revoked["status"] == "REVOKED"
     assert revoked["updatedAt"] == created["updatedAt"] + 1  # frozen clock: +1 ms
     assert revoked["revokedAt"] == revoked["updatedAt"]
     if api.sdk:
         assert revoked["revokedAtDateTime"] == revoked["updatedAtDateTime"]
     listed = (await api.items())[cid]  # the list keeps its documented fields
-    assert listed == {k: v for k, v in revoked.items() if api.sdk or k != "revokedAt"}
+    assert {k: v for k, v in listed.items() if k != "apiKey"} == {
+        k: v for k, v in revoked.items() if api.sdk or k != "revokedAt"
+    }
+    assert api.sdk or listed["apiKey"].endswith("***")
     assert (await api.stored(cid))["revokedAt"] == revoked["updatedAt"]
     before = await api.snapshot()
     for path, body in (
@@ -378,7 +396,7 @@ async def test_revoke_is_final(api):
     if not api.sdk:
         assert result["status"] == "FAILED"
     else:
-        assert {a["status"] for a in result} == {"DISCONNECTED"}
+        assert result == []  # it backed no account: nothing to report, nothing invented
     await assert_unchanged(api, before)
 
 

@@ -75,8 +75,17 @@ CASES = [
         LIST,
         {"limit": "1"},
         None,
-        "query parameter 'limit' is the sdk profile's name; the docs profile does not take it "
-        "(GET /api/v3/credential/list takes: type, status, credentialIds)",
+        "query parameter 'limit' is ignored: the credential list does not page: it answers "
+        "every match (the official document gives it no limit or offset)",
+    ),
+    (
+        "sdk",
+        "GET",
+        LIST,
+        {"offset": "5"},
+        None,
+        "query parameter 'offset' is ignored: the credential list does not page: it answers "
+        "every match (the official document gives it no limit or offset)",
     ),
     (
         "sdk",
@@ -121,7 +130,7 @@ CASES = [
         None,
         "query parameter 'stauts': did you mean 'status'?",
     ),
-    ("sdk", "GET", LIST, {"limt": "1"}, None, "query parameter 'limt': did you mean 'limit'?"),
+    ("sdk", "GET", ACCOUNTS, {"limt": "1"}, None, "query parameter 'limt': did you mean 'limit'?"),
     (
         "docs",
         "GET",
@@ -217,7 +226,7 @@ CASES = [
         {"foo": "1"},
         None,
         "unknown query parameter 'foo' (GET /api/v3/credential/list takes: credentialType, "
-        "credentialStatus, credentialIds, offset, limit)",
+        "credentialStatus, credentialIds)",
     ),
     (
         "sdk",
@@ -264,7 +273,7 @@ def test_each_kind_of_hint_reaches_header_and_journal(
 def test_a_request_the_profile_knows_gets_no_hint(mocks: dict[str, MockServer]) -> None:
     for profile, query in (
         ("docs", {"status": "ACTIVE", "type": "EXCHANGE"}),
-        ("sdk", {"credentialStatus": "ACTIVE", "limit": "2", "offset": "0"}),
+        ("sdk", {"credentialStatus": "ACTIVE", "credentialType": "API_KEY"}),
     ):
         mock = mocks[profile]
         # First a hinted call: its header must not stick to the (prebuilt) answers after it.
@@ -285,8 +294,8 @@ def test_several_hints_are_joined_and_the_header_is_bounded(mocks: dict[str, Moc
     assert mock.requests[-1].hints == (
         "query parameter 'credentialStatus' is the sdk profile's name; "
         "the docs profile calls it 'status'",
-        "query parameter 'limt' looks like the sdk profile's 'limit'; the docs profile does not "
-        "take it (GET /api/v3/credential/list takes: type, status, credentialIds)",
+        "unknown query parameter 'limt' (GET /api/v3/credential/list takes: type, status, "
+        "credentialIds)",
     )
     assert r.headers[HINT_HEADER] == "; ".join(mock.requests[-1].hints)
     many = {f"unknown{i}": "x" for i in range(200)}

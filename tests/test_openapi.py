@@ -17,6 +17,7 @@ from openapi_checker import ResponseChecker
 from openapi_spec_validator import validate
 from support import ALICE, LIST
 
+import cadenza_mock
 from cadenza_mock.errors import ADMIN_DISABLED
 from cadenza_mock.http.app import make_app
 from cadenza_mock.http.observer import ObservedResponse
@@ -106,8 +107,11 @@ def test_docs_credential_is_exactly_the_nine_fields():
     cred = openapi_document("docs")["components"]["schemas"]["Credential"]
     nine = ["credentialId", "userId", "venue", "name", "type", "apiKey", "status"]
     assert list(cred["properties"]) == [*nine, "createdAt", "updatedAt"]
-    assert cred["required"] == list(cred["properties"])
+    # `name` only when the credential has one (create invents none)
+    assert cred["required"] == [p for p in cred["properties"] if p != "name"]
     assert cred["additionalProperties"] is False
+    revoked = openapi_document("docs")["components"]["schemas"]["RevokedCredential"]
+    assert "apiKey" not in revoked["properties"] and "revokedAt" in revoked["properties"]
 
 
 def test_sdk_credential_has_no_key_and_has_the_datetime_twins():
@@ -115,8 +119,9 @@ def test_sdk_credential_has_no_key_and_has_the_datetime_twins():
     assert "apiKey" not in cred["properties"] and "userId" not in cred["properties"]
     for stamp in ("createdAt", "updatedAt", "revokedAt"):
         assert f"{stamp}DateTime" in cred["properties"]
-    # revokedAt is null until revoked (cadenza-api.md: "revokedAt* (null unless revoked)")
-    assert {"type": "null"} in cred["properties"]["revokedAt"]["anyOf"]
+    # revokedAt is absent until revoked, never null (the official document's type)
+    assert cred["properties"]["revokedAt"]["type"] == "integer"
+    assert "revokedAt" not in cred["required"] and "nickname" not in cred["required"]
     assert cred["additionalProperties"] is False
 
 
@@ -224,6 +229,8 @@ async def _provoke(client: Any, profile: str, op_id: str, status: int) -> Any:
         "rotateCredential": "/api/v3/credential/rotate",
         "revokeCredential": "/api/v3/credential/revoke",
         "login": "/api/v3/auth/login",
+        "signup": "/api/v3/auth/signup",
+        "recoverPassword": "/api/v3/auth/recover",
         "refreshToken": "/api/v3/auth/token/refresh",
         "logout": "/api/v3/auth/logout",
         "connectTradingAccount": f"{ACCOUNT}/connect",
@@ -239,8 +246,9 @@ async def _provoke(client: Any, profile: str, op_id: str, status: int) -> Any:
         "getHealth": "/api/v3/health",
         "getRoot": "/api/v3",
     }
-    path = post.get(op_id) or get[op_id]
-    method = "POST" if op_id in post else "GET"
+    put = {"updateUser": "/api/v3/auth/user"}
+    path = post.get(op_id) or put.get(op_id) or get[op_id]
+    method = "POST" if op_id in post else "PUT" if op_id in put else "GET"
 
     def send(body: Any = None, headers: dict[str, str] | None = ALICE, **kw: Any) -> Any:
         return client.request(method, path, json=body, headers=headers, **kw)
@@ -294,7 +302,7 @@ async def _provoke(client: Any, profile: str, op_id: str, status: int) -> Any:
         if op_id in ("logout", "getUser", "getHealth", "getRoot", "getAsyncApiDocument"):
             # no body: unmet Expect
             return await send(None, {**ALICE, "Expect": "nothing"})
-        return await client.post(path, data=b"{not json", headers=ALICE)
+        return await client.request(method, path, data=b"{not json", headers=ALICE)
     if status == 403 and op_id not in _OWNERSHIP_403:  # any call can come from a web page
         return await send({}, {**ALICE, "Origin": "https://evil.example"})
     if status == 403:
@@ -317,7 +325,7 @@ async def _provoke(client: Any, profile: str, op_id: str, status: int) -> Any:
         return await send({"credentialId": alice_cred, "apiKey": other["apiKey"], "apiSecret": "x"})
     if status == 413:
         # one byte over aiohttp's default client_max_size (1 MiB)
-        return await client.post(path, data=b"x" * (1024 * 1024 + 1), headers=ALICE)
+        return await client.request(method, path, data=b"x" * (1024 * 1024 + 1), headers=ALICE)
     raise AssertionError(f"no way to provoke {status} on {op_id}")
 
 
@@ -627,16 +635,26 @@ async def test_health_answers_without_a_token_on_the_mock_clock(make_client, pro
     assert list(health) == ["status", "timestamp", "isoDateTime", "version", "checks"]
     clock = (await (await client.get("/__admin/clock")).json())["data"]
     assert (health["status"], health["timestamp"]) == ("healthy", clock["now"])
-    assert health["isoDateTime"] == clock["nowDateTime"] and health["version"]
+    assert health["isoDateTime"] == clock["nowDateTime"]
+    assert health["version"] == "3.0.1"  # the API emulated; the mock's release is a header
+    assert r.headers["X-Cadenza-Mock-Version"] == cadenza_mock.__version__
     assert set(health["checks"]) == {"database", "temporal", "redis"}
     assert checker.problems(await observed(r, profile)) == []
 
 
 @pytest.mark.parametrize("profile", PROFILE_NAMES)
 async def test_root_says_what_answers(make_client, profile, checker):
+    """The emulated API's version (the platform document's 3.0.1) in the body, the mock's
+    own release in a header; a token is needed, as the document secures it."""
     client = await make_client("default", profile=profile)
-    r = await client.get("/api/v3")
+    r = await client.get("/api/v3", headers=ALICE)
     body = await r.json()
     assert r.status == 200 and list(body) == list(ENVELOPE_KEYS)
     assert set(body["data"]) == {"name", "version", "description", "documentation"}
+    assert body["data"]["version"] == "3.0.1"
+    assert r.headers["X-Cadenza-Mock-Version"] == cadenza_mock.__version__ != "3.0.1"
     assert checker.problems(await observed(r, profile)) == []
+    for headers in ({}, {"Authorization": "Bearer no-such-token"}):
+        r = await client.get("/api/v3", headers=headers)
+        assert r.status == 401 and (await r.json())["errno"] == -19002
+        assert checker.problems(await observed(r, profile)) == []

@@ -490,7 +490,7 @@ def test_handler_crash_fails_the_test_that_caused_it(pytester: pytest.Pytester) 
             def boom(*args, **kwargs):
                 raise ZeroDivisionError("injected by the test")
 
-            monkeypatch.setattr(cadenza_mock.state.store, "list_body", boom)
+            monkeypatch.setattr(cadenza_mock.state.store, "pending_list", boom)
             r = requests.get(cadenza_mock.url + "{LIST}", headers=cadenza_mock.auth_headers)
             assert r.status_code == 500
 

@@ -95,7 +95,11 @@ REPLAYED = (
     "Near-miss hints",
     "Namespaces: one server for a whole team",
     "Security",
+    "Wire profiles: docs and sdk",
 )
+# A section's `$ cadenza-mock serve ARGS` line starts its server with ARGS (a fresh port);
+# the loopback URL it printed stands for that server's in the lines after it.
+LOOPBACK = re.compile(r"http://127\.0\.0\.1:\d+")
 
 
 def _section(text: str, title: str) -> str:
@@ -103,7 +107,13 @@ def _section(text: str, title: str) -> str:
     match = re.search(rf"^(##|###) {re.escape(title)}\n", text, re.M)
     assert match, f"README has no '## {title}' or '### {title}' section"
     end = re.compile(rf"^#{{2,{len(match.group(1))}}} ", re.M).search(text, match.end())
-    return text[match.end() : end.start() if end else len(text)]
+    body = text[match.end() : end.start() if end else len(text)]
+    # A subsection replayed on its own (with its own server) is not part of this one.
+    for other in REPLAYED:
+        inner = re.search(rf"^#{{3,}} {re.escape(other)}\n", body, re.M)
+        if other != title and inner:
+            body = body[: inner.start()]
+    return body
 
 
 def console_steps(text: str, title: str) -> list[tuple[str, list[str]]]:
@@ -159,20 +169,38 @@ def replay(title: str, base_url: str) -> list[tuple[str, list[str], str]]:
     variables: dict[str, str] = {}
     found = []
     for command, expected in console_steps(README.read_text(encoding="utf-8"), title):
+        if command.startswith("cadenza-mock "):  # the server itself: see serve_args
+            continue
         if not command.startswith("curl "):  # B=...; H='...': shell assignments
             for part in shlex.split(command.replace(";", " ")):
                 name, _, value = part.partition("=")
-                variables[name] = value.replace("http://127.0.0.1:8080", base_url)
+                variables[name] = LOOPBACK.sub(base_url, value)
             continue
-        real = command.replace("http://127.0.0.1:8080", base_url)
+        real = LOOPBACK.sub(base_url, command)
         found.append((command, expected, run_curl(real, variables)))
     return found
 
 
+def serve_args(title: str) -> tuple[list[str], str | None]:
+    """The section's `cadenza-mock serve` arguments (no --port) and the banner's first line
+    the README shows for them; none for a section that uses the default server."""
+    for command, expected in console_steps(README.read_text(encoding="utf-8"), title):
+        if command.startswith("cadenza-mock serve"):
+            args = shlex.split(command)[2:]
+            if "--port" in args:
+                at = args.index("--port")
+                del args[at : at + 2]
+            return args, expected[0] if expected else None
+    return [], None
+
+
 @pytest.mark.parametrize("title", REPLAYED)
 def test_curl_walkthroughs_print_what_the_readme_shows(title: str, serve: Any) -> None:
-    served = serve()
+    args, first_line = serve_args(title)
+    served = serve(*args)
     url, _ = served.banner()
+    if first_line is not None:
+        assert LOOPBACK.sub(url, first_line) == served.output[0].rstrip("\n")
     steps = replay(title, url)
     assert steps, f"no curl lines in '## {title}'"
     for command, expected, got in steps:

@@ -319,10 +319,11 @@ def test_problems_under_a_misspelled_key_are_reported_in_the_same_pass(tmp_path)
         f"{path}:2:1: usres: unknown key 'usres' (allowed: description, seed, now, extends, "
         "profile, mask_keep, venues, users, faults); did you mean 'users'?",
         f"{path}:3:5: users[0].emial: unknown key 'emial' (allowed: id, email, password, "
-        "role, tokens, expired_tokens, credentials, trading_accounts); did you mean 'email'?",
+        "role, tenant_id, environments, tokens, expired_tokens, credentials, "
+        "trading_accounts); did you mean 'email'?",
         f"{path}:4:5: users[0].credentails: unknown key 'credentails' (allowed: id, email, "
-        "password, role, tokens, expired_tokens, credentials, trading_accounts); "
-        "did you mean 'credentials'?",
+        "password, role, tenant_id, environments, tokens, expired_tokens, credentials, "
+        "trading_accounts); did you mean 'credentials'?",
         f"{path}:5:16: users[0].credentials[0].venue: unknown venue 'BINANC' (allowed: "
         "BINANCE, OKX, BYBIT, COINBASE, KRAKEN); did you mean 'BINANCE'?",
         f"{path}:6:9: users[0].credentials[0].stauts: unknown key 'stauts' (allowed: "
@@ -373,7 +374,8 @@ def test_inline_scenarios_name_the_key_path_without_line_numbers():
         "<inline>: users[0].credentials[1].venue: unknown venue 'NYSE' (allowed: BINANCE, "
         "OKX, BYBIT, COINBASE, KRAKEN)",
         "<inline>: users[1].emial: unknown key 'emial' (allowed: id, email, password, role, "
-        "tokens, expired_tokens, credentials, trading_accounts); did you mean 'email'?",
+        "tenant_id, environments, tokens, expired_tokens, credentials, trading_accounts); "
+        "did you mean 'email'?",
         "<inline>: users[1].password: expected str, got int (value not shown: a secret)",
     ]
 

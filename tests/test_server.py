@@ -121,12 +121,12 @@ def test_handler_crash_surfaces_in_the_caller(mock: MockServer) -> None:
     def boom(*args: object, **kwargs: object) -> bytes:
         raise ZeroDivisionError("boom from the test")
 
-    original = mock.state.store.list_body
-    mock.state.store.list_body = boom  # type: ignore[method-assign]
+    original = mock.state.store.pending_list
+    mock.state.store.pending_list = boom  # type: ignore[method-assign]
     try:
         r = requests.get(mock.url + LIST, headers=mock.auth_headers)
     finally:
-        mock.state.store.list_body = original  # type: ignore[method-assign]
+        mock.state.store.pending_list = original  # type: ignore[method-assign]
     assert r.status_code == 500 and r.json()["success"] is False
     with pytest.raises(HandlerError, match="crashed answering GET /api/v3/credential/list") as err:
         mock.check_handler_errors()

@@ -39,6 +39,9 @@ from cadenza_mock.model import (
 from cadenza_mock.seeded import rng_for, uuid4_from
 
 DISCONNECTED = "DISCONNECTED"
+NEW = "NEW"  # reached by the caller's verified keys, not connected (yet)
+UNAVAILABLE = "UNAVAILABLE"  # what verify calls an account another user connected
+FERMATA = "FERMATA"  # the platform's own venue: connect needs no credentials
 
 
 def account_sort_key(account: TradingAccount) -> tuple[int, str]:
@@ -116,19 +119,51 @@ class Accounts:
     def credentials_of(self, account: TradingAccount) -> list[Credential]:
         return [c for cid in account.credential_ids if (c := self._credential(cid)) is not None]
 
-    def connected(
-        self, user_id: str, venue: str, holder: str, external_id: str
-    ) -> TradingAccount | None:
-        """The user's live account on this external account, if there is one."""
-        for account in self._accounts.values():
-            if (
-                account.user_id == user_id
-                and account.status != DISCONNECTED
-                and (account.venue, account.venue_account, account.external_id)
-                == (venue, holder, external_id)
-            ):
-                return account
-        return None
+    def _on(self, venue: str, holder: str, external_id: str) -> list[TradingAccount]:
+        """The live accounts (any user's, NEW ones included) on one external account."""
+        return [
+            account
+            for account in self._accounts.values()
+            if account.status != DISCONNECTED
+            and (account.venue, account.venue_account, account.external_id)
+            == (venue, holder, external_id)
+        ]
+
+    def reached(
+        self, user: User, cred: Credential, identity: str, *, seeded: Callable[[int], str]
+    ) -> TradingAccount:
+        """What verify reports of one external account the caller's keys reach (see
+        Store.accounts_reached); a NEW one is kept, under the first free seeded id."""
+        on_it = self._on(cred.venue, venue_account(cred), identity)
+        mine = next((a for a in on_it if a.user_id == user.user_id), None)
+        other = next((a for a in on_it if a.user_id != user.user_id and a.status != NEW), None)
+        if other is not None and (mine is None or mine.status == NEW):
+            return reached_account(
+                [cred],
+                identity,
+                self.enums.account_types,
+                trading_account_id=other.trading_account_id,
+                status=UNAVAILABLE,
+                created_at=cred.created_at,
+                updated_at=cred.updated_at,
+            )
+        if mine is not None:
+            return mine
+        draw = 0
+        while seeded(draw).lower() in self._accounts:
+            draw += 1
+        now = self._clock.now_ms()
+        found = reached_account(
+            [cred],
+            identity,
+            self.enums.account_types,
+            trading_account_id=seeded(draw),
+            status=NEW,
+            created_at=now,
+            updated_at=now,
+        )
+        self._put(found)
+        return found
 
     def backed_by(self, credential_id: str) -> list[TradingAccount]:
         wanted = credential_id.lower()
@@ -202,6 +237,20 @@ class Accounts:
             )
         holder = venue_account(creds[0])
         self._check_free(user, venue, holder, external_id)
+        ids = tuple(dict.fromkeys(c.credential_id for c in creds))
+        for found in self._on(venue, holder, external_id):  # verify reported it NEW
+            if found.user_id == user.user_id and found.status == NEW:
+                now = self._now_after(found)
+                account = dataclasses.replace(
+                    found,
+                    status="ACTIVE",
+                    credential_ids=ids,
+                    nickname=nickname or found.nickname,
+                    updated_at=now,
+                )
+                self._put(account)
+                self._log(account, "CONNECT", now)
+                return account
         self._connects += 1
         rng = rng_for(self._seed, "connected", self._connects)
         now = self._clock.now_ms()
@@ -214,6 +263,35 @@ class Accounts:
             created_at=now,
             updated_at=now,
             nickname=nickname,
+        )
+        self._put(account)
+        self._log(account, "CONNECT", now)
+        return account
+
+    def connect_fermata(self, user: User, *, nickname: str | None, outcome: str) -> TradingAccount:
+        """Connect a Fermata account: the official document needs only the venue (Fermata is
+        the platform's own venue, no credentials). Each call is a new account, its external
+        id a seeded UUID (the Fermata side's), so two never collide."""
+        error = lifecycle.venue_error(outcome, FERMATA)
+        if error is not None:
+            raise error
+        self._connects += 1
+        rng = rng_for(self._seed, "connected", self._connects)
+        account_id, external_id = uuid4_from(rng), uuid4_from(rng)
+        now = self._clock.now_ms()
+        account = TradingAccount(
+            trading_account_id=account_id,
+            user_id=user.user_id,
+            venue=FERMATA,
+            external_id=external_id,
+            venue_account=external_id,
+            nickname=nickname or "Fermata",
+            account_type="SPOT",
+            external_account_type="FERMATA",
+            credential_ids=(),
+            status="ACTIVE",
+            created_at=now,
+            updated_at=now,
         )
         self._put(account)
         self._log(account, "CONNECT", now)
@@ -237,13 +315,9 @@ class Accounts:
             )
 
     def _check_free(self, user: User, venue: str, holder: str, external_id: str) -> None:
-        for account in self._accounts.values():
-            if account.status == DISCONNECTED or (
-                account.venue,
-                account.venue_account,
-                account.external_id,
-            ) != (venue, holder, external_id):
-                continue
+        for account in self._on(venue, holder, external_id):
+            if account.status == NEW:
+                continue  # reached, not connected: the caller's is connected in place
             if account.user_id == user.user_id:
                 raise ALREADY_CONNECTED.error(
                     f"{venue} account {external_id!r} is connected already as "
@@ -260,6 +334,13 @@ class Accounts:
         target = lifecycle.next_account_status(action, account, shown)
         if target == account.status:
             return account  # enabling an active account: nothing to do, nothing logged
+        if account.status == NEW and target != DISCONNECTED:
+            holder = (account.venue, account.venue_account, account.external_id)
+            if any(a.user_id != user.user_id and a.status != NEW for a in self._on(*holder)):
+                raise INVALID_STATE.error(
+                    f"cannot {action} a trading account that another user has connected "
+                    f"({account.venue} account {account.external_id!r})"
+                )
         now = self._now_after(account)
         moved = dataclasses.replace(
             account,

@@ -12,10 +12,13 @@ import base64
 import hashlib
 import hmac
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from cadenza_mock.engine.clock import Clock
 from cadenza_mock.engine.fingerprints import fingerprint, new_salt
+from cadenza_mock.engine.users import Users
 from cadenza_mock.errors import INVALID_LOGIN, INVALID_REFRESH_TOKEN
 from cadenza_mock.model import Session, User
 from cadenza_mock.seeded import rng_for, token, uuid4_from
@@ -70,7 +73,7 @@ class Sessions:
 
     def __init__(
         self,
-        users: dict[str, User],
+        users: Users,
         clock: Clock,
         seed: int,
         salt: bytes | None = None,
@@ -79,7 +82,6 @@ class Sessions:
     ) -> None:
         self.salt = salt if salt is not None else new_salt()
         self._users = users
-        self._by_email = {u.email.lower(): u for u in users.values()}
         self._clock = clock
         self._seed = seed
         # A namespace's name: two namespaces of one scenario must never issue one token.
@@ -148,14 +150,15 @@ class Sessions:
             self._refresh.pop(issued, None)
 
     def login(self, email: str, password: str) -> Session:
-        user = self._by_email.get(email.strip().lower())
-        if (
-            user is None
-            or user.password is None
-            or not hmac.compare_digest(user.password.encode(), password.encode())
-        ):
+        user = self._users.by_email(email)
+        if user is None or not self._users.password_matches(user, password):
             raise INVALID_LOGIN.error()
         return self._issue(user)
+
+    def signup(self, email: str, password: str, metadata: Mapping[str, Any]) -> Session:
+        """A new user, logged in: the session the signup answers (as Supabase's signup
+        with e-mail confirmation off, which the official document's 200 describes)."""
+        return self._issue(self._users.signup(email, password, metadata))
 
     def knows_refresh_token(self, refresh_token: str) -> bool:
         return self._digest(refresh_token) in self._refresh

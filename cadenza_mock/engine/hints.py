@@ -22,7 +22,7 @@ from functools import cache
 from typing import Any
 
 from cadenza_mock.engine.journal import is_secret_name
-from cadenza_mock.engine.query import Domain, query_parameters
+from cadenza_mock.engine.query import IGNORED, Domain, query_parameters
 from cadenza_mock.model import PROFILE_NAMES, PROFILES
 from cadenza_mock.operations import ADMIN_PREFIX, OPERATIONS, Operation
 from cadenza_mock.scenario.nodes import close_match
@@ -85,7 +85,9 @@ def hints(
         (_QUERY, _query_vocabulary(op, profile), _query_vocabulary(op, other), values),
         (_BODY, _body_vocabulary(op, profile), _body_vocabulary(op, other), _fields(body)),
     ]
-    return _collect(groups, f"{op.method} {op.path}", profile, other)
+    return _collect(
+        groups, f"{op.method} {op.path}", profile, other, IGNORED.get(op.operation_id, {})
+    )
 
 
 def rpc_hints(method: str, params_schema: Mapping[str, Any], data: Any) -> tuple[str, ...]:
@@ -111,8 +113,15 @@ def _enums(properties: Mapping[str, Any]) -> Vocabulary:
     }
 
 
-def _collect(groups: list[Group], where: str, profile: str, other: str) -> tuple[str, ...]:
-    """At most one hint per name given, MAX_HINTS in all (the rest counted in one more)."""
+def _collect(
+    groups: list[Group],
+    where: str,
+    profile: str,
+    other: str,
+    ignored: Mapping[str, str] | None = None,
+) -> tuple[str, ...]:
+    """At most one hint per name given, MAX_HINTS in all (the rest counted in one more).
+    `ignored`: query parameters the operation is often given but ignores, with why."""
     found: list[str] = []
     left = 0  # unknown names past MAX_HINTS, counted only
     for kind, here, there, given in groups:
@@ -120,6 +129,9 @@ def _collect(groups: list[Group], where: str, profile: str, other: str) -> tuple
             name = str(key)
             if len(found) >= MAX_HINTS:
                 left += name not in here
+                continue
+            if kind == _QUERY and ignored and name in ignored:
+                found.append(f"{kind} {name!r} is ignored: {ignored[name]}")
                 continue
             hint = _name_hint(kind, name, here, there, where, profile, other)
             if hint is None and here.get(name):

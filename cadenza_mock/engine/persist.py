@@ -2,15 +2,16 @@
 
 A JSON document that names the scenario it belongs to and holds only what requests changed
 since the load (credentials created, rotated, revoked; trading accounts and their history;
-login sessions; logged-out tokens; the clock's advance), never the scenario itself, so its
-size follows the changes, not the scenario. It never holds a secret: like Cadenza's
-"encrypted at rest", an API key is kept as its masked form plus a salted fingerprint, a
-secret, passphrase or token as a fingerprint only (the salt is in the file), so a leaked
-state file leaks no key or secret a client handed over, and the store still recognises a
-key or token after a restart (see `engine.fingerprints`). Tokens the mock issued are drawn
-from the scenario's seed by design (reruns are byte-identical): whoever has the scenario
-can derive them with or without this file, and they open only this mock. The journal,
-faults armed at run time and snapshots are not kept.
+login sessions; logged-out tokens; users signup added or PUT /auth/user changed; the
+clock's advance), never the scenario itself, so its size follows the changes, not the
+scenario. It never holds a secret: like Cadenza's "encrypted at rest", an API key is kept
+as its masked form plus a salted fingerprint, a secret, passphrase, password or token as a
+fingerprint only (the salt is in the file), so a leaked state file leaks no key or secret
+a client handed over, and the store still recognises a key, password or token after a
+restart (see `engine.fingerprints`). Tokens the mock issued are drawn from the scenario's
+seed by design (reruns are byte-identical): whoever has the scenario can derive them with
+or without this file, and they open only this mock. The journal, faults armed at run time
+and snapshots are not kept.
 
 Transport-free and per `MockState` (`serve` keeps the server's own; namespaces live in
 memory only). The file's bytes, its atomic replace and its lock are `engine.persist_io`'s.
@@ -47,7 +48,7 @@ from cadenza_mock.engine.persist_io import encode as encode
 from cadenza_mock.engine.persist_io import write_file as write_file
 from cadenza_mock.engine.state import MockState
 from cadenza_mock.engine.store import Store, StoreChanges
-from cadenza_mock.model import AccountOperation, Credential, TradingAccount, venue_account
+from cadenza_mock.model import AccountOperation, Credential, TradingAccount, User, venue_account
 from cadenza_mock.scenario import Scenario
 from cadenza_mock.schemas import JsonLimitError, decode_json
 
@@ -107,10 +108,13 @@ def _credential_json(
         return _digest_of(value, lambda v: secret_marker(salt, kind, v))
 
     pristine = from_scenario(cred.credential_id)
-    # The API's own fields (the key masked, as the wire shows it), then what compares a
-    # key or secret given later: fingerprints, never the values.
+    # The API's own fields (the key masked, as the wire shows it; `name` even when empty,
+    # which the wire omits), then what compares a key or secret given later:
+    # fingerprints, never the values.
+    shown = wire.credential_docs(cred, mask_keep)
+    shown.setdefault("name", cred.name)
     return {
-        **wire.credential_docs(cred, mask_keep),
+        **shown,
         "revokedAt": cred.revoked_at,
         "keyFingerprint": _key_digest(cred.api_key, cred.venue, salt) if cred.api_key else None,
         "secretFingerprint": optional(cred.api_secret, "apiSecret"),
@@ -209,10 +213,62 @@ def document_of(snap: Snapshot, lines: RecordLines | None = None) -> dict[str, A
             "operations": [keep(op, partial(_fields, op)) for op in snap.operations],
         },
         "sessions": {"issued": snap.issued, "tokens": [_fields(token) for token in snap.tokens]},
+        "users": {
+            "signups": changes.signups,
+            "records": [_user_json(user, snap.store, salt) for user in changes.users],
+        },
     }
     if lines is not None:
         lines.end()
     return document
+
+
+def _user_json(user: User, store: Store, salt: bytes) -> dict[str, Any]:
+    """A user signup added or PUT /auth/user changed: the password as a fingerprint."""
+    held = store.users.password_marker(user, salt)
+    return {
+        "id": user.user_id,
+        "email": user.email,
+        "passwordFingerprint": held.removeprefix(MARKER) if held is not None else None,
+        "role": user.role,
+        "createdAt": user.created_at,
+        "updatedAt": user.updated_at,
+        "tenantId": user.tenant_id,
+        "environments": list(user.environments),
+        "userMetadata": dict(user.user_metadata),
+    }
+
+
+def _users(read: _Reader, document: Mapping[str, Any], state: MockState) -> tuple[int, list[User]]:
+    """The state file's users (none in a file written before signup existed)."""
+    if "users" not in document:
+        return 0, []
+    part = read.get(document, "users", dict, "document")
+    users: list[User] = []
+    for place, obj in read.items(part, "records", "users"):
+        held = read.get(obj, "passwordFingerprint", (str, type(None)), place)
+        user_id = read.get(obj, "id", str, place)
+        pristine = state.store.users.pristine.get(user_id)
+        users.append(
+            User(
+                user_id=user_id,
+                email=read.get(obj, "email", str, place),
+                password=marker(held) if held is not None else None,
+                # a scenario user keeps its static tokens (ended ones are loggedOutTokens)
+                tokens=pristine.tokens if pristine else (),
+                expired_tokens=pristine.expired_tokens if pristine else (),
+                role=read.get(obj, "role", str, place),
+                created_at=read.get(obj, "createdAt", int, place),
+                updated_at=read.get(obj, "updatedAt", (int, type(None)), place),
+                tenant_id=read.get(obj, "tenantId", (str, type(None)), place),
+                environments=tuple(_strings(read, obj, "environments", place)),
+                user_metadata=read.get(obj, "userMetadata", dict, place),
+            )
+        )
+    emails = [u.email.lower() for u in users]
+    if len(set(emails)) != len(emails):
+        raise read.fail("users.records", "two users with one email")
+    return read.get(part, "signups", int, "users"), users
 
 
 def _made(record: object, make: Callable[[], Any]) -> Any:
@@ -365,7 +421,10 @@ def restore(state: MockState, document: Mapping[str, Any], where: str = "state f
     if offset > state.clock.offset_ms + state.clock.room_ms():  # the offset replaces its own
         raise read.fail("clock.offsetMs", "moves the clock past the year 9999")
     part = read.get(document, "credentials", dict, "document")
-    changes = _credential_changes(read, part, state, salt)
+    signups, restored_users = _users(read, document, state)
+    changes = dataclasses.replace(
+        _credential_changes(read, part, state, salt), signups=signups, users=restored_users
+    )
     accounts_part = read.get(document, "tradingAccounts", dict, "document")
     resolve = _venue_accounts(state, salt)
     accounts = [
@@ -389,7 +448,7 @@ def restore(state: MockState, document: Mapping[str, Any], where: str = "state f
         for place, obj in read.items(sessions_part, "tokens", "sessions")
     ]
     issued = read.get(sessions_part, "issued", int, "sessions")
-    users = state.store.users
+    users = {*state.store.users.pristine, *(u.user_id for u in restored_users)}
     for owner in [*(a.user_id for a in accounts), *(o.user_id for o in operations)]:
         if owner not in users:
             raise read.fail("tradingAccounts", f"user {owner!r} is not in the scenario")

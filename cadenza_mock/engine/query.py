@@ -18,9 +18,6 @@ class ListFilter:
     types: frozenset[str] | None = None
     statuses: frozenset[str] | None = None
     credential_ids: frozenset[str] | None = None
-    # sdk profile pagination; limit None means every match.
-    offset: int = 0
-    limit: int | None = None
 
 
 NO_FILTER = ListFilter()
@@ -37,7 +34,9 @@ def parse_list_query(
 ) -> ListFilter:
     """Validate list parameters like the real API: 400 naming the parameter and allowed values.
 
-    Unknown parameters are ignored, as the real service ignores them.
+    Unknown parameters are ignored, as the real service ignores them; so are `limit` and
+    `offset`: the credential list does not page in either profile (the official document
+    gives it no such parameters), and a hint says so (`IGNORED`).
     """
     type_name, status_name, ids_name = _NAMES[profile]
     params = pairs_by_name(pairs)
@@ -74,10 +73,7 @@ def parse_list_query(
                     raise invalid_argument(ids_name, f"{candidate!r} is not a UUID", ids_allowed)
                 collected.add(candidate.lower())
         ids = frozenset(collected)
-    offset, limit = _page(params) if profile == "sdk" else (0, None)
     return ListFilter(
-        offset=offset,
-        limit=limit,
         types=single(type_name, enums.types),
         statuses=single(status_name, enums.statuses),
         credential_ids=ids,
@@ -96,26 +92,6 @@ def pairs_by_name(pairs: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
     return result
 
 
-def _page(params: dict[str, list[str]]) -> tuple[int, int | None]:
-    """`offset` (>= 0) and `limit` (1 to MAX_LIMIT) of the sdk profile's paginated list."""
-    values: dict[str, int] = {}
-    for name, lowest, highest in (("offset", 0, MAX_OFFSET), ("limit", 1, MAX_LIMIT)):
-        given = params.get(name)
-        if given is None:
-            continue
-        bounds = f"an integer from {lowest} to {highest}"
-        if len(given) > 1:
-            raise invalid_argument(name, f"given more than once; pass {bounds}")
-        text = given[0].strip()
-        # ASCII digits only (str.isdigit() also takes '²'), and few enough to convert.
-        number = int(text) if _DIGITS.fullmatch(text) else -1
-        if number < lowest or (highest and number > highest):
-            shown = text if len(text) <= 40 else text[:40] + "..."
-            raise invalid_argument(name, f"{shown!r} is not {bounds}")
-        values[name] = number
-    return values.get("offset", 0), values.get("limit")
-
-
 @dataclass(frozen=True, slots=True)
 class Page:
     """offset and limit of a paginated list; limit None means every match."""
@@ -129,16 +105,19 @@ class Page:
         return min(self.offset, total), end
 
     def pagination(self, total: int) -> dict[str, object]:
-        """The sdk envelope's `pagination`; `cursor` is the next offset."""
+        """The sdk envelope's `pagination`; `cursor` is the next offset, absent on the
+        last page (the official document's cursor is a string, never null)."""
         _, end = self.cut(total)
         has_next = end < total
-        return {
+        found: dict[str, object] = {
             "offset": self.offset,
             "limit": self.limit if self.limit is not None else total,
             "total": total,
-            "cursor": str(end) if has_next else None,
-            "hasNext": has_next,
         }
+        if has_next:
+            found["cursor"] = str(end)
+        found["hasNext"] = has_next
+        return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,6 +127,10 @@ class AccountFilter:
     trading_account_ids: frozenset[str] | None = None
     venues: frozenset[str] | None = None
     statuses: frozenset[str] | None = None
+    # The official document's userId and tenantId: within the caller's own accounts (a
+    # caller sees no other user's), so another user's id or tenant matches nothing.
+    user_ids: frozenset[str] | None = None
+    tenant_ids: frozenset[str] | None = None
     page: Page = Page()
 
 
@@ -184,12 +167,27 @@ def _one(
     return text
 
 
-def _account_id(params: dict[str, list[str]]) -> frozenset[str] | None:
-    text = _one(params, "tradingAccountId", None)
+def _text(params: dict[str, list[str]], name: str) -> str | None:
+    """A free-text value, taken as given (not stripped): once, and not empty."""
+    values = params.get(name)
+    if values is None:
+        return None
+    if len(values) > 1:
+        raise invalid_argument(name, "given more than once; pass one value")
+    if not values[0]:
+        raise invalid_argument(name, "must not be empty")
+    return values[0]
+
+
+def _account_id(
+    params: dict[str, list[str]], name: str = "tradingAccountId"
+) -> frozenset[str] | None:
+    text = _one(params, name, None)
     if text is None:
         return None
     if not is_uuid(text):
-        raise invalid_argument("tradingAccountId", f"{text!r} is not a UUID", ("a UUID",))
+        shown = text if len(text) <= 40 else text[:40] + "..."
+        raise invalid_argument(name, f"{shown!r} is not a UUID", ("a UUID",))
     return frozenset((text.lower(),))
 
 
@@ -221,14 +219,18 @@ def parse_account_query(
     pairs: Iterable[tuple[str, str]], profile: str, enums: ProfileEnums
 ) -> AccountFilter:
     """GET /tradingAccount/list: tradingAccountId, venue, status (docs) or accountStatus
-    (sdk), limit and offset. Unknown parameters are ignored, as by the real service."""
+    (sdk), userId, tenantId, limit and offset. Unknown parameters are ignored, as by the
+    real service."""
     params = pairs_by_name(pairs)
     venue = _one(params, "venue", enums.venues)
     status = _one(params, _ACCOUNT_STATUS_NAME[profile], enums.account_statuses)
+    tenant = _text(params, "tenantId")
     return AccountFilter(
         trading_account_ids=_account_id(params),
         venues=frozenset((venue,)) if venue else None,
         statuses=frozenset((enums.account_status_in(status),)) if status else None,
+        user_ids=_account_id(params, "userId"),
+        tenant_ids=frozenset((tenant,)) if tenant is not None else None,
         page=_account_page(params, profile),
     )
 
@@ -254,6 +256,15 @@ def parse_operation_query(
 
 Domain = tuple[str, ...] | None
 
+# Names an operation is often given but ignores, with why (a near-miss hint says so).
+IGNORED: dict[str, dict[str, str]] = {
+    "listCredentials": {
+        name: "the credential list does not page: it answers every match (the official "
+        "document gives it no limit or offset)"
+        for name in ("limit", "offset", "cursor")
+    },
+}
+
 
 def query_parameters(operation_id: str, profile: str, enums: ProfileEnums) -> dict[str, Domain]:
     """The query parameters an operation (by its id in operations.py) reads in `profile`,
@@ -270,14 +281,14 @@ def query_parameters(operation_id: str, profile: str, enums: ProfileEnums) -> di
             status_name: enums.statuses,
             ids_name: None,
         }
-        if profile == "sdk":  # the docs list does not page (see parse_list_query)
-            found |= {"offset": None, "limit": None}
         return found
     if operation_id == "listTradingAccounts":
         return {
             "tradingAccountId": None,
             "venue": enums.venues,
             _ACCOUNT_STATUS_NAME[profile]: enums.account_statuses,
+            "userId": None,
+            "tenantId": None,
             "limit": None,
             "offset": None,
         }

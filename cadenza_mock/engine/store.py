@@ -29,8 +29,10 @@ from cadenza_mock.engine.query import (
     AccountFilter,
     ListFilter,
     OperationFilter,
+    Page,
     parse_list_query,
 )
+from cadenza_mock.engine.users import Users
 from cadenza_mock.errors import (
     ALREADY_EXIST,
     CREDENTIAL_NOT_FOUND,
@@ -47,11 +49,9 @@ from cadenza_mock.model import (
     User,
     account_type,
     building_records,
-    reached_account,
     venue_account,
 )
 from cadenza_mock.scenario import Scenario
-from cadenza_mock.scenario.generate import credential_name
 from cadenza_mock.seeded import rng_for, uuid4_from
 
 # Enough for every filter combination a test suite uses; a client that sends endless
@@ -96,6 +96,9 @@ class StoreChanges:
     created: int  # credentials created so far (their seeded ids go on from there)
     rotated_away: list[tuple[str, str]]  # (venue, apiKey or its marker) no longer valid
     logged_out: list[str]  # static scenario tokens ended by /auth/logout
+    signups: int = 0  # users signup added so far (their seeded ids go on from there)
+    # users signup added or PUT /auth/user changed (passwords as the store holds them)
+    users: list[User] = dataclasses.field(default_factory=list)
 
 
 def index_keys(cred: Credential, revoked_status: str) -> list[IndexKey]:
@@ -148,7 +151,8 @@ class Store:
         self.profile = scenario.profile
         self.enums = scenario.enums
         self.clock = clock or Clock(scenario.now)
-        self.users: dict[str, User] = {u.user_id: u for u in scenario.users}
+        # The scenario's users and those signup added or PUT /auth/user changed.
+        self.users = Users({u.user_id: u for u in scenario.users}, self.clock, scenario.seed)
         # Salts the fingerprints of issued tokens and, once a state file was read, of the
         # keys and secrets it restored (records that hold markers, see `apply`).
         self.salt = new_salt()
@@ -207,7 +211,7 @@ class Store:
             self.scenario,
             self._pristine,
             self._pristine_index,
-            self.users,
+            self.users.pristine,
             self.enums,
             self._static_tokens,
             self._on_change,
@@ -233,6 +237,7 @@ class Store:
             self.sessions.reset()
         if self.accounts.changed:
             self.accounts.reset()
+        self.users.reset()
         self._errors = 0
 
     def next_request_id(self) -> str:
@@ -243,9 +248,9 @@ class Store:
         return f"req_{rng.getrandbits(80):020x}"
 
     @property
-    def version(self) -> tuple[int, int]:
+    def version(self) -> tuple[int, int, int]:
         """Changes whenever anything a query answers may have changed: a cache key."""
-        return self._version, self.accounts.version
+        return self._version, self.accounts.version, self.users.version
 
     def _put(self, *creds: Credential) -> None:
         for cred in creds:
@@ -318,7 +323,13 @@ class Store:
         transport authenticates with (REST by header, the WebSocket by connect token)."""
         if token in self._logged_out:
             return None
-        return self._static_tokens.get(token) or self.sessions.lookup(token)
+        static = self._static_tokens.get(token)
+        if static is None:
+            return self.sessions.lookup(token)
+        user, expired = static
+        if self.users.changed:  # PUT /auth/user may have changed the record since load
+            user = self.users[user.user_id]
+        return user, expired
 
     def token_expiry_ms(self, token: str) -> int | None:
         """When an access token expires (ms), or None for a scenario's static token."""
@@ -437,19 +448,23 @@ class Store:
     def changes(self) -> StoreChanges:
         """What requests changed since the load (secrets still in: the state file's writer
         replaces them by fingerprints)."""
+        signups, users = self.users.changes()
         return StoreChanges(
             records=list(self._overlay.values()),
             created=self._created,
             rotated_away=sorted(self._rotated_away),
             logged_out=sorted(self._logged_out),
+            signups=signups,
+            users=users,
         )
 
     def apply(self, changes: StoreChanges, salt: bytes) -> None:
         """Back to the scenario, then `changes` replayed (a state file read at start), its
         keys and secrets being markers made with `salt`. ValueError, with nothing changed,
         for a record of a user or a static token this scenario does not have."""
+        known = {*self.users.pristine, *(u.user_id for u in changes.users)}
         for cred in changes.records:
-            if cred.user_id not in self.users:
+            if cred.user_id not in known:
                 raise ValueError(
                     f"credential {cred.credential_id} of user {cred.user_id!r}, "
                     "who is not in the scenario"
@@ -457,6 +472,7 @@ class Store:
         if not set(changes.logged_out) <= self._static_tokens.keys():
             raise ValueError("a logged-out token that is not in the scenario")
         self.reset()
+        self.users.apply(salt, changes.signups, changes.users)
         self.salt = salt
         self._fingerprinted = True
         notify, self._on_change = self._on_change, None  # nobody is listening yet
@@ -566,18 +582,10 @@ class Store:
     def _list_page(
         self, user_id: str, where: ListFilter
     ) -> tuple[list[Credential], dict[str, Any]]:
+        """Every match, and the `pagination` of one page holding them all (the list
+        does not page; the sdk envelope still carries it)."""
         items = self.credentials_of(user_id, where)
-        total = len(items)
-        end = total if where.limit is None else where.offset + where.limit
-        has_next = end < total
-        pagination = {
-            "offset": where.offset,
-            "limit": where.limit if where.limit is not None else total,
-            "total": total,
-            "cursor": str(end) if has_next else None,
-            "hasNext": has_next,
-        }
-        return items[where.offset : end], pagination
+        return items, Page().pagination(len(items))
 
     # ----------------------------------------------------------------- lifecycle
 
@@ -625,7 +633,7 @@ class Store:
             credential_id=uuid4_from(rng),
             user_id=user.user_id,
             venue=venue,
-            name=name or credential_name(rng, venue),
+            name=name or "",  # none given, none invented: the wire omits it
             type=ctype or self.enums.default_type,
             api_key=api_key or "",
             status=self.enums.created_status,
@@ -677,35 +685,32 @@ class Store:
         return results
 
     def accounts_reached(self, user: User, result: lifecycle.VerifyResult) -> list[TradingAccount]:
-        """sdk verify: the trading accounts a credential reaches. Connected ones are the
-        real accounts; the others (status NEW, or DISCONNECTED for a revoked credential)
-        are seeded by credential and identity, so they are the same on every call."""
+        """sdk verify: the trading accounts a credential reaches, as the official document
+        words it: the caller's own as they are; one another user connected as UNAVAILABLE
+        (under that account's id, which answers the caller 403); the others NEW, kept as
+        the caller's records so their ids work (enable, disable, update, disconnect; a
+        connect of that external account answers the same id). A revoked credential
+        reaches nothing: its own (disconnected) accounts are reported, nothing made up."""
         cred = result.credential
-        if result.verified:
-            status, reached = "NEW", result.identities
-        elif cred.status == self.enums.revoked_status:
-            status, reached = "DISCONNECTED", lifecycle.identities(cred.venue)
-        else:
-            return []
-        holder = venue_account(cred)
-        answers: list[TradingAccount] = []
-        for identity in reached:
-            real = self.accounts.connected(user.user_id, cred.venue, holder, identity)
-            if real is not None and not result.verified:
-                real = None  # a revoked credential backs nothing live
-            if real is None:
-                rng = rng_for(self.scenario.seed, "account", cred.credential_id, identity)
-                real = reached_account(
-                    [cred],
-                    identity,
-                    self.enums.account_types,
-                    trading_account_id=uuid4_from(rng),
-                    status=status,
-                    created_at=cred.created_at,
-                    updated_at=cred.updated_at,
-                )
-            answers.append(real)
-        return answers
+        if not result.verified:
+            if cred.status != self.enums.revoked_status:
+                return []
+            return [
+                a for a in self.accounts.backed_by(cred.credential_id) if a.user_id == user.user_id
+            ]
+        seed = self.scenario.seed
+
+        def seeded(identity: str) -> Callable[[int], str]:
+            # as before issue 24 for the first one; a later one (the first was
+            # disconnected since) draws again
+            return lambda n: uuid4_from(
+                rng_for(seed, "account", cred.credential_id, identity, *([n] if n else []))
+            )
+
+        return [
+            self.accounts.reached(user, cred, identity, seeded=seeded(identity))
+            for identity in result.identities
+        ]
 
     def rotate(
         self,
@@ -774,6 +779,14 @@ class Store:
             outcome=lambda cred: self.venue_outcome(cred, outcome),
         )
         return account
+
+    def connect_fermata(
+        self, user: User, *, nickname: str | None = None, outcome: str | None = None
+    ) -> TradingAccount:
+        """POST /tradingAccount/connect with only `venue: FERMATA` (the official document);
+        the venue answers as the scenario's `venues:` or a fault's `venue:` says."""
+        verdict = outcome or self._venue_outcomes.get("FERMATA", "ok")
+        return self.accounts.connect_fermata(user, nickname=nickname, outcome=verdict)
 
     def create_for_account(
         self,
@@ -894,6 +907,8 @@ class Store:
                 )
                 and (where.venues is None or a.venue in where.venues)
                 and (where.statuses is None or a.status in where.statuses)
+                and (where.user_ids is None or a.user_id.lower() in where.user_ids)
+                and (where.tenant_ids is None or user.tenant_id in where.tenant_ids)
             ),
             key=account_sort_key,
         )

@@ -22,7 +22,7 @@ from cadenza_mock.http.keys import GENERATION, USER_ID, VENUE_OUTCOME, state_of
 from cadenza_mock.http.middleware import Stale, json_response, ok, read_body
 from cadenza_mock.model import OPERATION_TYPES, User
 from cadenza_mock.schemas import parse_body
-from cadenza_mock.version import __version__
+from cadenza_mock.version import API_VERSION, __version__
 
 
 def _store(request: web.Request) -> Store:
@@ -125,7 +125,7 @@ async def connect_trading_account(request: web.Request) -> web.Response:
     body = parse_body(raw, store.profile, "connect")
     outcome = request.get(VENUE_OUTCOME)
     nickname = body.get("nickname", body.get("name") if store.profile == "docs" else None)
-    if "credentialIds" in body:
+    if "credentialIds" in body and "externalTradingAccountId" in body:
         account = store.connect(
             user,
             body["credentialIds"],
@@ -134,6 +134,8 @@ async def connect_trading_account(request: web.Request) -> web.Response:
             nickname=nickname,
             outcome=outcome,
         )
+    elif store.profile == "sdk":  # else the schema let only `venue: FERMATA` through
+        account = store.connect_fermata(user, nickname=nickname, outcome=outcome)
     else:  # the docs reference page's form: venue keys in the body
         account = store.connect_with_keys(
             user,
@@ -214,6 +216,37 @@ async def refresh_token(request: web.Request) -> web.Response:
     return ok(wire.session_json(session, ACCESS_TTL_SECONDS))
 
 
+async def signup(request: web.Request) -> web.Response:
+    raw = await read_body(request)
+    store = _store(request)
+    body = parse_body(raw, store.profile, "signup")
+    session = store.sessions.signup(body["email"], body["password"], body.get("metadata", {}))
+    request[USER_ID] = session.user.user_id
+    return ok(wire.session_json(session, ACCESS_TTL_SECONDS))
+
+
+async def recover(request: web.Request) -> web.Response:
+    raw = await read_body(request)
+    store = _store(request)
+    body = parse_body(raw, store.profile, "recover")
+    store.users.recover(body["email"])
+    return ok("ok")
+
+
+async def update_user(request: web.Request) -> web.Response:
+    raw = await read_body(request)  # the only await: then the store cannot change
+    store = _store(request)
+    user = _caller(request, store)
+    body = parse_body(raw, store.profile, "user_update")
+    updated = store.users.update(
+        user,
+        email=body.get("email"),
+        password=body.get("password"),
+        metadata=body.get("metadata"),
+    )
+    return ok(wire.user_json(updated))
+
+
 async def logout(request: web.Request) -> web.Response:
     store = _store(request)
     header = request.headers.get("Authorization")
@@ -223,12 +256,21 @@ async def logout(request: web.Request) -> web.Response:
     return ok("ok")
 
 
+# The mock's own release beside the API version it emulates (which the bodies report).
+_VERSION_HEADER = {"X-Cadenza-Mock-Version": __version__}
+
+
 async def health(request: web.Request) -> web.Response:
-    return json_response(wire.dumps(wire.health_json(_store(request).health(), __version__)))
+    answer = json_response(wire.dumps(wire.health_json(_store(request).health(), API_VERSION)))
+    answer.headers.update(_VERSION_HEADER)
+    return answer
 
 
 async def root(request: web.Request) -> web.Response:
-    return ok(wire.root_json(__version__))
+    _caller(request, _store(request))  # the document secures it like the rest
+    answer = ok(wire.root_json(API_VERSION))
+    answer.headers.update(_VERSION_HEADER)
+    return answer
 
 
 async def current_user(request: web.Request) -> web.Response:

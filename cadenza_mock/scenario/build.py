@@ -53,6 +53,8 @@ USER_KEYS = (
     "email",
     "password",
     "role",
+    "tenant_id",
+    "environments",
     "tokens",
     "expired_tokens",
     "credentials",
@@ -131,6 +133,15 @@ class _UserBuilder:
         if "role" in fields:
             role = scalar(fields["role"], join(path, "role"), str, self.problems) or role
 
+        # appMetadata: the tenant and the environments the user may use
+        tenant = None
+        if "tenant_id" in fields:
+            tenant = scalar(fields["tenant_id"], join(path, "tenant_id"), str, self.problems)
+        environments: list[str] = []
+        if "environments" in fields:
+            found = string_list(fields["environments"], join(path, "environments"), self.problems)
+            environments = [text for text, _ in found]
+
         tokens = self._tokens(fields, path, "tokens")
         expired = self._tokens(fields, path, "expired_tokens")
         if "tokens" not in fields:
@@ -144,6 +155,8 @@ class _UserBuilder:
             expired_tokens=tuple(expired),
             role=role,
             created_at=self.reference_ms - 400 * gen.DAY_MS,
+            tenant_id=tenant,
+            environments=tuple(environments),
         )
         credentials: list[Credential] = []
         before = len(self.problems.issues)
