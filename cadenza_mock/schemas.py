@@ -110,6 +110,14 @@ def _build(profile: str) -> dict[str, dict[str, Any]]:
         "revoke": _object({"credentialId": _UUID}, ["credentialId"]),
         "login": _object({"email": _TEXT, "password": _TEXT}, ["email", "password"]),
         "refresh": _object({"refreshToken": _TEXT}, ["refreshToken"]),
+        # Trading account subscriptions: the platform document's bodies, in both profiles.
+        "subscribe": _object(account_id, ["tradingAccountId"]),
+        "unsubscribe": {
+            **_object(
+                {**account_id, "subscriptionId": _UUID, "instrumentId": {"type": "string"}}, []
+            ),
+            "anyOf": [{"required": ["subscriptionId"]}, {"required": ["tradingAccountId"]}],
+        },
     }
 
 
@@ -126,6 +134,8 @@ COMPONENT_NAMES = {
     "connect": "ConnectTradingAccountRequest",
     "account": "TradingAccountIdRequest",
     "update": "UpdateTradingAccountRequest",
+    "subscribe": "SubscribeTradingAccountRequest",
+    "unsubscribe": "UnsubscribeTradingAccountRequest",
 }
 
 
