@@ -34,7 +34,10 @@ from cadenza_mock.scenario.nodes import close_match
 
 QueryLike = Mapping[str, str | int | float]
 # What a journal entry's method can be: HTTP's, or RPC for a WebSocket call.
-JOURNAL_METHODS = (*METHODS, "RPC")
+# A WebSocket RPC is journaled as method RPC (the RPC method as path), a channel subscribe
+# as SUBSCRIBE (the channel as path).
+WS_METHODS = ("RPC", "SUBSCRIBE")
+JOURNAL_METHODS = (*METHODS, *WS_METHODS)
 # How many requests an assertion message lists (the newest; the count of the others).
 SUMMARY_LIMIT = 20
 
@@ -453,8 +456,8 @@ class CallFilter:
             )
         self.query = {str(k): str(v) for k, v in query.items()} if query is not None else None
         self.json = json
-        # A WebSocket RPC is journaled as method RPC, which no HTTP fault names.
-        self._rpc = self.method == "RPC"
+        # A WebSocket command is journaled as RPC or SUBSCRIBE, which no HTTP fault names.
+        self._rpc = self.method in WS_METHODS
         match: dict[str, Any] = {}
         if path is not None:
             match["path"] = path
@@ -470,7 +473,7 @@ class CallFilter:
         self._matcher = Fault(caller, spec, "journal", 0, 0)
 
     def matches(self, entry: JournalEntry) -> bool:
-        if self._rpc and entry.method != "RPC":
+        if self._rpc and entry.method != self.method:
             return False
         view = RequestView(entry.method, entry.path, entry.query, entry.headers)
         if not self._matcher.matches(view, _nobody):
@@ -513,6 +516,10 @@ def json_contains(actual: Any, wanted: Any) -> bool:
 
 def _known_route(method: str, path: str) -> bool:
     """Whether the emulated API has this operation (RPC: this WebSocket method)."""
+    if method == "SUBSCRIBE":
+        from cadenza_mock.engine.subscriptions import CHANNEL_PREFIX
+
+        return path.startswith(CHANNEL_PREFIX)
     if method == "RPC":
         from cadenza_mock.rpc import METHODS
 
