@@ -593,8 +593,16 @@ async def test_the_asyncapi_document_describes_every_rpc_method(mock: Any) -> No
         for ref in operation["messages"]:
             channel, _, message = ref["$ref"].removeprefix("#/channels/").partition("/messages/")
             assert message in doc["channels"][channel]["messages"], key
-    event = doc["channels"]["tradingAccount"]["messages"]["credential_updated"]
-    assert event["name"] == "event.credential.updated"
+    events = doc["channels"]["tradingAccount"]["messages"]
+    assert {e["name"] for e in events.values()} == {
+        "event.credential.updated",
+        "event.trading_account.updated",
+        "event.trading_account.subscription.updated",
+    }
+    for event in events.values():  # the document's rpc*UpdatedEvent: {data}, no `method`
+        assert event["payload"]["required"] == ["data"]
+        assert event["payload"]["additionalProperties"] is False
+    assert {"ping", "subscribe"} <= named
 
 
 async def test_refresh_cannot_switch_users_or_use_a_bad_token(raw: Any) -> None:
