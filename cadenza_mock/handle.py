@@ -12,6 +12,7 @@ import json
 import ssl
 from abc import ABC, abstractmethod
 from collections.abc import Hashable, Mapping
+from fnmatch import fnmatchcase
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
@@ -458,8 +459,10 @@ class CallFilter:
         self.json = json
         # A WebSocket command is journaled as RPC or SUBSCRIBE, which no HTTP fault names.
         self._rpc = self.method in WS_METHODS
+        # A channel (a subscribe's path) is matched here, by glob: faults never match one.
+        self._channel = path if self.method == "SUBSCRIBE" else None
         match: dict[str, Any] = {}
-        if path is not None:
+        if path is not None and self._channel is None:
             match["path"] = path
         if self.method is not None and not self._rpc:
             match["method"] = self.method
@@ -474,6 +477,8 @@ class CallFilter:
 
     def matches(self, entry: JournalEntry) -> bool:
         if self._rpc and entry.method != self.method:
+            return False
+        if self._channel is not None and not fnmatchcase(entry.path, self._channel):
             return False
         view = RequestView(entry.method, entry.path, entry.query, entry.headers)
         if not self._matcher.matches(view, _nobody):

@@ -625,3 +625,71 @@ async def test_a_docs_scenario_is_spoken_in_the_sdk_vocabulary(make_client: Any)
 
 def _bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+async def test_subscriptions_follow_snapshots_and_reset(mock: Any) -> None:
+    account = await _connect(mock)
+    body = {"tradingAccountId": account}
+    r = await mock.post(f"{ACCOUNT}/subscription/subscribe", json=body, headers=ALICE)
+    made = (await r.json())["data"]
+    snapshot = (await (await mock.post("/__admin/snapshots")).json())["data"]["id"]
+    r = await mock.post(f"{ACCOUNT}/subscription/unsubscribe", json=body, headers=ALICE)
+    assert r.status == 200
+
+    async def active() -> list[str]:
+        r = await mock.get(f"{ACCOUNT}/subscription/list", headers=ALICE)
+        return [s["subscriptionId"] for s in (await r.json())["data"]]
+
+    assert await active() == []
+    r = await mock.post(f"/__admin/snapshots/{snapshot}/restore")
+    assert r.status == 200
+    assert await active() == [made["subscriptionId"]]  # back, with the account
+    assert (await mock.post("/__admin/reset")).status == 200
+    assert await active() == []  # the scenario has none
+
+
+def test_subscribes_are_journaled_and_found_by_channel() -> None:
+    """In-process: `calls(<channel glob>, method="SUBSCRIBE")`, the hint, strict mode's report."""
+    import requests
+
+    from cadenza_mock import MockServer
+
+    with MockServer(SCENARIO) as server:
+        r = requests.post(
+            server.url + f"{ACCOUNT}/connect",
+            json={"credentialIds": [ALICE_CRED], "externalTradingAccountId": "spot"},
+            headers=ALICE,
+            timeout=10,
+        )
+        account = r.json()["data"]["tradingAccountId"]
+
+        async def subscribe_twice() -> None:
+            client = Client(server.ws_url, token=ALICE_TOKEN)
+            await client.connect()
+            try:
+                sub = client.new_subscription(f"tradingAccount:{account}")
+                await sub.subscribe()
+                await sub.ready(timeout=5)
+                await sub.unsubscribe()
+                r = await asyncio.to_thread(
+                    requests.post,
+                    server.url + f"{ACCOUNT}/subscription/subscribe",
+                    json={"tradingAccountId": account},
+                    headers=ALICE,
+                    timeout=10,
+                )
+                assert r.status_code == 200
+                await sub.subscribe()  # fed now: no hint
+                await sub.ready(timeout=5)
+            finally:
+                await client.disconnect()
+
+        asyncio.run(subscribe_twice())
+        calls = server.calls("tradingAccount:*", method="SUBSCRIBE")
+        assert [(c.path, c.status, len(c.hints)) for c in calls] == [
+            (f"tradingAccount:{account}", 200, 1),
+            (f"tradingAccount:{account}", 200, 0),
+        ]
+        assert server.calls("market:*", method="SUBSCRIBE") == []
+        with pytest.raises(AssertionError, match="carries nothing until"):
+            server.assert_no_unknown_requests()

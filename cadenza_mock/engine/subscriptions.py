@@ -228,6 +228,8 @@ class Subscriptions:
 
     def events_for_credential(self, cred: Credential) -> list[ChannelEvent]:
         """A credential changed: an event on each fed channel of an account it backs."""
+        if not self._by_id:
+            return []  # no subscription: no account to look up
         return [
             ChannelEvent(account.trading_account_id, CREDENTIAL_UPDATED, cred)
             for account in self._accounts.backed_by(cred.credential_id)
