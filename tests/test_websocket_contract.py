@@ -693,3 +693,57 @@ def test_subscribes_are_journaled_and_found_by_channel() -> None:
         assert server.calls("market:*", method="SUBSCRIBE") == []
         with pytest.raises(AssertionError, match="carries nothing until"):
             server.assert_no_unknown_requests()
+
+
+async def test_every_rpc_method_answers_in_its_documented_shape(mock: Any) -> None:
+    """One valid call of each method, params and result checked against the document."""
+    from cadenza_mock.rpc import METHODS
+
+    account = await _connect(mock)
+    socket = await _socket(mock)
+    ref = {"tradingAccountId": account}
+    calls: list[tuple[str, dict[str, Any]]] = [
+        ("query.system.info", {}),
+        ("query.system.check", {}),
+        ("query.credential.list", {"status": "ACTIVE", "pagination": {"offset": 0, "limit": 5}}),
+        ("command.credential.verify", {"credentialIds": [ALICE_CRED]}),
+        ("query.trading_account.list", {"status": "ACTIVE", "pagination": {"limit": 1}}),
+        ("command.trading_account.update", {"tradingAccount": {**ref, "nickname": "n"}}),
+        ("command.trading_account.disable", ref),
+        ("command.trading_account.enable", ref),
+        (
+            "command.trading_account.subscribe",
+            {"tradingAccount": ref, "subscriptionType": USER_DATA},
+        ),
+        ("query.trading_account.subscription.list", ref),
+        ("command.trading_account.unsubscribe", ref),
+        ("query.trading_account.operation.list", {**ref, "pagination": {"limit": 2}}),
+        (
+            "command.credential.create",
+            {**ref, "venue": "BINANCE", "credentialType": "API_KEY", "nickname": "second"},
+        ),
+        ("command.credential.rotate", {"credentialId": ALICE_CRED, "credentialType": "API_KEY"}),
+        ("command.trading_account.disconnect", ref),
+        ("command.credential.revoke", {"credentialId": ALICE_CRED}),
+        (
+            "command.trading_account.connect",
+            {
+                "tradingAccount": {
+                    "venue": "BINANCE",
+                    "externalAccountId": "spot",
+                    "credentials": [{"credentialId": BOB_CRED}],
+                }
+            },
+        ),
+    ]
+    assert {method for method, _ in calls} == set(METHODS)
+    bob = await _socket(mock, BOB_TOKEN)  # connects with his own credential
+    answered = {}
+    for method, params in calls:
+        assert_shape(rpc_schema(method, "Params"), params)
+        caller = bob if method == "command.trading_account.connect" else socket
+        result = assert_rpc_result(method, await caller.rpc(method, params))
+        assert "data" in result, (method, result)
+        answered[method] = result
+    assert answered["query.trading_account.list"]["pagination"]["total"] == 1
+    assert answered["command.credential.revoke"]["data"]["revokedAt"].endswith("Z")
