@@ -32,9 +32,7 @@ ACCOUNT_TYPES = {"FUTURES": "MARGIN"}
 # The engine's operation types -> the document's tradingAccountOperationType; the others
 # (UPDATE, CREDENTIAL_REVOKE, CREDENTIAL_ROTATE) have no counterpart: operationType is left
 # out, and `tags` always names the REST API's operationType.
-OPERATION_TYPES = {"CONNECT": "CONNECT", "DISCONNECT": "DISCONNECT", "ENABLE": "ENABLE"} | {
-    "DISABLE": "DISABLE"
-}
+OPERATION_TYPES = {name: name for name in ("CONNECT", "DISCONNECT", "ENABLE", "DISABLE")}
 
 
 def venue(name: str) -> str:

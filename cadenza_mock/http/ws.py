@@ -5,9 +5,9 @@ comes from the store (the same tokens as REST), what an RPC does from `cadenza_m
 (which calls the same engine methods as the REST handlers), what a reply looks like from
 `cadenza_mock.rpc_wire`. One `WsHub` per state (the server's, and each namespace's) holds
 its open connections: a load or reset closes them, a logout closes its token's, an expired
-token's are closed on the mock clock, and credential changes are pushed to the channels of
-the accounts they back. What one client may cost (queued bytes, lines per frame, time to
-connect, open connections) is bounded: see `ws_limits`.
+token's are closed on the mock clock, and what the engine says a trading account's channel
+carries (`engine.subscriptions`) is published there. What one client may cost (queued
+bytes, lines per frame, time to connect, open connections) is bounded: see `ws_limits`.
 """
 
 from __future__ import annotations
