@@ -2,8 +2,9 @@
 
 OpenAPI describes REST; this describes `/connection/websocket`: one channel for the
 commands (Centrifugo's `rpc` frames, one operation per RPC method with its params
-schema) and the `tradingAccount:{tradingAccountId}` channels that carry events. Built
-from `rpc.METHODS`, so a method added there is documented here.
+schema; `connect`, `subscribe`, `ping`) and the `tradingAccount:{tradingAccountId}`
+channels that carry the platform document's events once a trading account subscription
+feeds them. Built from `rpc.METHODS`, so a method added there is documented here.
 """
 
 from __future__ import annotations
@@ -12,6 +13,12 @@ import json
 from functools import cache
 from typing import Any
 
+from cadenza_mock.engine.subscriptions import (
+    ACCOUNT_UPDATED,
+    CHANNEL_PREFIX,
+    CREDENTIAL_UPDATED,
+    SUBSCRIPTION_UPDATED,
+)
 from cadenza_mock.rpc import METHODS
 from cadenza_mock.version import __version__
 
@@ -30,8 +37,53 @@ _ERROR = {
 }
 
 
+# An RPC's result (the reply's `rpc.data`): the platform document's Rpc*Result, `{data}`
+# (lists of trading accounts add `pagination`) or, for a Cadenza error, `{error}`.
+_RESULT = {
+    "type": "object",
+    "oneOf": [
+        {"required": ["data"], "not": {"required": ["error"]}},
+        {
+            "required": ["error"],
+            "properties": {"error": _ERROR},
+            "not": {"required": ["data"]},
+        },
+    ],
+}
+# The events a trading account's channel carries: the document's rpc*UpdatedEvent shapes,
+# `{data: <record>}` and nothing else (the record's own ids tell them apart).
+_EVENTS = {
+    "credential_updated": (
+        CREDENTIAL_UPDATED,
+        "rpcCredentialUpdatedEvent: a credential backing the account changed",
+    ),
+    "trading_account_updated": (
+        ACCOUNT_UPDATED,
+        "rpcTradingAccountUpdatedEvent: the account changed (connect, enable, disable, "
+        "update, disconnect, or a rotate or revoke of its credentials)",
+    ),
+    "subscription_updated": (
+        SUBSCRIPTION_UPDATED,
+        "rpcTradingAccountSubscriptionUpdatedEvent: its subscription began (ACTIVE) or "
+        "ended (TERMINATED: the channel's last event)",
+    ),
+}
+
+
 def _key(method: str) -> str:
     return method.replace(".", "_")
+
+
+def _command(name: str, summary: str, body: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "name": name,
+        "summary": summary,
+        "payload": {
+            "type": "object",
+            "required": ["id", name],
+            "properties": {"id": {"type": "integer", "minimum": 1}, name: body},
+        },
+    }
 
 
 def _build() -> dict[str, Any]:
@@ -62,8 +114,8 @@ def _build() -> dict[str, Any]:
                 "required": ["id"],
                 "properties": {
                     "id": {"type": "integer"},
-                    "rpc": {"type": "object", "properties": {"data": {"type": "object"}}},
-                    "error": _ERROR,
+                    "rpc": {"type": "object", "properties": {"data": _RESULT}},
+                    "error": {**_ERROR, "description": "a protocol error (104, 109, ...)"},
                 },
             },
         }
@@ -77,33 +129,48 @@ def _build() -> dict[str, Any]:
                 "messages": [{"$ref": f"#/channels/connection/messages/{key}_reply"}],
             },
         }
-    messages["connect"] = {
-        "name": "connect",
-        "summary": "the first command: a REST access token",
-        "payload": {
+    messages["connect"] = _command(
+        "connect",
+        "the first command: a REST access token (the reply says expires and ttl)",
+        {
             "type": "object",
-            "required": ["id", "connect"],
-            "properties": {
-                "id": {"type": "integer", "minimum": 1},
-                "connect": {
-                    "type": "object",
-                    "required": ["token"],
-                    "properties": {"token": {"type": "string"}, "name": {"type": "string"}},
-                },
-            },
+            "required": ["token"],
+            "properties": {"token": {"type": "string"}, "name": {"type": "string"}},
         },
-    }
-    operations["connect"] = {
-        "action": "send",
-        "channel": {"$ref": "#/channels/connection"},
-        "messages": [{"$ref": "#/channels/connection/messages/connect"}],
-    }
-    operations["credential_updated"] = {
-        "action": "receive",
-        "channel": {"$ref": "#/channels/tradingAccount"},
-        "summary": "a credential backing the account changed (by REST or WebSocket)",
-        "messages": [{"$ref": "#/channels/tradingAccount/messages/credential_updated"}],
-    }
+    )
+    messages["subscribe"] = _command(
+        "subscribe",
+        f"listen to {CHANNEL_PREFIX}{{tradingAccountId}} (one of yours); journaled as "
+        "SUBSCRIBE, with a hint when no trading account subscription feeds it yet",
+        {"type": "object", "required": ["channel"], "properties": {"channel": {"type": "string"}}},
+    )
+    messages["ping"] = _command(
+        "ping", "the document's ping command: answered {id, ping: {}}", {"type": "object"}
+    )
+    for name in ("connect", "subscribe", "ping"):
+        operations[name] = {
+            "action": "send",
+            "channel": {"$ref": "#/channels/connection"},
+            "messages": [{"$ref": f"#/channels/connection/messages/{name}"}],
+        }
+    events: dict[str, Any] = {}
+    for key, (name, summary) in _EVENTS.items():
+        events[key] = {
+            "name": name,
+            "summary": summary,
+            "payload": {
+                "type": "object",
+                "required": ["data"],
+                "properties": {"data": {"type": "object"}},
+                "additionalProperties": False,
+            },
+        }
+        operations[key] = {
+            "action": "receive",
+            "channel": {"$ref": "#/channels/tradingAccount"},
+            "summary": summary,
+            "messages": [{"$ref": f"#/channels/tradingAccount/messages/{key}"}],
+        }
     return {
         "asyncapi": ASYNCAPI_VERSION,
         "info": {
@@ -122,21 +189,13 @@ def _build() -> dict[str, Any]:
         "channels": {
             "connection": {"address": "/connection/websocket", "messages": messages},
             "tradingAccount": {
-                "address": "tradingAccount:{tradingAccountId}",
+                "address": f"{CHANNEL_PREFIX}{{tradingAccountId}}",
+                "description": "Carries the account's events while it has an ACTIVE "
+                "trading account subscription (POST /api/v3/tradingAccount/subscription/"
+                "subscribe or command.trading_account.subscribe): Cadenza's channels page "
+                "puts a server-side subscription before any data.",
                 "parameters": {"tradingAccountId": {"description": "one of your accounts"}},
-                "messages": {
-                    "credential_updated": {
-                        "name": "event.credential.updated",
-                        "payload": {
-                            "type": "object",
-                            "required": ["method", "data"],
-                            "properties": {
-                                "method": {"const": "event.credential.updated"},
-                                "data": {"type": "object"},
-                            },
-                        },
-                    }
-                },
+                "messages": events,
             },
         },
         "operations": operations,

@@ -74,6 +74,13 @@ BAD_REQUEST = E(400, -19001, "BAD_REQUEST", "Bad request", "malformed request or
 INVALID_ARGUMENT = E(400, -22015, "INVALID_ARGUMENT", "Invalid argument", "bad query parameter")
 INVALID_STATE = E(400, -22015, "INVALID_STATE", "Invalid argument", "not allowed in this status")
 NOT_REVOCABLE = E(400, -130001, "INVALID_STATE", "Invalid argument", "no revoke in this status")
+SUBSCRIPTION_NOT_FOUND = E(
+    400,
+    -22015,
+    "INVALID_ARGUMENT",
+    "Invalid argument",
+    "unsubscribe: no such subscription of yours",
+)
 ALREADY_REVOKED = E(400, -130001, "ALREADY_REVOKED", "Credential is already revoked", "revoked")
 VALIDATION_FAILED = E(400, -19004, "VALIDATION_ERROR", "Form validation failed", "bad body field")
 EMAIL_TAKEN = E(400, -19004, "USER_ALREADY_EXISTS", "Form validation failed", "email registered")

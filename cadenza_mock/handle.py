@@ -12,6 +12,7 @@ import json
 import ssl
 from abc import ABC, abstractmethod
 from collections.abc import Hashable, Mapping
+from fnmatch import fnmatchcase
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
@@ -34,7 +35,10 @@ from cadenza_mock.scenario.nodes import close_match
 
 QueryLike = Mapping[str, str | int | float]
 # What a journal entry's method can be: HTTP's, or RPC for a WebSocket call.
-JOURNAL_METHODS = (*METHODS, "RPC")
+# A WebSocket RPC is journaled as method RPC (the RPC method as path), a channel subscribe
+# as SUBSCRIBE (the channel as path).
+WS_METHODS = ("RPC", "SUBSCRIBE")
+JOURNAL_METHODS = (*METHODS, *WS_METHODS)
 # How many requests an assertion message lists (the newest; the count of the others).
 SUMMARY_LIMIT = 20
 
@@ -453,10 +457,12 @@ class CallFilter:
             )
         self.query = {str(k): str(v) for k, v in query.items()} if query is not None else None
         self.json = json
-        # A WebSocket RPC is journaled as method RPC, which no HTTP fault names.
-        self._rpc = self.method == "RPC"
+        # A WebSocket command is journaled as RPC or SUBSCRIBE, which no HTTP fault names.
+        self._rpc = self.method in WS_METHODS
+        # A channel (a subscribe's path) is matched here, by glob: faults never match one.
+        self._channel = path if self.method == "SUBSCRIBE" else None
         match: dict[str, Any] = {}
-        if path is not None:
+        if path is not None and self._channel is None:
             match["path"] = path
         if self.method is not None and not self._rpc:
             match["method"] = self.method
@@ -470,7 +476,9 @@ class CallFilter:
         self._matcher = Fault(caller, spec, "journal", 0, 0)
 
     def matches(self, entry: JournalEntry) -> bool:
-        if self._rpc and entry.method != "RPC":
+        if self._rpc and entry.method != self.method:
+            return False
+        if self._channel is not None and not fnmatchcase(entry.path, self._channel):
             return False
         view = RequestView(entry.method, entry.path, entry.query, entry.headers)
         if not self._matcher.matches(view, _nobody):
@@ -513,6 +521,10 @@ def json_contains(actual: Any, wanted: Any) -> bool:
 
 def _known_route(method: str, path: str) -> bool:
     """Whether the emulated API has this operation (RPC: this WebSocket method)."""
+    if method == "SUBSCRIBE":
+        from cadenza_mock.engine.subscriptions import CHANNEL_PREFIX
+
+        return path.startswith(CHANNEL_PREFIX)
     if method == "RPC":
         from cadenza_mock.rpc import METHODS
 

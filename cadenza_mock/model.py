@@ -269,6 +269,21 @@ class AccountOperation:
 
 
 @dataclass(frozen=True, slots=True)
+class Subscription:
+    """One trading account subscription (engine.subscriptions): what a trading account's
+    channel streams while it is ACTIVE."""
+
+    subscription_id: str
+    trading_account_id: str
+    user_id: str
+    venue: str
+    subscription_type: str
+    status: str
+    created_at: int
+    updated_at: int
+
+
+@dataclass(frozen=True, slots=True)
 class User:
     """A scenario user: who a bearer token or a login resolves to."""
 

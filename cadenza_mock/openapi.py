@@ -273,6 +273,7 @@ def _api_details(profile: str) -> dict[str, dict[str, Any]]:
         "rotateCredential": {"data": credential, "links": links},
         "revokeCredential": {"data": revoked},
         **_account_details(profile, list_extra),
+        **_subscription_details(),
         "login": {"data": ref("Session")},
         "signup": {"data": ref("Session")},
         "recoverPassword": {"data": {"const": "ok"}},
@@ -430,6 +431,35 @@ def _account_details(profile: str, list_extra: dict[str, Any]) -> dict[str, dict
             "data": {"type": "array", "items": ref("AccountOperation")},
             "parameters": _operation_parameters(profile),
             "envelope_extra": list_extra,
+        },
+    }
+
+
+def _subscription_details() -> dict[str, dict[str, Any]]:
+    """The trading account subscription operations (the platform document's, one shape in
+    both profiles)."""
+    subscription = {"data": ref("TradingAccountSubscription")}
+    parameters = [
+        {
+            "name": "tradingAccountId",
+            "in": "query",
+            "schema": UUID,
+            "description": "only this account's subscriptions",
+        },
+        *_page_parameters(*ACCOUNT_PAGE["sdk"]),
+        {
+            "name": "cursor",
+            "in": "query",
+            "schema": {"type": "string", "pattern": "^[0-9]{1,18}$"},
+            "description": "the offset to go on from (offset wins when both are given)",
+        },
+    ]
+    return {
+        "subscribeTradingAccount": subscription,
+        "unsubscribeTradingAccount": subscription,
+        "listTradingAccountSubscriptions": {
+            "data": {"type": "array", "items": ref("TradingAccountSubscription")},
+            "parameters": parameters,
         },
     }
 

@@ -13,6 +13,8 @@ from typing import Any
 
 from cadenza_mock.engine.lifecycle import IDENTITIES
 from cadenza_mock.engine.namespaces import NAME_PATTERN
+from cadenza_mock.engine.subscriptions import ACCOUNT_TYPES as ACCOUNT_SUBSCRIPTION_TYPES
+from cadenza_mock.engine.subscriptions import SUBSCRIPTION_STATUSES
 from cadenza_mock.model import OPERATION_TYPES, PROFILE_NAMES, PROFILES, VENUE_OUTCOMES
 from cadenza_mock.scenario.build import TOP_KEYS
 from cadenza_mock.scenario.faults import FAULT_KEYS, TERMINAL_ACTIONS
@@ -218,6 +220,19 @@ def component_schemas(profile: str) -> dict[str, Any]:
     if profile == "sdk":
         operation["createdAtDateTime"] = ISO_MS
     schemas["AccountOperation"] = strict(operation)
+    schemas["TradingAccountSubscription"] = strict(
+        {
+            "subscriptionId": UUID,
+            "venue": ref("Venue"),
+            "tradingAccountId": UUID,
+            "subscriptionType": {"type": "string", "enum": list(ACCOUNT_SUBSCRIPTION_TYPES)},
+            "status": {"type": "string", "enum": list(SUBSCRIPTION_STATUSES)},
+            "createdAt": EPOCH_MS,
+            "createdAtDateTime": ISO_MS,
+            "updatedAt": EPOCH_MS,
+            "updatedAtDateTime": ISO_MS,
+        }
+    )
     schemas["User"] = strict(
         {
             "id": UUID,

@@ -1,9 +1,9 @@
 """The WebSocket API's RPC methods: params checked, then the same engine calls as REST.
 
 No business rule lives here: each method validates its params (JSON Schema, as REST
-bodies are), translates the WebSocket field names (`secretKey`, `externalAccountId`) to
-the engine's, calls the `Store`, and shapes the result with `rpc_wire`. No aiohttp: the
-transport is `cadenza_mock.http.ws`.
+bodies are; `rpc_params`), translates the WebSocket vocabulary (`secretKey`,
+`externalAccountId`, sdk enum values, see `rpc_wire`) to the engine's, calls the `Store`,
+and shapes the result with `rpc_wire`. No aiohttp: the transport is `cadenza_mock.http.ws`.
 """
 
 from __future__ import annotations
@@ -20,45 +20,51 @@ from cadenza_mock import rpc_wire
 from cadenza_mock.engine.query import AccountFilter, ListFilter, Page
 from cadenza_mock.engine.store import Store
 from cadenza_mock.errors import VALIDATION_FAILED
-from cadenza_mock.model import User
-from cadenza_mock.schemas import UUID_PATTERN, explain
-from cadenza_mock.version import __version__
+from cadenza_mock.model import TradingAccount, User
+from cadenza_mock.rpc_params import PARAMS
+from cadenza_mock.schemas import explain
+from cadenza_mock.version import API_VERSION
 from cadenza_mock.wire import iso_ms, root_json
-
-_UUID = {"type": "string", "pattern": UUID_PATTERN}
-_TEXT = {"type": "string", "minLength": 1}
-_PAGE = {
-    "type": "object",
-    "properties": {
-        "offset": {"type": "integer", "minimum": 0},
-        "limit": {"type": "integer", "minimum": 1, "maximum": 1000},
-    },
-}
-_SECRETS = {"apiKey": _TEXT, "secretKey": _TEXT, "secretPassphrase": _TEXT}
 
 
 class MethodNotFound(Exception):
     """No such RPC method: the protocol's own error (104), not a Cadenza one."""
 
 
-def _object(properties: dict[str, Any], required: list[str]) -> dict[str, Any]:
-    return {"type": "object", "properties": properties, "required": required}
+Call = Callable[[Store, User, dict[str, Any], str | None], Any]
 
 
 @dataclass(frozen=True, slots=True)
 class Method:
-    """One RPC method: its params schema and what it does."""
+    """One RPC method: its params schema, what it does, and the stem of its schemas in
+    the platform's document (`ListCredentials`: rpcListCredentialsParams/Result)."""
 
     params: dict[str, Any]
-    call: Callable[[Store, User, dict[str, Any], str | None], Any]
+    call: Call
+    schema: str = ""
+
+
+def _credential_type(store: Store, wanted: str) -> str:
+    """The scenario's credential type the WebSocket API calls `wanted`."""
+    types = rpc_wire.named(wanted, store.enums.types, rpc_wire.CREDENTIAL_TYPES)
+    if not types:
+        raise VALIDATION_FAILED.error(
+            f"credentialType {wanted}: this scenario's credentials ({store.profile} profile) "
+            f"are {', '.join(sorted({rpc_wire.credential_type(t) for t in store.enums.types}))}"
+        )
+    return store.enums.default_type if store.enums.default_type in types else min(types)
 
 
 def _credential_create(store: Store, user: User, p: dict[str, Any], _: str | None) -> Any:
+    account = store.accounts.find(p["tradingAccountId"])
+    venue = p["venue"]
+    if account is not None and rpc_wire.venue(account.venue) == venue:
+        venue = account.venue  # the scenario's spelling of it
     cred = store.create_for_account(
         user,
         p["tradingAccountId"],
-        venue=p["venue"],
-        ctype=p.get("credentialType"),
+        venue=venue,
+        ctype=_credential_type(store, p["credentialType"]),
         name=p.get("nickname"),
         api_key=p.get("apiKey"),
         api_secret=p.get("secretKey"),
@@ -68,14 +74,20 @@ def _credential_create(store: Store, user: User, p: dict[str, Any], _: str | Non
 
 
 def _credential_rotate(store: Store, user: User, p: dict[str, Any], _: str | None) -> Any:
-    cred = store.rotate(
+    cred = store.owned(user, p["credentialId"])
+    if rpc_wire.credential_type(cred.type) != p["credentialType"]:
+        raise VALIDATION_FAILED.error(
+            f"credentialType {p['credentialType']} is not the credential's type "
+            f"({rpc_wire.credential_type(cred.type)})"
+        )
+    rotated = store.rotate(
         user,
         p["credentialId"],
-        api_key=p["apiKey"],
-        api_secret=p["secretKey"],
+        api_key=p.get("apiKey"),
+        api_secret=p.get("secretKey"),
         api_passphrase=p.get("secretPassphrase"),
     )
-    return {"data": rpc_wire.credential(cred)}
+    return {"data": rpc_wire.credential(rotated)}
 
 
 def _credential_revoke(store: Store, user: User, p: dict[str, Any], _: str | None) -> Any:
@@ -92,26 +104,24 @@ def _credential_verify(store: Store, user: User, p: dict[str, Any], outcome: str
 
 
 def _credential_list(store: Store, user: User, p: dict[str, Any], _: str | None) -> Any:
-    def one(name: str) -> frozenset[str] | None:
-        return frozenset((p[name],)) if name in p else None
-
     ids = p.get("credentialIds")
+    wanted_type = p.get("credentialType")
     where = ListFilter(  # the REST list's filter and indexes; venue is the RPC's extra
-        types=one("credentialType"),
-        statuses=one("status"),
+        types=rpc_wire.named(wanted_type, store.enums.types, rpc_wire.CREDENTIAL_TYPES)
+        if wanted_type
+        else None,
+        statuses=frozenset((p["status"],)) if "status" in p else None,
         credential_ids=frozenset(i.lower() for i in ids) if ids else None,
     )
+    venue = p.get("venue")
     found = [
         c
         for c in store.credentials_of(user.user_id, where)  # in list order
-        if p.get("venue") in (None, c.venue)
+        if venue is None or rpc_wire.venue(c.venue) == venue
     ]
-    page = _page(p)
-    start, end = page.cut(len(found))
-    return {
-        "data": [rpc_wire.credential(c) for c in found[start:end]],
-        "pagination": page.pagination(len(found)),
-    }
+    start, end = _page(p).cut(len(found))
+    # rpcListCredentialsResult has no pagination: the page is cut, not described.
+    return {"data": [rpc_wire.credential(c) for c in found[start:end]]}
 
 
 def _page(p: dict[str, Any]) -> Page:
@@ -119,24 +129,29 @@ def _page(p: dict[str, Any]) -> Page:
     return Page(given.get("offset", 0), given.get("limit"))
 
 
-def _account(store: Store, account: Any) -> dict[str, Any]:
-    return rpc_wire.trading_account(account, store.accounts.credentials_of(account), store.enums)
+def _account(store: Store, account: TradingAccount) -> dict[str, Any]:
+    return rpc_wire.trading_account(account, store.accounts.credentials_of(account))
 
 
 def _account_connect(store: Store, user: User, p: dict[str, Any], outcome: str | None) -> Any:
     wanted = p["tradingAccount"]
+    ids = [c["credentialId"] for c in wanted["credentials"]]
+    venue = wanted.get("venue")
+    first = store.find(ids[0])
+    if venue is not None and first is not None and rpc_wire.venue(first.venue) == venue:
+        venue = first.venue  # the scenario's spelling of it
     account = store.connect(
         user,
-        [c["credentialId"] for c in wanted["credentials"]],
+        ids,
         external_id=wanted["externalAccountId"],
-        venue=wanted.get("venue"),
+        venue=venue,
         nickname=wanted.get("nickname"),
         outcome=outcome,
     )
     return {"data": _account(store, account)}
 
 
-def _account_change(action: str) -> Callable[[Store, User, dict[str, Any], str | None], Any]:
+def _account_change(action: str) -> Call:
     def call(store: Store, user: User, p: dict[str, Any], _: str | None) -> Any:
         return {"data": _account(store, store.change_account(user, p["tradingAccountId"], action))}
 
@@ -150,24 +165,60 @@ def _account_update(store: Store, user: User, p: dict[str, Any], _: str | None) 
 
 
 def _account_list(store: Store, user: User, p: dict[str, Any], _: str | None) -> Any:
-    status = p.get("status")
+    venue = p.get("venue")
     where = AccountFilter(
         trading_account_ids=frozenset((p["tradingAccountId"].lower(),))
         if "tradingAccountId" in p
         else None,
-        venues=frozenset((p["venue"],)) if "venue" in p else None,
-        statuses=frozenset((store.enums.account_status_in(status),)) if status else None,
+        venues=rpc_wire.named(venue, store.enums.venues, rpc_wire.VENUES) if venue else None,
+        statuses=frozenset((p["status"],)) if "status" in p else None,  # the engine's names
         page=_page(p),
     )
     accounts, total = store.accounts_page(user, where)
     return {
         "data": [_account(store, a) for a in accounts],
-        "pagination": where.page.pagination(total),
+        "pagination": rpc_wire.pagination(where.page.pagination(total)),
     }
 
 
+def _operation_list(store: Store, user: User, p: dict[str, Any], _: str | None) -> Any:
+    wanted = p["tradingAccountId"].lower()
+    found = [
+        op
+        for op in store.accounts.operations_of(user.user_id)  # newest first
+        if op.trading_account_id.lower() == wanted
+    ]
+    start, end = _page(p).cut(len(found))
+    return {"data": [rpc_wire.operation(op) for op in found[start:end]]}
+
+
+def _subscribe(store: Store, user: User, p: dict[str, Any], _: str | None) -> Any:
+    made = store.subscriptions.subscribe(
+        user, p["tradingAccount"]["tradingAccountId"], p["subscriptionType"]
+    )
+    return {"data": rpc_wire.subscription(made)}
+
+
+def _unsubscribe(store: Store, user: User, p: dict[str, Any], _: str | None) -> Any:
+    ended = store.subscriptions.unsubscribe(
+        user, subscription_id=p.get("subscriptionId"), trading_account_id=p["tradingAccountId"]
+    )
+    return {"data": rpc_wire.subscription(ended)}
+
+
+def _subscription_list(store: Store, user: User, p: dict[str, Any], _: str | None) -> Any:
+    found = store.subscriptions.listed(
+        user,
+        p["tradingAccountId"],
+        types=(p["subscriptionType"],) if "subscriptionType" in p else None,
+        statuses=(p["status"],) if "status" in p else None,
+        page=_page(p),
+    )
+    return {"data": [rpc_wire.subscription(s) for s in found]}
+
+
 def _system_info(store: Store, user: User, p: dict[str, Any], _: str | None) -> Any:
-    return {"data": root_json(__version__)}
+    return {"data": root_json(API_VERSION)}
 
 
 def _system_check(store: Store, user: User, p: dict[str, Any], _: str | None) -> Any:
@@ -176,99 +227,40 @@ def _system_check(store: Store, user: User, p: dict[str, Any], _: str | None) ->
         "data": {
             "status": health["status"],
             "timestamp": iso_ms(health["timestamp"]),
-            "version": __version__,
+            "version": API_VERSION,
             "checks": health["checks"],
         }
     }
 
 
-def _methods() -> dict[str, Method]:
-    account_id = _object({"tradingAccountId": _UUID}, ["tradingAccountId"])
-    credential_ref = _object({"credentialId": _UUID}, ["credentialId"])
-    account = {
-        "type": "object",
-        "properties": {
-            "tradingAccountId": _UUID,
-            "venue": {"type": "string"},
-            "nickname": {"type": "string"},
-            "externalAccountId": _TEXT,
-            "credentials": {"type": "array", "items": credential_ref, "minItems": 1},
-        },
-    }
-    connect_account = {**account, "required": ["credentials", "externalAccountId"]}
-    update_account = {**account, "required": ["tradingAccountId"]}
-    return {
-        "command.credential.create": Method(
-            _object(
-                {
-                    "tradingAccountId": _UUID,
-                    "venue": {"type": "string"},
-                    "credentialType": {"type": "string"},
-                    "nickname": {"type": "string"},
-                    **_SECRETS,
-                },
-                ["tradingAccountId", "venue"],
-            ),
-            _credential_create,
-        ),
-        "command.credential.rotate": Method(
-            _object(
-                {"credentialId": _UUID, "credentialType": {"type": "string"}, **_SECRETS},
-                ["credentialId", "apiKey", "secretKey"],
-            ),
-            _credential_rotate,
-        ),
-        "command.credential.revoke": Method(credential_ref, _credential_revoke),
-        "command.credential.verify": Method(
-            _object(
-                {
-                    "credentialIds": {"type": "array", "items": _UUID, "minItems": 1},
-                    "credentials": {"type": "array", "items": credential_ref},
-                },
-                [],
-            ),
-            _credential_verify,
-        ),
-        "query.credential.list": Method(
-            _object(
-                {
-                    "credentialIds": {"type": "array", "items": _UUID},
-                    "venue": {"type": "string"},
-                    "credentialType": {"type": "string"},
-                    "status": {"type": "string"},
-                    "pagination": _PAGE,
-                },
-                [],
-            ),
-            _credential_list,
-        ),
-        "command.trading_account.connect": Method(
-            _object({"tradingAccount": connect_account}, ["tradingAccount"]), _account_connect
-        ),
-        "command.trading_account.disconnect": Method(account_id, _account_change("disconnect")),
-        "command.trading_account.enable": Method(account_id, _account_change("enable")),
-        "command.trading_account.disable": Method(account_id, _account_change("disable")),
-        "command.trading_account.update": Method(
-            _object({"tradingAccount": update_account}, ["tradingAccount"]), _account_update
-        ),
-        "query.trading_account.list": Method(
-            _object(
-                {
-                    "tradingAccountId": _UUID,
-                    "venue": {"type": "string"},
-                    "status": {"type": "string"},
-                    "pagination": _PAGE,
-                },
-                [],
-            ),
-            _account_list,
-        ),
-        "query.system.info": Method(_object({}, []), _system_info),
-        "query.system.check": Method(_object({}, []), _system_check),
-    }
-
-
-METHODS: dict[str, Method] = _methods()
+_CALLS: dict[str, tuple[Call, str]] = {
+    "command.credential.create": (_credential_create, "CreateCredential"),
+    "command.credential.rotate": (_credential_rotate, "RotateCredential"),
+    "command.credential.revoke": (_credential_revoke, "RevokeCredential"),
+    "command.credential.verify": (_credential_verify, "VerifyCredential"),
+    "query.credential.list": (_credential_list, "ListCredentials"),
+    "command.trading_account.connect": (_account_connect, "ConnectTradingAccount"),
+    "command.trading_account.disconnect": (
+        _account_change("disconnect"),
+        "DisconnectTradingAccount",
+    ),
+    "command.trading_account.enable": (_account_change("enable"), "EnableTradingAccount"),
+    "command.trading_account.disable": (_account_change("disable"), "DisableTradingAccount"),
+    "command.trading_account.update": (_account_update, "UpdateTradingAccount"),
+    "query.trading_account.list": (_account_list, "ListTradingAccounts"),
+    "query.trading_account.operation.list": (_operation_list, "ListTradingAccountOperations"),
+    "command.trading_account.subscribe": (_subscribe, "SubscribeTradingAccountStream"),
+    "command.trading_account.unsubscribe": (_unsubscribe, "UnsubscribeTradingAccountStream"),
+    "query.trading_account.subscription.list": (
+        _subscription_list,
+        "ListTradingAccountSubscriptions",
+    ),
+    "query.system.info": (_system_info, "GetSystemInfo"),
+    "query.system.check": (_system_check, "HealthCheck"),
+}
+METHODS: dict[str, Method] = {
+    name: Method(PARAMS[name], call, schema) for name, (call, schema) in _CALLS.items()
+}
 
 
 @cache
@@ -277,13 +269,22 @@ def _validator(name: str) -> Callable[[Any], Any]:
 
 
 # Queries change nothing: their serialized answers are kept until the state changes.
-_CACHED = frozenset({"query.credential.list", "query.trading_account.list", "query.system.info"})
+_CACHED = frozenset(
+    {
+        "query.credential.list",
+        "query.trading_account.list",
+        "query.trading_account.operation.list",
+        "query.trading_account.subscription.list",
+        "query.system.info",
+    }
+)
 _CACHE_LIMIT = 4096
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 def call(store: Store, user: User, name: str, data: Any, outcome: str | None = None) -> str:
-    """Run RPC `name` for `user`: its result as JSON text, or the ApiError REST would give.
+    """Run RPC `name` for `user`: its result as JSON text, or the ApiError REST would give
+    (the transport sends it as the result's `error`).
 
     A query's answer is remembered per (state version, user, params), so a client polling
     a list costs a dict lookup, as a repeated REST list does."""

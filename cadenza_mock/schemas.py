@@ -130,6 +130,14 @@ def _build(profile: str) -> dict[str, dict[str, Any]]:
         "user_update": _object(
             {"email": _EMAIL, "password": _PASSWORD, "metadata": {"type": "object"}}, []
         ),
+        # Trading account subscriptions: the platform document's bodies, in both profiles.
+        "subscribe": _object(account_id, ["tradingAccountId"]),
+        "unsubscribe": {
+            **_object(
+                {**account_id, "subscriptionId": _UUID, "instrumentId": {"type": "string"}}, []
+            ),
+            "anyOf": [{"required": ["subscriptionId"]}, {"required": ["tradingAccountId"]}],
+        },
     }
 
 
@@ -149,6 +157,8 @@ COMPONENT_NAMES = {
     "signup": "SignupRequest",
     "recover": "RecoverRequest",
     "user_update": "UpdateUserRequest",
+    "subscribe": "SubscribeTradingAccountRequest",
+    "unsubscribe": "UnsubscribeTradingAccountRequest",
 }
 
 

@@ -13,7 +13,14 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from cadenza_mock.errors import ApiError
-from cadenza_mock.model import AccountOperation, Credential, ProfileEnums, TradingAccount, User
+from cadenza_mock.model import (
+    AccountOperation,
+    Credential,
+    ProfileEnums,
+    Subscription,
+    TradingAccount,
+    User,
+)
 
 if TYPE_CHECKING:
     from cadenza_mock.model import Session
@@ -265,6 +272,22 @@ def operation(op: AccountOperation, profile: str) -> dict[str, Any]:
     if profile == "sdk":
         body["createdAtDateTime"] = iso_ms(op.created_at)
     return body
+
+
+def subscription(sub: Subscription) -> dict[str, Any]:
+    """A trading account subscription (the platform document's `subscription`), the same
+    in both profiles: the docs pages have no such shape."""
+    return {
+        "subscriptionId": sub.subscription_id,
+        "venue": sub.venue,
+        "tradingAccountId": sub.trading_account_id,
+        "subscriptionType": sub.subscription_type,
+        "status": sub.status,
+        "createdAt": sub.created_at,
+        "createdAtDateTime": iso_ms(sub.created_at),
+        "updatedAt": sub.updated_at,
+        "updatedAtDateTime": iso_ms(sub.updated_at),
+    }
 
 
 def account_inspect(account: TradingAccount, enums: ProfileEnums) -> dict[str, Any]:

@@ -234,7 +234,8 @@ def test_bad_filters_raise_clearly_and_keep_the_journal(mock: MockHandle) -> Non
     get(mock)
     with pytest.raises(
         ValueError,
-        match=r"assert_called: unknown method 'GTE' \(allowed: GET, .*, RPC\); did you mean 'GET'",
+        match=r"assert_called: unknown method 'GTE' \(allowed: GET, .*, RPC, SUBSCRIBE\); "
+        r"did you mean 'GET'",
     ):
         mock.assert_called(LIST, method="GTE")
     with pytest.raises(ValueError, match=r"unknown method 'rcp' .*did you mean 'RPC'"):

@@ -396,7 +396,6 @@ def test_no_secret_value_ever_appears(mocks: dict[str, MockServer]) -> None:
 
 async def _rpc_hints(make_client: Any, hints_on: bool) -> list[list[str]]:
     from centrifuge import Client
-    from centrifuge.exceptions import ReplyError
 
     app = await make_client("default", profile="sdk", hints=hints_on)
     url = str(app.make_url("/connection/websocket")).replace("http://", "ws://", 1)
@@ -406,11 +405,11 @@ async def _rpc_hints(make_client: Any, hints_on: bool) -> list[list[str]]:
     try:
         await client.rpc("query.credential.list", {"credentialTyp": "API_KEY", "limit": 1})
         await client.rpc("query.credential.list", {"credentialType": "API_KEY"})
-        with pytest.raises(ReplyError):
-            await client.rpc(
-                "command.credential.rotate",
-                {"credentialId": UNKNOWN_ID, "apiKey": SECRET, "apiSecret": SECRET},
-            )
+        failed = await client.rpc(  # a Cadenza error: inside the RPC's result
+            "command.credential.rotate",
+            {"credentialId": UNKNOWN_ID, "apiKey": SECRET, "apiSecret": SECRET},
+        )
+        assert failed.data["error"]["code"] == 19004  # credentialType is required
     finally:
         await client.disconnect()
     journal = (await (await app.get("/__admin/requests")).json())["data"]

@@ -194,6 +194,10 @@ def test_a_session_of_valid_calls_conforms_to_the_official_document() -> None:
         account = call("POST", connect, json={"credentialIds": [mine],
                        "externalTradingAccountId": "margin", "nickname": "m"})["data"]  # fmt: skip
         target = {"tradingAccountId": account["tradingAccountId"]}
+        subscription = f"{api}/tradingAccount/subscription"
+        call("POST", f"{subscription}/subscribe", json=target)
+        assert call("GET", f"{subscription}/list")["data"]
+        call("POST", f"{subscription}/unsubscribe", json=target)
         for verb in ("disable", "enable", "update", "disconnect"):
             call("POST", f"{api}/tradingAccount/{verb}", json=target)
         call("POST", connect, json={"venue": "FERMATA"})

@@ -235,10 +235,13 @@ async def _provoke(client: Any, profile: str, op_id: str, status: int) -> Any:
         "logout": "/api/v3/auth/logout",
         "connectTradingAccount": f"{ACCOUNT}/connect",
         **{f"{verb}TradingAccount": f"{ACCOUNT}/{verb}" for verb in ACCOUNT_VERBS},
+        "subscribeTradingAccount": f"{ACCOUNT}/subscription/subscribe",
+        "unsubscribeTradingAccount": f"{ACCOUNT}/subscription/unsubscribe",
     }
     get = {
         "listTradingAccounts": f"{ACCOUNT}/list",
         "listTradingAccountOperations": f"{ACCOUNT}/operation/list",
+        "listTradingAccountSubscriptions": f"{ACCOUNT}/subscription/list",
         "listCredentials": LIST,
         "getUser": "/api/v3/auth/user",
         "getOpenApiDocument": OPENAPI_PATH,
@@ -275,9 +278,11 @@ async def _provoke(client: Any, profile: str, op_id: str, status: int) -> Any:
         if status == 409:
             await connected(alice_cred, ALICE)
         return await send(connect_body({403: bob_cred, 404: missing, 409: alice_cred}[status]))
-    if account_op and status in (403, 404):
+    if (account_op or op_id == "subscribeTradingAccount") and status in (403, 404):
         target = await connected(bob_cred, BOB) if status == 403 else missing
         return await send({"tradingAccountId": target})
+    if op_id == "unsubscribeTradingAccount" and status == 400:  # no such subscription
+        return await send({"subscriptionId": missing})
     if op_id.startswith("listTradingAccount") and status == 400:
         return await send(None, params={"tradingAccountId": "not-a-uuid"})
 

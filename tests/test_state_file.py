@@ -411,6 +411,7 @@ async def _over_websocket(url: str, token: str) -> str:
             "command.credential.rotate",
             {
                 "credentialId": created["credentialId"],
+                "credentialType": "API_KEY",
                 "apiKey": SECRETS["ws rotated key"],
                 "secretKey": SECRETS["ws rotated secret"],
                 "secretPassphrase": SECRETS["ws rotated passphrase"],

@@ -10,7 +10,6 @@ from typing import Any
 import aiohttp
 import pytest
 from centrifuge import Client, ClientEventHandler, PublicationContext, SubscriptionEventHandler
-from centrifuge.exceptions import ReplyError
 
 WS = "/connection/websocket"
 ALICE_TOKEN, BOB_TOKEN = "alice-token", "bob-token"
@@ -27,7 +26,6 @@ CREDENTIAL_KEYS = [
     "venue",
     "createdAt",
     "updatedAt",
-    "revokedAt",
     "withInfo",
     "withSecret",
 ]
@@ -155,7 +153,8 @@ async def test_connect_reply_and_static_tokens_never_expire(raw: Any) -> None:
     connect = reply["connect"]
     assert reply["id"] == 1 and isinstance(connect["client"], str) and connect["client"]
     assert connect["version"].startswith("cadenza-mock ")
-    assert "expires" not in connect  # a scenario token does not expire
+    # A scenario token does not expire: said as the document's connect result shows it.
+    assert connect["expires"] is False and connect["ttl"] == 0
     assert connect["ping"] == 25 and connect["pong"] is True
 
 
@@ -297,8 +296,8 @@ async def test_rpc_credentials_share_the_rest_state(mock: Any) -> None:
         (cred,) = listed["data"]
         assert list(cred) == CREDENTIAL_KEYS
         assert cred["credentialId"] == BINANCE_ID and cred["withSecret"] is False
-        assert cred["createdAt"].endswith("Z") and cred["revokedAt"] is None
-        assert listed["pagination"]["total"] == 1
+        assert cred["createdAt"].endswith("Z") and "revokedAt" not in cred  # not nullable
+        assert "pagination" not in listed  # rpcListCredentialsResult has none
         reached = (
             await client.rpc("command.credential.verify", {"credentialIds": [BINANCE_ID]})
         ).data
@@ -328,6 +327,7 @@ async def test_rpc_credentials_share_the_rest_state(mock: Any) -> None:
                 "command.credential.rotate",
                 {
                     "credentialId": BINANCE_ID,
+                    "credentialType": "API_KEY",
                     "apiKey": "rotatedWSkey0123456789",
                     "secretKey": SECRETS[2],
                 },
@@ -367,6 +367,7 @@ async def test_rpc_credentials_share_the_rest_state(mock: Any) -> None:
 
 
 async def test_rpc_errors_carry_the_positive_catalogue_code(mock: Any) -> None:
+    """Inside the RPC's result (Rpc*Result.error): centrifuge-python raises nothing."""
     client = await _centrifuge(mock)
     try:
         cases = [
@@ -383,13 +384,11 @@ async def test_rpc_errors_carry_the_positive_catalogue_code(mock: Any) -> None:
             ("query.credential.list", [], 19004, "data must be a JSON object"),
         ]
         for method, data, code, words in cases:
-            with pytest.raises(ReplyError) as caught:
-                await client.rpc(method, data)
-            assert caught.value.code == code, (method, caught.value)
-            assert words in caught.value.message
-            assert caught.value.temporary is False
-        with pytest.raises(ReplyError) as caught:
-            await client.rpc("command.credential.revoke", {"credentialId": UNKNOWN})
+            result = (await client.rpc(method, data)).data
+            assert set(result) == {"error"}, (method, result)
+            assert result["error"]["code"] == code, (method, result)
+            assert words in result["error"]["message"]
+            assert result["error"]["temporary"] is False
         listed = (await client.rpc("query.credential.list", {})).data["data"]
         assert [c["status"] for c in listed] == ["ACTIVE"]  # errors changed nothing
     finally:
@@ -406,6 +405,13 @@ async def test_events_reach_subscribers_whatever_transport_changed_the_credentia
         async def on_publication(self, ctx: PublicationContext) -> None:
             await events.put(ctx.pub.data)
 
+    # The channels page's server-side subscription first: then the channel carries events.
+    r = await mock.post(
+        "/api/v3/tradingAccount/subscription/subscribe",
+        json={"tradingAccountId": account},
+        headers=ALICE,
+    )
+    assert r.status == 200
     client = await _centrifuge(mock, events=ClientEventHandler())
     try:
         sub = client.new_subscription(f"tradingAccount:{account}", events=Handler())
@@ -422,13 +428,19 @@ async def test_events_reach_subscribers_whatever_transport_changed_the_credentia
             headers=ALICE,
         )
         assert r.status == 200
-        event = await asyncio.wait_for(events.get(), 5)
-        assert event["method"] == "event.credential.updated"
-        assert event["data"]["credentialId"] == BINANCE_ID
+        event = await asyncio.wait_for(events.get(), 5)  # rpcCredentialUpdatedEvent
+        assert list(event) == ["data"] and event["data"]["credentialId"] == BINANCE_ID
+        account_event = await asyncio.wait_for(events.get(), 5)  # the account moved too
+        assert account_event["data"]["tradingAccountId"] == account
         # Over the WebSocket:
         await client.rpc("command.credential.revoke", {"credentialId": BINANCE_ID})
         event = await asyncio.wait_for(events.get(), 5)
         assert event["data"]["status"] == "REVOKED"
+        # It alone backed the account: disconnected, and its subscription ends with it.
+        disconnected = await asyncio.wait_for(events.get(), 5)
+        assert disconnected["data"]["status"] == "DISCONNECTED"
+        ended = await asyncio.wait_for(events.get(), 5)
+        assert ended["data"]["status"] == "TERMINATED"
         # Nothing else is pushed: bob's changes are not alice's events.
         await mock.post(
             "/api/v3/credential/revoke",
@@ -449,10 +461,15 @@ async def test_rpc_calls_are_journaled_redacted(mock: Any) -> None:
     try:
         await client.rpc(
             "command.credential.rotate",
-            {"credentialId": BINANCE_ID, "apiKey": "journalKEY0123456789", "secretKey": SECRETS[2]},
+            {
+                "credentialId": BINANCE_ID,
+                "credentialType": "API_KEY",
+                "apiKey": "journalKEY0123456789",
+                "secretKey": SECRETS[2],
+            },
         )
-        with pytest.raises(ReplyError):
-            await client.rpc("command.credential.revoke", {"credentialId": UNKNOWN})
+        failed = await client.rpc("command.credential.revoke", {"credentialId": UNKNOWN})
+        assert failed.data["error"]["code"] == 22016
     finally:
         await client.disconnect()
     journal = (await (await mock.get("/__admin/requests")).json())["data"]
@@ -489,8 +506,10 @@ async def test_faults_shape_rpc_replies_and_the_upgrade(mock: Any, raw: Any) -> 
         },
     )
     listed, verified = await socket.replies(2)
-    assert listed["error"] == {"code": 18013, "message": "On maintenance", "temporary": True}
-    assert verified["error"]["code"] == 18015 and verified["error"]["temporary"] is True
+    maintenance = {"code": 18013, "message": "On maintenance", "temporary": True}
+    assert listed == {"id": 2, "rpc": {"data": {"error": maintenance}}}
+    timeout = verified["rpc"]["data"]["error"]
+    assert timeout["code"] == 18015 and timeout["temporary"] is True
     loop = asyncio.get_running_loop()
     started = loop.time()
     await socket.send({"id": 4, "rpc": {"method": "query.system.info", "data": {}}})
@@ -499,7 +518,7 @@ async def test_faults_shape_rpc_replies_and_the_upgrade(mock: Any, raw: Any) -> 
     # Used up: the next list is answered.
     await socket.send({"id": 5, "rpc": {"method": "query.credential.list", "data": {}}})
     (again,) = await socket.replies()
-    assert "rpc" in again
+    assert "data" in again["rpc"]["data"]
     # drop: the connection goes away with no answer.
     drop = {"match": {"path": "query.credential.list"}, "drop": True, "times": 1}
     assert (await mock.post("/__admin/faults", json=drop)).status == 200
@@ -575,8 +594,16 @@ async def test_the_asyncapi_document_describes_every_rpc_method(mock: Any) -> No
         for ref in operation["messages"]:
             channel, _, message = ref["$ref"].removeprefix("#/channels/").partition("/messages/")
             assert message in doc["channels"][channel]["messages"], key
-    event = doc["channels"]["tradingAccount"]["messages"]["credential_updated"]
-    assert event["name"] == "event.credential.updated"
+    events = doc["channels"]["tradingAccount"]["messages"]
+    assert {e["name"] for e in events.values()} == {
+        "event.credential.updated",
+        "event.trading_account.updated",
+        "event.trading_account.subscription.updated",
+    }
+    for event in events.values():  # the document's rpc*UpdatedEvent: {data}, no `method`
+        assert event["payload"]["required"] == ["data"]
+        assert event["payload"]["additionalProperties"] is False
+    assert {"ping", "subscribe"} <= named
 
 
 async def test_refresh_cannot_switch_users_or_use_a_bad_token(raw: Any) -> None:

@@ -61,8 +61,11 @@ class Accounts:
         enums: ProfileEnums,
         clock: Clock,
         credential: Callable[[str], Credential | None],
+        on_change: Callable[[TradingAccount], None] | None = None,
     ) -> None:
         self.enums = enums
+        # Told of every account a request changed (its channel's events follow from it).
+        self._on_change = on_change
         self._seed = seed
         self._clock = clock
         self._credential = credential
@@ -189,6 +192,9 @@ class Accounts:
             self._accounts[account.trading_account_id.lower()] = account
         self.changed = True
         self.version += 1
+        if self._on_change is not None:
+            for account in accounts:
+                self._on_change(account)
 
     def _log(self, account: TradingAccount, operation_type: str, at: int) -> None:
         rng = rng_for(self._seed, "operation", len(self._operations) + 1)

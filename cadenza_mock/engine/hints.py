@@ -101,6 +101,19 @@ def rpc_hints(method: str, params_schema: Mapping[str, Any], data: Any) -> tuple
     return _collect([(_RPC, here, {}, fields)], f"RPC {method}", "", "")
 
 
+def channel_hints(channel: str, fed: bool) -> tuple[str, ...]:
+    """A WebSocket subscribe to a trading account channel nothing feeds yet: the channels
+    page's server-side subscription comes first (engine.subscriptions says which are fed).
+    Only asked for a channel that names one of the caller's accounts: shown whole."""
+    if fed:
+        return ()
+    return (
+        f"channel {channel!a} carries nothing until its trading account has an active "
+        "subscription: call POST /api/v3/tradingAccount/subscription/subscribe or RPC "
+        "command.trading_account.subscribe first",
+    )
+
+
 def _fields(body: Any) -> Mapping[Any, Any]:
     return body if isinstance(body, dict) else {}
 

@@ -254,6 +254,14 @@ def parse_operation_query(
     )
 
 
+def parse_subscription_query(pairs: Iterable[tuple[str, str]]) -> tuple[str | None, Page]:
+    """GET /tradingAccount/subscription/list: tradingAccountId, limit (50, at most 1000),
+    offset (or cursor, the next offset), as the platform document has them."""
+    params = pairs_by_name(pairs)
+    ids = _account_id(params)
+    return (next(iter(ids)) if ids else None), _account_page(params, "sdk", cursor=True)
+
+
 Domain = tuple[str, ...] | None
 
 # Names an operation is often given but ignores, with why (a near-miss hint says so).
@@ -302,6 +310,8 @@ def query_parameters(operation_id: str, profile: str, enums: ProfileEnums) -> di
             "offset": None,
             "cursor": None,  # read in both profiles, documented for the sdk's
         }
+    if operation_id == "listTradingAccountSubscriptions":
+        return {"tradingAccountId": None, "limit": None, "offset": None, "cursor": None}
     if operation_id == "getOpenApiDocument":
         return {"profile": PROFILE_NAMES}
     return {}

@@ -16,6 +16,7 @@ from cadenza_mock.engine.clock import Clock
 from cadenza_mock.engine.faults import Faults
 from cadenza_mock.engine.journal import Journal
 from cadenza_mock.engine.store import Store
+from cadenza_mock.engine.subscriptions import ChannelEvent
 from cadenza_mock.model import Credential
 from cadenza_mock.scenario import Confinement, Scenario, load_scenario, load_scenario_text
 
@@ -65,6 +66,8 @@ class MockState:
         self.on_reset: list[Callable[[], None]] = []
         self.on_logout: list[Callable[[str], None]] = []
         self.on_credential_change: list[Callable[[Credential], None]] = []
+        # What the trading account channels carry (engine.subscriptions decides).
+        self.on_channel_event: list[Callable[[ChannelEvent], None]] = []
         self.clock = Clock(self.scenario.now)
         self.store = self._store(self.scenario, self.clock)
         self.faults = Faults(self.scenario.faults, self.scenario.seed)
@@ -137,6 +140,7 @@ class MockState:
             scenario,
             clock,
             on_change=self._credential_changed,
+            on_event=self._channel_event,
             namespace=f"{self.namespace}#{self.incarnation}" if self.namespace else "",
         )
 
@@ -222,3 +226,7 @@ class MockState:
     def _credential_changed(self, cred: Credential) -> None:
         for listener in self.on_credential_change:
             listener(cred)
+
+    def _channel_event(self, event: ChannelEvent) -> None:
+        for listener in self.on_channel_event:
+            listener(event)

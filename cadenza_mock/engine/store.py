@@ -32,11 +32,13 @@ from cadenza_mock.engine.query import (
     Page,
     parse_list_query,
 )
+from cadenza_mock.engine.subscriptions import ChannelEvent, Subscriptions
 from cadenza_mock.engine.users import Users
 from cadenza_mock.errors import (
     ALREADY_EXIST,
     CREDENTIAL_NOT_FOUND,
     INVALID_API_KEY,
+    INVALID_STATE,
     PERMISSION_DENIED,
     VALIDATION_FAILED,
     ApiError,
@@ -45,6 +47,7 @@ from cadenza_mock.errors import (
 from cadenza_mock.model import (
     AccountOperation,
     Credential,
+    Subscription,
     TradingAccount,
     User,
     account_type,
@@ -144,10 +147,13 @@ class Store:
         on_change: Callable[[Credential], None] | None = None,
         *,
         namespace: str = "",
+        on_event: Callable[[ChannelEvent], None] | None = None,
     ) -> None:
         self.scenario = scenario
-        # Told of every credential a request changed (the WebSocket API pushes events).
+        # Told of every credential a request changed, and of what the trading account
+        # channels carry because of a change (the WebSocket API publishes those).
         self._on_change = on_change
+        self._on_event = on_event
         self.profile = scenario.profile
         self.enums = scenario.enums
         self.clock = clock or Clock(scenario.now)
@@ -202,6 +208,10 @@ class Store:
             enums=self.enums,
             clock=self.clock,
             credential=self.find,
+            on_change=self._account_changed,
+        )
+        self.subscriptions = Subscriptions(
+            self.accounts, seed=scenario.seed, clock=self.clock, on_change=self._subscribed
         )
 
     def shared_parts(self) -> tuple[object, ...]:
@@ -215,6 +225,7 @@ class Store:
             self.enums,
             self._static_tokens,
             self._on_change,
+            self._on_event,
         )
 
     # ----------------------------------------------------------------- state lifecycle
@@ -238,6 +249,8 @@ class Store:
         if self.accounts.changed:
             self.accounts.reset()
         self.users.reset()
+        if self.subscriptions.changed:
+            self.subscriptions.reset()
         self._errors = 0
 
     def next_request_id(self) -> str:
@@ -248,9 +261,9 @@ class Store:
         return f"req_{rng.getrandbits(80):020x}"
 
     @property
-    def version(self) -> tuple[int, int, int]:
+    def version(self) -> tuple[int, int, int, int]:
         """Changes whenever anything a query answers may have changed: a cache key."""
-        return self._version, self.accounts.version, self.users.version
+        return self._version, self.accounts.version, self.users.version, self.subscriptions.version
 
     def _put(self, *creds: Credential) -> None:
         for cred in creds:
@@ -266,6 +279,22 @@ class Store:
         if self._on_change is not None:
             for cred in creds:
                 self._on_change(cred)
+        if self._on_event is not None:
+            for cred in creds:
+                self._emit(self.subscriptions.events_for_credential(cred))
+
+    def _account_changed(self, account: TradingAccount) -> None:
+        if self._on_event is not None:
+            self._emit(self.subscriptions.events_for_account(account))
+        self.subscriptions.account_changed(account)  # before the change's next event
+
+    def _subscribed(self, subscription: Subscription) -> None:
+        self._emit(self.subscriptions.events_for_subscription(subscription))
+
+    def _emit(self, events: list[ChannelEvent]) -> None:
+        if self._on_event is not None:
+            for event in events:
+                self._on_event(event)
 
     def _unindex(self, cid: str) -> None:
         """Take an overlay record out of the overlay's index (not out of the overlay)."""
@@ -717,27 +746,43 @@ class Store:
         user: User,
         credential_id: str,
         *,
-        api_key: str,
-        api_secret: str,
+        api_key: str | None,
+        api_secret: str | None,
         api_passphrase: str | None = None,
     ) -> Credential:
+        """New secrets for a credential. The WebSocket API's rotate may leave out the key
+        (the secret, the passphrase): what is left out stays as it was; without a new key
+        an EXPIRED credential stays refused (its keys are the ones the venue refuses)."""
         cred = self.owned(user, credential_id)
         target = lifecycle.next_status("rotate", cred)
-        self._check_secrets(cred.venue, api_key, api_passphrase)
-        self._check_unique_key(user, cred.venue, api_key, exclude=cred.credential_id)
-        if cred.api_key and cred.api_key not in self._key_forms(cred.venue, api_key):
-            self._rotated_away.add((cred.venue, cred.api_key))
-        rotated = dataclasses.replace(
-            cred,
-            api_key=api_key,
-            api_secret=api_secret,
-            api_passphrase=api_passphrase,
-            pasted_masked_key=None,
-            status=target,
-            updated_at=self._now_after(cred),
-            keys_valid=not self._was_rotated_away(cred.venue, api_key),
-            venue_account=venue_account(cred),  # new keys, the same account at the venue
-        )
+        if api_key is None:
+            if cred.status == "EXPIRED":
+                raise INVALID_STATE.error(
+                    f"credential {cred.credential_id} is EXPIRED: rotate it with a new apiKey"
+                )
+            rotated = dataclasses.replace(
+                cred,
+                api_secret=cred.api_secret if api_secret is None else api_secret,
+                api_passphrase=cred.api_passphrase if api_passphrase is None else api_passphrase,
+                status=target,
+                updated_at=self._now_after(cred),
+            )
+        else:
+            self._check_secrets(cred.venue, api_key, api_passphrase)
+            self._check_unique_key(user, cred.venue, api_key, exclude=cred.credential_id)
+            if cred.api_key and cred.api_key not in self._key_forms(cred.venue, api_key):
+                self._rotated_away.add((cred.venue, cred.api_key))
+            rotated = dataclasses.replace(
+                cred,
+                api_key=api_key,
+                api_secret=cred.api_secret if api_secret is None else api_secret,
+                api_passphrase=api_passphrase,
+                pasted_masked_key=None,
+                status=target,
+                updated_at=self._now_after(cred),
+                keys_valid=not self._was_rotated_away(cred.venue, api_key),
+                venue_account=venue_account(cred),  # new keys, the same account at the venue
+            )
         self._put(rotated)
         self.accounts.credential_rotated(rotated)
         return rotated

@@ -23,7 +23,7 @@ from cadenza_mock.engine.namespaces import (
     Namespaces,
 )
 from cadenza_mock.engine.state import MockState, ScenarioSource
-from cadenza_mock.http import admin, api, journal_stream, meta, ui, ws
+from cadenza_mock.http import admin, api, journal_stream, meta, subscriptions_api, ui, ws
 from cadenza_mock.http.guard import BrowserGuard
 from cadenza_mock.http.keys import (
     ADMIN_LOCKED,
@@ -138,6 +138,7 @@ _HANDLER_MODULES = {
     "admin": admin,
     "journal_stream": journal_stream,
     "meta": meta,
+    "subscriptions_api": subscriptions_api,
     "ui": ui,
 }
 

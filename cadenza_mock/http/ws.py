@@ -5,9 +5,9 @@ comes from the store (the same tokens as REST), what an RPC does from `cadenza_m
 (which calls the same engine methods as the REST handlers), what a reply looks like from
 `cadenza_mock.rpc_wire`. One `WsHub` per state (the server's, and each namespace's) holds
 its open connections: a load or reset closes them, a logout closes its token's, an expired
-token's are closed on the mock clock, and credential changes are pushed to the channels of
-the accounts they back. What one client may cost (queued bytes, lines per frame, time to
-connect, open connections) is bounded: see `ws_limits`.
+token's are closed on the mock clock, and what the engine says a trading account's channel
+carries (`engine.subscriptions`) is published there. What one client may cost (queued
+bytes, lines per frame, time to connect, open connections) is bounded: see `ws_limits`.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from aiohttp import WSMessage, WSMsgType, web
 
 from cadenza_mock import rpc, rpc_wire
 from cadenza_mock.engine.faults import Decision, RequestView
-from cadenza_mock.engine.hints import rpc_hints
+from cadenza_mock.engine.hints import channel_hints, rpc_hints
 from cadenza_mock.engine.journal import kept_answer, redact_body
 from cadenza_mock.engine.state import MockState
 from cadenza_mock.errors import TOO_MANY_CONNECTIONS, ApiError
@@ -78,6 +78,8 @@ MAX_FRAME_BYTES = 1024 * 1024  # like a REST body
 _ENDED = (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED)
 # Commands the protocol has and the mock does not serve: error 108, not a disconnect.
 _NOT_AVAILABLE = ("publish", "presence", "presence_stats", "history")
+# Commands the mock serves, each in a frame of its own kind.
+_COMMANDS = ("connect", "rpc", "subscribe", "unsubscribe", "refresh", "ping")
 
 
 class _Disconnect(Exception):
@@ -308,7 +310,7 @@ async def _command(request: web.Request, client: WsClient, line: str) -> None:
         if "send" in command and connected:
             return  # an asynchronous message: nobody listens to those here
         raise _Disconnect(DISCONNECT_BAD_REQUEST)
-    kinds = [k for k in ("connect", "rpc", "subscribe", "unsubscribe", "refresh") if k in command]
+    kinds = [k for k in _COMMANDS if k in command]
     unavailable = any(k in command for k in _NOT_AVAILABLE)
     if not connected and (kinds != ["connect"] or unavailable):
         raise _Disconnect(DISCONNECT_BAD_REQUEST)  # connect comes first, and once
@@ -329,7 +331,11 @@ async def _command(request: web.Request, client: WsClient, line: str) -> None:
     elif kind == "refresh":
         _refresh(state, client, command_id, body)
     elif kind == "subscribe":
-        _subscribe(state, client, command_id, body)
+        _subscribe(state, client, command_id, body, hints=request.app[HINTS])
+    elif kind == "ping":
+        # The document's ping command (protocol v1's; Centrifugo v2 servers refuse it):
+        # answered with its empty result, only after connect like every other command.
+        client.send({"id": command_id, "ping": {}})
     elif kind == "unsubscribe":
         client.channels.discard(str(body.get("channel", "")))
         client.send({"id": command_id, "unsubscribe": {}})
@@ -365,11 +371,13 @@ class _TokenExpired(Exception):
 
 
 def _session_reply(state: MockState, client: WsClient) -> dict[str, Any]:
+    """`expires`/`ttl` always, as the document's connect result shows them (false and 0
+    for a scenario's static token, which never expires)."""
     reply: dict[str, Any] = {"client": client.client_id, "version": f"cadenza-mock {__version__}"}
-    if client.expires_at_ms is not None:
-        ttl = max(1, (client.expires_at_ms - state.clock.now_ms() + 999) // 1000)
-        reply |= {"expires": True, "ttl": ttl}
-    return reply
+    if client.expires_at_ms is None:
+        return reply | {"expires": False, "ttl": 0}
+    ttl = max(1, (client.expires_at_ms - state.clock.now_ms() + 999) // 1000)
+    return reply | {"expires": True, "ttl": ttl}
 
 
 def _connect(request: web.Request, client: WsClient, command_id: int, body: dict[str, Any]) -> None:
@@ -410,22 +418,75 @@ def _refresh(state: MockState, client: WsClient, command_id: int, body: dict[str
     client.send({"id": command_id, "refresh": _session_reply(state, client)})
 
 
-def _subscribe(state: MockState, client: WsClient, command_id: int, body: dict[str, Any]) -> None:
+# What a refused subscribe is journaled as (the protocol's code as an HTTP status).
+_SUBSCRIBE_STATUS = {ERROR_UNKNOWN_CHANNEL: 404, ERROR_PERMISSION_DENIED: 403}
+
+
+def _subscribe(
+    state: MockState, client: WsClient, command_id: int, body: dict[str, Any], *, hints: bool
+) -> None:
+    """A channel subscribe: journaled (method SUBSCRIBE, the channel as path), with a hint
+    when the engine says nothing feeds that channel yet (no trading account subscription)."""
+    started = time.perf_counter()
     channel = body.get("channel")
-    if not isinstance(channel, str) or not channel.startswith(CHANNEL_PREFIX):
-        client.send(_error(command_id, ERROR_UNKNOWN_CHANNEL))
-        return
     assert client.user is not None
-    try:  # whose account it is: the engine's rule, as for REST
-        state.store.accounts.owned(client.user, channel.removeprefix(CHANNEL_PREFIX))
-    except ApiError as err:
-        client.send(_error(command_id, _CHANNEL_ERRORS[err.status]))
+    refused: tuple[int, str] | None = None
+    found = None
+    if not isinstance(channel, str) or not channel.startswith(CHANNEL_PREFIX):
+        refused = ERROR_UNKNOWN_CHANNEL
+    else:
+        try:  # whose account it is: the engine's rule, as for REST
+            found = state.store.accounts.owned(client.user, channel.removeprefix(CHANNEL_PREFIX))
+        except ApiError as err:
+            refused = _CHANNEL_ERRORS[err.status]
+    if refused is None and channel in client.channels:
+        refused = ERROR_ALREADY_SUBSCRIBED
+    if refused is not None:
+        text = dumps(_error(command_id, refused))
+        status = _SUBSCRIBE_STATUS.get(refused, 409)
+    else:
+        assert isinstance(channel, str) and found is not None
+        client.channels.add(channel)
+        text, status = dumps({"id": command_id, "subscribe": {}}), 200
+    client.send_text(text)
+    fed = found is None or state.store.subscriptions.feeds(found.trading_account_id)
+    advice = channel_hints(channel, fed) if hints and isinstance(channel, str) else ()
+    _journal(
+        state, "SUBSCRIBE", str(channel or ""), None, status, started, client.user, advice, text
+    )
+
+
+def _journal(
+    state: MockState,
+    method: str,
+    path: str,
+    params: Any,
+    status: int,
+    started: float,
+    user: User,
+    hints: tuple[str, ...],
+    text: str | None,
+    note: str | None = None,
+) -> None:
+    """One journal entry for a WebSocket command (RPC, SUBSCRIBE), like a request's."""
+    if not state.journal.limit:
         return
-    if channel in client.channels:
-        client.send(_error(command_id, ERROR_ALREADY_SUBSCRIBED))
-        return
-    client.channels.add(channel)
-    client.send({"id": command_id, "subscribe": {}})
+    state.journal.record(
+        (
+            state.clock.now_ms(),
+            method,
+            path,
+            "",
+            (),
+            params,
+            status,
+            (time.perf_counter() - started) * 1000,
+            user.user_id,
+            note,
+            hints,
+            kept_answer(text),
+        )
+    )
 
 
 async def _rpc(
@@ -459,11 +520,8 @@ async def _rpc(
     if decision is not None and decision.action == "drop":
         status = 0
         client.close(DISCONNECT_FORCE_NO_RECONNECT)
-    elif decision is not None and decision.error is not None:
-        text, status = (
-            dumps(rpc_wire.error_reply(command_id, decision.error)),
-            decision.error.status,
-        )
+    elif decision is not None and decision.error is not None:  # `respond`, `rate_limit`
+        text, status = _failed(command_id, decision.error), decision.error.status
     else:
         outcome = decision.venue_outcome if decision is not None else None
         try:
@@ -472,7 +530,7 @@ async def _rpc(
         except rpc.MethodNotFound:
             text, status = dumps(_error(command_id, ERROR_METHOD_NOT_FOUND)), 404
         except ApiError as err:
-            text, status = dumps(rpc_wire.error_reply(command_id, err)), err.status
+            text, status = _failed(command_id, err), err.status
         except Exception as exc:  # a bug in the mock: logged and reported, as for REST
             log.exception("unexpected error answering RPC %s", name)
             hook = request.app.get(HANDLER_ERROR_HOOK)
@@ -483,22 +541,14 @@ async def _rpc(
             text = text[: len(text) // 2]
     if text is not None:
         client.send_text(text)
-    if state.journal.limit and state.generation == generation:
+    if state.generation == generation:
         params = redact_body(data)
         known = rpc.METHODS.get(name) if data and request.app[HINTS] else None
-        state.journal.record(
-            (
-                state.clock.now_ms(),
-                "RPC",
-                name,
-                "",
-                (),
-                params,
-                status,
-                (time.perf_counter() - started) * 1000,
-                user.user_id,
-                note,
-                rpc_hints(name, known.params, params) if known is not None else (),
-                kept_answer(text),
-            )
-        )
+        advice = rpc_hints(name, known.params, params) if known is not None else ()
+        _journal(state, "RPC", name, params, status, started, user, advice, text, note)
+
+
+def _failed(command_id: int, err: ApiError) -> str:
+    """A Cadenza error answers the RPC: inside its result, as every source has it (a
+    client parses Rpc*Result and reads `.error`); reply-level errors are the protocol's."""
+    return dumps({"id": command_id, "rpc": {"data": rpc_wire.error_result(err)}})

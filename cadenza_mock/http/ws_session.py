@@ -16,13 +16,15 @@ from typing import Any
 from aiohttp import WSMessage, web
 
 from cadenza_mock import rpc_wire
+from cadenza_mock.engine import subscriptions
 from cadenza_mock.engine.namespaces import Namespace
 from cadenza_mock.engine.state import MockState
+from cadenza_mock.engine.subscriptions import ChannelEvent
 from cadenza_mock.http.ws_limits import CLOSE_SECONDS, QUEUE_MAX_BYTES, Outbox
-from cadenza_mock.model import User
+from cadenza_mock.model import TradingAccount, User
 
 dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-CHANNEL_PREFIX = "tradingAccount:"
+CHANNEL_PREFIX = subscriptions.CHANNEL_PREFIX
 
 
 # Centrifugo's client protocol codes (errors in replies; disconnects as close codes).
@@ -187,7 +189,7 @@ def hub_for(app: web.Application, state: MockState) -> WsHub:
         hub = hubs[state] = WsHub()
         state.on_reset.append(hub.close_all)
         state.on_logout.append(hub.token_ended)
-        state.on_credential_change.append(lambda cred: credential_changed(state, hub, cred))
+        state.on_channel_event.append(lambda event: channel_event(state, hub, event))
     return hub
 
 
@@ -197,10 +199,13 @@ def forget(hubs: dict[MockState, WsHub], space: Namespace) -> None:
         hub.close_all(DISCONNECT_FORCE_NO_RECONNECT)
 
 
-def credential_changed(state: MockState, hub: WsHub, cred: Any) -> None:
-    """Push `event.credential.updated` to every account channel the credential backs."""
+def channel_event(state: MockState, hub: WsHub, event: ChannelEvent) -> None:
+    """Publish what the engine says a trading account's channel carries (the document's
+    rpc*UpdatedEvent shapes, see `rpc_wire.event`)."""
     if not hub.clients:
         return
-    data = rpc_wire.credential_event(cred)
-    for account in state.store.accounts.backed_by(cred.credential_id):
-        hub.publish(CHANNEL_PREFIX + account.trading_account_id, data)
+    record = event.record
+    creds = (
+        state.store.accounts.credentials_of(record) if isinstance(record, TradingAccount) else []
+    )
+    hub.publish(CHANNEL_PREFIX + event.trading_account_id, rpc_wire.event(event, creds))

@@ -110,18 +110,30 @@ async def test_rpc_and_events(cadenza_mock: MockHandle) -> None:
             async def on_publication(self, ctx: PublicationContext) -> None:
                 await events.put(ctx.pub.data)
 
-        channel = "tradingAccount:" + account["data"]["tradingAccountId"]
-        sub = client.new_subscription(channel, events=Events())
+        # The channels page's order: the server-side subscription, then the channel.
+        account_id = account["data"]["tradingAccountId"]
+        subscribed = await client.rpc(
+            "command.trading_account.subscribe",
+            {
+                "tradingAccount": {"tradingAccountId": account_id},
+                "subscriptionType": "TRADING_ACCOUNT.SUBSCRIPTION.USER_DATA",
+            },
+        )
+        assert subscribed.data["data"]["status"] == "ACTIVE"
+        sub = client.new_subscription("tradingAccount:" + account_id, events=Events())
         await sub.subscribe()
         await sub.ready(timeout=5)
-        await client.rpc("command.credential.revoke", {"credentialId": cred["credentialId"]})
-        event = await asyncio.wait_for(events.get(), 5)
-        assert event["method"] == "event.credential.updated"
+        revoke = {"credentialId": cred["credentialId"]}
+        await client.rpc("command.credential.revoke", revoke)
+        event = await asyncio.wait_for(events.get(), 5)  # {"data": the credential}
         assert event["data"]["status"] == "REVOKED"
+        # A Cadenza error is the RPC's result: nothing is raised.
+        again = await client.rpc("command.credential.revoke", revoke)
+        assert again.data["error"]["code"] == 130001
     finally:
         await client.disconnect()
-    [call] = cadenza_mock.calls("command.credential.revoke")
-    assert call.method == "RPC"
+    calls = cadenza_mock.calls("command.credential.revoke")
+    assert [(c.method, c.status) for c in calls] == [("RPC", 200), ("RPC", 400)]
 
 
 # ------------------------------------------------------------------ test_scenarios.py

@@ -1,0 +1,126 @@
+"""The params schemas of the WebSocket API's RPC methods, after the document's `Rpc*Params`.
+
+JSON Schema, validated like REST bodies (fastjsonschema) and published in the AsyncAPI
+document. The required fields and enums are the document's (sdk vocabulary, whatever the
+scenario's REST profile): a value outside an enum is a 19004 error, as a bad REST filter
+is an error. Fields the mock reads beyond the document's (`credentials[].credentialId`
+for verify) are named; other unknown fields are ignored, as by the real service.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cadenza_mock.engine.subscriptions import SUBSCRIPTION_STATUSES, SUBSCRIPTION_TYPES
+from cadenza_mock.model import ACCOUNT_STATUSES, PROFILES
+from cadenza_mock.schemas import UUID_PATTERN
+
+_SDK = PROFILES["sdk"]
+UUID = {"type": "string", "pattern": UUID_PATTERN}
+TEXT = {"type": "string", "minLength": 1}
+VENUE = {"type": "string", "enum": list(_SDK.venues)}
+CREDENTIAL_TYPE = {"type": "string", "enum": list(_SDK.types)}
+CREDENTIAL_STATUS = {"type": "string", "enum": list(_SDK.statuses)}
+ACCOUNT_STATUS = {"type": "string", "enum": list(ACCOUNT_STATUSES)}
+SUBSCRIPTION_TYPE = {"type": "string", "enum": list(SUBSCRIPTION_TYPES)}
+SUBSCRIPTION_STATUS = {"type": "string", "enum": list(SUBSCRIPTION_STATUSES)}
+PAGE = {
+    "type": "object",
+    "properties": {
+        "offset": {"type": "integer", "minimum": 0},
+        "limit": {"type": "integer", "minimum": 1, "maximum": 1000},
+    },
+}
+SECRETS = {"apiKey": TEXT, "secretKey": TEXT, "secretPassphrase": TEXT}
+
+
+def obj(properties: dict[str, Any], required: list[str]) -> dict[str, Any]:
+    return {"type": "object", "properties": properties, "required": required}
+
+
+ACCOUNT_ID = obj({"tradingAccountId": UUID}, ["tradingAccountId"])
+CREDENTIAL_REF = obj({"credentialId": UUID}, ["credentialId"])
+# rpcTradingAccount as params carry it: the fields the mock reads.
+_ACCOUNT = {
+    "tradingAccountId": UUID,
+    "venue": VENUE,
+    "nickname": {"type": "string"},
+    "externalAccountId": TEXT,
+    "credentials": {"type": "array", "items": CREDENTIAL_REF, "minItems": 1},
+}
+NONE = obj({}, [])
+
+PARAMS: dict[str, dict[str, Any]] = {
+    "command.credential.create": obj(
+        {
+            "tradingAccountId": UUID,
+            "venue": VENUE,
+            "credentialType": CREDENTIAL_TYPE,
+            "nickname": {"type": "string"},
+            **SECRETS,
+        },
+        ["credentialType", "tradingAccountId", "venue"],
+    ),
+    "command.credential.rotate": obj(
+        {"credentialId": UUID, "credentialType": CREDENTIAL_TYPE, **SECRETS},
+        ["credentialId", "credentialType"],
+    ),
+    "command.credential.revoke": CREDENTIAL_REF,
+    "command.credential.verify": obj(
+        {
+            "credentialIds": {"type": "array", "items": UUID, "minItems": 1},
+            "credentials": {"type": "array", "items": CREDENTIAL_REF},
+        },
+        [],
+    ),
+    "query.credential.list": obj(
+        {
+            "credentialIds": {"type": "array", "items": UUID},
+            "venue": VENUE,
+            "credentialType": CREDENTIAL_TYPE,
+            "status": CREDENTIAL_STATUS,
+            "pagination": PAGE,
+        },
+        [],
+    ),
+    "command.trading_account.connect": obj(
+        {
+            "tradingAccount": obj(_ACCOUNT, ["credentials", "externalAccountId"]),
+        },
+        ["tradingAccount"],
+    ),
+    "command.trading_account.disconnect": ACCOUNT_ID,
+    "command.trading_account.enable": ACCOUNT_ID,
+    "command.trading_account.disable": ACCOUNT_ID,
+    "command.trading_account.update": obj(
+        {"tradingAccount": obj(_ACCOUNT, ["tradingAccountId"])}, ["tradingAccount"]
+    ),
+    "query.trading_account.list": obj(
+        {"tradingAccountId": UUID, "venue": VENUE, "status": ACCOUNT_STATUS, "pagination": PAGE},
+        [],
+    ),
+    "query.trading_account.operation.list": obj(
+        {"tradingAccountId": UUID, "pagination": PAGE}, ["tradingAccountId"]
+    ),
+    "command.trading_account.subscribe": obj(
+        {
+            "tradingAccount": obj({"tradingAccountId": UUID}, ["tradingAccountId"]),
+            "subscriptionType": SUBSCRIPTION_TYPE,
+        },
+        ["subscriptionType", "tradingAccount"],
+    ),
+    "command.trading_account.unsubscribe": obj(
+        {"subscriptionId": UUID, "tradingAccountId": UUID}, ["tradingAccountId"]
+    ),
+    "query.trading_account.subscription.list": obj(
+        {
+            "tradingAccountId": UUID,
+            "subscriptionType": SUBSCRIPTION_TYPE,
+            "status": SUBSCRIPTION_STATUS,
+            "pagination": PAGE,
+        },
+        ["tradingAccountId"],
+    ),
+    "query.system.info": NONE,
+    "query.system.check": NONE,
+}
