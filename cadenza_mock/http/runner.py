@@ -29,6 +29,7 @@ from cadenza_mock.engine.state import MockState
 from cadenza_mock.engine.store import Store
 from cadenza_mock.errors import BAD_REQUEST, unknown_error
 from cadenza_mock.http.access_log import add_line
+from cadenza_mock.http.guard import BrowserGuard
 from cadenza_mock.http.keys import (
     DEFAULT_READ_TIMEOUT,
     GUARD,
@@ -119,6 +120,7 @@ _SINGLETONS = frozenset(
 _TOKEN = re.compile(rb"[0-9A-Za-z!#$&'*+\-.^_`|~]+")
 _PLAIN_TARGET = re.compile(rb"[0-9A-Za-z\-._~!$&'()*+,;=:@/?]+")
 _MAX_HEADER_LINES = 64
+_KNOWN_LIMIT = 256
 # `Connection: keep-alive` (what requests sends) is HTTP/1.1's default; any other value
 # (close, upgrade) is aiohttp's to act on.
 _ODD_BYTES = re.compile(rb"[^\t\x20-\x7e]")  # control bytes, non-ASCII: aiohttp's to judge
@@ -138,6 +140,47 @@ def _ends_plain(data: bytes) -> bool:
 
 # Errors in reading what a client sent, not in the server.
 _CLIENTS_FAULT = (http_exceptions.HttpProcessingError, web.RequestPayloadError)
+
+
+def _plain_list_call(
+    data: bytes, guard: BrowserGuard
+) -> tuple[str | None, str, tuple[tuple[bytes, bytes], ...]] | None:
+    """(Authorization value, query string, raw headers) of a whole request that is a plain
+    body-less list call the fast path may answer; None for anything aiohttp must judge."""
+    lines = data[:-4].split(b"\r\n")
+    parts = lines[0].split(b" ")
+    if (
+        len(parts) != 3
+        or parts[2] != b"HTTP/1.1"
+        or not _PLAIN_TARGET.fullmatch(parts[1])
+        or len(lines) > _MAX_HEADER_LINES
+    ):
+        return None
+    path, _, query = parts[1].partition(b"?")
+    if path != _LIST_PATH_BYTES:
+        return None
+    raw_headers = []
+    authorization = None
+    seen: set[bytes] = set()
+    for line in lines[1:]:
+        name, colon, value = line.partition(b":")
+        if not colon or not _TOKEN.fullmatch(name) or _ODD_BYTES.search(line):
+            return None
+        lowered = name.lower()
+        if lowered in _NOT_PLAIN or (lowered in seen and lowered in _SINGLETONS):
+            return None
+        if lowered == b"authorization" and authorization is not None:
+            return None
+        seen.add(lowered)
+        value = value.strip(b" \t")
+        if lowered == b"connection" and value.lower() != b"keep-alive":
+            return None
+        if lowered == b"host" and not guard.host_allowed(value.decode()):
+            return None  # the guard's 403 comes from the ordinary path
+        if lowered == b"authorization":
+            authorization = value.decode()
+        raw_headers.append((name, value))
+    return authorization, query.decode(), tuple(raw_headers)
 
 
 class _Connection(RequestHandler):
@@ -204,43 +247,19 @@ class _Connection(RequestHandler):
             or data.find(b"\r\n\r\n") != len(data) - 4
         ):
             return False
-        lines = data[:-4].split(b"\r\n")
-        parts = lines[0].split(b" ")
-        if (
-            len(parts) != 3
-            or parts[2] != b"HTTP/1.1"
-            or not _PLAIN_TARGET.fullmatch(parts[1])
-            or len(lines) > _MAX_HEADER_LINES
-        ):
+        # A polling client sends the same bytes each time: their verdict is remembered.
+        known = self._manager.plain_requests  # type: ignore[union-attr]
+        parsed = known.get(data)
+        if parsed is None:
+            parsed = _plain_list_call(data, self._app[GUARD]) or ()
+            if len(known) >= _KNOWN_LIMIT:
+                known.clear()
+            known[data] = parsed
+        if not parsed:
             return False
-        path, _, query = parts[1].partition(b"?")
-        if path != _LIST_PATH_BYTES:
-            return False
-        raw_headers = []
-        authorization = None
-        seen: set[bytes] = set()
-        guard = self._app[GUARD]
-        for line in lines[1:]:
-            name, colon, value = line.partition(b":")
-            if not colon or not _TOKEN.fullmatch(name) or _ODD_BYTES.search(line):
-                return False
-            lowered = name.lower()
-            if lowered in _NOT_PLAIN or (lowered in seen and lowered in _SINGLETONS):
-                return False
-            if lowered == b"authorization" and authorization is not None:
-                return False
-            seen.add(lowered)
-            value = value.strip(b" \t")
-            if lowered == b"connection" and value.lower() != b"keep-alive":
-                return False
-            if lowered == b"host" and not guard.host_allowed(value.decode()):
-                return False  # the guard's 403 comes from the ordinary path
-            if lowered == b"authorization":
-                authorization = value.decode()
-            raw_headers.append((name, value))
+        authorization, query_string, raw_headers = parsed
         state = self._state
         store = state.store
-        query_string = query.decode()
         remembered = store.remembered_list(authorization or "", query_string)
         if remembered is None or state.faults.armed or self._app[STOPPING].is_set():
             return False
@@ -277,7 +296,7 @@ class _Connection(RequestHandler):
                     "GET",
                     _LIST_PATH,
                     query_string,
-                    tuple(raw_headers),
+                    raw_headers,
                     None,
                     200,
                     elapsed * 1000,
@@ -288,7 +307,9 @@ class _Connection(RequestHandler):
                 )
             )
         if self.access_logger is not None and self.access_logger.enabled:
-            target = f"{_LIST_PATH}?{redact_query_string(query_string)}" if query else _LIST_PATH
+            target = (
+                f"{_LIST_PATH}?{redact_query_string(query_string)}" if query_string else _LIST_PATH
+            )
             add_line("GET", target, 200, elapsed, user_id)
         return True
 
@@ -387,6 +408,8 @@ class _Server(web.Server):
         self._app = app
         self._header_timeout = header_timeout
         self.fast_answers = 0  # list calls answered from remembered bytes (tests read it)
+        # Request bytes -> the fast path's verdict on them (bounded: _KNOWN_LIMIT).
+        self.plain_requests: dict[bytes, Any] = {}
 
     def __call__(self) -> RequestHandler:
         return _Connection(
