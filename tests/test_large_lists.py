@@ -28,6 +28,7 @@ def held(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[threading.Event, thr
         return encode(self)
 
     monkeypatch.setattr(store_module.PendingList, "encode", held_encode)
+    monkeypatch.setattr(store_module, "LARGE_LIST", 5000)  # the `many` scenario's 10,000 count
     yield started, release
     release.set()
 

@@ -61,7 +61,7 @@ from cadenza_mock.seeded import rng_for, uuid4_from
 # distinct id lists cannot grow memory without bound.
 _CACHE_LIMIT = 4096
 # A list answer of at least this many records is encoded away from the event loop.
-LARGE_LIST = 5000
+LARGE_LIST = 50_000
 
 
 @dataclass(frozen=True, slots=True)
