@@ -29,7 +29,7 @@ def _store(request: web.Request) -> Store:
     return state_of(request).store
 
 
-def _caller(request: web.Request, store: Store) -> User:
+def caller(request: web.Request, store: Store) -> User:
     """Authenticate first, like the real API: a bad token is a 401 whatever the body."""
     user = store.user_for_token(request.headers.get("Authorization"))
     request[USER_ID] = user.user_id
@@ -59,7 +59,7 @@ async def list_credentials(request: web.Request) -> web.Response:
 async def create_credential(request: web.Request) -> web.Response:
     raw = await read_body(request)  # the only await: then the store cannot change
     store = _store(request)
-    user = _caller(request, store)
+    user = caller(request, store)
     body = parse_body(raw, store.profile, "create")
     sdk = store.profile == "sdk"
     cred = store.create(
@@ -77,7 +77,7 @@ async def create_credential(request: web.Request) -> web.Response:
 async def verify_credentials(request: web.Request) -> web.Response:
     raw = await read_body(request)  # the only await: then the store cannot change
     store = _store(request)
-    user = _caller(request, store)
+    user = caller(request, store)
     body = parse_body(raw, store.profile, "verify")
     many = "credentialIds" in body
     ids = body["credentialIds"] if many else [body["credentialId"]]
@@ -97,7 +97,7 @@ async def verify_credentials(request: web.Request) -> web.Response:
 async def rotate_credential(request: web.Request) -> web.Response:
     raw = await read_body(request)  # the only await: then the store cannot change
     store = _store(request)
-    user = _caller(request, store)
+    user = caller(request, store)
     body = parse_body(raw, store.profile, "rotate")
     cred = store.rotate(
         user,
@@ -112,7 +112,7 @@ async def rotate_credential(request: web.Request) -> web.Response:
 async def revoke_credential(request: web.Request) -> web.Response:
     raw = await read_body(request)  # the only await: then the store cannot change
     store = _store(request)
-    user = _caller(request, store)
+    user = caller(request, store)
     body = parse_body(raw, store.profile, "revoke")
     cred = store.revoke(user, body["credentialId"])
     return ok(wire.revoked(cred, store.profile, store.scenario.mask_keep))
@@ -121,7 +121,7 @@ async def revoke_credential(request: web.Request) -> web.Response:
 async def connect_trading_account(request: web.Request) -> web.Response:
     raw = await read_body(request)  # the only await: then the store cannot change
     store = _store(request)
-    user = _caller(request, store)
+    user = caller(request, store)
     body = parse_body(raw, store.profile, "connect")
     outcome = request.get(VENUE_OUTCOME)
     nickname = body.get("nickname", body.get("name") if store.profile == "docs" else None)
@@ -153,7 +153,7 @@ async def connect_trading_account(request: web.Request) -> web.Response:
 async def _account_action(request: web.Request, action: str) -> web.Response:
     raw = await read_body(request)  # the only await: then the store cannot change
     store = _store(request)
-    user = _caller(request, store)
+    user = caller(request, store)
     body = parse_body(raw, store.profile, "account")
     account = store.change_account(user, body["tradingAccountId"], action)
     answer = store.account_json(account)
@@ -177,7 +177,7 @@ async def disable_trading_account(request: web.Request) -> web.Response:
 async def update_trading_account(request: web.Request) -> web.Response:
     raw = await read_body(request)  # the only await: then the store cannot change
     store = _store(request)
-    user = _caller(request, store)
+    user = caller(request, store)
     body = parse_body(raw, store.profile, "update")
     nickname = body.get("nickname", body.get("name") if store.profile == "docs" else None)
     account = store.update_account(user, body["tradingAccountId"], nickname)
@@ -186,14 +186,14 @@ async def update_trading_account(request: web.Request) -> web.Response:
 
 async def list_trading_accounts(request: web.Request) -> web.Response:
     store = _store(request)
-    user = _caller(request, store)
+    user = caller(request, store)
     where = parse_account_query(request.query.items(), store.profile, store.enums)
     return json_response(store.account_list(user, where))
 
 
 async def list_account_operations(request: web.Request) -> web.Response:
     store = _store(request)
-    user = _caller(request, store)
+    user = caller(request, store)
     where = parse_operation_query(request.query.items(), store.profile, OPERATION_TYPES)
     return json_response(store.operation_list(user, where))
 
@@ -236,7 +236,7 @@ async def recover(request: web.Request) -> web.Response:
 async def update_user(request: web.Request) -> web.Response:
     raw = await read_body(request)  # the only await: then the store cannot change
     store = _store(request)
-    user = _caller(request, store)
+    user = caller(request, store)
     body = parse_body(raw, store.profile, "user_update")
     updated = store.users.update(
         user,
@@ -267,7 +267,7 @@ async def health(request: web.Request) -> web.Response:
 
 
 async def root(request: web.Request) -> web.Response:
-    _caller(request, _store(request))  # the document secures it like the rest
+    caller(request, _store(request))  # the document secures it like the rest
     answer = ok(wire.root_json(API_VERSION))
     answer.headers.update(_VERSION_HEADER)
     return answer
@@ -275,4 +275,4 @@ async def root(request: web.Request) -> web.Response:
 
 async def current_user(request: web.Request) -> web.Response:
     store = _store(request)
-    return ok(wire.user_json(_caller(request, store)))
+    return ok(wire.user_json(caller(request, store)))

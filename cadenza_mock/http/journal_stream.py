@@ -20,6 +20,7 @@ from cadenza_mock.engine.state import MockState
 from cadenza_mock.errors import TOO_MANY_STREAMS
 from cadenza_mock.http.admin import admin
 from cadenza_mock.http.keys import MAX_STREAMS, STOPPING, STREAMS, state_of
+from cadenza_mock.http.middleware import connected
 
 
 @admin
@@ -137,8 +138,7 @@ async def watch_streams(app: web.Application) -> AsyncIterator[None]:
         while True:
             await asyncio.sleep(_STREAM_CHECK)
             for wake, request in list(streams.items()):
-                transport = request.transport
-                if transport is None or transport.is_closing():
+                if not connected(request):
                     wake.set()
 
     task = asyncio.ensure_future(watch())
@@ -147,12 +147,8 @@ async def watch_streams(app: web.Application) -> AsyncIterator[None]:
 
 
 def _streaming(request: web.Request, state: MockState, generation: int) -> bool:
-    transport = request.transport
     return (
-        state.generation == generation
-        and not request.app[STOPPING].is_set()
-        and transport is not None
-        and not transport.is_closing()
+        state.generation == generation and not request.app[STOPPING].is_set() and connected(request)
     )
 
 

@@ -58,6 +58,7 @@ from cadenza_mock.http.keys import (
     VENUE_OUTCOME,
     state_of,
 )
+from cadenza_mock.http.ws_limits import pause
 from cadenza_mock.model import User
 from cadenza_mock.operations import ADMIN_PREFIX, OPERATIONS
 from cadenza_mock.schemas import load_json
@@ -198,7 +199,7 @@ async def envelope_middleware(request: web.Request, handler: Handler) -> web.Str
             response = _drop(request)
         except Exception as exc:
             # Went away while we answered: normal, not a crash.
-            gone = isinstance(exc, ConnectionError) and not _connected(request)
+            gone = isinstance(exc, ConnectionError) and not connected(request)
             response = _drop(request) if gone else _crashed(request, state, exc)
         if decision is not None and decision.action == "malformed":
             response = _truncated(response)
@@ -349,7 +350,7 @@ async def _faulted(
         if state.generation != generation:
             raise Stale
         # A client that gave up during the delay gets nothing done on its behalf.
-        gone = not _connected(request)
+        gone = not connected(request)
     if gone or decision.action == "drop":
         return decision, _drop(request), gone
     if decision.error is not None:
@@ -472,7 +473,7 @@ def _user_of(request: web.Request, state: MockState) -> User | None:
         return None
 
 
-def _connected(request: web.Request) -> bool:
+def connected(request: web.Request) -> bool:
     transport = request.transport
     return transport is not None and not transport.is_closing()
 
@@ -480,14 +481,17 @@ def _connected(request: web.Request) -> bool:
 async def _sleep_while_connected(
     request: web.Request, seconds: float, state: MockState | None = None, generation: int = 0
 ) -> None:
-    """asyncio.sleep (other requests go on), cut short once the client has gone away or
-    the mock was reset (`state`, `generation`: the request's own)."""
-    deadline = time.monotonic() + seconds
+    """asyncio.sleep (other requests go on), cut short once the client has gone away, the
+    server stops, or the mock was reset (`state`, `generation`: the request's own)."""
     stopping = request.app[STOPPING]
-    while (left := deadline - time.monotonic()) > 0 and _connected(request):
-        if (state is not None and state.generation != generation) or stopping.is_set():
-            return
-        await asyncio.sleep(min(left, 0.05))
+    await pause(
+        seconds,
+        lambda: (
+            connected(request)
+            and not stopping.is_set()
+            and (state is None or state.generation == generation)
+        ),
+    )
 
 
 def _drop(request: web.Request) -> web.StreamResponse:
@@ -529,7 +533,7 @@ async def _trickle(
     for offset in range(0, len(body), size):
         if offset:
             await _sleep_while_connected(request, decision.chunk_delay)
-        if not _connected(request):
+        if not connected(request):
             break
         await slow.write(body[offset : offset + size])
     return slow

@@ -11,25 +11,17 @@ from aiohttp import web
 
 from cadenza_mock import wire
 from cadenza_mock.engine.query import parse_subscription_query
-from cadenza_mock.engine.store import Store
 from cadenza_mock.engine.subscriptions import ACTIVE
-from cadenza_mock.http.keys import USER_ID, state_of
+from cadenza_mock.http.api import caller
+from cadenza_mock.http.keys import state_of
 from cadenza_mock.http.middleware import ok, read_body
-from cadenza_mock.model import User
 from cadenza_mock.schemas import parse_body
-
-
-def _caller(request: web.Request, store: Store) -> User:
-    """Authenticate first, like the real API: a bad token is a 401 whatever the body."""
-    user = store.user_for_token(request.headers.get("Authorization"))
-    request[USER_ID] = user.user_id
-    return user
 
 
 async def subscribe_trading_account(request: web.Request) -> web.Response:
     raw = await read_body(request)  # the only await: then the store cannot change
     store = state_of(request).store
-    user = _caller(request, store)
+    user = caller(request, store)
     body = parse_body(raw, store.profile, "subscribe")
     made = store.subscriptions.subscribe(user, body["tradingAccountId"])
     return ok(wire.subscription(made))
@@ -38,7 +30,7 @@ async def subscribe_trading_account(request: web.Request) -> web.Response:
 async def unsubscribe_trading_account(request: web.Request) -> web.Response:
     raw = await read_body(request)  # the only await: then the store cannot change
     store = state_of(request).store
-    user = _caller(request, store)
+    user = caller(request, store)
     body = parse_body(raw, store.profile, "unsubscribe")
     ended = store.subscriptions.unsubscribe(
         user,
@@ -52,7 +44,7 @@ async def list_trading_account_subscriptions(request: web.Request) -> web.Respon
     """The caller's ACTIVE subscriptions (the document: "List active trading account
     subscriptions"), createdAt then id order, paged like the other lists."""
     store = state_of(request).store
-    user = _caller(request, store)
+    user = caller(request, store)
     account, page = parse_subscription_query(request.query.items())
     found = store.subscriptions.listed(user, account, statuses=(ACTIVE,), page=page)
     return ok([wire.subscription(s) for s in found])

@@ -35,7 +35,7 @@ from cadenza_mock.http.keys import (
     STATE,
     STOPPING,
 )
-from cadenza_mock.http.middleware import error_response, guarded, named_namespace
+from cadenza_mock.http.middleware import connected, error_response, guarded, named_namespace
 from cadenza_mock.http.ws_limits import (
     CLOSE_SECONDS,
     CONNECT_TIMEOUT_SECONDS,
@@ -173,7 +173,7 @@ async def _serve(request: web.Request, state: MockState) -> web.StreamResponse:
     )
     if decision is not None:  # a fault on the upgrade itself
         if decision.delay and not await pause(
-            decision.delay, lambda: _alive(request) and not stopping.is_set()
+            decision.delay, lambda: connected(request) and not stopping.is_set()
         ):
             return _refused(request)
         if decision.action == "drop":
@@ -227,11 +227,6 @@ async def _serve(request: web.Request, state: MockState) -> web.StreamResponse:
             for task in late:
                 task.cancel()
     return ws
-
-
-def _alive(request: web.Request) -> bool:
-    transport = request.transport
-    return transport is not None and not transport.is_closing()
 
 
 async def _write(client: WsClient) -> None:
