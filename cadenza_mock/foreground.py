@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import ipaddress
 import logging
 import signal
 import sys
@@ -28,7 +27,7 @@ from cadenza_mock.engine.state import MockState, ScenarioSource
 from cadenza_mock.errors import ScenarioError
 from cadenza_mock.http import access_log as access_lines
 from cadenza_mock.http.app import make_app
-from cadenza_mock.http.guard import BrowserGuard, OriginError
+from cadenza_mock.http.guard import BrowserGuard, OriginError, is_loopback_name
 from cadenza_mock.http.keys import ADMIN_TOKEN, DEFAULT_READ_TIMEOUT
 from cadenza_mock.http.runner import SHUTDOWN_TIMEOUT, MockRunner, display_host
 from cadenza_mock.http.ws_limits import DEFAULT_MAX_CONNECTIONS
@@ -41,15 +40,6 @@ log = logging.getLogger("cadenza_mock")
 access_log = logging.getLogger("cadenza_mock.access")
 
 WATCH_INTERVAL = 0.5
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def banner(state: MockState, url: str, loop: str = "asyncio", ca_bundle: Path | None = None) -> str:
@@ -181,7 +171,7 @@ async def _serve(
             "excepted); set --admin-token to use it, or --admin-open on a trusted network",
             host,
         )
-    elif not _is_loopback(host) and app.get(ADMIN_TOKEN) is None:
+    elif not is_loopback_name(host) and app.get(ADMIN_TOKEN) is None:
         log.warning(
             "serving on %s with --admin-open: anyone who can reach this port can reset "
             "or replace the scenario through /__admin/",
@@ -277,7 +267,7 @@ def serve_forever(
     except persist.StateFileError as exc:
         print(f"cadenza-mock: {exc}", file=sys.stderr)
         return 2
-    locked = not _is_loopback(host) and not admin_token and not admin_open
+    locked = not is_loopback_name(host) and not admin_token and not admin_open
     app = make_app(
         state=state,
         admin_token=admin_token,

@@ -16,7 +16,7 @@ import requests
 from support import ALICE, LIST, run_cli
 
 from cadenza_mock import MockServer
-from cadenza_mock.http.guard import OriginError, normalize_origin
+from cadenza_mock.http.guard import BrowserGuard, OriginError, normalize_origin
 
 EVIL = "https://evil.example"
 APP = "http://localhost:5173"  # a browser app under test, allowed on purpose
@@ -312,3 +312,17 @@ def test_a_bad_allow_origin_stops_serve_with_one_line():
         "cadenza-mock: --allow-origin 'localhost:5173' is not an origin: write it as "
         "scheme://host[:port]"
     ]
+
+
+@pytest.mark.parametrize("bound", ["127.0.0.1", "::1", "localhost", "127.0.0.2"])
+def test_every_loopback_bind_address_checks_the_host(bound):
+    guard = BrowserGuard.from_options(bound_host=bound)
+    assert guard.checks_host
+    assert not guard.host_allowed("evil.example")
+    assert guard.host_allowed("[::1]:8080") and guard.host_allowed("localhost:1")
+
+
+@pytest.mark.parametrize("bound", ["0.0.0.0", "::", "10.1.2.3", None])
+def test_a_bind_beyond_loopback_answers_any_host(bound):
+    guard = BrowserGuard.from_options(bound_host=bound)
+    assert not guard.checks_host and guard.host_allowed("evil.example")

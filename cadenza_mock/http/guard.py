@@ -84,10 +84,13 @@ def normalize_origin(text: str) -> str:
 
 
 def host_name(host_header: str) -> str:
-    """The name part of a `Host` value (`[::1]:8080` -> `::1`), lower case."""
+    """The name part of a `Host` value (`[::1]:8080` -> `::1`) or of a bind address, lower
+    case."""
     value = host_header.strip().lower()
     if value.startswith("["):
         return value[1 : value.find("]")] if "]" in value else value
+    if value.count(":") > 1:  # a bare IPv6 address (a bind address such as ::1)
+        return value
     name, _, _ = value.partition(":")
     return name.rstrip(".")
 
