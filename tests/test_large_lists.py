@@ -13,6 +13,7 @@ import requests
 from support import ALICE, LIST
 
 from cadenza_mock import MockServer
+from cadenza_mock.engine import list_answers
 from cadenza_mock.engine import store as store_module
 
 
@@ -28,7 +29,8 @@ def held(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[threading.Event, thr
         return encode(self)
 
     monkeypatch.setattr(store_module.PendingList, "encode", held_encode)
-    monkeypatch.setattr(store_module, "LARGE_LIST", 5000)  # the `many` scenario's 10,000 count
+    # Where the list path reads it (store.py only re-exports it).
+    monkeypatch.setattr(list_answers, "LARGE_LIST", 5000)  # the `many` scenario's 10,000 count
     yield started, release
     release.set()
 

@@ -8,136 +8,70 @@ Serialized list responses are cached per (user, filter) and dropped on any chang
 unchanged store never re-serializes.
 Every mutation checks everything first and changes state last, in one synchronous step on
 the event loop, so no error leaves state half-changed and concurrent requests serialize.
+Indexes, list answers, trading-account calls and state-file changes live in their own
+modules, as mixins of `Store` (credential_index, list_answers, account_ops, store_changes).
 """
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
-from operator import attrgetter
 from typing import Any
 
-from cadenza_mock import wire
 from cadenza_mock.engine import lifecycle
-from cadenza_mock.engine.accounts import Accounts, account_sort_key
+from cadenza_mock.engine.account_ops import AccountOps
+from cadenza_mock.engine.accounts import Accounts
 from cadenza_mock.engine.auth import Sessions, bearer_token
 from cadenza_mock.engine.clock import Clock
-from cadenza_mock.engine.fingerprints import is_marker, key_marker, new_salt, secret_marker
-from cadenza_mock.engine.query import (
-    NO_FILTER,
-    AccountFilter,
-    ListFilter,
-    OperationFilter,
-    Page,
-    parse_list_query,
+from cadenza_mock.engine.credential_index import (
+    IndexedRecords,
+    IndexKey,
+    build_index,
+    index_keys,
+    matches,
+    sort_key,
 )
+from cadenza_mock.engine.fingerprints import is_marker, key_marker, new_salt, secret_marker
+from cadenza_mock.engine.list_answers import LARGE_LIST, ListAnswers, PendingList
+from cadenza_mock.engine.query import NO_FILTER, ListFilter
+from cadenza_mock.engine.store_changes import ChangeReplay, StoreChanges
 from cadenza_mock.engine.subscriptions import ChannelEvent, Subscriptions
 from cadenza_mock.engine.users import Users
 from cadenza_mock.errors import (
     ALREADY_EXIST,
     CREDENTIAL_NOT_FOUND,
-    INVALID_API_KEY,
     INVALID_STATE,
     PERMISSION_DENIED,
     VALIDATION_FAILED,
-    ApiError,
     unauthorized,
 )
 from cadenza_mock.model import (
-    AccountOperation,
     Credential,
     Subscription,
     TradingAccount,
     User,
-    account_type,
     building_records,
     venue_account,
 )
 from cadenza_mock.scenario import Scenario
 from cadenza_mock.seeded import rng_for, uuid4_from
 
-# Enough for every filter combination a test suite uses; a client that sends endless
-# distinct id lists cannot grow memory without bound.
-_CACHE_LIMIT = 4096
-# A list answer of at least this many records is encoded away from the event loop.
-LARGE_LIST = 50_000
+# Importers of this module get these names from it, as before the split (LARGE_LIST is
+# read where the list answers live: patch `list_answers.LARGE_LIST` to change it).
+__all__ = [
+    "LARGE_LIST",
+    "NO_FILTER",
+    "IndexKey",
+    "PendingList",
+    "Store",
+    "StoreChanges",
+    "build_index",
+    "index_keys",
+    "sort_key",
+]
 
 
-@dataclass(frozen=True, slots=True)
-class PendingList:
-    """A list answer's records, taken on the loop, to encode in a worker thread."""
-
-    user_id: str
-    where: ListFilter
-    header: str | None
-    query_string: str
-    version: int
-    page: list[Credential]
-    pagination: dict[str, Any]
-    profile: str
-    mask_keep: int
-
-    def encode(self) -> bytes:
-        return wire.credential_list_body(self.page, self.profile, self.mask_keep, self.pagination)
-
-
-# List order: createdAt ascending, then credentialId (stable across runs).
-sort_key: Callable[[Credential], tuple[int, str]] = attrgetter("created_at", "credential_id")
-
-
-# Index keys: ("user", user), ("status", user, status), ("type", user, type) and, for
-# records that are not revoked, ("key", user, venue, apiKey).
-IndexKey = tuple[str, ...]
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class StoreChanges:
-    """What requests changed since the load, as a state file keeps it (`Store.changes`)."""
-
-    records: list[Credential]  # replaced and created, in the order they first changed
-    created: int  # credentials created so far (their seeded ids go on from there)
-    rotated_away: list[tuple[str, str]]  # (venue, apiKey or its marker) no longer valid
-    logged_out: list[str]  # static scenario tokens ended by /auth/logout
-    signups: int = 0  # users signup added so far (their seeded ids go on from there)
-    # users signup added or PUT /auth/user changed (passwords as the store holds them)
-    users: list[User] = dataclasses.field(default_factory=list)
-
-
-def index_keys(cred: Credential, revoked_status: str) -> list[IndexKey]:
-    """The index entries one record belongs to."""
-    keys: list[IndexKey] = [
-        ("user", cred.user_id),
-        ("status", cred.user_id, cred.status),
-        ("type", cred.user_id, cred.type),
-    ]
-    if cred.status != revoked_status:
-        keys.append(("key", cred.user_id, cred.venue, cred.api_key))
-    return keys
-
-
-def build_index(records: dict[str, Credential], revoked_status: str) -> dict[IndexKey, list[str]]:
-    """`index_keys` of every record at once, each list in the records' order: one pass
-    with the keys' parts grouped, since a 100,000-record scenario is indexed at start."""
-    by_user: dict[str, list[str]] = {}
-    by_status: dict[tuple[str, str], list[str]] = {}
-    by_type: dict[tuple[str, str], list[str]] = {}
-    by_key: dict[tuple[str, str, str], list[str]] = {}
-    for cid, cred in records.items():
-        user, status = cred.user_id, cred.status
-        by_user.setdefault(user, []).append(cid)
-        by_status.setdefault((user, status), []).append(cid)
-        by_type.setdefault((user, cred.type), []).append(cid)
-        if status != revoked_status:
-            by_key.setdefault((user, cred.venue, cred.api_key), []).append(cid)
-    index: dict[IndexKey, list[str]] = {("user", user): ids for user, ids in by_user.items()}
-    index.update((("status", *key), ids) for key, ids in by_status.items())
-    index.update((("type", *key), ids) for key, ids in by_type.items())
-    index.update((("key", *key), ids) for key, ids in by_key.items())
-    return index
-
-
-class Store:
+class Store(IndexedRecords, ListAnswers, AccountOps, ChangeReplay):
     """The scenario's users and credentials, and what requests have changed since load."""
 
     def __init__(
@@ -314,22 +248,6 @@ class Store:
         self._list_cache.clear()
         self._list_hits.clear()
 
-    def _indexed(self, key: IndexKey) -> Iterator[Credential]:
-        """The current records under one index key: pristine ones (list order) that no
-        request replaced, then the overlay's."""
-        overlay = self._overlay
-        pristine = self._pristine
-        for cid in self._pristine_index.get(key, ()):
-            if cid not in overlay:
-                yield pristine[cid]
-        for cid in self._overlay_index.get(key, ()):
-            yield overlay[cid]
-
-    def _indexed_size(self, key: IndexKey) -> int:
-        """At least as many as `_indexed(key)` yields (pristine records replaced since
-        are counted too): what picking the narrowest index needs."""
-        return len(self._pristine_index.get(key, ())) + len(self._overlay_index.get(key, ()))
-
     # ----------------------------------------------------------------- auth
 
     def user_for_token(self, header: str | None) -> User:
@@ -408,9 +326,9 @@ class Store:
             keys = min(choices, key=lambda ks: sum(self._indexed_size(k) for k in ks))
             if len(keys) == 1 and not self._overlay:
                 # One pristine index list: already in list order.
-                return [c for c in self._indexed(keys[0]) if _matches(c, where)]
+                return [c for c in self._indexed(keys[0]) if matches(c, where)]
             picked = (c for key in keys for c in self._indexed(key))
-        return sorted((c for c in picked if _matches(c, where)), key=sort_key)
+        return sorted((c for c in picked if matches(c, where)), key=sort_key)
 
     def all_credentials(self) -> Iterable[Credential]:
         """Every record: the scenario's in list order (as changed since), then the ones
@@ -473,148 +391,6 @@ class Store:
     def from_scenario(self, credential_id: str) -> bool:
         """Whether a credential is one of the scenario's (else a request created it)."""
         return credential_id.lower() in self._pristine
-
-    def changes(self) -> StoreChanges:
-        """What requests changed since the load (secrets still in: the state file's writer
-        replaces them by fingerprints)."""
-        signups, users = self.users.changes()
-        return StoreChanges(
-            records=list(self._overlay.values()),
-            created=self._created,
-            rotated_away=sorted(self._rotated_away),
-            logged_out=sorted(self._logged_out),
-            signups=signups,
-            users=users,
-        )
-
-    def apply(self, changes: StoreChanges, salt: bytes) -> None:
-        """Back to the scenario, then `changes` replayed (a state file read at start), its
-        keys and secrets being markers made with `salt`. ValueError, with nothing changed,
-        for a record of a user or a static token this scenario does not have."""
-        known = {*self.users.pristine, *(u.user_id for u in changes.users)}
-        for cred in changes.records:
-            if cred.user_id not in known:
-                raise ValueError(
-                    f"credential {cred.credential_id} of user {cred.user_id!r}, "
-                    "who is not in the scenario"
-                )
-        if not set(changes.logged_out) <= self._static_tokens.keys():
-            raise ValueError("a logged-out token that is not in the scenario")
-        self.reset()
-        self.users.apply(salt, changes.signups, changes.users)
-        self.salt = salt
-        self._fingerprinted = True
-        notify, self._on_change = self._on_change, None  # nobody is listening yet
-        try:
-            if changes.records:
-                self._put(*changes.records)
-        finally:
-            self._on_change = notify
-        self._created = changes.created
-        self._rotated_away.update(changes.rotated_away)
-        self._logged_out.update(changes.logged_out)
-        self._changed = True
-        self._dropped()
-
-    def list_answer(
-        self,
-        header: str | None,
-        query_string: str,
-        pairs: Callable[[], Iterable[tuple[str, str]]],
-    ) -> tuple[str, bytes]:
-        """(user id, response bytes) of a list call: authenticated, filtered by the query
-        (`pairs` parses it, only when needed), serialized once per user and filter.
-
-        A static token's call is then remembered by its raw header and query string, so
-        repeating it (what load tests and polling clients do) costs one dict lookup.
-        """
-        hit = self._list_hits.get((header or "", query_string))
-        if hit is not None:
-            return hit
-        user = self.user_for_token(header)
-        where = parse_list_query(pairs(), self.profile, self.enums) if query_string else NO_FILTER
-        answer = user.user_id, self.list_body(user.user_id, where)
-        self._remember_hit(header, query_string, answer)
-        return answer
-
-    def _remember_hit(self, header: str | None, query_string: str, answer: Any) -> None:
-        if bearer_token(header) in self._static_tokens:
-            if len(self._list_hits) >= _CACHE_LIMIT:
-                self._list_hits.clear()
-            self._list_hits[(header or "", query_string)] = answer
-
-    def pending_list(
-        self,
-        header: str | None,
-        query_string: str,
-        pairs: Callable[[], Iterable[tuple[str, str]]],
-    ) -> tuple[str, bytes] | PendingList:
-        """As `list_answer`, but a large answer not serialized yet comes back unencoded:
-        its records (immutable) taken now, to encode away from the event loop, then
-        `remember_list`. Encoding 200,000 records takes seconds other clients must not
-        wait through."""
-        hit = self._list_hits.get((header or "", query_string))
-        if hit is not None:
-            return hit
-        user = self.user_for_token(header)
-        where = parse_list_query(pairs(), self.profile, self.enums) if query_string else NO_FILTER
-        cached = self._list_cache.get((user.user_id, where))
-        if cached is not None:
-            answer = user.user_id, cached
-            self._remember_hit(header, query_string, answer)
-            return answer
-        page, pagination = self._list_page(user.user_id, where)
-        pending = PendingList(
-            user.user_id, where, header, query_string, self._version, page, pagination,
-            self.profile, self.scenario.mask_keep,
-        )  # fmt: skip
-        if len(page) >= LARGE_LIST:
-            return pending
-        answer = user.user_id, self.list_body(user.user_id, where, (page, pagination))
-        self._remember_hit(header, query_string, answer)
-        return answer
-
-    def remember_list(self, pending: PendingList, body: bytes) -> None:
-        """Keep an answer encoded away from the loop, unless the store changed since."""
-        if pending.version != self._version:
-            return
-        if len(self._list_cache) >= _CACHE_LIMIT:
-            self._list_cache.clear()
-        self._list_cache[(pending.user_id, pending.where)] = body
-        self._remember_hit(pending.header, pending.query_string, (pending.user_id, body))
-
-    def remembered_list(self, header: str, query_string: str) -> tuple[str, bytes] | None:
-        """(user id, response bytes) of a list call `list_answer` has answered before and
-        nothing has changed since; None otherwise. Costs one dict lookup."""
-        return self._list_hits.get((header, query_string))
-
-    def list_body(
-        self,
-        user_id: str,
-        where: ListFilter,
-        taken: tuple[list[Credential], dict[str, Any]] | None = None,
-    ) -> bytes:
-        """The full list response envelope for one user and filter, serialized once
-        (`taken`: its page and pagination, when the caller has them already)."""
-        key = (user_id, where)
-        body = self._list_cache.get(key)
-        if body is None:
-            page, pagination = taken or self._list_page(user_id, where)
-            body = wire.credential_list_body(
-                page, self.profile, self.scenario.mask_keep, pagination
-            )
-            if len(self._list_cache) >= _CACHE_LIMIT:
-                self._list_cache.clear()
-            self._list_cache[key] = body
-        return body
-
-    def _list_page(
-        self, user_id: str, where: ListFilter
-    ) -> tuple[list[Credential], dict[str, Any]]:
-        """Every match, and the `pagination` of one page holding them all (the list
-        does not page; the sdk envelope still carries it)."""
-        items = self.credentials_of(user_id, where)
-        return items, Page().pagination(len(items))
 
     # ----------------------------------------------------------------- lifecycle
 
@@ -713,34 +489,6 @@ class Store:
             self._put(*changed)
         return results
 
-    def accounts_reached(self, user: User, result: lifecycle.VerifyResult) -> list[TradingAccount]:
-        """sdk verify: the trading accounts a credential reaches, as the official document
-        words it: the caller's own as they are; one another user connected as UNAVAILABLE
-        (under that account's id, which answers the caller 403); the others NEW, kept as
-        the caller's records so their ids work (enable, disable, update, disconnect; a
-        connect of that external account answers the same id). A revoked credential
-        reaches nothing: its own (disconnected) accounts are reported, nothing made up."""
-        cred = result.credential
-        if not result.verified:
-            if cred.status != self.enums.revoked_status:
-                return []
-            return [
-                a for a in self.accounts.backed_by(cred.credential_id) if a.user_id == user.user_id
-            ]
-        seed = self.scenario.seed
-
-        def seeded(identity: str) -> Callable[[int], str]:
-            # as before issue 24 for the first one; a later one (the first was
-            # disconnected since) draws again
-            return lambda n: uuid4_from(
-                rng_for(seed, "account", cred.credential_id, identity, *([n] if n else []))
-            )
-
-        return [
-            self.accounts.reached(user, cred, identity, seeded=seeded(identity))
-            for identity in result.identities
-        ]
-
     def rotate(
         self,
         user: User,
@@ -796,197 +544,12 @@ class Store:
         self.accounts.credential_revoked(revoked)
         return revoked
 
-    # ----------------------------------------------------------------- trading accounts
-
-    def account_json(self, account: TradingAccount) -> dict[str, Any]:
-        return wire.trading_account(
-            account, self.accounts.credentials_of(account), self.profile, self.enums
-        )
-
-    def connect(
-        self,
-        user: User,
-        credential_ids: Sequence[str],
-        *,
-        external_id: str,
-        venue: str | None = None,
-        nickname: str | None = None,
-        outcome: str | None = None,
-    ) -> TradingAccount:
-        """Connect the external account that these credentials of the caller reach."""
-        creds = [self.owned(user, cid) for cid in credential_ids]
-        account = self.accounts.connect(
-            user,
-            creds,
-            venue=venue,
-            external_id=external_id,
-            nickname=nickname,
-            outcome=lambda cred: self.venue_outcome(cred, outcome),
-        )
-        return account
-
-    def connect_fermata(
-        self, user: User, *, nickname: str | None = None, outcome: str | None = None
-    ) -> TradingAccount:
-        """POST /tradingAccount/connect with only `venue: FERMATA` (the official document);
-        the venue answers as the scenario's `venues:` or a fault's `venue:` says."""
-        verdict = outcome or self._venue_outcomes.get("FERMATA", "ok")
-        return self.accounts.connect_fermata(user, nickname=nickname, outcome=verdict)
-
-    def create_for_account(
-        self,
-        user: User,
-        trading_account_id: str,
-        *,
-        venue: str,
-        ctype: str | None = None,
-        name: str | None = None,
-        api_key: str | None = None,
-        api_secret: str | None = None,
-        api_passphrase: str | None = None,
-    ) -> Credential:
-        """A credential made for one of the caller's live accounts (the WebSocket API's
-        create names the account): checked first, then created and added to it."""
-        account = self.accounts.owned(user, trading_account_id)
-        lifecycle.next_account_status(
-            "update", account, self.enums.account_status_out(account.status)
-        )
-        if account.venue != venue:
-            raise VALIDATION_FAILED.error(
-                f"venue {venue} is not the trading account's venue ({account.venue})"
-            )
-        cred = self.create(
-            user,
-            venue=venue,
-            ctype=ctype,
-            name=name,
-            api_key=api_key,
-            api_secret=api_secret,
-            api_passphrase=api_passphrase,
-        )
-        self.accounts.attach(account, cred)
-        return cred
-
-    def connect_with_keys(
-        self,
-        user: User,
-        *,
-        venue: str,
-        api_key: str,
-        api_secret: str,
-        api_passphrase: str | None = None,
-        name: str | None = None,
-        kind: str | None = None,
-        outcome: str | None = None,
-    ) -> TradingAccount:
-        """The docs reference page's connect: venue keys in the body. The caller's live
-        credential with that key is used (its secret must match); without one, a
-        credential is created as /credential/create would. Errors change nothing: a
-        credential created for a connect that then fails is taken back."""
-        wanted = kind or "SPOT"
-        reached = lifecycle.identities(venue)
-        matching = [i for i in reached if account_type(i, self.enums.account_types) == wanted]
-        if not matching:
-            raise VALIDATION_FAILED.error(
-                f"accountType {wanted}: no such account on {venue} (accounts: {', '.join(reached)})"
-            )
-        existing = next(iter(self.live_with_key(user.user_id, venue, api_key)), None)
-        if existing is not None:
-            if existing.api_secret is not None and not self._same_secret(
-                existing.api_secret, api_secret
-            ):
-                raise INVALID_API_KEY.error(f"apiSecret does not match the {venue} key")
-            return self.connect(
-                user,
-                [existing.credential_id],
-                external_id=matching[0],
-                venue=venue,
-                nickname=name,
-                outcome=outcome,
-            )
-        saved = (self._created, self._changed)
-        cred = self.create(
-            user,
-            venue=venue,
-            api_key=api_key,
-            api_secret=api_secret,
-            api_passphrase=api_passphrase,
-        )
-        try:
-            return self.connect(
-                user,
-                [cred.credential_id],
-                external_id=matching[0],
-                venue=venue,
-                nickname=name,
-                outcome=outcome,
-            )
-        except ApiError:
-            # Take the new record back: it is in the overlay only, and nothing else changed.
-            cid = cred.credential_id.lower()
-            self._unindex(cid)
-            del self._overlay[cid]
-            self._sequence.pop(cid, None)
-            self._created, self._changed = saved
-            self._dropped()
-            raise
-
-    def change_account(self, user: User, trading_account_id: str, action: str) -> TradingAccount:
-        """enable, disable or disconnect."""
-        return self.accounts.change(user, trading_account_id, action)
-
-    def update_account(
-        self, user: User, trading_account_id: str, nickname: str | None
-    ) -> TradingAccount:
-        return self.accounts.rename(user, trading_account_id, nickname)
-
-    def accounts_page(self, user: User, where: AccountFilter) -> tuple[list[TradingAccount], int]:
-        """(the page of the caller's matching accounts, how many match), in list order."""
-        matches = sorted(
-            (
-                a
-                for a in self.accounts.of(user.user_id)
-                if (
-                    where.trading_account_ids is None
-                    or a.trading_account_id.lower() in where.trading_account_ids
-                )
-                and (where.venues is None or a.venue in where.venues)
-                and (where.statuses is None or a.status in where.statuses)
-                and (where.user_ids is None or a.user_id.lower() in where.user_ids)
-                and (where.tenant_ids is None or user.tenant_id in where.tenant_ids)
-            ),
-            key=account_sort_key,
-        )
-        start, end = where.page.cut(len(matches))
-        return matches[start:end], len(matches)
-
-    def account_list(self, user: User, where: AccountFilter) -> bytes:
-        """The trading account list envelope: filtered, ordered like credentials, paged."""
-        page, total = self.accounts_page(user, where)
-        data = [self.account_json(a) for a in page]
-        return wire.list_body(data, self.profile, where.page.pagination(total))
-
-    def operation_list(self, user: User, where: OperationFilter) -> bytes:
-        """The operation history envelope: newest first, filtered, paged."""
-        matches: list[AccountOperation] = [
-            op
-            for op in self.accounts.operations_of(user.user_id)
-            if (
-                where.trading_account_ids is None
-                or op.trading_account_id.lower() in where.trading_account_ids
-            )
-            and (where.operation_types is None or op.operation_type in where.operation_types)
-            and (where.start is None or op.created_at >= where.start)
-            and (where.end is None or op.created_at <= where.end)
-        ]
-        start, end = where.page.cut(len(matches))
-        data = [wire.operation(op, self.profile) for op in matches[start:end]]
-        return wire.list_body(data, self.profile, where.page.pagination(len(matches)))
-
-
-def _matches(cred: Credential, where: ListFilter) -> bool:
-    return (
-        (where.types is None or cred.type in where.types)
-        and (where.statuses is None or cred.status in where.statuses)
-        and (where.credential_ids is None or cred.credential_id.lower() in where.credential_ids)
-    )
+    def _take_back(self, cred: Credential, saved: tuple[int, bool]) -> None:
+        """Undo the `create` of a record a failed connect made: it is in the overlay only,
+        and nothing else changed since `saved` (the created count and changed flag)."""
+        cid = cred.credential_id.lower()
+        self._unindex(cid)
+        del self._overlay[cid]
+        self._sequence.pop(cid, None)
+        self._created, self._changed = saved
+        self._dropped()
