@@ -27,40 +27,43 @@ __all__ = [
     "__version__",
     "load_scenario",
     "make_app",
+    "openapi_document",
 ]
 
 if TYPE_CHECKING:
+    from cadenza_mock.contract.errors import ApiError, ScenarioError
+    from cadenza_mock.contract.model import User
     from cadenza_mock.engine.journal import Headers, JournalEntry
     from cadenza_mock.engine.persist import StateFileError
-    from cadenza_mock.errors import ApiError, ScenarioError
-    from cadenza_mock.handle import MockHandle
     from cadenza_mock.http.app import make_app
-    from cadenza_mock.model import User
-    from cadenza_mock.remote import RemoteError, RemoteMock
+    from cadenza_mock.run.server import HandlerError, MockServer
     from cadenza_mock.scenario import Scenario, load_scenario
     from cadenza_mock.scenario.fault_spec import FaultSpec
-    from cadenza_mock.server import HandlerError, MockServer
+    from cadenza_mock.specs.openapi import openapi_document
+    from cadenza_mock.testing.handle import MockHandle
+    from cadenza_mock.testing.remote import RemoteError, RemoteMock
 
 # Lazy attributes keep `import cadenza_mock` cheap: the pytest plugin is imported by every
 # pytest run in a project that installs us, whether or not a test uses the mock.
 # The fixture is a `MockHandle` (a `MockServer`, or a `RemoteMock` with --cadenza-url):
 # annotate tests with that; the rest are what its methods take, return and raise.
 _LAZY = {
-    "ApiError": "cadenza_mock.errors",
-    "ScenarioError": "cadenza_mock.errors",
+    "ApiError": "cadenza_mock.contract.errors",
+    "ScenarioError": "cadenza_mock.contract.errors",
     "make_app": "cadenza_mock.http.app",
     "Scenario": "cadenza_mock.scenario",
     "load_scenario": "cadenza_mock.scenario",
-    "MockServer": "cadenza_mock.server",
-    "HandlerError": "cadenza_mock.server",
-    "MockHandle": "cadenza_mock.handle",
-    "RemoteMock": "cadenza_mock.remote",
-    "RemoteError": "cadenza_mock.remote",
+    "MockServer": "cadenza_mock.run.server",
+    "HandlerError": "cadenza_mock.run.server",
+    "MockHandle": "cadenza_mock.testing.handle",
+    "RemoteMock": "cadenza_mock.testing.remote",
+    "RemoteError": "cadenza_mock.testing.remote",
     "JournalEntry": "cadenza_mock.engine.journal",
     "Headers": "cadenza_mock.engine.journal",
     "FaultSpec": "cadenza_mock.scenario.fault_spec",
-    "User": "cadenza_mock.model",
+    "User": "cadenza_mock.contract.model",
     "StateFileError": "cadenza_mock.engine.persist",
+    "openapi_document": "cadenza_mock.specs.openapi",
 }
 
 

@@ -2,6 +2,6 @@
 
 import sys
 
-from cadenza_mock.cli import main
+from cadenza_mock.run.cli import main
 
 sys.exit(main())

@@ -18,19 +18,19 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from cadenza_mock.model import is_bundled_name
+from cadenza_mock.contract.model import is_bundled_name
 
 if TYPE_CHECKING:
     from aiohttp import web
 
-    from cadenza_mock.handle import MockHandle, ScenarioCache, SourceLike
-    from cadenza_mock.remote import RemoteMock
     from cadenza_mock.scenario import Scenario
+    from cadenza_mock.testing.handle import MockHandle, ScenarioCache, SourceLike
+    from cadenza_mock.testing.remote import RemoteMock
 
 MARKER = "cadenza_scenario"
 OPTIONS_MARKER = "cadenza_mock"  # @pytest.mark.cadenza_mock(strict=True): fixture options
 MARKER_OPTIONS = ("strict", "tls")
-PROFILES = ("docs", "sdk")  # cadenza_mock.model.PROFILE_NAMES, without importing it
+PROFILES = ("docs", "sdk")  # cadenza_mock.contract.model.PROFILE_NAMES, without importing it
 URL_ENV = "CADENZA_MOCK_URL"
 ADMIN_TOKEN_ENV = "CADENZA_MOCK_ADMIN_TOKEN"
 
@@ -211,7 +211,7 @@ def _cache(config: pytest.Config) -> ScenarioCache:
     """One scenario cache per run (per xdist worker), shared by every fixture."""
     cache = config.stash.get(_CACHE, None)
     if cache is None:
-        from cadenza_mock.handle import ScenarioCache
+        from cadenza_mock.testing.handle import ScenarioCache
 
         cache = ScenarioCache(profile=settings_of(config).profile)
         config.stash[_CACHE] = cache
@@ -285,8 +285,8 @@ def cadenza_mock_scenario(
     request: pytest.FixtureRequest, cadenza_mock_source: SourceLike
 ) -> Scenario:
     """The validated Scenario of this test (users, tokens); parsed once per run and source."""
-    from cadenza_mock.errors import ScenarioError
-    from cadenza_mock.handle import describe_source
+    from cadenza_mock.contract.errors import ScenarioError
+    from cadenza_mock.testing.handle import describe_source
 
     try:
         return _cache(request.config).get(cadenza_mock_source)
@@ -302,7 +302,7 @@ def _open_namespace(remote: RemoteMock, config: pytest.Config) -> None:
     """A namespace of its own on the shared server for this process (each xdist worker):
     tests in parallel, or other jobs on the same server, never see each other's state.
     A server without namespaces is used as is by a serial run; a parallel one fails."""
-    from cadenza_mock.remote import RemoteError
+    from cadenza_mock.testing.remote import RemoteError
 
     worker_input = getattr(config, "workerinput", None)  # set on xdist workers only
     worker = str(worker_input["workerid"]) if worker_input else "main"
@@ -328,7 +328,7 @@ def cadenza_mock_server(pytestconfig: pytest.Config) -> Iterator[MockHandle]:
     _mark_used(pytestconfig)
     settings = settings_of(pytestconfig)
     if settings.url:
-        from cadenza_mock.remote import RemoteError, RemoteMock
+        from cadenza_mock.testing.remote import RemoteError, RemoteMock
 
         remote = RemoteMock(
             settings.url, admin_token=settings.admin_token, scenario_cache=_cache(pytestconfig)
@@ -345,8 +345,8 @@ def cadenza_mock_server(pytestconfig: pytest.Config) -> Iterator[MockHandle]:
                 remote.stop()  # its namespace goes with the session
             return
         pytest.fail(problem, pytrace=False)
-    from cadenza_mock.errors import ScenarioError
-    from cadenza_mock.server import MockServer
+    from cadenza_mock.contract.errors import ScenarioError
+    from cadenza_mock.run.server import MockServer
 
     try:
         server = MockServer(
@@ -373,7 +373,7 @@ def cadenza_mock_tls_server(pytestconfig: pytest.Config) -> Iterator[MockHandle]
             "container, serve it with --tls and give its https:// address to --cadenza-url",
             pytrace=False,
         )
-    from cadenza_mock.server import MockServer
+    from cadenza_mock.run.server import MockServer
 
     server = MockServer(
         settings.scenario,
@@ -393,7 +393,7 @@ def cadenza_mock(
     cadenza_mock_scenario: Scenario,
 ) -> Iterator[MockHandle]:
     """The mock in this test's scenario, pristine: .url .token .auth_headers .requests .load()."""
-    from cadenza_mock.remote import RemoteError
+    from cadenza_mock.testing.remote import RemoteError
 
     options = _marker_options(request)
     strict = options["strict"]

@@ -88,7 +88,7 @@ DOCUMENTED_IDENTITIES = {
 
 
 def iso_from_ms(ms: int) -> str:
-    """The sdk's ISO twin of a ms timestamp, computed independently of cadenza_mock.wire."""
+    """The sdk's ISO twin of a ms timestamp, computed apart from contract/wire.py."""
     stamp = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=ms)
     return stamp.strftime("%Y-%m-%dT%H:%M:%S.") + f"{stamp.microsecond // 1000:03d}Z"
 

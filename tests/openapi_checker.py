@@ -15,10 +15,10 @@ from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
+from cadenza_mock.contract.model import PROFILE_NAMES
+from cadenza_mock.contract.operations import OPENAPI_PATH
 from cadenza_mock.http.observer import ObservedResponse
-from cadenza_mock.model import PROFILE_NAMES
-from cadenza_mock.openapi import ENVELOPE_KEYS, openapi_document
-from cadenza_mock.operations import OPENAPI_PATH
+from cadenza_mock.specs.openapi import ENVELOPE_KEYS, openapi_document
 
 _INJECTED_POINTER = "/components/responses/InjectedError/content/application~1json/schema"
 # Headers a status must carry (cadenza-api.md: 429 has Retry-After; HTTP: 405 has Allow).

@@ -1,5 +1,5 @@
 """pytest plugin of this suite: every response a test gets from an in-process mock must
-conform to the OpenAPI document (cadenza_mock.openapi, checked by openapi_checker.py), or
+conform to the OpenAPI document (cadenza_mock.specs.openapi, checked by openapi_checker.py), or
 the run fails.
 
 It installs a process-wide response observer for the whole session, so every app that
@@ -82,7 +82,7 @@ def _openapi_conformance(request: pytest.FixtureRequest) -> Iterator[Recorder]:
         more = f"\n... and {len(found) - REPORT_LIMIT} more" if len(found) > REPORT_LIMIT else ""
         pytest.fail(
             f"{len(found)} of {len(recorder.seen)} distinct responses do not conform to the "
-            f"OpenAPI document (cadenza_mock/openapi.py):\n{shown}{more}",
+            f"OpenAPI document (cadenza_mock/specs/openapi.py):\n{shown}{more}",
             pytrace=False,
         )
 

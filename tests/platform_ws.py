@@ -97,8 +97,8 @@ def assert_shape(name: str, instance: Any, *, closed: bool = True) -> None:
 
 def rpc_schema(method: str, kind: str) -> str:
     """`rpcListCredentialsResult` for ("query.credential.list", "Result"), from the stem
-    each RPC method names (cadenza_mock.rpc.METHODS)."""
-    from cadenza_mock.rpc import METHODS
+    each RPC method names (cadenza_mock.http.rpc.METHODS)."""
+    from cadenza_mock.http.rpc import METHODS
 
     return f"rpc{METHODS[method].schema}{kind}"
 

@@ -14,7 +14,7 @@ import requests
 from _api import assert_error
 
 from cadenza_mock import MockServer
-from cadenza_mock.remote import RemoteMock
+from cadenza_mock.testing.remote import RemoteMock
 
 STORED = "/__admin/trading-accounts"
 CONNECT = "/api/v3/tradingAccount/connect"

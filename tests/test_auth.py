@@ -351,10 +351,10 @@ async def test_clock_rejects_advances_it_cannot_represent(api, raw):
 
 def test_issued_sessions_are_bounded_and_used_refresh_tokens_dropped(monkeypatch):
     """Logins in a long-running server keep at most MAX_SESSIONS sessions."""
+    from cadenza_mock.contract.model import User
     from cadenza_mock.engine import auth
     from cadenza_mock.engine.clock import Clock
     from cadenza_mock.engine.users import Users
-    from cadenza_mock.model import User
 
     monkeypatch.setattr(auth, "MAX_SESSIONS", 5)
     user = User("4b6f0d1e-8c2a-4f57-9a63-2d1e7f0b5c11", "a@example.com", password="pw")

@@ -17,7 +17,7 @@ import requests
 from _api import JOURNAL, LOGIN, USER, Api, assert_error
 from support import ALICE, bearer
 
-from cadenza_mock.server import MockServer
+from cadenza_mock.run.server import MockServer
 
 SIGNUP = "/api/v3/auth/signup"
 RECOVER = "/api/v3/auth/recover"

@@ -10,7 +10,7 @@ import requests
 from support import LIST, REPO, run_cli, write
 
 from cadenza_mock import __version__
-from cadenza_mock.cli import build_parser, main
+from cadenza_mock.run.cli import build_parser, main
 from cadenza_mock.scenario import bundled_descriptions, bundled_names
 from cadenza_mock.version import uvloop_version
 

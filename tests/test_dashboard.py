@@ -18,12 +18,12 @@ from openapi_checker import ResponseChecker
 from support import ALICE, LIST, write
 
 from cadenza_mock import MockServer
+from cadenza_mock.contract.operations import DASHBOARD_ASSETS
 from cadenza_mock.engine.journal import Journal
 from cadenza_mock.http import journal_stream
 from cadenza_mock.http.keys import STATE
 from cadenza_mock.http.observer import ObservedResponse, set_default_observer
 from cadenza_mock.http.ui import DASHBOARD_DIR as FILES
-from cadenza_mock.operations import DASHBOARD_ASSETS
 
 UI = "/__admin/ui"
 STREAM = "/__admin/requests/stream"

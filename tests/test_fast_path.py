@@ -17,7 +17,7 @@ import requests
 from support import LIST
 
 from cadenza_mock.http.observer import set_default_observer
-from cadenza_mock.server import MockServer
+from cadenza_mock.run.server import MockServer
 
 TOKEN = "alice-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}

@@ -16,7 +16,7 @@ import requests
 from support import ALICE, LIST, bearer, write
 
 from cadenza_mock import MockServer
-from cadenza_mock.errors import ScenarioError
+from cadenza_mock.contract.errors import ScenarioError
 from cadenza_mock.scenario import load_scenario
 
 FAULTS = "/__admin/faults"

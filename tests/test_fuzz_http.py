@@ -1253,7 +1253,7 @@ def test_sdk_admin_scenario_errors_have_details(content_type, body):
 
 @pytest.mark.parametrize("profile", sorted(set(SCENARIOS.values())))
 def test_the_document_lists_413_for_admin_bodies(profile):
-    from cadenza_mock.openapi import openapi_document
+    from cadenza_mock.specs.openapi import openapi_document
 
     paths = openapi_document(profile)["paths"]
     missing = [

@@ -34,7 +34,7 @@ from hypothesis import strategies as st
 from support import FUZZ
 
 from cadenza_mock import MockServer
-from cadenza_mock.errors import ScenarioError
+from cadenza_mock.contract.errors import ScenarioError
 from cadenza_mock.scenario import load_scenario, load_scenario_text
 
 REPO = Path(__file__).resolve().parent.parent

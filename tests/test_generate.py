@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from support import ALICE, LIST, write
 
-from cadenza_mock.model import PROFILES
+from cadenza_mock.contract.model import PROFILES
 from cadenza_mock.scenario import generate as gen
 from cadenza_mock.scenario import load_scenario
 

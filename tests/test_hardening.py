@@ -173,7 +173,7 @@ def test_bad_yaml_in_admin_bodies_is_400(mock, text):
 
 @pytest.mark.parametrize("text", ADMIN_YAML, ids=range(len(ADMIN_YAML)))
 def test_bad_yaml_is_a_located_scenario_error(text):
-    from cadenza_mock.errors import ScenarioError
+    from cadenza_mock.contract.errors import ScenarioError
 
     with pytest.raises(ScenarioError) as caught:
         load_scenario_text(text)

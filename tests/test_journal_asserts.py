@@ -347,7 +347,7 @@ def test_unknown_requests_are_unknown_routes_and_methods_only(mock: MockHandle) 
 
 def test_entries_with_hints_are_unknown_requests() -> None:
     """Hints come from the near-miss hinting; any entry carrying one counts."""
-    from cadenza_mock.handle import _describe_unknown, _unknown
+    from cadenza_mock.testing.handle import _describe_unknown, _unknown
 
     entry = JournalEntry(
         seq=1,
@@ -408,7 +408,7 @@ def test_without_hints_only_routes_and_methods_count() -> None:
 
 
 def test_admin_token_advice_for_403_and_other_statuses() -> None:
-    from cadenza_mock.remote import _token_advice
+    from cadenza_mock.testing.remote import _token_advice
 
     locked = _token_advice(403, token_given=False)
     assert "--cadenza-admin-token" in locked and "CADENZA_MOCK_ADMIN_TOKEN" in locked

@@ -7,12 +7,13 @@ import pkgutil
 import subprocess
 import sys
 
+import cadenza_mock.contract
 import cadenza_mock.engine
 import cadenza_mock.scenario
 
-LOWER_LAYERS = ["cadenza_mock.model", "cadenza_mock.wire", "cadenza_mock.errors"] + [
+LOWER_LAYERS = [
     module.name
-    for package in (cadenza_mock.scenario, cadenza_mock.engine)
+    for package in (cadenza_mock.contract, cadenza_mock.scenario, cadenza_mock.engine)
     for module in pkgutil.walk_packages(package.__path__, package.__name__ + ".")
 ]
 

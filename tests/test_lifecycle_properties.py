@@ -18,12 +18,12 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
-from cadenza_mock import wire
+from cadenza_mock.contract import wire
+from cadenza_mock.contract.errors import ApiError
+from cadenza_mock.contract.model import venue_account
 from cadenza_mock.engine.lifecycle import identities
 from cadenza_mock.engine.query import NO_FILTER
 from cadenza_mock.engine.store import Store
-from cadenza_mock.errors import ApiError
-from cadenza_mock.model import venue_account
 from cadenza_mock.scenario import load_scenario
 
 SETTINGS = settings(

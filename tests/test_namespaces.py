@@ -21,7 +21,7 @@ import requests
 
 from cadenza_mock.engine.namespaces import Namespaces
 from cadenza_mock.engine.state import MockState
-from cadenza_mock.server import MockServer
+from cadenza_mock.run.server import MockServer
 from tests.support import bearer, run_cli
 
 LIST = "/api/v3/credential/list"

@@ -16,12 +16,12 @@ from hypothesis import strategies as st
 from support import ALICE, FUZZ, LIST, REPO
 
 from cadenza_mock import MockServer
+from cadenza_mock.contract.model import PROFILES
+from cadenza_mock.contract.operations import ADMIN_PREFIX, OPERATIONS
 from cadenza_mock.engine.hints import MAX_HINTS, hints
 from cadenza_mock.engine.query import query_parameters
 from cadenza_mock.http.middleware import HINT_HEADER, MAX_HINT_HEADER, hint_header
-from cadenza_mock.model import PROFILES
-from cadenza_mock.openapi import openapi_document
-from cadenza_mock.operations import ADMIN_PREFIX, OPERATIONS
+from cadenza_mock.specs.openapi import openapi_document
 
 CREATE = "/api/v3/credential/create"
 VERIFY = "/api/v3/credential/verify"
@@ -520,8 +520,8 @@ def test_query_vocabulary_matches_the_openapi_document() -> None:
 def test_every_operation_body_names_a_request_schema() -> None:
     """hints find an operation's fields through schemas.COMPONENT_NAMES: it must name the
     schemas the OpenAPI document publishes, for every operation with a body."""
-    from cadenza_mock.openapi_schemas import component_schemas
-    from cadenza_mock.schemas import COMPONENT_NAMES, REQUEST_SCHEMAS, component_schema
+    from cadenza_mock.contract.schemas import COMPONENT_NAMES, REQUEST_SCHEMAS, component_schema
+    from cadenza_mock.specs.openapi_schemas import component_schemas
 
     bodies = {op.body for op in OPERATIONS if op.body is not None}
     assert bodies == set(COMPONENT_NAMES.values())
@@ -595,7 +595,7 @@ def test_any_query_and_body_answer_as_without_hints(
 
 
 def test_the_openapi_document_declares_the_hint_header() -> None:
-    from cadenza_mock.openapi import openapi_document
+    from cadenza_mock.specs.openapi import openapi_document
 
     for profile in ("docs", "sdk"):
         document = openapi_document(profile)

@@ -4,7 +4,7 @@ official clients are generated from) over every REST operation the mock serves.
 The document is not ours and is never copied into this repository: it is read from
 `../shared/cadenza-openapi.yaml` beside the checkout (CI has it there); elsewhere these
 tests skip and say so. Its operations are filtered to the ones the mock's route table
-(cadenza_mock/operations.py) serves, so an operation served later is checked the day it
+(cadenza_mock/contract/operations.py) serves, so an operation served later is checked the day it
 is added. The mock serves the `sdk` profile (the official clients' vocabulary) and is
 reset before each case: a logout or revoke in one case cannot change the next.
 
@@ -30,8 +30,8 @@ import yaml
 from hypothesis import HealthCheck, settings
 from support import REPO
 
-from cadenza_mock.operations import API_PREFIX, OPERATIONS
-from cadenza_mock.server import MockServer
+from cadenza_mock.contract.operations import API_PREFIX, OPERATIONS
+from cadenza_mock.run.server import MockServer
 
 OFFICIAL = REPO.parent / "shared" / "cadenza-openapi.yaml"
 EXAMPLES = int(os.environ.get("CADENZA_OFFICIAL_EXAMPLES", "8"))

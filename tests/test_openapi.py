@@ -18,12 +18,12 @@ from openapi_spec_validator import validate
 from support import ALICE, LIST
 
 import cadenza_mock
-from cadenza_mock.errors import ADMIN_DISABLED
+from cadenza_mock.contract.errors import ADMIN_DISABLED
+from cadenza_mock.contract.model import PROFILES
+from cadenza_mock.contract.operations import OPENAPI_PATH, OPERATIONS
 from cadenza_mock.http.app import make_app
 from cadenza_mock.http.observer import ObservedResponse
-from cadenza_mock.model import PROFILES
-from cadenza_mock.openapi import ENVELOPE_KEYS, openapi_document
-from cadenza_mock.operations import OPENAPI_PATH, OPERATIONS
+from cadenza_mock.specs.openapi import ENVELOPE_KEYS, openapi_document
 
 PROFILE_NAMES = ("docs", "sdk")
 BOB = {"Authorization": "Bearer bob-token"}
@@ -139,8 +139,8 @@ def test_list_parameters_are_the_profiles_names(profile, names):
 
 
 def test_request_bodies_are_the_servers_own_schemas():
-    """The document reuses cadenza_mock.schemas, so request validation and docs agree."""
-    from cadenza_mock.schemas import REQUEST_SCHEMAS
+    """The document reuses cadenza_mock.contract.schemas, so request validation and docs agree."""
+    from cadenza_mock.contract.schemas import REQUEST_SCHEMAS
 
     for profile in PROFILE_NAMES:
         schemas = openapi_document(profile)["components"]["schemas"]

@@ -19,13 +19,13 @@ import httpx
 import pytest
 import requests
 
-import cadenza_mock.remote
-import cadenza_mock.server
+import cadenza_mock.run.server
+import cadenza_mock.testing.remote
 
 # In-process pytester runs drop modules first imported inside them; a library imported
 # half in one inner run and half in the next mixes class identities (requests' CookieJar
 # check fails). Importing the downstream clients and our modules here keeps them loaded.
-_PRELOADED = (aiohttp, httpx, requests, cadenza_mock.remote, cadenza_mock.server)
+_PRELOADED = (aiohttp, httpx, requests, cadenza_mock.testing.remote, cadenza_mock.run.server)
 
 LIST = "/api/v3/credential/list"
 # The explicit BINANCE record of the bundled `default` scenario (scenarios/default.yaml):

@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from cadenza_mock.contract.errors import ApiError
+from cadenza_mock.contract.model import PROFILES
 from cadenza_mock.engine.query import NO_FILTER, parse_list_query
-from cadenza_mock.errors import ApiError
-from cadenza_mock.model import PROFILES
 
 DOCS = PROFILES["docs"]
 SDK = PROFILES["sdk"]

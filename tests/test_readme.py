@@ -77,7 +77,7 @@ def test_readme_scripts_run(name: str, tmp_path: Path) -> None:
 
 def test_the_errors_table_lists_every_catalogue_row():
     """Each (status, errno) the mock can answer has a row in the README's Errors table."""
-    from cadenza_mock.errors import CATALOGUE
+    from cadenza_mock.contract.errors import CATALOGUE
 
     match = re.search(r"^## Errors\n(.*?)(?=^## )", README.read_text(encoding="utf-8"), re.M | re.S)
     assert match

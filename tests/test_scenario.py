@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from support import LIST, bearer, write
 
-from cadenza_mock.errors import ScenarioError
+from cadenza_mock.contract.errors import ScenarioError
+from cadenza_mock.contract.wire import mask_api_key
 from cadenza_mock.scenario import bundled_names, load_scenario
-from cadenza_mock.wire import mask_api_key
 
 ALICE_ID = "4b6f0d1e-8c2a-4f57-9a63-2d1e7f0b5c11"
 CRED_ID = "11111111-2222-4333-8444-555555555555"
@@ -526,7 +526,7 @@ def test_disagreeing_iso_twin_is_an_error(tmp_path):
 def test_bundled_scenarios_serve_in_both_profiles(profile, many_scenario):
     """`--profile sdk` / `--cadenza-profile sdk` work with every bundled scenario, except
     the `sdk` one, which is written in the sdk vocabulary on purpose."""
-    from cadenza_mock.model import PROFILES
+    from cadenza_mock.contract.model import PROFILES
     from cadenza_mock.scenario import bundled_names
 
     names = [n for n in bundled_names() if n != "sdk" and n != "many"]

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from cadenza_mock.errors import ScenarioError
-from cadenza_mock.model import PROFILES, venue_account
+from cadenza_mock.contract.errors import ScenarioError
+from cadenza_mock.contract.model import PROFILES, venue_account
 from cadenza_mock.scenario import Scenario, load_scenario, load_scenario_text
 
 NAME = "accounts.yaml"

@@ -12,7 +12,7 @@ import pytest
 from support import run_cli, write
 
 from cadenza_mock import MockServer
-from cadenza_mock.errors import ScenarioError
+from cadenza_mock.contract.errors import ScenarioError
 from cadenza_mock.scenario import bundled_dir, bundled_names, load_scenario
 
 SECRET = "s3cr3t-never-shown"

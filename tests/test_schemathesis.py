@@ -35,8 +35,8 @@ import requests
 import schemathesis
 from hypothesis import HealthCheck, settings
 
-from cadenza_mock.operations import OPENAPI_PATH
-from cadenza_mock.server import MockServer
+from cadenza_mock.contract.operations import OPENAPI_PATH
+from cadenza_mock.run.server import MockServer
 
 # The scenario each profile is fuzzed with.
 SCENARIOS = {"docs": "default", "sdk": "sdk"}

@@ -8,7 +8,7 @@ import pytest
 import requests
 from support import LIST, write
 
-from cadenza_mock.errors import ScenarioError
+from cadenza_mock.contract.errors import ScenarioError
 from cadenza_mock.scenario import load_scenario
 
 SECRETS = {

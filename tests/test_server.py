@@ -12,10 +12,10 @@ import pytest
 import requests
 
 from cadenza_mock import MockServer
-from cadenza_mock.errors import ScenarioError
-from cadenza_mock.handle import ScenarioCache
-from cadenza_mock.remote import RemoteError, RemoteMock
-from cadenza_mock.server import HandlerError
+from cadenza_mock.contract.errors import ScenarioError
+from cadenza_mock.run.server import HandlerError
+from cadenza_mock.testing.handle import ScenarioCache
+from cadenza_mock.testing.remote import RemoteError, RemoteMock
 
 LIST = "/api/v3/credential/list"
 REVOKE = "/api/v3/credential/revoke"
@@ -375,7 +375,7 @@ def test_a_load_gives_back_what_serve_froze_at_start() -> None:
     import weakref
 
     from cadenza_mock.engine.state import MockState
-    from cadenza_mock.foreground import refreeze_after_load
+    from cadenza_mock.run.foreground import refreeze_after_load
 
     gc.collect()
     gc.disable()

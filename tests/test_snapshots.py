@@ -9,8 +9,8 @@ import pytest
 import requests
 from support import LIST
 
-from cadenza_mock.remote import RemoteError, RemoteMock
-from cadenza_mock.server import MockServer
+from cadenza_mock.run.server import MockServer
+from cadenza_mock.testing.remote import RemoteError, RemoteMock
 
 CREATE = "/api/v3/credential/create"
 REVOKE = "/api/v3/credential/revoke"

@@ -18,9 +18,9 @@ from centrifuge import Client
 from support import ALICE, LIST, Served, bearer, run_cli, write
 
 from cadenza_mock import MockServer, StateFileError
+from cadenza_mock.contract.errors import ApiError
 from cadenza_mock.engine import persist
 from cadenza_mock.engine.state import MockState
-from cadenza_mock.errors import ApiError
 
 API = "/api/v3"
 J = {"Content-Type": "application/json"}

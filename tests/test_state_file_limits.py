@@ -32,11 +32,11 @@ from test_state_file import (
 )
 
 from cadenza_mock import MockServer, StateFileError
+from cadenza_mock.contract.schemas import MAX_JSON_DEPTH
 from cadenza_mock.engine import persist
 from cadenza_mock.engine.clock import LAST_MS
 from cadenza_mock.engine.fingerprints import SALT_BYTES
 from cadenza_mock.engine.state import MockState
-from cadenza_mock.schemas import MAX_JSON_DEPTH
 
 API = "/api/v3"
 HELD = "another cadenza-mock"

@@ -13,11 +13,11 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
-from cadenza_mock import wire
+from cadenza_mock.contract import wire
+from cadenza_mock.contract.errors import ALREADY_EXIST, ApiError
+from cadenza_mock.contract.model import Credential
 from cadenza_mock.engine.query import ListFilter
 from cadenza_mock.engine.store import Store, build_index, index_keys, sort_key
-from cadenza_mock.errors import ALREADY_EXIST, ApiError
-from cadenza_mock.model import Credential
 from cadenza_mock.scenario import load_scenario
 
 SETTINGS = settings(

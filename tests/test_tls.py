@@ -17,8 +17,8 @@ import trustme
 import urllib3
 from support import LIST, run_cli
 
-from cadenza_mock.server import MockServer
-from cadenza_mock.tls import TlsError
+from cadenza_mock.run.server import MockServer
+from cadenza_mock.run.tls import TlsError
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ import pytest
 from test_readme import TESTS
 
 import cadenza_mock
-from cadenza_mock.handle import MockHandle
+from cadenza_mock.testing.handle import MockHandle
 
 EXAMPLES = Path(__file__).resolve().parent / "examples" / "test_typed_usage.py"
 
@@ -56,7 +56,7 @@ def test_import_stays_cheap() -> None:
         "import sys, cadenza_mock\n"
         "heavy = sorted(m for m in sys.modules if m.split('.')[0] in "
         "('aiohttp', 'yaml', 'faker', 'multidict'))\n"
-        "print(heavy, 'cadenza_mock.handle' in sys.modules)\n"
+        "print(heavy, 'cadenza_mock.testing.handle' in sys.modules)\n"
         "cadenza_mock.MockHandle\n"
         "print('aiohttp' in sys.modules)\n"
     )

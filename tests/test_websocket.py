@@ -581,7 +581,7 @@ async def test_cached_query_answers_follow_every_change(mock: Any, raw: Any) -> 
 
 
 async def test_the_asyncapi_document_describes_every_rpc_method(mock: Any) -> None:
-    from cadenza_mock.rpc import METHODS
+    from cadenza_mock.http.rpc import METHODS
 
     r = await mock.get("/api/v3/asyncapi.json")  # no token needed, like the OpenAPI one
     assert r.status == 200
@@ -633,7 +633,7 @@ async def test_a_malformed_fault_sends_half_a_reply(mock: Any, raw: Any) -> None
 async def test_a_bug_in_an_rpc_is_error_100_and_the_connection_stays(
     raw: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from cadenza_mock import rpc
+    from cadenza_mock.http import rpc
 
     def broken(*_: Any) -> Any:
         raise RuntimeError("a bug")

@@ -310,7 +310,7 @@ def _bearer(token: str) -> dict[str, str]:
 
 async def test_every_rpc_method_answers_in_its_documented_shape(mock: Any) -> None:
     """One valid call of each method, params and result checked against the document."""
-    from cadenza_mock.rpc import METHODS
+    from cadenza_mock.http.rpc import METHODS
 
     account = await connect_account(mock)
     socket = await open_socket(mock)

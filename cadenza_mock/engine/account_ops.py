@@ -5,12 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from cadenza_mock import wire
-from cadenza_mock.engine import lifecycle
-from cadenza_mock.engine.accounts import Accounts, account_sort_key
-from cadenza_mock.engine.query import AccountFilter, OperationFilter
-from cadenza_mock.errors import INVALID_API_KEY, VALIDATION_FAILED, ApiError
-from cadenza_mock.model import (
+from cadenza_mock.contract import wire
+from cadenza_mock.contract.errors import INVALID_API_KEY, VALIDATION_FAILED, ApiError
+from cadenza_mock.contract.model import (
     AccountOperation,
     Credential,
     ProfileEnums,
@@ -18,6 +15,9 @@ from cadenza_mock.model import (
     User,
     account_type,
 )
+from cadenza_mock.engine import lifecycle
+from cadenza_mock.engine.accounts import Accounts, account_sort_key
+from cadenza_mock.engine.query import AccountFilter, OperationFilter
 from cadenza_mock.scenario import Scenario
 from cadenza_mock.seeded import rng_for, uuid4_from
 

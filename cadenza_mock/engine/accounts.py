@@ -12,9 +12,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Iterable, Sequence
 
-from cadenza_mock.engine import lifecycle
-from cadenza_mock.engine.clock import Clock
-from cadenza_mock.errors import (
+from cadenza_mock.contract.errors import (
     ACCOUNT_NOT_FOUND,
     ALREADY_CONNECTED,
     ALREADY_REVOKED,
@@ -26,7 +24,7 @@ from cadenza_mock.errors import (
 
 # account_type and venue_account are defined on the ground floor, since scenario files use
 # them too; re-exported here for the store and the tests.
-from cadenza_mock.model import (
+from cadenza_mock.contract.model import (
     AccountOperation,
     Credential,
     ProfileEnums,
@@ -36,6 +34,8 @@ from cadenza_mock.model import (
     reached_account,
     venue_account,
 )
+from cadenza_mock.engine import lifecycle
+from cadenza_mock.engine.clock import Clock
 from cadenza_mock.seeded import rng_for, uuid4_from
 
 DISCONNECTED = "DISCONNECTED"

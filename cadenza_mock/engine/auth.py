@@ -16,11 +16,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from cadenza_mock.contract.errors import INVALID_LOGIN, INVALID_REFRESH_TOKEN
+from cadenza_mock.contract.model import Session, User
 from cadenza_mock.engine.clock import Clock
 from cadenza_mock.engine.fingerprints import fingerprint, new_salt
 from cadenza_mock.engine.users import Users
-from cadenza_mock.errors import INVALID_LOGIN, INVALID_REFRESH_TOKEN
-from cadenza_mock.model import Session, User
 from cadenza_mock.seeded import rng_for, token, uuid4_from
 
 ACCESS_TTL_SECONDS = 3600

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from operator import attrgetter
 
+from cadenza_mock.contract.model import Credential
 from cadenza_mock.engine.query import ListFilter
-from cadenza_mock.model import Credential
 
 # List order: createdAt ascending, then credentialId (stable across runs).
 sort_key: Callable[[Credential], tuple[int, str]] = attrgetter("created_at", "credential_id")

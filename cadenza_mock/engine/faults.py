@@ -17,10 +17,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from cadenza_mock.contract.errors import RATE_LIMITED, ApiError
+from cadenza_mock.contract.model import User
 from cadenza_mock.engine.auth import bearer_token
 from cadenza_mock.engine.journal import redact_body
-from cadenza_mock.errors import RATE_LIMITED, ApiError
-from cadenza_mock.model import User
 from cadenza_mock.scenario import fault_spec
 from cadenza_mock.scenario.faults import is_glob, unknown_user
 

@@ -21,12 +21,12 @@ from collections.abc import Iterable, Mapping
 from functools import cache
 from typing import Any
 
+from cadenza_mock.contract.model import PROFILE_NAMES, PROFILES
+from cadenza_mock.contract.operations import ADMIN_PREFIX, OPERATIONS, Operation
+from cadenza_mock.contract.schemas import component_schema
 from cadenza_mock.engine.journal import is_secret_name
 from cadenza_mock.engine.query import IGNORED, Domain, query_parameters
-from cadenza_mock.model import PROFILE_NAMES, PROFILES
-from cadenza_mock.operations import ADMIN_PREFIX, OPERATIONS, Operation
 from cadenza_mock.scenario.nodes import close_match
-from cadenza_mock.schemas import component_schema
 
 # Where the HTTP transport sends them; proxies and clients take 8 KiB header lines, and a
 # hint header stays well below that.

@@ -16,7 +16,7 @@ from itertools import islice
 from typing import Any
 from urllib.parse import parse_qs, parse_qsl, urlencode
 
-from cadenza_mock.wire import mask_api_key
+from cadenza_mock.contract.wire import mask_api_key
 
 REDACTED = "<redacted>"
 # Answers up to this size are kept with their entry (a reference to the bytes sent, no

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cadenza_mock.errors import (
+from cadenza_mock.contract.errors import (
     ALREADY_REVOKED,
     EXCHANGE_ERROR,
     INVALID_API_KEY,
@@ -27,9 +27,9 @@ from cadenza_mock.errors import (
 
 # IDENTITIES and identities (what valid keys reach per venue) are defined on the ground
 # floor, since scenario files use them too; re-exported here for the engine and the tests.
-from cadenza_mock.model import IDENTITIES as IDENTITIES
-from cadenza_mock.model import Credential, TradingAccount
-from cadenza_mock.model import identities as identities
+from cadenza_mock.contract.model import IDENTITIES as IDENTITIES
+from cadenza_mock.contract.model import Credential, TradingAccount
+from cadenza_mock.contract.model import identities as identities
 
 # action -> {from status: to status}. REVOKED is terminal: it appears in no "from".
 # docs profile statuses are ACTIVE and REVOKED; the sdk adds CREATED (until the first

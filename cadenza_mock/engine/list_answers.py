@@ -6,10 +6,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from cadenza_mock import wire
+from cadenza_mock.contract import wire
+from cadenza_mock.contract.model import Credential, ProfileEnums, User
 from cadenza_mock.engine.auth import bearer_token
 from cadenza_mock.engine.query import NO_FILTER, ListFilter, Page, parse_list_query
-from cadenza_mock.model import Credential, ProfileEnums, User
 from cadenza_mock.scenario import Scenario
 
 # Enough for every filter combination a test suite uses; a client that sends endless

@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from cadenza_mock.errors import (
+from cadenza_mock.contract.errors import (
     INVALID_ARGUMENT,
     NAMESPACE_EXISTS,
     NAMESPACE_NOT_FOUND,

@@ -28,7 +28,15 @@ from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
-from cadenza_mock import wire
+from cadenza_mock.contract import wire
+from cadenza_mock.contract.model import (
+    AccountOperation,
+    Credential,
+    TradingAccount,
+    User,
+    venue_account,
+)
+from cadenza_mock.contract.schemas import JsonLimitError, decode_json
 from cadenza_mock.engine.auth import IssuedToken
 from cadenza_mock.engine.clock import LAST_MS
 from cadenza_mock.engine.fingerprints import (
@@ -48,9 +56,7 @@ from cadenza_mock.engine.persist_io import encode as encode
 from cadenza_mock.engine.persist_io import write_file as write_file
 from cadenza_mock.engine.state import MockState
 from cadenza_mock.engine.store import Store, StoreChanges
-from cadenza_mock.model import AccountOperation, Credential, TradingAccount, User, venue_account
 from cadenza_mock.scenario import Scenario
-from cadenza_mock.schemas import JsonLimitError, decode_json
 
 FORMAT = "cadenza-mock-state"
 VERSION = 1

@@ -6,8 +6,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from cadenza_mock.errors import invalid_argument
-from cadenza_mock.model import OPERATION_TYPES, PROFILE_NAMES, ProfileEnums
+from cadenza_mock.contract.errors import invalid_argument
+from cadenza_mock.contract.model import OPERATION_TYPES, PROFILE_NAMES, ProfileEnums
 from cadenza_mock.scenario import is_uuid
 
 

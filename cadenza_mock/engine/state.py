@@ -12,12 +12,12 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from cadenza_mock.contract.model import Credential
 from cadenza_mock.engine.clock import Clock
 from cadenza_mock.engine.faults import Faults
 from cadenza_mock.engine.journal import Journal
 from cadenza_mock.engine.store import Store
 from cadenza_mock.engine.subscriptions import ChannelEvent
-from cadenza_mock.model import Credential
 from cadenza_mock.scenario import Confinement, Scenario, load_scenario, load_scenario_text
 
 ScenarioSource = str | Path | Mapping[str, Any] | Scenario

@@ -18,6 +18,22 @@ import dataclasses
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
+from cadenza_mock.contract.errors import (
+    ALREADY_EXIST,
+    CREDENTIAL_NOT_FOUND,
+    INVALID_STATE,
+    PERMISSION_DENIED,
+    VALIDATION_FAILED,
+    unauthorized,
+)
+from cadenza_mock.contract.model import (
+    Credential,
+    Subscription,
+    TradingAccount,
+    User,
+    building_records,
+    venue_account,
+)
 from cadenza_mock.engine import lifecycle
 from cadenza_mock.engine.account_ops import AccountOps
 from cadenza_mock.engine.accounts import Accounts
@@ -37,22 +53,6 @@ from cadenza_mock.engine.query import NO_FILTER, ListFilter
 from cadenza_mock.engine.store_changes import ChangeReplay, StoreChanges
 from cadenza_mock.engine.subscriptions import ChannelEvent, Subscriptions
 from cadenza_mock.engine.users import Users
-from cadenza_mock.errors import (
-    ALREADY_EXIST,
-    CREDENTIAL_NOT_FOUND,
-    INVALID_STATE,
-    PERMISSION_DENIED,
-    VALIDATION_FAILED,
-    unauthorized,
-)
-from cadenza_mock.model import (
-    Credential,
-    Subscription,
-    TradingAccount,
-    User,
-    building_records,
-    venue_account,
-)
 from cadenza_mock.scenario import Scenario
 from cadenza_mock.seeded import rng_for, uuid4_from
 

@@ -6,8 +6,8 @@ import dataclasses
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from cadenza_mock.contract.model import Credential, User
 from cadenza_mock.engine.users import Users
-from cadenza_mock.model import Credential, User
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -21,11 +21,11 @@ import dataclasses
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from cadenza_mock.contract.errors import INVALID_STATE, SUBSCRIPTION_NOT_FOUND, VALIDATION_FAILED
+from cadenza_mock.contract.model import Credential, Subscription, TradingAccount, User
 from cadenza_mock.engine.accounts import DISCONNECTED, Accounts
 from cadenza_mock.engine.clock import Clock
 from cadenza_mock.engine.query import Page
-from cadenza_mock.errors import INVALID_STATE, SUBSCRIPTION_NOT_FOUND, VALIDATION_FAILED
-from cadenza_mock.model import Credential, Subscription, TradingAccount, User
 from cadenza_mock.seeded import rng_for, uuid4_from
 
 # The document's subscriptionType: `{LEVEL}.SUBSCRIPTION.{TYPE}`. A trading account stream

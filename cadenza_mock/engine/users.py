@@ -15,10 +15,10 @@ import hmac
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from cadenza_mock.contract.errors import EMAIL_TAKEN
+from cadenza_mock.contract.model import User
 from cadenza_mock.engine.clock import Clock
 from cadenza_mock.engine.fingerprints import is_marker, secret_marker
-from cadenza_mock.errors import EMAIL_TAKEN
-from cadenza_mock.model import User
 from cadenza_mock.seeded import rng_for, uuid4_from
 
 _PASSWORD = "password"  # the fingerprint kind of a restored password

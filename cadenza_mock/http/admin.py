@@ -17,12 +17,8 @@ from typing import Any
 
 from aiohttp import web
 
-from cadenza_mock import wire
-from cadenza_mock.engine.accounts import account_sort_key
-from cadenza_mock.engine.clock import MAX_ADVANCE_SECONDS
-from cadenza_mock.engine.namespaces import Namespace
-from cadenza_mock.engine.state import MockState, Prepared, ScenarioSource
-from cadenza_mock.errors import (
+from cadenza_mock.contract import wire
+from cadenza_mock.contract.errors import (
     ACCOUNT_NOT_FOUND,
     ADMIN_DISABLED,
     CREDENTIAL_NOT_FOUND,
@@ -36,6 +32,11 @@ from cadenza_mock.errors import (
     ScenarioError,
     unauthorized,
 )
+from cadenza_mock.contract.schemas import load_json
+from cadenza_mock.engine.accounts import account_sort_key
+from cadenza_mock.engine.clock import MAX_ADVANCE_SECONDS
+from cadenza_mock.engine.namespaces import Namespace
+from cadenza_mock.engine.state import MockState, Prepared, ScenarioSource
 from cadenza_mock.http.keys import (
     ADMIN_LOCKED,
     ADMIN_TOKEN,
@@ -49,7 +50,6 @@ from cadenza_mock.scenario import Scenario
 from cadenza_mock.scenario.declared import built_records
 from cadenza_mock.scenario.faults import parse_fault_text
 from cadenza_mock.scenario.sources import bundled_dir
-from cadenza_mock.schemas import load_json
 from cadenza_mock.version import __version__
 
 AdminHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]

@@ -1,7 +1,7 @@
 """Handlers of the emulated Cadenza API: parse, ask the engine, serialize.
 
-Handlers stay thin: bodies are validated by the declared schemas (cadenza_mock.schemas),
-state changes happen in the engine's Store, shapes come from cadenza_mock.wire. A handler
+Handlers stay thin: bodies are validated by the declared schemas (cadenza_mock.contract.schemas),
+state changes happen in the engine's Store, shapes come from cadenza_mock.contract.wire. A handler
 awaits only to read its body, before it looks at any state: a scenario load or reset
 between two requests can never split one request across two stores. (A large list is
 encoded in a worker thread from records taken first; a reset meanwhile drops it.)
@@ -14,14 +14,14 @@ from typing import Any
 
 from aiohttp import web
 
-from cadenza_mock import wire
+from cadenza_mock.contract import wire
+from cadenza_mock.contract.model import OPERATION_TYPES, User
+from cadenza_mock.contract.schemas import parse_body
 from cadenza_mock.engine.auth import ACCESS_TTL_SECONDS, bearer_token
 from cadenza_mock.engine.query import parse_account_query, parse_operation_query
 from cadenza_mock.engine.store import PendingList, Store
 from cadenza_mock.http.keys import GENERATION, USER_ID, VENUE_OUTCOME, state_of
 from cadenza_mock.http.middleware import Stale, json_response, ok, read_body
-from cadenza_mock.model import OPERATION_TYPES, User
-from cadenza_mock.schemas import parse_body
 from cadenza_mock.version import API_VERSION, __version__
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
+from cadenza_mock.contract.operations import NAMESPACED_ADMIN, OPERATIONS, namespaced_path
 from cadenza_mock.engine.journal import DEFAULT_MAX_STREAMS
 from cadenza_mock.engine.namespaces import (
     DEFAULT_IDLE_SECONDS,
@@ -43,7 +44,6 @@ from cadenza_mock.http.keys import (
 from cadenza_mock.http.middleware import CATCH_ALL, enveloped, expect_handler, no_route
 from cadenza_mock.http.observer import ResponseObserver, attach, default_observer
 from cadenza_mock.http.ws_limits import DEFAULT_MAX_CONNECTIONS
-from cadenza_mock.operations import NAMESPACED_ADMIN, OPERATIONS, namespaced_path
 
 
 def make_app(

@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 from aiohttp import web
 from multidict import CIMultiDict
 
-from cadenza_mock.errors import (
+from cadenza_mock.contract.errors import (
     HOST_NOT_ALLOWED,
     ORIGIN_NOT_ALLOWED,
     UNSUPPORTED_MEDIA_TYPE,

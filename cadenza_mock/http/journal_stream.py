@@ -15,9 +15,9 @@ from weakref import WeakKeyDictionary
 
 from aiohttp import web
 
-from cadenza_mock import wire
+from cadenza_mock.contract import wire
+from cadenza_mock.contract.errors import TOO_MANY_STREAMS
 from cadenza_mock.engine.state import MockState
-from cadenza_mock.errors import TOO_MANY_STREAMS
 from cadenza_mock.http.admin import admin
 from cadenza_mock.http.keys import MAX_STREAMS, STOPPING, STREAMS, state_of
 from cadenza_mock.http.middleware import connected

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from cadenza_mock.asyncapi import asyncapi_json
-from cadenza_mock.errors import invalid_argument
+from cadenza_mock.contract.errors import invalid_argument
+from cadenza_mock.contract.model import PROFILE_NAMES
 from cadenza_mock.http.keys import state_of
 from cadenza_mock.http.middleware import json_response
-from cadenza_mock.model import PROFILE_NAMES
-from cadenza_mock.openapi import openapi_json
+from cadenza_mock.specs.asyncapi import asyncapi_json
+from cadenza_mock.specs.openapi import openapi_json
 
 
 async def openapi_document(request: web.Request) -> web.Response:

@@ -21,15 +21,8 @@ from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.typedefs import Handler
 from multidict import CIMultiDict
 
-from cadenza_mock import wire
-from cadenza_mock.engine.auth import bearer_token
-from cadenza_mock.engine.faults import Decision, RequestView
-from cadenza_mock.engine.hints import HINT_HEADER, MAX_HINT_HEADER, hints
-from cadenza_mock.engine.journal import kept_answer, redact_body
-from cadenza_mock.engine.namespaces import Namespaces
-from cadenza_mock.engine.state import MockState
-from cadenza_mock.engine.store import Store
-from cadenza_mock.errors import (
+from cadenza_mock.contract import wire
+from cadenza_mock.contract.errors import (
     BAD_REQUEST,
     BODY_TOO_LARGE,
     INVALID_ARGUMENT,
@@ -39,6 +32,16 @@ from cadenza_mock.errors import (
     page_not_found,
     unknown_error,
 )
+from cadenza_mock.contract.model import User
+from cadenza_mock.contract.operations import ADMIN_PREFIX, OPERATIONS
+from cadenza_mock.contract.schemas import load_json
+from cadenza_mock.engine.auth import bearer_token
+from cadenza_mock.engine.faults import Decision, RequestView
+from cadenza_mock.engine.hints import HINT_HEADER, MAX_HINT_HEADER, hints
+from cadenza_mock.engine.journal import kept_answer, redact_body
+from cadenza_mock.engine.namespaces import Namespaces
+from cadenza_mock.engine.state import MockState
+from cadenza_mock.engine.store import Store
 from cadenza_mock.http.guard import check_admin_body, is_preflight, preflight
 from cadenza_mock.http.keys import (
     BODY_TIMEOUT,
@@ -59,9 +62,6 @@ from cadenza_mock.http.keys import (
     state_of,
 )
 from cadenza_mock.http.ws_limits import pause
-from cadenza_mock.model import User
-from cadenza_mock.operations import ADMIN_PREFIX, OPERATIONS
-from cadenza_mock.schemas import load_json
 
 log = logging.getLogger("cadenza_mock")
 

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
+from cadenza_mock.contract.operations import plain_path
 from cadenza_mock.http.keys import FAULT_ACTION, state_of
-from cadenza_mock.operations import plain_path
 
 
 @dataclass(frozen=True, slots=True)

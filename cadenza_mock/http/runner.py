@@ -23,11 +23,11 @@ from aiohttp.http import SERVER_SOFTWARE
 from aiohttp.web_protocol import RequestHandler
 from yarl import URL
 
-from cadenza_mock import wire
+from cadenza_mock.contract import wire
+from cadenza_mock.contract.errors import BAD_REQUEST, unknown_error
 from cadenza_mock.engine.journal import kept_answer, redact_query_string
 from cadenza_mock.engine.state import MockState
 from cadenza_mock.engine.store import Store
-from cadenza_mock.errors import BAD_REQUEST, unknown_error
 from cadenza_mock.http.access_log import add_line
 from cadenza_mock.http.guard import BrowserGuard
 from cadenza_mock.http.keys import (

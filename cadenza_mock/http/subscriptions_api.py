@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from cadenza_mock import wire
+from cadenza_mock.contract import wire
+from cadenza_mock.contract.schemas import parse_body
 from cadenza_mock.engine.query import parse_subscription_query
 from cadenza_mock.engine.subscriptions import ACTIVE
 from cadenza_mock.http.api import caller
 from cadenza_mock.http.keys import state_of
 from cadenza_mock.http.middleware import ok, read_body
-from cadenza_mock.schemas import parse_body
 
 
 async def subscribe_trading_account(request: web.Request) -> web.Response:

@@ -13,9 +13,9 @@ from pathlib import Path
 
 from aiohttp import web
 
-from cadenza_mock.errors import PAGE_NOT_FOUND
+from cadenza_mock.contract.errors import PAGE_NOT_FOUND
+from cadenza_mock.contract.operations import DASHBOARD_ASSETS
 from cadenza_mock.http.admin import refuse_when_locked
-from cadenza_mock.operations import DASHBOARD_ASSETS
 
 DASHBOARD_DIR = Path(__file__).resolve().parent.parent / "dashboard"
 # No inline script or style, nothing from elsewhere: journal entries carry strings any

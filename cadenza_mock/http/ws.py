@@ -1,9 +1,9 @@
 """Cadenza's WebSocket API: the Centrifugo client protocol (JSON) at /connection/websocket.
 
 The transport only: frames in, commands parsed, replies and pushes out. Who the caller is
-comes from the store (the same tokens as REST), what an RPC does from `cadenza_mock.rpc`
+comes from the store (the same tokens as REST), what an RPC does from `cadenza_mock.http.rpc`
 (which calls the same engine methods as the REST handlers), what a reply looks like from
-`cadenza_mock.rpc_wire`. One `WsHub` per state (the server's, and each namespace's) holds
+`cadenza_mock.contract.rpc_wire`. One `WsHub` per state (the server's, and each namespace's) holds
 its open connections: a load or reset closes them, a logout closes its token's, an expired
 token's are closed on the mock clock, and what the engine says a trading account's channel
 carries (`engine.subscriptions`) is published there. What one client may cost (queued
@@ -21,12 +21,14 @@ from typing import Any
 
 from aiohttp import WSMessage, WSMsgType, web
 
-from cadenza_mock import rpc, rpc_wire
+from cadenza_mock.contract import rpc_wire
+from cadenza_mock.contract.errors import TOO_MANY_CONNECTIONS, ApiError
+from cadenza_mock.contract.model import User
 from cadenza_mock.engine.faults import Decision, RequestView
 from cadenza_mock.engine.hints import channel_hints, rpc_hints
 from cadenza_mock.engine.journal import kept_answer, redact_body
 from cadenza_mock.engine.state import MockState
-from cadenza_mock.errors import TOO_MANY_CONNECTIONS, ApiError
+from cadenza_mock.http import rpc
 from cadenza_mock.http.keys import (
     HANDLER_ERROR_HOOK,
     HINTS,
@@ -64,7 +66,6 @@ from cadenza_mock.http.ws_session import (
     forget,
     hub_for,
 )
-from cadenza_mock.model import User
 from cadenza_mock.seeded import rng_for, uuid4_from
 from cadenza_mock.version import __version__
 

@@ -15,13 +15,13 @@ from typing import Any
 
 from aiohttp import WSMessage, web
 
-from cadenza_mock import rpc_wire
+from cadenza_mock.contract import rpc_wire
+from cadenza_mock.contract.model import TradingAccount, User
 from cadenza_mock.engine import subscriptions
 from cadenza_mock.engine.namespaces import Namespace
 from cadenza_mock.engine.state import MockState
 from cadenza_mock.engine.subscriptions import ChannelEvent
 from cadenza_mock.http.ws_limits import CLOSE_SECONDS, QUEUE_MAX_BYTES, Outbox
-from cadenza_mock.model import TradingAccount, User
 
 dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 CHANNEL_PREFIX = subscriptions.CHANNEL_PREFIX

@@ -1,6 +1,6 @@
 """Scenario files: YAML in, validated `Scenario` out. Never imports aiohttp."""
 
-from cadenza_mock.model import is_bundled_name
+from cadenza_mock.contract.model import is_bundled_name
 from cadenza_mock.scenario.build import MAX_CREDENTIALS, Scenario
 from cadenza_mock.scenario.loader import load_scenario, load_scenario_text, validate_file
 from cadenza_mock.scenario.records import is_uuid

@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from cadenza_mock.model import (
+from cadenza_mock.contract.model import (
     AccountOperation,
     Credential,
     ProfileEnums,

@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from cadenza_mock.model import (
+from cadenza_mock.contract.model import (
     PROFILE_NAMES,
     PROFILES,
     VENUE_OUTCOMES,
@@ -19,6 +19,7 @@ from cadenza_mock.model import (
     TradingAccount,
     User,
 )
+from cadenza_mock.contract.wire import DEFAULT_MASK_KEEP
 from cadenza_mock.scenario import generate as gen
 from cadenza_mock.scenario.accounts import AccountBuilder
 from cadenza_mock.scenario.fault_spec import FaultSpec
@@ -35,7 +36,6 @@ from cadenza_mock.scenario.nodes import (
     value,
 )
 from cadenza_mock.scenario.records import RecordBuilder, is_uuid, secret, timestamp_ms
-from cadenza_mock.wire import DEFAULT_MASK_KEEP
 
 TOP_KEYS = (
     "description",

@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from cadenza_mock.errors import ScenarioError
+from cadenza_mock.contract.errors import ScenarioError
 from cadenza_mock.scenario.build import Scenario
 from cadenza_mock.scenario.nodes import value
 from cadenza_mock.scenario.sources import Confinement, SourceText, document

@@ -20,9 +20,9 @@ from typing import Any
 
 import yaml
 
-from cadenza_mock import errors as e
-from cadenza_mock.errors import ScenarioError, ScenarioIssue
-from cadenza_mock.model import VENUE_OUTCOMES, User
+from cadenza_mock.contract import errors as e
+from cadenza_mock.contract.errors import ScenarioError, ScenarioIssue
+from cadenza_mock.contract.model import VENUE_OUTCOMES, User
 from cadenza_mock.scenario.fault_spec import (
     DelayRange,
     FaultSpec,

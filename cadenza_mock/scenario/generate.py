@@ -18,7 +18,7 @@ from functools import cache
 from itertools import accumulate
 from typing import TYPE_CHECKING
 
-from cadenza_mock.model import base_venue
+from cadenza_mock.contract.model import base_venue
 
 # Re-exported: the builders draw ids and tokens through this module.
 from cadenza_mock.seeded import draw, reseed, rng_for, seed_text, token, uuid4_from

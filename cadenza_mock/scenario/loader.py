@@ -12,8 +12,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from cadenza_mock.errors import ScenarioError, ScenarioIssue
-from cadenza_mock.model import PROFILE_NAMES, building_records
+from cadenza_mock.contract.errors import ScenarioError, ScenarioIssue
+from cadenza_mock.contract.model import PROFILE_NAMES, building_records
 from cadenza_mock.scenario.build import Scenario, build
 from cadenza_mock.scenario.nodes import Problems
 from cadenza_mock.scenario.sources import Confinement, SourceText, document

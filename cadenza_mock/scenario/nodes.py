@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from cadenza_mock.errors import ScenarioError, ScenarioIssue, allowed
+from cadenza_mock.contract.errors import ScenarioError, ScenarioIssue, allowed
 
 # Deeper than any scenario needs, shallow enough that nothing recursive can overflow.
 MAX_DEPTH = 64

@@ -11,7 +11,7 @@ from typing import Any
 
 import yaml
 
-from cadenza_mock.model import PROFILES, VENUE_OUTCOMES, Credential, ProfileEnums, User
+from cadenza_mock.contract.model import PROFILES, VENUE_OUTCOMES, Credential, ProfileEnums, User
 from cadenza_mock.scenario import generate as gen
 from cadenza_mock.scenario.nodes import (
     Problems,

@@ -15,8 +15,8 @@ from typing import Any
 
 import yaml
 
-from cadenza_mock.errors import ScenarioError, ScenarioIssue
-from cadenza_mock.model import is_bundled_name
+from cadenza_mock.contract.errors import ScenarioError, ScenarioIssue
+from cadenza_mock.contract.model import is_bundled_name
 from cadenza_mock.scenario.nodes import Problems, compose, from_data, scalar, suggest
 
 

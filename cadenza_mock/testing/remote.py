@@ -16,17 +16,17 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Self
 
+from cadenza_mock.contract.model import User
 from cadenza_mock.engine.journal import Headers, JournalEntry
-from cadenza_mock.handle import (
+from cadenza_mock.scenario import Scenario, is_bundled_name
+from cadenza_mock.scenario.faults import parse_fault_dict
+from cadenza_mock.testing.handle import (
     MockHandle,
     ScenarioCache,
     SourceLike,
     describe_source,
     source_key,
 )
-from cadenza_mock.model import User
-from cadenza_mock.scenario import Scenario, is_bundled_name
-from cadenza_mock.scenario.faults import parse_fault_dict
 
 DEFAULT_TIMEOUT = 10.0
 # Where a pytest run takes the admin token from (named in the 401/403 advice).

@@ -16,15 +16,15 @@ from typing import Any
 
 import fastjsonschema
 
-from cadenza_mock import rpc_wire
+from cadenza_mock.contract import rpc_wire
+from cadenza_mock.contract.errors import VALIDATION_FAILED
+from cadenza_mock.contract.model import TradingAccount, User
+from cadenza_mock.contract.rpc_params import PARAMS
+from cadenza_mock.contract.schemas import explain
+from cadenza_mock.contract.wire import iso_ms, root_json
 from cadenza_mock.engine.query import AccountFilter, ListFilter, Page
 from cadenza_mock.engine.store import Store
-from cadenza_mock.errors import VALIDATION_FAILED
-from cadenza_mock.model import TradingAccount, User
-from cadenza_mock.rpc_params import PARAMS
-from cadenza_mock.schemas import explain
 from cadenza_mock.version import API_VERSION
-from cadenza_mock.wire import iso_ms, root_json
 
 
 class MethodNotFound(Exception):

@@ -20,10 +20,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from cadenza_mock.contract.errors import ApiError
+from cadenza_mock.contract.model import AccountOperation, Credential, Subscription, TradingAccount
+from cadenza_mock.contract.wire import iso_ms
 from cadenza_mock.engine.subscriptions import ACCOUNT_UPDATED, CREDENTIAL_UPDATED, ChannelEvent
-from cadenza_mock.errors import ApiError
-from cadenza_mock.model import AccountOperation, Credential, Subscription, TradingAccount
-from cadenza_mock.wire import iso_ms
 
 # docs-profile values -> the sdk's; sdk values pass unchanged.
 VENUES = {"BYBIT": "MOCK", "COINBASE": "MOCK", "KRAKEN": "MOCK"}

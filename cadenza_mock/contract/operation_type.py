@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from cadenza_mock.errors import (
+from cadenza_mock.contract.errors import (
     ADMIN_DISABLED,
     BAD_REQUEST,
     BODY_TOO_LARGE,

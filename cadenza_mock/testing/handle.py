@@ -18,10 +18,10 @@ from types import TracebackType
 from typing import Any, Self
 from urllib.parse import urlencode
 
+from cadenza_mock.contract.errors import ScenarioError
+from cadenza_mock.contract.model import User
 from cadenza_mock.engine.faults import Fault, RequestView
 from cadenza_mock.engine.journal import JournalEntry, redact_body, redact_query_values
-from cadenza_mock.errors import ScenarioError
-from cadenza_mock.model import User
 from cadenza_mock.scenario import Scenario, is_bundled_name, load_scenario
 from cadenza_mock.scenario.faults import (
     METHODS,
@@ -526,10 +526,10 @@ def _known_route(method: str, path: str) -> bool:
 
         return path.startswith(CHANNEL_PREFIX)
     if method == "RPC":
-        from cadenza_mock.rpc import METHODS
+        from cadenza_mock.http.rpc import METHODS
 
         return path in METHODS
-    from cadenza_mock.operations import OPERATIONS
+    from cadenza_mock.contract.operations import OPERATIONS
 
     wanted = "GET" if method == "HEAD" else method
     return any(op.method == wanted and op.path == path for op in OPERATIONS)

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from cadenza_mock.contract.model import OPERATION_TYPES, PROFILE_NAMES
 from cadenza_mock.engine.query import ACCOUNT_PAGE, MAX_OFFSET
-from cadenza_mock.model import OPERATION_TYPES, PROFILE_NAMES
-from cadenza_mock.openapi_schemas import EPOCH_MS, ISO_MS, UUID, UUID_LIST, ref, strict
+from cadenza_mock.specs.openapi_schemas import EPOCH_MS, ISO_MS, UUID, UUID_LIST, ref, strict
 
 
 def _list_parameters(profile: str) -> list[dict[str, Any]]:

@@ -11,14 +11,14 @@ import copy
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from cadenza_mock.contract.model import OPERATION_TYPES, PROFILE_NAMES, PROFILES, VENUE_OUTCOMES
+from cadenza_mock.contract.schemas import COMPONENT_NAMES, REQUEST_SCHEMAS, UUID_PATTERN
 from cadenza_mock.engine.lifecycle import IDENTITIES
 from cadenza_mock.engine.namespaces import NAME_PATTERN
 from cadenza_mock.engine.subscriptions import ACCOUNT_TYPES as ACCOUNT_SUBSCRIPTION_TYPES
 from cadenza_mock.engine.subscriptions import SUBSCRIPTION_STATUSES
-from cadenza_mock.model import OPERATION_TYPES, PROFILE_NAMES, PROFILES, VENUE_OUTCOMES
 from cadenza_mock.scenario.build import TOP_KEYS
 from cadenza_mock.scenario.faults import FAULT_KEYS, TERMINAL_ACTIONS
-from cadenza_mock.schemas import COMPONENT_NAMES, REQUEST_SCHEMAS, UUID_PATTERN
 
 # Seconds one POST /__admin/clock moves the clock; none given is 0 (the clock as is).
 

@@ -18,8 +18,8 @@ from typing import Any
 # drop and re-import modules) so that the except clause below would miss it.
 import fastjsonschema
 
-from cadenza_mock.errors import INVALID_JSON, VALIDATION_FAILED, allowed
-from cadenza_mock.model import PROFILES
+from cadenza_mock.contract.errors import INVALID_JSON, VALIDATION_FAILED, allowed
+from cadenza_mock.contract.model import PROFILES
 
 UUID_PATTERN = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 

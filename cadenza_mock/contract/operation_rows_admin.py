@@ -3,7 +3,7 @@ the emulated API's to keep each table readable."""
 
 from __future__ import annotations
 
-from cadenza_mock.errors import (
+from cadenza_mock.contract.errors import (
     ACCOUNT_NOT_FOUND,
     CREDENTIAL_NOT_FOUND,
     FAULT_NOT_FOUND,
@@ -19,7 +19,7 @@ from cadenza_mock.errors import (
     TOO_MANY_STREAMS,
     VALIDATION_FAILED,
 )
-from cadenza_mock.operation_type import ADMIN_PREFIX, NAMESPACES_PATH, Operation
+from cadenza_mock.contract.operation_type import ADMIN_PREFIX, NAMESPACES_PATH, Operation
 
 ADMIN_OPERATIONS: tuple[Operation, ...] = (
     Operation(

@@ -13,14 +13,14 @@ from collections.abc import Iterable, Mapping
 from functools import cache
 from typing import Any
 
+from cadenza_mock.contract.errors import CATALOGUE, ErrorKind
+from cadenza_mock.contract.model import PROFILE_NAMES, PROFILES
+from cadenza_mock.contract.operations import OPERATIONS, Operation
 from cadenza_mock.engine.hints import HINT_HEADER, MAX_HINT_HEADER
 from cadenza_mock.engine.namespaces import DEFAULT_NAMESPACE, NAME_PATTERN
-from cadenza_mock.errors import CATALOGUE, ErrorKind
-from cadenza_mock.model import PROFILE_NAMES, PROFILES
-from cadenza_mock.openapi_details_admin import admin_details
-from cadenza_mock.openapi_details_api import api_details
-from cadenza_mock.openapi_schemas import component_schemas, ref, strict
-from cadenza_mock.operations import OPERATIONS, Operation
+from cadenza_mock.specs.openapi_details_admin import admin_details
+from cadenza_mock.specs.openapi_details_api import api_details
+from cadenza_mock.specs.openapi_schemas import component_schemas, ref, strict
 from cadenza_mock.version import __version__
 
 OPENAPI_VERSION = "3.1.0"

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
+from cadenza_mock.contract.model import PROFILE_NAMES
 from cadenza_mock.engine.journal import DEFAULT_MAX_STREAMS
 from cadenza_mock.engine.namespaces import (
     DEFAULT_IDLE_SECONDS,
@@ -20,7 +21,6 @@ from cadenza_mock.engine.namespaces import (
     DEFAULT_RECORD_BUDGET,
 )
 from cadenza_mock.http.ws_limits import DEFAULT_MAX_CONNECTIONS
-from cadenza_mock.model import PROFILE_NAMES
 from cadenza_mock.version import LOOP_CHOICES, version_line
 
 ENV_PREFIX = "CADENZA_MOCK_"
@@ -450,7 +450,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from cadenza_mock.foreground import serve_forever
+    from cadenza_mock.run.foreground import serve_forever
 
     folder = _scenario_folder(args)
     if folder is not None:
@@ -497,7 +497,7 @@ def _admin_token_from(args: argparse.Namespace, path: str) -> tuple[str, str | N
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from cadenza_mock.errors import ScenarioError
+    from cadenza_mock.contract.errors import ScenarioError
     from cadenza_mock.scenario import load_scenario
 
     failed = 0
@@ -521,7 +521,7 @@ def _validate(args: argparse.Namespace) -> int:
 def _scenario_folder(args: argparse.Namespace) -> str | None:
     """The one-line error for `--scenario DIR` (the container's `CADENZA_MOCK_SCENARIO=
     /scenarios` slip), naming where the value came from; None when it is no folder."""
-    from cadenza_mock.errors import ScenarioError
+    from cadenza_mock.contract.errors import ScenarioError
     from cadenza_mock.scenario import load_scenario
 
     source = str(args.scenario)
@@ -559,7 +559,7 @@ def _scenarios(args: argparse.Namespace) -> int:
 
 
 def _show(args: argparse.Namespace) -> int:
-    from cadenza_mock.errors import ScenarioError
+    from cadenza_mock.contract.errors import ScenarioError
     from cadenza_mock.scenario import bundled_path
 
     try:

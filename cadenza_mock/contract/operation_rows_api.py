@@ -3,7 +3,7 @@ their subscriptions, auth, meta), apart from the admin API's to keep each table 
 
 from __future__ import annotations
 
-from cadenza_mock.errors import (
+from cadenza_mock.contract.errors import (
     ACCOUNT_NOT_FOUND,
     ALREADY_CONNECTED,
     ALREADY_EXIST,
@@ -27,7 +27,7 @@ from cadenza_mock.errors import (
     VENUE_TIMEOUT,
     VENUE_UNAVAILABLE,
 )
-from cadenza_mock.operation_type import API_PREFIX, INJECTED, OPENAPI_PATH, Operation
+from cadenza_mock.contract.operation_type import API_PREFIX, INJECTED, OPENAPI_PATH, Operation
 
 _OWNED = (PERMISSION_DENIED, CREDENTIAL_NOT_FOUND)
 _OWNED_ACCOUNT = (PERMISSION_DENIED, ACCOUNT_NOT_FOUND, INVALID_STATE)

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from aiohttp import web
 
+from cadenza_mock.contract.errors import ScenarioError
 from cadenza_mock.engine import persist
 from cadenza_mock.engine.journal import DEFAULT_MAX_STREAMS
 from cadenza_mock.engine.namespaces import (
@@ -24,16 +25,15 @@ from cadenza_mock.engine.namespaces import (
     DEFAULT_RECORD_BUDGET,
 )
 from cadenza_mock.engine.state import MockState, ScenarioSource
-from cadenza_mock.errors import ScenarioError
 from cadenza_mock.http import access_log as access_lines
 from cadenza_mock.http.app import make_app
 from cadenza_mock.http.guard import BrowserGuard, OriginError, is_loopback_name
 from cadenza_mock.http.keys import ADMIN_TOKEN, DEFAULT_READ_TIMEOUT
 from cadenza_mock.http.runner import SHUTDOWN_TIMEOUT, MockRunner, display_host
 from cadenza_mock.http.ws_limits import DEFAULT_MAX_CONNECTIONS
-from cadenza_mock.state_file import StateFile
-from cadenza_mock.tls import TlsError, TlsSetup
-from cadenza_mock.tls import setup as tls_setup
+from cadenza_mock.run.state_file import StateFile
+from cadenza_mock.run.tls import TlsError, TlsSetup
+from cadenza_mock.run.tls import setup as tls_setup
 from cadenza_mock.version import __version__, loop_name
 
 log = logging.getLogger("cadenza_mock")

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from cadenza_mock.contract.model import ACCOUNT_STATUSES, PROFILES
+from cadenza_mock.contract.schemas import UUID_PATTERN
 from cadenza_mock.engine.subscriptions import SUBSCRIPTION_STATUSES, SUBSCRIPTION_TYPES
-from cadenza_mock.model import ACCOUNT_STATUSES, PROFILES
-from cadenza_mock.schemas import UUID_PATTERN
 
 _SDK = PROFILES["sdk"]
 UUID = {"type": "string", "pattern": UUID_PATTERN}

@@ -9,14 +9,14 @@ import: the document is built without a server.
 
 from __future__ import annotations
 
-from cadenza_mock.operation_rows_admin import ADMIN_OPERATIONS
-from cadenza_mock.operation_rows_api import API_OPERATIONS
-from cadenza_mock.operation_type import ADMIN_PREFIX as ADMIN_PREFIX
-from cadenza_mock.operation_type import API_PREFIX as API_PREFIX
-from cadenza_mock.operation_type import NAMESPACES_PATH as NAMESPACES_PATH
-from cadenza_mock.operation_type import OPENAPI_PATH as OPENAPI_PATH
-from cadenza_mock.operation_type import Auth as Auth
-from cadenza_mock.operation_type import Operation as Operation
+from cadenza_mock.contract.operation_rows_admin import ADMIN_OPERATIONS
+from cadenza_mock.contract.operation_rows_api import API_OPERATIONS
+from cadenza_mock.contract.operation_type import ADMIN_PREFIX as ADMIN_PREFIX
+from cadenza_mock.contract.operation_type import API_PREFIX as API_PREFIX
+from cadenza_mock.contract.operation_type import NAMESPACES_PATH as NAMESPACES_PATH
+from cadenza_mock.contract.operation_type import OPENAPI_PATH as OPENAPI_PATH
+from cadenza_mock.contract.operation_type import Auth as Auth
+from cadenza_mock.contract.operation_type import Operation as Operation
 
 # The dashboard's files (cadenza_mock/dashboard) served at {ADMIN_PREFIX}/ui/<name>, with
 # their content types; GET {ADMIN_PREFIX}/ui is index.html.

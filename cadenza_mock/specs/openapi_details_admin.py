@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from cadenza_mock.contract.operations import DASHBOARD_ASSETS, SSE_EVENTS
 from cadenza_mock.engine.clock import MAX_ADVANCE_SECONDS
 from cadenza_mock.engine.namespaces import NAME_PATTERN
-from cadenza_mock.openapi_schemas import UUID, loose, ref, strict
-from cadenza_mock.operations import DASHBOARD_ASSETS, SSE_EVENTS
+from cadenza_mock.specs.openapi_schemas import UUID, loose, ref, strict
 
 _ADVANCE = {"type": "number", "minimum": 0, "maximum": MAX_ADVANCE_SECONDS, "default": 0}
 _NAMESPACE_NAME = {"type": "string", "pattern": f"^{NAME_PATTERN.pattern}$"}

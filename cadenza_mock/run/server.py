@@ -1,5 +1,5 @@
 """Running the app on a socket in a thread (`MockServer`, which the pytest plugin wraps);
-the foreground `cadenza-mock serve` is `cadenza_mock.foreground`.
+the foreground `cadenza-mock serve` is `cadenza_mock.run.foreground`.
 
 The threaded server owns its own event loop, so a test's own loop (pytest-asyncio,
 pytest-aiohttp) never blocks it, and state changes from the test thread are marshalled
@@ -19,20 +19,20 @@ from typing import Any, Self, TypeVar
 
 from aiohttp import web
 
-from cadenza_mock import wire
+from cadenza_mock.contract import wire
+from cadenza_mock.contract.model import User
 from cadenza_mock.engine.accounts import account_sort_key
 from cadenza_mock.engine.journal import JournalEntry
 from cadenza_mock.engine.state import MockState
-from cadenza_mock.handle import MockHandle, ScenarioCache, SourceLike, source_key
 from cadenza_mock.http.app import make_app
 from cadenza_mock.http.guard import BrowserGuard
 from cadenza_mock.http.keys import DEFAULT_READ_TIMEOUT
 from cadenza_mock.http.runner import SHUTDOWN_TIMEOUT, MockRunner, display_host
-from cadenza_mock.model import User
+from cadenza_mock.run.state_file import StateFile
+from cadenza_mock.run.tls import setup as tls_setup
 from cadenza_mock.scenario import Scenario
 from cadenza_mock.scenario.faults import parse_fault_dict
-from cadenza_mock.state_file import StateFile
-from cadenza_mock.tls import setup as tls_setup
+from cadenza_mock.testing.handle import MockHandle, ScenarioCache, SourceLike, source_key
 
 log = logging.getLogger("cadenza_mock")
 T = TypeVar("T")

@@ -19,7 +19,7 @@ from cadenza_mock.engine.subscriptions import (
     CREDENTIAL_UPDATED,
     SUBSCRIPTION_UPDATED,
 )
-from cadenza_mock.rpc import METHODS
+from cadenza_mock.http.rpc import METHODS
 from cadenza_mock.version import __version__
 
 ASYNCAPI_VERSION = "3.0.0"

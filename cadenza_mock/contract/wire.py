@@ -12,8 +12,8 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from cadenza_mock.errors import ApiError
-from cadenza_mock.model import (
+from cadenza_mock.contract.errors import ApiError
+from cadenza_mock.contract.model import (
     AccountOperation,
     Credential,
     ProfileEnums,
@@ -23,7 +23,7 @@ from cadenza_mock.model import (
 )
 
 if TYPE_CHECKING:
-    from cadenza_mock.model import Session
+    from cadenza_mock.contract.model import Session
 
 DEFAULT_MASK_KEEP = 6
 MASK_SUFFIX = "***"
