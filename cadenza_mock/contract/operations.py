@@ -13,22 +13,12 @@ from cadenza_mock.contract.operation_rows_admin import ADMIN_OPERATIONS
 from cadenza_mock.contract.operation_rows_api import API_OPERATIONS
 from cadenza_mock.contract.operation_type import ADMIN_PREFIX as ADMIN_PREFIX
 from cadenza_mock.contract.operation_type import API_PREFIX as API_PREFIX
+from cadenza_mock.contract.operation_type import DASHBOARD_ASSETS as DASHBOARD_ASSETS
 from cadenza_mock.contract.operation_type import NAMESPACES_PATH as NAMESPACES_PATH
 from cadenza_mock.contract.operation_type import OPENAPI_PATH as OPENAPI_PATH
+from cadenza_mock.contract.operation_type import SSE_EVENTS as SSE_EVENTS
 from cadenza_mock.contract.operation_type import Auth as Auth
 from cadenza_mock.contract.operation_type import Operation as Operation
-
-# The dashboard's files (cadenza_mock/dashboard) served at {ADMIN_PREFIX}/ui/<name>, with
-# their content types; GET {ADMIN_PREFIX}/ui is index.html.
-DASHBOARD_ASSETS = {
-    "index.html": "text/html",
-    "app.js": "text/javascript",
-    "style.css": "text/css",
-    "favicon.svg": "image/svg+xml",  # asked for by every browser; else a journaled 404
-}
-
-# The events of GET {ADMIN_PREFIX}/requests/stream.
-SSE_EVENTS = ("request", "cleared", "reset")
 
 OPERATIONS: tuple[Operation, ...] = (*API_OPERATIONS, *ADMIN_OPERATIONS)
 

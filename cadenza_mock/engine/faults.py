@@ -19,13 +19,14 @@ from typing import Any
 
 from cadenza_mock.contract.errors import RATE_LIMITED, ApiError
 from cadenza_mock.contract.model import User
+from cadenza_mock.contract.operations import OPERATIONS
 from cadenza_mock.engine.auth import bearer_token
 from cadenza_mock.engine.journal import redact_body
 from cadenza_mock.scenario import fault_spec
 from cadenza_mock.scenario.faults import is_glob, unknown_user
 
 # The calls that reach the venue behind Cadenza: where a `venue:` fault without a path acts.
-VENUE_PATHS = frozenset({"/api/v3/credential/verify", "/api/v3/tradingAccount/connect"})
+VENUE_PATHS = frozenset(op.path for op in OPERATIONS if op.venue)  # the rows' `venue`
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,11 +8,18 @@ module the verbs.
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
+from cadenza_mock.contract.json_schema import EPOCH_MS as EPOCH_MS
+from cadenza_mock.contract.json_schema import ISO_MS as ISO_MS
+from cadenza_mock.contract.json_schema import UUID as UUID
+from cadenza_mock.contract.json_schema import UUID_LIST as UUID_LIST
+from cadenza_mock.contract.json_schema import loose as loose
+from cadenza_mock.contract.json_schema import ref as ref
+from cadenza_mock.contract.json_schema import strict as strict
 from cadenza_mock.contract.model import OPERATION_TYPES, PROFILE_NAMES, PROFILES, VENUE_OUTCOMES
-from cadenza_mock.contract.schemas import COMPONENT_NAMES, REQUEST_SCHEMAS, UUID_PATTERN
+from cadenza_mock.contract.schemas import COMPONENT_NAMES, REQUEST_SCHEMAS
 from cadenza_mock.engine.lifecycle import IDENTITIES
 from cadenza_mock.engine.namespaces import NAME_PATTERN
 from cadenza_mock.engine.subscriptions import ACCOUNT_TYPES as ACCOUNT_SUBSCRIPTION_TYPES
@@ -22,21 +29,7 @@ from cadenza_mock.scenario.faults import FAULT_KEYS, TERMINAL_ACTIONS
 
 # Seconds one POST /__admin/clock moves the clock; none given is 0 (the clock as is).
 
-EPOCH_MS = {"type": "integer", "minimum": 0, "description": "milliseconds since the epoch"}
-ISO_MS = {
-    "type": "string",
-    "format": "date-time",
-    "pattern": r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$",
-    "description": "ISO-8601 UTC with milliseconds, the twin of the integer field",
-}
-UUID = {"type": "string", "format": "uuid", "pattern": UUID_PATTERN}
-_UUID_BARE = UUID_PATTERN.removeprefix("^").removesuffix("$")
-UUID_LIST = f"^{_UUID_BARE}(,{_UUID_BARE})*$"
 JWT = {"type": "string", "pattern": r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$"}
-
-
-def ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
 
 
 def nullable(schema: Mapping[str, Any]) -> dict[str, Any]:
@@ -54,25 +47,6 @@ _NAMESPACE: dict[str, Any] = {
     "idleExpirySeconds": {"type": "number", "exclusiveMinimum": 0},
     "admin": {"type": "string", "description": "its admin API's path prefix"},
 }
-
-
-def strict(properties: dict[str, Any], required: Iterable[str] | None = None) -> dict[str, Any]:
-    """An object with exactly these keys: a leaked field (a secret!) fails validation."""
-    return {
-        "type": "object",
-        "properties": properties,
-        "required": list(properties if required is None else required),
-        "additionalProperties": False,
-    }
-
-
-def loose(properties: dict[str, Any], required: Iterable[str] | None = None) -> dict[str, Any]:
-    """An object that may grow (admin answers are ours and gain fields over time)."""
-    return {
-        "type": "object",
-        "properties": properties,
-        "required": list(properties if required is None else required),
-    }
 
 
 def component_schemas(profile: str) -> dict[str, Any]:
