@@ -1,10 +1,11 @@
-"""Every operation the mock serves, declared once: the aiohttp routes (`http/app.py`) and
-the OpenAPI paths (`openapi.py`) are both derived from `OPERATIONS`.
+"""Every operation the mock serves, declared once: the aiohttp routes (`http/app.py`), the
+OpenAPI paths (`specs/openapi.py`), the near-miss hints' query vocabulary, the venue
+fault's calls and the RPC twins are all derived from `OPERATIONS`.
 
 Adding an endpoint is one row in `operation_rows_api.py` (the admin API's: in
 `operation_rows_admin.py`), one handler (named by `handler`) and the engine method it
-calls; the `Operation` type and the path prefixes are in `operation_type.py`. No aiohttp
-import: the document is built without a server.
+calls (docs/contributing/add-endpoint.md); the `Operation` type and the path prefixes are
+in `operation_type.py`. No aiohttp import: the document is built without a server.
 """
 
 from __future__ import annotations
