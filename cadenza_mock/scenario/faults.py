@@ -252,6 +252,30 @@ def _delay(node: yaml.Node, path: str, problems: Problems) -> float | DelayRange
     return seconds(node, path, problems)
 
 
+# --------------------------------------------------------------------------- the docs
+
+# `delay` is no action of the registry (it combines with one), but has its row in the table.
+DELAY_ROW = (
+    "`delay: 0.5` or `delay: {min: 0.1, max: 0.3}`",
+    "hold the request back (seconds, at most 600; a range draws from the seeded generator), "
+    "then answer normally, or perform the fault's other action",
+    "a slow answer, or a client timeout (`asyncio.TimeoutError` in aiohttp, "
+    "`requests.exceptions.ReadTimeout`, `httpx.ReadTimeout`)",
+    "holds the reply back (until the client closes, the mock is reset or the server stops: "
+    "then no reply is sent and the connection closes); on the upgrade, holds it back",
+)
+
+
+def actions_table() -> str:
+    """The README's Actions table, from the registry (tests/test_fault_actions.py checks
+    that the README shows exactly this)."""
+    rows = [(a.usage, a.effect, a.client_sees, a.on_rpc) for a in ACTIONS]
+    rows.insert(1, DELAY_ROW)
+    lines = ["| key | effect | what a client sees | on a WebSocket RPC |", "|---|---|---|---|"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines) + "\n"
+
+
 # --------------------------------------------------------------------------- other sources
 
 

@@ -71,7 +71,7 @@ class Respond(FaultAction, key="respond"):
             "status": {"type": "integer", "minimum": 400, "maximum": 599},
             "errno": {"type": "integer"},
             "error": {"type": "string"},
-            "code": {"type": ["string", "null"]},
+            "code": {"anyOf": [{"type": "string"}, {"type": "null"}]},
             "headers": {"type": "object"},
         },
         "additionalProperties": False,
