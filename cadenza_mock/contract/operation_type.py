@@ -32,6 +32,7 @@ API_PREFIX = "/api/v3"
 ADMIN_PREFIX = "/__admin"
 OPENAPI_PATH = f"{API_PREFIX}/openapi.json"
 NAMESPACES_PATH = f"{ADMIN_PREFIX}/namespaces"
+WS_PATH = "/connection/websocket"  # the WebSocket API (Centrifugo protocol)
 
 # bearer: the caller's access token; public: no token (login, the document); admin: the
 # admin API (X-Admin-Token when the server has one); probe: open even then (health);

@@ -25,6 +25,7 @@ from cadenza_mock.engine.namespaces import NAME_PATTERN
 from cadenza_mock.engine.subscriptions import ACCOUNT_TYPES as ACCOUNT_SUBSCRIPTION_TYPES
 from cadenza_mock.engine.subscriptions import SUBSCRIPTION_STATUSES
 from cadenza_mock.scenario.build import TOP_KEYS
+from cadenza_mock.scenario.fault_actions import ACTIONS
 from cadenza_mock.scenario.faults import FAULT_KEYS, TERMINAL_ACTIONS
 
 # Seconds one POST /__admin/clock moves the clock; none given is 0 (the clock as is).
@@ -357,16 +358,19 @@ def admin_schemas() -> dict[str, Any]:
                 "fault": ref("AdminFault"),
             }
         ),
-        # What JSON Schema can say of the fault and scenario vocabularies: their keys. The
-        # values are checked by the scenario loader (a bad one is a 400 naming it), with rules
-        # (known users, ranges, one action) a schema would only repeat and drift from.
+        # What JSON Schema can say of the fault and scenario vocabularies: their keys, and
+        # each fault action's value as its registered class declares it. The rest is checked
+        # by the scenario loader (a bad value is a 400 naming it), with rules (known users,
+        # one action, where an action means something) a schema would only repeat.
         "AdminFault": {
             "type": "object",
             "propertyNames": {"enum": list(FAULT_KEYS)},
+            "properties": {action.key: copy.deepcopy(dict(action.schema)) for action in ACTIONS},
             "anyOf": [{"required": [action]} for action in (*TERMINAL_ACTIONS, "delay")],
             "description": "one entry of a scenario's faults: list: an optional match, one "
-            "action (respond, rate_limit, drop, malformed or slow_body, optionally after a "
-            "delay; or a delay alone) and an optional schedule (times, after, probability)",
+            f"action ({', '.join(TERMINAL_ACTIONS[:-1])} or {TERMINAL_ACTIONS[-1]}, "
+            "optionally after a delay; or a delay alone) and an optional schedule (times, "
+            "after, probability)",
         },
         "AdminScenarioFile": {
             "type": "object",
