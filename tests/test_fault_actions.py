@@ -1,5 +1,5 @@
 """The fault actions' registry: each action acts on every transport it means something on,
-is refused at load where it means nothing, and the docs (README table, OpenAPI schema)
+is refused at load where it means nothing, and the docs (the Fault actions table, OpenAPI schema)
 come from it. The WebSocket `drop` over real sockets with centrifuge-python as the peer."""
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import doc_examples
 import pytest
 from centrifuge import (
     CentrifugeError,
@@ -25,7 +26,6 @@ from cadenza_mock.scenario.fault_actions import ACTIONS
 from cadenza_mock.scenario.faults import actions_table, parse_fault_dict
 from cadenza_mock.specs.openapi import openapi_document
 
-README = Path(__file__).resolve().parent.parent / "README.md"
 WS = "/connection/websocket"
 ALICE = {"Authorization": "Bearer alice-token"}
 INFO = "query.system.info"
@@ -232,13 +232,12 @@ async def test_a_pathless_venue_fault_acts_on_the_rpc_verify(make_client: Any) -
 # --------------------------------------------------------------------------- the docs
 
 
-def test_the_readme_actions_table_is_the_registrys() -> None:
-    text = README.read_text(encoding="utf-8")
-    section = text.split("\n## Faults\n", 1)[1].split("\n## ", 1)[0]
+def test_the_docs_actions_table_is_the_registrys() -> None:
+    section = doc_examples.section("Fault actions").body
     start = section.index("| key | effect |")
     shown = section[start : section.index("\n\n", start) + 1]
     assert shown == actions_table(), (
-        "README's fault Actions table differs from the registry; paste "
+        "The docs' Fault actions table differs from the registry; paste "
         "cadenza_mock.scenario.faults.actions_table():\n" + actions_table()
     )
     keys = re.findall(r"^\| `(\w+):", shown, re.M)

@@ -3,12 +3,14 @@ matcher, the hints and the RPC table take from them agrees with what they declar
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 
+import doc_examples
 import pytest
 
 from cadenza_mock.contract.model import PROFILE_NAMES, PROFILES
-from cadenza_mock.contract.operations import ADMIN_PREFIX, OPERATIONS
+from cadenza_mock.contract.operations import ADMIN_PREFIX, API_PREFIX, OPERATIONS
 from cadenza_mock.contract.rpc_params import PARAMS
 from cadenza_mock.engine.faults import VENUE_PATHS
 from cadenza_mock.engine.query import query_parameters
@@ -64,3 +66,20 @@ def test_every_operation_declares_what_its_answer_carries(profile: str) -> None:
         assert not (op.body is not None and op.body_doc is not None), op.operation_id
         if op.body_doc is not None:
             assert op.reads_body, op.operation_id
+
+
+def test_the_rpc_methods_table_is_the_rpc_table_with_the_rows_twins() -> None:
+    """The docs' RPC methods table names every method of http/rpc.py's table, once, and as
+    its REST twin the operation whose row names it (`rpc=`)."""
+    rows = doc_examples.table("RPC methods", "method")
+    assert rows, "no RPC methods table"
+    shown: dict[str, tuple[str, str]] = {}
+    for row in rows:
+        method = re.fullmatch(r"`([a-z_.]+)`", row["method"])
+        twin = re.fullmatch(r"`(GET|POST|PUT|DELETE) (/[^`]*)`.*", row["REST twin"])
+        assert method and twin, f"a row whose method or twin is not `...`: {row}"
+        path = twin[2] if twin[2].startswith(API_PREFIX) else API_PREFIX + twin[2]
+        assert method[1] not in shown, f"{method[1]} is listed twice"
+        shown[method[1]] = (twin[1], path)
+    assert sorted(shown) == sorted(METHODS), "the RPC methods table and rpc.METHODS differ"
+    assert shown == {op.rpc: (op.method, op.path) for op in OPERATIONS if op.rpc}
