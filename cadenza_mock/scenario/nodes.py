@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable, Iterator, Mapping
+from datetime import UTC, date, datetime
 from typing import Any
 
 import yaml
@@ -204,3 +205,54 @@ def enum(
         problems.add(node, path, message)
         return None
     return str(text)
+
+
+# Timestamps must stay renderable as ISO-8601 (the sdk twins) with room for the clock to
+# move: from 1971 (generated data reaches 400 days back from `now`) to the year 9000.
+FIRST_MS = 400 * 86_400_000
+LAST_MS = 221_845_392_000_000  # 9000-01-01T00:00:00Z
+
+
+def timestamp_ms(node: yaml.Node, path: str, problems: Problems) -> int | None:
+    """Integer ms, or an ISO-8601 string / YAML timestamp (UTC unless it says otherwise)."""
+    raw = value(node) if isinstance(node, yaml.ScalarNode) else None
+    result: int | None = None
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        result = raw
+    if isinstance(raw, str):
+        try:
+            raw = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+        except ValueError:
+            raw = None
+    if isinstance(raw, date) and not isinstance(raw, datetime):
+        raw = datetime(raw.year, raw.month, raw.day)
+    if isinstance(raw, datetime):
+        if raw.tzinfo is None:
+            raw = raw.replace(tzinfo=UTC)
+        result = int(raw.timestamp() * 1000)
+    if result is None:
+        problems.add(
+            node,
+            path,
+            "expected milliseconds since the epoch or an ISO-8601 time like 2026-01-15T12:00:00Z",
+        )
+        return None
+    if not FIRST_MS <= result <= LAST_MS:
+        problems.add(node, path, "out of range: give a time between 1971 and 9000")
+        return None
+    return result
+
+
+def secret(node: yaml.Node, path: str, problems: Problems) -> str | None:
+    """A secret string (apiKey, apiSecret, apiPassphrase, password): like `scalar`, but a
+    wrong value is never quoted back, since error messages reach logs and HTTP clients."""
+    if isinstance(node, yaml.ScalarNode):
+        result = value(node)
+        if isinstance(result, str):
+            return result
+        problems.add(
+            node, path, f"expected str, got {type(result).__name__} (value not shown: a secret)"
+        )
+        return None
+    problems.add(node, path, f"expected str, got {describe(node)}")
+    return None
