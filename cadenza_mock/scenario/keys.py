@@ -424,7 +424,8 @@ def description(key: ScenarioKey, table: tuple[ScenarioKey, ...]) -> str:
     if key.twin_of is not None:
         return f"the ISO-8601 twin of `{key.twin_of}` (must agree with it)"
     text = _LINK.sub(r"\1", key.doc)
-    return f"{key.type}: {text}" if key.type else text
+    given = ", ".join(part for part in (key.type, key.default and f"default {key.default}") if part)
+    return f"{given}: {text}" if given else text
 
 
 def row_groups(table: tuple[ScenarioKey, ...]) -> list[list[ScenarioKey]]:
