@@ -112,22 +112,14 @@ def _read(
 
 
 def test_absent_simple_keys_read_as_their_defaults() -> None:
-    values, ok, problems = _read(keys.USER, "email: a@example.com")
-    assert ok and problems == []
-    assert values == {
-        "password": None,
-        "role": "authenticated",
-        "tenant_id": None,
-        "environments": (),
-    }
-    values, ok, _ = _read(keys.TOP, "users: []")
-    assert ok and values == {
-        "description": "",
-        "seed": 0,
-        "now": None,
-        "profile": "docs",
-        "mask_keep": 6,
-    }
+    for table, text in ((keys.USER, "email: a@example.com"), (keys.TOP, "users: []")):
+        values, ok, problems = _read(table, text)
+        assert ok and problems == []
+        assert values == {key.attr: key.value for key in table if key.attr is not None}
+    values, _, _ = _read(keys.USER, "email: a@example.com")
+    assert values["role"] == "authenticated" and values["password"] is None
+    values, _, _ = _read(keys.TOP, "users: []")
+    assert (values["profile"], values["mask_keep"], values["now"]) == ("docs", 6, None)
 
 
 def test_given_simple_keys_are_read_checked_and_named_by_attribute() -> None:
