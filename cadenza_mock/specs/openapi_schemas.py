@@ -24,9 +24,9 @@ from cadenza_mock.engine.lifecycle import IDENTITIES
 from cadenza_mock.engine.namespaces import NAME_PATTERN
 from cadenza_mock.engine.subscriptions import ACCOUNT_TYPES as ACCOUNT_SUBSCRIPTION_TYPES
 from cadenza_mock.engine.subscriptions import SUBSCRIPTION_STATUSES
-from cadenza_mock.scenario.build import TOP_KEYS
 from cadenza_mock.scenario.fault_actions import ACTIONS
 from cadenza_mock.scenario.faults import FAULT_KEYS, TERMINAL_ACTIONS
+from cadenza_mock.specs.openapi_scenario import scenario_file_schema
 
 # Seconds one POST /__admin/clock moves the clock; none given is 0 (the clock as is).
 
@@ -372,9 +372,5 @@ def admin_schemas() -> dict[str, Any]:
             "optionally after a delay; or a delay alone) and an optional schedule (times, "
             "after, probability)",
         },
-        "AdminScenarioFile": {
-            "type": "object",
-            "propertyNames": {"enum": list(TOP_KEYS)},
-            "description": "a scenario file's content, as in scenarios/*.yaml",
-        },
+        "AdminScenarioFile": scenario_file_schema(),
     }
