@@ -161,9 +161,14 @@ def table(title: str, first_column: str | None = None) -> list[dict[str, str]]:
 
 
 def python_examples() -> dict[str, dict[str, str]]:
-    """`{page: {file name: code}}` of every python block (each must start `# name.py`)."""
+    """`{page: {file name: code}}` of every python block (each must start `# name.py`),
+    but for excerpts of the package's own source, which the contributor pages mark
+    `<!-- replay: skip: why -->`."""
     found: dict[str, dict[str, str]] = {}
     for block in blocks("python"):
+        if block.marker and block.marker[0] == "skip":
+            assert block.marker[1], f"{block.where}: say why the block is not run"
+            continue
         first = block.code.splitlines()[0] if block.code.strip() else ""
         name = re.fullmatch(r"# ([\w.]+\.py)", first)
         assert name, f"{block.where}: a python block must start with '# name.py', not {first!r}"

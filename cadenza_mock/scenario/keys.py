@@ -188,12 +188,12 @@ TOP: tuple[ScenarioKey, ...] = (
     ScenarioKey(
         "venues",
         "what each venue answers when verify or connect reaches it (see [Venue outcomes]"
-        "(#venue-outcomes)), e.g. `{OKX: maintenance}`",
+        "(trading-accounts.md#venue-outcomes)), e.g. `{OKX: maintenance}`",
         "mapping venue -> outcome",
         "`{}`",
     ),
     ScenarioKey("users", "the users, below", "list", "`[]`"),
-    ScenarioKey("faults", "faults armed at load (see [Faults](#faults))", "list", "`[]`"),
+    ScenarioKey("faults", "faults armed at load (see [Faults](faults.md))", "list", "`[]`"),
 )
 
 USER: tuple[ScenarioKey, ...] = (
@@ -313,7 +313,8 @@ CREDENTIAL: tuple[ScenarioKey, ...] = (
         "venue_outcome",
         "what the venue answers for these keys: `ok` (default), `invalid_keys`, `maintenance`, "
         "`timeout`, `network_error`, `rate_limited`, `lock_not_acquired`, `unavailable`, "
-        "`exchange_error` (see [Venue outcomes](#venue-outcomes)); it wins over the "
+        "`exchange_error` (see [Venue outcomes](trading-accounts.md#venue-outcomes)); "
+        "it wins over the "
         "scenario's `venues:` entry",
         "string",
         in_generate=True,

@@ -31,7 +31,7 @@ class VenueOutcome(FaultAction, key="venue"):
     usage = "`venue: <outcome>`"
     effect = (
         "what the venue behind Cadenza does when this request's verify or connect reaches it "
-        f'({", ".join(f"`{o}`" for o in VENUE_OUTCOMES if o != "ok")}; '
+        f"({', '.join(f'`{o}`' for o in VENUE_OUTCOMES if o != 'ok')}; "
         "see [Venue outcomes](trading-accounts.md#venue-outcomes)); "
         "without a `match.path` it acts on verify and connect calls only, so an unrelated call "
         "never uses up its `times`"
