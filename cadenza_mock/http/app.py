@@ -6,6 +6,7 @@ The CLI, the container, the threaded `MockServer` and the pytest plugin all call
 from __future__ import annotations
 
 import asyncio
+import importlib
 import time
 from collections.abc import AsyncIterator, Callable
 from functools import partial
@@ -18,7 +19,7 @@ from cadenza_mock.contract.operations import NAMESPACED_ADMIN, OPERATIONS, names
 from cadenza_mock.contract.options import ServerOptions
 from cadenza_mock.engine.namespaces import Namespace, Namespaces
 from cadenza_mock.engine.state import MockState, ScenarioSource
-from cadenza_mock.http import admin, api, journal_stream, meta, subscriptions_api, ui, ws
+from cadenza_mock.http import api, journal_stream, ws
 from cadenza_mock.http.guard import BrowserGuard
 from cadenza_mock.http.keys import (
     ADMIN_LOCKED,
@@ -127,21 +128,35 @@ def make_app(
     return app
 
 
-_HANDLER_MODULES = {
-    "api": api,
-    "admin": admin,
-    "journal_stream": journal_stream,
-    "meta": meta,
-    "subscriptions_api": subscriptions_api,
-    "ui": ui,
+_HANDLER_MODULES = {"api": api, "journal_stream": journal_stream}
+# Imported at their first request, not at start: the documents (meta: the OpenAPI and
+# AsyncAPI builders), the admin API and the dashboard are not what `serve`'s first
+# answer needs (tests/test_startup_imports.py keeps it so).
+_LAZY_MODULES = {
+    "admin": "cadenza_mock.http.admin",
+    "meta": "cadenza_mock.http.meta",
+    "subscriptions_api": "cadenza_mock.http.subscriptions_api",
+    "ui": "cadenza_mock.http.ui",
 }
 
 
 def _handler(name: str) -> Handler:
-    """`"api.list_credentials"` (an operation's `handler`) -> that function."""
+    """`"api.list_credentials"` (an operation's `handler`) -> that function (or, for a
+    module imported on first use, a stand-in that imports it then)."""
     module, function = name.split(".")
-    handler: Handler = getattr(_HANDLER_MODULES[module], function)
-    return handler
+    if module in _HANDLER_MODULES:
+        handler: Handler = getattr(_HANDLER_MODULES[module], function)
+        return handler
+    path = _LAZY_MODULES[module]
+    resolved: list[Handler] = []
+
+    async def first_use(request: web.Request) -> web.StreamResponse:
+        if not resolved:
+            resolved.append(getattr(importlib.import_module(path), function))
+        return await resolved[0](request)
+
+    first_use.__name__ = first_use.__qualname__ = function
+    return first_use
 
 
 async def _stopping(app: web.Application) -> None:

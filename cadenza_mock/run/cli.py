@@ -7,6 +7,7 @@ the container is configured); a command-line flag wins over the variable.
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -434,6 +435,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    # No collector passes over the server's modules as they load (serve_forever freezes
+    # them with the scenario's records, then turns the collector back on).
+    gc.disable()
     from cadenza_mock.run.foreground import serve_forever
 
     folder = _scenario_folder(args)

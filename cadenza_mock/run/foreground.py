@@ -7,29 +7,32 @@ event loop choice meet here; `make_app()` builds the app, `MockRunner` serves it
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import logging
 import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
 from cadenza_mock.contract.errors import ScenarioError
 from cadenza_mock.contract.options import ServerOptions
-from cadenza_mock.engine import persist
+from cadenza_mock.engine.persist_io import StateFileError
 from cadenza_mock.engine.state import MockState
 from cadenza_mock.http import access_log as access_lines
 from cadenza_mock.http.app import make_app
 from cadenza_mock.http.guard import BrowserGuard, OriginError, is_loopback_name
 from cadenza_mock.http.keys import ADMIN_TOKEN
 from cadenza_mock.http.runner import SHUTDOWN_TIMEOUT, MockRunner, display_host
-from cadenza_mock.run.state_file import StateFile
 from cadenza_mock.run.tls import TlsError, TlsSetup
 from cadenza_mock.run.tls import setup as tls_setup
 from cadenza_mock.version import __version__, loop_name
+
+if TYPE_CHECKING:  # imported when a state file is asked for: the state file's code
+    from cadenza_mock.run.state_file import StateFile
 
 log = logging.getLogger("cadenza_mock")
 access_log = logging.getLogger("cadenza_mock.access")
@@ -196,6 +199,9 @@ def serve_forever(options: ServerOptions | None = None, **changes: Any) -> int:
         print(f"cadenza-mock: {exc}", file=sys.stderr)
         return 2
     host = options.host
+    if options.loop != "asyncio":  # served on it, so imported anyway: its own version then
+        with contextlib.suppress(ImportError):
+            import uvloop  # noqa: F401
     try:
         loop_label = loop_name(options.loop)
     except ValueError as exc:
@@ -238,8 +244,8 @@ def serve_forever(options: ServerOptions | None = None, **changes: Any) -> int:
         gc.enable()
     state.on_reset.append(refreeze_after_load(state))
     try:
-        kept = StateFile.open(state, options.state_file) if options.state_file else None
-    except persist.StateFileError as exc:
+        kept = _state_file(state, options.state_file) if options.state_file else None
+    except StateFileError as exc:
         print(f"cadenza-mock: {exc}", file=sys.stderr)
         return 2
     locked = not is_loopback_name(host) and not options.admin_token and not options.admin_open
@@ -262,6 +268,12 @@ def serve_forever(options: ServerOptions | None = None, **changes: Any) -> int:
     )
     with asyncio.Runner(loop_factory=_loop_factory(loop_label)) as runner:
         return runner.run(served)
+
+
+def _state_file(state: MockState, path: str | Path) -> StateFile:
+    from cadenza_mock.run.state_file import StateFile
+
+    return StateFile.open(state, path)
 
 
 def refreeze_after_load(state: MockState) -> Callable[[], None]:
