@@ -19,7 +19,7 @@ from cadenza_mock.contract.operations import NAMESPACED_ADMIN, OPERATIONS, names
 from cadenza_mock.contract.options import ServerOptions
 from cadenza_mock.engine.namespaces import Namespace, Namespaces
 from cadenza_mock.engine.state import MockState, ScenarioSource
-from cadenza_mock.http import api, journal_stream, ws
+from cadenza_mock.http import admin, api, journal_stream, ws
 from cadenza_mock.http.guard import BrowserGuard
 from cadenza_mock.http.keys import (
     ADMIN_LOCKED,
@@ -128,12 +128,11 @@ def make_app(
     return app
 
 
-_HANDLER_MODULES = {"api": api, "journal_stream": journal_stream}
+_HANDLER_MODULES = {"admin": admin, "api": api, "journal_stream": journal_stream}
 # Imported at their first request, not at start: the documents (meta: the OpenAPI and
-# AsyncAPI builders), the admin API and the dashboard are not what `serve`'s first
-# answer needs (tests/test_startup_imports.py keeps it so).
+# AsyncAPI builders), the dashboard and the subscription handlers are not what `serve`'s
+# first answer needs (tests/test_server_options.py keeps it so).
 _LAZY_MODULES = {
-    "admin": "cadenza_mock.http.admin",
     "meta": "cadenza_mock.http.meta",
     "subscriptions_api": "cadenza_mock.http.subscriptions_api",
     "ui": "cadenza_mock.http.ui",
