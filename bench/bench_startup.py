@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import shlex
 import socket
 import statistics
@@ -184,13 +185,23 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def spawn_first_200(cmd: list[str], port: int, headers: dict[str, str]) -> float:
-    """Seconds from spawning `cmd` to the first 200 on the list endpoint of `port`."""
+def spawn_first_200(
+    cmd: list[str], port: int, headers: dict[str, str], checkout: Path | None = None
+) -> float:
+    """Seconds from spawning `cmd` to the first 200 on the list endpoint of `port`; with
+    `checkout`, the package is imported from that directory (PYTHONPATH) instead."""
+    env = None
+    if checkout is not None:
+        env = {**os.environ, "PYTHONPATH": str(checkout)}
     url = f"http://127.0.0.1:{port}{LIST_PATH}"
     session = requests.Session()
     t0 = time.perf_counter()
     proc = subprocess.Popen(
-        cmd, cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        cmd,
+        cwd=checkout or REPO_ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         while True:
@@ -216,14 +227,15 @@ def spawn_first_200(cmd: list[str], port: int, headers: dict[str, str]) -> float
             proc.wait()
 
 
-def time_serve(reps: int) -> dict[str, list[float]]:
+def time_serve(reps: int, baseline: Path | None = None) -> dict[str, list[float]]:
     """`cadenza-mock serve` (default scenario, --quiet) against `bare_app.py`, both spawned
-    as `python FILE-or-module` and polled every 2 ms; alternated, one untimed round first."""
+    as `python FILE-or-module` and polled every 2 ms; alternated, one untimed round first.
+    With `baseline` (another checkout), its `serve` is spawned in each round too."""
     from cadenza_mock.scenario import load_scenario
 
     token = load_scenario("default").users[0].tokens[0]
     headers = {"Authorization": f"Bearer {token}"}
-    out: dict[str, list[float]] = {"serve": [], "bare": []}
+    out: dict[str, list[float]] = {"serve": [], "baseline": [], "bare": []}
     with tempfile.TemporaryDirectory() as tmp:
         body = Path(tmp) / "list.json"
         body.write_bytes(list_body("default"))
@@ -233,6 +245,11 @@ def time_serve(reps: int) -> dict[str, list[float]]:
             took = spawn_first_200([*serve, "--port", str(port)], port, headers)
             if rep:
                 out["serve"].append(took)
+            if baseline is not None:
+                port = _free_port()
+                took = spawn_first_200([*serve, "--port", str(port)], port, headers, baseline)
+                if rep:
+                    out["baseline"].append(took)
             port = _free_port()
             bare = [sys.executable, "bench/bare_app.py", "--body", str(body)]
             took = spawn_first_200([*bare, "--port", str(port)], port, {})
@@ -404,6 +421,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--dirty-reps", type=int, default=200, help="reset-after-create repetitions (200)"
     )
     p.add_argument("--serve-reps", type=int, default=20, help="spawned serve/bare repetitions (20)")
+    p.add_argument(
+        "--baseline",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="also spawn `serve` from another checkout (e.g. `git worktree add DIR COMMIT`)",
+    )
     p.add_argument("--cold-reps", type=int, default=10, help="fresh interpreters per case (10)")
     p.add_argument(
         "--write",
@@ -471,7 +495,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # 3. serve, spawned
     if args.serve_reps > 0:
         print("serve spawn ...", file=sys.stderr)
-        t = time_serve(args.serve_reps)
+        t = time_serve(args.serve_reps, args.baseline)
         lines = [
             "#### `cadenza-mock serve` from spawn to first 200",
             "",
@@ -483,7 +507,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             "| server | reps | median ms | p90 ms |",
             "|---|---:|---:|---:|",
         ]
-        for who, label in (("serve", "cadenza-mock serve"), ("bare", "bare_app.py")):
+        rows = [("serve", "cadenza-mock serve (this checkout)")]
+        if args.baseline is not None:
+            rows.append(("baseline", f"cadenza-mock serve ({args.baseline.name})"))
+        for who, label in [*rows, ("bare", "bare_app.py")]:
             m50, m90 = quantiles(t[who])
             lines.append(f"| {label} | {len(t[who])} | {ms(m50)} | {ms(m90)} |")
         sections.append("\n".join(lines))
