@@ -8,7 +8,6 @@ and shapes the result with `rpc_wire`. No aiohttp: the transport is `cadenza_moc
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
@@ -16,7 +15,7 @@ from typing import Any, NamedTuple
 
 import fastjsonschema
 
-from cadenza_mock.contract import rpc_wire
+from cadenza_mock.contract import rpc_wire, wire
 from cadenza_mock.contract.errors import VALIDATION_FAILED
 from cadenza_mock.contract.model import TradingAccount, User
 from cadenza_mock.contract.rpc_params import PARAMS
@@ -282,7 +281,7 @@ def _validator(name: str) -> Callable[[Any], Any]:
 
 
 _CACHE_LIMIT = 4096
-_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_dumps = wire.dumps_text
 
 
 def call(store: Store, user: User, name: str, data: Any, outcome: str | None = None) -> str:

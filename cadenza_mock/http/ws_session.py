@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import heapq
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import WSMessage, web
 
-from cadenza_mock.contract import rpc_wire
+from cadenza_mock.contract import rpc_wire, wire
 from cadenza_mock.contract.model import TradingAccount, User
 from cadenza_mock.engine import subscriptions
 from cadenza_mock.engine.namespaces import Namespace
@@ -23,7 +22,7 @@ from cadenza_mock.engine.state import MockState
 from cadenza_mock.engine.subscriptions import ChannelEvent
 from cadenza_mock.http.ws_limits import CLOSE_SECONDS, QUEUE_MAX_BYTES, Outbox
 
-dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+dumps = wire.dumps_text  # frames are text: the one encoder's str
 CHANNEL_PREFIX = subscriptions.CHANNEL_PREFIX
 
 

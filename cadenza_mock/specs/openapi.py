@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from functools import cache
 from typing import Any
 
+from cadenza_mock.contract import wire
 from cadenza_mock.contract.errors import CATALOGUE, ErrorKind
 from cadenza_mock.contract.model import PROFILE_NAMES, PROFILES
 from cadenza_mock.contract.operations import OPERATIONS, Operation
@@ -240,7 +241,7 @@ def _build(profile: str) -> dict[str, Any]:
 
 @cache
 def _document_json(profile: str) -> bytes:
-    return json.dumps(_build(profile), separators=(",", ":")).encode()
+    return wire.dumps(_build(profile))
 
 
 def openapi_document(profile: str = "docs") -> dict[str, Any]:
