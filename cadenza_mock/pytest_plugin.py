@@ -14,7 +14,7 @@ import secrets
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -29,8 +29,12 @@ if TYPE_CHECKING:
 
 MARKER = "cadenza_scenario"
 OPTIONS_MARKER = "cadenza_mock"  # @pytest.mark.cadenza_mock(strict=True): fixture options
-MARKER_OPTIONS = ("strict", "tls")
+MARKER_OPTIONS = ("strict", "tls", "unfired_faults", "profile")
 PROFILES = ("docs", "sdk")  # cadenza_mock.contract.model.PROFILE_NAMES, without importing it
+# What a test whose armed fault never fired gets (--cadenza-unfired-faults).
+UNFIRED_MODES = ("ignore", "warn", "fail")
+# Marker options that take one of these words instead of True or False.
+MARKER_CHOICES = {"unfired_faults": UNFIRED_MODES, "profile": PROFILES}
 URL_ENV = "CADENZA_MOCK_URL"
 ADMIN_TOKEN_ENV = "CADENZA_MOCK_ADMIN_TOKEN"
 
@@ -44,6 +48,7 @@ class Settings:
     url: str | None
     admin_token: str | None
     strict: bool = False
+    unfired_faults: str = "ignore"  # one of UNFIRED_MODES
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -92,6 +97,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "hints (a parameter or field the profile does not know); "
         f"@pytest.mark.{OPTIONS_MARKER}(strict=False) opts a test out [ini: cadenza_strict]",
     )
+    group.addoption(
+        "--cadenza-unfired-faults",
+        dest="cadenza_unfired_faults",
+        default=None,
+        choices=UNFIRED_MODES,
+        help="what a test gets at teardown when a fault it armed (fail_next(), add_fault(), "
+        "the admin API; not the scenario's own) never fired: ignore (the default), warn, "
+        f"or fail; @pytest.mark.{OPTIONS_MARKER}(unfired_faults=...) sets it per test "
+        "[ini: cadenza_unfired_faults]",
+    )
     parser.addini("cadenza_scenario", "default cadenza-mock scenario (name or path)")
     parser.addini("cadenza_profile", "cadenza-mock wire profile: docs or sdk")
     parser.addini("cadenza_url", "URL of an already running cadenza-mock to test against")
@@ -100,6 +115,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "fail tests that send requests the Cadenza API does not know (see --cadenza-strict)",
         type="bool",
         default=False,
+    )
+    parser.addini(
+        "cadenza_unfired_faults",
+        "ignore, warn or fail a test whose armed fault never fired (see --cadenza-unfired-faults)",
+        default="ignore",
     )
 
 
@@ -112,10 +132,13 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     config.addinivalue_line(
         "markers",
-        f"{OPTIONS_MARKER}(strict=True, tls=True): cadenza_mock fixture options for the "
-        "test, class or module (the closest wins); strict fails the test at teardown when "
-        "the code under test sent a request the API does not know (404/405, or near-miss "
-        "hints); tls serves it over HTTPS and WSS (mock.ca_bundle, mock.ssl_context).",
+        f"{OPTIONS_MARKER}(strict=True, tls=True, unfired_faults='fail', profile='sdk'): "
+        "cadenza_mock fixture options for the test, class or module (the closest wins); "
+        "strict fails the test at teardown when the code under test sent a request the API "
+        "does not know (404/405, or near-miss hints); tls serves it over HTTPS and WSS "
+        "(mock.ca_bundle, mock.ssl_context); unfired_faults (ignore, warn, fail) says what "
+        "a fault the test armed that never fired does; profile serves the test in that wire "
+        "profile (docs or sdk).",
     )
 
 
@@ -191,8 +214,18 @@ def _resolve_settings(config: pytest.Config) -> Settings:
     url = config.option.cadenza_url or os.environ.get(URL_ENV) or config.getini("cadenza_url")
     token = config.option.cadenza_admin_token or os.environ.get(ADMIN_TOKEN_ENV)
     strict = bool(config.option.cadenza_strict or config.getini("cadenza_strict"))
+    unfired = config.option.cadenza_unfired_faults or config.getini("cadenza_unfired_faults")
+    if unfired not in UNFIRED_MODES:
+        raise pytest.UsageError(
+            f"cadenza_unfired_faults = {unfired!r}: must be one of {', '.join(UNFIRED_MODES)}"
+        )
     return Settings(
-        scenario=scenario, profile=profile, url=url or None, admin_token=token, strict=strict
+        scenario=scenario,
+        profile=profile,
+        url=url or None,
+        admin_token=token,
+        strict=strict,
+        unfired_faults=unfired,
     )
 
 
@@ -245,10 +278,13 @@ def _marker_source(request: pytest.FixtureRequest) -> SourceLike | None:
     )
 
 
-def _marker_options(request: pytest.FixtureRequest) -> dict[str, bool]:
-    """The closest `cadenza_mock(strict=..., tls=...)` marker's options; strict falls back
-    to --cadenza-strict / the ini, tls to plain HTTP."""
-    options = {"strict": settings_of(request.config).strict, "tls": False}
+def _marker_options(request: pytest.FixtureRequest) -> dict[str, Any]:
+    """The closest `cadenza_mock(strict=..., tls=..., ...)` marker's options; strict and
+    unfired_faults fall back to the run's settings, tls to plain HTTP, profile to None
+    (the run's)."""
+    settings = settings_of(request.config)
+    options: dict[str, Any] = {"strict": settings.strict, "tls": False}
+    options |= {"unfired_faults": settings.unfired_faults, "profile": None}
     marker = request.node.get_closest_marker(OPTIONS_MARKER)
     if marker is None:
         return options
@@ -261,7 +297,14 @@ def _marker_options(request: pytest.FixtureRequest) -> dict[str, bool]:
             pytrace=False,
         )
     for name, value in marker.kwargs.items():
-        if not isinstance(value, bool):
+        choices = MARKER_CHOICES.get(name)
+        if choices is not None and value not in choices:
+            pytest.fail(
+                f"@pytest.mark.{OPTIONS_MARKER}({name}=...) takes one of "
+                f"{', '.join(map(repr, choices))}, got {value!r}",
+                pytrace=False,
+            )
+        if choices is None and not isinstance(value, bool):
             pytest.fail(
                 f"@pytest.mark.{OPTIONS_MARKER}({name}=...) takes True or False, got {value!r}",
                 pytrace=False,
@@ -287,9 +330,11 @@ def cadenza_mock_scenario(
     """The validated Scenario of this test (users, tokens); parsed once per run and source."""
     from cadenza_mock.contract.errors import ScenarioError
     from cadenza_mock.testing.handle import describe_source
+    from cadenza_mock.testing.marker_options import profile_cache
 
+    profile = _marker_options(request)["profile"]
     try:
-        return _cache(request.config).get(cadenza_mock_source)
+        return profile_cache(request.config, profile).get(cadenza_mock_source)
     except ScenarioError as exc:
         problem = str(exc)  # failed outside the except block: no chained traceback noise
     pytest.fail(
@@ -402,8 +447,13 @@ def cadenza_mock(
         if options["tls"]
         else cadenza_mock_server
     )
+    source = cadenza_mock_source
+    if options["profile"] is not None:
+        from cadenza_mock.testing.marker_options import profiled
+
+        mock, source = profiled(request, mock, source, options["profile"], options["tls"])
     try:
-        mock.use(cadenza_mock_source)
+        mock.use(source)
     except RemoteError as exc:
         problem: str | None = str(exc)  # the server's own words; a traceback adds nothing
     else:
@@ -411,7 +461,11 @@ def cadenza_mock(
     if problem is not None:
         pytest.fail(problem, pytrace=False)
     wanted = settings_of(request.config).profile
-    if wanted and mock.profile != wanted:
+    if options["profile"] is not None and mock.profile != options["profile"]:
+        from cadenza_mock.testing.marker_options import profile_refused
+
+        pytest.fail(profile_refused(mock, options["profile"]), pytrace=False)
+    if wanted and options["profile"] is None and mock.profile != wanted:
         pytest.fail(
             f"--cadenza-profile {wanted}: the mock at {mock.url} serves the {mock.profile} "
             f"profile; start it with 'cadenza-mock serve --profile {wanted}'",
@@ -420,6 +474,11 @@ def cadenza_mock(
     mock.clear_handler_errors()
     yield mock
     mock.check_handler_errors()
+    from cadenza_mock.testing.marker_options import check_fired
+
+    check_fired(
+        request, mock, options["unfired_faults"], request.node.stash.get(_CALL_FAILED, False)
+    )
     if strict:
         try:
             mock.assert_no_unknown_requests()
@@ -442,4 +501,20 @@ def cadenza_mock_app(
     from cadenza_mock.http.app import make_app
 
     _mark_used(request.config)
-    return make_app(scenario=cadenza_mock_scenario, profile=settings_of(request.config).profile)
+    profile = _marker_options(request)["profile"] or settings_of(request.config).profile
+    return make_app(scenario=cadenza_mock_scenario, profile=profile)
+
+
+# --------------------------------------------------------------------------- per-test checks
+
+_CALL_FAILED = pytest.StashKey[bool]()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """Remember a failed test body: its unfired faults are then no news worth a second
+    failure at teardown."""
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    if report.when == "call" and report.failed:
+        item.stash[_CALL_FAILED] = True

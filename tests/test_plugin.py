@@ -530,7 +530,10 @@ def test_fixtures_and_marker_are_listed(pytester: pytest.Pytester) -> None:
     markers = pytester.runpytest_inprocess("--markers")
     markers.stdout.fnmatch_lines(["@pytest.mark.cadenza_scenario(scenario): *closest wins*"])
     markers.stdout.fnmatch_lines(
-        ["@pytest.mark.cadenza_mock(strict=True, tls=True): *strict fails*HTTPS and WSS*"]
+        [
+            "@pytest.mark.cadenza_mock(strict=True, tls=True, unfired_faults='fail', "
+            "profile='sdk'): *strict fails*HTTPS and WSS*never fired*wire profile*"
+        ]
     )
     helptext = pytester.runpytest_inprocess("--help")
     helptext.stdout.fnmatch_lines(
@@ -690,9 +693,10 @@ def test_a_bad_cadenza_mock_marker_fails_that_test(pytester: pytest.Pytester) ->
     result.stdout.fnmatch_lines(
         [
             "*@pytest.mark.cadenza_mock(strict=...) takes True or False, got 'yes'*",
-            "*@pytest.mark.cadenza_mock takes keyword options (strict, tls), got args=() "
-            "kwargs={'stirct': True}*",
-            "*@pytest.mark.cadenza_mock takes keyword options (strict, tls), got args=(True,)*",
+            "*@pytest.mark.cadenza_mock takes keyword options (strict, tls, unfired_faults, "
+            "profile), got args=() kwargs={'stirct': True}*",
+            "*@pytest.mark.cadenza_mock takes keyword options (strict, tls, unfired_faults, "
+            "profile), got args=(True,)*",
         ],
         consecutive=False,
     )

@@ -394,3 +394,19 @@ def rate_limit_spec(
     if times is not None:
         spec["times"] = times
     return spec
+
+
+def malformed_spec(
+    *,
+    path: str | None = None,
+    method: str | None = None,
+    times: int | None = 1,
+) -> dict[str, Any]:
+    """The fault behind `malformed_next()`: the real answer of the next `times` matching
+    calls with its body cut in half, as `malformed: true` in a scenario."""
+    spec: dict[str, Any] = {"malformed": True}
+    if match := _match_of(path, method):
+        spec["match"] = match
+    if times is not None:
+        spec["times"] = times
+    return spec

@@ -23,8 +23,10 @@ from cadenza_mock.scenario.faults import (
     delay_spec,
     drop_spec,
     fail_spec,
+    malformed_spec,
     rate_limit_spec,
 )
+from cadenza_mock.testing.fault_checks import armed_by
 
 # Re-exported: these names were importable from here before the split.
 from cadenza_mock.testing.journal_match import JOURNAL_METHODS as JOURNAL_METHODS
@@ -218,7 +220,9 @@ class MockHandle(ABC):
     ) -> str:
         """Answer the next `times` matching calls (None: all) with this error envelope."""
         return self.add_fault(
-            fail_spec(status, errno, error, path=path, method=method, times=times)
+            armed_by(
+                "fail_next", fail_spec(status, errno, error, path=path, method=method, times=times)
+            )
         )
 
     def delay_next(
@@ -230,7 +234,8 @@ class MockHandle(ABC):
         times: int | None = 1,
     ) -> str:
         """Hold the next `times` matching calls back `seconds` (or a seeded (min, max) draw)."""
-        return self.add_fault(delay_spec(seconds, path=path, method=method, times=times))
+        spec = delay_spec(seconds, path=path, method=method, times=times)
+        return self.add_fault(armed_by("delay_next", spec))
 
     def drop_next(
         self,
@@ -241,7 +246,9 @@ class MockHandle(ABC):
     ) -> str:
         """Close the next `times` matching calls' connections unanswered (None: all), as a
         flaky network does: the client sees a reset, the journal status 0."""
-        return self.add_fault(drop_spec(path=path, method=method, times=times))
+        return self.add_fault(
+            armed_by("drop_next", drop_spec(path=path, method=method, times=times))
+        )
 
     def rate_limit_next(
         self,
@@ -253,7 +260,20 @@ class MockHandle(ABC):
     ) -> str:
         """Answer the next `times` matching calls 429 with `Retry-After` (`retry_after`
         seconds, default 1): what a client's back-off code must handle."""
-        return self.add_fault(rate_limit_spec(retry_after, path=path, method=method, times=times))
+        spec = rate_limit_spec(retry_after, path=path, method=method, times=times)
+        return self.add_fault(armed_by("rate_limit_next", spec))
+
+    def malformed_next(
+        self,
+        *,
+        path: str | None = None,
+        method: str | None = None,
+        times: int | None = 1,
+    ) -> str:
+        """Answer the next `times` matching calls with the real answer's body cut in half
+        (same status): what a client's JSON error handling must survive."""
+        spec = malformed_spec(path=path, method=method, times=times)
+        return self.add_fault(armed_by("malformed_next", spec))
 
     def use(self, scenario: SourceLike) -> None:
         """Pristine state of `scenario`: reset when it is already loaded, load it otherwise.

@@ -8,6 +8,8 @@ from collections.abc import Hashable, Mapping
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from cadenza_mock.scenario import Scenario, is_bundled_name, load_scenario
 
 SourceLike = str | Path | Mapping[str, Any] | Scenario
@@ -62,3 +64,36 @@ class ScenarioCache:
 
     def __len__(self) -> int:
         return len(self._loaded)
+
+
+def with_profile(source: SourceLike, profile: str) -> SourceLike:
+    """`source` as a scenario that says `profile: <profile>`, for a server that takes no
+    files from this machine (a remote mock): a name becomes `{extends: name, profile}`, a
+    file its mapping (read as the server would read its text) with the profile set.
+    ValueError if the source cannot carry one (a Scenario built from a dict)."""
+    if isinstance(source, Scenario):
+        if source.profile == profile:
+            return source
+        source = source.origin()
+    if isinstance(source, Mapping):
+        return {**source, "profile": profile}
+    if isinstance(source, str) and is_bundled_name(source):
+        return {"extends": source, "profile": profile}
+    path = Path(source).expanduser()
+    try:
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_PlainLoader)
+    except (OSError, yaml.YAMLError) as exc:
+        raise ValueError(f"cannot read scenario {path} to serve it as {profile}: {exc}") from None
+    if not isinstance(data, Mapping):
+        raise ValueError(f"scenario {path} is not a mapping; cannot serve it as {profile}")
+    return {**data, "profile": profile}
+
+
+class _PlainLoader(yaml.SafeLoader):
+    """Safe YAML whose timestamps stay text, as a scenario's JSON form writes them."""
+
+
+_PlainLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
