@@ -337,7 +337,7 @@ def test_profile_marker_in_process(pytester: pytest.Pytester) -> None:
 
 def test_profile_marker_beats_the_run_profile(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
-        test_docs=f"""
+        test_marked_docs=f"""
         import pytest, requests
 
         @pytest.mark.cadenza_mock(profile="docs")

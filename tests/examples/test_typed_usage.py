@@ -266,6 +266,33 @@ def test_strict_mode_lets_known_requests_pass(cadenza_mock: MockHandle) -> None:
     assert r.ok  # an unknown route or method here would fail the test at teardown
 
 
+# ------------------------------------------------------------------ test_faults_fire.py
+
+
+@pytest.mark.cadenza_mock(unfired_faults="fail")
+def test_the_client_survives_a_cut_answer(cadenza_mock: MockHandle) -> None:
+    cadenza_mock.malformed_next(path=LIST)
+    cut = requests.get(cadenza_mock.url_for(LIST), headers=cadenza_mock.auth_headers)
+    with pytest.raises(requests.JSONDecodeError):
+        cut.json()
+    assert cadenza_mock.faults[0]["fired"] == 1  # the check at teardown passes
+
+
+# ------------------------------------------------------------------ test_profile_marker.py
+
+
+@pytest.mark.cadenza_mock(profile="sdk")
+def test_the_sdk_names(cadenza_mock: MockHandle) -> None:
+    assert cadenza_mock.profile == "sdk"
+    r = requests.get(cadenza_mock.url_for(LIST), headers=cadenza_mock.auth_headers)
+    assert {"nickname", "credentialType"} <= set(r.json()["data"][0])
+
+
+def test_the_docs_names(cadenza_mock: MockHandle) -> None:
+    r = requests.get(cadenza_mock.url_for(LIST), headers=cadenza_mock.auth_headers)
+    assert {"name", "type"} <= set(r.json()["data"][0])
+
+
 # ------------------------------------------------------------------ script.py
 
 
