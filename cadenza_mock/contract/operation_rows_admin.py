@@ -103,6 +103,17 @@ ADMIN_OPERATIONS: tuple[Operation, ...] = (
     ),
     Operation(
         "GET",
+        f"{ADMIN_PREFIX}/requests/idle",
+        "admin.wait_idle",
+        "adminWaitIdle",
+        "Wait until no API request is in flight (at most ?timeout= seconds, default 5, "
+        "at most 30): the journal then holds every request sent so far",
+        "admin",
+        (VALIDATION_FAILED,),
+        auth="admin",
+    ),
+    Operation(
+        "GET",
         f"{ADMIN_PREFIX}/clock",
         "admin.get_clock",
         "adminGetClock",

@@ -35,6 +35,7 @@ from cadenza_mock.contract.errors import (
 from cadenza_mock.contract.schemas import load_json
 from cadenza_mock.engine.accounts import account_sort_key
 from cadenza_mock.engine.clock import MAX_ADVANCE_SECONDS
+from cadenza_mock.engine.journal import MAX_IDLE_WAIT
 from cadenza_mock.engine.namespaces import Namespace
 from cadenza_mock.engine.state import MockState, Prepared, ScenarioSource
 from cadenza_mock.http.keys import (
@@ -263,6 +264,29 @@ async def get_requests(request: web.Request) -> web.Response:
 async def delete_requests(request: web.Request) -> web.Response:
     state_of(request).journal.clear()
     return ok({"cleared": True})
+
+
+# How long GET /__admin/requests/idle waits without ?timeout= (at most MAX_IDLE_WAIT).
+DEFAULT_IDLE_WAIT = 5.0
+
+
+@admin
+async def wait_idle(request: web.Request) -> web.Response:
+    """Wait until no API request of this state is in flight, at most `?timeout=` seconds:
+    a remote test's journal read then sees the call its client gave up on. Says the
+    journal's bound too (what a count assertion's message names)."""
+    raw = request.query.get("timeout", str(DEFAULT_IDLE_WAIT))
+    try:
+        timeout = float(raw)
+    except ValueError:
+        timeout = math.nan
+    if not 0 <= timeout <= MAX_IDLE_WAIT:  # also NaN and infinities
+        raise VALIDATION_FAILED.error(
+            f"timeout must be a number of seconds from 0 to {MAX_IDLE_WAIT:g}"
+        )
+    journal = state_of(request).journal
+    idle = await journal.wait_idle(timeout)
+    return ok({"idle": idle, "inFlight": journal.in_flight, "journalSize": journal.limit})
 
 
 def clock_json(state: MockState) -> dict[str, Any]:

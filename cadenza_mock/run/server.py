@@ -247,6 +247,21 @@ class MockServer(MockHandle):
     def clear_requests(self) -> None:
         self._call(self.state.journal.clear)
 
+    def _in_flight_after(self, timeout: float) -> int:
+        if self._loop is None or not self.running:
+            return self.state.journal.in_flight
+        journal = self.state.journal
+
+        async def wait() -> int:
+            await journal.wait_idle(timeout)
+            return journal.in_flight
+
+        return asyncio.run_coroutine_threadsafe(wait(), self._loop).result(timeout + 5)
+
+    @property
+    def journal_size(self) -> int | None:
+        return self.state.journal.limit
+
     def check_handler_errors(self) -> None:
         """Re-raise, in the caller's thread, the first crash a request handler hit.
 

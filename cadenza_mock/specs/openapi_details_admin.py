@@ -8,6 +8,7 @@ from typing import Any
 
 from cadenza_mock.contract.operations import DASHBOARD_ASSETS, SSE_EVENTS
 from cadenza_mock.engine.clock import MAX_ADVANCE_SECONDS
+from cadenza_mock.engine.journal import MAX_IDLE_WAIT
 from cadenza_mock.engine.namespaces import NAME_PATTERN
 from cadenza_mock.specs.openapi_schemas import UUID, loose, ref, strict
 
@@ -141,6 +142,28 @@ def admin_details() -> dict[str, dict[str, Any]]:
         "adminDeleteNamespace": {
             "data": strict({"deleted": {"type": "string"}}),
             "parameters": [_path_parameter("name", _NAMESPACE_NAME)],
+        },
+        "adminWaitIdle": {
+            "data": strict(
+                {
+                    "idle": {"type": "boolean"},
+                    "inFlight": {"type": "integer", "minimum": 0},
+                    "journalSize": {"type": "integer", "minimum": 0},
+                }
+            ),
+            "parameters": [
+                {
+                    "name": "timeout",
+                    "in": "query",
+                    "schema": {
+                        "type": "number",
+                        "minimum": 0,
+                        "maximum": MAX_IDLE_WAIT,
+                        "default": 5,
+                    },
+                    "description": "seconds to wait at most",
+                }
+            ],
         },
         "adminGetClock": {"data": ref("AdminClock")},
         "adminAdvanceClock": {

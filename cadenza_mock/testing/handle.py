@@ -41,6 +41,9 @@ WS_METHODS = ("RPC", "SUBSCRIBE")
 JOURNAL_METHODS = (*METHODS, *WS_METHODS)
 # How many requests an assertion message lists (the newest; the count of the others).
 SUMMARY_LIMIT = 20
+# Seconds `wait_idle()` and a journal read with `wait=True` wait at most for requests in
+# flight (a delayed call whose client gave up is journaled when the server notices).
+DEFAULT_WAIT = 5.0
 
 SourceLike = str | Path | Mapping[str, Any] | Scenario
 
@@ -347,14 +350,17 @@ class MockHandle(ABC):
         method: str | None = None,
         query: QueryLike | None = None,
         json: Any = None,
+        wait: bool | float = False,
     ) -> list[JournalEntry]:
         """Journal entries matching every filter given, oldest first; all without filters.
 
         `path` is exact or a glob (`/api/v3/credential/*`) as in a fault's `match.path`,
         `query` a subset of the query parameters, `json` a subset of the JSON body
-        (dicts at any depth match as subsets, other values must be equal).
+        (dicts at any depth match as subsets, other values must be equal). `wait=True`
+        (or seconds) first waits for the requests still in flight, as `wait_idle()`.
         """
         wanted = CallFilter("calls", path, method=method, query=query, json=json)
+        self._wait_for_journal("calls", wait)
         return [entry for entry in self.requests if wanted.matches(entry)]
 
     @property
@@ -376,14 +382,17 @@ class MockHandle(ABC):
         query: QueryLike | None = None,
         json: Any = None,
         times: int | None = None,
+        wait: bool | float = False,
     ) -> list[JournalEntry]:
         """Assert a matching request was made (exactly `times` times, if given); return the
-        matching calls. Filters as in `calls()`; the failure lists what was requested."""
+        matching calls. Filters and `wait` as in `calls()`; the failure lists what was
+        requested."""
         if times is not None and (isinstance(times, bool) or not isinstance(times, int)):
             raise TypeError(f"times must be an int or None, got {times!r}")
         if times is not None and times < 0:
             raise ValueError(f"times must be 0 or more, got {times!r}")
         wanted = CallFilter("assert_called", path, method=method, query=query, json=json)
+        self._wait_for_journal("assert_called", wait)
         entries = self.requests
         found = [entry for entry in entries if wanted.matches(entry)]
         what = wanted.describe()
@@ -395,6 +404,7 @@ class MockHandle(ABC):
         if times is not None and len(found) != times:
             raise AssertionError(
                 f"{what} was requested {len(found)} time(s), expected {times}; "
+                f"{self._journal_cap_note(entries, times)}"
                 f"requests: {summarize(entries, bodies=bodies)}"
             )
         return found
@@ -406,9 +416,10 @@ class MockHandle(ABC):
         method: str | None = None,
         query: QueryLike | None = None,
         json: Any = None,
+        wait: bool | float = False,
     ) -> None:
-        """Assert no request matched (filters as in `calls()`)."""
-        self.assert_called(path, method=method, query=query, json=json, times=0)
+        """Assert no request matched (filters and `wait` as in `calls()`)."""
+        self.assert_called(path, method=method, query=query, json=json, times=0, wait=wait)
 
     def unknown_requests(self) -> list[JournalEntry]:
         """Requests the real API would not understand: an unknown route or method (404/405
@@ -425,6 +436,52 @@ class MockHandle(ABC):
                 f"cadenza-mock strict mode: {len(unknown)} request(s) the Cadenza API does "
                 f"not know:\n{lines}"
             )
+
+    # ----------------------------------------------------------------- waiting, the cap
+
+    def wait_idle(self, timeout: float = DEFAULT_WAIT) -> None:
+        """Wait until no API request is in flight, so the journal holds every request sent
+        so far (a delayed one whose client gave up included, in its arrival place).
+        TimeoutError, saying how many are still in flight, after `timeout` seconds."""
+        if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not timeout >= 0:
+            raise ValueError(f"wait_idle: timeout must be seconds, 0 or more, got {timeout!r}")
+        left = self._in_flight_after(float(timeout))
+        if left:
+            raise TimeoutError(
+                f"cadenza-mock at {self.url}: {left} request(s) still in flight after "
+                f"{timeout:g} s (a delay fault longer than that?)"
+            )
+
+    def _in_flight_after(self, timeout: float) -> int:
+        """How many API requests are still in flight after waiting up to `timeout` s for
+        none (0 when unknowable)."""
+        return 0
+
+    @property
+    def journal_size(self) -> int | None:
+        """How many entries the journal keeps (the oldest fall off); None if unknown."""
+        return None
+
+    def _wait_for_journal(self, caller: str, wait: bool | float) -> None:
+        if wait is False:
+            return
+        if wait is True:
+            self.wait_idle(DEFAULT_WAIT)
+        elif isinstance(wait, int | float) and wait >= 0:
+            self.wait_idle(float(wait))
+        else:
+            raise ValueError(f"{caller}: wait must be True, False or seconds, got {wait!r}")
+
+    def _journal_cap_note(self, entries: list[JournalEntry], times: int) -> str:
+        """What a count assertion must say when the journal's bound hid requests."""
+        size = self.journal_size
+        if size is None or (times <= size and len(entries) < size):
+            return ""
+        return (
+            f"the journal keeps the newest {size} entries (--journal-size, "
+            f"--cadenza-journal-size; {len(entries)} kept now), so older calls may have "
+            "fallen off; "
+        )
 
 
 class CallFilter:

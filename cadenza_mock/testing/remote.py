@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -17,7 +18,7 @@ from pathlib import Path
 from typing import Any, Self
 
 from cadenza_mock.contract.model import User
-from cadenza_mock.engine.journal import Headers, JournalEntry
+from cadenza_mock.engine.journal import MAX_IDLE_WAIT, Headers, JournalEntry
 from cadenza_mock.scenario import Scenario, is_bundled_name
 from cadenza_mock.scenario.faults import parse_fault_dict
 from cadenza_mock.testing.handle import (
@@ -97,6 +98,7 @@ class RemoteMock(MockHandle):
         self.scenarios = scenario_cache or ScenarioCache()
         self._summary: dict[str, Any] | None = None
         self._scenario: Scenario | None = None
+        self._journal_size: int | None = None
         # The namespace this object steers (open_namespace); None: the server's own state.
         self.namespace: str | None = None
 
@@ -110,6 +112,7 @@ class RemoteMock(MockHandle):
         body: bytes | None = None,
         content_type: str | None = None,
         query: Mapping[str, str] | None = None,
+        wait: float = 0.0,
     ) -> Any:
         where = f"namespaces/{self.namespace}/{path}" if self.namespace and path else path
         url = f"{self._url}/__admin/{where}"
@@ -122,7 +125,7 @@ class RemoteMock(MockHandle):
             headers["X-Admin-Token"] = self.admin_token
         request = urllib.request.Request(url, data=body, method=method, headers=headers)
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+            with urllib.request.urlopen(request, timeout=self.timeout + wait) as response:
                 payload = json.loads(response.read() or b"null")
         except urllib.error.HTTPError as exc:
             advice = _token_advice(exc.code, self.admin_token is not None)
@@ -224,6 +227,25 @@ class RemoteMock(MockHandle):
 
     def clear_requests(self) -> None:
         self._admin("DELETE", "requests")
+
+    def _in_flight_after(self, timeout: float) -> int:
+        # The server waits at most MAX_IDLE_WAIT per call: longer waits take several.
+        loop_end = time.monotonic() + timeout
+        while True:
+            left = max(0.0, min(loop_end - time.monotonic(), MAX_IDLE_WAIT))
+            answer = self._admin(
+                "GET", "requests/idle", query={"timeout": f"{left:.3f}"}, wait=left
+            )
+            if answer["idle"] or time.monotonic() >= loop_end:
+                return int(answer["inFlight"])
+
+    @property
+    def journal_size(self) -> int | None:
+        """The server's `--journal-size` (asked once: it does not change while it runs)."""
+        if self._journal_size is None:
+            answer = self._admin("GET", "requests/idle", query={"timeout": "0"})
+            self._journal_size = int(answer["journalSize"])
+        return self._journal_size
 
     def add_fault(self, spec: Mapping[str, Any]) -> str:
         parse_fault_dict(spec, "add_fault")  # same located errors as in-process, nothing sent
