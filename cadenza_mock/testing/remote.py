@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import ssl
 import time
 import urllib.error
 import urllib.parse
@@ -88,6 +89,7 @@ class RemoteMock(MockHandle):
         admin_token: str | None = None,
         timeout: float = DEFAULT_TIMEOUT,
         scenario_cache: ScenarioCache | None = None,
+        ca_file: str | Path | None = None,
     ) -> None:
         parsed = urllib.parse.urlsplit(url)
         if parsed.scheme not in ("http", "https") or not parsed.netloc:
@@ -99,6 +101,9 @@ class RemoteMock(MockHandle):
         self._summary: dict[str, Any] | None = None
         self._scenario: Scenario | None = None
         self._journal_size: int | None = None
+        # An https:// server's CA bundle (None: the system's trust store, SSL_CERT_FILE).
+        self._ca_file = Path(ca_file) if ca_file is not None else None
+        self._context: ssl.SSLContext | None = None
         # The namespace this object steers (open_namespace); None: the server's own state.
         self.namespace: str | None = None
 
@@ -125,7 +130,9 @@ class RemoteMock(MockHandle):
             headers["X-Admin-Token"] = self.admin_token
         request = urllib.request.Request(url, data=body, method=method, headers=headers)
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout + wait) as response:
+            with urllib.request.urlopen(
+                request, timeout=self.timeout + wait, context=self.ssl_context
+            ) as response:
                 payload = json.loads(response.read() or b"null")
         except urllib.error.HTTPError as exc:
             advice = _token_advice(exc.code, self.admin_token is not None)
@@ -136,12 +143,34 @@ class RemoteMock(MockHandle):
             ) from None
         except (urllib.error.URLError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
+            if isinstance(reason, ssl.SSLError):
+                raise RemoteError(
+                    f"cadenza-mock at {self._url}: TLS failed ({reason}); give the CA bundle "
+                    "that verifies it (the server's --tls-ca-file) to --cadenza-ca-file or "
+                    "CADENZA_CA_FILE (RemoteMock(ca_file=...))"
+                ) from None
             raise RemoteError(
                 f"cannot reach cadenza-mock at {self._url} ({reason}); is it running?"
             ) from None
         if isinstance(payload, Mapping) and "data" in payload:
             return payload["data"]
         return payload
+
+    @property
+    def ca_bundle(self) -> Path | None:
+        """The CA bundle given for an https:// server (`--cadenza-ca-file`), else None."""
+        return self._ca_file if self._url.startswith("https://") else None
+
+    @property
+    def ssl_context(self) -> ssl.SSLContext | None:
+        """A client context trusting `ca_bundle` (the system's store without one); None
+        over plain HTTP."""
+        if not self._url.startswith("https://"):
+            return None
+        if self._context is None:
+            cafile = str(self._ca_file) if self._ca_file is not None else None
+            self._context = ssl.create_default_context(cafile=cafile)
+        return self._context
 
     # ----------------------------------------------------------------- lifecycle
 
