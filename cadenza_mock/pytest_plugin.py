@@ -400,7 +400,7 @@ def cadenza_mock_server(pytestconfig: pytest.Config) -> Iterator[MockHandle]:
             settings.scenario,
             profile=settings.profile,
             scenario_cache=_cache(pytestconfig),
-            **_journal_limit(settings),
+            journal_limit=_journal_limit(settings),
         )
     except ScenarioError as exc:
         problem = str(exc)
@@ -432,15 +432,17 @@ def cadenza_mock_tls_server(pytestconfig: pytest.Config) -> Iterator[MockHandle]
         profile=settings.profile,
         scenario_cache=_cache(pytestconfig),
         tls=True,
-        **_journal_limit(settings),
+        journal_limit=_journal_limit(settings),
     )
     with server:
         yield server
 
 
-def _journal_limit(settings: Settings) -> dict[str, int]:
-    """MockServer's journal_limit keyword, when the run chose one."""
-    return {} if settings.journal_size is None else {"journal_limit": settings.journal_size}
+def _journal_limit(settings: Settings) -> int:
+    """The in-process mock's journal bound: the run's choice, else the journal's default."""
+    from cadenza_mock.engine.journal import DEFAULT_JOURNAL_SIZE
+
+    return DEFAULT_JOURNAL_SIZE if settings.journal_size is None else settings.journal_size
 
 
 @pytest.fixture

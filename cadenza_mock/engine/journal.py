@@ -22,6 +22,8 @@ REDACTED = "<redacted>"
 # Answers up to this size are kept with their entry (a reference to the bytes sent, no
 # copy); a larger one only as its size, so a journal of huge lists stays small.
 MAX_KEPT_ANSWER = 8 * 1024  # a journal of 1,000 entries holds 8 MB of answers at most
+# Requests a journal keeps unless told otherwise (`--journal-size`).
+DEFAULT_JOURNAL_SIZE = 1000
 # The longest one wait for requests in flight may take on the server (GET
 # /__admin/requests/idle); a client waiting longer asks again.
 MAX_IDLE_WAIT = 30.0
@@ -189,7 +191,7 @@ class Journal:
     not yet recorded or `leave()`-ed are the requests in flight (`in_flight`).
     """
 
-    def __init__(self, limit: int = 1000) -> None:
+    def __init__(self, limit: int = DEFAULT_JOURNAL_SIZE) -> None:
         if limit < 0:
             raise ValueError(f"journal limit must be 0 (off) or more, got {limit!r}")
         self.limit = limit
