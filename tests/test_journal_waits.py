@@ -89,9 +89,7 @@ def test_wait_idle_shows_the_abandoned_call_right_after_the_timeout(mock: MockSe
         with pytest.raises(requests.Timeout):
             requests.get(mock.url + LIST, headers=ALICE, timeout=0.1)
         mock.wait_idle(timeout=2)  # far less than the delay: the server noticed the client
-        assert [(e.path, e.status, e.fault) for e in mock.requests] == [
-            (LIST, 0, "client gone")
-        ]
+        assert [(e.path, e.status, e.fault) for e in mock.requests] == [(LIST, 0, "client gone")]
 
 
 @pytest.mark.parametrize("remote", [False, True], ids=["in-process", "remote"])
@@ -100,9 +98,7 @@ def test_entries_keep_the_order_and_numbers_their_requests_arrived_in(
 ) -> None:
     handle = RemoteMock(mock.url) if remote else mock
     handle.delay_next(0.6, path=LIST)
-    slow, outcome = _in_background(
-        lambda: requests.get(mock.url + LIST, headers=ALICE, timeout=10)
-    )
+    slow, outcome = _in_background(lambda: requests.get(mock.url + LIST, headers=ALICE, timeout=10))
     deadline = time.monotonic() + 5
     while mock.state.journal.in_flight == 0 and time.monotonic() < deadline:
         time.sleep(0.01)  # the slow call has arrived (it is in flight)
@@ -149,8 +145,9 @@ def test_the_admin_wait_refuses_a_bad_timeout(mock: MockServer, timeout: str) ->
     got = requests.get(mock.url + IDLE, params={"timeout": timeout}, timeout=10)
     assert got.status_code == 400
     body = got.json()
-    assert body["success"] is False and "timeout must be a number of seconds from 0 to 30" in (
-        body["error"]
+    assert (
+        body["success"] is False
+        and "timeout must be a number of seconds from 0 to 30" in (body["error"])
     )
 
 

@@ -307,7 +307,14 @@ def test_tls_tests_run_against_an_https_remote_given_its_ca(
     url, ca_file = https_remote
     pytester.makepyfile(test_https_remote=HTTPS_REMOTE)
     result = pytester.runpytest_inprocess(
-        "-p", "no:randomly", "-p", "no:cacheprovider", "--cadenza-url", url, "--cadenza-ca-file", str(ca_file)
+        "-p",
+        "no:randomly",
+        "-p",
+        "no:cacheprovider",
+        "--cadenza-url",
+        url,
+        "--cadenza-ca-file",
+        str(ca_file),
     )
     result.assert_outcomes(passed=2)
 
@@ -329,7 +336,9 @@ def test_an_https_remote_without_its_ca_says_how_to_give_it(
     url, _ = https_remote
     monkeypatch.delenv("SSL_CERT_FILE", raising=False)
     pytester.makepyfile(test_https_remote=HTTPS_REMOTE)
-    result = pytester.runpytest_inprocess("-p", "no:randomly", "-p", "no:cacheprovider", "--cadenza-url", url)
+    result = pytester.runpytest_inprocess(
+        "-p", "no:randomly", "-p", "no:cacheprovider", "--cadenza-url", url
+    )
     result.assert_outcomes(errors=2)
     result.stdout.fnmatch_lines(["*TLS failed*--cadenza-ca-file or CADENZA_CA_FILE*"])
 
@@ -349,6 +358,8 @@ def test_tls_against_a_plain_remote_names_the_ca_option(
 ) -> None:
     url, _ = serve("--quiet").banner()
     pytester.makepyfile(test_https_remote=HTTPS_REMOTE)
-    result = pytester.runpytest_inprocess("-p", "no:randomly", "-p", "no:cacheprovider", "--cadenza-url", url)
+    result = pytester.runpytest_inprocess(
+        "-p", "no:randomly", "-p", "no:cacheprovider", "--cadenza-url", url
+    )
     result.assert_outcomes(passed=0, failed=1, errors=1)
     result.stdout.fnmatch_lines(["*serve the container with --tls*--cadenza-ca-file*"])
