@@ -336,6 +336,15 @@ def cadenza_mock_scenario(
         return _cache(request.config).get(cadenza_mock_source)
     except ScenarioError as exc:
         problem = str(exc)  # failed outside the except block: no chained traceback noise
+    marked = request.node.get_closest_marker(MARKER)
+    if "no such scenario file" in problem and marked is not None and marked.args:
+        given = marked.args[0]
+        if isinstance(given, str | Path) and not Path(given).expanduser().is_absolute():
+            problem += (
+                f"\n(a @pytest.mark.{MARKER} path is relative to the test file's folder, "
+                f"{request.path.parent}; mock.load() takes paths relative to the working "
+                "directory)"
+            )
     pytest.fail(
         f"cadenza-mock scenario {describe_source(cadenza_mock_source)} is invalid:\n{problem}",
         pytrace=False,

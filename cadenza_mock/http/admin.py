@@ -63,7 +63,8 @@ def refuse_when_locked(request: web.Request) -> None:
         raise ADMIN_DISABLED.error(
             "the admin API is off on a server listening beyond loopback without an "
             "admin token; start it with --admin-token (or --admin-open on a network "
-            "you trust)"
+            "you trust); in the container set CADENZA_MOCK_ADMIN_TOKEN (or "
+            "CADENZA_MOCK_ADMIN_OPEN=1)"
         )
 
 
