@@ -34,7 +34,7 @@ from cadenza_mock.contract.errors import (
 )
 from cadenza_mock.contract.schemas import load_json
 from cadenza_mock.engine.accounts import account_sort_key
-from cadenza_mock.engine.clock import MAX_ADVANCE_SECONDS
+from cadenza_mock.engine.clock import LAST_MS, MAX_ADVANCE_SECONDS, instant_ms
 from cadenza_mock.engine.journal import MAX_IDLE_WAIT
 from cadenza_mock.engine.namespaces import Namespace
 from cadenza_mock.engine.state import MockState, Prepared, ScenarioSource
@@ -308,14 +308,19 @@ async def get_clock(request: web.Request) -> web.Response:
 @admin
 async def advance_clock(request: web.Request) -> web.Response:
     """Move the mock's clock forward: `{"advance": seconds}` or `?advance=seconds` (the
-    query wins; a body sent with it must still be valid). Neither: 0, the clock as is."""
+    query wins; a body sent with it must still be valid). Neither: 0, the clock as is.
+    `{"now": ms or ISO, "frozen": bool}` first puts it at `now`, stopped or running
+    (either alone: where it stands / as it is), as `mock.set_now()` and `freeze()` do.
+    Everything is checked before anything moves."""
     state = state_of(request)
     text = await _text(request)
     given: list[Any] = []
+    body: dict[str, Any] = {}
     if text:  # whitespace alone is not JSON either
-        body = load_json(text)
-        if not isinstance(body, dict):
+        loaded = load_json(text)
+        if not isinstance(loaded, dict):
             raise _bad_advance('the body must be a JSON object like {"advance": 60}')
+        body = loaded
         if "advance" in body:
             given.append(body["advance"])
     if "advance" in request.query:
@@ -323,12 +328,30 @@ async def advance_clock(request: web.Request) -> web.Response:
     seconds = 0.0
     for raw in given:
         seconds = _seconds(raw)
+    placed = _placed(state, body)
+    start = placed[0] if placed is not None else state.clock.now_ms()
     # Far enough that the ISO twins (datetime) could no longer be rendered: a 400, not a
     # broken clock.
-    if seconds * 1000 > state.clock.room_ms():
+    if seconds * 1000 > LAST_MS - start:
         raise _bad_advance("that would move the clock past the year 9999")
+    if placed is not None:
+        state.clock.set_now(placed[0], frozen=placed[1])
     state.clock.advance(seconds)
     return ok(clock_json(state))
+
+
+def _placed(state: MockState, body: dict[str, Any]) -> tuple[int, bool | None] | None:
+    """Where a body's `now` and `frozen` put the clock (None: neither given)."""
+    if "now" not in body and "frozen" not in body:
+        return None
+    frozen = body.get("frozen")
+    if frozen is not None and not isinstance(frozen, bool):
+        raise _bad_advance(f"frozen must be true or false, got {frozen!r}")
+    try:
+        at = instant_ms(body["now"], "now") if "now" in body else state.clock.now_ms()
+    except ValueError as exc:
+        raise _bad_advance(str(exc)) from None
+    return at, frozen
 
 
 def _seconds(raw: Any) -> float:

@@ -262,6 +262,13 @@ class MockServer(MockHandle):
     def journal_size(self) -> int | None:
         return self.state.journal.limit
 
+    def _set_clock(self, at_ms: int | None, frozen: bool | None) -> int:
+        def place() -> int:
+            clock = self.state.clock
+            return clock.set_now(clock.now_ms() if at_ms is None else at_ms, frozen=frozen)
+
+        return self._call(place)
+
     def check_handler_errors(self) -> None:
         """Re-raise, in the caller's thread, the first crash a request handler hit.
 

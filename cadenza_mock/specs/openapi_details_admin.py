@@ -10,7 +10,7 @@ from cadenza_mock.contract.operations import DASHBOARD_ASSETS, SSE_EVENTS
 from cadenza_mock.engine.clock import MAX_ADVANCE_SECONDS
 from cadenza_mock.engine.journal import MAX_IDLE_WAIT
 from cadenza_mock.engine.namespaces import NAME_PATTERN
-from cadenza_mock.specs.openapi_schemas import UUID, loose, ref, strict
+from cadenza_mock.specs.openapi_schemas import EPOCH_MS, UUID, loose, ref, strict
 
 _ADVANCE = {"type": "number", "minimum": 0, "maximum": MAX_ADVANCE_SECONDS, "default": 0}
 _NAMESPACE_NAME = {"type": "string", "pattern": f"^{NAME_PATTERN.pattern}$"}
@@ -173,7 +173,20 @@ def admin_details() -> dict[str, dict[str, Any]]:
                 "required": False,
                 "content": {
                     "application/json": {
-                        "schema": {"type": "object", "properties": {"advance": _ADVANCE}}
+                        "schema": {
+                            "type": "object",
+                            "properties": {
+                                "advance": _ADVANCE,
+                                "now": {
+                                    "oneOf": [EPOCH_MS, {"type": "string"}],
+                                    "description": "put the clock here first (ms or ISO-8601)",
+                                },
+                                "frozen": {
+                                    "type": "boolean",
+                                    "description": "stop the clock (true) or let it run",
+                                },
+                            },
+                        }
                     }
                 },
             },

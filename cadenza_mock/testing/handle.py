@@ -32,6 +32,7 @@ from cadenza_mock.scenario.faults import (
     rate_limit_spec,
 )
 from cadenza_mock.scenario.nodes import close_match
+from cadenza_mock.testing.comforts import HandleComforts
 
 QueryLike = Mapping[str, str | int | float]
 # What a journal entry's method can be: HTTP's, or RPC for a WebSocket call.
@@ -41,9 +42,6 @@ WS_METHODS = ("RPC", "SUBSCRIBE")
 JOURNAL_METHODS = (*METHODS, *WS_METHODS)
 # How many requests an assertion message lists (the newest; the count of the others).
 SUMMARY_LIMIT = 20
-# Seconds `wait_idle()` and a journal read with `wait=True` wait at most for requests in
-# flight (a delayed call whose client gave up is journaled when the server notices).
-DEFAULT_WAIT = 5.0
 
 SourceLike = str | Path | Mapping[str, Any] | Scenario
 
@@ -99,7 +97,7 @@ class ScenarioCache:
         return len(self._loaded)
 
 
-class MockHandle(ABC):
+class MockHandle(HandleComforts, ABC):
     """The fixture API: url, token, auth_headers, users, load/reset/use, journal asserts."""
 
     _current_key: Hashable | None = None
@@ -436,52 +434,6 @@ class MockHandle(ABC):
                 f"cadenza-mock strict mode: {len(unknown)} request(s) the Cadenza API does "
                 f"not know:\n{lines}"
             )
-
-    # ----------------------------------------------------------------- waiting, the cap
-
-    def wait_idle(self, timeout: float = DEFAULT_WAIT) -> None:
-        """Wait until no API request is in flight, so the journal holds every request sent
-        so far (a delayed one whose client gave up included, in its arrival place).
-        TimeoutError, saying how many are still in flight, after `timeout` seconds."""
-        if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not timeout >= 0:
-            raise ValueError(f"wait_idle: timeout must be seconds, 0 or more, got {timeout!r}")
-        left = self._in_flight_after(float(timeout))
-        if left:
-            raise TimeoutError(
-                f"cadenza-mock at {self.url}: {left} request(s) still in flight after "
-                f"{timeout:g} s (a delay fault longer than that?)"
-            )
-
-    def _in_flight_after(self, timeout: float) -> int:
-        """How many API requests are still in flight after waiting up to `timeout` s for
-        none (0 when unknowable)."""
-        return 0
-
-    @property
-    def journal_size(self) -> int | None:
-        """How many entries the journal keeps (the oldest fall off); None if unknown."""
-        return None
-
-    def _wait_for_journal(self, caller: str, wait: bool | float) -> None:
-        if wait is False:
-            return
-        if wait is True:
-            self.wait_idle(DEFAULT_WAIT)
-        elif isinstance(wait, int | float) and wait >= 0:
-            self.wait_idle(float(wait))
-        else:
-            raise ValueError(f"{caller}: wait must be True, False or seconds, got {wait!r}")
-
-    def _journal_cap_note(self, entries: list[JournalEntry], times: int) -> str:
-        """What a count assertion must say when the journal's bound hid requests."""
-        size = self.journal_size
-        if size is None or (times <= size and len(entries) < size):
-            return ""
-        return (
-            f"the journal keeps the newest {size} entries (--journal-size, "
-            f"--cadenza-journal-size; {len(entries)} kept now), so older calls may have "
-            "fallen off; "
-        )
 
 
 class CallFilter:

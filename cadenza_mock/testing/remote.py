@@ -268,6 +268,15 @@ class RemoteMock(MockHandle):
             if answer["idle"] or time.monotonic() >= loop_end:
                 return int(answer["inFlight"])
 
+    def _set_clock(self, at_ms: int | None, frozen: bool | None) -> int:
+        wanted: dict[str, Any] = {}
+        if at_ms is not None:
+            wanted["now"] = at_ms
+        if frozen is not None:
+            wanted["frozen"] = frozen
+        body = json.dumps(wanted).encode()
+        return int(self._admin("POST", "clock", body=body, content_type="application/json")["now"])
+
     @property
     def journal_size(self) -> int | None:
         """The server's `--journal-size` (asked once: it does not change while it runs)."""
