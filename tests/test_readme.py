@@ -86,6 +86,33 @@ def test_the_errors_table_lists_every_catalogue_row():
     assert not missing, f"README Errors table lacks {missing}"
 
 
+def test_the_rpc_methods_table_is_the_rpc_table_with_the_rows_twins():
+    """The WebSocket API section's RPC methods table names every method of http/rpc.py's
+    table, once, and as its REST twin the operation whose row names it (`rpc=`)."""
+    from cadenza_mock.contract.operations import API_PREFIX, OPERATIONS
+    from cadenza_mock.http.rpc import METHODS
+
+    text = README.read_text(encoding="utf-8")
+    match = re.search(r"^## WebSocket API\n(.*?)(?=^## )", text, re.M | re.S)
+    assert match
+    table = re.search(
+        r"^\| method \| params \| result `data` \| REST twin \|\n(.*?)\n\n", match[1], re.M | re.S
+    )
+    assert table, "no RPC methods table in the WebSocket API section"
+    rows = re.findall(
+        r"^\| `([a-z_.]+)` \|.*\| `(GET|POST|PUT|DELETE) (/[^`]*)`[^|]*\|$", table[1], re.M
+    )
+    assert len(rows) == len(table[1].splitlines()) - 1, "a row whose method or twin is not `...`"
+    named = [method for method, _, _ in rows]
+    assert sorted(named) == sorted(METHODS), "README RPC table and rpc.METHODS differ"
+    twins = {op.rpc: (op.method, op.path) for op in OPERATIONS if op.rpc}
+    shown = {
+        method: (verb, path if path.startswith(API_PREFIX) else API_PREFIX + path)
+        for method, verb, path in rows
+    }
+    assert shown == twins
+
+
 # ------------------------------------------------------------------ curl walkthroughs
 
 # Sections (`##` or `###`) whose console blocks are replayed against a fresh `serve`:

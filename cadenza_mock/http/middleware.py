@@ -221,9 +221,9 @@ async def _answer(
             # Went away while we answered: normal, not a crash.
             gone = isinstance(exc, ConnectionError) and not connected(request)
             response = _drop(request) if gone else _crashed(request, state, exc)
-        if decision is not None and decision.action == "malformed":
+        if decision is not None and decision.cut_answer:
             response = _truncated(response)
-        elif decision is not None and decision.action == "slow_body":
+        elif decision is not None and decision.chunks:
             response = await _trickle(request, response, decision)
     if cors is not None:
         _with_cors(response, cors)
@@ -371,7 +371,7 @@ async def _faulted(
             raise Stale
         # A client that gave up during the delay gets nothing done on its behalf.
         gone = not connected(request)
-    if gone or decision.action == "drop":
+    if gone or decision.dropped:
         return decision, _drop(request), gone
     if decision.error is not None:
         return decision, error_response(decision.error, state.store), False
@@ -399,7 +399,7 @@ def _after(
     ticket: tuple[int, int] | None = None,
 ) -> None:
     """Journal the answered request (with its near-miss hints) in its arrival place."""
-    dropped = gone or (decision is not None and decision.action == "drop")
+    dropped = gone or (decision is not None and decision.dropped)
     note = "client gone" if gone else decision.note if decision is not None else None
     state.journal.record(
         (

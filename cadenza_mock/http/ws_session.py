@@ -43,6 +43,8 @@ DISCONNECT_INVALID_TOKEN = (3500, "invalid token")
 DISCONNECT_BAD_REQUEST = (3501, "bad request")
 DISCONNECT_STALE = (3502, "stale")  # no successful connect within CONNECT_TIMEOUT_SECONDS
 DISCONNECT_FORCE_NO_RECONNECT = (3503, "force disconnect")
+# Never sent: what a connection cut without a close frame is closing with (1006, RFC 6455).
+CUT = (1006, "cut")
 
 
 @dataclass(eq=False)
@@ -85,6 +87,13 @@ class WsClient:
         if self.closing is None:
             self.closing = code
             self.outbox.close()
+
+    def cut(self) -> None:
+        """End the connection as a network failure does: no close frame, nothing queued
+        sent (a Centrifugo client reconnects, as after 1006)."""
+        self.outbox.clear()
+        self.close(CUT)
+        self.abort()
 
     def stale(self) -> None:
         """The connect timer: still no successful connect, so the socket goes."""
