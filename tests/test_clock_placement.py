@@ -191,6 +191,7 @@ def test_bad_instants_are_refused_and_change_nothing(
     [
         {"now": "yesterday"},
         {"frozen": "yes"},
+        {"frozen": None},
         {"now": "2030-01-01T00:00:00Z", "advance": -1},
         {"now": "9999-12-31T23:59:59Z", "advance": 60},
         {"now": 1.5},

@@ -31,7 +31,7 @@ from cadenza_mock.contract.operation_type import (
     Param,
     Schema,
 )
-from cadenza_mock.engine.clock import MAX_ADVANCE_SECONDS
+from cadenza_mock.engine.clock import LAST_MS, MAX_ADVANCE_SECONDS
 from cadenza_mock.engine.journal import MAX_IDLE_WAIT
 from cadenza_mock.engine.namespaces import NAME_PATTERN
 
@@ -232,8 +232,12 @@ ADMIN_OPERATIONS: tuple[Operation, ...] = (
                         "properties": {
                             "advance": _ADVANCE,
                             "now": {
-                                "oneOf": [EPOCH_MS, {"type": "string"}],
-                                "description": "put the clock here first (ms or ISO-8601)",
+                                "oneOf": [
+                                    {**EPOCH_MS, "maximum": LAST_MS},
+                                    {"type": "string", "format": "date-time"},
+                                ],
+                                "description": "put the clock here first: ms, or an "
+                                "ISO-8601 time from 1970 to 9999 (else a 400)",
                             },
                             "frozen": {
                                 "type": "boolean",

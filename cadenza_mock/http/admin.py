@@ -345,7 +345,7 @@ def _placed(state: MockState, body: dict[str, Any]) -> tuple[int, bool | None] |
     if "now" not in body and "frozen" not in body:
         return None
     frozen = body.get("frozen")
-    if frozen is not None and not isinstance(frozen, bool):
+    if "frozen" in body and not isinstance(frozen, bool):  # null too: say it, or leave it out
         raise _bad_advance(f"frozen must be true or false, got {frozen!r}")
     try:
         at = instant_ms(body["now"], "now") if "now" in body else state.clock.now_ms()
