@@ -33,6 +33,7 @@ MARKER_OPTIONS = ("strict", "tls")
 PROFILES = ("docs", "sdk")  # cadenza_mock.contract.model.PROFILE_NAMES, without importing it
 URL_ENV = "CADENZA_MOCK_URL"
 ADMIN_TOKEN_ENV = "CADENZA_MOCK_ADMIN_TOKEN"
+CA_FILE_ENV = "CADENZA_CA_FILE"
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,10 @@ class Settings:
     url: str | None
     admin_token: str | None
     strict: bool = False
+    # The in-process mock's journal bound (None: MockServer's default, 1000).
+    journal_size: int | None = None
+    # The CA bundle (PEM) that verifies an https:// --cadenza-url.
+    ca_file: str | None = None
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -91,6 +96,25 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "API does not know (an unknown route or method: 404/405) or one with near-miss "
         "hints (a parameter or field the profile does not know); "
         f"@pytest.mark.{OPTIONS_MARKER}(strict=False) opts a test out [ini: cadenza_strict]",
+    )
+    group.addoption(
+        "--cadenza-journal-size",
+        dest="cadenza_journal_size",
+        default=None,
+        type=int,
+        metavar="N",
+        help="requests the in-process mock's journal keeps, the oldest dropped past it "
+        "(default: 1000; 0 turns it off); a --cadenza-url server keeps its own "
+        "'serve --journal-size'",
+    )
+    group.addoption(
+        "--cadenza-ca-file",
+        dest="cadenza_ca_file",
+        default=None,
+        metavar="PEM",
+        help="CA bundle that verifies an https:// --cadenza-url (e.g. the file the server's "
+        "--tls-ca-file wrote); tests marked tls=True then run against it "
+        f"[env: {CA_FILE_ENV}]",
     )
     parser.addini("cadenza_scenario", "default cadenza-mock scenario (name or path)")
     parser.addini("cadenza_profile", "cadenza-mock wire profile: docs or sdk")
@@ -191,8 +215,28 @@ def _resolve_settings(config: pytest.Config) -> Settings:
     url = config.option.cadenza_url or os.environ.get(URL_ENV) or config.getini("cadenza_url")
     token = config.option.cadenza_admin_token or os.environ.get(ADMIN_TOKEN_ENV)
     strict = bool(config.option.cadenza_strict or config.getini("cadenza_strict"))
+    journal_size = config.option.cadenza_journal_size
+    if journal_size is not None and journal_size < 0:
+        raise pytest.UsageError(f"--cadenza-journal-size must be 0 or more, got {journal_size}")
+    if journal_size is not None and url:
+        raise pytest.UsageError(
+            "--cadenza-journal-size sizes the in-process mock's journal; the server at "
+            f"{url} keeps its own: start it with 'cadenza-mock serve --journal-size "
+            f"{journal_size}' (or CADENZA_MOCK_JOURNAL_SIZE)"
+        )
+    ca_file = config.option.cadenza_ca_file or os.environ.get(CA_FILE_ENV) or None
+    if ca_file is not None:
+        ca_file = _anchor(ca_file, config.invocation_params.dir)
+        if not Path(ca_file).is_file():
+            raise pytest.UsageError(f"--cadenza-ca-file / {CA_FILE_ENV}: no file {ca_file}")
     return Settings(
-        scenario=scenario, profile=profile, url=url or None, admin_token=token, strict=strict
+        scenario=scenario,
+        profile=profile,
+        url=url or None,
+        admin_token=token,
+        strict=strict,
+        journal_size=journal_size,
+        ca_file=ca_file,
     )
 
 
@@ -292,6 +336,15 @@ def cadenza_mock_scenario(
         return _cache(request.config).get(cadenza_mock_source)
     except ScenarioError as exc:
         problem = str(exc)  # failed outside the except block: no chained traceback noise
+    marked = request.node.get_closest_marker(MARKER)
+    if "no such scenario file" in problem and marked is not None and marked.args:
+        given = marked.args[0]
+        if isinstance(given, str | Path) and not Path(given).expanduser().is_absolute():
+            problem += (
+                f"\n(a @pytest.mark.{MARKER} path is relative to the test file's folder, "
+                f"{request.path.parent}; mock.load() takes paths relative to the working "
+                "directory)"
+            )
     pytest.fail(
         f"cadenza-mock scenario {describe_source(cadenza_mock_source)} is invalid:\n{problem}",
         pytrace=False,
@@ -331,7 +384,10 @@ def cadenza_mock_server(pytestconfig: pytest.Config) -> Iterator[MockHandle]:
         from cadenza_mock.testing.remote import RemoteError, RemoteMock
 
         remote = RemoteMock(
-            settings.url, admin_token=settings.admin_token, scenario_cache=_cache(pytestconfig)
+            settings.url,
+            admin_token=settings.admin_token,
+            scenario_cache=_cache(pytestconfig),
+            ca_file=settings.ca_file,
         )
         try:
             remote.start()
@@ -350,7 +406,10 @@ def cadenza_mock_server(pytestconfig: pytest.Config) -> Iterator[MockHandle]:
 
     try:
         server = MockServer(
-            settings.scenario, profile=settings.profile, scenario_cache=_cache(pytestconfig)
+            settings.scenario,
+            profile=settings.profile,
+            scenario_cache=_cache(pytestconfig),
+            journal_limit=_journal_limit(settings),
         )
     except ScenarioError as exc:
         problem = str(exc)
@@ -368,9 +427,11 @@ def cadenza_mock_tls_server(pytestconfig: pytest.Config) -> Iterator[MockHandle]
     _mark_used(pytestconfig)
     settings = settings_of(pytestconfig)
     if settings.url:
+        # An https:// remote serves these tests itself (the cadenza_mock fixture uses it).
         pytest.fail(
-            f"@pytest.mark.{OPTIONS_MARKER}(tls=True) needs the in-process mock; against a "
-            "container, serve it with --tls and give its https:// address to --cadenza-url",
+            f"@pytest.mark.{OPTIONS_MARKER}(tls=True) with --cadenza-url {settings.url}: "
+            "serve the container with --tls (CADENZA_MOCK_TLS=1), give its https:// address "
+            f"to --cadenza-url and its CA bundle to --cadenza-ca-file ({CA_FILE_ENV})",
             pytrace=False,
         )
     from cadenza_mock.run.server import MockServer
@@ -380,9 +441,17 @@ def cadenza_mock_tls_server(pytestconfig: pytest.Config) -> Iterator[MockHandle]
         profile=settings.profile,
         scenario_cache=_cache(pytestconfig),
         tls=True,
+        journal_limit=_journal_limit(settings),
     )
     with server:
         yield server
+
+
+def _journal_limit(settings: Settings) -> int:
+    """The in-process mock's journal bound: the run's choice, else the journal's default."""
+    from cadenza_mock.engine.journal import DEFAULT_JOURNAL_SIZE
+
+    return DEFAULT_JOURNAL_SIZE if settings.journal_size is None else settings.journal_size
 
 
 @pytest.fixture
@@ -397,9 +466,10 @@ def cadenza_mock(
 
     options = _marker_options(request)
     strict = options["strict"]
+    remote_https = cadenza_mock_server.url.startswith("https://")
     mock = (
         request.getfixturevalue("cadenza_mock_tls_server")
-        if options["tls"]
+        if options["tls"] and not remote_https
         else cadenza_mock_server
     )
     try:

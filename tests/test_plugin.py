@@ -927,3 +927,45 @@ def test_the_readme_shows_what_strict_mode_prints(pytester: pytest.Pytester) -> 
     result = run(pytester, "--cadenza-strict")
     result.assert_outcomes(passed=1, errors=1)
     result.stdout.fnmatch_lines(shown[0].splitlines(), consecutive=True)
+
+
+def test_a_missing_marker_file_says_its_base_is_the_test_files_folder(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.mkdir("suite")
+    pytester.makepyfile(
+        **{
+            "suite/test_missing": """
+            import pytest
+
+            @pytest.mark.cadenza_scenario("scenarios/missing.yaml")
+            def test_marked(cadenza_mock):
+                pass
+            """
+        }
+    )
+    result = pytester.runpytest_inprocess("-p", "no:cacheprovider", "-p", "no:randomly")
+    result.assert_outcomes(errors=1)
+    folder = pytester.path / "suite"
+    result.stdout.fnmatch_lines(
+        [
+            f"*{folder / 'scenarios' / 'missing.yaml'}: no such scenario file*",
+            f"*path is relative to the test file's folder, {folder}; mock.load() takes "
+            "paths relative to the working directory*",
+        ]
+    )
+
+
+def test_a_missing_file_given_to_load_says_its_base_is_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cadenza_mock.contract.errors import ScenarioError
+    from cadenza_mock.testing.handle import ScenarioCache
+
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ScenarioError) as info:
+        ScenarioCache().get("scenarios/missing.yaml")  # what mock.load() validates with
+    assert str(info.value) == (
+        f"scenarios/missing.yaml: no such scenario file (relative to the working directory "
+        f"{tmp_path}; a cadenza_scenario marker's path is relative to its test file)"
+    )

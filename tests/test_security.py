@@ -249,6 +249,9 @@ def test_non_loopback_without_token_turns_the_admin_api_off(serve):
     answer = requests.post(url + "/__admin/reset", timeout=10)
     assert answer.status_code == 403 and answer.json()["errno"] == -22018
     assert "--admin-token" in answer.json()["error"]
+    # A container user sets variables, not flags: the answer names those too.
+    assert "CADENZA_MOCK_ADMIN_TOKEN" in answer.json()["error"]
+    assert "CADENZA_MOCK_ADMIN_OPEN=1" in answer.json()["error"]
     for path in (SCENARIO, "/__admin/requests", "/__admin/faults", "/__admin/credentials"):
         assert _admin_status(url, path) == 403, path
     # The emulated API itself is served as usual.

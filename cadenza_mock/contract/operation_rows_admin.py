@@ -20,7 +20,7 @@ from cadenza_mock.contract.errors import (
     TOO_MANY_STREAMS,
     VALIDATION_FAILED,
 )
-from cadenza_mock.contract.json_schema import UUID, loose, ref, strict
+from cadenza_mock.contract.json_schema import EPOCH_MS, UUID, loose, ref, strict
 from cadenza_mock.contract.operation_type import (
     ADMIN_PREFIX,
     DASHBOARD_ASSETS,
@@ -31,7 +31,8 @@ from cadenza_mock.contract.operation_type import (
     Param,
     Schema,
 )
-from cadenza_mock.engine.clock import MAX_ADVANCE_SECONDS
+from cadenza_mock.engine.clock import LAST_MS, MAX_ADVANCE_SECONDS
+from cadenza_mock.engine.journal import MAX_IDLE_WAIT
 from cadenza_mock.engine.namespaces import NAME_PATTERN
 
 _ADVANCE = {"type": "number", "minimum": 0, "maximum": MAX_ADVANCE_SECONDS, "default": 0}
@@ -175,6 +176,33 @@ ADMIN_OPERATIONS: tuple[Operation, ...] = (
     ),
     Operation(
         "GET",
+        f"{ADMIN_PREFIX}/requests/idle",
+        "admin.wait_idle",
+        "adminWaitIdle",
+        "Wait until no API request is in flight (at most ?timeout= seconds, default 5, "
+        "at most 30): the journal then holds every request sent so far",
+        "admin",
+        (VALIDATION_FAILED,),
+        auth="admin",
+        answer=Answer(
+            strict(
+                {
+                    "idle": {"type": "boolean"},
+                    "inFlight": {"type": "integer", "minimum": 0},
+                    "journalSize": {"type": "integer", "minimum": 0},
+                }
+            )
+        ),
+        params=(
+            Param(
+                "timeout",
+                {"type": "number", "minimum": 0, "maximum": MAX_IDLE_WAIT, "default": 5},
+                "seconds to wait at most",
+            ),
+        ),
+    ),
+    Operation(
+        "GET",
         f"{ADMIN_PREFIX}/clock",
         "admin.get_clock",
         "adminGetClock",
@@ -199,7 +227,24 @@ ADMIN_OPERATIONS: tuple[Operation, ...] = (
             "required": False,
             "content": {
                 "application/json": {
-                    "schema": {"type": "object", "properties": {"advance": _ADVANCE}}
+                    "schema": {
+                        "type": "object",
+                        "properties": {
+                            "advance": _ADVANCE,
+                            "now": {
+                                "oneOf": [
+                                    {**EPOCH_MS, "maximum": LAST_MS},
+                                    {"type": "string", "format": "date-time"},
+                                ],
+                                "description": "put the clock here first: ms, or an "
+                                "ISO-8601 time from 1970 to 9999 (else a 400)",
+                            },
+                            "frozen": {
+                                "type": "boolean",
+                                "description": "stop the clock (true) or let it run",
+                            },
+                        },
+                    }
                 }
             },
         },

@@ -15,6 +15,7 @@ import asyncio
 import logging
 import re
 import time
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import http_exceptions, web
@@ -205,6 +206,8 @@ class _Connection(RequestHandler):
         self._between_requests = True
         # Response hooks (the test suite's OpenAPI observer) must see every answer.
         self._fast = not app.on_response_prepare
+        # Called when the client goes: a delayed answer (a delay fault) stops waiting.
+        self.on_lost: list[Callable[[], None]] = []
 
     def _store_of(self) -> Store:
         return self._state.store
@@ -329,6 +332,8 @@ class _Connection(RequestHandler):
     def connection_lost(self, exc: BaseException | None) -> None:
         self._cancel_header_timer()
         super().connection_lost(exc)
+        for callback in tuple(self.on_lost):
+            callback()
 
     def log_exception(self, *args: Any, **kw: Any) -> None:
         # aiohttp's own error logs carry the exception, whose text may quote the request:

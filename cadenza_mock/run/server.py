@@ -264,6 +264,28 @@ class MockServer(MockHandle):
     def clear_requests(self) -> None:
         self._call(self.state.journal.clear)
 
+    def _in_flight_after(self, timeout: float) -> int:
+        if self._loop is None or not self.running:
+            return self.state.journal.in_flight
+        journal = self.state.journal
+
+        async def wait() -> int:
+            await journal.wait_idle(timeout)
+            return journal.in_flight
+
+        return asyncio.run_coroutine_threadsafe(wait(), self._loop).result(timeout + 5)
+
+    @property
+    def journal_size(self) -> int | None:
+        return self.state.journal.limit
+
+    def _set_clock(self, at_ms: int | None, frozen: bool | None) -> int:
+        def place() -> int:
+            clock = self.state.clock
+            return clock.set_now(clock.now_ms() if at_ms is None else at_ms, frozen=frozen)
+
+        return self._call(place)
+
     def check_handler_errors(self) -> None:
         """Re-raise, in the caller's thread, the first crash a request handler hit.
 
