@@ -1,19 +1,13 @@
-"""Bad input the fuzzers found: each is a 4xx in the envelope and changes nothing; and the
-server stays up and responsive through long loads, slow clients and broken edits."""
+"""Bad input is a 4xx in the envelope and changes nothing: JSON nested too deep, clock
+advances out of range, junk paging values, broken YAML in admin bodies."""
 
 from __future__ import annotations
 
-import gc
 import json
-import socket
-import threading
-import time
 
 import pytest
 import requests
-import yaml
-from support import ALICE, LIST, bearer, write
-from test_reload import SCENARIO, TOKEN, count, edit, poll
+from support import ALICE, LIST
 
 from cadenza_mock import MockServer
 from cadenza_mock.scenario import load_scenario_text
@@ -180,152 +174,3 @@ def test_bad_yaml_is_a_located_scenario_error(text):
     for issue in caught.value.issues:
         assert issue.file == "<request body>"
         assert issue.line >= 1 or "no bundled scenario" in issue.message, issue
-
-
-# --------------------------------------------------------------------------- loads
-
-
-def test_scenario_loads_leave_nothing_behind(mock):
-    text = (
-        "seed: 4\nusers:\n  - email: x@example.com\n    tokens: [t]\n"
-        "    credentials:\n      - generate: 20\n"
-    )
-
-    def nodes() -> int:
-        gc.collect()
-        return sum(isinstance(o, yaml.Node) for o in gc.get_objects())
-
-    for _ in range(5):  # warm: caches and the first load's one-time objects
-        assert requests.put(mock.url + "/__admin/scenario", data=text, headers=YAML, timeout=10).ok
-    before = nodes()
-    for _ in range(60):
-        assert requests.put(mock.url + "/__admin/scenario", data=text, headers=YAML, timeout=10).ok
-        assert requests.put(mock.url + "/__admin/scenario?name=multi-user", timeout=10).ok
-    assert nodes() <= before
-
-
-def test_a_big_load_does_not_stop_other_answers(mock):
-    text = "users:\n  - tokens: [big]\n    credentials:\n      - generate: 5000\n"
-    loaded: list[requests.Response] = []
-    loader = threading.Thread(
-        target=lambda: loaded.append(
-            requests.put(mock.url + "/__admin/scenario", data=text, headers=YAML, timeout=120)
-        )
-    )
-    loader.start()
-    answered_during_load = 0
-    while loader.is_alive():
-        started = time.monotonic()
-        health = requests.get(mock.url + "/__admin/health", timeout=10)
-        assert health.ok and time.monotonic() - started < 2
-        answered_during_load += loader.is_alive()
-    loader.join()
-    assert loaded[0].ok and answered_during_load >= 1
-    assert len(requests.get(mock.url + LIST, headers=bearer("big"), timeout=30).json()["data"])
-    mock.load("default")
-
-
-def test_one_load_may_ask_for_at_most_200000_credentials(mock):
-    text = "users:\n  - credentials:\n      - generate: 150000\n      - generate: 60000\n"
-    answer = requests.put(mock.url + "/__admin/scenario", data=text, headers=YAML, timeout=30)
-    assert "at most 200000 credentials" in _envelope(answer, 400, -19004)
-    assert ":4:" in answer.json()["error"]  # the second entry is the one over the bound
-    assert "brings it to 210000" in answer.json()["error"]
-
-
-# --------------------------------------------------------------------------- slow clients
-
-
-def _connect(mock: MockServer) -> socket.socket:
-    return socket.create_connection(("127.0.0.1", mock.port), timeout=10)
-
-
-def test_half_sent_headers_are_closed_after_the_read_timeout():
-    with MockServer("default", read_timeout=0.5) as mock:
-        conn = _connect(mock)
-        conn.sendall(b"GET /api/v3/credential/list HTTP/1.1\r\nHost: localhost\r\n")
-        started = time.monotonic()
-        assert conn.recv(100) == b""  # closed, no answer
-        assert 0.4 < time.monotonic() - started < 5
-        conn.close()
-
-
-def test_a_body_that_never_arrives_is_400_after_the_read_timeout():
-    with MockServer("default", read_timeout=0.5) as mock:
-        conn = _connect(mock)
-        conn.sendall(
-            f"POST {CREATE} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer alice-token\r\n"
-            'Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{"venue"'.encode()
-        )
-        answer = b""
-        while not answer.endswith(b"}"):  # the envelope, without waiting for the close
-            answer += conn.recv(65536)
-        conn.close()
-        head, _, body = answer.partition(b"\r\n\r\n")
-        assert head.startswith(b"HTTP/1.1 400")
-        assert json.loads(body)["errno"] == -19001
-        assert len(mock.credentials()) == 4
-
-
-def test_slow_clients_do_not_stop_a_normal_one():
-    with MockServer("default", read_timeout=30) as mock:
-        slow = [_connect(mock) for _ in range(200)]
-        for conn in slow:
-            conn.sendall(b"GET /api/v3/credential/list HTTP/1.1\r\nHost: localhost\r\nX-A: ")
-        started = time.monotonic()
-        for _ in range(20):
-            assert requests.get(mock.url + LIST, headers=ALICE, timeout=10).ok
-        assert time.monotonic() - started < 5
-        for conn in slow:
-            conn.close()
-
-
-def test_a_client_that_vanishes_mid_body_leaves_the_server_answering():
-    with MockServer("default") as mock:
-        conn = _connect(mock)
-        conn.sendall(
-            f"POST {CREATE} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer alice-token\r\n"
-            'Content-Length: 500\r\n\r\n{"venue": "BIN'.encode()
-        )
-        time.sleep(0.1)
-        conn.close()
-        assert requests.get(mock.url + LIST, headers=ALICE, timeout=10).ok
-        assert len(mock.credentials()) == 4
-        mock.check_handler_errors()
-
-
-# --------------------------------------------------------------------------- watch & stop
-
-
-def test_watch_survives_any_bad_edit_and_takes_the_next_good_one(serve, tmp_path):
-    path = write(tmp_path / "watched.yaml", SCENARIO.format(count=2, venue="BINANCE"))
-    served = serve("--watch", "--scenario", str(path), "--quiet")
-    url, token = served.banner()
-    assert token == TOKEN and count(url) == 2
-    for bad in ("seed: !!int abc\n", "seed: " + "9" * 5000 + "\n", "a: [" * 2000 + "\n"):
-        edit(path, SCENARIO.format(count=3, venue="BINANCE") + bad)
-        served.read_until("not reloaded")
-        assert count(url) == 2  # the last good scenario keeps serving
-    path.unlink()
-    time.sleep(0.6)
-    edit(path, SCENARIO.format(count=5, venue="OKX"))
-    poll(lambda: count(url) == 5, "the good edit after the bad ones")
-    code, output = served.stop()
-    assert code == 0 and "Traceback" not in output
-
-
-def test_sigterm_with_a_delayed_request_pending_exits_at_once(serve):
-    served = serve("--quiet")
-    url, _ = served.banner()
-    armed = requests.post(
-        url + "/__admin/faults", json={"match": {"path": LIST}, "delay": 600}, timeout=10
-    )
-    assert armed.ok
-    pending = threading.Thread(
-        target=lambda: requests.get(url + LIST, headers=ALICE, timeout=30), daemon=True
-    )
-    pending.start()
-    time.sleep(0.3)
-    started = time.monotonic()
-    code, _ = served.stop()
-    assert code == 0 and time.monotonic() - started < 1

@@ -1,4 +1,4 @@
-"""HTTPS and WSS (issue 16): `serve --tls`, `MockServer(tls=True)` and the fixture option,
+"""HTTPS and WSS: `serve --tls`, `MockServer(tls=True)` and the fixture option,
 with certificate verification on in every client."""
 
 from __future__ import annotations
