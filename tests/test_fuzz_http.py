@@ -1156,6 +1156,7 @@ def test_every_broken_body_on_every_endpoint_that_reads_one(pristine):
 # --------------------------------------------------------------------------- subprocess
 
 
+@pytest.mark.slow
 def test_served_subprocess_logs_no_traceback(serve):
     """The same fuzzing against `cadenza-mock serve`, switching profiles on the way; its
     whole output (banner, access log, warnings) must hold no traceback."""

@@ -334,6 +334,7 @@ async def _provoke(client: Any, profile: str, op_id: str, status: int) -> Any:
     raise AssertionError(f"no way to provoke {status} on {op_id}")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("profile", PROFILE_NAMES)
 async def test_every_documented_error_status_is_reachable(make_client, profile, checker):
     """Each (operation, error status) of the document is provoked and conforms, errno too."""

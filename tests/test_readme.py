@@ -55,7 +55,9 @@ def _count_tests(code: str) -> int:
     return len(re.findall(r"^\s*(?:async )?def test_", code, re.M))
 
 
-@pytest.mark.parametrize("args", [(), ("-n", "2")], ids=["serial", "xdist"])
+@pytest.mark.parametrize(
+    "args", [(), pytest.param(("-n", "2"), marks=pytest.mark.slow)], ids=["serial", "xdist"]
+)
 def test_readme_test_examples_pass(pytester: pytest.Pytester, args: tuple[str, ...]) -> None:
     pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
     for name, code in TESTS.items():

@@ -194,6 +194,7 @@ def resetting(mock: MockServer) -> Iterator[None]:
         thread.join()
 
 
+@pytest.mark.slow
 @schema.parametrize()
 @HYPOTHESIS
 def test_every_operation_conforms(case: Any, fuzzed: Fuzzed) -> None:

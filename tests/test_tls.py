@@ -166,6 +166,7 @@ def test_serve_refuses_half_a_certificate() -> None:
     assert "--tls-cert and --tls-key go together" in result.stderr
 
 
+@pytest.mark.slow
 def test_the_fixture_serves_https_when_a_test_asks(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
         """
@@ -191,6 +192,7 @@ def test_the_fixture_serves_https_when_a_test_asks(pytester: pytest.Pytester) ->
     result.assert_outcomes(passed=2)
 
 
+@pytest.mark.slow
 def test_the_fixture_refuses_a_non_boolean_tls(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
         """
@@ -209,6 +211,7 @@ def test_the_fixture_refuses_a_non_boolean_tls(pytester: pytest.Pytester) -> Non
 README = Path(__file__).resolve().parent.parent / "README.md"
 
 
+@pytest.mark.slow
 def test_the_readme_https_example_passes(pytester: pytest.Pytester) -> None:
     from test_readme import section_blocks
 
