@@ -95,7 +95,7 @@ def test_document_is_valid_openapi_3_1(profile):
 
 @pytest.mark.parametrize("profile", PROFILE_NAMES)
 def test_document_carries_the_profile_enums(profile):
-    """Enums come from the same table the server validates with (cadenza-api.md table)."""
+    """Enums come from the table the server validates with (the API reference's enums)."""
     schemas = openapi_document(profile)["components"]["schemas"]
     enums = PROFILES[profile]
     assert schemas["Venue"]["enum"] == list(enums.venues)

@@ -453,7 +453,7 @@ def test_cadenza_profile_sdk_serves_sdk_field_names(pytester: pytest.Pytester) -
         import pytest, requests
 
         def check(body):
-            # cadenza-api.md, "Two wire profiles": sdk names and no apiKey on the wire
+            # The Cadenza API reference: sdk names and no apiKey on the wire
             for cred in body["data"]:
                 assert {{"credentialType", "nickname", "createdAtDateTime"}} <= set(cred)
                 assert "apiKey" not in cred and "name" not in cred and "type" not in cred
