@@ -72,3 +72,12 @@ def test_every_command_is_shown_and_every_shown_command_exists():
             shown.add(f"{words[0]} {words[1]}")
     assert shown - known == set(), "documented but not a command"
     assert known - shown == set(), "a command the docs never show"
+
+
+def test_no_test_module_shares_a_name_with_an_example_a_pytester_run_writes():
+    """pytester runs the docs' examples (`# test_journal.py`) in this process: a module of
+    the suite with the same name would break their collection."""
+    examples = set(re.findall(r"^# (test_\w+)\.py$", _text(), re.M))
+    assert "test_journal" in examples  # read right
+    ours = {path.stem for path in (REPO / "tests").rglob("test_*.py")}
+    assert ours & examples == set()
