@@ -118,6 +118,7 @@ def test_every_served_operation_is_in_the_official_document() -> None:
     assert len(mine) >= 21  # credentials, auth and accounts, with signup, recover, user update
 
 
+@pytest.mark.slow
 @schema.parametrize()
 @HYPOTHESIS
 def test_every_answer_conforms_to_the_official_document(case: Any, mock: MockServer) -> None:

@@ -314,7 +314,6 @@ def _records(path: Path) -> list[dict[str, Any]]:
     return list(json.loads(path.read_text())["credentials"]["records"])
 
 
-@pytest.mark.slow
 def test_admin_reset_and_load_write_the_new_state(tmp_path: Path, serve: ServeFn) -> None:
     state = tmp_path / "state.json"
     served = serve("--state-file", str(state))
