@@ -21,7 +21,7 @@ from cadenza_mock.http.observer import ObservedResponse
 from cadenza_mock.specs.openapi import ENVELOPE_KEYS, openapi_document
 
 _INJECTED_POINTER = "/components/responses/InjectedError/content/application~1json/schema"
-# Headers a status must carry (cadenza-api.md: 429 has Retry-After; HTTP: 405 has Allow).
+# Headers a status must carry (the Cadenza API reference: 429 has Retry-After; HTTP: 405 has Allow).
 _REQUIRED_HEADERS = {429: "retry-after", 405: "allow"}
 # Long instances (a 10,000-record list) would drown the report; a prefix says enough.
 _MESSAGE_LIMIT = 300

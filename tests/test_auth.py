@@ -1,7 +1,7 @@
 """Auth sessions over real HTTP: login, refresh, logout, user, and expiry by the mock clock.
 
-Expected values come from the scenario (users, `now`) and from cadenza-api.md (session
-shape, 1 h access and 7 d refresh lifetimes), never from a previous run's output.
+Expected values come from the scenario (users, `now`) and from the Cadenza API reference
+(session shape, 1 h access and 7 d refresh lifetimes), never from a previous run's output.
 """
 
 from __future__ import annotations

@@ -81,7 +81,9 @@ def test_the_plugin_page_has_examples_for_every_client() -> None:
     assert "cadenza_scenario" in text and "MockServer" in SCRIPTS["docs/pytest.md:script.py"]
 
 
-@pytest.mark.parametrize("args", [(), ("-n", "2")], ids=["serial", "xdist"])
+@pytest.mark.parametrize(
+    "args", [(), pytest.param(("-n", "2"), marks=pytest.mark.slow)], ids=["serial", "xdist"]
+)
 def test_the_test_examples_pass(pytester: pytest.Pytester, args: tuple[str, ...]) -> None:
     pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
     for name, code in TESTS.items():

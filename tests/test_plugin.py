@@ -268,11 +268,13 @@ def test_every_feature_passes_in_process(downstream: pytest.Pytester) -> None:
     result.assert_outcomes(passed=FEATURE_TESTS)
 
 
+@pytest.mark.slow
 def test_every_feature_passes_with_xdist(downstream: pytest.Pytester) -> None:
     result = run(downstream, "-n", "2")
     result.assert_outcomes(passed=FEATURE_TESTS)
 
 
+@pytest.mark.slow
 def test_xdist_serves_the_same_bytes_as_a_serial_run(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -451,7 +453,7 @@ def test_cadenza_profile_sdk_serves_sdk_field_names(pytester: pytest.Pytester) -
         import pytest, requests
 
         def check(body):
-            # cadenza-api.md, "Two wire profiles": sdk names and no apiKey on the wire
+            # The Cadenza API reference: sdk names and no apiKey on the wire
             for cred in body["data"]:
                 assert {{"credentialType", "nickname", "createdAtDateTime"}} <= set(cred)
                 assert "apiKey" not in cred and "name" not in cred and "type" not in cred
@@ -548,6 +550,7 @@ def _mock_lines(result: pytest.RunResult) -> list[str]:
     return [line for line in result.outlines if line.startswith("cadenza-mock:")]
 
 
+@pytest.mark.slow
 def test_the_mock_line_shows_only_when_a_test_used_the_mock_or_under_v(
     pytester: pytest.Pytester,
 ) -> None:
@@ -638,6 +641,7 @@ def _strict_errors(result: pytest.RunResult) -> None:
     assert "alice-token" not in result.stdout.str()
 
 
+@pytest.mark.slow
 def test_strict_mode_fails_unknown_routes_and_methods_at_teardown(
     pytester: pytest.Pytester,
 ) -> None:
@@ -812,6 +816,7 @@ def test_remote_mode_profile_mismatch_is_explained(
     result.stdout.fnmatch_lines(["*serves the docs profile; start it with*--profile sdk*"])
 
 
+@pytest.mark.slow
 def test_remote_mode_under_xdist_gives_each_worker_a_namespace(
     downstream: pytest.Pytester, serve: Callable[..., Any]
 ) -> None:
@@ -828,6 +833,7 @@ def test_remote_mode_under_xdist_gives_each_worker_a_namespace(
     assert requests.get(f"{url}/__admin/requests", timeout=10).json()["data"] == []
 
 
+@pytest.mark.slow
 def test_remote_mode_under_xdist_without_namespaces_is_explained(
     pytester: pytest.Pytester, serve: Callable[..., Any]
 ) -> None:

@@ -1,4 +1,4 @@
-"""Friendlier scenario errors (issue 15): every bad input gives one exact, located message,
+"""Scenario errors: every bad input gives one exact, located message,
 through `load_scenario`, `MockServer` and the real `cadenza-mock` process alike."""
 
 from __future__ import annotations

@@ -197,6 +197,7 @@ def resetting(mock: MockServer) -> Iterator[None]:
         thread.join()
 
 
+@pytest.mark.slow
 @schema.parametrize()
 @HYPOTHESIS
 def test_every_operation_conforms(case: Any, fuzzed: Fuzzed) -> None:
@@ -209,6 +210,7 @@ def test_every_operation_conforms(case: Any, fuzzed: Fuzzed) -> None:
     case.call_and_validate(session=fuzzed.session)
 
 
+@pytest.mark.slow
 def test_stateful_links(served_schema: Any, fuzzed: Fuzzed) -> None:
     """Call sequences along the links: the credential one call answers is the next's."""
     responses = served_schema.raw_schema["paths"]["/api/v3/credential/create"]["post"]["responses"]

@@ -1,4 +1,4 @@
-"""HTTPS and WSS (issue 16): `serve --tls`, `MockServer(tls=True)` and the fixture option,
+"""HTTPS and WSS: `serve --tls`, `MockServer(tls=True)` and the fixture option,
 with certificate verification on in every client."""
 
 from __future__ import annotations
@@ -167,6 +167,7 @@ def test_serve_refuses_half_a_certificate() -> None:
     assert "--tls-cert and --tls-key go together" in result.stderr
 
 
+@pytest.mark.slow
 def test_the_fixture_serves_https_when_a_test_asks(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
         """
@@ -192,6 +193,7 @@ def test_the_fixture_serves_https_when_a_test_asks(pytester: pytest.Pytester) ->
     result.assert_outcomes(passed=2)
 
 
+@pytest.mark.slow
 def test_the_fixture_refuses_a_non_boolean_tls(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
         """

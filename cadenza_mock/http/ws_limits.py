@@ -4,7 +4,7 @@ A client that sends and never reads, one huge frame of commands, a socket that n
 connects, or thousands of sockets must not grow the server's memory without end, stall
 other clients, or use up its file descriptors. Centrifugo has the same guards (its
 `client_queue_max_size`, stale close delay, connection limit); the numbers here follow it.
-No aiohttp in this module: `cli.py` reads its default without loading the server.
+No aiohttp in this module: `run/cli.py` reads its default without loading the server.
 """
 
 from __future__ import annotations
