@@ -128,6 +128,7 @@ async def _serve(
     locked: bool,
     read_timeout: float,
     loop_label: str,
+    fast_path: bool = True,
     tls: TlsSetup | None = None,
     state_file: StateFile | None = None,
 ) -> int:
@@ -137,6 +138,7 @@ async def _serve(
     runner = MockRunner(
         app,
         header_timeout=read_timeout,
+        fast_path=fast_path,
         access_log_class=access_lines.AccessLogger,
         access_log=None if quiet else access_log,
         shutdown_timeout=SHUTDOWN_TIMEOUT,
@@ -219,6 +221,7 @@ def serve_forever(
     allow_origins: Sequence[str] = (),
     allow_hosts: Sequence[str] = (),
     max_connections: int = DEFAULT_MAX_CONNECTIONS,
+    no_fast_path: bool = False,
 ) -> int:
     """`cadenza-mock serve`: run until SIGINT/SIGTERM; the exit code says why it stopped."""
     try:
@@ -292,6 +295,7 @@ def serve_forever(
         locked=locked,
         read_timeout=read_timeout,
         loop_label=loop_label,
+        fast_path=not no_fast_path,
         tls=secure,
         state_file=kept,
     )

@@ -47,7 +47,7 @@ class MockServer(MockHandle):
     restored here (StateFileError for a bad file, left as it is, or one another server
     holds), written on change while running and at `stop()`, which lets the lock go.
     `allow_origins`, `allow_hosts`: as `serve --allow-origin/--allow-host` (a browser app
-    under test calling the mock).
+    under test calling the mock). `fast_path=False`: as `serve --no-fast-path`.
     """
 
     def __init__(
@@ -71,6 +71,7 @@ class MockServer(MockHandle):
         state_file: str | Path | None = None,
         allow_origins: Sequence[str] = (),
         allow_hosts: Sequence[str] = (),
+        fast_path: bool = True,
     ) -> None:
         self.scenarios = scenario_cache or ScenarioCache(profile=profile, seed=seed)
         if (self.scenarios.profile, self.scenarios.seed) != (profile, seed):
@@ -95,6 +96,7 @@ class MockServer(MockHandle):
         self.admin_token = admin_token
         self.read_timeout = read_timeout
         self.hints = hints
+        self.fast_path = fast_path
         # Web pages allowed to call the mock (checked now: OriginError in the caller).
         self.guard = BrowserGuard.from_options(allow_origins, allow_hosts, host)
         # HTTPS (and WSS): a certificate for localhost made now, or the caller's files.
@@ -163,6 +165,7 @@ class MockServer(MockHandle):
         runner = MockRunner(
             app,
             header_timeout=self.read_timeout,
+            fast_path=self.fast_path,
             access_log=None,
             shutdown_timeout=SHUTDOWN_TIMEOUT,
         )
