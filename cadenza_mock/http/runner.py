@@ -219,14 +219,15 @@ class _Server(web.Server):
         )
         self._app = app
         self._header_timeout = header_timeout
-        self.fast_path = FastPath.for_app(app) if fast_path else None
-        if self.fast_path is not None:
+        self.fast_path: FastPath | None = None
+        if fast_path:
             reason = fence(base)
-            if reason is not None:
+            if reason is None:
+                self.fast_path = FastPath.for_app(app)
+            else:
                 log.warning(
                     "the list fast path is off: %s; every request goes through aiohttp", reason
                 )
-                self.fast_path = None
 
     @property
     def fast_answers(self) -> int:
