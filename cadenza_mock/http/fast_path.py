@@ -80,6 +80,7 @@ _KNOWN_LIMIT = 256
 # (close, upgrade) is aiohttp's to act on.
 _ODD_BYTES = re.compile(rb"[^\t\x20-\x7e]")  # control bytes, non-ASCII: aiohttp's to judge
 _MAX_PLAIN = 8000  # bytes; aiohttp's own limits (8190 per line, 128 headers) never bind
+_UNSEEN: Any = object()  # request bytes never judged yet
 
 
 def ends_plain(data: bytes) -> bool:
@@ -295,22 +296,25 @@ class FastPath:
             return False
         # A polling client sends the same bytes each time: their verdict is remembered.
         known = self._known
-        if data in known:
-            call = known[data]
-        else:
+        call = known.get(data, _UNSEEN)
+        if call is _UNSEEN:
             call = plain_list_call(data, self._guard)
             if len(known) >= _KNOWN_LIMIT:
                 known.clear()
             known[data] = call
         if call is None:
             return False
-        found = self._state_of(call)
-        if found is None:
-            return False
-        state, space = found
+        authorization, query_string, raw_headers, url_namespace, header_namespace = call
+        spaces = self._spaces
+        if url_namespace is None and header_namespace is None and not spaces:
+            state, space = self._default, None  # what nearly every call is: one lookup less
+        else:
+            found = self._state_of(call)
+            if found is None:
+                return False
+            state, space = found
         store = state.store
-        query_string = call.query_string
-        remembered = store.remembered_list(call.authorization or "", query_string)
+        remembered = store.remembered_list(authorization or "", query_string)
         if remembered is None or state.faults.armed or self._stopping.is_set():
             return False
         if (
@@ -321,8 +325,8 @@ class FastPath:
             return False  # never asked (the middleware computes them) or some to send
         started = time.perf_counter()
         user_id, body = remembered
-        if space is not None and self._spaces is not None:
-            self._spaces.touch(space)
+        if space is not None and spaces is not None:
+            spaces.touch(space)
         conn._request_count += 1
         manager = conn._manager
         if manager is not None:
@@ -352,7 +356,7 @@ class FastPath:
                     "GET",
                     _LIST_PATH,
                     query_string,
-                    call.raw_headers,
+                    raw_headers,
                     None,
                     200,
                     elapsed * 1000,
