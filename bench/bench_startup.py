@@ -4,7 +4,9 @@
    started the same way (own thread and event loop, AppRunner + TCPSite on port 0)
    answering its first request; alternated, in the same process, imports already done.
 2. `mock.reset()` on the default and many scenarios, on clean state and after a create.
-3. Cold import in a fresh interpreter: `import cadenza_mock` (what every pytest run pays
+3. `cadenza-mock serve` from spawn to the first 200 on the list endpoint, against
+   `bare_app.py` spawned the same way serving the identical bytes; alternated.
+4. Cold import in a fresh interpreter: `import cadenza_mock` (what every pytest run pays
    once the plugin is installed), `from cadenza_mock import MockServer`, against
    `import aiohttp.web`; plus cold first use (import, start, first 200) in a fresh
    interpreter for both.
@@ -17,14 +19,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import shlex
+import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import requests
@@ -170,7 +176,93 @@ def time_reset(scenario: str, reps: int, dirty_reps: int) -> dict[str, list[floa
     return out
 
 
-# --- 3. cold import and cold first use ---------------------------------------------------
+# --- 3. serve, spawned, to first 200 -----------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def spawn_first_200(
+    cmd: list[str], port: int, headers: dict[str, str], checkout: Path | None = None
+) -> tuple[float, float]:
+    """(seconds from spawning `cmd` to the first 200 on the list endpoint of `port`, CPU
+    seconds the process used by then); with `checkout`, the package is imported from that
+    directory (PYTHONPATH) instead. CPU time is what a busy machine inflates least."""
+    env = None
+    if checkout is not None:
+        env = {**os.environ, "PYTHONPATH": str(checkout)}
+    url = f"http://127.0.0.1:{port}{LIST_PATH}"
+    session = requests.Session()
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(
+        cmd,
+        cwd=checkout or REPO_ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        while True:
+            if proc.poll() is not None:
+                raise SystemExit(f"{shlex.join(cmd)} exited with {proc.returncode}")
+            if time.perf_counter() - t0 > 60:
+                raise SystemExit(f"{shlex.join(cmd)} gave no 200 within 60 s")
+            try:
+                r = session.get(url, headers=headers, timeout=30)
+            except requests.ConnectionError:
+                time.sleep(0.002)
+                continue
+            if r.status_code != 200:
+                raise SystemExit(f"{shlex.join(cmd)}: list answered {r.status_code}")
+            wall = time.perf_counter() - t0
+            fields = Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            cpu = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+            return wall, cpu
+    finally:
+        session.close()
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def time_serve(reps: int, baseline: Path | None = None) -> dict[str, list[tuple[float, float]]]:
+    """`cadenza-mock serve` (default scenario, --quiet) against `bare_app.py`, both spawned
+    as `python FILE-or-module` and polled every 2 ms; alternated, one untimed round first.
+    With `baseline` (another checkout), its `serve` is spawned in each round too."""
+    from cadenza_mock.scenario import load_scenario
+
+    token = load_scenario("default").users[0].tokens[0]
+    headers = {"Authorization": f"Bearer {token}"}
+    out: dict[str, list[tuple[float, float]]] = {"serve": [], "baseline": [], "bare": []}
+    with tempfile.TemporaryDirectory() as tmp:
+        body = Path(tmp) / "list.json"
+        body.write_bytes(list_body("default"))
+        for rep in range(reps + 1):
+            port = _free_port()
+            serve = [sys.executable, "-m", "cadenza_mock", "serve", "--quiet"]
+            took = spawn_first_200([*serve, "--port", str(port)], port, headers)
+            if rep:
+                out["serve"].append(took)
+            if baseline is not None:
+                port = _free_port()
+                took = spawn_first_200([*serve, "--port", str(port)], port, headers, baseline)
+                if rep:
+                    out["baseline"].append(took)
+            port = _free_port()
+            bare = [sys.executable, "bench/bare_app.py", "--body", str(body)]
+            took = spawn_first_200([*bare, "--port", str(port)], port, {})
+            if rep:
+                out["bare"].append(took)
+    return out
+
+
+# --- 4. cold import and cold first use ---------------------------------------------------
 
 TIMED_CHILD = """
 import time
@@ -332,6 +424,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument(
         "--dirty-reps", type=int, default=200, help="reset-after-create repetitions (200)"
     )
+    p.add_argument("--serve-reps", type=int, default=20, help="spawned serve/bare repetitions (20)")
+    p.add_argument(
+        "--baseline",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="also spawn `serve` from another checkout (e.g. `git worktree add DIR COMMIT`)",
+    )
     p.add_argument("--cold-reps", type=int, default=10, help="fresh interpreters per case (10)")
     p.add_argument(
         "--write",
@@ -396,7 +496,36 @@ def main(argv: Sequence[str] | None = None) -> int:
                 lines.append(f"| {scenario} | {kind} | 0 | n/a | n/a |")
     sections.append("\n".join(lines))
 
-    # 3. cold import / first use
+    # 3. serve, spawned
+    if args.serve_reps > 0:
+        print("serve spawn ...", file=sys.stderr)
+        t = time_serve(args.serve_reps, args.baseline)
+        lines = [
+            "#### `cadenza-mock serve` from spawn to first 200",
+            "",
+            "`python -m cadenza_mock serve --quiet --port PORT` (default scenario) against "
+            "`python bench/bare_app.py --port PORT --body FILE` serving the identical bytes: "
+            "spawn to the first 200 on the list endpoint, polled every 2 ms, alternated after "
+            "one untimed round; CPU: the process's user + system time by then (/proc, 10 ms "
+            "ticks).",
+            "",
+            "| server | reps | median ms | p90 ms | CPU median ms | vs bare (median) |",
+            "|---|---:|---:|---:|---:|---:|",
+        ]
+        rows = [("serve", "cadenza-mock serve (this checkout)")]
+        if args.baseline is not None:
+            rows.append(("baseline", f"cadenza-mock serve ({args.baseline.name})"))
+        bare50 = quantiles([wall for wall, _ in t["bare"]])[0]
+        for who, label in [*rows, ("bare", "bare_app.py")]:
+            m50, m90 = quantiles([wall for wall, _ in t[who]])
+            c50 = quantiles([cpu for _, cpu in t[who]])[0]
+            lines.append(
+                f"| {label} | {len(t[who])} | {ms(m50)} | {ms(m90)} | {ms(c50)} "
+                f"| {m50 / bare50:.2f}x |"
+            )
+        sections.append("\n".join(lines))
+
+    # 4. cold import / first use
     print("cold import ...", file=sys.stderr)
     lines = [
         "#### Cold import and first use in a fresh interpreter",

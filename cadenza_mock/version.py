@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 __version__ = "0.2.0"
 # The Cadenza API version the mock emulates (the platform's OpenAPI document's
 # info.version): what GET /api/v3 and /api/v3/health report; the mock's own release goes
@@ -17,10 +19,14 @@ def uvloop_version() -> str | None:
     """uvloop's version if it can be imported here, found without importing it."""
     # Imported here: this module is on the import path of every pytest run (the plugin).
     import importlib.util
-    from importlib import metadata
 
     if importlib.util.find_spec("uvloop") is None:
         return None
+    loaded = sys.modules.get("uvloop")  # `serve` imports it first: no metadata scan then
+    if loaded is not None and isinstance(getattr(loaded, "__version__", None), str):
+        return str(loaded.__version__)
+    from importlib import metadata
+
     try:
         return metadata.version("uvloop")
     except metadata.PackageNotFoundError:

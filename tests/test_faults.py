@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 import textwrap
-from pathlib import Path
 
 import aiohttp
 import httpx
@@ -587,14 +585,6 @@ def test_fault_errors_and_journal_never_show_secrets():
         for leaked in (secret, passphrase, full_key, mock.token):
             assert leaked not in dumped
         assert entry.fault == "runtime-1:respond"
-
-
-def test_readme_faults_python_example_runs():
-    """The Python example of the README's "Faults" section, run as written."""
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
-    section = readme[readme.index("## Faults") : readme.index("## Container")]
-    [example] = re.findall(r"```python\n(.*?)```", section, re.S)
-    exec(compile(example, "README.md#faults", "exec"), {})
 
 
 @pytest.mark.parametrize("header", ["Content-Type", "content-length", "Transfer-Encoding"])

@@ -908,10 +908,11 @@ def test_fixture_inspects_trading_accounts_locally_and_remotely(
 
 
 def test_the_readme_shows_what_strict_mode_prints(pytester: pytest.Pytester) -> None:
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
-    header = r"_+ ERROR at teardown of test_client _+"
-    block = re.search(rf"^```text\n({header}\n.*?)^```", readme, re.M | re.S)
-    assert block, "README lost its strict mode output example"
+    from doc_examples import blocks
+
+    header = re.compile(r"_+ ERROR at teardown of test_client _+\n")
+    shown = [b.code for b in blocks("text") if header.match(b.code)]
+    assert len(shown) == 1, "the docs lost their strict mode output example"
     pytester.makepyfile(
         test_demo=f'''
         import requests
@@ -925,4 +926,4 @@ def test_the_readme_shows_what_strict_mode_prints(pytester: pytest.Pytester) -> 
     )
     result = run(pytester, "--cadenza-strict")
     result.assert_outcomes(passed=1, errors=1)
-    result.stdout.fnmatch_lines(block.group(1).splitlines(), consecutive=True)
+    result.stdout.fnmatch_lines(shown[0].splitlines(), consecutive=True)

@@ -3,8 +3,6 @@ through `load_scenario`, `MockServer` and the real `cadenza-mock` process alike.
 
 from __future__ import annotations
 
-import re
-import shlex
 import textwrap
 from pathlib import Path
 
@@ -558,29 +556,3 @@ def test_a_bad_variable_is_one_line_without_the_usage_block(variable, raw, messa
     result = run_cli("serve", env={variable: raw})
     assert result.returncode == 2 and result.stdout == ""
     assert result.stderr == f"cadenza-mock serve: {variable}={raw!r}: {message}\n"
-
-
-# --------------------------------------------------------------------------- the README
-
-README = Path(__file__).resolve().parent.parent / "README.md"
-
-
-def test_the_readme_validation_example_prints_what_it_shows(tmp_path):
-    """The README's `### Validation` block, run: the YAML file, the printf, the output."""
-    text = README.read_text(encoding="utf-8")
-    section = text.split("### Validation\n", 1)[1].split("\n## ", 1)[0]
-    (bad,) = re.findall(r"^```yaml\n(.*?)^```", section, re.M | re.S)
-    (console,) = re.findall(r"^```console\n(.*?)^```", section, re.M | re.S)
-    write(tmp_path / "bad.yaml", bad)
-    lines = console.splitlines()
-    printf, validate = lines[0], lines[1]
-    words = shlex.split(printf.removeprefix("$ "))
-    assert words[0] == "printf" and words[2] == ">"
-    write(tmp_path / words[3], words[1].encode().decode("unicode_escape"))
-    command = shlex.split(validate.removeprefix("$ "))
-    assert command[0] == "cadenza-mock"
-    result = run_cli(*command[1:], cwd=tmp_path)
-    shown = lines[2 : lines.index("$ echo $?")]
-    assert result.stdout == ""
-    assert result.stderr.splitlines() == shown
-    assert lines[lines.index("$ echo $?") + 1] == str(result.returncode) == "1"

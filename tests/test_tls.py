@@ -206,37 +206,6 @@ def test_the_fixture_refuses_a_non_boolean_tls(pytester: pytest.Pytester) -> Non
     result.stdout.fnmatch_lines(["*cadenza_mock(tls=...) takes True or False*"])
 
 
-README = Path(__file__).resolve().parent.parent / "README.md"
-
-
-def test_the_readme_https_example_passes(pytester: pytest.Pytester) -> None:
-    from test_readme import section_blocks
-
-    blocks = section_blocks(README.read_text(encoding="utf-8"), "HTTPS and WSS")
-    assert list(blocks) == ["test_https.py"]
-    pytester.makepyfile(test_https=blocks["test_https.py"])
-    result = pytester.runpytest_subprocess("-p", "no:randomly", "-p", "no:cacheprovider")
-    result.assert_outcomes(passed=1)
-
-
-def test_the_readme_tls_banner_is_what_serve_prints(serve, tmp_path: Path, monkeypatch) -> None:
-    section = README.read_text(encoding="utf-8").split("## HTTPS and WSS\n", 1)[1]
-    console = section.split("```console\n", 1)[1].split("```", 1)[0].splitlines()
-    assert console[0] == "$ cadenza-mock serve --tls --tls-ca-file ./mock-ca.pem"
-    monkeypatch.chdir(tmp_path)
-    server = serve("--tls", "--tls-ca-file", "./mock-ca.pem")
-    printed = server.read_until("  tls    ").splitlines()
-    port = re.search(r"https://127\.0\.0\.1:(\d+)", printed[0])
-    assert port is not None
-
-    def shown(line: str) -> str:  # the port, and the loop's version, as the README has them
-        line = line.replace(f":{port.group(1)}", ":8080")
-        return line.rsplit(" ", 1)[0] if line.startswith("  loop   uvloop ") else line
-
-    assert [shown(line) for line in printed] == [shown(line) for line in console[1:]]
-    assert (tmp_path / "mock-ca.pem").is_file() and server.stop()[0] == 0
-
-
 def test_a_ca_file_that_cannot_be_written_is_refused(tmp_path: Path) -> None:
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")

@@ -1,6 +1,6 @@
 """The typed public API, as a downstream project meets it: what `cadenza_mock` exports,
 that the fixture is a `MockHandle` in both modes, and `mypy --strict` on a test file that
-uses every README "Use in your tests" example (tests/examples/test_typed_usage.py)."""
+uses every "Use in your tests" example (docs/pytest.md) (tests/examples/test_typed_usage.py)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_readme import TESTS
+from doc_examples import python_examples
 
 import cadenza_mock
 from cadenza_mock.testing.handle import MockHandle
@@ -93,7 +93,10 @@ def test_the_fixture_is_a_mock_handle_locally_and_remotely(
 
 def test_typed_examples_cover_every_readme_example() -> None:
     typed = EXAMPLES.read_text(encoding="utf-8")
-    for name, code in TESTS.items():
+    plugin_page = python_examples()["docs/pytest.md"]
+    for name, code in plugin_page.items():
+        if not name.startswith("test_"):
+            continue
         for test in re.findall(r"^\s*(?:async )?def (test_\w+)\(", code, re.M):
             assert re.search(rf"def {test}\(", typed), f"{name}: {test} has no typed twin"
     assert "with MockServer(scenario=" in typed  # script.py

@@ -1,5 +1,6 @@
 """The admin API's rows of the route table (cadenza-mock's own control API), apart from
-the emulated API's to keep each table readable."""
+the emulated API's to keep each table readable. Each row is the operation's one
+declaration: route, handler, errors, what a 200 carries, its parameters and body."""
 
 from __future__ import annotations
 
@@ -19,7 +20,61 @@ from cadenza_mock.contract.errors import (
     TOO_MANY_STREAMS,
     VALIDATION_FAILED,
 )
-from cadenza_mock.contract.operation_type import ADMIN_PREFIX, NAMESPACES_PATH, Operation
+from cadenza_mock.contract.json_schema import UUID, loose, ref, strict
+from cadenza_mock.contract.operation_type import (
+    ADMIN_PREFIX,
+    DASHBOARD_ASSETS,
+    NAMESPACES_PATH,
+    SSE_EVENTS,
+    Answer,
+    Operation,
+    Param,
+    Schema,
+)
+from cadenza_mock.engine.clock import MAX_ADVANCE_SECONDS
+from cadenza_mock.engine.namespaces import NAME_PATTERN
+
+_ADVANCE = {"type": "number", "minimum": 0, "maximum": MAX_ADVANCE_SECONDS, "default": 0}
+_NAMESPACE_NAME = {"type": "string", "pattern": f"^{NAME_PATTERN.pattern}$"}
+_BY_USER = (Param("user", {"type": "string"}, "only this user's (id or email)"),)
+_SCENARIO_NAME = {"type": "string", "minLength": 1}
+
+
+def _path(name: str, schema: Schema) -> tuple[Param, ...]:
+    return (Param(name, schema, where="path"),)
+
+
+# A scenario sent to the admin API: by name, as JSON, or as a YAML document.
+_SCENARIO_BODY = {
+    "required": False,
+    "content": {
+        "application/json": {
+            "schema": {
+                "oneOf": [
+                    strict({"name": {"type": "string", "minLength": 1}}),
+                    strict({"scenario": ref("AdminScenarioFile")}),
+                ]
+            }
+        },
+        "application/yaml": {"schema": ref("AdminScenarioFile")},
+    },
+}
+_JOURNAL = Answer({"type": "array", "items": ref("AdminJournalEntry")})
+_SNAPSHOT = Answer(strict({"id": {"type": "string"}, "scenario": {"type": "string"}}))
+# One event of the journal stream, as SSE tools (schemathesis) read it: fields as strings.
+_SSE_EVENT = {
+    "type": "object",
+    "description": "`event: request` with `id:` the entry's seq and `data:` one "
+    "AdminJournalEntry as JSON, per entry, oldest first; `event: cleared` when the journal "
+    "is emptied; `event: reset` (`data: {scenario}`) before the stream ends on a reset or "
+    "load; `: keep-alive` comments on a quiet stream",
+    "required": ["event", "data"],
+    "properties": {
+        "event": {"enum": list(SSE_EVENTS)},
+        "id": {"type": "string", "pattern": "^[1-9][0-9]*$"},
+        "data": {"type": "string", "contentMediaType": "application/json"},
+    },
+}
 
 ADMIN_OPERATIONS: tuple[Operation, ...] = (
     Operation(
@@ -30,6 +85,7 @@ ADMIN_OPERATIONS: tuple[Operation, ...] = (
         "Liveness, version, scenario, uptime",
         "admin",
         auth="probe",
+        answer=Answer(ref("AdminHealth")),
     ),
     Operation(
         "POST",
@@ -39,6 +95,7 @@ ADMIN_OPERATIONS: tuple[Operation, ...] = (
         "Back to the loaded scenario's pristine state (data, clock, journal)",
         "admin",
         auth="admin",
+        answer=Answer(loose({"scenario": {"type": "string"}})),
     ),
     Operation(
         "GET",
@@ -48,6 +105,7 @@ ADMIN_OPERATIONS: tuple[Operation, ...] = (
         "The loaded scenario",
         "admin",
         auth="admin",
+        answer=Answer(ref("AdminScenario")),
     ),
     Operation(
         "POST",
@@ -59,6 +117,7 @@ ADMIN_OPERATIONS: tuple[Operation, ...] = (
         "admin",
         (INVALID_SCENARIO, RECORD_BUDGET),
         auth="admin",
+        answer=Answer(ref("AdminScenario")),
     ),
     Operation(
         "PUT",
@@ -71,6 +130,16 @@ ADMIN_OPERATIONS: tuple[Operation, ...] = (
         (INVALID_SCENARIO, INVALID_BODY, RECORD_BUDGET),
         reads_body=True,
         auth="admin",
+        answer=Answer(ref("AdminScenario")),
+        params=(
+            Param(
+                "name",
+                _SCENARIO_NAME,
+                "a bundled scenario's name, or a file in the server's scenario folder(s); "
+                "the body is then not read",
+            ),
+        ),
+        body_doc=_SCENARIO_BODY,
     ),
     Operation(
         "GET",
@@ -80,6 +149,7 @@ ADMIN_OPERATIONS: tuple[Operation, ...] = (
         "The journal, newest last, secrets redacted",
         "admin",
         auth="admin",
+        answer=_JOURNAL,
     ),
     Operation(
         "DELETE",
@@ -89,6 +159,7 @@ ADMIN_OPERATIONS: tuple[Operation, ...] = (
         "Empty the journal",
         "admin",
         auth="admin",
+        answer=Answer(loose({"cleared": {"const": True}})),
     ),
     Operation(
         "GET",
@@ -100,6 +171,7 @@ ADMIN_OPERATIONS: tuple[Operation, ...] = (
         "admin",
         (TOO_MANY_STREAMS,),
         auth="admin",
+        answer=Answer(content={"text/event-stream": {"schema": _SSE_EVENT}}),
     ),
     Operation(
         "GET",
@@ -109,6 +181,7 @@ ADMIN_OPERATIONS: tuple[Operation, ...] = (
         "The mock's clock",
         "admin",
         auth="admin",
+        answer=Answer(ref("AdminClock")),
     ),
     Operation(
         "POST",
@@ -120,6 +193,16 @@ ADMIN_OPERATIONS: tuple[Operation, ...] = (
         (VALIDATION_FAILED, INVALID_BODY),
         reads_body=True,
         auth="admin",
+        answer=Answer(ref("AdminClock")),
+        params=(Param("advance", _ADVANCE),),
+        body_doc={
+            "required": False,
+            "content": {
+                "application/json": {
+                    "schema": {"type": "object", "properties": {"advance": _ADVANCE}}
+                }
+            },
+        },
     ),
     Operation(
         "GET",
@@ -129,6 +212,8 @@ ADMIN_OPERATIONS: tuple[Operation, ...] = (
         "Stored credentials for assertions, secrets excluded",
         "admin",
         auth="admin",
+        answer=Answer({"type": "array", "items": ref("AdminCredential")}),
+        params=_BY_USER,
     ),
     Operation(
         "GET",
@@ -139,6 +224,8 @@ ADMIN_OPERATIONS: tuple[Operation, ...] = (
         "admin",
         (CREDENTIAL_NOT_FOUND,),
         auth="admin",
+        answer=Answer(ref("AdminCredential")),
+        params=_path("credentialId", UUID),
     ),
     Operation(
         "GET",
@@ -148,6 +235,8 @@ ADMIN_OPERATIONS: tuple[Operation, ...] = (
         "Stored trading accounts for assertions, createdAt then id order",
         "admin",
         auth="admin",
+        answer=Answer({"type": "array", "items": ref("AdminTradingAccount")}),
+        params=_BY_USER,
     ),
     Operation(
         "GET",
@@ -158,6 +247,8 @@ ADMIN_OPERATIONS: tuple[Operation, ...] = (
         "admin",
         (ACCOUNT_NOT_FOUND,),
         auth="admin",
+        answer=Answer(ref("AdminTradingAccount")),
+        params=_path("tradingAccountId", UUID),
     ),
     Operation(
         "POST",
@@ -169,6 +260,14 @@ ADMIN_OPERATIONS: tuple[Operation, ...] = (
         (INVALID_FAULT, INVALID_BODY),
         reads_body=True,
         auth="admin",
+        answer=Answer(ref("AdminArmedFault")),
+        body_doc={
+            "required": True,
+            "content": {
+                "application/json": {"schema": ref("AdminFault")},
+                "application/yaml": {"schema": ref("AdminFault")},
+            },
+        },
     ),
     Operation(
         "GET",
@@ -178,6 +277,7 @@ ADMIN_OPERATIONS: tuple[Operation, ...] = (
         "Every fault, armed or used up, in evaluation order, with its counters",
         "admin",
         auth="admin",
+        answer=Answer({"type": "array", "items": ref("AdminArmedFault")}),
     ),
     Operation(
         "DELETE",
@@ -187,6 +287,7 @@ ADMIN_OPERATIONS: tuple[Operation, ...] = (
         "Disarm every fault (the scenario's own come back on reset)",
         "admin",
         auth="admin",
+        answer=Answer(loose({"cleared": {"type": "integer", "minimum": 0}})),
     ),
     Operation(
         "DELETE",
@@ -197,6 +298,8 @@ ADMIN_OPERATIONS: tuple[Operation, ...] = (
         "admin",
         (FAULT_NOT_FOUND,),
         auth="admin",
+        answer=Answer(loose({"cleared": {"type": "integer"}, "id": {"type": "string"}})),
+        params=_path("faultId", {"type": "string"}),
     ),
     Operation(
         "POST",
@@ -206,6 +309,7 @@ ADMIN_OPERATIONS: tuple[Operation, ...] = (
         "Remember data, clock and faults (not the journal); answers the snapshot's id",
         "admin",
         auth="admin",
+        answer=_SNAPSHOT,
     ),
     Operation(
         "POST",
@@ -216,6 +320,8 @@ ADMIN_OPERATIONS: tuple[Operation, ...] = (
         "admin",
         (SNAPSHOT_NOT_FOUND,),
         auth="admin",
+        answer=_SNAPSHOT,
+        params=_path("snapshotId", {"type": "string"}),
     ),
     Operation(
         "POST",
@@ -227,6 +333,17 @@ ADMIN_OPERATIONS: tuple[Operation, ...] = (
         (INVALID_SCENARIO, INVALID_BODY, INVALID_ARGUMENT, NAMESPACE_EXISTS, TOO_MANY_NAMESPACES),
         reads_body=True,
         auth="admin",
+        answer=Answer(ref("AdminCreatedNamespace")),
+        params=(
+            Param("namespace", _NAMESPACE_NAME, "its name (default: a fresh one)"),
+            Param(
+                "name",
+                _SCENARIO_NAME,
+                "a bundled scenario's name, or a file in the server's scenario folder(s); "
+                "with no body either, the server's own scenario",
+            ),
+        ),
+        body_doc=_SCENARIO_BODY,
     ),
     Operation(
         "GET",
@@ -236,6 +353,7 @@ ADMIN_OPERATIONS: tuple[Operation, ...] = (
         "The namespaces besides the server's own (no tokens)",
         "admin",
         auth="admin",
+        answer=Answer({"type": "array", "items": ref("AdminNamespace")}),
     ),
     Operation(
         "DELETE",
@@ -246,6 +364,8 @@ ADMIN_OPERATIONS: tuple[Operation, ...] = (
         "admin",
         (INVALID_ARGUMENT,),
         auth="admin",
+        answer=Answer(strict({"deleted": {"type": "string"}})),
+        params=_path("name", _NAMESPACE_NAME),
     ),
     Operation(
         "GET",
@@ -256,6 +376,7 @@ ADMIN_OPERATIONS: tuple[Operation, ...] = (
         "admin",
         auth="page",
         namespaced=False,
+        answer=Answer(content={"text/html": {"schema": {"type": "string"}}}),
     ),
     Operation(
         "GET",
@@ -267,5 +388,9 @@ ADMIN_OPERATIONS: tuple[Operation, ...] = (
         (PAGE_NOT_FOUND,),
         auth="page",
         namespaced=False,
+        answer=Answer(
+            content={kind: {"schema": {"type": "string"}} for kind in DASHBOARD_ASSETS.values()}
+        ),
+        params=_path("asset", {"type": "string", "enum": list(DASHBOARD_ASSETS)}),
     ),
 )

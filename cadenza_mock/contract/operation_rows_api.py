@@ -1,7 +1,12 @@
 """The emulated Cadenza API's rows of the route table (credentials, trading accounts and
-their subscriptions, auth, meta), apart from the admin API's to keep each table readable."""
+their subscriptions, auth, meta), apart from the admin API's to keep each table readable.
+
+Each row is the operation's one declaration: route, handler, errors, body, what a 200
+carries per profile, query parameters (query_params.py), venue, RPC twin."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from cadenza_mock.contract.errors import (
     ACCOUNT_NOT_FOUND,
@@ -27,7 +32,24 @@ from cadenza_mock.contract.errors import (
     VENUE_TIMEOUT,
     VENUE_UNAVAILABLE,
 )
-from cadenza_mock.contract.operation_type import API_PREFIX, INJECTED, OPENAPI_PATH, Operation
+from cadenza_mock.contract.json_schema import EPOCH_MS, ISO_MS, ref, strict
+from cadenza_mock.contract.model import PROFILE_NAMES
+from cadenza_mock.contract.operation_type import (
+    API_PREFIX,
+    INJECTED,
+    OPENAPI_PATH,
+    Answer,
+    Operation,
+    Schema,
+)
+from cadenza_mock.contract.query_params import (
+    ACCOUNT_LIST,
+    CREDENTIAL_LIST,
+    DOCUMENT_PROFILE,
+    OPERATION_LIST,
+    SUBSCRIPTION_LIST,
+    UNPAGED,
+)
 
 _OWNED = (PERMISSION_DENIED, CREDENTIAL_NOT_FOUND)
 _OWNED_ACCOUNT = (PERMISSION_DENIED, ACCOUNT_NOT_FOUND, INVALID_STATE)
@@ -46,6 +68,76 @@ _CREDENTIAL = f"{API_PREFIX}/credential"
 _ACCOUNT = f"{API_PREFIX}/tradingAccount"
 _AUTH = f"{API_PREFIX}/auth"
 
+
+def _credential_links(profile: str) -> dict[str, Any]:
+    """What can be done next with the credential a call answered (OpenAPI links).
+
+    A `requestBody` names only the field the answer provides, a runtime expression embedded
+    in the body; the caller (or a fuzzer such as schemathesis) supplies the rest.
+    """
+    answered = "$response.body#/data/credentialId"
+    ids: Any = [answered] if profile == "sdk" else answered
+    verify_field = "credentialIds" if profile == "sdk" else "credentialId"
+
+    def link(operation_id: str, description: str, **target: Any) -> dict[str, Any]:
+        return {"operationId": operation_id, "description": description, **target}
+
+    return {
+        "verify": link("verifyCredential", "Verify its keys", requestBody={verify_field: ids}),
+        "rotate": link(
+            "rotateCredential",
+            "Replace its secrets (apiKey, apiSecret from the caller)",
+            requestBody={"credentialId": answered},
+        ),
+        "revoke": link("revokeCredential", "Revoke it", requestBody={"credentialId": answered}),
+        "inspect": link(
+            "adminGetCredential",
+            "The stored record (admin API)",
+            parameters={"path.credentialId": answered},
+        ),
+    }
+
+
+def _array(name: str) -> dict[str, Any]:
+    return {"type": "array", "items": ref(name)}
+
+
+# The sdk's lists add `pagination` to the envelope (the trading account lists'; the
+# credential list's is a pagination of one page).
+_PAGED: dict[str, Schema] = {"docs": {}, "sdk": {"pagination": ref("Pagination")}}
+_CREDENTIAL_ANSWER: dict[str, Answer] = {
+    p: Answer(ref("Credential"), links=_credential_links(p)) for p in PROFILE_NAMES
+}
+_ACCOUNT_ANSWER = Answer(ref("TradingAccount"))
+_SUBSCRIPTION_ANSWER = Answer(ref("TradingAccountSubscription"))
+_SESSION = Answer(ref("Session"))
+_USER = Answer(ref("User"))
+# Health and root report the API version emulated; the mock's own release is here.
+_MOCK_VERSION = {
+    "X-Cadenza-Mock-Version": {
+        "description": "cadenza-mock's own release (the body's version is the emulated API's)",
+        "schema": {"type": "string"},
+    }
+}
+_HEALTH_STATUS = {"status": {"enum": ["healthy", "degraded", "unhealthy"]}}
+_HEALTH = strict(
+    {
+        **_HEALTH_STATUS,
+        "timestamp": EPOCH_MS,
+        "isoDateTime": ISO_MS,
+        "version": {"type": "string"},
+        "checks": {"type": "object", "additionalProperties": strict(dict(_HEALTH_STATUS))},
+    }
+)
+_ROOT = strict(
+    {
+        "name": {"type": "string"},
+        "version": {"type": "string"},
+        "description": {"type": "string"},
+        "documentation": {"type": "string"},
+    }
+)
+
 API_OPERATIONS: tuple[Operation, ...] = (
     Operation(
         "GET",
@@ -55,6 +147,10 @@ API_OPERATIONS: tuple[Operation, ...] = (
         "The caller's credentials, revoked ones included, createdAt then id order",
         "credentials",
         (INVALID_ARGUMENT,),
+        answer={p: Answer(_array("Credential"), _PAGED[p]) for p in PROFILE_NAMES},
+        params=CREDENTIAL_LIST,
+        ignored=UNPAGED,
+        rpc="query.credential.list",
     ),
     Operation(
         "POST",
@@ -65,6 +161,8 @@ API_OPERATIONS: tuple[Operation, ...] = (
         "credentials",
         (ALREADY_EXIST,),
         body="CreateCredentialRequest",
+        answer=_CREDENTIAL_ANSWER,
+        rpc="command.credential.create",
     ),
     Operation(
         "POST",
@@ -75,6 +173,19 @@ API_OPERATIONS: tuple[Operation, ...] = (
         "credentials",
         (*_OWNED, *_VENUE),
         body="VerifyCredentialRequest",
+        answer={
+            "docs": Answer(
+                {
+                    "oneOf": [ref("VerifyResult"), _array("VerifyResult")],
+                    "description": "one result for {credentialId}, a list for {credentialIds}",
+                }
+            ),
+            "sdk": Answer(
+                _array("TradingAccount"), summary_extra=": the trading accounts they reach"
+            ),
+        },
+        venue=True,
+        rpc="command.credential.verify",
     ),
     Operation(
         "POST",
@@ -85,6 +196,8 @@ API_OPERATIONS: tuple[Operation, ...] = (
         "credentials",
         (ALREADY_REVOKED, INVALID_STATE, *_OWNED, ALREADY_EXIST),
         body="RotateCredentialRequest",
+        answer=_CREDENTIAL_ANSWER,
+        rpc="command.credential.rotate",
     ),
     Operation(
         "POST",
@@ -95,6 +208,8 @@ API_OPERATIONS: tuple[Operation, ...] = (
         "credentials",
         (ALREADY_REVOKED, NOT_REVOCABLE, *_OWNED),
         body="RevokeCredentialRequest",
+        answer={"docs": Answer(ref("RevokedCredential")), "sdk": Answer(ref("Credential"))},
+        rpc="command.credential.revoke",
     ),
     Operation(
         "POST",
@@ -105,6 +220,9 @@ API_OPERATIONS: tuple[Operation, ...] = (
         "trading accounts",
         (*_OWNED, ALREADY_REVOKED, INVALID_STATE, ALREADY_CONNECTED, ALREADY_EXIST, *_VENUE),
         body="ConnectTradingAccountRequest",
+        answer=_ACCOUNT_ANSWER,
+        venue=True,
+        rpc="command.trading_account.connect",
     ),
     Operation(
         "POST",
@@ -115,6 +233,8 @@ API_OPERATIONS: tuple[Operation, ...] = (
         "trading accounts",
         _OWNED_ACCOUNT,
         body="TradingAccountIdRequest",
+        answer={"docs": Answer(ref("DisconnectedTradingAccount")), "sdk": _ACCOUNT_ANSWER},
+        rpc="command.trading_account.disconnect",
     ),
     Operation(
         "POST",
@@ -125,6 +245,8 @@ API_OPERATIONS: tuple[Operation, ...] = (
         "trading accounts",
         _OWNED_ACCOUNT,
         body="TradingAccountIdRequest",
+        answer=_ACCOUNT_ANSWER,
+        rpc="command.trading_account.enable",
     ),
     Operation(
         "POST",
@@ -135,6 +257,8 @@ API_OPERATIONS: tuple[Operation, ...] = (
         "trading accounts",
         _OWNED_ACCOUNT,
         body="TradingAccountIdRequest",
+        answer=_ACCOUNT_ANSWER,
+        rpc="command.trading_account.disable",
     ),
     Operation(
         "POST",
@@ -145,6 +269,8 @@ API_OPERATIONS: tuple[Operation, ...] = (
         "trading accounts",
         _OWNED_ACCOUNT,
         body="UpdateTradingAccountRequest",
+        answer=_ACCOUNT_ANSWER,
+        rpc="command.trading_account.update",
     ),
     Operation(
         "GET",
@@ -154,6 +280,9 @@ API_OPERATIONS: tuple[Operation, ...] = (
         "The caller's trading accounts, disconnected ones included, createdAt then id order",
         "trading accounts",
         (INVALID_ARGUMENT,),
+        answer={p: Answer(_array("TradingAccount"), _PAGED[p]) for p in PROFILE_NAMES},
+        params=ACCOUNT_LIST,
+        rpc="query.trading_account.list",
     ),
     Operation(
         "GET",
@@ -163,6 +292,9 @@ API_OPERATIONS: tuple[Operation, ...] = (
         "What happened to the caller's trading accounts, newest first",
         "trading accounts",
         (INVALID_ARGUMENT,),
+        answer={p: Answer(_array("AccountOperation"), _PAGED[p]) for p in PROFILE_NAMES},
+        params=OPERATION_LIST,
+        rpc="query.trading_account.operation.list",
     ),
     Operation(
         "POST",
@@ -173,6 +305,8 @@ API_OPERATIONS: tuple[Operation, ...] = (
         "trading accounts",
         _OWNED_ACCOUNT,
         body="SubscribeTradingAccountRequest",
+        answer=_SUBSCRIPTION_ANSWER,
+        rpc="command.trading_account.subscribe",
     ),
     Operation(
         "POST",
@@ -183,6 +317,8 @@ API_OPERATIONS: tuple[Operation, ...] = (
         "trading accounts",
         (SUBSCRIPTION_NOT_FOUND,),
         body="UnsubscribeTradingAccountRequest",
+        answer=_SUBSCRIPTION_ANSWER,
+        rpc="command.trading_account.unsubscribe",
     ),
     Operation(
         "GET",
@@ -192,6 +328,9 @@ API_OPERATIONS: tuple[Operation, ...] = (
         "The caller's active trading account subscriptions, createdAt then id order",
         "trading accounts",
         (INVALID_ARGUMENT,),
+        answer=Answer(_array("TradingAccountSubscription")),
+        params=SUBSCRIPTION_LIST,
+        rpc="query.trading_account.subscription.list",
     ),
     Operation(
         "POST",
@@ -203,6 +342,7 @@ API_OPERATIONS: tuple[Operation, ...] = (
         (INVALID_LOGIN, TOO_MANY_LOGINS, *INJECTED),
         body="LoginRequest",
         auth="public",
+        answer=_SESSION,
     ),
     Operation(
         "POST",
@@ -214,6 +354,7 @@ API_OPERATIONS: tuple[Operation, ...] = (
         (INVALID_REFRESH_TOKEN, *INJECTED),
         body="RefreshTokenRequest",
         auth="public",
+        answer=_SESSION,
     ),
     Operation(
         "POST",
@@ -225,6 +366,7 @@ API_OPERATIONS: tuple[Operation, ...] = (
         (EMAIL_TAKEN, *INJECTED),
         body="SignupRequest",
         auth="public",
+        answer=_SESSION,
     ),
     Operation(
         "POST",
@@ -236,6 +378,7 @@ API_OPERATIONS: tuple[Operation, ...] = (
         INJECTED,
         body="RecoverRequest",
         auth="public",
+        answer=Answer({"const": "ok"}),
     ),
     Operation(
         "POST",
@@ -244,6 +387,7 @@ API_OPERATIONS: tuple[Operation, ...] = (
         "logout",
         "End the session of the bearer access token",
         "auth",
+        answer=Answer({"type": "string"}),
     ),
     Operation(
         "GET",
@@ -252,6 +396,7 @@ API_OPERATIONS: tuple[Operation, ...] = (
         "getUser",
         "The user the bearer token belongs to",
         "auth",
+        answer=_USER,
     ),
     Operation(
         "PUT",
@@ -262,6 +407,7 @@ API_OPERATIONS: tuple[Operation, ...] = (
         "auth",
         (EMAIL_TAKEN,),
         body="UpdateUserRequest",
+        answer=_USER,
     ),
     Operation(
         "GET",
@@ -272,6 +418,8 @@ API_OPERATIONS: tuple[Operation, ...] = (
         "meta",
         (INVALID_ARGUMENT,),
         auth="public",
+        answer=Answer(whole={"type": "object", "required": ["openapi", "paths"]}),
+        params=DOCUMENT_PROFILE,
     ),
     Operation(
         "GET",
@@ -281,6 +429,7 @@ API_OPERATIONS: tuple[Operation, ...] = (
         "The AsyncAPI document of the WebSocket API at /connection/websocket",
         "meta",
         auth="public",
+        answer=Answer(whole={"type": "object", "required": ["asyncapi", "channels"]}),
     ),
     Operation(
         "GET",
@@ -290,6 +439,8 @@ API_OPERATIONS: tuple[Operation, ...] = (
         "Service health, without a token (the mock is healthy while it answers)",
         "meta",
         auth="public",
+        answer=Answer(whole=_HEALTH, headers=_MOCK_VERSION),
+        rpc="query.system.check",
     ),
     Operation(
         "GET",
@@ -298,5 +449,7 @@ API_OPERATIONS: tuple[Operation, ...] = (
         "getRoot",
         "What answers here: the emulated API's name, version, description, documentation",
         "meta",
+        answer=Answer(_ROOT, headers=_MOCK_VERSION),
+        rpc="query.system.info",
     ),
 )

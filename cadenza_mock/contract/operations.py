@@ -1,10 +1,11 @@
-"""Every operation the mock serves, declared once: the aiohttp routes (`http/app.py`) and
-the OpenAPI paths (`openapi.py`) are both derived from `OPERATIONS`.
+"""Every operation the mock serves, declared once: the aiohttp routes (`http/app.py`), the
+OpenAPI paths (`specs/openapi.py`), the near-miss hints' query vocabulary, the venue
+fault's calls and the RPC twins are all derived from `OPERATIONS`.
 
 Adding an endpoint is one row in `operation_rows_api.py` (the admin API's: in
 `operation_rows_admin.py`), one handler (named by `handler`) and the engine method it
-calls; the `Operation` type and the path prefixes are in `operation_type.py`. No aiohttp
-import: the document is built without a server.
+calls (docs/contributing/add-endpoint.md); the `Operation` type and the path prefixes are
+in `operation_type.py`. No aiohttp import: the document is built without a server.
 """
 
 from __future__ import annotations
@@ -13,22 +14,12 @@ from cadenza_mock.contract.operation_rows_admin import ADMIN_OPERATIONS
 from cadenza_mock.contract.operation_rows_api import API_OPERATIONS
 from cadenza_mock.contract.operation_type import ADMIN_PREFIX as ADMIN_PREFIX
 from cadenza_mock.contract.operation_type import API_PREFIX as API_PREFIX
+from cadenza_mock.contract.operation_type import DASHBOARD_ASSETS as DASHBOARD_ASSETS
 from cadenza_mock.contract.operation_type import NAMESPACES_PATH as NAMESPACES_PATH
 from cadenza_mock.contract.operation_type import OPENAPI_PATH as OPENAPI_PATH
+from cadenza_mock.contract.operation_type import SSE_EVENTS as SSE_EVENTS
 from cadenza_mock.contract.operation_type import Auth as Auth
 from cadenza_mock.contract.operation_type import Operation as Operation
-
-# The dashboard's files (cadenza_mock/dashboard) served at {ADMIN_PREFIX}/ui/<name>, with
-# their content types; GET {ADMIN_PREFIX}/ui is index.html.
-DASHBOARD_ASSETS = {
-    "index.html": "text/html",
-    "app.js": "text/javascript",
-    "style.css": "text/css",
-    "favicon.svg": "image/svg+xml",  # asked for by every browser; else a journaled 404
-}
-
-# The events of GET {ADMIN_PREFIX}/requests/stream.
-SSE_EVENTS = ("request", "cleared", "reset")
 
 OPERATIONS: tuple[Operation, ...] = (*API_OPERATIONS, *ADMIN_OPERATIONS)
 

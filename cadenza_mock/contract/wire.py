@@ -28,7 +28,11 @@ if TYPE_CHECKING:
 DEFAULT_MASK_KEEP = 6
 MASK_SUFFIX = "***"
 
-_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+# The one JSON encoder of everything the mock sends (HTTP bodies, WebSocket frames, the
+# OpenAPI/AsyncAPI documents, journal stream events): compact, UTF-8 as it is, keys in
+# the order the shapes below build them. (The state file's readable layout and JWTs, whose
+# bytes are a format of their own, are not answers.)
+dumps_text = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 def dumps(value: Any) -> bytes:
@@ -37,7 +41,7 @@ def dumps(value: Any) -> bytes:
     A lone surrogate (which JSON input may carry as `\\ud800`) goes back out escaped the
     same way instead of failing the whole response.
     """
-    return _dumps(value).encode("utf-8", "backslashreplace")
+    return dumps_text(value).encode("utf-8", "backslashreplace")
 
 
 def health_json(health: dict[str, Any], version: str) -> dict[str, Any]:

@@ -1,8 +1,10 @@
 """Armed faults and what they do to a request: matching, schedules, token buckets.
 
-Pure decision logic (no aiohttp): the HTTP middleware describes a request with a
-`RequestView`, asks `Faults.decide()` and performs the returned `Decision` (sleep, error
-envelope, dropped connection, truncated or trickled body). Randomness (probability, delay
+Pure decision logic (no aiohttp): a transport (the HTTP middleware, the WebSocket
+endpoint) describes a call with a `RequestView` and asks `Faults.decide()`. The firing
+fault's action (`scenario/fault_actions/`) performs itself on the returned `Decision`,
+which records what the transport then does: sleep, answer an error, drop the connection,
+cut or trickle the answer, set the venue's outcome. Randomness (probability, delay
 ranges) comes from generators seeded by the scenario seed and the fault's position, so
 the same scenario and the same request sequence fail the same way on every run.
 """
@@ -11,21 +13,21 @@ from __future__ import annotations
 
 import builtins
 import fnmatch
-import math
 import random
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from cadenza_mock.contract.errors import RATE_LIMITED, ApiError
+from cadenza_mock.contract.errors import ApiError
 from cadenza_mock.contract.model import User
 from cadenza_mock.engine.auth import bearer_token
 from cadenza_mock.engine.journal import redact_body
 from cadenza_mock.scenario import fault_spec
+from cadenza_mock.scenario.fault_actions import transport_of
+from cadenza_mock.scenario.fault_actions.venue import VENUE_PATHS
 from cadenza_mock.scenario.faults import is_glob, unknown_user
 
-# The calls that reach the venue behind Cadenza: where a `venue:` fault without a path acts.
-VENUE_PATHS = frozenset({"/api/v3/credential/verify", "/api/v3/tradingAccount/connect"})
+__all__ = ["VENUE_PATHS", "Decision", "Fault", "Faults", "RequestView"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,28 +42,46 @@ class RequestView:
     def bearer(self) -> str | None:
         return bearer_token(self.headers.get("Authorization"))
 
+    @property
+    def transport(self) -> str:
+        """http, upgrade or rpc (see `fault_actions.TRANSPORTS`)."""
+        return transport_of(self.method, self.path)
+
 
 @dataclass(slots=True)
 class Decision:
-    """What the middleware does with a request: wait `delay`, then `action` (None: proceed)."""
+    """What a transport does with a call: wait `delay`, then what the firing action asked
+    for through the `fault_actions.Call` methods below (nothing: serve it as usual)."""
 
     delay: float = 0.0
-    action: str | None = None
-    error: ApiError | None = None  # respond / rate_limit
-    chunk_delay: float = 0.0  # slow_body
+    action: str | None = None  # the key of the action that fired (the observer reads it)
+    error: ApiError | None = None  # answer this instead of serving the call
+    dropped: bool = False  # no answer: the connection goes
+    close: tuple[int, str] | None = None  # ... with this WebSocket close frame
+    venue_outcome: str | None = None  # what verify or connect meets at the venue
+    cut_answer: bool = False  # the real answer, cut in half
+    chunk_delay: float = 0.0  # the real answer trickled out in `chunks` pieces
     chunks: int = 0
-    venue_outcome: str | None = None  # venue: what verify or connect meets at the venue
     notes: list[str] = field(default_factory=list)  # "<fault id>:<action>", for the journal
 
     @property
     def note(self) -> str | None:
         return ", ".join(self.notes) or None
 
+    def fail(self, error: ApiError) -> None:
+        self.error = error
 
-@dataclass(slots=True)
-class _Bucket:
-    tokens: float
-    at_ms: int
+    def drop(self, close: tuple[int, str] | None = None) -> None:
+        self.dropped, self.close = True, close
+
+    def venue(self, outcome: str) -> None:
+        self.venue_outcome = outcome
+
+    def cut(self) -> None:
+        self.cut_answer = True
+
+    def trickle(self, chunk_delay: float, chunks: int) -> None:
+        self.chunk_delay, self.chunks = chunk_delay, chunks
 
 
 class Fault:
@@ -90,9 +110,7 @@ class Fault:
         # Separate streams, so adding a delay range does not change which calls fail.
         self._chance = random.Random(f"cadenza-mock:{seed}:{origin}:{position}:probability")
         self._delays = random.Random(f"cadenza-mock:{seed}:{origin}:{position}:delay")
-        self._buckets: dict[str, _Bucket] = {}
-        limit = spec.action
-        self.bucket = limit if isinstance(limit, fault_spec.RateLimit) and limit.requests else None
+        self._memory: dict[str, Any] = {}  # the action's own (a token bucket's buckets)
 
     @property
     def armed(self) -> bool:
@@ -101,8 +119,11 @@ class Fault:
     def matches(self, request: RequestView, user: Callable[[], User | None]) -> bool:
         if self.methods and request.method not in self.methods:
             return False
-        if self.path is None and self.action == "venue" and request.path not in VENUE_PATHS:
-            return False  # a venue fault is used up only by calls that reach the venue
+        action = self.spec.action
+        if action is not None and not action.applies(
+            request.transport, request.path, self.path is not None
+        ):
+            return False  # not counted: e.g. a venue fault is used up only at the venue
         if self.path is not None:
             if self.path_is_glob:
                 if not fnmatch.fnmatchcase(request.path, self.path):
@@ -131,29 +152,13 @@ class Fault:
             return self._delays.uniform(delay.low, delay.high)
         return float(delay)
 
-    def _take(self, key: str, now_ms: int) -> float | None:
-        """Take one token from `key`'s bucket; None if taken, else seconds until one is back."""
-        assert self.bucket is not None and self.bucket.requests and self.bucket.window
-        capacity = float(self.bucket.requests)
-        rate = capacity / self.bucket.window  # tokens per second
-        bucket = self._buckets.get(key)
-        if bucket is None:
-            bucket = self._buckets[key] = _Bucket(capacity, now_ms)
-        elapsed = max(0, now_ms - bucket.at_ms) / 1000
-        bucket.tokens = min(capacity, bucket.tokens + elapsed * rate)
-        bucket.at_ms = now_ms
-        if bucket.tokens >= 1:
-            bucket.tokens -= 1
-            return None
-        return (1 - bucket.tokens) / rate
-
     def fires(
         self, request: RequestView, now_ms: int, user: Callable[[], User | None]
     ) -> float | None:
         """Whether this matching request is hit (schedule and bucket applied).
 
-        Returns None when it is not; otherwise the Retry-After seconds for a rate limit
-        (0.0 for the other actions).
+        Returns None when it is not; otherwise what the action's `admit` said (the
+        Retry-After seconds of a rate limit, 0.0 for the other actions).
         """
         self.matched += 1
         if self.matched <= self.after:
@@ -161,34 +166,20 @@ class Fault:
         if self.probability is not None and self._chance.random() >= self.probability:
             return None
         retry = 0.0
-        if self.bucket is not None:
-            who = user()
-            key = who.user_id if who is not None else f"token:{request.bearer() or '-'}"
-            wait = self._take(key, now_ms)
-            if wait is None:
+        if self.spec.action is not None:
+
+            def caller() -> str:
+                who = user()
+                return who.user_id if who is not None else f"token:{request.bearer() or '-'}"
+
+            found = self.spec.action.admit(self._memory, caller, now_ms)
+            if found is None:
                 return None
-            retry = wait
+            retry = found
         self.fired += 1
         if self.remaining is not None:
             self.remaining -= 1
         return retry
-
-    def rate_limit_error(self, retry_seconds: float) -> ApiError:
-        limit = self.spec.action
-        given = limit.retry_after if isinstance(limit, fault_spec.RateLimit) else None
-        retry_after = given if given is not None else max(1, math.ceil(retry_seconds))
-        return RATE_LIMITED.error(headers={"Retry-After": str(retry_after)})
-
-    def respond_error(self) -> ApiError:
-        respond = self.spec.action
-        assert isinstance(respond, fault_spec.Respond)
-        return ApiError(
-            respond.status,
-            respond.errno,
-            respond.error,
-            code=respond.code,
-            headers=dict(respond.headers or ()),
-        )
 
     def to_json(self) -> dict[str, Any]:
         """The fault as the admin API shows it: secrets it matches on (a `token`, an
@@ -305,15 +296,8 @@ class Faults:
             if fault.action is None:
                 continue
             decision.action = fault.action
-            if fault.action == "respond":
-                decision.error = fault.respond_error()
-            elif fault.action == "rate_limit":
-                decision.error = fault.rate_limit_error(retry)
-            elif isinstance(fault.spec.action, fault_spec.VenueOutcome):
-                decision.venue_outcome = fault.spec.action.outcome
-            elif isinstance(fault.spec.action, fault_spec.SlowBody):
-                decision.chunk_delay = fault.spec.action.chunk_delay
-                decision.chunks = fault.spec.action.chunks
+            assert fault.spec.action is not None
+            fault.spec.action.perform(decision, retry)
         if exhausted:
             self._refresh()
         return decision

@@ -8,10 +8,10 @@ otherwise learn nothing. Each such name gets one short hint; the HTTP layer puts
 the journal, the access log and the `X-Cadenza-Mock-Hint` header, and strict mode fails a
 test on any of them.
 
-What an operation knows comes from the single sources: the route table (operations.py),
-the request schemas (schemas.py), the profile enums (model.py) and the query parameters
-the parsers read (engine/query.py). Hints never echo a value that is not a short,
-enum-like value of an enum field, so no secret can reach one.
+What an operation knows comes from the single sources: its row in the route table
+(operations.py; its query `params`, which the parsers read, and the names it `ignored`),
+the request schemas (schemas.py) and the profile enums (model.py). Hints never echo a
+value that is not a short, enum-like value of an enum field, so no secret can reach one.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from cadenza_mock.contract.model import PROFILE_NAMES, PROFILES
 from cadenza_mock.contract.operations import ADMIN_PREFIX, OPERATIONS, Operation
 from cadenza_mock.contract.schemas import component_schema
 from cadenza_mock.engine.journal import is_secret_name
-from cadenza_mock.engine.query import IGNORED, Domain, query_parameters
+from cadenza_mock.engine.query import Domain, query_parameters
 from cadenza_mock.scenario.nodes import close_match
 
 # Where the HTTP transport sends them; proxies and clients take 8 KiB header lines, and a
@@ -85,9 +85,7 @@ def hints(
         (_QUERY, _query_vocabulary(op, profile), _query_vocabulary(op, other), values),
         (_BODY, _body_vocabulary(op, profile), _body_vocabulary(op, other), _fields(body)),
     ]
-    return _collect(
-        groups, f"{op.method} {op.path}", profile, other, IGNORED.get(op.operation_id, {})
-    )
+    return _collect(groups, f"{op.method} {op.path}", profile, other, op.ignored)
 
 
 def rpc_hints(method: str, params_schema: Mapping[str, Any], data: Any) -> tuple[str, ...]:

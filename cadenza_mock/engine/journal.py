@@ -16,6 +16,7 @@ from itertools import islice
 from typing import Any
 from urllib.parse import parse_qs, parse_qsl, urlencode
 
+from cadenza_mock.contract import options
 from cadenza_mock.contract.wire import mask_api_key
 
 REDACTED = "<redacted>"
@@ -23,7 +24,7 @@ REDACTED = "<redacted>"
 # copy); a larger one only as its size, so a journal of huge lists stays small.
 MAX_KEPT_ANSWER = 8 * 1024  # a journal of 1,000 entries holds 8 MB of answers at most
 # Live journal streams (the admin API's server-sent events) open at once (`--max-streams`).
-DEFAULT_MAX_STREAMS = 32
+DEFAULT_MAX_STREAMS = options.DEFAULT_MAX_STREAMS
 RawHeaders = tuple[tuple[bytes, bytes], ...]
 Recorded = tuple[Any, ...]
 # Words that make a body field, query parameter or header a secret wherever they appear,

@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from cadenza_mock.contract import options
 from cadenza_mock.contract.errors import (
     INVALID_ARGUMENT,
     NAMESPACE_EXISTS,
@@ -36,11 +37,10 @@ if TYPE_CHECKING:  # the CLI reads the defaults below without building any state
 
 # The server's own state: reachable by this name too (admin prefix, header).
 DEFAULT_NAMESPACE = "default"
-DEFAULT_LIMIT = 64
-DEFAULT_IDLE_SECONDS = 1800.0
-# Records (credentials, trading accounts, their history) all namespaces may hold together:
-# about 1.5 KiB each (200,000 generated credentials: 310 MB), whatever clients ask for.
-DEFAULT_RECORD_BUDGET = 200_000
+# The bounds' defaults are ServerOptions' (`--max-namespaces` and friends).
+DEFAULT_LIMIT = options.DEFAULT_MAX_NAMESPACES
+DEFAULT_IDLE_SECONDS = options.DEFAULT_NAMESPACE_IDLE
+DEFAULT_RECORD_BUDGET = options.DEFAULT_MAX_RECORDS
 _REMEMBERED_TOKENS = 4096
 # Lower-case letters, digits and dashes: safe in a URL path, a header and a token prefix,
 # and never the start of a JWT (those begin "eyJ").

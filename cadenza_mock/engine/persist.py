@@ -14,7 +14,8 @@ or without this file, and they open only this mock. The journal, faults armed at
 and snapshots are not kept.
 
 Transport-free and per `MockState` (`serve` keeps the server's own; namespaces live in
-memory only). The file's bytes, its atomic replace and its lock are `engine.persist_io`'s.
+memory only). The file's bytes, its atomic replace and its lock are `engine.persist_io`'s;
+its records' keys and the format's version are `engine.persist_format`'s, not the API's.
 """
 
 from __future__ import annotations
@@ -28,7 +29,6 @@ from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
-from cadenza_mock.contract import wire
 from cadenza_mock.contract.model import (
     AccountOperation,
     Credential,
@@ -37,6 +37,8 @@ from cadenza_mock.contract.model import (
     venue_account,
 )
 from cadenza_mock.contract.schemas import JsonLimitError, decode_json
+from cadenza_mock.contract.wire import mask_api_key
+from cadenza_mock.engine import persist_format as fmt
 from cadenza_mock.engine.auth import IssuedToken
 from cadenza_mock.engine.clock import LAST_MS
 from cadenza_mock.engine.fingerprints import (
@@ -58,8 +60,8 @@ from cadenza_mock.engine.state import MockState
 from cadenza_mock.engine.store import Store, StoreChanges
 from cadenza_mock.scenario import Scenario
 
-FORMAT = "cadenza-mock-state"
-VERSION = 1
+FORMAT = fmt.FORMAT
+VERSION = fmt.VERSION
 T = TypeVar("T")
 _SALT = re.compile(f"[0-9a-fA-F]{{{2 * SALT_BYTES}}}")
 
@@ -114,23 +116,17 @@ def _credential_json(
         return _digest_of(value, lambda v: secret_marker(salt, kind, v))
 
     pristine = from_scenario(cred.credential_id)
-    # The API's own fields (the key masked, as the wire shows it; `name` even when empty,
-    # which the wire omits), then what compares a key or secret given later:
-    # fingerprints, never the values.
-    shown = wire.credential_docs(cred, mask_keep)
-    shown.setdefault("name", cred.name)
-    return {
-        **shown,
-        "revokedAt": cred.revoked_at,
-        "keyFingerprint": _key_digest(cred.api_key, cred.venue, salt) if cred.api_key else None,
-        "secretFingerprint": optional(cred.api_secret, "apiSecret"),
-        "passphraseFingerprint": optional(cred.api_passphrase, "apiPassphrase"),
-        "keysValid": cred.keys_valid,
+    return fmt.record_json(
+        fmt.CREDENTIAL,
+        cred,
+        apiKey=cred.pasted_masked_key or mask_api_key(cred.api_key, mask_keep),
+        keyFingerprint=_key_digest(cred.api_key, cred.venue, salt) if cred.api_key else None,
+        secretFingerprint=optional(cred.api_secret, "apiSecret"),
+        passphraseFingerprint=optional(cred.api_passphrase, "apiPassphrase"),
         # A scenario record's venue account follows from the scenario; a created one's is a
         # digest of its key, kept as a fingerprint of that digest.
-        "venueAccount": None if pristine else _venue_account_json(venue_account(cred), salt),
-        "venueOutcome": cred.venue_outcome,
-    }
+        venueAccount=None if pristine else _venue_account_json(venue_account(cred), salt),
+    )
 
 
 def _venue_account_json(account: str, salt: bytes) -> str:
@@ -216,9 +212,15 @@ def document_of(snap: Snapshot, lines: RecordLines | None = None) -> dict[str, A
             "records": [
                 keep(account, partial(_account_json, account, salt)) for account in snap.accounts
             ],
-            "operations": [keep(op, partial(_fields, op)) for op in snap.operations],
+            "operations": [
+                keep(op, partial(fmt.record_json, fmt.ACCOUNT_OPERATION, op))
+                for op in snap.operations
+            ],
         },
-        "sessions": {"issued": snap.issued, "tokens": [_fields(token) for token in snap.tokens]},
+        "sessions": {
+            "issued": snap.issued,
+            "tokens": [fmt.record_json(fmt.ISSUED_TOKEN, token) for token in snap.tokens],
+        },
         "users": {
             "signups": changes.signups,
             "records": [_user_json(user, snap.store, salt) for user in changes.users],
@@ -232,17 +234,8 @@ def document_of(snap: Snapshot, lines: RecordLines | None = None) -> dict[str, A
 def _user_json(user: User, store: Store, salt: bytes) -> dict[str, Any]:
     """A user signup added or PUT /auth/user changed: the password as a fingerprint."""
     held = store.users.password_marker(user, salt)
-    return {
-        "id": user.user_id,
-        "email": user.email,
-        "passwordFingerprint": held.removeprefix(MARKER) if held is not None else None,
-        "role": user.role,
-        "createdAt": user.created_at,
-        "updatedAt": user.updated_at,
-        "tenantId": user.tenant_id,
-        "environments": list(user.environments),
-        "userMetadata": dict(user.user_metadata),
-    }
+    fingerprint_hex = held.removeprefix(MARKER) if held is not None else None
+    return fmt.record_json(fmt.USER, user, passwordFingerprint=fingerprint_hex)
 
 
 def _users(read: _Reader, document: Mapping[str, Any], state: MockState) -> tuple[int, list[User]]:
@@ -252,23 +245,16 @@ def _users(read: _Reader, document: Mapping[str, Any], state: MockState) -> tupl
     part = read.get(document, "users", dict, "document")
     users: list[User] = []
     for place, obj in read.items(part, "records", "users"):
-        held = read.get(obj, "passwordFingerprint", (str, type(None)), place)
-        user_id = read.get(obj, "id", str, place)
-        pristine = state.store.users.pristine.get(user_id)
+        values = read.values(fmt.USER, obj, place)
+        held = values.pop("passwordFingerprint")
+        pristine = state.store.users.pristine.get(values["user_id"])
         users.append(
             User(
-                user_id=user_id,
-                email=read.get(obj, "email", str, place),
+                **values,
                 password=marker(held) if held is not None else None,
                 # a scenario user keeps its static tokens (ended ones are loggedOutTokens)
                 tokens=pristine.tokens if pristine else (),
                 expired_tokens=pristine.expired_tokens if pristine else (),
-                role=read.get(obj, "role", str, place),
-                created_at=read.get(obj, "createdAt", int, place),
-                updated_at=read.get(obj, "updatedAt", (int, type(None)), place),
-                tenant_id=read.get(obj, "tenantId", (str, type(None)), place),
-                environments=tuple(_strings(read, obj, "environments", place)),
-                user_metadata=read.get(obj, "userMetadata", dict, place),
             )
         )
     emails = [u.email.lower() for u in users]
@@ -282,21 +268,8 @@ def _made(record: object, make: Callable[[], Any]) -> Any:
 
 
 def _account_json(account: TradingAccount, salt: bytes) -> dict[str, Any]:
-    return {
-        **_fields(account),
-        "venueAccount": _venue_account_json(account.venue_account, salt),
-        "credentialIds": list(account.credential_ids),
-    }
-
-
-def _camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(part.title() for part in rest)
-
-
-def _fields(record: Any) -> dict[str, Any]:
-    """A record's fields under their camelCase names (the API's spelling)."""
-    return {_camel(f.name): getattr(record, f.name) for f in dataclasses.fields(record)}
+    venue_account_hex = _venue_account_json(account.venue_account, salt)
+    return fmt.record_json(fmt.TRADING_ACCOUNT, account, venueAccount=venue_account_hex)
 
 
 # ----------------------------------------------------------------- document -> state
@@ -305,8 +278,9 @@ def _fields(record: Any) -> dict[str, Any]:
 class _Reader:
     """Typed access to a parsed document; every problem names its place in the file."""
 
-    def __init__(self, where: str) -> None:
+    def __init__(self, where: str, version: int = VERSION) -> None:
         self.where = where
+        self.version = version  # of the file: keys added since are not in it
 
     def fail(self, place: str, problem: str) -> StateFileError:
         return StateFileError(
@@ -335,25 +309,25 @@ class _Reader:
         values: list[Any] = self.get(obj, key, list, place)
         return [(f"{place}.{key}[{i}]", value) for i, value in enumerate(values)]
 
-    def record(self, cls: type[T], obj: Any, place: str, **given: Any) -> T:
-        """A dataclass record from its fields (camelCase names), each type-checked."""
+    def values(self, keys: tuple[fmt.Key, ...], obj: Any, place: str) -> dict[str, Any]:
+        """A record's values by attribute (by key for keys without one), each type-checked
+        as its row says; a key newer than the file, its row's default."""
         values: dict[str, Any] = {}
-        for f in dataclasses.fields(cls):  # type: ignore[arg-type]
-            if f.name in given:
-                values[f.name] = given[f.name]
-                continue
-            values[f.name] = self.get(obj, _camel(f.name), _KINDS[str(f.type)], place)
-        return cls(**values)
+        for key in keys:
+            if self.version < key.since and isinstance(obj, dict) and key.name not in obj:
+                value = key.default
+            else:
+                value = self.get(obj, key.name, key.kinds, place)
+            if isinstance(value, list):
+                if not all(isinstance(v, str) for v in value):
+                    raise self.fail(f"{place}.{key.name}", "expected a list of strings")
+                value = tuple(value)
+            values[key.attr or key.name] = value
+        return values
 
-
-_KINDS: dict[str, tuple[type, ...]] = {
-    "str": (str,),
-    "int": (int,),
-    "bool": (bool,),
-    "int | None": (int, type(None)),
-    "str | None": (str, type(None)),
-    "tuple[str, ...]": (list,),
-}
+    def record(self, cls: type[T], keys: tuple[fmt.Key, ...], obj: Any, place: str) -> T:
+        """A record whose every key holds an attribute, as is."""
+        return cls(**self.values(keys, obj, place))
 
 
 def read_document(path: Path) -> dict[str, Any] | None:
@@ -391,12 +365,12 @@ def read_document(path: Path) -> dict[str, Any] | None:
             f'{where}: not a cadenza-mock state file (no "format": "{FORMAT}"); {advice}'
         )
     version = document.get("version")
-    if version != VERSION:
+    if type(version) is not int or not fmt.FIRST_VERSION <= version <= VERSION:
         raise StateFileError(
-            f"{where}: state file version {version!r}, this cadenza-mock reads version "
-            f"{VERSION} only; use the cadenza-mock that wrote it, or {advice}"
+            f"{where}: state file version {version!r}, this cadenza-mock reads "
+            f"{fmt.readable()}; use the cadenza-mock that wrote it, or {advice}"
         )
-    return document
+    return fmt.upgrade(document, version)
 
 
 def check_scenario(document: Mapping[str, Any], scenario: Scenario, where: str) -> None:
@@ -416,7 +390,8 @@ def restore(state: MockState, document: Mapping[str, Any], where: str = "state f
     the document's changes). Everything is checked before anything changes: StateFileError
     leaves `state` as it was."""
     check_scenario(document, state.scenario, where)
-    read = _Reader(where)
+    version = document.get("version", VERSION)
+    read = _Reader(where, version if isinstance(version, int) else VERSION)
     # As written: SALT_BYTES random bytes in hex. An empty or short salt would make every
     # fingerprint easy to guess, or (empty) equal for values that differ.
     salt_hex = read.get(document, "salt", str, "document")
@@ -433,24 +408,19 @@ def restore(state: MockState, document: Mapping[str, Any], where: str = "state f
     )
     accounts_part = read.get(document, "tradingAccounts", dict, "document")
     resolve = _venue_accounts(state, salt)
-    accounts = [
-        read.record(
-            TradingAccount,
-            obj,
-            place,
-            venue_account=resolve(read.get(obj, "venueAccount", str, place)),
-            credential_ids=tuple(_strings(read, obj, "credentialIds", place)),
-        )
-        for place, obj in read.items(accounts_part, "records", "tradingAccounts")
-    ]
+    accounts = []
+    for place, obj in read.items(accounts_part, "records", "tradingAccounts"):
+        values = read.values(fmt.TRADING_ACCOUNT, obj, place)
+        held_account = values.pop("venueAccount")
+        accounts.append(TradingAccount(**values, venue_account=resolve(held_account)))
     operations = [
-        read.record(AccountOperation, obj, place)
+        read.record(AccountOperation, fmt.ACCOUNT_OPERATION, obj, place)
         for place, obj in read.items(accounts_part, "operations", "tradingAccounts")
     ]
     connects = read.get(accounts_part, "connects", int, "tradingAccounts")
     sessions_part = read.get(document, "sessions", dict, "document")
     tokens = [
-        read.record(IssuedToken, obj, place)
+        read.record(IssuedToken, fmt.ISSUED_TOKEN, obj, place)
         for place, obj in read.items(sessions_part, "tokens", "sessions")
     ]
     issued = read.get(sessions_part, "issued", int, "sessions")
@@ -506,14 +476,15 @@ def _credential_changes(read: _Reader, part: Any, state: MockState, salt: bytes)
     resolve = _venue_accounts(state, salt)
     records: list[Credential] = []
     for place, obj in read.items(part, "records", "credentials"):
-        cid = read.get(obj, "credentialId", str, place)
-        key = read.get(obj, "keyFingerprint", (str, type(None)), place)
-        masked = read.get(obj, "apiKey", str, place)
+        values = read.values(fmt.CREDENTIAL, obj, place)
+        cid = values["credential_id"]
+        key = values.pop("keyFingerprint")
+        masked = values.pop("apiKey")
         if key is not None and not masked.endswith("***"):
             raise read.fail(f"{place}.apiKey", "expected a masked key (ending in ***)")
-        secret = read.get(obj, "secretFingerprint", (str, type(None)), place)
-        passphrase = read.get(obj, "passphraseFingerprint", (str, type(None)), place)
-        held_account = read.get(obj, "venueAccount", (str, type(None)), place)
+        secret = values.pop("secretFingerprint")
+        passphrase = values.pop("passphraseFingerprint")
+        held_account = values.pop("venueAccount")
         original = store.find(cid) if store.from_scenario(cid) else None
         if original is not None:
             account = venue_account(original)
@@ -523,22 +494,12 @@ def _credential_changes(read: _Reader, part: Any, state: MockState, salt: bytes)
             raise read.fail(f"{place}.venueAccount", "missing for a created credential")
         records.append(
             Credential(
-                credential_id=cid,
-                user_id=read.get(obj, "userId", str, place),
-                venue=read.get(obj, "venue", str, place),
-                name=read.get(obj, "name", str, place),
-                type=read.get(obj, "type", str, place),
+                **values,
                 api_key=marker(key) if key is not None else "",
-                status=read.get(obj, "status", str, place),
-                created_at=read.get(obj, "createdAt", int, place),
-                updated_at=read.get(obj, "updatedAt", int, place),
-                revoked_at=read.get(obj, "revokedAt", (int, type(None)), place),
                 api_secret=marker(secret) if secret is not None else None,
                 api_passphrase=marker(passphrase) if passphrase is not None else None,
-                keys_valid=read.get(obj, "keysValid", bool, place),
                 pasted_masked_key=masked if key is not None else None,
                 venue_account=account,
-                venue_outcome=read.get(obj, "venueOutcome", str, place),
             )
         )
         enums = scenario.enums

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from cadenza_mock.contract.errors import invalid_argument
-from cadenza_mock.contract.model import OPERATION_TYPES, PROFILE_NAMES, ProfileEnums
+from cadenza_mock.contract.model import ProfileEnums
+from cadenza_mock.contract.operations import OPERATIONS
+from cadenza_mock.contract.query_params import ACCOUNT_PAGE as ACCOUNT_PAGE
+from cadenza_mock.contract.query_params import ACCOUNT_STATUS_NAME, CREDENTIAL_FILTERS
+from cadenza_mock.contract.query_params import MAX_LIMIT as MAX_LIMIT
+from cadenza_mock.contract.query_params import MAX_OFFSET as MAX_OFFSET
 from cadenza_mock.scenario import is_uuid
 
 
@@ -22,11 +27,8 @@ class ListFilter:
 
 NO_FILTER = ListFilter()
 
-# Parameter names per profile: (type, status, ids).
-_NAMES = {
-    "docs": ("type", "status", "credentialIds"),
-    "sdk": ("credentialType", "credentialStatus", "credentialIds"),
-}
+# Parameter names per profile: (type, status, ids), declared with the rows.
+_NAMES = CREDENTIAL_FILTERS
 
 
 def parse_list_query(
@@ -80,8 +82,6 @@ def parse_list_query(
     )
 
 
-MAX_LIMIT = 1000
-MAX_OFFSET = 10**18 - 1  # 18 digits: what is read of `offset` (the document states it)
 _DIGITS = re.compile(r"[0-9]{1,18}")
 
 
@@ -143,11 +143,6 @@ class OperationFilter:
     start: int | None = None
     end: int | None = None
     page: Page = Page()
-
-
-# Page sizes of the trading account lists: the docs pages say 10 (at most 100), the
-# official client 50.
-ACCOUNT_PAGE = {"docs": (10, 100), "sdk": (50, MAX_LIMIT)}
 
 
 def _one(
@@ -212,7 +207,7 @@ def _account_page(params: dict[str, list[str]], profile: str, cursor: bool = Fal
     return Page(offset or 0, default if limit is None else limit)
 
 
-_ACCOUNT_STATUS_NAME = {"docs": "status", "sdk": "accountStatus"}
+_ACCOUNT_STATUS_NAME = ACCOUNT_STATUS_NAME
 
 
 def parse_account_query(
@@ -264,54 +259,33 @@ def parse_subscription_query(pairs: Iterable[tuple[str, str]]) -> tuple[str | No
 
 Domain = tuple[str, ...] | None
 
-# Names an operation is often given but ignores, with why (a near-miss hint says so).
-IGNORED: dict[str, dict[str, str]] = {
-    "listCredentials": {
-        name: "the credential list does not page: it answers every match (the official "
-        "document gives it no limit or offset)"
-        for name in ("limit", "offset", "cursor")
-    },
+# Names an operation is often given but ignores, with why (a near-miss hint says so): the
+# rows' `ignored`.
+IGNORED: dict[str, Mapping[str, str]] = {
+    op.operation_id: op.ignored for op in OPERATIONS if op.ignored
 }
 
 
 def query_parameters(operation_id: str, profile: str, enums: ProfileEnums) -> dict[str, Domain]:
     """The query parameters an operation (by its id in operations.py) reads in `profile`,
-    each with the values it accepts (None: not an enum).
+    each with the values it accepts (None: not an enum): its row's query `params`.
 
-    Beside the parsers above, which read exactly these names: near-miss hints
-    (engine/hints.py) call every other name unknown. GET /openapi.json's `profile` is read
-    by its handler (http/meta.py). Operations not named here read no query parameter.
+    The parsers above read exactly these names (their names and bounds are declared in
+    contract/query_params.py); near-miss hints (engine/hints.py) call every other name
+    unknown. GET /openapi.json's `profile` is read by its handler (http/meta.py).
     """
-    if operation_id == "listCredentials":
-        type_name, status_name, ids_name = _NAMES[profile]
-        found: dict[str, Domain] = {
-            type_name: enums.types,
-            status_name: enums.statuses,
-            ids_name: None,
-        }
-        return found
-    if operation_id == "listTradingAccounts":
-        return {
-            "tradingAccountId": None,
-            "venue": enums.venues,
-            _ACCOUNT_STATUS_NAME[profile]: enums.account_statuses,
-            "userId": None,
-            "tenantId": None,
-            "limit": None,
-            "offset": None,
-        }
-    if operation_id == "listTradingAccountOperations":
-        return {
-            "tradingAccountId": None,
-            "operationType": OPERATION_TYPES,
-            "startTime": None,
-            "endTime": None,
-            "limit": None,
-            "offset": None,
-            "cursor": None,  # read in both profiles, documented for the sdk's
-        }
-    if operation_id == "listTradingAccountSubscriptions":
-        return {"tradingAccountId": None, "limit": None, "offset": None, "cursor": None}
-    if operation_id == "getOpenApiDocument":
-        return {"profile": PROFILE_NAMES}
-    return {}
+    return {
+        p.name: _domain(p.domain, enums)
+        for p in _BY_ID[operation_id].params_in(profile)
+        if p.where == "query"
+    }
+
+
+_BY_ID = {op.operation_id: op for op in OPERATIONS}
+
+
+def _domain(domain: str | tuple[str, ...] | None, enums: ProfileEnums) -> Domain:
+    if isinstance(domain, str):
+        values: tuple[str, ...] = getattr(enums, domain)
+        return values
+    return domain

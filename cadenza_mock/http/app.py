@@ -6,31 +6,25 @@ The CLI, the container, the threaded `MockServer` and the pytest plugin all call
 from __future__ import annotations
 
 import asyncio
+import importlib
 import time
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable
 from functools import partial
-from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from cadenza_mock.contract.operations import NAMESPACED_ADMIN, OPERATIONS, namespaced_path
-from cadenza_mock.engine.journal import DEFAULT_MAX_STREAMS
-from cadenza_mock.engine.namespaces import (
-    DEFAULT_IDLE_SECONDS,
-    DEFAULT_LIMIT,
-    DEFAULT_RECORD_BUDGET,
-    Namespace,
-    Namespaces,
-)
+from cadenza_mock.contract.options import ServerOptions
+from cadenza_mock.engine.namespaces import Namespace, Namespaces
 from cadenza_mock.engine.state import MockState, ScenarioSource
-from cadenza_mock.http import admin, api, journal_stream, meta, subscriptions_api, ui, ws
+from cadenza_mock.http import admin, api, journal_stream, ws
 from cadenza_mock.http.guard import BrowserGuard
 from cadenza_mock.http.keys import (
     ADMIN_LOCKED,
     ADMIN_TOKEN,
     BODY_TIMEOUT,
-    DEFAULT_READ_TIMEOUT,
     GUARD,
     HANDLER_ERROR_HOOK,
     HINTS,
@@ -43,73 +37,74 @@ from cadenza_mock.http.keys import (
 )
 from cadenza_mock.http.middleware import CATCH_ALL, enveloped, expect_handler, no_route
 from cadenza_mock.http.observer import ResponseObserver, attach, default_observer
-from cadenza_mock.http.ws_limits import DEFAULT_MAX_CONNECTIONS
+
+# make_app's older keyword names for ServerOptions fields (kept: they are documented).
+_ALIASES = {
+    "journal_limit": "journal_size",
+    "body_timeout": "read_timeout",
+    "max_ws_connections": "max_connections",
+    "bound_host": "host",
+}
 
 
 def make_app(
-    scenario: ScenarioSource = "default",
+    scenario: ScenarioSource | None = None,
     *,
-    profile: str | None = None,
-    seed: int | None = None,
-    journal_limit: int = 1000,
-    admin_token: str | None = None,
-    admin_locked: bool = False,
-    scenario_dirs: Iterable[str | Path] | None = None,
-    body_timeout: float = DEFAULT_READ_TIMEOUT,
+    options: ServerOptions | None = None,
     state: MockState | None = None,
+    admin_locked: bool = False,
     response_observer: ResponseObserver | None = None,
     on_handler_error: Callable[[str, BaseException], None] | None = None,
-    hints: bool = True,
-    max_namespaces: int = DEFAULT_LIMIT,
-    namespace_idle: float = DEFAULT_IDLE_SECONDS,
-    allow_origins: Iterable[str] = (),
-    allow_hosts: Iterable[str] = (),
-    bound_host: str | None = "127.0.0.1",
-    max_records: int = DEFAULT_RECORD_BUDGET,
-    max_streams: int = DEFAULT_MAX_STREAMS,
-    max_ws_connections: int = DEFAULT_MAX_CONNECTIONS,
+    **changes: Any,
 ) -> web.Application:
-    """An app serving `scenario` (bundled name, path, dict or Scenario), or a given state.
+    """An app serving `scenario` (bundled name, path, dict or Scenario; default: the
+    options' `scenario`), or a given `state`.
 
+    `options` (default: ServerOptions()) with `changes` to its fields, by field name
+    (`max_records=50`) or by the older names `journal_limit`, `body_timeout`,
+    `max_ws_connections`, `bound_host`; an unknown name is a TypeError, a bad value a
+    ValueError. `bound_host=None` turns the Host check off (see http/guard.py).
     `admin_locked` turns the admin API off (403, health excepted) unless `admin_token` is
-    set: what `serve` does on a non-loopback address. `scenario_dirs`: the folders whose
-    files the admin API may load (default: the scenario file's folder). `body_timeout`:
-    seconds a request body may take to arrive. `hints`: tell the tester about near-miss
-    parameters (journal, access log, `X-Cadenza-Mock-Hint`). `max_namespaces`,
-    `namespace_idle`: how many namespaces may exist at once (0: none), and after how many
-    idle seconds one is dropped. `max_records`: the records (credentials, trading accounts,
-    their history) all namespaces may hold together. `max_streams`: how many journal
-    streams (`GET /__admin/requests/stream`) may be open at once. `allow_origins`: web
-    origins (`scheme://host:port`, or `*`) whose pages may call the mock (see
-    http/guard.py); `bound_host`: the address it is served on: when loopback, a `Host`
-    must name loopback, it, or one of `allow_hosts` (None: no Host check). Raises
-    guard.OriginError for an origin it cannot read. `max_ws_connections`: how many
-    WebSocket connections may be open at once (0: none).
+    set: what `serve` does on a non-loopback address. Raises guard.OriginError for an
+    origin it cannot read.
     """
+    check_host = changes.get("bound_host", "") is not None
+    if not check_host:
+        del changes["bound_host"]
+    renamed = {_ALIASES.get(name, name): value for name, value in changes.items()}
+    unknown = sorted(set(renamed) - set(ServerOptions.names()))
+    if unknown:
+        raise TypeError(f"make_app() got an unexpected keyword argument {unknown[0]!r}")
+    opts = (options or ServerOptions()).replace(**renamed)
     app = web.Application()
-    app[GUARD] = BrowserGuard.from_options(allow_origins, allow_hosts, bound_host)
+    app[GUARD] = BrowserGuard.from_options(
+        opts.allow_origins, opts.allow_hosts, opts.host if check_host else None
+    )
     app[STATE] = state or MockState(
-        scenario,
-        profile=profile,
-        seed=seed,
-        journal_limit=journal_limit,
-        scenario_dirs=scenario_dirs,
+        opts.scenario if scenario is None else scenario,
+        profile=opts.profile,
+        seed=opts.seed,
+        journal_limit=opts.journal_size,
+        scenario_dirs=opts.scenario_dirs,
     )
     spaces = Namespaces(
-        app[STATE], limit=max_namespaces, idle_seconds=namespace_idle, max_records=max_records
+        app[STATE],
+        limit=opts.max_namespaces,
+        idle_seconds=opts.namespace_idle,
+        max_records=opts.max_records,
     )
     spaces.on_use.append(partial(_hold_while_running, spaces))
     app[NAMESPACES] = spaces
     app.cleanup_ctx.append(_expire_namespaces)
-    if admin_token:
-        app[ADMIN_TOKEN] = admin_token
+    if opts.admin_token:
+        app[ADMIN_TOKEN] = opts.admin_token
     elif admin_locked:
         app[ADMIN_LOCKED] = True
-    app[BODY_TIMEOUT] = body_timeout
-    app[HINTS] = hints
+    app[BODY_TIMEOUT] = opts.read_timeout
+    app[HINTS] = opts.hints
     app[STOPPING] = asyncio.Event()
     app[STREAMS] = {}
-    app[MAX_STREAMS] = max_streams
+    app[MAX_STREAMS] = opts.max_streams
     app.cleanup_ctx.append(journal_stream.watch_streams)
     app.on_shutdown.append(_stopping)
     app[STARTED_AT] = time.monotonic()
@@ -120,7 +115,7 @@ def make_app(
     if on_handler_error is not None:
         app[HANDLER_ERROR_HOOK] = on_handler_error
     router = app.router
-    ws.attach(app, max_connections=max_ws_connections)  # before the catch-all route
+    ws.attach(app, max_connections=opts.max_connections)  # before the catch-all route
     routes = [(op, op.path) for op in OPERATIONS]
     routes += [(op, namespaced_path(op.path)) for op in NAMESPACED_ADMIN]
     for op, path in routes:
@@ -133,21 +128,34 @@ def make_app(
     return app
 
 
-_HANDLER_MODULES = {
-    "api": api,
-    "admin": admin,
-    "journal_stream": journal_stream,
-    "meta": meta,
-    "subscriptions_api": subscriptions_api,
-    "ui": ui,
+_HANDLER_MODULES = {"admin": admin, "api": api, "journal_stream": journal_stream}
+# Imported at their first request, not at start: the documents (meta: the OpenAPI and
+# AsyncAPI builders), the dashboard and the subscription handlers are not what `serve`'s
+# first answer needs (tests/test_server_options.py keeps it so).
+_LAZY_MODULES = {
+    "meta": "cadenza_mock.http.meta",
+    "subscriptions_api": "cadenza_mock.http.subscriptions_api",
+    "ui": "cadenza_mock.http.ui",
 }
 
 
 def _handler(name: str) -> Handler:
-    """`"api.list_credentials"` (an operation's `handler`) -> that function."""
+    """`"api.list_credentials"` (an operation's `handler`) -> that function (or, for a
+    module imported on first use, a stand-in that imports it then)."""
     module, function = name.split(".")
-    handler: Handler = getattr(_HANDLER_MODULES[module], function)
-    return handler
+    if module in _HANDLER_MODULES:
+        handler: Handler = getattr(_HANDLER_MODULES[module], function)
+        return handler
+    path = _LAZY_MODULES[module]
+    resolved: list[Handler] = []
+
+    async def first_use(request: web.Request) -> web.StreamResponse:
+        if not resolved:
+            resolved.append(getattr(importlib.import_module(path), function))
+        return await resolved[0](request)
+
+    first_use.__name__ = first_use.__qualname__ = function
+    return first_use
 
 
 async def _stopping(app: web.Application) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 
 from aiohttp import web
 
+from cadenza_mock.contract import options
 from cadenza_mock.engine.namespaces import Namespaces
 from cadenza_mock.engine.state import MockState
 from cadenza_mock.http.guard import BrowserGuard
@@ -26,7 +27,7 @@ HANDLER_ERROR_HOOK: web.AppKey[Callable[[str, BaseException], None]] = web.AppKe
 )
 
 # Seconds request headers, and then a body, may take to arrive (`--read-timeout`).
-DEFAULT_READ_TIMEOUT = 10.0
+DEFAULT_READ_TIMEOUT = options.DEFAULT_READ_TIMEOUT
 BODY_TIMEOUT = web.AppKey("cadenza_body_timeout", float)
 # Set when the server begins to stop: pending delays end at once, so SIGTERM takes
 # well under a second whatever delays are armed.

@@ -201,9 +201,9 @@ async def envelope_middleware(request: web.Request, handler: Handler) -> web.Str
             # Went away while we answered: normal, not a crash.
             gone = isinstance(exc, ConnectionError) and not connected(request)
             response = _drop(request) if gone else _crashed(request, state, exc)
-        if decision is not None and decision.action == "malformed":
+        if decision is not None and decision.cut_answer:
             response = _truncated(response)
-        elif decision is not None and decision.action == "slow_body":
+        elif decision is not None and decision.chunks:
             response = await _trickle(request, response, decision)
     if cors is not None:
         _with_cors(response, cors)
@@ -351,7 +351,7 @@ async def _faulted(
             raise Stale
         # A client that gave up during the delay gets nothing done on its behalf.
         gone = not connected(request)
-    if gone or decision.action == "drop":
+    if gone or decision.dropped:
         return decision, _drop(request), gone
     if decision.error is not None:
         return decision, error_response(decision.error, state.store), False
@@ -378,7 +378,7 @@ def _after(
     found: tuple[str, ...] = (),
 ) -> None:
     """Journal the answered request (with its near-miss hints)."""
-    dropped = gone or (decision is not None and decision.action == "drop")
+    dropped = gone or (decision is not None and decision.dropped)
     note = "client gone" if gone else decision.note if decision is not None else None
     state.journal.record(
         (

@@ -8,15 +8,14 @@ and shapes the result with `rpc_wire`. No aiohttp: the transport is `cadenza_moc
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 
 import fastjsonschema
 
-from cadenza_mock.contract import rpc_wire
+from cadenza_mock.contract import rpc_wire, wire
 from cadenza_mock.contract.errors import VALIDATION_FAILED
 from cadenza_mock.contract.model import TradingAccount, User
 from cadenza_mock.contract.rpc_params import PARAMS
@@ -37,11 +36,22 @@ Call = Callable[[Store, User, dict[str, Any], str | None], Any]
 @dataclass(frozen=True, slots=True)
 class Method:
     """One RPC method: its params schema, what it does, and the stem of its schemas in
-    the platform's document (`ListCredentials`: rpcListCredentialsParams/Result)."""
+    the platform's document (`ListCredentials`: rpcListCredentialsParams/Result). Its
+    REST twin is the operation row whose `rpc` names it (contract/operation_rows_api.py)."""
 
     params: dict[str, Any]
     call: Call
     schema: str = ""
+    # A query whose serialized answer is kept until the state changes (`call`).
+    cached: bool = False
+
+
+class _Row(NamedTuple):
+    """A method's line in the table below: its params schema is PARAMS[name]."""
+
+    call: Call
+    schema: str
+    cached: bool = False
 
 
 def _credential_type(store: Store, wanted: str) -> str:
@@ -233,33 +243,35 @@ def _system_check(store: Store, user: User, p: dict[str, Any], _: str | None) ->
     }
 
 
-_CALLS: dict[str, tuple[Call, str]] = {
-    "command.credential.create": (_credential_create, "CreateCredential"),
-    "command.credential.rotate": (_credential_rotate, "RotateCredential"),
-    "command.credential.revoke": (_credential_revoke, "RevokeCredential"),
-    "command.credential.verify": (_credential_verify, "VerifyCredential"),
-    "query.credential.list": (_credential_list, "ListCredentials"),
-    "command.trading_account.connect": (_account_connect, "ConnectTradingAccount"),
-    "command.trading_account.disconnect": (
-        _account_change("disconnect"),
-        "DisconnectTradingAccount",
+# One line per method (its params: contract/rpc_params.py's PARAMS, by name); a query is
+# `cached` when its answer depends only on the state and the params.
+_CALLS: dict[str, _Row] = {
+    "command.credential.create": _Row(_credential_create, "CreateCredential"),
+    "command.credential.rotate": _Row(_credential_rotate, "RotateCredential"),
+    "command.credential.revoke": _Row(_credential_revoke, "RevokeCredential"),
+    "command.credential.verify": _Row(_credential_verify, "VerifyCredential"),
+    "query.credential.list": _Row(_credential_list, "ListCredentials", cached=True),
+    "command.trading_account.connect": _Row(_account_connect, "ConnectTradingAccount"),
+    "command.trading_account.disconnect": _Row(
+        _account_change("disconnect"), "DisconnectTradingAccount"
     ),
-    "command.trading_account.enable": (_account_change("enable"), "EnableTradingAccount"),
-    "command.trading_account.disable": (_account_change("disable"), "DisableTradingAccount"),
-    "command.trading_account.update": (_account_update, "UpdateTradingAccount"),
-    "query.trading_account.list": (_account_list, "ListTradingAccounts"),
-    "query.trading_account.operation.list": (_operation_list, "ListTradingAccountOperations"),
-    "command.trading_account.subscribe": (_subscribe, "SubscribeTradingAccountStream"),
-    "command.trading_account.unsubscribe": (_unsubscribe, "UnsubscribeTradingAccountStream"),
-    "query.trading_account.subscription.list": (
-        _subscription_list,
-        "ListTradingAccountSubscriptions",
+    "command.trading_account.enable": _Row(_account_change("enable"), "EnableTradingAccount"),
+    "command.trading_account.disable": _Row(_account_change("disable"), "DisableTradingAccount"),
+    "command.trading_account.update": _Row(_account_update, "UpdateTradingAccount"),
+    "query.trading_account.list": _Row(_account_list, "ListTradingAccounts", cached=True),
+    "query.trading_account.operation.list": _Row(
+        _operation_list, "ListTradingAccountOperations", cached=True
     ),
-    "query.system.info": (_system_info, "GetSystemInfo"),
-    "query.system.check": (_system_check, "HealthCheck"),
+    "command.trading_account.subscribe": _Row(_subscribe, "SubscribeTradingAccountStream"),
+    "command.trading_account.unsubscribe": _Row(_unsubscribe, "UnsubscribeTradingAccountStream"),
+    "query.trading_account.subscription.list": _Row(
+        _subscription_list, "ListTradingAccountSubscriptions", cached=True
+    ),
+    "query.system.info": _Row(_system_info, "GetSystemInfo", cached=True),
+    "query.system.check": _Row(_system_check, "HealthCheck"),
 }
 METHODS: dict[str, Method] = {
-    name: Method(PARAMS[name], call, schema) for name, (call, schema) in _CALLS.items()
+    name: Method(PARAMS[name], row.call, row.schema, row.cached) for name, row in _CALLS.items()
 }
 
 
@@ -268,18 +280,8 @@ def _validator(name: str) -> Callable[[Any], Any]:
     return fastjsonschema.compile(METHODS[name].params)
 
 
-# Queries change nothing: their serialized answers are kept until the state changes.
-_CACHED = frozenset(
-    {
-        "query.credential.list",
-        "query.trading_account.list",
-        "query.trading_account.operation.list",
-        "query.trading_account.subscription.list",
-        "query.system.info",
-    }
-)
 _CACHE_LIMIT = 4096
-_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_dumps = wire.dumps_text
 
 
 def call(store: Store, user: User, name: str, data: Any, outcome: str | None = None) -> str:
@@ -293,7 +295,7 @@ def call(store: Store, user: User, name: str, data: Any, outcome: str | None = N
         raise MethodNotFound(name)
     params = {} if data is None else data
     key: tuple[object, ...] | None = None
-    if name in _CACHED and isinstance(params, dict):
+    if method.cached and isinstance(params, dict):
         key = (store.version, user.user_id, name, _dumps(params))
         hit = store.answer_cache.get(key)
         if hit is not None:

@@ -24,6 +24,7 @@ from aiohttp import WSMessage, WSMsgType, web
 from cadenza_mock.contract import rpc_wire
 from cadenza_mock.contract.errors import TOO_MANY_CONNECTIONS, ApiError
 from cadenza_mock.contract.model import User
+from cadenza_mock.contract.operation_type import WS_PATH
 from cadenza_mock.engine.faults import Decision, RequestView
 from cadenza_mock.engine.hints import channel_hints, rpc_hints
 from cadenza_mock.engine.journal import kept_answer, redact_body
@@ -71,7 +72,6 @@ from cadenza_mock.version import __version__
 
 log = logging.getLogger("cadenza_mock")
 
-WS_PATH = "/connection/websocket"
 PING_SECONDS = 25  # the server pings this often; the client answers with a pong
 EXPIRY_CHECK_SECONDS = 0.2  # how often connections are checked against the mock clock
 MAX_FRAME_BYTES = 1024 * 1024  # like a REST body
@@ -177,7 +177,7 @@ async def _serve(request: web.Request, state: MockState) -> web.StreamResponse:
             decision.delay, lambda: connected(request) and not stopping.is_set()
         ):
             return _refused(request)
-        if decision.action == "drop":
+        if decision.dropped:
             return _refused(request)
         if decision.error is not None:
             return error_response(decision.error, state.store)
@@ -513,9 +513,12 @@ async def _rpc(
 
         if not await _hold(client, decision.delay, held):
             return  # no reply: the connection is closing anyway
-    if decision is not None and decision.action == "drop":
+    if decision is not None and decision.dropped:
         status = 0
-        client.close(DISCONNECT_FORCE_NO_RECONNECT)
+        if decision.close is not None:
+            client.close(decision.close)  # a close frame with the fault's code
+        else:
+            client.cut()  # as a network failure: no close frame, clients reconnect
     elif decision is not None and decision.error is not None:  # `respond`, `rate_limit`
         text, status = _failed(command_id, decision.error), decision.error.status
     else:
@@ -533,7 +536,7 @@ async def _rpc(
             if hook is not None:
                 hook(f"RPC {name}", exc)
             text, status = dumps(_error(command_id, ERROR_INTERNAL, temporary=True)), 500
-        if decision is not None and decision.action == "malformed":
+        if decision is not None and decision.cut_answer:
             text = text[: len(text) // 2]
     if text is not None:
         client.send_text(text)

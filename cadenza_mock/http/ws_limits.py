@@ -14,6 +14,8 @@ import contextlib
 from collections import deque
 from collections.abc import Callable
 
+from cadenza_mock.contract import options
+
 # Bytes waiting to be written to one client (Centrifugo's `client_queue_max_size`
 # default). Replies: while more wait, the connection's next command does not run (and no
 # frame is read); still more after SLOW_SECONDS, it is closed with 3008 `slow`. Pushes
@@ -29,7 +31,7 @@ CONNECT_TIMEOUT_SECONDS = 10.0
 # cut: a client that stopped reading must not hold its socket open.
 CLOSE_SECONDS = 2.0
 # Open WebSocket connections per server (`serve --max-connections`); 0 refuses them all.
-DEFAULT_MAX_CONNECTIONS = 1000
+DEFAULT_MAX_CONNECTIONS = options.DEFAULT_MAX_CONNECTIONS
 # How often a held reply (a delay fault) looks whether it should end early.
 PAUSE_STEP_SECONDS = 0.05
 

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import heapq
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import WSMessage, web
 
-from cadenza_mock.contract import rpc_wire
+from cadenza_mock.contract import rpc_wire, wire
 from cadenza_mock.contract.model import TradingAccount, User
 from cadenza_mock.engine import subscriptions
 from cadenza_mock.engine.namespaces import Namespace
@@ -23,7 +22,7 @@ from cadenza_mock.engine.state import MockState
 from cadenza_mock.engine.subscriptions import ChannelEvent
 from cadenza_mock.http.ws_limits import CLOSE_SECONDS, QUEUE_MAX_BYTES, Outbox
 
-dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+dumps = wire.dumps_text  # frames are text: the one encoder's str
 CHANNEL_PREFIX = subscriptions.CHANNEL_PREFIX
 
 
@@ -43,6 +42,8 @@ DISCONNECT_INVALID_TOKEN = (3500, "invalid token")
 DISCONNECT_BAD_REQUEST = (3501, "bad request")
 DISCONNECT_STALE = (3502, "stale")  # no successful connect within CONNECT_TIMEOUT_SECONDS
 DISCONNECT_FORCE_NO_RECONNECT = (3503, "force disconnect")
+# Never sent: what a connection cut without a close frame is closing with (1006, RFC 6455).
+CUT = (1006, "cut")
 
 
 @dataclass(eq=False)
@@ -85,6 +86,13 @@ class WsClient:
         if self.closing is None:
             self.closing = code
             self.outbox.close()
+
+    def cut(self) -> None:
+        """End the connection as a network failure does: no close frame, nothing queued
+        sent (a Centrifugo client reconnects, as after 1006)."""
+        self.outbox.clear()
+        self.close(CUT)
+        self.abort()
 
     def stale(self) -> None:
         """The connect timer: still no successful connect, so the socket goes."""

@@ -7,6 +7,7 @@ the container is configured); a command-line flag wins over the variable.
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -14,16 +15,11 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from cadenza_mock.contract.model import PROFILE_NAMES
-from cadenza_mock.engine.journal import DEFAULT_MAX_STREAMS
-from cadenza_mock.engine.namespaces import (
-    DEFAULT_IDLE_SECONDS,
-    DEFAULT_LIMIT,
-    DEFAULT_RECORD_BUDGET,
-)
-from cadenza_mock.http.ws_limits import DEFAULT_MAX_CONNECTIONS
+from cadenza_mock.contract.options import ServerOptions
 from cadenza_mock.version import LOOP_CHOICES, version_line
 
 ENV_PREFIX = "CADENZA_MOCK_"
+DEFAULTS = ServerOptions()
 
 
 class EnvDefault(argparse.Action):
@@ -99,36 +95,25 @@ def _integer(text: str) -> int:
         raise ValueError("expected an integer") from None
 
 
-def _port(text: str) -> int:
-    port = _integer(text)
-    if not 0 <= port <= 65535:
-        raise ValueError("port must be 0 to 65535")
-    return port
+def _seconds(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise ValueError("expected a number of seconds") from None
 
 
-def _seconds_up_to(most: float) -> Callable[[str], float]:
-    """A converter of a positive number of seconds, at most `most`."""
+def _for(name: str, parse: Callable[[str], Any]) -> Callable[[str], Any]:
+    """`parse`, then ServerOptions' own check of field `name`: the one place of the limits."""
+    check = ServerOptions.check(name)
 
-    def convert(text: str) -> float:
-        try:
-            number = float(text)
-        except ValueError:
-            raise ValueError("expected a number of seconds") from None
-        if not 0 < number <= most:
-            raise ValueError(f"must be more than 0 and at most {most:g} seconds")
-        return number
+    def convert(text: str) -> Any:
+        value = parse(text)
+        if check is not None:
+            check(value)
+        return value
 
+    convert.__name__ = parse.__name__
     return convert
-
-
-_seconds = _seconds_up_to(3600)
-
-
-def _non_negative(text: str) -> int:
-    number = _integer(text)
-    if number < 0:
-        raise ValueError("must be 0 or more")
-    return number
 
 
 def _checked(convert: Callable[[str], Any]) -> Callable[[str], Any]:
@@ -176,7 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Offline emulator of the Cadenza credential API, driven by YAML scenarios.",
         epilog="Run 'cadenza-mock COMMAND --help' for the options of a command.",
     )
-    parser.add_argument("--version", action="version", version=version_line())
+    parser.add_argument("--version", action=_Version)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     env_options: list[EnvDefault] = []
@@ -197,21 +182,21 @@ def build_parser() -> argparse.ArgumentParser:
     option(
         "--host",
         action=EnvDefault,
-        default="127.0.0.1",
+        default=DEFAULTS.host,
         help="address to bind; use 0.0.0.0 to accept connections from other hosts "
         "(default: %(default)s)",
     )
     option(
         "--port",
         action=EnvDefault,
-        convert=_port,
-        default=8080,
+        convert=_for("port", _integer),
+        default=DEFAULTS.port,
         help="TCP port; 0 picks a free one (default: %(default)s)",
     )
     option(
         "--scenario",
         action=EnvDefault,
-        default="default",
+        default=DEFAULTS.scenario,
         help="bundled scenario name (see 'cadenza-mock scenarios') or path to a YAML "
         "scenario file (default: %(default)s)",
     )
@@ -289,16 +274,16 @@ def build_parser() -> argparse.ArgumentParser:
     option(
         "--journal-size",
         action=EnvDefault,
-        convert=_non_negative,
-        default=1000,
+        convert=_for("journal_size", _integer),
+        default=DEFAULTS.journal_size,
         help="how many requests the journal (/__admin/requests) keeps; 0 turns it off, "
         "for load tests (default: %(default)s)",
     )
     option(
         "--read-timeout",
         action=EnvDefault,
-        convert=_seconds,
-        default=10.0,
+        convert=_for("read_timeout", _seconds),
+        default=DEFAULTS.read_timeout,
         metavar="SECONDS",
         help="close a connection whose request headers, or answer 400 to a request whose "
         "body, take longer than this to arrive (default: %(default)s)",
@@ -324,8 +309,8 @@ def build_parser() -> argparse.ArgumentParser:
     option(
         "--max-namespaces",
         action=EnvDefault,
-        convert=_non_negative,
-        default=DEFAULT_LIMIT,
+        convert=_for("max_namespaces", _integer),
+        default=DEFAULTS.max_namespaces,
         metavar="N",
         help="how many namespaces (isolated mocks, POST /__admin/namespaces) may exist at "
         "once; 0 turns them off (default: %(default)s)",
@@ -333,8 +318,8 @@ def build_parser() -> argparse.ArgumentParser:
     option(
         "--namespace-idle",
         action=EnvDefault,
-        convert=_seconds_up_to(7 * 24 * 3600),
-        default=DEFAULT_IDLE_SECONDS,
+        convert=_for("namespace_idle", _seconds),
+        default=DEFAULTS.namespace_idle,
         metavar="SECONDS",
         help="drop a namespace nobody used for this long; one with a request in flight, "
         "an open WebSocket connection or journal stream is in use (default: %(default)g)",
@@ -342,8 +327,8 @@ def build_parser() -> argparse.ArgumentParser:
     option(
         "--max-records",
         action=EnvDefault,
-        convert=_non_negative,
-        default=DEFAULT_RECORD_BUDGET,
+        convert=_for("max_records", _integer),
+        default=DEFAULTS.max_records,
         metavar="N",
         help="how many records (credentials, trading accounts, their history) all namespaces "
         "may hold together; a scenario that would pass it is refused (default: %(default)s)",
@@ -351,8 +336,8 @@ def build_parser() -> argparse.ArgumentParser:
     option(
         "--max-streams",
         action=EnvDefault,
-        convert=_non_negative,
-        default=DEFAULT_MAX_STREAMS,
+        convert=_for("max_streams", _integer),
+        default=DEFAULTS.max_streams,
         metavar="N",
         help="how many live journal streams (GET /__admin/requests/stream, the dashboard) may "
         "be open at once (default: %(default)s)",
@@ -398,15 +383,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--loop",
         action=EnvDefault,
         choices=LOOP_CHOICES,
-        default="auto",
+        default=DEFAULTS.loop,
         help="event loop: 'auto' runs uvloop where it is installed, asyncio's own loop "
         "elsewhere; the banner says which runs (default: %(default)s)",
     )
     option(
         "--max-connections",
         action=EnvDefault,
-        convert=_non_negative,
-        default=DEFAULT_MAX_CONNECTIONS,
+        convert=_for("max_connections", _integer),
+        default=DEFAULTS.max_connections,
         metavar="N",
         help="how many WebSocket connections may be open at once; one more is answered "
         "503 before the upgrade, 0 turns the WebSocket API off (default: %(default)s)",
@@ -457,26 +442,53 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    # No collector passes over the server's modules as they load (serve_forever freezes
+    # them with the scenario's records, then turns the collector back on).
+    gc.disable()
     from cadenza_mock.run.foreground import serve_forever
 
     folder = _scenario_folder(args)
     if folder is not None:
         print(folder, file=sys.stderr)
         return 2
-    # Every serve option is an environment-backed one; their names are serve_forever's.
-    options = {action.dest: getattr(args, action.dest) for action in args.env_options}
-    token_file = options.pop("admin_token_file")
-    if token_file is not None:
-        token, problem = _admin_token_from(args, token_file)
+    options = options_from(args)
+    if args.admin_token_file is not None:
+        token, problem = _admin_token_from(args, args.admin_token_file)
         if problem is not None:
             print(f"{args.subparser.prog}: {problem}", file=sys.stderr)
             return 2
-        options["admin_token"] = token
-    options["scenario_dirs"] = options.pop("scenario_dir")
-    options["hints"] = not options.pop("no_hints")
-    options["allow_origins"] = options.pop("allow_origin") or ()
-    options["allow_hosts"] = options.pop("allow_host") or ()
-    return serve_forever(**options)
+        options = options.replace(admin_token=token)
+    return serve_forever(options)
+
+
+def options_from(args: argparse.Namespace) -> ServerOptions:
+    """The ServerOptions `serve`'s parsed arguments ask for: each field from its flag
+    (`--no-X` flags turn field X off; a repeatable flag not given keeps the default)."""
+    values: dict[str, Any] = {}
+    for name in ServerOptions.names():
+        flag = ServerOptions.flag(name)
+        value = getattr(args, flag.removeprefix("--").replace("-", "_"))
+        if flag.startswith("--no-"):
+            value = not value
+        elif value is None and getattr(DEFAULTS, name) is not None:
+            value = getattr(DEFAULTS, name)
+        values[name] = value
+    return ServerOptions(**values)
+
+
+class _Version(argparse._VersionAction):
+    """`--version`, worked out only when asked: finding the event loop's version reads
+    package metadata, which every `serve` start would otherwise pay for."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
+        self.version = version_line()
+        super().__call__(parser, namespace, values, option_string)
 
 
 def _admin_token_from(args: argparse.Namespace, path: str) -> tuple[str, str | None]:

@@ -7,34 +7,32 @@ event loop choice meet here; `make_app()` builds the app, `MockRunner` serves it
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import logging
 import signal
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
 from cadenza_mock.contract.errors import ScenarioError
-from cadenza_mock.engine import persist
-from cadenza_mock.engine.journal import DEFAULT_MAX_STREAMS
-from cadenza_mock.engine.namespaces import (
-    DEFAULT_IDLE_SECONDS,
-    DEFAULT_LIMIT,
-    DEFAULT_RECORD_BUDGET,
-)
-from cadenza_mock.engine.state import MockState, ScenarioSource
+from cadenza_mock.contract.options import ServerOptions
+from cadenza_mock.engine.persist_io import StateFileError
+from cadenza_mock.engine.state import MockState
 from cadenza_mock.http import access_log as access_lines
 from cadenza_mock.http.app import make_app
 from cadenza_mock.http.guard import BrowserGuard, OriginError, is_loopback_name
-from cadenza_mock.http.keys import ADMIN_TOKEN, DEFAULT_READ_TIMEOUT
+from cadenza_mock.http.keys import ADMIN_TOKEN
 from cadenza_mock.http.runner import SHUTDOWN_TIMEOUT, MockRunner, display_host
-from cadenza_mock.http.ws_limits import DEFAULT_MAX_CONNECTIONS
-from cadenza_mock.run.state_file import StateFile
 from cadenza_mock.run.tls import TlsError, TlsSetup
 from cadenza_mock.run.tls import setup as tls_setup
 from cadenza_mock.version import __version__, loop_name
+
+if TYPE_CHECKING:  # imported when a state file is asked for: the state file's code
+    from cadenza_mock.run.state_file import StateFile
 
 log = logging.getLogger("cadenza_mock")
 access_log = logging.getLogger("cadenza_mock.access")
@@ -193,44 +191,26 @@ async def _serve(
     return 0
 
 
-def serve_forever(
-    *,
-    host: str = "127.0.0.1",
-    port: int = 8080,
-    scenario: ScenarioSource = "default",
-    seed: int | None = None,
-    profile: str | None = None,
-    watch: bool = False,
-    admin_token: str | None = None,
-    admin_open: bool = False,
-    scenario_dirs: Sequence[str | Path] | None = None,
-    journal_size: int = 1000,
-    read_timeout: float = DEFAULT_READ_TIMEOUT,
-    quiet: bool = False,
-    hints: bool = True,
-    max_namespaces: int = DEFAULT_LIMIT,
-    namespace_idle: float = DEFAULT_IDLE_SECONDS,
-    max_records: int = DEFAULT_RECORD_BUDGET,
-    max_streams: int = DEFAULT_MAX_STREAMS,
-    loop: str = "auto",
-    tls: bool = False,
-    tls_cert: str | None = None,
-    tls_key: str | None = None,
-    tls_ca_file: str | None = None,
-    state_file: str | None = None,
-    allow_origins: Sequence[str] = (),
-    allow_hosts: Sequence[str] = (),
-    max_connections: int = DEFAULT_MAX_CONNECTIONS,
-    no_fast_path: bool = False,
-) -> int:
-    """`cadenza-mock serve`: run until SIGINT/SIGTERM; the exit code says why it stopped."""
+def serve_forever(options: ServerOptions | None = None, **changes: Any) -> int:
+    """`cadenza-mock serve`: run until SIGINT/SIGTERM; the exit code says why it stopped.
+
+    `options` (default: every default), with `changes` to its fields applied."""
     try:
-        loop_label = loop_name(loop)
+        options = (options or ServerOptions()).replace(**changes)
     except ValueError as exc:
-        print(f"cadenza-mock: --loop {loop}: {exc}", file=sys.stderr)
+        print(f"cadenza-mock: {exc}", file=sys.stderr)
+        return 2
+    host = options.host
+    if options.loop != "asyncio":  # served on it, so imported anyway: its own version then
+        with contextlib.suppress(ImportError):
+            import uvloop  # noqa: F401
+    try:
+        loop_label = loop_name(options.loop)
+    except ValueError as exc:
+        print(f"cadenza-mock: --loop {options.loop}: {exc}", file=sys.stderr)
         return 2
     try:
-        secure = tls_setup(tls, tls_cert, tls_key, tls_ca_file)
+        secure = tls_setup(options.tls, options.tls_cert, options.tls_key, options.tls_ca_file)
     except TlsError as exc:
         print(f"cadenza-mock: {exc}", file=sys.stderr)
         return 2
@@ -238,11 +218,11 @@ def serve_forever(
         stream=sys.stdout, level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s"
     )
     try:
-        guard = BrowserGuard.from_options(allow_origins, allow_hosts, host)
+        guard = BrowserGuard.from_options(options.allow_origins, options.allow_hosts, host)
     except OriginError as exc:
         print(f"cadenza-mock: --allow-origin {exc}", file=sys.stderr)
         return 2
-    for folder in scenario_dirs or ():
+    for folder in options.scenario_dirs or ():
         if not Path(folder).is_dir():
             print(f"cadenza-mock: --scenario-dir {folder}: not a folder", file=sys.stderr)
             return 2
@@ -252,55 +232,51 @@ def serve_forever(
     gc.disable()
     try:
         state = MockState(
-            scenario,
-            profile=profile,
-            seed=seed,
-            journal_limit=journal_size,
-            scenario_dirs=scenario_dirs,
+            options.scenario,
+            profile=options.profile,
+            seed=options.seed,
+            journal_limit=options.journal_size,
+            scenario_dirs=options.scenario_dirs,
         )
     except ScenarioError as exc:
-        print(f"cadenza-mock: scenario {scenario!s} is invalid:\n{exc}", file=sys.stderr)
+        print(f"cadenza-mock: scenario {options.scenario!s} is invalid:\n{exc}", file=sys.stderr)
         return 2
     finally:
         gc.freeze()
         gc.enable()
     state.on_reset.append(refreeze_after_load(state))
     try:
-        kept = StateFile.open(state, state_file) if state_file else None
-    except persist.StateFileError as exc:
+        kept = _state_file(state, options.state_file) if options.state_file else None
+    except StateFileError as exc:
         print(f"cadenza-mock: {exc}", file=sys.stderr)
         return 2
-    locked = not is_loopback_name(host) and not admin_token and not admin_open
+    locked = not is_loopback_name(host) and not options.admin_token and not options.admin_open
     app = make_app(
         state=state,
-        admin_token=admin_token,
+        options=options.replace(allow_origins=guard.allow_origins, allow_hosts=guard.allow_hosts),
         admin_locked=locked,
-        body_timeout=read_timeout,
-        hints=hints,
-        max_namespaces=max_namespaces,
-        namespace_idle=namespace_idle,
-        allow_origins=guard.allow_origins,
-        allow_hosts=guard.allow_hosts,
-        bound_host=host,
-        max_records=max_records,
-        max_streams=max_streams,
-        max_ws_connections=max_connections,
     )
     served = _serve(
         app,
         host,
-        port,
-        watch=watch,
-        quiet=quiet,
+        options.port,
+        watch=options.watch,
+        quiet=options.quiet,
         locked=locked,
-        read_timeout=read_timeout,
+        read_timeout=options.read_timeout,
         loop_label=loop_label,
-        fast_path=not no_fast_path,
+        fast_path=options.fast_path,
         tls=secure,
         state_file=kept,
     )
     with asyncio.Runner(loop_factory=_loop_factory(loop_label)) as runner:
         return runner.run(served)
+
+
+def _state_file(state: MockState, path: str | Path) -> StateFile:
+    from cadenza_mock.run.state_file import StateFile
+
+    return StateFile.open(state, path)
 
 
 def refreeze_after_load(state: MockState) -> Callable[[], None]:

@@ -21,6 +21,7 @@ from aiohttp import web
 
 from cadenza_mock.contract import wire
 from cadenza_mock.contract.model import User
+from cadenza_mock.contract.options import ServerOptions
 from cadenza_mock.engine.accounts import account_sort_key
 from cadenza_mock.engine.journal import JournalEntry
 from cadenza_mock.engine.state import MockState
@@ -73,6 +74,25 @@ class MockServer(MockHandle):
         allow_hosts: Sequence[str] = (),
         fast_path: bool = True,
     ) -> None:
+        # Checked now (ValueError in the caller for a bad value), as `serve` checks its flags.
+        self.options = ServerOptions(
+            host=host,
+            port=port,
+            profile=profile,
+            seed=seed,
+            journal_size=journal_limit,
+            admin_token=admin_token,
+            scenario_dirs=None if scenario_dirs is None else tuple(scenario_dirs),
+            read_timeout=read_timeout,
+            hints=hints,
+            tls=tls,
+            tls_cert=tls_cert,
+            tls_key=tls_key,
+            tls_ca_file=tls_ca_file,
+            state_file=state_file,
+            allow_origins=tuple(allow_origins),
+            allow_hosts=tuple(allow_hosts),
+        )
         self.scenarios = scenario_cache or ScenarioCache(profile=profile, seed=seed)
         if (self.scenarios.profile, self.scenarios.seed) != (profile, seed):
             raise ValueError(
@@ -154,13 +174,10 @@ class MockServer(MockHandle):
     async def _start_site(self) -> None:
         app = make_app(
             state=self.state,
-            admin_token=self.admin_token,
-            body_timeout=self.read_timeout,
+            options=self.options.replace(
+                allow_origins=self.guard.allow_origins, allow_hosts=self.guard.allow_hosts
+            ),
             on_handler_error=self._record_handler_error,
-            hints=self.hints,
-            allow_origins=self.guard.allow_origins,
-            allow_hosts=self.guard.allow_hosts,
-            bound_host=self.host,
         )
         runner = MockRunner(
             app,

@@ -25,6 +25,7 @@ from cadenza_mock.contract.model import (
     venue_account,
 )
 from cadenza_mock.scenario import generate as gen
+from cadenza_mock.scenario import keys
 from cadenza_mock.scenario.nodes import (
     Problems,
     enum,
@@ -37,27 +38,10 @@ from cadenza_mock.scenario.nodes import (
 )
 from cadenza_mock.scenario.records import elsewhere, is_uuid, listed_owner, stamps
 
-ACCOUNT_KEYS = (
-    "tradingAccountId",
-    "userId",
-    "venue",
-    "externalTradingAccountId",
-    "nickname",
-    "name",
-    "accountType",
-    "externalAccountType",
-    "status",
-    "credentials",
-    "credentialIds",
-    "createdAt",
-    "updatedAt",
-    "disconnectedAt",
-    "createdAtDateTime",
-    "updatedAtDateTime",
-)
-GENERATE_KEYS = ("generate", "venue", "status")
+ACCOUNT_KEYS = keys.names(keys.TRADING_ACCOUNT)
+GENERATE_KEYS = keys.generate_names(keys.TRADING_ACCOUNT)
 # Keys that mean the same field in the two profiles' vocabularies (docs: name).
-_ALIASES = {"name": "nickname", "credentialIds": "credentials"}
+_ALIASES = keys.aliases(keys.TRADING_ACCOUNT)
 _STAMPS = (
     ("createdAt", "created_at"),
     ("updatedAt", "updated_at"),

@@ -10,7 +10,6 @@ from typing import Any
 import yaml
 
 from cadenza_mock.contract.model import (
-    PROFILE_NAMES,
     PROFILES,
     VENUE_OUTCOMES,
     AccountOperation,
@@ -21,6 +20,7 @@ from cadenza_mock.contract.model import (
 )
 from cadenza_mock.contract.wire import DEFAULT_MASK_KEEP
 from cadenza_mock.scenario import generate as gen
+from cadenza_mock.scenario import keys
 from cadenza_mock.scenario.accounts import AccountBuilder
 from cadenza_mock.scenario.fault_spec import FaultSpec
 from cadenza_mock.scenario.nodes import (
@@ -35,31 +35,10 @@ from cadenza_mock.scenario.nodes import (
     string_list,
     value,
 )
-from cadenza_mock.scenario.records import RecordBuilder, is_uuid, secret, timestamp_ms
+from cadenza_mock.scenario.records import RecordBuilder, is_uuid
 
-TOP_KEYS = (
-    "description",
-    "seed",
-    "now",
-    "extends",
-    "profile",
-    "mask_keep",
-    "venues",
-    "users",
-    "faults",
-)
-USER_KEYS = (
-    "id",
-    "email",
-    "password",
-    "role",
-    "tenant_id",
-    "environments",
-    "tokens",
-    "expired_tokens",
-    "credentials",
-    "trading_accounts",
-)
+TOP_KEYS = keys.names(keys.TOP)
+USER_KEYS = keys.names(keys.USER)
 # One load builds at most this many credentials (generated and explicit): a bound on the
 # memory and time one scenario (or one admin call) can ask for.
 MAX_CREDENTIALS = 200_000
@@ -126,22 +105,8 @@ class _UserBuilder:
             return None
         user_id = self._user_id(fields, node, path, index)
         email = self._email(fields, node, path, index)
-        password = None
-        if "password" in fields:
-            password = secret(fields["password"], join(path, "password"), self.problems)
-        role = "authenticated"
-        if "role" in fields:
-            role = scalar(fields["role"], join(path, "role"), str, self.problems) or role
-
-        # appMetadata: the tenant and the environments the user may use
-        tenant = None
-        if "tenant_id" in fields:
-            tenant = scalar(fields["tenant_id"], join(path, "tenant_id"), str, self.problems)
-        environments: list[str] = []
-        if "environments" in fields:
-            found = string_list(fields["environments"], join(path, "environments"), self.problems)
-            environments = [text for text, _ in found]
-
+        # password, role, appMetadata (tenant_id, environments): keys.USER's simple keys
+        declared, _ = keys.read_declared(keys.USER, fields, path, self.problems)
         tokens = self._tokens(fields, path, "tokens")
         expired = self._tokens(fields, path, "expired_tokens")
         if "tokens" not in fields:
@@ -150,13 +115,10 @@ class _UserBuilder:
         user = User(
             user_id=user_id,
             email=email,
-            password=password,
             tokens=tuple(tokens),
             expired_tokens=tuple(expired),
-            role=role,
             created_at=self.reference_ms - 400 * gen.DAY_MS,
-            tenant_id=tenant,
-            environments=tuple(environments),
+            **declared,
         )
         credentials: list[Credential] = []
         before = len(self.problems.issues)
@@ -380,28 +342,11 @@ def _settings(
     profile_override: str | None,
     seed_override: int | None,
 ) -> dict[str, Any]:
-    """description, seed, now, profile and mask_keep, the CLI's overrides applied."""
-    description = ""
-    if "description" in fields:
-        description = scalar(fields["description"], "description", str, problems) or ""
-    seed = 0
-    if "seed" in fields:
-        seed = scalar(fields["seed"], "seed", int, problems) or 0
-    now = None
-    if "now" in fields and value(fields["now"]) is not None:
-        now = timestamp_ms(fields["now"], "now", problems)
-    profile = "docs"
-    if "profile" in fields:
-        profile = enum(fields["profile"], "profile", PROFILE_NAMES, problems, "profile") or "docs"
-    mask_keep = DEFAULT_MASK_KEEP
-    if "mask_keep" in fields:
-        mask_keep = scalar(fields["mask_keep"], "mask_keep", int, problems) or 0
-        if mask_keep < 0:
-            problems.add(fields["mask_keep"], "mask_keep", "cannot be negative")
-    return {
-        "description": description,
-        "seed": seed if seed_override is None else seed_override,
-        "now": now,
-        "profile": profile if profile_override is None else profile_override,
-        "mask_keep": mask_keep,
-    }
+    """description, seed, now, profile and mask_keep (keys.TOP's simple keys), the CLI's
+    overrides applied."""
+    settings, _ = keys.read_declared(keys.TOP, fields, "", problems)
+    if seed_override is not None:
+        settings["seed"] = seed_override
+    if profile_override is not None:
+        settings["profile"] = profile_override
+    return settings

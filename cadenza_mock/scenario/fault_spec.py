@@ -1,12 +1,15 @@
 """A validated fault as typed data: what `scenario/faults.py` produces from YAML or JSON and
-`engine/faults.py` acts on. `to_json()` gives back the normalized form that the admin API
+`engine/faults.py` acts on. Its action is one of the registered `FaultAction` classes
+(`scenario/fault_actions/`). `to_json()` gives back the normalized form that the admin API
 lists and that can be posted again to arm the same fault.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
+
+from cadenza_mock.scenario.fault_actions import FaultAction
 
 
 def _one_or_many(values: tuple[str, ...]) -> str | list[str] | None:
@@ -44,23 +47,6 @@ class Match:
 
 
 @dataclass(frozen=True, slots=True)
-class Respond:
-    """An error envelope to answer with (errno, message and code default per status)."""
-
-    status: int
-    errno: int
-    error: str
-    code: str | None
-    headers: tuple[tuple[str, str], ...] | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        result = {"status": self.status, "errno": self.errno, "error": self.error}
-        result["code"] = self.code  # shown even when None: the envelope then has no code
-        headers = dict(self.headers) if self.headers is not None else None
-        return {**result, **_given(headers=headers)}
-
-
-@dataclass(frozen=True, slots=True)
 class DelayRange:
     """A delay drawn per request from the fault's seeded generator, in seconds."""
 
@@ -71,42 +57,8 @@ class DelayRange:
         return {"min": self.low, "max": self.high}
 
 
-@dataclass(frozen=True, slots=True)
-class RateLimit:
-    """429 with Retry-After: always (`requests` None) or past a per-user token bucket."""
-
-    requests: int | None = None
-    window: float | None = None  # seconds in which `requests` calls are allowed
-    retry_after: int | None = None  # fixed Retry-After; else the time until a token is back
-
-    def to_json(self) -> str | dict[str, Any]:
-        given = _given(requests=self.requests, window=self.window, retry_after=self.retry_after)
-        return given or "always"
-
-
-@dataclass(frozen=True, slots=True)
-class SlowBody:
-    """Send the real answer in `chunks` pieces, `chunk_delay` seconds apart."""
-
-    chunk_delay: float
-    chunks: int
-
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)  # the field names are the YAML keys
-
-
-@dataclass(frozen=True, slots=True)
-class VenueOutcome:
-    """What the venue behind Cadenza answers when the request's verify or connect reaches
-    it (one of model.VENUE_OUTCOMES); other requests pass untouched."""
-
-    outcome: str
-
-    def to_json(self) -> str:
-        return self.outcome
-
-
-Action = Respond | RateLimit | SlowBody | VenueOutcome | str  # str: "drop" or "malformed"
+# One registered action (`cadenza_mock.scenario.fault_actions`), as its own class.
+Action = FaultAction
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,25 +68,21 @@ class FaultSpec:
     id: str | None = None
     match: Match | None = None
     delay: float | DelayRange | None = None
-    action: Action | None = None  # None: a delay-only fault
+    action: FaultAction | None = None  # None: a delay-only fault
     times: int | None = None  # fires this many times, then disarms; None: always
     after: int | None = None  # skips this many matching calls first
     probability: float | None = None  # seeded chance per matching call
 
     @property
     def action_name(self) -> str | None:
-        """respond, rate_limit, slow_body, venue, drop, malformed, or None (delay only)."""
-        if self.action is None or isinstance(self.action, str):
-            return self.action
-        names = {Respond: "respond", RateLimit: "rate_limit", SlowBody: "slow_body"}
-        return names.get(type(self.action), "venue")
+        """The action's key (`respond`, `drop`, ...), or None for a delay-only fault."""
+        return self.action.key if self.action is not None else None
 
     def to_json(self) -> dict[str, Any]:
         delay = self.delay.to_json() if isinstance(self.delay, DelayRange) else self.delay
-        action: Any = self.action
         fields: dict[str, Any] = {"id": self.id, "match": self.match and self.match.to_json()}
         fields["delay"] = delay
-        if self.action_name is not None:  # `drop: true`, or the action's own fields
-            fields[self.action_name] = True if isinstance(action, str) else action.to_json()
+        if self.action is not None:
+            fields[self.action.key] = self.action.to_json()
         fields |= {"times": self.times, "after": self.after, "probability": self.probability}
         return _given(**fields)

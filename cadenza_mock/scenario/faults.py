@@ -1,19 +1,20 @@
 """The `faults:` vocabulary: validated here, evaluated by `cadenza_mock.engine.faults`.
 
-A fault is data: an optional `match`, one action (`respond`, `rate_limit`, `drop`,
-`malformed`, `slow_body`, `venue`, optionally preceded by a `delay`, or a `delay` alone) and an
-optional schedule (`times`, `after`, `probability`). The same parser reads an entry of a
-scenario file, the body of `POST /__admin/faults` (JSON or YAML) and a dict handed to
+A fault is data: an optional `match`, one action (a key of the registry in
+`scenario/fault_actions/`: respond, rate_limit, drop, ...; optionally preceded by a
+`delay`, or a `delay` alone) and an optional schedule (`times`, `after`, `probability`).
+Each action parses its own key; this module reads the rest and refuses an action on a
+transport where it means nothing (`slow_body` on a WebSocket RPC). The same parser reads
+an entry of a scenario file, the body of `POST /__admin/faults` (JSON or YAML) and a dict handed to
 `MockServer.add_fault()`, so the three are written exactly alike and fail alike.
 
-`parse_fault` returns the normalized form: a plain dict written in the same vocabulary
-(defaults filled in), so `GET /__admin/faults` shows what will happen and the dict can be
-posted back unchanged.
+`parse_fault` returns a typed `FaultSpec` (defaults filled in) whose `to_json()` is the
+normalized form in the same vocabulary, so `GET /__admin/faults` shows what will happen
+and what it shows can be posted back unchanged.
 """
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -22,21 +23,21 @@ import yaml
 
 from cadenza_mock.contract import errors as e
 from cadenza_mock.contract.errors import ScenarioError, ScenarioIssue
-from cadenza_mock.contract.model import VENUE_OUTCOMES, User
-from cadenza_mock.scenario.fault_spec import (
-    DelayRange,
-    FaultSpec,
-    Match,
-    RateLimit,
-    Respond,
-    SlowBody,
-    VenueOutcome,
+from cadenza_mock.contract.model import User
+from cadenza_mock.scenario.fault_actions import (
+    ACTIONS,
+    TRANSPORT_NAMES,
+    TRANSPORTS,
+    FaultAction,
+    named_transports,
 )
+from cadenza_mock.scenario.fault_actions.base import count, number, seconds
+from cadenza_mock.scenario.fault_actions.respond import HEADER_RE, free_mapping
+from cadenza_mock.scenario.fault_spec import DelayRange, FaultSpec, Match
 from cadenza_mock.scenario.nodes import (
     Problems,
     compose,
     describe,
-    enum,
     from_data,
     join,
     mapping,
@@ -45,33 +46,16 @@ from cadenza_mock.scenario.nodes import (
     value,
 )
 
-FAULT_KEYS = (
-    "id",
-    "match",
-    "respond",
-    "delay",
-    "rate_limit",
-    "drop",
-    "malformed",
-    "slow_body",
-    "venue",
-    "times",
-    "after",
-    "probability",
-)
+# Actions that decide the answer (the registry's keys); `delay` only holds the request
+# back before one of them, or alone.
+TERMINAL_ACTIONS = ACTIONS.keys
+FAULT_KEYS = ("id", "match", TERMINAL_ACTIONS[0], "delay", *TERMINAL_ACTIONS[1:])
+FAULT_KEYS += ("times", "after", "probability")
 MATCH_KEYS = ("method", "path", "query", "user", "token", "header")
-RESPOND_KEYS = ("status", "errno", "error", "code", "headers")
 DELAY_KEYS = ("min", "max")
-RATE_LIMIT_KEYS = ("requests", "window", "retry_after")
-SLOW_BODY_KEYS = ("chunk_delay", "chunks")
-# Actions that decide the answer; `delay` only holds the request back before it.
-TERMINAL_ACTIONS = ("respond", "rate_limit", "drop", "malformed", "slow_body", "venue")
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
-# Longest delay a fault may ask for: a typo (500 instead of 0.5) should not hang a suite.
-MAX_DELAY_SECONDS = 600.0
-DEFAULT_SLOW_CHUNKS = 10
 _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-_HEADER_RE = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+_HEADER_RE = HEADER_RE
 
 
 def default_error(status: int) -> tuple[int, str, str]:
@@ -132,41 +116,23 @@ def parse_fault(
             "(only `delay` combines with another action)",
         )
     if not actions and "delay" not in fields:
-        problems.add(
-            node,
-            path,
-            "a fault needs an action: respond, delay, rate_limit, drop, malformed, slow_body "
-            "or venue",
-        )
+        first, *rest = TERMINAL_ACTIONS
+        listed = ", ".join([first, "delay", *rest[:-1]])
+        problems.add(node, path, f"a fault needs an action: {listed} or {rest[-1]}")
     if "delay" in fields:
         result["delay"] = _delay(fields["delay"], join(path, "delay"), problems)
-    action: Any = None
-    if "respond" in fields:
-        action = _respond(fields["respond"], join(path, "respond"), problems)
-    if "rate_limit" in fields:
-        action = _rate_limit(fields["rate_limit"], join(path, "rate_limit"), problems)
-    for flag in ("drop", "malformed"):
-        if flag in fields:
-            on = scalar(fields[flag], join(path, flag), bool, problems)
-            if on is False:
-                problems.add(
-                    fields[flag], join(path, flag), f"`{flag}: false` does nothing; remove the key"
-                )
-            action = flag
-    if "slow_body" in fields:
-        action = _slow_body(fields["slow_body"], join(path, "slow_body"), problems)
-    if "venue" in fields:
-        outcome = enum(
-            fields["venue"], join(path, "venue"), VENUE_OUTCOMES, problems, "venue outcome"
-        )
-        action = VenueOutcome(outcome) if outcome is not None else None
+    action: FaultAction | None = None
+    for key in actions:
+        action = ACTIONS[key].parse(fields[key], join(path, key), problems)
+    if action is not None and len(problems.issues) == before:
+        _refuse_where_meaningless(action, result.get("match"), fields, path, problems)
 
     if "times" in fields:
-        result["times"] = _count(fields["times"], join(path, "times"), 1, problems)
+        result["times"] = count(fields["times"], join(path, "times"), 1, problems)
     if "after" in fields:
-        result["after"] = _count(fields["after"], join(path, "after"), 0, problems)
+        result["after"] = count(fields["after"], join(path, "after"), 0, problems)
     if "probability" in fields:
-        p = _number(fields["probability"], join(path, "probability"), problems)
+        p = number(fields["probability"], join(path, "probability"), problems)
         if p is not None and not 0 <= p <= 1:
             problems.add(fields["probability"], join(path, "probability"), "expected 0 to 1")
         result["probability"] = p
@@ -175,28 +141,25 @@ def parse_fault(
     return FaultSpec(action=action, **result)
 
 
-def _number(node: yaml.Node, path: str, problems: Problems) -> float | None:
-    number: float | None = scalar(node, path, (int, float), problems)
-    if number is not None and not math.isfinite(number):
-        problems.add(node, path, f"expected a finite number, got {number!r}")
-        return None
-    return number
-
-
-def _count(node: yaml.Node, path: str, minimum: int, problems: Problems) -> int | None:
-    number: int | None = scalar(node, path, int, problems)
-    if number is not None and number < minimum:
-        problems.add(node, path, f"expected an integer >= {minimum}, got {number}")
-        return None
-    return number
-
-
-def _seconds(node: yaml.Node, path: str, problems: Problems) -> float | None:
-    seconds = _number(node, path, problems)
-    if seconds is not None and not 0 <= seconds <= MAX_DELAY_SECONDS:
-        problems.add(node, path, f"expected 0 to {MAX_DELAY_SECONDS:g} seconds, got {seconds!r}")
-        return None
-    return seconds
+def _refuse_where_meaningless(
+    action: FaultAction,
+    match: Match | None,
+    fields: dict[str, yaml.Node],
+    path: str,
+    problems: Problems,
+) -> None:
+    """An action whose `match` names only calls of transports it means nothing on (a
+    `slow_body` of an RPC) would be silently ignored: refused here, saying why."""
+    match = match or Match()
+    named = named_transports(match.methods, match.path)
+    if named & action.supported():
+        return
+    why = " or ".join(
+        f"on {TRANSPORT_NAMES[t]} ({action.refusals.get(t, 'nothing to act on')})"
+        for t in TRANSPORTS
+        if t in named
+    )
+    problems.add(fields[action.key], join(path, action.key), f"has no meaning {why}")
 
 
 def _one_or_list(node: yaml.Node, path: str, problems: Problems) -> list[tuple[str, yaml.Node]]:
@@ -212,23 +175,6 @@ def _one_or_list(node: yaml.Node, path: str, problems: Problems) -> list[tuple[s
         return result
     text = scalar(node, path, str, problems)
     return [(text, node)] if text is not None else []
-
-
-def _free_mapping(node: yaml.Node, path: str, problems: Problems) -> dict[str, yaml.Node]:
-    """A mapping whose keys are the user's (query parameters, header names)."""
-    if not isinstance(node, yaml.MappingNode):
-        problems.add(node, path, f"expected a mapping, got {describe(node)}")
-        return {}
-    result: dict[str, yaml.Node] = {}
-    for key_node, value_node in node.value:
-        key = value(key_node) if isinstance(key_node, yaml.ScalarNode) else None
-        if not isinstance(key, str) or not key:
-            problems.add(key_node, path, "keys must be non-empty strings")
-        elif key in result:
-            problems.add(key_node, join(path, key), "key given twice")
-        else:
-            result[key] = value_node
-    return result
 
 
 def _match(
@@ -260,7 +206,7 @@ def _match(
         result["path"] = route
     if "query" in fields:
         query: dict[str, str] = {}
-        for key, raw in _free_mapping(fields["query"], join(path, "query"), problems).items():
+        for key, raw in free_mapping(fields["query"], join(path, "query"), problems).items():
             got = value(raw) if isinstance(raw, yaml.ScalarNode) else None
             if isinstance(got, bool) or not isinstance(got, str | int | float):
                 problems.add(
@@ -289,140 +235,45 @@ def _match(
     return Match(**result)
 
 
-def _fields_with(
-    node: yaml.Node, path: str, keys: tuple[str, ...], needed: str, why: str, problems: Problems
-) -> dict[str, yaml.Node] | None:
-    """A mapping of `keys` that must hold `needed` (else `why` is the problem)."""
-    fields = mapping(node, path, keys, problems)
-    if fields is not None and needed not in fields:
-        problems.add(node, path, why)
-        return None
-    return fields
-
-
-def _respond(node: yaml.Node, path: str, problems: Problems) -> Respond | None:
-    fields = _fields_with(
-        node, path, RESPOND_KEYS, "status", "needs a status (400 to 599)", problems
-    )
-    if fields is None:
-        return None
-    status = scalar(fields["status"], join(path, "status"), int, problems)
-    if status is None:
-        return None
-    if not 400 <= status <= 599:
-        problems.add(
-            fields["status"],
-            join(path, "status"),
-            f"expected an error status 400 to 599, got {status} "
-            "(the error envelope is only sent with an error status)",
-        )
-        return None
-    errno, message, code = default_error(status)
-    if "errno" in fields:
-        errno = scalar(fields["errno"], join(path, "errno"), int, problems)
-        if errno == 0:
-            problems.add(fields["errno"], join(path, "errno"), "errno 0 means success")
-        row = e.kind_of(status, errno) if errno is not None else None
-        if row is not None:  # a catalogue error named by its errno: its message and code
-            message, code = row.message, row.code
-    if "error" in fields:
-        message = scalar(fields["error"], join(path, "error"), str, problems)
-    if "code" in fields:
-        code = scalar(fields["code"], join(path, "code"), str, problems)
-    # Clients honour Retry-After on a 429; the real service sends it (cadenza-api.md).
-    headers: dict[str, str] | None = {"Retry-After": "1"} if status == 429 else None
-    if "headers" in fields:
-        given: dict[str, str] = {}
-        hpath = join(path, "headers")
-        for key, raw in _free_mapping(fields["headers"], hpath, problems).items():
-            got = value(raw) if isinstance(raw, yaml.ScalarNode) else None
-            if not _HEADER_RE.match(key):
-                problems.add(raw, join(hpath, key), f"not a header name: {key!r}")
-            elif key.lower() in _FRAMING_HEADERS:
-                problems.add(
-                    raw,
-                    join(hpath, key),
-                    f"{key} is set by the server itself (the body is the Cadenza envelope); "
-                    "use `malformed` or `slow_body` to break the body",
-                )
-            elif isinstance(got, bool) or not isinstance(got, str | int | float):
-                problems.add(raw, join(hpath, key), f"expected a string, got {describe(raw)}")
-            else:
-                given[key] = str(got)
-        headers = {**(headers or {}), **given}
-    return Respond(
-        status, errno, message, code, tuple(headers.items()) if headers is not None else None
-    )
-
-
-# Headers that describe the body or the connection: a fault setting them would make the
-# answer unparseable in ways no real server produces.
-_FRAMING_HEADERS = frozenset({"content-type", "content-length", "transfer-encoding", "connection"})
-
-
 def _delay(node: yaml.Node, path: str, problems: Problems) -> float | DelayRange | None:
     if isinstance(node, yaml.MappingNode):
         fields = mapping(node, path, DELAY_KEYS, problems) or {}
         if set(fields) != set(DELAY_KEYS):
             problems.add(node, path, "a delay range needs both min and max (seconds)")
             return None
-        low = _seconds(fields["min"], join(path, "min"), problems)
-        high = _seconds(fields["max"], join(path, "max"), problems)
+        low = seconds(fields["min"], join(path, "min"), problems)
+        high = seconds(fields["max"], join(path, "max"), problems)
         if low is not None and high is not None and low > high:
             problems.add(fields["max"], join(path, "max"), f"max {high!r} is below min {low!r}")
         return DelayRange(low, high) if low is not None and high is not None else None
     if not isinstance(node, yaml.ScalarNode):
         problems.add(node, path, f"expected seconds or {{min, max}}, got {describe(node)}")
         return None
-    return _seconds(node, path, problems)
+    return seconds(node, path, problems)
 
 
-def _rate_limit(node: yaml.Node, path: str, problems: Problems) -> RateLimit | None:
-    if isinstance(node, yaml.ScalarNode):
-        word = value(node)
-        if word != "always":
-            problems.add(
-                node,
-                path,
-                f"expected `always` or {{requests, window, retry_after}}, got {describe(node)}",
-            )
-            return None
-        return RateLimit()
-    fields = mapping(node, path, RATE_LIMIT_KEYS, problems)
-    if fields is None:
-        return None
-    result: dict[str, Any] = {}
-    if ("requests" in fields) != ("window" in fields):
-        problems.add(
-            node,
-            path,
-            "a token bucket needs both requests and window (N requests per window seconds); "
-            "leave both out to limit every request",
-        )
-    if "requests" in fields:
-        result["requests"] = _count(fields["requests"], join(path, "requests"), 1, problems)
-    if "window" in fields:
-        window = _number(fields["window"], join(path, "window"), problems)
-        if window is not None and window <= 0:
-            problems.add(fields["window"], join(path, "window"), "expected seconds > 0")
-        result["window"] = window
-    if "retry_after" in fields:
-        result["retry_after"] = _count(
-            fields["retry_after"], join(path, "retry_after"), 0, problems
-        )
-    return RateLimit(**result)
+# --------------------------------------------------------------------------- the docs
+
+# `delay` is no action of the registry (it combines with one), but has its row in the table.
+DELAY_ROW = (
+    "`delay: 0.5` or `delay: {min: 0.1, max: 0.3}`",
+    "hold the request back (seconds, at most 600; a range draws from the seeded generator), "
+    "then answer normally, or perform the fault's other action",
+    "a slow answer, or a client timeout (`asyncio.TimeoutError` in aiohttp, "
+    "`requests.exceptions.ReadTimeout`, `httpx.ReadTimeout`)",
+    "holds the reply back (until the client closes, the mock is reset or the server stops: "
+    "then no reply is sent and the connection closes); on the upgrade, holds it back",
+)
 
 
-def _slow_body(node: yaml.Node, path: str, problems: Problems) -> SlowBody | None:
-    why = "needs chunk_delay (seconds between chunks)"
-    fields = _fields_with(node, path, SLOW_BODY_KEYS, "chunk_delay", why, problems)
-    if fields is None:
-        return None
-    pause = _seconds(fields["chunk_delay"], join(path, "chunk_delay"), problems)
-    chunks = DEFAULT_SLOW_CHUNKS
-    if "chunks" in fields:
-        chunks = _count(fields["chunks"], join(path, "chunks"), 2, problems) or chunks
-    return SlowBody(pause, chunks) if pause is not None else None
+def actions_table() -> str:
+    """The README's Actions table, from the registry (tests/test_fault_actions.py checks
+    that the README shows exactly this)."""
+    rows = [(a.usage, a.effect, a.client_sees, a.on_rpc) for a in ACTIONS]
+    rows.insert(1, DELAY_ROW)
+    lines = ["| key | effect | what a client sees | on a WebSocket RPC |", "|---|---|---|---|"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines) + "\n"
 
 
 # --------------------------------------------------------------------------- other sources

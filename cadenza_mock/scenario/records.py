@@ -6,16 +6,17 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Iterable
-from datetime import UTC, date, datetime
 from typing import Any
 
 import yaml
 
 from cadenza_mock.contract.model import PROFILES, VENUE_OUTCOMES, Credential, ProfileEnums, User
 from cadenza_mock.scenario import generate as gen
+from cadenza_mock.scenario import keys
+from cadenza_mock.scenario.nodes import FIRST_MS as FIRST_MS
+from cadenza_mock.scenario.nodes import LAST_MS as LAST_MS
 from cadenza_mock.scenario.nodes import (
     Problems,
-    describe,
     enum,
     join,
     mapping,
@@ -23,31 +24,13 @@ from cadenza_mock.scenario.nodes import (
     scalar,
     value,
 )
+from cadenza_mock.scenario.nodes import secret as secret
+from cadenza_mock.scenario.nodes import timestamp_ms as timestamp_ms
 
-RECORD_KEYS = (
-    "credentialId",
-    "userId",
-    "venue",
-    "name",
-    "nickname",
-    "type",
-    "credentialType",
-    "apiKey",
-    "apiSecret",
-    "apiPassphrase",
-    "status",
-    "createdAt",
-    "updatedAt",
-    "revokedAt",
-    "createdAtDateTime",
-    "updatedAtDateTime",
-    "revokedAtDateTime",
-    "keys_valid",
-    "venue_outcome",
-)
-GENERATE_KEYS = ("generate", "venue", "type", "status", "keys_valid", "venue_outcome")
+RECORD_KEYS = keys.names(keys.CREDENTIAL)
+GENERATE_KEYS = keys.generate_names(keys.CREDENTIAL)
 # Keys that mean the same field in the two profiles' vocabularies.
-_ALIASES = {"nickname": "name", "credentialType": "type"}
+_ALIASES = keys.aliases(keys.CREDENTIAL)
 
 _UUID_RE = re.compile(
     r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
@@ -66,42 +49,6 @@ def elsewhere(enums: ProfileEnums, field: str) -> dict[str, tuple[str, ...]]:
 
 # The profile field behind each enum a credential entry names.
 _PROFILE_FIELDS = {"venue": "venues", "type": "types", "status": "statuses"}
-
-
-# Timestamps must stay renderable as ISO-8601 (the sdk twins) with room for the clock to
-# move: from 1971 (generated data reaches 400 days back from `now`) to the year 9000.
-FIRST_MS = 400 * 86_400_000
-LAST_MS = 221_845_392_000_000  # 9000-01-01T00:00:00Z
-
-
-def timestamp_ms(node: yaml.Node, path: str, problems: Problems) -> int | None:
-    """Integer ms, or an ISO-8601 string / YAML timestamp (UTC unless it says otherwise)."""
-    raw = value(node) if isinstance(node, yaml.ScalarNode) else None
-    result: int | None = None
-    if isinstance(raw, int) and not isinstance(raw, bool):
-        result = raw
-    if isinstance(raw, str):
-        try:
-            raw = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-        except ValueError:
-            raw = None
-    if isinstance(raw, date) and not isinstance(raw, datetime):
-        raw = datetime(raw.year, raw.month, raw.day)
-    if isinstance(raw, datetime):
-        if raw.tzinfo is None:
-            raw = raw.replace(tzinfo=UTC)
-        result = int(raw.timestamp() * 1000)
-    if result is None:
-        problems.add(
-            node,
-            path,
-            "expected milliseconds since the epoch or an ISO-8601 time like 2026-01-15T12:00:00Z",
-        )
-        return None
-    if not FIRST_MS <= result <= LAST_MS:
-        problems.add(node, path, "out of range: give a time between 1971 and 9000")
-        return None
-    return result
 
 
 def stamps(
@@ -135,21 +82,6 @@ def stamps(
         assert stamp is not None
         given[attr] = stamp
     return ok
-
-
-def secret(node: yaml.Node, path: str, problems: Problems) -> str | None:
-    """A secret string (apiKey, apiSecret, apiPassphrase, password): like `scalar`, but a
-    wrong value is never quoted back, since error messages reach logs and HTTP clients."""
-    if isinstance(node, yaml.ScalarNode):
-        result = value(node)
-        if isinstance(result, str):
-            return result
-        problems.add(
-            node, path, f"expected str, got {type(result).__name__} (value not shown: a secret)"
-        )
-        return None
-    problems.add(node, path, f"expected str, got {describe(node)}")
-    return None
 
 
 def listed_owner(fields: dict[str, yaml.Node], path: str, user: User, problems: Problems) -> bool:
@@ -396,21 +328,8 @@ class RecordBuilder:
         ok = self._texts(fields, path, given) and ok
         ok = self._ids(fields, path, user, given) and ok
         ok = self._stamps(fields, path, given) and ok
-        keys_valid = True
-        if "keys_valid" in fields:
-            keys_valid = scalar(fields["keys_valid"], join(path, "keys_valid"), bool, p)
-        outcome: str | None = "ok"
-        if "venue_outcome" in fields:
-            where = join(path, "venue_outcome")
-            outcome = enum(fields["venue_outcome"], where, VENUE_OUTCOMES, p, "venue outcome")
-        if (
-            venue is None
-            or ctype is None
-            or status is None
-            or keys_valid is None
-            or outcome is None
-            or not ok
-        ):
+        declared, declared_ok = keys.read_declared(keys.CREDENTIAL, fields, path, p)
+        if venue is None or ctype is None or status is None or not declared_ok or not ok:
             return None
         if (
             venue in e.passphrase_venues
@@ -424,9 +343,9 @@ class RecordBuilder:
             )
             return None
         rng = gen.rng_for(self.seed, "user", user_index, "credential", entry_index, 0)
-        record = self._make(rng, user, venue, ctype, status, keys_valid, **given)
-        if outcome != "ok":
-            record = dataclasses.replace(record, venue_outcome=outcome)
+        record = self._make(rng, user, venue, ctype, status, declared["keys_valid"], **given)
+        # The simple keys (keys.CREDENTIAL's with a reader): what the entry gave, or defaults.
+        record = dataclasses.replace(record, **declared)
         self._check_order(record, fields, node, path)
         return record
 

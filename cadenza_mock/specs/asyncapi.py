@@ -9,10 +9,10 @@ feeds them. Built from `rpc.METHODS`, so a method added there is documented here
 
 from __future__ import annotations
 
-import json
 from functools import cache
 from typing import Any
 
+from cadenza_mock.contract import wire
 from cadenza_mock.engine.subscriptions import (
     ACCOUNT_UPDATED,
     CHANNEL_PREFIX,
@@ -205,4 +205,4 @@ def _build() -> dict[str, Any]:
 @cache
 def asyncapi_json() -> bytes:
     """The document, serialized once: what GET /api/v3/asyncapi.json serves."""
-    return json.dumps(_build(), separators=(",", ":")).encode()
+    return wire.dumps(_build())

@@ -1,7 +1,8 @@
 """The OpenAPI 3.1 document of the emulated API, one per wire profile.
 
-The document is plain data built from the same declarations the server uses (profile enums,
-errno catalogue, request body schemas), so it cannot drift from them silently; the test
+The document is plain data assembled from the same declarations the server uses (the
+operation rows, profile enums, errno catalogue, request body schemas), so it cannot drift
+from them silently; the test
 suite checks every response the server sends against it (`ResponseChecker`). No aiohttp
 here: the document is importable, printable and checkable without a server.
 """
@@ -13,13 +14,12 @@ from collections.abc import Iterable, Mapping
 from functools import cache
 from typing import Any
 
+from cadenza_mock.contract import wire
 from cadenza_mock.contract.errors import CATALOGUE, ErrorKind
 from cadenza_mock.contract.model import PROFILE_NAMES, PROFILES
 from cadenza_mock.contract.operations import OPERATIONS, Operation
 from cadenza_mock.engine.hints import HINT_HEADER, MAX_HINT_HEADER
 from cadenza_mock.engine.namespaces import DEFAULT_NAMESPACE, NAME_PATTERN
-from cadenza_mock.specs.openapi_details_admin import admin_details
-from cadenza_mock.specs.openapi_details_api import api_details
 from cadenza_mock.specs.openapi_schemas import component_schemas, ref, strict
 from cadenza_mock.version import __version__
 
@@ -93,21 +93,23 @@ def _success(data: Mapping[str, Any], **extra: Any) -> dict[str, Any]:
 # ------------------------------------------------------------------------------ paths
 
 
-def _operation(profile: str, op: Operation, detail: Mapping[str, Any]) -> dict[str, Any]:
-    """One operation of the document: the table's row, plus what only the document says
-    (the answer's shape, parameters, links, a body of the operation's own)."""
-    summary = op.summary + detail.get("summary_extra", "")
-    content = detail.get("content")  # an answer that is not JSON (the dashboard, a stream)
+def _operation(profile: str, op: Operation) -> dict[str, Any]:
+    """One operation of the document, assembled from its row: the answer's shape,
+    parameters, links, a body, the errors it can answer."""
+    answer = op.answer_in(profile)
+    summary = op.summary + answer.summary_extra
+    content = answer.content  # an answer that is not JSON (the dashboard, a stream)
     if content is None:
-        schema = detail.get("success_schema") or _success(
-            detail["data"], **detail.get("envelope_extra", {})
-        )
+        schema = answer.whole
+        if schema is None:
+            assert answer.data is not None, f"{op.operation_id}: no answer declared"
+            schema = _success(answer.data, **answer.envelope_extra)
         content = {"application/json": {"schema": schema}}
     responses: dict[str, Any] = {"200": {"description": summary, "content": dict(content)}}
-    if "links" in detail:
-        responses["200"]["links"] = dict(detail["links"])
-    if "headers" in detail:
-        responses["200"]["headers"] = dict(detail["headers"])
+    if answer.links is not None:
+        responses["200"]["links"] = dict(answer.links)
+    if answer.headers is not None:
+        responses["200"]["headers"] = dict(answer.headers)
     for status, errnos in _by_status(op.answers).items():
         responses[str(status)] = _error_response(profile, status, errnos)
     if op.tag != "admin":  # near-miss hints: never on the admin API
@@ -122,7 +124,8 @@ def _operation(profile: str, op: Operation, detail: Mapping[str, Any]) -> dict[s
         "tags": [op.tag],
         "responses": responses,
     }
-    parameters = [*detail.get("parameters", ()), *([_NAMESPACE_PARAMETER] * op.namespaced)]
+    parameters = [p.openapi() for p in op.params_in(profile) if p.documented]
+    parameters += [_NAMESPACE_PARAMETER] * op.namespaced
     if parameters:
         result["parameters"] = parameters
     if op.body is not None:
@@ -130,8 +133,8 @@ def _operation(profile: str, op: Operation, detail: Mapping[str, Any]) -> dict[s
             "required": True,
             "content": {"application/json": {"schema": ref(op.body)}},
         }
-    elif "request_body" in detail:
-        result["requestBody"] = detail["request_body"]
+    elif op.body_doc is not None:
+        result["requestBody"] = dict(op.body_doc)
     if op.auth in ("public", "probe", "page"):
         result["security"] = []
     elif op.auth == "admin":
@@ -144,13 +147,10 @@ _ANY_NAMESPACE = f"{DEFAULT_NAMESPACE}|{NAME_PATTERN.pattern}"
 
 
 def _paths(profile: str) -> dict[str, Any]:
-    """Every operation of the table, with its details, by path and method."""
-    details = {**api_details(profile), **admin_details()}
+    """Every operation of the table by path and method: the document is its rows."""
     paths: dict[str, Any] = {}
     for op in OPERATIONS:
-        paths.setdefault(op.path, {})[op.method.lower()] = _operation(
-            profile, op, details[op.operation_id]
-        )
+        paths.setdefault(op.path, {})[op.method.lower()] = _operation(profile, op)
     return paths
 
 
@@ -241,7 +241,7 @@ def _build(profile: str) -> dict[str, Any]:
 
 @cache
 def _document_json(profile: str) -> bytes:
-    return json.dumps(_build(profile), separators=(",", ":")).encode()
+    return wire.dumps(_build(profile))
 
 
 def openapi_document(profile: str = "docs") -> dict[str, Any]:

@@ -8,35 +8,29 @@ module the verbs.
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
+from cadenza_mock.contract.json_schema import EPOCH_MS as EPOCH_MS
+from cadenza_mock.contract.json_schema import ISO_MS as ISO_MS
+from cadenza_mock.contract.json_schema import UUID as UUID
+from cadenza_mock.contract.json_schema import UUID_LIST as UUID_LIST
+from cadenza_mock.contract.json_schema import loose as loose
+from cadenza_mock.contract.json_schema import ref as ref
+from cadenza_mock.contract.json_schema import strict as strict
 from cadenza_mock.contract.model import OPERATION_TYPES, PROFILE_NAMES, PROFILES, VENUE_OUTCOMES
-from cadenza_mock.contract.schemas import COMPONENT_NAMES, REQUEST_SCHEMAS, UUID_PATTERN
+from cadenza_mock.contract.schemas import COMPONENT_NAMES, REQUEST_SCHEMAS
 from cadenza_mock.engine.lifecycle import IDENTITIES
 from cadenza_mock.engine.namespaces import NAME_PATTERN
 from cadenza_mock.engine.subscriptions import ACCOUNT_TYPES as ACCOUNT_SUBSCRIPTION_TYPES
 from cadenza_mock.engine.subscriptions import SUBSCRIPTION_STATUSES
-from cadenza_mock.scenario.build import TOP_KEYS
+from cadenza_mock.scenario.fault_actions import ACTIONS
 from cadenza_mock.scenario.faults import FAULT_KEYS, TERMINAL_ACTIONS
+from cadenza_mock.specs.openapi_scenario import scenario_file_schema
 
 # Seconds one POST /__admin/clock moves the clock; none given is 0 (the clock as is).
 
-EPOCH_MS = {"type": "integer", "minimum": 0, "description": "milliseconds since the epoch"}
-ISO_MS = {
-    "type": "string",
-    "format": "date-time",
-    "pattern": r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$",
-    "description": "ISO-8601 UTC with milliseconds, the twin of the integer field",
-}
-UUID = {"type": "string", "format": "uuid", "pattern": UUID_PATTERN}
-_UUID_BARE = UUID_PATTERN.removeprefix("^").removesuffix("$")
-UUID_LIST = f"^{_UUID_BARE}(,{_UUID_BARE})*$"
 JWT = {"type": "string", "pattern": r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$"}
-
-
-def ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
 
 
 def nullable(schema: Mapping[str, Any]) -> dict[str, Any]:
@@ -54,25 +48,6 @@ _NAMESPACE: dict[str, Any] = {
     "idleExpirySeconds": {"type": "number", "exclusiveMinimum": 0},
     "admin": {"type": "string", "description": "its admin API's path prefix"},
 }
-
-
-def strict(properties: dict[str, Any], required: Iterable[str] | None = None) -> dict[str, Any]:
-    """An object with exactly these keys: a leaked field (a secret!) fails validation."""
-    return {
-        "type": "object",
-        "properties": properties,
-        "required": list(properties if required is None else required),
-        "additionalProperties": False,
-    }
-
-
-def loose(properties: dict[str, Any], required: Iterable[str] | None = None) -> dict[str, Any]:
-    """An object that may grow (admin answers are ours and gain fields over time)."""
-    return {
-        "type": "object",
-        "properties": properties,
-        "required": list(properties if required is None else required),
-    }
 
 
 def component_schemas(profile: str) -> dict[str, Any]:
@@ -383,20 +358,19 @@ def admin_schemas() -> dict[str, Any]:
                 "fault": ref("AdminFault"),
             }
         ),
-        # What JSON Schema can say of the fault and scenario vocabularies: their keys. The
-        # values are checked by the scenario loader (a bad one is a 400 naming it), with rules
-        # (known users, ranges, one action) a schema would only repeat and drift from.
+        # What JSON Schema can say of the fault and scenario vocabularies: their keys, and
+        # each fault action's value as its registered class declares it. The rest is checked
+        # by the scenario loader (a bad value is a 400 naming it), with rules (known users,
+        # one action, where an action means something) a schema would only repeat.
         "AdminFault": {
             "type": "object",
             "propertyNames": {"enum": list(FAULT_KEYS)},
+            "properties": {action.key: copy.deepcopy(dict(action.schema)) for action in ACTIONS},
             "anyOf": [{"required": [action]} for action in (*TERMINAL_ACTIONS, "delay")],
             "description": "one entry of a scenario's faults: list: an optional match, one "
-            "action (respond, rate_limit, drop, malformed or slow_body, optionally after a "
-            "delay; or a delay alone) and an optional schedule (times, after, probability)",
+            f"action ({', '.join(TERMINAL_ACTIONS[:-1])} or {TERMINAL_ACTIONS[-1]}, "
+            "optionally after a delay; or a delay alone) and an optional schedule (times, "
+            "after, probability)",
         },
-        "AdminScenarioFile": {
-            "type": "object",
-            "propertyNames": {"enum": list(TOP_KEYS)},
-            "description": "a scenario file's content, as in scenarios/*.yaml",
-        },
+        "AdminScenarioFile": scenario_file_schema(),
     }

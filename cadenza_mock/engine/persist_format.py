@@ -1,0 +1,164 @@
+"""The state file's records, declared: each kind's keys in the file, their JSON types, and
+which record attribute each holds.
+
+The file has its own format, written and read from these rows only. It used to be the
+docs profile's wire shape of a credential plus extras, and each model dataclass's fields
+camelCased, so a new wire field or a new model field silently changed the file (and a
+file written before could no longer be read). Now a model field reaches the file only
+through a row here (`tests/engine/test_state_format.py` fails until every field is kept
+here or listed in `NOT_KEPT` with the reason), and a row added later names the format
+version that added it (`since`) and the value older files stand for (`default`).
+
+Versions: `VERSION` is written; every version from 1 to it is read, a key missing from an
+older file taking its row's default. A change older code could not read correctly (a key
+renamed or dropped, a meaning changed) bumps VERSION and adds a step to `UPGRADES` that
+rewrites a document of the version before into this one's shape.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+FORMAT = "cadenza-mock-state"
+VERSION = 1
+FIRST_VERSION = 1
+
+_REQUIRED: Any = object()
+NULL = type(None)
+
+
+@dataclass(frozen=True, slots=True)
+class Key:
+    """One key of a record in the file."""
+
+    name: str  # in the file (camelCase, like the API's, but the file's own)
+    kinds: tuple[type, ...]  # the JSON types it may hold (a list: of strings)
+    attr: str | None = None  # the record attribute it holds as is; None: made by the writer
+    since: int = FIRST_VERSION  # the format version that added it
+    default: Any = _REQUIRED  # what a file older than `since` stands for
+
+    @property
+    def required(self) -> bool:
+        return self.default is _REQUIRED
+
+
+def _key(
+    name: str, attr: str | None, *kinds: type, since: int = FIRST_VERSION, default: Any = _REQUIRED
+) -> Key:
+    return Key(name, kinds, attr, since, default)
+
+
+# A credential: the API's own fields (the key masked), then what compares a key or secret
+# given later: fingerprints, never the values.
+CREDENTIAL: tuple[Key, ...] = (
+    _key("credentialId", "credential_id", str),
+    _key("userId", "user_id", str),
+    _key("venue", "venue", str),
+    _key("name", "name", str),
+    _key("type", "type", str),
+    _key("apiKey", None, str),  # the masked key, as first shown
+    _key("status", "status", str),
+    _key("createdAt", "created_at", int),
+    _key("updatedAt", "updated_at", int),
+    _key("revokedAt", "revoked_at", int, NULL),
+    _key("keyFingerprint", None, str, NULL),
+    _key("secretFingerprint", None, str, NULL),
+    _key("passphraseFingerprint", None, str, NULL),
+    _key("keysValid", "keys_valid", bool),
+    _key("venueAccount", None, str, NULL),  # a created credential's, as a fingerprint
+    _key("venueOutcome", "venue_outcome", str),
+)
+TRADING_ACCOUNT: tuple[Key, ...] = (
+    _key("tradingAccountId", "trading_account_id", str),
+    _key("userId", "user_id", str),
+    _key("venue", "venue", str),
+    _key("externalId", "external_id", str),
+    _key("venueAccount", None, str),  # a fingerprint
+    _key("nickname", "nickname", str),
+    _key("accountType", "account_type", str),
+    _key("externalAccountType", "external_account_type", str),
+    _key("credentialIds", "credential_ids", list),
+    _key("status", "status", str),
+    _key("createdAt", "created_at", int),
+    _key("updatedAt", "updated_at", int),
+    _key("disconnectedAt", "disconnected_at", int, NULL),
+)
+ACCOUNT_OPERATION: tuple[Key, ...] = (
+    _key("operationId", "operation_id", str),
+    _key("tradingAccountId", "trading_account_id", str),
+    _key("userId", "user_id", str),
+    _key("operationType", "operation_type", str),
+    _key("status", "status", str),
+    _key("createdAt", "created_at", int),
+)
+ISSUED_TOKEN: tuple[Key, ...] = (
+    _key("fingerprint", "fingerprint", str),
+    _key("refresh", "refresh", bool),
+    _key("userId", "user_id", str),
+    _key("sessionId", "session_id", str),
+    _key("expiresAtMs", "expires_at_ms", int),
+    _key("ended", "ended", bool),
+)
+USER: tuple[Key, ...] = (
+    _key("id", "user_id", str),
+    _key("email", "email", str),
+    _key("passwordFingerprint", None, str, NULL),
+    _key("role", "role", str),
+    _key("createdAt", "created_at", int),
+    _key("updatedAt", "updated_at", int, NULL),
+    _key("tenantId", "tenant_id", str, NULL),
+    _key("environments", "environments", list),
+    _key("userMetadata", "user_metadata", dict),
+)
+
+# Model fields no row holds as they are, and why (the test above reads this): secrets are
+# kept as the fingerprints a row makes, derived values are derived again.
+NOT_KEPT: Mapping[str, Mapping[str, str]] = {
+    "Credential": {
+        "api_key": "a secret: the masked form (apiKey) and keyFingerprint",
+        "api_secret": "a secret: secretFingerprint",
+        "api_passphrase": "a secret: passphraseFingerprint",
+        "pasted_masked_key": "read back from apiKey",
+        "venue_account": "venueAccount, a fingerprint (none for a scenario record)",
+    },
+    "TradingAccount": {"venue_account": "venueAccount, a fingerprint"},
+    "User": {
+        "password": "a secret: passwordFingerprint",
+        "tokens": "the scenario's static tokens, never in the file",
+        "expired_tokens": "the scenario's static tokens, never in the file",
+    },
+}
+
+# Version N-1 document -> version N document, by N (none yet: version 1 is the first).
+UPGRADES: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+
+
+def record_json(keys: tuple[Key, ...], record: Any, **made: Any) -> dict[str, Any]:
+    """A record's object in the file: each key from its attribute (a tuple as a list, a
+    mapping as a dict) or, for keys without one, from `made`."""
+    out: dict[str, Any] = {}
+    for key in keys:
+        held = made[key.name] if key.attr is None else getattr(record, key.attr)
+        if isinstance(held, tuple):
+            held = list(held)
+        elif isinstance(held, Mapping):
+            held = dict(held)
+        out[key.name] = held
+    return out
+
+
+def upgrade(document: dict[str, Any], version: int) -> dict[str, Any]:
+    """A document of `version` in the shape of `VERSION` (the steps in UPGRADES, in turn)."""
+    for step in range(version + 1, VERSION + 1):
+        if step in UPGRADES:  # a version that only added keys needs no step
+            document = UPGRADES[step](document)
+    return document
+
+
+def readable() -> str:
+    """The versions this code reads, for the message that refuses another."""
+    if VERSION == FIRST_VERSION:
+        return f"version {VERSION} only"
+    return f"versions {FIRST_VERSION} to {VERSION}"

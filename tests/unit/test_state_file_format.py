@@ -1,0 +1,138 @@
+"""The state file's own record format (`engine/persist_format.py`), without a server: a
+file written by an earlier release still reads, the file holds what its rows declare and
+nothing of the wire shapes, and every model field is either kept or said not to be."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cadenza_mock import StateFileError
+from cadenza_mock.contract import wire
+from cadenza_mock.contract.model import AccountOperation, Credential, TradingAccount, User
+from cadenza_mock.engine import persist
+from cadenza_mock.engine import persist_format as fmt
+from cadenza_mock.engine.auth import IssuedToken
+from cadenza_mock.engine.state import MockState
+
+DATA = Path(__file__).resolve().parent.parent / "data"
+# Written by main at e5819c5 (tests/data/make_state_v1.py), before the format was declared.
+V1 = DATA / "state-v1-default.json"
+ROWS: dict[str, tuple[type, tuple[fmt.Key, ...]]] = {
+    "Credential": (Credential, fmt.CREDENTIAL),
+    "TradingAccount": (TradingAccount, fmt.TRADING_ACCOUNT),
+    "AccountOperation": (AccountOperation, fmt.ACCOUNT_OPERATION),
+    "IssuedToken": (IssuedToken, fmt.ISSUED_TOKEN),
+    "User": (User, fmt.USER),
+}
+
+
+def _without_time(document: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in document.items() if k != "writtenAt"}
+
+
+def _restored_from(path: Path) -> MockState:
+    document = persist.read_document(path)
+    assert document is not None
+    state = MockState("default")
+    persist.restore(state, document, f"state file {path}")
+    return state
+
+
+def test_a_version_1_file_from_before_the_declared_format_is_read_whole() -> None:
+    old = json.loads(V1.read_bytes())
+    state = _restored_from(V1)
+    again = json.loads(persist.encode(persist.state_document(state)))
+    # Key order aside (the old writer followed the wire's), the same document comes out.
+    assert _without_time(again) == _without_time(old)
+    store = state.store
+    okx = next(c for c in old["credentials"]["records"] if c["venue"] == "OKX")
+    assert store.find(okx["credentialId"]).status == "REVOKED"
+    assert store.users.by_email("carol2@example.com") is not None
+    assert state.clock.offset_ms == old["clock"]["offsetMs"] == 5000
+    assert old["tradingAccounts"]["records"] and old["sessions"]["tokens"]
+
+
+def test_records_are_written_in_the_declared_keys_and_order() -> None:
+    state = _restored_from(V1)
+    document = persist.state_document(state)
+    parts = {
+        fmt.CREDENTIAL: document["credentials"]["records"],
+        fmt.TRADING_ACCOUNT: document["tradingAccounts"]["records"],
+        fmt.ACCOUNT_OPERATION: document["tradingAccounts"]["operations"],
+        fmt.ISSUED_TOKEN: document["sessions"]["tokens"],
+        fmt.USER: document["users"]["records"],
+    }
+    for keys, records in parts.items():
+        assert records
+        for record in records:
+            assert list(record) == [key.name for key in keys]
+
+
+def test_a_wire_field_does_not_reach_the_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The docs wire shape growing a field (as an API release may) leaves the file as is."""
+    state = _restored_from(V1)
+    before = persist.encode(persist.state_document(state))
+    shape = wire.credential_docs
+    monkeypatch.setattr(wire, "credential_docs", lambda *a, **k: {**shape(*a, **k), "new": 1})
+    assert _without_time(json.loads(persist.encode(persist.state_document(state)))) == (
+        _without_time(json.loads(before))
+    )
+
+
+@pytest.mark.parametrize("name", sorted(ROWS))
+def test_every_model_field_is_kept_or_said_not_to_be(name: str) -> None:
+    """A field added to a record must be declared in the file (or listed as not kept, with
+    the reason): else the state file would silently forget it over a restart."""
+    cls, keys = ROWS[name]
+    fields = {f.name for f in dataclasses.fields(cls)}
+    kept = {key.attr for key in keys if key.attr is not None}
+    not_kept = set(fmt.NOT_KEPT.get(name, {}))
+    assert kept <= fields, f"{name}: rows name no such field: {kept - fields}"
+    assert fields - kept - not_kept == set(), f"{name}: fields neither kept nor listed"
+    assert not kept & not_kept
+
+
+def test_a_key_newer_than_the_file_reads_its_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The versioning rule: a row added in version 2 reads its default from a version 1
+    file, and is required in a version 2 file."""
+    added = fmt.Key("note", (str,), None, since=2, default="none given")
+    rows = (*fmt.ACCOUNT_OPERATION, added)
+    old = json.loads(V1.read_bytes())["tradingAccounts"]["operations"][0]
+    values = persist._Reader("test", version=1).values(rows, old, "op")
+    assert values["note"] == "none given"
+    assert values["operation_id"] == old["operationId"]
+    with pytest.raises(StateFileError, match=r"op\.note: missing"):
+        persist._Reader("test", version=2).values(rows, old, "op")
+
+
+def test_upgrade_steps_run_in_turn_up_to_the_version_written(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(fmt, "VERSION", 3)
+    monkeypatch.setattr(
+        fmt,
+        "UPGRADES",
+        {
+            2: lambda d: {**d, "steps": [*d.get("steps", []), 2]},
+            3: lambda d: {**d, "steps": [*d.get("steps", []), 3]},
+        },
+    )
+    assert fmt.upgrade({}, 1)["steps"] == [2, 3]
+    assert fmt.upgrade({}, 2)["steps"] == [3]
+    assert "steps" not in fmt.upgrade({}, 3)
+    assert fmt.readable() == "versions 1 to 3"
+
+
+@pytest.mark.parametrize("version", [0, 2, "1", None, True])
+def test_a_version_this_code_does_not_read_is_refused(tmp_path: Path, version: object) -> None:
+    document = json.loads(V1.read_bytes())
+    document["version"] = version
+    path = tmp_path / "state.json"
+    path.write_text(json.dumps(document))
+    with pytest.raises(StateFileError, match=r"this cadenza-mock reads version 1 only"):
+        persist.read_document(path)
