@@ -85,6 +85,7 @@ class MockServer(MockHandle):
             scenario_dirs=None if scenario_dirs is None else tuple(scenario_dirs),
             read_timeout=read_timeout,
             hints=hints,
+            fast_path=fast_path,
             tls=tls,
             tls_cert=tls_cert,
             tls_key=tls_key,
