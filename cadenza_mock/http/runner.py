@@ -6,7 +6,8 @@ offending bytes, and logs a traceback holding the raw request line and headers. 
 can carry a token or a secret. Here such requests get the Cadenza envelope (400, errno
 -19001) and one log line naming only the kind of problem. The same layer closes
 connections whose request headers do not arrive within `header_timeout` seconds, so
-half-sent requests (slowloris) cannot hold sockets open forever.
+half-sent requests (slowloris) cannot hold sockets open forever. A chunk that may be a
+repeated list call goes to the fast path (http/fast_path.py) first.
 """
 
 from __future__ import annotations
