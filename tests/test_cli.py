@@ -37,6 +37,7 @@ SERVE_OPTIONS = [
     "--max-records",
     "--max-streams",
     "--no-hints",
+    "--no-fast-path",
     "--tls",
     "--tls-ca-file",
     "--tls-cert",

@@ -315,27 +315,48 @@ class Namespaces:
         before the first dot; an issued one (a JWT) is found in the namespace remembered for
         it, else looked up in each namespace's sessions (bounded by the namespace limit).
         """
+        space = self.owner_of(token)
+        return None if space is None else self._used(space)
+
+    def owner_of(self, token: str) -> Namespace | None:
+        """The namespace a bearer token selects (idle or not), without counting a use:
+        `for_token`'s lookup, which the list fast path (http/fast_path.py) shares."""
         if not self._spaces:
             return None
-        # The server's own tokens first, even one that looks prefixed ("ci.alice"): the
-        # list fast path answers those from the server's own state, so must everything.
+        # The server's own tokens first, even one that looks prefixed ("ci.alice").
         if self.default.store.lookup_token(token) is not None:
             return None
         prefix, dot, _ = token.partition(".")
         if dot:
             space = self._spaces.get(prefix)
             if space is not None:
-                return self._used(space)
+                return space
         owner = self._spaces.get(self._issued_by.get(token, ""))
         if owner is not None and owner.state.store.sessions.lookup(token) is not None:
-            return self._used(owner)
+            return owner
         for space in self._spaces.values():
             if space.state.store.sessions.lookup(token) is not None:
                 if len(self._issued_by) >= _REMEMBERED_TOKENS:
                     self._issued_by.clear()
                 self._issued_by[token] = space.name
-                return self._used(space)
+                return space
         return None
+
+    def live(self, space: Namespace | None) -> bool:
+        """Whether `space` is served (not dropped, not idle past the expiry); reads only."""
+        return (
+            space is not None
+            and self._spaces.get(space.name) is space
+            and not self._idle(space, self._monotonic())
+        )
+
+    def touch(self, space: Namespace) -> None:
+        """Count a use of `space` answered at once (no request task to hold it busy)."""
+        space.touch(self._monotonic())
+
+    def named(self, name: str) -> Namespace | None:
+        """The namespace called `name`, if any (live or not); reads only."""
+        return self._spaces.get(name)
 
     def for_refresh_token(self, refresh_token: str) -> MockState | None:
         """The namespace state that issued a refresh token; None if none did."""

@@ -8,7 +8,7 @@ pytest plugin's server) without touching them; only tests install it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from aiohttp import web
@@ -51,6 +51,18 @@ def default_observer() -> ResponseObserver | None:
     return _default
 
 
+@dataclass(frozen=True, slots=True)
+class Attached:
+    """An observer attached to an app, and its hook: the list fast path (which answers
+    below aiohttp's hooks) reports to `observer` itself when `hook` is the app's only one."""
+
+    observer: ResponseObserver
+    hook: Callable[[web.Request, web.StreamResponse], Awaitable[None]]
+
+
+ATTACHED = web.AppKey("cadenza_response_observer", Attached)
+
+
 def attach(app: web.Application, observer: ResponseObserver) -> None:
     """Report every response `app` prepares to `observer`."""
 
@@ -73,3 +85,4 @@ def attach(app: web.Application, observer: ResponseObserver) -> None:
         )
 
     app.on_response_prepare.append(report)
+    app[ATTACHED] = Attached(observer, report)

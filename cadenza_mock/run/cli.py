@@ -300,6 +300,13 @@ def build_parser() -> argparse.ArgumentParser:
         "typos) in the journal, the access log and the X-Cadenza-Mock-Hint header",
     )
     option(
+        "--no-fast-path",
+        action=EnvFlag,
+        help="answer repeated list calls through aiohttp's request handling too, rather "
+        "than from remembered bytes below it (the same answers, slower); the fast path is "
+        "on by default, and off by itself on an aiohttp it does not fit",
+    )
+    option(
         "--max-namespaces",
         action=EnvDefault,
         convert=_for("max_namespaces", _integer),

@@ -48,7 +48,7 @@ class MockServer(MockHandle):
     restored here (StateFileError for a bad file, left as it is, or one another server
     holds), written on change while running and at `stop()`, which lets the lock go.
     `allow_origins`, `allow_hosts`: as `serve --allow-origin/--allow-host` (a browser app
-    under test calling the mock).
+    under test calling the mock). `fast_path=False`: as `serve --no-fast-path`.
     """
 
     def __init__(
@@ -72,6 +72,7 @@ class MockServer(MockHandle):
         state_file: str | Path | None = None,
         allow_origins: Sequence[str] = (),
         allow_hosts: Sequence[str] = (),
+        fast_path: bool = True,
     ) -> None:
         # Checked now (ValueError in the caller for a bad value), as `serve` checks its flags.
         self.options = ServerOptions(
@@ -84,6 +85,7 @@ class MockServer(MockHandle):
             scenario_dirs=None if scenario_dirs is None else tuple(scenario_dirs),
             read_timeout=read_timeout,
             hints=hints,
+            fast_path=fast_path,
             tls=tls,
             tls_cert=tls_cert,
             tls_key=tls_key,
@@ -115,6 +117,7 @@ class MockServer(MockHandle):
         self.admin_token = admin_token
         self.read_timeout = read_timeout
         self.hints = hints
+        self.fast_path = fast_path
         # Web pages allowed to call the mock (checked now: OriginError in the caller).
         self.guard = BrowserGuard.from_options(allow_origins, allow_hosts, host)
         # HTTPS (and WSS): a certificate for localhost made now, or the caller's files.
@@ -180,6 +183,7 @@ class MockServer(MockHandle):
         runner = MockRunner(
             app,
             header_timeout=self.read_timeout,
+            fast_path=self.fast_path,
             access_log=None,
             shutdown_timeout=SHUTDOWN_TIMEOUT,
         )
