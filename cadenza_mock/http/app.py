@@ -24,7 +24,16 @@ from cadenza_mock.engine.namespaces import (
     Namespaces,
 )
 from cadenza_mock.engine.state import MockState, ScenarioSource
-from cadenza_mock.http import admin, api, journal_stream, meta, subscriptions_api, ui, ws
+from cadenza_mock.http import (
+    admin,
+    api,
+    journal_stream,
+    meta,
+    stubs_api,
+    subscriptions_api,
+    ui,
+    ws,
+)
 from cadenza_mock.http.guard import BrowserGuard
 from cadenza_mock.http.keys import (
     ADMIN_LOCKED,
@@ -138,6 +147,7 @@ _HANDLER_MODULES = {
     "admin": admin,
     "journal_stream": journal_stream,
     "meta": meta,
+    "stubs_api": stubs_api,
     "subscriptions_api": subscriptions_api,
     "ui": ui,
 }
