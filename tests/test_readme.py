@@ -123,6 +123,7 @@ REPLAYED = (
     "Namespaces: one server for a whole team",
     "Security",
     "Wire profiles: docs and sdk",
+    "Stubs",
 )
 # A section's `$ cadenza-mock serve ARGS` line starts its server with ARGS (a fresh port);
 # the loopback URL it printed stands for that server's in the lines after it.

@@ -52,7 +52,7 @@ async def post_stub(request: web.Request) -> web.Response:
         spec = parse_stub(body, "stub")
         stub = state.stubs.add(spec)
     except StubLimitError as exc:
-        raise TOO_MANY_STUBS.error(str(exc)) from None
+        raise TOO_MANY_STUBS.error(str(exc), headers={"Retry-After": "1"}) from None
     except (TypeError, ValueError) as exc:
         raise INVALID_STUB.error(str(exc)) from None
     return ok(stub.to_json())

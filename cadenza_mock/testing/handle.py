@@ -32,6 +32,7 @@ from cadenza_mock.scenario.faults import (
     rate_limit_spec,
 )
 from cadenza_mock.scenario.nodes import close_match
+from cadenza_mock.testing.stubs import StubsHandle
 
 QueryLike = Mapping[str, str | int | float]
 # What a journal entry's method can be: HTTP's, or RPC for a WebSocket call.
@@ -96,7 +97,7 @@ class ScenarioCache:
         return len(self._loaded)
 
 
-class MockHandle(ABC):
+class MockHandle(StubsHandle, ABC):
     """The fixture API: url, token, auth_headers, users, load/reset/use, journal asserts."""
 
     _current_key: Hashable | None = None
@@ -540,7 +541,7 @@ def _unknown(entry: JournalEntry) -> bool:
         return True
     if entry.status not in (404, 405):
         return False
-    if entry.fault is not None and ":respond" in entry.fault:
+    if entry.fault is not None and (":respond" in entry.fault or ":stub" in entry.fault):
         return False  # the test armed that answer itself
     return entry.status == 405 or not _known_route(entry.method, entry.path)
 
