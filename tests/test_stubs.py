@@ -57,7 +57,7 @@ def test_a_stub_answers_its_json_status_and_headers(mock: Any) -> None:
     r = get(mock, VENUES, headers=ALICE)
     assert (r.status_code, r.json(), r.headers["X-Venue-Count"]) == (200, ENVELOPE, "1")
     assert r.headers["Content-Type"] == "application/json"
-    mock.stub("POST", SUBMIT, json={"rejected": True}, status=422)
+    mock.stub("post", SUBMIT, json={"rejected": True}, status=422)  # any case, as requests
     r = requests.post(mock.url + SUBMIT, json={}, headers=ALICE, timeout=10)
     assert (r.status_code, r.json()) == (422, {"rejected": True})
     assert next(s["id"] for s in mock.stubs) == stub_id
@@ -190,6 +190,7 @@ def test_a_bad_stub_raises_naming_the_argument_and_changes_nothing(
     [
         ({"method": "GET", "path": "/x"}, -19004, "stub: path '/x' is not under /api/v3/"),
         ({"method": "GET", "path": VENUES, "jsn": 1}, -19004, "did you mean 'json'?"),
+        ({"method": "get", "path": VENUES}, -19004, "did you mean 'GET'?"),
         ({"path": VENUES}, -19004, "method must be a string"),
         ({"method": "GET", "path": VENUES, "times": True}, -19004, "times must be an integer"),
         (
@@ -222,7 +223,7 @@ def test_the_admin_api_refuses_bad_stubs_in_the_envelope(
 
 def test_the_admin_api_arms_lists_and_removes_stubs(server: MockServer) -> None:
     server.reset()
-    spec = {"method": "post", "path": SUBMIT, "json": {"ok": 1}, "status": 201, "times": 3}
+    spec = {"method": "POST", "path": SUBMIT, "json": {"ok": 1}, "status": 201.0, "times": 3}
     r = admin(server, "POST", json=spec)
     assert r.status_code == 200, r.text
     armed = r.json()["data"]

@@ -36,7 +36,17 @@ from cadenza_mock.contract.operation_type import (
 )
 from cadenza_mock.engine.clock import MAX_ADVANCE_SECONDS
 from cadenza_mock.engine.namespaces import NAME_PATTERN
-from cadenza_mock.engine.stubs import MAX_STUB_HEADERS, MAX_STUBS
+from cadenza_mock.engine.stubs import (
+    FRAMING,
+    HEADER_NAME,
+    HEADER_VALUE,
+    MAX_HEADER_VALUE,
+    MAX_PATH,
+    MAX_STUB_HEADERS,
+    MAX_STUBS,
+    NO_BODY_STATUSES,
+    PATH_PATTERN,
+)
 from cadenza_mock.scenario.faults import METHODS
 
 _ADVANCE = {"type": "number", "minimum": 0, "maximum": MAX_ADVANCE_SECONDS, "default": 0}
@@ -81,22 +91,40 @@ _SSE_EVENT = {
     },
 }
 
+
+def _any_case(word: str) -> str:
+    """`ab-` -> `[aA][bB]-`: a case-insensitive match in a JSON Schema pattern."""
+    return "".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else c for c in word)
+
+
 # A stub (engine/stubs.py) as it is sent, and as it is listed (secret-named json fields
 # and headers shown as "<redacted>").
 _STUB_FIELDS: dict[str, Schema] = {
     "method": {"enum": list(METHODS)},
-    "path": {"type": "string", "pattern": "^/api/v3(/.*)?$", "maxLength": 1000},
+    "path": {"type": "string", "pattern": PATH_PATTERN, "maxLength": MAX_PATH},
     "status": {"type": "integer", "minimum": 200, "maximum": 599, "default": 200},
     "json": {"description": "the answer's JSON body (absent or null: no body)"},
     "headers": {
-        "type": "object",
-        "additionalProperties": {"type": "string"},
+        "type": ["object", "null"],
+        "propertyNames": {
+            "pattern": HEADER_NAME,
+            # Set by the server (any case): never a stub's.
+            "not": {"pattern": "^(" + "|".join(_any_case(n) for n in FRAMING) + ")$"},
+        },
+        "additionalProperties": {
+            "type": "string",
+            "pattern": HEADER_VALUE,
+            "maxLength": MAX_HEADER_VALUE,
+        },
         "maxProperties": MAX_STUB_HEADERS,
     },
     "times": {"type": ["integer", "null"], "minimum": 1, "description": "null: every call"},
 }
 _STUB_REQUEST = {
     **strict(_STUB_FIELDS, ["method", "path"]),
+    # 204 and 304 carry no body.
+    "if": {"required": ["status"], "properties": {"status": {"enum": list(NO_BODY_STATUSES)}}},
+    "then": {"properties": {"json": {"type": "null"}}},
     "description": "answered, before the emulation, to requests of this method (GET also "
     "answers HEAD) and path ('*' matches any characters); the newest matching stub wins; "
     f"at most {MAX_STUBS} per namespace; cleared by reset and load",

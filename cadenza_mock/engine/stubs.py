@@ -28,9 +28,15 @@ MAX_STUB_HEADERS = 20
 MAX_PATH = 1000
 KEYS = ("method", "path", "status", "json", "headers", "times")
 # Set by the server from the answer itself; a stub giving them would break the framing.
-_FRAMING = frozenset({"content-length", "transfer-encoding", "connection"})
-_HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,100}$")
-_NO_BODY_STATUSES = (204, 304)
+FRAMING = ("content-length", "transfer-encoding", "connection")
+HEADER_NAME = r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,100}$"
+_HEADER_NAME = re.compile(HEADER_NAME)
+HEADER_VALUE = r"^[\t -~]*$"  # printable ASCII and tab
+MAX_HEADER_VALUE = 1024
+# What a path may hold: printable ASCII but '?' and '#' (a path only).
+PATH_PATTERN = f'^{API_PREFIX}(/[ -"$->@-~]*)?$'
+_PATH = re.compile(PATH_PATTERN)
+NO_BODY_STATUSES = (204, 304)
 _SHOWN = 80
 
 
@@ -71,10 +77,10 @@ def parse_stub(spec: Mapping[str, Any], caller: str = "stub") -> StubSpec:
     method = spec.get("method")
     if not isinstance(method, str):
         raise TypeError(f"{caller}: method must be a string like 'GET'")
-    method = method.upper()
     if method not in METHODS:
+        hint = f"; did you mean {method.upper()!r}?" if method.upper() in METHODS else ""
         raise ValueError(
-            f"{caller}: unknown method {_shown(method)} (allowed: {', '.join(METHODS)})"
+            f"{caller}: unknown method {_shown(method)} (allowed: {', '.join(METHODS)}){hint}"
         )
     path = spec.get("path")
     if not isinstance(path, str):
@@ -84,19 +90,19 @@ def parse_stub(spec: Mapping[str, Any], caller: str = "stub") -> StubSpec:
             f"{caller}: path {_shown(path)} is not under {API_PREFIX}/ (stubs answer the "
             f"emulated API only; at most {MAX_PATH} characters)"
         )
-    if any(ch in path for ch in "?#") or not path.isprintable() or not path.isascii():
+    if not _PATH.match(path):
         raise ValueError(
             f"{caller}: path {_shown(path)}: a path only (no query or fragment; ASCII; "
             "'*' matches any characters)"
         )
-    status = spec.get("status", 200)
+    status = _integral(spec.get("status", 200))
     if not isinstance(status, int) or isinstance(status, bool):
         raise TypeError(f"{caller}: status must be an integer like 200")
     if not 200 <= status <= 599:
         raise ValueError(f"{caller}: status {status} is out of range (200 to 599)")
     body = _body(spec.get("json"), status, caller)
     headers = _headers(spec.get("headers"), caller)
-    times = spec.get("times")
+    times = _integral(spec.get("times"))
     if times is not None and (not isinstance(times, int) or isinstance(times, bool)):
         raise TypeError(f"{caller}: times must be an integer (or None: every request)")
     if times is not None and times < 1:
@@ -104,13 +110,18 @@ def parse_stub(spec: Mapping[str, Any], caller: str = "stub") -> StubSpec:
     return StubSpec(method, path, status, body, headers, times)
 
 
+def _integral(value: Any) -> Any:
+    """201.0 as 201: JSON does not tell them apart (JSON Schema's integer accepts both)."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
 def _body(value: Any, status: int, caller: str) -> bytes | None:
     if value is None:
         return None
-    if status in _NO_BODY_STATUSES:
+    if status in NO_BODY_STATUSES:
         raise ValueError(f"{caller}: status {status} carries no body; leave json out")
     try:
-        text = json.dumps(value, allow_nan=False, separators=(",", ":"), ensure_ascii=False)
+        text = json.dumps(value, allow_nan=False, separators=(",", ":"))
     except (TypeError, ValueError, RecursionError) as exc:
         # The json module's messages name types, never values.
         reason = str(exc)[:_SHOWN] if not isinstance(exc, RecursionError) else "nested too deep"
@@ -134,14 +145,14 @@ def _headers(value: Any, caller: str) -> tuple[tuple[str, str], ...]:
     for name, header in value.items():
         if not isinstance(name, str) or not _HEADER_NAME.match(name):
             raise ValueError(f"{caller}: header name {_shown(str(name))} is not a valid name")
-        if name.lower() in _FRAMING:
+        if name.lower() in FRAMING:
             raise ValueError(f"{caller}: header {name!r} is set by the server, not by a stub")
         if not isinstance(header, str):
             raise TypeError(f"{caller}: header {name!r}: the value must be a string")
-        if len(header) > 1024 or not all(" " <= ch <= "~" or ch == "\t" for ch in header):
+        if len(header) > MAX_HEADER_VALUE or not re.match(HEADER_VALUE, header):
             raise ValueError(
-                f"{caller}: header {name!r}: the value must be printable ASCII, at most 1024 "
-                "characters"
+                f"{caller}: header {name!r}: the value must be printable ASCII, at most "
+                f"{MAX_HEADER_VALUE} characters"
             )
         found.append((name, header))
     return tuple(found)

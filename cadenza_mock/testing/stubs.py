@@ -33,6 +33,8 @@ class StubsHandle(ABC):
         characters; GET stubs answer HEAD too. A stub answers without looking at the
         token; it is journaled like any call (its entry's `fault` is `<id>:stub`) and
         cleared by `reset()`, so by the fixture before each test."""
+        if isinstance(method, str):
+            method = method.upper()  # as requests and httpx take it
         spec: dict[str, Any] = {"method": method, "path": path, "status": status}
         if json is not None:
             spec["json"] = json
