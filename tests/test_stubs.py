@@ -17,6 +17,7 @@ import requests
 from support import ALICE, LIST
 
 from cadenza_mock.engine.stubs import MAX_STUB_BYTES, MAX_STUBS
+from cadenza_mock.http.observer import set_default_observer
 from cadenza_mock.run.server import MockServer
 from cadenza_mock.testing.remote import RemoteError, RemoteMock
 
@@ -383,3 +384,22 @@ def test_the_fixture_clears_stubs_before_each_test(
         url, _ = serve("--quiet").banner()
         args += ["--cadenza-url", url]
     pytester.runpytest_inprocess(*args).assert_outcomes(passed=2)
+
+
+def test_a_stubbed_list_is_never_answered_from_the_fast_path() -> None:
+    """The list fast path (http/runner.py) answers a repeated list call from memory, below
+    the middleware: it must step aside while any stub is held."""
+    previous = set_default_observer(None)  # a response hook would turn the fast path off
+    try:
+        with MockServer("default") as plain, requests.Session() as session:
+            real = session.get(plain.url + LIST, headers=ALICE).content
+            for _ in range(20):
+                assert session.get(plain.url + LIST, headers=ALICE).content == real
+            runner = plain._runner
+            assert runner is not None and runner.server is not None
+            assert getattr(runner.server, "fast_answers") >= 1  # noqa: B009
+            plain.stub("GET", LIST, json="stubbed")
+            answers = {session.get(plain.url + LIST, headers=ALICE).text for _ in range(20)}
+            assert answers == {'"stubbed"'}
+    finally:
+        set_default_observer(previous)

@@ -261,7 +261,12 @@ class _Connection(RequestHandler):
         state = self._state
         store = state.store
         remembered = store.remembered_list(authorization or "", query_string)
-        if remembered is None or state.faults.armed or self._app[STOPPING].is_set():
+        if (
+            remembered is None
+            or state.faults.armed
+            or state.stubs.armed
+            or self._app[STOPPING].is_set()
+        ):
             return False
         hinted = bool(query_string) and self._app[HINTS]
         if hinted and remembered_hints(store.profile, _LIST_PATH, query_string) != ():
