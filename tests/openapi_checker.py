@@ -26,9 +26,10 @@ _REQUIRED_HEADERS = {429: "retry-after", 405: "allow"}
 # Long instances (a 10,000-record list) would drown the report; a prefix says enough.
 _MESSAGE_LIMIT = 300
 
-# Faults whose body is deliberately not a valid answer: not validated, only counted.
+# Faults whose body is deliberately not a valid answer, and a test's stubs (whatever it
+# declared): not validated, only counted.
 WS_PATH = "/connection/websocket"
-EXEMPT_FAULTS = frozenset({"malformed", "drop", "slow_body"})
+EXEMPT_FAULTS = frozenset({"malformed", "drop", "slow_body", "stub"})
 
 
 class ResponseChecker:

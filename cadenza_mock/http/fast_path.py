@@ -315,7 +315,7 @@ class FastPath:
             state, space = found
         store = state.store
         remembered = store.remembered_list(authorization or "", query_string)
-        if remembered is None or state.faults.armed or self._stopping.is_set():
+        if remembered is None or state.faults.armed or state.stubs.armed or self._stopping.is_set():
             return False
         if (
             query_string

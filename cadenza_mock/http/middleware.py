@@ -56,11 +56,13 @@ from cadenza_mock.http.keys import (
     REQUEST_STATE,
     STATE,
     STOPPING,
+    STUBBED,
     URL_NAMESPACE,
     USER_ID,
     VENUE_OUTCOME,
     state_of,
 )
+from cadenza_mock.http.stub_answer import stub_response
 from cadenza_mock.http.ws_limits import pause
 
 log = logging.getLogger("cadenza_mock")
@@ -205,7 +207,9 @@ async def _answer(
             return _drop(request)
     if response is None:
         try:
-            response = await handler(request)
+            # A test's stub answers before the emulation (http/stubs_api.py).
+            stubbed = stub_response(request, state) if state.stubs.armed and not admin else None
+            response = stubbed if stubbed is not None else await handler(request)
         except ApiError as err:
             response = error_response(err, state.store)
         except web.HTTPException as exc:
@@ -401,6 +405,8 @@ def _after(
     """Journal the answered request (with its near-miss hints) in its arrival place."""
     dropped = gone or (decision is not None and decision.dropped)
     note = "client gone" if gone else decision.note if decision is not None else None
+    if STUBBED in request:  # the stub that answered: "<stub id>:stub"
+        note = ", ".join(filter(None, (note, f"{request[STUBBED]}:stub")))
     state.journal.record(
         (
             state.clock.now_ms(),

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from cadenza_mock.contract.operations import plain_path
-from cadenza_mock.http.keys import FAULT_ACTION, state_of
+from cadenza_mock.http.keys import FAULT_ACTION, STUBBED, state_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,7 +22,8 @@ class ObservedResponse:
     """One response the server sent, as the observer is told of it.
 
     `fault` names the injected fault's action that produced it (None for a normal answer):
-    a malformed or streamed body of a fault is exempt from validation, on purpose.
+    a malformed or streamed body of a fault is exempt from validation, on purpose; so is a
+    test's stub (`stub`), whose answer is whatever the test declared.
     """
 
     method: str
@@ -79,7 +80,7 @@ def attach(app: web.Application, observer: ResponseObserver) -> None:
                 body=body if isinstance(body, bytes) else None,
                 content_type=response.content_type,
                 profile=state_of(request).store.profile,
-                fault=request.get(FAULT_ACTION),
+                fault="stub" if STUBBED in request else request.get(FAULT_ACTION),
                 headers=tuple(response.headers.items()),
             )
         )

@@ -25,6 +25,7 @@ from cadenza_mock.contract.options import ServerOptions
 from cadenza_mock.engine.accounts import account_sort_key
 from cadenza_mock.engine.journal import JournalEntry
 from cadenza_mock.engine.state import MockState
+from cadenza_mock.engine.stubs import StubSpec
 from cadenza_mock.http.app import make_app
 from cadenza_mock.http.guard import BrowserGuard
 from cadenza_mock.http.keys import DEFAULT_READ_TIMEOUT
@@ -331,6 +332,23 @@ class MockServer(MockHandle):
     def clear_faults(self) -> None:
         """Disarm every fault, the scenario's included (they come back on `reset()`)."""
         self._call(self.state.faults.clear)
+
+    # ----------------------------------------------------------------- stubs
+
+    def _add_stub(self, spec: dict[str, Any], parsed: StubSpec) -> str:
+        return self._call(lambda: self.state.stubs.add(parsed)).id
+
+    def remove_stub(self, stub_id: str) -> None:
+        """Remove one stub by id; KeyError if there is none."""
+        if not self._call(lambda: self.state.stubs.remove(stub_id)):
+            raise KeyError(f"no stub {stub_id!r} (stubs: {self.state.stubs.ids()})")
+
+    def clear_stubs(self) -> None:
+        self._call(self.state.stubs.clear)
+
+    @property
+    def stubs(self) -> list[dict[str, Any]]:
+        return self._call(lambda: [stub.to_json() for stub in self.state.stubs.list()])
 
     def snapshot(self) -> str:
         return self._call(self.state.snapshot)

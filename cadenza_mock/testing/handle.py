@@ -41,9 +41,10 @@ from cadenza_mock.testing.scenario_cache import ScenarioCache as ScenarioCache
 from cadenza_mock.testing.scenario_cache import SourceLike as SourceLike
 from cadenza_mock.testing.scenario_cache import describe_source as describe_source
 from cadenza_mock.testing.scenario_cache import source_key as source_key
+from cadenza_mock.testing.stubs import StubsHandle
 
 
-class MockHandle(HandleComforts, ABC):
+class MockHandle(HandleComforts, StubsHandle, ABC):
     """The fixture API: url, token, auth_headers, users, load/reset/use, journal asserts."""
 
     _current_key: Hashable | None = None

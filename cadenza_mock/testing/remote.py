@@ -20,6 +20,7 @@ from typing import Any, Self
 
 from cadenza_mock.contract.model import User
 from cadenza_mock.engine.journal import MAX_IDLE_WAIT, Headers, JournalEntry
+from cadenza_mock.engine.stubs import StubSpec
 from cadenza_mock.scenario import Scenario, is_bundled_name
 from cadenza_mock.scenario.faults import parse_fault_dict
 from cadenza_mock.testing.handle import (
@@ -295,6 +296,20 @@ class RemoteMock(MockHandle):
 
     def clear_faults(self) -> None:
         self._admin("DELETE", "faults")
+
+    def _add_stub(self, spec: dict[str, Any], parsed: StubSpec) -> str:
+        body = json.dumps(spec).encode()
+        return str(self._admin("POST", "stubs", body=body, content_type="application/json")["id"])
+
+    def remove_stub(self, stub_id: str) -> None:
+        self._admin("DELETE", f"stubs/{urllib.parse.quote(stub_id, safe='')}")
+
+    def clear_stubs(self) -> None:
+        self._admin("DELETE", "stubs")
+
+    @property
+    def stubs(self) -> list[dict[str, Any]]:
+        return list(self._admin("GET", "stubs"))
 
     def snapshot(self) -> str:
         return str(self._admin("POST", "snapshots")["id"])
