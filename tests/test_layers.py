@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 import cadenza_mock.contract
 import cadenza_mock.engine
 import cadenza_mock.scenario
@@ -111,3 +113,28 @@ def test_each_tier_imports_only_its_own_and_the_ones_below():
             upward.add((importer, imported))
     assert upward - KNOWN_UPWARD == set(), "a lower tier imports a higher one"
     assert KNOWN_UPWARD - upward == set(), "gone: remove it from KNOWN_UPWARD"
+
+
+@pytest.mark.parametrize(
+    "first",
+    [
+        "cadenza_mock.contract.operations",
+        "cadenza_mock.contract.errors",
+        "cadenza_mock.scenario",
+        "cadenza_mock.scenario.fault_actions",
+        "cadenza_mock.engine.faults",
+        "cadenza_mock.engine.stubs",
+        "cadenza_mock.engine.store",
+        "cadenza_mock.specs.openapi",
+        "cadenza_mock.http.app",
+        "cadenza_mock.run.cli",
+        "cadenza_mock.testing.remote",
+    ],
+)
+def test_each_tier_imports_first_without_a_cycle(first: str) -> None:
+    """The suite imports the app first, which hides an import cycle that only shows when
+    another tier is imported first (as a user's script or a tool may)."""
+    done = subprocess.run(
+        [sys.executable, "-c", f"import {first}"], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr[-2000:]

@@ -13,7 +13,7 @@ from cadenza_mock.contract.model import PROFILE_NAMES, PROFILES
 from cadenza_mock.contract.operation_type import Answer
 from cadenza_mock.contract.operations import ADMIN_PREFIX, API_PREFIX, OPERATIONS
 from cadenza_mock.contract.rpc_params import PARAMS
-from cadenza_mock.engine.faults import VENUE_PATHS
+from cadenza_mock.engine.faults import venue_calls
 from cadenza_mock.engine.query import query_parameters
 from cadenza_mock.http.rpc import METHODS
 from cadenza_mock.specs.openapi import openapi_document
@@ -34,7 +34,12 @@ def test_every_rpc_method_has_its_params_schema_and_only_those() -> None:
 
 
 def test_the_venue_fault_acts_on_the_rows_that_reach_the_venue() -> None:
-    assert {"/api/v3/credential/verify", "/api/v3/tradingAccount/connect"} == VENUE_PATHS
+    assert venue_calls() == {
+        "/api/v3/credential/verify",
+        "/api/v3/tradingAccount/connect",
+        "command.credential.verify",
+        "command.trading_account.connect",
+    }
     assert all(op.method == "POST" and op.body is not None for op in OPERATIONS if op.venue)
 
 

@@ -4,6 +4,22 @@ declaration: route, handler, errors, what a 200 carries, its parameters and body
 
 from __future__ import annotations
 
+from cadenza_mock.contract.bounds import (
+    FRAMING,
+    HEADER_NAME,
+    HEADER_VALUE,
+    LAST_MS,
+    MAX_ADVANCE_SECONDS,
+    MAX_HEADER_VALUE,
+    MAX_IDLE_WAIT,
+    MAX_PATH,
+    MAX_STUB_HEADERS,
+    MAX_STUBS,
+    METHODS,
+    NAME_PATTERN,
+    NO_BODY_STATUSES,
+    PATH_PATTERN,
+)
 from cadenza_mock.contract.errors import (
     ACCOUNT_NOT_FOUND,
     CREDENTIAL_NOT_FOUND,
@@ -34,21 +50,6 @@ from cadenza_mock.contract.operation_type import (
     Param,
     Schema,
 )
-from cadenza_mock.engine.clock import LAST_MS, MAX_ADVANCE_SECONDS
-from cadenza_mock.engine.journal import MAX_IDLE_WAIT
-from cadenza_mock.engine.namespaces import NAME_PATTERN
-from cadenza_mock.engine.stubs import (
-    FRAMING,
-    HEADER_NAME,
-    HEADER_VALUE,
-    MAX_HEADER_VALUE,
-    MAX_PATH,
-    MAX_STUB_HEADERS,
-    MAX_STUBS,
-    NO_BODY_STATUSES,
-    PATH_PATTERN,
-)
-from cadenza_mock.scenario.faults import METHODS
 
 _ADVANCE = {"type": "number", "minimum": 0, "maximum": MAX_ADVANCE_SECONDS, "default": 0}
 _NAMESPACE_NAME = {"type": "string", "pattern": f"^{NAME_PATTERN.pattern}$"}

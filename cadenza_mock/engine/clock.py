@@ -7,12 +7,9 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-# One admin advance moves the clock at most this far (100 years): a bound the OpenAPI
-# document can state, where "before the year 10000" depends on the clock itself.
-MAX_ADVANCE_SECONDS = 3_153_600_000
-# 9999-12-31T23:59:59.999Z: the last instant a datetime (the ISO twins) can show. The clock
-# never passes it, whether moved by the admin API or restored from a state file.
-LAST_MS = 253_402_300_799_999
+from cadenza_mock.contract.bounds import LAST_MS, MAX_ADVANCE_SECONDS
+
+__all__ = ["LAST_MS", "MAX_ADVANCE_SECONDS", "Clock"]
 
 
 class Clock:

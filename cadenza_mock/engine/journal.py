@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import parse_qs, parse_qsl, urlencode
 
 from cadenza_mock.contract import options
+from cadenza_mock.contract.bounds import MAX_IDLE_WAIT as MAX_IDLE_WAIT
 from cadenza_mock.contract.wire import mask_api_key
 
 REDACTED = "<redacted>"
@@ -27,7 +28,7 @@ MAX_KEPT_ANSWER = 8 * 1024  # a journal of 1,000 entries holds 8 MB of answers a
 DEFAULT_JOURNAL_SIZE = 1000
 # The longest one wait for requests in flight may take on the server (GET
 # /__admin/requests/idle); a client waiting longer asks again.
-MAX_IDLE_WAIT = 30.0
+
 # Live journal streams (the admin API's server-sent events) open at once (`--max-streams`).
 DEFAULT_MAX_STREAMS = options.DEFAULT_MAX_STREAMS
 RawHeaders = tuple[tuple[bytes, bytes], ...]

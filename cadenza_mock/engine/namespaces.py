@@ -15,7 +15,6 @@ its clients forget to delete (or ask for: a 110-byte `generate: 200000` body).
 from __future__ import annotations
 
 import math
-import re
 import secrets
 import time
 from collections.abc import Callable, Iterator
@@ -23,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from cadenza_mock.contract import options
+from cadenza_mock.contract.bounds import NAME_PATTERN as NAME_PATTERN
 from cadenza_mock.contract.errors import (
     INVALID_ARGUMENT,
     NAMESPACE_EXISTS,
@@ -44,7 +44,6 @@ DEFAULT_RECORD_BUDGET = options.DEFAULT_MAX_RECORDS
 _REMEMBERED_TOKENS = 4096
 # Lower-case letters, digits and dashes: safe in a URL path, a header and a token prefix,
 # and never the start of a JWT (those begin "eyJ").
-NAME_PATTERN = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?")
 
 
 @dataclass(slots=True)

@@ -17,26 +17,26 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from cadenza_mock.contract.bounds import (
+    FRAMING,
+    HEADER_NAME,
+    HEADER_VALUE,
+    MAX_HEADER_VALUE,
+    MAX_PATH,
+    MAX_STUB_HEADERS,
+    MAX_STUBS,
+    NO_BODY_STATUSES,
+    PATH_PATTERN,
+)
 from cadenza_mock.contract.operation_type import API_PREFIX
 from cadenza_mock.engine.journal import REDACTED, is_secret_name, redact_body
 from cadenza_mock.scenario.faults import METHODS
 from cadenza_mock.scenario.nodes import close_match
 
-MAX_STUBS = 100
 MAX_STUB_BYTES = 1024 * 1024  # all of one state's stub bodies together
-MAX_STUB_HEADERS = 20
-MAX_PATH = 1000
 KEYS = ("method", "path", "status", "json", "headers", "times")
-# Set by the server from the answer itself; a stub giving them would break the framing.
-FRAMING = ("content-length", "transfer-encoding", "connection")
-HEADER_NAME = r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,100}$"
 _HEADER_NAME = re.compile(HEADER_NAME)
-HEADER_VALUE = r"^[\t -~]*$"  # printable ASCII and tab
-MAX_HEADER_VALUE = 1024
-# What a path may hold: printable ASCII but '?' and '#' (a path only).
-PATH_PATTERN = f'^{API_PREFIX}(/[ -"$->@-~]*)?$'
 _PATH = re.compile(PATH_PATTERN)
-NO_BODY_STATUSES = (204, 304)
 _SHOWN = 80
 
 
