@@ -37,8 +37,8 @@ LABEL org.opencontainers.image.title="cadenza-mock" \
       org.opencontainers.image.licenses="MIT"
 RUN useradd --user-group --uid 10001 --home-dir /nonexistent --no-create-home \
         --shell /usr/sbin/nologin cadenza \
-    && mkdir -p /scenarios /state \
-    && chown 10001:10001 /state
+    && mkdir -p /scenarios /state /tls \
+    && chown 10001:10001 /state /tls
 COPY --from=build /opt/venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
@@ -51,6 +51,8 @@ EXPOSE 8080
 # Mount your own scenario files here: -v DIR:/scenarios:ro -e CADENZA_MOCK_SCENARIO=/scenarios/x.yaml
 # /state is the user's own, so a named volume mounted there is writable for --state-file:
 # -v cadenza-state:/state -e CADENZA_MOCK_STATE_FILE=/state/cadenza-state.json
+# /tls too, for the CA bundle of --tls (never /scenarios, mounted read-only):
+# -e CADENZA_MOCK_TLS=1 -e CADENZA_MOCK_TLS_CA_FILE=/tls/ca.pem, then docker cp it out.
 # The admin API may load bundled scenarios and files under /scenarios only. On 0.0.0.0 it is
 # off (403, health excepted) until CADENZA_MOCK_ADMIN_TOKEN is set.
 # No curl in the image: python3 + urllib, proxies ignored, the port from CADENZA_MOCK_PORT and

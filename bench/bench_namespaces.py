@@ -7,7 +7,9 @@ bound); the one measured is the last created, so a token that must be looked up 
 namespace's sessions pays for all of them. The rows:
 
 - server's own, fast path: the default namespace's repeated list (answered below aiohttp)
-- server's own, by header: `X-Cadenza-Mock-Namespace: default` (the ordinary path)
+- server's own, by header: `X-Cadenza-Mock-Namespace: default`
+- server's own, login token: a JWT the server issued (issued tokens' lists are never
+  remembered: the ordinary path, for the server's own state as for a namespace's)
 - namespace, base URL: `/__ns/<name>/api/v3/credential/list` with the scenario's token
 - namespace, prefixed token: `Bearer <name>.alice-token` on the plain URL
 - namespace, login token: a JWT the namespace issued (found by its sessions) on the plain URL
@@ -56,7 +58,7 @@ def _post(url: str, body: dict[str, str] | None = None) -> dict[str, object]:
         return answer
 
 
-def targets(base: str, name: str, jwt: str) -> list[tuple[str, str, dict[str, str]]]:
+def targets(base: str, name: str, jwt: str, own_jwt: str) -> list[tuple[str, str, dict[str, str]]]:
     """(label, URL, headers) of each way to the same list answer."""
     own = {"Authorization": "Bearer alice-token"}
     return [
@@ -66,6 +68,7 @@ def targets(base: str, name: str, jwt: str) -> list[tuple[str, str, dict[str, st
             base + LIST_PATH,
             {**own, "X-Cadenza-Mock-Namespace": "default"},
         ),
+        ("server's own, login token", base + LIST_PATH, {"Authorization": f"Bearer {own_jwt}"}),
         ("namespace, base URL", f"{base}/__ns/{name}{LIST_PATH}", own),
         (
             "namespace, prefixed token",
@@ -108,7 +111,10 @@ def measure(args: argparse.Namespace, work: Path) -> list[tuple[str, list[WrkRun
             f"{base}/__ns/{name}/api/v3/auth/login",
             {"email": "alice@example.com", "password": PASSWORD},
         )
-        ways = targets(base, name, str(login["accessToken"]))
+        own_login = _post(
+            f"{base}/api/v3/auth/login", {"email": "alice@example.com", "password": PASSWORD}
+        )
+        ways = targets(base, name, str(login["accessToken"]), str(own_login["accessToken"]))
         answers = {fetch(url, headers) for _, url, headers in ways}
         if len(answers) != 1 or next(iter(answers))[0] != 200:
             raise BenchError("the ways to the list do not all answer the same 200")
@@ -161,17 +167,28 @@ def render(args: argparse.Namespace, rows: list[tuple[str, list[WrkRun]]]) -> st
         f"Command: `python bench/bench_namespaces.py --namespaces {args.namespaces} "
         f"--duration {args.duration:g} --rounds {args.rounds}`; wrk -t1 -c{args.connections}, "
         f"servers on core {args.server_core}, wrk on core {args.wrk_core}; medians of "
-        f"{args.rounds} rounds, ratio = median of the per-round ratios to the bare app.",
+        f"{args.rounds} rounds, ratio = median of the per-round ratios to the bare app. "
+        "Requests per CPU-second: req/s over the cores the server used (from /proc), which "
+        "holds when other processes take the server's core; other CPU: cores the rest of "
+        "the machine used meanwhile (median).",
         "",
-        "| way in | req/s | p50 ms | p99 ms | / bare |",
-        "|---|---:|---:|---:|---:|",
+        "| way in | req/s | p50 ms | p99 ms | / bare | req per CPU-s | / bare | other CPU |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for label, runs in rows:
-        ratios = [run.rps / bare.rps for run, bare in zip(runs, bare_runs, strict=True)]
+        pairs = list(zip(runs, bare_runs, strict=True))
+        ratios = [run.rps / bare.rps for run, bare in pairs]
+        per_cpu = [run.rps / max(run.server_cpu, 1e-9) for run in runs]
+        cpu_ratios = [
+            (run.rps / max(run.server_cpu, 1e-9)) / (bare.rps / max(bare.server_cpu, 1e-9))
+            for run, bare in pairs
+        ]
         lines.append(
             f"| {label} | {statistics.median(r.rps for r in runs):,.0f} | "
             f"{statistics.median(r.p50_ms for r in runs):.2f} | "
-            f"{statistics.median(r.p99_ms for r in runs):.2f} | {statistics.median(ratios):.2f} |"
+            f"{statistics.median(r.p99_ms for r in runs):.2f} | {statistics.median(ratios):.2f} | "
+            f"{statistics.median(per_cpu):,.0f} | {statistics.median(cpu_ratios):.2f} | "
+            f"{statistics.median(r.other_cpu for r in runs):.2f} |"
         )
     return "\n".join(lines) + "\n"
 

@@ -37,6 +37,7 @@ UNFIRED_MODES = ("ignore", "warn", "fail")
 MARKER_CHOICES = {"unfired_faults": UNFIRED_MODES, "profile": PROFILES}
 URL_ENV = "CADENZA_MOCK_URL"
 ADMIN_TOKEN_ENV = "CADENZA_MOCK_ADMIN_TOKEN"
+CA_FILE_ENV = "CADENZA_CA_FILE"
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,10 @@ class Settings:
     url: str | None
     admin_token: str | None
     strict: bool = False
+    # The in-process mock's journal bound (None: MockServer's default, 1000).
+    journal_size: int | None = None
+    # The CA bundle (PEM) that verifies an https:// --cadenza-url.
+    ca_file: str | None = None
     unfired_faults: str = "ignore"  # one of UNFIRED_MODES
 
 
@@ -96,6 +101,25 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "API does not know (an unknown route or method: 404/405) or one with near-miss "
         "hints (a parameter or field the profile does not know); "
         f"@pytest.mark.{OPTIONS_MARKER}(strict=False) opts a test out [ini: cadenza_strict]",
+    )
+    group.addoption(
+        "--cadenza-journal-size",
+        dest="cadenza_journal_size",
+        default=None,
+        type=int,
+        metavar="N",
+        help="requests the in-process mock's journal keeps, the oldest dropped past it "
+        "(default: 1000; 0 turns it off); a --cadenza-url server keeps its own "
+        "'serve --journal-size'",
+    )
+    group.addoption(
+        "--cadenza-ca-file",
+        dest="cadenza_ca_file",
+        default=None,
+        metavar="PEM",
+        help="CA bundle that verifies an https:// --cadenza-url (e.g. the file the server's "
+        "--tls-ca-file wrote); tests marked tls=True then run against it "
+        f"[env: {CA_FILE_ENV}]",
     )
     group.addoption(
         "--cadenza-unfired-faults",
@@ -214,6 +238,20 @@ def _resolve_settings(config: pytest.Config) -> Settings:
     url = config.option.cadenza_url or os.environ.get(URL_ENV) or config.getini("cadenza_url")
     token = config.option.cadenza_admin_token or os.environ.get(ADMIN_TOKEN_ENV)
     strict = bool(config.option.cadenza_strict or config.getini("cadenza_strict"))
+    journal_size = config.option.cadenza_journal_size
+    if journal_size is not None and journal_size < 0:
+        raise pytest.UsageError(f"--cadenza-journal-size must be 0 or more, got {journal_size}")
+    if journal_size is not None and url:
+        raise pytest.UsageError(
+            "--cadenza-journal-size sizes the in-process mock's journal; the server at "
+            f"{url} keeps its own: start it with 'cadenza-mock serve --journal-size "
+            f"{journal_size}' (or CADENZA_MOCK_JOURNAL_SIZE)"
+        )
+    ca_file = config.option.cadenza_ca_file or os.environ.get(CA_FILE_ENV) or None
+    if ca_file is not None:
+        ca_file = _anchor(ca_file, config.invocation_params.dir)
+        if not Path(ca_file).is_file():
+            raise pytest.UsageError(f"--cadenza-ca-file / {CA_FILE_ENV}: no file {ca_file}")
     unfired = config.option.cadenza_unfired_faults or config.getini("cadenza_unfired_faults")
     if unfired not in UNFIRED_MODES:
         raise pytest.UsageError(
@@ -225,6 +263,8 @@ def _resolve_settings(config: pytest.Config) -> Settings:
         url=url or None,
         admin_token=token,
         strict=strict,
+        journal_size=journal_size,
+        ca_file=ca_file,
         unfired_faults=unfired,
     )
 
@@ -329,14 +369,23 @@ def cadenza_mock_scenario(
 ) -> Scenario:
     """The validated Scenario of this test (users, tokens); parsed once per run and source."""
     from cadenza_mock.contract.errors import ScenarioError
+    from cadenza_mock.pytest_markers import profile_cache
     from cadenza_mock.testing.handle import describe_source
-    from cadenza_mock.testing.marker_options import profile_cache
 
     profile = _marker_options(request)["profile"]
     try:
         return profile_cache(request.config, profile).get(cadenza_mock_source)
     except ScenarioError as exc:
         problem = str(exc)  # failed outside the except block: no chained traceback noise
+    marked = request.node.get_closest_marker(MARKER)
+    if "no such scenario file" in problem and marked is not None and marked.args:
+        given = marked.args[0]
+        if isinstance(given, str | Path) and not Path(given).expanduser().is_absolute():
+            problem += (
+                f"\n(a @pytest.mark.{MARKER} path is relative to the test file's folder, "
+                f"{request.path.parent}; mock.load() takes paths relative to the working "
+                "directory)"
+            )
     pytest.fail(
         f"cadenza-mock scenario {describe_source(cadenza_mock_source)} is invalid:\n{problem}",
         pytrace=False,
@@ -376,7 +425,10 @@ def cadenza_mock_server(pytestconfig: pytest.Config) -> Iterator[MockHandle]:
         from cadenza_mock.testing.remote import RemoteError, RemoteMock
 
         remote = RemoteMock(
-            settings.url, admin_token=settings.admin_token, scenario_cache=_cache(pytestconfig)
+            settings.url,
+            admin_token=settings.admin_token,
+            scenario_cache=_cache(pytestconfig),
+            ca_file=settings.ca_file,
         )
         try:
             remote.start()
@@ -395,7 +447,10 @@ def cadenza_mock_server(pytestconfig: pytest.Config) -> Iterator[MockHandle]:
 
     try:
         server = MockServer(
-            settings.scenario, profile=settings.profile, scenario_cache=_cache(pytestconfig)
+            settings.scenario,
+            profile=settings.profile,
+            scenario_cache=_cache(pytestconfig),
+            journal_limit=_journal_limit(settings),
         )
     except ScenarioError as exc:
         problem = str(exc)
@@ -413,9 +468,11 @@ def cadenza_mock_tls_server(pytestconfig: pytest.Config) -> Iterator[MockHandle]
     _mark_used(pytestconfig)
     settings = settings_of(pytestconfig)
     if settings.url:
+        # An https:// remote serves these tests itself (the cadenza_mock fixture uses it).
         pytest.fail(
-            f"@pytest.mark.{OPTIONS_MARKER}(tls=True) needs the in-process mock; against a "
-            "container, serve it with --tls and give its https:// address to --cadenza-url",
+            f"@pytest.mark.{OPTIONS_MARKER}(tls=True) with --cadenza-url {settings.url}: "
+            "serve the container with --tls (CADENZA_MOCK_TLS=1), give its https:// address "
+            f"to --cadenza-url and its CA bundle to --cadenza-ca-file ({CA_FILE_ENV})",
             pytrace=False,
         )
     from cadenza_mock.run.server import MockServer
@@ -425,9 +482,17 @@ def cadenza_mock_tls_server(pytestconfig: pytest.Config) -> Iterator[MockHandle]
         profile=settings.profile,
         scenario_cache=_cache(pytestconfig),
         tls=True,
+        journal_limit=_journal_limit(settings),
     )
     with server:
         yield server
+
+
+def _journal_limit(settings: Settings) -> int:
+    """The in-process mock's journal bound: the run's choice, else the journal's default."""
+    from cadenza_mock.engine.journal import DEFAULT_JOURNAL_SIZE
+
+    return DEFAULT_JOURNAL_SIZE if settings.journal_size is None else settings.journal_size
 
 
 @pytest.fixture
@@ -442,14 +507,15 @@ def cadenza_mock(
 
     options = _marker_options(request)
     strict = options["strict"]
+    remote_https = cadenza_mock_server.url.startswith("https://")
     mock = (
         request.getfixturevalue("cadenza_mock_tls_server")
-        if options["tls"]
+        if options["tls"] and not remote_https
         else cadenza_mock_server
     )
     source = cadenza_mock_source
     if options["profile"] is not None:
-        from cadenza_mock.testing.marker_options import profiled
+        from cadenza_mock.pytest_markers import profiled
 
         mock, source = profiled(request, mock, source, options["profile"], options["tls"])
     try:
@@ -462,7 +528,7 @@ def cadenza_mock(
         pytest.fail(problem, pytrace=False)
     wanted = settings_of(request.config).profile
     if options["profile"] is not None and mock.profile != options["profile"]:
-        from cadenza_mock.testing.marker_options import profile_refused
+        from cadenza_mock.pytest_markers import profile_refused
 
         pytest.fail(profile_refused(mock, options["profile"]), pytrace=False)
     if wanted and options["profile"] is None and mock.profile != wanted:
@@ -474,7 +540,7 @@ def cadenza_mock(
     mock.clear_handler_errors()
     yield mock
     mock.check_handler_errors()
-    from cadenza_mock.testing.marker_options import check_fired
+    from cadenza_mock.pytest_markers import check_fired
 
     check_fired(
         request, mock, options["unfired_faults"], request.node.stash.get(_CALL_FAILED, False)

@@ -77,7 +77,7 @@ REVOKED_ID = "fe6a2a17-543f-463b-8143-5abb327fa110"  # the generated REVOKED rec
 UNKNOWN_ID = "00000000-0000-4000-8000-000000000000"
 # The default scenario's `now: "2026-01-15T12:00:00Z"` in ms.
 DEFAULT_NOW_MS = int(datetime(2026, 1, 15, 12, tzinfo=UTC).timestamp()) * 1000
-# cadenza-api.md, verify: the identities valid keys reach per venue.
+# The Cadenza API reference, verify: the identities valid keys reach per venue.
 DOCUMENTED_IDENTITIES = {
     "BINANCE": ["spot", "margin", "isolated_margin", "futures", "coin_futures"],
     "OKX": ["trading", "funding"],

@@ -6,7 +6,8 @@ README.md and every page under docs/ (tests/test_docs.py runs what it finds).
 - A python block starts with `# name.py`: `test_*.py` blocks of one page are one
   downstream project run with pytester, the others are scripts run with the interpreter.
 - The console blocks of one section are replayed, in order, against one fresh `serve`:
-  every `$ ` command must print exactly the lines that follow it. A block whose info
+  every `$ ` command must print exactly the lines that follow it (`...` in a shown line
+  stands for any text: tokens and times that follow the wall clock). A block whose info
   string has `title="NAME"` (e.g. ```` ```yaml title="bad.yaml" ````) is written to the
   replay's working folder first. `<!-- replay: skip: why -->` on the line before a console
   block leaves it out (the reason is required); `<!-- replay: log -->` before a text block
@@ -290,6 +291,20 @@ def pick(text: str, path: str) -> str:
     for key in path.strip().removeprefix(".").split("."):
         value = value[key]
     return value if isinstance(value, str) else json.dumps(value)
+
+
+def shows(expected: list[str], printed: list[str]) -> bool:
+    """The page shows what was printed: line for line, where `...` in a shown line stands
+    for any text (as doctest's ELLIPSIS), for values that change with the wall clock."""
+    if len(expected) != len(printed):
+        return False
+    for want, got in zip(expected, printed, strict=True):
+        if "..." not in want:
+            if want != got:
+                return False
+        elif not re.fullmatch(".*?".join(map(re.escape, want.split("..."))), got, re.S):
+            return False
+    return True
 
 
 def expand(word: str, variables: dict[str, str]) -> str:

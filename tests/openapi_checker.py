@@ -21,14 +21,15 @@ from cadenza_mock.http.observer import ObservedResponse
 from cadenza_mock.specs.openapi import ENVELOPE_KEYS, openapi_document
 
 _INJECTED_POINTER = "/components/responses/InjectedError/content/application~1json/schema"
-# Headers a status must carry (cadenza-api.md: 429 has Retry-After; HTTP: 405 has Allow).
+# Headers a status must carry (the Cadenza API reference: 429 has Retry-After; HTTP: 405 has Allow).
 _REQUIRED_HEADERS = {429: "retry-after", 405: "allow"}
 # Long instances (a 10,000-record list) would drown the report; a prefix says enough.
 _MESSAGE_LIMIT = 300
 
-# Faults whose body is deliberately not a valid answer: not validated, only counted.
+# Faults whose body is deliberately not a valid answer, and a test's stubs (whatever it
+# declared): not validated, only counted.
 WS_PATH = "/connection/websocket"
-EXEMPT_FAULTS = frozenset({"malformed", "drop", "slow_body"})
+EXEMPT_FAULTS = frozenset({"malformed", "drop", "slow_body", "stub"})
 
 
 class ResponseChecker:

@@ -1,4 +1,4 @@
-"""Verify and connect as the platform's own document words them (issue 24, items 5 and 6),
+"""Verify and connect as the platform's own document words them,
 over real sockets in the sdk profile.
 
 Verify: "NEW (not yet connected), ACTIVE or current status (connected by the current user),

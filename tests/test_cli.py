@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 import socket
+import subprocess
+import sys
 
 import pytest
 import requests
@@ -35,6 +37,7 @@ SERVE_OPTIONS = [
     "--max-records",
     "--max-streams",
     "--no-hints",
+    "--no-fast-path",
     "--tls",
     "--tls-ca-file",
     "--tls-cert",
@@ -334,3 +337,21 @@ def test_asking_for_uvloop_where_it_is_missing_says_so(monkeypatch):
     with pytest.raises(ValueError, match=r"uvloop is not installed \(pip install uvloop\)"):
         version.loop_name("uvloop")
     assert version.version_line().endswith("(event loop: asyncio)")
+
+
+@pytest.mark.parametrize("args", [("scenarios", "--paths"), ("scenarios",)])
+def test_a_reader_that_stops_early_gets_no_traceback(args: tuple[str, ...]) -> None:
+    """`cadenza-mock scenarios --paths | head -1`: the pipe's reader is gone before the
+    output is written (closed here at once, so every run hits it)."""
+    for _ in range(3):
+        process = subprocess.Popen(
+            [sys.executable, "-m", "cadenza_mock", *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert process.stdout is not None and process.stderr is not None
+        process.stdout.close()
+        errors = process.stderr.read()
+        assert process.wait(timeout=60) == 0
+        assert "Traceback" not in errors and "BrokenPipe" not in errors, errors

@@ -22,7 +22,7 @@ from cadenza_mock.contract.operations import DASHBOARD_ASSETS
 from cadenza_mock.engine.journal import Journal
 from cadenza_mock.http import journal_stream
 from cadenza_mock.http.keys import STATE
-from cadenza_mock.http.observer import ObservedResponse, set_default_observer
+from cadenza_mock.http.observer import ObservedResponse
 from cadenza_mock.http.ui import DASHBOARD_DIR as FILES
 
 UI = "/__admin/ui"
@@ -280,25 +280,21 @@ def test_stopping_a_server_with_open_streams_is_prompt():
 
 def test_stream_carries_what_the_fast_path_answers_too():
     """Repeated list calls on a keep-alive connection are answered below aiohttp
-    (http/runner.py) when no response hook watches: they are streamed all the same."""
-    previous = set_default_observer(None)  # the suite's observer turns the fast path off
-    try:
-        with MockServer("default") as mock, requests.Session() as session:
-            stream = requests.get(mock.url + STREAM, stream=True, timeout=READ_TIMEOUT)
-            lines = stream.iter_lines(decode_unicode=True)
-            for _ in range(20):
-                assert session.get(mock.url + LIST, headers=ALICE, timeout=10).ok
-            ids = []
-            while len(ids) < 20:
-                line = next(lines)
-                if line.startswith("id: "):
-                    ids.append(int(line[4:]))
-            stream.close()
-            assert ids == list(range(1, 21))
-            assert mock._runner is not None
-            assert getattr(mock._runner.server, "fast_answers") >= 1  # noqa: B009
-    finally:
-        set_default_observer(previous)
+    (http/fast_path.py): they are streamed all the same."""
+    with MockServer("default") as mock, requests.Session() as session:
+        stream = requests.get(mock.url + STREAM, stream=True, timeout=READ_TIMEOUT)
+        lines = stream.iter_lines(decode_unicode=True)
+        for _ in range(20):
+            assert session.get(mock.url + LIST, headers=ALICE, timeout=10).ok
+        ids = []
+        while len(ids) < 20:
+            line = next(lines)
+            if line.startswith("id: "):
+                ids.append(int(line[4:]))
+        stream.close()
+        assert ids == list(range(1, 21))
+        assert mock._runner is not None
+        assert getattr(mock._runner.server, "fast_answers") >= 1  # noqa: B009
 
 
 # ----------------------------------------------------------------------------- reload

@@ -1,22 +1,35 @@
-"""The remembered-list fast path (http/runner.py) answers exactly as aiohttp would.
+"""The remembered-list fast path (http/fast_path.py) answers exactly as aiohttp would.
 
 A repeated `GET /api/v3/credential/list` on an idle keep-alive connection is answered from
 the store's remembered bytes below aiohttp's request machinery (issue 14: the default
-server ahead of a bare aiohttp app). Everything here runs over real sockets against a
-server without response hooks, so the fast path is live, and checks that what a client,
-the journal and the log see does not depend on which path answered.
+server ahead of a bare aiohttp app), for the server's own state and for a namespace's.
+Everything here runs over real sockets, with the suite's OpenAPI observer on (the fast
+path reports to it), and checks that what a client, the journal, the log and the observer
+see does not depend on which path answered; and that the path switches itself off on an
+aiohttp whose internals it does not fit.
 """
 
 from __future__ import annotations
 
+import json
+import logging
 import socket
 from collections.abc import Iterator
+from dataclasses import replace
 
+import aiohttp
 import pytest
 import requests
+from aiohttp import helpers as aiohttp_helpers
+from aiohttp import web
+from aiohttp.abc import AbstractAccessLogger
+from aiohttp.web_protocol import RequestHandler
 from support import LIST
 
-from cadenza_mock.http.observer import set_default_observer
+from cadenza_mock.http.app import make_app
+from cadenza_mock.http.keys import NAMESPACE_HEADER
+from cadenza_mock.http.observer import ObservedResponse, set_default_observer
+from cadenza_mock.http.runner import MockRunner
 from cadenza_mock.run.server import MockServer
 
 TOKEN = "alice-token"
@@ -25,14 +38,8 @@ AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 @pytest.fixture
 def mock() -> Iterator[MockServer]:
-    """A MockServer without the suite's OpenAPI observer (a response hook turns the fast
-    path off, so that the observer sees every answer)."""
-    previous = set_default_observer(None)
-    try:
-        with MockServer(scenario="default") as server:
-            yield server
-    finally:
-        set_default_observer(previous)
+    with MockServer(scenario="default") as server:
+        yield server
 
 
 # Whether a repeated request is answered from memory depends on timing: only while the
@@ -43,7 +50,7 @@ def mock() -> Iterator[MockServer]:
 def fast_answers(mock: MockServer) -> int:
     runner = mock._runner
     assert runner is not None and runner.server is not None
-    return int(getattr(runner.server, "fast_answers"))  # noqa: B009
+    return int(getattr(runner.server, "fast_answers"))  # noqa: B009 (our _Server's)
 
 
 def answer(response: requests.Response) -> tuple[int, list[tuple[str, str]], bytes]:
@@ -179,8 +186,9 @@ def test_pipelined_split_and_mixed_requests_on_one_connection(mock: MockServer) 
     mixed = raw_exchange(mock, post, list_request(), expect=2)
     assert mixed.count(b"HTTP/1.1 ") == 2 and mixed.endswith(body)
     # (How many of these were answered from memory depends on how the kernel delivered
-    # the sends; that the answers are whole and in order does not.)
-    assert fast_answers(mock) >= counted
+    # the sends; that each list call was answered and journaled once does not.)
+    assert fast_answers(mock) <= counted + 2  # never a pipelined or split one
+    assert len(mock.calls(LIST)) == 7  # 1 + 1 + 2 + 2 + 1 list calls sent
 
 
 def test_connection_close_head_and_http10_go_through_aiohttp(mock: MockServer) -> None:
@@ -215,17 +223,188 @@ def test_a_large_list_is_answered_whole_every_time(mock: MockServer) -> None:
     assert fast_answers(mock) >= 1
 
 
-def test_a_server_with_a_response_hook_answers_everything_through_aiohttp() -> None:
-    seen: list[int] = []
-    previous = set_default_observer(lambda observed: seen.append(observed.status))
+def test_the_observer_is_told_of_fast_answers_as_of_aiohttps(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    seen: list[ObservedResponse] = []
+    previous = set_default_observer(seen.append)
     try:
         with MockServer(scenario="default") as server, requests.Session() as session:
-            for _ in range(3):
-                session.get(server.url_for(LIST), headers=AUTH)
-            assert fast_answers(server) == 0
+            for _ in range(10):
+                assert session.get(server.url_for(LIST), headers=AUTH).ok
+            answered_fast = fast_answers(server)
     finally:
         set_default_observer(previous)
-    assert seen == [200, 200, 200]
+    assert 1 <= answered_fast <= 9 and len(seen) == 10
+    # The first answer went through aiohttp (nothing was remembered yet): every later one
+    # is reported alike, whichever path answered it (the Date aside).
+    undated = {replace(o, headers=tuple(h for h in o.headers if h[0] != "Date")) for o in seen}
+    assert len(undated) == 1
+    assert [h[0] for h in seen[-1].headers] == [h[0] for h in seen[0].headers]
+    assert not [r for r in caplog.records if "fast path is off" in r.getMessage()]
+
+
+async def test_a_response_hook_of_its_own_sends_everything_through_aiohttp() -> None:
+    app = make_app("default", response_observer=lambda observed: None)
+    hooked: list[int] = []
+
+    async def hook(request: web.Request, response: web.StreamResponse) -> None:
+        hooked.append(response.status)
+
+    app.on_response_prepare.append(hook)
+    runner = MockRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    try:
+        port = runner.addresses[0][1]
+        async with aiohttp.ClientSession() as session:
+            for _ in range(5):
+                async with session.get(f"http://127.0.0.1:{port}{LIST}", headers=AUTH) as r:
+                    assert r.status == 200
+        assert runner.server is not None
+        assert getattr(runner.server, "fast_answers") == 0  # noqa: B009
+    finally:
+        await runner.cleanup()
+    assert hooked == [200] * 5
+
+
+def test_no_fast_path_answers_everything_through_aiohttp() -> None:
+    with (
+        MockServer(scenario="default", fast_path=False) as server,
+        requests.Session() as session,
+    ):
+        bodies = {session.get(server.url_for(LIST), headers=AUTH).content for _ in range(10)}
+        assert fast_answers(server) == 0
+        assert len(server.calls(LIST)) == 10
+    assert len(bodies) == 1
+
+
+@pytest.mark.parametrize(
+    ("owner", "name"),
+    [
+        (RequestHandler, "_next_keepalive_close_time"),  # not in aiohttp 3.9.5
+        (RequestHandler, "_waiter"),
+        (aiohttp_helpers, "rfc822_formatted_time"),
+        (AbstractAccessLogger, "enabled"),  # not before aiohttp 3.11
+    ],
+)
+def test_an_aiohttp_without_what_it_needs_turns_the_fast_path_off(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, owner: object, name: str
+) -> None:
+    with MockServer(scenario="default") as reference, requests.Session() as session:
+        expected = session.get(reference.url_for(LIST), headers=AUTH).content
+    monkeypatch.delattr(owner, name)
+    with caplog.at_level(logging.INFO, logger="cadenza_mock"):
+        with MockServer(scenario="default") as server, requests.Session() as session:
+            got = [session.get(server.url_for(LIST), headers=AUTH) for _ in range(6)]
+            assert fast_answers(server) == 0
+            assert len(server.calls(LIST)) == 6
+        monkeypatch.undo()  # before anything else in this process builds a connection
+    assert all(r.status_code == 200 and r.content == expected for r in got)
+    off = [r for r in caplog.records if "fast path is off" in r.getMessage()]
+    assert len(off) == 1 and off[0].name == "cadenza_mock"
+    assert name in off[0].getMessage() and off[0].levelno == logging.WARNING
+
+
+# --------------------------------------------------------------------------- namespaces
+
+
+def _ways_into(mock: MockServer, name: str) -> dict[str, tuple[str, dict[str, str]]]:
+    """(URL, headers) of each way to namespace `name`'s list as alice (a login's JWT too)."""
+    login = requests.post(
+        mock.url_for(f"/__ns/{name}/api/v3/auth/login"),
+        json={"email": "alice@example.com", "password": "correct-horse"},
+        timeout=10,
+    )
+    assert login.status_code == 200, login.text
+    jwt = login.json()["data"]["accessToken"]
+    return {
+        "base URL": (mock.url_for(f"/__ns/{name}{LIST}"), AUTH),
+        "header": (mock.url_for(LIST), {**AUTH, NAMESPACE_HEADER: name}),
+        "prefixed token": (mock.url_for(LIST), {"Authorization": f"Bearer {name}.{TOKEN}"}),
+        "login token": (mock.url_for(LIST), {"Authorization": f"Bearer {jwt}"}),
+    }
+
+
+def _namespace(mock: MockServer, name: str) -> dict[str, object]:
+    listing = requests.get(mock.url_for("/__admin/namespaces"), timeout=10).json()["data"]
+    found: dict[str, object] = next(space for space in listing if space["name"] == name)
+    return found
+
+
+@pytest.mark.parametrize("way", ["base URL", "header", "prefixed token", "login token"])
+def test_a_namespaces_lists_are_answered_from_memory_every_way_in(
+    mock: MockServer, way: str
+) -> None:
+    """As for the server's own state, a static token's lists are remembered; an issued
+    token's (a login's: it can expire or be logged out) never are."""
+    for index in range(3):  # the one measured is not the only one to look through
+        assert requests.post(mock.url_for(f"/__admin/namespaces?namespace=ns-{index}")).ok
+    url, headers = _ways_into(mock, "ns-2")[way]
+    # A change in the namespace only: its lists differ from the server's own.
+    created = requests.post(
+        mock.url_for("/__ns/ns-2/api/v3/credential/create"),
+        headers=AUTH,
+        json={"venue": "BINANCE", "name": "ns", "apiKey": "k" * 64, "apiSecret": "s"},
+    )
+    assert created.status_code == 200, created.text
+    own = requests.get(mock.url_for(LIST), headers=AUTH).json()["data"]
+    before = _namespace(mock, "ns-2")["requests"]
+    with requests.Session() as session:
+        got = [answer(session.get(url, headers=headers)) for _ in range(12)]
+    assert got[0][0] == 200 and all(a == got[0] for a in got)
+    assert len(json.loads(got[0][2])["data"]) == len(own) + 1
+    if way == "login token":
+        assert fast_answers(mock) == 0
+    else:
+        assert 1 <= fast_answers(mock) <= 11
+    # Every call counted once as a use of the namespace, journaled in it, not in the
+    # server's own journal.
+    assert _namespace(mock, "ns-2")["requests"] == before + 12
+    journal = requests.get(mock.url_for("/__admin/namespaces/ns-2/requests")).json()["data"]
+    assert len([e for e in journal if e["path"] == LIST and e["status"] == 200]) == 12
+    assert len(mock.calls(LIST)) == 1
+
+
+def test_the_default_namespace_by_name_is_the_servers_own(mock: MockServer) -> None:
+    with requests.Session() as session:
+        by_header = [
+            answer(session.get(mock.url_for(LIST), headers={**AUTH, NAMESPACE_HEADER: "default"}))
+            for _ in range(6)
+        ]
+        by_url = [answer(session.get(mock.url_for(f"/__ns/default{LIST}"), headers=AUTH))]
+    plain = answer(requests.get(mock.url_for(LIST), headers=AUTH))
+    assert all(a == plain for a in by_header + by_url)
+    assert fast_answers(mock) >= 1 and len(mock.calls(LIST)) == 8
+
+
+def test_a_deleted_unknown_or_contradicted_namespace_is_never_answered_from_memory(
+    mock: MockServer,
+) -> None:
+    assert requests.post(mock.url_for("/__admin/namespaces?namespace=gone")).ok
+    assert requests.post(mock.url_for("/__admin/namespaces?namespace=other")).ok
+    ways = _ways_into(mock, "gone")
+    with requests.Session() as session:
+        for url, headers in ways.values():
+            for _ in range(3):
+                assert session.get(url, headers=headers).status_code == 200
+        counted = fast_answers(mock)
+        assert counted >= 1
+        # Two names for one request: the middleware's 400, every time.
+        url, headers = ways["base URL"]
+        for _ in range(3):
+            both = session.get(url, headers={**headers, NAMESPACE_HEADER: "other"})
+            assert both.status_code == 400 and "name one" in both.json()["error"]
+        assert requests.delete(mock.url_for("/__admin/namespaces/gone")).ok
+        for way in ("base URL", "header"):
+            url, headers = ways[way]
+            for _ in range(3):
+                assert session.get(url, headers=headers).status_code == 404, way
+        for way in ("prefixed token", "login token"):  # the server's own: unknown tokens
+            url, headers = ways[way]
+            assert session.get(url, headers=headers).status_code == 401, way
+    assert fast_answers(mock) == counted
 
 
 def test_the_serve_log_has_a_line_for_every_answer(serve) -> None:
@@ -239,6 +418,26 @@ def test_the_serve_log_has_a_line_for_every_answer(serve) -> None:
     assert code == 0 and len(lines) == 6
     assert all(line.endswith("user=4b6f0d1e-8c2a-4f57-9a63-2d1e7f0b5c11") for line in lines)
     assert not any(token in line for line in lines)
+
+
+@pytest.mark.parametrize(
+    ("args", "env"),
+    [([], None), (["--no-fast-path"], None), ([], {"CADENZA_MOCK_NO_FAST_PATH": "1"})],
+)
+def test_the_serve_log_names_the_namespace_of_every_answer(serve, args, env) -> None:
+    server = serve("--scenario", "default", *args, env=env)
+    url, token = server.banner()
+    assert requests.post(f"{url}/__admin/namespaces?namespace=logged", timeout=10).ok
+    with requests.Session() as session:
+        bodies = {
+            session.get(f"{url}{LIST}", headers={"Authorization": f"Bearer logged.{token}"}).content
+            for _ in range(6)
+        }
+    code, output = server.stop()
+    lines = [line for line in output.splitlines() if f" GET {LIST} 200 " in line]
+    assert code == 0 and len(bodies) == 1 and len(lines) == 6
+    assert all(line.endswith("ns=logged") for line in lines)
+    assert f"logged.{token}" not in output and "fast path is off" not in output
 
 
 # Requests the fast path's first look could mistake for a plain list call; aiohttp refuses
@@ -267,13 +466,9 @@ def _status_and_body(data: bytes) -> tuple[bytes, bytes]:
 
 @pytest.mark.parametrize("variant", sorted(_RAW_VARIANTS))
 def test_both_paths_answer_every_raw_variant_alike(mock: MockServer, variant: str) -> None:
-    previous = set_default_observer(lambda observed: None)  # a hook: the fast path off
-    try:
-        with MockServer(scenario="default") as ordinary:
-            expected = raw_exchange(ordinary, _RAW_VARIANTS[variant])
-            assert fast_answers(ordinary) == 0
-    finally:
-        set_default_observer(previous)
+    with MockServer(scenario="default", fast_path=False) as ordinary:
+        expected = raw_exchange(ordinary, _RAW_VARIANTS[variant])
+        assert fast_answers(ordinary) == 0
     requests.get(mock.url_for(LIST), headers=AUTH)  # remembered: the fast path is open
     for _ in range(5):  # on fresh connections, where the fast path looks first (mostly)
         got = raw_exchange(mock, _RAW_VARIANTS[variant])

@@ -1,4 +1,4 @@
-"""Fuzzing scenario files with random mutations of the bundled scenarios (issue 10).
+"""Fuzzing scenario files with random mutations of the bundled scenarios.
 
 Hypothesis takes a bundled scenario (scenarios/*.yaml) and mutates its text a few times:
 deletes, duplicates and inserts characters, swaps and re-indents lines, replaces values,

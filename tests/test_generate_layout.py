@@ -1,4 +1,4 @@
-"""`generate:` blocks follow their documented byte layout (issue 14, "Scale and speed").
+"""`generate:` blocks follow their documented byte layout (README "Generated records").
 
 Each record of a block reads its values from SHAKE-256 of the scenario seed and its
 position. The expected values here are computed independently of the loader, with

@@ -97,6 +97,7 @@ def test_timeouts_neither_crash_nor_leak_in_process(pytester: pytest.Pytester) -
         run(pytester, f"--randomly-seed={seed}").assert_outcomes(passed=TESTS)
 
 
+@pytest.mark.slow
 def test_timeouts_neither_crash_nor_leak_under_xdist(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_timeouts=DOWNSTREAM)
     for seed in (4, 5):

@@ -268,11 +268,13 @@ def test_every_feature_passes_in_process(downstream: pytest.Pytester) -> None:
     result.assert_outcomes(passed=FEATURE_TESTS)
 
 
+@pytest.mark.slow
 def test_every_feature_passes_with_xdist(downstream: pytest.Pytester) -> None:
     result = run(downstream, "-n", "2")
     result.assert_outcomes(passed=FEATURE_TESTS)
 
 
+@pytest.mark.slow
 def test_xdist_serves_the_same_bytes_as_a_serial_run(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -451,7 +453,7 @@ def test_cadenza_profile_sdk_serves_sdk_field_names(pytester: pytest.Pytester) -
         import pytest, requests
 
         def check(body):
-            # cadenza-api.md, "Two wire profiles": sdk names and no apiKey on the wire
+            # The Cadenza API reference: sdk names and no apiKey on the wire
             for cred in body["data"]:
                 assert {{"credentialType", "nickname", "createdAtDateTime"}} <= set(cred)
                 assert "apiKey" not in cred and "name" not in cred and "type" not in cred
@@ -551,6 +553,7 @@ def _mock_lines(result: pytest.RunResult) -> list[str]:
     return [line for line in result.outlines if line.startswith("cadenza-mock:")]
 
 
+@pytest.mark.slow
 def test_the_mock_line_shows_only_when_a_test_used_the_mock_or_under_v(
     pytester: pytest.Pytester,
 ) -> None:
@@ -641,6 +644,7 @@ def _strict_errors(result: pytest.RunResult) -> None:
     assert "alice-token" not in result.stdout.str()
 
 
+@pytest.mark.slow
 def test_strict_mode_fails_unknown_routes_and_methods_at_teardown(
     pytester: pytest.Pytester,
 ) -> None:
@@ -816,6 +820,7 @@ def test_remote_mode_profile_mismatch_is_explained(
     result.stdout.fnmatch_lines(["*serves the docs profile; start it with*--profile sdk*"])
 
 
+@pytest.mark.slow
 def test_remote_mode_under_xdist_gives_each_worker_a_namespace(
     downstream: pytest.Pytester, serve: Callable[..., Any]
 ) -> None:
@@ -832,6 +837,7 @@ def test_remote_mode_under_xdist_gives_each_worker_a_namespace(
     assert requests.get(f"{url}/__admin/requests", timeout=10).json()["data"] == []
 
 
+@pytest.mark.slow
 def test_remote_mode_under_xdist_without_namespaces_is_explained(
     pytester: pytest.Pytester, serve: Callable[..., Any]
 ) -> None:
@@ -931,3 +937,45 @@ def test_the_readme_shows_what_strict_mode_prints(pytester: pytest.Pytester) -> 
     result = run(pytester, "--cadenza-strict")
     result.assert_outcomes(passed=1, errors=1)
     result.stdout.fnmatch_lines(shown[0].splitlines(), consecutive=True)
+
+
+def test_a_missing_marker_file_says_its_base_is_the_test_files_folder(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.mkdir("suite")
+    pytester.makepyfile(
+        **{
+            "suite/test_missing": """
+            import pytest
+
+            @pytest.mark.cadenza_scenario("scenarios/missing.yaml")
+            def test_marked(cadenza_mock):
+                pass
+            """
+        }
+    )
+    result = pytester.runpytest_inprocess("-p", "no:cacheprovider", "-p", "no:randomly")
+    result.assert_outcomes(errors=1)
+    folder = pytester.path / "suite"
+    result.stdout.fnmatch_lines(
+        [
+            f"*{folder / 'scenarios' / 'missing.yaml'}: no such scenario file*",
+            f"*path is relative to the test file's folder, {folder}; mock.load() takes "
+            "paths relative to the working directory*",
+        ]
+    )
+
+
+def test_a_missing_file_given_to_load_says_its_base_is_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cadenza_mock.contract.errors import ScenarioError
+    from cadenza_mock.testing.handle import ScenarioCache
+
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ScenarioError) as info:
+        ScenarioCache().get("scenarios/missing.yaml")  # what mock.load() validates with
+    assert str(info.value) == (
+        f"scenarios/missing.yaml: no such scenario file (relative to the working directory "
+        f"{tmp_path}; a cadenza_scenario marker's path is relative to its test file)"
+    )

@@ -137,3 +137,20 @@ def test_without_watch_edits_are_ignored(serve, tmp_path):
     assert count(url) == 2
     served.stop()
     watched.stop()
+
+
+def test_watch_survives_any_bad_edit_and_takes_the_next_good_one(serve, tmp_path):
+    path = write(tmp_path / "watched.yaml", SCENARIO.format(count=2, venue="BINANCE"))
+    served = serve("--watch", "--scenario", str(path), "--quiet")
+    url, token = served.banner()
+    assert token == TOKEN and count(url) == 2
+    for bad in ("seed: !!int abc\n", "seed: " + "9" * 5000 + "\n", "a: [" * 2000 + "\n"):
+        edit(path, SCENARIO.format(count=3, venue="BINANCE") + bad)
+        served.read_until("not reloaded")
+        assert count(url) == 2  # the last good scenario keeps serving
+    path.unlink()
+    time.sleep(0.6)
+    edit(path, SCENARIO.format(count=5, venue="OKX"))
+    poll(lambda: count(url) == 5, "the good edit after the bad ones")
+    code, output = served.stop()
+    assert code == 0 and "Traceback" not in output

@@ -1,4 +1,4 @@
-"""Friendlier scenario errors (issue 15): every bad input gives one exact, located message,
+"""Scenario errors: every bad input gives one exact, located message,
 through `load_scenario`, `MockServer` and the real `cadenza-mock` process alike."""
 
 from __future__ import annotations
@@ -379,9 +379,9 @@ def test_inline_scenarios_name_the_key_path_without_line_numbers():
 
 
 def test_inline_extends_and_non_plain_values():
-    assert problems_of({"extends": "nope.yaml"}) == [
-        "<inline>: extends: nope.yaml: no such scenario file"
-    ]
+    (problem,) = problems_of({"extends": "nope.yaml"})
+    assert problem.startswith("<inline>: extends: nope.yaml: no such scenario file")
+    assert f"(relative to the working directory {Path.cwd()};" in problem
     assert problems_of({"seed": object()}) == [
         "<inline>: not plain data: use str, int, float, bool, None, lists and dicts"
     ]

@@ -1,5 +1,5 @@
 """Loading stays byte-identical: the same scenario file gives exactly the same records, ids,
-keys, names and timestamps across loader optimisations (issue 14, "Scale and speed").
+keys, names and timestamps across loader optimisations.
 
 The digests pin the output of this release. Explicit records (and their omitted fields)
 are pinned as they were before any speed work (commit 0799c3f). `generate:` blocks draw
@@ -39,7 +39,7 @@ def digest(scenario: Any) -> str:
     """SHA-256 of everything a Scenario holds, secrets included, in a stable form."""
     data = dataclasses.asdict(scenario)
     data.pop("source", None)  # a path on this machine, not generated data
-    for user in data["users"]:  # fields added by issue 24, digested only when set
+    for user in data["users"]:  # later fields, digested only when set
         for name, unset in _LATER_USER_FIELDS.items():
             if user.get(name) == unset:
                 del user[name]

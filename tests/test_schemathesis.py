@@ -35,7 +35,7 @@ import requests
 import schemathesis
 from hypothesis import HealthCheck, settings
 
-from cadenza_mock.contract.operations import OPENAPI_PATH
+from cadenza_mock.contract.operations import OPENAPI_PATH, OPERATIONS
 from cadenza_mock.run.server import MockServer
 
 # The scenario each profile is fuzzed with.
@@ -65,6 +65,12 @@ POSITIVE_STATUSES = ["2xx", "3xx", "401", "403", "404", "409", "429", "5xx"]  # 
 # Unsubscribing what is not there is a 400, the only error status the platform documents
 # for it: schema-valid random ids always meet it.
 NOT_THERE_IS_400 = ["unsubscribeTradingAccount"]
+# A clock placed by a time string: the server reads ISO-8601 from 1970 to 9999, and a
+# schema-valid random string (or date-time of the year 1) is its documented 400.
+CHECKED_TIMES = ["adminAdvanceClock"]
+# Documented by Cadenza, not emulated: their documented answer is a 501 (a server error
+# by schemathesis' first check, on purpose; test_not_emulated.py covers them).
+NOT_EMULATED = [op.operation_id for op in OPERATIONS if not op.emulated]
 
 
 def fuzz_config(mock: MockServer) -> schemathesis.Config:
@@ -84,7 +90,11 @@ def fuzz_config(mock: MockServer) -> schemathesis.Config:
                     "checks": {"positive_data_acceptance": {"enabled": False}},
                 },
                 {
-                    "include-operation-id": NOT_THERE_IS_400,
+                    "include-operation-id": NOT_EMULATED,
+                    "checks": {"not_a_server_error": {"enabled": False}},
+                },
+                {
+                    "include-operation-id": NOT_THERE_IS_400 + CHECKED_TIMES,
                     "checks": {
                         "positive_data_acceptance": {
                             "expected-statuses": [*POSITIVE_STATUSES, "400"]
@@ -194,6 +204,7 @@ def resetting(mock: MockServer) -> Iterator[None]:
         thread.join()
 
 
+@pytest.mark.slow
 @schema.parametrize()
 @HYPOTHESIS
 def test_every_operation_conforms(case: Any, fuzzed: Fuzzed) -> None:
@@ -206,6 +217,7 @@ def test_every_operation_conforms(case: Any, fuzzed: Fuzzed) -> None:
     case.call_and_validate(session=fuzzed.session)
 
 
+@pytest.mark.slow
 def test_stateful_links(served_schema: Any, fuzzed: Fuzzed) -> None:
     """Call sequences along the links: the credential one call answers is the next's."""
     responses = served_schema.raw_schema["paths"]["/api/v3/credential/create"]["post"]["responses"]

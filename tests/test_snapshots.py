@@ -1,4 +1,4 @@
-"""Snapshots (issue 16): `snapshot()`/`rollback()` and their admin verbs bring data, clock
+"""Snapshots: `snapshot()`/`rollback()` and their admin verbs bring data, clock
 and faults back exactly, in-process and against a real `serve`, and never show a secret."""
 
 from __future__ import annotations

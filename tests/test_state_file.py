@@ -91,7 +91,9 @@ def test_what_users_changed_survives_sigterm_and_restart(tmp_path: Path, serve: 
     )
     ok(post(url, f"{API}/credential/revoke", {"credentialId": gone["credentialId"]}))
     ok(post(url, f"{API}/credential/revoke", {"credentialId": BINANCE_ID}))
-    ok(post(url, "/__admin/clock", {"advance": 3600}, J))
+    moved = ok(post(url, "/__admin/clock", {"advance": 3600}, J))
+    # The rotate, right after its create, took 1 ms of the frozen clock with it.
+    assert moved["offsetMs"] == 3600 * 1000 + 1
     session = ok(post(url, f"{API}/auth/login", LOGIN, J))
     before = listed(url)
     stopped(first)
@@ -108,7 +110,7 @@ def test_what_users_changed_survives_sigterm_and_restart(tmp_path: Path, serve: 
     shown = next(c for c in after if c["credentialId"] == kept["credentialId"])
     assert shown["apiKey"] == "newByb***" and shown["updatedAt"] == rotated["updatedAt"]
     clock = requests.get(url + "/__admin/clock", timeout=10).json()["data"]
-    assert clock["offsetMs"] == 3600 * 1000
+    assert clock["offsetMs"] == moved["offsetMs"]
     # The login survives: its access token works, its refresh token works once.
     me = requests.get(url + f"{API}/auth/user", headers=bearer(session["accessToken"]), timeout=10)
     assert me.status_code == 200 and me.json()["data"]["email"] == LOGIN["email"]

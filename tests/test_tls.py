@@ -1,4 +1,4 @@
-"""HTTPS and WSS (issue 16): `serve --tls`, `MockServer(tls=True)` and the fixture option,
+"""HTTPS and WSS: `serve --tls`, `MockServer(tls=True)` and the fixture option,
 with certificate verification on in every client."""
 
 from __future__ import annotations
@@ -8,6 +8,7 @@ import re
 import ssl
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import httpx
@@ -166,6 +167,7 @@ def test_serve_refuses_half_a_certificate() -> None:
     assert "--tls-cert and --tls-key go together" in result.stderr
 
 
+@pytest.mark.slow
 def test_the_fixture_serves_https_when_a_test_asks(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
         """
@@ -191,6 +193,7 @@ def test_the_fixture_serves_https_when_a_test_asks(pytester: pytest.Pytester) ->
     result.assert_outcomes(passed=2)
 
 
+@pytest.mark.slow
 def test_the_fixture_refuses_a_non_boolean_tls(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
         """
@@ -231,3 +234,103 @@ def test_a_ca_file_with_your_own_certificate_is_refused(
     assert result.returncode == 2
     assert "--tls-ca-file is where a generated CA goes" in result.stderr
     assert "PRIVATE" not in result.stderr
+
+
+# Tests a project runs against its https:// container: the CA comes by option or variable.
+HTTPS_REMOTE = """
+import httpx
+import pytest
+import requests
+
+LIST = "/api/v3/credential/list"
+
+
+@pytest.mark.cadenza_mock(tls=True)
+def test_marked_tls(cadenza_mock):
+    assert cadenza_mock.url.startswith("https://")
+    got = requests.get(
+        cadenza_mock.url_for(LIST),
+        headers=cadenza_mock.auth_headers,
+        verify=str(cadenza_mock.ca_bundle),
+    )
+    assert got.status_code == 200
+    with httpx.Client(verify=cadenza_mock.ssl_context) as client:
+        assert client.get(cadenza_mock.url_for(LIST), headers=cadenza_mock.auth_headers).is_success
+    cadenza_mock.assert_called(LIST, times=2)
+
+
+def test_unmarked(cadenza_mock):
+    assert cadenza_mock.url.startswith("https://")
+    assert cadenza_mock.credentials()  # the admin API over https, verified
+"""
+
+
+@pytest.fixture(scope="module")
+def https_remote(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    ca_file = tmp_path_factory.mktemp("remote-ca") / "ca.pem"
+    with MockServer(scenario="default", tls=True, tls_ca_file=ca_file) as server:
+        yield server.url, ca_file
+
+
+def test_tls_tests_run_against_an_https_remote_given_its_ca(
+    pytester: pytest.Pytester, https_remote: tuple[str, Path]
+) -> None:
+    url, ca_file = https_remote
+    pytester.makepyfile(test_https_remote=HTTPS_REMOTE)
+    result = pytester.runpytest_inprocess(
+        "-p",
+        "no:randomly",
+        "-p",
+        "no:cacheprovider",
+        "--cadenza-url",
+        url,
+        "--cadenza-ca-file",
+        str(ca_file),
+    )
+    result.assert_outcomes(passed=2)
+
+
+def test_the_ca_may_come_from_the_environment(
+    pytester: pytest.Pytester, https_remote: tuple[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url, ca_file = https_remote
+    monkeypatch.setenv("CADENZA_CA_FILE", str(ca_file))
+    monkeypatch.setenv("CADENZA_MOCK_URL", url)
+    pytester.makepyfile(test_https_remote=HTTPS_REMOTE)
+    result = pytester.runpytest_inprocess("-p", "no:randomly", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=2)
+
+
+def test_an_https_remote_without_its_ca_says_how_to_give_it(
+    pytester: pytest.Pytester, https_remote: tuple[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url, _ = https_remote
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    pytester.makepyfile(test_https_remote=HTTPS_REMOTE)
+    result = pytester.runpytest_inprocess(
+        "-p", "no:randomly", "-p", "no:cacheprovider", "--cadenza-url", url
+    )
+    result.assert_outcomes(errors=2)
+    result.stdout.fnmatch_lines(["*TLS failed*--cadenza-ca-file or CADENZA_CA_FILE*"])
+
+
+def test_a_missing_ca_file_is_a_usage_error(pytester: pytest.Pytester, tmp_path: Path) -> None:
+    pytester.makepyfile(test_nothing="def test_nothing(cadenza_mock):\n    pass\n")
+    missing = tmp_path / "nowhere.pem"
+    result = pytester.runpytest_inprocess(
+        "--cadenza-url", "https://127.0.0.1:9", "--cadenza-ca-file", str(missing)
+    )
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([f"*--cadenza-ca-file / CADENZA_CA_FILE: no file {missing}*"])
+
+
+def test_tls_against_a_plain_remote_names_the_ca_option(
+    pytester: pytest.Pytester, serve: Any
+) -> None:
+    url, _ = serve("--quiet").banner()
+    pytester.makepyfile(test_https_remote=HTTPS_REMOTE)
+    result = pytester.runpytest_inprocess(
+        "-p", "no:randomly", "-p", "no:cacheprovider", "--cadenza-url", url
+    )
+    result.assert_outcomes(passed=0, failed=1, errors=1)
+    result.stdout.fnmatch_lines(["*serve the container with --tls*--cadenza-ca-file*"])

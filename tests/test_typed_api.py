@@ -123,6 +123,7 @@ def _mypy(folder: Path, *files: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow
 def test_mypy_strict_passes_on_the_examples_and_catches_misuse(tmp_path: Path) -> None:
     shutil.copy(EXAMPLES, tmp_path / "test_typed_usage.py")
     (tmp_path / "test_misuse.py").write_text(MISUSE, encoding="utf-8")

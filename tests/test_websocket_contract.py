@@ -1,4 +1,4 @@
-"""The WebSocket API against the platform's own document (issue 24): every reply and
+"""The WebSocket API against the platform's own document: every reply and
 result parsed with the `rpc*`/`ws*` shapes it defines (tests/platform_ws.py), over real
 sockets, with centrifuge-python (the peer the official client re-exports) and raw frames.
 

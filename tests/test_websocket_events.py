@@ -1,4 +1,4 @@
-"""Trading account subscriptions and the events they feed (issue 24), over real sockets:
+"""Trading account subscriptions and the events they feed, over real sockets:
 every push and result parsed with the platform document's shapes (tests/platform_ws.py).
 
 A trading account's channel carries the document's rpc*UpdatedEvent shapes once a

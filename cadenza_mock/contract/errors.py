@@ -86,6 +86,7 @@ VALIDATION_FAILED = E(400, -19004, "VALIDATION_ERROR", "Form validation failed",
 EMAIL_TAKEN = E(400, -19004, "USER_ALREADY_EXISTS", "Form validation failed", "email registered")
 INVALID_SCENARIO = E(400, -19004, "INVALID_SCENARIO", "Form validation failed", "bad scenario")
 INVALID_FAULT = E(400, -19004, "INVALID_FAULT", "Form validation failed", "bad fault (admin API)")
+INVALID_STUB = E(400, -19004, "INVALID_STUB", "Form validation failed", "bad stub (admin API)")
 BODY_TOO_LARGE = E(413, -19004, "HTTP_ERROR", "Request Entity Too Large", "body over 1 MiB")
 UNSUPPORTED_MEDIA_TYPE = E(
     415, -19004, "HTTP_ERROR", "Unsupported Media Type", "admin body not JSON or YAML"
@@ -105,6 +106,7 @@ PAGE_NOT_FOUND = E(404, -19003, "NOT_FOUND", "Page not found", "unknown route")
 FAULT_NOT_FOUND = E(404, -19003, "NOT_FOUND", "No fault", "unknown fault id (admin API)")
 SNAPSHOT_NOT_FOUND = E(404, -19003, "NOT_FOUND", "No snapshot", "unknown snapshot id (admin API)")
 NAMESPACE_NOT_FOUND = E(404, -19003, "NOT_FOUND", "No namespace", "unknown namespace")
+STUB_NOT_FOUND = E(404, -19003, "NOT_FOUND", "No stub", "unknown stub id (admin API)")
 METHOD_NOT_ALLOWED = E(405, -19003, "METHOD_NOT_ALLOWED", "Method not allowed", "wrong method")
 ALREADY_EXIST = E(409, -22017, "ALREADY_EXISTS", "Already exist", "apiKey already on that venue")
 ALREADY_CONNECTED = E(409, -22017, "ALREADY_EXISTS", "Already exist", "account already connected")
@@ -120,7 +122,14 @@ RECORD_BUDGET = E(
 TOO_MANY_STREAMS = E(
     429, -18011, "RATE_LIMITED", "Too many streams", "journal stream bound (admin API)"
 )
+TOO_MANY_STUBS = E(429, -18011, "RATE_LIMITED", "Too many stubs", "stub bound reached (admin API)")
 UNKNOWN_ERROR = E(500, -22000, "INTERNAL", "Unknown error", "server error (or a bug, logged)")
+# Cadenza has no errno for an operation a server lacks; the page-not-found errno says the
+# mock has no page there, though Cadenza documents one (a client branching on errno sees
+# a missing route, which it is, here).
+NOT_EMULATED = E(
+    501, -19003, "NOT_IMPLEMENTED", "Not emulated", "documented by Cadenza, not emulated: stub it"
+)
 # What the venue behind Cadenza answers (the error-codes page); faults name them by errno.
 EXCHANGE_ERROR = E(502, -18004, "EXCHANGE_ERROR", "Exchange error", "venue error")
 VENUE_AUTH = E(401, -18005, "AUTHENTICATION_ERROR", "Authentication error", "venue refused keys")

@@ -4,6 +4,22 @@ declaration: route, handler, errors, what a 200 carries, its parameters and body
 
 from __future__ import annotations
 
+from cadenza_mock.contract.bounds import (
+    FRAMING,
+    HEADER_NAME,
+    HEADER_VALUE,
+    LAST_MS,
+    MAX_ADVANCE_SECONDS,
+    MAX_HEADER_VALUE,
+    MAX_IDLE_WAIT,
+    MAX_PATH,
+    MAX_STUB_HEADERS,
+    MAX_STUBS,
+    METHODS,
+    NAME_PATTERN,
+    NO_BODY_STATUSES,
+    PATH_PATTERN,
+)
 from cadenza_mock.contract.errors import (
     ACCOUNT_NOT_FOUND,
     CREDENTIAL_NOT_FOUND,
@@ -12,15 +28,18 @@ from cadenza_mock.contract.errors import (
     INVALID_BODY,
     INVALID_FAULT,
     INVALID_SCENARIO,
+    INVALID_STUB,
     NAMESPACE_EXISTS,
     PAGE_NOT_FOUND,
     RECORD_BUDGET,
     SNAPSHOT_NOT_FOUND,
+    STUB_NOT_FOUND,
     TOO_MANY_NAMESPACES,
     TOO_MANY_STREAMS,
+    TOO_MANY_STUBS,
     VALIDATION_FAILED,
 )
-from cadenza_mock.contract.json_schema import UUID, loose, ref, strict
+from cadenza_mock.contract.json_schema import EPOCH_MS, UUID, loose, ref, strict
 from cadenza_mock.contract.operation_type import (
     ADMIN_PREFIX,
     DASHBOARD_ASSETS,
@@ -31,8 +50,6 @@ from cadenza_mock.contract.operation_type import (
     Param,
     Schema,
 )
-from cadenza_mock.engine.clock import MAX_ADVANCE_SECONDS
-from cadenza_mock.engine.namespaces import NAME_PATTERN
 
 _ADVANCE = {"type": "number", "minimum": 0, "maximum": MAX_ADVANCE_SECONDS, "default": 0}
 _NAMESPACE_NAME = {"type": "string", "pattern": f"^{NAME_PATTERN.pattern}$"}
@@ -75,6 +92,53 @@ _SSE_EVENT = {
         "data": {"type": "string", "contentMediaType": "application/json"},
     },
 }
+
+
+def _any_case(word: str) -> str:
+    """`ab-` -> `[aA][bB]-`: a case-insensitive match in a JSON Schema pattern."""
+    return "".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else c for c in word)
+
+
+# A stub (engine/stubs.py) as it is sent, and as it is listed (secret-named json fields
+# and headers shown as "<redacted>").
+_STUB_FIELDS: dict[str, Schema] = {
+    "method": {"enum": list(METHODS)},
+    "path": {"type": "string", "pattern": PATH_PATTERN, "maxLength": MAX_PATH},
+    "status": {"type": "integer", "minimum": 200, "maximum": 599, "default": 200},
+    "json": {"description": "the answer's JSON body (absent or null: no body)"},
+    "headers": {
+        "type": ["object", "null"],
+        "propertyNames": {
+            "pattern": HEADER_NAME,
+            # Set by the server (any case): never a stub's.
+            "not": {"pattern": "^(" + "|".join(_any_case(n) for n in FRAMING) + ")$"},
+        },
+        "additionalProperties": {
+            "type": "string",
+            "pattern": HEADER_VALUE,
+            "maxLength": MAX_HEADER_VALUE,
+        },
+        "maxProperties": MAX_STUB_HEADERS,
+    },
+    "times": {"type": ["integer", "null"], "minimum": 1, "description": "null: every call"},
+}
+_STUB_REQUEST = {
+    **strict(_STUB_FIELDS, ["method", "path"]),
+    # 204 and 304 carry no body.
+    "if": {"required": ["status"], "properties": {"status": {"enum": list(NO_BODY_STATUSES)}}},
+    "then": {"properties": {"json": {"type": "null"}}},
+    "description": "answered, before the emulation, to requests of this method (GET also "
+    "answers HEAD) and path ('*' matches any characters); the newest matching stub wins; "
+    f"at most {MAX_STUBS} per namespace; cleared by reset and load",
+}
+_STUB = loose(
+    {
+        "id": {"type": "string"},
+        **_STUB_FIELDS,
+        "remaining": {"type": ["integer", "null"], "minimum": 0},
+        "hits": {"type": "integer", "minimum": 0},
+    }
+)
 
 ADMIN_OPERATIONS: tuple[Operation, ...] = (
     Operation(
@@ -175,6 +239,33 @@ ADMIN_OPERATIONS: tuple[Operation, ...] = (
     ),
     Operation(
         "GET",
+        f"{ADMIN_PREFIX}/requests/idle",
+        "admin.wait_idle",
+        "adminWaitIdle",
+        "Wait until no API request is in flight (at most ?timeout= seconds, default 5, "
+        "at most 30): the journal then holds every request sent so far",
+        "admin",
+        (VALIDATION_FAILED,),
+        auth="admin",
+        answer=Answer(
+            strict(
+                {
+                    "idle": {"type": "boolean"},
+                    "inFlight": {"type": "integer", "minimum": 0},
+                    "journalSize": {"type": "integer", "minimum": 0},
+                }
+            )
+        ),
+        params=(
+            Param(
+                "timeout",
+                {"type": "number", "minimum": 0, "maximum": MAX_IDLE_WAIT, "default": 5},
+                "seconds to wait at most",
+            ),
+        ),
+    ),
+    Operation(
+        "GET",
         f"{ADMIN_PREFIX}/clock",
         "admin.get_clock",
         "adminGetClock",
@@ -199,7 +290,24 @@ ADMIN_OPERATIONS: tuple[Operation, ...] = (
             "required": False,
             "content": {
                 "application/json": {
-                    "schema": {"type": "object", "properties": {"advance": _ADVANCE}}
+                    "schema": {
+                        "type": "object",
+                        "properties": {
+                            "advance": _ADVANCE,
+                            "now": {
+                                "oneOf": [
+                                    {**EPOCH_MS, "maximum": LAST_MS},
+                                    {"type": "string", "format": "date-time"},
+                                ],
+                                "description": "put the clock here first: ms, or an "
+                                "ISO-8601 time from 1970 to 9999 (else a 400)",
+                            },
+                            "frozen": {
+                                "type": "boolean",
+                                "description": "stop the clock (true) or let it run",
+                            },
+                        },
+                    }
                 }
             },
         },
@@ -300,6 +408,54 @@ ADMIN_OPERATIONS: tuple[Operation, ...] = (
         auth="admin",
         answer=Answer(loose({"cleared": {"type": "integer"}, "id": {"type": "string"}})),
         params=_path("faultId", {"type": "string"}),
+    ),
+    Operation(
+        "POST",
+        f"{ADMIN_PREFIX}/stubs",
+        "stubs_api.post_stub",
+        "adminAddStub",
+        "Stub an answer of the emulated API (before the emulation); a bad one is a 400",
+        "admin",
+        (INVALID_STUB, INVALID_BODY, TOO_MANY_STUBS),
+        reads_body=True,
+        auth="admin",
+        answer=Answer(_STUB),
+        body_doc={
+            "required": True,
+            "content": {"application/json": {"schema": _STUB_REQUEST}},
+        },
+    ),
+    Operation(
+        "GET",
+        f"{ADMIN_PREFIX}/stubs",
+        "stubs_api.get_stubs",
+        "adminListStubs",
+        "Every stub, armed or used up, in the order added, with its counters",
+        "admin",
+        auth="admin",
+        answer=Answer({"type": "array", "items": _STUB}),
+    ),
+    Operation(
+        "DELETE",
+        f"{ADMIN_PREFIX}/stubs",
+        "stubs_api.delete_stubs",
+        "adminClearStubs",
+        "Remove every stub",
+        "admin",
+        auth="admin",
+        answer=Answer(loose({"cleared": {"type": "integer", "minimum": 0}})),
+    ),
+    Operation(
+        "DELETE",
+        f"{ADMIN_PREFIX}/stubs/{{stubId}}",
+        "stubs_api.delete_stub",
+        "adminDeleteStub",
+        "Remove one stub by id",
+        "admin",
+        (STUB_NOT_FOUND,),
+        auth="admin",
+        answer=Answer(loose({"cleared": {"type": "integer"}, "id": {"type": "string"}})),
+        params=_path("stubId", {"type": "string"}),
     ),
     Operation(
         "POST",

@@ -19,6 +19,7 @@ from cadenza_mock.contract.errors import (
     INVALID_ARGUMENT,
     INVALID_JSON,
     NAMESPACE_NOT_FOUND,
+    NOT_EMULATED,
     ORIGIN_NOT_ALLOWED,
     RATE_LIMITED,
     UNAUTHORIZED,
@@ -144,6 +145,9 @@ class Operation:
     venue: bool = False
     # Its WebSocket RPC twin (http/rpc.py's METHODS), which calls the same engine method.
     rpc: str | None = None
+    # False: documented by Cadenza, not emulated yet (operation_rows_documented.py): routed
+    # and documented, answers NOT_EMULATED (501) unless a test stubs it.
+    emulated: bool = True
 
     def answer_in(self, profile: str) -> Answer:
         return in_profile(self.answer, profile)
@@ -159,6 +163,8 @@ class Operation:
         a namespace that does not exist, or malformed or contradictory ones; any call can come
         from a web page or through a name the server does not answer to."""
         found = [BAD_REQUEST, *self.errors, ORIGIN_NOT_ALLOWED, HOST_NOT_ALLOWED]
+        if not self.emulated:
+            found.append(NOT_EMULATED)
         if self.namespaced:
             found += [INVALID_ARGUMENT, NAMESPACE_NOT_FOUND]
         if self.body is not None or self.reads_body:

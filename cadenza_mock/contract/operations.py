@@ -3,7 +3,8 @@ OpenAPI paths (`specs/openapi.py`), the near-miss hints' query vocabulary, the v
 fault's calls and the RPC twins are all derived from `OPERATIONS`.
 
 Adding an endpoint is one row in `operation_rows_api.py` (the admin API's: in
-`operation_rows_admin.py`), one handler (named by `handler`) and the engine method it
+`operation_rows_admin.py`; the documented ones not emulated yet, one line each, in
+`operation_rows_documented.py`), one handler (named by `handler`) and the engine method it
 calls (docs/contributing/add-endpoint.md); the `Operation` type and the path prefixes are
 in `operation_type.py`. No aiohttp import: the document is built without a server.
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 from cadenza_mock.contract.operation_rows_admin import ADMIN_OPERATIONS
 from cadenza_mock.contract.operation_rows_api import API_OPERATIONS
+from cadenza_mock.contract.operation_rows_documented import DOCUMENTED_OPERATIONS
 from cadenza_mock.contract.operation_type import ADMIN_PREFIX as ADMIN_PREFIX
 from cadenza_mock.contract.operation_type import API_PREFIX as API_PREFIX
 from cadenza_mock.contract.operation_type import DASHBOARD_ASSETS as DASHBOARD_ASSETS
@@ -21,7 +23,7 @@ from cadenza_mock.contract.operation_type import SSE_EVENTS as SSE_EVENTS
 from cadenza_mock.contract.operation_type import Auth as Auth
 from cadenza_mock.contract.operation_type import Operation as Operation
 
-OPERATIONS: tuple[Operation, ...] = (*API_OPERATIONS, *ADMIN_OPERATIONS)
+OPERATIONS: tuple[Operation, ...] = (*API_OPERATIONS, *DOCUMENTED_OPERATIONS, *ADMIN_OPERATIONS)
 
 # Every other admin operation is also served under NAMESPACES_PATH/{namespace}: that
 # namespace's reset, scenario, journal and so on (the X-Cadenza-Mock-Namespace header

@@ -112,6 +112,9 @@ class ServerOptions:
     )
     quiet: bool = _option(False, "no access log line per request")
     hints: bool = _option(True, "report near-miss parameters and fields", flag="--no-hints")
+    fast_path: bool = _option(
+        True, "answer repeated list calls from remembered bytes", flag="--no-fast-path"
+    )
     max_namespaces: int = _option(
         DEFAULT_MAX_NAMESPACES,
         "namespaces that may exist at once; 0: none",

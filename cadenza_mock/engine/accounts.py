@@ -212,7 +212,7 @@ class Accounts:
 
     def _now_after(self, account: TradingAccount) -> int:
         # As for credentials: every change moves updatedAt forward, even on a frozen clock.
-        return max(self._clock.now_ms(), account.updated_at + 1)
+        return self._clock.stamp_after(account.updated_at)
 
     def connect(
         self,

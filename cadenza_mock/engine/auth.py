@@ -2,8 +2,9 @@
 
 Access tokens look like the real service's JWTs (HS256, signed with a key derived from
 the scenario seed) but are only ever looked up, never decoded: a JWT the mock did not
-issue is simply unknown. Expiry follows the mock's clock, so a test can advance time
-instead of sleeping.
+issue is simply unknown. Issue and expiry follow the mock's token clock (the wall clock
+moved by the advances, `Clock.token_ms`), so a test can advance time instead of sleeping
+and a client checking `exp` against its own wall clock sees a fresh token as valid.
 """
 
 from __future__ import annotations
@@ -128,7 +129,7 @@ class Sessions:
         self._issued += 1
         rng = rng_for(self._seed, "session", *self._namespace, self._issued)
         session_id = session_id or uuid4_from(rng)
-        now = self._clock.now_ms()
+        now = self._clock.token_ms()
         expires = now + ACCESS_TTL_SECONDS * 1000
         # The jti-like session id and the counter keep tokens unique under a frozen clock.
         access = self._jwt(user, f"{session_id}:{self._issued}", now, expires)
@@ -166,7 +167,7 @@ class Sessions:
     def refresh(self, refresh_token: str) -> Session:
         key = self._digest(refresh_token)
         issued = self._refresh.get(key)
-        if issued is None or issued.ended or issued.expires_at_ms <= self._clock.now_ms():
+        if issued is None or issued.ended or issued.expires_at_ms <= self._clock.token_ms():
             raise INVALID_REFRESH_TOKEN.error()
         del self._refresh[key]  # a refresh token works once (then it is unknown)
         tokens = self._sessions.get(issued.session_id)
@@ -190,7 +191,7 @@ class Sessions:
         issued = self._access.get(self._digest(access_token))
         if issued is None or issued.ended:
             return None
-        return self._users[issued.user_id], issued.expires_at_ms <= self._clock.now_ms()
+        return self._users[issued.user_id], issued.expires_at_ms <= self._clock.token_ms()
 
     def issued_tokens(self) -> tuple[int, list[IssuedToken]]:
         """(how many sessions were issued, every token still known, oldest session first):

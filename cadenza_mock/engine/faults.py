@@ -24,10 +24,10 @@ from cadenza_mock.engine.auth import bearer_token
 from cadenza_mock.engine.journal import redact_body
 from cadenza_mock.scenario import fault_spec
 from cadenza_mock.scenario.fault_actions import transport_of
-from cadenza_mock.scenario.fault_actions.venue import VENUE_PATHS
+from cadenza_mock.scenario.fault_actions.venue import venue_calls
 from cadenza_mock.scenario.faults import is_glob, unknown_user
 
-__all__ = ["VENUE_PATHS", "Decision", "Fault", "Faults", "RequestView"]
+__all__ = ["Decision", "Fault", "Faults", "RequestView", "venue_calls"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -50,8 +50,13 @@ Vocabulary = Mapping[str, Domain]
 
 @cache
 def _routes() -> dict[tuple[str, str], Operation]:
-    """The emulated API's operations by (method, path); the admin API gets no hints."""
-    return {(op.method, op.path): op for op in OPERATIONS if not op.path.startswith(ADMIN_PREFIX)}
+    """The emulated API's operations by (method, path); the admin API gets no hints, nor
+    do the operations not emulated (their vocabulary is not declared)."""
+    return {
+        (op.method, op.path): op
+        for op in OPERATIONS
+        if op.emulated and not op.path.startswith(ADMIN_PREFIX)
+    }
 
 
 @cache

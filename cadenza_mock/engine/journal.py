@@ -8,21 +8,27 @@ only way out, `Journal.entries()`.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from itertools import islice
 from typing import Any
 from urllib.parse import parse_qs, parse_qsl, urlencode
 
 from cadenza_mock.contract import options
+from cadenza_mock.contract.bounds import MAX_IDLE_WAIT as MAX_IDLE_WAIT
 from cadenza_mock.contract.wire import mask_api_key
 
 REDACTED = "<redacted>"
 # Answers up to this size are kept with their entry (a reference to the bytes sent, no
 # copy); a larger one only as its size, so a journal of huge lists stays small.
 MAX_KEPT_ANSWER = 8 * 1024  # a journal of 1,000 entries holds 8 MB of answers at most
+# Requests a journal keeps unless told otherwise (`--journal-size`).
+DEFAULT_JOURNAL_SIZE = 1000
+# The longest one wait for requests in flight may take on the server (GET
+# /__admin/requests/idle); a client waiting longer asks again.
+
 # Live journal streams (the admin API's server-sent events) open at once (`--max-streams`).
 DEFAULT_MAX_STREAMS = options.DEFAULT_MAX_STREAMS
 RawHeaders = tuple[tuple[bytes, bytes], ...]
@@ -180,25 +186,82 @@ class Journal:
     of what it already has (raw headers, raw query string) and the redacted, parsed
     `JournalEntry` is built when someone reads. Bodies are different: the caller redacts
     them before they are kept, so no secret a client sent is ever stored.
+
+    Entries are kept in the order their requests arrived, not the order they ended: a
+    request takes a ticket (`arrive()`) when it comes in and is numbered by it, so a
+    delayed call its client gave up on stays before the retry that followed it. Tickets
+    not yet recorded or `leave()`-ed are the requests in flight (`in_flight`).
     """
 
-    def __init__(self, limit: int = 1000) -> None:
+    def __init__(self, limit: int = DEFAULT_JOURNAL_SIZE) -> None:
         if limit < 0:
             raise ValueError(f"journal limit must be 0 (off) or more, got {limit!r}")
         self.limit = limit
-        self._entries: deque[Recorded] = deque(maxlen=limit or 1)
-        self._recorded = 0  # numbers the entries (seq): across clears, restarted by restart()
+        # (seq, record number, raw): seq is the arrival ticket, the record number says in
+        # which order entries were recorded (what a live stream follows).
+        self._entries: deque[tuple[int, int, Recorded]] = deque(maxlen=limit or 1)
+        self._arrived = 0  # tickets handed out since the last restart (the seqs)
+        self._recorded = 0  # entries recorded since the last restart
+        self._newest = 0  # the highest seq recorded since the last restart
+        self._in_flight: set[int] = set()
+        self._run = 0  # which run (restart) a ticket belongs to
         # Called after every change (a record, a clear, a restart): the live stream of the
         # admin API waits on them. Empty unless someone watches, so recording pays one check.
         self._watchers: list[Callable[[], None]] = []
         self.clears = 0  # how often clear() emptied it: a live reader says so too
 
-    def record(self, request: Recorded) -> None:
+    def arrive(self) -> tuple[int, int]:
+        """A ticket for a request that has just come in: it is in flight until `record()`
+        or `leave()` takes the ticket back."""
+        self._arrived += 1
+        self._in_flight.add(self._arrived)
+        return self._run, self._arrived
+
+    def leave(self, ticket: tuple[int, int]) -> None:
+        """The request of `ticket` ends without an entry (a reset fenced it, say)."""
+        run, seq = ticket
+        if run == self._run and seq in self._in_flight:
+            self._in_flight.discard(seq)
+            if self._watchers:
+                self._changed()
+
+    @property
+    def in_flight(self) -> int:
+        """Requests that arrived in this run and have not been recorded (or left) yet."""
+        return len(self._in_flight)
+
+    def record(self, request: Recorded, ticket: tuple[int, int] | None = None) -> None:
         """Keep one answered request: (time ms, method, path, query string, raw headers,
         redacted body, status, duration ms, user id, fault note[, hints[, answer]]), the
-        answer as `kept_answer()` made it."""
+        answer as `kept_answer()` made it; in its ticket's place (none: it arrives now)."""
+        if ticket is None:
+            self._arrived += 1
+            seq = self._arrived
+        else:
+            run, seq = ticket
+            if run != self._run:  # a request of the run before a restart: not this one's
+                return
+            self._in_flight.discard(seq)
         self._recorded += 1
-        self._entries.append(request)
+        item = (seq, self._recorded, request)
+        entries = self._entries
+        if seq > self._newest:
+            self._newest = seq
+            entries.append(item)
+        else:  # it arrived before entries already kept: it goes in before them
+            at = len(entries)
+            while at and entries[at - 1][0] > seq:
+                at -= 1
+            if len(entries) == entries.maxlen:
+                if at == 0:  # older than everything kept: it would fall off at once
+                    self._changed_if_watched()
+                    return
+                entries.popleft()
+                at -= 1
+            entries.insert(at, item)
+        self._changed_if_watched()
+
+    def _changed_if_watched(self) -> None:
         if self._watchers:
             self._changed()
 
@@ -208,15 +271,43 @@ class Journal:
     @property
     def last_seq(self) -> int:
         """The seq of the newest entry recorded since the last restart (0: none yet)."""
+        return self._newest
+
+    @property
+    def records(self) -> int:
+        """How many entries were recorded since the last restart (a live stream's cursor:
+        an entry recorded late, in its arrival place, is still a new record)."""
         return self._recorded
 
     def entries_after(self, seq: int) -> list[JournalEntry]:
         """The kept entries numbered above `seq`, oldest first: only those are built."""
-        kept = len(self._entries)
-        first = self._recorded - kept + 1
-        skip = min(kept, max(0, seq - first + 1))
-        newer = islice(self._entries, skip, None)
-        return [_entry(first + skip + i, *raw) for i, raw in enumerate(newer)]
+        return [_entry(number, *raw) for number, _, raw in self._entries if number > seq]
+
+    def recorded_after(self, records: int) -> list[tuple[int, JournalEntry]]:
+        """(record number, entry) of the kept entries recorded after the first `records`,
+        in the order they were recorded."""
+        found = sorted((rec, seq, raw) for seq, rec, raw in self._entries if rec > records)
+        return [(rec, _entry(seq, *raw)) for rec, seq, raw in found]
+
+    async def wait_idle(self, timeout: float) -> bool:
+        """Wait until no request of this run is in flight (True), or `timeout` s passed."""
+        if not self._in_flight:
+            return True
+        idle = asyncio.Event()
+
+        def check() -> None:
+            if not self._in_flight:
+                idle.set()
+
+        unwatch = self.watch(check)
+        try:
+            async with asyncio.timeout(timeout):
+                await idle.wait()
+        except TimeoutError:
+            return not self._in_flight
+        finally:
+            unwatch()
+        return True
 
     def watch(self, callback: Callable[[], None]) -> Callable[[], None]:
         """Call `callback` after every change until the returned function is called."""
@@ -240,9 +331,12 @@ class Journal:
 
     def restart(self) -> None:
         """Forget the entries and number the next one 1: a reset or a scenario load starts
-        a new run, whose journal reads the same whatever ran before it."""
+        a new run, whose journal reads the same whatever ran before it. Requests still in
+        flight belong to the run before: they are fenced off and never recorded."""
         self._entries.clear()
-        self._recorded = 0
+        self._arrived = self._recorded = self._newest = 0
+        self._in_flight.clear()
+        self._run += 1
         self._changed()
 
 

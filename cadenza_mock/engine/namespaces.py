@@ -15,7 +15,6 @@ its clients forget to delete (or ask for: a 110-byte `generate: 200000` body).
 from __future__ import annotations
 
 import math
-import re
 import secrets
 import time
 from collections.abc import Callable, Iterator
@@ -23,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from cadenza_mock.contract import options
+from cadenza_mock.contract.bounds import NAME_PATTERN as NAME_PATTERN
 from cadenza_mock.contract.errors import (
     INVALID_ARGUMENT,
     NAMESPACE_EXISTS,
@@ -44,7 +44,6 @@ DEFAULT_RECORD_BUDGET = options.DEFAULT_MAX_RECORDS
 _REMEMBERED_TOKENS = 4096
 # Lower-case letters, digits and dashes: safe in a URL path, a header and a token prefix,
 # and never the start of a JWT (those begin "eyJ").
-NAME_PATTERN = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?")
 
 
 @dataclass(slots=True)
@@ -315,27 +314,48 @@ class Namespaces:
         before the first dot; an issued one (a JWT) is found in the namespace remembered for
         it, else looked up in each namespace's sessions (bounded by the namespace limit).
         """
+        space = self.owner_of(token)
+        return None if space is None else self._used(space)
+
+    def owner_of(self, token: str) -> Namespace | None:
+        """The namespace a bearer token selects (idle or not), without counting a use:
+        `for_token`'s lookup, which the list fast path (http/fast_path.py) shares."""
         if not self._spaces:
             return None
-        # The server's own tokens first, even one that looks prefixed ("ci.alice"): the
-        # list fast path answers those from the server's own state, so must everything.
+        # The server's own tokens first, even one that looks prefixed ("ci.alice").
         if self.default.store.lookup_token(token) is not None:
             return None
         prefix, dot, _ = token.partition(".")
         if dot:
             space = self._spaces.get(prefix)
             if space is not None:
-                return self._used(space)
+                return space
         owner = self._spaces.get(self._issued_by.get(token, ""))
         if owner is not None and owner.state.store.sessions.lookup(token) is not None:
-            return self._used(owner)
+            return owner
         for space in self._spaces.values():
             if space.state.store.sessions.lookup(token) is not None:
                 if len(self._issued_by) >= _REMEMBERED_TOKENS:
                     self._issued_by.clear()
                 self._issued_by[token] = space.name
-                return self._used(space)
+                return space
         return None
+
+    def live(self, space: Namespace | None) -> bool:
+        """Whether `space` is served (not dropped, not idle past the expiry); reads only."""
+        return (
+            space is not None
+            and self._spaces.get(space.name) is space
+            and not self._idle(space, self._monotonic())
+        )
+
+    def touch(self, space: Namespace) -> None:
+        """Count a use of `space` answered at once (no request task to hold it busy)."""
+        space.touch(self._monotonic())
+
+    def named(self, name: str) -> Namespace | None:
+        """The namespace called `name`, if any (live or not); reads only."""
+        return self._spaces.get(name)
 
     def for_refresh_token(self, refresh_token: str) -> MockState | None:
         """The namespace state that issued a refresh token; None if none did."""

@@ -17,6 +17,7 @@ from cadenza_mock.engine.clock import Clock
 from cadenza_mock.engine.faults import Faults
 from cadenza_mock.engine.journal import Journal
 from cadenza_mock.engine.store import Store
+from cadenza_mock.engine.stubs import Stubs
 from cadenza_mock.engine.subscriptions import ChannelEvent
 from cadenza_mock.scenario import Confinement, Scenario, load_scenario, load_scenario_text
 
@@ -71,6 +72,8 @@ class MockState:
         self.clock = Clock(self.scenario.now)
         self.store = self._store(self.scenario, self.clock)
         self.faults = Faults(self.scenario.faults, self.scenario.seed)
+        # A test's ad-hoc answers (engine/stubs.py): cleared by every load and reset.
+        self.stubs = Stubs()
         # Bumped by every load and reset: a request that began before one must not leave
         # any trace (journal entry, state change) in what comes after it.
         self.generation = 0
@@ -161,6 +164,7 @@ class MockState:
         self.generation += 1
         self.scenario = scenario
         self.journal.restart()
+        self.stubs.clear()
         self._snapshots.clear()
         self._announce_reset()
         return scenario
@@ -197,12 +201,13 @@ class MockState:
         return copy.deepcopy(parts, memo)
 
     def reset(self) -> None:
-        """Pristine state of the loaded scenario: data, clock, journal and faults (the
-        scenario's re-armed, run-time ones cleared)."""
+        """Pristine state of the loaded scenario: data, clock, journal, faults (the
+        scenario's re-armed, run-time ones cleared) and stubs (cleared)."""
         self.generation += 1
         self.store.reset()
         self.clock.reset()
         self.faults.reset()
+        self.stubs.clear()
         self.journal.restart()
         self._announce_reset()
 

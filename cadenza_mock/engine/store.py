@@ -415,7 +415,7 @@ class Store(IndexedRecords, ListAnswers, AccountOps, ChangeReplay):
     def _now_after(self, cred: Credential) -> int:
         # Every change moves updatedAt forward, even under a frozen clock (which may also
         # sit before a scenario record's own timestamps): clients compare it to see changes.
-        return max(self.clock.now_ms(), cred.updated_at + 1)
+        return self.clock.stamp_after(cred.updated_at)
 
     def create(
         self,

@@ -208,7 +208,7 @@ class Subscriptions:
     def _end(self, targets: Iterable[Subscription]) -> list[Subscription]:
         ended = [
             dataclasses.replace(
-                s, status=TERMINATED, updated_at=max(self._clock.now_ms(), s.updated_at + 1)
+                s, status=TERMINATED, updated_at=self._clock.stamp_after(s.updated_at)
             )
             for s in list(targets)
         ]

@@ -134,7 +134,7 @@ class Users(Mapping[str, User]):
             changes["user_metadata"] = {**user.user_metadata, **metadata}
         if not changes:
             return user
-        changes["updated_at"] = max(self._clock.now_ms(), (user.updated_at or user.created_at) + 1)
+        changes["updated_at"] = self._clock.stamp_after(user.updated_at or user.created_at)
         updated = dataclasses.replace(user, **changes)
         self._put(updated, old_email=user.email)
         return updated

@@ -34,7 +34,8 @@ from cadenza_mock.contract.errors import (
 )
 from cadenza_mock.contract.schemas import load_json
 from cadenza_mock.engine.accounts import account_sort_key
-from cadenza_mock.engine.clock import MAX_ADVANCE_SECONDS
+from cadenza_mock.engine.clock import LAST_MS, MAX_ADVANCE_SECONDS, instant_ms
+from cadenza_mock.engine.journal import MAX_IDLE_WAIT
 from cadenza_mock.engine.namespaces import Namespace
 from cadenza_mock.engine.state import MockState, Prepared, ScenarioSource
 from cadenza_mock.http.keys import (
@@ -62,7 +63,8 @@ def refuse_when_locked(request: web.Request) -> None:
         raise ADMIN_DISABLED.error(
             "the admin API is off on a server listening beyond loopback without an "
             "admin token; start it with --admin-token (or --admin-open on a network "
-            "you trust)"
+            "you trust); in the container set CADENZA_MOCK_ADMIN_TOKEN (or "
+            "CADENZA_MOCK_ADMIN_OPEN=1)"
         )
 
 
@@ -265,6 +267,29 @@ async def delete_requests(request: web.Request) -> web.Response:
     return ok({"cleared": True})
 
 
+# How long GET /__admin/requests/idle waits without ?timeout= (at most MAX_IDLE_WAIT).
+DEFAULT_IDLE_WAIT = 5.0
+
+
+@admin
+async def wait_idle(request: web.Request) -> web.Response:
+    """Wait until no API request of this state is in flight, at most `?timeout=` seconds:
+    a remote test's journal read then sees the call its client gave up on. Says the
+    journal's bound too (what a count assertion's message names)."""
+    raw = request.query.get("timeout", str(DEFAULT_IDLE_WAIT))
+    try:
+        timeout = float(raw)
+    except ValueError:
+        timeout = math.nan
+    if not 0 <= timeout <= MAX_IDLE_WAIT:  # also NaN and infinities
+        raise VALIDATION_FAILED.error(
+            f"timeout must be a number of seconds from 0 to {MAX_IDLE_WAIT:g}"
+        )
+    journal = state_of(request).journal
+    idle = await journal.wait_idle(timeout)
+    return ok({"idle": idle, "inFlight": journal.in_flight, "journalSize": journal.limit})
+
+
 def clock_json(state: MockState) -> dict[str, Any]:
     now = state.clock.now_ms()
     return {
@@ -283,14 +308,19 @@ async def get_clock(request: web.Request) -> web.Response:
 @admin
 async def advance_clock(request: web.Request) -> web.Response:
     """Move the mock's clock forward: `{"advance": seconds}` or `?advance=seconds` (the
-    query wins; a body sent with it must still be valid). Neither: 0, the clock as is."""
+    query wins; a body sent with it must still be valid). Neither: 0, the clock as is.
+    `{"now": ms or ISO, "frozen": bool}` first puts it at `now`, stopped or running
+    (either alone: where it stands / as it is), as `mock.set_now()` and `freeze()` do.
+    Everything is checked before anything moves."""
     state = state_of(request)
     text = await _text(request)
     given: list[Any] = []
+    body: dict[str, Any] = {}
     if text:  # whitespace alone is not JSON either
-        body = load_json(text)
-        if not isinstance(body, dict):
+        loaded = load_json(text)
+        if not isinstance(loaded, dict):
             raise _bad_advance('the body must be a JSON object like {"advance": 60}')
+        body = loaded
         if "advance" in body:
             given.append(body["advance"])
     if "advance" in request.query:
@@ -298,12 +328,30 @@ async def advance_clock(request: web.Request) -> web.Response:
     seconds = 0.0
     for raw in given:
         seconds = _seconds(raw)
+    placed = _placed(state, body)
+    start = placed[0] if placed is not None else state.clock.now_ms()
     # Far enough that the ISO twins (datetime) could no longer be rendered: a 400, not a
     # broken clock.
-    if seconds * 1000 > state.clock.room_ms():
+    if seconds * 1000 > LAST_MS - start:
         raise _bad_advance("that would move the clock past the year 9999")
+    if placed is not None:
+        state.clock.set_now(placed[0], frozen=placed[1])
     state.clock.advance(seconds)
     return ok(clock_json(state))
+
+
+def _placed(state: MockState, body: dict[str, Any]) -> tuple[int, bool | None] | None:
+    """Where a body's `now` and `frozen` put the clock (None: neither given)."""
+    if "now" not in body and "frozen" not in body:
+        return None
+    frozen = body.get("frozen")
+    if "frozen" in body and not isinstance(frozen, bool):  # null too: say it, or leave it out
+        raise _bad_advance(f"frozen must be true or false, got {frozen!r}")
+    try:
+        at = instant_ms(body["now"], "now") if "now" in body else state.clock.now_ms()
+    except ValueError as exc:
+        raise _bad_advance(str(exc)) from None
+    return at, frozen
 
 
 def _seconds(raw: Any) -> float:

@@ -136,6 +136,7 @@ _LAZY_MODULES = {
     "meta": "cadenza_mock.http.meta",
     "subscriptions_api": "cadenza_mock.http.subscriptions_api",
     "ui": "cadenza_mock.http.ui",
+    "stubs_api": "cadenza_mock.http.stubs_api",
 }
 
 

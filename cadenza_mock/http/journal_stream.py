@@ -62,9 +62,9 @@ async def stream_requests(request: web.Request) -> web.StreamResponse:
             if journal.clears != clears:
                 clears = journal.clears
                 await response.write(sse_frame("cleared", {}))
-            for seq, frame in _request_frames(state, sent):
+            for number, frame in _request_frames(state, sent):
                 await response.write(frame)
-                sent = seq
+                sent = number
             try:
                 async with asyncio.timeout(STREAM_KEEPALIVE):
                     await wake.wait()
@@ -93,9 +93,10 @@ _FRAMES_KEPT = 64
 
 
 def _request_frames(state: MockState, sent: int) -> list[tuple[int, bytes]]:
-    """(seq, frame) of the journal's kept entries numbered above `sent`."""
+    """(record number, frame) of the journal's kept entries recorded after the first
+    `sent` (an entry recorded late, in its arrival place, still comes as a new event)."""
     journal = state.journal
-    newest = journal.last_seq
+    newest = journal.records
     if newest <= sent:
         return []
     key = (state.generation, journal.clears)
@@ -105,16 +106,16 @@ def _request_frames(state: MockState, sent: int) -> list[tuple[int, bytes]]:
     frames = made[1]
     wanted = range(sent + 1, newest + 1)
     # Made since the last clear and within the journal's bound: all still kept.
-    if len(wanted) <= journal.limit and all(seq in frames for seq in wanted):
-        return [(seq, frames[seq]) for seq in wanted]
+    if len(wanted) <= journal.limit and all(number in frames for number in wanted):
+        return [(number, frames[number]) for number in wanted]
     found = []
-    for entry in journal.entries_after(sent):
-        frame = frames.get(entry.seq) or sse_frame("request", entry.to_json(), entry.seq)
-        frames[entry.seq] = frame
-        found.append((entry.seq, frame))
+    for number, entry in journal.recorded_after(sent):
+        frame = frames.get(number) or sse_frame("request", entry.to_json(), entry.seq)
+        frames[number] = frame
+        found.append((number, frame))
     if len(frames) > 2 * _FRAMES_KEPT:
-        for seq in [seq for seq in frames if seq <= newest - _FRAMES_KEPT]:
-            del frames[seq]
+        for number in [number for number in frames if number <= newest - _FRAMES_KEPT]:
+            del frames[number]
     return found
 
 

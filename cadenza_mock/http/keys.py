@@ -55,6 +55,8 @@ USER_ID = _request_key("cadenza_user_id", str)
 GENERATION = _request_key("cadenza_generation", int)
 # The action of the fault that shaped the answer, set only when one did (the observer).
 FAULT_ACTION = _request_key("cadenza_fault_action", str)
+# The id of the stub that answered this request (http/stubs_api.py), for the journal.
+STUBBED = _request_key("cadenza_stubbed", str)
 # A fault's `venue:` outcome for this request: the handler hands it to the engine.
 VENUE_OUTCOME = _request_key("cadenza_venue_outcome", str)
 # The near-miss hints a request was given, for its access log line.

@@ -56,11 +56,13 @@ from cadenza_mock.http.keys import (
     REQUEST_STATE,
     STATE,
     STOPPING,
+    STUBBED,
     URL_NAMESPACE,
     USER_ID,
     VENUE_OUTCOME,
     state_of,
 )
+from cadenza_mock.http.stub_answer import stub_response
 from cadenza_mock.http.ws_limits import pause
 
 log = logging.getLogger("cadenza_mock")
@@ -172,6 +174,26 @@ async def envelope_middleware(request: web.Request, handler: Handler) -> web.Str
             return _drop(request)
         if namespaced is not None:
             state = namespaced
+    if admin or not state.journal.limit:
+        return await _answer(request, handler, state, admin, cors, started, None)
+    # Its place in the journal is taken now: the order requests arrived, whenever they end.
+    ticket = state.journal.arrive()
+    try:
+        return await _answer(request, handler, state, admin, cors, started, ticket)
+    finally:
+        state.journal.leave(ticket)  # nothing once recorded; a fenced request's place goes
+
+
+async def _answer(
+    request: web.Request,
+    handler: Handler,
+    state: MockState,
+    admin: bool,
+    cors: Mapping[str, str] | None,
+    started: float,
+    ticket: tuple[int, int] | None,
+) -> web.StreamResponse:
+    """The answer of one request past the guard, faulted, enveloped and journaled."""
     generation = request[GENERATION] = state.generation
     response: web.StreamResponse | None = None
     decision: Decision | None = None
@@ -185,7 +207,9 @@ async def envelope_middleware(request: web.Request, handler: Handler) -> web.Str
             return _drop(request)
     if response is None:
         try:
-            response = await handler(request)
+            # A test's stub answers before the emulation (http/stubs_api.py).
+            stubbed = stub_response(request, state) if state.stubs.armed and not admin else None
+            response = stubbed if stubbed is not None else await handler(request)
         except ApiError as err:
             response = error_response(err, state.store)
         except web.HTTPException as exc:
@@ -219,7 +243,7 @@ async def envelope_middleware(request: web.Request, handler: Handler) -> web.Str
         journal_body = await _journal_body(request) if has_body else None
         found = _hints(request, response, state, journal_body) if hinted else ()
         if journaled:
-            _after(request, response, state, decision, gone, started, journal_body, found)
+            _after(request, response, state, decision, gone, started, journal_body, found, ticket)
     except Exception:
         # The answer stands whatever goes wrong in bookkeeping: never turn it into an error.
         log.error("could not journal %s %s", request.method, request.path, exc_info=False)
@@ -376,10 +400,13 @@ def _after(
     started: float,
     body: Any,
     found: tuple[str, ...] = (),
+    ticket: tuple[int, int] | None = None,
 ) -> None:
-    """Journal the answered request (with its near-miss hints)."""
+    """Journal the answered request (with its near-miss hints) in its arrival place."""
     dropped = gone or (decision is not None and decision.dropped)
     note = "client gone" if gone else decision.note if decision is not None else None
+    if STUBBED in request:  # the stub that answered: "<stub id>:stub"
+        note = ", ".join(filter(None, (note, f"{request[STUBBED]}:stub")))
     state.journal.record(
         (
             state.clock.now_ms(),
@@ -394,7 +421,8 @@ def _after(
             note,
             found,
             None if dropped else kept_answer(_body_of(response)),
-        )
+        ),
+        ticket,
     )
 
 
@@ -484,14 +512,28 @@ async def _sleep_while_connected(
     """asyncio.sleep (other requests go on), cut short once the client has gone away, the
     server stops, or the mock was reset (`state`, `generation`: the request's own)."""
     stopping = request.app[STOPPING]
-    await pause(
-        seconds,
-        lambda: (
-            connected(request)
-            and not stopping.is_set()
-            and (state is None or state.generation == generation)
-        ),
-    )
+    # Woken at once when the client goes or the state is reset (else every PAUSE_STEP).
+    wake = asyncio.Event()
+    lost: list[Any] | None = getattr(request.protocol, "on_lost", None)
+    if lost is not None:
+        lost.append(wake.set)
+    if state is not None:
+        state.on_reset.append(wake.set)
+    try:
+        await pause(
+            seconds,
+            lambda: (
+                connected(request)
+                and not stopping.is_set()
+                and (state is None or state.generation == generation)
+            ),
+            wake,
+        )
+    finally:
+        if lost is not None:
+            lost.remove(wake.set)
+        if state is not None:
+            state.on_reset.remove(wake.set)
 
 
 def _drop(request: web.Request) -> web.StreamResponse:

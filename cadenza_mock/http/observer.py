@@ -8,13 +8,13 @@ pytest plugin's server) without touching them; only tests install it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from aiohttp import web
 
 from cadenza_mock.contract.operations import plain_path
-from cadenza_mock.http.keys import FAULT_ACTION, state_of
+from cadenza_mock.http.keys import FAULT_ACTION, STUBBED, state_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,7 +22,8 @@ class ObservedResponse:
     """One response the server sent, as the observer is told of it.
 
     `fault` names the injected fault's action that produced it (None for a normal answer):
-    a malformed or streamed body of a fault is exempt from validation, on purpose.
+    a malformed or streamed body of a fault is exempt from validation, on purpose; so is a
+    test's stub (`stub`), whose answer is whatever the test declared.
     """
 
     method: str
@@ -51,6 +52,18 @@ def default_observer() -> ResponseObserver | None:
     return _default
 
 
+@dataclass(frozen=True, slots=True)
+class Attached:
+    """An observer attached to an app, and its hook: the list fast path (which answers
+    below aiohttp's hooks) reports to `observer` itself when `hook` is the app's only one."""
+
+    observer: ResponseObserver
+    hook: Callable[[web.Request, web.StreamResponse], Awaitable[None]]
+
+
+ATTACHED = web.AppKey("cadenza_response_observer", Attached)
+
+
 def attach(app: web.Application, observer: ResponseObserver) -> None:
     """Report every response `app` prepares to `observer`."""
 
@@ -67,9 +80,10 @@ def attach(app: web.Application, observer: ResponseObserver) -> None:
                 body=body if isinstance(body, bytes) else None,
                 content_type=response.content_type,
                 profile=state_of(request).store.profile,
-                fault=request.get(FAULT_ACTION),
+                fault="stub" if STUBBED in request else request.get(FAULT_ACTION),
                 headers=tuple(response.headers.items()),
             )
         )
 
     app.on_response_prepare.append(report)
+    app[ATTACHED] = Attached(observer, report)

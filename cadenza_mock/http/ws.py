@@ -113,7 +113,7 @@ def attach(app: web.Application, *, max_connections: int = DEFAULT_MAX_CONNECTIO
                 await asyncio.sleep(EXPIRY_CHECK_SECONDS)
                 for state, hub in list(hubs.items()):
                     if hub.expiring:
-                        hub.expire(state.clock.now_ms())
+                        hub.expire(state.clock.token_ms())
 
         task = asyncio.ensure_future(loop())
         yield
@@ -372,7 +372,7 @@ def _session_reply(state: MockState, client: WsClient) -> dict[str, Any]:
     reply: dict[str, Any] = {"client": client.client_id, "version": f"cadenza-mock {__version__}"}
     if client.expires_at_ms is None:
         return reply | {"expires": False, "ttl": 0}
-    ttl = max(1, (client.expires_at_ms - state.clock.now_ms() + 999) // 1000)
+    ttl = max(1, (client.expires_at_ms - state.clock.token_ms() + 999) // 1000)
     return reply | {"expires": True, "ttl": ttl}
 
 

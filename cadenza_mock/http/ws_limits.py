@@ -4,7 +4,7 @@ A client that sends and never reads, one huge frame of commands, a socket that n
 connects, or thousands of sockets must not grow the server's memory without end, stall
 other clients, or use up its file descriptors. Centrifugo has the same guards (its
 `client_queue_max_size`, stale close delay, connection limit); the numbers here follow it.
-No aiohttp in this module: `cli.py` reads its default without loading the server.
+No aiohttp in this module: `run/cli.py` reads its default without loading the server.
 """
 
 from __future__ import annotations
@@ -141,13 +141,21 @@ def frame_lines(text: str) -> list[str] | None:
     return [line for line in lines if line.strip()]
 
 
-async def pause(seconds: float, go_on: Callable[[], bool]) -> bool:
+async def pause(
+    seconds: float, go_on: Callable[[], bool], wake: asyncio.Event | None = None
+) -> bool:
     """asyncio.sleep(seconds) that ends early once `go_on()` is false (the server stops,
-    the client went, the state was reset); True when the whole time passed."""
+    the client went, the state was reset); True when the whole time passed. `wake`, set
+    by whoever sees such an event first, makes it look at once instead of at the next
+    step (a client that gave up is journaled before the retry it sends next)."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + seconds
     while (left := deadline - loop.time()) > 0:
         if not go_on():
             return False
-        await asyncio.sleep(min(left, PAUSE_STEP_SECONDS))
+        if wake is None:
+            await asyncio.sleep(min(left, PAUSE_STEP_SECONDS))
+            continue
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(wake.wait(), min(left, PAUSE_STEP_SECONDS))
     return go_on()

@@ -300,6 +300,13 @@ def build_parser() -> argparse.ArgumentParser:
         "typos) in the journal, the access log and the X-Cadenza-Mock-Hint header",
     )
     option(
+        "--no-fast-path",
+        action=EnvFlag,
+        help="answer repeated list calls through aiohttp's request handling too, rather "
+        "than from remembered bytes below it (the same answers, slower); the fast path is "
+        "on by default, and off by itself on an aiohttp it does not fit",
+    )
+    option(
         "--max-namespaces",
         action=EnvDefault,
         convert=_for("max_namespaces", _integer),
@@ -588,7 +595,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "serve":
         _apply_env(args.subparser, args)
-    return int(args.handler(args))
+    try:
+        code = int(args.handler(args))
+        sys.stdout.flush()  # here, so a closed pipe is caught below, not at exit
+    except BrokenPipeError:
+        # The reader stopped early (`cadenza-mock scenarios --paths | head -1`): what it
+        # read is what it wanted. No traceback; later flushes go nowhere.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    return code
 
 
 if __name__ == "__main__":

@@ -126,6 +126,7 @@ async def _serve(
     locked: bool,
     read_timeout: float,
     loop_label: str,
+    fast_path: bool = True,
     tls: TlsSetup | None = None,
     state_file: StateFile | None = None,
 ) -> int:
@@ -135,6 +136,7 @@ async def _serve(
     runner = MockRunner(
         app,
         header_timeout=read_timeout,
+        fast_path=fast_path,
         access_log_class=access_lines.AccessLogger,
         access_log=None if quiet else access_log,
         shutdown_timeout=SHUTDOWN_TIMEOUT,
@@ -263,6 +265,7 @@ def serve_forever(options: ServerOptions | None = None, **changes: Any) -> int:
         locked=locked,
         read_timeout=options.read_timeout,
         loop_label=loop_label,
+        fast_path=options.fast_path,
         tls=secure,
         state_file=kept,
     )

@@ -25,6 +25,7 @@ from cadenza_mock.contract.options import ServerOptions
 from cadenza_mock.engine.accounts import account_sort_key
 from cadenza_mock.engine.journal import JournalEntry
 from cadenza_mock.engine.state import MockState
+from cadenza_mock.engine.stubs import StubSpec
 from cadenza_mock.http.app import make_app
 from cadenza_mock.http.guard import BrowserGuard
 from cadenza_mock.http.keys import DEFAULT_READ_TIMEOUT
@@ -48,7 +49,7 @@ class MockServer(MockHandle):
     restored here (StateFileError for a bad file, left as it is, or one another server
     holds), written on change while running and at `stop()`, which lets the lock go.
     `allow_origins`, `allow_hosts`: as `serve --allow-origin/--allow-host` (a browser app
-    under test calling the mock).
+    under test calling the mock). `fast_path=False`: as `serve --no-fast-path`.
     """
 
     def __init__(
@@ -72,6 +73,7 @@ class MockServer(MockHandle):
         state_file: str | Path | None = None,
         allow_origins: Sequence[str] = (),
         allow_hosts: Sequence[str] = (),
+        fast_path: bool = True,
     ) -> None:
         # Checked now (ValueError in the caller for a bad value), as `serve` checks its flags.
         self.options = ServerOptions(
@@ -84,6 +86,7 @@ class MockServer(MockHandle):
             scenario_dirs=None if scenario_dirs is None else tuple(scenario_dirs),
             read_timeout=read_timeout,
             hints=hints,
+            fast_path=fast_path,
             tls=tls,
             tls_cert=tls_cert,
             tls_key=tls_key,
@@ -115,6 +118,7 @@ class MockServer(MockHandle):
         self.admin_token = admin_token
         self.read_timeout = read_timeout
         self.hints = hints
+        self.fast_path = fast_path
         # Web pages allowed to call the mock (checked now: OriginError in the caller).
         self.guard = BrowserGuard.from_options(allow_origins, allow_hosts, host)
         # HTTPS (and WSS): a certificate for localhost made now, or the caller's files.
@@ -180,6 +184,7 @@ class MockServer(MockHandle):
         runner = MockRunner(
             app,
             header_timeout=self.read_timeout,
+            fast_path=self.fast_path,
             access_log=None,
             shutdown_timeout=SHUTDOWN_TIMEOUT,
         )
@@ -264,6 +269,28 @@ class MockServer(MockHandle):
     def clear_requests(self) -> None:
         self._call(self.state.journal.clear)
 
+    def _in_flight_after(self, timeout: float) -> int:
+        if self._loop is None or not self.running:
+            return self.state.journal.in_flight
+        journal = self.state.journal
+
+        async def wait() -> int:
+            await journal.wait_idle(timeout)
+            return journal.in_flight
+
+        return asyncio.run_coroutine_threadsafe(wait(), self._loop).result(timeout + 5)
+
+    @property
+    def journal_size(self) -> int | None:
+        return self.state.journal.limit
+
+    def _set_clock(self, at_ms: int | None, frozen: bool | None) -> int:
+        def place() -> int:
+            clock = self.state.clock
+            return clock.set_now(clock.now_ms() if at_ms is None else at_ms, frozen=frozen)
+
+        return self._call(place)
+
     def check_handler_errors(self) -> None:
         """Re-raise, in the caller's thread, the first crash a request handler hit.
 
@@ -305,6 +332,23 @@ class MockServer(MockHandle):
     def clear_faults(self) -> None:
         """Disarm every fault, the scenario's included (they come back on `reset()`)."""
         self._call(self.state.faults.clear)
+
+    # ----------------------------------------------------------------- stubs
+
+    def _add_stub(self, spec: dict[str, Any], parsed: StubSpec) -> str:
+        return self._call(lambda: self.state.stubs.add(parsed)).id
+
+    def remove_stub(self, stub_id: str) -> None:
+        """Remove one stub by id; KeyError if there is none."""
+        if not self._call(lambda: self.state.stubs.remove(stub_id)):
+            raise KeyError(f"no stub {stub_id!r} (stubs: {self.state.stubs.ids()})")
+
+    def clear_stubs(self) -> None:
+        self._call(self.state.stubs.clear)
+
+    @property
+    def stubs(self) -> list[dict[str, Any]]:
+        return self._call(lambda: [stub.to_json() for stub in self.state.stubs.list()])
 
     def snapshot(self) -> str:
         return self._call(self.state.snapshot)

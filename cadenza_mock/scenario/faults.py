@@ -22,6 +22,7 @@ from typing import Any
 import yaml
 
 from cadenza_mock.contract import errors as e
+from cadenza_mock.contract.bounds import METHODS as METHODS
 from cadenza_mock.contract.errors import ScenarioError, ScenarioIssue
 from cadenza_mock.contract.model import User
 from cadenza_mock.scenario.fault_actions import (
@@ -53,7 +54,7 @@ FAULT_KEYS = ("id", "match", TERMINAL_ACTIONS[0], "delay", *TERMINAL_ACTIONS[1:]
 FAULT_KEYS += ("times", "after", "probability")
 MATCH_KEYS = ("method", "path", "query", "user", "token", "header")
 DELAY_KEYS = ("min", "max")
-METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
+
 _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _HEADER_RE = HEADER_RE
 

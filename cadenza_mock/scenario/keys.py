@@ -156,9 +156,11 @@ TOP: tuple[ScenarioKey, ...] = (
     ScenarioKey(
         "now",
         "freezes the mock's clock; generated timestamps fall in the year before it. Without "
-        "it they fall in the year before 2026-01-01T00:00:00Z, so data never depends on the "
-        "day you run",
-        _TIME,
+        "it (or `null`, which also unfreezes a scenario it `extends`) the clock runs in real "
+        "time and generated timestamps fall in the year before 2026-01-01T00:00:00Z, so data "
+        "never depends on the day you run. Issued tokens follow the wall clock either way "
+        "(see [Time](time.md))",
+        _TIME + ", or `null`",
         "none",
         read=_time_or_null,
         attr="now",

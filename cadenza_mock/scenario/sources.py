@@ -155,6 +155,7 @@ def _resolve(
         path = Path(text).expanduser()
     except RuntimeError:  # `~nobody/...`: no such home
         path = Path(text)
+    missing = "no such scenario file"
     if not path.is_absolute():
         base = relative_to
         if base is None and confined is not None:
@@ -163,11 +164,16 @@ def _resolve(
             base = confined.roots[0]
         if base is not None:
             path = base / path
+        else:  # a local load (mock.load(), --scenario): which base a reader must know
+            missing += (
+                f" (relative to the working directory {Path.cwd()}; a cadenza_scenario "
+                "marker's path is relative to its test file)"
+            )
     if confined is not None and not confined.admits(path):
         raise _refused()
     if not _is_file(path):
         raise _folder_given(path, str(path)) or ScenarioError(
-            [ScenarioIssue(str(path), 0, 0, "no such scenario file")]
+            [ScenarioIssue(str(path), 0, 0, missing)]
         )
     return path, str(path)
 

@@ -17,6 +17,8 @@ from typing import Any
 from cadenza_mock.contract import wire
 from cadenza_mock.contract.errors import CATALOGUE, ErrorKind
 from cadenza_mock.contract.model import PROFILE_NAMES, PROFILES
+from cadenza_mock.contract.operation_rows_documented import NOT_EMULATED_TAG
+from cadenza_mock.contract.operation_type import Answer
 from cadenza_mock.contract.operations import OPERATIONS, Operation
 from cadenza_mock.engine.hints import HINT_HEADER, MAX_HINT_HEADER
 from cadenza_mock.engine.namespaces import DEFAULT_NAMESPACE, NAME_PATTERN
@@ -93,11 +95,8 @@ def _success(data: Mapping[str, Any], **extra: Any) -> dict[str, Any]:
 # ------------------------------------------------------------------------------ paths
 
 
-def _operation(profile: str, op: Operation) -> dict[str, Any]:
-    """One operation of the document, assembled from its row: the answer's shape,
-    parameters, links, a body, the errors it can answer."""
-    answer = op.answer_in(profile)
-    summary = op.summary + answer.summary_extra
+def _ok_response(op: Operation, answer: Answer, summary: str) -> dict[str, Any]:
+    """The 200 of an operation: the envelope around its data, or a body of its own."""
     content = answer.content  # an answer that is not JSON (the dashboard, a stream)
     if content is None:
         schema = answer.whole
@@ -105,11 +104,22 @@ def _operation(profile: str, op: Operation) -> dict[str, Any]:
             assert answer.data is not None, f"{op.operation_id}: no answer declared"
             schema = _success(answer.data, **answer.envelope_extra)
         content = {"application/json": {"schema": schema}}
-    responses: dict[str, Any] = {"200": {"description": summary, "content": dict(content)}}
+    response: dict[str, Any] = {"description": summary, "content": dict(content)}
     if answer.links is not None:
-        responses["200"]["links"] = dict(answer.links)
+        response["links"] = dict(answer.links)
     if answer.headers is not None:
-        responses["200"]["headers"] = dict(answer.headers)
+        response["headers"] = dict(answer.headers)
+    return response
+
+
+def _operation(profile: str, op: Operation) -> dict[str, Any]:
+    """One operation of the document, assembled from its row: the answer's shape,
+    parameters, links, a body, the errors it can answer."""
+    answer = op.answer_in(profile)
+    summary = op.summary + answer.summary_extra
+    responses: dict[str, Any] = {}
+    if op.emulated:  # one Cadenza documents but the mock does not emulate answers 501
+        responses["200"] = _ok_response(op, answer, summary)
     for status, errnos in _by_status(op.answers).items():
         responses[str(status)] = _error_response(profile, status, errnos)
     if op.tag != "admin":  # near-miss hints: never on the admin API
@@ -180,6 +190,11 @@ def _build(profile: str) -> dict[str, Any]:
             },
             {"name": "auth", "description": "Supabase-style sessions"},
             {"name": "meta", "description": "this document"},
+            {
+                "name": NOT_EMULATED_TAG,
+                "description": "operations Cadenza documents that the mock does not emulate "
+                "yet: they answer 501, unless a test stubs them (/__admin/stubs)",
+            },
             {
                 "name": "admin",
                 "description": "cadenza-mock's own control API (not part of Cadenza). "

@@ -26,6 +26,7 @@ from cadenza_mock.scenario.faults import (
     malformed_spec,
     rate_limit_spec,
 )
+from cadenza_mock.testing.comforts import HandleComforts
 from cadenza_mock.testing.fault_checks import armed_by
 
 # Re-exported: these names were importable from here before the split.
@@ -42,9 +43,10 @@ from cadenza_mock.testing.scenario_cache import ScenarioCache as ScenarioCache
 from cadenza_mock.testing.scenario_cache import SourceLike as SourceLike
 from cadenza_mock.testing.scenario_cache import describe_source as describe_source
 from cadenza_mock.testing.scenario_cache import source_key as source_key
+from cadenza_mock.testing.stubs import StubsHandle
 
 
-class MockHandle(ABC):
+class MockHandle(HandleComforts, StubsHandle, ABC):
     """The fixture API: url, token, auth_headers, users, load/reset/use, journal asserts."""
 
     _current_key: Hashable | None = None
@@ -313,14 +315,17 @@ class MockHandle(ABC):
         method: str | None = None,
         query: QueryLike | None = None,
         json: Any = None,
+        wait: bool | float = False,
     ) -> list[JournalEntry]:
         """Journal entries matching every filter given, oldest first; all without filters.
 
         `path` is exact or a glob (`/api/v3/credential/*`) as in a fault's `match.path`,
         `query` a subset of the query parameters, `json` a subset of the JSON body
-        (dicts at any depth match as subsets, other values must be equal).
+        (dicts at any depth match as subsets, other values must be equal). `wait=True`
+        (or seconds) first waits for the requests still in flight, as `wait_idle()`.
         """
         wanted = CallFilter("calls", path, method=method, query=query, json=json)
+        self._wait_for_journal("calls", wait)
         return [entry for entry in self.requests if wanted.matches(entry)]
 
     @property
@@ -342,14 +347,17 @@ class MockHandle(ABC):
         query: QueryLike | None = None,
         json: Any = None,
         times: int | None = None,
+        wait: bool | float = False,
     ) -> list[JournalEntry]:
         """Assert a matching request was made (exactly `times` times, if given); return the
-        matching calls. Filters as in `calls()`; the failure lists what was requested."""
+        matching calls. Filters and `wait` as in `calls()`; the failure lists what was
+        requested."""
         if times is not None and (isinstance(times, bool) or not isinstance(times, int)):
             raise TypeError(f"times must be an int or None, got {times!r}")
         if times is not None and times < 0:
             raise ValueError(f"times must be 0 or more, got {times!r}")
         wanted = CallFilter("assert_called", path, method=method, query=query, json=json)
+        self._wait_for_journal("assert_called", wait)
         entries = self.requests
         found = [entry for entry in entries if wanted.matches(entry)]
         what = wanted.describe()
@@ -361,6 +369,7 @@ class MockHandle(ABC):
         if times is not None and len(found) != times:
             raise AssertionError(
                 f"{what} was requested {len(found)} time(s), expected {times}; "
+                f"{self._journal_cap_note(entries, times)}"
                 f"requests: {summarize(entries, bodies=bodies)}"
             )
         return found
@@ -372,9 +381,10 @@ class MockHandle(ABC):
         method: str | None = None,
         query: QueryLike | None = None,
         json: Any = None,
+        wait: bool | float = False,
     ) -> None:
-        """Assert no request matched (filters as in `calls()`)."""
-        self.assert_called(path, method=method, query=query, json=json, times=0)
+        """Assert no request matched (filters and `wait` as in `calls()`)."""
+        self.assert_called(path, method=method, query=query, json=json, times=0, wait=wait)
 
     def unknown_requests(self) -> list[JournalEntry]:
         """Requests the real API would not understand: an unknown route or method (404/405

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import json
+import ssl
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -17,7 +19,8 @@ from pathlib import Path
 from typing import Any, Self
 
 from cadenza_mock.contract.model import User
-from cadenza_mock.engine.journal import Headers, JournalEntry
+from cadenza_mock.engine.journal import MAX_IDLE_WAIT, Headers, JournalEntry
+from cadenza_mock.engine.stubs import StubSpec
 from cadenza_mock.scenario import Scenario, is_bundled_name
 from cadenza_mock.scenario.faults import parse_fault_dict
 from cadenza_mock.testing.handle import (
@@ -87,6 +90,7 @@ class RemoteMock(MockHandle):
         admin_token: str | None = None,
         timeout: float = DEFAULT_TIMEOUT,
         scenario_cache: ScenarioCache | None = None,
+        ca_file: str | Path | None = None,
     ) -> None:
         parsed = urllib.parse.urlsplit(url)
         if parsed.scheme not in ("http", "https") or not parsed.netloc:
@@ -97,6 +101,10 @@ class RemoteMock(MockHandle):
         self.scenarios = scenario_cache or ScenarioCache()
         self._summary: dict[str, Any] | None = None
         self._scenario: Scenario | None = None
+        self._journal_size: int | None = None
+        # An https:// server's CA bundle (None: the system's trust store, SSL_CERT_FILE).
+        self._ca_file = Path(ca_file) if ca_file is not None else None
+        self._context: ssl.SSLContext | None = None
         # The namespace this object steers (open_namespace); None: the server's own state.
         self.namespace: str | None = None
 
@@ -110,6 +118,7 @@ class RemoteMock(MockHandle):
         body: bytes | None = None,
         content_type: str | None = None,
         query: Mapping[str, str] | None = None,
+        wait: float = 0.0,
     ) -> Any:
         where = f"namespaces/{self.namespace}/{path}" if self.namespace and path else path
         url = f"{self._url}/__admin/{where}"
@@ -122,7 +131,9 @@ class RemoteMock(MockHandle):
             headers["X-Admin-Token"] = self.admin_token
         request = urllib.request.Request(url, data=body, method=method, headers=headers)
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+            with urllib.request.urlopen(
+                request, timeout=self.timeout + wait, context=self.ssl_context
+            ) as response:
                 payload = json.loads(response.read() or b"null")
         except urllib.error.HTTPError as exc:
             advice = _token_advice(exc.code, self.admin_token is not None)
@@ -133,12 +144,34 @@ class RemoteMock(MockHandle):
             ) from None
         except (urllib.error.URLError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
+            if isinstance(reason, ssl.SSLError):
+                raise RemoteError(
+                    f"cadenza-mock at {self._url}: TLS failed ({reason}); give the CA bundle "
+                    "that verifies it (the server's --tls-ca-file) to --cadenza-ca-file or "
+                    "CADENZA_CA_FILE (RemoteMock(ca_file=...))"
+                ) from None
             raise RemoteError(
                 f"cannot reach cadenza-mock at {self._url} ({reason}); is it running?"
             ) from None
         if isinstance(payload, Mapping) and "data" in payload:
             return payload["data"]
         return payload
+
+    @property
+    def ca_bundle(self) -> Path | None:
+        """The CA bundle given for an https:// server (`--cadenza-ca-file`), else None."""
+        return self._ca_file if self._url.startswith("https://") else None
+
+    @property
+    def ssl_context(self) -> ssl.SSLContext | None:
+        """A client context trusting `ca_bundle` (the system's store without one); None
+        over plain HTTP."""
+        if not self._url.startswith("https://"):
+            return None
+        if self._context is None:
+            cafile = str(self._ca_file) if self._ca_file is not None else None
+            self._context = ssl.create_default_context(cafile=cafile)
+        return self._context
 
     # ----------------------------------------------------------------- lifecycle
 
@@ -225,6 +258,34 @@ class RemoteMock(MockHandle):
     def clear_requests(self) -> None:
         self._admin("DELETE", "requests")
 
+    def _in_flight_after(self, timeout: float) -> int:
+        # The server waits at most MAX_IDLE_WAIT per call: longer waits take several.
+        loop_end = time.monotonic() + timeout
+        while True:
+            left = max(0.0, min(loop_end - time.monotonic(), MAX_IDLE_WAIT))
+            answer = self._admin(
+                "GET", "requests/idle", query={"timeout": f"{left:.3f}"}, wait=left
+            )
+            if answer["idle"] or time.monotonic() >= loop_end:
+                return int(answer["inFlight"])
+
+    def _set_clock(self, at_ms: int | None, frozen: bool | None) -> int:
+        wanted: dict[str, Any] = {}
+        if at_ms is not None:
+            wanted["now"] = at_ms
+        if frozen is not None:
+            wanted["frozen"] = frozen
+        body = json.dumps(wanted).encode()
+        return int(self._admin("POST", "clock", body=body, content_type="application/json")["now"])
+
+    @property
+    def journal_size(self) -> int | None:
+        """The server's `--journal-size` (asked once: it does not change while it runs)."""
+        if self._journal_size is None:
+            answer = self._admin("GET", "requests/idle", query={"timeout": "0"})
+            self._journal_size = int(answer["journalSize"])
+        return self._journal_size
+
     def add_fault(self, spec: Mapping[str, Any]) -> str:
         parse_fault_dict(spec, "add_fault")  # same located errors as in-process, nothing sent
         body = json.dumps(dict(spec)).encode()
@@ -235,6 +296,20 @@ class RemoteMock(MockHandle):
 
     def clear_faults(self) -> None:
         self._admin("DELETE", "faults")
+
+    def _add_stub(self, spec: dict[str, Any], parsed: StubSpec) -> str:
+        body = json.dumps(spec).encode()
+        return str(self._admin("POST", "stubs", body=body, content_type="application/json")["id"])
+
+    def remove_stub(self, stub_id: str) -> None:
+        self._admin("DELETE", f"stubs/{urllib.parse.quote(stub_id, safe='')}")
+
+    def clear_stubs(self) -> None:
+        self._admin("DELETE", "stubs")
+
+    @property
+    def stubs(self) -> list[dict[str, Any]]:
+        return list(self._admin("GET", "stubs"))
 
     def snapshot(self) -> str:
         return str(self._admin("POST", "snapshots")["id"])

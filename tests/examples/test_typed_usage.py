@@ -194,14 +194,29 @@ def test_token_expiry_without_sleeping(cadenza_mock: MockHandle) -> None:
 
 
 def test_revoke_and_inspect(cadenza_mock: MockHandle) -> None:
-    credential_id = "660e8400-e29b-41d4-a716-446655440000"  # in the default scenario
+    created: dict[str, Any] = requests.post(
+        cadenza_mock.url + BASE + "/credential/create",
+        headers=cadenza_mock.auth_headers,
+        json={"venue": "BYBIT", "apiKey": "bybitKEY1234567890", "apiSecret": "s3cret"},
+    ).json()["data"]
+    assert created["createdAt"] == cadenza_mock.now_ms
     requests.post(
         cadenza_mock.url + BASE + "/credential/revoke",
         headers=cadenza_mock.auth_headers,
-        json={"credentialId": credential_id},
+        json={"credentialId": created["credentialId"]},
     )
-    stored: dict[str, Any] = cadenza_mock.credential(credential_id)
+    stored: dict[str, Any] = cadenza_mock.credential(created["credentialId"])
     assert stored["status"] == "REVOKED" and stored["revokedAt"] == cadenza_mock.now_ms
+
+
+def test_a_retry_after_a_timeout(cadenza_mock: MockHandle) -> None:
+    url = cadenza_mock.url + BASE + "/credential/list"
+    cadenza_mock.delay_next(3, path=BASE + "/credential/list")
+    with pytest.raises(requests.Timeout):
+        requests.get(url, headers=cadenza_mock.auth_headers, timeout=0.1)
+    assert requests.get(url, headers=cadenza_mock.auth_headers).status_code == 200
+    calls: list[JournalEntry] = cadenza_mock.calls(BASE + "/credential/list", wait=True)
+    assert [call.status for call in calls] == [0, 200]
 
 
 def test_the_client_retries_a_503(cadenza_mock: MockHandle) -> None:

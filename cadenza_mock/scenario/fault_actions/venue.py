@@ -4,21 +4,28 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cache
 from typing import Any, ClassVar
 
 import yaml
 
 from cadenza_mock.contract.model import VENUE_OUTCOMES
-from cadenza_mock.contract.operations import OPERATIONS
 from cadenza_mock.scenario.fault_actions.base import HTTP, RPC, Call, FaultAction
 from cadenza_mock.scenario.nodes import Problems, enum
 
 # The calls that reach the venue behind Cadenza (REST and their RPC twins): where a
 # `venue:` fault without a path acts.
-# The calls that reach the venue behind Cadenza, from the rows' `venue` flag: where a
-# `venue:` fault without a path acts, over REST and through the rows' RPC twins.
-VENUE_PATHS = frozenset(op.path for op in OPERATIONS if op.venue)
-VENUE_METHODS = frozenset(op.rpc for op in OPERATIONS if op.venue and op.rpc)
+
+
+@cache
+def venue_calls() -> frozenset[str]:
+    """The calls that reach the venue behind Cadenza, from the rows' `venue` flag: where a
+    `venue:` fault without a path acts, their paths and their RPC twins' method names.
+    Read at first use: the admin rows import the engine, which imports this layer."""
+    from cadenza_mock.contract.operations import OPERATIONS
+
+    paths = {op.path for op in OPERATIONS if op.venue}
+    return frozenset(paths | {op.rpc for op in OPERATIONS if op.venue and op.rpc})
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +66,7 @@ class VenueOutcome(FaultAction, key="venue"):
         if transport not in self.transports:
             return False
         # Without a path, only calls that reach the venue use it up.
-        return path_given or path in VENUE_PATHS or path in VENUE_METHODS
+        return path_given or path in venue_calls()
 
     def perform(self, call: Call, retry_seconds: float) -> None:
         call.venue(self.outcome)

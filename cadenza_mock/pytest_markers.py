@@ -1,4 +1,4 @@
-"""The cadenza_mock fixture's per-test options beyond strict and tls: the check that the
+"""The pytest plugin's per-test options beyond strict and tls: the check that the
 faults a test armed fired (`unfired_faults`), and a test served in another wire profile
 (`profile`). Imported by the plugin when a test uses them, so a run that does not pays
 nothing for them.
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from cadenza_mock.pytest_plugin import OPTIONS_MARKER, _cache, settings_of
+from cadenza_mock.pytest_plugin import OPTIONS_MARKER, _cache, _journal_limit, settings_of
 from cadenza_mock.testing.handle import MockHandle, ScenarioCache, SourceLike
 
 
@@ -88,7 +88,11 @@ def profiled(
         from cadenza_mock.run.server import MockServer
 
         server = MockServer(
-            source, profile=profile, scenario_cache=profile_cache(request.config, profile), tls=tls
+            source,
+            profile=profile,
+            scenario_cache=profile_cache(request.config, profile),
+            tls=tls,
+            journal_limit=_journal_limit(settings),
         )
         server.start()
         request.config.add_cleanup(server.stop)

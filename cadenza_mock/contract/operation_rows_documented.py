@@ -1,0 +1,100 @@
+"""The operations Cadenza documents that the mock does not emulate yet, one line each.
+
+Each line is that operation's one declaration (method, path, the platform's operationId
+and summary): it is routed (a wrong method is the usual 405), listed in the OpenAPI
+document with its 501, known to strict mode and the near-miss hints (no hints: its
+vocabulary is not declared), and answers NOT_EMULATED (501) in the envelope, naming the
+operation, unless a test stubs it (`mock.stub(...)`, `POST /__admin/stubs`).
+
+Emulating one: take its line out of this table and write its full row in
+`operation_rows_api.py` (docs/contributing/add-endpoint.md); the suite checks that every
+operation of the platform's document is in exactly one of the two.
+"""
+
+from __future__ import annotations
+
+from cadenza_mock.contract.operation_type import API_PREFIX, Operation
+
+# The one handler every line here routes to (http/stubs_api.py).
+NOT_EMULATED_HANDLER = "stubs_api.not_emulated"
+NOT_EMULATED_TAG = "not emulated"
+
+
+def _documented(method: str, path: str, operation_id: str, summary: str) -> Operation:
+    return Operation(
+        method,
+        f"{API_PREFIX}/{path}",
+        NOT_EMULATED_HANDLER,
+        operation_id,
+        summary,
+        NOT_EMULATED_TAG,
+        emulated=False,
+    )
+
+
+D = _documented
+DOCUMENTED_OPERATIONS: tuple[Operation, ...] = (
+    D("POST", "tradeOrder/submit", "submitTradeOrder", "Submit trade order"),
+    D("POST", "tradeOrder/cancel", "cancelTradeOrder", "Cancel trade order"),
+    D("GET", "tradeOrder/list", "listTradeOrders", "List trade orders"),
+    D(
+        "GET",
+        "tradingAccount/portfolio/list",
+        "listTradingAccountPortfolios",
+        "List trading account portfolios",
+    ),
+    D(
+        "POST",
+        "market/subscription/orderBook/subscribe",
+        "subscribeMarketOrderBook",
+        "Subscribe to order book updates",
+    ),
+    D(
+        "POST",
+        "market/subscription/orderBook/unsubscribe",
+        "unsubscribeMarketOrderBook",
+        "Unsubscribe from order book updates",
+    ),
+    D(
+        "GET",
+        "market/subscription/orderBook/list",
+        "listMarketOrderBookSubscriptions",
+        "List order book subscriptions",
+    ),
+    D("GET", "market/venue/list", "listMarketVenues", "List market venues"),
+    D("POST", "market/instrument/sync", "syncMarketInstruments", "Sync market instruments"),
+    D("DELETE", "market/instrument/delete", "deleteMarketInstrument", "Delete market instrument"),
+    D("POST", "market/instrument/enable", "enableMarketInstrument", "Enable market instrument"),
+    D("POST", "market/instrument/disable", "disableMarketInstrument", "Disable market instrument"),
+    D("GET", "market/instrument/list", "listMarketInstruments", "List market instruments"),
+    D("POST", "market/security/sync", "syncMarketSecurities", "Sync market securities"),
+    D("DELETE", "market/security/delete", "deleteMarketSecurity", "Delete market security"),
+    D("GET", "market/security/list", "listMarketSecurities", "List market securities"),
+    D("GET", "market/orderBook/get", "getMarketOrderBook", "Get market order book"),
+    D("GET", "market/orderBook/list", "listMarketOrderBooks", "List market order books"),
+    D("GET", "market/ticker/get", "getMarketTicker", "Get market ticker"),
+    D("GET", "market/ticker/list", "listMarketTickers", "List market tickers"),
+    D("GET", "market/kline/get", "getMarketKline", "Get market kline"),
+    D("POST", "quote/rfq", "quoteRfq", "Request for Quote"),
+    D("POST", "fermata/dealer/create", "fermataCreateDealer", "Create dealer"),
+    D("GET", "fermata/dealer/get", "fermataGetDealer", "Get dealer"),
+    D("GET", "fermata/dealer/list", "fermataListDealers", "List dealers"),
+    D("POST", "fermata/dealer/pause", "fermataPauseDealer", "Pause dealer"),
+    D("POST", "fermata/dealer/resume", "fermataResumeDealer", "Resume dealer"),
+    D("POST", "fermata/dealer/archive", "fermataArchiveDealer", "Archive dealer"),
+    D("POST", "fermata/dealer/link", "fermataLinkDealer", "Link exchange account to dealer"),
+    D(
+        "POST",
+        "fermata/dealer/unlink",
+        "fermataUnlinkDealer",
+        "Unlink exchange account from dealer",
+    ),
+    D("POST", "fermata/wallet/create", "fermataCreateWallet", "Create wallet"),
+    D("GET", "fermata/wallet/get", "fermataGetWallet", "Get wallet"),
+    D("GET", "fermata/wallet/list", "fermataListWallets", "List wallets"),
+    D("POST", "fermata/wallet/transfer", "fermataTransferWallet", "Transfer between wallets"),
+    D("POST", "fermata/wallet/freeze", "fermataFreezeWallet", "Freeze wallet"),
+    D("POST", "fermata/wallet/unfreeze", "fermataUnfreezeWallet", "Unfreeze wallet"),
+    D("POST", "fermata/wallet/close", "fermataCloseWallet", "Close wallet"),
+)
+del D

@@ -1,0 +1,387 @@
+"""The remembered-list fast path: a repeated list call answered below aiohttp's request
+machinery, from bytes the store already holds.
+
+The hot request of load tests and polling clients is a repeated, body-less
+`GET /api/v3/credential/list` (of the server's own state or of a namespace: its base URL,
+its header, its tokens) whose answer the store remembers (same Authorization, same
+query), on an idle keep-alive connection, with no fault armed. Anything else (another path
+or method, a header that changes how the request is read, a body, pipelining, a partial
+chunk, an uncached answer) goes through aiohttp as before; the answer is the same bytes
+either way, journaled, logged and reported to the response observer alike.
+
+It reads and writes a dozen private attributes of aiohttp's `RequestHandler`. `fence()`
+checks, when a server starts, that this aiohttp has them and still uses them the way the
+fast path assumes; where not, the server logs one line and serves everything through
+aiohttp. docs/contributing/fast-path.md tells the whole story.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from collections.abc import Callable, Sized
+from typing import Any, NamedTuple
+
+import aiohttp
+from aiohttp import abc, helpers, web
+from aiohttp import http as aiohttp_http
+from aiohttp.web_protocol import RequestHandler
+
+from cadenza_mock.engine.auth import bearer_token
+from cadenza_mock.engine.journal import kept_answer, redact_query_string
+from cadenza_mock.engine.namespaces import DEFAULT_NAMESPACE, NAME_PATTERN, Namespace
+from cadenza_mock.engine.state import MockState
+from cadenza_mock.http.access_log import add_line
+from cadenza_mock.http.guard import BrowserGuard
+from cadenza_mock.http.keys import GUARD, HINTS, NAMESPACES, STATE, STOPPING, URL_NAMESPACE_PREFIX
+from cadenza_mock.http.middleware import JSON, remembered_hints
+from cadenza_mock.http.observer import ATTACHED, ObservedResponse, ResponseObserver
+
+_LIST_PATH = "/api/v3/credential/list"
+_LIST_PATH_BYTES = _LIST_PATH.encode()
+_NS_PREFIX = URL_NAMESPACE_PREFIX.encode()
+# The first bytes of a request the fast path may answer (a cheap first look).
+PREFIXES = (b"GET " + _LIST_PATH_BYTES, b"GET " + _NS_PREFIX)
+_NAMESPACE_HEADER = b"x-cadenza-mock-namespace"
+# Headers after which the request is not a plain body-less GET: aiohttp reads those.
+# A web page's request (Origin, Sec-Fetch-Site): the guard's to judge (http/guard.py).
+_NOT_PLAIN = frozenset(
+    (
+        b"content-length",
+        b"transfer-encoding",
+        b"expect",
+        b"upgrade",
+        b"origin",
+        b"sec-fetch-site",
+    )
+)
+# Headers aiohttp refuses to see twice (RFC 9110 singletons): a duplicate is its to refuse.
+_SINGLETONS = frozenset(
+    (
+        b"content-location",
+        b"content-range",
+        b"content-type",
+        b"etag",
+        b"host",
+        b"max-forwards",
+        b"server",
+        b"user-agent",
+    )
+)
+# What the fast path answers is a strict subset of what aiohttp accepts: a header name of
+# token characters (RFC 9110), a target of plain URL characters (no percent escapes), and
+# far fewer header lines than aiohttp's limit of 128.
+_TOKEN = re.compile(rb"[0-9A-Za-z!#$&'*+\-.^_`|~]+")
+_PLAIN_TARGET = re.compile(rb"[0-9A-Za-z\-._~!$&'()*+,;=:@/?]+")
+_MAX_HEADER_LINES = 64
+_KNOWN_LIMIT = 256
+# `Connection: keep-alive` (what requests sends) is HTTP/1.1's default; any other value
+# (close, upgrade) is aiohttp's to act on.
+_ODD_BYTES = re.compile(rb"[^\t\x20-\x7e]")  # control bytes, non-ASCII: aiohttp's to judge
+_MAX_PLAIN = 8000  # bytes; aiohttp's own limits (8190 per line, 128 headers) never bind
+_UNSEEN: Any = object()  # request bytes never judged yet
+
+
+def ends_plain(data: bytes) -> bool:
+    """Whether a chunk leaves aiohttp's parser between requests: it ends a request's
+    headers, and no request in it has a body or switches protocols."""
+    if not data.endswith(b"\r\n\r\n"):
+        return False
+    lowered = data.lower()
+    return not any(
+        word in lowered for word in (b"content-length", b"transfer-encoding", b"upgrade")
+    )
+
+
+class PlainCall(NamedTuple):
+    """A whole request that is a plain body-less list call the fast path may answer."""
+
+    authorization: str | None
+    query_string: str
+    raw_headers: tuple[tuple[bytes, bytes], ...]
+    url_namespace: str | None  # `/__ns/<name>/...`
+    header_namespace: str | None  # X-Cadenza-Mock-Namespace
+
+
+def plain_list_call(data: bytes, guard: BrowserGuard) -> PlainCall | None:
+    """The list call `data` holds; None for anything aiohttp must judge."""
+    lines = data[:-4].split(b"\r\n")
+    parts = lines[0].split(b" ")
+    if (
+        len(parts) != 3
+        or parts[2] != b"HTTP/1.1"
+        or not _PLAIN_TARGET.fullmatch(parts[1])
+        or len(lines) > _MAX_HEADER_LINES
+    ):
+        return None
+    path, _, query = parts[1].partition(b"?")
+    url_namespace = None
+    if path != _LIST_PATH_BYTES:
+        # `/__ns/<name>/api/v3/...` as the runner's request factory reads it.
+        name, slash, rest = path[len(_NS_PREFIX) :].partition(b"/")
+        if (
+            not path.startswith(_NS_PREFIX)
+            or not slash
+            or b"/" + rest != _LIST_PATH_BYTES
+            or not NAME_PATTERN.fullmatch(name.decode())
+        ):
+            return None
+        url_namespace = name.decode()
+    raw_headers = []
+    authorization = header_namespace = None
+    seen: set[bytes] = set()
+    for line in lines[1:]:
+        name, colon, value = line.partition(b":")
+        if not colon or not _TOKEN.fullmatch(name) or _ODD_BYTES.search(line):
+            return None
+        lowered = name.lower()
+        if lowered in _NOT_PLAIN or (lowered in seen and lowered in _SINGLETONS):
+            return None
+        if lowered in seen and lowered in (b"authorization", _NAMESPACE_HEADER):
+            return None
+        seen.add(lowered)
+        value = value.strip(b" \t")
+        if lowered == b"connection" and value.lower() != b"keep-alive":
+            return None
+        if lowered == b"host" and not guard.host_allowed(value.decode()):
+            return None  # the guard's 403 comes from the ordinary path
+        if lowered == b"authorization":
+            authorization = value.decode()
+        elif lowered == _NAMESPACE_HEADER:
+            header_namespace = value.decode().strip() or None  # "" names none
+        raw_headers.append((name, value))
+    return PlainCall(
+        authorization, query.decode(), tuple(raw_headers), url_namespace, header_namespace
+    )
+
+
+# ----------------------------------------------------------------------------- the fence
+
+# What the fast path reads or writes of a connection beyond aiohttp's public API. Each is
+# a slot (or method) of `RequestHandler` or its `BaseProtocol` in the releases that have it.
+_HANDLER_NEEDS = (
+    "_waiter",  # pending while the connection waits for its next request
+    "_messages",  # parsed requests waiting for the handler
+    "_paused",  # the client reads slowly
+    "transport",
+    "_request_count",
+    "_manager",  # the web.Server (requests_count)
+    "_keepalive_timeout",
+    "_next_keepalive_close_time",  # the keep-alive clock restarted after an answer
+    "_keepalive_handle",
+    "_process_keepalive",
+    "_loop",
+    "access_logger",
+)
+# aiohttp's own code must still use those names as the fast path assumes: it waits on
+# `_waiter` and counts requests in `data_received`, and runs the keep-alive clock from
+# `_next_keepalive_close_time` and `_keepalive_handle`.
+_USED_BY = {
+    "start": ("_waiter", "_messages", "_next_keepalive_close_time", "_keepalive_handle"),
+    "data_received": ("_request_count", "_messages", "_waiter"),
+    "_process_keepalive": ("_next_keepalive_close_time", "_keepalive_handle"),
+}
+# The values a fresh connection holds (None: any).
+_FRESH: tuple[tuple[str, Callable[[Any], bool]], ...] = (
+    ("_waiter", lambda v: v is None or isinstance(v, asyncio.Future)),
+    ("_messages", lambda v: isinstance(v, Sized)),
+    ("_paused", lambda v: isinstance(v, bool)),
+    ("_request_count", lambda v: type(v) is int),
+    ("_keepalive_timeout", lambda v: isinstance(v, int | float)),
+    ("_next_keepalive_close_time", lambda v: isinstance(v, int | float)),
+    ("_keepalive_handle", lambda v: v is None),
+    ("_process_keepalive", callable),
+    ("_loop", lambda v: isinstance(v, asyncio.AbstractEventLoop)),
+)
+
+
+def fence(server: web.Server, handler: type[RequestHandler] = RequestHandler) -> str | None:
+    """Why this aiohttp cannot carry the fast path (what it lacks, or uses otherwise);
+    None if it can. `server`: the aiohttp server whose connections would carry it."""
+    version = getattr(aiohttp, "__version__", "?")
+    missing = [name for name in _HANDLER_NEEDS if not hasattr(handler, name)]
+    if missing:
+        return f"aiohttp {version}'s RequestHandler has no {', '.join(missing)}"
+    for method, names in _USED_BY.items():
+        code = getattr(getattr(handler, method, None), "__code__", None)
+        unused = [n for n in names if code is None or n not in code.co_names]
+        if unused:
+            return f"aiohttp {version}'s RequestHandler.{method} does not use {', '.join(unused)}"
+    if not callable(getattr(helpers, "rfc822_formatted_time", None)):
+        return f"aiohttp {version} has no helpers.rfc822_formatted_time"
+    if not isinstance(getattr(aiohttp_http, "SERVER_SOFTWARE", None), str):
+        return f"aiohttp {version} has no http.SERVER_SOFTWARE"
+    if not isinstance(getattr(abc.AbstractAccessLogger, "enabled", None), property):
+        return f"aiohttp {version}'s AbstractAccessLogger has no enabled"
+    if type(getattr(server, "requests_count", None)) is not int:
+        return f"aiohttp {version}'s web.Server has no requests_count"
+    try:
+        fresh = handler(server, loop=asyncio.get_running_loop())
+    except Exception as exc:  # a constructor that changed its signature
+        return f"aiohttp {version}'s RequestHandler cannot be probed ({type(exc).__name__})"
+    wrong = [name for name, fits in _FRESH if not fits(getattr(fresh, name, None))]
+    if wrong:
+        return f"aiohttp {version}'s RequestHandler holds other kinds of {', '.join(wrong)}"
+    return None
+
+
+# ------------------------------------------------------------------------- the answers
+
+
+class FastPath:
+    """The fast path of one server: its verdicts on request bytes, its count, and the
+    observer it reports to (the one `make_app` attached, if any)."""
+
+    def __init__(self, app: web.Application, observer: ResponseObserver | None) -> None:
+        self._default: MockState = app[STATE]
+        self._spaces = app.get(NAMESPACES)
+        self._guard = app[GUARD]
+        self._hints = app[HINTS]
+        self._stopping = app[STOPPING]
+        self._observer = observer
+        self._date = helpers.rfc822_formatted_time
+        self._software = aiohttp_http.SERVER_SOFTWARE
+        self.answers = 0  # list calls answered from remembered bytes (tests read it)
+        # Request bytes -> the verdict on them (bounded: _KNOWN_LIMIT).
+        self._known: dict[bytes, PlainCall | None] = {}
+
+    @staticmethod
+    def for_app(app: web.Application) -> FastPath | None:
+        """The app's fast path; None when a response hook other than the observer's is
+        installed (only aiohttp's path runs hooks)."""
+        attached = app.get(ATTACHED)
+        hooks = list(app.on_response_prepare)
+        if attached is not None and hooks == [attached.hook]:
+            return FastPath(app, attached.observer)
+        return None if hooks else FastPath(app, None)
+
+    def _state_of(self, call: PlainCall) -> tuple[MockState, Namespace | None] | None:
+        """The state the call is for, as the middleware resolves it (and its namespace);
+        None where the ordinary path must answer (a 400, a 404, an idle namespace)."""
+        spaces = self._spaces
+        name = call.url_namespace or call.header_namespace
+        if name is not None:
+            if call.header_namespace not in (None, name):
+                return None  # two names: the middleware's 400
+            if name == DEFAULT_NAMESPACE:
+                return self._default, None
+            space = spaces.named(name) if spaces is not None else None
+        elif spaces is None or not len(spaces):
+            return self._default, None
+        else:
+            token = bearer_token(call.authorization)
+            space = spaces.owner_of(token) if token is not None else None
+            if space is None:
+                return self._default, None
+        if spaces is None or not spaces.live(space):
+            return None
+        assert space is not None
+        return space.state, space
+
+    def answer(self, conn: RequestHandler, data: bytes) -> bool:
+        """Answer a plain repeated list call from the store's remembered bytes, journaled,
+        logged and observed as the ordinary path would; False (nothing done) otherwise."""
+        waiter = conn._waiter
+        transport = conn.transport
+        if (
+            waiter is None  # a request is in progress (or the connection is closing)
+            or waiter.done()
+            or conn._messages
+            or conn._paused  # the client reads slowly: aiohttp waits for the drain
+            or transport is None
+            or len(data) > _MAX_PLAIN
+            or data.find(b"\r\n\r\n") != len(data) - 4
+        ):
+            return False
+        # A polling client sends the same bytes each time: their verdict is remembered.
+        known = self._known
+        call = known.get(data, _UNSEEN)
+        if call is _UNSEEN:
+            call = plain_list_call(data, self._guard)
+            if len(known) >= _KNOWN_LIMIT:
+                known.clear()
+            known[data] = call
+        if call is None:
+            return False
+        authorization, query_string, raw_headers, url_namespace, header_namespace = call
+        spaces = self._spaces
+        if url_namespace is None and header_namespace is None and not spaces:
+            state, space = self._default, None  # what nearly every call is: one lookup less
+        else:
+            found = self._state_of(call)
+            if found is None:
+                return False
+            state, space = found
+        store = state.store
+        remembered = store.remembered_list(authorization or "", query_string)
+        if remembered is None or state.faults.armed or state.stubs.armed or self._stopping.is_set():
+            return False
+        if (
+            query_string
+            and self._hints
+            and remembered_hints(store.profile, _LIST_PATH, query_string) != ()
+        ):
+            return False  # never asked (the middleware computes them) or some to send
+        started = time.perf_counter()
+        user_id, body = remembered
+        if space is not None and spaces is not None:
+            spaces.touch(space)
+        conn._request_count += 1
+        manager = conn._manager
+        if manager is not None:
+            manager.requests_count += 1
+        date = self._date()
+        transport.writelines(
+            (
+                (
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                    f"Content-Length: {len(body)}\r\nDate: {date}\r\n"
+                    f"Server: {self._software}\r\n\r\n"
+                ).encode(),
+                body,
+            )
+        )
+        # As aiohttp's start() does after an answer: the keep-alive clock restarts.
+        close_time = conn._loop.time() + conn._keepalive_timeout
+        conn._next_keepalive_close_time = close_time
+        if conn._keepalive_handle is None:
+            conn._keepalive_handle = conn._loop.call_at(close_time, conn._process_keepalive)
+        self.answers += 1
+        elapsed = time.perf_counter() - started
+        if state.journal.limit:
+            state.journal.record(
+                (
+                    state.clock.now_ms(),
+                    "GET",
+                    _LIST_PATH,
+                    query_string,
+                    raw_headers,
+                    None,
+                    200,
+                    elapsed * 1000,
+                    user_id,
+                    None,
+                    (),
+                    kept_answer(body),
+                )
+            )
+        logger = conn.access_logger
+        if logger is not None and logger.enabled:
+            target = (
+                f"{_LIST_PATH}?{redact_query_string(query_string)}" if query_string else _LIST_PATH
+            )
+            whose = f" ns={state.namespace}" if state.namespace is not None else ""
+            add_line("GET", target, 200, elapsed, user_id, whose)
+        if self._observer is not None:
+            # The headers as aiohttp's `on_response_prepare` shows the ordinary answer's.
+            headers = (
+                ("Content-Type", JSON),
+                ("Content-Length", str(len(body))),
+                ("Date", date),
+                ("Server", self._software),
+            )
+            self._observer(
+                ObservedResponse("GET", _LIST_PATH, 200, body, JSON, store.profile, None, headers)
+            )
+        return True
