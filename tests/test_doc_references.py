@@ -33,7 +33,7 @@ def named_paths(text: str) -> set[str]:
 
 def test_every_file_the_docs_name_exists():
     paths = named_paths(_text())
-    assert "tests/test_readme.py" in paths  # read right
+    assert "tests/test_docs.py" in paths  # read right
     missing = sorted(
         path
         for path in paths
