@@ -13,7 +13,7 @@ from decimal import Decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cadenza_mock.contract import market_wire
+from cadenza_mock.contract import market_wire, query_params
 from cadenza_mock.contract.market_catalogue import (
     MARKET_VENUES,
     InstrumentSpec,
@@ -150,7 +150,7 @@ def test_a_market_sees_only_what_the_clock_shows() -> None:
 
 
 _SCRIPT = """
-from cadenza_mock.contract import market_wire
+from cadenza_mock.contract import market_wire, query_params
 from cadenza_mock.contract.market_catalogue import default_catalogue, generated
 from cadenza_mock.contract.wire import dumps
 from cadenza_mock.engine.clock import Clock
@@ -197,6 +197,10 @@ def test_reading_in_another_order_or_twice_changes_nothing() -> None:
     two.book(spec, 5)
     assert dumps(market_wire.kline(two.candles(spec, "5m", None, None, 24))) == forward
     assert forward == dumps(market_wire.kline(one.candles(spec, "5m", None, None, 24)))
+
+
+def test_the_model_knows_the_intervals_the_rows_declare() -> None:
+    assert KLINE_INTERVALS == query_params.KLINE_INTERVALS
 
 
 def test_generated_instruments_have_distinct_realistic_symbols() -> None:

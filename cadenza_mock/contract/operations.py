@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from cadenza_mock.contract.operation_rows_admin import ADMIN_OPERATIONS
 from cadenza_mock.contract.operation_rows_api import API_OPERATIONS
+from cadenza_mock.contract.operation_rows_market import MARKET_OPERATIONS
 from cadenza_mock.contract.operation_type import ADMIN_PREFIX as ADMIN_PREFIX
 from cadenza_mock.contract.operation_type import API_PREFIX as API_PREFIX
 from cadenza_mock.contract.operation_type import DASHBOARD_ASSETS as DASHBOARD_ASSETS
@@ -21,7 +22,7 @@ from cadenza_mock.contract.operation_type import SSE_EVENTS as SSE_EVENTS
 from cadenza_mock.contract.operation_type import Auth as Auth
 from cadenza_mock.contract.operation_type import Operation as Operation
 
-OPERATIONS: tuple[Operation, ...] = (*API_OPERATIONS, *ADMIN_OPERATIONS)
+OPERATIONS: tuple[Operation, ...] = (*API_OPERATIONS, *MARKET_OPERATIONS, *ADMIN_OPERATIONS)
 
 # Every other admin operation is also served under NAMESPACES_PATH/{namespace}: that
 # namespace's reset, scenario, journal and so on (the X-Cadenza-Mock-Namespace header
