@@ -129,3 +129,21 @@ def kline(candles: Candles) -> dict[str, Any]:
         "isClosed": candles.closed,
         "timestamp": candles.timestamp,
     }
+
+
+# The WebSocket API's shapes (the document's rpcInstrument and rpcSecurity), narrower than
+# REST's: the same values, only the keys those schemas name.
+_RPC_INSTRUMENT_DROPS = ("baseMaxSignificant", "quoteMaxSignificant", "baseScale", "quoteScale")
+
+
+def rpc_instrument(rest: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in rest.items() if k not in _RPC_INSTRUMENT_DROPS}
+
+
+def rpc_security(rest: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "securityId": rest["securityId"],
+        "symbol": rest["symbol"],
+        "venue": rest["venue"],
+        "externalSymbol": rest["symbol"],
+    }

@@ -36,6 +36,7 @@ MARKET_OPERATIONS: tuple[Operation, ...] = (
         "The venues with a market, in catalogue order",
         "market",
         answer=Answer(_array("MarketVenue")),
+        rpc="query.venue.list",
     ),
     Operation(
         "GET",
@@ -47,6 +48,7 @@ MARKET_OPERATIONS: tuple[Operation, ...] = (
         (INVALID_ARGUMENT,),
         answer=Answer(_array("Instrument"), _PAGED),
         params=INSTRUMENT_LIST,
+        rpc="query.instrument.list",
     ),
     Operation(
         "GET",
@@ -58,6 +60,7 @@ MARKET_OPERATIONS: tuple[Operation, ...] = (
         (INVALID_ARGUMENT,),
         answer=Answer(_array("FinancialSecurity"), _PAGED),
         params=SECURITY_LIST,
+        rpc="query.security.list",
     ),
     Operation(
         "GET",
@@ -69,6 +72,7 @@ MARKET_OPERATIONS: tuple[Operation, ...] = (
         (INVALID_ARGUMENT, INSTRUMENT_NOT_FOUND),
         answer=Answer(ref("OrderBook")),
         params=ORDER_BOOK_GET,
+        rpc="query.orderbook.get",
     ),
     Operation(
         "GET",
@@ -80,6 +84,7 @@ MARKET_OPERATIONS: tuple[Operation, ...] = (
         (INVALID_ARGUMENT,),
         answer=Answer(_array("OrderBook")),
         params=ORDER_BOOK_LIST,
+        rpc="query.orderbook.list",
     ),
     Operation(
         "GET",
@@ -102,6 +107,7 @@ MARKET_OPERATIONS: tuple[Operation, ...] = (
         (INVALID_ARGUMENT,),
         answer=Answer(_array("Ticker"), _PAGED),
         params=TICKER_LIST,
+        rpc="query.ticker.list",
     ),
     Operation(
         "GET",
@@ -113,5 +119,6 @@ MARKET_OPERATIONS: tuple[Operation, ...] = (
         (INVALID_ARGUMENT, INSTRUMENT_NOT_FOUND),
         answer=Answer(ref("Kline")),
         params=KLINE_GET,
+        rpc="query.kline.list",
     ),
 )
