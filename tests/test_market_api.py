@@ -230,3 +230,75 @@ def test_a_bad_market_key_is_refused_with_its_place_and_the_old_scenario_stays(
     assert "market.BINANCE[0].price: required for 'FOO'" in text
     assert "market.BINANCE[1].symbol: expected BASE/QUOTE" in text
     assert get(mock, "instrument/list", {"venue": "OKX"})[1]["pagination"]["total"] == 3
+
+
+# ------------------------------------------------------------------ control: admin, handle
+
+
+def test_a_set_price_moves_books_tickers_and_candles_and_a_reset_forgets_it(
+    mock: MockServer,
+) -> None:
+    one = {"instrumentId": "BINANCE:BTC/USDT"}
+    mock.advance(600)
+    state = mock.market.set_price("BINANCE:BTC/USDT", "58000.004")
+    btc = next(i for i in state["instruments"] if i["instrumentId"] == "BINANCE:BTC/USDT")
+    assert btc["lastPrice"] == "58000.00" and btc["pricesSet"] == 1
+    _, ticker = get(mock, "ticker/get", one)
+    assert ticker["data"]["lastPrice"] == "58000.00"
+    _, book = get(mock, "orderBook/get", {**one, "depth": 1})
+    assert (
+        Decimal(book["data"]["bids"][0][0])
+        <= Decimal("58000")
+        < Decimal(book["data"]["asks"][0][0])
+    )
+    mock.advance(120)
+    _, bars = get(mock, "kline/get", {**one, "interval": "1h", "limit": 1})
+    [(_, open_, high, low, close, _)] = bars["data"]["candles"]
+    assert open_ == "65000.00" and Decimal(low) <= Decimal("58000") <= Decimal(high)
+    assert Decimal(close) < Decimal("60000")  # walking on from the set price
+    mock.reset()
+    _, again = get(mock, "ticker/get", one)
+    assert again["data"]["lastPrice"] == "65000.00"  # the clock and the walk, back
+    assert mock.market.state()["instruments"][0]["pricesSet"] == 0
+
+
+def test_the_admin_market_answers_per_namespace_and_refuses_bad_prices(mock: MockServer) -> None:
+    admin = f"{mock.url}/__admin"
+    r = requests.post(f"{admin}/namespaces?namespace=team-a&name=sdk", timeout=10)
+    assert r.status_code == 200, r.text
+    try:
+        price = {"instrumentId": "OKX:ETH/USDT", "price": "2500"}
+        r = requests.post(f"{admin}/namespaces/team-a/market/price", json=price, timeout=10)
+        assert r.status_code == 200, r.text
+        mine = requests.get(f"{admin}/market", timeout=10).json()["data"]
+        theirs = requests.get(f"{admin}/namespaces/team-a/market", timeout=10).json()["data"]
+        assert {i["pricesSet"] for i in mine["instruments"]} == {0}
+        [eth] = [i for i in theirs["instruments"] if i["instrumentId"] == "OKX:ETH/USDT"]
+        assert eth["lastPrice"] == "2500.00" and eth["pricesSet"] == 1
+        for body, status, text in [
+            ({"instrumentId": "OKX:ETH/USDT", "price": "0"}, 400, "price: expected a decimal > 0"),
+            ({"instrumentId": "OKX:ETH/USDT", "price": True}, 400, "price"),
+            ({"instrumentId": "OKX:NONE/USDT", "price": "1"}, 404, "Instrument not found"),
+            ({"price": "1"}, 400, "instrumentId"),
+        ]:
+            r = requests.post(f"{admin}/market/price", json=body, timeout=10)
+            assert r.status_code == status and text in r.json()["error"], r.text
+        assert {i["pricesSet"] for i in mock.market.state()["instruments"]} == {0}
+    finally:
+        requests.delete(f"{admin}/namespaces/team-a", timeout=10)
+    with pytest.raises(KeyError):
+        mock.market.set_price("OKX:NONE/USDT", "1")
+    with pytest.raises(ValueError, match="price"):
+        mock.market.set_price("OKX:ETH/USDT", "-2")
+
+
+def test_a_remote_mock_sets_prices_through_the_admin_api(mock: MockServer) -> None:
+    from cadenza_mock.testing.remote import RemoteError, RemoteMock
+
+    remote = RemoteMock(mock.url)
+    state = remote.market.set_price("OKX:SOL/USDT", 151)
+    [sol] = [i for i in state["instruments"] if i["instrumentId"] == "OKX:SOL/USDT"]
+    assert sol["lastPrice"] == "151.00"
+    assert mock.market.state() == remote.market.state()
+    with pytest.raises(RemoteError, match="Instrument not found"):
+        remote.market.set_price("OKX:NONE/USDT", "1")

@@ -211,3 +211,43 @@ def test_generated_instruments_have_distinct_realistic_symbols() -> None:
     for spec in specs:
         assert spec.price > 0 and spec.price % spec.pip_size == 0
         assert spec.lot_size * spec.price < 10  # a lot is worth little of the quote
+
+
+@PROPERTY
+@given(
+    instruments(),
+    seeds,
+    st.lists(
+        st.tuples(st.integers(0, 4 * 3600), st.sampled_from(["0.5", "1", "1.5", "3"])),
+        min_size=1,
+        max_size=4,
+    ),
+)
+def test_a_set_price_holds_now_and_the_candles_stay_consistent(
+    spec: InstrumentSpec, seed: int, moves: list[tuple[int, str]]
+) -> None:
+    mock, clock = market(seed, spec)
+    for seconds, factor in moves:
+        clock.advance(seconds)
+        wanted = (spec.price * Decimal(factor)).quantize(spec.pip_size)
+        mock.set_price(spec, wanted)
+        assert Decimal(market_wire.ticker(mock.ticker(spec))["lastPrice"]) == wanted
+    clock.advance(1)
+    hours = market_wire.kline(mock.candles(spec, "1h", None, None, 6))["candles"]
+    for hour in hours:
+        bars = market_wire.kline(mock.candles(spec, "1m", hour[0], hour[0] + 3599_999, 60))
+        candles = bars["candles"]
+        assert hour[1] == candles[0][1] and hour[4] == candles[-1][4]
+        assert Decimal(hour[2]) == max(Decimal(b[2]) for b in candles)
+        assert Decimal(hour[3]) == min(Decimal(b[3]) for b in candles)
+        for _, o, h, lo, c, _ in candles:
+            assert Decimal(h) >= max(Decimal(o), Decimal(c)) >= min(Decimal(o), Decimal(c))
+            assert min(Decimal(o), Decimal(c)) >= Decimal(lo) > 0
+    seconds_bars = market_wire.kline(mock.candles(spec, "1s", None, None, 120))["candles"]
+    minute = market_wire.kline(mock.candles(spec, "1m", None, None, 2))["candles"]
+    inside = [b for b in seconds_bars if b[0] >= minute[-2][0] and b[0] < minute[-1][0]]
+    if len(inside) == 60:
+        assert Decimal(minute[-2][2]) == max(Decimal(b[2]) for b in inside)
+        assert Decimal(minute[-2][3]) == min(Decimal(b[3]) for b in inside)
+    mock.reset()
+    assert mock.walk(spec).shifts == []

@@ -6,9 +6,14 @@ Each row is the operation's one declaration, as in operation_rows_api.py."""
 
 from __future__ import annotations
 
-from cadenza_mock.contract.errors import INSTRUMENT_NOT_FOUND, INVALID_ARGUMENT
+from cadenza_mock.contract.errors import (
+    INSTRUMENT_NOT_FOUND,
+    INVALID_ARGUMENT,
+    INVALID_BODY,
+    VALIDATION_FAILED,
+)
 from cadenza_mock.contract.json_schema import ref
-from cadenza_mock.contract.operation_type import API_PREFIX, Answer, Operation
+from cadenza_mock.contract.operation_type import ADMIN_PREFIX, API_PREFIX, Answer, Operation
 from cadenza_mock.contract.query_params import (
     INSTRUMENT_LIST,
     KLINE_GET,
@@ -120,5 +125,42 @@ MARKET_OPERATIONS: tuple[Operation, ...] = (
         answer=Answer(ref("Kline")),
         params=KLINE_GET,
         rpc="query.kline.list",
+    ),
+    Operation(
+        "GET",
+        f"{ADMIN_PREFIX}/market",
+        "market_api.admin_market",
+        "adminGetMarket",
+        "The market: its origin, the clock, each instrument's walk parameters and prices now",
+        "admin",
+        auth="admin",
+        answer=Answer(ref("AdminMarket")),
+    ),
+    Operation(
+        "POST",
+        f"{ADMIN_PREFIX}/market/price",
+        "market_api.admin_set_price",
+        "adminSetMarketPrice",
+        "Set an instrument's price now ({instrumentId, price}): the walk goes on from it",
+        "admin",
+        (VALIDATION_FAILED, INVALID_BODY, INSTRUMENT_NOT_FOUND),
+        reads_body=True,
+        auth="admin",
+        answer=Answer(ref("AdminMarket")),
+        body_doc={
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["instrumentId", "price"],
+                        "properties": {
+                            "instrumentId": {"type": "string"},
+                            "price": {"type": "string", "pattern": r"^\d+(\.\d+)?$"},
+                        },
+                    }
+                }
+            },
+        },
     ),
 )

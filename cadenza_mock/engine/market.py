@@ -13,8 +13,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
 
-from cadenza_mock.contract.errors import INSTRUMENT_NOT_FOUND, invalid_argument
+from cadenza_mock.contract.errors import INSTRUMENT_NOT_FOUND, VALIDATION_FAILED, invalid_argument
 from cadenza_mock.contract.market_catalogue import InstrumentSpec, default_catalogue
 from cadenza_mock.engine.clock import Clock
 from cadenza_mock.engine.market_walk import Walk
@@ -101,6 +103,17 @@ def previous_start(start: int, interval: str) -> int:
     if interval == "1M":
         return bucket_start(start - 1, interval)
     return start - INTERVAL_MS[interval]
+
+
+def parse_price(value: object) -> Decimal:
+    """A price as the admin API and the handle take it: a decimal string (or number) > 0."""
+    try:
+        price = Decimal(str(value)) if isinstance(value, str | int | float) else None
+    except InvalidOperation:
+        price = None
+    if isinstance(value, bool) or price is None or not price.is_finite() or price <= 0:
+        raise VALIDATION_FAILED.error('price: expected a decimal > 0 such as "65000.00"')
+    return price
 
 
 class Market:
@@ -236,3 +249,46 @@ class Market:
             o, h, lo, c, v = walk.candle(t, close_at)
             rows.append((t, o, h, lo, c, v))
         return Candles(spec, interval, tuple(rows), closed, now)
+
+    # --------------------------------------------------------------- control
+
+    def set_price(self, spec: InstrumentSpec, price: Decimal) -> int:
+        """Set an instrument's price now (rounded to its tick, at least one tick): the walk
+        goes on from there, books and tickers follow at once, candles show the jump.
+        Answers the price in ticks."""
+        if not price.is_finite() or price <= 0:
+            raise invalid_argument("price", f"{price} is not a positive decimal")
+        ticks = max(1, int((price / spec.pip_size).to_integral_value()))
+        self.walk(spec).set_price(self.clock.now_ms(), ticks)
+        self._books.pop(spec.instrument_id, None)
+        return ticks
+
+    def reset(self) -> None:
+        """Back to the walks alone: prices set since the load are forgotten."""
+        for walk in self._walks.values():
+            walk.shifts = []
+        self._books.clear()
+
+    def state(self) -> dict[str, Any]:
+        """What the admin API shows: the origin, the clock, and each instrument's walk
+        parameters and price now (strings, like the API's decimals)."""
+        now = self.clock.now_ms()
+        instruments = []
+        for spec in self.instruments.values():
+            ticker = self.ticker(spec)
+            walk = self.walk(spec)
+            instruments.append(
+                {
+                    "instrumentId": spec.instrument_id,
+                    "status": spec.status,
+                    "startPrice": format(spec.price, "f"),
+                    "spread": format(spec.spread, "f"),
+                    "depth": spec.depth,
+                    "volatility": format(spec.volatility, "f"),
+                    "lastPrice": format(spec.pip_size * ticker.last, "f"),
+                    "bidPrice": format(spec.pip_size * ticker.bid[0], "f"),
+                    "askPrice": format(spec.pip_size * ticker.ask[0], "f"),
+                    "pricesSet": len(walk.shifts),
+                }
+            )
+        return {"origin": self.origin_ms, "now": now, "instruments": instruments}

@@ -79,6 +79,9 @@ class Walk:
         self._summaries: dict[int, Summary] = {}  # hour -> summary
         self._day_summaries: dict[int, Summary] = {}
         self._rng = rng_for(seed, "walk")
+        # Prices set outright (admin API, handle): from each instant (a whole second) on,
+        # the walk is moved by that many ticks. In time order; a reset empties it.
+        self.shifts: list[tuple[int, int]] = []
 
     # --------------------------------------------------------------- draws
 
@@ -147,8 +150,29 @@ class Walk:
     def minute_ms(self, minute: int) -> int:
         return self.origin_ms + minute * MINUTE_MS
 
+    def shift_at(self, ms: int) -> int:
+        found = 0
+        for at, shift in self.shifts:
+            if at > ms:
+                break
+            found = shift
+        return found
+
+    def set_price(self, ms: int, ticks: int) -> None:
+        """From the second holding `ms` on, the price is `ticks` and walks on from there (a
+        later instant set before replaces what was set from it)."""
+        at = ms - ms % 1000
+        self.shifts = [(t, s) for t, s in self.shifts if t < at]
+        self.shifts.append((at, ticks - self._walked(at)))
+
     def price(self, ms: int) -> int:
-        """The price (ticks) at an instant: linear between minute points, by the second."""
+        """The price (ticks) at an instant: linear between minute points, by the second,
+        moved by the price set last before it (never below one tick)."""
+        if not self.shifts:
+            return self._walked(ms)
+        return max(1, self._walked(ms) + self.shift_at(ms))
+
+    def _walked(self, ms: int) -> int:
         minute, second = self.minute_of(ms)
         a = self.minute_point(minute)
         if second == 0:
@@ -235,9 +259,25 @@ class Walk:
         last, last_s = self.minute_of(end_ms)
         if last_s == 0:
             last -= 1
-        if first <= last:
-            h, lo = self.span(first, last)
-            high, low = max(high, h), min(low, lo)
+        cuts = [(at, shift) for at, shift in self.shifts if start_ms < at <= end_ms]
+        if not self.shifts:
+            if first <= last:
+                h, lo = self.span(first, last)
+                high, low = max(high, h), min(low, lo)
+            return open_, high, low, close, self.volume(start_ms, end_ms)
+        # Moved by set prices: the minute points between two instants carry one shift; a
+        # price set inside the range adds its instant and the second before it.
+        shift = self.shift_at(start_ms)
+        for at, next_shift in [*cuts, (end_ms + 1, 0)]:
+            upto = min(last, -(-(at - self.origin_ms) // MINUTE_MS) - 1)  # points before at
+            if first <= upto:
+                h, lo = self.span(first, upto)
+                high, low = max(high, h + shift, 1), min(low, max(1, lo + shift))
+                first = upto + 1
+            if at <= end_ms:
+                for edge in (self.price(at - 1000), self.price(at)):
+                    high, low = max(high, edge), min(low, edge)
+            shift = next_shift
         return open_, high, low, close, self.volume(start_ms, end_ms)
 
 

@@ -186,6 +186,7 @@ class Store(IndexedRecords, ListAnswers, AccountOps, ChangeReplay):
         if self.accounts.changed:
             self.accounts.reset()
         self.users.reset()
+        self.market.reset()
         if self.subscriptions.changed:
             self.subscriptions.reset()
         self._errors = 0

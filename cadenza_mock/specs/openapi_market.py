@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from cadenza_mock.contract.json_schema import EPOCH_MS, ref, strict
+from cadenza_mock.contract.json_schema import EPOCH_MS, loose, ref, strict
 from cadenza_mock.contract.market_catalogue import (
     INSTRUMENT_STATUSES,
     INSTRUMENT_TYPES,
@@ -136,6 +136,29 @@ def market_schemas(existing: Mapping[str, Any]) -> dict[str, Any]:
             }
         ),
     }
+    found["AdminMarket"] = loose(
+        {
+            "origin": EPOCH_MS,
+            "now": EPOCH_MS,
+            "instruments": {
+                "type": "array",
+                "items": loose(
+                    {
+                        "instrumentId": _TEXT,
+                        "status": _enum(INSTRUMENT_STATUSES),
+                        "startPrice": DECIMAL,
+                        "spread": DECIMAL,
+                        "depth": _INT,
+                        "volatility": DECIMAL,
+                        "lastPrice": DECIMAL,
+                        "bidPrice": DECIMAL,
+                        "askPrice": DECIMAL,
+                        "pricesSet": _INT,
+                    }
+                ),
+            },
+        }
+    )
     if "Pagination" not in existing:
         found["Pagination"] = _PAGINATION
     return found
