@@ -199,6 +199,9 @@ def test_an_unknown_instrument_is_a_404_and_a_missing_token_a_401(mock: MockServ
     assert status == 401 and body["errno"] == -19002
     _, books = get(mock, "orderBook/list", [("instrumentIds", "NOPE:A/B")])
     assert books["data"] == []  # unknown ids match nothing in a list
+    far = {"instrumentId": "OKX:BTC/USDT", "interval": "1M", "from": "999999999999999999"}
+    status, later = get(mock, "kline/get", far)
+    assert status == 200 and later["data"]["candles"] == []  # nothing opened yet
 
 
 def test_the_default_scenario_has_the_default_catalogue() -> None:

@@ -166,7 +166,7 @@ _IDS = Param(
     form=True,
 )
 _ONE = Param(
-    "instrumentId", _INSTRUMENT_ID, "the instrument (required)", example="BINANCE:BTC/USDT"
+    "instrumentId", _INSTRUMENT_ID, "the instrument", example="BINANCE:BTC/USDT", required=True
 )
 _MARKET_VENUE = Param("venue", ref("Venue"), "only this venue's", domain="venues")
 INSTRUMENT_LIST = (
@@ -213,8 +213,9 @@ KLINE_GET = (
     Param(
         "interval",
         {"type": "string", "enum": list(KLINE_INTERVALS)},
-        "the candle length (required)",
+        "the candle length",
         domain=KLINE_INTERVALS,
+        required=True,
     ),
     Param("from", _MS, "open times from (ms, included)"),
     Param("to", _MS, "open times until (ms, included)"),

@@ -225,7 +225,9 @@ class Market:
         last_open = bucket_start(now if end is None else min(end, now), interval)
         first_open = bucket_start(self.origin_ms - HISTORY_MS, interval)
         opens: list[int] = []
-        if start is not None:
+        if start is not None and start > now:
+            pass  # nothing has opened yet (and a far `from` never reaches the calendar)
+        elif start is not None:
             t = bucket_start(start, interval)
             if t < start:
                 t = next_start(t, interval)
