@@ -199,6 +199,11 @@ def test_an_unknown_instrument_is_a_404_and_a_missing_token_a_401(mock: MockServ
     assert status == 401 and body["errno"] == -19002
     _, books = get(mock, "orderBook/list", [("instrumentIds", "NOPE:A/B")])
     assert books["data"] == []  # unknown ids match nothing in a list
+    # Ids are taken as given: a blank one is unknown, a comma is part of an id.
+    status, blank = get(mock, "ticker/get", {"instrumentId": " "})
+    assert status == 404 and blank["error"] == "Instrument not found:  "
+    status, listed = get(mock, "ticker/list", [("instrumentIds", "OKX:BTC/USDT,")])
+    assert status == 200 and listed["data"] == []
     far = {"instrumentId": "OKX:BTC/USDT", "interval": "1M", "from": "999999999999999999"}
     status, later = get(mock, "kline/get", far)
     assert status == 200 and later["data"]["candles"] == []  # nothing opened yet

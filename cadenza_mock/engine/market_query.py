@@ -25,7 +25,7 @@ from cadenza_mock.contract.query_params import (
     MAX_OFFSET,
 )
 from cadenza_mock.engine.market import Market
-from cadenza_mock.engine.query import Page, _number, _one, pairs_by_name
+from cadenza_mock.engine.query import Page, _number, _one, _text, pairs_by_name
 
 Pairs = Iterable[tuple[str, str]]
 
@@ -40,17 +40,13 @@ def _page(params: dict[str, list[str]], cursor: bool = False) -> Page:
 
 
 def _many(params: dict[str, list[str]], name: str) -> list[str] | None:
-    """A repeated parameter's values (a comma-separated one is read too), each non-empty."""
+    """A repeated parameter's values, as given (an id never holds a comma to split on)."""
     values = params.get(name)
     if values is None:
         return None
-    found: list[str] = []
-    for raw in values:
-        for part in raw.split(","):
-            if not part.strip():
-                raise invalid_argument(name, "empty value")
-            found.append(part.strip())
-    return found
+    if not all(values):
+        raise invalid_argument(name, "empty value")
+    return values
 
 
 def _paged(rows: list[dict[str, Any]], page: Page) -> dict[str, Any]:
@@ -65,7 +61,7 @@ def _paged(rows: list[dict[str, Any]], page: Page) -> dict[str, Any]:
 
 
 def _instrument_id(params: dict[str, list[str]]) -> str:
-    found = _one(params, "instrumentId", None)
+    found = _text(params, "instrumentId")
     if found is None:
         raise invalid_argument("instrumentId", "required (VENUE:BASE/QUOTE)")
     return found
@@ -106,7 +102,7 @@ def _securities(specs: Iterable[InstrumentSpec]) -> dict[tuple[str, str], Decima
 def security_list(market: Market, pairs: Pairs, enums: ProfileEnums) -> dict[str, Any]:
     params = pairs_by_name(pairs)
     venue = _one(params, "venue", enums.venues)
-    wanted = _one(params, "securityId", None)
+    wanted = _text(params, "securityId")
     page = _page(params)
     rows = [
         market_wire.security(v, asset, step)
