@@ -235,6 +235,20 @@ def test_a_session_of_valid_calls_conforms_to_the_official_document() -> None:
         call("GET", f"{api}/auth/user", session["accessToken"])
         call("PUT", f"{api}/auth/user", session["accessToken"], json={"metadata": {"a": 1}})
         call("POST", f"{api}/auth/recover", None, json={"email": "carol@example.com"})
+        # The market (the default catalogue of the sdk profile's exchanges).
+        market = f"{api}/market"
+        venues = call("GET", f"{market}/venue/list")["data"]
+        instruments = call("GET", f"{market}/instrument/list", params={"venue": "OKX"})
+        one = instruments["data"][0]["instrumentId"]
+        assert {v["venue"] for v in venues} >= {"BINANCE", "OKX"} and one.startswith("OKX:")
+        call("GET", f"{market}/security/list", params={"securityId": "OKX:BTC"})
+        call("GET", f"{market}/orderBook/get", params={"instrumentId": one, "depth": 3})
+        call("GET", f"{market}/orderBook/list", params=[("instrumentIds", one)] * 2)
+        call("GET", f"{market}/ticker/get", params={"instrumentId": one})
+        call("GET", f"{market}/ticker/list", params={"limit": 2})
+        kline = {"instrumentId": one, "interval": "1h", "limit": 5}
+        assert len(call("GET", f"{market}/kline/get", params=kline)["data"]["candles"]) == 5
+        call("GET", f"{market}/ticker/get", params={"instrumentId": "OKX:NONE/USDT"})
         # Errors, in the document's shapes too.
         call("GET", f"{api}/credential/list", "no-such-token")
         call("POST", f"{api}/credential/revoke", json={"credentialId": created["credentialId"]})

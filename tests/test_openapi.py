@@ -20,6 +20,7 @@ from support import ALICE, LIST
 import cadenza_mock
 from cadenza_mock.contract.errors import ADMIN_DISABLED
 from cadenza_mock.contract.model import PROFILES
+from cadenza_mock.contract.operation_rows_market import MARKET_OPERATIONS
 from cadenza_mock.contract.operations import OPENAPI_PATH, OPERATIONS
 from cadenza_mock.http.app import make_app
 from cadenza_mock.http.observer import ObservedResponse
@@ -31,6 +32,7 @@ ACCOUNT = "/api/v3/tradingAccount"
 ACCOUNT_VERBS = ("disconnect", "enable", "disable", "update")
 BINANCE_KEY = "k3yBINANCEabcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQR"
 SECRET = "never-served-secret-9f8e7d"
+MARKET_IDS = {op.operation_id for op in MARKET_OPERATIONS}
 
 # Two users on a venue both profiles know, so 403 is reachable in both.
 TWO_USERS: dict[str, Any] = {
@@ -248,6 +250,7 @@ async def _provoke(client: Any, profile: str, op_id: str, status: int) -> Any:
         "getAsyncApiDocument": "/api/v3/asyncapi.json",
         "getHealth": "/api/v3/health",
         "getRoot": "/api/v3",
+        **{op.operation_id: op.path for op in MARKET_OPERATIONS},
     }
     put = {"updateUser": "/api/v3/auth/user"}
     path = post.get(op_id) or put.get(op_id) or get[op_id]
@@ -304,7 +307,10 @@ async def _provoke(client: Any, profile: str, op_id: str, status: int) -> Any:
             return await client.get(LIST, params={"credentialIds": "not-a-uuid"}, headers=ALICE)
         if op_id == "getOpenApiDocument":
             return await client.get(OPENAPI_PATH, params={"profile": "xml"})
-        if op_id in ("logout", "getUser", "getHealth", "getRoot", "getAsyncApiDocument"):
+        if op_id in MARKET_IDS - {"listMarketVenues"}:  # a bad bound, or no instrumentId
+            return await send(None, params={"limit": "0", "depth": "0"})
+        if op_id in ("logout", "getUser", "getHealth", "getRoot", "getAsyncApiDocument",
+                     "listMarketVenues"):  # fmt: skip
             # no body: unmet Expect
             return await send(None, {**ALICE, "Expect": "nothing"})
         return await client.request(method, path, data=b"{not json", headers=ALICE)

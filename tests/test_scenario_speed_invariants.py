@@ -39,6 +39,8 @@ def digest(scenario: Any) -> str:
     """SHA-256 of everything a Scenario holds, secrets included, in a stable form."""
     data = dataclasses.asdict(scenario)
     data.pop("source", None)  # a path on this machine, not generated data
+    if data.get("market") is None:  # the market key: digested only when set
+        data.pop("market", None)
     for user in data["users"]:  # later fields, digested only when set
         for name, unset in _LATER_USER_FIELDS.items():
             if user.get(name) == unset:

@@ -338,6 +338,14 @@ async def test_every_rpc_method_answers_in_its_documented_shape(mock: Any) -> No
         ("command.credential.rotate", {"credentialId": ALICE_CRED, "credentialType": "API_KEY"}),
         ("command.trading_account.disconnect", ref),
         ("command.credential.revoke", {"credentialId": ALICE_CRED}),
+        # The market's queries (more in test_market_rpc.py).
+        ("query.venue.list", {}),
+        ("query.instrument.list", {"venue": "BINANCE", "symbols": ["BTC/USDT"]}),
+        ("query.security.list", {"venue": "OKX", "securities": ["BTC"]}),
+        ("query.orderbook.get", {"instrumentId": "BINANCE:BTC/USDT", "depth": 2}),
+        ("query.orderbook.list", {"venue": "OKX", "depth": 1}),
+        ("query.ticker.list", {"instrumentIds": ["BINANCE:ETH/USDT"]}),
+        ("query.kline.list", {"venue": "BINANCE", "symbols": ["SOL/USDT"], "interval": "1d"}),
         (
             "command.trading_account.connect",
             {

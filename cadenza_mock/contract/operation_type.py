@@ -84,11 +84,12 @@ class Param:
     documented: bool = True
     form: bool = False  # an array given as the parameter repeated (style form, explode)
     example: str | None = None
+    required: bool = False  # a query parameter the call cannot do without (a 400)
 
     def openapi(self) -> dict[str, Any]:
         """The parameter as the OpenAPI document states it."""
         found: dict[str, Any] = {"name": self.name, "in": self.where}
-        if self.where == "path":
+        if self.where == "path" or self.required:
             found["required"] = True
         if self.form:
             found["style"] = "form"

@@ -14,6 +14,7 @@ from __future__ import annotations
 from cadenza_mock.contract.operation_rows_admin import ADMIN_OPERATIONS
 from cadenza_mock.contract.operation_rows_api import API_OPERATIONS
 from cadenza_mock.contract.operation_rows_documented import DOCUMENTED_OPERATIONS
+from cadenza_mock.contract.operation_rows_market import MARKET_OPERATIONS
 from cadenza_mock.contract.operation_type import ADMIN_PREFIX as ADMIN_PREFIX
 from cadenza_mock.contract.operation_type import API_PREFIX as API_PREFIX
 from cadenza_mock.contract.operation_type import DASHBOARD_ASSETS as DASHBOARD_ASSETS
@@ -23,7 +24,12 @@ from cadenza_mock.contract.operation_type import SSE_EVENTS as SSE_EVENTS
 from cadenza_mock.contract.operation_type import Auth as Auth
 from cadenza_mock.contract.operation_type import Operation as Operation
 
-OPERATIONS: tuple[Operation, ...] = (*API_OPERATIONS, *DOCUMENTED_OPERATIONS, *ADMIN_OPERATIONS)
+OPERATIONS: tuple[Operation, ...] = (
+    *API_OPERATIONS,
+    *MARKET_OPERATIONS,
+    *DOCUMENTED_OPERATIONS,
+    *ADMIN_OPERATIONS,
+)
 
 # Every other admin operation is also served under NAMESPACES_PATH/{namespace}: that
 # namespace's reset, scenario, journal and so on (the X-Cadenza-Mock-Namespace header

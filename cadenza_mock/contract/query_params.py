@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from cadenza_mock.contract.json_schema import UUID, UUID_LIST, ref
+from cadenza_mock.contract.market_catalogue import INSTRUMENT_STATUSES, SECURITY_TYPES
 from cadenza_mock.contract.model import OPERATION_TYPES, PROFILE_NAMES
 from cadenza_mock.contract.operation_type import Param
 
@@ -147,3 +148,80 @@ UNPAGED = {
     "document gives it no limit or offset)"
     for name in ("limit", "offset", "cursor")
 }
+
+# The market reads (the platform document's parameters; one vocabulary in both profiles).
+MARKET_PAGE = (50, MAX_LIMIT)
+BOOK_DEPTH = 10  # a book read's default depth (at most MAX_LIMIT levels a side)
+_INSTRUMENT_ID = {"type": "string", "minLength": 1, "description": "VENUE:BASE/QUOTE"}
+_MS = {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET}
+_DEPTH = Param(
+    "depth",
+    {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": BOOK_DEPTH},
+    "levels a side (at most the instrument's own depth)",
+)
+_IDS = Param(
+    "instrumentIds",
+    {"type": "array", "items": _INSTRUMENT_ID, "minItems": 1},
+    "only these instruments, the parameter repeated; unknown ids match nothing",
+    form=True,
+)
+_ONE = Param(
+    "instrumentId", _INSTRUMENT_ID, "the instrument", example="BINANCE:BTC/USDT", required=True
+)
+_MARKET_VENUE = Param("venue", ref("Venue"), "only this venue's", domain="venues")
+INSTRUMENT_LIST = (
+    _MARKET_VENUE,
+    Param(
+        "symbols",
+        {"type": "array", "items": {"type": "string", "minLength": 1}, "minItems": 1},
+        "only these BASE/QUOTE symbols, the parameter repeated",
+        form=True,
+    ),
+    Param(
+        "securityType",
+        {"type": "string", "enum": list(SECURITY_TYPES)},
+        "only instruments whose base asset is of this type",
+        domain=SECURITY_TYPES,
+    ),
+    Param(
+        "instrumentStatus",
+        {"type": "string", "enum": list(INSTRUMENT_STATUSES)},
+        "only instruments in this status",
+        domain=INSTRUMENT_STATUSES,
+    ),
+    *_page(*MARKET_PAGE),
+)
+SECURITY_LIST = (
+    _MARKET_VENUE,
+    Param("securityId", {"type": "string", "minLength": 1}, "only this VENUE:ASSET"),
+    *_page(*MARKET_PAGE),
+)
+ORDER_BOOK_GET = (_ONE, _DEPTH)
+ORDER_BOOK_LIST = (_IDS, _DEPTH)
+TICKER_GET = (_ONE,)
+TICKER_LIST = (
+    _IDS,
+    *_page(*MARKET_PAGE),
+    Param("cursor", _CURSOR, "where the previous page ended (its pagination.cursor)"),
+)
+KLINE_INTERVALS = (
+    "1s", "1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "6h", "8h", "12h", "1d", "3d", "1w",
+    "1M",
+)  # fmt: skip
+KLINE_GET = (
+    _ONE,
+    Param(
+        "interval",
+        {"type": "string", "enum": list(KLINE_INTERVALS)},
+        "the candle length",
+        domain=KLINE_INTERVALS,
+        required=True,
+    ),
+    Param("from", _MS, "open times from (ms, included)"),
+    Param("to", _MS, "open times until (ms, included)"),
+    Param(
+        "limit",
+        {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": MARKET_PAGE[0]},
+        "at most this many candles",
+    ),
+)

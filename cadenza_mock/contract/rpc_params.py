@@ -49,6 +49,37 @@ _ACCOUNT = {
     "credentials": {"type": "array", "items": CREDENTIAL_REF, "minItems": 1},
 }
 NONE = obj({}, [])
+# The market's queries (rpcList*Params, rpcGetOrderBookParams): the venue is checked
+# against the scenario's market by the REST twin's parser, as REST checks it.
+_TEXTS = {"type": "array", "items": TEXT}
+_DEPTH = {"type": "integer", "minimum": 1, "maximum": 1000}
+_CHOICE = {"instrumentIds": _TEXTS, "symbols": _TEXTS, "venue": TEXT}
+MARKET_PARAMS: dict[str, dict[str, Any]] = {
+    "query.venue.list": NONE,
+    "query.instrument.list": obj(
+        {
+            "venue": TEXT,
+            "symbols": _TEXTS,
+            "securityType": TEXT,
+            "instrumentStatus": TEXT,
+            "limit": {"type": "integer", "minimum": 1, "maximum": 1000},
+            "offset": {"type": "integer", "minimum": 0},
+        },
+        [],
+    ),
+    "query.security.list": obj({"venue": TEXT, "securities": _TEXTS}, []),
+    "query.orderbook.get": obj({"instrumentId": TEXT, "depth": _DEPTH}, ["instrumentId"]),
+    "query.orderbook.list": obj({**_CHOICE, "depth": _DEPTH}, []),
+    "query.ticker.list": obj(_CHOICE, []),
+    "query.kline.list": obj(
+        {
+            **_CHOICE,
+            "interval": {"type": "string", "minLength": 1},
+            "limit": {"type": "integer", "minimum": 1, "maximum": 1000},
+        },
+        [],
+    ),
+}
 
 PARAMS: dict[str, dict[str, Any]] = {
     "command.credential.create": obj(
@@ -123,4 +154,5 @@ PARAMS: dict[str, dict[str, Any]] = {
     ),
     "query.system.info": NONE,
     "query.system.check": NONE,
+    **MARKET_PARAMS,
 }

@@ -49,6 +49,7 @@ from cadenza_mock.engine.credential_index import (
 )
 from cadenza_mock.engine.fingerprints import is_marker, key_marker, new_salt, secret_marker
 from cadenza_mock.engine.list_answers import LARGE_LIST, ListAnswers, PendingList
+from cadenza_mock.engine.market import Market
 from cadenza_mock.engine.query import NO_FILTER, ListFilter
 from cadenza_mock.engine.store_changes import ChangeReplay, StoreChanges
 from cadenza_mock.engine.subscriptions import ChannelEvent, Subscriptions
@@ -91,6 +92,8 @@ class Store(IndexedRecords, ListAnswers, AccountOps, ChangeReplay):
         self.profile = scenario.profile
         self.enums = scenario.enums
         self.clock = clock or Clock(scenario.now)
+        # The market walks from now on (engine/market.py): nothing is computed until read.
+        self.market = Market(scenario.seed, self.clock, scenario.market, self.enums.venues)
         # The scenario's users and those signup added or PUT /auth/user changed.
         self.users = Users({u.user_id: u for u in scenario.users}, self.clock, scenario.seed)
         # Salts the fingerprints of issued tokens and, once a state file was read, of the
@@ -183,6 +186,7 @@ class Store(IndexedRecords, ListAnswers, AccountOps, ChangeReplay):
         if self.accounts.changed:
             self.accounts.reset()
         self.users.reset()
+        self.market.reset()
         if self.subscriptions.changed:
             self.subscriptions.reset()
         self._errors = 0

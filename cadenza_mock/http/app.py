@@ -133,6 +133,7 @@ _HANDLER_MODULES = {"admin": admin, "api": api, "journal_stream": journal_stream
 # AsyncAPI builders), the dashboard and the subscription handlers are not what `serve`'s
 # first answer needs (tests/test_server_options.py keeps it so).
 _LAZY_MODULES = {
+    "market_api": "cadenza_mock.http.market_api",
     "meta": "cadenza_mock.http.meta",
     "subscriptions_api": "cadenza_mock.http.subscriptions_api",
     "ui": "cadenza_mock.http.ui",

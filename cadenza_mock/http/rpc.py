@@ -23,6 +23,7 @@ from cadenza_mock.contract.schemas import explain
 from cadenza_mock.contract.wire import iso_ms, root_json
 from cadenza_mock.engine.query import AccountFilter, ListFilter, Page
 from cadenza_mock.engine.store import Store
+from cadenza_mock.http import rpc_market
 from cadenza_mock.version import API_VERSION
 
 
@@ -269,6 +270,13 @@ _CALLS: dict[str, _Row] = {
     ),
     "query.system.info": _Row(_system_info, "GetSystemInfo", cached=True),
     "query.system.check": _Row(_system_check, "HealthCheck"),
+    "query.venue.list": _Row(rpc_market.venue_list, "ListVenues"),
+    "query.instrument.list": _Row(rpc_market.instrument_list, "ListInstruments"),
+    "query.security.list": _Row(rpc_market.security_list, "ListSecurities"),
+    "query.orderbook.get": _Row(rpc_market.order_book, "GetOrderBook"),
+    "query.orderbook.list": _Row(rpc_market.order_book_list, "ListOrderBooks"),
+    "query.ticker.list": _Row(rpc_market.ticker_list, "ListTickers"),
+    "query.kline.list": _Row(rpc_market.kline_list, "ListKlines"),
 }
 METHODS: dict[str, Method] = {
     name: Method(PARAMS[name], row.call, row.schema, row.cached) for name, row in _CALLS.items()

@@ -399,6 +399,26 @@ class MockServer(MockHandle):
 
         return self._call(collect)
 
+    def _market(self, instrument_id: str | None = None, price: str | None = None) -> Any:
+        from cadenza_mock.contract.errors import ApiError
+        from cadenza_mock.engine.market import parse_price
+
+        def act() -> Any:
+            market = self.state.store.market
+            if instrument_id is not None:
+                try:
+                    spec = market.instrument(instrument_id)
+                except ApiError:
+                    raise KeyError(f"no instrument {instrument_id!r}") from None
+                try:
+                    parsed = parse_price(price)
+                except ApiError as exc:
+                    raise ValueError(exc.message) from None
+                market.set_price(spec, parsed)
+            return market.state()
+
+        return self._call(act)
+
 
 class HandlerError(RuntimeError):
     """A request handler raised an unexpected exception (the client got a 500)."""

@@ -9,6 +9,7 @@ from typing import Any
 
 import yaml
 
+from cadenza_mock.contract.market_catalogue import InstrumentSpec
 from cadenza_mock.contract.model import (
     PROFILES,
     VENUE_OUTCOMES,
@@ -23,6 +24,7 @@ from cadenza_mock.scenario import generate as gen
 from cadenza_mock.scenario import keys
 from cadenza_mock.scenario.accounts import AccountBuilder
 from cadenza_mock.scenario.fault_spec import FaultSpec
+from cadenza_mock.scenario.market import read_market
 from cadenza_mock.scenario.nodes import (
     MEANT_CUTOFF,
     Problems,
@@ -60,6 +62,8 @@ class Scenario:
     trading_accounts: tuple[TradingAccount, ...] = ()
     account_operations: tuple[AccountOperation, ...] = ()  # their history, oldest first
     venue_outcomes: tuple[tuple[str, str], ...] = ()  # (venue, outcome) of `venues:`
+    # `market:`'s instruments; None: the default catalogue (engine/market.py).
+    market: tuple[InstrumentSpec, ...] | None = None
     faults: tuple[FaultSpec, ...] = ()
     extends: tuple[str, ...] = field(default=())  # chain of base scenarios, nearest first
 
@@ -280,9 +284,13 @@ def build(
     venue_outcomes: tuple[tuple[str, str], ...] = ()
     if "venues" in fields:
         venue_outcomes = _venue_outcomes(fields["venues"], enums, problems)
+    market = None
+    if "market" in fields:
+        market = read_market(fields["market"], enums, settings["seed"], problems)
     return Scenario(
         name=name,
         source=path,
+        market=market,
         users=tuple(users),
         credentials=tuple(credentials),
         trading_accounts=tuple(accounts.accounts),

@@ -194,8 +194,64 @@ TOP: tuple[ScenarioKey, ...] = (
         "mapping venue -> outcome",
         "`{}`",
     ),
+    ScenarioKey(
+        "market",
+        "the market's instruments per venue (see [Market data](market.md#the-market-key)); "
+        "without it, a few majors on each of the profile's exchanges",
+        "mapping venue -> list or `default`",
+        "the default catalogue",
+    ),
     ScenarioKey("users", "the users, below", "list", "`[]`"),
     ScenarioKey("faults", "faults armed at load (see [Faults](faults.md))", "list", "`[]`"),
+)
+
+# An entry of a venue's list under `market:` (read by scenario/market.py).
+INSTRUMENT: tuple[ScenarioKey, ...] = (
+    ScenarioKey(
+        "symbol",
+        "`BASE/QUOTE`; unique per venue (the id is `VENUE:BASE/QUOTE`)",
+        "string",
+        "required",
+    ),
+    ScenarioKey(
+        "price",
+        "where the walk starts, rounded to the tick",
+        "decimal",
+        "the catalogue's for a major, else required",
+        in_generate=True,
+    ),
+    ScenarioKey(
+        "spread",
+        "best ask minus best bid, a fraction of the price (at least one tick)",
+        "decimal >= 0",
+        "`0.0002`",
+        in_generate=True,
+    ),
+    ScenarioKey("depth", "book levels per side", "int 1..1000", "`20`", in_generate=True),
+    ScenarioKey(
+        "volatility",
+        "a day's standard deviation of the walk, a fraction of the starting price",
+        "decimal >= 0",
+        "`0.02`",
+        in_generate=True,
+    ),
+    ScenarioKey("pipSize", "the tick: every price is a multiple", "decimal > 0", "from the price"),
+    ScenarioKey("lotSize", "every quantity is a multiple", "decimal > 0", "from the price"),
+    ScenarioKey(
+        "minNotional",
+        "the smallest order value, in the quote asset",
+        "decimal > 0",
+        "`5` (OKX `1`)",
+    ),
+    ScenarioKey(
+        "status",
+        "`ACTIVE`, `INACTIVE`, `DISABLED` or `DELISTED`",
+        "string",
+        "`ACTIVE`",
+        in_generate=True,
+    ),
+    ScenarioKey("description", "a human-readable line", "string", "`BASE against QUOTE on VENUE`"),
+    ScenarioKey("externalSymbol", "the venue's own spelling", "string", "the venue's style"),
 )
 
 USER: tuple[ScenarioKey, ...] = (
@@ -375,6 +431,7 @@ TABLES: Mapping[str, tuple[ScenarioKey, ...]] = {
     "User keys": USER,
     "Explicit credential records": CREDENTIAL,
     "Trading account records": TRADING_ACCOUNT,
+    "Market instrument keys": INSTRUMENT,
 }
 
 

@@ -189,6 +189,7 @@ def _build(profile: str) -> dict[str, Any]:
                 "description": "venue accounts connected through the caller's credentials",
             },
             {"name": "auth", "description": "Supabase-style sessions"},
+            {"name": "market", "description": "the seeded market: instruments, books, candles"},
             {"name": "meta", "description": "this document"},
             {
                 "name": NOT_EMULATED_TAG,

@@ -26,6 +26,7 @@ from cadenza_mock.engine.subscriptions import ACCOUNT_TYPES as ACCOUNT_SUBSCRIPT
 from cadenza_mock.engine.subscriptions import SUBSCRIPTION_STATUSES
 from cadenza_mock.scenario.fault_actions import ACTIONS
 from cadenza_mock.scenario.faults import FAULT_KEYS, TERMINAL_ACTIONS
+from cadenza_mock.specs.openapi_market import market_schemas
 from cadenza_mock.specs.openapi_scenario import scenario_file_schema
 
 # Seconds one POST /__admin/clock moves the clock; none given is 0 (the clock as is).
@@ -237,6 +238,7 @@ def component_schemas(profile: str) -> dict[str, Any]:
     for body_name, name in COMPONENT_NAMES.items():
         schemas[name] = copy.deepcopy(REQUEST_SCHEMAS[profile][body_name])
     schemas.update(admin_schemas())
+    schemas.update(market_schemas(schemas))
     return schemas
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import ssl
 from abc import ABC, abstractmethod
 from collections.abc import Hashable, Mapping
+from decimal import Decimal
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
@@ -182,6 +183,16 @@ class MockHandle(HandleComforts, StubsHandle, ABC):
     def trading_accounts(self, user: str | None = None) -> list[dict[str, Any]]:
         """Stored trading accounts (of one user, by id or email), createdAt then id, as
         `GET /__admin/trading-accounts` lists them."""
+
+    @abstractmethod
+    def _market(self, instrument_id: str | None = None, price: str | None = None) -> Any:
+        """The market's state (`GET /__admin/market`), after setting a price when given."""
+
+    @property
+    def market(self) -> MarketControl:
+        """The market's controls: `mock.market.set_price("BINANCE:BTC/USDT", "60000")`,
+        `mock.market.state()`."""
+        return MarketControl(self)
 
     def check_handler_errors(self) -> None:
         """Raise the first unexpected error a request handler hit (no-op when unknowable)."""
@@ -401,3 +412,23 @@ class MockHandle(HandleComforts, StubsHandle, ABC):
                 f"cadenza-mock strict mode: {len(unknown)} request(s) the Cadenza API does "
                 f"not know:\n{lines}"
             )
+
+
+class MarketControl:
+    """`mock.market`: the market of the handle's mock (its namespace, for a remote one)."""
+
+    def __init__(self, mock: MockHandle) -> None:
+        self._mock = mock
+
+    def state(self) -> dict[str, Any]:
+        """Its origin, the clock and each instrument's parameters and prices now, as
+        `GET /__admin/market` shows them."""
+        found: dict[str, Any] = self._mock._market()
+        return found
+
+    def set_price(self, instrument_id: str, price: str | int | Decimal) -> dict[str, Any]:
+        """Set an instrument's price now (rounded to its tick); the walk goes on from it.
+        Answers the market's state. KeyError for an unknown instrument, ValueError for a
+        price that is not a decimal > 0 (RemoteError for a remote mock)."""
+        found: dict[str, Any] = self._mock._market(instrument_id, str(price))
+        return found

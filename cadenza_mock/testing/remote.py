@@ -332,6 +332,12 @@ class RemoteMock(MockHandle):
     def credentials(self, user: str | None = None) -> list[dict[str, Any]]:
         return list(self._admin("GET", "credentials", query={"user": user} if user else None))
 
+    def _market(self, instrument_id: str | None = None, price: str | None = None) -> Any:
+        if instrument_id is None:
+            return self._admin("GET", "market")
+        body = json.dumps({"instrumentId": instrument_id, "price": price}).encode()
+        return self._admin("POST", "market/price", body=body, content_type="application/json")
+
     def trading_accounts(self, user: str | None = None) -> list[dict[str, Any]]:
         query = {"user": user} if user else None
         return list(self._admin("GET", "trading-accounts", query=query))
