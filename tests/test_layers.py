@@ -74,6 +74,8 @@ KNOWN_UPWARD = {
     ("cadenza_mock.contract.rpc_params", "cadenza_mock.engine.subscriptions"),
     ("cadenza_mock.contract.rpc_wire", "cadenza_mock.engine.subscriptions"),
     ("cadenza_mock.specs.asyncapi", "cadenza_mock.http.rpc"),
+    # Only under TYPE_CHECKING: the wire shapes name the engine's read results' types.
+    ("cadenza_mock.contract.market_wire", "cadenza_mock.engine.market"),
 }
 PACKAGE = Path(cadenza_mock.contract.__file__).resolve().parent.parent
 

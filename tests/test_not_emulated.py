@@ -26,7 +26,7 @@ from cadenza_mock.run.server import MockServer
 from cadenza_mock.specs.openapi import openapi_document
 
 SUBMIT = "/api/v3/tradeOrder/submit"
-VENUES = "/api/v3/market/venue/list"
+WALLETS = "/api/v3/fermata/wallet/list"
 
 
 @pytest.fixture(scope="module", params=PROFILE_NAMES)
@@ -53,7 +53,7 @@ def test_the_brief_example_reads_as_promised(mock: MockServer) -> None:
 
 
 def test_every_documented_only_operation_answers_501_naming_it(mock: MockServer) -> None:
-    assert len(DOCUMENTED_OPERATIONS) >= 35
+    assert len(DOCUMENTED_OPERATIONS) >= 25  # 35 less the market reads now emulated
     for op in DOCUMENTED_OPERATIONS:
         r = _call(mock, op.method, op.path, headers=ALICE)
         assert r.status_code == 501, (op.operation_id, r.text)
@@ -72,32 +72,32 @@ def test_every_documented_only_operation_answers_501_naming_it(mock: MockServer)
 def test_the_bearer_is_checked_first(mock: MockServer) -> None:
     assert _call(mock, "POST", SUBMIT).status_code == 401
     bad = {"Authorization": "Bearer not-a-token"}
-    assert _call(mock, "GET", VENUES, headers=bad).status_code == 401
+    assert _call(mock, "GET", WALLETS, headers=bad).status_code == 401
 
 
 def test_a_wrong_method_is_the_usual_405(mock: MockServer) -> None:
     r = _call(mock, "GET", SUBMIT, headers=ALICE)
     assert (r.status_code, r.headers["Allow"]) == (405, "POST")
     assert r.json()["error"] == f"Method not allowed: GET {SUBMIT} (allowed: POST)"
-    r = _call(mock, "DELETE", VENUES, headers=ALICE)
+    r = _call(mock, "DELETE", WALLETS, headers=ALICE)
     assert r.status_code == 405 and r.headers["Allow"] == "GET, HEAD"
     # A path nobody documents stays the routing 404.
     assert _call(mock, "GET", "/api/v3/tradeOrder/nope", headers=ALICE).status_code == 404
 
 
 def test_head_of_a_documented_get_is_a_501_without_body(mock: MockServer) -> None:
-    r = requests.head(mock.url + VENUES, headers=ALICE, timeout=10)
+    r = requests.head(mock.url + WALLETS, headers=ALICE, timeout=10)
     assert r.status_code == 501 and r.content == b""
 
 
 def test_strict_mode_does_not_call_them_unknown(mock: MockServer) -> None:
     """No near-miss hints (their vocabulary is not declared, so nothing is 'unknown'), no
     unknown route; the same check still flags a path nobody documents."""
-    _call(mock, "GET", VENUES + "?venue=BINANCE&limit=5", headers=ALICE)
+    _call(mock, "GET", WALLETS + "?venue=BINANCE&limit=5", headers=ALICE)
     _call(mock, "POST", SUBMIT, headers=ALICE, json={"side": "BUY", "quantity": "1"})
     entries = mock.requests
     assert [e.hints for e in entries] == [(), ()]
-    assert "X-Cadenza-Mock-Hint" not in _call(mock, "GET", VENUES + "?x=1", headers=ALICE).headers
+    assert "X-Cadenza-Mock-Hint" not in _call(mock, "GET", WALLETS + "?x=1", headers=ALICE).headers
     assert mock.unknown_requests() == []
     mock.assert_no_unknown_requests()
     _call(mock, "GET", "/api/v3/market/nowhere", headers=ALICE)
