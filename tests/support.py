@@ -13,6 +13,7 @@ import threading
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+import requests
 from aiohttp.test_utils import TestClient
 from hypothesis import HealthCheck, settings
 
@@ -118,3 +119,12 @@ FUZZ = settings(
         HealthCheck.filter_too_much,
     ],
 )
+
+
+def error_text(response: requests.Response, status: int, errno: int) -> str:
+    """The error message of an envelope answer, after checking its status, type and errno."""
+    assert response.status_code == status, response.text
+    assert response.headers["Content-Type"].startswith("application/json")
+    body = response.json()
+    assert body["success"] is False and body["errno"] == errno, body
+    return str(body["error"])

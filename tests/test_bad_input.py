@@ -7,7 +7,7 @@ import json
 
 import pytest
 import requests
-from support import ALICE, LIST
+from support import ALICE, LIST, error_text
 
 from cadenza_mock import MockServer
 from cadenza_mock.scenario import load_scenario_text
@@ -21,14 +21,6 @@ YAML = {"Content-Type": "application/yaml"}  # admin bodies say what they are
 def _state(mock: MockServer) -> tuple[bytes, list]:
     listed = requests.get(mock.url + LIST, headers=ALICE, timeout=10).content
     return listed, mock.credentials()
-
-
-def _envelope(response: requests.Response, status: int, errno: int) -> str:
-    assert response.status_code == status, response.text
-    assert response.headers["Content-Type"].startswith("application/json")
-    body = response.json()
-    assert body["success"] is False and body["errno"] == errno, body
-    return body["error"]
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +51,7 @@ def test_a_create_nested_too_deep_is_400_and_stores_nothing(mock, depth):
     body = {"venue": "BINANCE", "apiKey": "deepKey0123456789abc", "apiSecret": "x", "x": 0}
     raw = json.dumps(body).replace("0}", _nested(depth) + "}")
     answer = requests.post(mock.url + CREATE, data=raw, headers=ALICE, timeout=10)
-    assert "nested deeper" in _envelope(answer, 400, -19005) or depth > 900
+    assert "nested deeper" in error_text(answer, 400, -19005) or depth > 900
     assert _state(mock) == before
 
 
@@ -91,14 +83,14 @@ def test_admin_bodies_nested_too_deep_are_400(mock):
         answer = getattr(requests, method)(
             mock.url + path, data=deep, headers={"Content-Type": "application/json"}, timeout=10
         )
-        _envelope(answer, 400, -19005)
+        error_text(answer, 400, -19005)
     answer = requests.put(
         mock.url + "/__admin/scenario",
         data='{"scenario": ' + _nested(2000) + "}",
         headers={"Content-Type": "application/json"},
         timeout=10,
     )
-    _envelope(answer, 400, -19005)
+    error_text(answer, 400, -19005)
 
 
 @pytest.mark.parametrize("advance", ["1" + "0" * 400, "1e400", "-1", '"x"', "true", "null"])
@@ -110,7 +102,7 @@ def test_clock_advance_out_of_range_is_400(mock, advance):
         headers={"Content-Type": "application/json"},
         timeout=10,
     )
-    _envelope(answer, 400, -19004)
+    error_text(answer, 400, -19004)
     assert mock.now_ms == before
 
 
@@ -122,7 +114,7 @@ def test_clock_advance_out_of_range_is_400(mock, advance):
 def test_sdk_paging_junk_is_400(query):
     with MockServer("sdk") as mock:
         accounts = f"{mock.url}/api/v3/tradingAccount/list?{query}"
-        error = _envelope(requests.get(accounts, headers=SDK_TOKEN, timeout=10), 400, -22015)
+        error = error_text(requests.get(accounts, headers=SDK_TOKEN, timeout=10), 400, -22015)
         assert len(error) < 300  # a 5,000-digit value is not echoed whole
         answer = requests.get(f"{mock.url}{LIST}?{query}", headers=SDK_TOKEN, timeout=10)
         assert answer.status_code == 200 and "ignored" in answer.headers["X-Cadenza-Mock-Hint"]
@@ -153,7 +145,7 @@ def test_bad_yaml_in_admin_bodies_is_400(mock, text):
     answer = requests.put(
         mock.url + "/__admin/scenario", data=text.encode(), headers=YAML, timeout=10
     )
-    assert "<request body>" in _envelope(answer, 400, -19004)
+    assert "<request body>" in error_text(answer, 400, -19004)
     assert mock.scenario.name == "default"
     fault = requests.post(
         mock.url + "/__admin/faults",
@@ -161,7 +153,7 @@ def test_bad_yaml_in_admin_bodies_is_400(mock, text):
         headers=YAML,
         timeout=10,
     )
-    _envelope(fault, 400, -19004)
+    error_text(fault, 400, -19004)
     assert mock.faults == []
 
 

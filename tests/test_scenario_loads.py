@@ -10,19 +10,11 @@ import time
 import pytest
 import requests
 import yaml
-from support import LIST, bearer
+from support import LIST, bearer, error_text
 
 from cadenza_mock import MockServer
 
 YAML = {"Content-Type": "application/yaml"}  # admin bodies say what they are
-
-
-def _envelope(response: requests.Response, status: int, errno: int) -> str:
-    assert response.status_code == status, response.text
-    assert response.headers["Content-Type"].startswith("application/json")
-    body = response.json()
-    assert body["success"] is False and body["errno"] == errno, body
-    return body["error"]
 
 
 @pytest.fixture(scope="module")
@@ -85,6 +77,6 @@ def test_a_big_load_does_not_stop_other_answers(mock):
 def test_one_load_may_ask_for_at_most_200000_credentials(mock):
     text = "users:\n  - credentials:\n      - generate: 150000\n      - generate: 60000\n"
     answer = requests.put(mock.url + "/__admin/scenario", data=text, headers=YAML, timeout=30)
-    assert "at most 200000 credentials" in _envelope(answer, 400, -19004)
+    assert "at most 200000 credentials" in error_text(answer, 400, -19004)
     assert ":4:" in answer.json()["error"]  # the second entry is the one over the bound
     assert "brings it to 210000" in answer.json()["error"]
