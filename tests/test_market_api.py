@@ -310,3 +310,25 @@ def test_a_remote_mock_sets_prices_through_the_admin_api(mock: MockServer) -> No
     assert mock.market.state() == remote.market.state()
     with pytest.raises(RemoteError, match="Instrument not found"):
         remote.market.set_price("OKX:NONE/USDT", "1")
+
+
+def test_set_prices_are_bounded_per_instrument_and_the_refusal_keeps_them(
+    mock: MockServer,
+) -> None:
+    """Every read walks the prices set, so a client setting them in a loop on a running
+    clock meets a bound (a clear 400, nothing lost) instead of slowing every read."""
+    from cadenza_mock.engine import market
+
+    walk = mock.state.store.market.walk(mock.state.store.market.instrument("OKX:ETH/USDT"))
+    walk.shifts = [(i * 1000, 0) for i in range(market.MAX_SET_PRICES)]  # set long ago
+    kept = list(walk.shifts)
+    r = requests.post(
+        f"{mock.url}/__admin/market/price",
+        json={"instrumentId": "OKX:ETH/USDT", "price": "2000"},
+        timeout=10,
+    )
+    assert r.status_code == 400 and r.json()["errno"] == -22015, r.text
+    assert f"at most {market.MAX_SET_PRICES} prices set" in r.json()["error"]
+    assert walk.shifts == kept
+    mock.reset()
+    assert mock.market.set_price("OKX:ETH/USDT", "2000")

@@ -48,6 +48,9 @@ _MONDAY_OFFSET_MS = 4 * 86400 * _S  # 1970-01-01 was a Thursday
 # How far before the market's origin its history goes (its instruments' listing): the
 # first candle is the one holding that instant. Bounds what a kline read may compute.
 HISTORY_MS = 90 * 86400 * _S
+# Prices set per instrument until the next reset: every read walks them, so a client that
+# sets prices in a loop on a running clock must not make every read slower without end.
+MAX_SET_PRICES = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,7 +264,12 @@ class Market:
         if not price.is_finite() or price <= 0:
             raise invalid_argument("price", f"{price} is not a positive decimal")
         ticks = max(1, int((price / spec.pip_size).to_integral_value()))
-        self.walk(spec).set_price(self.clock.now_ms(), ticks)
+        walk = self.walk(spec)
+        if len(walk.shifts) >= MAX_SET_PRICES:
+            raise invalid_argument(
+                "price", f"at most {MAX_SET_PRICES} prices set per instrument until a reset"
+            )
+        walk.set_price(self.clock.now_ms(), ticks)
         self._books.pop(spec.instrument_id, None)
         return ticks
 
