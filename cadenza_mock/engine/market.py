@@ -19,6 +19,7 @@ from typing import Any
 from cadenza_mock.contract.errors import INSTRUMENT_NOT_FOUND, VALIDATION_FAILED, invalid_argument
 from cadenza_mock.contract.market_catalogue import InstrumentSpec, default_catalogue
 from cadenza_mock.engine.clock import Clock
+from cadenza_mock.engine.market_answers import MarketAnswers
 from cadenza_mock.engine.market_walk import Walk
 from cadenza_mock.seeded import reseed, rng_for, seed_text
 
@@ -137,6 +138,15 @@ class Market:
         self._walks: dict[str, Walk] = {}
         self._book_rng = rng_for(seed, "book")
         self._books: dict[str, Book] = {}  # the latest book read, per instrument
+        # Bumped by every change of what a read answers (`changed()`): the key of the
+        # encoded answers kept in `answers` (engine/market_answers.py).
+        self.generation = 0
+        self.answers = MarketAnswers(self)
+
+    def changed(self) -> None:
+        """What a read answers changed (a price, a book, an instrument): every mutator
+        calls this, so no kept answer outlives it."""
+        self.generation += 1
 
     # --------------------------------------------------------------- lookups
 
@@ -271,6 +281,7 @@ class Market:
             )
         walk.set_price(self.clock.now_ms(), ticks)
         self._books.pop(spec.instrument_id, None)
+        self.changed()
         return ticks
 
     def reset(self) -> None:
@@ -278,6 +289,7 @@ class Market:
         for walk in self._walks.values():
             walk.shifts = []
         self._books.clear()
+        self.changed()
 
     def state(self) -> dict[str, Any]:
         """What the admin API shows: the origin, the clock, and each instrument's walk

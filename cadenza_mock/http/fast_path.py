@@ -32,17 +32,26 @@ from cadenza_mock.engine.auth import bearer_token
 from cadenza_mock.engine.journal import kept_answer, redact_query_string
 from cadenza_mock.engine.namespaces import DEFAULT_NAMESPACE, NAME_PATTERN, Namespace
 from cadenza_mock.engine.state import MockState
+from cadenza_mock.engine.store import Store
 from cadenza_mock.http.access_log import add_line
 from cadenza_mock.http.guard import BrowserGuard
 from cadenza_mock.http.keys import GUARD, HINTS, NAMESPACES, STATE, STOPPING, URL_NAMESPACE_PREFIX
+from cadenza_mock.http.market_api import KEPT_PATHS
 from cadenza_mock.http.middleware import JSON, remembered_hints
 from cadenza_mock.http.observer import ATTACHED, ObservedResponse, ResponseObserver
 
 _LIST_PATH = "/api/v3/credential/list"
 _LIST_PATH_BYTES = _LIST_PATH.encode()
 _NS_PREFIX = URL_NAMESPACE_PREFIX.encode()
+# The paths it answers: the list, and the market reads whose answers are kept
+# (engine/market_answers.py), by their bytes.
+_PATHS = {path.encode(): path for path in (_LIST_PATH, *KEPT_PATHS)}
 # The first bytes of a request the fast path may answer (a cheap first look).
-PREFIXES = (b"GET " + _LIST_PATH_BYTES, b"GET " + _NS_PREFIX)
+PREFIXES = (
+    b"GET " + _LIST_PATH_BYTES,
+    b"GET " + _NS_PREFIX,
+    *(b"GET " + path.encode() for path in sorted(KEPT_PATHS)),
+)
 _NAMESPACE_HEADER = b"x-cadenza-mock-namespace"
 # Headers after which the request is not a plain body-less GET: aiohttp reads those.
 # A web page's request (Origin, Sec-Fetch-Site): the guard's to judge (http/guard.py).
@@ -102,10 +111,12 @@ class PlainCall(NamedTuple):
     raw_headers: tuple[tuple[bytes, bytes], ...]
     url_namespace: str | None  # `/__ns/<name>/...`
     header_namespace: str | None  # X-Cadenza-Mock-Namespace
+    path: str = _LIST_PATH  # the list, or a kept market read (without `/__ns/<name>`)
 
 
 def plain_list_call(data: bytes, guard: BrowserGuard) -> PlainCall | None:
-    """The list call `data` holds; None for anything aiohttp must judge."""
+    """The list (or kept market read) call `data` holds; None for anything aiohttp must
+    judge."""
     lines = data[:-4].split(b"\r\n")
     parts = lines[0].split(b" ")
     if (
@@ -117,17 +128,16 @@ def plain_list_call(data: bytes, guard: BrowserGuard) -> PlainCall | None:
         return None
     path, _, query = parts[1].partition(b"?")
     url_namespace = None
-    if path != _LIST_PATH_BYTES:
+    if path.startswith(_NS_PREFIX):
         # `/__ns/<name>/api/v3/...` as the runner's request factory reads it.
         name, slash, rest = path[len(_NS_PREFIX) :].partition(b"/")
-        if (
-            not path.startswith(_NS_PREFIX)
-            or not slash
-            or b"/" + rest != _LIST_PATH_BYTES
-            or not NAME_PATTERN.fullmatch(name.decode())
-        ):
+        if not slash or not NAME_PATTERN.fullmatch(name.decode()):
             return None
         url_namespace = name.decode()
+        path = b"/" + rest
+    known_path = _PATHS.get(path)
+    if known_path is None:
+        return None
     raw_headers = []
     authorization = header_namespace = None
     seen: set[bytes] = set()
@@ -152,7 +162,12 @@ def plain_list_call(data: bytes, guard: BrowserGuard) -> PlainCall | None:
             header_namespace = value.decode().strip() or None  # "" names none
         raw_headers.append((name, value))
     return PlainCall(
-        authorization, query.decode(), tuple(raw_headers), url_namespace, header_namespace
+        authorization,
+        query.decode(),
+        tuple(raw_headers),
+        url_namespace,
+        header_namespace,
+        known_path,
     )
 
 
@@ -304,7 +319,7 @@ class FastPath:
             known[data] = call
         if call is None:
             return False
-        authorization, query_string, raw_headers, url_namespace, header_namespace = call
+        authorization, query_string, raw_headers, url_namespace, header_namespace, path = call
         spaces = self._spaces
         if url_namespace is None and header_namespace is None and not spaces:
             state, space = self._default, None  # what nearly every call is: one lookup less
@@ -314,13 +329,17 @@ class FastPath:
                 return False
             state, space = found
         store = state.store
-        remembered = store.remembered_list(authorization or "", query_string)
+        remembered = (
+            store.remembered_list(authorization or "", query_string)
+            if path == _LIST_PATH
+            else _kept_market_answer(store, authorization, path, query_string)
+        )
         if remembered is None or state.faults.armed or state.stubs.armed or self._stopping.is_set():
             return False
         if (
             query_string
             and self._hints
-            and remembered_hints(store.profile, _LIST_PATH, query_string) != ()
+            and remembered_hints(store.profile, path, query_string) != ()
         ):
             return False  # never asked (the middleware computes them) or some to send
         started = time.perf_counter()
@@ -354,7 +373,7 @@ class FastPath:
                 (
                     state.clock.now_ms(),
                     "GET",
-                    _LIST_PATH,
+                    path,
                     query_string,
                     raw_headers,
                     None,
@@ -368,9 +387,7 @@ class FastPath:
             )
         logger = conn.access_logger
         if logger is not None and logger.enabled:
-            target = (
-                f"{_LIST_PATH}?{redact_query_string(query_string)}" if query_string else _LIST_PATH
-            )
+            target = f"{path}?{redact_query_string(query_string)}" if query_string else path
             whose = f" ns={state.namespace}" if state.namespace is not None else ""
             add_line("GET", target, 200, elapsed, user_id, whose)
         if self._observer is not None:
@@ -382,6 +399,20 @@ class FastPath:
                 ("Server", self._software),
             )
             self._observer(
-                ObservedResponse("GET", _LIST_PATH, 200, body, JSON, store.profile, None, headers)
+                ObservedResponse("GET", path, 200, body, JSON, store.profile, None, headers)
             )
         return True
+
+
+def _kept_market_answer(
+    store: Store, authorization: str | None, path: str, query_string: str
+) -> tuple[str, bytes] | None:
+    """(user id, bytes) of a market read whose answer the market keeps for this second
+    (engine/market_answers.py), for a token that authenticates now; None otherwise (the
+    ordinary path answers, and its 401 or its answer is then the one kept)."""
+    token = bearer_token(authorization)
+    found = store.lookup_token(token) if token is not None else None
+    if found is None or found[1]:  # unknown, logged out or expired: the middleware's 401
+        return None
+    body = store.market.answers.kept((path, query_string), bytes)
+    return None if body is None else (found[0].user_id, body)
