@@ -1,12 +1,17 @@
 """RPC round trips over the WebSocket API: cadenza-mock vs a bare aiohttp WebSocket echo.
 
-`query.credential.list` on the bundled `sdk` scenario (profile sdk, 12 credentials) is
-called by C client connections, each sending its next call when the previous reply
-arrived. The baseline is a bare aiohttp WebSocket endpoint answering every frame with the
-very bytes cadenza-mock answers (captured first, with the command id patched in), so the
-difference is our own work: parsing the command, authentication state, the RPC table,
-the engine, serialization and the journal. Both servers run as subprocesses pinned to
-core 0 (taskset, when there), the clients in this process on core 1; runs alternate.
+Each method (`--methods`; default `query.credential.list`, `query.ticker.list` and
+`query.orderbook.get` of BINANCE:BTC/USDT) on the bundled `sdk` scenario (profile sdk, 12
+credentials, the default market, a frozen clock) is called by C client connections, each
+sending its next call when the previous reply arrived. The baseline is a bare aiohttp
+WebSocket endpoint answering every frame with the very bytes cadenza-mock answers
+(captured first, with the command id patched in), so the difference is our own work:
+parsing the command, authentication state, the RPC table, the engine, serialization and
+the journal. `--baseline DIR` also measures the package of another checkout (a before
+column). The servers run as subprocesses pinned to core 0 (taskset, when there), the
+clients in this process on core 1; runs alternate; the servers' CPU time is read from
+/proc, so calls per server CPU-second can be compared on a shared machine. 127.0.0.1
+only; about methods x servers x (1 + runs x seconds) seconds (1 minute by default).
 
     python bench/bench_ws.py            # print the table
     python bench/bench_ws.py --write    # ...and record it in bench/README.md
@@ -31,11 +36,19 @@ from pathlib import Path
 
 import aiohttp
 from _common import REPO_ROOT, machine_description, package_revision, write_section
+from bench_list import process_cpu_s
+
+OURS = "cadenza-mock"
+BEFORE = "cadenza-mock (baseline)"
+BARE = "bare aiohttp"
 
 WS_PATH = "/connection/websocket"
 TOKEN = "alice-token"  # the bundled sdk scenario's static token
-CALL = {"method": "query.credential.list", "data": {}}
-RPC_BODY = json.dumps(CALL, separators=(",", ":"))
+METHODS: dict[str, dict[str, str]] = {
+    "query.credential.list": {},
+    "query.ticker.list": {},
+    "query.orderbook.get": {"instrumentId": "BINANCE:BTC/USDT"},
+}
 
 BARE_ECHO = r"""
 import sys
@@ -89,20 +102,25 @@ async def _session(url: str) -> tuple[aiohttp.ClientSession, aiohttp.ClientWebSo
     return session, ws
 
 
-async def _capture(url: str) -> str:
+def _rpc_body(method: str) -> str:
+    return json.dumps({"method": method, "data": METHODS.get(method, {})}, separators=(",", ":"))
+
+
+async def _capture(url: str, rpc_body: str) -> str:
     """cadenza-mock's reply to the call, with the id set to 0 (the echo's template)."""
     session, ws = await _session(url)
     try:
-        await ws.send_str(json.dumps({"id": 2, "rpc": CALL}, separators=(",", ":")))
-        reply = json.loads((await ws.receive()).data)
-        reply["id"] = 0
-        return json.dumps(reply, separators=(",", ":"))
+        await ws.send_str(f'{{"id":2,"rpc":{rpc_body}}}')
+        text = (await ws.receive()).data
+        if not text.startswith('{"id":2,"rpc":{"data":') or '"error"' in text[:40]:
+            raise RuntimeError(f"not an answer: {text[:300]}")
+        return '{"id":0' + text[len('{"id":2') :]
     finally:
         await ws.close()
         await session.close()
 
 
-async def _load(url: str, connections: int, seconds: float) -> dict[str, float]:
+async def _load(url: str, connections: int, seconds: float, rpc_body: str) -> dict[str, float]:
     latencies: list[float] = []
     stop_at = time.perf_counter() + seconds
 
@@ -112,7 +130,7 @@ async def _load(url: str, connections: int, seconds: float) -> dict[str, float]:
         try:
             while time.perf_counter() < stop_at:
                 command_id += 1
-                frame = f'{{"id":{command_id},"rpc":{RPC_BODY}}}'
+                frame = f'{{"id":{command_id},"rpc":{rpc_body}}}'
                 started = time.perf_counter()
                 await ws.send_str(frame)
                 message = await ws.receive()
@@ -135,64 +153,98 @@ async def _load(url: str, connections: int, seconds: float) -> dict[str, float]:
     }
 
 
+def _server(argv: list[str], pythonpath: Path | None = None) -> subprocess.Popen[bytes]:
+    env = dict(os.environ)
+    if pythonpath is not None:  # another checkout's package, not this tree's (-P)
+        env["PYTHONPATH"] = str(pythonpath.resolve())
+        argv = [argv[0], "-P", *argv[1:]]
+    return subprocess.Popen(
+        _pinned(argv, 0),
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def _measure(
+    url: str, pid: int, connections: int, seconds: float, rpc_body: str
+) -> dict[str, float]:
+    cpu0 = process_cpu_s(pid)
+    run = asyncio.run(_load(url, connections, seconds, rpc_body))
+    run["per_cpu_s"] = run["calls"] / max(process_cpu_s(pid) - cpu0, 1e-9)
+    return run
+
+
+def bench_method(
+    args: argparse.Namespace, method: str, tmp: Path
+) -> dict[str, list[dict[str, float]]]:
+    """Every server's runs of one method (the servers start and stop here)."""
+    rpc_body = _rpc_body(method)
+    serve = [sys.executable, "-m", "cadenza_mock", "serve", "--scenario", "sdk", "--quiet"]
+    wanted: list[tuple[str, Path | None]] = [(OURS, None)]
+    if args.baseline is not None:
+        wanted.append((BEFORE, args.baseline))
+    servers: list[tuple[str, str, subprocess.Popen[bytes]]] = []
+    try:
+        reply = ""
+        for label, package in wanted:
+            port = _free_port()
+            servers.append(
+                (
+                    label,
+                    f"ws://127.0.0.1:{port}{WS_PATH}",
+                    _server([*serve, "--port", str(port)], package),
+                )
+            )
+            _wait_up(port)
+            got = asyncio.run(_capture(servers[-1][1], rpc_body))
+            if reply and got != reply:
+                raise RuntimeError(f"{label} answers other bytes than {OURS}")
+            reply = got
+        script, reply_file = tmp / "echo.py", tmp / "reply.json"
+        script.write_text(BARE_ECHO)
+        reply_file.write_text(reply)
+        port = _free_port()
+        bare = _server([sys.executable, str(script), str(port), str(reply_file)])
+        servers.append((BARE, f"ws://127.0.0.1:{port}{WS_PATH}", bare))
+        _wait_up(port)
+        for _, url, process in servers:  # warm-up
+            _measure(url, process.pid, args.connections, 1.0, rpc_body)
+        results: dict[str, list[dict[str, float]]] = {label: [] for label, _, _ in servers}
+        for _ in range(args.runs):
+            for label, url, process in servers:
+                run = _measure(url, process.pid, args.connections, args.seconds, rpc_body)
+                print(f"  {method} {label}: {run['per_s']:,.0f} calls/s", file=sys.stderr)
+                results[label].append(run)
+        return results
+    finally:
+        for _, _, process in servers:
+            process.terminate()
+            process.wait(timeout=10)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--connections", type=int, default=8)
-    parser.add_argument("--seconds", type=float, default=5.0, help="per measured run")
+    parser.add_argument("--seconds", type=float, default=3.0, help="per measured run")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument(
+        "--methods", nargs="+", default=list(METHODS), help="RPC methods (default: %(default)s)"
+    )
+    parser.add_argument("--baseline", type=Path, help="another checkout to measure beside this one")
     parser.add_argument("--write", action="store_true", help="record in bench/README.md")
     args = parser.parse_args(argv)
     if shutil.which("taskset"):
         os.sched_setaffinity(0, {1 % (os.cpu_count() or 1)})
+    results: dict[str, dict[str, list[dict[str, float]]]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for method in args.methods:
+            results[method] = bench_method(args, method, Path(tmp))
 
-    ours_port, bare_port = _free_port(), _free_port()
-    serve = [sys.executable, "-m", "cadenza_mock", "serve", "--scenario", "sdk", "--quiet"]
-    ours = subprocess.Popen(
-        _pinned([*serve, "--port", str(ours_port)], 0),
-        cwd=REPO_ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    bare: subprocess.Popen[bytes] | None = None
-    try:
-        _wait_up(ours_port)
-        ours_url = f"ws://127.0.0.1:{ours_port}{WS_PATH}"
-        with tempfile.TemporaryDirectory() as tmp:
-            script, reply = Path(tmp, "echo.py"), Path(tmp, "reply.json")
-            script.write_text(BARE_ECHO)
-            reply.write_text(asyncio.run(_capture(ours_url)))
-            bare = subprocess.Popen(
-                _pinned([sys.executable, str(script), str(bare_port), str(reply)], 0),
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-            _wait_up(bare_port)
-            bare_url = f"ws://127.0.0.1:{bare_port}{WS_PATH}"
-            results: dict[str, list[dict[str, float]]] = {"cadenza-mock": [], "bare aiohttp": []}
-            for url in (ours_url, bare_url):  # warm-up
-                asyncio.run(_load(url, args.connections, 1.0))
-            for _ in range(args.runs):
-                results["cadenza-mock"].append(
-                    asyncio.run(_load(ours_url, args.connections, args.seconds))
-                )
-                results["bare aiohttp"].append(
-                    asyncio.run(_load(bare_url, args.connections, args.seconds))
-                )
-    finally:
-        for process in (ours, bare):
-            if process is not None:
-                process.terminate()
-                process.wait(timeout=10)
-
-    def median(name: str, key: str) -> float:
-        return statistics.median(r[key] for r in results[name])
-
-    ratios = sorted(
-        o["per_s"] / b["per_s"]
-        for o, b in zip(results["cadenza-mock"], results["bare aiohttp"], strict=True)
-    )
+    baseline = " --baseline DIR" if args.baseline else ""
     lines = [
-        "### WebSocket RPC: query.credential.list",
+        "### WebSocket RPC: queries",
         "",
         f"Measured {datetime.now(UTC):%Y-%m-%d} on a {machine_description()}; "
         f"cadenza-mock at commit {package_revision()}.",
@@ -200,24 +252,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"Settings: {args.connections} client connections, each sending its next call when "
         f"the reply arrived; {args.runs} x {args.seconds:g} s runs alternating between the "
         "servers after a 1 s warm-up each; medians of the runs. Servers on core 0, clients "
-        "on core 1. cadenza-mock is `serve --scenario sdk --quiet` (journal on).",
+        "on core 1. cadenza-mock is `serve --scenario sdk --quiet` (journal on). Ratios: "
+        "medians of the per-run ratios to the bare WebSocket; `per CPU-s`: calls per "
+        "second of the server's CPU time.",
         "",
         f"Command: `python bench/bench_ws.py --connections {args.connections} "
-        f"--seconds {args.seconds:g} --runs {args.runs} --write`",
+        f"--seconds {args.seconds:g} --runs {args.runs}{baseline} --write`",
         "",
-        "| server | calls/s | p50 ms | p99 ms | ours / bare calls/s |",
-        "|---|---|---|---|---|",
+        "| method | server | calls/s | p50 ms | p99 ms | / bare | per CPU-s | / bare |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
     ]
-    for name in results:
-        ratio = (
-            f"{statistics.median(ratios):.2f} ({ratios[0]:.2f}-{ratios[-1]:.2f})"
-            if name == "cadenza-mock"
-            else ""
-        )
-        lines.append(
-            f"| {name} | {median(name, 'per_s'):,.0f} | {median(name, 'p50_ms'):.2f} "
-            f"| {median(name, 'p99_ms'):.2f} | {ratio} |"
-        )
+    for method, runs in results.items():
+        bare = runs[BARE]
+        for name, mine in runs.items():
+            pairs = list(zip(mine, bare, strict=True))
+            ratio = statistics.median(m["per_s"] / b["per_s"] for m, b in pairs)
+            cpu = statistics.median(m["per_cpu_s"] / b["per_cpu_s"] for m, b in pairs)
+            lines.append(
+                f"| `{method}` | {name} | {statistics.median(r['per_s'] for r in mine):,.0f} "
+                f"| {statistics.median(r['p50_ms'] for r in mine):.2f} "
+                f"| {statistics.median(r['p99_ms'] for r in mine):.2f} | {ratio:.2f} "
+                f"| {statistics.median(r['per_cpu_s'] for r in mine):,.0f} | {cpu:.2f} |"
+            )
     table = "\n".join(lines)
     print(table)
     if args.write:

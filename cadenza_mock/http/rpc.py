@@ -45,6 +45,9 @@ class Method:
     schema: str = ""
     # A query whose serialized answer is kept until the state changes (`call`).
     cached: bool = False
+    # A market query: its answer is kept by the market while it and the clock's second
+    # stay the same (engine/market_answers.py).
+    market: bool = False
 
 
 class _Row(NamedTuple):
@@ -53,6 +56,7 @@ class _Row(NamedTuple):
     call: Call
     schema: str
     cached: bool = False
+    market: bool = False
 
 
 def _credential_type(store: Store, wanted: str) -> str:
@@ -270,16 +274,17 @@ _CALLS: dict[str, _Row] = {
     ),
     "query.system.info": _Row(_system_info, "GetSystemInfo", cached=True),
     "query.system.check": _Row(_system_check, "HealthCheck"),
-    "query.venue.list": _Row(rpc_market.venue_list, "ListVenues"),
-    "query.instrument.list": _Row(rpc_market.instrument_list, "ListInstruments"),
-    "query.security.list": _Row(rpc_market.security_list, "ListSecurities"),
-    "query.orderbook.get": _Row(rpc_market.order_book, "GetOrderBook"),
-    "query.orderbook.list": _Row(rpc_market.order_book_list, "ListOrderBooks"),
-    "query.ticker.list": _Row(rpc_market.ticker_list, "ListTickers"),
+    "query.venue.list": _Row(rpc_market.venue_list, "ListVenues", market=True),
+    "query.instrument.list": _Row(rpc_market.instrument_list, "ListInstruments", market=True),
+    "query.security.list": _Row(rpc_market.security_list, "ListSecurities", market=True),
+    "query.orderbook.get": _Row(rpc_market.order_book, "GetOrderBook", market=True),
+    "query.orderbook.list": _Row(rpc_market.order_book_list, "ListOrderBooks", market=True),
+    "query.ticker.list": _Row(rpc_market.ticker_list, "ListTickers", market=True),
     "query.kline.list": _Row(rpc_market.kline_list, "ListKlines"),
 }
 METHODS: dict[str, Method] = {
-    name: Method(PARAMS[name], row.call, row.schema, row.cached) for name, row in _CALLS.items()
+    name: Method(PARAMS[name], row.call, row.schema, row.cached, row.market)
+    for name, row in _CALLS.items()
 }
 
 
@@ -296,27 +301,40 @@ def call(store: Store, user: User, name: str, data: Any, outcome: str | None = N
     """Run RPC `name` for `user`: its result as JSON text, or the ApiError REST would give
     (the transport sends it as the result's `error`).
 
-    A query's answer is remembered per (state version, user, params), so a client polling
-    a list costs a dict lookup, as a repeated REST list does."""
+    A query's answer is remembered per (state version, user, params), a market query's
+    per (market generation, clock second, params) by the market (timestamps stamped in),
+    so a client polling costs a dict lookup, as a repeated REST call does."""
     method = METHODS.get(name)
     if method is None:
         raise MethodNotFound(name)
     params = {} if data is None else data
+    if method.market and isinstance(params, dict):
+        kept = ("rpc", name, _dumps(params))
+        return store.market.answers.answer(
+            kept, lambda: _answer(method, store, user, name, params, outcome)
+        )
     key: tuple[object, ...] | None = None
     if method.cached and isinstance(params, dict):
         key = (store.version, user.user_id, name, _dumps(params))
         hit = store.answer_cache.get(key)
         if hit is not None:
             return hit
+    answer = _answer(method, store, user, name, params, outcome)
+    if key is not None:
+        if len(store.answer_cache) >= _CACHE_LIMIT:
+            store.answer_cache.clear()
+        store.answer_cache[key] = answer
+    return answer
+
+
+def _answer(
+    method: Method, store: Store, user: User, name: str, params: Any, outcome: str | None
+) -> str:
+    """Validate the params and run the method: its result as JSON text."""
     if not isinstance(params, dict):
         raise VALIDATION_FAILED.error("data must be a JSON object")
     try:
         _validator(name)(params)
     except fastjsonschema.JsonSchemaValueException as exc:
         raise VALIDATION_FAILED.error(explain(exc, params, method.params)) from None
-    answer: str = _dumps(method.call(store, user, params, outcome))
-    if key is not None:
-        if len(store.answer_cache) >= _CACHE_LIMIT:
-            store.answer_cache.clear()
-        store.answer_cache[key] = answer
-    return answer
+    return _dumps(method.call(store, user, params, outcome))

@@ -1,6 +1,7 @@
 """The market's RPC queries: each translates its params into its REST twin's query
 parameters and calls the same reader (engine/market_query.py), so the rules and errors are
-the twin's. None is cached: the answers move with the clock, not with the state version."""
+the twin's. None is cached with the state version: the answers move with the clock, and
+the market keeps them per clock second instead (`rpc.call`, engine/market_answers.py)."""
 
 from __future__ import annotations
 

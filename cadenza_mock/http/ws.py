@@ -44,6 +44,7 @@ from cadenza_mock.http.ws_limits import (
     CONNECT_TIMEOUT_SECONDS,
     DEFAULT_MAX_CONNECTIONS,
     SLOW_SECONDS,
+    YIELD_EVERY,
     Connections,
     frame_lines,
     pause,
@@ -192,6 +193,7 @@ async def _serve(request: web.Request, state: MockState) -> web.StreamResponse:
     writer = asyncio.ensure_future(_write(client))
     pinger = asyncio.ensure_future(_ping(client))
     stale = asyncio.get_running_loop().call_later(CONNECT_TIMEOUT_SECONDS, client.stale)
+    unyielded = 0  # commands run since this reader last let the others run
     try:
         while True:
             message = client.lookahead or await ws.receive()
@@ -203,11 +205,17 @@ async def _serve(request: web.Request, state: MockState) -> web.StreamResponse:
             lines = frame_lines(message.data)
             if lines is None:
                 raise _Disconnect(DISCONNECT_BAD_REQUEST)  # over MAX_COMMANDS_PER_FRAME
-            for line in lines:
-                # Other clients' turn between commands: one frame cannot hold the server.
-                await asyncio.sleep(0)
+            for index, line in enumerate(lines):
+                # Other clients' turn between commands: one frame cannot hold the server,
+                # nor can frames already read (a frame's first command usually waited for
+                # the frame: a client calling in turn pays no extra loop pass each time).
+                if index or unyielded >= YIELD_EVERY:
+                    await asyncio.sleep(0)
+                    unyielded = 0
+                unyielded += 1
                 # Backpressure: no next command while too much waits for this client.
-                if not await client.outbox.drained(SLOW_SECONDS) and client.closing is None:
+                full = client.outbox.full
+                if full and not await client.outbox.drained(SLOW_SECONDS) and not client.closing:
                     client.slow()  # it has not read for SLOW_SECONDS
                 if client.closing is not None:
                     break

@@ -25,6 +25,10 @@ QUEUE_MAX_BYTES = 1024 * 1024
 SLOW_SECONDS = 5.0
 # Newline-separated lines (commands) one frame may carry; more is a 3501 `bad request`.
 MAX_COMMANDS_PER_FRAME = 100
+# Commands one connection's reader runs at most before the others get a turn (a loop
+# pass): every command of a frame but its first waits for one, and frames already read
+# wait for one at least every this many commands.
+YIELD_EVERY = 8
 # Seconds an upgraded socket has to connect successfully; then 3502 `stale`.
 CONNECT_TIMEOUT_SECONDS = 10.0
 # Seconds a closing connection's close frame and handshake may take before the socket is
@@ -44,7 +48,7 @@ def text_bytes(text: str) -> int:
 class Outbox:
     """What waits to be written to one socket, counted in bytes; the writer's one queue."""
 
-    __slots__ = ("_drained", "_items", "_ready", "closed", "limit", "pushed", "size")
+    __slots__ = ("_drained", "_items", "_ready", "closed", "limit", "pushed", "size", "waiting")
 
     def __init__(self, limit: int = QUEUE_MAX_BYTES) -> None:
         self._items: deque[tuple[str, int, bool]] = deque()
@@ -54,6 +58,7 @@ class Outbox:
         self.pushed = 0  # of which pushes
         self.limit = limit
         self.closed = False  # nothing more is queued; the writer ends when it is empty
+        self.waiting = False  # the writer waits for the next text: it is writing nothing
 
     def put(self, text: str, *, push: bool = False) -> bool:
         """Queue `text`; False when the pushes waiting now pass the bound."""
@@ -94,13 +99,22 @@ class Outbox:
     def __len__(self) -> int:
         return len(self._items)
 
+    @property
+    def idle(self) -> bool:
+        """Nothing waits and the writer writes nothing: a text may go out at once."""
+        return self.waiting and not self._items and not self.closed
+
     async def get(self) -> str | None:
         """The next text to write; None once closed and empty."""
         while not self._items:
             if self.closed:
                 return None
             self._ready.clear()
-            await self._ready.wait()
+            self.waiting = True
+            try:
+                await self._ready.wait()
+            finally:
+                self.waiting = False
         text, size, push = self._items.popleft()
         self.size -= size
         if push:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import heapq
+import struct
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +24,18 @@ from cadenza_mock.engine.subscriptions import ChannelEvent
 from cadenza_mock.http.ws_limits import CLOSE_SECONDS, QUEUE_MAX_BYTES, Outbox
 
 dumps = wire.dumps_text  # frames are text: the one encoder's str
+
+
+def frame_header(size: int) -> bytes:
+    """An unmasked, final text frame's header for a payload of `size` bytes (RFC 6455
+    5.2: a server never masks)."""
+    if size < 126:
+        return bytes((0x81, size))
+    if size < 65536:
+        return struct.pack("!BBH", 0x81, 126, size)
+    return struct.pack("!BBQ", 0x81, 127, size)
+
+
 CHANNEL_PREFIX = subscriptions.CHANNEL_PREFIX
 
 
@@ -73,7 +86,33 @@ class WsClient:
         self.outbox.put(dumps(message))
 
     def send_text(self, text: str) -> None:
-        self.outbox.put(text)
+        """Queue a reply, or write it at once when nothing waits before it."""
+        if not self._write_now(text):
+            self.outbox.put(text)
+
+    def _write_now(self, text: str) -> bool:
+        """Write a reply's frame straight to the socket when the writer is idle, nothing
+        is queued, the socket's buffer is empty and the frames are not compressed: the
+        order stays (nothing else is being written), and a reply costs no task switch.
+        False (nothing done) otherwise: the writer task sends it, with aiohttp's flow
+        control."""
+        transport = self.transport
+        if (
+            transport is None
+            or self.closing is not None
+            or not self.outbox.idle
+            or self.ws.closed
+            or self.ws.compress
+            or transport.is_closing()
+            or transport.get_write_buffer_size()
+        ):
+            return False
+        try:
+            payload = text.encode("utf-8")
+        except UnicodeEncodeError:
+            return False  # aiohttp's send_str refuses it the same way: its to report
+        transport.writelines((frame_header(len(payload)), payload))
+        return True
 
     def push(self, text: str) -> None:
         """Queue what the client did not ask for (a publication, a ping): a client with
