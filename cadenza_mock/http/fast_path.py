@@ -27,6 +27,7 @@ import aiohttp
 from aiohttp import abc, helpers, web
 from aiohttp import http as aiohttp_http
 from aiohttp.web_protocol import RequestHandler
+from yarl import URL
 
 from cadenza_mock.engine.auth import bearer_token
 from cadenza_mock.engine.journal import kept_answer, redact_query_string
@@ -83,6 +84,10 @@ _SINGLETONS = frozenset(
 # far fewer header lines than aiohttp's limit of 128.
 _TOKEN = re.compile(rb"[0-9A-Za-z!#$&'*+\-.^_`|~]+")
 _PLAIN_TARGET = re.compile(rb"[0-9A-Za-z\-._~!$&'()*+,;=:@/?]+")
+# A market read's query may hold well-formed percent escapes (clients escape `:` and `/`
+# of an instrument id): kept answers are found by the raw query, and the journal gets
+# the query aiohttp would decode from it.
+_ESCAPED_TARGET = re.compile(rb"(?:[0-9A-Za-z\-._~!$&'()*+,;=:@/?]|%[0-9A-Fa-f]{2})+")
 _MAX_HEADER_LINES = 64
 _KNOWN_LIMIT = 256
 # `Connection: keep-alive` (what requests sends) is HTTP/1.1's default; any other value
@@ -112,6 +117,7 @@ class PlainCall(NamedTuple):
     url_namespace: str | None  # `/__ns/<name>/...`
     header_namespace: str | None  # X-Cadenza-Mock-Namespace
     path: str = _LIST_PATH  # the list, or a kept market read (without `/__ns/<name>`)
+    raw_query: str = ""  # as sent: a kept market answer's key (query_string: decoded)
 
 
 def plain_list_call(data: bytes, guard: BrowserGuard) -> PlainCall | None:
@@ -119,12 +125,10 @@ def plain_list_call(data: bytes, guard: BrowserGuard) -> PlainCall | None:
     judge."""
     lines = data[:-4].split(b"\r\n")
     parts = lines[0].split(b" ")
-    if (
-        len(parts) != 3
-        or parts[2] != b"HTTP/1.1"
-        or not _PLAIN_TARGET.fullmatch(parts[1])
-        or len(lines) > _MAX_HEADER_LINES
-    ):
+    if len(parts) != 3 or parts[2] != b"HTTP/1.1" or len(lines) > _MAX_HEADER_LINES:
+        return None
+    escaped = not _PLAIN_TARGET.fullmatch(parts[1])
+    if escaped and not _ESCAPED_TARGET.fullmatch(parts[1]):
         return None
     path, _, query = parts[1].partition(b"?")
     url_namespace = None
@@ -136,7 +140,7 @@ def plain_list_call(data: bytes, guard: BrowserGuard) -> PlainCall | None:
         url_namespace = name.decode()
         path = b"/" + rest
     known_path = _PATHS.get(path)
-    if known_path is None:
+    if known_path is None or (escaped and (known_path == _LIST_PATH or b"%" in path)):
         return None
     raw_headers = []
     authorization = header_namespace = None
@@ -161,13 +165,20 @@ def plain_list_call(data: bytes, guard: BrowserGuard) -> PlainCall | None:
         elif lowered == _NAMESPACE_HEADER:
             header_namespace = value.decode().strip() or None  # "" names none
         raw_headers.append((name, value))
+    raw_query = query.decode()
+    if known_path != _LIST_PATH:
+        # The query string as aiohttp's parser gives it (http_parser.py: URL.build).
+        query_string = URL.build(query_string=raw_query, encoded=True).query_string
+    else:
+        query_string = raw_query
     return PlainCall(
         authorization,
-        query.decode(),
+        query_string,
         tuple(raw_headers),
         url_namespace,
         header_namespace,
         known_path,
+        raw_query,
     )
 
 
@@ -319,7 +330,7 @@ class FastPath:
             known[data] = call
         if call is None:
             return False
-        authorization, query_string, raw_headers, url_namespace, header_namespace, path = call
+        authorization, query_string, raw_headers, url_namespace, header_namespace, path, raw = call
         spaces = self._spaces
         if url_namespace is None and header_namespace is None and not spaces:
             state, space = self._default, None  # what nearly every call is: one lookup less
@@ -332,7 +343,7 @@ class FastPath:
         remembered = (
             store.remembered_list(authorization or "", query_string)
             if path == _LIST_PATH
-            else _kept_market_answer(store, authorization, path, query_string)
+            else _kept_market_answer(store, authorization, path, raw)
         )
         if remembered is None or state.faults.armed or state.stubs.armed or self._stopping.is_set():
             return False
