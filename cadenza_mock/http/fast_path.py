@@ -269,6 +269,7 @@ class FastPath:
         self._date = helpers.rfc822_formatted_time
         self._software = aiohttp_http.SERVER_SOFTWARE
         self.answers = 0  # list calls answered from remembered bytes (tests read it)
+        self.frame_answers = 0  # WebSocket queries answered below aiohttp (http/ws_fast.py)
         # Request bytes -> the verdict on them (bounded: _KNOWN_LIMIT).
         self._known: dict[bytes, PlainCall | None] = {}
 

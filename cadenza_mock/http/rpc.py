@@ -297,25 +297,33 @@ _CACHE_LIMIT = 4096
 _dumps = wire.dumps_text
 
 
-def call(store: Store, user: User, name: str, data: Any, outcome: str | None = None) -> str:
+def call(
+    store: Store,
+    user: User,
+    name: str,
+    data: Any,
+    outcome: str | None = None,
+    params_text: str | None = None,
+) -> str:
     """Run RPC `name` for `user`: its result as JSON text, or the ApiError REST would give
     (the transport sends it as the result's `error`).
 
     A query's answer is remembered per (state version, user, params), a market query's
     per (market generation, clock second, params) by the market (timestamps stamped in),
-    so a client polling costs a dict lookup, as a repeated REST call does."""
+    so a client polling costs a dict lookup, as a repeated REST call does. `params_text`:
+    the params as `wire.dumps_text` gives them, when the caller has them already."""
     method = METHODS.get(name)
     if method is None:
         raise MethodNotFound(name)
     params = {} if data is None else data
     if method.market and isinstance(params, dict):
-        kept = ("rpc", name, _dumps(params))
+        kept = ("rpc", name, params_text or _dumps(params))
         return store.market.answers.answer(
             kept, lambda: _answer(method, store, user, name, params, outcome)
         )
     key: tuple[object, ...] | None = None
     if method.cached and isinstance(params, dict):
-        key = (store.version, user.user_id, name, _dumps(params))
+        key = (store.version, user.user_id, name, params_text or _dumps(params))
         hit = store.answer_cache.get(key)
         if hit is not None:
             return hit

@@ -33,6 +33,8 @@ from cadenza_mock.http.keys import (
     URL_NAMESPACE,
     URL_NAMESPACE_PREFIX,
 )
+from cadenza_mock.http.ws_fast import FrameTap
+from cadenza_mock.http.ws_fast import fence as frames_fence
 
 log = logging.getLogger("cadenza_mock")
 
@@ -74,6 +76,9 @@ def describe_rejection(exc: BaseException | None) -> str:
 _CLIENTS_FAULT = (http_exceptions.HttpProcessingError, web.RequestPayloadError)
 
 
+_FRAMES_FENCE = frames_fence()
+
+
 class _Connection(RequestHandler):
     """One client connection: enveloped parser errors, a deadline on request headers."""
 
@@ -95,6 +100,9 @@ class _Connection(RequestHandler):
         # only then may a chunk be answered without it.
         self._between_requests = True
         self._fast: FastPath | None = manager.fast_path
+        # A WebSocket's query frames may be answered below aiohttp (http/ws_fast.py).
+        self.taps_frames = self._fast is not None and _FRAMES_FENCE
+        self.frames: FrameTap | None = None
         # Called when the client goes: a delayed answer (a delay fault) stops waiting.
         self.on_lost: list[Callable[[], None]] = []
 
@@ -102,6 +110,9 @@ class _Connection(RequestHandler):
         return self._state.store
 
     def data_received(self, data: bytes) -> None:
+        frames = self.frames
+        if frames is not None and frames.received(data):
+            return
         if self._between_requests:
             fast = self._fast
             if fast is not None and data.startswith(PREFIXES) and fast.answer(self, data):
@@ -239,6 +250,11 @@ class _Server(web.Server):
     def fast_answers(self) -> int:
         """List calls answered by the fast path so far (tests read it)."""
         return self.fast_path.answers if self.fast_path is not None else 0
+
+    @property
+    def frame_answers(self) -> int:
+        """WebSocket queries answered below aiohttp so far (tests read it)."""
+        return self.fast_path.frame_answers if self.fast_path is not None else 0
 
     def __call__(self) -> RequestHandler:
         return _Connection(

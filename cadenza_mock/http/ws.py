@@ -29,7 +29,7 @@ from cadenza_mock.engine.faults import Decision, RequestView
 from cadenza_mock.engine.hints import channel_hints, rpc_hints
 from cadenza_mock.engine.journal import kept_answer, redact_body
 from cadenza_mock.engine.state import MockState
-from cadenza_mock.http import rpc
+from cadenza_mock.http import rpc, ws_fast
 from cadenza_mock.http.keys import (
     HANDLER_ERROR_HOOK,
     HINTS,
@@ -183,12 +183,15 @@ async def _serve(request: web.Request, state: MockState) -> web.StreamResponse:
         if decision.error is not None:
             return error_response(decision.error, state.store)
     ws = web.WebSocketResponse(max_msg_size=MAX_FRAME_BYTES, autoping=True)
+    tap = ws_fast.install(request.protocol, _journal, request.app[HINTS], stopping.is_set)
     await ws.prepare(request)
     if state.retired:  # its namespace was dropped during the delay or the handshake
         await ws.close(code=DISCONNECT_FORCE_NO_RECONNECT[0])
         return ws
     hub = hub_for(request.app, state)
     client = WsClient(ws, state, hub, request.transport)
+    if tap is not None:
+        tap.client = client
     hub.join(client)
     writer = asyncio.ensure_future(_write(client))
     pinger = asyncio.ensure_future(_ping(client))
@@ -196,8 +199,12 @@ async def _serve(request: web.Request, state: MockState) -> web.StreamResponse:
     unyielded = 0  # commands run since this reader last let the others run
     try:
         while True:
-            message = client.lookahead or await ws.receive()
-            client.lookahead = None
+            if client.lookahead is None:
+                client.reading = True  # until a frame comes (ws_fast answers some)
+                message = await ws.receive()
+                client.reading = False
+            else:
+                message, client.lookahead = client.lookahead, None
             if message.type in _ENDED:
                 break
             if message.type != WSMsgType.TEXT:
@@ -225,6 +232,8 @@ async def _serve(request: web.Request, state: MockState) -> web.StreamResponse:
     except _Disconnect as exc:
         client.close(exc.code)
     finally:
+        if tap is not None:
+            ws_fast.detach(request.protocol)
         stale.cancel()
         client.hub.leave(client)
         client.close(client.closing or DISCONNECT_SHUTDOWN)

@@ -80,6 +80,8 @@ class WsClient:
     closer: asyncio.Future[None] | None = None
     # A frame read while a delay held a reply (to see the client's close): taken next.
     lookahead: WSMessage | None = None
+    # The reader waits on the socket with nothing queued for it (http/ws_fast.py).
+    reading: bool = False
 
     def send(self, message: dict[str, Any]) -> None:
         """Queue a reply (the reader holds back the next command while too many wait)."""
