@@ -214,3 +214,22 @@ def test_the_rest_of_a_frame_is_never_taken_for_a_frame(mock: MockServer) -> Non
                 assert client.reply()["id"] != 300
     finally:
         client.close()
+
+
+def test_an_aiohttp_that_feeds_early_bytes_elsewhere_gets_no_tap() -> None:
+    """The tap starts only where it can see every byte aiohttp's WebSocket reader gets;
+    on an aiohttp that keeps them under another name, every frame goes to aiohttp."""
+    from aiohttp.web_protocol import RequestHandler
+
+    from cadenza_mock.http import ws_fast
+
+    assert ws_fast.fence()
+
+    class Renamed(RequestHandler):
+        __slots__ = ()
+
+        def set_parser(self, parser: Any, data_received_cb: Any = None) -> None:
+            del parser, data_received_cb
+
+    assert not ws_fast.fence(Renamed)
+    assert ws_fast.install(object(), lambda *a: None, True, lambda: False) is None

@@ -18,6 +18,7 @@ readable: a C extension). It starts only when aiohttp holds no byte of the conne
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import Callable
@@ -82,8 +83,6 @@ class _Verdict:
 
 
 def _verdict(body: str, hinted: bool) -> _Verdict | None:
-    import json
-
     try:
         parsed = json.loads(body)
     except ValueError:

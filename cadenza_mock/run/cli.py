@@ -178,10 +178,10 @@ def build_parser() -> argparse.ArgumentParser:
     option(
         "--no-fast-path",
         action=EnvFlag,
-        help="answer repeated list calls and market reads through aiohttp's request "
-        "handling too, rather than from remembered bytes below it (the same answers, "
-        "slower); the fast path is on by default, and off by itself on an aiohttp it does "
-        "not fit",
+        help="answer repeated list calls, market reads and WebSocket queries through "
+        "aiohttp's request handling too, rather than from remembered bytes below it (the "
+        "same answers, slower); the fast path is on by default, and off by itself on an "
+        "aiohttp it does not fit",
     )
     option(
         "--max-namespaces",
