@@ -22,7 +22,6 @@ import shutil
 import statistics
 import sys
 import tempfile
-import time
 import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
@@ -37,9 +36,9 @@ from bench_list import (
     WrkRun,
     fetch,
     free_port,
-    machine_busy_s,
     process_cpu_s,
     run_wrk,
+    wait_for_idle_machine,
 )
 
 CONFIG = REPO_ROOT / "deploy" / "haproxy.cfg"
@@ -148,19 +147,23 @@ def measure(args: argparse.Namespace, work: Path) -> tuple[list[tuple[str, list[
         setups = _start(args, work)
         spread = _check(setups)
         runs: dict[str, list[WrkRun]] = {s.label: [] for s in setups}
+        no_wait = argparse.Namespace(**{**vars(args), "idle_wait": 0})
         for setup in setups:
             assert setup.script is not None
             run_wrk(args, setup.url + LIST_PATH, ALICE, args.warmup, setup.script, os.getpid())
         for round_number in range(args.rounds):
             for setup in setups:
                 assert setup.script is not None
-                cpu0, busy0, wall0 = setup.cpu(), machine_busy_s(), time.monotonic()
+                # Wait for quiet here, not inside run_wrk: the CPU counts cover wrk's run only.
+                wait_for_idle_machine(args.idle_wait)
+                cpu0 = setup.cpu()
                 run = run_wrk(
-                    args, setup.url + LIST_PATH, ALICE, args.duration, setup.script, os.getpid()
+                    no_wait, setup.url + LIST_PATH, ALICE, args.duration, setup.script, os.getpid()
                 )
-                wall = time.monotonic() - wall0
-                run.server_cpu = (setup.cpu() - cpu0) / wall
-                run.other_cpu = (machine_busy_s() - busy0) / wall  # all cores busy, wrk too
+                # Over wrk's own run (run_wrk waits a second for quiet first: servers idle).
+                run.server_cpu = (setup.cpu() - cpu0) / run.duration_s
+                # run_wrk's other_cpu: all but wrk and this script, so the setup's too.
+                run.other_cpu = max(0.0, run.other_cpu - run.server_cpu)
                 if run.status_errors or run.socket_errors:
                     raise BenchError(
                         f"{setup.label}: {run.status_errors} non-2xx, {run.socket_errors} errors"
@@ -187,10 +190,11 @@ def render(args: argparse.Namespace, rows: list[tuple[str, list[WrkRun]]], held:
         f"--duration {args.duration:g} --rounds {args.rounds}`; wrk -t1 -c{args.connections} "
         f"cycling through the {args.namespaces} namespaces' base URLs (namespaces per replica: "
         f"{held}); nothing pinned; medians of {args.rounds} rounds, ratio = median of the "
-        "per-round ratios to one process. Server CPU: cores the setup's processes (replicas "
-        "and HAProxy) used; machine CPU: cores the whole machine used, wrk included.",
+        "per-round ratios to one process. Setup CPU: cores the setup's processes (replicas "
+        "and HAProxy) used; other CPU: cores the rest of the machine used meanwhile, wrk "
+        "excluded (other people's work on a shared machine).",
         "",
-        "| setup | req/s | p50 ms | p99 ms | / one process | server CPU | machine CPU |",
+        "| setup | req/s | p50 ms | p99 ms | / one process | setup CPU | other CPU |",
         "|---|---:|---:|---:|---:|---:|---:|",
     ]
     for label, runs in rows:

@@ -7,6 +7,7 @@ import os
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
 from collections.abc import Callable
 from typing import Any
@@ -55,11 +56,13 @@ class Team:
             },
         }
         assert HAPROXY is not None
+        # Its log (servers going down and up) in a file: a pipe nobody reads could fill.
+        self.log = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 (closed by stop)
         self.haproxy = subprocess.Popen(
             [HAPROXY, "-db", "-f", str(CONFIG)],
             env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
             text=True,
         )
         self.wait_until(lambda: self.get("/__lb/health").status_code == 200, "HAProxy to start")
@@ -115,7 +118,8 @@ class Team:
             except requests.RequestException:
                 pass
             if self.haproxy.poll() is not None:
-                raise AssertionError(f"haproxy exited: {self.haproxy.stderr.read()}")  # type: ignore[union-attr]
+                self.log.seek(0)
+                raise AssertionError(f"haproxy exited: {self.log.read()}")
             if time.monotonic() > end:
                 raise AssertionError(f"timed out waiting for {what}")
             time.sleep(0.05)
@@ -128,3 +132,4 @@ class Team:
             except subprocess.TimeoutExpired:
                 self.haproxy.kill()
                 self.haproxy.wait(timeout=10)
+        self.log.close()

@@ -128,6 +128,18 @@ def test_a_create_without_a_name_gets_one_that_routes_to_its_replica(team: Team)
         assert requests.delete(f"{team.url}/__admin/namespaces/{name}", timeout=10).ok
 
 
+def test_a_bad_name_in_a_create_is_the_servers_400_and_nothing_is_created(team: Team) -> None:
+    before = {r: team.get("/__admin/namespaces", params={"replica": r}).json() for r in REPLICAS}
+    for bad in ("Bad_Name", "-x", "a" * 41):
+        answer = team.post(f"/__admin/namespaces?namespace={bad}")
+        assert answer.status_code == 400, answer.text
+        assert answer.json()["errno"] == -22015 and "not a namespace name" in answer.text
+    after = {r: team.get("/__admin/namespaces", params={"replica": r}).json() for r in REPLICAS}
+    assert [s["name"] for r in REPLICAS for s in after[r]["data"]] == [
+        s["name"] for r in REPLICAS for s in before[r]["data"]
+    ]
+
+
 def test_the_listing_by_replica_says_which_holds_what(team: Team) -> None:
     seen: dict[str, str] = {}
     for replica in REPLICAS:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -106,28 +107,32 @@ def podman_socket() -> Iterator[None]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    saved = {k: os.environ.get(k) for k in ("DOCKER_HOST", "CONTAINERS_CONF")}
-    saved |= {k: os.environ.get(k) for k in _TC_ENV}
+    patch = pytest.MonkeyPatch()
     try:
         for _ in range(100):
             if sock.exists():
                 break
             time.sleep(0.1)
-        os.environ.update({"DOCKER_HOST": f"unix://{sock}", "CONTAINERS_CONF": str(conf)})
-        os.environ.update(_TC_ENV)
+        patch.setenv("DOCKER_HOST", f"unix://{sock}")
+        patch.setenv("CONTAINERS_CONF", str(conf))
+        # testcontainers read its settings when imported: set them on its config too. No
+        # reaper image can be pulled here, and it must not think it runs in a container.
+        from testcontainers.core.config import ConnectionMode, testcontainers_config
+
+        patch.setattr(testcontainers_config, "_ryuk_disabled", True)
+        patch.setattr(testcontainers_config, "tc_host_override", "127.0.0.1")
+        patch.setattr(testcontainers_config, "connection_mode_override", ConnectionMode.docker_host)
+        for key, value in _TC_ENV.items():
+            patch.setenv(key, value)  # for the docs example's own interpreter
         yield
     finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+        patch.undo()
         service.terminate()
         service.wait(timeout=30)
         shutil.rmtree(work, ignore_errors=True)
 
 
-# No reaper image can be pulled here; testcontainers must not think it runs in a container.
+# The same, for another interpreter (the docs example).
 _TC_ENV = {
     "TESTCONTAINERS_RYUK_DISABLED": "true",
     "TESTCONTAINERS_CONNECTION_MODE": "docker_host",
@@ -174,3 +179,21 @@ def test_the_container_serves_a_local_scenario_file(tmp_path: Path) -> None:
         assert mock.tokens == {"zoe@example.com": "zoe-token"}
         listed = requests.get(mock.url + LIST, headers=bearer("zoe-token"), timeout=10)
         assert listed.status_code == 200 and listed.json()["data"] == []
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("podman_socket")
+def test_the_docs_example_runs_against_the_built_image(tmp_path: Path) -> None:
+    from tests.doc_examples import blocks
+    from tests.test_docs import NEEDS_CONTAINERS
+
+    examples = [b for b in blocks("python") if b.marker == ("skip", NEEDS_CONTAINERS)]
+    assert [b.page for b in examples] == ["docs/container.md"]
+    code = examples[0].code.replace('"cadenza-mock:latest"', repr(IMAGE))
+    assert IMAGE in code
+    script = tmp_path / "container_example.py"
+    script.write_text(code, encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
