@@ -113,8 +113,13 @@ class CadenzaMockContainer:
     # ----------------------------------------------------------------- lifecycle
 
     def start(self) -> Self:
-        """Start the container and wait until its health route answers 200."""
-        self.container.start()
+        """Start the container and wait until its health route answers 200; a container
+        that never does is removed before the error is raised (none is left running)."""
+        try:
+            self.container.start()
+        except BaseException:
+            self.stop()
+            raise
         return self
 
     def stop(self) -> None:

@@ -6,6 +6,7 @@ Without them the container tests skip and say why (docs/container.md)."""
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import subprocess
 import sys
@@ -160,6 +161,39 @@ def test_the_container_serves_its_scenario_and_hands_out_the_remote_handle() -> 
         name = remote.open_namespace()
         assert mock.remote.url.endswith(f"/__ns/{name}")
         remote.close_namespace()
+        container_id = mock.container.get_container_id()
+    assert _podman_ids(container_id) == []  # removed, not just stopped
+
+
+def _podman_ids(container_id: str) -> list[str]:
+    listed = subprocess.run(
+        ["podman", "ps", "-a", "-q", "--no-trunc", "--filter", f"id={container_id}"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return listed.stdout.split()
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("podman_socket")
+def test_a_container_that_never_gets_healthy_is_removed() -> None:
+    # Health on another port than the one waited for: never ready within the timeout.
+    name = f"cadenza-tc-{secrets.token_hex(4)}"
+    mock = CadenzaMockContainer(
+        IMAGE, env={"CADENZA_MOCK_PORT": "8081"}, startup_timeout=3, name=name
+    )
+    with pytest.raises(Exception, match="not ready within 3"):
+        mock.start()
+    listed = subprocess.run(
+        ["podman", "ps", "-a", "-q", "--filter", f"name={name}"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert listed.stdout.split() == []  # removed, not left running
 
 
 @pytest.mark.slow
