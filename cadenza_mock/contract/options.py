@@ -10,6 +10,7 @@ it imports nothing heavier than the standard library, so `--help` stays cheap.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -31,6 +32,9 @@ DEFAULT_MAX_RECORDS = 200_000
 DEFAULT_MAX_STREAMS = 32
 DEFAULT_MAX_CONNECTIONS = 1000
 
+# A --replica-id: safe in a JSON answer and a log line (a StatefulSet pod's name fits).
+REPLICA_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}")
+
 MAX_READ_TIMEOUT = 3600.0
 MAX_NAMESPACE_IDLE = 7 * 24 * 3600.0
 
@@ -49,6 +53,13 @@ def check_port(value: int) -> None:
 def check_non_negative(value: int) -> None:
     if value < 0:
         raise ValueError("must be 0 or more")
+
+
+def check_replica_id(value: str | None) -> None:
+    if value is not None and not REPLICA_ID_PATTERN.fullmatch(value):
+        raise ValueError(
+            "must be 1 to 63 letters, digits, dots, dashes or underscores (a pod's name)"
+        )
 
 
 def seconds_up_to(most: float) -> Check:
@@ -142,6 +153,9 @@ class ServerOptions:
         DEFAULT_MAX_CONNECTIONS,
         "WebSocket connections open at once; 0: none",
         check=check_non_negative,
+    )
+    replica_id: str | None = _option(
+        None, "this server's name among replicas behind a balancer", check=check_replica_id
     )
 
     def __post_init__(self) -> None:

@@ -88,6 +88,9 @@ class Sessions:
         # A namespace's name: two namespaces of one scenario must never issue one token.
         self._namespace: tuple[str, ...] = (namespace,) if namespace else ()
         self._key = hashlib.sha256(f"cadenza-mock:{seed}:jwt{namespace}".encode()).digest()
+        # A namespace's tokens start "<name>." (its name before the "#<incarnation>"): a
+        # balancer in front of several servers routes them by that prefix (docs/team.md).
+        self._prefix = f"{namespace.partition('#')[0]}." if namespace else ""
         self._access: dict[str, _Issued] = {}
         self._refresh: dict[str, _Issued] = {}
         # session id -> its access and refresh tokens, oldest session first
@@ -132,8 +135,8 @@ class Sessions:
         now = self._clock.token_ms()
         expires = now + ACCESS_TTL_SECONDS * 1000
         # The jti-like session id and the counter keep tokens unique under a frozen clock.
-        access = self._jwt(user, f"{session_id}:{self._issued}", now, expires)
-        refresh = token(rng).replace("cmk_", "rt_")
+        access = self._prefix + self._jwt(user, f"{session_id}:{self._issued}", now, expires)
+        refresh = self._prefix + token(rng).replace("cmk_", "rt_")
         access_key, refresh_key = self._digest(access), self._digest(refresh)
         self._access[access_key] = _Issued(user.user_id, session_id, expires)
         self._refresh[refresh_key] = _Issued(

@@ -327,9 +327,12 @@ class Namespaces:
             return None
         prefix, dot, _ = token.partition(".")
         if dot:
+            # Its prefixed static tokens and every token it issues start "<name>.": no
+            # other namespace's do. A stale one (issued before the name was deleted and
+            # created again) is nobody's.
             space = self._spaces.get(prefix)
             if space is not None:
-                return space
+                return space if space.state.store.lookup_token(token) is not None else None
         owner = self._spaces.get(self._issued_by.get(token, ""))
         if owner is not None and owner.state.store.sessions.lookup(token) is not None:
             return owner

@@ -43,6 +43,7 @@ from cadenza_mock.http.keys import (
     ADMIN_TOKEN,
     NAMESPACE_HEADER,
     NAMESPACES,
+    REPLICA_ID,
     state_of,
     uptime,
 )
@@ -137,14 +138,26 @@ def users_json(scenario: Scenario, counts: dict[str, int] | None = None) -> list
 async def health(request: web.Request) -> web.Response:
     state = named_namespace(request) or state_of(request)
     return ok(
-        {
-            "status": "ok",
-            "version": __version__,
-            "scenario": state.scenario.name,
-            "profile": state.scenario.profile,
-            "uptimeSeconds": round(uptime(request.app), 3),
-        }
+        _replica(
+            request,
+            {
+                "status": "ok",
+                "version": __version__,
+                "scenario": state.scenario.name,
+                "profile": state.scenario.profile,
+                "uptimeSeconds": round(uptime(request.app), 3),
+            },
+        )
     )
+
+
+def _replica(request: web.Request, answer: dict[str, Any]) -> dict[str, Any]:
+    """`answer` with the server's `--replica-id`, if it has one: through a balancer in
+    front of several servers, it says which one answered (and holds a namespace)."""
+    replica = request.app.get(REPLICA_ID)
+    if replica is not None:
+        answer["replica"] = replica
+    return answer
 
 
 @admin
@@ -512,7 +525,7 @@ async def post_namespace(request: web.Request) -> web.Response:
     built = await _built(build, "scenario rejected, no namespace was created")
     space = spaces.add(built)  # on the loop: requests read the set
     state = space.state
-    summary = namespace_json(space, spaces.idle_seconds)
+    summary = _replica(request, namespace_json(space, spaces.idle_seconds))
     summary["header"] = {NAMESPACE_HEADER: space.name}
     summary["users"] = users_json(state.scenario)
     return ok(summary)
@@ -522,7 +535,7 @@ async def post_namespace(request: web.Request) -> web.Response:
 async def get_namespaces(request: web.Request) -> web.Response:
     spaces = request.app[NAMESPACES]
     spaces.expire()
-    return ok([namespace_json(space, spaces.idle_seconds) for space in spaces])
+    return ok([_replica(request, namespace_json(space, spaces.idle_seconds)) for space in spaces])
 
 
 @admin

@@ -30,6 +30,7 @@ from cadenza_mock.http.keys import (
     HINTS,
     MAX_STREAMS,
     NAMESPACES,
+    REPLICA_ID,
     STARTED_AT,
     STATE,
     STOPPING,
@@ -102,6 +103,8 @@ def make_app(
         app[ADMIN_LOCKED] = True
     app[BODY_TIMEOUT] = opts.read_timeout
     app[HINTS] = opts.hints
+    if opts.replica_id:
+        app[REPLICA_ID] = opts.replica_id
     app[STOPPING] = asyncio.Event()
     app[STREAMS] = {}
     app[MAX_STREAMS] = opts.max_streams

@@ -42,6 +42,8 @@ ADMIN_LOCKED = web.AppKey("cadenza_admin_locked", bool)
 GUARD = web.AppKey("cadenza_guard", BrowserGuard)
 # Near-miss hints on (journal, access log, X-Cadenza-Mock-Hint header); off with --no-hints.
 HINTS = web.AppKey("cadenza_hints", bool)
+# This server's name among replicas behind a balancer (`--replica-id`; docs/team.md).
+REPLICA_ID = web.AppKey("cadenza_replica_id", str)
 
 
 def _request_key(name: str, kind: type) -> Any:

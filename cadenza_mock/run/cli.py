@@ -273,6 +273,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="how many WebSocket connections may be open at once; one more is answered "
         "503 before the upgrade, 0 turns the WebSocket API off (default: %(default)s)",
     )
+    option(
+        "--replica-id",
+        action=EnvDefault,
+        convert=_for("replica_id", str),
+        default=DEFAULTS.replica_id,
+        metavar="NAME",
+        help="this server's name among replicas behind a balancer (docs/team.md): health "
+        "and the namespace answers of the admin API carry it as 'replica' (default: none)",
+    )
     serve.set_defaults(handler=_serve, subparser=serve, env_options=tuple(env_options))
 
     validate = commands.add_parser(

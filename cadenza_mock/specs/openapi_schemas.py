@@ -31,7 +31,11 @@ from cadenza_mock.specs.openapi_scenario import scenario_file_schema
 
 # Seconds one POST /__admin/clock moves the clock; none given is 0 (the clock as is).
 
-JWT = {"type": "string", "pattern": r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$"}
+# A namespace's issued tokens start "<name>." (a balancer routes them by it: docs/team.md).
+JWT = {
+    "type": "string",
+    "pattern": r"^(?:[a-z0-9-]+\.)?[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$",
+}
 
 
 def nullable(schema: Mapping[str, Any]) -> dict[str, Any]:
@@ -48,6 +52,10 @@ _NAMESPACE: dict[str, Any] = {
     "records": {"type": "integer", "minimum": 0, "description": "counted by --max-records"},
     "idleExpirySeconds": {"type": "number", "exclusiveMinimum": 0},
     "admin": {"type": "string", "description": "its admin API's path prefix"},
+}
+# Only on a server started with --replica-id (one of several behind a balancer).
+_REPLICA: dict[str, Any] = {
+    "replica": {"type": "string", "description": "the answering server's --replica-id"}
 }
 
 
@@ -264,7 +272,9 @@ def admin_schemas() -> dict[str, Any]:
                 "scenario": {"type": "string"},
                 "profile": {"type": "string", "enum": list(PROFILE_NAMES)},
                 "uptimeSeconds": {"type": "number", "minimum": 0},
-            }
+                **_REPLICA,
+            },
+            required=("status", "version", "scenario", "profile", "uptimeSeconds"),
         ),
         "AdminScenario": loose(
             {
@@ -278,13 +288,15 @@ def admin_schemas() -> dict[str, Any]:
                 "users": users(credentialCount={"type": "integer", "minimum": 0}),
             }
         ),
-        "AdminNamespace": strict(_NAMESPACE),
+        "AdminNamespace": strict({**_NAMESPACE, **_REPLICA}, required=_NAMESPACE),
         "AdminCreatedNamespace": strict(
             {
                 **_NAMESPACE,
+                **_REPLICA,
                 "header": strict({"X-Cadenza-Mock-Namespace": {"type": "string"}}),
                 "users": users(),
-            }
+            },
+            required=(*_NAMESPACE, "header", "users"),
         ),
         "AdminJournalEntry": loose(
             {
