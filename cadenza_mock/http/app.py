@@ -134,6 +134,7 @@ _HANDLER_MODULES = {"admin": admin, "api": api, "journal_stream": journal_stream
 # first answer needs (tests/test_server_options.py keeps it so).
 _LAZY_MODULES = {
     "market_api": "cadenza_mock.http.market_api",
+    "market_subscriptions_api": "cadenza_mock.http.market_subscriptions_api",
     "meta": "cadenza_mock.http.meta",
     "subscriptions_api": "cadenza_mock.http.subscriptions_api",
     "ui": "cadenza_mock.http.ui",
