@@ -45,6 +45,7 @@ SERVE_OPTIONS = [
     "--loop",
     "--state-file",
     "--max-connections",
+    "--market-interval",
 ]
 
 

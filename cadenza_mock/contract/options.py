@@ -30,6 +30,9 @@ DEFAULT_NAMESPACE_IDLE = 1800.0
 DEFAULT_MAX_RECORDS = 200_000
 DEFAULT_MAX_STREAMS = 32
 DEFAULT_MAX_CONNECTIONS = 1000
+# Seconds between the market channels' publications on a running clock (http/ws_market.py).
+DEFAULT_MARKET_INTERVAL = 1.0
+MAX_MARKET_INTERVAL = 3600.0
 
 MAX_READ_TIMEOUT = 3600.0
 MAX_NAMESPACE_IDLE = 7 * 24 * 3600.0
@@ -142,6 +145,11 @@ class ServerOptions:
         DEFAULT_MAX_CONNECTIONS,
         "WebSocket connections open at once; 0: none",
         check=check_non_negative,
+    )
+    market_interval: float = _option(
+        DEFAULT_MARKET_INTERVAL,
+        "seconds between market channel publications on a running clock",
+        check=seconds_up_to(MAX_MARKET_INTERVAL),
     )
 
     def __post_init__(self) -> None:

@@ -110,6 +110,12 @@ def channel_hints(channel: str, fed: bool) -> tuple[str, ...]:
     Only asked for a channel that names one of the caller's accounts: shown whole."""
     if fed:
         return ()
+    if channel.startswith("market:"):  # an order book channel (engine.market_feed)
+        return (
+            f"channel {channel!a} carries nothing until its instrument has an active order "
+            "book subscription: call POST /api/v3/market/subscription/orderBook/subscribe or "
+            "RPC command.market.subscription.orderbook.subscribe first",
+        )
     return (
         f"channel {channel!a} carries nothing until its trading account has an active "
         "subscription: call POST /api/v3/tradingAccount/subscription/subscribe or RPC "

@@ -115,7 +115,8 @@ def make_app(
     if on_handler_error is not None:
         app[HANDLER_ERROR_HOOK] = on_handler_error
     router = app.router
-    ws.attach(app, max_connections=opts.max_connections)  # before the catch-all route
+    # before the catch-all route
+    ws.attach(app, max_connections=opts.max_connections, market_interval=opts.market_interval)
     routes = [(op, op.path) for op in OPERATIONS]
     routes += [(op, namespaced_path(op.path)) for op in NAMESPACED_ADMIN]
     for op, path in routes:

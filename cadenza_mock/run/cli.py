@@ -272,6 +272,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="how many WebSocket connections may be open at once; one more is answered "
         "503 before the upgrade, 0 turns the WebSocket API off (default: %(default)s)",
     )
+    option(
+        "--market-interval",
+        action=EnvDefault,
+        convert=_for("market_interval", _seconds),
+        default=DEFAULTS.market_interval,
+        metavar="SECONDS",
+        help="how often the market:* channels publish while the clock runs (a clock move "
+        "publishes at once; no timer runs without a subscriber) (default: %(default)s)",
+    )
     serve.set_defaults(handler=_serve, subparser=serve, env_options=tuple(env_options))
 
     validate = commands.add_parser(
