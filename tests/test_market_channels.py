@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from centrifuge import Client, PublicationContext, SubscriptionEventHandler
+from jsonschema import Draft202012Validator
 from ws_contract import ALICE, SCENARIO, Socket, centrifuge, journal_of, open_socket
 
 from cadenza_mock.http.ws_market import MARKET_CHANNELS
@@ -272,3 +273,43 @@ async def test_a_reset_ends_the_channels(mock: Any) -> None:
     await pushes(socket, f"market:ticker:{BTC}", 1)
     assert (await mock.post("/__admin/reset")).status == 200
     assert await socket.closed_with() == 3001
+
+
+async def test_the_asyncapi_document_lists_the_channels_and_their_payloads(mock: Any) -> None:
+    doc = await (await mock.get("/api/v3/asyncapi.json")).json()
+    addresses = {c["address"]: c for c in doc["channels"].values()}
+    expected = {
+        "market:orderbook:{venue}:{symbol}": "OrderBook",
+        "market:ticker:{venue}:{symbol}": "Ticker",
+        "market:ticker:{venue}": "Ticker",
+        "market:kline:{venue}:{symbol}:{interval}": "Kline",
+        "market:trade:{venue}:{symbol}": "MarketTrade",
+    }
+    for address, component in expected.items():
+        (message,) = addresses[address]["messages"].values()
+        assert message["payload"] == {"$ref": f"#/components/schemas/{component}"}
+
+    def check(component: str, data: Any) -> None:
+        schema = {"$ref": f"#/components/schemas/{component}", "components": doc["components"]}
+        errors = list(Draft202012Validator(schema).iter_errors(data))
+        assert not errors, (component, errors[0].message, data)
+
+    await mock.post(f"{BOOKS}/subscribe", json={"instrumentId": ETH}, headers=ALICE)
+    socket = await open_socket(mock)
+    names = {  # channel: (payload, publications on subscribe)
+        f"market:orderbook:{ETH}": ("OrderBook", 1),
+        f"market:ticker:{ETH}": ("Ticker", 1),
+        "market:ticker:OKX": ("Ticker", 3),
+        f"market:kline:{ETH}:1h": ("Kline", 1),
+        f"market:trade:{ETH}": ("MarketTrade", 0),
+    }
+    for channel, (component, first) in names.items():
+        await subscribe(socket, channel)
+        for data in await pushes(socket, channel, first):
+            check(component, data)
+    await advance(mock, 3601)
+    seen: set[str] = set()
+    while len(seen) < len(names):
+        push = (await socket.frame())["push"]
+        check(names[push["channel"]][0], push["pub"]["data"])
+        seen.add(push["channel"])
