@@ -5,15 +5,21 @@ compared with its REST read at the same clock), and the subscribe errors."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from decimal import Decimal
 from itertools import pairwise
+from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 from centrifuge import Client, PublicationContext, SubscriptionEventHandler
 from jsonschema import Draft202012Validator
+from support import Served, run_cli, write
 from ws_contract import ALICE, SCENARIO, Socket, centrifuge, journal_of, open_socket
 
+from cadenza_mock import MockServer
+from cadenza_mock.contract.options import ServerOptions
 from cadenza_mock.http.ws_market import MARKET_CHANNELS
 
 MARKET = "/api/v3/market"
@@ -313,3 +319,59 @@ async def test_the_asyncapi_document_lists_the_channels_and_their_payloads(mock:
         push = (await socket.frame())["push"]
         check(names[push["channel"]][0], push["pub"]["data"])
         seen.add(push["channel"])
+
+
+RUNNING = """\
+seed: 24
+users:
+  - email: alice@example.com
+    tokens: [alice-token]
+"""
+
+
+def test_serve_takes_the_interval_from_its_variable(
+    serve: Callable[..., Served], tmp_path: Path
+) -> None:
+    """A running clock's ticker every 0.05 s (CADENZA_MOCK_MARKET_INTERVAL): the default
+    (1.0 s) would put a second between any two of them."""
+    scenario = write(tmp_path / "running.yaml", RUNNING)
+    served = serve("--scenario", str(scenario), "--quiet",
+                   env={"CADENZA_MOCK_MARKET_INTERVAL": "0.05"})  # fmt: skip
+    url, _ = served.banner()
+
+    async def stamps() -> list[int]:
+        async with aiohttp.ClientSession() as session:
+            ws = await session.ws_connect(url + "/connection/websocket")
+            socket = Socket(ws)
+            await socket.send({"id": 1, "connect": {"token": "alice-token"}})
+            assert "connect" in await socket.frame()
+            await subscribe(socket, f"market:ticker:{BTC}")
+            found = [t["timestamp"] for t in await pushes(socket, f"market:ticker:{BTC}", 6)]
+            await ws.close()
+            return found
+
+    found = asyncio.run(stamps())
+    gaps = [b - a for a, b in pairwise(found)]
+    assert all(gap > 0 for gap in gaps) and min(gaps) < 900, gaps
+    assert served.stop()[0] == 0
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "said"),
+    [
+        (["--market-interval", "0"], {}, "argument --market-interval: '0': must be more than 0"),
+        ([], {"CADENZA_MOCK_MARKET_INTERVAL": "often"}, "MARKET_INTERVAL='often'"),
+        (["--market-interval", "7200"], {}, "at most 3600 seconds"),
+    ],
+)
+def test_a_bad_market_interval_stops_the_start(
+    args: list[str], env: dict[str, str], said: str
+) -> None:
+    result = run_cli("serve", "--port", "0", *args, env=env)
+    assert result.returncode == 2 and said in result.stderr, result.stderr
+
+
+def test_the_interval_defaults_to_a_second_and_is_checked() -> None:
+    assert ServerOptions().market_interval == 1.0
+    with pytest.raises(ValueError, match="market_interval: must be more than 0"):
+        MockServer(market_interval=0)
