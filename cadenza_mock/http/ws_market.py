@@ -6,7 +6,9 @@ placement: `Clock.on_move`), an order book subscription beginning or ending
 (`MarketSubscriptions.wake`), and, at `--market-interval` seconds, a timer, for a running
 clock (and prices set meanwhile). There is ONE timer task per app, and only while some
 market channel has a subscriber: an idle server runs nothing for the market. Each
-publication is encoded once, whatever the number of subscribers.
+publication is encoded once, whatever the number of subscribers, and what one catch-up
+has for a connection goes out as one WebSocket frame of newline-separated pushes (the
+Centrifugo JSON protocol's batching, which its clients read): one write per connection.
 """
 
 from __future__ import annotations
@@ -53,8 +55,9 @@ class MarketChannels:
         existing = feed.channels.get(channel)
         if existing is not None:
             self._send(state, existing, feed.catch_up(existing), skip=client)
-        for data in feed.snapshot(feed.open(channel)):
-            client.push(_frame(channel, data))
+        first = [_frame(channel, data) for data in feed.snapshot(feed.open(channel))]
+        if first:
+            client.push("\n".join(first))
         self._watch(state)
         if self.task is None:
             self.task = asyncio.ensure_future(self._tick())
@@ -76,15 +79,18 @@ class MarketChannels:
             for name in client.channels:
                 if name in feed.channels:
                     listening.setdefault(name, []).append(client)
+        frames: dict[WsClient, list[str]] = {}
         for name, channel in list(feed.channels.items()):
             clients = listening.get(name)
             if not clients:
                 del feed.channels[name]
                 continue
-            for data in feed.catch_up(channel):
-                text = _frame(name, data)
+            texts = [_frame(name, data) for data in feed.catch_up(channel)]
+            if texts:
                 for client in clients:
-                    client.push(text)
+                    frames.setdefault(client, []).extend(texts)
+        for client, texts in frames.items():
+            client.push("\n".join(texts))
         if not feed.channels:
             del self._feeds[state]
 
@@ -94,10 +100,9 @@ class MarketChannels:
         hub = self.hubs.get(state)
         if hub is None or not found:
             return
-        clients = [c for c in hub.clients if c is not skip and channel.name in c.channels]
-        for data in found:
-            text = _frame(channel.name, data)
-            for client in clients:
+        text = "\n".join(_frame(channel.name, data) for data in found)
+        for client in hub.clients:
+            if client is not skip and channel.name in client.channels:
                 client.push(text)
 
     def _feed(self, state: MockState) -> MarketFeed:
