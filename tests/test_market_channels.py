@@ -393,3 +393,26 @@ def test_the_interval_defaults_to_a_second_and_is_checked() -> None:
     assert ServerOptions().market_interval == 1.0
     with pytest.raises(ValueError, match="market_interval: must be more than 0"):
         MockServer(market_interval=0)
+
+
+async def test_a_snapshot_taken_while_channels_publish_restores(mock: Any) -> None:
+    """The clock and the subscriptions hold the channels' wake-up as a plain function: a
+    snapshot copies them without copying the server, and a restore closes the channels
+    as a reset does; the restored clock moves the new subscribers' channels."""
+    await mock.post(f"{BOOKS}/subscribe", json={"instrumentId": BTC}, headers=ALICE)
+    socket = await open_socket(mock)
+    await subscribe(socket, f"market:orderbook:{BTC}")
+    (snapshot,) = await pushes(socket, f"market:orderbook:{BTC}", 1)
+    r = await mock.post("/__admin/snapshots")
+    assert r.status == 200, await r.text()
+    taken = (await r.json())["data"]["id"]
+    await advance(mock, 60)
+    await pushes(socket, f"market:orderbook:{BTC}", 1)
+    assert (await mock.post(f"/__admin/snapshots/{taken}/restore")).status == 200
+    assert await socket.closed_with() == 3001
+    again = await open_socket(mock)
+    await subscribe(again, f"market:orderbook:{BTC}")  # the restored subscription feeds it
+    assert await pushes(again, f"market:orderbook:{BTC}", 1) == [snapshot]
+    await advance(mock, 60)
+    (diff,) = await pushes(again, f"market:orderbook:{BTC}", 1)
+    assert diff["timestamp"] == snapshot["timestamp"] + 60_000
