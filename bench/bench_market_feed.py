@@ -11,6 +11,8 @@ a server with no subscriber spends.
    to the arrival of the frame that holds it (so it includes the admin call). The table
    gives p50, p99 and max over all N x M x 2 publications, and every one is checked (the
    DIFF, then the ticker of the new instant, per subscriber).
+   The same run measures a bare aiohttp app writing the same frame to N WebSockets on a
+   POST (`BARE_FANOUT`), the floor of this machine.
 2. Idle CPU. The server's process CPU time (user + system, /proc) over S seconds with no
    subscriber: a fresh server, and the fan-out server after its subscribers left (the
    market timer must have ended). `--baseline DIR` also measures a fresh server of another
@@ -35,6 +37,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -46,6 +49,34 @@ TOKEN = "alice-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 ID = "BINANCE:BTC/USDT"
 CHANNELS = (f"market:orderbook:{ID}", f"market:ticker:{ID}")
+
+# The baseline: a bare aiohttp app that keeps N WebSockets and, on POST /move, writes the
+# one frame our server sent for a move (the DIFF and the ticker, newline-separated) to each.
+BARE_FANOUT = r"""
+import sys
+from aiohttp import web
+
+text = open(sys.argv[2], "rb").read().decode()
+sockets = []
+
+async def websocket(request):
+    ws = web.WebSocketResponse()
+    await ws.prepare(request)
+    sockets.append(ws)
+    async for _ in ws:
+        pass
+    return ws
+
+async def move(request):
+    for ws in sockets:
+        await ws.send_str(text)
+    return web.Response(text="{}")
+
+app = web.Application()
+app.router.add_get("/connection/websocket", websocket)
+app.router.add_post("/move", move)
+web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), print=None, access_log=None)
+"""
 
 
 def _free_port() -> int:
@@ -90,6 +121,7 @@ class _RawSocket(asyncio.Protocol):
         self.buffer = b""
         self.upgraded = False
         self.frames: asyncio.Queue[tuple[float, bytes]] = asyncio.Queue()
+        self.last = b""  # the last whole frame
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
@@ -117,7 +149,8 @@ class _RawSocket(asyncio.Protocol):
             if len(self.buffer) < at + size:
                 return
             # One frame may hold several pushes, newline-separated (Centrifugo's batching).
-            for line in self.buffer[at : at + size].split(b"\n"):
+            self.last = self.buffer[at : at + size]
+            for line in self.last.split(b"\n"):
                 self.frames.put_nowait((now, line))
             self.buffer = self.buffer[at + size :]
 
@@ -154,7 +187,7 @@ async def _raw(port: int) -> _RawSocket:
     return client
 
 
-async def _fan_out(port: int, subscribers: int, moves: int) -> tuple[list[float], int]:
+async def _fan_out(port: int, subscribers: int, moves: int) -> tuple[list[float], int, bytes]:
     url = f"http://127.0.0.1:{port}"
     async with aiohttp.ClientSession() as session:
         r = await session.post(
@@ -189,10 +222,29 @@ async def _fan_out(port: int, subscribers: int, moves: int) -> tuple[list[float]
                 assert tick_push["channel"] == CHANNELS[1], tick_push
                 latencies += [(t1 - sent) * 1000, (t2 - sent) * 1000]
                 checked += 2
+        sample = sockets[0].last
         for client in sockets:
             assert client.transport is not None
             client.transport.close()
-    return latencies, checked
+    return latencies, checked, sample
+
+
+async def _bare_fan_out(port: int, subscribers: int, moves: int) -> list[float]:
+    sockets = [await _raw(port) for _ in range(subscribers)]
+    latencies: list[float] = []
+    async with aiohttp.ClientSession() as session:
+        await asyncio.sleep(0.5)  # every upgrade answered and kept
+        for _ in range(moves):
+            sent = time.perf_counter()
+            r = await session.post(f"http://127.0.0.1:{port}/move")
+            assert r.status == 200
+            for client in sockets:
+                (t1, _), (t2, _) = await client.next(), await client.next()
+                latencies += [(t1 - sent) * 1000, (t2 - sent) * 1000]
+    for client in sockets:
+        assert client.transport is not None
+        client.transport.close()
+    return latencies
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -211,18 +263,25 @@ def main(argv: list[str] | None = None) -> int:
     if not 1 <= args.subscribers <= 500 or not 1 <= args.moves <= 1000:
         parser.error("--subscribers 1..500, --moves 1..1000")
 
+    load_before = os.getloadavg()[0]
     rows = []
     port = _free_port()
     server = _start(REPO_ROOT, port)
     try:
         fresh_idle = _idle_cpu(server.pid, args.idle_seconds)
-        latencies, checked = asyncio.run(_fan_out(port, args.subscribers, args.moves))
+        latencies, checked, sample = asyncio.run(_fan_out(port, args.subscribers, args.moves))
         time.sleep(1.5)  # the market timer ends at its next tick once nobody listens
         after_idle = _idle_cpu(server.pid, args.idle_seconds)
     finally:
         server.terminate()
         server.wait(timeout=30)
-    rows.append(("idle CPU, fresh server, no subscriber", "", f"{fresh_idle * 1000:.0f} ms"))
+    rows.append(
+        (
+            "idle CPU, fresh server, no subscriber (baseline: the checkout given)",
+            "not measured",
+            f"{fresh_idle * 1000:.0f} ms",
+        )
+    )
     rows.append(("idle CPU after the subscribers left", "", f"{after_idle * 1000:.0f} ms"))
     if args.baseline is not None:
         port = _free_port()
@@ -233,13 +292,35 @@ def main(argv: list[str] | None = None) -> int:
             base.terminate()
             base.wait(timeout=30)
         rows[0] = (rows[0][0], f"{base_idle * 1000:.0f} ms", rows[0][2])
+    with tempfile.TemporaryDirectory() as folder:
+        frame = Path(folder) / "frame.txt"
+        frame.write_bytes(sample)
+        port = _free_port()
+        args_bare = [sys.executable, "-c", BARE_FANOUT, str(port), str(frame)]
+        if shutil.which("taskset"):
+            args_bare = ["taskset", "-c", "0", *args_bare]
+        bare = subprocess.Popen(args_bare)
+        try:
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                with socket.socket() as probe:
+                    if probe.connect_ex(("127.0.0.1", port)) == 0:
+                        break
+                time.sleep(0.05)
+            bare_latencies = asyncio.run(_bare_fan_out(port, args.subscribers, args.moves))
+        finally:
+            bare.terminate()
+            bare.wait(timeout=30)
     p50, p99 = _percentile(latencies, 0.5), _percentile(latencies, 0.99)
     fan = (
         f"delivery after a clock move, {args.subscribers} subscribers x 2 channels "
-        f"x {args.moves} moves ({checked} frames checked)"
+        f"x {args.moves} moves, {checked} publications checked (baseline: a bare aiohttp "
+        "app writing the same frame)"
     )
     spread = f"p50 {p50:.2f} ms, p99 {p99:.2f} ms, max {max(latencies):.2f} ms"
-    rows.append((fan, "(no channels)", spread))
+    b50, b99 = _percentile(bare_latencies, 0.5), _percentile(bare_latencies, 0.99)
+    bare_spread = f"p50 {b50:.2f} ms, p99 {b99:.2f} ms, max {max(bare_latencies):.2f} ms"
+    rows.append((fan, bare_spread, spread))
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     command = "python bench/bench_market_feed.py" + (
         " --baseline DIR" if args.baseline is not None else ""
@@ -249,9 +330,10 @@ def main(argv: list[str] | None = None) -> int:
         "",
         f"{stamp}, {machine_description()}, package {package_revision()}; `{command}` "
         f"(idle over {args.idle_seconds:g} s of process CPU time; latencies from sending "
-        "the admin clock POST to each frame's arrival).",
+        "the admin clock POST to each frame's arrival; the machine's load average was "
+        f"{load_before:.1f} before and {os.getloadavg()[0]:.1f} after the run).",
         "",
-        "| measure | before (baseline checkout) | now |",
+        "| measure | baseline | cadenza-mock |",
         "|---|---|---|",
         *(f"| {name} | {before} | {now} |" for name, before, now in rows),
     ]
