@@ -105,9 +105,10 @@ def rpc_hints(method: str, params_schema: Mapping[str, Any], data: Any) -> tuple
 
 
 def channel_hints(channel: str, fed: bool) -> tuple[str, ...]:
-    """A WebSocket subscribe to a trading account channel nothing feeds yet: the channels
-    page's server-side subscription comes first (engine.subscriptions says which are fed).
-    Only asked for a channel that names one of the caller's accounts: shown whole."""
+    """A WebSocket subscribe to a channel nothing feeds yet: the channels page's
+    server-side subscription comes first (engine.subscriptions and
+    engine.market_subscriptions say which are fed). Only asked for a channel that names
+    one of the caller's accounts, or an instrument the market has: shown whole."""
     if fed:
         return ()
     if channel.startswith("market:"):  # an order book channel (engine.market_feed)
