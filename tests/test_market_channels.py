@@ -416,3 +416,20 @@ async def test_a_snapshot_taken_while_channels_publish_restores(mock: Any) -> No
     await advance(mock, 60)
     (diff,) = await pushes(again, f"market:orderbook:{BTC}", 1)
     assert diff["timestamp"] == snapshot["timestamp"] + 60_000
+
+
+async def test_a_namespace_has_channels_and_a_clock_of_its_own(mock: Any) -> None:
+    r = await mock.post("/__admin/namespaces", params={"namespace": "mkt"})
+    assert r.status == 200, await r.text()
+    channel = f"market:ticker:{BTC}"
+    inside = await open_socket(mock, "mkt.alice-token")  # the token selects the namespace
+    outside = await open_socket(mock)
+    for socket in (inside, outside):
+        await subscribe(socket, channel)
+    first = (await pushes(inside, channel, 1))[0]
+    assert await pushes(outside, channel, 1) == [first]  # the same seed, the same clock
+    r = await mock.post("/__admin/namespaces/mkt/clock", json={"advance": 30})
+    assert r.status == 200, await r.text()
+    (moved,) = await pushes(inside, channel, 1)
+    assert moved["timestamp"] == first["timestamp"] + 30_000
+    await quiet(outside)  # the server's own clock did not move
