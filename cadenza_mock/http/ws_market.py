@@ -125,6 +125,9 @@ class MarketChannels:
             if state in pending:
                 return
             pending.add(state)
+            if asyncio._get_running_loop() is loop:  # a request's handler: no wake-up pipe
+                loop.call_soon(catch_up, state)
+                return
             with contextlib.suppress(RuntimeError):  # the loop is closed: nobody listens
                 loop.call_soon_threadsafe(catch_up, state)
 
