@@ -46,6 +46,7 @@ SERVE_OPTIONS = [
     "--state-file",
     "--max-connections",
     "--replica-id",
+    "--market-interval",
 ]
 
 

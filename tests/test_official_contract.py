@@ -249,6 +249,11 @@ def test_a_session_of_valid_calls_conforms_to_the_official_document() -> None:
         kline = {"instrumentId": one, "interval": "1h", "limit": 5}
         assert len(call("GET", f"{market}/kline/get", params=kline)["data"]["candles"]) == 5
         call("GET", f"{market}/ticker/get", params={"instrumentId": "OKX:NONE/USDT"})
+        books = f"{market}/subscription/orderBook"
+        sub = call("POST", f"{books}/subscribe", json={"instrumentId": one})["data"]
+        assert call("GET", f"{books}/list", params={"instrumentId": one})["data"] == [sub]
+        call("POST", f"{books}/unsubscribe", json={"subscriptionId": sub["subscriptionId"]})
+        call("POST", f"{books}/subscribe", json={"instrumentId": "OKX:NONE/USDT"})
         # Errors, in the document's shapes too.
         call("GET", f"{api}/credential/list", "no-such-token")
         call("POST", f"{api}/credential/revoke", json={"credentialId": created["credentialId"]})

@@ -33,6 +33,7 @@ ACCOUNT_VERBS = ("disconnect", "enable", "disable", "update")
 BINANCE_KEY = "k3yBINANCEabcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQR"
 SECRET = "never-served-secret-9f8e7d"
 MARKET_IDS = {op.operation_id for op in MARKET_OPERATIONS}
+MARKET_SUBSCRIPTION = "/api/v3/market/subscription/orderBook"
 
 # Two users on a venue both profiles know, so 403 is reachable in both.
 TWO_USERS: dict[str, Any] = {
@@ -239,6 +240,8 @@ async def _provoke(client: Any, profile: str, op_id: str, status: int) -> Any:
         **{f"{verb}TradingAccount": f"{ACCOUNT}/{verb}" for verb in ACCOUNT_VERBS},
         "subscribeTradingAccount": f"{ACCOUNT}/subscription/subscribe",
         "unsubscribeTradingAccount": f"{ACCOUNT}/subscription/unsubscribe",
+        "subscribeMarketOrderBook": f"{MARKET_SUBSCRIPTION}/subscribe",
+        "unsubscribeMarketOrderBook": f"{MARKET_SUBSCRIPTION}/unsubscribe",
     }
     get = {
         "listTradingAccounts": f"{ACCOUNT}/list",
@@ -251,6 +254,7 @@ async def _provoke(client: Any, profile: str, op_id: str, status: int) -> Any:
         "getHealth": "/api/v3/health",
         "getRoot": "/api/v3",
         **{op.operation_id: op.path for op in MARKET_OPERATIONS},
+        "listMarketOrderBookSubscriptions": f"{MARKET_SUBSCRIPTION}/list",
     }
     put = {"updateUser": "/api/v3/auth/user"}
     path = post.get(op_id) or put.get(op_id) or get[op_id]
@@ -286,6 +290,8 @@ async def _provoke(client: Any, profile: str, op_id: str, status: int) -> Any:
         return await send({"tradingAccountId": target})
     if op_id == "unsubscribeTradingAccount" and status == 400:  # no such subscription
         return await send({"subscriptionId": missing})
+    if op_id == "listMarketOrderBookSubscriptions" and status == 400:  # given twice
+        return await send(None, params=[("instrumentId", "A:B/C"), ("instrumentId", "A:D/C")])
     if op_id.startswith("listTradingAccount") and status == 400:
         return await send(None, params={"tradingAccountId": "not-a-uuid"})
 

@@ -64,7 +64,7 @@ STATE_RULES = ["rotateCredential", "revokeCredential"]
 POSITIVE_STATUSES = ["2xx", "3xx", "401", "403", "404", "409", "429", "5xx"]  # the default
 # Unsubscribing what is not there is a 400, the only error status the platform documents
 # for it: schema-valid random ids always meet it.
-NOT_THERE_IS_400 = ["unsubscribeTradingAccount"]
+NOT_THERE_IS_400 = ["unsubscribeTradingAccount", "unsubscribeMarketOrderBook"]
 # A clock placed by a time string: the server reads ISO-8601 from 1970 to 9999, and a
 # schema-valid random string (or date-time of the year 1) is its documented 400.
 CHECKED_TIMES = ["adminAdvanceClock"]

@@ -346,6 +346,9 @@ async def test_every_rpc_method_answers_in_its_documented_shape(mock: Any) -> No
         ("query.orderbook.list", {"venue": "OKX", "depth": 1}),
         ("query.ticker.list", {"instrumentIds": ["BINANCE:ETH/USDT"]}),
         ("query.kline.list", {"venue": "BINANCE", "symbols": ["SOL/USDT"], "interval": "1d"}),
+        ("command.market.subscription.orderbook.subscribe", {"instrumentIds": ["OKX:BTC/USDT"]}),
+        ("query.market.subscription.orderbook.list", {"venue": "OKX"}),
+        ("command.market.subscription.orderbook.unsubscribe", {"instrumentId": "OKX:BTC/USDT"}),
         (
             "command.trading_account.connect",
             {

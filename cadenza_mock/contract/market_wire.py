@@ -13,6 +13,8 @@ from cadenza_mock.contract.market_catalogue import (
     InstrumentSpec,
     security_type,
 )
+from cadenza_mock.contract.market_records import MarketSubscription, Trade
+from cadenza_mock.contract.wire import iso_ms
 
 if TYPE_CHECKING:  # the engine's read results; the wire tier only reads their fields
     from cadenza_mock.engine.market import Book, Candles, Ticker
@@ -79,6 +81,11 @@ def _quantity(spec: InstrumentSpec, lots: int) -> str:
     return text(spec.lot_size * lots)
 
 
+def _level(spec: InstrumentSpec, lots: int) -> str:
+    """A book level's quantity; 0 lots is a DIFF's removal: "0", as the document's DIFF says."""
+    return _quantity(spec, lots) if lots else "0"
+
+
 def _head(spec: InstrumentSpec) -> dict[str, Any]:
     return {"instrumentId": spec.instrument_id, "venue": spec.venue, "symbol": spec.symbol}
 
@@ -89,8 +96,8 @@ def order_book(book: Book, update_type: str = "SNAPSHOT") -> dict[str, Any]:
 
     def rows(levels: tuple[tuple[int, int, int], ...]) -> list[list[str]]:
         if counted:
-            return [[_price(spec, p), _quantity(spec, q), str(n)] for p, q, n in levels]
-        return [[_price(spec, p), _quantity(spec, q)] for p, q, _ in levels]
+            return [[_price(spec, p), _level(spec, q), str(n)] for p, q, n in levels]
+        return [[_price(spec, p), _level(spec, q)] for p, q, _ in levels]
 
     return {
         "updateType": update_type,
@@ -146,4 +153,49 @@ def rpc_security(rest: dict[str, Any]) -> dict[str, Any]:
         "symbol": rest["symbol"],
         "venue": rest["venue"],
         "externalSymbol": rest["symbol"],
+    }
+
+
+# ------------------------------------------------------------------ channels, subscriptions
+
+
+def trade(found: Trade) -> dict[str, Any]:
+    """A `market:trade:{venue}:{symbol}` publication: the document names no schema for it,
+    so this is the mock's (the ticker's head, one trade at the walk's price)."""
+    spec = found.spec
+    return {
+        **_head(spec),
+        "tradeId": found.trade_id,
+        "price": _price(spec, found.price),
+        "quantity": _quantity(spec, found.lots),
+        "side": found.side,
+        "timestamp": found.timestamp,
+    }
+
+
+def market_subscription(sub: MarketSubscription) -> dict[str, Any]:
+    """An order book subscription (the document's `subscription`, no trading account)."""
+    return {
+        "subscriptionId": sub.subscription_id,
+        "venue": sub.venue,
+        "instrumentId": sub.instrument_id,
+        "subscriptionType": sub.subscription_type,
+        "status": sub.status,
+        "createdAt": sub.created_at,
+        "createdAtDateTime": iso_ms(sub.created_at),
+        "updatedAt": sub.updated_at,
+        "updatedAtDateTime": iso_ms(sub.updated_at),
+    }
+
+
+def rpc_market_subscription(sub: MarketSubscription) -> dict[str, Any]:
+    """rpcSubscription: ISO times, as the trading account subscriptions' RPC shape."""
+    return {
+        "subscriptionId": sub.subscription_id,
+        "instrumentId": sub.instrument_id,
+        "venue": sub.venue,
+        "subscriptionType": sub.subscription_type,
+        "status": sub.status,
+        "createdAt": iso_ms(sub.created_at),
+        "updatedAt": iso_ms(sub.updated_at),
     }

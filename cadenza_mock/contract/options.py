@@ -31,6 +31,9 @@ DEFAULT_NAMESPACE_IDLE = 1800.0
 DEFAULT_MAX_RECORDS = 200_000
 DEFAULT_MAX_STREAMS = 32
 DEFAULT_MAX_CONNECTIONS = 1000
+# Seconds between the market channels' publications on a running clock (http/ws_market.py).
+DEFAULT_MARKET_INTERVAL = 1.0
+MAX_MARKET_INTERVAL = 3600.0
 
 # A --replica-id: safe in a JSON answer and a log line (a StatefulSet pod's name fits).
 REPLICA_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}")
@@ -156,6 +159,11 @@ class ServerOptions:
     )
     replica_id: str | None = _option(
         None, "this server's name among replicas behind a balancer", check=check_replica_id
+    )
+    market_interval: float = _option(
+        DEFAULT_MARKET_INTERVAL,
+        "seconds between market channel publications on a running clock",
+        check=seconds_up_to(MAX_MARKET_INTERVAL),
     )
 
     def __post_init__(self) -> None:

@@ -225,3 +225,9 @@ KLINE_GET = (
         "at most this many candles",
     ),
 )
+# GET /market/subscription/orderBook/list: the document's one parameter.
+ORDER_BOOK_SUBSCRIPTION_LIST = (
+    Param(
+        "instrumentId", _INSTRUMENT_ID, "only this instrument's (an unknown one matches nothing)"
+    ),
+)

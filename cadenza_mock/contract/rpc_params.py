@@ -79,6 +79,13 @@ MARKET_PARAMS: dict[str, dict[str, Any]] = {
         },
         [],
     ),
+    # Order book subscriptions (rpcSubscribeOrderBookParams and its kin).
+    "command.market.subscription.orderbook.subscribe": obj(_CHOICE, []),
+    "command.market.subscription.orderbook.unsubscribe": {
+        **obj({"subscriptionId": UUID, "instrumentId": TEXT}, []),
+        "anyOf": [{"required": ["subscriptionId"]}, {"required": ["instrumentId"]}],
+    },
+    "query.market.subscription.orderbook.list": obj(_CHOICE, []),
 }
 
 PARAMS: dict[str, dict[str, Any]] = {

@@ -138,6 +138,12 @@ def _build(profile: str) -> dict[str, dict[str, Any]]:
             ),
             "anyOf": [{"required": ["subscriptionId"]}, {"required": ["tradingAccountId"]}],
         },
+        # Order book subscriptions (subscribeMarketOrderBookRequest, unsubscribeRequest).
+        "market_subscribe": _object({"instrumentId": _TEXT}, ["instrumentId"]),
+        "market_unsubscribe": {
+            **_object({"subscriptionId": _UUID, "instrumentId": _TEXT}, []),
+            "anyOf": [{"required": ["subscriptionId"]}, {"required": ["instrumentId"]}],
+        },
     }
 
 
@@ -159,6 +165,8 @@ COMPONENT_NAMES = {
     "user_update": "UpdateUserRequest",
     "subscribe": "SubscribeTradingAccountRequest",
     "unsubscribe": "UnsubscribeTradingAccountRequest",
+    "market_subscribe": "SubscribeMarketOrderBookRequest",
+    "market_unsubscribe": "UnsubscribeMarketOrderBookRequest",
 }
 
 

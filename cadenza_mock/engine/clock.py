@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -29,6 +30,9 @@ class Clock:
         self.offset_ms = 0  # the advances since the load (and the 1 ms change stamps)
         self._scenario_frozen_ms = frozen_ms  # what a reset goes back to
         self._shift_ms = 0  # set_now() on a running clock: where it stands against the wall
+        # Told after an advance or a placement (the market channels publish what the move
+        # made): a plain function, so a snapshot's copy of the clock shares it.
+        self.on_move: Callable[[], None] | None = None
 
     def now_ms(self) -> int:
         if self.frozen_ms is not None:
@@ -52,13 +56,19 @@ class Clock:
         else:
             self.frozen_ms = None
             self._shift_ms = at_ms - int(time.time() * 1000) - self.offset_ms
+        self._moved()
         return self.now_ms()
 
     def advance(self, seconds: float) -> int:
         if seconds < 0:
             raise ValueError(f"the clock only moves forward, got {seconds!r} seconds")
         self.offset_ms += round(seconds * 1000)
+        self._moved()
         return self.now_ms()
+
+    def _moved(self) -> None:
+        if self.on_move is not None:
+            self.on_move()
 
     def stamp_after(self, earlier_ms: int) -> int:
         """When a change to a record last changed at `earlier_ms` happens: now, or 1 ms

@@ -105,11 +105,18 @@ def rpc_hints(method: str, params_schema: Mapping[str, Any], data: Any) -> tuple
 
 
 def channel_hints(channel: str, fed: bool) -> tuple[str, ...]:
-    """A WebSocket subscribe to a trading account channel nothing feeds yet: the channels
-    page's server-side subscription comes first (engine.subscriptions says which are fed).
-    Only asked for a channel that names one of the caller's accounts: shown whole."""
+    """A WebSocket subscribe to a channel nothing feeds yet: the channels page's
+    server-side subscription comes first (engine.subscriptions and
+    engine.market_subscriptions say which are fed). Only asked for a channel that names
+    one of the caller's accounts, or an instrument the market has: shown whole."""
     if fed:
         return ()
+    if channel.startswith("market:"):  # an order book channel (engine.market_feed)
+        return (
+            f"channel {channel!a} carries nothing until its instrument has an active order "
+            "book subscription: call POST /api/v3/market/subscription/orderBook/subscribe or "
+            "RPC command.market.subscription.orderbook.subscribe first",
+        )
     return (
         f"channel {channel!a} carries nothing until its trading account has an active "
         "subscription: call POST /api/v3/tradingAccount/subscription/subscribe or RPC "

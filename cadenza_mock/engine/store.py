@@ -50,6 +50,7 @@ from cadenza_mock.engine.credential_index import (
 from cadenza_mock.engine.fingerprints import is_marker, key_marker, new_salt, secret_marker
 from cadenza_mock.engine.list_answers import LARGE_LIST, ListAnswers, PendingList
 from cadenza_mock.engine.market import Market
+from cadenza_mock.engine.market_subscriptions import MarketSubscriptions
 from cadenza_mock.engine.query import NO_FILTER, ListFilter
 from cadenza_mock.engine.store_changes import ChangeReplay, StoreChanges
 from cadenza_mock.engine.subscriptions import ChannelEvent, Subscriptions
@@ -150,6 +151,10 @@ class Store(IndexedRecords, ListAnswers, AccountOps, ChangeReplay):
         self.subscriptions = Subscriptions(
             self.accounts, seed=scenario.seed, clock=self.clock, on_change=self._subscribed
         )
+        # Order book subscriptions: what feeds the market:orderbook channels.
+        self.market_subscriptions = MarketSubscriptions(
+            self.market, seed=scenario.seed, clock=self.clock
+        )
 
     def shared_parts(self) -> tuple[object, ...]:
         """What never changes after load (the scenario, its records and their indexes):
@@ -187,6 +192,7 @@ class Store(IndexedRecords, ListAnswers, AccountOps, ChangeReplay):
             self.accounts.reset()
         self.users.reset()
         self.market.reset()
+        self.market_subscriptions.reset()
         if self.subscriptions.changed:
             self.subscriptions.reset()
         self._errors = 0

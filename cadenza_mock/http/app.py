@@ -118,7 +118,8 @@ def make_app(
     if on_handler_error is not None:
         app[HANDLER_ERROR_HOOK] = on_handler_error
     router = app.router
-    ws.attach(app, max_connections=opts.max_connections)  # before the catch-all route
+    # before the catch-all route
+    ws.attach(app, max_connections=opts.max_connections, market_interval=opts.market_interval)
     routes = [(op, op.path) for op in OPERATIONS]
     routes += [(op, namespaced_path(op.path)) for op in NAMESPACED_ADMIN]
     for op, path in routes:
@@ -137,6 +138,7 @@ _HANDLER_MODULES = {"admin": admin, "api": api, "journal_stream": journal_stream
 # first answer needs (tests/test_server_options.py keeps it so).
 _LAZY_MODULES = {
     "market_api": "cadenza_mock.http.market_api",
+    "market_subscriptions_api": "cadenza_mock.http.market_subscriptions_api",
     "meta": "cadenza_mock.http.meta",
     "subscriptions_api": "cadenza_mock.http.subscriptions_api",
     "ui": "cadenza_mock.http.ui",

@@ -23,7 +23,7 @@ from cadenza_mock.contract.schemas import explain
 from cadenza_mock.contract.wire import iso_ms, root_json
 from cadenza_mock.engine.query import AccountFilter, ListFilter, Page
 from cadenza_mock.engine.store import Store
-from cadenza_mock.http import rpc_market
+from cadenza_mock.http import rpc_market, rpc_market_feed
 from cadenza_mock.version import API_VERSION
 
 
@@ -281,6 +281,15 @@ _CALLS: dict[str, _Row] = {
     "query.orderbook.list": _Row(rpc_market.order_book_list, "ListOrderBooks", market=True),
     "query.ticker.list": _Row(rpc_market.ticker_list, "ListTickers", market=True),
     "query.kline.list": _Row(rpc_market.kline_list, "ListKlines"),
+    "command.market.subscription.orderbook.subscribe": _Row(
+        rpc_market_feed.subscribe, "SubscribeOrderBook"
+    ),
+    "command.market.subscription.orderbook.unsubscribe": _Row(
+        rpc_market_feed.unsubscribe, "UnsubscribeOrderBook"
+    ),
+    "query.market.subscription.orderbook.list": _Row(
+        rpc_market_feed.subscription_list, "ListOrderBookSubscriptions"
+    ),
 }
 METHODS: dict[str, Method] = {
     name: Method(PARAMS[name], row.call, row.schema, row.cached, row.market)

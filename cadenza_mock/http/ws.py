@@ -28,6 +28,7 @@ from cadenza_mock.contract.operation_type import WS_PATH
 from cadenza_mock.engine.faults import Decision, RequestView
 from cadenza_mock.engine.hints import channel_hints, rpc_hints
 from cadenza_mock.engine.journal import kept_answer, redact_body
+from cadenza_mock.engine.market_feed import ChannelError
 from cadenza_mock.engine.state import MockState
 from cadenza_mock.http import rpc, ws_fast
 from cadenza_mock.http.keys import (
@@ -49,6 +50,7 @@ from cadenza_mock.http.ws_limits import (
     frame_lines,
     pause,
 )
+from cadenza_mock.http.ws_market import DEFAULT_INTERVAL, MARKET_CHANNELS, MarketChannels, refusal
 from cadenza_mock.http.ws_session import (
     CHANNEL_PREFIX,
     DISCONNECT_BAD_REQUEST,
@@ -95,10 +97,17 @@ class _Disconnect(Exception):
 CONNECTIONS = web.AppKey("cadenza_ws_connections", Connections)
 
 
-def attach(app: web.Application, *, max_connections: int = DEFAULT_MAX_CONNECTIONS) -> None:
+def attach(
+    app: web.Application,
+    *,
+    max_connections: int = DEFAULT_MAX_CONNECTIONS,
+    market_interval: float = DEFAULT_INTERVAL,
+) -> None:
     """Serve the WebSocket endpoint on `app`, with its hubs and clock watcher;
-    `max_connections`: how many may be open at once (0: none)."""
+    `max_connections`: how many may be open at once (0: none); `market_interval`: seconds
+    between the market channels' publications on a running clock."""
     hubs = app[HUBS] = {}
+    app[MARKET_CHANNELS] = MarketChannels(hubs, market_interval)
     app[CONNECTIONS] = Connections(max_connections)
     hub_for(app, app[STATE])
     spaces = app.get(NAMESPACES)
@@ -119,6 +128,7 @@ def attach(app: web.Application, *, max_connections: int = DEFAULT_MAX_CONNECTIO
         task = asyncio.ensure_future(loop())
         yield
         task.cancel()
+        app[MARKET_CHANNELS].stop()
         for hub in list(hubs.values()):
             hub.close_all()
 
@@ -344,7 +354,8 @@ async def _command(request: web.Request, client: WsClient, line: str) -> None:
     elif kind == "refresh":
         _refresh(state, client, command_id, body)
     elif kind == "subscribe":
-        _subscribe(state, client, command_id, body, hints=request.app[HINTS])
+        market = request.app[MARKET_CHANNELS]
+        _subscribe(state, client, command_id, body, hints=request.app[HINTS], market=market)
     elif kind == "ping":
         # The document's ping command (protocol v1's; Centrifugo v2 servers refuse it):
         # answered with its empty result, only after connect like every other command.
@@ -432,20 +443,35 @@ def _refresh(state: MockState, client: WsClient, command_id: int, body: dict[str
 
 
 # What a refused subscribe is journaled as (the protocol's code as an HTTP status).
-_SUBSCRIBE_STATUS = {ERROR_UNKNOWN_CHANNEL: 404, ERROR_PERMISSION_DENIED: 403}
+_SUBSCRIBE_STATUS = {ERROR_UNKNOWN_CHANNEL[0]: 404, ERROR_PERMISSION_DENIED[0]: 403}
 
 
 def _subscribe(
-    state: MockState, client: WsClient, command_id: int, body: dict[str, Any], *, hints: bool
+    state: MockState,
+    client: WsClient,
+    command_id: int,
+    body: dict[str, Any],
+    *,
+    hints: bool,
+    market: MarketChannels,
 ) -> None:
     """A channel subscribe: journaled (method SUBSCRIBE, the channel as path), with a hint
-    when the engine says nothing feeds that channel yet (no trading account subscription)."""
+    when the engine says nothing feeds that channel yet (no trading account or order book
+    subscription). A market channel's first publications follow the reply."""
     started = time.perf_counter()
     channel = body.get("channel")
     assert client.user is not None
     refused: tuple[int, str] | None = None
     found = None
-    if not isinstance(channel, str) or not channel.startswith(CHANNEL_PREFIX):
+    fed = True
+    is_market = isinstance(channel, str) and channel.startswith("market:")
+    if is_market:
+        assert isinstance(channel, str)
+        try:
+            fed = market.check(state, channel)
+        except ChannelError as err:
+            refused = (ERROR_UNKNOWN_CHANNEL[0], refusal(err))
+    elif not isinstance(channel, str) or not channel.startswith(CHANNEL_PREFIX):
         refused = ERROR_UNKNOWN_CHANNEL
     else:
         try:  # whose account it is: the engine's rule, as for REST
@@ -456,13 +482,17 @@ def _subscribe(
         refused = ERROR_ALREADY_SUBSCRIBED
     if refused is not None:
         text = dumps(_error(command_id, refused))
-        status = _SUBSCRIBE_STATUS.get(refused, 409)
+        status = _SUBSCRIBE_STATUS.get(refused[0], 409)
     else:
-        assert isinstance(channel, str) and found is not None
+        assert isinstance(channel, str) and (found is not None or is_market)
         client.channels.add(channel)
         text, status = dumps({"id": command_id, "subscribe": {}}), 200
     client.send_text(text)
-    fed = found is None or state.store.subscriptions.feeds(found.trading_account_id)
+    if refused is None and is_market:
+        assert isinstance(channel, str)
+        market.joined(state, client, channel)
+    if found is not None:
+        fed = state.store.subscriptions.feeds(found.trading_account_id)
     advice = channel_hints(channel, fed) if hints and isinstance(channel, str) else ()
     _journal(
         state, "SUBSCRIBE", str(channel or ""), None, status, started, client.user, advice, text

@@ -282,6 +282,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="this server's name among replicas behind a balancer (docs/team.md): health "
         "and the namespace answers of the admin API carry it as 'replica' (default: none)",
     )
+    option(
+        "--market-interval",
+        action=EnvDefault,
+        convert=_for("market_interval", _seconds),
+        default=DEFAULTS.market_interval,
+        metavar="SECONDS",
+        help="how often the market:* channels publish while the clock runs (a clock move "
+        "publishes at once; no timer runs without a subscriber) (default: %(default)s)",
+    )
     serve.set_defaults(handler=_serve, subparser=serve, env_options=tuple(env_options))
 
     validate = commands.add_parser(

@@ -21,7 +21,7 @@ from aiohttp import web
 
 from cadenza_mock.contract import wire
 from cadenza_mock.contract.model import User
-from cadenza_mock.contract.options import ServerOptions
+from cadenza_mock.contract.options import DEFAULT_MARKET_INTERVAL, ServerOptions
 from cadenza_mock.engine.accounts import account_sort_key
 from cadenza_mock.engine.journal import JournalEntry
 from cadenza_mock.engine.state import MockState
@@ -50,6 +50,7 @@ class MockServer(MockHandle):
     holds), written on change while running and at `stop()`, which lets the lock go.
     `allow_origins`, `allow_hosts`: as `serve --allow-origin/--allow-host` (a browser app
     under test calling the mock). `fast_path=False`: as `serve --no-fast-path`.
+    `market_interval`: as `serve --market-interval`.
     """
 
     def __init__(
@@ -74,6 +75,7 @@ class MockServer(MockHandle):
         allow_origins: Sequence[str] = (),
         allow_hosts: Sequence[str] = (),
         fast_path: bool = True,
+        market_interval: float = DEFAULT_MARKET_INTERVAL,
     ) -> None:
         # Checked now (ValueError in the caller for a bad value), as `serve` checks its flags.
         self.options = ServerOptions(
@@ -94,6 +96,7 @@ class MockServer(MockHandle):
             state_file=state_file,
             allow_origins=tuple(allow_origins),
             allow_hosts=tuple(allow_hosts),
+            market_interval=market_interval,
         )
         self.scenarios = scenario_cache or ScenarioCache(profile=profile, seed=seed)
         if (self.scenarios.profile, self.scenarios.seed) != (profile, seed):

@@ -2,9 +2,11 @@
 
 OpenAPI describes REST; this describes `/connection/websocket`: one channel for the
 commands (Centrifugo's `rpc` frames, one operation per RPC method with its params
-schema; `connect`, `subscribe`, `ping`) and the `tradingAccount:{tradingAccountId}`
+schema; `connect`, `subscribe`, `ping`), the `tradingAccount:{tradingAccountId}`
 channels that carry the platform document's events once a trading account subscription
-feeds them. Built from `rpc.METHODS`, so a method added there is documented here.
+feeds them, and the `market:*` channels, whose publications are the REST market shapes
+(the OpenAPI document's components, copied under `components.schemas`). Built from
+`rpc.METHODS`, so a method added there is documented here.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from functools import cache
 from typing import Any
 
 from cadenza_mock.contract import wire
+from cadenza_mock.contract.json_schema import EPOCH_MS, ref, strict
+from cadenza_mock.engine.market_feed import CHANNEL_DEPTH, MAX_CLOSED_BARS, MAX_TRADES
 from cadenza_mock.engine.subscriptions import (
     ACCOUNT_UPDATED,
     CHANNEL_PREFIX,
@@ -20,6 +24,7 @@ from cadenza_mock.engine.subscriptions import (
     SUBSCRIPTION_UPDATED,
 )
 from cadenza_mock.http.rpc import METHODS
+from cadenza_mock.specs.openapi_market import DECIMAL, market_schemas
 from cadenza_mock.version import __version__
 
 ASYNCAPI_VERSION = "3.0.0"
@@ -68,6 +73,75 @@ _EVENTS = {
         "ended (TERMINATED: the channel's last event)",
     ),
 }
+
+
+_INSTRUMENT = {
+    "venue": {"description": "a venue of the scenario's market, such as BINANCE"},
+    "symbol": {"description": "BASE/QUOTE, such as BTC/USDT"},
+}
+# The market channels: (key, address, payload component, parameters, what it carries).
+_MARKET = (
+    (
+        "marketOrderBook",
+        "market:orderbook:{venue}:{symbol}",
+        "OrderBook",
+        _INSTRUMENT,
+        f"A SNAPSHOT ({CHANNEL_DEPTH} levels a side), then DIFFs: the levels that changed, "
+        'quantity "0" removing one. Only while an order book subscription feeds it (POST '
+        "/api/v3/market/subscription/orderBook/subscribe or "
+        "command.market.subscription.orderbook.subscribe).",
+    ),
+    (
+        "marketTicker",
+        "market:ticker:{venue}:{symbol}",
+        "Ticker",
+        _INSTRUMENT,
+        "The instrument's ticker on subscribe and after each clock move.",
+    ),
+    (
+        "marketVenueTicker",
+        "market:ticker:{venue}",
+        "Ticker",
+        {"venue": _INSTRUMENT["venue"]},
+        "Each of the venue's instruments' tickers, on subscribe and after each clock move.",
+    ),
+    (
+        "marketKline",
+        "market:kline:{venue}:{symbol}:{interval}",
+        "Kline",
+        {**_INSTRUMENT, "interval": {"description": "a klineInterval, such as 1m"}},
+        "One candle a publication: the bars closed since the last one (isClosed true, "
+        f"once each, at most the latest {MAX_CLOSED_BARS} per move), then the live bar "
+        "(isClosed false).",
+    ),
+    (
+        "marketTrade",
+        "market:trade:{venue}:{symbol}",
+        "MarketTrade",
+        _INSTRUMENT,
+        "One trade a second of the mock clock at the walk's price (the platform document "
+        f"names no schema: this is the mock's), at most the latest {MAX_TRADES} per move.",
+    ),
+)
+
+
+def _market_components() -> dict[str, Any]:
+    found = market_schemas({})
+    schemas = {name: found[name] for name in ("OrderBook", "Ticker", "Kline")}
+    schemas["Venue"] = {"type": "string", "description": "a venue of the scenario's market"}
+    schemas["MarketTrade"] = strict(
+        {
+            "instrumentId": {"type": "string", "description": "VENUE:BASE/QUOTE"},
+            "venue": ref("Venue"),
+            "symbol": {"type": "string"},
+            "tradeId": {"type": "string", "description": "the trade's second (ms / 1000)"},
+            "price": DECIMAL,
+            "quantity": DECIMAL,
+            "side": {"type": "string", "enum": ["BUY", "SELL"]},
+            "timestamp": EPOCH_MS,
+        }
+    )
+    return schemas
 
 
 def _key(method: str) -> str:
@@ -140,8 +214,9 @@ def _build() -> dict[str, Any]:
     )
     messages["subscribe"] = _command(
         "subscribe",
-        f"listen to {CHANNEL_PREFIX}{{tradingAccountId}} (one of yours); journaled as "
-        "SUBSCRIBE, with a hint when no trading account subscription feeds it yet",
+        f"listen to {CHANNEL_PREFIX}{{tradingAccountId}} (one of yours) or a market:* "
+        "channel (error 102 for an unknown instrument, venue or interval); journaled as "
+        "SUBSCRIBE, with a hint when no subscription feeds it yet",
         {"type": "object", "required": ["channel"], "properties": {"channel": {"type": "string"}}},
     )
     messages["ping"] = _command(
@@ -171,6 +246,26 @@ def _build() -> dict[str, Any]:
             "summary": summary,
             "messages": [{"$ref": f"#/channels/tradingAccount/messages/{key}"}],
         }
+    channels: dict[str, Any] = {}
+    for key, address, component, parameters, summary in _MARKET:
+        channels[key] = {
+            "address": address,
+            "description": summary,
+            "parameters": parameters,
+            "messages": {
+                "publication": {
+                    "name": component,
+                    "summary": f"a push whose pub.data is a {component}",
+                    "payload": ref(component),
+                }
+            },
+        }
+        operations[key] = {
+            "action": "receive",
+            "channel": {"$ref": f"#/channels/{key}"},
+            "summary": summary,
+            "messages": [{"$ref": f"#/channels/{key}/messages/publication"}],
+        }
     return {
         "asyncapi": ASYNCAPI_VERSION,
         "info": {
@@ -197,8 +292,10 @@ def _build() -> dict[str, Any]:
                 "parameters": {"tradingAccountId": {"description": "one of your accounts"}},
                 "messages": events,
             },
+            **channels,
         },
         "operations": operations,
+        "components": {"schemas": _market_components()},
     }
 
 

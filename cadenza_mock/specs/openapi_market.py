@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from cadenza_mock.contract.json_schema import EPOCH_MS, loose, ref, strict
+from cadenza_mock.contract.json_schema import EPOCH_MS, ISO_MS, UUID, loose, ref, strict
 from cadenza_mock.contract.market_catalogue import (
     INSTRUMENT_STATUSES,
     INSTRUMENT_TYPES,
@@ -15,7 +15,9 @@ from cadenza_mock.contract.market_catalogue import (
     SECURITY_TYPES,
     TIME_IN_FORCE,
 )
+from cadenza_mock.contract.market_records import ORDERBOOK
 from cadenza_mock.contract.query_params import KLINE_INTERVALS
+from cadenza_mock.engine.subscriptions import SUBSCRIPTION_STATUSES
 
 DECIMAL = {"type": "string", "pattern": r"^-?\d+(\.\d+)?$", "description": "a decimal"}
 _INT = {"type": "integer", "minimum": 0}
@@ -157,6 +159,19 @@ def market_schemas(existing: Mapping[str, Any]) -> dict[str, Any]:
                     }
                 ),
             },
+        }
+    )
+    found["MarketSubscription"] = strict(
+        {
+            "subscriptionId": UUID,
+            "venue": ref("Venue"),
+            "instrumentId": _HEAD["instrumentId"],
+            "subscriptionType": _enum((ORDERBOOK,)),
+            "status": _enum(SUBSCRIPTION_STATUSES),
+            "createdAt": EPOCH_MS,
+            "createdAtDateTime": ISO_MS,
+            "updatedAt": EPOCH_MS,
+            "updatedAtDateTime": ISO_MS,
         }
     )
     if "Pagination" not in existing:
