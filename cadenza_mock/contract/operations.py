@@ -15,6 +15,7 @@ from cadenza_mock.contract.operation_rows_admin import ADMIN_OPERATIONS
 from cadenza_mock.contract.operation_rows_api import API_OPERATIONS
 from cadenza_mock.contract.operation_rows_documented import DOCUMENTED_OPERATIONS
 from cadenza_mock.contract.operation_rows_market import MARKET_OPERATIONS
+from cadenza_mock.contract.operation_rows_trading import TRADING_OPERATIONS
 from cadenza_mock.contract.operation_type import ADMIN_PREFIX as ADMIN_PREFIX
 from cadenza_mock.contract.operation_type import API_PREFIX as API_PREFIX
 from cadenza_mock.contract.operation_type import DASHBOARD_ASSETS as DASHBOARD_ASSETS
@@ -27,6 +28,7 @@ from cadenza_mock.contract.operation_type import Operation as Operation
 OPERATIONS: tuple[Operation, ...] = (
     *API_OPERATIONS,
     *MARKET_OPERATIONS,
+    *TRADING_OPERATIONS,
     *DOCUMENTED_OPERATIONS,
     *ADMIN_OPERATIONS,
 )

@@ -50,6 +50,7 @@ from cadenza_mock.engine.credential_index import (
 from cadenza_mock.engine.fingerprints import is_marker, key_marker, new_salt, secret_marker
 from cadenza_mock.engine.list_answers import LARGE_LIST, ListAnswers, PendingList
 from cadenza_mock.engine.market import Market
+from cadenza_mock.engine.orders import Trading
 from cadenza_mock.engine.query import NO_FILTER, ListFilter
 from cadenza_mock.engine.store_changes import ChangeReplay, StoreChanges
 from cadenza_mock.engine.subscriptions import ChannelEvent, Subscriptions
@@ -150,6 +151,14 @@ class Store(IndexedRecords, ListAnswers, AccountOps, ChangeReplay):
         self.subscriptions = Subscriptions(
             self.accounts, seed=scenario.seed, clock=self.clock, on_change=self._subscribed
         )
+        # Orders and portfolios (engine/orders.py): none until a request asks.
+        self.trading = Trading(
+            seed=scenario.seed,
+            clock=self.clock,
+            market=self.market,
+            accounts=self.accounts,
+            enums=self.enums,
+        )
 
     def shared_parts(self) -> tuple[object, ...]:
         """What never changes after load (the scenario, its records and their indexes):
@@ -189,6 +198,8 @@ class Store(IndexedRecords, ListAnswers, AccountOps, ChangeReplay):
         self.market.reset()
         if self.subscriptions.changed:
             self.subscriptions.reset()
+        if self.trading.changed:
+            self.trading.reset()
         self._errors = 0
 
     def next_request_id(self) -> str:
