@@ -297,7 +297,8 @@ class Trading:
         need, asset = self._need(spec, side, qty, limit, takes, taker)
         if pf.free(asset) < need:
             raise INSUFFICIENT_FUNDS.error(
-                f"the order needs {need} {asset}, the account has {pf.free(asset)} free"
+                f"the order needs {need.normalize():f} {asset}, the account has "
+                f"{pf.free(asset).normalize():f} free"
             )
         # ---- every check passed: from here on the order exists.
         order = Order(
@@ -424,6 +425,11 @@ class Trading:
         for take in takes:
             cost = spec.pip_size * take.price * spec.lot_size * take.lots
             total += cost + fee(cost, taker)
+        # What the book cannot fill now is priced at its last level: a MARKET order larger
+        # than the account can pay is refused, not filled as far as the book goes.
+        short = qty - spec.lot_size * sum(t.lots for t in takes)
+        if short > 0 and takes:
+            total += ceil(short * spec.pip_size * takes[-1].price * (1 + taker))
         return total, spec.quote
 
     # ----------------------------------------------------------------- changes

@@ -21,7 +21,7 @@ from cadenza_mock.engine.fills import STEP
 # The seeded default: this much of the quote asset, and of each of the venue's first
 # DEFAULT_BASES instruments' base assets what DEFAULT_BASE_VALUE of the quote buys at the
 # instrument's starting price (rounded down to its lot).
-DEFAULT_CASH = Decimal("100000")
+DEFAULT_CASH = Decimal("1000000")
 DEFAULT_BASE_VALUE = Decimal("10000")
 DEFAULT_BASES = 3
 PRICE_STEP = Decimal("0.0000000001")  # entry prices are averages: kept to 10 decimals
