@@ -212,7 +212,7 @@ class Trading:
         self._keys: dict[tuple[str, str, str], Order] = {}  # (account, kind, key)
         self.portfolios: dict[str, Portfolio] = {}  # lower-case account id
         self._made = {"order": 0, "execution": 0, "position": 0}
-        self._mark: tuple[int, tuple[int, ...]] | None = None
+        self._mark: tuple[int, int, tuple[int, ...]] | None = None
         self.changed = False
 
     # ----------------------------------------------------------------- ids and time
@@ -499,7 +499,8 @@ class Trading:
             return
         now = self._clock.now_ms()
         specs = {o.spec.instrument_id: o.spec for o in self._open.values()}
-        mark = (now, tuple(len(self.market.walk(s).shifts) for s in specs.values()))
+        shifts = tuple(len(self.market.walk(s).shifts) for s in specs.values())
+        mark = (now, self._accounts.version, shifts)
         if mark == self._mark:
             return
         self._mark = mark
