@@ -197,12 +197,10 @@ def test_the_machine_reaches_fills_cancels_and_refusals() -> None:
     """The rules are not vacuous: one fixed run sees each outcome."""
     machine = Orders()
     for step in range(40):
-        side, kind = "BUY" if step % 3 else "SELL", "LIMIT" if step % 4 else "MARKET"
-        machine.submit(
-            step % 2, INSTRUMENTS[step % 3], side, kind, None, 5000, step % 7 - 3, None, None
-        )
-        if step % 5 == 0:
-            machine.cancel(step, step % 2)
+        kind = "MARKET" if step % 4 == 0 else "LIMIT"
+        machine.submit(step % 2, INSTRUMENTS[step % 3], "BUY", kind, None, 5000, -3, 1, None)
+        if step % 4 == 1:
+            machine.cancel(0, step % 2)  # the order just placed, resting 3% under
         machine.advance(600)
         machine.move_price(INSTRUMENTS[step % 3], (step % 9) - 4)
         machine.locked_is_what_the_open_orders_hold()

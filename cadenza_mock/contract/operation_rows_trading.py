@@ -48,6 +48,8 @@ ORDER_LIST = (
     *_PAGE,
     Param("cursor", {"type": "string", "pattern": "^[0-9]{1,18}$"},
           "the next page's offset, as pagination.cursor gives it"),
+    Param("ascending", {"type": "boolean", "default": False},
+          "oldest first (default: newest first)", domain=("true", "false")),
 )  # fmt: skip
 PORTFOLIO_LIST = (
     Param("tradingAccountId", UUID, "only this account's portfolio"),

@@ -30,6 +30,7 @@ class OrderFilter:
     start: int | None = None
     end: int | None = None
     no_list: bool = False  # an orderListId was asked for: no order is in a list
+    ascending: bool = False  # oldest first
     page: Page = field(default_factory=lambda: Page(0, TRADING_PAGE[0]))
 
     def matches(self, order: Order) -> bool:
@@ -71,12 +72,15 @@ def parse_order_query(pairs: Pairs) -> OrderFilter:
         end=_number(params, "endTime", 0, MAX_OFFSET),
         no_list=_text(params, "orderListId") is not None,
         page=_page(params, cursor=True),
+        ascending=_one(params, "ascending", ("true", "false")) == "true",
     )
 
 
 def orders(trading: Trading, user: User, where: OrderFilter) -> tuple[list[Order], int]:
     """The page of the caller's orders that match, newest first, and how many match."""
     found = [o for o in trading.orders_of(user) if where.matches(o)]
+    if where.ascending:
+        found.reverse()
     start, end = where.page.cut(len(found))
     return found[start:end], len(found)
 
