@@ -116,7 +116,7 @@ def rpc_trade_order(order: Order) -> dict[str, Any]:
         "executedPrice": text(average) if average is not None else ZERO,
         "executedQuantity": text(order.executed),
         "executedCost": text(order.cost),
-        "fees": _fees(order, order.fees),
+        "fees": [{"asset": spec.quote, "quantity": text(order.fees)}],  # rpcSecurityQuantity
         "createdAt": iso_ms(order.created_at),
         "updatedAt": iso_ms(order.updated_at),
     }
