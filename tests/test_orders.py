@@ -245,7 +245,7 @@ async def test_ioc_and_fok_take_what_crosses_now_and_expire_the_rest(client: Any
     price, size = (await book(client))["asks"][0]  # the clock is frozen: the same book
     more = str(Decimal(size) + Decimal("0.00001"))
     fok = await placed(client, timeInForce="FOK", limitPrice=price, quantity=more)
-    assert (fok["status"], fok["executions"], fok["executedQuantity"]) == ("EXPIRED", [], "0")
+    assert (fok["status"], fok["executions"], fok["executedQuantity"]) == ("EXPIRED", [], "0.00000")
     ioc = await placed(client, timeInForce="IOC", limitPrice=price, quantity=more)
     assert ioc["status"] == "EXPIRED" and ioc["executedQuantity"] == size
     assert (await balances(client))["USDT"]["locked"] == 0

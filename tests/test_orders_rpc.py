@@ -41,7 +41,7 @@ async def test_each_trading_method_answers_in_the_documents_shapes(mock: Any) ->
     socket = await open_socket(mock)
     filled = await rpc(socket, "command.trade_order.submit", submit_params(account))
     assert (filled["status"], filled["quantity"], filled["executedQuantity"]) == (
-        "FILLED", "0.5", "0.5"
+        "FILLED", "0.5000", "0.5000"
     )  # fmt: skip
     params = submit_params(account, orderType="LIMIT", limitPrice="1000.00", clientOrderId="c-1")
     resting = await rpc(socket, "command.trade_order.submit", {**params, "idempotencyKey": "i-1"})

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from cadenza_mock.contract.market_catalogue import security_type
+from cadenza_mock.contract.market_catalogue import InstrumentSpec, security_type
 from cadenza_mock.contract.wire import iso_ms
 
 if TYPE_CHECKING:  # the engine's records; the wire tier only reads their fields
@@ -23,6 +23,16 @@ def text(value: Decimal) -> str:
     """A decimal as the document's pattern wants it: plain digits, no exponent."""
     found = format(value.normalize(), "f") if value else ZERO
     return found
+
+
+def price(spec: InstrumentSpec, value: Decimal) -> str:
+    """A price on the instrument's tick, as the market data writes it ("65006.50")."""
+    return format(value.quantize(spec.pip_size), "f")
+
+
+def quantity(spec: InstrumentSpec, value: Decimal) -> str:
+    """A quantity on the instrument's lot ("0.01000")."""
+    return format(value.quantize(spec.lot_size), "f")
 
 
 def _fees(order: Order, amount: Decimal) -> list[dict[str, Any]]:
@@ -44,8 +54,8 @@ def execution(order: Order, e: Execution) -> dict[str, Any]:
         "venue": spec.venue,
         "instrumentId": spec.instrument_id,
         "orderSide": order.side,
-        "executedQuantity": text(e.quantity),
-        "executedPrice": text(e.price),
+        "executedQuantity": quantity(spec, e.quantity),
+        "executedPrice": price(spec, e.price),
         "executedCost": text(e.cost),
         "fees": _fees(order, e.fee),
         "executedAt": e.at,
@@ -68,13 +78,13 @@ def trade_order(order: Order) -> dict[str, Any]:
         "orderType": order.order_type,
         "timeInForce": order.time_in_force,
         "status": order.status,
-        "quantity": text(order.quantity),
+        "quantity": quantity(spec, order.quantity),
         "orderQuantityType": "BASE",
         "executedPrice": text(average) if average is not None else ZERO,
-        "executedQuantity": text(order.executed),
+        "executedQuantity": quantity(spec, order.executed),
         "executedCost": text(order.cost),
         "cost": text(order.cost),
-        "filled": text(order.executed),
+        "filled": quantity(spec, order.executed),
         "fees": _fees(order, order.fees),
         "executions": [execution(order, e) for e in order.executions],
         "createdAt": order.created_at,
@@ -83,7 +93,7 @@ def trade_order(order: Order) -> dict[str, Any]:
         "updatedAtDateTime": iso_ms(order.updated_at),
     }
     if order.limit_price is not None:
-        found["limitPrice"] = text(order.limit_price)
+        found["limitPrice"] = price(spec, order.limit_price)
     if order.expire_at is not None:
         found["expireAt"] = order.expire_at
         found["expireAtDateTime"] = iso_ms(order.expire_at)
@@ -110,11 +120,11 @@ def rpc_trade_order(order: Order) -> dict[str, Any]:
         "orderType": order.order_type,
         "orderSide": order.side,
         "quantityType": "BASE",
-        "quantity": text(order.quantity),
+        "quantity": quantity(spec, order.quantity),
         "timeInForce": order.time_in_force,
         "status": order.status,
         "executedPrice": text(average) if average is not None else ZERO,
-        "executedQuantity": text(order.executed),
+        "executedQuantity": quantity(spec, order.executed),
         "executedCost": text(order.cost),
         "fees": [{"asset": spec.quote, "quantity": text(order.fees)}],  # rpcSecurityQuantity
         "createdAt": iso_ms(order.created_at),
@@ -123,7 +133,7 @@ def rpc_trade_order(order: Order) -> dict[str, Any]:
     optional = {
         "clientOrderId": order.client_order_id,
         "idempotencyKey": order.idempotency_key,
-        "limitPrice": text(order.limit_price) if order.limit_price is not None else None,
+        "limitPrice": price(spec, order.limit_price) if order.limit_price is not None else None,
         "expireAt": iso_ms(order.expire_at),
         "lastExecutionAt": iso_ms(order.executions[-1].at) if order.executions else None,
         "canceledAt": iso_ms(order.canceled_at),
