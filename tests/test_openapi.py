@@ -239,6 +239,8 @@ async def _provoke(client: Any, profile: str, op_id: str, status: int) -> Any:
         **{f"{verb}TradingAccount": f"{ACCOUNT}/{verb}" for verb in ACCOUNT_VERBS},
         "subscribeTradingAccount": f"{ACCOUNT}/subscription/subscribe",
         "unsubscribeTradingAccount": f"{ACCOUNT}/subscription/unsubscribe",
+        "submitTradeOrder": "/api/v3/tradeOrder/submit",
+        "cancelTradeOrder": "/api/v3/tradeOrder/cancel",
     }
     get = {
         "listTradingAccounts": f"{ACCOUNT}/list",
@@ -251,6 +253,8 @@ async def _provoke(client: Any, profile: str, op_id: str, status: int) -> Any:
         "getHealth": "/api/v3/health",
         "getRoot": "/api/v3",
         **{op.operation_id: op.path for op in MARKET_OPERATIONS},
+        "listTradeOrders": "/api/v3/tradeOrder/list",
+        "listTradingAccountPortfolios": f"{ACCOUNT}/portfolio/list",
     }
     put = {"updateUser": "/api/v3/auth/user"}
     path = post.get(op_id) or put.get(op_id) or get[op_id]
@@ -286,7 +290,7 @@ async def _provoke(client: Any, profile: str, op_id: str, status: int) -> Any:
         return await send({"tradingAccountId": target})
     if op_id == "unsubscribeTradingAccount" and status == 400:  # no such subscription
         return await send({"subscriptionId": missing})
-    if op_id.startswith("listTradingAccount") and status == 400:
+    if op_id.startswith(("listTradingAccount", "listTradeOrders")) and status == 400:
         return await send(None, params={"tradingAccountId": "not-a-uuid"})
 
     if status in (429, 500):

@@ -300,3 +300,35 @@ async def test_a_reset_forgets_orders_and_portfolios(client: Any) -> None:
     assert await balances(client) == before
     r = await client.get(f"{API}/tradeOrder/list", headers=ALICE)
     assert (await r.json())["data"] == []
+
+
+@pytest.fixture(params=["in-process", "remote"])
+def handle(request: pytest.FixtureRequest) -> Any:
+    from cadenza_mock.run.server import MockServer
+    from cadenza_mock.testing.remote import RemoteMock
+
+    with MockServer("accounts") as server:
+        yield server if request.param == "in-process" else RemoteMock(server.url)
+
+
+def test_the_handle_shows_orders_and_portfolios(handle: Any) -> None:
+    import requests
+
+    pf = handle.portfolio(SPOT)
+    assert pf["tradingAccountId"] == SPOT and pf["venue"] == "BINANCE"
+    assert {b["securitySymbol"] for b in pf["balances"]} == {"USDT", "BTC", "ETH", "SOL"}
+    body = {"tradingAccountId": SPOT, "instrumentId": BTC, "orderSide": "BUY",
+            "orderType": "MARKET", "quantity": "0.01"}  # fmt: skip
+    r = requests.post(f"{handle.url}{API}/tradeOrder/submit", json=body, headers=ALICE, timeout=10)
+    assert r.status_code == 200
+    (order,) = handle.orders()
+    assert order == r.json()["data"][0]
+    assert handle.orders(user="alice@example.com") == [order]
+    assert handle.orders(user="bob@example.com") == handle.orders(trading_account_id=UNKNOWN) == []
+    moved = handle.portfolio(SPOT)
+    btc = {b["securitySymbol"]: b["total"] for b in moved["balances"]}["BTC"]
+    assert Decimal(btc) == Decimal("0.01") + Decimal(
+        {b["securitySymbol"]: b["total"] for b in pf["balances"]}["BTC"]
+    )
+    with pytest.raises(Exception, match=r"not found|no trading account"):
+        handle.portfolio(UNKNOWN)

@@ -21,7 +21,7 @@ from cadenza_mock.contract.errors import (
     TIME_IN_FORCE_NOT_SUPPORTED,
 )
 from cadenza_mock.contract.json_schema import UUID, ref
-from cadenza_mock.contract.operation_type import API_PREFIX, Answer, Operation, Param
+from cadenza_mock.contract.operation_type import ADMIN_PREFIX, API_PREFIX, Answer, Operation, Param
 from cadenza_mock.contract.query_params import MAX_LIMIT, MAX_OFFSET
 from cadenza_mock.contract.trading_enums import ORDER_STATUSES
 
@@ -118,5 +118,35 @@ TRADING_OPERATIONS: tuple[Operation, ...] = (
         answer=Answer({"type": "array", "items": ref("Portfolio")}, _PAGED),
         params=PORTFOLIO_LIST,
         rpc="query.portfolio.list",
+    ),
+)
+
+# The admin API's views, for tests to assert on (the handle's orders() and portfolio()).
+ADMIN_TRADING_OPERATIONS: tuple[Operation, ...] = (
+    Operation(
+        "GET",
+        f"{ADMIN_PREFIX}/orders",
+        "trading_api.admin_orders",
+        "adminListOrders",
+        "Every trade order, oldest first (of one user, id or email, or one account)",
+        "admin",
+        auth="admin",
+        answer=Answer({"type": "array", "items": ref("TradeOrder")}),
+        params=(
+            Param("user", {"type": "string"}, "only this user's (id or email)"),
+            Param("tradingAccountId", {"type": "string"}, "only this account's"),
+        ),
+    ),
+    Operation(
+        "GET",
+        f"{ADMIN_PREFIX}/portfolios/{{tradingAccountId}}",
+        "trading_api.admin_portfolio",
+        "adminGetPortfolio",
+        "One trading account's portfolio (seeded when first asked for)",
+        "admin",
+        (ACCOUNT_NOT_FOUND,),
+        auth="admin",
+        answer=Answer(ref("Portfolio")),
+        params=(Param("tradingAccountId", UUID, where="path"),),
     ),
 )

@@ -192,6 +192,7 @@ class Trading:
         accounts: Accounts,
         enums: ProfileEnums,
         holdings: Mapping[str, Mapping[str, Decimal]] | None = None,
+        emails: Callable[[str], str | None] | None = None,
         on_change: Callable[[Order | None, Portfolio], None] | None = None,
     ) -> None:
         self._seed = seed
@@ -202,6 +203,7 @@ class Trading:
         # Starting balances per trading account id (lower case), from the scenario.
         self._holdings = {k.lower(): dict(v) for k, v in (holdings or {}).items()}
         self._on_change = on_change
+        self._emails = emails
         self.version = 0
         self.reset()
 
@@ -230,6 +232,13 @@ class Trading:
         self.version += 1
         if self._on_change is not None:
             self._on_change(order, pf)
+
+    def users(self, user_id: str) -> str | None:
+        """A user's email (what the admin API's `?user=` may name), if known."""
+        return self._emails(user_id) if self._emails is not None else None
+
+    def account(self, trading_account_id: str) -> TradingAccount | None:
+        return self._accounts.find(trading_account_id)
 
     # ----------------------------------------------------------------- portfolios
 

@@ -158,7 +158,12 @@ class Store(IndexedRecords, ListAnswers, AccountOps, ChangeReplay):
             market=self.market,
             accounts=self.accounts,
             enums=self.enums,
+            emails=self._email_of,
         )
+
+    def _email_of(self, user_id: str) -> str | None:
+        user = self.users.get(user_id)
+        return user.email if user is not None else None
 
     def shared_parts(self) -> tuple[object, ...]:
         """What never changes after load (the scenario, its records and their indexes):

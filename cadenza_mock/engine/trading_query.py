@@ -139,3 +139,29 @@ def portfolio_list(
         "error": None,
         "pagination": page.pagination(len(found)),
     }
+
+
+def inspect_orders(
+    trading: Trading, user: str | None = None, trading_account_id: str | None = None
+) -> list[dict[str, Any]]:
+    """Every order, oldest first, for tests to assert on (`GET /__admin/orders`, the
+    handle's `orders()`): of one user (id or email) and one account when given."""
+    trading.catch_up()
+    users = trading.users
+    wanted = trading_account_id.lower() if trading_account_id else None
+    return [
+        trading_wire.trade_order(o)
+        for o in trading.orders.values()
+        if (user is None or user in (o.user_id, users(o.user_id)))
+        and (wanted is None or o.trading_account_id.lower() == wanted)
+    ]
+
+
+def inspect_portfolio(trading: Trading, trading_account_id: str) -> dict[str, Any] | None:
+    """One account's portfolio as `GET /__admin/portfolios/{id}` shows it (seeded when
+    first asked for); None when there is no such account."""
+    account = trading.account(trading_account_id)
+    if account is None:
+        return None
+    trading.catch_up()
+    return portfolio_json(trading, trading.portfolio(account))

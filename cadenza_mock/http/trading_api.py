@@ -9,9 +9,11 @@ from typing import Any
 from aiohttp import web
 
 from cadenza_mock.contract import trading_wire, wire
+from cadenza_mock.contract.errors import ACCOUNT_NOT_FOUND
 from cadenza_mock.contract.schemas import parse_body
 from cadenza_mock.engine import trading_query
 from cadenza_mock.engine.orders import OrderRequest
+from cadenza_mock.http.admin import admin
 from cadenza_mock.http.api import caller
 from cadenza_mock.http.keys import state_of
 from cadenza_mock.http.middleware import json_response, ok, read_body
@@ -65,3 +67,20 @@ async def list_portfolios(request: web.Request) -> web.Response:
     user = caller(request, store)
     body = trading_query.portfolio_list(store.trading, user, request.query.items(), store.enums)
     return json_response(wire.dumps(body))
+
+
+@admin
+async def admin_orders(request: web.Request) -> web.Response:
+    query = request.query
+    trading = state_of(request).store.trading
+    found = trading_query.inspect_orders(trading, query.get("user"), query.get("tradingAccountId"))
+    return ok(found)
+
+
+@admin
+async def admin_portfolio(request: web.Request) -> web.Response:
+    trading = state_of(request).store.trading
+    found = trading_query.inspect_portfolio(trading, request.match_info["tradingAccountId"])
+    if found is None:
+        raise ACCOUNT_NOT_FOUND.error()
+    return ok(found)
