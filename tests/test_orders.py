@@ -332,3 +332,44 @@ def test_the_handle_shows_orders_and_portfolios(handle: Any) -> None:
     )
     with pytest.raises(Exception, match=r"not found|no trading account"):
         handle.portfolio(UNKNOWN)
+
+
+def test_orders_and_portfolios_survive_a_restart_with_a_state_file(tmp_path: Any) -> None:
+    """`MockServer(state_file=)` as `serve --state-file`: the orders (a resting one still
+    resting and still locking), the balances and the positions come back; a damaged
+    trading part is refused naming its place, the file left as it is."""
+    import json
+
+    import requests
+
+    from cadenza_mock.engine.persist import StateFileError
+    from cadenza_mock.run.server import MockServer
+
+    path = tmp_path / "state.json"
+    body = {"tradingAccountId": SPOT, "instrumentId": BTC, "orderSide": "BUY", "quantity": "0.01"}
+    with MockServer("accounts", state_file=path) as first:
+        url = f"{first.url}{API}/tradeOrder/submit"
+        for extra in ({"orderType": "MARKET"}, {"orderType": "LIMIT", "limitPrice": "30000.00"}):
+            r = requests.post(url, json={**body, **extra}, headers=ALICE, timeout=10)
+            assert r.status_code == 200, r.text
+        orders, portfolio = first.orders(), first.portfolio(SPOT)
+    with MockServer("accounts", state_file=path) as second:
+        assert second.orders() == orders
+        assert second.portfolio(SPOT) == portfolio
+        assert [o["status"] for o in orders] == ["FILLED", "ACCEPTED"]
+        r = requests.post(
+            f"{second.url}{API}/tradeOrder/cancel",
+            json={"tradingAccountId": SPOT, "tradeOrderId": orders[1]["tradeOrderId"]},
+            headers=ALICE,
+            timeout=10,
+        )
+        assert r.json()["data"]["status"] == "CANCELLED"
+        usdt = {b["securitySymbol"]: b for b in second.portfolio(SPOT)["balances"]}["USDT"]
+        assert usdt["locked"] == "0"
+    document = json.loads(path.read_text())
+    assert "apiSecret" not in path.read_text()
+    document["trading"]["orders"][0]["quantity"] = 1
+    path.write_text(json.dumps(document))
+    with pytest.raises(StateFileError, match=r"trading\.orders\[0\]\.quantity: expected str"):
+        MockServer("accounts", state_file=path).start()
+    assert json.loads(path.read_text()) == document

@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from cadenza_mock.contract.errors import ApiError
-from cadenza_mock.engine.orders import FINAL, OPEN, Order, OrderRequest
+from cadenza_mock.engine.order_checks import OrderRequest
+from cadenza_mock.engine.orders import FINAL, OPEN, Order
 from cadenza_mock.engine.store import Store
 from cadenza_mock.scenario import load_scenario
 

@@ -18,15 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from decimal import (
-    ROUND_CEILING,
-    ROUND_FLOOR,
-    ROUND_HALF_DOWN,
-    ROUND_HALF_EVEN,
-    ROUND_HALF_UP,
-    Decimal,
-    InvalidOperation,
-)
+from decimal import Decimal
 
 from cadenza_mock.contract.errors import (
     INSUFFICIENT_FUNDS,
@@ -35,19 +27,24 @@ from cadenza_mock.contract.errors import (
     ORDER_NOT_CANCELABLE,
     ORDER_NOT_FOUND,
     ORDER_REJECTED,
-    ORDER_SIDE_NOT_SUPPORTED,
-    ORDER_TYPE_NOT_SUPPORTED,
     PERMISSION_DENIED,
     SYMBOL_NOT_FOUND,
-    TIME_IN_FORCE_NOT_SUPPORTED,
 )
-from cadenza_mock.contract.market_catalogue import ORDER_TYPES, TIME_IN_FORCE, InstrumentSpec
+from cadenza_mock.contract.market_catalogue import InstrumentSpec
 from cadenza_mock.contract.model import ProfileEnums, TradingAccount, User
 from cadenza_mock.contract.trading_enums import ORDER_STATUSES
 from cadenza_mock.engine.accounts import DISCONNECTED, Accounts
 from cadenza_mock.engine.clock import Clock
-from cadenza_mock.engine.fills import BUY, SELL, Take, ceil, crossed, fee, fees_of, walk_book
+from cadenza_mock.engine.fills import BUY, ceil, crossed, fee, fees_of, walk_book
 from cadenza_mock.engine.market import Market
+from cadenza_mock.engine.order_checks import (
+    OrderRequest,
+    check_kind,
+    check_limit,
+    check_quantity,
+    instrument_status,
+    need,
+)
 from cadenza_mock.engine.portfolio import Portfolio, default_holdings, seeded
 from cadenza_mock.seeded import rng_for, uuid4_from
 
@@ -76,34 +73,6 @@ assert set(TRANSITIONS) == set(ORDER_STATUSES), "one row per status of the docum
 FINAL = frozenset(s for s, after in TRANSITIONS.items() if not after)
 OPEN = frozenset({ACCEPTED, PARTIALLY_FILLED, PENDING_CANCEL, PENDING_REPLACE})
 ACTIVE_ACCOUNT = "ACTIVE"
-_ROUNDING = {
-    "DOWN": ROUND_FLOOR,
-    "FLOOR": ROUND_FLOOR,
-    "UP": ROUND_CEILING,
-    "CEIL": ROUND_CEILING,
-    "NEAREST": ROUND_HALF_EVEN,
-    "HALF_EVEN": ROUND_HALF_EVEN,
-    "HALF_UP": ROUND_HALF_UP,
-    "HALF_DOWN": ROUND_HALF_DOWN,
-}
-
-
-@dataclass(frozen=True, slots=True)
-class OrderRequest:
-    """A submit as both transports give it, in the engine's words (strings as sent)."""
-
-    trading_account_id: str
-    instrument_id: str | None
-    side: str
-    order_type: str
-    quantity: str
-    limit_price: str | None = None
-    time_in_force: str | None = None
-    expire_at: int | None = None
-    client_order_id: str | None = None
-    idempotency_key: str | None = None
-    quantity_type: str | None = None
-    quantity_rounding: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,27 +128,6 @@ class Order:
         return (self.cost / self.executed).quantize(self.spec.pip_size / 10_000)
 
 
-def _decimal(value: str | None, what: str) -> Decimal:
-    try:
-        found = Decimal(value) if isinstance(value, str) else None
-    except InvalidOperation:
-        found = None
-    if found is None or not found.is_finite() or found <= 0:
-        raise INVALID_ORDER.error(f'{what}: expected a decimal > 0 such as "0.01"')
-    return found
-
-
-def _allowed(spec: InstrumentSpec, key: str, default: tuple[str, ...]) -> tuple[str, ...]:
-    given = spec.extra.get(key)
-    return tuple(given) if isinstance(given, list | tuple) else default
-
-
-def instrument_status(market: Market, spec: InstrumentSpec) -> str:
-    """An instrument's status now, as the market reads it (enable, disable and halt are
-    the market's own business)."""
-    return market.instruments.get(spec.instrument_id, spec).status
-
-
 class Trading:
     """The orders and portfolios of one loaded scenario (none until asked for)."""
 
@@ -213,15 +161,15 @@ class Trading:
         self._open: dict[str, Order] = {}
         self._keys: dict[tuple[str, str, str], Order] = {}  # (account, kind, key)
         self.portfolios: dict[str, Portfolio] = {}  # lower-case account id
-        self._made = {"order": 0, "execution": 0, "position": 0}
+        self.made = {"order": 0, "execution": 0, "position": 0}  # ids drawn so far, per kind
         self._mark: tuple[int, int, tuple[int, ...]] | None = None
         self.changed = False
 
     # ----------------------------------------------------------------- ids and time
 
     def _new_id(self, kind: str) -> str:
-        self._made[kind] += 1
-        return uuid4_from(rng_for(self._seed, kind, self._made[kind]))
+        self.made[kind] += 1
+        return uuid4_from(rng_for(self._seed, kind, self.made[kind]))
 
     def _ids(self, kind: str) -> Iterator[str]:
         while True:
@@ -282,9 +230,9 @@ class Trading:
             if key is not None and (acct, kind, key) in self._keys:
                 return self._keys[(acct, kind, key)]  # the same key: the same order
         spec = self._instrument(account, req.instrument_id)
-        order_type, side, tif = self._kind(spec, req)
-        qty = self._quantity(spec, req)
-        limit = self._limit(spec, req, order_type)
+        order_type, side, tif = check_kind(spec, req)
+        qty = check_quantity(spec, req)
+        limit = check_limit(spec, req, order_type)
         now = self._clock.now_ms()
         if req.expire_at is not None and req.expire_at <= now:
             raise INVALID_ORDER.error(f"expireAt {req.expire_at} is not after now ({now})")
@@ -303,10 +251,10 @@ class Trading:
             )
         taker = fees_of(spec.venue)[1]
         pf = self.portfolio(account)
-        need, asset = self._need(spec, side, qty, limit, takes, taker)
-        if pf.free(asset) < need:
+        needed, asset = need(spec, side, qty, limit, takes, taker)
+        if pf.free(asset) < needed:
             raise INSUFFICIENT_FUNDS.error(
-                f"the order needs {need.normalize():f} {asset}, the account has "
+                f"the order needs {needed.normalize():f} {asset}, the account has "
                 f"{pf.free(asset).normalize():f} free"
             )
         # ---- every check passed: from here on the order exists.
@@ -330,8 +278,8 @@ class Trading:
         self._move(order, SUBMITTED, now)
         self._move(order, ACCEPTED, now)
         if limit is not None:
-            order.locked = need
-            pf.lock(asset, need, now)
+            order.locked = needed
+            pf.lock(asset, needed, now)
         fillable = sum(t.lots for t in takes)
         if not (tif == "FOK" and fillable < lots):
             for take in takes:
@@ -341,13 +289,21 @@ class Trading:
             self._close(order, pf, EXPIRED, now)
         self.orders[order.order_id.lower()] = order
         if order.status in OPEN:
-            self._open[order.order_id.lower()] = order
-            self._mark = None  # the next read looks at it
-        for kind, key in (("idem", req.idempotency_key), ("client", req.client_order_id)):
-            if key is not None:
-                self._keys[(acct, kind, key)] = order
+            self.register_open(order)
+        self.register_keys(order)
         self._changed(order, pf)
         return order
+
+    def register_open(self, order: Order) -> None:
+        """A resting order: looked at by the next read (a restore puts them back too)."""
+        self._open[order.order_id.lower()] = order
+        self._mark = None
+
+    def register_keys(self, order: Order) -> None:
+        acct = order.trading_account_id.lower()
+        for kind, key in (("idem", order.idempotency_key), ("client", order.client_order_id)):
+            if key is not None:
+                self._keys.setdefault((acct, kind, key), order)
 
     def _instrument(self, account: TradingAccount, instrument_id: str | None) -> InstrumentSpec:
         if instrument_id is None:
@@ -359,87 +315,6 @@ class Trading:
         if status != "ACTIVE":
             raise ORDER_REJECTED.error(f"{instrument_id} is {status}")
         return spec
-
-    def _kind(self, spec: InstrumentSpec, req: OrderRequest) -> tuple[str, str, str]:
-        if req.side not in (BUY, SELL):
-            raise ORDER_SIDE_NOT_SUPPORTED.error(f"{req.side} (allowed: BUY, SELL)")
-        types = _allowed(spec, "orderTypes", ORDER_TYPES)
-        if req.order_type not in types:
-            raise ORDER_TYPE_NOT_SUPPORTED.error(
-                f"{req.order_type} on {spec.instrument_id} (allowed: {', '.join(types)})"
-            )
-        tif = req.time_in_force
-        if tif is None:
-            tif = "GTD" if req.expire_at is not None else "GTC"
-            if req.order_type == "MARKET":
-                tif = "IOC"
-        allowed = _allowed(spec, "timeInForceOptions", TIME_IN_FORCE)
-        if tif not in allowed and not (req.order_type == "MARKET" and tif == "IOC"):
-            raise TIME_IN_FORCE_NOT_SUPPORTED.error(
-                f"{tif} on {spec.instrument_id} (allowed: {', '.join(allowed)})"
-            )
-        if (tif == "GTD") != (req.expire_at is not None):
-            raise INVALID_ORDER.error("expireAt goes with timeInForce GTD, and GTD needs it")
-        return req.order_type, req.side, tif
-
-    def _quantity(self, spec: InstrumentSpec, req: OrderRequest) -> Decimal:
-        if req.quantity_type not in (None, "BASE"):
-            raise INVALID_ORDER.error(
-                f"quantityType {req.quantity_type}: the mock takes BASE quantities"
-            )
-        qty = _decimal(req.quantity, "quantity")
-        lots = qty / spec.lot_size
-        rounding = _ROUNDING.get(req.quantity_rounding or "")
-        if rounding is not None:
-            lots = lots.to_integral_value(rounding)
-        if lots != lots.to_integral_value():
-            raise INVALID_ORDER.error(
-                f"quantity {qty} is not a multiple of lotSize {spec.lot_size}"
-            )
-        qty = lots * spec.lot_size
-        if not spec.min_quantity <= qty <= spec.max_quantity:
-            raise INVALID_ORDER.error(
-                f"quantity {qty} is outside [{spec.min_quantity}, {spec.max_quantity}]"
-            )
-        return qty
-
-    def _limit(self, spec: InstrumentSpec, req: OrderRequest, order_type: str) -> Decimal | None:
-        if order_type == "MARKET":
-            return None
-        if req.limit_price is None:
-            raise INVALID_ORDER.error(f"limitPrice is required for a {order_type} order")
-        price = _decimal(req.limit_price, "limitPrice")
-        if price % spec.pip_size:
-            raise INVALID_ORDER.error(
-                f"limitPrice {price} is not a multiple of pipSize {spec.pip_size}"
-            )
-        return price
-
-    @staticmethod
-    def _need(
-        spec: InstrumentSpec,
-        side: str,
-        qty: Decimal,
-        limit: Decimal | None,
-        takes: list[Take],
-        taker: Decimal,
-    ) -> tuple[Decimal, str]:
-        """(how much of which asset the order needs free): a LIMIT's lock, or what a
-        MARKET order pays for what it takes now."""
-        if side == SELL:
-            return qty, spec.base
-        if limit is not None:
-            return ceil(qty * limit * (1 + taker)), spec.quote
-        total = Decimal(0)
-        for take in takes:
-            cost = spec.pip_size * take.price * spec.lot_size * take.lots
-            total += cost + fee(cost, taker)
-        # What the book cannot fill now is priced at its last level: a MARKET order larger
-        # than the account can pay is refused, not filled as far as the book goes.
-        short = qty - spec.lot_size * sum(t.lots for t in takes)
-        if short > 0 and takes:
-            total += ceil(short * spec.pip_size * takes[-1].price * (1 + taker))
-        return total, spec.quote
 
     # ----------------------------------------------------------------- changes
 

@@ -12,7 +12,7 @@ from cadenza_mock.contract import trading_wire
 from cadenza_mock.contract.errors import VALIDATION_FAILED
 from cadenza_mock.contract.model import User
 from cadenza_mock.engine import trading_query
-from cadenza_mock.engine.orders import OrderRequest
+from cadenza_mock.engine.order_checks import OrderRequest
 from cadenza_mock.engine.query import Page
 from cadenza_mock.engine.store import Store
 

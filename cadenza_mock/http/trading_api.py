@@ -12,7 +12,7 @@ from cadenza_mock.contract import trading_wire, wire
 from cadenza_mock.contract.errors import ACCOUNT_NOT_FOUND
 from cadenza_mock.contract.schemas import parse_body
 from cadenza_mock.engine import trading_query
-from cadenza_mock.engine.orders import OrderRequest
+from cadenza_mock.engine.order_checks import OrderRequest
 from cadenza_mock.http.admin import admin
 from cadenza_mock.http.api import caller
 from cadenza_mock.http.keys import state_of
