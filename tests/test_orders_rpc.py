@@ -94,3 +94,40 @@ async def test_the_twins_errors_come_in_the_result(mock: Any) -> None:
     assert await rpc(bobs, "query.trade_order.list", {}) == []
     reply = await bobs.rpc("query.portfolio.get", {"tradingAccountId": account})
     assert reply["rpc"]["data"]["error"]["code"] == 22018
+
+
+async def test_a_fed_channel_carries_order_and_portfolio_events(mock: Any) -> None:
+    """event.trade_order.updated then event.portfolio.updated on tradingAccount:{id}, in the
+    document's rpcTradeOrderUpdatedEvent and rpcPortfolioUpdatedEvent shapes, only while
+    the account has an active subscription (engine/subscriptions.py's rule)."""
+    from platform_ws import assert_event
+
+    account = await connect_account(mock)
+    listener = await open_socket(mock)
+    channel = f"tradingAccount:{account}"
+    assert (await listener.call({"subscribe": {"channel": channel}}))["subscribe"] == {}
+    actor = await open_socket(mock)
+    # Not fed yet: an order publishes nothing (the next frame is the subscription's own).
+    await rpc(actor, "command.trade_order.submit", submit_params(account, quantity="0.1"))
+    r = await mock.post(
+        f"{API}/tradingAccount/subscription/subscribe",
+        json={"tradingAccountId": account},
+        headers=ALICE,
+    )
+    assert r.status == 200
+    first = await listener.frame()
+    assert first["push"]["pub"]["data"]["data"]["status"] == "ACTIVE"  # the subscription
+    params = submit_params(account, orderType="LIMIT", limitPrice="1000.00")
+    placed = await rpc(actor, "command.trade_order.submit", params)
+    order_push, portfolio_push = await listener.frame(), await listener.frame()
+    assert order_push["push"]["channel"] == portfolio_push["push"]["channel"] == channel
+    assert assert_event("rpcTradeOrderUpdatedEvent", order_push)["data"] == placed
+    pf = assert_event("rpcPortfolioUpdatedEvent", portfolio_push)["data"]
+    usdt = next(b for b in pf["balances"] if b["securitySymbol"] == "USDT")
+    assert Decimal(usdt["locked"]) > 0  # the resting order's lock
+    await rpc(actor, "command.trade_order.cancel", {"tradingAccountId": account,
+              "tradeOrderId": placed["tradeOrderId"]})  # fmt: skip
+    cancelled = assert_event("rpcTradeOrderUpdatedEvent", await listener.frame())["data"]
+    assert cancelled["status"] == "CANCELLED"
+    pf = assert_event("rpcPortfolioUpdatedEvent", await listener.frame())["data"]
+    assert next(b for b in pf["balances"] if b["securitySymbol"] == "USDT")["locked"] == "0"

@@ -50,10 +50,12 @@ from cadenza_mock.engine.credential_index import (
 from cadenza_mock.engine.fingerprints import is_marker, key_marker, new_salt, secret_marker
 from cadenza_mock.engine.list_answers import LARGE_LIST, ListAnswers, PendingList
 from cadenza_mock.engine.market import Market
-from cadenza_mock.engine.orders import Trading
+from cadenza_mock.engine.orders import Order, Trading
+from cadenza_mock.engine.portfolio import Portfolio
 from cadenza_mock.engine.query import NO_FILTER, ListFilter
 from cadenza_mock.engine.store_changes import ChangeReplay, StoreChanges
 from cadenza_mock.engine.subscriptions import ChannelEvent, Subscriptions
+from cadenza_mock.engine.trading_query import trading_events
 from cadenza_mock.engine.users import Users
 from cadenza_mock.scenario import Scenario
 from cadenza_mock.seeded import rng_for, uuid4_from
@@ -159,6 +161,7 @@ class Store(IndexedRecords, ListAnswers, AccountOps, ChangeReplay):
             accounts=self.accounts,
             enums=self.enums,
             emails=self._email_of,
+            on_change=self._traded,
         )
 
     def _email_of(self, user_id: str) -> str | None:
@@ -241,6 +244,10 @@ class Store(IndexedRecords, ListAnswers, AccountOps, ChangeReplay):
         if self._on_event is not None:
             self._emit(self.subscriptions.events_for_account(account))
         self.subscriptions.account_changed(account)  # before the change's next event
+
+    def _traded(self, order: Order | None, pf: Portfolio) -> None:
+        if self._on_event is not None and self.subscriptions.feeds(pf.trading_account_id):
+            self._emit(trading_events(self.trading, order, pf))
 
     def _subscribed(self, subscription: Subscription) -> None:
         self._emit(self.subscriptions.events_for_subscription(subscription))

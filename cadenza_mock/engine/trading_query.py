@@ -17,6 +17,7 @@ from cadenza_mock.contract.trading_enums import ORDER_STATUSES
 from cadenza_mock.engine.orders import Order, Trading
 from cadenza_mock.engine.portfolio import Portfolio
 from cadenza_mock.engine.query import Page, _account_id, _number, _one, _text, pairs_by_name
+from cadenza_mock.engine.subscriptions import PORTFOLIO_UPDATED, TRADE_ORDER_UPDATED, ChannelEvent
 
 Pairs = Iterable[tuple[str, str]]
 
@@ -165,3 +166,21 @@ def inspect_portfolio(trading: Trading, trading_account_id: str) -> dict[str, An
         return None
     trading.catch_up()
     return portfolio_json(trading, trading.portfolio(account))
+
+
+def trading_events(trading: Trading, order: Order | None, pf: Portfolio) -> list[ChannelEvent]:
+    """What a fed `tradingAccount:{id}` channel carries when an order or a portfolio moved:
+    `event.trade_order.updated` (the rpcTradeOrder), then `event.portfolio.updated` (the
+    rpcPortfolio as it is after the change)."""
+    account = trading.account(pf.trading_account_id)
+    if account is None:
+        return []
+    aid = account.trading_account_id
+    found = []
+    if order is not None:
+        found.append(
+            ChannelEvent(aid, TRADE_ORDER_UPDATED, account, trading_wire.rpc_trade_order(order))
+        )
+    data = portfolio_json(trading, pf, rpc=True)
+    found.append(ChannelEvent(aid, PORTFOLIO_UPDATED, account, data))
+    return found
