@@ -46,7 +46,7 @@ from cadenza_mock.engine.order_checks import (
     need,
 )
 from cadenza_mock.engine.portfolio import Portfolio, default_holdings, seeded
-from cadenza_mock.seeded import rng_for, uuid4_from
+from cadenza_mock.seeded import reseed, rng_for, seed_text, uuid4_from
 
 # The document's orderStatus, and the one table of what may follow what.
 CREATED, SUBMITTED, ACCEPTED = "CREATED", "SUBMITTED", "ACCEPTED"
@@ -152,11 +152,15 @@ class Trading:
         self._holdings = {k.lower(): dict(v) for k, v in (holdings or {}).items()}
         self._on_change = on_change
         self._emails = emails
+        self._rng = rng_for(seed, "trading")
+        # Serialized list answers, by (user, query): any change empties it (`_changed`).
+        self.answers: dict[tuple[str, str], bytes] = {}
         self.version = 0
         self.reset()
 
     def reset(self) -> None:
         self.version += 1
+        self.answers = {}
         self.orders: dict[str, Order] = {}  # lower-case id -> order, creation order
         self._open: dict[str, Order] = {}
         self._keys: dict[tuple[str, str, str], Order] = {}  # (account, kind, key)
@@ -169,7 +173,8 @@ class Trading:
 
     def _new_id(self, kind: str) -> str:
         self.made[kind] += 1
-        return uuid4_from(rng_for(self._seed, kind, self.made[kind]))
+        # One generator reseeded per id: the values of rng_for(seed, kind, n), cheaper.
+        return uuid4_from(reseed(self._rng, seed_text(self._seed, kind, self.made[kind])))
 
     def _ids(self, kind: str) -> Iterator[str]:
         while True:
@@ -178,6 +183,7 @@ class Trading:
     def _changed(self, order: Order | None, pf: Portfolio) -> None:
         self.changed = True
         self.version += 1
+        self.answers.clear()
         if self._on_change is not None:
             self._on_change(order, pf)
 
