@@ -16,7 +16,7 @@ give back what the rest no longer needs; a final status gives back the rest.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -46,7 +46,7 @@ from cadenza_mock.engine.order_checks import (
     need,
 )
 from cadenza_mock.engine.portfolio import Portfolio, default_holdings, seeded
-from cadenza_mock.seeded import reseed, rng_for, seed_text, uuid4_from
+from cadenza_mock.seeded import rng_for, uuid4_from
 
 # The document's orderStatus, and the one table of what may follow what.
 CREATED, SUBMITTED, ACCEPTED = "CREATED", "SUBMITTED", "ACCEPTED"
@@ -152,7 +152,6 @@ class Trading:
         self._holdings = {k.lower(): dict(v) for k, v in (holdings or {}).items()}
         self._on_change = on_change
         self._emails = emails
-        self._rng = rng_for(seed, "trading")
         # Serialized list answers, by (user, query): any change empties it (`_changed`).
         self.answers: dict[tuple[str, str], bytes] = {}
         self.version = 0
@@ -166,6 +165,7 @@ class Trading:
         self._keys: dict[tuple[str, str, str], Order] = {}  # (account, kind, key)
         self.portfolios: dict[str, Portfolio] = {}  # lower-case account id
         self.made = {"order": 0, "execution": 0, "position": 0}  # ids drawn so far, per kind
+        self.restart_ids()
         self._mark: tuple[int, int, tuple[int, ...]] | None = None
         self.changed = False
 
@@ -173,12 +173,16 @@ class Trading:
 
     def _new_id(self, kind: str) -> str:
         self.made[kind] += 1
-        # One generator reseeded per id: the values of rng_for(seed, kind, n), cheaper.
-        return uuid4_from(reseed(self._rng, seed_text(self._seed, kind, self.made[kind])))
+        return uuid4_from(self._streams[kind])
 
-    def _ids(self, kind: str) -> Iterator[str]:
-        while True:
-            yield self._new_id(kind)
+    def restart_ids(self) -> None:
+        """Each kind's ids are one seeded stream: put each after the `made` ids drawn so
+        far (a reset: at its start; a state file's restore: where it was)."""
+        self._streams = {k: rng_for(self._seed, "trading", k) for k in self.made}
+        for kind, count in self.made.items():
+            stream = self._streams[kind]
+            for _ in range(count):
+                stream.getrandbits(128)
 
     def _changed(self, order: Order | None, pf: Portfolio) -> None:
         self.changed = True
@@ -210,7 +214,7 @@ class Trading:
                 holdings,
                 self.market.instruments,
                 account.created_at,
-                self._ids("position"),
+                lambda: self._new_id("position"),
             )
             self.portfolios[key] = found
         return found
@@ -349,7 +353,7 @@ class Trading:
             else:
                 pf.spend(spec.quote, pay, at)
             pf.receive(spec.base, qty, at)
-            pf.bought(spec, qty, price, at, self._new_id("position"))
+            pf.bought(spec, qty, price, at, lambda: self._new_id("position"))
         else:
             if order.limit_price is not None:
                 pf.spend_locked(spec.base, qty, at)

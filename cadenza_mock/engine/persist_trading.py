@@ -251,6 +251,7 @@ def read_trading(part: Any, trading: Trading, fail: Fail) -> Callable[[], None] 
     def apply() -> None:
         trading.reset()
         trading.made.update(made)
+        trading.restart_ids()
         for order in orders:
             trading.orders[order.order_id.lower()] = order
             if order.status in OPEN:

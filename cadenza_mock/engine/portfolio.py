@@ -11,7 +11,7 @@ account holds of an instrument's base, LONG, CLOSED once sold to nothing.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import ROUND_FLOOR, Decimal
 
@@ -119,14 +119,14 @@ class Portfolio:
     # ------------------------------------------------------------- positions
 
     def bought(
-        self, spec: InstrumentSpec, qty: Decimal, price: Decimal, at: int, new_id: str
+        self, spec: InstrumentSpec, qty: Decimal, price: Decimal, at: int, new_id: Callable[[], str]
     ) -> None:
         """A BUY fill: the position grows at the fill's price (average entry)."""
         pos = self.positions.get(spec.instrument_id)
         if pos is None or pos.quantity <= 0:
             realized = pos.realized if pos is not None else Decimal(0)
             created = pos.created_at if pos is not None else at
-            pid = pos.position_id if pos is not None else new_id
+            pid = pos.position_id if pos is not None else new_id()
             pos = Position(pid, spec, Decimal(0), price, realized, created, at)
             self.positions[spec.instrument_id] = pos
         held = pos.quantity + qty
@@ -174,12 +174,11 @@ def seeded(
     holdings: Mapping[str, Decimal],
     specs: Mapping[str, InstrumentSpec],
     at: int,
-    ids: Iterable[str],
+    new_id: Callable[[], str],
 ) -> Portfolio:
     """A portfolio holding `holdings`; a base held opens a position on the venue's
     instrument of it, at that instrument's starting price."""
     found = Portfolio(trading_account_id, venue, updated_at=at)
-    fresh = iter(ids)
     for asset, amount in holdings.items():
         found.balances[asset] = Balance(asset, amount, updated_at=at)
         spec = next(
@@ -188,6 +187,6 @@ def seeded(
         )
         if spec is not None:
             found.positions[spec.instrument_id] = Position(
-                next(fresh), spec, amount, spec.price, created_at=at, updated_at=at
+                new_id(), spec, amount, spec.price, created_at=at, updated_at=at
             )
     return found
