@@ -373,3 +373,43 @@ def test_orders_and_portfolios_survive_a_restart_with_a_state_file(tmp_path: Any
     with pytest.raises(StateFileError, match=r"trading\.orders\[0\]\.quantity: expected str"):
         MockServer("accounts", state_file=path).start()
     assert json.loads(path.read_text()) == document
+
+
+def _with_balances(balances: Any) -> dict[str, Any]:
+    return {
+        "profile": "sdk",
+        "seed": 5,
+        "now": "2026-01-15T12:00:00Z",
+        "users": [
+            {
+                "email": "alice@example.com",
+                "tokens": ["alice-token"],
+                "credentials": [{"venue": "BINANCE", "name": "main"}],
+                "trading_accounts": [
+                    {"tradingAccountId": SPOT, "credentials": ["main"], "balances": balances}
+                ],
+            }
+        ],
+    }
+
+
+async def test_a_scenario_gives_an_accounts_starting_balances(make_client: Any) -> None:
+    client = await make_client(_with_balances({"USDT": "500", "BTC": 0.25}))
+    held = await balances(client)
+    assert held == {
+        "USDT": {"free": Decimal(500), "locked": 0, "total": Decimal(500)},
+        "BTC": {"free": Decimal("0.25"), "locked": 0, "total": Decimal("0.25")},
+    }
+    status, answer = await submit(client, orderType="MARKET", quantity="0.01")
+    assert (status, answer["errno"]) == (400, -18006)  # 500 USDT buys no 0.01 BTC
+    await placed(client, orderType="MARKET", orderSide="SELL", quantity="0.25")
+    assert (await balances(client))["BTC"]["total"] == 0
+
+
+def test_bad_starting_balances_are_a_scenario_error_naming_the_place() -> None:
+    from cadenza_mock.contract.errors import ScenarioError
+    from cadenza_mock.scenario import load_scenario
+
+    for bad in ({"USDT": "-1"}, {"USDT": "lots"}, ["USDT"]):
+        with pytest.raises(ScenarioError, match=r"trading_accounts\[0\]\.balances"):
+            load_scenario(_with_balances(bad))

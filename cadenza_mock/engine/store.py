@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from decimal import Decimal
 from typing import Any
 
 from cadenza_mock.contract.errors import (
@@ -160,6 +161,7 @@ class Store(IndexedRecords, ListAnswers, AccountOps, ChangeReplay):
             market=self.market,
             accounts=self.accounts,
             enums=self.enums,
+            holdings={a: {k: Decimal(v) for k, v in held} for a, held in scenario.balances},
             emails=self._email_of,
             on_change=self._traded,
         )
