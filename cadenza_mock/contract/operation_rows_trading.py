@@ -30,6 +30,7 @@ _OWNED = (ACCOUNT_NOT_FOUND, PERMISSION_DENIED)
 # Page size of the order and portfolio lists: the document's (50, at most 1000).
 TRADING_PAGE = (50, MAX_LIMIT)
 _MS = {"type": "integer", "minimum": 0}
+_TEXT = {"type": "string", "minLength": 1}
 _PAGE = (
     Param("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 50},
           "page size"),
@@ -41,8 +42,8 @@ ORDER_LIST = (
     Param("orderStatus", {"type": "string", "enum": list(ORDER_STATUSES)}, "only this status",
           domain=ORDER_STATUSES),
     Param("tradingAccountId", UUID, "only this account's orders"),
-    Param("instrumentId", {"type": "string"}, "only this instrument (VENUE:BASE/QUOTE)"),
-    Param("orderListId", {"type": "string"}, "only orders of this list: none (no OCO/OTO)"),
+    Param("instrumentId", _TEXT, "only this instrument (VENUE:BASE/QUOTE)"),
+    Param("orderListId", _TEXT, "only orders of this list: none (no OCO/OTO)"),
     Param("startTime", _MS, "created at or after (ms)"),
     Param("endTime", _MS, "created at or before (ms)"),
     *_PAGE,
@@ -54,7 +55,7 @@ ORDER_LIST = (
 PORTFOLIO_LIST = (
     Param("tradingAccountId", UUID, "only this account's portfolio"),
     Param("venue", ref("Venue"), "only accounts on this venue", domain="venues"),
-    Param("currency", {"type": "string"}, "only balances of this asset"),
+    Param("currency", _TEXT, "only balances of this asset"),
     *_PAGE,
 )
 _TRADING = f"{API_PREFIX}/tradeOrder"
