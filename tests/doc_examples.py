@@ -289,7 +289,7 @@ def pick(text: str, path: str) -> str:
     """`jq -r .a.b`: one value of a JSON document, a string as itself."""
     value = json.loads(text)
     for key in path.strip().removeprefix(".").split("."):
-        value = value[key]
+        value = value[int(key)] if isinstance(value, list) else value[key]  # .data.0.id
     return value if isinstance(value, str) else json.dumps(value)
 
 

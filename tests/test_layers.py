@@ -76,6 +76,8 @@ KNOWN_UPWARD = {
     ("cadenza_mock.specs.asyncapi", "cadenza_mock.http.rpc"),
     # Only under TYPE_CHECKING: the wire shapes name the engine's read results' types.
     ("cadenza_mock.contract.market_wire", "cadenza_mock.engine.market"),
+    ("cadenza_mock.contract.trading_wire", "cadenza_mock.engine.orders"),
+    ("cadenza_mock.contract.trading_wire", "cadenza_mock.engine.portfolio"),
 }
 PACKAGE = Path(cadenza_mock.contract.__file__).resolve().parent.parent
 

@@ -25,7 +25,7 @@ from cadenza_mock.http.observer import ObservedResponse
 from cadenza_mock.run.server import MockServer
 from cadenza_mock.specs.openapi import openapi_document
 
-SUBMIT = "/api/v3/tradeOrder/submit"
+SUBMIT = "/api/v3/fermata/wallet/transfer"
 WALLETS = "/api/v3/fermata/wallet/list"
 
 
@@ -49,7 +49,9 @@ def _call(mock: MockServer, method: str, path: str, **kwargs: Any) -> requests.R
 def test_the_brief_example_reads_as_promised(mock: MockServer) -> None:
     r = _call(mock, "POST", SUBMIT, headers=ALICE, json={"side": "BUY"})
     assert r.status_code == 501
-    assert r.json()["error"] == "Not emulated: submitTradeOrder (POST /api/v3/tradeOrder/submit)"
+    assert r.json()["error"] == (
+        "Not emulated: fermataTransferWallet (POST /api/v3/fermata/wallet/transfer)"
+    )
 
 
 def test_every_documented_only_operation_answers_501_naming_it(mock: MockServer) -> None:
@@ -82,7 +84,7 @@ def test_a_wrong_method_is_the_usual_405(mock: MockServer) -> None:
     r = _call(mock, "DELETE", WALLETS, headers=ALICE)
     assert r.status_code == 405 and r.headers["Allow"] == "GET, HEAD"
     # A path nobody documents stays the routing 404.
-    assert _call(mock, "GET", "/api/v3/tradeOrder/nope", headers=ALICE).status_code == 404
+    assert _call(mock, "GET", "/api/v3/fermata/nope", headers=ALICE).status_code == 404
 
 
 def test_head_of_a_documented_get_is_a_501_without_body(mock: MockServer) -> None:

@@ -254,6 +254,25 @@ def test_a_session_of_valid_calls_conforms_to_the_official_document() -> None:
         assert call("GET", f"{books}/list", params={"instrumentId": one})["data"] == [sub]
         call("POST", f"{books}/unsubscribe", json={"subscriptionId": sub["subscriptionId"]})
         call("POST", f"{books}/subscribe", json={"instrumentId": "OKX:NONE/USDT"})
+        # Orders and portfolios: an account of alice's, its seeded default portfolio.
+        trader = call("POST", connect, json={"credentialIds": [mine],
+                      "externalTradingAccountId": "futures"})["data"]  # fmt: skip
+        account_id = trader["tradingAccountId"]
+        order = {"tradingAccountId": account_id, "orderSide": "BUY", "quantity": "0.001",
+                 "instrumentId": "BINANCE:BTC/USDT", "orderType": "MARKET"}  # fmt: skip
+        trade = f"{api}/tradeOrder"
+        assert call("POST", f"{trade}/submit", json=order)["data"][0]["status"] == "FILLED"
+        limit = {**order, "orderType": "LIMIT", "limitPrice": "10000.00"}
+        resting = call("POST", f"{trade}/submit", json=limit)["data"][0]
+        assert resting["status"] == "ACCEPTED"
+        cancel = {"tradingAccountId": account_id, "tradeOrderId": resting["tradeOrderId"]}
+        assert call("POST", f"{trade}/cancel", json=cancel)["data"]["status"] == "CANCELLED"
+        assert call("POST", f"{trade}/cancel", json=cancel)["errno"] == -18007
+        assert len(call("GET", f"{trade}/list", params={"limit": 5})["data"]) == 2
+        assert call("GET", f"{api}/tradingAccount/portfolio/list")["data"][0]["balances"]
+        assert (
+            call("POST", f"{trade}/submit", json={**limit, "quantity": "1000"})["errno"] == -18006
+        )
         # Errors, in the document's shapes too.
         call("GET", f"{api}/credential/list", "no-such-token")
         call("POST", f"{api}/credential/revoke", json={"credentialId": created["credentialId"]})

@@ -242,6 +242,8 @@ async def _provoke(client: Any, profile: str, op_id: str, status: int) -> Any:
         "unsubscribeTradingAccount": f"{ACCOUNT}/subscription/unsubscribe",
         "subscribeMarketOrderBook": f"{MARKET_SUBSCRIPTION}/subscribe",
         "unsubscribeMarketOrderBook": f"{MARKET_SUBSCRIPTION}/unsubscribe",
+        "submitTradeOrder": "/api/v3/tradeOrder/submit",
+        "cancelTradeOrder": "/api/v3/tradeOrder/cancel",
     }
     get = {
         "listTradingAccounts": f"{ACCOUNT}/list",
@@ -255,6 +257,8 @@ async def _provoke(client: Any, profile: str, op_id: str, status: int) -> Any:
         "getRoot": "/api/v3",
         **{op.operation_id: op.path for op in MARKET_OPERATIONS},
         "listMarketOrderBookSubscriptions": f"{MARKET_SUBSCRIPTION}/list",
+        "listTradeOrders": "/api/v3/tradeOrder/list",
+        "listTradingAccountPortfolios": f"{ACCOUNT}/portfolio/list",
     }
     put = {"updateUser": "/api/v3/auth/user"}
     path = post.get(op_id) or put.get(op_id) or get[op_id]
@@ -292,7 +296,7 @@ async def _provoke(client: Any, profile: str, op_id: str, status: int) -> Any:
         return await send({"subscriptionId": missing})
     if op_id == "listMarketOrderBookSubscriptions" and status == 400:  # given twice
         return await send(None, params=[("instrumentId", "A:B/C"), ("instrumentId", "A:D/C")])
-    if op_id.startswith("listTradingAccount") and status == 400:
+    if op_id.startswith(("listTradingAccount", "listTradeOrders")) and status == 400:
         return await send(None, params={"tradingAccountId": "not-a-uuid"})
 
     if status in (429, 500):

@@ -180,7 +180,7 @@ def test_unknown_keys_get_suggestions() -> None:
         f"{at(text, 'nicknam')}: {PATH}[0].nicknam: unknown key 'nicknam' (allowed: "
         "tradingAccountId, userId, venue, externalTradingAccountId, nickname, name, "
         "accountType, externalAccountType, status, credentials, credentialIds, createdAt, "
-        "updatedAt, disconnectedAt, createdAtDateTime, updatedAtDateTime); did you mean "
+        "updatedAt, disconnectedAt, createdAtDateTime, updatedAtDateTime, balances); did you mean "
         "'nickname'?",
         f"{at(text, 'venu:')}: {PATH}[1].venu: unknown key 'venu' (allowed: generate, venue, "
         "status); did you mean 'venue'?",

@@ -65,8 +65,9 @@ def test_a_stub_answers_its_json_status_and_headers(mock: Any) -> None:
 
 
 def test_times_then_the_emulation_answers_again(mock: Any) -> None:
-    mock.stub("GET", ORDERS, json=[1], times=2)
-    assert [get(mock, ORDERS, headers=ALICE).status_code for _ in range(3)] == [200, 200, 501]
+    dealers = "/api/v3/fermata/dealer/list"  # not emulated: answers 501 once used up
+    mock.stub("GET", dealers, json=[1], times=2)
+    assert [get(mock, dealers, headers=ALICE).status_code for _ in range(3)] == [200, 200, 501]
     (listed,) = mock.stubs
     assert (listed["times"], listed["remaining"], listed["hits"]) == (2, 0, 2)
 

@@ -599,6 +599,8 @@ async def test_the_asyncapi_document_describes_every_rpc_method(mock: Any) -> No
         "event.credential.updated",
         "event.trading_account.updated",
         "event.trading_account.subscription.updated",
+        "event.trade_order.updated",
+        "event.portfolio.updated",
     }
     for event in events.values():  # the document's rpc*UpdatedEvent: {data}, no `method`
         assert event["payload"]["required"] == ["data"]

@@ -308,6 +308,9 @@ def _bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
+ORDER = "the submitted order's id"
+
+
 async def test_every_rpc_method_answers_in_its_documented_shape(mock: Any) -> None:
     """One valid call of each method, params and result checked against the document."""
     from cadenza_mock.http.rpc import METHODS
@@ -324,6 +327,27 @@ async def test_every_rpc_method_answers_in_its_documented_shape(mock: Any) -> No
         ("command.trading_account.update", {"tradingAccount": {**ref, "nickname": "n"}}),
         ("command.trading_account.disable", ref),
         ("command.trading_account.enable", ref),
+        # Orders and portfolios (more in test_orders_rpc.py); ORDER: the submitted one's id.
+        (
+            "command.trade_order.submit",
+            {
+                **ref,
+                "tradeOrder": {
+                    "instrumentId": "BINANCE:BTC/USDT",
+                    "orderSide": "BUY",
+                    "orderType": "LIMIT",
+                    "quantity": "0.01",
+                    "limitPrice": "1000.00",
+                    "clientOrderId": "c-1",
+                },
+            },
+        ),
+        ("query.trade_order.get", {**ref, "clientOrderId": "c-1"}),
+        ("query.trade_order.get_by_id", {"tradeOrderId": ORDER}),
+        ("query.trade_order.list", {**ref, "pagination": {"limit": 5}}),
+        ("command.trade_order.cancel", {**ref, "tradeOrderId": ORDER}),
+        ("query.portfolio.get", ref),
+        ("query.portfolio.list", {"venue": "BINANCE"}),
         (
             "command.trading_account.subscribe",
             {"tradingAccount": ref, "subscriptionType": USER_DATA},
@@ -364,6 +388,9 @@ async def test_every_rpc_method_answers_in_its_documented_shape(mock: Any) -> No
     bob = await open_socket(mock, BOB_TOKEN)  # connects with his own credential
     answered = {}
     for method, params in calls:
+        if params.get("tradeOrderId") == ORDER:
+            placed = answered["command.trade_order.submit"]["data"]["tradeOrderId"]
+            params = {**params, "tradeOrderId": placed}
         assert_shape(rpc_schema(method, "Params"), params)
         caller = bob if method == "command.trading_account.connect" else socket
         result = assert_rpc_result(method, await caller.rpc(method, params))

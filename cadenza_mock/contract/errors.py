@@ -140,6 +140,22 @@ VENUE_UNAVAILABLE = E(503, -18012, "EXCHANGE_NOT_AVAILABLE", "Exchange not avail
 MAINTENANCE = E(503, -18013, "ON_MAINTENANCE", "On maintenance", "venue in maintenance")
 VENUE_TIMEOUT = E(504, -18015, "REQUEST_TIMEOUT", "Request timeout", "venue did not answer")
 INVALID_API_KEY = E(401, -18022, "INVALID_API_KEY", "Invalid API key", "venue rejects the key")
+# Trading (the error-codes page's 18xxx rows the order engine answers; engine/orders.py).
+ORDER_TYPE_NOT_SUPPORTED = E(
+    400, -18001, "ORDER_TYPE_NOT_SUPPORTED", "Order type not supported", "not the instrument's"
+)
+ORDER_SIDE_NOT_SUPPORTED = E(
+    400, -18002, "ORDER_SIDE_NOT_SUPPORTED", "Order side not supported", "orderSide UNKNOWN"
+)
+TIME_IN_FORCE_NOT_SUPPORTED = E(
+    400, -18003, "TIME_IN_FORCE_NOT_SUPPORTED", "Time in force not supported", "not allowed"
+)
+INSUFFICIENT_FUNDS = E(400, -18006, "INSUFFICIENT_FUNDS", "Insufficient funds", "free too low")
+INVALID_ORDER = E(400, -18007, "INVALID_ORDER", "Invalid order", "off the lot/tick grid, bounds")
+ORDER_NOT_CANCELABLE = E(400, -18007, "INVALID_ORDER", "Invalid order", "cancel of a closed order")
+SYMBOL_NOT_FOUND = E(404, -18017, "SYMBOL_NOT_FOUND", "Symbol not found", "not on the venue")
+ORDER_NOT_FOUND = E(404, -18018, "ORDER_NOT_FOUND", "Order not found", "unknown tradeOrderId")
+ORDER_REJECTED = E(400, -18025, "ORDER_REJECTED", "Order rejected", "instrument not ACTIVE")
 SERVICE_UNAVAILABLE = E(503, -19006, "SERVICE_UNAVAILABLE", "Service unavailable", "web layer")
 LOCK_NOT_ACQUIRED = E(503, -22014, "LOCK_NOT_ACQUIRED", "Lock not acquired", "concurrent use")
 TOO_MANY_CONNECTIONS = E(

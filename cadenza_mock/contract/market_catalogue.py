@@ -16,7 +16,7 @@ from typing import Any
 from cadenza_mock.seeded import rng_for
 
 ORDER_TYPES = ("MARKET", "LIMIT", "LIMIT_MAKER")
-TIME_IN_FORCE = ("GTC", "IOC", "FOK")
+TIME_IN_FORCE = ("GTC", "IOC", "FOK", "GTD")  # GTD: expireAt on the mock clock
 # The document's instrumentStatus and instrumentType.
 INSTRUMENT_STATUSES = ("ACTIVE", "INACTIVE", "DISABLED", "DELISTED")
 INSTRUMENT_TYPES = ("SPOT", "CONTRACT")

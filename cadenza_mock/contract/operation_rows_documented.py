@@ -34,15 +34,6 @@ def _documented(method: str, path: str, operation_id: str, summary: str) -> Oper
 
 D = _documented
 DOCUMENTED_OPERATIONS: tuple[Operation, ...] = (
-    D("POST", "tradeOrder/submit", "submitTradeOrder", "Submit trade order"),
-    D("POST", "tradeOrder/cancel", "cancelTradeOrder", "Cancel trade order"),
-    D("GET", "tradeOrder/list", "listTradeOrders", "List trade orders"),
-    D(
-        "GET",
-        "tradingAccount/portfolio/list",
-        "listTradingAccountPortfolios",
-        "List trading account portfolios",
-    ),
     D("POST", "market/instrument/sync", "syncMarketInstruments", "Sync market instruments"),
     D("DELETE", "market/instrument/delete", "deleteMarketInstrument", "Delete market instrument"),
     D("POST", "market/instrument/enable", "enableMarketInstrument", "Enable market instrument"),

@@ -16,6 +16,10 @@ from cadenza_mock.contract.operation_rows_api import API_OPERATIONS
 from cadenza_mock.contract.operation_rows_documented import DOCUMENTED_OPERATIONS
 from cadenza_mock.contract.operation_rows_market import MARKET_OPERATIONS
 from cadenza_mock.contract.operation_rows_market_feed import MARKET_FEED_OPERATIONS
+from cadenza_mock.contract.operation_rows_trading import (
+    ADMIN_TRADING_OPERATIONS,
+    TRADING_OPERATIONS,
+)
 from cadenza_mock.contract.operation_type import ADMIN_PREFIX as ADMIN_PREFIX
 from cadenza_mock.contract.operation_type import API_PREFIX as API_PREFIX
 from cadenza_mock.contract.operation_type import DASHBOARD_ASSETS as DASHBOARD_ASSETS
@@ -29,8 +33,10 @@ OPERATIONS: tuple[Operation, ...] = (
     *API_OPERATIONS,
     *MARKET_OPERATIONS,
     *MARKET_FEED_OPERATIONS,
+    *TRADING_OPERATIONS,
     *DOCUMENTED_OPERATIONS,
     *ADMIN_OPERATIONS,
+    *ADMIN_TRADING_OPERATIONS,
 )
 
 # Every other admin operation is also served under NAMESPACES_PATH/{namespace}: that

@@ -13,6 +13,14 @@ from typing import Any
 
 from cadenza_mock.contract.model import ACCOUNT_STATUSES, PROFILES
 from cadenza_mock.contract.schemas import UUID_PATTERN
+from cadenza_mock.contract.trading_enums import (
+    ORDER_SIDES,
+    ORDER_STATUSES,
+    ORDER_TYPES_ALL,
+    QUANTITY_ROUNDINGS,
+    QUANTITY_TYPES,
+    TIME_IN_FORCE_ALL,
+)
 from cadenza_mock.engine.subscriptions import SUBSCRIPTION_STATUSES, SUBSCRIPTION_TYPES
 
 _SDK = PROFILES["sdk"]
@@ -86,6 +94,67 @@ MARKET_PARAMS: dict[str, dict[str, Any]] = {
         "anyOf": [{"required": ["subscriptionId"]}, {"required": ["instrumentId"]}],
     },
     "query.market.subscription.orderbook.list": obj(_CHOICE, []),
+}
+
+# Trade orders and portfolios (rpc*TradeOrder*Params, rpc*Portfolio*Params): the enums
+# are the document's, whole; the engine answers what it does not emulate (18xxx).
+_ORDER = obj(
+    {
+        "instrumentId": TEXT,
+        "orderType": {"type": "string", "enum": list(ORDER_TYPES_ALL)},
+        "orderSide": {"type": "string", "enum": list(ORDER_SIDES)},
+        "quantityType": {"type": "string", "enum": list(QUANTITY_TYPES)},
+        "quantity": TEXT,
+        "quantityRounding": {"type": "string", "enum": list(QUANTITY_ROUNDINGS)},
+        "limitPrice": TEXT,
+        "timeInForce": {"type": "string", "enum": list(TIME_IN_FORCE_ALL)},
+        "expireAt": TEXT,
+        "clientOrderId": TEXT,
+        "idempotencyKey": TEXT,
+    },
+    ["orderSide", "orderType", "quantity"],
+)
+_ORDER_REF = {"tradeOrderId": UUID, "tradingAccountId": UUID, "clientOrderId": TEXT}
+TRADING_PARAMS: dict[str, dict[str, Any]] = {
+    "command.trade_order.submit": obj(
+        {
+            "tradeOrder": _ORDER,
+            "tradingAccountId": UUID,
+            "idempotencyKey": TEXT,
+            "awaitClosed": {"type": "boolean"},
+        },
+        ["tradeOrder", "tradingAccountId"],
+    ),
+    "command.trade_order.cancel": {
+        **obj({**_ORDER_REF, "externalOrderId": TEXT}, ["tradingAccountId"]),
+        "anyOf": [{"required": ["tradeOrderId"]}, {"required": ["clientOrderId"]}],
+    },
+    "query.trade_order.get": {
+        **obj(_ORDER_REF, []),
+        "anyOf": [
+            {"required": ["tradeOrderId"]},
+            {"required": ["clientOrderId", "tradingAccountId"]},
+        ],
+    },
+    "query.trade_order.get_by_id": obj({"tradeOrderId": UUID}, ["tradeOrderId"]),
+    "query.trade_order.list": obj(
+        {
+            "tradeOrderId": UUID,
+            "tradingAccountId": UUID,
+            "instrumentId": TEXT,
+            "side": {"type": "string", "enum": list(ORDER_SIDES)},
+            "orderType": {"type": "string", "enum": list(ORDER_TYPES_ALL)},
+            "status": {"type": "string", "enum": list(ORDER_STATUSES)},
+            "startTime": TEXT,
+            "endTime": TEXT,
+            "pagination": PAGE,
+        },
+        [],
+    ),
+    "query.portfolio.get": ACCOUNT_ID,
+    "query.portfolio.list": obj(
+        {"tradingAccountId": UUID, "venue": VENUE, "currency": TEXT, "pagination": PAGE}, []
+    ),
 }
 
 PARAMS: dict[str, dict[str, Any]] = {
@@ -162,4 +231,5 @@ PARAMS: dict[str, dict[str, Any]] = {
     "query.system.info": NONE,
     "query.system.check": NONE,
     **MARKET_PARAMS,
+    **TRADING_PARAMS,
 }

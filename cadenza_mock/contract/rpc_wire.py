@@ -123,6 +123,8 @@ def event(found: ChannelEvent, creds: list[Credential]) -> dict[str, Any]:
     """A publication's data: the document's rpc*UpdatedEvent, `{data: <record>}` (no name:
     the record's own ids tell them apart). `creds`: an account's, for its event."""
     record = found.record
+    if found.payload is not None:  # a trading event: made by the order engine
+        return {"data": dict(found.payload)}
     if found.name == CREDENTIAL_UPDATED and isinstance(record, Credential):
         return {"data": credential(record)}
     if found.name == ACCOUNT_UPDATED and isinstance(record, TradingAccount):

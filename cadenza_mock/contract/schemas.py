@@ -20,6 +20,13 @@ import fastjsonschema
 
 from cadenza_mock.contract.errors import INVALID_JSON, VALIDATION_FAILED, allowed
 from cadenza_mock.contract.model import PROFILES
+from cadenza_mock.contract.trading_enums import (
+    ORDER_SIDES,
+    ORDER_TYPES_ALL,
+    QUANTITY_ROUNDINGS,
+    QUANTITY_TYPES,
+    TIME_IN_FORCE_ALL,
+)
 
 UUID_PATTERN = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 
@@ -144,6 +151,28 @@ def _build(profile: str) -> dict[str, dict[str, Any]]:
             **_object({"subscriptionId": _UUID, "instrumentId": _TEXT}, []),
             "anyOf": [{"required": ["subscriptionId"]}, {"required": ["instrumentId"]}],
         },
+        # Trade orders: the platform document's bodies, in both profiles.
+        "submit_order": _object(
+            {
+                **account_id,
+                "instrumentId": {"type": "string"},
+                "idempotencyKey": {"type": "string"},
+                "clientOrderId": {"type": "string"},
+                "orderSide": {"type": "string", "enum": list(ORDER_SIDES)},
+                "orderType": {"type": "string", "enum": list(ORDER_TYPES_ALL)},
+                "limitPrice": {"type": "string"},
+                "quantity": {"type": "string"},
+                "quantityType": {"type": "string", "enum": list(QUANTITY_TYPES)},
+                "quantityRounding": {"type": "string", "enum": list(QUANTITY_ROUNDINGS)},
+                "timeInForce": {"type": "string", "enum": list(TIME_IN_FORCE_ALL)},
+                "expireAt": {"type": "integer", "minimum": 0},
+                "awaitClosed": {"type": "boolean"},
+            },
+            ["orderSide", "orderType", "quantity", "tradingAccountId"],
+        ),
+        "cancel_order": _object(
+            {**account_id, "tradeOrderId": _UUID}, ["tradeOrderId", "tradingAccountId"]
+        ),
     }
 
 
@@ -167,6 +196,8 @@ COMPONENT_NAMES = {
     "unsubscribe": "UnsubscribeTradingAccountRequest",
     "market_subscribe": "SubscribeMarketOrderBookRequest",
     "market_unsubscribe": "UnsubscribeMarketOrderBookRequest",
+    "submit_order": "SubmitTradeOrderRequest",
+    "cancel_order": "CancelTradeOrderRequest",
 }
 
 

@@ -56,6 +56,7 @@ from cadenza_mock.engine.persist_io import StateLock as StateLock
 from cadenza_mock.engine.persist_io import check_writable as check_writable
 from cadenza_mock.engine.persist_io import encode as encode
 from cadenza_mock.engine.persist_io import write_file as write_file
+from cadenza_mock.engine.persist_trading import read_trading, trading_json
 from cadenza_mock.engine.state import MockState
 from cadenza_mock.engine.store import Store, StoreChanges
 from cadenza_mock.scenario import Scenario
@@ -78,6 +79,7 @@ def change_mark(state: MockState) -> tuple[int, ...]:
         id(store),
         *store.version,
         store.sessions.version,
+        store.trading.version,
         state.clock.offset_ms,
     )
 
@@ -150,6 +152,7 @@ class Snapshot:
     operations: list[AccountOperation]
     issued: int
     tokens: list[IssuedToken]
+    trading: dict[str, Any] = dataclasses.field(default_factory=dict)  # orders, portfolios
 
 
 def snapshot(state: MockState) -> Snapshot:
@@ -169,6 +172,7 @@ def snapshot(state: MockState) -> Snapshot:
         operations,
         issued,
         tokens,
+        trading_json(store.trading) if store.trading.changed else {},
     )
 
 
@@ -226,6 +230,8 @@ def document_of(snap: Snapshot, lines: RecordLines | None = None) -> dict[str, A
             "records": [_user_json(user, snap.store, salt) for user in changes.users],
         },
     }
+    if snap.trading:
+        document["trading"] = snap.trading
     if lines is not None:
         lines.end()
     return document
@@ -436,6 +442,7 @@ def restore(state: MockState, document: Mapping[str, Any], where: str = "state f
         for cid in account.credential_ids:
             if cid.lower() not in records and not state.store.from_scenario(cid):
                 raise read.fail("tradingAccounts", f"credential {cid} is in no record")
+    apply_trading = read_trading(document.get("trading"), state.store.trading, read.fail)
     # Checked; from here on nothing fails.
     store = state.store
     try:
@@ -445,6 +452,8 @@ def restore(state: MockState, document: Mapping[str, Any], where: str = "state f
     store.accounts.apply(connects, accounts, operations)
     store.sessions.restore(salt, issued, tokens)
     state.clock.offset_ms = offset
+    if apply_trading is not None:
+        apply_trading()
 
 
 def _strings(read: _Reader, obj: Any, key: str, place: str) -> list[str]:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from decimal import Decimal
 from typing import Any
 
 from cadenza_mock.contract.errors import (
@@ -51,9 +52,12 @@ from cadenza_mock.engine.fingerprints import is_marker, key_marker, new_salt, se
 from cadenza_mock.engine.list_answers import LARGE_LIST, ListAnswers, PendingList
 from cadenza_mock.engine.market import Market
 from cadenza_mock.engine.market_subscriptions import MarketSubscriptions
+from cadenza_mock.engine.orders import Order, Trading
+from cadenza_mock.engine.portfolio import Portfolio
 from cadenza_mock.engine.query import NO_FILTER, ListFilter
 from cadenza_mock.engine.store_changes import ChangeReplay, StoreChanges
 from cadenza_mock.engine.subscriptions import ChannelEvent, Subscriptions
+from cadenza_mock.engine.trading_query import trading_events
 from cadenza_mock.engine.users import Users
 from cadenza_mock.scenario import Scenario
 from cadenza_mock.seeded import rng_for, uuid4_from
@@ -155,6 +159,21 @@ class Store(IndexedRecords, ListAnswers, AccountOps, ChangeReplay):
         self.market_subscriptions = MarketSubscriptions(
             self.market, seed=scenario.seed, clock=self.clock
         )
+        # Orders and portfolios (engine/orders.py): none until a request asks.
+        self.trading = Trading(
+            seed=scenario.seed,
+            clock=self.clock,
+            market=self.market,
+            accounts=self.accounts,
+            enums=self.enums,
+            holdings={a: {k: Decimal(v) for k, v in held} for a, held in scenario.balances},
+            emails=self._email_of,
+            on_change=self._traded,
+        )
+
+    def _email_of(self, user_id: str) -> str | None:
+        user = self.users.get(user_id)
+        return user.email if user is not None else None
 
     def shared_parts(self) -> tuple[object, ...]:
         """What never changes after load (the scenario, its records and their indexes):
@@ -195,6 +214,8 @@ class Store(IndexedRecords, ListAnswers, AccountOps, ChangeReplay):
         self.market_subscriptions.reset()
         if self.subscriptions.changed:
             self.subscriptions.reset()
+        if self.trading.changed:
+            self.trading.reset()
         self._errors = 0
 
     def next_request_id(self) -> str:
@@ -231,6 +252,10 @@ class Store(IndexedRecords, ListAnswers, AccountOps, ChangeReplay):
         if self._on_event is not None:
             self._emit(self.subscriptions.events_for_account(account))
         self.subscriptions.account_changed(account)  # before the change's next event
+
+    def _traded(self, order: Order | None, pf: Portfolio) -> None:
+        if self._on_event is not None and self.subscriptions.feeds(pf.trading_account_id):
+            self._emit(trading_events(self.trading, order, pf))
 
     def _subscribed(self, subscription: Subscription) -> None:
         self._emit(self.subscriptions.events_for_subscription(subscription))

@@ -18,8 +18,9 @@ are not kept in a state file (like the journal): a restart ends them with the co
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from cadenza_mock.contract.errors import INVALID_STATE, SUBSCRIPTION_NOT_FOUND, VALIDATION_FAILED
 from cadenza_mock.contract.model import Credential, Subscription, TradingAccount, User
@@ -54,6 +55,8 @@ CHANNEL_PREFIX = "tradingAccount:"
 CREDENTIAL_UPDATED = "event.credential.updated"
 ACCOUNT_UPDATED = "event.trading_account.updated"
 SUBSCRIPTION_UPDATED = "event.trading_account.subscription.updated"
+TRADE_ORDER_UPDATED = "event.trade_order.updated"
+PORTFOLIO_UPDATED = "event.portfolio.updated"
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,8 +64,11 @@ class ChannelEvent:
     """What the channel of one trading account carries next: an event and its record."""
 
     trading_account_id: str
-    name: str  # CREDENTIAL_UPDATED, ACCOUNT_UPDATED or SUBSCRIPTION_UPDATED
+    name: str  # CREDENTIAL_UPDATED, ACCOUNT_UPDATED, SUBSCRIPTION_UPDATED, or a trading one
     record: Credential | TradingAccount | Subscription
+    # The event's data made by the order engine (an rpcTradeOrder, an rpcPortfolio): the
+    # trading events carry their account as `record` and this as what is sent.
+    payload: Mapping[str, Any] | None = None
 
 
 class Subscriptions:

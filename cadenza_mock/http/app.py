@@ -143,6 +143,7 @@ _LAZY_MODULES = {
     "subscriptions_api": "cadenza_mock.http.subscriptions_api",
     "ui": "cadenza_mock.http.ui",
     "stubs_api": "cadenza_mock.http.stubs_api",
+    "trading_api": "cadenza_mock.http.trading_api",
 }
 
 

@@ -23,7 +23,7 @@ from cadenza_mock.contract.schemas import explain
 from cadenza_mock.contract.wire import iso_ms, root_json
 from cadenza_mock.engine.query import AccountFilter, ListFilter, Page
 from cadenza_mock.engine.store import Store
-from cadenza_mock.http import rpc_market, rpc_market_feed
+from cadenza_mock.http import rpc_market, rpc_market_feed, rpc_trading
 from cadenza_mock.version import API_VERSION
 
 
@@ -290,6 +290,13 @@ _CALLS: dict[str, _Row] = {
     "query.market.subscription.orderbook.list": _Row(
         rpc_market_feed.subscription_list, "ListOrderBookSubscriptions"
     ),
+    "command.trade_order.submit": _Row(rpc_trading.submit, "SubmitTradeOrder"),
+    "command.trade_order.cancel": _Row(rpc_trading.cancel, "CancelTradeOrder"),
+    "query.trade_order.get": _Row(rpc_trading.get, "GetTradeOrder"),
+    "query.trade_order.get_by_id": _Row(rpc_trading.get_by_id, "GetTradeOrderById"),
+    "query.trade_order.list": _Row(rpc_trading.order_list, "ListTradeOrders"),
+    "query.portfolio.get": _Row(rpc_trading.portfolio_get, "GetPortfolio"),
+    "query.portfolio.list": _Row(rpc_trading.portfolio_list, "ListPortfolios"),
 }
 METHODS: dict[str, Method] = {
     name: Method(PARAMS[name], row.call, row.schema, row.cached, row.market)

@@ -402,6 +402,23 @@ class MockServer(MockHandle):
 
         return self._call(collect)
 
+    def orders(
+        self, user: str | None = None, trading_account_id: str | None = None
+    ) -> list[dict[str, Any]]:
+        from cadenza_mock.engine.trading_query import inspect_orders
+
+        return self._call(
+            lambda: inspect_orders(self.state.store.trading, user, trading_account_id)
+        )
+
+    def portfolio(self, trading_account_id: str) -> dict[str, Any]:
+        from cadenza_mock.engine.trading_query import inspect_portfolio
+
+        found = self._call(lambda: inspect_portfolio(self.state.store.trading, trading_account_id))
+        if found is None:
+            raise KeyError(f"no trading account {trading_account_id!r}")
+        return found
+
     def _market(self, instrument_id: str | None = None, price: str | None = None) -> Any:
         from cadenza_mock.contract.errors import ApiError
         from cadenza_mock.engine.market import parse_price

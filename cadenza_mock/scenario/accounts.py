@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import yaml
@@ -71,6 +72,7 @@ class AccountBuilder:
         self.enums = enums
         self.seed = seed
         self.accounts: list[TradingAccount] = []
+        self.balances: list[tuple[str, tuple[tuple[str, str], ...]]] = []  # `balances:`
         self._account_ids: set[str] = set()  # lower-case: the API matches ids case-insensitively
         self._live: dict[ExternalAccount, _Holder] = {}
 
@@ -256,8 +258,11 @@ class AccountBuilder:
             given_type=given.get("account_type"),
             external_type=given.get("external_account_type"),
         )
-        if self._consistent(account, fields, node, path, backing, given):
+        held = _balances(fields.get("balances"), join(path, "balances"), p)
+        if held is not None and self._consistent(account, fields, node, path, backing, given):
             self._add(account)
+            if held:
+                self.balances.append((account.trading_account_id, held))
 
     def _backing(
         self, fields: dict[str, yaml.Node], node: yaml.Node, path: str, refs: _References
@@ -474,6 +479,31 @@ class AccountBuilder:
         if account.status != DISCONNECTED:
             key = (account.venue, account.venue_account, account.external_id)
             self._live[key] = _Holder(account.trading_account_id, account.user_id)
+
+
+def _balances(
+    node: yaml.Node | None, path: str, problems: Problems
+) -> tuple[tuple[str, str], ...] | None:
+    """`balances: {ASSET: "decimal", ...}`: each amount a decimal >= 0 (as text, or a
+    number); None when one is wrong (the problem is reported), () when absent."""
+    if node is None:
+        return ()
+    if not isinstance(node, yaml.MappingNode):
+        problems.add(node, path, 'expected a mapping of asset to amount, like USDT: "5000"')
+        return None
+    found: list[tuple[str, str]] = []
+    for key, value in node.value:
+        where = join(path, str(key.value))
+        text = value.value if isinstance(value, yaml.ScalarNode) else None
+        try:
+            amount = Decimal(str(text)) if text not in (None, "") else None
+        except InvalidOperation:
+            amount = None
+        if amount is None or not amount.is_finite() or amount < 0 or not str(key.value):
+            problems.add(value, where, 'expected a decimal >= 0 such as "5000"')
+            return None
+        found.append((str(key.value), format(amount, "f")))
+    return tuple(found)
 
 
 def _accounts(count: int) -> str:

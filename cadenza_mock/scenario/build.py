@@ -62,6 +62,8 @@ class Scenario:
     trading_accounts: tuple[TradingAccount, ...] = ()
     account_operations: tuple[AccountOperation, ...] = ()  # their history, oldest first
     venue_outcomes: tuple[tuple[str, str], ...] = ()  # (venue, outcome) of `venues:`
+    # Trading accounts' `balances:`: (account id, ((asset, decimal text), ...)).
+    balances: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = ()
     # `market:`'s instruments; None: the default catalogue (engine/market.py).
     market: tuple[InstrumentSpec, ...] | None = None
     faults: tuple[FaultSpec, ...] = ()
@@ -295,6 +297,7 @@ def build(
         credentials=tuple(credentials),
         trading_accounts=tuple(accounts.accounts),
         account_operations=accounts.operations(),
+        balances=tuple(accounts.balances),
         venue_outcomes=venue_outcomes,
         faults=tuple(faults),
         extends=bases,

@@ -420,6 +420,12 @@ TRADING_ACCOUNT: tuple[ScenarioKey, ...] = (
     ScenarioKey("disconnectedAt", _ACCOUNT_STAMP_DOC, _TIME),
     ScenarioKey("createdAtDateTime", "", "ISO-8601", twin_of="createdAt"),
     ScenarioKey("updatedAtDateTime", "", "ISO-8601", twin_of="updatedAt"),
+    ScenarioKey(
+        "balances",
+        'its portfolio\'s starting balances, asset -> decimal (`{USDT: "5000", BTC: "0.1"}`); '
+        "default: the seeded default portfolio (see [Trading](trading.md))",
+        "mapping",
+    ),
 )
 
 # The key that makes an entry of `credentials:` or `trading_accounts:` N generated records.

@@ -21,7 +21,9 @@ from cadenza_mock.engine.subscriptions import (
     ACCOUNT_UPDATED,
     CHANNEL_PREFIX,
     CREDENTIAL_UPDATED,
+    PORTFOLIO_UPDATED,
     SUBSCRIPTION_UPDATED,
+    TRADE_ORDER_UPDATED,
 )
 from cadenza_mock.http.rpc import METHODS
 from cadenza_mock.specs.openapi_market import DECIMAL, market_schemas
@@ -71,6 +73,16 @@ _EVENTS = {
         SUBSCRIPTION_UPDATED,
         "rpcTradingAccountSubscriptionUpdatedEvent: its subscription began (ACTIVE) or "
         "ended (TERMINATED: the channel's last event)",
+    ),
+    "trade_order_updated": (
+        TRADE_ORDER_UPDATED,
+        "rpcTradeOrderUpdatedEvent: one of the account's orders changed (placed, filled, "
+        "cancelled, expired)",
+    ),
+    "portfolio_updated": (
+        PORTFOLIO_UPDATED,
+        "rpcPortfolioUpdatedEvent: the account's balances or positions moved (after each "
+        "order change)",
     ),
 }
 

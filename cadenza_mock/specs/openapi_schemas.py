@@ -28,6 +28,7 @@ from cadenza_mock.scenario.fault_actions import ACTIONS
 from cadenza_mock.scenario.faults import FAULT_KEYS, TERMINAL_ACTIONS
 from cadenza_mock.specs.openapi_market import market_schemas
 from cadenza_mock.specs.openapi_scenario import scenario_file_schema
+from cadenza_mock.specs.openapi_trading import trading_schemas
 
 # Seconds one POST /__admin/clock moves the clock; none given is 0 (the clock as is).
 
@@ -247,6 +248,7 @@ def component_schemas(profile: str) -> dict[str, Any]:
         schemas[name] = copy.deepcopy(REQUEST_SCHEMAS[profile][body_name])
     schemas.update(admin_schemas())
     schemas.update(market_schemas(schemas))
+    schemas.update(trading_schemas())
     return schemas
 
 

@@ -185,6 +185,19 @@ class MockHandle(HandleComforts, StubsHandle, ABC):
         `GET /__admin/trading-accounts` lists them."""
 
     @abstractmethod
+    def orders(
+        self, user: str | None = None, trading_account_id: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Every trade order (of one user, by id or email, or one account), oldest first,
+        as `GET /__admin/orders` lists them (the document's tradeOrder)."""
+
+    @abstractmethod
+    def portfolio(self, trading_account_id: str) -> dict[str, Any]:
+        """One trading account's portfolio (the document's portfolio: balances, positions,
+        summary), as `GET /__admin/portfolios/{id}` shows it. KeyError for an unknown
+        account (RemoteError for a remote mock)."""
+
+    @abstractmethod
     def _market(self, instrument_id: str | None = None, price: str | None = None) -> Any:
         """The market's state (`GET /__admin/market`), after setting a price when given."""
 

@@ -342,6 +342,18 @@ class RemoteMock(MockHandle):
         query = {"user": user} if user else None
         return list(self._admin("GET", "trading-accounts", query=query))
 
+    def orders(
+        self, user: str | None = None, trading_account_id: str | None = None
+    ) -> list[dict[str, Any]]:
+        query = {"user": user} if user else {}
+        if trading_account_id:
+            query["tradingAccountId"] = trading_account_id
+        return list(self._admin("GET", "orders", query=query or None))
+
+    def portfolio(self, trading_account_id: str) -> dict[str, Any]:
+        found: dict[str, Any] = self._admin("GET", f"portfolios/{trading_account_id}")
+        return found
+
     def __repr__(self) -> str:
         loaded = self._scenario.name if self._scenario else None
         return f"<RemoteMock {self._url} scenario={loaded!r}>"

@@ -1,0 +1,94 @@
+"""Handlers of the trading rows: authenticate, read the body or query, call the order
+engine (engine/orders.py, engine/trading_query.py) and answer in the document's shapes.
+Nothing awaits after the body is read: one request is one step of the engine."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from cadenza_mock.contract import trading_wire, wire
+from cadenza_mock.contract.errors import ACCOUNT_NOT_FOUND
+from cadenza_mock.contract.schemas import parse_body
+from cadenza_mock.engine import trading_query
+from cadenza_mock.engine.order_checks import OrderRequest
+from cadenza_mock.http.admin import admin
+from cadenza_mock.http.api import caller
+from cadenza_mock.http.keys import state_of
+from cadenza_mock.http.middleware import json_response, ok, read_body
+
+
+def order_request(body: dict[str, Any]) -> OrderRequest:
+    """A submit body (REST's submitTradeOrderRequest, RPC's tradeOrder) in the engine's words."""
+    return OrderRequest(
+        trading_account_id=body["tradingAccountId"],
+        instrument_id=body.get("instrumentId"),
+        side=body["orderSide"],
+        order_type=body["orderType"],
+        quantity=body["quantity"],
+        limit_price=body.get("limitPrice"),
+        time_in_force=body.get("timeInForce"),
+        expire_at=body.get("expireAt"),
+        client_order_id=body.get("clientOrderId"),
+        idempotency_key=body.get("idempotencyKey"),
+        quantity_type=body.get("quantityType"),
+        quantity_rounding=body.get("quantityRounding"),
+    )
+
+
+async def submit_order(request: web.Request) -> web.Response:
+    raw = await read_body(request)  # the only await: then the store cannot change
+    store = state_of(request).store
+    user = caller(request, store)
+    body = parse_body(raw, store.profile, "submit_order")
+    order = store.trading.submit(user, order_request(body))
+    return ok([trading_wire.trade_order(order)])
+
+
+async def cancel_order(request: web.Request) -> web.Response:
+    raw = await read_body(request)
+    store = state_of(request).store
+    user = caller(request, store)
+    body = parse_body(raw, store.profile, "cancel_order")
+    order = store.trading.cancel(user, body["tradingAccountId"], body["tradeOrderId"])
+    return ok(trading_wire.trade_order(order))
+
+
+async def list_orders(request: web.Request) -> web.Response:
+    store = state_of(request).store
+    user = caller(request, store)
+    trading = store.trading
+    trading.catch_up()  # fills due now change the answer (and empty the cache)
+    key = (user.user_id, request.query_string)
+    found = trading.answers.get(key)
+    if found is None:
+        found = wire.dumps(trading_query.order_list(trading, user, request.query.items()))
+        if len(trading.answers) >= 256:
+            trading.answers.clear()
+        trading.answers[key] = found
+    return json_response(found)
+
+
+async def list_portfolios(request: web.Request) -> web.Response:
+    store = state_of(request).store
+    user = caller(request, store)
+    body = trading_query.portfolio_list(store.trading, user, request.query.items(), store.enums)
+    return json_response(wire.dumps(body))
+
+
+@admin
+async def admin_orders(request: web.Request) -> web.Response:
+    query = request.query
+    trading = state_of(request).store.trading
+    found = trading_query.inspect_orders(trading, query.get("user"), query.get("tradingAccountId"))
+    return ok(found)
+
+
+@admin
+async def admin_portfolio(request: web.Request) -> web.Response:
+    trading = state_of(request).store.trading
+    found = trading_query.inspect_portfolio(trading, request.match_info["tradingAccountId"])
+    if found is None:
+        raise ACCOUNT_NOT_FOUND.error()
+    return ok(found)
