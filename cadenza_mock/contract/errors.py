@@ -103,6 +103,7 @@ HOST_NOT_ALLOWED = E(403, -22018, "HOST_NOT_ALLOWED", "Permission denied", "fore
 CREDENTIAL_NOT_FOUND = E(404, -22016, "NOT_FOUND", "Credential not found", "unknown credentialId")
 ACCOUNT_NOT_FOUND = E(404, -22016, "NOT_FOUND", "Trading account not found", "unknown account")
 INSTRUMENT_NOT_FOUND = E(404, -22016, "NOT_FOUND", "Instrument not found", "unknown instrumentId")
+SECURITY_NOT_FOUND = E(404, -22016, "NOT_FOUND", "Security not found", "unknown securityId")
 PAGE_NOT_FOUND = E(404, -19003, "NOT_FOUND", "Page not found", "unknown route")
 FAULT_NOT_FOUND = E(404, -19003, "NOT_FOUND", "No fault", "unknown fault id (admin API)")
 SNAPSHOT_NOT_FOUND = E(404, -19003, "NOT_FOUND", "No snapshot", "unknown snapshot id (admin API)")

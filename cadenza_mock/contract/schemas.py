@@ -138,6 +138,13 @@ def _build(profile: str) -> dict[str, dict[str, Any]]:
             ),
             "anyOf": [{"required": ["subscriptionId"]}, {"required": ["tradingAccountId"]}],
         },
+        # The market's write operations: the platform document's bodies, in both profiles.
+        "market_sync": _object(
+            {"venue": venue, "symbols": {"type": "array", "items": _TEXT}}, ["venue", "symbols"]
+        ),
+        "market_instrument": _object({"instrumentId": _TEXT}, ["instrumentId"]),
+        "security_sync": _object({"venue": venue}, ["venue"]),
+        "security_delete": _object({"securityId": _TEXT}, ["securityId"]),
     }
 
 
@@ -159,6 +166,10 @@ COMPONENT_NAMES = {
     "user_update": "UpdateUserRequest",
     "subscribe": "SubscribeTradingAccountRequest",
     "unsubscribe": "UnsubscribeTradingAccountRequest",
+    "market_sync": "SyncMarketInstrumentsRequest",
+    "market_instrument": "MarketInstrumentIdRequest",
+    "security_sync": "SyncMarketSecuritiesRequest",
+    "security_delete": "DeleteMarketSecurityRequest",
 }
 
 

@@ -277,6 +277,12 @@ _CALLS: dict[str, _Row] = {
     "query.orderbook.list": _Row(rpc_market.order_book_list, "ListOrderBooks"),
     "query.ticker.list": _Row(rpc_market.ticker_list, "ListTickers"),
     "query.kline.list": _Row(rpc_market.kline_list, "ListKlines"),
+    "command.instrument.sync": _Row(rpc_market.instrument_sync, "SyncInstruments"),
+    "command.instrument.enable": _Row(rpc_market.instrument_enable, "EnableInstrument"),
+    "command.instrument.disable": _Row(rpc_market.instrument_disable, "DisableInstrument"),
+    "command.instrument.delete": _Row(rpc_market.instrument_delete, "DeleteInstrument"),
+    "command.security.sync": _Row(rpc_market.security_sync, "SyncSecurities"),
+    "command.security.delete": _Row(rpc_market.security_delete, "DeleteSecurities"),
 }
 METHODS: dict[str, Method] = {
     name: Method(PARAMS[name], row.call, row.schema, row.cached) for name, row in _CALLS.items()
