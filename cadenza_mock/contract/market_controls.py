@@ -91,3 +91,18 @@ CONTROLS: tuple[MarketControl, ...] = (
     ),
 )
 CONTROL_NAMES = tuple(c.name for c in CONTROLS)
+
+
+def controls_table() -> str:
+    """The Market controls table of docs/reference.md, as the rows say it."""
+    lines = [
+        "| control | admin route | handle | body | does |",
+        "|---|---|---|---|---|",
+    ]
+    for c in CONTROLS:
+        body = ", ".join(f"`{name}`" + ("" if name in c.required else "?") for name in c.properties)
+        lines.append(
+            f"| `{c.name}` | `POST /__admin/{c.path}` | `mock.market.{c.method}(...)` | {body} "
+            f"| {c.summary} |"
+        )
+    return "\n".join(lines)
