@@ -172,6 +172,11 @@ class Market:
             raise INSTRUMENT_NOT_FOUND.error(instrument_id)
         return spec
 
+    @property
+    def walks(self) -> dict[str, Walk]:
+        """The walks made so far (at an instrument's first read), by instrument id."""
+        return self._walks
+
     def walk(self, spec: InstrumentSpec) -> Walk:
         found = self._walks.get(spec.instrument_id)
         if found is None:

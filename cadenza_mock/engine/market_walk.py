@@ -168,6 +168,10 @@ class Walk:
         self.shifts = [(t, s) for t, s in self.shifts if t < at]
         self.shifts.append((at, ticks - self._walked(at)))
 
+    def set_prices(self) -> list[tuple[int, int]]:
+        """(instant, ticks) of each price set, in time order: `set_price` makes them again."""
+        return [(at, max(1, self._walked(at) + shift)) for at, shift in self.shifts]
+
     def price(self, ms: int) -> int:
         """The price (ticks) at an instant: linear between minute points, by the second,
         moved by the price set last before it (never below one tick), frozen by a halt."""
