@@ -134,8 +134,10 @@ def test_unknown_instruments_and_controls(mock: MockServer) -> None:
     assert error_text(r, 404, -22016) == "Instrument not found: BINANCE:NONE/USDT"
     with pytest.raises(KeyError):
         mock.market.halt("BINANCE:NONE/USDT")
-    assert "venue" in error_text(admin(mock, "venue", {"venue": "NOWHERE", "data": "stale"}), 400,
-                                 -22015)  # fmt: skip
+    nowhere = admin(mock, "venue", {"venue": "NOWHERE", "data": "stale"})
+    assert error_text(nowhere, 404, -19003).startswith("No venue 'NOWHERE' in the market")
+    with pytest.raises(KeyError):
+        mock.market.venue_data("NOWHERE", "stale")
     assert "data" in error_text(admin(mock, "venue", {"venue": "OKX", "data": "later"}), 400,
                                 -22015)  # fmt: skip
     assert "JSON object" in error_text(admin(mock, "halt", ["x"]), 400, -19004)
@@ -197,7 +199,9 @@ def test_a_gap_at_a_later_instant_happens_when_the_clock_gets_there(mock: MockSe
         ({"instrumentId": BTC, "price": "1", "percent": "1"}, "one of"),
         ({"instrumentId": BTC, "percent": "-100"}, "more than -100"),
         ({"instrumentId": BTC, "percent": "x"}, "percent"),
-        ({"instrumentId": BTC, "price": "1", "at": NOW_MS}, "not before now"),
+        ({"instrumentId": BTC, "price": "1", "at": NOW_MS}, "from now"),
+        ({"instrumentId": BTC, "price": "1", "at": NOW_MS + 400 * 86_400_000}, "a year later"),
+        ({"instrumentId": BTC, "price": "1", "at": "soon"}, "at: expected"),
     ]:
         assert words in error_text(admin(mock, "gap", body), 400, -19004)
     assert ticker(mock)["lastPrice"] == "45000.00"

@@ -109,6 +109,7 @@ FAULT_NOT_FOUND = E(404, -19003, "NOT_FOUND", "No fault", "unknown fault id (adm
 SNAPSHOT_NOT_FOUND = E(404, -19003, "NOT_FOUND", "No snapshot", "unknown snapshot id (admin API)")
 NAMESPACE_NOT_FOUND = E(404, -19003, "NOT_FOUND", "No namespace", "unknown namespace")
 STUB_NOT_FOUND = E(404, -19003, "NOT_FOUND", "No stub", "unknown stub id (admin API)")
+VENUE_NOT_FOUND = E(404, -19003, "NOT_FOUND", "No venue", "a venue without a market (admin)")
 METHOD_NOT_ALLOWED = E(405, -19003, "METHOD_NOT_ALLOWED", "Method not allowed", "wrong method")
 ALREADY_EXIST = E(409, -22017, "ALREADY_EXISTS", "Already exist", "apiKey already on that venue")
 ALREADY_CONNECTED = E(409, -22017, "ALREADY_EXISTS", "Already exist", "account already connected")

@@ -12,6 +12,7 @@ from cadenza_mock.contract.errors import (
     INVALID_BODY,
     SECURITY_NOT_FOUND,
     VALIDATION_FAILED,
+    VENUE_NOT_FOUND,
     VENUE_UNAVAILABLE,
 )
 from cadenza_mock.contract.json_schema import ref
@@ -223,7 +224,13 @@ MARKET_OPERATIONS: tuple[Operation, ...] = (
             f"adminMarket{control.name.capitalize()}",
             control.summary,
             "admin",
-            (VALIDATION_FAILED, INVALID_BODY, INVALID_ARGUMENT, INSTRUMENT_NOT_FOUND),
+            (
+                VALIDATION_FAILED,
+                INVALID_BODY,
+                INVALID_ARGUMENT,
+                INSTRUMENT_NOT_FOUND,
+                VENUE_NOT_FOUND,
+            ),
             reads_body=True,
             auth="admin",
             answer=Answer(ref("AdminMarket")),

@@ -19,12 +19,15 @@ from cadenza_mock.contract.errors import (
     INSTRUMENT_NOT_FOUND,
     SECURITY_NOT_FOUND,
     VALIDATION_FAILED,
+    VENUE_NOT_FOUND,
     VENUE_UNAVAILABLE,
     invalid_argument,
 )
 from cadenza_mock.contract.market_catalogue import MAX_DEPTH, InstrumentSpec
 from cadenza_mock.contract.market_controls import CONTROL_NAMES, VENUE_DATA
 from cadenza_mock.engine.market import Levels, Market, parse_price
+
+GAP_HORIZON_MS = 366 * 86_400_000  # how far ahead a gap may be set
 
 # ----------------------------------------------------------------- reads' guard
 
@@ -198,8 +201,11 @@ def gap(market: Market, spec: InstrumentSpec, body: Mapping[str, Any]) -> None:
     market.refuse_halted(spec)
     now = market.clock.now_ms()
     at = body.get("at", now)
-    if isinstance(at, bool) or not isinstance(at, int) or at < now - now % 1000:
-        raise VALIDATION_FAILED.error(f"at: expected an instant in ms not before now ({now})")
+    latest = now + GAP_HORIZON_MS  # a read walks to it: far instants would cost minutes
+    if isinstance(at, bool) or not isinstance(at, int) or not now - now % 1000 <= at <= latest:
+        raise VALIDATION_FAILED.error(
+            f"at: expected an instant in ms from now ({now}) to a year later ({latest})"
+        )
     if ("price" in body) == ("percent" in body):
         raise VALIDATION_FAILED.error('expected one of "price" or "percent"')
     walk = market.walk(spec)
@@ -221,7 +227,9 @@ def venue_data(market: Market, body: Mapping[str, Any]) -> None:
     unavailable (reads answer 503 -18012)."""
     venue, data = body.get("venue"), body.get("data")
     if venue not in market.venues():
-        raise invalid_argument("venue", f"{venue!r} has no market", market.venues())
+        raise VENUE_NOT_FOUND.error(
+            message=f"No venue {venue!r} in the market (venues: {', '.join(market.venues())})"
+        )
     if data not in VENUE_DATA:
         raise invalid_argument("data", f"unknown value {data!r}", VENUE_DATA)
     if data == "live":
