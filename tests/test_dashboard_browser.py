@@ -311,6 +311,41 @@ def test_the_namespace_picker_shows_one_namespace_and_comes_back_when_it_is_gone
     expect(entries(page)).to_have_count(1)  # the server's own call from above
 
 
+def test_the_market_shows_each_instruments_ticker_per_namespace(page, mock):
+    rows = page.locator("#market-rows tr")
+    expect(rows).to_have_count(len(mock.market.state()["instruments"]))
+    btc = page.locator('#market-rows tr[data-instrument="BINANCE:BTC/USDT"]')
+    expect(btc).to_contain_text("ACTIVE")
+    expect(page.locator("#market-venues")).to_contain_text("BINANCE: live")
+    mock.market.set_price("BINANCE:BTC/USDT", "58000")
+    mock.market.halt("BINANCE:BTC/USDT")
+    mock.market.venue_data("OKX", "stale")
+    disable = f"{mock.url}/api/v3/market/instrument/disable"
+    eth = {"instrumentId": "BINANCE:ETH/USDT"}
+    assert requests.post(disable, json=eth, headers=ALICE, timeout=10).ok  # refreshes the page
+    expect(page.locator('#market-rows tr[data-instrument="BINANCE:ETH/USDT"]')).to_contain_text(
+        "DISABLED"
+    )
+    expect(btc).to_contain_text("58000.00")
+    expect(btc).to_contain_text("INACTIVE")
+    expect(btc).to_contain_text("halted")
+    expect(page.locator("#market-venues")).to_contain_text("OKX: stale")
+    expect(page.locator("#market button, #market input")).to_have_count(0)  # read-only
+    scenario = {
+        "now": "2026-01-01T00:00:00Z",
+        "market": {"OKX": [{"symbol": "ETH/USDT", "price": "3100"}]},
+    }
+    created = requests.post(
+        f"{mock.url}/__admin/namespaces?namespace=team-m", json={"scenario": scenario}, timeout=10
+    )
+    assert created.ok, created.text
+    page.locator("#reset").click()  # any refresh lists the namespaces
+    page.locator("#namespace").select_option("team-m")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("OKX:ETH/USDT")
+    expect(rows.first).to_contain_text("3100.00")
+
+
 # ------------------------------------------------------------------ other web pages
 
 

@@ -273,6 +273,21 @@ def test_a_session_of_valid_calls_conforms_to_the_official_document() -> None:
         assert (
             call("POST", f"{trade}/submit", json={**limit, "quantity": "1000"})["errno"] == -18006
         )
+        # The market's write operations, then a sync that brings the instrument back.
+        target = {"instrumentId": one}
+        assert call("POST", f"{market}/instrument/disable", json=target)["data"]["status"] == (
+            "DISABLED"
+        )
+        assert call("POST", f"{market}/instrument/enable", json=target)["data"]["status"] == (
+            "ACTIVE"
+        )
+        assert call("DELETE", f"{market}/instrument/delete", json=target)["data"] == "ok"
+        synced = call("POST", f"{market}/instrument/sync", json={"venue": "OKX", "symbols": []})
+        assert synced["data"]["total"] == len(instruments["data"])
+        gone = call("DELETE", f"{market}/security/delete", json={"securityId": "OKX:BTC"})
+        assert gone["data"]["securityId"] == "OKX:BTC"
+        assert call("POST", f"{market}/security/sync", json={"venue": "OKX"})["data"] == "ok"
+        call("DELETE", f"{market}/security/delete", json={"securityId": "OKX:NONE"})
         # Errors, in the document's shapes too.
         call("GET", f"{api}/credential/list", "no-such-token")
         call("POST", f"{api}/credential/revoke", json={"credentialId": created["credentialId"]})

@@ -32,7 +32,8 @@ ACCOUNT = "/api/v3/tradingAccount"
 ACCOUNT_VERBS = ("disconnect", "enable", "disable", "update")
 BINANCE_KEY = "k3yBINANCEabcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQR"
 SECRET = "never-served-secret-9f8e7d"
-MARKET_IDS = {op.operation_id for op in MARKET_OPERATIONS}
+MARKET_IDS = {op.operation_id for op in MARKET_OPERATIONS if op.tag == "market"}
+MARKET_READS = {op.operation_id for op in MARKET_OPERATIONS if op.method == "GET"}
 MARKET_SUBSCRIPTION = "/api/v3/market/subscription/orderBook"
 
 # Two users on a venue both profiles know, so 403 is reachable in both.
@@ -244,7 +245,9 @@ async def _provoke(client: Any, profile: str, op_id: str, status: int) -> Any:
         "unsubscribeMarketOrderBook": f"{MARKET_SUBSCRIPTION}/unsubscribe",
         "submitTradeOrder": "/api/v3/tradeOrder/submit",
         "cancelTradeOrder": "/api/v3/tradeOrder/cancel",
+        **{op.operation_id: op.path for op in MARKET_OPERATIONS if op.method == "POST"},
     }
+    delete = {op.operation_id: op.path for op in MARKET_OPERATIONS if op.method == "DELETE"}
     get = {
         "listTradingAccounts": f"{ACCOUNT}/list",
         "listTradingAccountOperations": f"{ACCOUNT}/operation/list",
@@ -255,14 +258,15 @@ async def _provoke(client: Any, profile: str, op_id: str, status: int) -> Any:
         "getAsyncApiDocument": "/api/v3/asyncapi.json",
         "getHealth": "/api/v3/health",
         "getRoot": "/api/v3",
-        **{op.operation_id: op.path for op in MARKET_OPERATIONS},
+        **{op.operation_id: op.path for op in MARKET_OPERATIONS if op.method == "GET"},
         "listMarketOrderBookSubscriptions": f"{MARKET_SUBSCRIPTION}/list",
         "listTradeOrders": "/api/v3/tradeOrder/list",
         "listTradingAccountPortfolios": f"{ACCOUNT}/portfolio/list",
     }
     put = {"updateUser": "/api/v3/auth/user"}
-    path = post.get(op_id) or put.get(op_id) or get[op_id]
+    path = post.get(op_id) or put.get(op_id) or delete.get(op_id) or get[op_id]
     method = "POST" if op_id in post else "PUT" if op_id in put else "GET"
+    method = "DELETE" if op_id in delete else method
 
     def send(body: Any = None, headers: dict[str, str] | None = ALICE, **kw: Any) -> Any:
         return client.request(method, path, json=body, headers=headers, **kw)
@@ -279,6 +283,13 @@ async def _provoke(client: Any, profile: str, op_id: str, status: int) -> Any:
         return str(answer["data"]["tradingAccountId"])
 
     account_op = op_id.removesuffix("TradingAccount") in ACCOUNT_VERBS
+    if op_id in MARKET_READS and status == 503:  # the venue's market data is unavailable
+        body = {"venue": "BINANCE", "data": "unavailable"}
+        assert (await client.post("/__admin/market/venue", json=body)).status == 200
+        return await send(None, params={"instrumentId": "BINANCE:BTC/USDT", "interval": "1m"})
+    if op_id in MARKET_IDS - MARKET_READS and "sync" not in op_id and status == 404:
+        missing_id = {"securityId": "BINANCE:NONE"}
+        return await send({"instrumentId": "BINANCE:NONE/USDT", **missing_id})
     if status in (502, 503, 504):  # what the venue answers when the call reaches it
         outcome = {502: "network_error", 503: "maintenance", 504: "timeout"}[status]
         fault = {"match": {"method": "POST", "path": path}, "times": 1, "venue": outcome}
@@ -317,7 +328,7 @@ async def _provoke(client: Any, profile: str, op_id: str, status: int) -> Any:
             return await client.get(LIST, params={"credentialIds": "not-a-uuid"}, headers=ALICE)
         if op_id == "getOpenApiDocument":
             return await client.get(OPENAPI_PATH, params={"profile": "xml"})
-        if op_id in MARKET_IDS - {"listMarketVenues"}:  # a bad bound, or no instrumentId
+        if op_id in MARKET_READS - {"listMarketVenues"}:  # a bad bound, or no instrumentId
             return await send(None, params={"limit": "0", "depth": "0"})
         if op_id in ("logout", "getUser", "getHealth", "getRoot", "getAsyncApiDocument",
                      "listMarketVenues"):  # fmt: skip

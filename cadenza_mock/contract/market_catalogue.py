@@ -59,6 +59,7 @@ class InstrumentSpec:
     depth: int = DEFAULT_DEPTH
     volatility: Decimal = DEFAULT_VOLATILITY
     status: str = "ACTIVE"
+    halted: bool = False  # from the load on (a scenario's `halted: true`)
     instrument_type: str = "SPOT"
     # Document fields a scenario gave explicitly (any of the document's instrument keys):
     # they win over the derived ones on the wire.

@@ -26,7 +26,8 @@ def text(value: Decimal) -> str:
     return format(value, "f")
 
 
-def instrument(spec: InstrumentSpec) -> dict[str, Any]:
+def instrument(spec: InstrumentSpec, status: str | None = None) -> dict[str, Any]:
+    """The document's instrument; `status` as reads show it (a halted one is INACTIVE)."""
     found: dict[str, Any] = {
         "instrumentId": spec.instrument_id,
         "venue": spec.venue,
@@ -34,7 +35,7 @@ def instrument(spec: InstrumentSpec) -> dict[str, Any]:
         "externalSymbol": spec.external_symbol,
         "description": f"{spec.base} against {spec.quote} on {spec.venue}",
         "instrumentType": spec.instrument_type,
-        "status": spec.status,
+        "status": spec.status if status is None else status,
         "baseAsset": spec.base,
         "quoteAsset": spec.quote,
         "baseSecurityType": security_type(spec.base),

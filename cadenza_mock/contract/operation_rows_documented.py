@@ -34,12 +34,6 @@ def _documented(method: str, path: str, operation_id: str, summary: str) -> Oper
 
 D = _documented
 DOCUMENTED_OPERATIONS: tuple[Operation, ...] = (
-    D("POST", "market/instrument/sync", "syncMarketInstruments", "Sync market instruments"),
-    D("DELETE", "market/instrument/delete", "deleteMarketInstrument", "Delete market instrument"),
-    D("POST", "market/instrument/enable", "enableMarketInstrument", "Enable market instrument"),
-    D("POST", "market/instrument/disable", "disableMarketInstrument", "Disable market instrument"),
-    D("POST", "market/security/sync", "syncMarketSecurities", "Sync market securities"),
-    D("DELETE", "market/security/delete", "deleteMarketSecurity", "Delete market security"),
     D("POST", "quote/rfq", "quoteRfq", "Request for Quote"),
     D("POST", "fermata/dealer/create", "fermataCreateDealer", "Create dealer"),
     D("GET", "fermata/dealer/get", "fermataGetDealer", "Get dealer"),

@@ -76,6 +76,14 @@ MARKET_PARAMS: dict[str, dict[str, Any]] = {
         [],
     ),
     "query.security.list": obj({"venue": TEXT, "securities": _TEXTS}, []),
+    # The market's commands (rpcSyncInstrumentsParams...): securityIds are the mock's
+    # "VENUE:ASSET" ids, which the document types as uuids.
+    "command.instrument.sync": obj({"venue": TEXT, "symbols": _TEXTS}, ["venue"]),
+    "command.instrument.enable": obj({"instrumentId": TEXT}, ["instrumentId"]),
+    "command.instrument.disable": obj({"instrumentId": TEXT}, ["instrumentId"]),
+    "command.instrument.delete": obj({"instrumentId": TEXT}, ["instrumentId"]),
+    "command.security.sync": obj({"venue": TEXT, "securities": _TEXTS}, ["venue"]),
+    "command.security.delete": obj({"securityIds": {**_TEXTS, "minItems": 1}}, ["securityIds"]),
     "query.orderbook.get": obj({"instrumentId": TEXT, "depth": _DEPTH}, ["instrumentId"]),
     "query.orderbook.list": obj({**_CHOICE, "depth": _DEPTH}, []),
     "query.ticker.list": obj(_CHOICE, []),

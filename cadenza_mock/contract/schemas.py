@@ -173,6 +173,13 @@ def _build(profile: str) -> dict[str, dict[str, Any]]:
         "cancel_order": _object(
             {**account_id, "tradeOrderId": _UUID}, ["tradeOrderId", "tradingAccountId"]
         ),
+        # The market's write operations: the platform document's bodies, in both profiles.
+        "market_sync": _object(
+            {"venue": venue, "symbols": {"type": "array", "items": _TEXT}}, ["venue", "symbols"]
+        ),
+        "market_instrument": _object({"instrumentId": _TEXT}, ["instrumentId"]),
+        "security_sync": _object({"venue": venue}, ["venue"]),
+        "security_delete": _object({"securityId": _TEXT}, ["securityId"]),
     }
 
 
@@ -198,6 +205,10 @@ COMPONENT_NAMES = {
     "market_unsubscribe": "UnsubscribeMarketOrderBookRequest",
     "submit_order": "SubmitTradeOrderRequest",
     "cancel_order": "CancelTradeOrderRequest",
+    "market_sync": "SyncMarketInstrumentsRequest",
+    "market_instrument": "MarketInstrumentIdRequest",
+    "security_sync": "SyncMarketSecuritiesRequest",
+    "security_delete": "DeleteMarketSecurityRequest",
 }
 
 

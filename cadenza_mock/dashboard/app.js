@@ -175,12 +175,13 @@ $("namespace").addEventListener("change", () => {
 
 async function loadState() {
   await loadNamespaces();
-  const [scenario, clock, credentials, accounts, faults] = await Promise.all([
+  const [scenario, clock, credentials, accounts, faults, market] = await Promise.all([
     adminJson("/__admin/scenario"),
     adminJson("/__admin/clock"),
     adminJson("/__admin/credentials"),
     adminJson("/__admin/trading-accounts"),
     adminJson("/__admin/faults"),
+    adminJson("/__admin/market"),
   ]);
   view.scenario = scenario;
   view.users = scenario.users;
@@ -188,6 +189,7 @@ async function loadState() {
   renderScenario(scenario, clock);
   renderUsers(scenario.users, credentials, accounts);
   renderFaults(faults);
+  renderMarket(market);
   renderUserFilter(scenario.users);
 }
 
@@ -281,6 +283,24 @@ function renderFaults(faults) {
     rows.append(row);
   }
   if (!faults.length) rows.append(el("tr", null, withClass(el("td", "no faults"), "muted")));
+}
+
+// The namespace's market, read-only: each instrument's status and ticker now (refreshed
+// with the rest of the page: a request, a clock move, a reset).
+function renderMarket(market) {
+  const venues = Object.entries(market.venues || {}).map(([venue, data]) => `${venue}: ${data}`);
+  $("market-venues").textContent = `market data: ${venues.join(", ")}`;
+  const rows = $("market-rows");
+  rows.replaceChildren();
+  for (const i of market.instruments) {
+    const control = [i.halted ? "halted" : "", i.bookSet ? "book set" : ""].filter(Boolean);
+    const row = el("tr", null, el("td", i.instrumentId), el("td", i.status), el("td", i.lastPrice),
+      el("td", i.bidPrice), el("td", i.askPrice), el("td", i.pricesSet),
+      el("td", control.join(", ")));
+    row.dataset.instrument = i.instrumentId;
+    rows.append(row);
+  }
+  if (!market.instruments.length) rows.append(el("tr", null, withClass(el("td", "no instruments"), "muted")));
 }
 
 function renderUserFilter(users) {

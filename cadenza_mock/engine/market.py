@@ -54,6 +54,9 @@ HISTORY_MS = 90 * 86400 * _S
 MAX_SET_PRICES = 1000
 
 
+Levels = tuple[tuple[int, int, int], ...]  # (price ticks, lots, orders), best first
+
+
 @dataclass(frozen=True, slots=True)
 class Book:
     """An order book at one instant: levels of (price ticks, lots, orders), best first."""
@@ -134,19 +137,25 @@ class Market:
         self.clock = clock
         self.origin_ms = clock.now_ms()
         specs = tuple(instruments) if instruments is not None else default_catalogue(venues)
-        self.instruments: dict[str, InstrumentSpec] = {s.instrument_id: s for s in specs}
+        # The scenario's instruments: a reset and `instrument/sync` bring them back.
+        self.declared: dict[str, InstrumentSpec] = {s.instrument_id: s for s in specs}
+        self.instruments: dict[str, InstrumentSpec] = dict(self.declared)
         self._walks: dict[str, Walk] = {}
         self._book_rng = rng_for(seed, "book")
         self._books: dict[str, Book] = {}  # the latest book read, per instrument
-        # Bumped by every change of what a read answers (`changed()`): the key of the
-        # encoded answers kept in `answers` (engine/market_answers.py).
-        self.generation = 0
+        # The encoded answers kept per (generation, second): engine/market_answers.py.
         self.answers = MarketAnswers(self)
-
-    def changed(self) -> None:
-        """What a read answers changed (a price, a book, an instrument): every mutator
-        calls this, so no kept answer outlives it."""
-        self.generation += 1
+        # What the write operations and the controls changed (engine/market_control.py):
+        # books set outright (ticks, lots, orders), halts (instant), venues' data
+        # (("stale" or "unavailable", since ms)), securities deleted ("VENUE:ASSET").
+        self.set_books: dict[str, tuple[Levels, Levels]] = {}
+        self.halts: dict[str, int] = {}
+        self.feeds: dict[str, tuple[str, int]] = {}
+        self.deleted_securities: set[str] = set()
+        self.version = 0  # bumped by every change (the state file's writer compares it)
+        for spec in specs:
+            if spec.halted:
+                self.halt(spec)
 
     # --------------------------------------------------------------- lookups
 
@@ -166,6 +175,11 @@ class Market:
             raise INSTRUMENT_NOT_FOUND.error(instrument_id)
         return spec
 
+    @property
+    def walks(self) -> dict[str, Walk]:
+        """The walks made so far (at an instrument's first read), by instrument id."""
+        return self._walks
+
     def walk(self, spec: InstrumentSpec) -> Walk:
         found = self._walks.get(spec.instrument_id)
         if found is None:
@@ -177,14 +191,26 @@ class Market:
     def book(self, spec: InstrumentSpec, depth: int, at_ms: int | None = None) -> Book:
         """The book at `at_ms` (default: now), at most `depth` levels a side (and at most the
         instrument's own depth). Never crossed; a second's book is the same whenever read."""
-        now = self.clock.now_ms() if at_ms is None else at_ms
+        now, content_at = self.instants(spec, self.clock.now_ms() if at_ms is None else at_ms)
+        chosen = self.set_books.get(spec.instrument_id)
+        if chosen is not None:
+            return Book(spec, chosen[0][:depth], chosen[1][:depth], now)
         cached = self._books.get(spec.instrument_id)
-        second = now // 1000
+        second = content_at // 1000
         if cached is None or cached.timestamp // 1000 != second:
             cached = self._build_book(spec, second)
             self._books[spec.instrument_id] = cached
         levels = min(depth, spec.depth)
         return Book(spec, cached.bids[:levels], cached.asks[:levels], now)
+
+    def instants(self, spec: InstrumentSpec, now: int) -> tuple[int, int]:
+        """(the timestamp a read answers, the instant its prices are of): a stale venue's
+        stop at the instant it went stale, a halted instrument's prices at its halt."""
+        feed = self.feeds.get(spec.venue)
+        if feed is not None and feed[0] == "stale":
+            now = min(now, feed[1])
+        halted = self.halts.get(spec.instrument_id)
+        return now, now if halted is None else min(now, halted)
 
     def _build_book(self, spec: InstrumentSpec, second: int) -> Book:
         walk = self.walk(spec)
@@ -213,12 +239,13 @@ class Market:
         return Book(spec, side(best_bid, -1), side(best_ask, 1), second * 1000)
 
     def ticker(self, spec: InstrumentSpec) -> Ticker:
-        now = self.clock.now_ms()
+        now, content_at = self.instants(spec, self.clock.now_ms())
         book = self.book(spec, 1, now)
         walk = self.walk(spec)
         bid, ask = book.bids[0], book.asks[0]
-        last = min(max(walk.price(now), bid[0]), ask[0])
-        rng = reseed(self._book_rng, seed_text(self.seed, "last", spec.instrument_id, now // 1000))
+        last = min(max(walk.price(content_at), bid[0]), ask[0])
+        second = content_at // 1000
+        rng = reseed(self._book_rng, seed_text(self.seed, "last", spec.instrument_id, second))
         last_lots = 1 + rng.getrandbits(32) % max(1, walk.level_lots // 10)
         return Ticker(spec, last, last_lots, bid, ask, now)
 
@@ -233,8 +260,8 @@ class Market:
         """Candles whose open time is in [start, end] (both optional), oldest first, none
         after now: from `start` forward when it is given, else the `limit` ending at `end`
         (default: the live one); none before the instruments' listing (HISTORY_MS before
-        the market's origin)."""
-        now = self.clock.now_ms()
+        the market's origin). A stale venue's end at the instant it went stale."""
+        now = self.instants(spec, self.clock.now_ms())[0]
         last_open = bucket_start(now if end is None else min(end, now), interval)
         first_open = bucket_start(self.origin_ms - HISTORY_MS, interval)
         opens: list[int] = []
@@ -279,17 +306,82 @@ class Market:
             raise invalid_argument(
                 "price", f"at most {MAX_SET_PRICES} prices set per instrument until a reset"
             )
+        self.refuse_halted(spec)
         walk.set_price(self.clock.now_ms(), ticks)
-        self._books.pop(spec.instrument_id, None)
-        self.changed()
+        self.changed(spec)
         return ticks
 
+    def changed(self, spec: InstrumentSpec | None = None) -> None:
+        """After a change of prices (of `spec`, or of any): books read again, a set book
+        is forgotten, and the state file's writer sees it."""
+        if spec is None:
+            self._books.clear()
+        else:
+            self._books.pop(spec.instrument_id, None)
+            self.set_books.pop(spec.instrument_id, None)
+        self.version += 1
+
+    @property
+    def generation(self) -> int:
+        """What kept answers are keyed on: `version`, bumped by every change of what a
+        read answers (`changed()`, the controls, the writes, a reset)."""
+        return self.version
+
+    def refuse_halted(self, spec: InstrumentSpec) -> None:
+        if spec.instrument_id in self.halts:
+            raise VALIDATION_FAILED.error(
+                f"{spec.instrument_id} is halted: resume it first (its price is frozen)"
+            )
+
+    def halt(self, spec: InstrumentSpec) -> None:
+        """Freeze the instrument's price, book and ticker from now (a whole second) until
+        `resume`; its status reads INACTIVE meanwhile."""
+        if spec.instrument_id in self.halts:
+            return
+        now = self.clock.now_ms()
+        at = now - now % 1000
+        walk = self.walk(spec)
+        walk.freezes.append((at, None, walk.price(at)))
+        self.halts[spec.instrument_id] = at
+        self.version += 1
+
+    def resume(self, spec: InstrumentSpec) -> None:
+        """End a halt: the walk goes on from the halted price."""
+        at = self.halts.pop(spec.instrument_id, None)
+        if at is None:
+            return
+        now = self.clock.now_ms()
+        until = max(at, now - now % 1000)
+        walk = self.walk(spec)
+        start, _, ticks = walk.freezes.pop()
+        if until > start:
+            walk.freezes.append((start, until, ticks))
+        walk.set_price(until, ticks)
+        self._books.pop(spec.instrument_id, None)
+        self.version += 1
+
+    def status(self, spec: InstrumentSpec) -> str:
+        """The instrument's status as reads show it: a halted ACTIVE one is INACTIVE."""
+        if spec.status == "ACTIVE" and spec.instrument_id in self.halts:
+            return "INACTIVE"
+        return spec.status
+
     def reset(self) -> None:
-        """Back to the walks alone: prices set since the load are forgotten."""
+        """Back to the scenario's market: prices, books, halts, statuses, deletions and
+        venues' data set since the load are forgotten."""
         for walk in self._walks.values():
             walk.shifts = []
+            walk.freezes = []
         self._books.clear()
-        self.changed()
+        self.instruments = dict(self.declared)
+        self.set_books.clear()
+        self.halts.clear()
+        self.feeds.clear()
+        self.deleted_securities.clear()
+        self.version += 1
+        for spec in self.declared.values():
+            if spec.halted:
+                self.halt(spec)
 
     def state(self) -> dict[str, Any]:
         """What the admin API shows: the origin, the clock, and each instrument's walk
@@ -302,7 +394,7 @@ class Market:
             instruments.append(
                 {
                     "instrumentId": spec.instrument_id,
-                    "status": spec.status,
+                    "status": self.status(spec),
                     "startPrice": format(spec.price, "f"),
                     "spread": format(spec.spread, "f"),
                     "depth": spec.depth,
@@ -311,6 +403,9 @@ class Market:
                     "bidPrice": format(spec.pip_size * ticker.bid[0], "f"),
                     "askPrice": format(spec.pip_size * ticker.ask[0], "f"),
                     "pricesSet": len(walk.shifts),
+                    "halted": spec.instrument_id in self.halts,
+                    "bookSet": spec.instrument_id in self.set_books,
                 }
             )
-        return {"origin": self.origin_ms, "now": now, "instruments": instruments}
+        venues = {v: self.feeds.get(v, ("live", now))[0] for v in self.venues()}
+        return {"origin": self.origin_ms, "now": now, "instruments": instruments, "venues": venues}

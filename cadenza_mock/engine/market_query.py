@@ -5,7 +5,6 @@ unknown parameters are ignored, as by the real service (near-miss hints name the
 from __future__ import annotations
 
 from collections.abc import Iterable
-from decimal import Decimal
 from typing import Any
 
 from cadenza_mock.contract import market_wire
@@ -25,6 +24,7 @@ from cadenza_mock.contract.query_params import (
     MAX_OFFSET,
 )
 from cadenza_mock.engine.market import Market
+from cadenza_mock.engine.market_control import readable, securities, venue_status
 from cadenza_mock.engine.query import Page, _number, _one, _text, pairs_by_name
 
 Pairs = Iterable[tuple[str, str]]
@@ -68,7 +68,7 @@ def _instrument_id(params: dict[str, list[str]]) -> str:
 
 
 def venue_list(market: Market) -> list[dict[str, Any]]:
-    return [{"venue": venue, "status": "ONLINE"} for venue in market.venues()]
+    return [{"venue": venue, "status": venue_status(market, venue)} for venue in market.venues()]
 
 
 def instrument_list(market: Market, pairs: Pairs, enums: ProfileEnums) -> dict[str, Any]:
@@ -79,24 +79,14 @@ def instrument_list(market: Market, pairs: Pairs, enums: ProfileEnums) -> dict[s
     status = _one(params, "instrumentStatus", INSTRUMENT_STATUSES)
     page = _page(params)
     rows = [
-        market_wire.instrument(spec)
+        market_wire.instrument(spec, market.status(spec))
         for spec in market.instruments.values()
         if (venue is None or spec.venue == venue)
         and (symbols is None or spec.symbol in symbols)
         and (kind is None or security_type(spec.base) == kind)
-        and (status is None or spec.status == status)
+        and (status is None or market.status(spec) == status)
     ]
     return _paged(rows, page)
-
-
-def _securities(specs: Iterable[InstrumentSpec]) -> dict[tuple[str, str], Decimal]:
-    """(venue, asset) -> the finest step its instruments use (a base's lot, a quote's tick)."""
-    found: dict[tuple[str, str], Decimal] = {}
-    for spec in specs:
-        for asset, step in ((spec.base, spec.lot_size), (spec.quote, spec.pip_size)):
-            key = (spec.venue, asset)
-            found[key] = min(step, found.get(key, step))
-    return found
 
 
 def security_list(market: Market, pairs: Pairs, enums: ProfileEnums) -> dict[str, Any]:
@@ -106,7 +96,7 @@ def security_list(market: Market, pairs: Pairs, enums: ProfileEnums) -> dict[str
     page = _page(params)
     rows = [
         market_wire.security(v, asset, step)
-        for (v, asset), step in _securities(market.instruments.values()).items()
+        for (v, asset), step in securities(market).items()
         if (venue is None or v == venue) and (wanted is None or f"{v}:{asset}" == wanted)
     ]
     return _paged(rows, page)
@@ -119,15 +109,17 @@ def _depth(params: dict[str, list[str]]) -> int:
 
 def order_book(market: Market, pairs: Pairs) -> dict[str, Any]:
     params = pairs_by_name(pairs)
-    spec = market.instrument(_instrument_id(params))
+    spec = readable(market, market.instrument(_instrument_id(params)))
     return market_wire.order_book(market.book(spec, _depth(params)))
 
 
 def _chosen(market: Market, params: dict[str, list[str]]) -> list[InstrumentSpec]:
     ids = _many(params, "instrumentIds")
     if ids is None:
-        return list(market.instruments.values())
-    return [market.instruments[i] for i in dict.fromkeys(ids) if i in market.instruments]
+        chosen = list(market.instruments.values())
+    else:
+        chosen = [market.instruments[i] for i in dict.fromkeys(ids) if i in market.instruments]
+    return [readable(market, spec) for spec in chosen]
 
 
 def order_book_list(market: Market, pairs: Pairs) -> list[dict[str, Any]]:
@@ -138,7 +130,8 @@ def order_book_list(market: Market, pairs: Pairs) -> list[dict[str, Any]]:
 
 def ticker(market: Market, pairs: Pairs) -> dict[str, Any]:
     params = pairs_by_name(pairs)
-    return market_wire.ticker(market.ticker(market.instrument(_instrument_id(params))))
+    spec = readable(market, market.instrument(_instrument_id(params)))
+    return market_wire.ticker(market.ticker(spec))
 
 
 def ticker_list(market: Market, pairs: Pairs) -> dict[str, Any]:
@@ -155,7 +148,7 @@ def ticker_list(market: Market, pairs: Pairs) -> dict[str, Any]:
 def kline(market: Market, pairs: Pairs) -> dict[str, Any]:
     params = pairs_by_name(pairs)
     interval = _one(params, "interval", KLINE_INTERVALS)
-    spec = market.instrument(_instrument_id(params))
+    spec = readable(market, market.instrument(_instrument_id(params)))
     if interval is None:
         raise invalid_argument("interval", "required", KLINE_INTERVALS)
     start = _number(params, "from", 0, MAX_OFFSET)

@@ -82,6 +82,9 @@ class Walk:
         # Prices set outright (admin API, handle): from each instant (a whole second) on,
         # the walk is moved by that many ticks. In time order; a reset empties it.
         self.shifts: list[tuple[int, int]] = []
+        # Halts (engine/market_control.py): from each instant to the resume (None: still
+        # halted) the price is the halt's, and nothing trades. In time order.
+        self.freezes: list[tuple[int, int | None, int]] = []
 
     # --------------------------------------------------------------- draws
 
@@ -165,9 +168,17 @@ class Walk:
         self.shifts = [(t, s) for t, s in self.shifts if t < at]
         self.shifts.append((at, ticks - self._walked(at)))
 
+    def set_prices(self) -> list[tuple[int, int]]:
+        """(instant, ticks) of each price set, in time order: `set_price` makes them again."""
+        return [(at, max(1, self._walked(at) + shift)) for at, shift in self.shifts]
+
     def price(self, ms: int) -> int:
         """The price (ticks) at an instant: linear between minute points, by the second,
-        moved by the price set last before it (never below one tick)."""
+        moved by the price set last before it (never below one tick), frozen by a halt."""
+        if self.freezes:
+            for start, until, ticks in self.freezes:
+                if start <= ms and (until is None or ms < until):
+                    return ticks
         if not self.shifts:
             return self._walked(ms)
         return max(1, self._walked(ms) + self.shift_at(ms))
@@ -250,7 +261,26 @@ class Walk:
 
     def candle(self, start_ms: int, end_ms: int) -> Summary:
         """open, high, low, close, volume of [start_ms, end_ms]: the price at both ends and
-        every minute point between."""
+        every minute point between; a halt's span is its price, and no volume."""
+        frozen = [
+            (a, end_ms + 1 if b is None else b, p)
+            for a, b, p in self.freezes
+            if a <= end_ms and (b is None or b > start_ms)
+        ]
+        if not frozen:
+            return self._candle(start_ms, end_ms)
+        parts: list[Summary] = []
+        t = start_ms
+        for a, b, p in frozen:
+            if t < a:
+                parts.append(self._candle(t, a))  # the price at `a` is the halt's
+            parts.append((p, p, p, p, 0))
+            t = max(t, b)
+        if t <= end_ms:
+            parts.append(self._candle(t, end_ms))  # a resume walks on from the halt's price
+        return _merge(parts)
+
+    def _candle(self, start_ms: int, end_ms: int) -> Summary:
         open_, close = self.price(start_ms), self.price(end_ms)
         high, low = max(open_, close), min(open_, close)
         first, first_s = self.minute_of(start_ms)

@@ -74,7 +74,7 @@ def _allowed(spec: InstrumentSpec, key: str, default: tuple[str, ...]) -> tuple[
 def instrument_status(market: Market, spec: InstrumentSpec) -> str:
     """An instrument's status now, as the market reads it (enable, disable and halt are
     the market's own business)."""
-    return market.instruments.get(spec.instrument_id, spec).status
+    return market.status(market.instruments.get(spec.instrument_id, spec))
 
 
 def check_kind(spec: InstrumentSpec, req: OrderRequest) -> tuple[str, str, str]:

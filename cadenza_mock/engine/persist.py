@@ -3,15 +3,16 @@
 A JSON document that names the scenario it belongs to and holds only what requests changed
 since the load (credentials created, rotated, revoked; trading accounts and their history;
 login sessions; logged-out tokens; users signup added or PUT /auth/user changed; the
-clock's advance), never the scenario itself, so its size follows the changes, not the
-scenario. It never holds a secret: like Cadenza's "encrypted at rest", an API key is kept
-as its masked form plus a salted fingerprint, a secret, passphrase, password or token as a
-fingerprint only (the salt is in the file), so a leaked state file leaks no key or secret
-a client handed over, and the store still recognises a key, password or token after a
-restart (see `engine.fingerprints`). Tokens the mock issued are drawn from the scenario's
-seed by design (reruns are byte-identical): whoever has the scenario can derive them with
-or without this file, and they open only this mock. The journal, faults armed at run time
-and snapshots are not kept.
+clock's advance; the market's changes, engine/market_persist.py), never the scenario
+itself, so its size follows the changes, not the scenario. It never holds a secret: like
+Cadenza's "encrypted at rest", an API key is kept as its masked form plus a salted
+fingerprint, a secret, passphrase, password or token as a fingerprint only (the salt is in
+the file), so a leaked state file leaks no key or secret a client handed over, and the
+store still recognises a key, password or token after a restart (see
+`engine.fingerprints`). Tokens the mock issued are drawn from the scenario's seed by
+design (reruns are byte-identical): whoever has the scenario can derive them with or
+without this file, and they open only this mock. The journal, faults armed at run time and
+snapshots are not kept.
 
 Transport-free and per `MockState` (`serve` keeps the server's own; namespaces live in
 memory only). The file's bytes, its atomic replace and its lock are `engine.persist_io`'s;
@@ -50,6 +51,7 @@ from cadenza_mock.engine.fingerprints import (
     marker,
     secret_marker,
 )
+from cadenza_mock.engine.market_persist import market_json, read_market
 from cadenza_mock.engine.persist_io import RecordLines as RecordLines
 from cadenza_mock.engine.persist_io import StateFileError as StateFileError
 from cadenza_mock.engine.persist_io import StateLock as StateLock
@@ -81,6 +83,7 @@ def change_mark(state: MockState) -> tuple[int, ...]:
         store.sessions.version,
         store.trading.version,
         state.clock.offset_ms,
+        store.market.version,
     )
 
 
@@ -152,6 +155,7 @@ class Snapshot:
     operations: list[AccountOperation]
     issued: int
     tokens: list[IssuedToken]
+    market: dict[str, Any]  # JSON-ready (engine/market_persist.py)
     trading: dict[str, Any] = dataclasses.field(default_factory=dict)  # orders, portfolios
 
 
@@ -172,6 +176,7 @@ def snapshot(state: MockState) -> Snapshot:
         operations,
         issued,
         tokens,
+        market_json(store.market),
         trading_json(store.trading) if store.trading.changed else {},
     )
 
@@ -229,6 +234,7 @@ def document_of(snap: Snapshot, lines: RecordLines | None = None) -> dict[str, A
             "signups": changes.signups,
             "records": [_user_json(user, snap.store, salt) for user in changes.users],
         },
+        "market": snap.market,
     }
     if snap.trading:
         document["trading"] = snap.trading
@@ -442,6 +448,7 @@ def restore(state: MockState, document: Mapping[str, Any], where: str = "state f
         for cid in account.credential_ids:
             if cid.lower() not in records and not state.store.from_scenario(cid):
                 raise read.fail("tradingAccounts", f"credential {cid} is in no record")
+    market = read_market(read, document, state.store.market)
     apply_trading = read_trading(document.get("trading"), state.store.trading, read.fail)
     # Checked; from here on nothing fails.
     store = state.store
@@ -452,6 +459,8 @@ def restore(state: MockState, document: Mapping[str, Any], where: str = "state f
     store.accounts.apply(connects, accounts, operations)
     store.sessions.restore(salt, issued, tokens)
     state.clock.offset_ms = offset
+    if market is not None:
+        market.apply(store.market)
     if apply_trading is not None:
         apply_trading()
 

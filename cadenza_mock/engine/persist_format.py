@@ -22,7 +22,8 @@ from dataclasses import dataclass
 from typing import Any
 
 FORMAT = "cadenza-mock-state"
-VERSION = 1
+# 2: the market's changes (`market`, below); a version 1 file stands for none.
+VERSION = 2
 FIRST_VERSION = 1
 
 _REQUIRED: Any = object()
@@ -111,6 +112,25 @@ USER: tuple[Key, ...] = (
     _key("tenantId", "tenant_id", str, NULL),
     _key("environments", "environments", list),
     _key("userMetadata", "user_metadata", dict),
+)
+
+# The market's changes (engine/market_persist.py writes and reads them; since version 2,
+# a file without them stands for a market as loaded). Prices are whole ticks of the
+# instrument, quantities whole lots, instants ms; the walk itself is drawn again from the
+# seed and the origin.
+MARKET: tuple[Key, ...] = (
+    _key("originMs", None, int, since=2),  # the walks' origin: the same walks after a restart
+    _key("instruments", None, list, since=2),  # MARKET_INSTRUMENT records, changed ones only
+    _key("deletedSecurities", None, list, since=2),  # "VENUE:ASSET"
+    _key("venues", None, list, since=2),  # [venue, "stale" or "unavailable", since ms]
+)
+MARKET_INSTRUMENT: tuple[Key, ...] = (
+    _key("instrumentId", None, str, since=2),
+    _key("status", None, str, since=2),
+    _key("deleted", None, bool, since=2),
+    _key("prices", None, list, since=2),  # [at ms, ticks] set (set_price, gap, book, resume)
+    _key("halts", None, list, since=2),  # [from ms, until ms or null (halted now), ticks]
+    _key("book", None, dict, NULL, since=2),  # {bids, asks: [[ticks, lots, orders]]} or null
 )
 
 # Model fields no row holds as they are, and why (the test above reads this): secrets are

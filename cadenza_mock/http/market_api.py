@@ -7,12 +7,10 @@ from collections.abc import Callable
 
 from aiohttp import web
 
-from cadenza_mock.contract import wire
-from cadenza_mock.contract.errors import VALIDATION_FAILED
+from cadenza_mock.contract import market_wire, wire
 from cadenza_mock.contract.operation_rows_market import MARKET_OPERATIONS
-from cadenza_mock.contract.schemas import load_json
-from cadenza_mock.engine import market_query
-from cadenza_mock.engine.market import parse_price
+from cadenza_mock.contract.schemas import load_json, parse_body
+from cadenza_mock.engine import market_control, market_query
 from cadenza_mock.engine.store import Store
 from cadenza_mock.http.admin import admin
 from cadenza_mock.http.api import caller
@@ -100,14 +98,67 @@ async def admin_market(request: web.Request) -> web.Response:
 
 
 @admin
-async def admin_set_price(request: web.Request) -> web.Response:
+async def admin_market_control(request: web.Request) -> web.Response:
+    """POST /__admin/market/<control> (contract/market_controls.py): apply, answer the state."""
     raw = await read_body(request, fenced=False)  # the admin API is not fenced: it resets
     body = load_json(raw) if raw.strip() else None
-    if not isinstance(body, dict) or not isinstance(body.get("instrumentId"), str):
-        raise VALIDATION_FAILED.error(
-            'expected {"instrumentId": "VENUE:BASE/QUOTE", "price": "65000.00"}'
-        )
     market = state_of(request).store.market
-    spec = market.instrument(body["instrumentId"])
-    market.set_price(spec, parse_price(body.get("price")))
+    market_control.apply(market, request.path.rpartition("/")[2], body)
     return ok(market.state())
+
+
+# ----------------------------------------------------------------- write operations
+
+
+async def sync_instruments(request: web.Request) -> web.Response:
+    raw = await read_body(request)
+    store = state_of(request).store
+    caller(request, store)
+    body = parse_body(raw, store.profile, "market_sync")
+    return ok(
+        {"total": market_control.sync_instruments(store.market, body["venue"], body["symbols"])}
+    )
+
+
+async def _status(request: web.Request, status: str) -> web.Response:
+    raw = await read_body(request)
+    store = state_of(request).store
+    caller(request, store)
+    body = parse_body(raw, store.profile, "market_instrument")
+    spec = market_control.set_status(store.market, body["instrumentId"], status)
+    return ok(market_wire.instrument(spec, store.market.status(spec)))
+
+
+async def enable_instrument(request: web.Request) -> web.Response:
+    return await _status(request, "ACTIVE")
+
+
+async def disable_instrument(request: web.Request) -> web.Response:
+    return await _status(request, "DISABLED")
+
+
+async def delete_instrument(request: web.Request) -> web.Response:
+    raw = await read_body(request)
+    store = state_of(request).store
+    caller(request, store)
+    body = parse_body(raw, store.profile, "market_instrument")
+    market_control.delete_instrument(store.market, body["instrumentId"])
+    return ok("ok")
+
+
+async def sync_securities(request: web.Request) -> web.Response:
+    raw = await read_body(request)
+    store = state_of(request).store
+    caller(request, store)
+    body = parse_body(raw, store.profile, "security_sync")
+    market_control.sync_securities(store.market, body["venue"])
+    return ok("ok")
+
+
+async def delete_security(request: web.Request) -> web.Response:
+    raw = await read_body(request)
+    store = state_of(request).store
+    caller(request, store)
+    body = parse_body(raw, store.profile, "security_delete")
+    (found,) = market_control.delete_securities(store.market, [body["securityId"]])
+    return ok(market_wire.security(*found))

@@ -297,6 +297,12 @@ _CALLS: dict[str, _Row] = {
     "query.trade_order.list": _Row(rpc_trading.order_list, "ListTradeOrders"),
     "query.portfolio.get": _Row(rpc_trading.portfolio_get, "GetPortfolio"),
     "query.portfolio.list": _Row(rpc_trading.portfolio_list, "ListPortfolios"),
+    "command.instrument.sync": _Row(rpc_market.instrument_sync, "SyncInstruments"),
+    "command.instrument.enable": _Row(rpc_market.instrument_enable, "EnableInstrument"),
+    "command.instrument.disable": _Row(rpc_market.instrument_disable, "DisableInstrument"),
+    "command.instrument.delete": _Row(rpc_market.instrument_delete, "DeleteInstrument"),
+    "command.security.sync": _Row(rpc_market.security_sync, "SyncSecurities"),
+    "command.security.delete": _Row(rpc_market.security_delete, "DeleteSecurities"),
 }
 METHODS: dict[str, Method] = {
     name: Method(PARAMS[name], row.call, row.schema, row.cached, row.market)

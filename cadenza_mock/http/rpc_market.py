@@ -8,8 +8,9 @@ from __future__ import annotations
 from typing import Any
 
 from cadenza_mock.contract import market_wire
+from cadenza_mock.contract.errors import invalid_argument
 from cadenza_mock.contract.model import User
-from cadenza_mock.engine import market_query
+from cadenza_mock.engine import market_control, market_query
 from cadenza_mock.engine.store import Store
 
 Pairs = list[tuple[str, str]]
@@ -96,3 +97,55 @@ def kline_list(store: Store, user: User, p: dict[str, Any], _: str | None) -> An
             if i in store.market.instruments
         ]
     }
+
+
+# ----------------------------------------------------------------- commands
+
+
+def _venue(store: Store, p: dict[str, Any]) -> str:
+    """The venue as REST's body schema checks it: one of the profile's."""
+    venue = str(p["venue"])
+    if venue not in store.enums.venues:
+        raise invalid_argument("venue", f"unknown value {venue!r}", store.enums.venues)
+    return venue
+
+
+def _rpc_instrument(store: Store, spec: Any) -> dict[str, Any]:
+    return market_wire.rpc_instrument(market_wire.instrument(spec, store.market.status(spec)))
+
+
+def instrument_sync(store: Store, user: User, p: dict[str, Any], _: str | None) -> Any:
+    total = market_control.sync_instruments(store.market, _venue(store, p), p.get("symbols"))
+    return {"data": {"total": total}}
+
+
+def instrument_enable(store: Store, user: User, p: dict[str, Any], _: str | None) -> Any:
+    spec = market_control.set_status(store.market, p["instrumentId"], "ACTIVE")
+    return {"data": _rpc_instrument(store, spec)}
+
+
+def instrument_disable(store: Store, user: User, p: dict[str, Any], _: str | None) -> Any:
+    spec = market_control.set_status(store.market, p["instrumentId"], "DISABLED")
+    return {"data": _rpc_instrument(store, spec)}
+
+
+def instrument_delete(store: Store, user: User, p: dict[str, Any], _: str | None) -> Any:
+    spec = market_control.delete_instrument(store.market, p["instrumentId"])
+    return {"data": _rpc_instrument(store, spec)}
+
+
+def security_sync(store: Store, user: User, p: dict[str, Any], _: str | None) -> Any:
+    synced = market_control.sync_securities(store.market, _venue(store, p))
+    wanted = p.get("securities")
+    return {
+        "data": [
+            market_wire.rpc_security(market_wire.security(*found))
+            for found in synced
+            if wanted is None or found[1] in wanted
+        ]
+    }
+
+
+def security_delete(store: Store, user: User, p: dict[str, Any], _: str | None) -> Any:
+    market_control.delete_securities(store.market, list(p["securityIds"]))
+    return {}

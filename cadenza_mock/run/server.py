@@ -439,6 +439,20 @@ class MockServer(MockHandle):
 
         return self._call(act)
 
+    def _market_control(self, name: str, body: dict[str, Any]) -> Any:
+        from cadenza_mock.contract.errors import ApiError
+        from cadenza_mock.engine.market_control import apply
+
+        def act() -> Any:
+            market = self.state.store.market
+            try:
+                apply(market, name, body)
+            except ApiError as exc:
+                raise (KeyError if exc.status == 404 else ValueError)(exc.message) from None
+            return market.state()
+
+        return self._call(act)
+
 
 class HandlerError(RuntimeError):
     """A request handler raised an unexpected exception (the client got a 500)."""

@@ -250,6 +250,14 @@ INSTRUMENT: tuple[ScenarioKey, ...] = (
         "`ACTIVE`",
         in_generate=True,
     ),
+    ScenarioKey(
+        "halted",
+        "halted from the load on: price, book and ticker frozen, status read `INACTIVE` "
+        "(see [Controlling the market](#controlling-the-market))",
+        "bool",
+        "`false`",
+        in_generate=True,
+    ),
     ScenarioKey("description", "a human-readable line", "string", "`BASE against QUOTE on VENUE`"),
     ScenarioKey("externalSymbol", "the venue's own spelling", "string", "the venue's style"),
 )

@@ -193,6 +193,11 @@ def _walk_keys(
         )
         ok = ok and read_status is not None
         status = read_status or status
+    halted = False
+    if "halted" in fields:
+        read_halted = scalar(fields["halted"], join(path, "halted"), bool, problems)
+        ok = ok and read_halted is not None
+        halted = bool(read_halted)
     if ("spread" in fields and spread is None) or ("volatility" in fields and volatility is None):
         ok = False
     if not ok:
@@ -203,6 +208,7 @@ def _walk_keys(
         volatility=spec.volatility if volatility is None else volatility,
         depth=depth,
         status=status,
+        halted=halted,
     )
 
 

@@ -156,8 +156,18 @@ def market_schemas(existing: Mapping[str, Any]) -> dict[str, Any]:
                         "bidPrice": DECIMAL,
                         "askPrice": DECIMAL,
                         "pricesSet": _INT,
+                        "halted": {"type": "boolean"},
+                        "bookSet": {"type": "boolean"},
                     }
                 ),
+            },
+            "venues": {
+                "type": "object",
+                "description": "each venue's market data: live, stale or unavailable",
+                "additionalProperties": {
+                    "type": "string",
+                    "enum": ["live", "stale", "unavailable"],
+                },
             },
         }
     )

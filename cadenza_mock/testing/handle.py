@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import ssl
 from abc import ABC, abstractmethod
-from collections.abc import Hashable, Mapping
+from collections.abc import Hashable, Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
 from types import TracebackType
@@ -201,10 +201,14 @@ class MockHandle(HandleComforts, StubsHandle, ABC):
     def _market(self, instrument_id: str | None = None, price: str | None = None) -> Any:
         """The market's state (`GET /__admin/market`), after setting a price when given."""
 
+    @abstractmethod
+    def _market_control(self, name: str, body: dict[str, Any]) -> Any:
+        """Apply a market control (`POST /__admin/market/<name>`); the market's state."""
+
     @property
     def market(self) -> MarketControl:
         """The market's controls: `mock.market.set_price("BINANCE:BTC/USDT", "60000")`,
-        `mock.market.state()`."""
+        `set_book`, `halt`, `resume`, `gap`, `venue_data`, `state()`."""
         return MarketControl(self)
 
     def check_handler_errors(self) -> None:
@@ -444,4 +448,56 @@ class MarketControl:
         Answers the market's state. KeyError for an unknown instrument, ValueError for a
         price that is not a decimal > 0 (RemoteError for a remote mock)."""
         found: dict[str, Any] = self._mock._market(instrument_id, str(price))
+        return found
+
+    def set_book(
+        self,
+        instrument_id: str,
+        bids: Sequence[tuple[object, object]],
+        asks: Sequence[tuple[object, object]],
+    ) -> dict[str, Any]:
+        """Set the instrument's whole book: (price, quantity) levels, best first, on its
+        tick and lot grid, not crossed. The price moves to the book's mid; the book stays
+        until a price is set, a gap, another book or a reset. ValueError (a bad book),
+        KeyError (an unknown instrument); RemoteError for a remote mock."""
+        levels = {
+            side: [[str(p), str(q)] for p, q in given]
+            for side, given in (("bids", bids), ("asks", asks))
+        }
+        return self._control("book", {"instrumentId": instrument_id, **levels})
+
+    def halt(self, instrument_id: str) -> dict[str, Any]:
+        """Halt the instrument: price, book and ticker freeze; its status reads INACTIVE."""
+        return self._control("halt", {"instrumentId": instrument_id})
+
+    def resume(self, instrument_id: str) -> dict[str, Any]:
+        """End a halt: the walk goes on from the halted price."""
+        return self._control("resume", {"instrumentId": instrument_id})
+
+    def gap(
+        self,
+        instrument_id: str,
+        *,
+        price: str | int | Decimal | None = None,
+        percent: str | int | Decimal | None = None,
+        at_ms: int | None = None,
+    ) -> dict[str, Any]:
+        """The price jumps at an instant (now, or a later `at_ms` of the mock clock) to
+        `price`, or by `percent` (-10: a tenth down); the walk goes on from there."""
+        body: dict[str, Any] = {"instrumentId": instrument_id}
+        if price is not None:
+            body["price"] = str(price)
+        if percent is not None:
+            body["percent"] = str(percent)
+        if at_ms is not None:
+            body["at"] = at_ms
+        return self._control("gap", body)
+
+    def venue_data(self, venue: str, data: str) -> dict[str, Any]:
+        """A venue's market data: "stale" (timestamps and prices stop where they are),
+        "unavailable" (its reads answer 503 -18012) or "live" again."""
+        return self._control("venue", {"venue": venue, "data": data})
+
+    def _control(self, name: str, body: dict[str, Any]) -> dict[str, Any]:
+        found: dict[str, Any] = self._mock._market_control(name, body)
         return found

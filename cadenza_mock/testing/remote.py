@@ -338,6 +338,10 @@ class RemoteMock(MockHandle):
         body = json.dumps({"instrumentId": instrument_id, "price": price}).encode()
         return self._admin("POST", "market/price", body=body, content_type="application/json")
 
+    def _market_control(self, name: str, body: dict[str, Any]) -> Any:
+        raw = json.dumps(body).encode()
+        return self._admin("POST", f"market/{name}", body=raw, content_type="application/json")
+
     def trading_accounts(self, user: str | None = None) -> list[dict[str, Any]]:
         query = {"user": user} if user else None
         return list(self._admin("GET", "trading-accounts", query=query))

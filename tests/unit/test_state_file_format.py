@@ -47,7 +47,15 @@ def test_a_version_1_file_from_before_the_declared_format_is_read_whole() -> Non
     old = json.loads(V1.read_bytes())
     state = _restored_from(V1)
     again = json.loads(persist.encode(persist.state_document(state)))
-    # Key order aside (the old writer followed the wire's), the same document comes out.
+    # Key order aside (the old writer followed the wire's), the same document comes out,
+    # at this version, with the market as loaded (version 2 added it).
+    assert again.pop("version") == fmt.VERSION and old.pop("version") == 1
+    assert again.pop("market") == {
+        "originMs": state.store.market.origin_ms,
+        "instruments": [],
+        "deletedSecurities": [],
+        "venues": [],
+    }
     assert _without_time(again) == _without_time(old)
     store = state.store
     okx = next(c for c in old["credentials"]["records"] if c["venue"] == "OKX")
@@ -128,11 +136,11 @@ def test_upgrade_steps_run_in_turn_up_to_the_version_written(
     assert fmt.readable() == "versions 1 to 3"
 
 
-@pytest.mark.parametrize("version", [0, 2, "1", None, True])
+@pytest.mark.parametrize("version", [0, 3, "1", None, True])
 def test_a_version_this_code_does_not_read_is_refused(tmp_path: Path, version: object) -> None:
     document = json.loads(V1.read_bytes())
     document["version"] = version
     path = tmp_path / "state.json"
     path.write_text(json.dumps(document))
-    with pytest.raises(StateFileError, match=r"this cadenza-mock reads version 1 only"):
+    with pytest.raises(StateFileError, match=r"this cadenza-mock reads versions 1 to 2"):
         persist.read_document(path)
