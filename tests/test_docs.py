@@ -54,7 +54,13 @@ SCRIPTS = {
     if not name.startswith("test_")
 }
 # What a script must print besides exiting 0 (the others print what they like).
-SCRIPT_OUTPUT = {"docs/pytest.md:script.py": r"served at http://127\.0\.0\.1:\d+"}
+SCRIPT_OUTPUT = {
+    "docs/pytest.md:script.py": r"served at http://127\.0\.0\.1:\d+",
+    "docs/recording.md:record_example.py": (
+        r"wrote uat\.yaml \(docs profile, 1 users, 4 credentials, \d trading accounts, "
+        r"1 replayed queries\)\nsame bytes"
+    ),
+}
 
 
 def test_every_block_is_run_or_says_why_not() -> None:

@@ -274,6 +274,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.set_defaults(handler=_serve, subparser=serve, env_options=tuple(env_options))
 
+    _add_record(commands)
+
     validate = commands.add_parser(
         "validate",
         help="check scenario files and report every problem",
@@ -315,6 +317,46 @@ def build_parser() -> argparse.ArgumentParser:
     scenarios.set_defaults(handler=_scenarios, subparser=scenarios)
     show.set_defaults(handler=_show, subparser=show)
     return parser
+
+
+def _add_record(commands: Any) -> None:
+    record = commands.add_parser(
+        "record",
+        help="proxy to a real Cadenza and write what it saw as a scenario",
+        description="Serve a proxy to --upstream (REST) and --ws-upstream (the WebSocket): "
+        "each call goes on, its answer comes back unchanged. At stop (Ctrl-C, SIGTERM) what "
+        "was seen is written to --out as a scenario 'serve' loads, every token, password and "
+        "secret replaced (see the Recording page of the docs).",
+    )
+    record.add_argument(
+        "--upstream", required=True, metavar="URL", help="the REST base URL to forward to"
+    )
+    record.add_argument(
+        "--ws-upstream",
+        metavar="URL",
+        default=None,
+        help="the WebSocket endpoint to forward to (default: ws(s)://<upstream's host>"
+        "/connection/websocket)",
+    )
+    record.add_argument(
+        "--out", required=True, metavar="FILE.yaml", help="the scenario file to write at stop"
+    )
+    record.add_argument(
+        "--host", default=DEFAULTS.host, help="address to bind (default: %(default)s)"
+    )
+    record.add_argument(
+        "--port",
+        type=_integer,
+        default=DEFAULTS.port,
+        help="TCP port; 0 picks a free one (default: %(default)s)",
+    )
+    record.set_defaults(handler=_record)
+
+
+def _record(args: argparse.Namespace) -> int:
+    from cadenza_mock.run.record import record
+
+    return record(args.upstream, args.ws_upstream, Path(args.out), args.host, args.port)
 
 
 def _serve(args: argparse.Namespace) -> int:

@@ -1,0 +1,256 @@
+"""`cadenza-mock record` against a second mock started here: the proxy answers unchanged,
+the written scenario loads, and serving it answers the same reads with the same bytes;
+no token, password or secret reaches the file or the output (canaries)."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+import yaml
+from centrifuge import Client
+from support import REPO, run_cli
+
+from cadenza_mock import MockServer
+from cadenza_mock.scenario import load_scenario
+
+CANARY = "Zq8canary-record-never-leaves-77"
+SECRET_TOKEN = f"tok-{CANARY}-bearer"
+UPSTREAM_SCENARIO: dict[str, Any] = {
+    "seed": 5,
+    "now": "2026-01-15T12:00:00Z",
+    "users": [
+        {
+            "id": "4b6f0d1e-8c2a-4f57-9a63-2d1e7f0b5c11",
+            "email": "rec@example.com",
+            "password": f"pw-{CANARY}",
+            "tokens": [SECRET_TOKEN],
+            "credentials": [
+                {
+                    "credentialId": "7b0e3c52-1f4a-4d8e-9b6c-2a5d8e1f0c31",
+                    "venue": "BINANCE",
+                    "name": "main",
+                    "apiKey": f"binKEY{CANARY}",
+                    "apiSecret": f"binSECRET{CANARY}",
+                    "createdAt": "2025-10-01T09:00:00Z",
+                },
+                {
+                    "credentialId": "5c9a1e27-8b3d-4f60-a2e4-7d1b3c5e9f02",
+                    "venue": "OKX",
+                    "name": "desk",
+                    "apiKey": f"okxKEY{CANARY}",
+                    "apiSecret": f"okxSECRET{CANARY}",
+                    "apiPassphrase": f"okxPASS{CANARY}",
+                    "createdAt": "2025-11-03T14:30:00Z",
+                },
+            ],
+            "trading_accounts": [
+                {
+                    "tradingAccountId": "a1c3e5f7-2b4d-4e6f-8a0c-1e3f5a7c9b11",
+                    "credentials": ["main"],
+                    "externalTradingAccountId": "spot",
+                    "name": "Main spot",
+                }
+            ],
+        },
+        {"email": "other@example.com", "tokens": [f"other-{CANARY}"]},
+    ],
+}
+READS = ("/api/v3/credential/list", "/api/v3/tradingAccount/list")
+QUERIES = (("query.credential.list", {}), ("query.trading_account.list", {"limit": 10}))
+
+
+RECORD = [sys.executable, "-m", "cadenza_mock", "record", "--port", "0"]
+
+
+class Recorder:
+    """A `cadenza-mock record` subprocess."""
+
+    def __init__(self, upstream: str, out: Path) -> None:
+        self.process = subprocess.Popen(
+            [*RECORD, "--upstream", upstream, "--out", str(out)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            cwd=REPO,
+        )
+        assert self.process.stdout is not None
+        first = self.process.stdout.readline()
+        found = re.search(r"proxying (http://\S+) -> ", first)
+        assert found, first
+        self.url = found.group(1)
+
+    def stop(self) -> tuple[int, str]:
+        self.process.send_signal(signal.SIGTERM)
+        output, _ = self.process.communicate(timeout=30)
+        return self.process.returncode, output
+
+
+@pytest.fixture
+def recorder():
+    started: list[Recorder] = []
+
+    def start(upstream: str, out: Path) -> Recorder:
+        started.append(Recorder(upstream, out))
+        return started[-1]
+
+    yield start
+    for one in started:
+        if one.process.poll() is None:
+            one.process.kill()
+            one.process.wait(timeout=30)
+
+
+async def _queries(url: str, token: str) -> list[Any]:
+    client = Client(url.replace("http", "ws", 1) + "/connection/websocket", token=token)
+    await client.connect()
+    try:
+        return [(await client.rpc(method, params)).data for method, params in QUERIES]
+    finally:
+        await client.disconnect()
+
+
+def _reads(url: str, token: str) -> list[bytes]:
+    auth = {"Authorization": f"Bearer {token}"}
+    return [requests.get(url + path, headers=auth, timeout=10).content for path in READS]
+
+
+@pytest.mark.parametrize("profile", ["docs", "sdk"])
+def test_serving_the_recording_answers_the_same_reads(tmp_path, recorder, profile):
+    out = tmp_path / "recorded.yaml"
+    with MockServer(UPSTREAM_SCENARIO, profile=profile) as upstream:
+        rec = recorder(upstream.url, out)
+        # Through the proxy: a login (its answer names the user), then reads and queries.
+        login = requests.post(
+            rec.url + "/api/v3/auth/login",
+            json={"email": "rec@example.com", "password": f"pw-{CANARY}"},
+            timeout=10,
+        )
+        assert login.status_code == 200
+        session_token = login.json()["data"]["accessToken"]
+        through = _reads(rec.url, session_token)
+        direct = _reads(upstream.url, SECRET_TOKEN)
+        assert through == direct  # answered unchanged
+        queried = asyncio.run(_queries(rec.url, SECRET_TOKEN))
+        code, output = rec.stop()
+    assert code == 0, output
+    assert "wrote" in output and f"{profile} profile" in output
+    text = out.read_text(encoding="utf-8")
+    assert CANARY not in text and CANARY not in output and session_token not in text
+    scenario = load_scenario(out)  # it validates
+    assert scenario.profile == profile
+    (user,) = scenario.users  # by subject: the login's token and the scenario's are one user
+    assert user.email == "rec@example.com"
+    assert user.user_id == "4b6f0d1e-8c2a-4f57-9a63-2d1e7f0b5c11"
+    assert len(scenario.credentials) == 2 and len(scenario.trading_accounts) == 1
+    okx = yaml.safe_load(text)["users"][0]["credentials"][1]
+    if profile == "docs":  # the masked key kept, the secrets it needs marked redacted
+        assert okx["apiKey"] == "okxKEY***"
+        assert okx["apiSecret"] == okx["apiPassphrase"] == "REDACTED"
+    else:
+        assert "apiKey" not in okx and "apiSecret" not in okx
+    # Serving the file: the same bytes for the same reads, with the user's new token.
+    (token,) = user.tokens
+    assert token != SECRET_TOKEN
+    with MockServer(str(out)) as served:
+        assert _reads(served.url, token) == direct
+        assert asyncio.run(_queries(served.url, token)) == queried
+
+
+def test_recording_holds_no_secret_of_writes_and_failures(tmp_path, recorder):
+    out = tmp_path / "recorded.yaml"
+    auth = {"Authorization": f"Bearer {SECRET_TOKEN}"}
+    with MockServer(UPSTREAM_SCENARIO) as upstream:
+        rec = recorder(upstream.url, out)
+        create = {"venue": "BYBIT", "apiKey": f"newKEY{CANARY}", "apiSecret": f"new{CANARY}"}
+        made = requests.post(rec.url + "/api/v3/credential/create", json=create, headers=auth)
+        assert made.status_code == 200
+        rotate = {
+            "credentialId": made.json()["data"]["credentialId"],
+            "apiKey": f"rotKEY{CANARY}",
+            "apiSecret": f"rot{CANARY}",
+        }
+        assert requests.post(rec.url + "/api/v3/credential/rotate", json=rotate, headers=auth).ok
+        wrong = {"email": "rec@example.com", "password": f"wrong{CANARY}"}
+        assert requests.post(rec.url + "/api/v3/auth/login", json=wrong).status_code == 401
+        bad = {"Authorization": f"Bearer unknown-{CANARY}"}
+        assert requests.get(rec.url + READS[0], headers=bad).status_code == 401
+        assert requests.get(rec.url + READS[0] + f"?apiSecret={CANARY}", headers=auth).ok
+
+        async def commands() -> None:
+            url = rec.url.replace("http", "ws", 1) + "/connection/websocket"
+            client = Client(url, token=SECRET_TOKEN)
+            await client.connect()
+            params = {"credentialType": "API_KEY", "venue": "BINANCE", "secretKey": CANARY}
+            await client.rpc("query.credential.list", {"secretKey": CANARY, "apiKey": CANARY})
+            await client.rpc("command.credential.create", params)
+            await client.disconnect()
+
+        asyncio.run(commands())
+        code, output = rec.stop()
+    assert code == 0, output
+    text = out.read_text(encoding="utf-8")
+    assert "rotKEY***" in text  # the rotated credential was recorded, masked
+    assert "<redacted>" in text  # the query's secret param, marked
+    for surface in (text, output):
+        assert CANARY not in surface and "newKEY" not in surface
+    scenario = load_scenario(out)
+    assert len(scenario.credentials) == 3 and len(scenario.replay) == 1
+
+
+def test_an_unreachable_upstream_is_a_503_envelope(tmp_path, recorder):
+    with MockServer("empty") as gone:
+        url = gone.url
+    rec = recorder(url, tmp_path / "out.yaml")
+    answer = requests.get(rec.url + READS[0], timeout=30)
+    assert answer.status_code == 503
+    assert answer.json() == {
+        "data": None,
+        "success": False,
+        "errno": -19006,
+        "error": "Service unavailable: the upstream did not answer",
+    }
+    code, output = rec.stop()
+    assert code == 0 and "upstream did not answer GET /api/v3/credential/list" in output
+    assert load_scenario(tmp_path / "out.yaml").users == ()
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["--upstream", "example.com", "--out", "x.yaml"], "--upstream 'example.com': expected"),
+        (
+            ["--upstream", "http://h", "--ws-upstream", "http://h", "--out", "x.yaml"],
+            "--ws-upstream 'http://h': expected ws://",
+        ),
+        (["--upstream", "http://h", "--out", "/no/such/folder/x.yaml"], "no folder"),
+        (["--upstream", "http://h"], "the following arguments are required: --out"),
+    ],
+)
+def test_bad_record_arguments_are_clear(args, words, tmp_path):
+    result = run_cli("record", "--port", "0", *args, cwd=tmp_path)
+    assert result.returncode == 2 and words in result.stderr, result.stderr
+
+
+def test_replay_entries_are_checked_where_they_stand():
+    problems = {
+        "replay": [
+            {"user": "nobody@example.com", "method": "query.x", "result": {}},
+            {"user": "a@example.com", "method": "query.x"},
+            {"user": "a@example.com", "method": "query.x", "result": {}, "extra": 1},
+        ],
+        "users": [{"email": "a@example.com", "tokens": ["t"]}],
+    }
+    with pytest.raises(Exception) as info:
+        load_scenario(problems)
+    text = str(info.value)
+    assert "replay[0].user: no user 'nobody@example.com' in this scenario" in text
+    assert "replay[1]: an exchange gives user, method, and result or error" in text
+    assert "replay[2].extra: unknown key 'extra'" in text
