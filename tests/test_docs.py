@@ -60,6 +60,9 @@ SCRIPT_OUTPUT = {
         r"wrote uat\.yaml \(docs profile, 1 users, 4 credentials, \d trading accounts, "
         r"1 replayed queries\)\nsame bytes"
     ),
+    "docs/recording.md:drift_example.py": (
+        r"docs 0 8 \[\]\nsdk 1 8 \['enum', 'missing field', 'unknown field'\]"
+    ),
 }
 
 

@@ -275,6 +275,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(handler=_serve, subparser=serve, env_options=tuple(env_options))
 
     _add_record(commands)
+    _add_drift(commands)
 
     validate = commands.add_parser(
         "validate",
@@ -351,6 +352,49 @@ def _add_record(commands: Any) -> None:
         help="TCP port; 0 picks a free one (default: %(default)s)",
     )
     record.set_defaults(handler=_record)
+
+
+def _add_drift(commands: Any) -> None:
+    drift = commands.add_parser(
+        "drift",
+        help="check a real Cadenza's read-only answers against the mock's document",
+        description="Call the read-only operations of --against (the credential and trading "
+        "account lists, the operation list, health, the API root, and the WebSocket's "
+        "queries) and compare each answer with the mock's own OpenAPI/AsyncAPI document of "
+        "--profile. Exits 1 when anything differs, 0 when nothing does; never writes to the "
+        "service, never prints the token.",
+    )
+    drift.add_argument("--against", required=True, metavar="URL", help="the REST base URL")
+    drift.add_argument(
+        "--token",
+        default=None,
+        help=f"an access token of the service (default: the {ENV_PREFIX}TOKEN variable, "
+        "which keeps it out of `ps` and CI logs)",
+    )
+    drift.add_argument(
+        "--profile",
+        choices=PROFILE_NAMES,
+        default="docs",
+        help="the wire profile whose document the answers are checked against "
+        "(default: %(default)s)",
+    )
+    drift.add_argument(
+        "--ws-upstream",
+        metavar="URL",
+        default=None,
+        help="the WebSocket endpoint (default: ws(s)://<--against's host>/connection/websocket)",
+    )
+    drift.add_argument(
+        "--json", action="store_true", help="print the report as JSON (for CI), not as text"
+    )
+    drift.set_defaults(handler=_drift)
+
+
+def _drift(args: argparse.Namespace) -> int:
+    from cadenza_mock.run.drift import drift
+
+    token = args.token if args.token is not None else os.environ.get(f"{ENV_PREFIX}TOKEN", "")
+    return drift(args.against, token, args.profile, args.json, args.ws_upstream)
 
 
 def _record(args: argparse.Namespace) -> int:
