@@ -45,6 +45,7 @@ SERVE_OPTIONS = [
     "--loop",
     "--state-file",
     "--max-connections",
+    "--upstream",
 ]
 RECORD_OPTIONS = ["--upstream", "--ws-upstream", "--out", "--host", "--port"]
 DRIFT_OPTIONS = ["--against", "--token", "--profile", "--ws-upstream", "--json"]

@@ -254,3 +254,65 @@ def test_replay_entries_are_checked_where_they_stand():
     assert "replay[0].user: no user 'nobody@example.com' in this scenario" in text
     assert "replay[1]: an exchange gives user, method, and result or error" in text
     assert "replay[2].extra: unknown key 'extra'" in text
+
+
+# --------------------------------------------------------------------------- pass-through
+
+ORDERS = "/api/v3/tradeOrder/list"  # documented by Cadenza, not emulated (501)
+
+
+def test_serve_upstream_forwards_what_is_not_emulated_and_proxy_stubs(tmp_path):
+    with MockServer("accounts") as upstream, MockServer("default", upstream=upstream.url) as front:
+        orders = {"data": [{"orderId": "o-1"}], "success": True, "errno": 0, "error": None}
+        upstream.stub("GET", ORDERS, json=orders)
+        auth = {"Authorization": "Bearer alice-token"}
+        answer = requests.get(front.url + ORDERS + "?limit=5", headers=auth, timeout=10)
+        assert answer.status_code == 200 and answer.json() == orders
+        (seen,) = upstream.calls(path=ORDERS)
+        assert seen.query == {"limit": ["5"]} and seen.headers["Authorization"] == "<redacted>"
+        (journaled,) = front.calls(path=ORDERS)
+        assert journaled.status == 200 and journaled.fault == "upstream"
+        # The emulated operations stay the mock's own ...
+        mine = requests.get(front.url + READS[0], headers=auth, timeout=10)
+        assert mine.content != requests.get(upstream.url + READS[0], headers=auth).content
+        # ... unless a stub says `proxy`: then the upstream's answer, byte for byte.
+        front.stub("GET", READS[0], proxy=True, times=1)
+        proxied = requests.get(front.url + READS[0], headers=auth, timeout=10)
+        assert proxied.content == requests.get(upstream.url + READS[0], headers=auth).content
+        assert front.calls(path=READS[0])[-1].fault == "stub-1:stub, upstream"
+        assert requests.get(front.url + READS[0], headers=auth).content == mine.content
+
+
+def test_a_proxy_stub_without_upstream_is_a_503_and_a_bad_one_is_refused():
+    with MockServer("default") as mock:
+        mock.stub("GET", ORDERS, proxy=True)
+        answer = requests.get(mock.url + ORDERS, timeout=10)
+        assert answer.status_code == 503
+        assert answer.json()["error"] == (
+            "Service unavailable: a proxy stub needs serve --upstream URL"
+        )
+        refused = requests.post(
+            mock.url + "/__admin/stubs",
+            json={"method": "GET", "path": ORDERS, "proxy": True, "json": {"a": 1}},
+            timeout=10,
+        )
+        assert (
+            refused.status_code == 400
+            and "a proxy stub sends the upstream's answer" in (refused.json()["error"])
+        )
+        assert len(mock.stubs) == 1
+    with pytest.raises(ValueError, match="upstream: expected http://HOST"):
+        MockServer("default", upstream="ftp://x")
+
+
+def test_pass_through_leaks_no_secret_to_the_log_or_journal(serve):
+    with MockServer("default") as upstream:
+        served = serve("--scenario", "default", "--upstream", upstream.url)
+        url, _ = served.banner()
+        headers = {"Authorization": f"Bearer {SECRET_TOKEN}", "X-Api-Secret": CANARY}
+        answer = requests.get(f"{url}{ORDERS}?apiSecret={CANARY}", headers=headers, timeout=10)
+        assert answer.status_code == 401  # the upstream's own bearer check
+        journal = requests.get(url + "/__admin/requests", timeout=10).text
+        code, log = served.stop()
+    assert code == 0 and ORDERS in log and ORDERS in journal
+    assert CANARY not in log + journal and SECRET_TOKEN not in log + journal

@@ -121,6 +121,11 @@ _STUB_FIELDS: dict[str, Schema] = {
         "maxProperties": MAX_STUB_HEADERS,
     },
     "times": {"type": ["integer", "null"], "minimum": 1, "description": "null: every call"},
+    "proxy": {
+        "type": "boolean",
+        "default": False,
+        "description": "forward the request to `serve --upstream` and send its answer",
+    },
 }
 _STUB_REQUEST = {
     **strict(_STUB_FIELDS, ["method", "path"]),

@@ -51,6 +51,13 @@ def check_non_negative(value: int) -> None:
         raise ValueError("must be 0 or more")
 
 
+def check_url(value: str | None) -> None:
+    if value is not None and not (
+        value.startswith(("http://", "https://")) and len(value.split("//", 1)[1]) > 0
+    ):
+        raise ValueError("expected http://HOST[:PORT] or https://HOST[:PORT]")
+
+
 def seconds_up_to(most: float) -> Check:
     """A check of a positive number of seconds, at most `most`."""
 
@@ -142,6 +149,9 @@ class ServerOptions:
         DEFAULT_MAX_CONNECTIONS,
         "WebSocket connections open at once; 0: none",
         check=check_non_negative,
+    )
+    upstream: str | None = _option(
+        None, "where not-emulated operations and `proxy` stubs are forwarded", check=check_url
     )
 
     def __post_init__(self) -> None:

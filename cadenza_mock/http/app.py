@@ -114,6 +114,8 @@ def make_app(
         attach(app, observer)
     if on_handler_error is not None:
         app[HANDLER_ERROR_HOOK] = on_handler_error
+    if opts.upstream:  # pass-through (http/proxy.py), imported only when asked for
+        importlib.import_module("cadenza_mock.http.proxy").pass_through(app, opts.upstream)
     router = app.router
     ws.attach(app, max_connections=opts.max_connections)  # before the catch-all route
     routes = [(op, op.path) for op in OPERATIONS]

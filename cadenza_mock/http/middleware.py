@@ -57,12 +57,13 @@ from cadenza_mock.http.keys import (
     STATE,
     STOPPING,
     STUBBED,
+    TO_UPSTREAM,
     URL_NAMESPACE,
     USER_ID,
     VENUE_OUTCOME,
     state_of,
 )
-from cadenza_mock.http.stub_answer import stub_response
+from cadenza_mock.http.stub_answer import stub_response, upstream_answer
 from cadenza_mock.http.ws_limits import pause
 
 log = logging.getLogger("cadenza_mock")
@@ -209,6 +210,8 @@ async def _answer(
         try:
             # A test's stub answers before the emulation (http/stubs_api.py).
             stubbed = stub_response(request, state) if state.stubs.armed and not admin else None
+            if stubbed is None and TO_UPSTREAM in request:  # a `proxy` stub
+                stubbed = await upstream_answer(request)
             response = stubbed if stubbed is not None else await handler(request)
         except ApiError as err:
             response = error_response(err, state.store)
@@ -407,6 +410,8 @@ def _after(
     note = "client gone" if gone else decision.note if decision is not None else None
     if STUBBED in request:  # the stub that answered: "<stub id>:stub"
         note = ", ".join(filter(None, (note, f"{request[STUBBED]}:stub")))
+    if TO_UPSTREAM in request:  # forwarded to `serve --upstream`
+        note = ", ".join(filter(None, (note, "upstream")))
     state.journal.record(
         (
             state.clock.now_ms(),

@@ -263,3 +263,12 @@ def proxy_app(
 
     app.router.add_route("*", "/{tail:.*}", route)
     return app
+
+
+def pass_through(app: web.Application, upstream: str) -> None:
+    """`serve --upstream`: a session to `upstream` for the not-emulated operations and the
+    `proxy` stubs (http/stub_answer.py forwards them)."""
+    from cadenza_mock.http.stub_answer import PASS_THROUGH
+
+    app[PASS_THROUGH] = upstream
+    app.cleanup_ctx.append(_session)

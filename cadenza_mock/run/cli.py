@@ -272,6 +272,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="how many WebSocket connections may be open at once; one more is answered "
         "503 before the upgrade, 0 turns the WebSocket API off (default: %(default)s)",
     )
+    option(
+        "--upstream",
+        action=EnvDefault,
+        default=None,
+        metavar="URL",
+        help="forward what the mock does not emulate (the operations answered 501) and the "
+        "requests of stubs with 'proxy: true' to this base URL (a real Cadenza), and "
+        "journal them; default: none (501)",
+    )
     serve.set_defaults(handler=_serve, subparser=serve, env_options=tuple(env_options))
 
     _add_record(commands)

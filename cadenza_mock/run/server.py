@@ -74,6 +74,7 @@ class MockServer(MockHandle):
         allow_origins: Sequence[str] = (),
         allow_hosts: Sequence[str] = (),
         fast_path: bool = True,
+        upstream: str | None = None,
     ) -> None:
         # Checked now (ValueError in the caller for a bad value), as `serve` checks its flags.
         self.options = ServerOptions(
@@ -94,6 +95,7 @@ class MockServer(MockHandle):
             state_file=state_file,
             allow_origins=tuple(allow_origins),
             allow_hosts=tuple(allow_hosts),
+            upstream=upstream,
         )
         self.scenarios = scenario_cache or ScenarioCache(profile=profile, seed=seed)
         if (self.scenarios.profile, self.scenarios.seed) != (profile, seed):
