@@ -57,13 +57,12 @@ from cadenza_mock.http.keys import (
     STATE,
     STOPPING,
     STUBBED,
-    TO_UPSTREAM,
     URL_NAMESPACE,
     USER_ID,
     VENUE_OUTCOME,
     state_of,
 )
-from cadenza_mock.http.stub_answer import stub_response, upstream_answer
+from cadenza_mock.http.stub_answer import TO_UPSTREAM, stub_note, stub_response, upstream_answer
 from cadenza_mock.http.ws_limits import pause
 
 log = logging.getLogger("cadenza_mock")
@@ -408,10 +407,8 @@ def _after(
     """Journal the answered request (with its near-miss hints) in its arrival place."""
     dropped = gone or (decision is not None and decision.dropped)
     note = "client gone" if gone else decision.note if decision is not None else None
-    if STUBBED in request:  # the stub that answered: "<stub id>:stub"
-        note = ", ".join(filter(None, (note, f"{request[STUBBED]}:stub")))
-    if TO_UPSTREAM in request:  # forwarded to `serve --upstream`
-        note = ", ".join(filter(None, (note, "upstream")))
+    if STUBBED in request or TO_UPSTREAM in request:  # "<stub id>:stub", "upstream"
+        note = stub_note(request, note)
     state.journal.record(
         (
             state.clock.now_ms(),

@@ -1,4 +1,5 @@
-"""The answer of a test's stub (engine/stubs.py), which the envelope middleware sends in
+"""The answer of a test's stub (engine/stubs.py) or of `serve --upstream` (a `proxy` stub, a
+not-emulated operation), which the envelope middleware sends in
 place of the route's handler; apart from http/stubs_api.py, which needs the middleware."""
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ from multidict import CIMultiDict
 from cadenza_mock.contract.errors import SERVICE_UNAVAILABLE
 from cadenza_mock.engine.state import MockState
 from cadenza_mock.http.keys import STUBBED, TO_UPSTREAM
+
+__all__ = ["PASS_THROUGH", "TO_UPSTREAM", "stub_note", "stub_response", "upstream_answer"]
 
 # `serve --upstream`'s base URL (set by http/proxy.py's pass_through()).
 PASS_THROUGH = web.AppKey("cadenza_pass_through", str)
@@ -42,3 +45,13 @@ async def upstream_answer(request: web.Request) -> web.Response:
     request[TO_UPSTREAM] = True
     response, _ = await forward(request, request.app[SESSION], upstream)
     return response
+
+
+def stub_note(request: web.Request, note: str | None) -> str | None:
+    """The journal's `fault` of a request a stub answered (`stub-1:stub`) or the upstream
+    did (`upstream`), after a fault's own note."""
+    if STUBBED in request:
+        note = ", ".join(filter(None, (note, f"{request[STUBBED]}:stub")))
+    if TO_UPSTREAM in request:
+        note = ", ".join(filter(None, (note, "upstream")))
+    return note
