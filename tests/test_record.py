@@ -316,3 +316,35 @@ def test_pass_through_leaks_no_secret_to_the_log_or_journal(serve):
         code, log = served.stop()
     assert code == 0 and ORDERS in log and ORDERS in journal
     assert CANARY not in log + journal and SECRET_TOKEN not in log + journal
+
+
+@pytest.mark.parametrize("profile", ["docs", "sdk"])
+def test_records_seen_only_over_the_websocket_are_recorded(tmp_path, recorder, profile):
+    out = tmp_path / "ws.yaml"
+    with MockServer("accounts", profile=profile) as upstream:
+        rec = recorder(upstream.url, out)
+        if profile == "sdk":  # a REST answer tells the profile (WebSocket answers cannot)
+            auth = {"Authorization": "Bearer alice-token"}
+            assert requests.get(rec.url + READS[1], headers=auth, timeout=10).ok
+        queried = asyncio.run(_queries(rec.url, "alice-token"))
+        code, output = rec.stop()
+        listed = requests.get(
+            upstream.url + READS[0], headers={"Authorization": "Bearer alice-token"}
+        )
+    assert code == 0, output
+    scenario = load_scenario(out)
+    assert scenario.profile == profile
+    rest = listed.json()["data"]
+    assert sorted(c.credential_id for c in scenario.credentials) == sorted(
+        c["credentialId"] for c in rest
+    )
+    ids = {a["tradingAccountId"] for a in queried[1]["data"]}
+    assert {a.trading_account_id for a in scenario.trading_accounts} == ids
+    with MockServer(str(out)) as served:
+        (user,) = served.scenario.users
+        assert asyncio.run(_queries(served.url, user.tokens[0])) == queried
+        mine = requests.get(
+            served.url + READS[0], headers={"Authorization": f"Bearer {user.tokens[0]}"}
+        )
+        statuses = {c["credentialId"]: c["status"] for c in mine.json()["data"]}
+        assert statuses == {c["credentialId"]: c["status"] for c in rest}

@@ -23,7 +23,7 @@ from typing import Any
 
 import yaml
 
-from cadenza_mock.contract.model import IDENTITIES, base_venue
+from cadenza_mock.contract.model import IDENTITIES, PROFILES, base_venue
 from cadenza_mock.engine.journal import redact_body
 
 # What stands for a secret the recording did not keep (apiSecret and apiPassphrase of a
@@ -79,6 +79,9 @@ class _User:
     email: str | None = None
     credentials: dict[str, dict[str, Any]] = field(default_factory=dict)
     accounts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Records seen only in WebSocket answers (their own shape: ISO times, `externalAccountId`).
+    rpc_credentials: dict[str, dict[str, Any]] = field(default_factory=dict)
+    rpc_accounts: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -165,6 +168,22 @@ class Recording:
         if exchange.method.startswith("query."):
             key = (subject, exchange.method, json.dumps(exchange.params, sort_keys=True))
             self._replay[key] = exchange
+        result = exchange.result if isinstance(exchange.result, dict) else {}
+        data = result.get("data")
+        user = self._users[subject]
+        for item in data if isinstance(data, list) else [data]:
+            if not isinstance(item, dict):
+                continue
+            if isinstance(item.get("tradingAccountId"), str):
+                user.rpc_accounts[item["tradingAccountId"]] = item
+                if isinstance(item.get("userId"), str) and _UUID.match(item["userId"]):
+                    user.user_id = item["userId"].lower()
+                credentials = [c for c in item.get("credentials") or () if isinstance(c, dict)]
+            else:
+                credentials = [item]
+            for credential in credentials:
+                if isinstance(credential.get("credentialId"), str):
+                    user.rpc_credentials[credential["credentialId"]] = credential
 
     def _spoke(self, profile: str) -> None:
         if self.profile is None:
@@ -206,12 +225,24 @@ class Recording:
                 entry["id"] = user.user_id
             entry["email"] = user.email or f"recorded-{number}@example.com"
             entry["tokens"] = [f"recorded-{secrets.token_urlsafe(12)}"]
-            credentials = [_credential_record(item, profile) for item in user.credentials.values()]
+            seen = dict(user.credentials)
+            for key, rpc in user.rpc_credentials.items():
+                if key not in seen:
+                    converted = _from_rpc_credential(rpc, profile)
+                    if converted is None:
+                        skipped += 1
+                    else:
+                        seen[key] = converted
+            credentials = [_credential_record(item, profile) for item in seen.values()]
             if credentials:
                 entry["credentials"] = credentials
             accounts = []
             taken: set[tuple[str, str]] = set()
-            for item in user.accounts.values():
+            found = dict(user.accounts)
+            for key, rpc in user.rpc_accounts.items():
+                if key not in found and (converted := _from_rpc_account(rpc, profile)):
+                    found[key] = converted
+            for item in found.values():
                 record = _account_record(item, user, taken)
                 if record is None:
                     skipped += 1
@@ -225,7 +256,7 @@ class Recording:
                     replay.append(_exchange_record(entry["email"], exchange))
         description = f"recorded from {self.upstream} by cadenza-mock record"
         if skipped:
-            description += f" ({skipped} trading accounts no recorded credential backs left out)"
+            description += f" ({skipped} records the {profile} profile cannot hold left out)"
         document: dict[str, Any] = {"description": description, "profile": profile}
         document["users"] = users
         if replay:
@@ -247,7 +278,7 @@ class Recording:
 def _credential_record(item: dict[str, Any], profile: str) -> dict[str, Any]:
     record = {name: item[name] for name in _CREDENTIAL_FIELDS[profile] if name in item}
     for name in _STAMPS:
-        if isinstance(item.get(name), int):
+        if isinstance(item.get(name), (int, str)):  # ms, or an RPC answer's ISO-8601
             record[name] = item[name]
     api_key = record.get("apiKey")
     if api_key is not None and not (isinstance(api_key, str) and api_key.endswith("***")):
@@ -257,6 +288,42 @@ def _credential_record(item: dict[str, Any], profile: str) -> dict[str, Any]:
         if record.get("venue") == "OKX":
             record["apiPassphrase"] = REDACTED_VALUE
     return record
+
+
+def _from_rpc_credential(rpc: dict[str, Any], profile: str) -> dict[str, Any] | None:
+    """A credential of a WebSocket answer as the REST answer of `profile` shows it; None
+    when its status is not one of that profile's."""
+    enums = PROFILES[profile]
+    if rpc.get("status") not in enums.statuses or rpc.get("venue") not in enums.venues:
+        return None
+    name, kind = ("nickname", "credentialType") if profile == "sdk" else ("name", "type")
+    item = {"credentialId": rpc["credentialId"], "venue": rpc["venue"], "status": rpc["status"]}
+    if isinstance(rpc.get("nickname"), str):
+        item[name] = rpc["nickname"]
+    if rpc.get("credentialType") in enums.types:
+        item[kind] = rpc["credentialType"]
+    item.update({stamp: rpc[stamp] for stamp in _STAMPS if isinstance(rpc.get(stamp), str)})
+    return item
+
+
+def _from_rpc_account(rpc: dict[str, Any], profile: str) -> dict[str, Any] | None:
+    """A trading account of a WebSocket answer in the REST answer's sdk shape (which names
+    its credentials and external account); None when the profile has not its status."""
+    enums = PROFILES[profile]
+    status = enums.account_status_out(str(rpc.get("status")))
+    if status not in enums.account_statuses:
+        return None
+    item = {
+        "tradingAccountId": rpc["tradingAccountId"],
+        "externalTradingAccountId": rpc.get("externalAccountId"),
+        "credentials": rpc.get("credentials") or [],
+        "status": status,
+    }
+    if rpc.get("accountType") in enums.account_types:
+        item["accountType"] = rpc["accountType"]
+    names = ("nickname", "externalAccountType", "createdAt", "updatedAt")
+    item.update({name: rpc[name] for name in names if isinstance(rpc.get(name), str)})
+    return item
 
 
 def _account_record(
