@@ -348,3 +348,19 @@ def test_records_seen_only_over_the_websocket_are_recorded(tmp_path, recorder, p
         )
         statuses = {c["credentialId"]: c["status"] for c in mine.json()["data"]}
         assert statuses == {c["credentialId"]: c["status"] for c in rest}
+
+
+def test_the_proxy_keeps_no_cookie_of_one_caller_for_the_next():
+    with (
+        MockServer("default") as upstream,
+        MockServer(
+            "default",
+            upstream=upstream.url.replace("127.0.0.1", "localhost"),  # cookies: a name
+        ) as front,
+    ):
+        upstream.stub("GET", ORDERS, json={"data": []}, headers={"Set-Cookie": "sid=abc"})
+        first = requests.get(front.url + ORDERS, timeout=10)
+        assert first.headers["Set-Cookie"] == "sid=abc"  # passed back to its caller
+        requests.get(front.url + ORDERS, timeout=10)
+        calls = upstream.calls(path=ORDERS)
+    assert len(calls) == 2 and "Cookie" not in calls[1].headers

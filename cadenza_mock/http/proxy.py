@@ -238,7 +238,9 @@ async def _websocket(request: web.Request) -> web.StreamResponse:
 
 async def _session(app: web.Application) -> Any:
     timeout = aiohttp.ClientTimeout(total=UPSTREAM_SECONDS)
-    async with aiohttp.ClientSession(timeout=timeout, auto_decompress=True) as session:
+    # No cookie jar: a cookie one caller got must not ride along with the next caller's call.
+    jar = aiohttp.DummyCookieJar()
+    async with aiohttp.ClientSession(timeout=timeout, cookie_jar=jar) as session:
         app[SESSION] = session
         yield
 

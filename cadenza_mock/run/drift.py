@@ -84,7 +84,9 @@ async def _check(
     checked: list[str] = []
     found: list[Difference] = []
     timeout = aiohttp.ClientTimeout(total=SECONDS)
-    async with aiohttp.ClientSession(timeout=timeout) as session:
+    async with aiohttp.ClientSession(
+        timeout=timeout, cookie_jar=aiohttp.DummyCookieJar()
+    ) as session:
         for path, with_token in READS:
             operation = f"GET {path}"
             checked.append(operation)
