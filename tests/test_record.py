@@ -364,3 +364,19 @@ def test_the_proxy_keeps_no_cookie_of_one_caller_for_the_next():
         requests.get(front.url + ORDERS, timeout=10)
         calls = upstream.calls(path=ORDERS)
     assert len(calls) == 2 and "Cookie" not in calls[1].headers
+
+
+def test_an_upstream_that_does_not_answer_is_the_catalogues_503():
+    with MockServer("empty") as gone:
+        dead = gone.url
+    with MockServer("sdk", upstream=dead) as front:
+        answer = requests.get(front.url + ORDERS, timeout=30)
+        (journaled,) = front.calls(path=ORDERS)
+    assert answer.status_code == 503
+    body = answer.json()
+    assert (body["errno"], body["error"]) == (
+        -19006,
+        "Service unavailable: the upstream did not answer",
+    )
+    assert body["details"]["code"] == "SERVICE_UNAVAILABLE"  # the sdk envelope, from the catalogue
+    assert journaled.status == 503 and journaled.fault == "upstream"

@@ -132,6 +132,19 @@ _STUB_REQUEST = {
     # 204 and 304 carry no body.
     "if": {"required": ["status"], "properties": {"status": {"enum": list(NO_BODY_STATUSES)}}},
     "then": {"properties": {"json": {"type": "null"}}},
+    # A proxy stub sends the upstream's answer: no status, body or headers of its own.
+    "allOf": [
+        {
+            "if": {"required": ["proxy"], "properties": {"proxy": {"const": True}}},
+            "then": {
+                "properties": {
+                    "status": {"const": 200},
+                    "json": {"type": "null"},
+                    "headers": {"maxProperties": 0},
+                }
+            },
+        }
+    ],
     "description": "answered, before the emulation, to requests of this method (GET also "
     "answers HEAD) and path ('*' matches any characters); the newest matching stub wins; "
     f"at most {MAX_STUBS} per namespace; cleared by reset and load",

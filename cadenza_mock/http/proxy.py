@@ -20,7 +20,7 @@ from aiohttp import WSMsgType, web
 from multidict import CIMultiDict
 
 from cadenza_mock.contract import wire
-from cadenza_mock.contract.errors import SERVICE_UNAVAILABLE
+from cadenza_mock.contract.errors import SERVICE_UNAVAILABLE, ApiError
 from cadenza_mock.contract.operation_type import WS_PATH
 from cadenza_mock.engine.journal import redact_body
 from cadenza_mock.engine.recording import Exchange, Fingerprints, Recording, token_subject
@@ -65,14 +65,17 @@ def _headers(pairs: Iterable[tuple[str, str]]) -> CIMultiDict[str]:
 
 def _bearer(request: web.Request) -> str | None:
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    return token.strip() or None if scheme.lower() == "bearer" else None
+    if scheme.lower() != "bearer":
+        return None
+    return token.strip() or None
 
 
 async def forward(
     request: web.Request, session: aiohttp.ClientSession, upstream: str
 ) -> tuple[web.Response, bytes]:
     """`request` sent on to `upstream` (same method, path, query, headers, body); its answer
-    as a response for the client, and the body (for whoever watches). Unreachable: 503."""
+    as a response for the client, and the body (for whoever watches). An upstream that
+    does not answer raises the catalogue's 503 (the caller's envelope path sends it)."""
     body = await request.read()
     url = upstream.rstrip("/") + request.rel_url.raw_path_qs
     try:
@@ -90,10 +93,7 @@ async def forward(
         log.warning(
             "upstream did not answer %s %s (%s)", request.method, request.path, type(exc).__name__
         )
-        err = SERVICE_UNAVAILABLE.error("the upstream did not answer")
-        failed = web.Response(status=err.status, body=wire.error_body(err, "docs", None))
-        failed.content_type = "application/json"
-        return failed, b""
+        raise SERVICE_UNAVAILABLE.error("the upstream did not answer") from None
     return web.Response(status=status, body=data, headers=headers), data
 
 
@@ -121,7 +121,14 @@ async def _rest(request: web.Request) -> web.StreamResponse:
     prints = request.app[FINGERPRINTS]
     caller = await _who(request.app, token) if token else None
     del token  # from here on, only its fingerprint
-    response, body = await forward(request, request.app[SESSION], request.app[UPSTREAM])
+    try:
+        response, body = await forward(request, request.app[SESSION], request.app[UPSTREAM])
+    except ApiError as err:  # the record proxy has no store: the docs profile's envelope
+        response, body = (
+            web.Response(status=err.status, body=wire.error_body(err, "docs", None)),
+            b"",
+        )
+        response.content_type = "application/json"
     log.info("%s %s -> %d", request.method, request.path, response.status)
     recording = request.app.get(RECORDING)
     if recording is not None and 200 <= response.status < 300 and body:
