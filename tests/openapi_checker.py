@@ -29,7 +29,7 @@ _MESSAGE_LIMIT = 300
 # Faults whose body is deliberately not a valid answer, and a test's stubs (whatever it
 # declared): not validated, only counted.
 WS_PATH = "/connection/websocket"
-EXEMPT_FAULTS = frozenset({"malformed", "drop", "slow_body", "stub"})
+EXEMPT_FAULTS = frozenset({"malformed", "drop", "slow_body", "stub", "upstream"})
 
 
 class ResponseChecker:

@@ -47,7 +47,10 @@ SERVE_OPTIONS = [
     "--max-connections",
     "--replica-id",
     "--market-interval",
+    "--upstream",
 ]
+RECORD_OPTIONS = ["--upstream", "--ws-upstream", "--out", "--host", "--port"]
+DRIFT_OPTIONS = ["--against", "--token", "--profile", "--ws-upstream", "--json"]
 
 
 def test_version():
@@ -91,10 +94,12 @@ def test_no_command_is_a_usage_error():
 @pytest.mark.parametrize(
     ("command", "options"),
     [
-        ([], ["--version", "serve", "validate", "scenarios"]),
+        ([], ["--version", "serve", "validate", "scenarios", "record", "drift"]),
         (["serve"], SERVE_OPTIONS),
         (["validate"], ["FILE", "--profile"]),
         (["scenarios"], ["--paths", "show NAME"]),
+        (["record"], RECORD_OPTIONS),
+        (["drift"], DRIFT_OPTIONS),
     ],
 )
 def test_help_mentions_every_option(command, options):
@@ -116,7 +121,9 @@ def test_help_mentions_every_option(command, options):
 
 def test_help_text_of_every_command(capsys):
     for command, options in [
-        ([], ["--version", "serve", "validate", "scenarios"]),
+        ([], ["--version", "serve", "validate", "scenarios", "record", "drift"]),
+        (["record"], RECORD_OPTIONS),
+        (["drift"], [*DRIFT_OPTIONS, "CADENZA_MOCK_TOKEN"]),
         (["serve"], SERVE_OPTIONS),
         (["validate"], ["FILE", "--profile"]),
         (["scenarios"], ["ship with cadenza-mock", "serve --scenario NAME", "--paths", "show"]),
@@ -357,3 +364,24 @@ def test_a_reader_that_stops_early_gets_no_traceback(args: tuple[str, ...]) -> N
         errors = process.stderr.read()
         assert process.wait(timeout=60) == 0
         assert "Traceback" not in errors and "BrokenPipe" not in errors, errors
+
+
+def test_the_record_and_drift_tables_list_every_option():
+    """docs/reference.md's table says every option of both commands, and nothing else."""
+    import doc_examples
+
+    parser = build_parser()
+    commands = parser._subparsers._group_actions[0].choices
+    declared = {
+        (command, flag)
+        for command in ("record", "drift")
+        for action in commands[command]._actions
+        for flag in action.option_strings
+        if flag not in ("-h", "--help")
+    }
+    rows = doc_examples.table("record and drift options", "command")
+    documented = {(row["command"].strip("`"), row["option"].strip("`")) for row in rows}
+    assert documented == declared
+    for command in ("record", "drift"):
+        with pytest.raises(SystemExit):
+            main([command, "--help"])

@@ -56,7 +56,16 @@ SCRIPTS = {
 # The skip reason of a python example that needs a Docker API and the image.
 NEEDS_CONTAINERS = "needs a Docker API and the image (tests/test_testcontainers.py runs it)"
 # What a script must print besides exiting 0 (the others print what they like).
-SCRIPT_OUTPUT = {"docs/pytest.md:script.py": r"served at http://127\.0\.0\.1:\d+"}
+SCRIPT_OUTPUT = {
+    "docs/pytest.md:script.py": r"served at http://127\.0\.0\.1:\d+",
+    "docs/recording.md:record_example.py": (
+        r"wrote uat\.yaml \(docs profile, 1 users, 4 credentials, \d trading accounts, "
+        r"1 replayed queries\)\nsame bytes"
+    ),
+    "docs/recording.md:drift_example.py": (
+        r"docs 0 8 \[\]\nsdk 1 8 \['enum', 'missing field', 'unknown field'\]"
+    ),
+}
 
 
 def test_every_block_is_run_or_says_why_not() -> None:

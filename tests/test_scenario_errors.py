@@ -315,7 +315,7 @@ def test_problems_under_a_misspelled_key_are_reported_in_the_same_pass(tmp_path)
     )
     assert problems_of(path) == [
         f"{path}:2:1: usres: unknown key 'usres' (allowed: description, seed, now, extends, "
-        "profile, mask_keep, venues, market, users, faults); did you mean 'users'?",
+        "profile, mask_keep, venues, market, users, faults, replay); did you mean 'users'?",
         f"{path}:3:5: users[0].emial: unknown key 'emial' (allowed: id, email, password, "
         "role, tenant_id, environments, tokens, expired_tokens, credentials, "
         "trading_accounts); did you mean 'email'?",
@@ -341,7 +341,7 @@ def test_a_misspelled_key_beside_the_real_one_is_not_read_twice(tmp_path):
     path = scenario_file(tmp_path, "users: []\nusres:\n  - emial: x\n")
     assert problems_of(path) == [
         f"{path}:2:1: usres: unknown key 'usres' (allowed: description, seed, now, extends, "
-        "profile, mask_keep, venues, market, users, faults); did you mean 'users'?"
+        "profile, mask_keep, venues, market, users, faults, replay); did you mean 'users'?"
     ]
 
 
@@ -352,7 +352,7 @@ def test_a_file_of_only_misspelled_keys_is_still_a_scenario(tmp_path):
     assert problems_of(other) == [
         f"{other}:1:1: not a scenario: none of its top-level keys is a scenario key "
         "(allowed: description, seed, now, extends, profile, mask_keep, venues, market, users, "
-        "faults)"
+        "faults, replay)"
     ]
 
 

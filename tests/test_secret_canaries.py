@@ -186,3 +186,85 @@ def test_no_canary_reaches_any_surface(tmp_path, serve, quiet):
     text = "\n".join(surfaces)
     assert len(surfaces) > 15 and "sweep@example.com" in text  # the surfaces were reached
     assert [name for name, value in SWEEP.items() if value in text] == []
+
+
+# ------------------------------------------------ record, drift and pass-through (issue 29)
+
+
+def _ws_calls(url: str, token: str) -> None:
+    """WebSocket calls carrying canaries: params of a query and of a command."""
+    import asyncio
+
+    from centrifuge import Client
+
+    async def calls() -> None:
+        client = Client(url.replace("http", "ws", 1) + "/connection/websocket", token=token)
+        await client.connect()
+        try:
+            await client.rpc("query.credential.list", {"secretKey": SWEEP["query secret"]})
+            await client.rpc(
+                "command.credential.create",
+                {
+                    "venue": "BINANCE",
+                    "credentialType": "API_KEY",
+                    "apiKey": SWEEP["create key"],
+                    "secretKey": SWEEP["create secret"],
+                },
+            )
+        finally:
+            await client.disconnect()
+
+    asyncio.run(calls())
+
+
+def test_no_canary_reaches_a_recording_a_drift_report_or_a_pass_through(tmp_path, serve):
+    import signal
+    import subprocess
+    import sys
+
+    path = write(tmp_path / "sweep.yaml", SWEEP_SCENARIO.format(c=SWEEP))
+    surfaces: list[str] = []
+    out = tmp_path / "recorded.yaml"
+    with MockServer(str(path)) as upstream:
+        # record: every sweep request and WebSocket call through the proxy
+        args = ["--port", "0", "--out", str(out)]
+        recorder = subprocess.Popen(
+            [sys.executable, "-m", "cadenza_mock", "record", "--upstream", upstream.url, *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        assert recorder.stdout is not None
+        proxy = recorder.stdout.readline().split()[3]
+        surfaces += _sweep_requests(proxy)
+        _ws_calls(proxy, "sweep-token")
+        recorder.send_signal(signal.SIGTERM)
+        surfaces.append(recorder.communicate(timeout=30)[0])
+        assert recorder.returncode == 0, surfaces[-1]
+        recorded = out.read_text(encoding="utf-8")
+        assert "rotate***" in recorded  # the rotated credential, masked as served
+        surfaces.append(recorded)
+        # drift: a valid token, then a canary as the token (refused upstream)
+        for token in ("sweep-token", SWEEP["unknown bearer"]):
+            for fmt in ([], ["--json"]):
+                done = run_cli("drift", "--against", upstream.url, "--token", token, *fmt)
+                surfaces.append(done.stdout + done.stderr)
+        # pass-through: the sweep against a serve that forwards to the upstream
+        served = serve("--scenario", str(path), "--upstream", upstream.url)
+        url, _ = served.banner()
+        surfaces += _sweep_requests(url)
+        headers = {"Authorization": f"Bearer {SWEEP['unknown bearer']}"}
+        requests.post(
+            url + "/api/v3/tradeOrder/submit",
+            json={"apiSecret": SWEEP["fault secret"]},
+            headers=headers,
+            timeout=10,
+        )
+        surfaces.append(requests.get(url + "/__admin/requests", timeout=10).text)
+        code, log = served.stop()
+        assert code == 0
+        surfaces.append(log)
+        surfaces.append(requests.get(upstream.url + "/__admin/requests", timeout=10).text)
+    text = "\n".join(surfaces)
+    assert "sweep@example.com" in text and "tradeOrder/submit" in text  # surfaces reached
+    assert [name for name, value in SWEEP.items() if value in text] == []

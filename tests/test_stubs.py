@@ -237,6 +237,7 @@ def test_the_admin_api_arms_lists_and_removes_stubs(server: MockServer) -> None:
         "json": {"ok": 1},
         "headers": {},
         "times": 3,
+        "proxy": False,
         "remaining": 3,
         "hits": 0,
     }

@@ -121,12 +121,30 @@ _STUB_FIELDS: dict[str, Schema] = {
         "maxProperties": MAX_STUB_HEADERS,
     },
     "times": {"type": ["integer", "null"], "minimum": 1, "description": "null: every call"},
+    "proxy": {
+        "type": "boolean",
+        "default": False,
+        "description": "forward the request to `serve --upstream` and send its answer",
+    },
 }
 _STUB_REQUEST = {
     **strict(_STUB_FIELDS, ["method", "path"]),
     # 204 and 304 carry no body.
     "if": {"required": ["status"], "properties": {"status": {"enum": list(NO_BODY_STATUSES)}}},
     "then": {"properties": {"json": {"type": "null"}}},
+    # A proxy stub sends the upstream's answer: no status, body or headers of its own.
+    "allOf": [
+        {
+            "if": {"required": ["proxy"], "properties": {"proxy": {"const": True}}},
+            "then": {
+                "properties": {
+                    "status": {"const": 200},
+                    "json": {"type": "null"},
+                    "headers": {"maxProperties": 0},
+                }
+            },
+        }
+    ],
     "description": "answered, before the emulation, to requests of this method (GET also "
     "answers HEAD) and path ('*' matches any characters); the newest matching stub wins; "
     f"at most {MAX_STUBS} per namespace; cleared by reset and load",

@@ -65,6 +65,13 @@ def check_replica_id(value: str | None) -> None:
         )
 
 
+def check_url(value: str | None) -> None:
+    if value is not None and not (
+        value.startswith(("http://", "https://")) and len(value.split("//", 1)[1]) > 0
+    ):
+        raise ValueError("expected http://HOST[:PORT] or https://HOST[:PORT]")
+
+
 def seconds_up_to(most: float) -> Check:
     """A check of a positive number of seconds, at most `most`."""
 
@@ -164,6 +171,9 @@ class ServerOptions:
         DEFAULT_MARKET_INTERVAL,
         "seconds between market channel publications on a running clock",
         check=seconds_up_to(MAX_MARKET_INTERVAL),
+    )
+    upstream: str | None = _option(
+        None, "where not-emulated operations and `proxy` stubs are forwarded", check=check_url
     )
 
     def __post_init__(self) -> None:

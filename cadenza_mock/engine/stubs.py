@@ -34,7 +34,7 @@ from cadenza_mock.scenario.faults import METHODS
 from cadenza_mock.scenario.nodes import close_match
 
 MAX_STUB_BYTES = 1024 * 1024  # all of one state's stub bodies together
-KEYS = ("method", "path", "status", "json", "headers", "times")
+KEYS = ("method", "path", "status", "json", "headers", "times", "proxy")
 _HEADER_NAME = re.compile(HEADER_NAME)
 _PATH = re.compile(PATH_PATTERN)
 _SHOWN = 80
@@ -59,6 +59,7 @@ class StubSpec:
     body: bytes | None = None  # the JSON answer, encoded once
     headers: tuple[tuple[str, str], ...] = ()
     times: int | None = None  # None: every matching request
+    proxy: bool = False  # forwarded to `serve --upstream` instead of answered
 
 
 def parse_stub(spec: Mapping[str, Any], caller: str = "stub") -> StubSpec:
@@ -107,7 +108,14 @@ def parse_stub(spec: Mapping[str, Any], caller: str = "stub") -> StubSpec:
         raise TypeError(f"{caller}: times must be an integer (or None: every request)")
     if times is not None and times < 1:
         raise ValueError(f"{caller}: times must be 1 or more (or None: every request)")
-    return StubSpec(method, path, status, body, headers, times)
+    proxy = spec.get("proxy", False)
+    if not isinstance(proxy, bool):
+        raise TypeError(f"{caller}: proxy must be true or false")
+    if proxy and (body is not None or headers or ("status" in spec and status != 200)):
+        raise ValueError(
+            f"{caller}: a proxy stub sends the upstream's answer: no status, json or headers"
+        )
+    return StubSpec(method, path, status, body, headers, times, proxy)
 
 
 def _integral(value: Any) -> Any:
@@ -196,6 +204,7 @@ class Stub:
             "json": body,
             "headers": {k: REDACTED if is_secret_name(k) else v for k, v in spec.headers},
             "times": spec.times,
+            "proxy": spec.proxy,
             "remaining": self.remaining,
             "hits": self.hits,
         }

@@ -117,6 +117,8 @@ def make_app(
         attach(app, observer)
     if on_handler_error is not None:
         app[HANDLER_ERROR_HOOK] = on_handler_error
+    if opts.upstream:  # pass-through (http/proxy.py), imported only when asked for
+        importlib.import_module("cadenza_mock.http.proxy").pass_through(app, opts.upstream)
     router = app.router
     # before the catch-all route
     ws.attach(app, max_connections=opts.max_connections, market_interval=opts.market_interval)

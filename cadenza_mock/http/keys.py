@@ -59,6 +59,8 @@ GENERATION = _request_key("cadenza_generation", int)
 FAULT_ACTION = _request_key("cadenza_fault_action", str)
 # The id of the stub that answered this request (http/stubs_api.py), for the journal.
 STUBBED = _request_key("cadenza_stubbed", str)
+# Forwarded to `serve --upstream` (a not-emulated operation, or a `proxy` stub's request).
+TO_UPSTREAM = _request_key("cadenza_to_upstream", bool)
 # A fault's `venue:` outcome for this request: the handler hands it to the engine.
 VENUE_OUTCOME = _request_key("cadenza_venue_outcome", str)
 # The near-miss hints a request was given, for its access log line.

@@ -62,7 +62,7 @@ from cadenza_mock.http.keys import (
     VENUE_OUTCOME,
     state_of,
 )
-from cadenza_mock.http.stub_answer import stub_response
+from cadenza_mock.http.stub_answer import TO_UPSTREAM, stub_note, stub_response, upstream_answer
 from cadenza_mock.http.ws_limits import pause
 
 log = logging.getLogger("cadenza_mock")
@@ -209,6 +209,8 @@ async def _answer(
         try:
             # A test's stub answers before the emulation (http/stubs_api.py).
             stubbed = stub_response(request, state) if state.stubs.armed and not admin else None
+            if stubbed is None and TO_UPSTREAM in request:  # a `proxy` stub
+                stubbed = await upstream_answer(request)
             response = stubbed if stubbed is not None else await handler(request)
         except ApiError as err:
             response = error_response(err, state.store)
@@ -405,8 +407,8 @@ def _after(
     """Journal the answered request (with its near-miss hints) in its arrival place."""
     dropped = gone or (decision is not None and decision.dropped)
     note = "client gone" if gone else decision.note if decision is not None else None
-    if STUBBED in request:  # the stub that answered: "<stub id>:stub"
-        note = ", ".join(filter(None, (note, f"{request[STUBBED]}:stub")))
+    if STUBBED in request or TO_UPSTREAM in request:  # "<stub id>:stub", "upstream"
+        note = stub_note(request, note)
     state.journal.record(
         (
             state.clock.now_ms(),

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from cadenza_mock.contract.operations import plain_path
-from cadenza_mock.http.keys import FAULT_ACTION, STUBBED, state_of
+from cadenza_mock.http.keys import FAULT_ACTION, STUBBED, TO_UPSTREAM, state_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +80,11 @@ def attach(app: web.Application, observer: ResponseObserver) -> None:
                 body=body if isinstance(body, bytes) else None,
                 content_type=response.content_type,
                 profile=state_of(request).store.profile,
-                fault="stub" if STUBBED in request else request.get(FAULT_ACTION),
+                fault="stub"
+                if STUBBED in request
+                else "upstream"
+                if TO_UPSTREAM in request
+                else request.get(FAULT_ACTION),
                 headers=tuple(response.headers.items()),
             )
         )

@@ -26,13 +26,17 @@ from cadenza_mock.http.admin import admin
 from cadenza_mock.http.api import caller
 from cadenza_mock.http.keys import state_of
 from cadenza_mock.http.middleware import JSON, ok, read_body
+from cadenza_mock.http.stub_answer import PASS_THROUGH, upstream_answer
 
 _NOT_EMULATED = {(op.method, op.path): op for op in OPERATIONS if not op.emulated}
 
 
 async def not_emulated(request: web.Request) -> web.Response:
     """Every documented operation the mock does not emulate: the bearer is checked as
-    the real API would, then 501 naming the operation."""
+    the real API would, then 501 naming the operation; with `serve --upstream`, the
+    upstream's answer instead (its own bearer check)."""
+    if PASS_THROUGH in request.app:
+        return await upstream_answer(request)
     caller(request, state_of(request).store)
     method = "GET" if request.method == "HEAD" else request.method
     op = _NOT_EMULATED[(method, request.path)]

@@ -70,6 +70,7 @@ from cadenza_mock.http.ws_session import (
     forget,
     hub_for,
 )
+from cadenza_mock.scenario.replay import replay_key
 from cadenza_mock.seeded import rng_for, uuid4_from
 from cadenza_mock.version import __version__
 
@@ -571,9 +572,17 @@ async def _rpc(
         text, status = _failed(command_id, decision.error), decision.error.status
     else:
         outcome = decision.venue_outcome if decision is not None else None
+        replayed = state.scenario.replay and state.scenario.replay.get(
+            replay_key(user.user_id, name, redact_body(data))
+        )
         try:
-            result = rpc.call(state.store, user, name, data, outcome)
-            text = f'{{"id":{command_id},"rpc":{{"data":{result}}}}}'
+            if replayed:  # a recorded query (`replay:`), answered as recorded
+                text = f'{{"id":{command_id},"{replayed[0]}":{replayed[1]}}}'
+                if replayed[0] == "rpc":
+                    text = f'{{"id":{command_id},"rpc":{{"data":{replayed[1]}}}}}'
+            else:
+                result = rpc.call(state.store, user, name, data, outcome)
+                text = f'{{"id":{command_id},"rpc":{{"data":{result}}}}}'
         except rpc.MethodNotFound:
             text, status = dumps(_error(command_id, ERROR_METHOD_NOT_FOUND)), 404
         except ApiError as err:

@@ -76,6 +76,7 @@ class MockServer(MockHandle):
         allow_hosts: Sequence[str] = (),
         fast_path: bool = True,
         market_interval: float = DEFAULT_MARKET_INTERVAL,
+        upstream: str | None = None,
     ) -> None:
         # Checked now (ValueError in the caller for a bad value), as `serve` checks its flags.
         self.options = ServerOptions(
@@ -97,6 +98,7 @@ class MockServer(MockHandle):
             allow_origins=tuple(allow_origins),
             allow_hosts=tuple(allow_hosts),
             market_interval=market_interval,
+            upstream=upstream,
         )
         self.scenarios = scenario_cache or ScenarioCache(profile=profile, seed=seed)
         if (self.scenarios.profile, self.scenarios.seed) != (profile, seed):

@@ -4,6 +4,7 @@ credentials (records.py) and trading accounts (accounts.py), venue outcomes, fau
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -67,6 +68,8 @@ class Scenario:
     # `market:`'s instruments; None: the default catalogue (engine/market.py).
     market: tuple[InstrumentSpec, ...] | None = None
     faults: tuple[FaultSpec, ...] = ()
+    # `replay:`'s recorded RPC answers (scenario/replay.py), by (user id, method, params).
+    replay: Mapping[tuple[str, str, str], tuple[str, str]] = field(default_factory=dict)
     extends: tuple[str, ...] = field(default=())  # chain of base scenarios, nearest first
 
     @property
@@ -289,8 +292,14 @@ def build(
     market = None
     if "market" in fields:
         market = read_market(fields["market"], enums, settings["seed"], problems)
+    replay: Mapping[tuple[str, str, str], tuple[str, str]] = {}
+    if "replay" in fields:
+        from cadenza_mock.scenario.replay import read_replay
+
+        replay = read_replay(fields["replay"], users, problems)
     return Scenario(
         name=name,
+        replay=replay,
         source=path,
         market=market,
         users=tuple(users),

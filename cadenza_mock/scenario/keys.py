@@ -203,6 +203,13 @@ TOP: tuple[ScenarioKey, ...] = (
     ),
     ScenarioKey("users", "the users, below", "list", "`[]`"),
     ScenarioKey("faults", "faults armed at load (see [Faults](faults.md))", "list", "`[]`"),
+    ScenarioKey(
+        "replay",
+        "recorded WebSocket queries answered as recorded (`cadenza-mock record` writes them; "
+        "see [Recording](recording.md#replayed-websocket-queries))",
+        "list",
+        "`[]`",
+    ),
 )
 
 # An entry of a venue's list under `market:` (read by scenario/market.py).

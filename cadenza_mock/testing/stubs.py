@@ -26,6 +26,7 @@ class StubsHandle(ABC):
         status: int = 200,
         headers: Mapping[str, str] | None = None,
         times: int | None = None,
+        proxy: bool = False,
     ) -> str:
         """Answer `method path` with `status`, the `json` body (None: no body) and
         `headers`, before the emulation, for the next `times` calls (None: every call);
@@ -42,6 +43,13 @@ class StubsHandle(ABC):
             spec["headers"] = dict(headers) if isinstance(headers, Mapping) else headers
         if times is not None:
             spec["times"] = times
+        if proxy:  # forwarded to the server's upstream (`serve --upstream`), not answered
+            spec = {
+                "method": method,
+                "path": path,
+                "proxy": True,
+                **({"times": times} if times else {}),
+            }
         return self._add_stub(spec, parse_stub(spec, "stub"))
 
     @abstractmethod
