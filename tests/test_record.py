@@ -258,7 +258,7 @@ def test_replay_entries_are_checked_where_they_stand():
 
 # --------------------------------------------------------------------------- pass-through
 
-ORDERS = "/api/v3/tradeOrder/list"  # documented by Cadenza, not emulated (501)
+ORDERS = "/api/v3/fermata/wallet/list"  # documented by Cadenza, not emulated (501)
 
 
 def test_serve_upstream_forwards_what_is_not_emulated_and_proxy_stubs(tmp_path):

@@ -255,7 +255,7 @@ def test_no_canary_reaches_a_recording_a_drift_report_or_a_pass_through(tmp_path
         surfaces += _sweep_requests(url)
         headers = {"Authorization": f"Bearer {SWEEP['unknown bearer']}"}
         requests.post(
-            url + "/api/v3/tradeOrder/submit",
+            url + "/api/v3/fermata/wallet/transfer",  # not emulated: forwarded
             json={"apiSecret": SWEEP["fault secret"]},
             headers=headers,
             timeout=10,
@@ -266,5 +266,5 @@ def test_no_canary_reaches_a_recording_a_drift_report_or_a_pass_through(tmp_path
         surfaces.append(log)
         surfaces.append(requests.get(upstream.url + "/__admin/requests", timeout=10).text)
     text = "\n".join(surfaces)
-    assert "sweep@example.com" in text and "tradeOrder/submit" in text  # surfaces reached
+    assert "sweep@example.com" in text and "fermata/wallet/transfer" in text  # surfaces reached
     assert [name for name, value in SWEEP.items() if value in text] == []
