@@ -27,7 +27,7 @@ from cadenza_mock.contract.model import User
 from cadenza_mock.contract.operation_type import WS_PATH
 from cadenza_mock.engine.faults import Decision, RequestView
 from cadenza_mock.engine.hints import channel_hints, rpc_hints
-from cadenza_mock.engine.journal import kept_answer, redact_body
+from cadenza_mock.engine.journal import redact_body
 from cadenza_mock.engine.market_feed import ChannelError
 from cadenza_mock.engine.state import MockState
 from cadenza_mock.http import rpc, ws_fast
@@ -69,6 +69,7 @@ from cadenza_mock.http.ws_session import (
     dumps,
     forget,
     hub_for,
+    journal_command,
 )
 from cadenza_mock.scenario.replay import replay_key
 from cadenza_mock.seeded import rng_for, uuid4_from
@@ -194,7 +195,7 @@ async def _serve(request: web.Request, state: MockState) -> web.StreamResponse:
         if decision.error is not None:
             return error_response(decision.error, state.store)
     ws = web.WebSocketResponse(max_msg_size=MAX_FRAME_BYTES, autoping=True)
-    tap = ws_fast.install(request.protocol, _journal, request.app[HINTS], stopping.is_set)
+    tap = ws_fast.install(request.protocol, journal_command, request.app[HINTS], stopping.is_set)
     await ws.prepare(request)
     if state.retired:  # its namespace was dropped during the delay or the handshake
         await ws.close(code=DISCONNECT_FORCE_NO_RECONNECT[0])
@@ -495,41 +496,8 @@ def _subscribe(
     if found is not None:
         fed = state.store.subscriptions.feeds(found.trading_account_id)
     advice = channel_hints(channel, fed) if hints and isinstance(channel, str) else ()
-    _journal(
+    journal_command(
         state, "SUBSCRIBE", str(channel or ""), None, status, started, client.user, advice, text
-    )
-
-
-def _journal(
-    state: MockState,
-    method: str,
-    path: str,
-    params: Any,
-    status: int,
-    started: float,
-    user: User,
-    hints: tuple[str, ...],
-    text: str | None,
-    note: str | None = None,
-) -> None:
-    """One journal entry for a WebSocket command (RPC, SUBSCRIBE), like a request's."""
-    if not state.journal.limit:
-        return
-    state.journal.record(
-        (
-            state.clock.now_ms(),
-            method,
-            path,
-            "",
-            (),
-            params,
-            status,
-            (time.perf_counter() - started) * 1000,
-            user.user_id,
-            note,
-            hints,
-            kept_answer(text),
-        )
     )
 
 
@@ -601,7 +569,7 @@ async def _rpc(
         params = redact_body(data)
         known = rpc.METHODS.get(name) if data and request.app[HINTS] else None
         advice = rpc_hints(name, known.params, params) if known is not None else ()
-        _journal(state, "RPC", name, params, status, started, user, advice, text, note)
+        journal_command(state, "RPC", name, params, status, started, user, advice, text, note)
 
 
 def _failed(command_id: int, err: ApiError) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import heapq
 import struct
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +19,7 @@ from aiohttp import WSMessage, web
 from cadenza_mock.contract import rpc_wire, wire
 from cadenza_mock.contract.model import TradingAccount, User
 from cadenza_mock.engine import subscriptions
+from cadenza_mock.engine.journal import kept_answer
 from cadenza_mock.engine.namespaces import Namespace
 from cadenza_mock.engine.state import MockState
 from cadenza_mock.engine.subscriptions import ChannelEvent
@@ -258,3 +260,36 @@ def channel_event(state: MockState, hub: WsHub, event: ChannelEvent) -> None:
         state.store.accounts.credentials_of(record) if isinstance(record, TradingAccount) else []
     )
     hub.publish(CHANNEL_PREFIX + event.trading_account_id, rpc_wire.event(event, creds))
+
+
+def journal_command(
+    state: MockState,
+    method: str,
+    path: str,
+    params: Any,
+    status: int,
+    started: float,
+    user: User,
+    hints: tuple[str, ...],
+    text: str | None,
+    note: str | None = None,
+) -> None:
+    """One journal entry for a WebSocket command (RPC, SUBSCRIBE), like a request's."""
+    if not state.journal.limit:
+        return
+    state.journal.record(
+        (
+            state.clock.now_ms(),
+            method,
+            path,
+            "",
+            (),
+            params,
+            status,
+            (time.perf_counter() - started) * 1000,
+            user.user_id,
+            note,
+            hints,
+            kept_answer(text),
+        )
+    )
