@@ -12,7 +12,9 @@ import sys
 import threading
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
+import pytest
 import requests
 from aiohttp.test_utils import TestClient
 from hypothesis import HealthCheck, settings
@@ -128,3 +130,24 @@ def error_text(response: requests.Response, status: int, errno: int) -> str:
     body = response.json()
     assert body["success"] is False and body["errno"] == errno, body
     return str(body["error"])
+
+
+def module_mock(scenario: object) -> tuple[Any, Any]:
+    """Fixtures `server` (one MockServer on `scenario` for the module) and `mock` (that
+    server with the scenario loaded afresh: a fresh clock and market for each test).
+
+    Use: `server, mock = module_mock(SCENARIO)` at a test module's top."""
+    from cadenza_mock.run.server import MockServer
+
+    @pytest.fixture(scope="module")
+    def server() -> Any:
+        with MockServer(scenario=scenario) as started:
+            yield started
+            started.check_handler_errors()
+
+    @pytest.fixture
+    def mock(server: MockServer) -> MockServer:
+        server.load(scenario)
+        return server
+
+    return server, mock

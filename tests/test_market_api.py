@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 import requests
+from support import module_mock
 
 from cadenza_mock.run.server import MockServer
 
@@ -32,17 +33,7 @@ SCENARIO: dict[str, Any] = {
 ALICE = {"Authorization": "Bearer alice-token"}
 
 
-@pytest.fixture(scope="module")
-def server() -> Any:
-    with MockServer(scenario=SCENARIO) as mock:
-        yield mock
-        mock.check_handler_errors()
-
-
-@pytest.fixture
-def mock(server: MockServer) -> MockServer:
-    server.load(SCENARIO)  # a fresh clock: some tests move it
-    return server
+server, mock = module_mock(SCENARIO)  # a fresh clock and market for each test
 
 
 def get(mock: MockServer, path: str, params: Any = None, headers: Any = ALICE) -> Any:

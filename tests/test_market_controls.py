@@ -12,7 +12,7 @@ import doc_examples
 import pytest
 import requests
 from centrifuge import Client
-from support import error_text
+from support import error_text, module_mock
 
 from cadenza_mock.contract.market_controls import CONTROLS, controls_table
 from cadenza_mock.contract.operations import OPERATIONS
@@ -36,17 +36,7 @@ ALICE = {"Authorization": "Bearer alice-token"}
 BTC = "BINANCE:BTC/USDT"
 
 
-@pytest.fixture(scope="module")
-def server() -> Any:
-    with MockServer(scenario=SCENARIO) as mock:
-        yield mock
-        mock.check_handler_errors()
-
-
-@pytest.fixture
-def mock(server: MockServer) -> MockServer:
-    server.load(SCENARIO)
-    return server
+server, mock = module_mock(SCENARIO)  # a fresh clock and market for each test
 
 
 def read(mock: MockServer, path: str, **params: Any) -> Any:

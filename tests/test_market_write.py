@@ -11,7 +11,7 @@ import pytest
 import requests
 from centrifuge import Client
 from platform_ws import assert_rpc_result, assert_shape, require_document, rpc_schema
-from support import error_text
+from support import error_text, module_mock
 
 from cadenza_mock.run.server import MockServer
 
@@ -30,17 +30,7 @@ ALICE = {"Authorization": "Bearer alice-token"}
 BTC = "BINANCE:BTC/USDT"
 
 
-@pytest.fixture(scope="module")
-def server() -> Any:
-    with MockServer(scenario=SCENARIO) as mock:
-        yield mock
-        mock.check_handler_errors()
-
-
-@pytest.fixture
-def mock(server: MockServer) -> MockServer:
-    server.load(SCENARIO)
-    return server
+server, mock = module_mock(SCENARIO)  # a fresh clock and market for each test
 
 
 def call(mock: MockServer, method: str, path: str, **kw: Any) -> requests.Response:

@@ -11,6 +11,7 @@ import contextlib
 import gc
 import logging
 import signal
+import ssl
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -141,20 +142,8 @@ async def _serve(
         access_log=None if quiet else access_log,
         shutdown_timeout=SHUTDOWN_TIMEOUT,
     )
-    # Signal handlers first: a SIGTERM right after the banner must still exit cleanly.
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
-    await runner.setup()
-    site = web.TCPSite(runner, host, port, ssl_context=tls.server_context if tls else None)
-    try:
-        await site.start()
-    except OSError as exc:
-        await runner.cleanup()
-        print(
-            f"cadenza-mock: cannot listen on {host}:{port}: {exc.strerror or exc}", file=sys.stderr
-        )
+    stop = await start_listening(runner, host, port, tls.server_context if tls else None)
+    if stop is None:
         return 1
     watched = _watched_file(state) if watch else None
     since = _file_version(watched) if watched is not None else None
@@ -305,3 +294,27 @@ def _loop_factory(label: str) -> Callable[[], asyncio.AbstractEventLoop] | None:
 
     factory: Callable[[], asyncio.AbstractEventLoop] = uvloop.new_event_loop
     return factory
+
+
+async def start_listening(
+    runner: web.BaseRunner, host: str, port: int, ssl_context: ssl.SSLContext | None = None
+) -> asyncio.Event | None:
+    """Signal handlers, then the socket: the event SIGINT/SIGTERM sets, or None once
+    stderr says why the address cannot be had (the runner cleaned up).
+
+    Handlers first: a SIGTERM right after the banner must still exit cleanly."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port, ssl_context=ssl_context)
+    try:
+        await site.start()
+    except OSError as exc:
+        await runner.cleanup()
+        print(
+            f"cadenza-mock: cannot listen on {host}:{port}: {exc.strerror or exc}", file=sys.stderr
+        )
+        return None
+    return stop

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import signal
 import sys
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from aiohttp import web
 from cadenza_mock.engine.recording import Recording
 from cadenza_mock.http.proxy import UPSTREAM, proxy_app, ws_url_of
 from cadenza_mock.http.runner import display_host
+from cadenza_mock.run.foreground import start_listening
 
 
 def check_upstream(url: str, what: str) -> str | None:
@@ -48,20 +48,9 @@ def record(upstream: str, ws_upstream: str | None, out: Path, host: str, port: i
 
 
 async def _run(app: web.Application, host: str, port: int, ws_upstream: str, out: Path) -> int:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
     runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, host, port)
-    try:
-        await site.start()
-    except OSError as exc:
-        await runner.cleanup()
-        print(
-            f"cadenza-mock: cannot listen on {host}:{port}: {exc.strerror or exc}", file=sys.stderr
-        )
+    stop = await start_listening(runner, host, port)
+    if stop is None:
         return 1
     bound = runner.addresses[0][1]
     url = f"http://{display_host(host)}:{bound}"
