@@ -368,6 +368,22 @@ def test_entries_with_hints_are_unknown_requests() -> None:
     ]
 
 
+def test_a_404_on_a_channel_the_api_has_is_not_an_unknown_request() -> None:
+    """A subscribe journals the channel as its path: a market channel naming no instrument
+    is a 404 like a REST read of an unknown id (known route), a made-up prefix is not."""
+    from cadenza_mock.testing.handle import _unknown
+
+    def subscribe(channel: str) -> JournalEntry:
+        return JournalEntry(
+            seq=1, time_ms=0, method="SUBSCRIBE", path=channel, query={}, headers=Headers(),
+            body=None, status=404, duration_ms=0.1,
+        )  # fmt: skip
+
+    assert not _unknown(subscribe("market:ticker:BINANCE:DOGE/USDT"))
+    assert not _unknown(subscribe("tradingAccount:00000000-0000-4000-8000-000000000000"))
+    assert _unknown(subscribe("markets:ticker:BINANCE"))
+
+
 # --------------------------------------------------------------------------- remote errors
 
 

@@ -122,7 +122,7 @@ def _known_route(method: str, path: str) -> bool:
     if method == "SUBSCRIBE":
         from cadenza_mock.engine.subscriptions import CHANNEL_PREFIX
 
-        return path.startswith(CHANNEL_PREFIX)
+        return path.startswith((CHANNEL_PREFIX, "market:"))  # a 404 there: nothing by that id
     if method == "RPC":
         from cadenza_mock.http.rpc import METHODS
 
