@@ -173,3 +173,42 @@ async def test_every_documented_error_status_is_reachable_and_conforms(
             assert r.status == status, (op.operation_id, status, body)
             seen = _observed(r.status, body, r.content_type, op.method, op.path, profile, r.headers)
             assert checker.problems(seen) == [], (op.operation_id, status)
+
+
+# --------------------------------------------------------------------------- the RPC side
+
+
+def test_not_emulated_rpc_methods_are_none_the_mock_answers() -> None:
+    from cadenza_mock.contract.operation_rows_documented import NOT_EMULATED_RPC
+    from cadenza_mock.http.rpc import METHODS
+
+    assert NOT_EMULATED_RPC.isdisjoint(METHODS)
+
+
+async def test_a_documented_rpc_method_not_emulated_says_so_in_its_result(
+    mock: MockServer,
+) -> None:
+    from centrifuge import Client, ReplyError
+
+    client = Client(mock.url.replace("http://", "ws://") + "/connection/websocket",
+                    token="alice-token")  # fmt: skip
+    await client.connect()
+    try:
+        await client.ready(timeout=5)
+        result = (await client.rpc("command.kline.save", {})).data
+        assert result == {
+            "error": {
+                "code": 19003,
+                "message": "Not emulated: command.kline.save (RPC)",
+                "temporary": False,
+            }
+        }
+        with pytest.raises(ReplyError) as made_up:  # a name Cadenza has not: the protocol's
+            await client.rpc("command.kline.saev", {})
+        assert made_up.value.code == 104
+    finally:
+        await client.disconnect()
+    (entry,) = [e for e in mock.requests if e.path == "command.kline.save"]
+    assert entry.method == "RPC" and entry.status == 501
+    # strict mode: the typo is unknown, the documented method is not
+    assert [(e.method, e.path) for e in mock.unknown_requests()] == [("RPC", "command.kline.saev")]

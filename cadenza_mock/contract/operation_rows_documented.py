@@ -57,3 +57,35 @@ DOCUMENTED_OPERATIONS: tuple[Operation, ...] = (
     D("POST", "fermata/wallet/close", "fermataCloseWallet", "Close wallet"),
 )
 del D
+
+# The platform document's RpcMethod commands and queries the mock does not answer (the
+# RPC side of the rows above): a call gets NOT_EMULATED in its result, naming the method,
+# instead of the protocol's "method not found", so a client sees Cadenza has it.
+NOT_EMULATED_RPC: frozenset[str] = frozenset(
+    (
+        "command.trading_account.create",
+        "command.trading_account.save",
+        "command.trading_account.delete",
+        "command.trading_account.validate",
+        "command.credential.save",
+        "command.trade_order.save",
+        "command.portfolio.save",
+        "command.instrument.save",
+        "command.security.save",
+        "command.quote.rfq",
+        "command.fermata.dealer.link",
+        "command.fermata.dealer.unlink",
+        "command.fermata.wallet.create",
+        "query.fermata.wallet.list",
+        "command.fermata.wallet.transfer",
+        "command.fermata.wallet.freeze",
+        "command.fermata.wallet.unfreeze",
+        "command.fermata.wallet.close",
+        "command.orderbook.save",
+        "command.kline.save",
+        "command.ticker.save",
+        "command.subscription.create",
+        "query.subscription.list",
+        "command.subscription.mc.create",
+    )
+)

@@ -134,11 +134,12 @@ def event(found: ChannelEvent, creds: list[Credential]) -> dict[str, Any]:
 
 
 def error(err: ApiError) -> dict[str, Any]:
-    """rpcError: the catalogue row's code made positive; 5xx and 429 are temporary."""
+    """rpcError: the catalogue row's code made positive; 5xx and 429 are temporary, but
+    501 (not emulated): retrying never helps."""
     return {
         "code": abs(err.errno),
         "message": err.message,
-        "temporary": err.status >= 500 or err.status == 429,
+        "temporary": (err.status >= 500 and err.status != 501) or err.status == 429,
     }
 
 

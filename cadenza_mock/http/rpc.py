@@ -16,8 +16,9 @@ from typing import Any, NamedTuple
 import fastjsonschema
 
 from cadenza_mock.contract import rpc_wire, wire
-from cadenza_mock.contract.errors import VALIDATION_FAILED
+from cadenza_mock.contract.errors import NOT_EMULATED, VALIDATION_FAILED
 from cadenza_mock.contract.model import TradingAccount, User
+from cadenza_mock.contract.operation_rows_documented import NOT_EMULATED_RPC
 from cadenza_mock.contract.rpc_params import PARAMS
 from cadenza_mock.contract.schemas import explain
 from cadenza_mock.contract.wire import iso_ms, root_json
@@ -336,6 +337,8 @@ def call(
     the params as `wire.dumps_text` gives them, when the caller has them already."""
     method = METHODS.get(name)
     if method is None:
+        if name in NOT_EMULATED_RPC:
+            raise NOT_EMULATED.error(f"{name} (RPC)")
         raise MethodNotFound(name)
     params = {} if data is None else data
     if method.market and isinstance(params, dict):
