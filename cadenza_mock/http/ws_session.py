@@ -119,9 +119,11 @@ class WsClient:
         return True
 
     def push(self, text: str) -> None:
-        """Queue what the client did not ask for (a publication, a ping): a client with
-        more of those waiting than the bound is not reading, and is closed as slow."""
-        if not self.outbox.put(text, push=True):
+        """Send what the client did not ask for (a publication, a ping): at once when
+        nothing waits before it (a fan-out to many clients costs no task switch each),
+        else queued; a client with more of those waiting than the bound is not reading,
+        and is closed as slow."""
+        if not self._write_now(text) and not self.outbox.put(text, push=True):
             self.slow()
 
     def close(self, code: tuple[int, str]) -> None:
