@@ -233,3 +233,25 @@ def test_an_aiohttp_that_feeds_early_bytes_elsewhere_gets_no_tap() -> None:
 
     assert not ws_fast.fence(Renamed)
     assert ws_fast.install(object(), lambda *a: None, True, lambda: False) is None
+
+
+def test_a_recorded_query_is_answered_as_recorded_every_time() -> None:
+    """A scenario's `replay:` answers come first (docs/recording.md): a repeated query
+    frame is never answered from the engine behind them."""
+    recorded = {"data": {"version": "3.0.1-uat"}}
+    scenario = {
+        "users": [{"email": "alice@example.com", "tokens": [TOKEN]}],
+        "replay": [{"user": "alice@example.com", "method": "query.system.info",
+                    "result": recorded}],
+    }  # fmt: skip
+    with MockServer(scenario=scenario) as mock:
+        client = RawSocket(mock)
+        try:
+            answers = []
+            for command_id in range(20, 26):
+                client.send(frame(rpc_line(command_id, "query.system.info")))
+                answers.append(client.reply())
+                time.sleep(0.01)  # each frame alone, the reader parked: the fast path's case
+        finally:
+            client.close()
+    assert [a["rpc"]["data"] for a in answers] == [recorded] * 6

@@ -8,7 +8,8 @@ whose reader task is parked on the socket with nothing queued for it, the connec
 (`rpc.call`, which answers from kept answers), the reply written and the call journaled
 exactly as `http/ws.py` does, without aiohttp's reader, its message queue or a task
 switch. Anything else (another command, several in a frame, a fragmented, compressed or
-control frame, an armed fault, a closing or unconnected client) goes to aiohttp as before.
+control frame, an armed fault, a scenario with recorded `replay:` answers, a closing or
+unconnected client) goes to aiohttp as before.
 
 To hand a chunk to aiohttp's reader only between frames, `FrameTap` follows the frame
 boundaries of every chunk the reader gets from the upgrade on (its own state is not
@@ -188,6 +189,7 @@ class FrameTap:
             or client.lookahead is not None
             or client.state.retired
             or client.state.faults.armed
+            or client.state.scenario.replay  # recorded answers come first (http/ws.py)
             or self._stopping()
         ):
             return False
