@@ -433,3 +433,19 @@ async def test_a_namespace_has_channels_and_a_clock_of_its_own(mock: Any) -> Non
     (moved,) = await pushes(inside, channel, 1)
     assert moved["timestamp"] == first["timestamp"] + 30_000
     await quiet(outside)  # the server's own clock did not move
+
+
+async def test_a_venue_without_data_publishes_nothing_until_it_is_back(mock: Any) -> None:
+    one = f"market:ticker:{BTC}"
+    socket = await open_socket(mock)
+    await subscribe(socket, one)
+    await pushes(socket, one, 1)
+    for data in ("unavailable", "stale"):
+        r = await mock.post("/__admin/market/venue", json={"venue": "BINANCE", "data": data})
+        assert r.status == 200, await r.text()
+        await advance(mock, 30)
+        await quiet(socket)  # nothing moved the REST reads would not show either
+    r = await mock.post("/__admin/market/venue", json={"venue": "BINANCE", "data": "live"})
+    assert r.status == 200, await r.text()
+    await advance(mock, 5)
+    assert await pushes(socket, one, 1) == [await rest(mock, "ticker/get", instrumentId=BTC)]

@@ -132,10 +132,13 @@ class MarketFeed:
 
     def catch_up(self, channel: FeedChannel) -> list[dict[str, Any]]:
         """The channel's publications from its last instant to now, in order (none when
-        nothing it carries changed)."""
+        nothing it carries changed, or its venue's data is stale or unavailable)."""
         now = self.market.clock.now_ms()
         since = channel.last_ms
         channel.last_ms = now
+        feed = self.market.feeds.get(channel.specs[0].venue) if channel.specs else None
+        if feed is not None and feed[0] != "live":
+            return []  # a stale or unavailable venue sends nothing; back live, from then on
         if channel.kind == "orderbook":
             return self._book_updates(channel, now)
         if channel.kind == "trade":
