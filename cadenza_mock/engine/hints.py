@@ -83,14 +83,51 @@ def hints(
     if known is None:
         return ()
     op, other, query_here, query_there, body_here, body_there = known
+    pairs = tuple(query)
+    fields = _fields(body)
+    shape = _shape(fields, body_here)
+    key = None if shape is None else (profile, method, path, pairs, shape)
+    found = _remembered.get(key) if key is not None else None
+    if found is not None:
+        return found
     values: dict[str, list[str]] = {}
-    for name, value in query:
+    for name, value in pairs:
         values.setdefault(name, []).append(value)
     groups: list[Group] = [
         (_QUERY, query_here, query_there, values),
-        (_BODY, body_here, body_there, _fields(body)),
+        (_BODY, body_here, body_there, fields),
     ]
-    return _collect(groups, op.where, profile, other, op.ignored)
+    found = _collect(groups, op.where, profile, other, op.ignored)
+    if key is not None:
+        if len(_remembered) >= _REMEMBERED_LIMIT:
+            _remembered.clear()
+        _remembered[key] = found
+    return found
+
+
+# Hints by what decides them: the query, the body's field names in order and the values of
+# its enum fields (no other value reaches a hint). A client repeating a call with other
+# quantities, ids or prices costs a lookup, not a walk of the vocabularies.
+_remembered: dict[tuple[Any, ...], tuple[str, ...]] = {}
+_REMEMBERED_LIMIT = 4096
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def _shape(fields: Mapping[Any, Any], here: Vocabulary) -> tuple[Any, ...] | None:
+    """What of a body decides its hints; None: too big or odd to remember."""
+    if len(fields) > 64:
+        return None
+    shape: list[Any] = []
+    for name, value in fields.items():
+        if not isinstance(name, str):
+            return None
+        if here.get(name):  # an enum field: its value may earn a hint
+            if not isinstance(value, _SCALARS):
+                return None
+            shape.append((name, type(value), value))
+        else:
+            shape.append(name)
+    return tuple(shape)
 
 
 class _Known:
