@@ -5,7 +5,9 @@ same request with the very bytes cadenza-mock answered, in the same run.
 
 Both servers are pinned to core 0, wrk (one thread, 8 connections, 127.0.0.1 only) to
 core 1; each side gets a warm-up run, then `--rounds` measured runs of `--seconds`
-alternating. Bounded: about 2 minutes with the defaults, then everything stops.
+alternating. Each run also reads the server's CPU time (/proc/PID/stat): requests per
+CPU-second compare the servers' own work even when other processes share core 0.
+Bounded: about 2 minutes with the defaults, then everything stops.
 
     python bench/bench_orders.py            # print the table
     python bench/bench_orders.py --write    # ...and record it in bench/README.md
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import socket
 import statistics
@@ -107,6 +110,12 @@ def start(argv: list[str]) -> subprocess.Popen[bytes]:
     )
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU the process has used (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def wrk(url: str, script: Path, seconds: int) -> float:
     done = subprocess.run(
         ["taskset", "-c", "1", "wrk", "-t1", "-c8", f"-d{seconds}s", "-s", str(script), url],
@@ -122,18 +131,36 @@ def wrk(url: str, script: Path, seconds: int) -> float:
     return float(found.group(1))
 
 
-def measure(name: str, ours: str, bare: str, script: Path, seconds: int, rounds: int) -> list[str]:
-    wrk(ours, script, 2)
-    wrk(bare, script, 2)
+def _run(url: str, script: Path, seconds: int, pid: int) -> tuple[float, float]:
+    """(req/s, requests per CPU-second of the server): the second hardly moves when other
+    processes share the server's core, the first does."""
+    before = cpu_seconds(pid)
+    rate = wrk(url, script, seconds)
+    used = cpu_seconds(pid) - before
+    return rate, rate * seconds / used if used > 0 else float("nan")
+
+
+def _range(values: list[float]) -> str:
+    return f"{statistics.median(values):.2f} ({min(values):.2f}-{max(values):.2f})"
+
+
+def measure(
+    name: str, ours: tuple[str, int], bare: tuple[str, int], script: Path, seconds: int,
+    rounds: int,
+) -> list[str]:  # fmt: skip
+    wrk(ours[0], script, 2)
+    wrk(bare[0], script, 2)
     mine, theirs = [], []
     for _ in range(rounds):
-        mine.append(wrk(ours, script, seconds))
-        theirs.append(wrk(bare, script, seconds))
-    ratios = [m / t for m, t in zip(mine, theirs, strict=True)]
+        mine.append(_run(ours[0], script, seconds, ours[1]))
+        theirs.append(_run(bare[0], script, seconds, bare[1]))
+    ratios = [m[0] / t[0] for m, t in zip(mine, theirs, strict=True)]
+    per_cpu = [m[1] / t[1] for m, t in zip(mine, theirs, strict=True)]
     return [
-        f"| {name} | cadenza-mock | {statistics.median(mine):,.0f} | "
-        f"{statistics.median(ratios):.2f} ({min(ratios):.2f}-{max(ratios):.2f}) |",
-        f"| {name} | bare aiohttp | {statistics.median(theirs):,.0f} |  |",
+        f"| {name} | cadenza-mock | {statistics.median(m[0] for m in mine):,.0f} | "
+        f"{statistics.median(m[1] for m in mine):,.0f} | {_range(ratios)} | {_range(per_cpu)} |",
+        f"| {name} | bare aiohttp | {statistics.median(t[0] for t in theirs):,.0f} | "
+        f"{statistics.median(t[1] for t in theirs):,.0f} |  |  |",
     ]
 
 
@@ -179,8 +206,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 bare_url = f"http://127.0.0.1:{bare_port}"
                 wait_ready_any(bare_url)
                 rows += measure(
-                    name, base + path, bare_url + path, script, args.seconds, args.rounds
-                )
+                    name, (base + path, mock.pid), (bare_url + path, bare.pid), script,
+                    args.seconds, args.rounds,
+                )  # fmt: skip
                 size = len(body)
                 rows[-2] = rows[-2].replace("| cadenza-mock |", f"| cadenza-mock ({size:,} B) |")
         finally:
@@ -189,8 +217,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 server.wait(timeout=10)
     table = "\n".join(
         [
-            "| call | server | req/s | ours / bare req/s |",
-            "|---|---|---|---|",
+            "| call | server | req/s | req per CPU-s | ours / bare req/s | ours / bare per CPU-s |",
+            "|---|---|---|---|---|---|",
             *rows,
         ]
     )
@@ -198,8 +226,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "### Orders (bench_orders.py)\n\n"
         f"{machine_description()}, cadenza_mock at {package_revision()}; "
         f"`python bench/bench_orders.py --seconds {args.seconds} --rounds {args.rounds}` "
-        "(wrk -t1 -c8, servers on core 0, wrk on core 1; median of the runs, the ratio's "
-        "range in brackets):\n\n" + table
+        "(wrk -t1 -c8, servers on core 0, wrk on core 1; median of the runs, the ratios' "
+        "range in brackets; requests per CPU-second of the server, from /proc, hold when "
+        "other work shares the core, req/s do not):\n\n" + table
     )
     print(text)
     if args.write:

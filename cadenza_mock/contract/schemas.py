@@ -333,6 +333,14 @@ def _where(raw: bytes | str, deep: bool) -> tuple[int, int] | None:
     return None
 
 
+def _brackets(raw: bytes | str) -> int:
+    """At least the deepest nesting `raw` can hold (each `{` or `[` of any of JSON's
+    encodings holds its ASCII byte): a body with fewer needs no walk."""
+    if isinstance(raw, str):
+        return raw.count("{") + raw.count("[")
+    return raw.count(b"{") + raw.count(b"[")
+
+
 def decode_json(raw: bytes | str) -> Any:
     """Parsed JSON within the limits every JSON input shares (request bodies, the state
     file): json.JSONDecodeError for bad syntax, UnicodeDecodeError for bytes that are not
@@ -348,7 +356,7 @@ def decode_json(raw: bytes | str) -> Any:
     except ValueError:  # int(): more digits than sys.get_int_max_str_digits()
         problem = f"an integer longer than {sys.get_int_max_str_digits()} digits"
         raise JsonLimitError(problem, *(_where(raw, False) or ())) from None
-    if _depth_exceeds(value, MAX_JSON_DEPTH):
+    if _brackets(raw) > MAX_JSON_DEPTH and _depth_exceeds(value, MAX_JSON_DEPTH):
         raise JsonLimitError(deep, *(_where(raw, True) or ()))
     return value
 
@@ -366,10 +374,31 @@ def load_json(raw: bytes | str) -> Any:
         raise INVALID_JSON.error() from None
 
 
+# The last body parse_body parsed, by the identity of its bytes: the journal and the hints
+# (http/middleware.py) look at the same bytes right after the handler, and need not parse
+# them again. One slot, compared by identity: another thread's bytes are never these.
+# Nothing changes a parsed body (no request schema has a default for the validator to fill).
+_last_parsed: tuple[bytes, Any] | None = None
+
+
+def load_json_again(raw: bytes) -> Any:
+    """load_json(raw), taken from parse_body's parse when it parsed these very bytes last."""
+    global _last_parsed
+    last = _last_parsed
+    if last is None or last[0] is not raw:
+        return load_json(raw)
+    _last_parsed = None
+    return last[1]
+
+
 def parse_body(raw: bytes, profile: str, operation: str) -> dict[str, Any]:
     """The request body as a dict, or the 400 the API gives for it (never echoing values)."""
+    global _last_parsed
     body = load_json(raw) if raw.strip() else None
-    if not _encodable(body):
+    if body is not None:
+        _last_parsed = (raw, body)
+    # Only a \u escape or non-ASCII bytes can make a lone surrogate: else no need to look.
+    if not (raw.isascii() and b"\\u" not in raw) and not _encodable(body):
         raise VALIDATION_FAILED.error(
             "text must be valid Unicode (a lone surrogate such as \\ud800 is not)"
         )

@@ -79,18 +79,94 @@ def hints(
 ) -> tuple[str, ...]:
     """Hints for one request to `method path` in `profile` with these query pairs and this
     (parsed) JSON body; () for a request the profile fully knows, or no known operation."""
-    op = _routes().get(("GET" if method == "HEAD" else method, path))
-    if op is None or profile not in PROFILES:
+    known = _known(("GET" if method == "HEAD" else method), path, profile)
+    if known is None:
         return ()
-    other = next(p for p in PROFILE_NAMES if p != profile)
+    op, other, query_here, query_there, body_here, body_there = known
+    pairs = tuple(query)
+    fields = _fields(body)
+    shape = _shape(fields, body_here)
+    key = None if shape is None else (profile, method, path, pairs, shape)
+    found = _remembered.get(key) if key is not None else None
+    if found is not None:
+        return found
     values: dict[str, list[str]] = {}
-    for name, value in query:
+    for name, value in pairs:
         values.setdefault(name, []).append(value)
     groups: list[Group] = [
-        (_QUERY, _query_vocabulary(op, profile), _query_vocabulary(op, other), values),
-        (_BODY, _body_vocabulary(op, profile), _body_vocabulary(op, other), _fields(body)),
+        (_QUERY, query_here, query_there, values),
+        (_BODY, body_here, body_there, fields),
     ]
-    return _collect(groups, f"{op.method} {op.path}", profile, other, op.ignored)
+    found = _collect(groups, op.where, profile, other, op.ignored)
+    if key is not None:
+        if len(_remembered) >= _REMEMBERED_LIMIT:
+            _remembered.clear()
+        _remembered[key] = found
+    return found
+
+
+# Hints by what decides them: the query, the body's field names in order and the values of
+# its enum fields (no other value reaches a hint). A client repeating a call with other
+# quantities, ids or prices costs a lookup, not a walk of the vocabularies.
+_remembered: dict[tuple[Any, ...], tuple[str, ...]] = {}
+_REMEMBERED_LIMIT = 4096
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def _shape(fields: Mapping[Any, Any], here: Vocabulary) -> tuple[Any, ...] | None:
+    """What of a body decides its hints; None: too big or odd to remember."""
+    if len(fields) > 64:
+        return None
+    shape: list[Any] = []
+    for name, value in fields.items():
+        if not isinstance(name, str):
+            return None
+        if here.get(name):  # an enum field: its value may earn a hint
+            if not isinstance(value, _SCALARS):
+                return None
+            shape.append((name, type(value), value))
+        else:
+            shape.append(name)
+    return tuple(shape)
+
+
+class _Known:
+    """What one operation knows under one profile and the other; built once, because
+    hashing an Operation (a caching key) walks all of its fields on every request."""
+
+    __slots__ = ("ignored", "where")
+
+    def __init__(self, op: Operation) -> None:
+        self.where = f"{op.method} {op.path}"
+        self.ignored = op.ignored
+
+
+_known_by_route: dict[
+    tuple[str, str, str], tuple[_Known, str, Vocabulary, Vocabulary, Vocabulary, Vocabulary] | None
+] = {}
+
+
+def _known(
+    method: str, path: str, profile: str
+) -> tuple[_Known, str, Vocabulary, Vocabulary, Vocabulary, Vocabulary] | None:
+    key = (method, path, profile)
+    if key in _known_by_route:
+        return _known_by_route[key]
+    op = _routes().get((method, path))
+    found = None
+    if op is not None and profile in PROFILES:
+        other = next(p for p in PROFILE_NAMES if p != profile)
+        found = (
+            _Known(op),
+            other,
+            _query_vocabulary(op, profile),
+            _query_vocabulary(op, other),
+            _body_vocabulary(op, profile),
+            _body_vocabulary(op, other),
+        )
+    if len(_known_by_route) < 4096:  # only known routes and profiles are worth keeping
+        _known_by_route[key] = found
+    return found
 
 
 def rpc_hints(method: str, params_schema: Mapping[str, Any], data: Any) -> tuple[str, ...]:

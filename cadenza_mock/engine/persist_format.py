@@ -23,7 +23,9 @@ from typing import Any
 
 FORMAT = "cadenza-mock-state"
 # 2: the market's changes (`market`, below); a version 1 file stands for none.
-VERSION = 2
+# 3: orders and portfolios (`trading`, below). A file without the part stands for none;
+# version 2 files written before it was declared may hold it in the same shape (read).
+VERSION = 3
 FIRST_VERSION = 1
 
 _REQUIRED: Any = object()
@@ -133,6 +135,71 @@ MARKET_INSTRUMENT: tuple[Key, ...] = (
     _key("book", None, dict, NULL, since=2),  # {bids, asks: [[ticks, lots, orders]]} or null
 )
 
+# Orders and portfolios (engine/persist_trading.py writes and reads them; since version 3,
+# a file without them stands for none). Decimals are strings, as on the wire; instants ms.
+TRADING: tuple[Key, ...] = (
+    _key("made", None, dict, since=3),  # ids drawn so far per kind: {order, execution, position}
+    _key("orders", None, list, since=3),  # TRADE_ORDER records, in creation order
+    _key("portfolios", None, list, since=3),  # PORTFOLIO records
+)
+TRADE_ORDER: tuple[Key, ...] = (
+    _key("tradeOrderId", "order_id", str, since=3),
+    _key("tradingAccountId", "trading_account_id", str, since=3),
+    _key("userId", "user_id", str, since=3),
+    _key("instrumentId", None, str, since=3),  # its spec, from the scenario's market
+    _key("orderSide", "side", str, since=3),
+    _key("orderType", "order_type", str, since=3),
+    _key("timeInForce", "time_in_force", str, since=3),
+    _key("quantity", "quantity", str, since=3),
+    _key("limitPrice", "limit_price", str, NULL, since=3),
+    _key("createdAt", "created_at", int, since=3),
+    _key("expireAt", "expire_at", int, NULL, since=3),
+    _key("clientOrderId", "client_order_id", str, NULL, since=3),
+    _key("idempotencyKey", "idempotency_key", str, NULL, since=3),
+    _key("status", "status", str, since=3),
+    _key("updatedAt", "updated_at", int, since=3),
+    _key("checkedMs", "checked_ms", int, since=3),
+    _key("executed", "executed", str, since=3),
+    _key("cost", "cost", str, since=3),
+    _key("fees", "fees", str, since=3),
+    _key("locked", "locked", str, since=3),
+    _key("executions", "executions", list, since=3),  # EXECUTION records
+    _key("canceledAt", "canceled_at", int, NULL, since=3),
+    _key("cancelReason", "cancel_reason", str, NULL, since=3),
+)
+EXECUTION: tuple[Key, ...] = (
+    _key("executionId", "execution_id", str, since=3),
+    _key("price", "price", str, since=3),
+    _key("quantity", "quantity", str, since=3),
+    _key("cost", "cost", str, since=3),
+    _key("fee", "fee", str, since=3),
+    _key("at", "at", int, since=3),
+)
+PORTFOLIO: tuple[Key, ...] = (
+    _key("tradingAccountId", "trading_account_id", str, since=3),
+    _key("venue", "venue", str, since=3),
+    _key("updatedAt", "updated_at", int, since=3),
+    _key("balances", None, list, since=3),  # BALANCE records
+    _key("positions", None, list, since=3),  # POSITION records
+)
+BALANCE: tuple[Key, ...] = (
+    _key("asset", "asset", str, since=3),
+    _key("free", "free", str, since=3),
+    _key("locked", "locked", str, since=3),
+    _key("updatedAt", "updated_at", int, since=3),
+)
+POSITION: tuple[Key, ...] = (
+    _key("positionId", "position_id", str, since=3),
+    _key("instrumentId", None, str, since=3),
+    _key("quantity", "quantity", str, since=3),
+    _key("entryPrice", "entry_price", str, since=3),
+    _key("realizedPnl", "realized", str, since=3),
+    _key("createdAt", "created_at", int, since=3),
+    _key("updatedAt", "updated_at", int, since=3),
+    _key("exitPrice", "exit_price", str, NULL, since=3),
+    _key("closedAt", "closed_at", int, NULL, since=3),
+)
+
 # Model fields no row holds as they are, and why (the test above reads this): secrets are
 # kept as the fingerprints a row makes, derived values are derived again.
 NOT_KEPT: Mapping[str, Mapping[str, str]] = {
@@ -149,6 +216,9 @@ NOT_KEPT: Mapping[str, Mapping[str, str]] = {
         "tokens": "the scenario's static tokens, never in the file",
         "expired_tokens": "the scenario's static tokens, never in the file",
     },
+    "Order": {"spec": "instrumentId, its instrument in the scenario's market"},
+    "Position": {"spec": "instrumentId, its instrument in the scenario's market"},
+    "Portfolio": {"balances": "BALANCE records", "positions": "POSITION records"},
 }
 
 # Version N-1 document -> version N document, by N (none yet: version 1 is the first).

@@ -1,10 +1,10 @@
 """Orders and portfolios in the state file: the document's `trading` part, written from
 the order engine (engine/orders.py) and read back into it.
 
-Its keys are declared here as the other records' are in persist_format.py (the file's own
-names, JSON types); decimals are strings, as on the wire. The part is optional: a file
-written before orders were kept (or with none) restores none, so files of format version
-1 stay readable both ways. Nothing secret is in it.
+Its keys are declared in persist_format.py with the other records' (since format version
+3); decimals are strings, as on the wire. The part is optional: a file without it (every
+version 1 file, most version 2 files) restores none. A bad value is an error naming its
+place, found before anything changes. Nothing secret is in it.
 """
 
 from __future__ import annotations
@@ -13,56 +13,25 @@ from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from cadenza_mock.contract.trading_enums import ORDER_STATUSES
+from cadenza_mock.engine import persist_format as fmt
 from cadenza_mock.engine.orders import OPEN, Execution, Order, Trading
 from cadenza_mock.engine.portfolio import Balance, Portfolio, Position
 
-NULL = type(None)
-# (file key, JSON types) of each record: what the writer writes and the reader checks.
-ORDER_KEYS: tuple[tuple[str, tuple[type, ...]], ...] = (
-    ("tradeOrderId", (str,)),
-    ("tradingAccountId", (str,)),
-    ("userId", (str,)),
-    ("instrumentId", (str,)),
-    ("orderSide", (str,)),
-    ("orderType", (str,)),
-    ("timeInForce", (str,)),
-    ("quantity", (str,)),
-    ("limitPrice", (str, NULL)),
-    ("createdAt", (int,)),
-    ("expireAt", (int, NULL)),
-    ("clientOrderId", (str, NULL)),
-    ("idempotencyKey", (str, NULL)),
-    ("status", (str,)),
-    ("updatedAt", (int,)),
-    ("checkedMs", (int,)),
-    ("executed", (str,)),
-    ("cost", (str,)),
-    ("fees", (str,)),
-    ("locked", (str,)),
-    ("executions", (list,)),
-    ("canceledAt", (int, NULL)),
-    ("cancelReason", (str, NULL)),
-)
-EXECUTION_KEYS = (
-    ("executionId", (str,)),
-    ("price", (str,)),
-    ("quantity", (str,)),
-    ("cost", (str,)),
-    ("fee", (str,)),
-    ("at", (int,)),
-)
-BALANCE_KEYS = (("asset", (str,)), ("free", (str,)), ("locked", (str,)), ("updatedAt", (int,)))
-POSITION_KEYS = (
-    ("positionId", (str,)),
-    ("instrumentId", (str,)),
-    ("quantity", (str,)),
-    ("entryPrice", (str,)),
-    ("realizedPnl", (str,)),
-    ("createdAt", (int,)),
-    ("updatedAt", (int,)),
-    ("exitPrice", (str, NULL)),
-    ("closedAt", (int, NULL)),
-)
+
+def _pairs(keys: tuple[fmt.Key, ...]) -> tuple[tuple[str, tuple[type, ...]], ...]:
+    return tuple((key.name, key.kinds) for key in keys)
+
+
+# (file key, JSON types) of each record, from its declaration in persist_format.py: what
+# the writer writes (in this order) and the reader checks.
+TRADING_KEYS = _pairs(fmt.TRADING)
+ORDER_KEYS = _pairs(fmt.TRADE_ORDER)
+EXECUTION_KEYS = _pairs(fmt.EXECUTION)
+PORTFOLIO_KEYS = _pairs(fmt.PORTFOLIO)
+BALANCE_KEYS = _pairs(fmt.BALANCE)
+POSITION_KEYS = _pairs(fmt.POSITION)
+SIDES = ("BUY", "SELL")
 
 
 def _text(value: Decimal | None) -> str | None:
@@ -157,8 +126,10 @@ def _values(
             raise fail(f"{place}.{name}", "missing")
         value = obj[name]
         if not isinstance(value, kinds) or isinstance(value, bool):
-            shown = " or ".join("null" if k is NULL else k.__name__ for k in kinds)
+            shown = " or ".join("null" if k is fmt.NULL else k.__name__ for k in kinds)
             raise fail(f"{place}.{name}", f"expected {shown}")
+        if type(value) is int and value < 0:  # every number here is an instant or a count
+            raise fail(f"{place}.{name}", "expected a whole number from 0")
         found[name] = value
     return found
 
@@ -186,65 +157,67 @@ def read_trading(part: Any, trading: Trading, fail: Fail) -> Callable[[], None] 
     accounts; answer what puts it into `trading`, to run once everything else is checked."""
     if part is None:
         return None
-    if not isinstance(part, dict):
-        raise fail("trading", "expected an object")
-    made = part.get("made")
-    if not isinstance(made, dict) or set(made) != set(trading.made):
+    top = _values(TRADING_KEYS, part, "trading", fail)
+    made = top["made"]
+    if set(made) != set(trading.made):
         raise fail("trading.made", f"expected counts of {', '.join(trading.made)}")
     if not all(type(v) is int and v >= 0 for v in made.values()):
         raise fail("trading.made", "expected whole numbers")
     instruments = trading.market.instruments
     orders: list[Order] = []
-    given = part.get("orders")
-    for i, obj in enumerate(given if isinstance(given, list) else []):
+    for i, obj in enumerate(top["orders"]):
         place = f"trading.orders[{i}]"
         v = _values(ORDER_KEYS, obj, place, fail)
         spec = instruments.get(v["instrumentId"])
         if spec is None:
             raise fail(f"{place}.instrumentId", "not an instrument of the scenario's market")
+        if v["status"] not in ORDER_STATUSES:
+            raise fail(f"{place}.status", f"expected one of {', '.join(ORDER_STATUSES)}")
+        if v["orderSide"] not in SIDES:
+            raise fail(f"{place}.orderSide", "expected BUY or SELL")
         executions = []
         for j, e in enumerate(v["executions"]):
-            ev = _values(EXECUTION_KEYS, e, f"{place}.executions[{j}]", fail)
             at = f"{place}.executions[{j}]"
+            ev = _values(EXECUTION_KEYS, e, at, fail)
             price, qty, cost, paid = (
                 _money(ev[k], f"{at}.{k}", fail) for k in ("price", "quantity", "cost", "fee")
             )
             executions.append(Execution(ev["executionId"], price, qty, cost, paid, ev["at"]))
+        d = {k: _money(v[k], f"{place}.{k}", fail)
+             for k in ("quantity", "executed", "cost", "fees", "locked")}  # fmt: skip
         order = Order(
             v["tradeOrderId"], v["tradingAccountId"], v["userId"], spec, v["orderSide"],
-            v["orderType"], v["timeInForce"], _money(v["quantity"], place, fail),
-            _decimal(v["limitPrice"], place, fail), v["createdAt"], v["expireAt"],
-            v["clientOrderId"], v["idempotencyKey"], v["status"], v["updatedAt"],
-            v["checkedMs"], _money(v["executed"], place, fail), _money(v["cost"], place, fail),
-            _money(v["fees"], place, fail), _money(v["locked"], place, fail), executions,
-            v["canceledAt"], v["cancelReason"],
+            v["orderType"], v["timeInForce"], d["quantity"],
+            _decimal(v["limitPrice"], f"{place}.limitPrice", fail), v["createdAt"],
+            v["expireAt"], v["clientOrderId"], v["idempotencyKey"], v["status"],
+            v["updatedAt"], v["checkedMs"], d["executed"], d["cost"], d["fees"], d["locked"],
+            executions, v["canceledAt"], v["cancelReason"],
         )  # fmt: skip
         orders.append(order)
     portfolios: list[Portfolio] = []
-    listed = part.get("portfolios")
-    for i, obj in enumerate(listed if isinstance(listed, list) else []):
+    for i, obj in enumerate(top["portfolios"]):
         place = f"trading.portfolios[{i}]"
-        head = _values(
-            (("tradingAccountId", (str,)), ("venue", (str,)), ("updatedAt", (int,)),
-             ("balances", (list,)), ("positions", (list,))), obj, place, fail,
-        )  # fmt: skip
+        head = _values(PORTFOLIO_KEYS, obj, place, fail)
         pf = Portfolio(head["tradingAccountId"], head["venue"], updated_at=head["updatedAt"])
         for j, b in enumerate(head["balances"]):
-            bv = _values(BALANCE_KEYS, b, f"{place}.balances[{j}]", fail)
+            at = f"{place}.balances[{j}]"
+            bv = _values(BALANCE_KEYS, b, at, fail)
             pf.balances[bv["asset"]] = Balance(
-                bv["asset"], _money(bv["free"], place, fail), _money(bv["locked"], place, fail),
-                bv["updatedAt"],
+                bv["asset"], _money(bv["free"], f"{at}.free", fail),
+                _money(bv["locked"], f"{at}.locked", fail), bv["updatedAt"],
             )  # fmt: skip
         for j, p in enumerate(head["positions"]):
-            pv = _values(POSITION_KEYS, p, f"{place}.positions[{j}]", fail)
+            at = f"{place}.positions[{j}]"
+            pv = _values(POSITION_KEYS, p, at, fail)
             spec = instruments.get(pv["instrumentId"])
             if spec is None:
-                raise fail(f"{place}.positions[{j}].instrumentId", "not in the market")
+                raise fail(f"{at}.instrumentId", "not in the market")
             pf.positions[spec.instrument_id] = Position(
-                pv["positionId"], spec, _money(pv["quantity"], place, fail),
-                _money(pv["entryPrice"], place, fail), _money(pv["realizedPnl"], place, fail),
-                pv["createdAt"], pv["updatedAt"], _decimal(pv["exitPrice"], place, fail),
-                pv["closedAt"],
+                pv["positionId"], spec, _money(pv["quantity"], f"{at}.quantity", fail),
+                _money(pv["entryPrice"], f"{at}.entryPrice", fail),
+                _money(pv["realizedPnl"], f"{at}.realizedPnl", fail),
+                pv["createdAt"], pv["updatedAt"],
+                _decimal(pv["exitPrice"], f"{at}.exitPrice", fail), pv["closedAt"],
             )  # fmt: skip
         portfolios.append(pf)
 

@@ -141,13 +141,20 @@ class BrowserGuard:
 
     def host_allowed(self, host_header: str | None) -> bool:
         """Whether a request with this `Host` is answered (no Host: not a browser)."""
-        if host_header is None or not self.checks_host:
+        if host_header is None:
             return True
+        # Remembered per Host value, whether checked or not: `checks_host` parses the
+        # bound address, too dear for every request.
         known = self._hosts_seen.get(host_header)
         if known is None:
             name = host_name(host_header)
             bound = host_name(self.bound_host or "")
-            known = is_loopback_name(name) or name == bound or name in self.allow_hosts
+            known = (
+                not self.checks_host
+                or is_loopback_name(name)
+                or name == bound
+                or name in self.allow_hosts
+            )
             if len(self._hosts_seen) >= _MEMO_LIMIT:
                 self._hosts_seen.clear()
             self._hosts_seen[host_header] = known

@@ -34,7 +34,7 @@ from cadenza_mock.contract.errors import (
 )
 from cadenza_mock.contract.model import User
 from cadenza_mock.contract.operations import ADMIN_PREFIX, OPERATIONS
-from cadenza_mock.contract.schemas import load_json
+from cadenza_mock.contract.schemas import load_json, load_json_again
 from cadenza_mock.engine.auth import bearer_token
 from cadenza_mock.engine.faults import Decision, RequestView
 from cadenza_mock.engine.hints import HINT_HEADER, MAX_HINT_HEADER, hints
@@ -126,8 +126,8 @@ async def read_body(request: web.Request, *, fenced: bool = True) -> bytes:
     while the body is on its way can never receive a request of the test before it. The
     admin API is not fenced: it is what resets.
     """
-    try:
-        async with asyncio.timeout(request.app[BODY_TIMEOUT]):
+    try:  # a body all here (most are) needs no deadline, whose timer costs every request
+        async with asyncio.timeout(None if request.content.is_eof() else request.app[BODY_TIMEOUT]):
             raw = await request.read()
     except TimeoutError:
         # The rest may still come: not on this socket.
@@ -586,14 +586,14 @@ async def _trickle(
 async def _journal_body(request: web.Request) -> Any:
     """The request body as the journal keeps it: parsed JSON with secrets redacted."""
     try:
-        async with asyncio.timeout(request.app[BODY_TIMEOUT]):
+        async with asyncio.timeout(None if request.content.is_eof() else request.app[BODY_TIMEOUT]):
             raw = await request.read()  # what the handler read, or the unread body now
     except web.HTTPException as exc:  # e.g. over the size limit: the handler never read it
         return f"<body not read: {exc.reason}>"
     except (ConnectionError, TimeoutError, HttpProcessingError, web.RequestPayloadError):
         return "<body not received>"
     try:
-        return redact_body(load_json(raw))
+        return redact_body(load_json_again(raw))  # the handler parsed it: not again
     except ApiError:
         # Unparsed bytes could hold a secret; keep only their size.
         return f"<non-JSON body, {len(raw)} bytes>"

@@ -17,6 +17,8 @@ from cadenza_mock.contract.model import AccountOperation, Credential, TradingAcc
 from cadenza_mock.engine import persist
 from cadenza_mock.engine import persist_format as fmt
 from cadenza_mock.engine.auth import IssuedToken
+from cadenza_mock.engine.orders import Execution, Order
+from cadenza_mock.engine.portfolio import Balance, Portfolio, Position
 from cadenza_mock.engine.state import MockState
 
 DATA = Path(__file__).resolve().parent.parent / "data"
@@ -28,17 +30,25 @@ ROWS: dict[str, tuple[type, tuple[fmt.Key, ...]]] = {
     "AccountOperation": (AccountOperation, fmt.ACCOUNT_OPERATION),
     "IssuedToken": (IssuedToken, fmt.ISSUED_TOKEN),
     "User": (User, fmt.USER),
+    "Order": (Order, fmt.TRADE_ORDER),
+    "Execution": (Execution, fmt.EXECUTION),
+    "Portfolio": (Portfolio, fmt.PORTFOLIO),
+    "Balance": (Balance, fmt.BALANCE),
+    "Position": (Position, fmt.POSITION),
 }
+# Written by main at 938be97 (tests/data/make_state_v2_trading.py): format version 2 with
+# the `trading` part it held before the part was declared (version 3).
+V2_TRADING = DATA / "state-v2-trading.json"
 
 
 def _without_time(document: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in document.items() if k != "writtenAt"}
 
 
-def _restored_from(path: Path) -> MockState:
+def _restored_from(path: Path, scenario: str = "default") -> MockState:
     document = persist.read_document(path)
     assert document is not None
-    state = MockState("default")
+    state = MockState(scenario)
     persist.restore(state, document, f"state file {path}")
     return state
 
@@ -136,11 +146,78 @@ def test_upgrade_steps_run_in_turn_up_to_the_version_written(
     assert fmt.readable() == "versions 1 to 3"
 
 
-@pytest.mark.parametrize("version", [0, 3, "1", None, True])
+@pytest.mark.parametrize("version", [0, 4, "1", None, True])
 def test_a_version_this_code_does_not_read_is_refused(tmp_path: Path, version: object) -> None:
     document = json.loads(V1.read_bytes())
     document["version"] = version
     path = tmp_path / "state.json"
     path.write_text(json.dumps(document))
-    with pytest.raises(StateFileError, match=r"this cadenza-mock reads versions 1 to 2"):
+    with pytest.raises(StateFileError, match=r"this cadenza-mock reads versions 1 to 3"):
         persist.read_document(path)
+
+
+def test_a_version_2_file_with_orders_is_read_whole_and_written_as_declared() -> None:
+    old = json.loads(V2_TRADING.read_bytes())
+    state = _restored_from(V2_TRADING, "accounts")
+    trading = state.store.trading
+    statuses = sorted((o.order_type, o.status) for o in trading.orders.values())
+    assert statuses == [("LIMIT", "ACCEPTED"), ("LIMIT", "CANCELLED"), ("MARKET", "FILLED")]
+    again = json.loads(persist.encode(persist.state_document(state)))
+    assert again["version"] == fmt.VERSION == 3 and old["version"] == 2
+    assert again["trading"] == old["trading"]
+    part = again["trading"]
+    assert list(part) == [key.name for key in fmt.TRADING]
+    records = {
+        fmt.TRADE_ORDER: part["orders"],
+        fmt.EXECUTION: [e for o in part["orders"] for e in o["executions"]],
+        fmt.PORTFOLIO: part["portfolios"],
+        fmt.BALANCE: [b for p in part["portfolios"] for b in p["balances"]],
+        fmt.POSITION: [p for f in part["portfolios"] for p in f["positions"]],
+    }
+    for keys, found in records.items():
+        assert found
+        for record in found:
+            assert list(record) == [key.name for key in keys]
+
+
+def test_a_file_without_the_trading_part_stands_for_no_orders() -> None:
+    document = json.loads(V2_TRADING.read_bytes())
+    del document["trading"]
+    state = MockState("accounts")
+    persist.restore(state, document)
+    assert state.store.trading.orders == {} and state.store.trading.portfolios == {}
+    assert "trading" not in persist.state_document(state)
+
+
+def _order0(d: dict[str, Any]) -> dict[str, Any]:
+    order: dict[str, Any] = d["trading"]["orders"][0]
+    return order
+
+
+@pytest.mark.parametrize(
+    ("damage", "place"),
+    [
+        (lambda d: d["trading"].update(orders={}), r"trading\.orders: expected list"),
+        (lambda d: d["trading"].pop("portfolios"), r"trading\.portfolios: missing"),
+        (lambda d: _order0(d).update(quantity="lots"), r"trading\.orders\[0\]\.quantity: "),
+        (lambda d: _order0(d).update(status="DONE"), r"trading\.orders\[0\]\.status: "),
+        (lambda d: _order0(d).update(createdAt=-1), r"trading\.orders\[0\]\.createdAt: "),
+        (
+            lambda d: _order0(d)["executions"][0].update(fee="NaN"),
+            r"trading\.orders\[0\]\.executions\[0\]\.fee: expected a decimal",
+        ),
+        (
+            lambda d: d["trading"]["portfolios"][0]["balances"][0].update(free=None),
+            r"trading\.portfolios\[0\]\.balances\[0\]\.free: expected str",
+        ),
+    ],
+)
+def test_bad_trading_input_names_its_place_and_changes_nothing(damage: Any, place: str) -> None:
+    document = json.loads(V2_TRADING.read_bytes())
+    state = _restored_from(V2_TRADING, "accounts")
+    before = persist.encode(persist.state_document(state))
+    damage(document)
+    with pytest.raises(StateFileError, match=place):
+        persist.restore(state, document, "state file")
+    after = persist.encode(persist.state_document(state))
+    assert _without_time(json.loads(after)) == _without_time(json.loads(before))
