@@ -245,6 +245,7 @@ async def _provoke(client: Any, profile: str, op_id: str, status: int) -> Any:
         "unsubscribeMarketOrderBook": f"{MARKET_SUBSCRIPTION}/unsubscribe",
         "submitTradeOrder": "/api/v3/tradeOrder/submit",
         "cancelTradeOrder": "/api/v3/tradeOrder/cancel",
+        "quoteRfq": "/api/v3/quote/rfq",
         **{op.operation_id: op.path for op in MARKET_OPERATIONS if op.method == "POST"},
     }
     delete = {op.operation_id: op.path for op in MARKET_OPERATIONS if op.method == "DELETE"}

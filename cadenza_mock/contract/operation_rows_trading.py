@@ -17,6 +17,8 @@ from cadenza_mock.contract.errors import (
     ORDER_SIDE_NOT_SUPPORTED,
     ORDER_TYPE_NOT_SUPPORTED,
     PERMISSION_DENIED,
+    QUOTE_EXPIRED,
+    QUOTE_NOT_FOUND,
     SYMBOL_NOT_FOUND,
     TIME_IN_FORCE_NOT_SUPPORTED,
 )
@@ -66,6 +68,16 @@ _SUBMIT_ERRORS = (
     ORDER_SIDE_NOT_SUPPORTED,
     TIME_IN_FORCE_NOT_SUPPORTED,
     INSUFFICIENT_FUNDS,
+    INVALID_ORDER,
+    SYMBOL_NOT_FOUND,
+    ORDER_REJECTED,
+    QUOTE_EXPIRED,
+    QUOTE_NOT_FOUND,
+)
+_RFQ_ERRORS = (
+    *_OWNED,
+    INVALID_STATE,
+    ORDER_SIDE_NOT_SUPPORTED,
     INVALID_ORDER,
     SYMBOL_NOT_FOUND,
     ORDER_REJECTED,
@@ -119,6 +131,25 @@ TRADING_OPERATIONS: tuple[Operation, ...] = (
         answer=Answer({"type": "array", "items": ref("Portfolio")}, _PAGED),
         params=PORTFOLIO_LIST,
         rpc="query.portfolio.list",
+    ),
+    Operation(
+        "POST",
+        f"{API_PREFIX}/quote/rfq",
+        "trading_api.quote_rfq",
+        "quoteRfq",
+        "Request for Quote",
+        "trading",
+        (
+            *_OWNED,
+            INVALID_STATE,
+            ORDER_SIDE_NOT_SUPPORTED,
+            INVALID_ORDER,
+            SYMBOL_NOT_FOUND,
+            ORDER_REJECTED,
+        ),
+        body="QuoteRfqRequest",
+        answer=Answer(ref("Quote")),
+        rpc="command.quote.rfq",
     ),
 )
 

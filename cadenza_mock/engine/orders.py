@@ -46,6 +46,7 @@ from cadenza_mock.engine.order_checks import (
     need,
 )
 from cadenza_mock.engine.portfolio import Portfolio, default_holdings, seeded
+from cadenza_mock.engine.quotes import Quotes
 from cadenza_mock.seeded import rng_for, uuid4_from
 
 # The document's orderStatus, and the one table of what may follow what.
@@ -110,6 +111,7 @@ class Order:
     executions: list[Execution] = field(default_factory=list)
     canceled_at: int | None = None
     cancel_reason: str | None = None
+    quote_id: str | None = None  # a QUOTED order's RFQ quote
 
     @property
     def remaining(self) -> Decimal:
@@ -164,6 +166,7 @@ class Trading:
         self._open: dict[str, Order] = {}
         self._keys: dict[tuple[str, str, str], Order] = {}  # (account, kind, key)
         self.portfolios: dict[str, Portfolio] = {}  # lower-case account id
+        self.quotes = Quotes(self._seed)  # RFQ quotes (engine/quoted.py)
         self.made = {"order": 0, "execution": 0, "position": 0}  # ids drawn so far, per kind
         self.restart_ids()
         self._mark: tuple[int, int, tuple[int, ...]] | None = None
@@ -239,6 +242,10 @@ class Trading:
         for kind, key in (("idem", req.idempotency_key), ("client", req.client_order_id)):
             if key is not None and (acct, kind, key) in self._keys:
                 return self._keys[(acct, kind, key)]  # the same key: the same order
+        if req.order_type == "QUOTED":
+            from cadenza_mock.engine.quoted import submit_quoted  # (it imports this module)
+
+            return submit_quoted(self, user, account, req)
         spec = self._instrument(account, req.instrument_id)
         order_type, side, tif = check_kind(spec, req)
         qty = check_quantity(spec, req)
