@@ -21,6 +21,7 @@ from cadenza_mock.contract.errors import (
     QUOTE_NOT_FOUND,
     SYMBOL_NOT_FOUND,
     TIME_IN_FORCE_NOT_SUPPORTED,
+    VENUE_TIMEOUT,
 )
 from cadenza_mock.contract.json_schema import UUID, ref
 from cadenza_mock.contract.operation_type import ADMIN_PREFIX, API_PREFIX, Answer, Operation, Param
@@ -73,6 +74,7 @@ _SUBMIT_ERRORS = (
     ORDER_REJECTED,
     QUOTE_EXPIRED,
     QUOTE_NOT_FOUND,
+    VENUE_TIMEOUT,
 )
 _RFQ_ERRORS = (
     *_OWNED,

@@ -16,7 +16,7 @@ from cadenza_mock.contract.errors import (
     QUOTE_NOT_FOUND,
 )
 from cadenza_mock.contract.model import TradingAccount, User
-from cadenza_mock.engine.fills import BUY, SELL, ceil, fees_of, walk_book
+from cadenza_mock.engine.fills import BUY, SELL, ceil, walk_book
 from cadenza_mock.engine.order_checks import OrderRequest, check_quantity
 from cadenza_mock.engine.orders import ACCEPTED, SUBMITTED, Order, Trading
 from cadenza_mock.engine.quotes import (
@@ -28,6 +28,7 @@ from cadenza_mock.engine.quotes import (
     quote_price,
 )
 from cadenza_mock.engine.quotes import QUOTE_EXPIRED as EXPIRED_STATUS
+from cadenza_mock.engine.venue_acts import NORMAL
 
 
 def _positive(value: str, what: str) -> Decimal:
@@ -136,7 +137,8 @@ def submit_quoted(
     qty = check_quantity(spec, req)
     if qty != quote.quantity:
         raise INVALID_ORDER.error(f"quantity {qty}: the quote is for {quote.quantity}")
-    taker = fees_of(spec.venue)[1]
+    taker = trading.fees(account.trading_account_id, spec.venue)[1]
+    trading.behaviors.get(account.trading_account_id.lower(), NORMAL).refuse()
     needed, asset = (
         (ceil(qty * quote.price * (1 + taker)), spec.quote)
         if quote.side == BUY
