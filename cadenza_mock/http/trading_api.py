@@ -4,6 +4,7 @@ Nothing awaits after the body is read: one request is one step of the engine."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from aiohttp import web
@@ -13,6 +14,7 @@ from cadenza_mock.contract.errors import ACCOUNT_NOT_FOUND
 from cadenza_mock.contract.schemas import parse_body
 from cadenza_mock.engine import trading_query
 from cadenza_mock.engine.order_checks import OrderRequest
+from cadenza_mock.engine.orders import FINAL, Order, Trading
 from cadenza_mock.engine.quoted import rfq
 from cadenza_mock.engine.quotes import QuoteRequest
 from cadenza_mock.http.admin import admin
@@ -47,7 +49,23 @@ async def submit_order(request: web.Request) -> web.Response:
     user = caller(request, store)
     body = parse_body(raw, store.profile, "submit_order")
     order = store.trading.submit(user, order_request(body))
+    if body.get("awaitClosed") is True and order.status not in FINAL:
+        await closed(store.trading, order)
     return ok([trading_wire.trade_order(order)])
+
+
+# awaitClosed: the document's "up to 1 second" for a final status, real time, looking at
+# the orders every AWAIT_STEP_S (what a clock move, a price set or an expiry brings).
+AWAIT_CLOSED_S, AWAIT_STEP_S = 1.0, 0.05
+
+
+async def closed(trading: Trading, order: Order) -> None:
+    """Wait for the order's final status, at most AWAIT_CLOSED_S: then it is as it is."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + AWAIT_CLOSED_S
+    while order.status not in FINAL and loop.time() < deadline:
+        await asyncio.sleep(AWAIT_STEP_S)
+        trading.catch_up()
 
 
 async def cancel_order(request: web.Request) -> web.Response:
