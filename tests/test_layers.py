@@ -78,6 +78,7 @@ KNOWN_UPWARD = {
     ("cadenza_mock.contract.market_wire", "cadenza_mock.engine.market"),
     ("cadenza_mock.contract.trading_wire", "cadenza_mock.engine.orders"),
     ("cadenza_mock.contract.trading_wire", "cadenza_mock.engine.portfolio"),
+    ("cadenza_mock.contract.quote_wire", "cadenza_mock.engine.quotes"),
 }
 PACKAGE = Path(cadenza_mock.contract.__file__).resolve().parent.parent
 

@@ -273,6 +273,19 @@ def test_a_session_of_valid_calls_conforms_to_the_official_document() -> None:
         assert (
             call("POST", f"{trade}/submit", json={**limit, "quantity": "1000"})["errno"] == -18006
         )
+        # RFQ: a quote priced from the book, a QUOTED order on it, then the quote is used.
+        asked = {"dealerAccountId": account_id, "orderSide": "BUY", "quantity": "0.001",
+                 "instrumentId": "BINANCE:BTC/USDT", "quoteRequestId": "q-1", "ttl": 5}  # fmt: skip
+        quote = call("POST", f"{api}/quote/rfq", json=asked)["data"]
+        assert quote["status"] == "CREATED"
+        quoted = {**order, "orderType": "QUOTED", "quoteId": quote["quoteId"]}
+        taken = call("POST", f"{trade}/submit", json=quoted)["data"][0]
+        assert (taken["status"], taken["quoteId"]) == ("FILLED", quote["quoteId"])
+        assert call("POST", f"{trade}/submit", json=quoted)["errno"] == -18025
+        again = call("POST", f"{api}/quote/rfq", json={**asked, "orderSide": "SELL"})["data"]
+        assert again["quoteId"] == quote["quoteId"]  # the same quoteRequestId: the same quote
+        unknown = {**asked, "orderSide": "UNKNOWN", "quoteRequestId": "q-2"}
+        assert call("POST", f"{api}/quote/rfq", json=unknown)["errno"] == -18002
         # The market's write operations, then a sync that brings the instrument back.
         target = {"instrumentId": one}
         assert call("POST", f"{market}/instrument/disable", json=target)["data"]["status"] == (

@@ -245,6 +245,7 @@ async def _provoke(client: Any, profile: str, op_id: str, status: int) -> Any:
         "unsubscribeMarketOrderBook": f"{MARKET_SUBSCRIPTION}/unsubscribe",
         "submitTradeOrder": "/api/v3/tradeOrder/submit",
         "cancelTradeOrder": "/api/v3/tradeOrder/cancel",
+        "quoteRfq": "/api/v3/quote/rfq",
         **{op.operation_id: op.path for op in MARKET_OPERATIONS if op.method == "POST"},
     }
     delete = {op.operation_id: op.path for op in MARKET_OPERATIONS if op.method == "DELETE"}
@@ -290,6 +291,11 @@ async def _provoke(client: Any, profile: str, op_id: str, status: int) -> Any:
     if op_id in MARKET_IDS - MARKET_READS and "sync" not in op_id and status == 404:
         missing_id = {"securityId": "BINANCE:NONE"}
         return await send({"instrumentId": "BINANCE:NONE/USDT", **missing_id})
+    if op_id == "submitTradeOrder" and status == 504:  # a venue_behavior's timeout
+        respond = {"status": 504, "errno": -18015, "error": "Request timeout"}
+        fault = {"match": {"method": method, "path": path}, "times": 1, "respond": respond}
+        assert (await client.post("/__admin/faults", json=fault)).status == 200
+        return await send({}, ALICE)
     if status in (502, 503, 504):  # what the venue answers when the call reaches it
         outcome = {502: "network_error", 503: "maintenance", 504: "timeout"}[status]
         fault = {"match": {"method": "POST", "path": path}, "times": 1, "venue": outcome}

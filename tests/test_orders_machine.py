@@ -16,6 +16,8 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 from cadenza_mock.contract.errors import ApiError
 from cadenza_mock.engine.order_checks import OrderRequest
 from cadenza_mock.engine.orders import FINAL, OPEN, Order
+from cadenza_mock.engine.quoted import rfq
+from cadenza_mock.engine.quotes import QuoteRequest
 from cadenza_mock.engine.store import Store
 from cadenza_mock.scenario import load_scenario
 
@@ -116,6 +118,37 @@ class Orders(RuleBasedStateMachine):
         )
         self._refused(lambda: self.trading.submit(self.alice, req))
 
+    @rule(
+        account=st.sampled_from([0, 1]),
+        instrument=st.sampled_from(INSTRUMENTS),
+        side=st.sampled_from(["BUY", "SELL"]),
+        lots=st.sampled_from([7, 500, 20_000, 10**7]),
+        wait=st.sampled_from([0, 0, 5, 10]),  # seconds before the QUOTED order (ttl 10)
+        taker=st.sampled_from([0, 1]),  # the account the QUOTED order names
+    )
+    def quote_and_take(
+        self, account: int, instrument: str, side: str, lots: int, wait: int, taker: int
+    ) -> None:
+        """An RFQ quote, then (after `wait` on the mock clock) a QUOTED order on it: it
+        fills at the quote's price, or is refused with nothing changed."""
+        spec = self.store.market.instruments[instrument]
+        qty = str(spec.lot_size * lots)
+        ask = QuoteRequest(self.accounts[account], side, instrument_id=instrument, quantity=qty)
+        quotes: list[Any] = []
+        self._refused(lambda: quotes.append(rfq(self.trading, self.alice, ask)))
+        if not quotes:
+            return
+        self.store.clock.advance(wait)
+        req = OrderRequest(
+            trading_account_id=self.accounts[taker],
+            instrument_id=instrument,
+            side=side,
+            order_type="QUOTED",
+            quantity=qty,
+            quote_id=quotes[0].quote_id,
+        )
+        self._refused(lambda: self.trading.submit(self.alice, req))
+
     @rule(pick=st.integers(min_value=0, max_value=50), account=st.sampled_from([0, 1]))
     def cancel(self, pick: int, account: int) -> None:
         orders = list(self.trading.orders)
@@ -206,5 +239,11 @@ def test_the_machine_reaches_fills_cancels_and_refusals() -> None:
         machine.move_price(INSTRUMENTS[step % 3], (step % 9) - 4)
         machine.locked_is_what_the_open_orders_hold()
         machine.balances_never_go_negative()
+    # RFQ: a quote taken at once fills; one taken after its ttl is refused.
+    machine.quote_and_take(0, INSTRUMENTS[0], "BUY", 500, 0, 0)
+    machine.quote_and_take(0, INSTRUMENTS[0], "SELL", 500, 10, 0)
+    machine.balances_never_go_negative()
+    quoted = [o.status for o in machine.trading.orders.values() if o.order_type == "QUOTED"]
+    assert quoted == ["FILLED"]
     statuses = {o.status for o in machine.trading.orders.values()}
     assert {"FILLED", "CANCELLED"} <= statuses

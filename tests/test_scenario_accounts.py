@@ -180,8 +180,8 @@ def test_unknown_keys_get_suggestions() -> None:
         f"{at(text, 'nicknam')}: {PATH}[0].nicknam: unknown key 'nicknam' (allowed: "
         "tradingAccountId, userId, venue, externalTradingAccountId, nickname, name, "
         "accountType, externalAccountType, status, credentials, credentialIds, createdAt, "
-        "updatedAt, disconnectedAt, createdAtDateTime, updatedAtDateTime, balances); did you mean "
-        "'nickname'?",
+        "updatedAt, disconnectedAt, createdAtDateTime, updatedAtDateTime, balances, "
+        "venue_behavior); did you mean 'nickname'?",
         f"{at(text, 'venu:')}: {PATH}[1].venu: unknown key 'venu' (allowed: generate, venue, "
         "status); did you mean 'venue'?",
     ]

@@ -348,6 +348,16 @@ async def test_every_rpc_method_answers_in_its_documented_shape(mock: Any) -> No
         ("command.trade_order.cancel", {**ref, "tradeOrderId": ORDER}),
         ("query.portfolio.get", ref),
         ("query.portfolio.list", {"venue": "BINANCE"}),
+        # No rpc shape of its own in the document: its answer is the REST `quote` (below).
+        (
+            "command.quote.rfq",
+            {
+                "dealerAccountId": account,
+                "orderSide": "SELL",
+                "quantity": "0.01",
+                "instrumentId": "BINANCE:BTC/USDT",
+            },
+        ),
         (
             "command.trading_account.subscribe",
             {"tradingAccount": ref, "subscriptionType": USER_DATA},
@@ -398,6 +408,11 @@ async def test_every_rpc_method_answers_in_its_documented_shape(mock: Any) -> No
         if params.get("tradeOrderId") == ORDER:
             placed = answered["command.trade_order.submit"]["data"]["tradeOrderId"]
             params = {**params, "tradeOrderId": placed}
+        if method == "command.quote.rfq":
+            reply = await socket.rpc(method, params)
+            assert_reply(reply)
+            assert_shape("quote", reply["rpc"]["data"]["data"])
+            continue
         no_data = method == "command.security.delete"  # its ids are not the uuids documented
         if not no_data:
             assert_shape(rpc_schema(method, "Params"), params)

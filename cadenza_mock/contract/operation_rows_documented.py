@@ -34,7 +34,6 @@ def _documented(method: str, path: str, operation_id: str, summary: str) -> Oper
 
 D = _documented
 DOCUMENTED_OPERATIONS: tuple[Operation, ...] = (
-    D("POST", "quote/rfq", "quoteRfq", "Request for Quote"),
     D("POST", "fermata/dealer/create", "fermataCreateDealer", "Create dealer"),
     D("GET", "fermata/dealer/get", "fermataGetDealer", "Get dealer"),
     D("GET", "fermata/dealer/list", "fermataListDealers", "List dealers"),

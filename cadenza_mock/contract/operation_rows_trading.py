@@ -17,8 +17,11 @@ from cadenza_mock.contract.errors import (
     ORDER_SIDE_NOT_SUPPORTED,
     ORDER_TYPE_NOT_SUPPORTED,
     PERMISSION_DENIED,
+    QUOTE_EXPIRED,
+    QUOTE_NOT_FOUND,
     SYMBOL_NOT_FOUND,
     TIME_IN_FORCE_NOT_SUPPORTED,
+    VENUE_TIMEOUT,
 )
 from cadenza_mock.contract.json_schema import UUID, ref
 from cadenza_mock.contract.operation_type import ADMIN_PREFIX, API_PREFIX, Answer, Operation, Param
@@ -66,6 +69,17 @@ _SUBMIT_ERRORS = (
     ORDER_SIDE_NOT_SUPPORTED,
     TIME_IN_FORCE_NOT_SUPPORTED,
     INSUFFICIENT_FUNDS,
+    INVALID_ORDER,
+    SYMBOL_NOT_FOUND,
+    ORDER_REJECTED,
+    QUOTE_EXPIRED,
+    QUOTE_NOT_FOUND,
+    VENUE_TIMEOUT,
+)
+_RFQ_ERRORS = (
+    *_OWNED,
+    INVALID_STATE,
+    ORDER_SIDE_NOT_SUPPORTED,
     INVALID_ORDER,
     SYMBOL_NOT_FOUND,
     ORDER_REJECTED,
@@ -119,6 +133,25 @@ TRADING_OPERATIONS: tuple[Operation, ...] = (
         answer=Answer({"type": "array", "items": ref("Portfolio")}, _PAGED),
         params=PORTFOLIO_LIST,
         rpc="query.portfolio.list",
+    ),
+    Operation(
+        "POST",
+        f"{API_PREFIX}/quote/rfq",
+        "trading_api.quote_rfq",
+        "quoteRfq",
+        "Request for Quote",
+        "trading",
+        (
+            *_OWNED,
+            INVALID_STATE,
+            ORDER_SIDE_NOT_SUPPORTED,
+            INVALID_ORDER,
+            SYMBOL_NOT_FOUND,
+            ORDER_REJECTED,
+        ),
+        body="QuoteRfqRequest",
+        answer=Answer(ref("Quote")),
+        rpc="command.quote.rfq",
     ),
 )
 

@@ -119,6 +119,7 @@ _ORDER = obj(
         "expireAt": TEXT,
         "clientOrderId": TEXT,
         "idempotencyKey": TEXT,
+        "quoteId": UUID,
     },
     ["orderSide", "orderType", "quantity"],
 )
@@ -158,6 +159,24 @@ TRADING_PARAMS: dict[str, dict[str, Any]] = {
             "pagination": PAGE,
         },
         [],
+    ),
+    # quoteRfqRequest (the document has no rpc twin of it): expireAt an ISO date-time.
+    "command.quote.rfq": obj(
+        {
+            "dealerAccountId": UUID,
+            "traderAccountId": UUID,
+            "instrumentId": TEXT,
+            "baseAsset": TEXT,
+            "quoteAsset": TEXT,
+            "orderSide": {"type": "string", "enum": list(ORDER_SIDES)},
+            "quantity": TEXT,
+            "quoteQuantity": TEXT,
+            "quoteRequestId": TEXT,
+            "ttl": {"type": "integer", "minimum": 1, "maximum": 300},
+            "expireAt": TEXT,
+            "pricingProfileId": UUID,
+        },
+        ["dealerAccountId", "orderSide"],
     ),
     "query.portfolio.get": ACCOUNT_ID,
     "query.portfolio.list": obj(

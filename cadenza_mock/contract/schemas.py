@@ -167,8 +167,27 @@ def _build(profile: str) -> dict[str, dict[str, Any]]:
                 "timeInForce": {"type": "string", "enum": list(TIME_IN_FORCE_ALL)},
                 "expireAt": {"type": "integer", "minimum": 0},
                 "awaitClosed": {"type": "boolean"},
+                "quoteId": _UUID,
             },
             ["orderSide", "orderType", "quantity", "tradingAccountId"],
+        ),
+        # RFQ (quoteRfqRequest): ttl in seconds (1..300), expireAt an ISO date-time.
+        "quote_rfq": _object(
+            {
+                "dealerAccountId": _UUID,
+                "traderAccountId": _UUID,
+                "instrumentId": _TEXT,
+                "baseAsset": _TEXT,
+                "quoteAsset": _TEXT,
+                "orderSide": {"type": "string", "enum": list(ORDER_SIDES)},
+                "quantity": {"type": "string"},
+                "quoteQuantity": {"type": "string"},
+                "quoteRequestId": _TEXT,
+                "ttl": {"type": "integer", "minimum": 1, "maximum": 300},
+                "expireAt": {"type": "string", "format": "date-time"},
+                "pricingProfileId": _UUID,
+            },
+            ["dealerAccountId", "orderSide"],
         ),
         "cancel_order": _object(
             {**account_id, "tradeOrderId": _UUID}, ["tradeOrderId", "tradingAccountId"]
@@ -205,6 +224,7 @@ COMPONENT_NAMES = {
     "market_unsubscribe": "UnsubscribeMarketOrderBookRequest",
     "submit_order": "SubmitTradeOrderRequest",
     "cancel_order": "CancelTradeOrderRequest",
+    "quote_rfq": "QuoteRfqRequest",
     "market_sync": "SyncMarketInstrumentsRequest",
     "market_instrument": "MarketInstrumentIdRequest",
     "security_sync": "SyncMarketSecuritiesRequest",

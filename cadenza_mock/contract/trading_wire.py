@@ -102,6 +102,8 @@ def trade_order(order: Order) -> dict[str, Any]:
         found["canceledAtDateTime"] = iso_ms(order.canceled_at)
     if order.cancel_reason is not None:
         found["cancelReason"] = order.cancel_reason
+    if order.quote_id is not None:
+        found["quoteId"] = order.quote_id
     return found
 
 
@@ -138,6 +140,7 @@ def rpc_trade_order(order: Order) -> dict[str, Any]:
         "lastExecutionAt": iso_ms(order.executions[-1].at) if order.executions else None,
         "canceledAt": iso_ms(order.canceled_at),
         "cancelReason": order.cancel_reason,
+        "quoteId": order.quote_id,
     }
     found.update((k, v) for k, v in optional.items() if v is not None)
     return found

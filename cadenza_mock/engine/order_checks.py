@@ -54,6 +54,7 @@ class OrderRequest:
     idempotency_key: str | None = None
     quantity_type: str | None = None
     quantity_rounding: str | None = None
+    quote_id: str | None = None
 
 
 def _decimal(value: str | None, what: str) -> Decimal:

@@ -46,6 +46,8 @@ from cadenza_mock.engine.order_checks import (
     need,
 )
 from cadenza_mock.engine.portfolio import Portfolio, default_holdings, seeded
+from cadenza_mock.engine.quotes import Quotes
+from cadenza_mock.engine.venue_acts import NORMAL, VenueBehavior
 from cadenza_mock.seeded import rng_for, uuid4_from
 
 # The document's orderStatus, and the one table of what may follow what.
@@ -110,6 +112,7 @@ class Order:
     executions: list[Execution] = field(default_factory=list)
     canceled_at: int | None = None
     cancel_reason: str | None = None
+    quote_id: str | None = None  # a QUOTED order's RFQ quote
 
     @property
     def remaining(self) -> Decimal:
@@ -142,6 +145,7 @@ class Trading:
         holdings: Mapping[str, Mapping[str, Decimal]] | None = None,
         emails: Callable[[str], str | None] | None = None,
         on_change: Callable[[Order | None, Portfolio], None] | None = None,
+        behaviors: Mapping[str, Mapping[str, str]] | None = None,
     ) -> None:
         self._seed = seed
         self._clock = clock
@@ -151,6 +155,8 @@ class Trading:
         # Starting balances per trading account id (lower case), from the scenario.
         self._holdings = {k.lower(): dict(v) for k, v in (holdings or {}).items()}
         self._on_change = on_change
+        # A scenario's `venue_behavior:` per trading account id (lower case): engine/venue_acts.py.
+        self.behaviors = {k.lower(): VenueBehavior.of(v) for k, v in (behaviors or {}).items()}
         self._emails = emails
         # Serialized list answers, by (user, query): any change empties it (`_changed`).
         self.answers: dict[tuple[str, str], bytes] = {}
@@ -164,6 +170,7 @@ class Trading:
         self._open: dict[str, Order] = {}
         self._keys: dict[tuple[str, str, str], Order] = {}  # (account, kind, key)
         self.portfolios: dict[str, Portfolio] = {}  # lower-case account id
+        self.quotes = Quotes(self._seed)  # RFQ quotes (engine/quoted.py)
         self.made = {"order": 0, "execution": 0, "position": 0}  # ids drawn so far, per kind
         self.restart_ids()
         self._mark: tuple[int, int, tuple[int, ...]] | None = None
@@ -239,6 +246,10 @@ class Trading:
         for kind, key in (("idem", req.idempotency_key), ("client", req.client_order_id)):
             if key is not None and (acct, kind, key) in self._keys:
                 return self._keys[(acct, kind, key)]  # the same key: the same order
+        if req.order_type == "QUOTED":
+            from cadenza_mock.engine.quoted import submit_quoted  # (it imports this module)
+
+            return submit_quoted(self, user, account, req)
         spec = self._instrument(account, req.instrument_id)
         order_type, side, tif = check_kind(spec, req)
         qty = check_quantity(spec, req)
@@ -249,7 +260,8 @@ class Trading:
         lots = int(qty / spec.lot_size)
         book = self.market.book(spec, spec.depth, now)
         limit_ticks = None if limit is None else int(limit / spec.pip_size)
-        takes = walk_book(book, side, lots, limit_ticks)
+        acts = self.behaviors.get(acct, NORMAL)
+        takes = walk_book(book, side, acts.takes(lots), limit_ticks)
         if order_type == "LIMIT_MAKER" and takes:
             raise ORDER_REJECTED.error("a LIMIT_MAKER order that would take liquidity now")
         best = (book.asks if side == BUY else book.bids)[:1]
@@ -259,7 +271,7 @@ class Trading:
                 f"notional {qty * reference} is under the instrument's minNotional "
                 f"{spec.min_notional}"
             )
-        taker = fees_of(spec.venue)[1]
+        taker = self.fees(account.trading_account_id, spec.venue)[1]
         pf = self.portfolio(account)
         needed, asset = need(spec, side, qty, limit, takes, taker)
         if pf.free(asset) < needed:
@@ -267,6 +279,7 @@ class Trading:
                 f"the order needs {needed.normalize():f} {asset}, the account has "
                 f"{pf.free(asset).normalize():f} free"
             )
+        acts.refuse()  # the venue's own refusal (a scenario's venue_behavior), last
         # ---- every check passed: from here on the order exists.
         order = Order(
             self._new_id("order"),
@@ -303,6 +316,11 @@ class Trading:
         self.register_keys(order)
         self._changed(order, pf)
         return order
+
+    def fees(self, trading_account_id: str, venue: str) -> tuple[Decimal, Decimal]:
+        """(maker, taker) of an account: its venue's, unless its venue_behavior says."""
+        found = self.behaviors.get(trading_account_id.lower())
+        return fees_of(venue) if found is None else found.fees(fees_of(venue))
 
     def register_open(self, order: Order) -> None:
         """A resting order: looked at by the next read (a restore puts them back too)."""
@@ -346,7 +364,8 @@ class Trading:
                 pf.spend_locked(spec.quote, pay, at)
                 order.locked -= pay
                 rest = order.remaining - qty
-                target = ceil(rest * order.limit_price * (1 + fees_of(spec.venue)[1]))
+                taker = self.fees(order.trading_account_id, spec.venue)[1]
+                target = ceil(rest * order.limit_price * (1 + taker))
                 if order.locked > target:
                     pf.release(spec.quote, order.locked - target, at)
                     order.locked = target
@@ -421,7 +440,7 @@ class Trading:
                     self.market, order.spec, order.side, limit, order.checked_ms - 1, end
                 )
             if hit:
-                maker = fees_of(order.spec.venue)[0]
+                maker = self.fees(order.trading_account_id, order.spec.venue)[0]
                 assert order.limit_price is not None
                 self._fill(order, pf, order.limit_price, order.remaining, maker, end)
                 self._changed(order, pf)

@@ -167,6 +167,7 @@ class Store(IndexedRecords, ListAnswers, AccountOps, ChangeReplay):
             accounts=self.accounts,
             enums=self.enums,
             holdings={a: {k: Decimal(v) for k, v in held} for a, held in scenario.balances},
+            behaviors={a: dict(acts) for a, acts in scenario.behaviors},
             emails=self._email_of,
             on_change=self._traded,
         )

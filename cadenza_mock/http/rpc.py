@@ -296,6 +296,7 @@ _CALLS: dict[str, _Row] = {
     "query.trade_order.get": _Row(rpc_trading.get, "GetTradeOrder"),
     "query.trade_order.get_by_id": _Row(rpc_trading.get_by_id, "GetTradeOrderById"),
     "query.trade_order.list": _Row(rpc_trading.order_list, "ListTradeOrders"),
+    "command.quote.rfq": _Row(rpc_trading.quote_rfq, "QuoteRfq"),
     "query.portfolio.get": _Row(rpc_trading.portfolio_get, "GetPortfolio"),
     "query.portfolio.list": _Row(rpc_trading.portfolio_list, "ListPortfolios"),
     "command.instrument.sync": _Row(rpc_market.instrument_sync, "SyncInstruments"),

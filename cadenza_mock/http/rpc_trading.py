@@ -8,12 +8,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from cadenza_mock.contract import trading_wire
+from cadenza_mock.contract import quote_wire, trading_wire
 from cadenza_mock.contract.errors import VALIDATION_FAILED
 from cadenza_mock.contract.model import User
 from cadenza_mock.engine import trading_query
 from cadenza_mock.engine.order_checks import OrderRequest
 from cadenza_mock.engine.query import Page
+from cadenza_mock.engine.quoted import rfq
 from cadenza_mock.engine.store import Store
 
 
@@ -22,12 +23,15 @@ def _ms(value: Any, name: str) -> int | None:
     if value is None:
         return None
     try:
-        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
+        moment = datetime.fromisoformat(str(value).upper().replace("Z", "+00:00"))
+        if moment.tzinfo is None:
+            raise VALIDATION_FAILED.error(f"{name}: the date-time needs its offset (Z)")
+        return int(moment.timestamp() * 1000)
+    except (ValueError, OverflowError):
         raise VALIDATION_FAILED.error(f"{name}: expected an ISO-8601 date-time") from None
-    if moment.tzinfo is None:
-        raise VALIDATION_FAILED.error(f"{name}: the date-time needs its offset (Z)")
-    return int(moment.timestamp() * 1000)
+
+
+iso_to_ms = _ms  # the REST twin reads quoteRfqRequest.expireAt with it too
 
 
 def _page(p: dict[str, Any]) -> Page:
@@ -50,8 +54,18 @@ def submit(store: Store, user: User, p: dict[str, Any], _: str | None) -> Any:
         idempotency_key=p.get("idempotencyKey", order.get("idempotencyKey")),
         quantity_type=order.get("quantityType"),
         quantity_rounding=order.get("quantityRounding"),
+        quote_id=order.get("quoteId"),
     )
     return {"data": trading_wire.rpc_trade_order(store.trading.submit(user, req))}
+
+
+def quote_rfq(store: Store, user: User, p: dict[str, Any], _: str | None) -> Any:
+    """command.quote.rfq: the REST twin's quote (the document's `quote`, epoch-ms stamps
+    with their ISO twins: it has no rpc shape of its own)."""
+    from cadenza_mock.http.trading_api import quote_request  # (it imports this module)
+
+    quote = rfq(store.trading, user, quote_request(p, _ms(p.get("expireAt"), "expireAt")))
+    return {"data": quote_wire.quote(quote, store.clock.now_ms())}
 
 
 def cancel(store: Store, user: User, p: dict[str, Any], _: str | None) -> Any:

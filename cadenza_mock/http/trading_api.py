@@ -4,19 +4,24 @@ Nothing awaits after the body is read: one request is one step of the engine."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from aiohttp import web
 
-from cadenza_mock.contract import trading_wire, wire
+from cadenza_mock.contract import quote_wire, trading_wire, wire
 from cadenza_mock.contract.errors import ACCOUNT_NOT_FOUND
 from cadenza_mock.contract.schemas import parse_body
 from cadenza_mock.engine import trading_query
 from cadenza_mock.engine.order_checks import OrderRequest
+from cadenza_mock.engine.orders import FINAL, Order, Trading
+from cadenza_mock.engine.quoted import rfq
+from cadenza_mock.engine.quotes import QuoteRequest
 from cadenza_mock.http.admin import admin
 from cadenza_mock.http.api import caller
 from cadenza_mock.http.keys import state_of
 from cadenza_mock.http.middleware import json_response, ok, read_body
+from cadenza_mock.http.rpc_trading import iso_to_ms
 
 
 def order_request(body: dict[str, Any]) -> OrderRequest:
@@ -34,6 +39,7 @@ def order_request(body: dict[str, Any]) -> OrderRequest:
         idempotency_key=body.get("idempotencyKey"),
         quantity_type=body.get("quantityType"),
         quantity_rounding=body.get("quantityRounding"),
+        quote_id=body.get("quoteId"),
     )
 
 
@@ -43,7 +49,23 @@ async def submit_order(request: web.Request) -> web.Response:
     user = caller(request, store)
     body = parse_body(raw, store.profile, "submit_order")
     order = store.trading.submit(user, order_request(body))
+    if body.get("awaitClosed") is True and order.status not in FINAL:
+        await closed(store.trading, order)
     return ok([trading_wire.trade_order(order)])
+
+
+# awaitClosed: the document's "up to 1 second" for a final status, real time, looking at
+# the orders every AWAIT_STEP_S (what a clock move, a price set or an expiry brings).
+AWAIT_CLOSED_S, AWAIT_STEP_S = 1.0, 0.05
+
+
+async def closed(trading: Trading, order: Order) -> None:
+    """Wait for the order's final status, at most AWAIT_CLOSED_S: then it is as it is."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + AWAIT_CLOSED_S
+    while order.status not in FINAL and loop.time() < deadline:
+        await asyncio.sleep(AWAIT_STEP_S)
+        trading.catch_up()
 
 
 async def cancel_order(request: web.Request) -> web.Response:
@@ -75,6 +97,34 @@ async def list_portfolios(request: web.Request) -> web.Response:
     user = caller(request, store)
     body = trading_query.portfolio_list(store.trading, user, request.query.items(), store.enums)
     return json_response(wire.dumps(body))
+
+
+def quote_request(body: dict[str, Any], expire_at: int | None) -> QuoteRequest:
+    """A quoteRfqRequest (REST body or RPC params) in the engine's words."""
+    return QuoteRequest(
+        dealer_account_id=body["dealerAccountId"],
+        side=body["orderSide"],
+        trader_account_id=body.get("traderAccountId"),
+        instrument_id=body.get("instrumentId"),
+        base_asset=body.get("baseAsset"),
+        quote_asset=body.get("quoteAsset"),
+        quantity=body.get("quantity"),
+        quote_quantity=body.get("quoteQuantity"),
+        request_id=body.get("quoteRequestId"),
+        ttl=body.get("ttl"),
+        expire_at=expire_at,
+        pricing_profile_id=body.get("pricingProfileId"),
+    )
+
+
+async def quote_rfq(request: web.Request) -> web.Response:
+    raw = await read_body(request)
+    store = state_of(request).store
+    user = caller(request, store)
+    body = parse_body(raw, store.profile, "quote_rfq")
+    expire_at = iso_to_ms(body.get("expireAt"), "expireAt")
+    quote = rfq(store.trading, user, quote_request(body, expire_at))
+    return ok(quote_wire.quote(quote, store.clock.now_ms()))
 
 
 @admin

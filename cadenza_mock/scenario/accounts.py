@@ -73,6 +73,7 @@ class AccountBuilder:
         self.seed = seed
         self.accounts: list[TradingAccount] = []
         self.balances: list[tuple[str, tuple[tuple[str, str], ...]]] = []  # `balances:`
+        self.behaviors: list[tuple[str, tuple[tuple[str, str], ...]]] = []  # `venue_behavior:`
         self._account_ids: set[str] = set()  # lower-case: the API matches ids case-insensitively
         self._live: dict[ExternalAccount, _Holder] = {}
 
@@ -259,10 +260,17 @@ class AccountBuilder:
             external_type=given.get("external_account_type"),
         )
         held = _balances(fields.get("balances"), join(path, "balances"), p)
-        if held is not None and self._consistent(account, fields, node, path, backing, given):
+        acts = _behavior(fields.get("venue_behavior"), join(path, "venue_behavior"), p)
+        if (
+            held is not None
+            and acts is not None
+            and self._consistent(account, fields, node, path, backing, given)
+        ):
             self._add(account)
             if held:
                 self.balances.append((account.trading_account_id, held))
+            if acts:
+                self.behaviors.append((account.trading_account_id, acts))
 
     def _backing(
         self, fields: dict[str, yaml.Node], node: yaml.Node, path: str, refs: _References
@@ -503,6 +511,47 @@ def _balances(
             problems.add(value, where, 'expected a decimal >= 0 such as "5000"')
             return None
         found.append((str(key.value), format(amount, "f")))
+    return tuple(found)
+
+
+_BEHAVIORS = {"reject": "flag", "timeout": "flag", "partial": "share", "maker_fee": "rate",
+              "taker_fee": "rate"}  # fmt: skip
+
+
+def _behavior(
+    node: yaml.Node | None, path: str, problems: Problems
+) -> tuple[tuple[str, str], ...] | None:
+    """`venue_behavior: {reject: true, partial: 0.5, taker_fee: "0.002", ...}`, as text
+    pairs; None when one is wrong (the problem is reported), () when absent."""
+    if node is None:
+        return ()
+    if not isinstance(node, yaml.MappingNode):
+        problems.add(node, path, f"expected a mapping of {', '.join(_BEHAVIORS)}")
+        return None
+    found: list[tuple[str, str]] = []
+    for key, value in node.value:
+        name, where = str(key.value), join(path, str(key.value))
+        kind = _BEHAVIORS.get(name)
+        text = str(value.value).lower() if isinstance(value, yaml.ScalarNode) else ""
+        if kind is None:
+            problems.add(key, where, f"unknown venue behavior (allowed: {', '.join(_BEHAVIORS)})")
+            return None
+        if kind == "flag":
+            if text not in ("true", "false"):
+                problems.add(value, where, "expected true or false")
+                return None
+            found.append((name, text))
+            continue
+        try:
+            amount = Decimal(text)
+        except InvalidOperation:
+            amount = Decimal(-1)
+        low_ok = amount > 0 if kind == "share" else amount >= 0
+        if not amount.is_finite() or not low_ok or amount > 1:
+            wanted = "a fraction in (0, 1]" if kind == "share" else "a rate in [0, 1]"
+            problems.add(value, where, f'expected {wanted} such as "0.5"')
+            return None
+        found.append((name, format(amount, "f")))
     return tuple(found)
 
 

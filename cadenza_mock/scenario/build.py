@@ -65,6 +65,8 @@ class Scenario:
     venue_outcomes: tuple[tuple[str, str], ...] = ()  # (venue, outcome) of `venues:`
     # Trading accounts' `balances:`: (account id, ((asset, decimal text), ...)).
     balances: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = ()
+    # Trading accounts' `venue_behavior:`: (account id, ((name, value text), ...)).
+    behaviors: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = ()
     # `market:`'s instruments; None: the default catalogue (engine/market.py).
     market: tuple[InstrumentSpec, ...] | None = None
     faults: tuple[FaultSpec, ...] = ()
@@ -307,6 +309,7 @@ def build(
         trading_accounts=tuple(accounts.accounts),
         account_operations=accounts.operations(),
         balances=tuple(accounts.balances),
+        behaviors=tuple(accounts.behaviors),
         venue_outcomes=venue_outcomes,
         faults=tuple(faults),
         extends=bases,

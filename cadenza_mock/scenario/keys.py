@@ -441,6 +441,14 @@ TRADING_ACCOUNT: tuple[ScenarioKey, ...] = (
         "default: the seeded default portfolio (see [Trading](trading.md))",
         "mapping",
     ),
+    ScenarioKey(
+        "venue_behavior",
+        "how its venue treats its orders: `reject: true` (-18025), `timeout: true` (504 "
+        "-18015), `partial: 0.5` (what an order takes at once, as a fraction), `maker_fee`, "
+        "`taker_fee` (rates); default: the venue fills, at its fees (see "
+        "[Trading](trading.md#venue-behaviours))",
+        "mapping",
+    ),
 )
 
 # The key that makes an entry of `credentials:` or `trading_accounts:` N generated records.

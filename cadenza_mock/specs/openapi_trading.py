@@ -77,6 +77,7 @@ def trading_schemas() -> dict[str, Any]:
             "fees": {"type": "array", "items": ref("SecurityQuantity")},
             "executions": {"type": "array", "items": ref("TradeExecution")},
             "cancelReason": _TEXT,
+            "quoteId": UUID,
             **_stamps("createdAt", "updatedAt", "expireAt", "canceledAt"),
         },
         order_required,
@@ -144,7 +145,32 @@ def trading_schemas() -> dict[str, Any]:
             **_stamps("updatedAt"),
         }
     )
+    quote = strict(
+        {
+            "quoteId": UUID,
+            "quoteRequestId": _TEXT,
+            "venue": ref("Venue"),
+            "instrumentId": _TEXT,
+            "dealerAccountId": UUID,
+            "traderAccountId": UUID,
+            "baseAsset": _TEXT,
+            "quoteAsset": _TEXT,
+            "orderSide": _enum(ORDER_SIDES),
+            "quantityType": _enum(("BASE", "QUOTE")),
+            "quantity": DECIMAL,
+            "quoteQuantity": DECIMAL,
+            "price": DECIMAL,
+            "status": _enum(("CREATED", "ACCEPTED", "REJECTED", "EXPIRED", "REPLACED")),
+            "pricingProfileId": UUID,
+            **_stamps("createdAt", "updatedAt", "expireAt"),
+        },
+        [
+            "baseAsset", "createdAt", "dealerAccountId", "expireAt", "orderSide", "price",
+            "quantity", "quoteAsset", "quoteId", "quoteQuantity", "status",
+        ],
+    )  # fmt: skip
     return {
+        "Quote": quote,
         "SecurityQuantity": fee,
         "TradeExecution": execution,
         "TradeOrder": order,
