@@ -71,7 +71,6 @@ NOT_EMULATED_RPC: frozenset[str] = frozenset(
         "command.portfolio.save",
         "command.instrument.save",
         "command.security.save",
-        "command.quote.rfq",
         "command.fermata.dealer.link",
         "command.fermata.dealer.unlink",
         "command.fermata.wallet.create",
