@@ -43,8 +43,9 @@ def digest(scenario: Any) -> str:
         data.pop("market", None)
     if not data.get("replay"):  # the replay key (recorded RPC answers): only when set
         data.pop("replay", None)
-    if not data.get("balances"):  # trading accounts' starting balances: only when set
-        data.pop("balances", None)
+    for later in ("balances", "behaviors"):  # trading accounts' keys: only when set
+        if not data.get(later):
+            data.pop(later, None)
     for user in data["users"]:  # later fields, digested only when set
         for name, unset in _LATER_USER_FIELDS.items():
             if user.get(name) == unset:
