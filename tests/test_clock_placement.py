@@ -211,3 +211,21 @@ def test_a_remote_bad_placement_names_the_field(server: MockServer) -> None:
         RemoteMock(server.url)._admin(  # what a hand-written client might send
             "POST", "clock", body=b'{"frozen": 1}', content_type="application/json"
         )
+
+
+def test_a_running_clock_set_at_the_last_instant_stays_there(server: MockServer) -> None:
+    """The schemathesis find: a running clock placed at 9999-12-31T23:59:59.999Z went past
+    it a millisecond later, and every answer showing the time was a 500."""
+    server.reset()
+    try:
+        placed = {"now": 253_402_300_799_999, "frozen": False}
+        answer = requests.post(server.url + CLOCK, json=placed, timeout=10)
+        assert answer.status_code == 200, answer.text
+        time.sleep(0.01)
+        clock = requests.get(server.url + CLOCK, timeout=10).json()["data"]
+        assert (clock["now"], clock["nowDateTime"]) == (
+            253_402_300_799_999,
+            "9999-12-31T23:59:59.999Z",
+        )
+    finally:
+        server.reset()

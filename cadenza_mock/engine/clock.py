@@ -37,7 +37,8 @@ class Clock:
     def now_ms(self) -> int:
         if self.frozen_ms is not None:
             return self.frozen_ms + self.offset_ms
-        return int(time.time() * 1000) + self._shift_ms + self.offset_ms
+        # A running clock set near the end stops there: past it no datetime can show it.
+        return min(int(time.time() * 1000) + self._shift_ms + self.offset_ms, LAST_MS)
 
     def token_ms(self) -> int:
         """The wall clock plus the advances: the time of issued tokens and their expiry."""
