@@ -216,7 +216,10 @@ NOT_KEPT: Mapping[str, Mapping[str, str]] = {
         "tokens": "the scenario's static tokens, never in the file",
         "expired_tokens": "the scenario's static tokens, never in the file",
     },
-    "Order": {"spec": "instrumentId, its instrument in the scenario's market"},
+    "Order": {
+        "spec": "instrumentId, its instrument in the scenario's market",
+        "quote_id": "a QUOTED order fills at once, and RFQ quotes are not kept (docs)",
+    },
     "Position": {"spec": "instrumentId, its instrument in the scenario's market"},
     "Portfolio": {"balances": "BALANCE records", "positions": "POSITION records"},
 }
