@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import yaml
@@ -38,6 +37,7 @@ from cadenza_mock.scenario.nodes import (
     suggest,
 )
 from cadenza_mock.scenario.records import elsewhere, is_uuid, listed_owner, stamps
+from cadenza_mock.scenario.trading_keys import balances, venue_behavior
 
 ACCOUNT_KEYS = keys.names(keys.TRADING_ACCOUNT)
 GENERATE_KEYS = keys.generate_names(keys.TRADING_ACCOUNT)
@@ -259,8 +259,8 @@ class AccountBuilder:
             given_type=given.get("account_type"),
             external_type=given.get("external_account_type"),
         )
-        held = _balances(fields.get("balances"), join(path, "balances"), p)
-        acts = _behavior(fields.get("venue_behavior"), join(path, "venue_behavior"), p)
+        held = balances(fields.get("balances"), join(path, "balances"), p)
+        acts = venue_behavior(fields.get("venue_behavior"), join(path, "venue_behavior"), p)
         if (
             held is not None
             and acts is not None
@@ -487,72 +487,6 @@ class AccountBuilder:
         if account.status != DISCONNECTED:
             key = (account.venue, account.venue_account, account.external_id)
             self._live[key] = _Holder(account.trading_account_id, account.user_id)
-
-
-def _balances(
-    node: yaml.Node | None, path: str, problems: Problems
-) -> tuple[tuple[str, str], ...] | None:
-    """`balances: {ASSET: "decimal", ...}`: each amount a decimal >= 0 (as text, or a
-    number); None when one is wrong (the problem is reported), () when absent."""
-    if node is None:
-        return ()
-    if not isinstance(node, yaml.MappingNode):
-        problems.add(node, path, 'expected a mapping of asset to amount, like USDT: "5000"')
-        return None
-    found: list[tuple[str, str]] = []
-    for key, value in node.value:
-        where = join(path, str(key.value))
-        text = value.value if isinstance(value, yaml.ScalarNode) else None
-        try:
-            amount = Decimal(str(text)) if text not in (None, "") else None
-        except InvalidOperation:
-            amount = None
-        if amount is None or not amount.is_finite() or amount < 0 or not str(key.value):
-            problems.add(value, where, 'expected a decimal >= 0 such as "5000"')
-            return None
-        found.append((str(key.value), format(amount, "f")))
-    return tuple(found)
-
-
-_BEHAVIORS = {"reject": "flag", "timeout": "flag", "partial": "share", "maker_fee": "rate",
-              "taker_fee": "rate"}  # fmt: skip
-
-
-def _behavior(
-    node: yaml.Node | None, path: str, problems: Problems
-) -> tuple[tuple[str, str], ...] | None:
-    """`venue_behavior: {reject: true, partial: 0.5, taker_fee: "0.002", ...}`, as text
-    pairs; None when one is wrong (the problem is reported), () when absent."""
-    if node is None:
-        return ()
-    if not isinstance(node, yaml.MappingNode):
-        problems.add(node, path, f"expected a mapping of {', '.join(_BEHAVIORS)}")
-        return None
-    found: list[tuple[str, str]] = []
-    for key, value in node.value:
-        name, where = str(key.value), join(path, str(key.value))
-        kind = _BEHAVIORS.get(name)
-        text = str(value.value).lower() if isinstance(value, yaml.ScalarNode) else ""
-        if kind is None:
-            problems.add(key, where, f"unknown venue behavior (allowed: {', '.join(_BEHAVIORS)})")
-            return None
-        if kind == "flag":
-            if text not in ("true", "false"):
-                problems.add(value, where, "expected true or false")
-                return None
-            found.append((name, text))
-            continue
-        try:
-            amount = Decimal(text)
-        except InvalidOperation:
-            amount = Decimal(-1)
-        low_ok = amount > 0 if kind == "share" else amount >= 0
-        if not amount.is_finite() or not low_ok or amount > 1:
-            wanted = "a fraction in (0, 1]" if kind == "share" else "a rate in [0, 1]"
-            problems.add(value, where, f'expected {wanted} such as "0.5"')
-            return None
-        found.append((name, format(amount, "f")))
-    return tuple(found)
 
 
 def _accounts(count: int) -> str:
