@@ -413,3 +413,30 @@ def test_bad_starting_balances_are_a_scenario_error_naming_the_place() -> None:
     for bad in ({"USDT": "-1"}, {"USDT": "lots"}, ["USDT"]):
         with pytest.raises(ScenarioError, match=r"trading_accounts\[0\]\.balances"):
             load_scenario(_with_balances(bad))
+
+
+async def test_orders_and_quotes_are_bounded_until_a_reset(
+    client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A client submitting in a loop cannot grow the server without end: past the bound a
+    clear 400 (retrying cannot help) that changes nothing; a reset makes room again."""
+    from cadenza_mock.engine import orders, quoted
+
+    monkeypatch.setattr(orders, "MAX_ORDERS", 2)
+    monkeypatch.setattr(quoted, "MAX_QUOTES", 1)
+    await placed(client, orderType="MARKET")
+    await placed(client, limitPrice="10000.00")
+    before = await balances(client)
+    status, answer = await submit(client, orderType="MARKET")
+    assert (status, answer["errno"]) == (400, -18007), answer
+    assert "the mock holds at most 2 orders until a reset" in answer["error"]
+    assert await balances(client) == before
+    rfq = {"dealerAccountId": SPOT, "instrumentId": BTC, "orderSide": "BUY", "quantity": "0.01"}
+    r = await client.post(f"{API}/quote/rfq", json=rfq, headers=ALICE)
+    assert r.status == 200, await r.text()
+    r = await client.post(f"{API}/quote/rfq", json=rfq, headers=ALICE)
+    assert (r.status, (await r.json())["errno"]) == (400, -18007)
+    r = await client.get(f"{API}/tradeOrder/list", headers=ALICE)
+    assert len((await r.json())["data"]) == 2
+    assert (await client.post("/__admin/reset")).status == 200
+    await placed(client, orderType="MARKET")

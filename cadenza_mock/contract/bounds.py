@@ -24,6 +24,11 @@ NAME_PATTERN = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?")
 # What a fault or a stub may name as a method.
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 
+# Orders and RFQ quotes one state (a namespace) holds until a reset: a client submitting
+# in a loop must not grow the server's memory without end.
+MAX_ORDERS = 100_000
+MAX_QUOTES = 10_000
+
 # Stubs: how many one state holds, and what one may say.
 MAX_STUBS = 100
 MAX_STUB_HEADERS = 20

@@ -20,6 +20,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from cadenza_mock.contract.bounds import MAX_ORDERS
 from cadenza_mock.contract.errors import (
     INSUFFICIENT_FUNDS,
     INVALID_ORDER,
@@ -246,6 +247,8 @@ class Trading:
         for kind, key in (("idem", req.idempotency_key), ("client", req.client_order_id)):
             if key is not None and (acct, kind, key) in self._keys:
                 return self._keys[(acct, kind, key)]  # the same key: the same order
+        if len(self.orders) >= MAX_ORDERS:
+            raise INVALID_ORDER.error(f"the mock holds at most {MAX_ORDERS:,} orders until a reset")
         if req.order_type == "QUOTED":
             from cadenza_mock.engine.quoted import submit_quoted  # (it imports this module)
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from decimal import ROUND_FLOOR, Decimal, InvalidOperation
 
+from cadenza_mock.contract.bounds import MAX_QUOTES
 from cadenza_mock.contract.errors import (
     INSUFFICIENT_FUNDS,
     INVALID_ORDER,
@@ -49,6 +50,8 @@ def rfq(trading: Trading, user: User, req: QuoteRequest) -> Quote:
     acct = account.trading_account_id.lower()
     if req.request_id is not None and (acct, req.request_id) in trading.quotes.by_request:
         return trading.quotes.by_request[(acct, req.request_id)]  # the same request id
+    if len(trading.quotes.by_id) >= MAX_QUOTES:
+        raise INVALID_ORDER.error(f"the mock holds at most {MAX_QUOTES:,} quotes until a reset")
     if req.side not in (BUY, SELL):
         raise ORDER_SIDE_NOT_SUPPORTED.error(f"{req.side} (allowed: BUY, SELL)")
     instrument_id = req.instrument_id
