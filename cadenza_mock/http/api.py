@@ -36,6 +36,16 @@ def caller(request: web.Request, store: Store) -> User:
     return user
 
 
+async def authed_body(request: web.Request, schema: str) -> tuple[Store, User, dict[str, Any]]:
+    """A JSON operation's (store, caller, body): the body read (the only await: then the
+    store cannot change), the caller authenticated (a bad token is a 401 whatever the
+    body), then the body checked against its schema (schemas.py)."""
+    raw = await read_body(request)
+    store = state_of(request).store
+    user = caller(request, store)
+    return store, user, parse_body(raw, store.profile, schema)
+
+
 def _credential(store: Store, cred: Any) -> dict[str, Any]:
     return wire.credential(cred, store.profile, store.scenario.mask_keep)
 

@@ -9,11 +9,11 @@ from aiohttp import web
 
 from cadenza_mock.contract import market_wire, wire
 from cadenza_mock.contract.operation_rows_market import MARKET_OPERATIONS
-from cadenza_mock.contract.schemas import load_json, parse_body
+from cadenza_mock.contract.schemas import load_json
 from cadenza_mock.engine import market_control, market_query
 from cadenza_mock.engine.store import Store
 from cadenza_mock.http.admin import admin
-from cadenza_mock.http.api import caller
+from cadenza_mock.http.api import authed_body, caller
 from cadenza_mock.http.keys import state_of
 from cadenza_mock.http.middleware import json_response, ok, read_body
 
@@ -111,20 +111,14 @@ async def admin_market_control(request: web.Request) -> web.Response:
 
 
 async def sync_instruments(request: web.Request) -> web.Response:
-    raw = await read_body(request)
-    store = state_of(request).store
-    caller(request, store)
-    body = parse_body(raw, store.profile, "market_sync")
+    store, _, body = await authed_body(request, "market_sync")
     return ok(
         {"total": market_control.sync_instruments(store.market, body["venue"], body["symbols"])}
     )
 
 
 async def _status(request: web.Request, status: str) -> web.Response:
-    raw = await read_body(request)
-    store = state_of(request).store
-    caller(request, store)
-    body = parse_body(raw, store.profile, "market_instrument")
+    store, _, body = await authed_body(request, "market_instrument")
     spec = market_control.set_status(store.market, body["instrumentId"], status)
     return ok(market_wire.instrument(spec, store.market.status(spec)))
 
@@ -138,27 +132,18 @@ async def disable_instrument(request: web.Request) -> web.Response:
 
 
 async def delete_instrument(request: web.Request) -> web.Response:
-    raw = await read_body(request)
-    store = state_of(request).store
-    caller(request, store)
-    body = parse_body(raw, store.profile, "market_instrument")
+    store, _, body = await authed_body(request, "market_instrument")
     market_control.delete_instrument(store.market, body["instrumentId"])
     return ok("ok")
 
 
 async def sync_securities(request: web.Request) -> web.Response:
-    raw = await read_body(request)
-    store = state_of(request).store
-    caller(request, store)
-    body = parse_body(raw, store.profile, "security_sync")
+    store, _, body = await authed_body(request, "security_sync")
     market_control.sync_securities(store.market, body["venue"])
     return ok("ok")
 
 
 async def delete_security(request: web.Request) -> web.Response:
-    raw = await read_body(request)
-    store = state_of(request).store
-    caller(request, store)
-    body = parse_body(raw, store.profile, "security_delete")
+    store, _, body = await authed_body(request, "security_delete")
     (found,) = market_control.delete_securities(store.market, [body["securityId"]])
     return ok(market_wire.security(*found))

@@ -8,27 +8,20 @@ from __future__ import annotations
 from aiohttp import web
 
 from cadenza_mock.contract import market_wire
-from cadenza_mock.contract.schemas import parse_body
 from cadenza_mock.engine.query import _text, pairs_by_name
-from cadenza_mock.http.api import caller
+from cadenza_mock.http.api import authed_body, caller
 from cadenza_mock.http.keys import state_of
-from cadenza_mock.http.middleware import ok, read_body
+from cadenza_mock.http.middleware import ok
 
 
 async def subscribe_order_book(request: web.Request) -> web.Response:
-    raw = await read_body(request)  # the only await: then the store cannot change
-    store = state_of(request).store
-    user = caller(request, store)
-    body = parse_body(raw, store.profile, "market_subscribe")
+    store, user, body = await authed_body(request, "market_subscribe")
     (made,) = store.market_subscriptions.subscribe(user, [body["instrumentId"]])
     return ok(market_wire.market_subscription(made))
 
 
 async def unsubscribe_order_book(request: web.Request) -> web.Response:
-    raw = await read_body(request)  # the only await: then the store cannot change
-    store = state_of(request).store
-    user = caller(request, store)
-    body = parse_body(raw, store.profile, "market_unsubscribe")
+    store, user, body = await authed_body(request, "market_unsubscribe")
     ended = store.market_subscriptions.unsubscribe(
         user, subscription_id=body.get("subscriptionId"), instrument_id=body.get("instrumentId")
     )

@@ -11,16 +11,15 @@ from aiohttp import web
 
 from cadenza_mock.contract import quote_wire, trading_wire, wire
 from cadenza_mock.contract.errors import ACCOUNT_NOT_FOUND
-from cadenza_mock.contract.schemas import parse_body
 from cadenza_mock.engine import trading_query
 from cadenza_mock.engine.order_checks import OrderRequest
 from cadenza_mock.engine.orders import FINAL, Order, Trading
 from cadenza_mock.engine.quoted import rfq
 from cadenza_mock.engine.quotes import QuoteRequest
 from cadenza_mock.http.admin import admin
-from cadenza_mock.http.api import caller
+from cadenza_mock.http.api import authed_body, caller
 from cadenza_mock.http.keys import state_of
-from cadenza_mock.http.middleware import json_response, ok, read_body
+from cadenza_mock.http.middleware import json_response, ok
 from cadenza_mock.http.rpc_trading import iso_to_ms
 
 
@@ -44,10 +43,7 @@ def order_request(body: dict[str, Any]) -> OrderRequest:
 
 
 async def submit_order(request: web.Request) -> web.Response:
-    raw = await read_body(request)  # the only await: then the store cannot change
-    store = state_of(request).store
-    user = caller(request, store)
-    body = parse_body(raw, store.profile, "submit_order")
+    store, user, body = await authed_body(request, "submit_order")
     order = store.trading.submit(user, order_request(body))
     if body.get("awaitClosed") is True and order.status not in FINAL:
         await closed(store.trading, order)
@@ -69,10 +65,7 @@ async def closed(trading: Trading, order: Order) -> None:
 
 
 async def cancel_order(request: web.Request) -> web.Response:
-    raw = await read_body(request)
-    store = state_of(request).store
-    user = caller(request, store)
-    body = parse_body(raw, store.profile, "cancel_order")
+    store, user, body = await authed_body(request, "cancel_order")
     order = store.trading.cancel(user, body["tradingAccountId"], body["tradeOrderId"])
     return ok(trading_wire.trade_order(order))
 
@@ -118,10 +111,7 @@ def quote_request(body: dict[str, Any], expire_at: int | None) -> QuoteRequest:
 
 
 async def quote_rfq(request: web.Request) -> web.Response:
-    raw = await read_body(request)
-    store = state_of(request).store
-    user = caller(request, store)
-    body = parse_body(raw, store.profile, "quote_rfq")
+    store, user, body = await authed_body(request, "quote_rfq")
     expire_at = iso_to_ms(body.get("expireAt"), "expireAt")
     quote = rfq(store.trading, user, quote_request(body, expire_at))
     return ok(quote_wire.quote(quote, store.clock.now_ms()))
