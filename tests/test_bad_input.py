@@ -7,7 +7,7 @@ import json
 
 import pytest
 import requests
-from support import ALICE, LIST, error_text
+from support import ALICE, LIST, error_text, module_mock
 
 from cadenza_mock import MockServer
 from cadenza_mock.scenario import load_scenario_text
@@ -23,21 +23,7 @@ def _state(mock: MockServer) -> tuple[bytes, list]:
     return listed, mock.credentials()
 
 
-@pytest.fixture(scope="module")
-def docs_mock():
-    with MockServer("default") as mock:
-        yield mock
-
-
-@pytest.fixture
-def mock(docs_mock):
-    # Some tests load other scenarios through the admin API, which the handle does not see.
-    if docs_mock.scenario.name == "default":
-        docs_mock.reset()
-    else:
-        docs_mock.load("default")
-    yield docs_mock
-    docs_mock.check_handler_errors()
+server, mock = module_mock("default")
 
 
 def _nested(depth: int) -> str:

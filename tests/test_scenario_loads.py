@@ -7,31 +7,14 @@ import gc
 import threading
 import time
 
-import pytest
 import requests
 import yaml
-from support import LIST, bearer, error_text
-
-from cadenza_mock import MockServer
+from support import LIST, bearer, error_text, module_mock
 
 YAML = {"Content-Type": "application/yaml"}  # admin bodies say what they are
 
 
-@pytest.fixture(scope="module")
-def docs_mock():
-    with MockServer("default") as mock:
-        yield mock
-
-
-@pytest.fixture
-def mock(docs_mock):
-    # Some tests load other scenarios through the admin API, which the handle does not see.
-    if docs_mock.scenario.name == "default":
-        docs_mock.reset()
-    else:
-        docs_mock.load("default")
-    yield docs_mock
-    docs_mock.check_handler_errors()
+server, mock = module_mock("default")
 
 
 def test_scenario_loads_leave_nothing_behind(mock):
