@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -99,3 +100,23 @@ def _client_libraries_fully_imported() -> None:
                 assert r.ok
 
         asyncio.run(both_async_clients())
+
+
+@pytest.fixture(scope="session")
+def official_client(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    """The folder holding the generated official client (`cadenza_client`, see
+    tests/official_client.py), generated once and cached; skips saying why where it cannot
+    be (fails instead under CI, CADENZA_MOCK_REQUIRE_CLIENT=1, when only Java or a
+    package is missing)."""
+    import official_client as oc
+
+    why = oc.missing()
+    if why:
+        if oc.REQUIRED and oc.DOCUMENT.is_file():
+            pytest.fail(f"the official client cannot be generated: {why}")
+        pytest.skip(why)
+    cache = getattr(request.config, "cache", None)
+    where = cache.mkdir("official-client") if cache else tmp_path_factory.mktemp("client")
+    return oc.generate(where)

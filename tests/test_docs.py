@@ -6,6 +6,7 @@ interpreter, and each section's console blocks against a fresh `cadenza-mock ser
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 import subprocess
@@ -65,6 +66,11 @@ SCRIPT_OUTPUT = {
     "docs/recording.md:drift_example.py": (
         r"docs 0 8 \[\]\nsdk 1 8 \['enum', 'missing field', 'unknown field'\]"
     ),
+    "docs/trading.md:official_client.py": (
+        r"MARKET FILLED 65006\.5\nBTC 0\.16384 USDT 999349\.284935\n"
+        r"LIMIT ACCEPTED -> FILLED 64000\.00\nLIMIT ACCEPTED -> CANCELLED\n"
+        r"refused 400 -18006 INSUFFICIENT_FUNDS\n"
+    ),
 }
 
 
@@ -109,11 +115,19 @@ def test_the_test_examples_pass(pytester: pytest.Pytester, args: tuple[str, ...]
 
 
 @pytest.mark.parametrize("name", sorted(SCRIPTS))
-def test_the_scripts_run(name: str, tmp_path: Path) -> None:
+def test_the_scripts_run(name: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
     script = tmp_path / name.rsplit(":", 1)[1]
     script.write_text(SCRIPTS[name], encoding="utf-8")
+    env = dict(os.environ)
+    if re.search(r"^import cadenza_client", SCRIPTS[name], re.M):  # the official client
+        env["PYTHONPATH"] = str(request.getfixturevalue("official_client"))
     done = subprocess.run(
-        [sys.executable, str(script)], capture_output=True, text=True, timeout=60, check=False
+        [sys.executable, str(script)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env=env,
     )
     assert done.returncode == 0, done.stderr
     if name in SCRIPT_OUTPUT:

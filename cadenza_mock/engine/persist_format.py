@@ -25,7 +25,9 @@ FORMAT = "cadenza-mock-state"
 # 2: the market's changes (`market`, below); a version 1 file stands for none.
 # 3: orders and portfolios (`trading`, below). A file without the part stands for none;
 # version 2 files written before it was declared may hold it in the same shape (read).
-VERSION = 3
+# 4: RFQ quotes (`trading.quotes`) and a QUOTED order's `quoteId`; older files stand for
+# no quote and no quoteId.
+VERSION = 4
 FIRST_VERSION = 1
 
 _REQUIRED: Any = object()
@@ -141,6 +143,7 @@ TRADING: tuple[Key, ...] = (
     _key("made", None, dict, since=3),  # ids drawn so far per kind: {order, execution, position}
     _key("orders", None, list, since=3),  # TRADE_ORDER records, in creation order
     _key("portfolios", None, list, since=3),  # PORTFOLIO records
+    _key("quotes", None, list, since=4, default=()),  # QUOTE records, in creation order
 )
 TRADE_ORDER: tuple[Key, ...] = (
     _key("tradeOrderId", "order_id", str, since=3),
@@ -166,6 +169,7 @@ TRADE_ORDER: tuple[Key, ...] = (
     _key("executions", "executions", list, since=3),  # EXECUTION records
     _key("canceledAt", "canceled_at", int, NULL, since=3),
     _key("cancelReason", "cancel_reason", str, NULL, since=3),
+    _key("quoteId", "quote_id", str, NULL, since=4, default=None),  # a QUOTED order's
 )
 EXECUTION: tuple[Key, ...] = (
     _key("executionId", "execution_id", str, since=3),
@@ -200,6 +204,24 @@ POSITION: tuple[Key, ...] = (
     _key("closedAt", "closed_at", int, NULL, since=3),
 )
 
+# An RFQ quote (engine/quotes.py; since version 4): its status is derived from the mock
+# clock and `acceptedAt`, its price and quantity decimals as strings.
+QUOTE: tuple[Key, ...] = (
+    _key("quoteId", "quote_id", str, since=4),
+    _key("tradingAccountId", "trading_account_id", str, since=4),  # the trader's
+    _key("dealerAccountId", "dealer_account_id", str, since=4),
+    _key("userId", "user_id", str, since=4),
+    _key("instrumentId", None, str, since=4),  # its spec, from the scenario's market
+    _key("orderSide", "side", str, since=4),
+    _key("quantity", "quantity", str, since=4),
+    _key("price", "price", str, since=4),
+    _key("createdAt", "created_at", int, since=4),
+    _key("expireAt", "expire_at", int, since=4),
+    _key("quoteRequestId", "request_id", str, NULL, since=4),
+    _key("pricingProfileId", "pricing_profile_id", str, NULL, since=4),
+    _key("acceptedAt", "accepted_at", int, NULL, since=4),
+)
+
 # Model fields no row holds as they are, and why (the test above reads this): secrets are
 # kept as the fingerprints a row makes, derived values are derived again.
 NOT_KEPT: Mapping[str, Mapping[str, str]] = {
@@ -216,10 +238,8 @@ NOT_KEPT: Mapping[str, Mapping[str, str]] = {
         "tokens": "the scenario's static tokens, never in the file",
         "expired_tokens": "the scenario's static tokens, never in the file",
     },
-    "Order": {
-        "spec": "instrumentId, its instrument in the scenario's market",
-        "quote_id": "a QUOTED order fills at once, and RFQ quotes are not kept (docs)",
-    },
+    "Order": {"spec": "instrumentId, its instrument in the scenario's market"},
+    "Quote": {"spec": "instrumentId, its instrument in the scenario's market"},
     "Position": {"spec": "instrumentId, its instrument in the scenario's market"},
     "Portfolio": {"balances": "BALANCE records", "positions": "POSITION records"},
 }

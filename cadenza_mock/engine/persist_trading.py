@@ -2,7 +2,8 @@
 the order engine (engine/orders.py) and read back into it.
 
 Its keys are declared in persist_format.py with the other records' (since format version
-3); decimals are strings, as on the wire. The part is optional: a file without it (every
+3; RFQ quotes and a QUOTED order's quoteId since 4, which older files stand without);
+decimals are strings, as on the wire. The part is optional: a file without it (every
 version 1 file, most version 2 files) restores none. A bad value is an error naming its
 place, found before anything changes. Nothing secret is in it.
 """
@@ -17,9 +18,12 @@ from cadenza_mock.contract.trading_enums import ORDER_STATUSES
 from cadenza_mock.engine import persist_format as fmt
 from cadenza_mock.engine.orders import OPEN, Execution, Order, Trading
 from cadenza_mock.engine.portfolio import Balance, Portfolio, Position
+from cadenza_mock.engine.quotes import Quote, Quotes
+
+Pairs = tuple[tuple[str, tuple[type, ...]], ...]
 
 
-def _pairs(keys: tuple[fmt.Key, ...]) -> tuple[tuple[str, tuple[type, ...]], ...]:
+def _pairs(keys: tuple[fmt.Key, ...]) -> Pairs:
     return tuple((key.name, key.kinds) for key in keys)
 
 
@@ -31,6 +35,14 @@ EXECUTION_KEYS = _pairs(fmt.EXECUTION)
 PORTFOLIO_KEYS = _pairs(fmt.PORTFOLIO)
 BALANCE_KEYS = _pairs(fmt.BALANCE)
 POSITION_KEYS = _pairs(fmt.POSITION)
+QUOTE_KEYS = _pairs(fmt.QUOTE)
+PART_SINCE = 3  # the format version that declared the part (version 2 files may hold it)
+# Keys added to the part's records after it (since > PART_SINCE), by record: a file older
+# than the key stands for its default.
+_LATER = {
+    _pairs(keys): {key.name: key for key in keys if key.since > PART_SINCE}
+    for keys in (fmt.TRADING, fmt.TRADE_ORDER)
+}
 SIDES = ("BUY", "SELL")
 
 
@@ -75,6 +87,7 @@ def trading_json(trading: Trading) -> dict[str, Any]:
             ],
             "canceledAt": o.canceled_at,
             "cancelReason": o.cancel_reason,
+            "quoteId": o.quote_id,
         }
         for o in trading.orders.values()
     ]
@@ -109,19 +122,50 @@ def trading_json(trading: Trading) -> dict[str, Any]:
         }
         for pf in trading.portfolios.values()
     ]
-    return {"made": dict(trading.made), "orders": orders, "portfolios": portfolios}
+    return {
+        "made": dict(trading.made),
+        "orders": orders,
+        "portfolios": portfolios,
+        "quotes": quotes_json(trading.quotes),
+    }
+
+
+def quotes_json(quotes: Quotes) -> list[dict[str, Any]]:
+    """The part's `quotes`: every RFQ quote made since the load, in creation order."""
+    return [
+        {
+            "quoteId": q.quote_id,
+            "tradingAccountId": q.trading_account_id,
+            "dealerAccountId": q.dealer_account_id,
+            "userId": q.user_id,
+            "instrumentId": q.spec.instrument_id,
+            "orderSide": q.side,
+            "quantity": _text(q.quantity),
+            "price": _text(q.price),
+            "createdAt": q.created_at,
+            "expireAt": q.expire_at,
+            "quoteRequestId": q.request_id,
+            "pricingProfileId": q.pricing_profile_id,
+            "acceptedAt": q.accepted_at,
+        }
+        for q in quotes.by_id.values()
+    ]
 
 
 Fail = Callable[[str, str], Exception]
 
 
 def _values(
-    keys: tuple[tuple[str, tuple[type, ...]], ...], obj: Any, place: str, fail: Fail
+    keys: Pairs, obj: Any, place: str, fail: Fail, version: int = fmt.VERSION
 ) -> dict[str, Any]:
     if not isinstance(obj, dict):
         raise fail(place, "expected an object")
     found: dict[str, Any] = {}
+    later = _LATER.get(keys, {})
     for name, kinds in keys:
+        if name not in obj and name in later and version < later[name].since:
+            found[name] = later[name].default
+            continue
         if name not in obj:
             raise fail(f"{place}.{name}", "missing")
         value = obj[name]
@@ -152,12 +196,15 @@ def _money(value: str, place: str, fail: Fail) -> Decimal:
     return found
 
 
-def read_trading(part: Any, trading: Trading, fail: Fail) -> Callable[[], None] | None:
-    """Check a `trading` part (None: the file has none) against the scenario's market and
-    accounts; answer what puts it into `trading`, to run once everything else is checked."""
+def read_trading(
+    part: Any, trading: Trading, fail: Fail, version: int = fmt.VERSION
+) -> Callable[[], None] | None:
+    """Check a `trading` part (None: the file has none) of a file of `version` against the
+    scenario's market and accounts; answer what puts it into `trading`, to run once
+    everything else is checked."""
     if part is None:
         return None
-    top = _values(TRADING_KEYS, part, "trading", fail)
+    top = _values(TRADING_KEYS, part, "trading", fail, version)
     made = top["made"]
     if set(made) != set(trading.made):
         raise fail("trading.made", f"expected counts of {', '.join(trading.made)}")
@@ -167,7 +214,7 @@ def read_trading(part: Any, trading: Trading, fail: Fail) -> Callable[[], None] 
     orders: list[Order] = []
     for i, obj in enumerate(top["orders"]):
         place = f"trading.orders[{i}]"
-        v = _values(ORDER_KEYS, obj, place, fail)
+        v = _values(ORDER_KEYS, obj, place, fail, version)
         spec = instruments.get(v["instrumentId"])
         if spec is None:
             raise fail(f"{place}.instrumentId", "not an instrument of the scenario's market")
@@ -191,7 +238,7 @@ def read_trading(part: Any, trading: Trading, fail: Fail) -> Callable[[], None] 
             _decimal(v["limitPrice"], f"{place}.limitPrice", fail), v["createdAt"],
             v["expireAt"], v["clientOrderId"], v["idempotencyKey"], v["status"],
             v["updatedAt"], v["checkedMs"], d["executed"], d["cost"], d["fees"], d["locked"],
-            executions, v["canceledAt"], v["cancelReason"],
+            executions, v["canceledAt"], v["cancelReason"], v["quoteId"],
         )  # fmt: skip
         orders.append(order)
     portfolios: list[Portfolio] = []
@@ -220,6 +267,10 @@ def read_trading(part: Any, trading: Trading, fail: Fail) -> Callable[[], None] 
                 _decimal(pv["exitPrice"], f"{at}.exitPrice", fail), pv["closedAt"],
             )  # fmt: skip
         portfolios.append(pf)
+    quotes = read_quotes(top["quotes"], trading, fail)
+    for i, order in enumerate(orders):
+        if order.quote_id is not None and order.quote_id.lower() not in quotes.by_id:
+            raise fail(f"trading.orders[{i}].quoteId", "no quote of trading.quotes has this id")
 
     def apply() -> None:
         trading.reset()
@@ -232,6 +283,37 @@ def read_trading(part: Any, trading: Trading, fail: Fail) -> Callable[[], None] 
             trading.register_keys(order)
         for pf in portfolios:
             trading.portfolios[pf.trading_account_id.lower()] = pf
-        trading.changed = bool(orders or portfolios)
+        trading.quotes = quotes
+        trading.changed = bool(orders or portfolios or quotes.by_id)
 
     return apply
+
+
+def read_quotes(found: Any, trading: Trading, fail: Fail) -> Quotes:
+    """The part's `quotes` checked, as a store whose id stream goes on after them (a quote
+    made after the restart gets the id it would have got without one)."""
+    quotes = Quotes(trading._seed)
+    for i, obj in enumerate(found):
+        place = f"trading.quotes[{i}]"
+        v = _values(QUOTE_KEYS, obj, place, fail)
+        spec = trading.market.instruments.get(v["instrumentId"])
+        if spec is None:
+            raise fail(f"{place}.instrumentId", "not an instrument of the scenario's market")
+        if v["orderSide"] not in SIDES:
+            raise fail(f"{place}.orderSide", "expected BUY or SELL")
+        if v["quoteId"].lower() in quotes.by_id:
+            raise fail(f"{place}.quoteId", "a quote of this id comes earlier")
+        quantity, price = (_money(v[k], f"{place}.{k}", fail) for k in ("quantity", "price"))
+        for name, value in (("quantity", quantity), ("price", price)):
+            if value <= 0:
+                raise fail(f"{place}.{name}", "expected a decimal > 0")
+        if v["expireAt"] <= v["createdAt"]:
+            raise fail(f"{place}.expireAt", "expected an instant after createdAt")
+        quote = Quote(
+            v["quoteId"], v["tradingAccountId"], v["dealerAccountId"], v["userId"], spec,
+            v["orderSide"], quantity, price, v["createdAt"], v["expireAt"],
+            v["quoteRequestId"], v["pricingProfileId"], v["acceptedAt"],
+        )  # fmt: skip
+        quotes.new_id()  # the stream as it was after this quote
+        quotes.add(quote)
+    return quotes

@@ -104,6 +104,8 @@ def rfq(trading: Trading, user: User, req: QuoteRequest) -> Quote:
         pricing_profile_id=req.pricing_profile_id,
     )
     trading.quotes.add(quote)
+    trading.changed = True  # a state file keeps quotes (engine/persist_trading.py)
+    trading.version += 1
     return quote
 
 

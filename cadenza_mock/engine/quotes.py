@@ -3,8 +3,9 @@ book (what the side's walk through the book for that quantity would pay, on the 
 in the dealer's favour), valid until its expiry on the mock clock. A QUOTED order on the
 quote fills whole at its price until then (engine/quoted.py).
 
-Quotes live a few seconds of mock time (10 by default, 300 at most): they are not kept in
-a state file, and their ids are their own seeded stream (reset with everything else).
+Quotes live a few seconds of mock time (10 by default, 300 at most), and their ids are
+their own seeded stream (reset with everything else). A state file keeps them (format
+version 4, engine/persist_trading.py), the stream going on after them.
 """
 
 from __future__ import annotations

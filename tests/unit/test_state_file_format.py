@@ -19,6 +19,7 @@ from cadenza_mock.engine import persist_format as fmt
 from cadenza_mock.engine.auth import IssuedToken
 from cadenza_mock.engine.orders import Execution, Order
 from cadenza_mock.engine.portfolio import Balance, Portfolio, Position
+from cadenza_mock.engine.quotes import Quote
 from cadenza_mock.engine.state import MockState
 
 DATA = Path(__file__).resolve().parent.parent / "data"
@@ -35,6 +36,7 @@ ROWS: dict[str, tuple[type, tuple[fmt.Key, ...]]] = {
     "Portfolio": (Portfolio, fmt.PORTFOLIO),
     "Balance": (Balance, fmt.BALANCE),
     "Position": (Position, fmt.POSITION),
+    "Quote": (Quote, fmt.QUOTE),
 }
 # Written by main at 938be97 (tests/data/make_state_v2_trading.py): format version 2 with
 # the `trading` part it held before the part was declared (version 3).
@@ -146,13 +148,13 @@ def test_upgrade_steps_run_in_turn_up_to_the_version_written(
     assert fmt.readable() == "versions 1 to 3"
 
 
-@pytest.mark.parametrize("version", [0, 4, "1", None, True])
+@pytest.mark.parametrize("version", [0, 5, "1", None, True])
 def test_a_version_this_code_does_not_read_is_refused(tmp_path: Path, version: object) -> None:
     document = json.loads(V1.read_bytes())
     document["version"] = version
     path = tmp_path / "state.json"
     path.write_text(json.dumps(document))
-    with pytest.raises(StateFileError, match=r"this cadenza-mock reads versions 1 to 3"):
+    with pytest.raises(StateFileError, match=r"this cadenza-mock reads versions 1 to 4"):
         persist.read_document(path)
 
 
@@ -163,8 +165,13 @@ def test_a_version_2_file_with_orders_is_read_whole_and_written_as_declared() ->
     statuses = sorted((o.order_type, o.status) for o in trading.orders.values())
     assert statuses == [("LIMIT", "ACCEPTED"), ("LIMIT", "CANCELLED"), ("MARKET", "FILLED")]
     again = json.loads(persist.encode(persist.state_document(state)))
-    assert again["version"] == fmt.VERSION == 3 and old["version"] == 2
-    assert again["trading"] == old["trading"]
+    assert again["version"] == fmt.VERSION == 4 and old["version"] == 2
+    # Version 4 added RFQ quotes and a QUOTED order's quoteId: the file had none.
+    assert again["trading"] == {
+        **old["trading"],
+        "orders": [{**o, "quoteId": None} for o in old["trading"]["orders"]],
+        "quotes": [],
+    }
     part = again["trading"]
     assert list(part) == [key.name for key in fmt.TRADING]
     records = {
