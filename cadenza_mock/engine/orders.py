@@ -38,6 +38,7 @@ from cadenza_mock.engine.accounts import DISCONNECTED, Accounts
 from cadenza_mock.engine.clock import Clock
 from cadenza_mock.engine.fills import BUY, ceil, crossed, fee, fees_of, walk_book
 from cadenza_mock.engine.market import Market
+from cadenza_mock.engine.order_answers import OrderAnswers
 from cadenza_mock.engine.order_checks import (
     OrderRequest,
     check_kind,
@@ -159,14 +160,13 @@ class Trading:
         # A scenario's `venue_behavior:` per trading account id (lower case): engine/venue_acts.py.
         self.behaviors = {k.lower(): VenueBehavior.of(v) for k, v in (behaviors or {}).items()}
         self._emails = emails
-        # Serialized list answers, by (user, query): any change empties it (`_changed`).
-        self.answers: dict[tuple[str, str], bytes] = {}
+        # Encoded list answers, kept per `version` (engine/order_answers.py).
+        self.answers = OrderAnswers(self)
         self.version = 0
         self.reset()
 
     def reset(self) -> None:
-        self.version += 1
-        self.answers = {}
+        self.version += 1  # what kept answers are keyed on (engine/order_answers.py)
         self.orders: dict[str, Order] = {}  # lower-case id -> order, creation order
         self._open: dict[str, Order] = {}
         self._keys: dict[tuple[str, str, str], Order] = {}  # (account, kind, key)
@@ -194,8 +194,7 @@ class Trading:
 
     def _changed(self, order: Order | None, pf: Portfolio) -> None:
         self.changed = True
-        self.version += 1
-        self.answers.clear()
+        self.version += 1  # the one invalidation hook of kept answers
         if self._on_change is not None:
             self._on_change(order, pf)
 

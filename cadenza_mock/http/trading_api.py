@@ -11,6 +11,7 @@ from aiohttp import web
 
 from cadenza_mock.contract import quote_wire, trading_wire, wire
 from cadenza_mock.contract.errors import ACCOUNT_NOT_FOUND
+from cadenza_mock.contract.operation_rows_trading import TRADING_OPERATIONS
 from cadenza_mock.engine import trading_query
 from cadenza_mock.engine.order_checks import OrderRequest
 from cadenza_mock.engine.orders import FINAL, Order, Trading
@@ -21,6 +22,9 @@ from cadenza_mock.http.api import authed_body, caller
 from cadenza_mock.http.keys import state_of
 from cadenza_mock.http.middleware import json_response, ok
 from cadenza_mock.http.rpc_trading import iso_to_ms
+
+# The order list's path: the fast path answers its repeats (http/fast_path.py).
+ORDER_LIST_PATH = next(o.path for o in TRADING_OPERATIONS if o.handler.endswith(".list_orders"))
 
 
 def order_request(body: dict[str, Any]) -> OrderRequest:
@@ -74,14 +78,13 @@ async def list_orders(request: web.Request) -> web.Response:
     store = state_of(request).store
     user = caller(request, store)
     trading = store.trading
-    trading.catch_up()  # fills due now change the answer (and empty the cache)
-    key = (user.user_id, request.query_string)
-    found = trading.answers.get(key)
-    if found is None:
-        found = wire.dumps(trading_query.order_list(trading, user, request.query.items()))
-        if len(trading.answers) >= 256:
-            trading.answers.clear()
-        trading.answers[key] = found
+    pairs = request.query.items()
+    # Kept per (caller, raw query) at the orders' version, after the fills due now
+    # (engine/order_answers.py); the fast path answers repeats from the same keep.
+    key = (user.user_id, request.rel_url.raw_query_string)
+    found = trading.answers.answer(
+        key, lambda: wire.dumps(trading_query.order_list(trading, user, pairs))
+    )
     return json_response(found)
 
 
