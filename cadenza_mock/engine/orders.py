@@ -38,7 +38,6 @@ from cadenza_mock.engine.accounts import DISCONNECTED, Accounts
 from cadenza_mock.engine.clock import Clock
 from cadenza_mock.engine.fills import BUY, ceil, crossed, fee, fees_of, walk_book
 from cadenza_mock.engine.market import Market
-from cadenza_mock.engine.order_answers import OrderAnswers
 from cadenza_mock.engine.order_checks import (
     OrderRequest,
     check_kind,
@@ -49,6 +48,7 @@ from cadenza_mock.engine.order_checks import (
 )
 from cadenza_mock.engine.portfolio import Portfolio, default_holdings, seeded
 from cadenza_mock.engine.quotes import Quotes
+from cadenza_mock.engine.trading_answers import TradingAnswers
 from cadenza_mock.engine.venue_acts import NORMAL, VenueBehavior
 from cadenza_mock.seeded import rng_for, uuid4_from
 
@@ -160,13 +160,13 @@ class Trading:
         # A scenario's `venue_behavior:` per trading account id (lower case): engine/venue_acts.py.
         self.behaviors = {k.lower(): VenueBehavior.of(v) for k, v in (behaviors or {}).items()}
         self._emails = emails
-        # Encoded list answers, kept per `version` (engine/order_answers.py).
-        self.answers = OrderAnswers(self)
+        # Encoded list answers, kept per `version` (engine/trading_answers.py).
+        self.answers = TradingAnswers(self)
         self.version = 0
         self.reset()
 
     def reset(self) -> None:
-        self.version += 1  # what kept answers are keyed on (engine/order_answers.py)
+        self.version += 1  # what kept answers are keyed on (engine/trading_answers.py)
         self.orders: dict[str, Order] = {}  # lower-case id -> order, creation order
         self._open: dict[str, Order] = {}
         self._keys: dict[tuple[str, str, str], Order] = {}  # (account, kind, key)
@@ -197,6 +197,15 @@ class Trading:
         self.version += 1  # the one invalidation hook of kept answers
         if self._on_change is not None:
             self._on_change(order, pf)
+
+    def portfolio_epoch(self) -> tuple[int, int, int, int]:
+        """What a portfolio list answers besides the orders: the accounts, the prices."""
+        return (
+            self.version,
+            self._accounts.version,
+            self.market.generation,
+            self._clock.now_ms() // 1000,
+        )
 
     def users(self, user_id: str) -> str | None:
         """A user's email (what the admin API's `?user=` may name), if known."""

@@ -23,8 +23,11 @@ from cadenza_mock.http.keys import state_of
 from cadenza_mock.http.middleware import json_response, ok
 from cadenza_mock.http.rpc_trading import iso_to_ms
 
-# The order list's path: the fast path answers its repeats (http/fast_path.py).
-ORDER_LIST_PATH = next(o.path for o in TRADING_OPERATIONS if o.handler.endswith(".list_orders"))
+# The lists whose answers are kept (engine/trading_answers.py): the fast path answers
+# their repeats (http/fast_path.py).
+_PATHS = {o.handler: o.path for o in TRADING_OPERATIONS}
+ORDER_LIST_PATH = _PATHS["trading_api.list_orders"]
+PORTFOLIO_LIST_PATH = _PATHS["trading_api.list_portfolios"]
 
 
 def order_request(body: dict[str, Any]) -> OrderRequest:
@@ -80,9 +83,9 @@ async def list_orders(request: web.Request) -> web.Response:
     trading = store.trading
     pairs = request.query.items()
     # Kept per (caller, raw query) at the orders' version, after the fills due now
-    # (engine/order_answers.py); the fast path answers repeats from the same keep.
+    # (engine/trading_answers.py); the fast path answers repeats from the same keep.
     key = (user.user_id, request.rel_url.raw_query_string)
-    found = trading.answers.answer(
+    found = trading.answers.orders.answer(
         key, lambda: wire.dumps(trading_query.order_list(trading, user, pairs))
     )
     return json_response(found)
@@ -91,8 +94,13 @@ async def list_orders(request: web.Request) -> web.Response:
 async def list_portfolios(request: web.Request) -> web.Response:
     store = state_of(request).store
     user = caller(request, store)
-    body = trading_query.portfolio_list(store.trading, user, request.query.items(), store.enums)
-    return json_response(wire.dumps(body))
+    trading = store.trading
+    pairs = request.query.items()
+    key = (user.user_id, request.rel_url.raw_query_string)
+    found = trading.answers.portfolios.answer(
+        key, lambda: wire.dumps(trading_query.portfolio_list(trading, user, pairs, store.enums))
+    )
+    return json_response(found)
 
 
 def quote_request(body: dict[str, Any], expire_at: int | None) -> QuoteRequest:

@@ -1,10 +1,15 @@
-"""Encoded order-list answers, kept while the orders stay the same.
+"""Encoded trading-list answers, kept while what decides them stays the same.
 
 `GET /api/v3/tradeOrder/list` answers a pure function of (the orders as `catch_up` leaves
 them, the caller, the raw query) in one store (a namespace has its own; a scenario load
-builds a new store, with its profile). Every change of the orders goes through
-`Trading._changed` or `Trading.reset`, which bump `Trading.version`: that is the one
-invalidation hook, and an answer is kept only for the version it was computed at.
+builds a new store, with its profile). Every change of the orders and portfolios goes
+through `Trading._changed` or `Trading.reset`, which bump `Trading.version`: that is the
+one invalidation hook, and an answer is kept only for the version it was computed at.
+`GET /api/v3/tradingAccount/portfolio/list` also shows which of the caller's accounts
+are connected and the positions at the ticker's last price: its answers are kept for one
+(version, accounts' version, market generation, clock second), the market's own epoch
+(engine/market_answers.py: every change of a price bumps the generation, and the walk
+moves by the second).
 
 Lazy fills: a resting order is brought up to date by the next read, and the clock or a set
 price may have made a fill (or an expiry) due since an answer was kept. So every read
@@ -20,31 +25,32 @@ raises, nothing is stored.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from cadenza_mock.engine.orders import Trading
 
-# Distinct (caller, query) answers kept per version: a client that sends endless distinct
+# Distinct (caller, query) answers kept per epoch: a client that sends endless distinct
 # queries cannot grow memory without bound.
 LIMIT = 256
 
 Key = tuple[str, str]  # (user id, raw query string)
 
 
-class OrderAnswers:
-    """The order-list answers of one `Trading` at its current version."""
+class KeptAnswers:
+    """One read's answers at the current epoch of what decides them."""
 
-    def __init__(self, trading: Trading) -> None:
+    def __init__(self, trading: Trading, epoch: Callable[[], Hashable]) -> None:
         self._trading = trading
-        self._version = -1
+        self._epoch_of = epoch
+        self._epoch: Hashable = None
         self._kept: dict[Key, bytes] = {}
 
     def _current(self) -> dict[Key, bytes]:
-        version = self._trading.version
-        if version != self._version:
-            self._version = version
+        epoch = self._epoch_of()
+        if epoch != self._epoch:
+            self._epoch = epoch
             self._kept = {}
         return self._kept
 
@@ -63,8 +69,16 @@ class OrderAnswers:
         body = kept.get(key)
         if body is None:
             body = compute()
-            if self._current() is kept:  # (compute's own catch_up changed nothing)
+            if self._current() is kept:  # nothing moved while it was computed
                 if len(kept) >= LIMIT:
                     kept.clear()
                 kept[key] = body
         return body
+
+
+class TradingAnswers:
+    """The kept answers of one `Trading`: its order lists and its portfolio lists."""
+
+    def __init__(self, trading: Trading) -> None:
+        self.orders = KeptAnswers(trading, lambda: trading.version)
+        self.portfolios = KeptAnswers(trading, trading.portfolio_epoch)

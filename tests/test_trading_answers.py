@@ -1,10 +1,11 @@
-"""Kept order-list answers (engine/order_answers.py) over real sockets: a repeated
-`GET /api/v3/tradeOrder/list` is answered by the fast path from the bytes the handler kept,
-and a client, the journal and the log cannot tell it from aiohttp's answer: a server with
-the fast path and one without, driven alike, give the same bytes at every step; and every
-change is in the next answer: a submit, a cancel, a clock move or a set price that fills a
-resting LIMIT order (lazy fills: the read catches up first), a reset, a namespace's own
-orders."""
+"""Kept order-list and portfolio-list answers (engine/trading_answers.py) over real
+sockets: a repeated `GET /api/v3/tradeOrder/list` or `/tradingAccount/portfolio/list` is
+answered by the fast path from the bytes the handler kept, and a client, the journal and
+the log cannot tell it from aiohttp's answer: a server with the fast path and one without,
+driven alike, give the same bytes at every step; and every change is in the next answer: a
+submit, a cancel, a clock move or a set price that fills a resting LIMIT order (lazy
+fills: the read catches up first), a disconnect, a reset, a namespace's own orders; for
+the portfolios also the clock's next second and a set price (the positions' prices)."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ TOKEN = "alice-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 LIST = "/api/v3/tradeOrder/list"
 SUBMIT = "/api/v3/tradeOrder/submit"
+PORTFOLIOS = "/api/v3/tradingAccount/portfolio/list"
 SPOT = "a1c3e5f7-2b4d-4e6f-8a0c-1e3f5a7c9b11"  # alice's Binance spot account (accounts.yaml)
 BTC = "BINANCE:BTC/USDT"
 QUERY = "limit=1000"
@@ -73,10 +75,12 @@ def cancel(mock: MockServer, order_id: str) -> None:
     assert r.status_code == 200, r.text
 
 
-def listed(mock: MockServer, query: str = QUERY, prefix: str = "", times: int = 6) -> bytes:
+def listed(
+    mock: MockServer, query: str = QUERY, prefix: str = "", times: int = 6, path: str = LIST
+) -> bytes:
     """`times` reads of the list on one kept-alive connection, each a 200 with the same
     bytes (the first computes and keeps it; the fast path may answer the others)."""
-    url = mock.url_for(f"{prefix}{LIST}?{query}")
+    url = mock.url_for(f"{prefix}{path}?{query}")
     with requests.Session() as session:
         got = [session.get(url, headers=AUTH, timeout=10) for _ in range(times)]
     assert all(r.status_code == 200 for r in got), got[0].text
@@ -84,11 +88,13 @@ def listed(mock: MockServer, query: str = QUERY, prefix: str = "", times: int = 
     return got[0].content
 
 
-def both(pair: tuple[MockServer, MockServer], query: str = QUERY, prefix: str = "") -> bytes:
+def both(
+    pair: tuple[MockServer, MockServer], query: str = QUERY, prefix: str = "", path: str = LIST
+) -> bytes:
     """The list as both servers answer it: the same bytes."""
     fast, ordinary = pair
-    mine = listed(fast, query, prefix)
-    assert mine == listed(ordinary, query, prefix)
+    mine = listed(fast, query, prefix, path=path)
+    assert mine == listed(ordinary, query, prefix, path=path)
     return mine
 
 
@@ -108,10 +114,10 @@ def below_market(mock: MockServer) -> str:
     return str((ask * Decimal("0.99")).quantize(Decimal("0.01")))
 
 
-def journaled(mock: MockServer) -> list[tuple[Any, ...]]:
+def journaled(mock: MockServer, path: str = LIST) -> list[tuple[Any, ...]]:
     return [
         (e.method, e.path, e.query, e.status, e.user_id, e.hints, e.response, e.fault)
-        for e in mock.calls(LIST)
+        for e in mock.calls(path)
     ]
 
 
@@ -256,7 +262,7 @@ def _length(data: bytes) -> int:
     return int(head.split(b"content-length:")[1].split(b"\r\n")[0])
 
 
-# Targets a client may send for the order list: escaped or not, odd or wrong.
+# Targets a client may send for the order and portfolio lists: escaped or not, odd or wrong.
 _TARGETS = {
     "plain": f"{LIST}?{QUERY}".encode(),
     "no query": LIST.encode(),
@@ -267,6 +273,9 @@ _TARGETS = {
     "bad escape": LIST.encode() + b"?instrumentId=BINANCE%3ZBTC",
     "bad limit": f"{LIST}?limit=100000".encode(),
     "hinted": f"{LIST}?status=FILLED".encode(),
+    "portfolios": PORTFOLIOS.encode(),
+    "one portfolio": f"{PORTFOLIOS}?tradingAccountId={SPOT}&currency=USDT".encode(),
+    "portfolio, bad venue": f"{PORTFOLIOS}?venue=NOWHERE".encode(),
 }
 
 
@@ -282,14 +291,15 @@ def test_both_paths_answer_and_journal_every_target_alike(
     expected = _raw_get(ordinary, target)
     assert _raw_get(fast, target) == expected
     assert _raw_get(fast, target) == expected
-    assert journaled(fast) == journaled(ordinary) * 2
+    path = PORTFOLIOS if target.startswith(PORTFOLIOS.encode()) else LIST
+    assert journaled(fast, path) == journaled(ordinary, path) * 2
 
 
 def test_the_escaped_order_list_reaches_the_fast_path(mock: MockServer) -> None:
     """The comparisons above mean something: escaped and plain queries are answered from
     the keep (on a kept-alive connection the fast path mostly looks first)."""
     submit(mock, orderType="MARKET")
-    for name in ("plain", "escaped instrument"):
+    for name in ("plain", "escaped instrument", "one portfolio"):
         counted = fast_answers(mock)
         for _ in range(20):
             assert _raw_get(mock, _TARGETS[name]).startswith(b"HTTP/1.1 200")
@@ -315,6 +325,55 @@ def test_the_serve_log_has_the_same_line_either_way(serve: Any) -> None:
     assert len(outputs[0]) == 6 and outputs[0] == outputs[1]
     assert len(set(outputs[0])) == 1 and TOKEN not in outputs[0][0]
     assert outputs[0][0].endswith(" 200 user=4b6f0d1e-8c2a-4f57-9a63-2d1e7f0b5c11")
+
+
+def test_every_change_is_in_the_next_portfolio_list_and_both_paths_agree(
+    pair: tuple[MockServer, MockServer],
+) -> None:
+    fast, ordinary = pair
+    queries = ("", f"tradingAccountId={SPOT}", "venue=BINANCE&currency=BTC")
+
+    def portfolios() -> tuple[bytes, ...]:
+        return tuple(both(pair, q, path=PORTFOLIOS) for q in queries)
+
+    seen = [portfolios()]
+    for m in pair:
+        submit(m, orderType="MARKET", quantity="0.1")  # a BTC position at its price
+    seen.append(portfolios())
+    for m in pair:
+        m.advance(0.2)  # the same second: the same prices
+    seen.append(portfolios())
+    assert seen[-1] == seen[-2]
+    for m in pair:
+        m.advance(1)  # the next second: the ticker's last price moved
+    seen.append(portfolios())
+    for m in pair:
+        m.market.set_price(BTC, "1000")
+    seen.append(portfolios())
+    resting = [submit(m, limitPrice="900.00") for m in pair]
+    assert resting[0]["status"] == "ACCEPTED"
+    seen.append(portfolios())
+    orders = both(pair)
+    for m in pair:  # a disconnect: the account leaves the list, its resting order cancels
+        r = requests.post(
+            m.url_for("/api/v3/tradingAccount/disconnect"),
+            json={"tradingAccountId": SPOT},
+            headers=AUTH,
+            timeout=10,
+        )
+        assert r.status_code == 200, r.text
+    seen.append(portfolios())
+    assert SPOT not in seen[-1][0].decode() and both(pair) != orders
+    assert statuses(both(pair))[0] == "CANCELLED"
+    assert journaled(fast, PORTFOLIOS) == journaled(ordinary, PORTFOLIOS)
+    for m in pair:
+        m.reset()
+    seen.append(portfolios())
+    assert seen[-1] == seen[0]
+    for i, q in enumerate(queries[:2]):  # (the BTC balance alone: not moved by a price)
+        assert len({s[i] for s in seen}) == len(seen) - 2, q
+    assert fast_answers(fast) >= 1 and fast_answers(ordinary) == 0
+    assert journaled(fast, PORTFOLIOS) == journaled(ordinary, PORTFOLIOS)
 
 
 # ----------------------------------------------------------------- in the engine
@@ -357,25 +416,25 @@ def test_what_is_kept_catches_up_first_and_is_dropped_by_every_change() -> None:
     def statuses_of(trading: Any) -> list[str]:
         return [o.status for o in trading.orders_of(user)]
 
-    assert trading.answers.kept(key) is None  # never answered: nothing, no catch-up
+    assert trading.answers.orders.kept(key) is None  # never answered: nothing, no catch-up
     order = trading.submit(user, _request(limit_price="60000.00"))
     expiring = trading.submit(
         user, _request(limit_price="50000.00", expire_at=store.clock.now_ms() + 5000)
     )
-    assert trading.answers.answer(key, compute) == b"['ACCEPTED', 'ACCEPTED']"
-    assert trading.answers.kept(key) == b"['ACCEPTED', 'ACCEPTED']" and len(computed) == 1
+    assert trading.answers.orders.answer(key, compute) == b"['ACCEPTED', 'ACCEPTED']"
+    assert trading.answers.orders.kept(key) == b"['ACCEPTED', 'ACCEPTED']" and len(computed) == 1
     spec = trading.market.instruments[BTC]
     trading.market.set_price(spec, Decimal("59000"))
     assert order.status == "ACCEPTED"  # nothing runs on its own...
-    assert trading.answers.kept(key) is None  # ...the look catches up: the fill drops it
+    assert trading.answers.orders.kept(key) is None  # ...the look catches up: the fill drops it
     assert order.status == "FILLED"
-    assert trading.answers.answer(key, compute) == b"['ACCEPTED', 'FILLED']"
+    assert trading.answers.orders.answer(key, compute) == b"['ACCEPTED', 'FILLED']"
     store.clock.advance(6)
-    assert trading.answers.kept(key) is None and expiring.status == "EXPIRED"
-    assert trading.answers.answer(key, compute) == b"['EXPIRED', 'FILLED']"
-    assert trading.answers.kept((user.user_id, "limit=1")) is None  # another query
+    assert trading.answers.orders.kept(key) is None and expiring.status == "EXPIRED"
+    assert trading.answers.orders.answer(key, compute) == b"['EXPIRED', 'FILLED']"
+    assert trading.answers.orders.kept((user.user_id, "limit=1")) is None  # another query
     trading.submit(user, _request(order_type="MARKET"))
-    assert trading.answers.kept(key) is None
-    trading.answers.answer(key, compute)
+    assert trading.answers.orders.kept(key) is None
+    trading.answers.orders.answer(key, compute)
     trading.reset()
-    assert trading.answers.kept(key) is None and len(computed) == 4
+    assert trading.answers.orders.kept(key) is None and len(computed) == 4
