@@ -438,3 +438,19 @@ def test_what_is_kept_catches_up_first_and_is_dropped_by_every_change() -> None:
     trading.answers.orders.answer(key, compute)
     trading.reset()
     assert trading.answers.orders.kept(key) is None and len(computed) == 4
+
+
+def test_a_second_price_set_at_the_same_instant_fills_what_it_crosses() -> None:
+    """Two prices set at one frozen instant: the second crosses the resting order, and
+    the next read (the kept answer's look too) fills it, with no clock move."""
+    store = Store(load_scenario("accounts"))
+    trading = store.trading
+    user = store.user_for_token(AUTH["Authorization"])
+    key = (user.user_id, QUERY)
+    order = trading.submit(user, _request(limit_price="60000.00"))
+    spec = trading.market.instruments[BTC]
+    trading.market.set_price(spec, Decimal("70000"))
+    trading.answers.orders.answer(key, lambda: b"kept")
+    assert order.status == "ACCEPTED" and trading.answers.orders.kept(key) == b"kept"
+    trading.market.set_price(spec, Decimal("59000"))
+    assert trading.answers.orders.kept(key) is None and order.status == "FILLED"

@@ -174,7 +174,7 @@ class Trading:
         self.quotes = Quotes(self._seed)  # RFQ quotes (engine/quoted.py)
         self.made = {"order": 0, "execution": 0, "position": 0}  # ids drawn so far, per kind
         self.restart_ids()
-        self._mark: tuple[int, int, tuple[int, ...]] | None = None
+        self._mark: tuple[int, int, int] | None = None
         self.changed = False
 
     # ----------------------------------------------------------------- ids and time
@@ -422,9 +422,9 @@ class Trading:
         if not self._open:
             return
         now = self._clock.now_ms()
-        specs = {o.spec.instrument_id: o.spec for o in self._open.values()}
-        shifts = tuple(len(self.market.walk(s).shifts) for s in specs.values())
-        mark = (now, self._accounts.version, shifts)
+        # Any change of prices bumps the generation: two prices set at one frozen instant
+        # leave the walk's count of shifts as it was, and the second may cross an order.
+        mark = (now, self._accounts.version, self.market.generation)
         if mark == self._mark:
             return
         self._mark = mark
