@@ -456,6 +456,15 @@ _RAW_VARIANTS = {
     "NUL in a value": list_request(b"X-Nul: a\x00b\r\n"),
     "quote in the query": list_request(target=LIST.encode() + b'?status="ACTIVE"'),
     "empty header name": list_request(b": nothing\r\n"),
+    "order list, escaped query": list_request(
+        target=b"/api/v3/tradeOrder/list?instrumentId=BINANCE%3ABTC%2FUSDT"
+    ),
+    "order list, duplicate Host": list_request(
+        b"Host: 127.0.0.1\r\n", target=b"/api/v3/tradeOrder/list"
+    ),
+    "portfolio list, quote in the query": list_request(
+        target=b'/api/v3/tradingAccount/portfolio/list?venue="BINANCE"'
+    ),
 }
 
 

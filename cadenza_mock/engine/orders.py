@@ -48,6 +48,7 @@ from cadenza_mock.engine.order_checks import (
 )
 from cadenza_mock.engine.portfolio import Portfolio, default_holdings, seeded
 from cadenza_mock.engine.quotes import Quotes
+from cadenza_mock.engine.trading_answers import TradingAnswers
 from cadenza_mock.engine.venue_acts import NORMAL, VenueBehavior
 from cadenza_mock.seeded import rng_for, uuid4_from
 
@@ -159,14 +160,13 @@ class Trading:
         # A scenario's `venue_behavior:` per trading account id (lower case): engine/venue_acts.py.
         self.behaviors = {k.lower(): VenueBehavior.of(v) for k, v in (behaviors or {}).items()}
         self._emails = emails
-        # Serialized list answers, by (user, query): any change empties it (`_changed`).
-        self.answers: dict[tuple[str, str], bytes] = {}
+        # Encoded list answers, kept per `version` (engine/trading_answers.py).
+        self.answers = TradingAnswers(self)
         self.version = 0
         self.reset()
 
     def reset(self) -> None:
-        self.version += 1
-        self.answers = {}
+        self.version += 1  # what kept answers are keyed on (engine/trading_answers.py)
         self.orders: dict[str, Order] = {}  # lower-case id -> order, creation order
         self._open: dict[str, Order] = {}
         self._keys: dict[tuple[str, str, str], Order] = {}  # (account, kind, key)
@@ -174,7 +174,7 @@ class Trading:
         self.quotes = Quotes(self._seed)  # RFQ quotes (engine/quoted.py)
         self.made = {"order": 0, "execution": 0, "position": 0}  # ids drawn so far, per kind
         self.restart_ids()
-        self._mark: tuple[int, int, tuple[int, ...]] | None = None
+        self._mark: tuple[int, int, int] | None = None
         self.changed = False
 
     # ----------------------------------------------------------------- ids and time
@@ -194,10 +194,18 @@ class Trading:
 
     def _changed(self, order: Order | None, pf: Portfolio) -> None:
         self.changed = True
-        self.version += 1
-        self.answers.clear()
+        self.version += 1  # the one invalidation hook of kept answers
         if self._on_change is not None:
             self._on_change(order, pf)
+
+    def portfolio_epoch(self) -> tuple[int, int, int, int]:
+        """What a portfolio list answers besides the orders: the accounts, the prices."""
+        return (
+            self.version,
+            self._accounts.version,
+            self.market.generation,
+            self._clock.now_ms() // 1000,
+        )
 
     def users(self, user_id: str) -> str | None:
         """A user's email (what the admin API's `?user=` may name), if known."""
@@ -414,9 +422,9 @@ class Trading:
         if not self._open:
             return
         now = self._clock.now_ms()
-        specs = {o.spec.instrument_id: o.spec for o in self._open.values()}
-        shifts = tuple(len(self.market.walk(s).shifts) for s in specs.values())
-        mark = (now, self._accounts.version, shifts)
+        # Any change of prices bumps the generation: two prices set at one frozen instant
+        # leave the walk's count of shifts as it was, and the second may cross an order.
+        mark = (now, self._accounts.version, self.market.generation)
         if mark == self._mark:
             return
         self._mark = mark

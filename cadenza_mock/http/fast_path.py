@@ -40,18 +40,22 @@ from cadenza_mock.http.keys import GUARD, HINTS, NAMESPACES, STATE, STOPPING, UR
 from cadenza_mock.http.market_api import KEPT_PATHS
 from cadenza_mock.http.middleware import JSON, remembered_hints
 from cadenza_mock.http.observer import ATTACHED, ObservedResponse, ResponseObserver
+from cadenza_mock.http.trading_api import ORDER_LIST_PATH, PORTFOLIO_LIST_PATH
 
 _LIST_PATH = "/api/v3/credential/list"
 _LIST_PATH_BYTES = _LIST_PATH.encode()
 _NS_PREFIX = URL_NAMESPACE_PREFIX.encode()
-# The paths it answers: the list, and the market reads whose answers are kept
-# (engine/market_answers.py), by their bytes.
-_PATHS = {path.encode(): path for path in (_LIST_PATH, *KEPT_PATHS)}
+# The paths it answers: the list, the market reads whose answers are kept
+# (engine/market_answers.py) and the order and portfolio lists (engine/trading_answers.py),
+# by their bytes.
+_TRADING_PATHS = (ORDER_LIST_PATH, PORTFOLIO_LIST_PATH)
+_PATHS = {path.encode(): path for path in (_LIST_PATH, *KEPT_PATHS, *_TRADING_PATHS)}
 # The first bytes of a request the fast path may answer (a cheap first look).
 PREFIXES = (
     b"GET " + _LIST_PATH_BYTES,
     b"GET " + _NS_PREFIX,
     *(b"GET " + path.encode() for path in sorted(KEPT_PATHS)),
+    *(b"GET " + path.encode() for path in _TRADING_PATHS),
 )
 _NAMESPACE_HEADER = b"x-cadenza-mock-namespace"
 # Headers after which the request is not a plain body-less GET: aiohttp reads those.
@@ -341,12 +345,15 @@ class FastPath:
                 return False
             state, space = found
         store = state.store
-        remembered = (
-            store.remembered_list(authorization or "", query_string)
-            if path == _LIST_PATH
-            else _kept_market_answer(store, authorization, path, raw)
-        )
-        if remembered is None or state.faults.armed or state.stubs.armed or self._stopping.is_set():
+        if state.faults.armed or state.stubs.armed or self._stopping.is_set():
+            return False  # (before an order list's catch-up: the ordinary path may not run it)
+        if path == _LIST_PATH:
+            remembered = store.remembered_list(authorization or "", query_string)
+        elif path in _TRADING_PATHS:
+            remembered = _kept_trading_answer(store, authorization, path, raw)
+        else:
+            remembered = _kept_market_answer(store, authorization, path, raw)
+        if remembered is None:
             return False
         if (
             query_string
@@ -428,3 +435,20 @@ def _kept_market_answer(
         return None
     body = store.market.answers.kept((path, query_string), bytes)
     return None if body is None else (found[0].user_id, body)
+
+
+def _kept_trading_answer(
+    store: Store, authorization: str | None, path: str, query_string: str
+) -> tuple[str, bytes] | None:
+    """(user id, bytes) of an order or portfolio list the handler answered before for this
+    caller and raw query, the orders brought up to date first (engine/trading_answers.py),
+    for a token that authenticates now; None otherwise (the ordinary path answers)."""
+    token = bearer_token(authorization)
+    found = store.lookup_token(token) if token is not None else None
+    if found is None or found[1]:  # unknown, logged out or expired: the middleware's 401
+        return None
+    user_id = found[0].user_id
+    answers = store.trading.answers
+    keep = answers.orders if path == ORDER_LIST_PATH else answers.portfolios
+    body = keep.kept((user_id, query_string))
+    return None if body is None else (user_id, body)

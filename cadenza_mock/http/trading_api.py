@@ -11,6 +11,7 @@ from aiohttp import web
 
 from cadenza_mock.contract import quote_wire, trading_wire, wire
 from cadenza_mock.contract.errors import ACCOUNT_NOT_FOUND
+from cadenza_mock.contract.operation_rows_trading import TRADING_OPERATIONS
 from cadenza_mock.engine import trading_query
 from cadenza_mock.engine.order_checks import OrderRequest
 from cadenza_mock.engine.orders import FINAL, Order, Trading
@@ -21,6 +22,12 @@ from cadenza_mock.http.api import authed_body, caller
 from cadenza_mock.http.keys import state_of
 from cadenza_mock.http.middleware import json_response, ok
 from cadenza_mock.http.rpc_trading import iso_to_ms
+
+# The lists whose answers are kept (engine/trading_answers.py): the fast path answers
+# their repeats (http/fast_path.py).
+_PATHS = {o.handler: o.path for o in TRADING_OPERATIONS}
+ORDER_LIST_PATH = _PATHS["trading_api.list_orders"]
+PORTFOLIO_LIST_PATH = _PATHS["trading_api.list_portfolios"]
 
 
 def order_request(body: dict[str, Any]) -> OrderRequest:
@@ -74,22 +81,26 @@ async def list_orders(request: web.Request) -> web.Response:
     store = state_of(request).store
     user = caller(request, store)
     trading = store.trading
-    trading.catch_up()  # fills due now change the answer (and empty the cache)
-    key = (user.user_id, request.query_string)
-    found = trading.answers.get(key)
-    if found is None:
-        found = wire.dumps(trading_query.order_list(trading, user, request.query.items()))
-        if len(trading.answers) >= 256:
-            trading.answers.clear()
-        trading.answers[key] = found
+    pairs = request.query.items()
+    # Kept per (caller, raw query) at the orders' version, after the fills due now
+    # (engine/trading_answers.py); the fast path answers repeats from the same keep.
+    key = (user.user_id, request.rel_url.raw_query_string)
+    found = trading.answers.orders.answer(
+        key, lambda: wire.dumps(trading_query.order_list(trading, user, pairs))
+    )
     return json_response(found)
 
 
 async def list_portfolios(request: web.Request) -> web.Response:
     store = state_of(request).store
     user = caller(request, store)
-    body = trading_query.portfolio_list(store.trading, user, request.query.items(), store.enums)
-    return json_response(wire.dumps(body))
+    trading = store.trading
+    pairs = request.query.items()
+    key = (user.user_id, request.rel_url.raw_query_string)
+    found = trading.answers.portfolios.answer(
+        key, lambda: wire.dumps(trading_query.portfolio_list(trading, user, pairs, store.enums))
+    )
+    return json_response(found)
 
 
 def quote_request(body: dict[str, Any], expire_at: int | None) -> QuoteRequest:
