@@ -126,6 +126,7 @@ def _fill_late(trading: Trading, due: Due, at: int) -> None:
         trading._changed(order, pf)
         _done(trading, due)
         return
+    before = (order.status, order.executed)
     acts = trading.behaviors.get(acct, NORMAL)
     lots = int(order.remaining / spec.lot_size)
     book = trading.market.book(spec, spec.depth, at)
@@ -156,7 +157,10 @@ def _fill_late(trading: Trading, due: Due, at: int) -> None:
         trading.register_open(order)  # on the book from now: crossed as any resting order
     else:
         _done(trading, due)
-    trading._changed(order, pf)
+    if (order.status, order.executed) != before:
+        trading._changed(order, pf)
+    else:  # the venue took nothing: no event, but the state file keeps that it is on the book
+        trading.version += 1
 
 
 def _cancel_late(trading: Trading, due: Due, at: int) -> None:
