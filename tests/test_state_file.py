@@ -548,8 +548,8 @@ BAD_FILES: dict[str, tuple[Callable[[bytes], bytes], str]] = {
     "foreign JSON": (lambda good: b'{"users": []}', "not a cadenza-mock state file"),
     "a JSON list": (lambda good: b"[1, 2]", "not a cadenza-mock state file"),
     "another version": (
-        lambda good: good.replace(b'"version": 3', b'"version": 4'),
-        "state file version 4",
+        lambda good: good.replace(b'"version": 4', b'"version": 5'),
+        "state file version 5",
     ),
     "damaged record": (
         lambda good: persist.encode(_damaged(json.loads(good))),

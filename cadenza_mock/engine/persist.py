@@ -449,7 +449,9 @@ def restore(state: MockState, document: Mapping[str, Any], where: str = "state f
             if cid.lower() not in records and not state.store.from_scenario(cid):
                 raise read.fail("tradingAccounts", f"credential {cid} is in no record")
     market = read_market(read, document, state.store.market)
-    apply_trading = read_trading(document.get("trading"), state.store.trading, read.fail)
+    apply_trading = read_trading(
+        document.get("trading"), state.store.trading, read.fail, read.version
+    )
     # Checked; from here on nothing fails.
     store = state.store
     try:

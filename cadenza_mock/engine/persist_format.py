@@ -25,7 +25,9 @@ FORMAT = "cadenza-mock-state"
 # 2: the market's changes (`market`, below); a version 1 file stands for none.
 # 3: orders and portfolios (`trading`, below). A file without the part stands for none;
 # version 2 files written before it was declared may hold it in the same shape (read).
-VERSION = 3
+# 4: what a late or slow venue still owes an order (`fillDueAt`, `cancelDueAt`); an older
+# file stands for nothing owed.
+VERSION = 4
 FIRST_VERSION = 1
 
 _REQUIRED: Any = object()
@@ -166,6 +168,9 @@ TRADE_ORDER: tuple[Key, ...] = (
     _key("executions", "executions", list, since=3),  # EXECUTION records
     _key("canceledAt", "canceled_at", int, NULL, since=3),
     _key("cancelReason", "cancel_reason", str, NULL, since=3),
+    # A late venue's fill and a slow venue's cancel still to come (engine/venue_timing.py).
+    _key("fillDueAt", None, int, NULL, since=4, default=None),
+    _key("cancelDueAt", None, int, NULL, since=4, default=None),
 )
 EXECUTION: tuple[Key, ...] = (
     _key("executionId", "execution_id", str, since=3),

@@ -2,8 +2,9 @@
 the order engine (engine/orders.py) and read back into it.
 
 Its keys are declared in persist_format.py with the other records' (since format version
-3); decimals are strings, as on the wire. The part is optional: a file without it (every
-version 1 file, most version 2 files) restores none. A bad value is an error naming its
+3; what a late or slow venue still owes an order since 4); decimals are strings, as on the
+wire. The part is optional: a file without it (every version 1 file, most version 2
+files) restores none. A bad value is an error naming its
 place, found before anything changes. Nothing secret is in it.
 """
 
@@ -18,19 +19,14 @@ from cadenza_mock.engine import persist_format as fmt
 from cadenza_mock.engine.orders import OPEN, Execution, Order, Trading
 from cadenza_mock.engine.portfolio import Balance, Portfolio, Position
 
-
-def _pairs(keys: tuple[fmt.Key, ...]) -> tuple[tuple[str, tuple[type, ...]], ...]:
-    return tuple((key.name, key.kinds) for key in keys)
-
-
-# (file key, JSON types) of each record, from its declaration in persist_format.py: what
-# the writer writes (in this order) and the reader checks.
-TRADING_KEYS = _pairs(fmt.TRADING)
-ORDER_KEYS = _pairs(fmt.TRADE_ORDER)
-EXECUTION_KEYS = _pairs(fmt.EXECUTION)
-PORTFOLIO_KEYS = _pairs(fmt.PORTFOLIO)
-BALANCE_KEYS = _pairs(fmt.BALANCE)
-POSITION_KEYS = _pairs(fmt.POSITION)
+# Each record's keys, as declared in persist_format.py: what the writer writes (in this
+# order) and the reader checks (a key newer than the file reads its default).
+TRADING_KEYS = fmt.TRADING
+ORDER_KEYS = fmt.TRADE_ORDER
+EXECUTION_KEYS = fmt.EXECUTION
+PORTFOLIO_KEYS = fmt.PORTFOLIO
+BALANCE_KEYS = fmt.BALANCE
+POSITION_KEYS = fmt.POSITION
 SIDES = ("BUY", "SELL")
 
 
@@ -75,6 +71,7 @@ def trading_json(trading: Trading) -> dict[str, Any]:
             ],
             "canceledAt": o.canceled_at,
             "cancelReason": o.cancel_reason,
+            **_owed(trading, o),
         }
         for o in trading.orders.values()
     ]
@@ -112,16 +109,28 @@ def trading_json(trading: Trading) -> dict[str, Any]:
     return {"made": dict(trading.made), "orders": orders, "portfolios": portfolios}
 
 
+def _owed(trading: Trading, order: Order) -> dict[str, int | None]:
+    due = trading.due.orders.get(order.order_id.lower()) if order.status in OPEN else None
+    return {
+        "fillDueAt": None if due is None else due.fill_ms,
+        "cancelDueAt": None if due is None else due.cancel_ms,
+    }
+
+
 Fail = Callable[[str, str], Exception]
 
 
 def _values(
-    keys: tuple[tuple[str, tuple[type, ...]], ...], obj: Any, place: str, fail: Fail
+    keys: tuple[fmt.Key, ...], obj: Any, place: str, fail: Fail, version: int = fmt.VERSION
 ) -> dict[str, Any]:
     if not isinstance(obj, dict):
         raise fail(place, "expected an object")
     found: dict[str, Any] = {}
-    for name, kinds in keys:
+    for key in keys:
+        name, kinds = key.name, key.kinds
+        if name not in obj and version < key.since and not key.required:
+            found[name] = key.default
+            continue
         if name not in obj:
             raise fail(f"{place}.{name}", "missing")
         value = obj[name]
@@ -152,9 +161,12 @@ def _money(value: str, place: str, fail: Fail) -> Decimal:
     return found
 
 
-def read_trading(part: Any, trading: Trading, fail: Fail) -> Callable[[], None] | None:
-    """Check a `trading` part (None: the file has none) against the scenario's market and
-    accounts; answer what puts it into `trading`, to run once everything else is checked."""
+def read_trading(
+    part: Any, trading: Trading, fail: Fail, version: int = fmt.VERSION
+) -> Callable[[], None] | None:
+    """Check a `trading` part (None: the file has none) of a file of `version` against the
+    scenario's market and accounts; answer what puts it into `trading`, to run once
+    everything else is checked."""
     if part is None:
         return None
     top = _values(TRADING_KEYS, part, "trading", fail)
@@ -165,9 +177,10 @@ def read_trading(part: Any, trading: Trading, fail: Fail) -> Callable[[], None] 
         raise fail("trading.made", "expected whole numbers")
     instruments = trading.market.instruments
     orders: list[Order] = []
+    owed: dict[str, tuple[int | None, int | None]] = {}
     for i, obj in enumerate(top["orders"]):
         place = f"trading.orders[{i}]"
-        v = _values(ORDER_KEYS, obj, place, fail)
+        v = _values(ORDER_KEYS, obj, place, fail, version)
         spec = instruments.get(v["instrumentId"])
         if spec is None:
             raise fail(f"{place}.instrumentId", "not an instrument of the scenario's market")
@@ -194,6 +207,10 @@ def read_trading(part: Any, trading: Trading, fail: Fail) -> Callable[[], None] 
             executions, v["canceledAt"], v["cancelReason"],
         )  # fmt: skip
         orders.append(order)
+        if v["fillDueAt"] is not None or v["cancelDueAt"] is not None:
+            if order.status not in OPEN:
+                raise fail(f"{place}.status", "only an open order awaits a venue's fill or cancel")
+            owed[order.order_id.lower()] = (v["fillDueAt"], v["cancelDueAt"])
     portfolios: list[Portfolio] = []
     for i, obj in enumerate(top["portfolios"]):
         place = f"trading.portfolios[{i}]"
@@ -227,7 +244,10 @@ def read_trading(part: Any, trading: Trading, fail: Fail) -> Callable[[], None] 
         trading.restart_ids()
         for order in orders:
             trading.orders[order.order_id.lower()] = order
-            if order.status in OPEN:
+            fill_ms, cancel_ms = owed.get(order.order_id.lower(), (None, None))
+            if fill_ms is not None or cancel_ms is not None:
+                trading.due.owe(order, fill_ms=fill_ms, cancel_ms=cancel_ms)
+            if order.status in OPEN and fill_ms is None:  # (not on the book until then)
                 trading.register_open(order)
             trading.register_keys(order)
         for pf in portfolios:
