@@ -16,6 +16,7 @@ from test_orders_rpc import submit_params
 from test_venue_behavior import with_behavior
 from ws_contract import ALICE, SCENARIO, centrifuge, connect_account, open_socket
 
+from cadenza_mock.http import trading_api
 from cadenza_mock.http.trading_api import AWAIT_CLOSED_S
 from cadenza_mock.http.ws_orders import MAX_AWAITING
 
@@ -111,7 +112,8 @@ async def test_a_running_clock_publishes_a_late_fill_with_no_call(make_client):
         await listener.client.disconnect()
 
 
-async def test_await_closed_waits_without_holding_the_connection(make_client):
+async def test_await_closed_waits_without_holding_the_connection(make_client, monkeypatch):
+    monkeypatch.setattr(trading_api, "AWAIT_CLOSED_S", 30)  # only the price set ends the wait
     mock = await make_client(SCENARIO)
     account = await connect_account(mock)
     socket = await open_socket(mock)
@@ -147,11 +149,12 @@ async def test_await_closed_answers_an_open_order_as_it_is_after_the_wait(make_c
     ] == "FILLED"
 
 
-async def test_await_closed_is_bounded_per_connection(make_client):
+async def test_await_closed_is_bounded_per_connection(make_client, monkeypatch):
+    monkeypatch.setattr(trading_api, "AWAIT_CLOSED_S", 30)  # only the price set ends the waits
     mock = await make_client(SCENARIO)
     account = await connect_account(mock)
     socket = await open_socket(mock)
-    params = {**submit_params(account, orderType="LIMIT", limitPrice="1000.00", quantity="0.01"),
+    params = {**submit_params(account, orderType="LIMIT", limitPrice="3100.00", quantity="0.01"),
               "awaitClosed": True}  # fmt: skip
     ids = range(100, 100 + MAX_AWAITING + 1)
     for command_id in ids:
@@ -159,10 +162,69 @@ async def test_await_closed_is_bounded_per_connection(make_client):
                                                      "data": params}})  # fmt: skip
     first = await socket.frame()  # past the bound: answered at once, as the order is
     assert first["id"] == ids[-1] and first["rpc"]["data"]["data"]["status"] == "ACCEPTED"
+    # Another connection is not bounded by this one's waits.
+    other = await open_socket(mock)
+    await other.send({"id": 7, "rpc": {"method": "command.trade_order.submit", "data": params}})
+    await other.send({"id": 8, "rpc": {"method": "query.trade_order.list", "data": {}}})
+    assert (await other.frame())["id"] == 8  # its submit waits (the next reply came first)
+    await admin(mock, "market/price", {"instrumentId": ETH, "price": "3000.00"})
     rest = [await socket.frame() for _ in range(MAX_AWAITING)]
     assert sorted(f["id"] for f in rest) == list(ids[:-1])
-    assert {f["rpc"]["data"]["data"]["status"] for f in rest} == {"ACCEPTED"}
-    # The other connections are not bounded by this one's.
-    other = await open_socket(mock)
-    reply = await other.rpc("query.trade_order.list", {"status": "ACCEPTED"})
-    assert len(reply["rpc"]["data"]["data"]) == MAX_AWAITING + 1
+    assert {f["rpc"]["data"]["data"]["status"] for f in rest} == {"FILLED"}
+    answered = await other.frame()
+    assert (answered["id"], answered["rpc"]["data"]["data"]["status"]) == (7, "FILLED")
+
+
+async def test_the_handles_clock_moves_publish_at_once() -> None:
+    """mock.advance() and mock.set_now() on a threaded MockServer: the late fill and the
+    slow cancel they bring reach centrifuge-python with no call reading the orders."""
+    import aiohttp
+    from centrifuge import Client
+
+    from cadenza_mock.run.server import MockServer
+
+    with MockServer(with_behavior({"fill_delay": 2, "cancel_delay": 1})) as mock:
+        events: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+
+        class Handler(SubscriptionEventHandler):
+            async def on_publication(self, ctx: PublicationContext) -> None:
+                await events.put(ctx.pub.data["data"])
+
+        async def next_order() -> dict[str, Any]:
+            order = await asyncio.wait_for(events.get(), 5)
+            portfolio = await asyncio.wait_for(events.get(), 5)
+            assert "balances" in portfolio
+            return order
+
+        client = Client(mock.url.replace("http://", "ws://") + "/connection/websocket",
+                        token="alice-token")  # fmt: skip
+        await client.connect()
+        sub = client.new_subscription(f"tradingAccount:{SPOT}", events=Handler())
+        await sub.subscribe()
+        await sub.ready(timeout=5)
+        async with aiohttp.ClientSession(mock.url, headers=ALICE) as http:
+            body = {"tradingAccountId": SPOT}
+            await http.post(f"{API}/tradingAccount/subscription/subscribe", json=body)
+            assert (await asyncio.wait_for(events.get(), 5))["status"] == "ACTIVE"
+            order = {"tradingAccountId": SPOT, "instrumentId": "BINANCE:BTC/USDT",
+                     "orderSide": "BUY", "orderType": "MARKET", "quantity": "0.01"}  # fmt: skip
+            r = await http.post(f"{API}/tradeOrder/submit", json=order)
+            late = (await r.json())["data"][0]
+            assert (await next_order())["status"] == "ACCEPTED"
+            await asyncio.to_thread(mock.advance, 2)
+            filled = await next_order()
+            assert (filled["tradeOrderId"], filled["status"]) == (late["tradeOrderId"], "FILLED")
+            limit = {**order, "orderType": "LIMIT", "limitPrice": "60000.00"}
+            r = await http.post(f"{API}/tradeOrder/submit", json=limit)
+            resting = (await r.json())["data"][0]
+            assert (await next_order())["status"] == "ACCEPTED"
+            await asyncio.to_thread(mock.advance, 2)  # on the book: nothing taken, no event
+            which = {"tradingAccountId": SPOT, "tradeOrderId": resting["tradeOrderId"]}
+            await http.post(f"{API}/tradeOrder/cancel", json=which)
+            assert (await next_order())["status"] == "PENDING_CANCEL"
+            await asyncio.to_thread(mock.set_now, mock.now_ms + 1000)
+            cancelled = await next_order()
+            assert (cancelled["tradeOrderId"], cancelled["status"]) == (
+                resting["tradeOrderId"], "CANCELLED"
+            )  # fmt: skip
+        await client.disconnect()
