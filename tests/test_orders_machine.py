@@ -2,7 +2,8 @@
 against the order engine (no HTTP), checked after every step: balances never negative,
 each asset's locked balance the sum of what the open orders hold, executed quantity never
 above the quantity (and the sum of the executions), a final status final for good (one
-winner when a cancel races a fill), a refusal changes nothing. Derandomized for CI."""
+winner when a cancel races a fill), a refusal changes nothing. Venues that fill late and
+cancel slowly (venue_behavior's delays) join in at random. Derandomized for CI."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from cadenza_mock.engine.orders import FINAL, OPEN, Order
 from cadenza_mock.engine.quoted import rfq
 from cadenza_mock.engine.quotes import QuoteRequest
 from cadenza_mock.engine.store import Store
+from cadenza_mock.engine.venue_acts import VenueBehavior
 from cadenza_mock.scenario import load_scenario
 
 SETTINGS = settings(
@@ -167,6 +169,16 @@ class Orders(RuleBasedStateMachine):
         last = spec.pip_size * market.ticker(spec).last
         market.set_price(spec, last * (100 + percent) / 100)
 
+    @rule(
+        account=st.sampled_from([0, 1]),
+        fill=st.sampled_from([0, 0, 1, 30]),  # seconds on the mock clock
+        cancel=st.sampled_from([0, 0, 1, 30]),
+    )
+    def venue_timing(self, account: int, fill: int, cancel: int) -> None:
+        """From now on the account's venue fills late and cancels slowly (or at once)."""
+        acts = VenueBehavior(fill_delay_ms=fill * 1000, cancel_delay_ms=cancel * 1000)
+        self.trading.behaviors[self.accounts[account].lower()] = acts
+
     @rule(account=st.sampled_from([0, 1]), action=st.sampled_from(["disable", "enable"]))
     def change_account(self, account: int, action: str) -> None:
         self._refused(lambda: self.store.change_account(self.alice, self.accounts[account], action))
@@ -201,6 +213,19 @@ class Orders(RuleBasedStateMachine):
         for account, pf in self.trading.portfolios.items():
             for b in pf.balances.values():
                 assert b.locked == held.get((account, b.asset), Decimal(0)), (account, b)
+
+    @invariant()
+    def what_a_venue_owes_is_consistent(self) -> None:
+        """An order waiting for a late fill is not on the book and has taken nothing; an
+        open PENDING_CANCEL order waits for its venue's cancel."""
+        owed = self.trading.due.orders
+        for key, due in owed.items():
+            if due.order.status in OPEN and due.fill_ms is not None:
+                assert key not in self.trading._open and due.order.executed == 0, due
+        for o in self.trading.orders.values():
+            if o.status == "PENDING_CANCEL":
+                due = owed.get(o.order_id.lower())
+                assert due is not None and due.cancel_ms is not None, o
 
     @invariant()
     def executed_never_exceeds_the_quantity(self) -> None:
@@ -247,3 +272,32 @@ def test_the_machine_reaches_fills_cancels_and_refusals() -> None:
     assert quoted == ["FILLED"]
     statuses = {o.status for o in machine.trading.orders.values()}
     assert {"FILLED", "CANCELLED"} <= statuses
+
+
+def test_the_machine_reaches_late_fills_and_slow_cancels() -> None:
+    """With delays the same rules see orders wait for their venue, both ways of a race."""
+    machine = Orders()
+    machine.venue_timing(0, 1, 30)
+    machine.venue_timing(1, 30, 1)
+    for step in range(12):
+        kind = "MARKET" if step % 3 == 0 else "LIMIT"
+        machine.submit(step % 2, INSTRUMENTS[step % 3], "BUY", kind, None, 5000, -1, 1, None)
+        machine.cancel(0, step % 2)  # the order just placed
+        machine.what_a_venue_owes_is_consistent()
+        machine.advance([0.5, 1, 30][step % 3])
+        machine.move_price(INSTRUMENTS[step % 3], (step % 5) - 3)
+        machine.locked_is_what_the_open_orders_hold()
+        machine.balances_never_go_negative()
+        machine.a_final_status_is_final()
+    machine.advance(3600)
+    machine.trading.catch_up()
+    statuses = {o.status for o in machine.trading.orders.values()}
+    assert {"FILLED", "CANCELLED"} <= statuses and not statuses & OPEN - {"ACCEPTED"}
+    late = [o for o in machine.trading.orders.values() if o.order_type == "MARKET"]
+    assert any(o.status == "FILLED" and o.executions[0].at > o.created_at for o in late)
+    cancelled = [o for o in machine.trading.orders.values() if o.status == "CANCELLED"]
+    # Each venue cancels its delay after the cancel (placed with the order): 1 s for the
+    # second account (its fill would take 30 s), 30 s for the first (what its late fill
+    # left resting).
+    waited = {o.canceled_at - o.created_at for o in cancelled if o.canceled_at}
+    assert 1000 in waited and waited <= {1000, 30000}

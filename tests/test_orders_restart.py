@@ -3,6 +3,7 @@ lock, and still fill when the market comes to them as the mock clock moves on.""
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -79,3 +80,44 @@ def test_resting_limit_orders_come_back_and_fill_as_the_clock_moves(tmp_path: Pa
         assert third.orders() == moved
         assert _statuses(third, near, far) == ["FILLED", "ACCEPTED"]
         assert _balances(third) == after
+
+
+def test_what_a_late_or_slow_venue_still_owes_comes_back(tmp_path: Path) -> None:
+    """A late venue's fill and a slow venue's cancel still to come are kept in the state
+    file (`fillDueAt`, `cancelDueAt`) and happen after a restart when they fall due."""
+    from test_venue_behavior import with_behavior
+
+    scenario = with_behavior({"fill_delay": 5, "cancel_delay": 5})
+    path = tmp_path / "state.json"
+    with MockServer(scenario, state_file=path) as first:
+        resting = _limit_buy(first, Decimal("60000.00"), "0.01")
+        first.advance(5)  # the venue has it now: it rests
+        which = {"tradingAccountId": SPOT, "tradeOrderId": resting["tradeOrderId"]}
+        r = requests.post(f"{first.url}{API}/tradeOrder/cancel", json=which, headers=ALICE,
+                          timeout=10)  # fmt: skip
+        assert r.json()["data"]["status"] == "PENDING_CANCEL"
+        body = {"tradingAccountId": SPOT, "instrumentId": BTC, "orderSide": "BUY",
+                "orderType": "MARKET", "quantity": "0.01"}  # fmt: skip
+        r = requests.post(f"{first.url}{API}/tradeOrder/submit", json=body, headers=ALICE,
+                          timeout=10)  # fmt: skip
+        late = r.json()["data"][0]
+        assert late["status"] == "ACCEPTED"
+        now = first.now_ms
+        held = _balances(first)
+        orders = first.orders()
+    kept = {o["tradeOrderId"]: o for o in json.loads(path.read_text())["trading"]["orders"]}
+    assert (kept[late["tradeOrderId"]]["fillDueAt"], kept[late["tradeOrderId"]]["cancelDueAt"]) == (
+        now + 5000, None
+    )  # fmt: skip
+    assert kept[resting["tradeOrderId"]]["cancelDueAt"] == now + 5000
+    with MockServer(scenario, state_file=path) as second:
+        assert second.orders() == orders and _balances(second) == held
+        second.advance(4)
+        assert _statuses(second, resting, late) == ["PENDING_CANCEL", "ACCEPTED"]
+        second.advance(1)
+        assert _statuses(second, resting, late) == ["CANCELLED", "FILLED"]
+        (filled,) = _get(second, "tradeOrder/list", tradeOrderId=late["tradeOrderId"])
+        assert filled["executions"][0]["executedAt"] == now + 5000
+        assert _balances(second)["USDT"]["locked"] == 0
+    again = {o["tradeOrderId"]: o for o in json.loads(path.read_text())["trading"]["orders"]}
+    assert {(o["fillDueAt"], o["cancelDueAt"]) for o in again.values()} == {(None, None)}

@@ -33,6 +33,9 @@ class Clock:
         # Told after an advance or a placement (the market channels publish what the move
         # made): a plain function, so a snapshot's copy of the clock shares it.
         self.on_move: Callable[[], None] | None = None
+        # The orders engine's catch-up (the Store sets it): what a move fills or expires,
+        # and its events, happen at the move itself.
+        self.on_move_orders: Callable[[], None] | None = None
 
     def now_ms(self) -> int:
         if self.frozen_ms is not None:
@@ -68,6 +71,8 @@ class Clock:
         return self.now_ms()
 
     def _moved(self) -> None:
+        if self.on_move_orders is not None:
+            self.on_move_orders()
         if self.on_move is not None:
             self.on_move()
 

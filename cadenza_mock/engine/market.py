@@ -10,7 +10,7 @@ ticks and lots inside, Decimal at the edge (contract/market_wire.py makes the st
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
@@ -153,6 +153,8 @@ class Market:
         self.feeds: dict[str, tuple[str, int]] = {}
         self.deleted_securities: set[str] = set()
         self.version = 0  # bumped by every change (the state file's writer compares it)
+        # Told after a control changed prices (`moved`): the orders engine's catch-up.
+        self.on_price: Callable[[], None] | None = None
         for spec in specs:
             if spec.halted:
                 self.halt(spec)
@@ -310,6 +312,12 @@ class Market:
         walk.set_price(self.clock.now_ms(), ticks)
         self.changed(spec)
         return ticks
+
+    def moved(self) -> None:
+        """A control (a price, a book, a gap...) is done: resting orders it crossed fill, and
+        their events go out, at once."""
+        if self.on_price is not None:
+            self.on_price()
 
     def changed(self, spec: InstrumentSpec | None = None) -> None:
         """After a change of prices (of `spec`, or of any): books read again, a set book

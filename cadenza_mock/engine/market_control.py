@@ -279,3 +279,4 @@ def apply(market: Market, name: str, body: object) -> None:
     if spec is None:
         raise INSTRUMENT_NOT_FOUND.error(instrument_id)
     _ON_INSTRUMENT[name](market, spec, body)
+    market.moved()

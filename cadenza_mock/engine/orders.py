@@ -49,7 +49,7 @@ from cadenza_mock.engine.order_checks import (
 from cadenza_mock.engine.portfolio import Portfolio, default_holdings, seeded
 from cadenza_mock.engine.quotes import Quotes
 from cadenza_mock.engine.trading_answers import TradingAnswers
-from cadenza_mock.engine.venue_acts import NORMAL, VenueBehavior
+from cadenza_mock.engine.venue_acts import NORMAL, Dues, VenueBehavior
 from cadenza_mock.seeded import rng_for, uuid4_from
 
 # The document's orderStatus, and the one table of what may follow what.
@@ -172,6 +172,7 @@ class Trading:
         self._keys: dict[tuple[str, str, str], Order] = {}  # (account, kind, key)
         self.portfolios: dict[str, Portfolio] = {}  # lower-case account id
         self.quotes = Quotes(self._seed)  # RFQ quotes (engine/quoted.py)
+        self.due = Dues()  # late fills and slow cancels owed (engine/venue_timing.py)
         self.made = {"order": 0, "execution": 0, "position": 0}  # ids drawn so far, per kind
         self.restart_ids()
         self._mark: tuple[int, int, int] | None = None
@@ -311,6 +312,10 @@ class Trading:
         )
         self._move(order, SUBMITTED, now)
         self._move(order, ACCEPTED, now)
+        if acts.fill_delay_ms:  # a late venue: it fills later (engine/venue_timing.py)
+            from cadenza_mock.engine.venue_timing import accept_late
+
+            return accept_late(self, order, pf, needed, asset, acts.fill_delay_ms)
         if limit is not None:
             order.locked = needed
             pf.lock(asset, needed, now)
@@ -419,6 +424,10 @@ class Trading:
         """Bring every resting order up to now: fills where the market crossed it since
         its last check, expiry on the mock clock, cancel when its account went away.
         Free when neither the clock nor a set price moved since the last call."""
+        if self.due:  # late fills and slow cancels owed: first (engine/venue_timing.py)
+            from cadenza_mock.engine.venue_timing import settle
+
+            settle(self)
         if not self._open:
             return
         now = self._clock.now_ms()
@@ -480,6 +489,11 @@ class Trading:
             )
         now = self._clock.now_ms()
         pf = self.portfolios[account.trading_account_id.lower()]
+        delay = self.behaviors.get(account.trading_account_id.lower(), NORMAL).cancel_delay_ms
+        if delay:  # a slow venue: PENDING_CANCEL until it answers (engine/venue_timing.py)
+            from cadenza_mock.engine.venue_timing import cancel_later
+
+            return cancel_later(self, order, pf, now, delay)
         self._move(order, PENDING_CANCEL, now)
         self._close(order, pf, CANCELLED, now, "cancelled by the client")
         self._changed(order, pf)

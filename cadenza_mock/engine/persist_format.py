@@ -25,8 +25,9 @@ FORMAT = "cadenza-mock-state"
 # 2: the market's changes (`market`, below); a version 1 file stands for none.
 # 3: orders and portfolios (`trading`, below). A file without the part stands for none;
 # version 2 files written before it was declared may hold it in the same shape (read).
-# 4: RFQ quotes (`trading.quotes`) and a QUOTED order's `quoteId`; older files stand for
-# no quote and no quoteId.
+# 4: RFQ quotes (`trading.quotes`) and a QUOTED order's `quoteId`; what a late or
+# slow venue still owes an order (`fillDueAt`, `cancelDueAt`). An older file stands
+# for no quote, no quoteId and nothing owed.
 VERSION = 4
 FIRST_VERSION = 1
 
@@ -170,6 +171,9 @@ TRADE_ORDER: tuple[Key, ...] = (
     _key("canceledAt", "canceled_at", int, NULL, since=3),
     _key("cancelReason", "cancel_reason", str, NULL, since=3),
     _key("quoteId", "quote_id", str, NULL, since=4, default=None),  # a QUOTED order's
+    # A late venue's fill and a slow venue's cancel still to come (engine/venue_timing.py).
+    _key("fillDueAt", None, int, NULL, since=4, default=None),
+    _key("cancelDueAt", None, int, NULL, since=4, default=None),
 )
 EXECUTION: tuple[Key, ...] = (
     _key("executionId", "execution_id", str, since=3),

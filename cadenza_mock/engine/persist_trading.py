@@ -2,9 +2,10 @@
 the order engine (engine/orders.py) and read back into it.
 
 Its keys are declared in persist_format.py with the other records' (since format version
-3; RFQ quotes and a QUOTED order's quoteId since 4, which older files stand without);
-decimals are strings, as on the wire. The part is optional: a file without it (every
-version 1 file, most version 2 files) restores none. A bad value is an error naming its
+3; RFQ quotes, a QUOTED order's quoteId and what a late or slow venue still owes an
+order since 4, which older files stand without); decimals are strings, as on the
+wire. The part is optional: a file without it (every version 1 file, most version 2
+files) restores none. A bad value is an error naming its
 place, found before anything changes. Nothing secret is in it.
 """
 
@@ -20,29 +21,15 @@ from cadenza_mock.engine.orders import OPEN, Execution, Order, Trading
 from cadenza_mock.engine.portfolio import Balance, Portfolio, Position
 from cadenza_mock.engine.quotes import Quote, Quotes
 
-Pairs = tuple[tuple[str, tuple[type, ...]], ...]
-
-
-def _pairs(keys: tuple[fmt.Key, ...]) -> Pairs:
-    return tuple((key.name, key.kinds) for key in keys)
-
-
-# (file key, JSON types) of each record, from its declaration in persist_format.py: what
-# the writer writes (in this order) and the reader checks.
-TRADING_KEYS = _pairs(fmt.TRADING)
-ORDER_KEYS = _pairs(fmt.TRADE_ORDER)
-EXECUTION_KEYS = _pairs(fmt.EXECUTION)
-PORTFOLIO_KEYS = _pairs(fmt.PORTFOLIO)
-BALANCE_KEYS = _pairs(fmt.BALANCE)
-POSITION_KEYS = _pairs(fmt.POSITION)
-QUOTE_KEYS = _pairs(fmt.QUOTE)
-PART_SINCE = 3  # the format version that declared the part (version 2 files may hold it)
-# Keys added to the part's records after it (since > PART_SINCE), by record: a file older
-# than the key stands for its default.
-_LATER = {
-    _pairs(keys): {key.name: key for key in keys if key.since > PART_SINCE}
-    for keys in (fmt.TRADING, fmt.TRADE_ORDER)
-}
+# Each record's keys, as declared in persist_format.py: what the writer writes (in this
+# order) and the reader checks (a key newer than the file reads its default).
+TRADING_KEYS = fmt.TRADING
+ORDER_KEYS = fmt.TRADE_ORDER
+EXECUTION_KEYS = fmt.EXECUTION
+PORTFOLIO_KEYS = fmt.PORTFOLIO
+BALANCE_KEYS = fmt.BALANCE
+POSITION_KEYS = fmt.POSITION
+QUOTE_KEYS = fmt.QUOTE
 SIDES = ("BUY", "SELL")
 
 
@@ -88,6 +75,7 @@ def trading_json(trading: Trading) -> dict[str, Any]:
             "canceledAt": o.canceled_at,
             "cancelReason": o.cancel_reason,
             "quoteId": o.quote_id,
+            **_owed(trading, o),
         }
         for o in trading.orders.values()
     ]
@@ -152,19 +140,27 @@ def quotes_json(quotes: Quotes) -> list[dict[str, Any]]:
     ]
 
 
+def _owed(trading: Trading, order: Order) -> dict[str, int | None]:
+    due = trading.due.orders.get(order.order_id.lower()) if order.status in OPEN else None
+    return {
+        "fillDueAt": None if due is None else due.fill_ms,
+        "cancelDueAt": None if due is None else due.cancel_ms,
+    }
+
+
 Fail = Callable[[str, str], Exception]
 
 
 def _values(
-    keys: Pairs, obj: Any, place: str, fail: Fail, version: int = fmt.VERSION
+    keys: tuple[fmt.Key, ...], obj: Any, place: str, fail: Fail, version: int = fmt.VERSION
 ) -> dict[str, Any]:
     if not isinstance(obj, dict):
         raise fail(place, "expected an object")
     found: dict[str, Any] = {}
-    later = _LATER.get(keys, {})
-    for name, kinds in keys:
-        if name not in obj and name in later and version < later[name].since:
-            found[name] = later[name].default
+    for key in keys:
+        name, kinds = key.name, key.kinds
+        if name not in obj and version < key.since and not key.required:
+            found[name] = key.default
             continue
         if name not in obj:
             raise fail(f"{place}.{name}", "missing")
@@ -212,6 +208,7 @@ def read_trading(
         raise fail("trading.made", "expected whole numbers")
     instruments = trading.market.instruments
     orders: list[Order] = []
+    owed: dict[str, tuple[int | None, int | None]] = {}
     for i, obj in enumerate(top["orders"]):
         place = f"trading.orders[{i}]"
         v = _values(ORDER_KEYS, obj, place, fail, version)
@@ -241,6 +238,10 @@ def read_trading(
             executions, v["canceledAt"], v["cancelReason"], v["quoteId"],
         )  # fmt: skip
         orders.append(order)
+        if v["fillDueAt"] is not None or v["cancelDueAt"] is not None:
+            if order.status not in OPEN:
+                raise fail(f"{place}.status", "only an open order awaits a venue's fill or cancel")
+            owed[order.order_id.lower()] = (v["fillDueAt"], v["cancelDueAt"])
     portfolios: list[Portfolio] = []
     for i, obj in enumerate(top["portfolios"]):
         place = f"trading.portfolios[{i}]"
@@ -278,7 +279,10 @@ def read_trading(
         trading.restart_ids()
         for order in orders:
             trading.orders[order.order_id.lower()] = order
-            if order.status in OPEN:
+            fill_ms, cancel_ms = owed.get(order.order_id.lower(), (None, None))
+            if fill_ms is not None or cancel_ms is not None:
+                trading.due.owe(order, fill_ms=fill_ms, cancel_ms=cancel_ms)
+            if order.status in OPEN and fill_ms is None:  # (not on the book until then)
                 trading.register_open(order)
             trading.register_keys(order)
         for pf in portfolios:

@@ -171,6 +171,9 @@ class Store(IndexedRecords, ListAnswers, AccountOps, ChangeReplay):
             emails=self._email_of,
             on_change=self._traded,
         )
+        # A clock move or a control's price change brings resting orders up to date at
+        # once, their events too (nothing runs while none rests).
+        self.clock.on_move_orders = self.market.on_price = self.trading.catch_up
 
     def _email_of(self, user_id: str) -> str | None:
         user = self.users.get(user_id)

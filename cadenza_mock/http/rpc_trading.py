@@ -13,6 +13,7 @@ from cadenza_mock.contract.errors import VALIDATION_FAILED
 from cadenza_mock.contract.model import User
 from cadenza_mock.engine import trading_query
 from cadenza_mock.engine.order_checks import OrderRequest
+from cadenza_mock.engine.orders import FINAL, Order
 from cadenza_mock.engine.query import Page
 from cadenza_mock.engine.quoted import rfq
 from cadenza_mock.engine.store import Store
@@ -39,6 +40,15 @@ def _page(p: dict[str, Any]) -> Page:
     return Page(given.get("offset", 0), given.get("limit", 50))
 
 
+class AwaitClosed(Exception):
+    """An awaitClosed submit whose order is still open: the transport answers it once the
+    order is final, or as it is after the REST twin's wait (http/ws_orders.py)."""
+
+    def __init__(self, order: Order) -> None:
+        super().__init__(order.order_id)
+        self.order = order
+
+
 def submit(store: Store, user: User, p: dict[str, Any], _: str | None) -> Any:
     order = p["tradeOrder"]
     req = OrderRequest(
@@ -56,7 +66,10 @@ def submit(store: Store, user: User, p: dict[str, Any], _: str | None) -> Any:
         quantity_rounding=order.get("quantityRounding"),
         quote_id=order.get("quoteId"),
     )
-    return {"data": trading_wire.rpc_trade_order(store.trading.submit(user, req))}
+    placed = store.trading.submit(user, req)
+    if p.get("awaitClosed") is True and placed.status not in FINAL:
+        raise AwaitClosed(placed)
+    return {"data": trading_wire.rpc_trade_order(placed)}
 
 
 def quote_rfq(store: Store, user: User, p: dict[str, Any], _: str | None) -> Any:

@@ -29,6 +29,7 @@ from cadenza_mock.engine.faults import Decision, RequestView
 from cadenza_mock.engine.hints import channel_hints, rpc_hints
 from cadenza_mock.engine.journal import redact_body
 from cadenza_mock.engine.market_feed import ChannelError
+from cadenza_mock.engine.orders import Order
 from cadenza_mock.engine.state import MockState
 from cadenza_mock.http import rpc, ws_fast
 from cadenza_mock.http.keys import (
@@ -40,6 +41,7 @@ from cadenza_mock.http.keys import (
     STOPPING,
 )
 from cadenza_mock.http.middleware import connected, error_response, guarded, named_namespace
+from cadenza_mock.http.rpc_trading import AwaitClosed
 from cadenza_mock.http.ws_limits import (
     CLOSE_SECONDS,
     CONNECT_TIMEOUT_SECONDS,
@@ -51,6 +53,7 @@ from cadenza_mock.http.ws_limits import (
     pause,
 )
 from cadenza_mock.http.ws_market import DEFAULT_INTERVAL, MARKET_CHANNELS, MarketChannels, refusal
+from cadenza_mock.http.ws_orders import answer_closed, end_waits, tick_orders
 from cadenza_mock.http.ws_session import (
     CHANNEL_PREFIX,
     DISCONNECT_BAD_REQUEST,
@@ -126,6 +129,8 @@ def attach(
                 for state, hub in list(hubs.items()):
                     if hub.expiring:
                         hub.expire(state.clock.token_ms())
+                    if hub.clients and state.clock.frozen_ms is None:
+                        tick_orders(state)  # a running clock's fills reach the channels
 
         task = asyncio.ensure_future(loop())
         yield
@@ -247,6 +252,7 @@ async def _serve(request: web.Request, state: MockState) -> web.StreamResponse:
         if tap is not None:
             ws_fast.detach(request.protocol)
         stale.cancel()
+        end_waits(client)
         client.hub.leave(client)
         client.close(client.closing or DISCONNECT_SHUTDOWN)
         pinger.cancel()
@@ -517,6 +523,7 @@ async def _rpc(
     decision = _decide(state, RequestView("RPC", name, {}, {}), user) if armed else None
     status, note = 200, decision.note if decision is not None else None
     text: str | None = None  # the reply frame
+    waiting: Order | None = None  # an awaitClosed submit's order, still open
     if decision is not None and decision.delay:
         stopping = request.app[STOPPING]
 
@@ -551,6 +558,8 @@ async def _rpc(
             else:
                 result = rpc.call(state.store, user, name, data, outcome)
                 text = f'{{"id":{command_id},"rpc":{{"data":{result}}}}}'
+        except AwaitClosed as still:  # answered once final (http/ws_orders.py)
+            waiting = still.order
         except rpc.MethodNotFound:
             text, status = dumps(_error(command_id, ERROR_METHOD_NOT_FOUND)), 404
         except ApiError as err:
@@ -561,15 +570,23 @@ async def _rpc(
             if hook is not None:
                 hook(f"RPC {name}", exc)
             text, status = dumps(_error(command_id, ERROR_INTERNAL, temporary=True)), 500
-        if decision is not None and decision.cut_answer:
+    cut = decision is not None and decision.cut_answer
+
+    def finish(text: str | None) -> None:
+        if text is not None and cut:
             text = text[: len(text) // 2]
-    if text is not None:
-        client.send_text(text)
-    if state.generation == generation:
-        params = redact_body(data)
-        known = rpc.METHODS.get(name) if data and request.app[HINTS] else None
-        advice = rpc_hints(name, known.params, params) if known is not None else ()
-        journal_command(state, "RPC", name, params, status, started, user, advice, text, note)
+        if text is not None:
+            client.send_text(text)
+        if state.generation == generation:
+            params = redact_body(data)
+            known = rpc.METHODS.get(name) if data and request.app[HINTS] else None
+            advice = rpc_hints(name, known.params, params) if known is not None else ()
+            journal_command(state, "RPC", name, params, status, started, user, advice, text, note)
+
+    if waiting is not None:
+        answer_closed(client, state, command_id, waiting, finish)
+        return
+    finish(text)
 
 
 def _failed(command_id: int, err: ApiError) -> str:

@@ -84,6 +84,8 @@ class WsClient:
     lookahead: WSMessage | None = None
     # The reader waits on the socket with nothing queued for it (http/ws_fast.py).
     reading: bool = False
+    # awaitClosed submits waiting for their order's final status (http/ws_orders.py).
+    waits: set[asyncio.Task[None]] = field(default_factory=set)
 
     def send(self, message: dict[str, Any]) -> None:
         """Queue a reply (the reader holds back the next command while too many wait)."""

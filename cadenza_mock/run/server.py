@@ -437,6 +437,7 @@ class MockServer(MockHandle):
                 except ApiError as exc:
                     raise ValueError(exc.message) from None
                 market.set_price(spec, parsed)
+                market.moved()
             return market.state()
 
         return self._call(act)

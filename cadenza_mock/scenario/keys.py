@@ -445,8 +445,9 @@ TRADING_ACCOUNT: tuple[ScenarioKey, ...] = (
         "venue_behavior",
         "how its venue treats its orders: `reject: true` (-18025), `timeout: true` (504 "
         "-18015), `partial: 0.5` (what an order takes at once, as a fraction), `maker_fee`, "
-        "`taker_fee` (rates); default: the venue fills, at its fees (see "
-        "[Trading](trading.md#venue-behaviours))",
+        "`taker_fee` (rates), `fill_delay: 2` and `cancel_delay: 2` (seconds on the mock "
+        "clock, 0 to 86400: a late fill, a slow cancel); default: the venue fills at once, "
+        "at its fees (see [Trading](trading.md#venue-behaviours))",
         "mapping",
     ),
 )

@@ -39,7 +39,9 @@ def balances(
 
 
 _BEHAVIORS = {"reject": "flag", "timeout": "flag", "partial": "share", "maker_fee": "rate",
-              "taker_fee": "rate"}  # fmt: skip
+              "taker_fee": "rate", "fill_delay": "delay", "cancel_delay": "delay"}  # fmt: skip
+# A venue's delays (seconds on the mock clock) go up to a day.
+MAX_DELAY_SECONDS = 86_400
 
 
 def venue_behavior(
@@ -70,6 +72,16 @@ def venue_behavior(
             amount = Decimal(text)
         except InvalidOperation:
             amount = Decimal(-1)
+        if kind == "delay":
+            if not amount.is_finite() or not 0 <= amount <= MAX_DELAY_SECONDS:
+                problems.add(
+                    value,
+                    where,
+                    f"expected a number of seconds from 0 to {MAX_DELAY_SECONDS} such as 2",
+                )
+                return None
+            found.append((name, format(amount, "f")))
+            continue
         low_ok = amount > 0 if kind == "share" else amount >= 0
         if not amount.is_finite() or not low_ok or amount > 1:
             wanted = "a fraction in (0, 1]" if kind == "share" else "a rate in [0, 1]"

@@ -166,10 +166,12 @@ def test_a_version_2_file_with_orders_is_read_whole_and_written_as_declared() ->
     assert statuses == [("LIMIT", "ACCEPTED"), ("LIMIT", "CANCELLED"), ("MARKET", "FILLED")]
     again = json.loads(persist.encode(persist.state_document(state)))
     assert again["version"] == fmt.VERSION == 4 and old["version"] == 2
-    # Version 4 added RFQ quotes and a QUOTED order's quoteId: the file had none.
+    # Version 4 added RFQ quotes, a QUOTED order's quoteId and what a late or slow venue
+    # still owes an order (engine/venue_timing.py): the file had none.
+    owed = {"quoteId": None, "fillDueAt": None, "cancelDueAt": None}
     assert again["trading"] == {
         **old["trading"],
-        "orders": [{**o, "quoteId": None} for o in old["trading"]["orders"]],
+        "orders": [{**o, **owed} for o in old["trading"]["orders"]],
         "quotes": [],
     }
     part = again["trading"]
@@ -212,6 +214,14 @@ def _order0(d: dict[str, Any]) -> dict[str, Any]:
         (
             lambda d: _order0(d)["executions"][0].update(fee="NaN"),
             r"trading\.orders\[0\]\.executions\[0\]\.fee: expected a decimal",
+        ),
+        (
+            lambda d: _order0(d).update(fillDueAt="soon"),
+            r"trading\.orders\[0\]\.fillDueAt: expected int or null",
+        ),
+        (
+            lambda d: [o.update(cancelDueAt=1) for o in d["trading"]["orders"]],
+            r"trading\.orders\[\d\]\.status: only an open order awaits a venue's fill or cancel",
         ),
         (
             lambda d: d["trading"]["portfolios"][0]["balances"][0].update(free=None),
