@@ -247,6 +247,7 @@ class SubmitPath:
         answer = wire.success_body([trading_wire.trade_order(order)])
         if space is not None and spaces is not None:
             spaces.touch(space)
+        self.answers += 1  # before the client can see the answer (tests read it)
         conn._request_count += 1
         manager = conn._manager
         if manager is not None:
@@ -267,7 +268,6 @@ class SubmitPath:
         conn._next_keepalive_close_time = close_time
         if conn._keepalive_handle is None:
             conn._keepalive_handle = conn._loop.call_at(close_time, conn._process_keepalive)
-        self.answers += 1
         elapsed = time.perf_counter() - started
         if state.journal.limit:
             state.journal.record(
