@@ -301,3 +301,21 @@ def test_the_serve_log_has_a_line_for_every_submit(serve) -> None:
 )
 def test_whole_request_knows_a_chunk_that_ends_between_requests(data: bytes, whole: bool) -> None:
     assert whole_request(data) is whole
+
+
+def test_a_connection_that_submitted_keeps_the_list_fast_path(
+    pair: tuple[MockServer, MockServer],
+) -> None:
+    """A whole request with a body leaves aiohttp's parser between requests: the list
+    fast path may answer the next list call on that connection (it could not before)."""
+    fast, _ = pair
+    runner = fast._runner
+    assert runner is not None and runner.server is not None
+    talk = Conversation(fast)
+    try:
+        talk.ask(post(b"{}"))  # a 400 of aiohttp's, with a body
+        lists = [talk.ask(get("/api/v3/credential/list")) for _ in range(4)]
+    finally:
+        talk.close()
+    assert all(a == lists[0] and a.startswith(b"HTTP/1.1 200 OK") for a in lists)
+    assert getattr(runner.server, "fast_answers") >= 2  # noqa: B009 (our _Server's)
