@@ -26,6 +26,7 @@ from cadenza_mock.contract.errors import BAD_REQUEST, unknown_error
 from cadenza_mock.engine.state import MockState
 from cadenza_mock.engine.store import Store
 from cadenza_mock.http.fast_path import PREFIXES, FastPath, ends_plain, fence
+from cadenza_mock.http.fast_submit import POST_PREFIXES, SubmitPath, whole_request
 from cadenza_mock.http.keys import (
     DEFAULT_READ_TIMEOUT,
     MALFORMED,
@@ -100,6 +101,7 @@ class _Connection(RequestHandler):
         # only then may a chunk be answered without it.
         self._between_requests = True
         self._fast: FastPath | None = manager.fast_path
+        self._submits: SubmitPath | None = manager.submit_path
         # A WebSocket's query frames may be answered below aiohttp (http/ws_fast.py).
         self.taps_frames = self._fast is not None and _FRAMES_FENCE
         self.frames: FrameTap | None = None
@@ -115,11 +117,18 @@ class _Connection(RequestHandler):
             return
         if self._between_requests:
             fast = self._fast
-            if fast is not None and data.startswith(PREFIXES) and fast.answer(self, data):
+            submits = self._submits
+            if (fast is not None and data.startswith(PREFIXES) and fast.answer(self, data)) or (
+                submits is not None
+                and data.startswith(POST_PREFIXES)
+                and submits.answer(self, data)
+            ):
                 self._cancel_header_timer()  # a whole request came and was answered
                 self._seen_requests = self._request_count
                 return
-            self._between_requests = ends_plain(data)
+            # aiohttp itself feeds b"" when it resumes reading: no bytes, no change.
+            if data:
+                self._between_requests = ends_plain(data) or whole_request(data)
         super().data_received(data)
         if self._request_count != self._seen_requests:
             # Headers of a request completed: its deadline is over.
@@ -237,10 +246,13 @@ class _Server(web.Server):
         self._app = app
         self._header_timeout = header_timeout
         self.fast_path: FastPath | None = None
+        self.submit_path: SubmitPath | None = None  # http/fast_submit.py, beside it
         if fast_path:
             reason = fence(base)
             if reason is None:
                 self.fast_path = FastPath.for_app(app)
+                if self.fast_path is not None:
+                    self.submit_path = SubmitPath(self.fast_path)
             else:
                 log.warning(
                     "the list fast path is off: %s; every request goes through aiohttp", reason

@@ -179,8 +179,8 @@ def build_parser() -> argparse.ArgumentParser:
     option(
         "--no-fast-path",
         action=EnvFlag,
-        help="answer repeated list calls, market reads and WebSocket queries through "
-        "aiohttp's request handling too, rather than from remembered bytes below it (the "
+        help="answer repeated list calls, market reads, WebSocket queries and order "
+        "submits through aiohttp's request handling too, rather than below it (the "
         "same answers, slower); the fast path is on by default, and off by itself on an "
         "aiohttp it does not fit",
     )
