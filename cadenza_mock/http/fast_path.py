@@ -135,40 +135,16 @@ def plain_list_call(data: bytes, guard: BrowserGuard) -> PlainCall | None:
     if escaped and not _ESCAPED_TARGET.fullmatch(parts[1]):
         return None
     path, _, query = parts[1].partition(b"?")
-    url_namespace = None
-    if path.startswith(_NS_PREFIX):
-        # `/__ns/<name>/api/v3/...` as the runner's request factory reads it.
-        name, slash, rest = path[len(_NS_PREFIX) :].partition(b"/")
-        if not slash or not NAME_PATTERN.fullmatch(name.decode()):
-            return None
-        url_namespace = name.decode()
-        path = b"/" + rest
+    target = namespace_target(path)
+    if target is None:
+        return None
+    url_namespace, path = target
     known_path = _PATHS.get(path)
     if known_path is None or (escaped and (known_path == _LIST_PATH or b"%" in path)):
         return None
-    raw_headers = []
-    authorization = header_namespace = None
-    seen: set[bytes] = set()
-    for line in lines[1:]:
-        name, colon, value = line.partition(b":")
-        if not colon or not _TOKEN.fullmatch(name) or _ODD_BYTES.search(line):
-            return None
-        lowered = name.lower()
-        if lowered in _NOT_PLAIN or (lowered in seen and lowered in _SINGLETONS):
-            return None
-        if lowered in seen and lowered in (b"authorization", _NAMESPACE_HEADER):
-            return None
-        seen.add(lowered)
-        value = value.strip(b" \t")
-        if lowered == b"connection" and value.lower() != b"keep-alive":
-            return None
-        if lowered == b"host" and not guard.host_allowed(value.decode()):
-            return None  # the guard's 403 comes from the ordinary path
-        if lowered == b"authorization":
-            authorization = value.decode()
-        elif lowered == _NAMESPACE_HEADER:
-            header_namespace = value.decode().strip() or None  # "" names none
-        raw_headers.append((name, value))
+    headers = plain_headers(lines[1:], guard, _NOT_PLAIN)
+    if headers is None:
+        return None
     raw_query = query.decode()
     if known_path != _LIST_PATH:
         # The query string as aiohttp's parser gives it (http_parser.py: URL.build).
@@ -176,14 +152,90 @@ def plain_list_call(data: bytes, guard: BrowserGuard) -> PlainCall | None:
     else:
         query_string = raw_query
     return PlainCall(
-        authorization,
+        headers.authorization,
         query_string,
-        tuple(raw_headers),
+        headers.raw_headers,
         url_namespace,
-        header_namespace,
+        headers.header_namespace,
         known_path,
         raw_query,
     )
+
+
+def idle_transport(conn: RequestHandler) -> asyncio.Transport | None:
+    """The connection's transport while it waits for its next request with nothing queued
+    and its client reading; None otherwise (then only aiohttp may answer)."""
+    waiter = conn._waiter
+    if (
+        waiter is None  # a request is in progress (or the connection is closing)
+        or waiter.done()
+        or conn._messages
+        or conn._paused  # the client reads slowly: aiohttp waits for the drain
+    ):
+        return None
+    transport: asyncio.Transport | None = conn.transport
+    return transport
+
+
+def namespace_target(path: bytes) -> tuple[str | None, bytes] | None:
+    """(namespace, path) of a target under `/__ns/<name>/` as the runner's request factory
+    reads it, (None, path) of any other; None for a malformed name (aiohttp's to answer)."""
+    if not path.startswith(_NS_PREFIX):
+        return None, path
+    name, slash, rest = path[len(_NS_PREFIX) :].partition(b"/")
+    if not slash or not NAME_PATTERN.fullmatch(name.decode("ascii", "replace")):
+        return None
+    return name.decode(), b"/" + rest
+
+
+class PlainHeaders(NamedTuple):
+    """What the fast paths read of a request's headers."""
+
+    authorization: str | None
+    header_namespace: str | None  # X-Cadenza-Mock-Namespace
+    raw_headers: tuple[tuple[bytes, bytes], ...]  # as the journal keeps them
+    length: int  # Content-Length; -1 without one
+
+
+# Headers that decide whose call it is: aiohttp's to judge when sent twice.
+_ONCE = frozenset((b"authorization", _NAMESPACE_HEADER, b"content-length"))
+
+
+def plain_headers(
+    lines: list[bytes], guard: BrowserGuard, refused: frozenset[bytes]
+) -> PlainHeaders | None:
+    """The header lines of a request a fast path may answer; None where aiohttp must read
+    them (a name in `refused`, a duplicate it refuses, odd bytes, `Connection` other than
+    keep-alive, a Host the guard refuses: its 403 comes from the ordinary path)."""
+    raw_headers = []
+    authorization = header_namespace = None
+    length = -1
+    seen: set[bytes] = set()
+    for line in lines:
+        name, colon, value = line.partition(b":")
+        if not colon or not _TOKEN.fullmatch(name) or _ODD_BYTES.search(line):
+            return None
+        lowered = name.lower()
+        if lowered in refused:
+            return None
+        if lowered in seen and (lowered in _SINGLETONS or lowered in _ONCE):
+            return None
+        seen.add(lowered)
+        value = value.strip(b" \t")
+        if lowered == b"connection" and value.lower() != b"keep-alive":
+            return None
+        if lowered == b"host" and not guard.host_allowed(value.decode()):
+            return None
+        if lowered == b"content-length":
+            if not value.isdigit() or len(value) > 5:
+                return None
+            length = int(value)
+        elif lowered == b"authorization":
+            authorization = value.decode()
+        elif lowered == _NAMESPACE_HEADER:
+            header_namespace = value.decode().strip() or None  # "" names none
+        raw_headers.append((name, value))
+    return PlainHeaders(authorization, header_namespace, tuple(raw_headers), length)
 
 
 # ----------------------------------------------------------------------------- the fence
@@ -313,17 +365,8 @@ class FastPath:
     def answer(self, conn: RequestHandler, data: bytes) -> bool:
         """Answer a plain repeated list call from the store's remembered bytes, journaled,
         logged and observed as the ordinary path would; False (nothing done) otherwise."""
-        waiter = conn._waiter
-        transport = conn.transport
-        if (
-            waiter is None  # a request is in progress (or the connection is closing)
-            or waiter.done()
-            or conn._messages
-            or conn._paused  # the client reads slowly: aiohttp waits for the drain
-            or transport is None
-            or len(data) > _MAX_PLAIN
-            or data.find(b"\r\n\r\n") != len(data) - 4
-        ):
+        transport = idle_transport(conn)
+        if transport is None or len(data) > _MAX_PLAIN or data.find(b"\r\n\r\n") != len(data) - 4:
             return False
         # A polling client sends the same bytes each time: their verdict is remembered.
         known = self._known
@@ -363,6 +406,21 @@ class FastPath:
             return False  # never asked (the middleware computes them) or some to send
         started = time.perf_counter()
         user_id, body = remembered
+        self.answers += 1  # before the client can see the answer (tests read it)
+        self.send(conn, transport, state, space, "GET", path, query_string, raw_headers, None,
+                  user_id, body, started)  # fmt: skip
+        return True
+
+    def send(
+        self, conn: RequestHandler, transport: asyncio.Transport, state: MockState,
+        space: Namespace | None, method: str, path: str, query_string: str,
+        raw_headers: tuple[tuple[bytes, bytes], ...], journal_body: Any, user_id: str,
+        body: bytes, started: float,
+    ) -> None:  # fmt: skip
+        """Write a 200 answer on the connection and do what the ordinary path does after
+        one (keep-alive clock, request counts, journal, access line, response observer):
+        one place for both fast paths (this one and http/fast_submit.py)."""
+        spaces = self._spaces
         if space is not None and spaces is not None:
             spaces.touch(space)
         conn._request_count += 1
@@ -385,17 +443,16 @@ class FastPath:
         conn._next_keepalive_close_time = close_time
         if conn._keepalive_handle is None:
             conn._keepalive_handle = conn._loop.call_at(close_time, conn._process_keepalive)
-        self.answers += 1
         elapsed = time.perf_counter() - started
         if state.journal.limit:
             state.journal.record(
                 (
                     state.clock.now_ms(),
-                    "GET",
+                    method,
                     path,
                     query_string,
                     raw_headers,
-                    None,
+                    journal_body,
                     200,
                     elapsed * 1000,
                     user_id,
@@ -408,7 +465,7 @@ class FastPath:
         if logger is not None and logger.enabled:
             target = f"{path}?{redact_query_string(query_string)}" if query_string else path
             whose = f" ns={state.namespace}" if state.namespace is not None else ""
-            add_line("GET", target, 200, elapsed, user_id, whose)
+            add_line(method, target, 200, elapsed, user_id, whose)
         if self._observer is not None:
             # The headers as aiohttp's `on_response_prepare` shows the ordinary answer's.
             headers = (
@@ -418,9 +475,9 @@ class FastPath:
                 ("Server", self._software),
             )
             self._observer(
-                ObservedResponse("GET", path, 200, body, JSON, store.profile, None, headers)
-            )
-        return True
+                ObservedResponse(method, path, 200, body, JSON, state.store.profile, None,
+                                 headers)
+            )  # fmt: skip
 
 
 def _kept_market_answer(

@@ -30,15 +30,17 @@ from cadenza_mock.contract import trading_wire, wire
 from cadenza_mock.contract.errors import ApiError
 from cadenza_mock.contract.schemas import parse_body
 from cadenza_mock.engine.hints import hints
-from cadenza_mock.engine.journal import kept_answer, redact_body
-from cadenza_mock.engine.namespaces import NAME_PATTERN
+from cadenza_mock.engine.journal import redact_body
 from cadenza_mock.engine.order_checks import OrderRequest
-from cadenza_mock.http.access_log import add_line
-from cadenza_mock.http.fast_path import _ODD_BYTES, _SINGLETONS, _TOKEN, FastPath, PlainCall
+from cadenza_mock.http.fast_path import (
+    FastPath,
+    PlainCall,
+    idle_transport,
+    namespace_target,
+    plain_headers,
+)
 from cadenza_mock.http.guard import BrowserGuard
 from cadenza_mock.http.keys import URL_NAMESPACE_PREFIX
-from cadenza_mock.http.middleware import JSON
-from cadenza_mock.http.observer import ObservedResponse
 
 SUBMIT_PATH = "/api/v3/tradeOrder/submit"
 _SUBMIT_BYTES = SUBMIT_PATH.encode()
@@ -58,7 +60,6 @@ _NOT_PLAIN = frozenset(
         b"sec-fetch-site",
     )
 )
-_ONCE = frozenset((b"authorization", _NAMESPACE_HEADER, b"content-length"))
 _MAX_HEAD = 8000  # bytes of request line and headers; aiohttp's limits never bind
 _MAX_BODY = 8000  # an order is a few hundred bytes
 _MAX_HEADER_LINES = 64
@@ -85,47 +86,14 @@ def submit_head(head: bytes, guard: BrowserGuard) -> SubmitCall | None:
         return None
     if len(lines) > _MAX_HEADER_LINES:
         return None
-    path = parts[1]
-    url_namespace = None
-    if path.startswith(_NS_PREFIX):
-        name, slash, rest = path[len(_NS_PREFIX) :].partition(b"/")
-        if not slash or not NAME_PATTERN.fullmatch(name.decode("ascii", "replace")):
-            return None
-        url_namespace = name.decode()
-        path = b"/" + rest
-    if path != _SUBMIT_BYTES:  # no query, no escapes, no other operation
+    target = namespace_target(parts[1])
+    if target is None or target[1] != _SUBMIT_BYTES:  # no query, no escapes, no other call
         return None
-    raw_headers = []
-    authorization = header_namespace = None
-    length = -1
-    seen: set[bytes] = set()
-    for line in lines[1:]:
-        name, colon, value = line.partition(b":")
-        if not colon or not _TOKEN.fullmatch(name) or _ODD_BYTES.search(line):
-            return None
-        lowered = name.lower()
-        if lowered in _NOT_PLAIN:
-            return None
-        if lowered in seen and (lowered in _SINGLETONS or lowered in _ONCE):
-            return None
-        seen.add(lowered)
-        value = value.strip(b" \t")
-        if lowered == b"connection" and value.lower() != b"keep-alive":
-            return None
-        if lowered == b"host" and not guard.host_allowed(value.decode()):
-            return None  # the guard's 403 comes from the ordinary path
-        if lowered == b"content-length":
-            if not value.isdigit() or len(value) > 5:
-                return None
-            length = int(value)
-        elif lowered == b"authorization":
-            authorization = value.decode()
-        elif lowered == _NAMESPACE_HEADER:
-            header_namespace = value.decode().strip() or None  # "" names none
-        raw_headers.append((name, value))
-    if not 0 < length <= _MAX_BODY:
+    headers = plain_headers(lines[1:], guard, _NOT_PLAIN)
+    if headers is None or not 0 < headers.length <= _MAX_BODY:
         return None
-    return SubmitCall(authorization, tuple(raw_headers), url_namespace, header_namespace, length)
+    authorization, header_namespace, raw_headers, length = headers
+    return SubmitCall(authorization, raw_headers, target[0], header_namespace, length)
 
 
 def whole_request(data: bytes) -> bool:
@@ -182,15 +150,8 @@ class SubmitPath:
         """Answer a whole submit the engine places, as the ordinary path would; False
         (nothing changed) for anything else."""
         fast = self._fast
-        waiter = conn._waiter
-        transport = conn.transport
-        if (
-            waiter is None  # a request is in progress (or the connection is closing)
-            or waiter.done()
-            or conn._messages
-            or conn._paused  # the client reads slowly: aiohttp waits for the drain
-            or transport is None
-        ):
+        transport = idle_transport(conn)
+        if transport is None:
             return False
         end = data.find(b"\r\n\r\n")
         if not 0 < end <= _MAX_HEAD:
@@ -245,62 +206,7 @@ class SubmitPath:
         except Exception:  # a refusal (or a bug): the ordinary path answers it, from scratch
             return False
         answer = wire.success_body([trading_wire.trade_order(order)])
-        if space is not None and spaces is not None:
-            spaces.touch(space)
         self.answers += 1  # before the client can see the answer (tests read it)
-        conn._request_count += 1
-        manager = conn._manager
-        if manager is not None:
-            manager.requests_count += 1
-        date = fast._date()
-        transport.writelines(
-            (
-                (
-                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-                    f"Content-Length: {len(answer)}\r\nDate: {date}\r\n"
-                    f"Server: {fast._software}\r\n\r\n"
-                ).encode(),
-                answer,
-            )
-        )
-        # As aiohttp's start() does after an answer: the keep-alive clock restarts.
-        close_time = conn._loop.time() + conn._keepalive_timeout
-        conn._next_keepalive_close_time = close_time
-        if conn._keepalive_handle is None:
-            conn._keepalive_handle = conn._loop.call_at(close_time, conn._process_keepalive)
-        elapsed = time.perf_counter() - started
-        if state.journal.limit:
-            state.journal.record(
-                (
-                    state.clock.now_ms(),
-                    "POST",
-                    SUBMIT_PATH,
-                    "",
-                    raw_headers,
-                    journal_body,
-                    200,
-                    elapsed * 1000,
-                    user.user_id,
-                    None,
-                    (),
-                    kept_answer(answer),
-                )
-            )
-        logger = conn.access_logger
-        if logger is not None and logger.enabled:
-            whose = f" ns={state.namespace}" if state.namespace is not None else ""
-            add_line("POST", SUBMIT_PATH, 200, elapsed, user.user_id, whose)
-        observer = fast._observer
-        if observer is not None:
-            headers = (
-                ("Content-Type", JSON),
-                ("Content-Length", str(len(answer))),
-                ("Date", date),
-                ("Server", fast._software),
-            )
-            observer(
-                ObservedResponse(
-                    "POST", SUBMIT_PATH, 200, answer, JSON, store.profile, None, headers
-                )
-            )
+        fast.send(conn, transport, state, space, "POST", SUBMIT_PATH, "", raw_headers,
+                  journal_body, user.user_id, answer, started)  # fmt: skip
         return True
