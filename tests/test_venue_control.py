@@ -218,9 +218,10 @@ def test_the_fast_path_honours_a_behaviour_set_after_it_answered(mock: MockServe
         mock.venue_behavior(SPOT, fill_delay=2)
         late = json.loads(talk.ask(post(order())).partition(b"\r\n\r\n")[2])["data"][0]
         assert late["status"] == "ACCEPTED" and submit_answers(mock) == fast + 1
+        mock.clear_venue_behavior(SPOT)  # what the late venue owes it still owes
+        assert mock.orders(trading_account_id=SPOT)[-1]["status"] == "ACCEPTED"
         mock.advance(2)
         assert mock.orders(trading_account_id=SPOT)[-1]["status"] == "FILLED"
-        mock.clear_venue_behavior(SPOT)
         again = talk.ask(post(order()))
         assert again.startswith(b"HTTP/1.1 200") and submit_answers(mock) == fast + 2
     finally:
