@@ -27,13 +27,18 @@ _WHERE = "venue_behavior"
 
 def apply(trading: Trading, body: Any) -> dict[str, Any]:
     """Set (or with `clear: true`, or no key, clear) one account's behaviour; answer what
-    is now in effect for it. VALIDATION_FAILED naming the key, ACCOUNT_NOT_FOUND."""
+    is now in effect for it. ACCOUNT_NOT_FOUND before the keys are read (a body the
+    document calls valid is then a 404, never a 400: tests/test_schemathesis.py), then
+    VALIDATION_FAILED naming the key."""
     if not isinstance(body, Mapping):
         raise VALIDATION_FAILED.error("the body must be a JSON object: {tradingAccountId, ...}")
     given = dict(body)
     account_id = given.pop("tradingAccountId", None)
     if not isinstance(account_id, str) or not account_id:
         raise VALIDATION_FAILED.error("tradingAccountId: required, the account's id")
+    account = trading.account(account_id)
+    if account is None:  # first: whatever else the body says, there is no such account
+        raise ACCOUNT_NOT_FOUND.error(f"no trading account {account_id}")
     clear = given.pop("clear", False)
     if clear not in (True, False):
         raise VALIDATION_FAILED.error("clear: expected true or false")
@@ -42,9 +47,6 @@ def apply(trading: Trading, body: Any) -> dict[str, Any]:
             f"clear: true takes no behaviour keys (given: {', '.join(map(str, given))})"
         )
     pairs = _checked(given)
-    account = trading.account(account_id)
-    if account is None:
-        raise ACCOUNT_NOT_FOUND.error(f"no trading account {account_id}")
     key = account.trading_account_id.lower()
     if pairs:
         trading.behaviors[key] = VenueBehavior.of(dict(pairs))
