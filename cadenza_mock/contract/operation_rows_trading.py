@@ -10,6 +10,7 @@ from cadenza_mock.contract.errors import (
     ACCOUNT_NOT_FOUND,
     INSUFFICIENT_FUNDS,
     INVALID_ARGUMENT,
+    INVALID_BODY,
     INVALID_ORDER,
     INVALID_STATE,
     ORDER_NOT_FOUND,
@@ -21,12 +22,15 @@ from cadenza_mock.contract.errors import (
     QUOTE_NOT_FOUND,
     SYMBOL_NOT_FOUND,
     TIME_IN_FORCE_NOT_SUPPORTED,
+    VALIDATION_FAILED,
     VENUE_TIMEOUT,
 )
 from cadenza_mock.contract.json_schema import UUID, ref
 from cadenza_mock.contract.operation_type import ADMIN_PREFIX, API_PREFIX, Answer, Operation, Param
 from cadenza_mock.contract.query_params import MAX_LIMIT, MAX_OFFSET
 from cadenza_mock.contract.trading_enums import ORDER_STATUSES
+from cadenza_mock.contract.venue_controls import VENUE_BEHAVIOR_PATH
+from cadenza_mock.contract.venue_controls import body_schema as venue_body_schema
 
 _PAGED = {"pagination": ref("Pagination")}
 _OWNED = (ACCOUNT_NOT_FOUND, PERMISSION_DENIED)
@@ -34,6 +38,15 @@ _OWNED = (ACCOUNT_NOT_FOUND, PERMISSION_DENIED)
 TRADING_PAGE = (50, MAX_LIMIT)
 _MS = {"type": "integer", "minimum": 0}
 _TEXT = {"type": "string", "minLength": 1}
+_BEHAVIOR_ENTRY = {
+    "type": "object",
+    "required": ["tradingAccountId", "venueBehavior", "source"],
+    "properties": {
+        "tradingAccountId": {"type": "string"},
+        "venueBehavior": {"type": "object", "description": "the keys in effect; {}: normal"},
+        "source": {"type": "string", "enum": ["scenario", "admin", "normal"]},
+    },
+}
 _PAGE = (
     Param("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 50},
           "page size"),
@@ -182,5 +195,35 @@ ADMIN_TRADING_OPERATIONS: tuple[Operation, ...] = (
         auth="admin",
         answer=Answer(ref("Portfolio")),
         params=(Param("tradingAccountId", UUID, where="path"),),
+    ),
+    # The venue behaviour controls, declared in contract/venue_controls.py.
+    Operation(
+        "GET",
+        VENUE_BEHAVIOR_PATH,
+        "trading_api.admin_venue_behaviors",
+        "adminListVenueBehaviors",
+        "Every trading account's venue behaviour in effect (of one account)",
+        "admin",
+        (ACCOUNT_NOT_FOUND,),
+        auth="admin",
+        answer=Answer({"type": "array", "items": _BEHAVIOR_ENTRY}),
+        params=(Param("tradingAccountId", {"type": "string"}, "only this account's"),),
+    ),
+    Operation(
+        "POST",
+        VENUE_BEHAVIOR_PATH,
+        "trading_api.admin_set_venue_behavior",
+        "adminSetVenueBehavior",
+        "Set a trading account's venue behaviour (the scenario's `venue_behavior:` keys), or "
+        "`clear: true` for the normal venue; until a reset or load",
+        "admin",
+        (VALIDATION_FAILED, INVALID_BODY, ACCOUNT_NOT_FOUND),
+        reads_body=True,
+        auth="admin",
+        answer=Answer(_BEHAVIOR_ENTRY),
+        body_doc={
+            "required": True,
+            "content": {"application/json": {"schema": venue_body_schema()}},
+        },
     ),
 )

@@ -157,8 +157,11 @@ class Trading:
         # Starting balances per trading account id (lower case), from the scenario.
         self._holdings = {k.lower(): dict(v) for k, v in (holdings or {}).items()}
         self._on_change = on_change
-        # A scenario's `venue_behavior:` per trading account id (lower case): engine/venue_acts.py.
-        self.behaviors = {k.lower(): VenueBehavior.of(v) for k, v in (behaviors or {}).items()}
+        # A scenario's `venue_behavior:` per trading account id (lower case): engine/venue_acts.py;
+        # `behaviors`, those in effect, may be changed at run time (engine/venue_control.py).
+        self.scenario_behaviors = {
+            k.lower(): VenueBehavior.of(v) for k, v in (behaviors or {}).items()
+        }
         self._emails = emails
         # Encoded list answers, kept per `version` (engine/trading_answers.py).
         self.answers = TradingAnswers(self)
@@ -173,6 +176,7 @@ class Trading:
         self.portfolios: dict[str, Portfolio] = {}  # lower-case account id
         self.quotes = Quotes(self._seed)  # RFQ quotes (engine/quoted.py)
         self.due = Dues()  # late fills and slow cancels owed (engine/venue_timing.py)
+        self.behaviors = dict(self.scenario_behaviors)
         self.made = {"order": 0, "execution": 0, "position": 0}  # ids drawn so far, per kind
         self.restart_ids()
         self._mark: tuple[int, int, int] | None = None

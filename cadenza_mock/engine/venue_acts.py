@@ -26,6 +26,8 @@ class VenueBehavior:
     taker_fee: Decimal | None = None
     fill_delay_ms: int = 0  # what an order takes from the book fills this long after its submit
     cancel_delay_ms: int = 0  # a cancel is PENDING_CANCEL this long
+    # The checked text pairs it was made of: what the admin API shows (engine/venue_control.py).
+    given: tuple[tuple[str, str], ...] = ()
 
     @classmethod
     def of(cls, given: Mapping[str, str]) -> VenueBehavior:
@@ -42,6 +44,7 @@ class VenueBehavior:
             taker_fee=rate("taker_fee"),
             fill_delay_ms=_ms(given.get("fill_delay", "0")),
             cancel_delay_ms=_ms(given.get("cancel_delay", "0")),
+            given=tuple(given.items()),
         )
 
     def refuse(self) -> None:

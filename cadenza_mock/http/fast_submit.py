@@ -12,9 +12,10 @@ It answers only an order the engine places. Anything else goes through aiohttp, 
 nothing changed: another path or method, a header that changes how the request is read,
 a body not all in the chunk, a caller the token does not name, a body the schema refuses,
 `awaitClosed`, near-miss hints to send, a fault or a stub armed, an account with a
-scenario `venue_behavior`, and every refusal of the engine (its checks come before any
-change: what it did before refusing, bringing resting orders up to now and seeding a
-portfolio, the ordinary path does again the same way). It rides on the list fast path
+`venue_behavior` (the scenario's or one set at run time: looked up at each request), and
+every refusal of the engine (its checks come before any change: what it did before
+refusing, bringing resting orders up to now and seeding a portfolio, the ordinary path
+does again the same way). It rides on the list fast path
 (http/fast_path.py): the same connection checks, the same fence, `--no-fast-path` turns
 both off. docs/contributing/fast-path.md tells the whole story.
 """
@@ -199,7 +200,7 @@ class SubmitPath:
         body, request = parsed
         trading = store.trading
         if trading.behaviors and request.trading_account_id.lower() in trading.behaviors:
-            return False  # a scenario's venue_behavior: the ordinary path's
+            return False  # a venue_behavior (scenario or run time): the ordinary path's
         journal_body = redact_body(body)  # what the journal keeps (a copy of its own)
         try:
             order = trading.submit(user, request)

@@ -12,7 +12,8 @@ from aiohttp import web
 from cadenza_mock.contract import quote_wire, trading_wire, wire
 from cadenza_mock.contract.errors import ACCOUNT_NOT_FOUND
 from cadenza_mock.contract.operation_rows_trading import TRADING_OPERATIONS
-from cadenza_mock.engine import trading_query
+from cadenza_mock.contract.schemas import load_json
+from cadenza_mock.engine import trading_query, venue_control
 from cadenza_mock.engine.order_checks import OrderRequest
 from cadenza_mock.engine.orders import FINAL, Order, Trading
 from cadenza_mock.engine.quoted import rfq
@@ -20,7 +21,7 @@ from cadenza_mock.engine.quotes import QuoteRequest
 from cadenza_mock.http.admin import admin
 from cadenza_mock.http.api import authed_body, caller
 from cadenza_mock.http.keys import state_of
-from cadenza_mock.http.middleware import json_response, ok
+from cadenza_mock.http.middleware import json_response, ok, read_body
 from cadenza_mock.http.rpc_trading import iso_to_ms
 
 # The lists whose answers are kept (engine/trading_answers.py): the fast path answers
@@ -143,3 +144,18 @@ async def admin_portfolio(request: web.Request) -> web.Response:
     if found is None:
         raise ACCOUNT_NOT_FOUND.error()
     return ok(found)
+
+
+@admin
+async def admin_venue_behaviors(request: web.Request) -> web.Response:
+    """GET /__admin/venue-behavior (contract/venue_controls.py): what is in effect."""
+    trading = state_of(request).store.trading
+    return ok(venue_control.listed(trading, request.query.get("tradingAccountId")))
+
+
+@admin
+async def admin_set_venue_behavior(request: web.Request) -> web.Response:
+    """POST /__admin/venue-behavior: set or clear one account's behaviour; answer it."""
+    raw = await read_body(request, fenced=False)  # the admin API is not fenced: it resets
+    body = load_json(raw) if raw.strip() else None
+    return ok(venue_control.apply(state_of(request).store.trading, body))

@@ -442,6 +442,23 @@ class MockServer(MockHandle):
 
         return self._call(act)
 
+    def _venue_behavior(
+        self, body: dict[str, Any] | None, trading_account_id: str | None = None
+    ) -> Any:
+        from cadenza_mock.contract.errors import ApiError
+        from cadenza_mock.engine import venue_control
+
+        def act() -> Any:
+            trading = self.state.store.trading
+            try:
+                if body is None:
+                    return venue_control.listed(trading, trading_account_id)
+                return venue_control.apply(trading, body)
+            except ApiError as exc:
+                raise (KeyError if exc.status == 404 else ValueError)(exc.message) from None
+
+        return self._call(act)
+
     def _market_control(self, name: str, body: dict[str, Any]) -> Any:
         from cadenza_mock.contract.errors import ApiError
         from cadenza_mock.engine.market_control import apply

@@ -10,6 +10,7 @@ from decimal import Decimal, InvalidOperation
 
 import yaml
 
+from cadenza_mock.contract.venue_controls import BEHAVIOR_KINDS
 from cadenza_mock.scenario.nodes import Problems, join
 
 
@@ -38,8 +39,9 @@ def balances(
     return tuple(found)
 
 
-_BEHAVIORS = {"reject": "flag", "timeout": "flag", "partial": "share", "maker_fee": "rate",
-              "taker_fee": "rate", "fill_delay": "delay", "cancel_delay": "delay"}  # fmt: skip
+# Each key's kind, declared once (contract/venue_controls.py): the admin API's
+# `POST /__admin/venue-behavior` is checked by this same reader.
+_BEHAVIORS = BEHAVIOR_KINDS
 # A venue's delays (seconds on the mock clock) go up to a day.
 MAX_DELAY_SECONDS = 86_400
 

@@ -45,9 +45,10 @@ from cadenza_mock.testing.scenario_cache import SourceLike as SourceLike
 from cadenza_mock.testing.scenario_cache import describe_source as describe_source
 from cadenza_mock.testing.scenario_cache import source_key as source_key
 from cadenza_mock.testing.stubs import StubsHandle
+from cadenza_mock.testing.venue_handle import VenueBehaviorHandle
 
 
-class MockHandle(HandleComforts, StubsHandle, ABC):
+class MockHandle(HandleComforts, StubsHandle, VenueBehaviorHandle, ABC):
     """The fixture API: url, token, auth_headers, users, load/reset/use, journal asserts."""
 
     _current_key: Hashable | None = None

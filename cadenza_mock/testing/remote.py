@@ -342,6 +342,15 @@ class RemoteMock(MockHandle):
         raw = json.dumps(body).encode()
         return self._admin("POST", f"market/{name}", body=raw, content_type="application/json")
 
+    def _venue_behavior(
+        self, body: dict[str, Any] | None, trading_account_id: str | None = None
+    ) -> Any:
+        if body is None:
+            query = {"tradingAccountId": trading_account_id} if trading_account_id else None
+            return self._admin("GET", "venue-behavior", query=query)
+        raw = json.dumps(body).encode()
+        return self._admin("POST", "venue-behavior", body=raw, content_type="application/json")
+
     def trading_accounts(self, user: str | None = None) -> list[dict[str, Any]]:
         query = {"user": user} if user else None
         return list(self._admin("GET", "trading-accounts", query=query))
