@@ -35,6 +35,7 @@ import requests
 import schemathesis
 from hypothesis import HealthCheck, settings
 
+from cadenza_mock.contract.market_controls import CONTROLS
 from cadenza_mock.contract.operations import OPENAPI_PATH, OPERATIONS
 from cadenza_mock.run.server import MockServer
 
@@ -68,6 +69,11 @@ NOT_THERE_IS_400 = ["unsubscribeTradingAccount", "unsubscribeMarketOrderBook"]
 # A clock placed by a time string: the server reads ISO-8601 from 1970 to 9999, and a
 # schema-valid random string (or date-time of the year 1) is its documented 400.
 CHECKED_TIMES = ["adminAdvanceClock"]
+# The market controls and the venue behaviour: their values meet rules JSON Schema cannot
+# state (a book on the instrument's tick and lot grid and not crossed, a fraction, a delay
+# within a day), so a schema-valid random body naming a real instrument or account (the
+# stateful phase's links give them) is their documented 400.
+CHECKED_VALUES = [f"adminMarket{c.name.capitalize()}" for c in CONTROLS] + ["adminSetVenueBehavior"]
 # Documented by Cadenza, not emulated: their documented answer is a 501 (a server error
 # by schemathesis' first check, on purpose; test_not_emulated.py covers them).
 NOT_EMULATED = [op.operation_id for op in OPERATIONS if not op.emulated]
@@ -94,7 +100,7 @@ def fuzz_config(mock: MockServer) -> schemathesis.Config:
                     "checks": {"not_a_server_error": {"enabled": False}},
                 },
                 {
-                    "include-operation-id": NOT_THERE_IS_400 + CHECKED_TIMES,
+                    "include-operation-id": NOT_THERE_IS_400 + CHECKED_TIMES + CHECKED_VALUES,
                     "checks": {
                         "positive_data_acceptance": {
                             "expected-statuses": [*POSITIVE_STATUSES, "400"]

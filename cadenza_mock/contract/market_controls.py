@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 _TEXT = {"type": "string", "minLength": 1}
-_DECIMAL = {"type": "string", "pattern": r"^\d+(\.\d+)?$"}
+# A decimal above 0 (a digit other than 0 before or after the point), as the controls read it.
+_DECIMAL = {"type": "string", "pattern": r"^(\d*[1-9]\d*(\.\d+)?|\d+\.\d*[1-9]\d*)$"}
 _SIGNED = {"type": "string", "pattern": r"^-?\d+(\.\d+)?$"}
 _LEVEL = {"type": "array", "items": _DECIMAL, "minItems": 2, "maxItems": 2}
 _LEVELS = {"type": "array", "items": _LEVEL, "minItems": 1}
