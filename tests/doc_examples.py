@@ -11,7 +11,9 @@ README.md and every page under docs/ (tests/test_docs.py runs what it finds).
   string has `title="NAME"` (e.g. ```` ```yaml title="bad.yaml" ````) is written to the
   replay's working folder first. `<!-- replay: skip: why -->` on the line before a console
   block leaves it out (the reason is required); `<!-- replay: log -->` before a text block
-  makes its lines log lines that the section's server must have printed.
+  makes its lines log lines that the section's server must have printed;
+  `<!-- replay: prints: NAME.py -->` before a block makes it exactly what the page's
+  script NAME.py prints.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 HEADING = re.compile(r"^(#{1,6}) (.+?)\s*$")
 FENCE = re.compile(r"^(\s*)```(\S*)(.*)$")
-MARKER = re.compile(r"^<!-- replay: (skip|log)(?:: (.*?))? -->$")
+MARKER = re.compile(r"^<!-- replay: (skip|log|prints)(?:: (.*?))? -->$")
 LOOPBACK = re.compile(r"https?://127\.0\.0\.1:\d+")
 # A log line as serve prints it: its time and duration are not the documentation's.
 LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} ")
@@ -177,6 +179,16 @@ def python_examples() -> dict[str, dict[str, str]]:
         assert name.group(1) not in files, f"{block.where}: {name.group(1)} twice on the page"
         files[name.group(1)] = block.code
     return found
+
+
+def printed_outputs() -> dict[str, str]:
+    """`{"page:name.py": text}` of every block marked `<!-- replay: prints: name.py -->`:
+    what that script of the page must print, exactly."""
+    return {
+        f"{b.page}:{b.marker[1]}": b.code
+        for b in blocks()
+        if b.marker is not None and b.marker[0] == "prints"
+    }
 
 
 def count_tests(code: str) -> int:

@@ -28,6 +28,7 @@ from doc_examples import (
     count_tests,
     files_of,
     log_lines,
+    printed_outputs,
     python_examples,
     replayed_sections,
     section,
@@ -66,12 +67,9 @@ SCRIPT_OUTPUT = {
     "docs/recording.md:drift_example.py": (
         r"docs 0 8 \[\]\nsdk 1 8 \['enum', 'missing field', 'unknown field'\]"
     ),
-    "docs/trading.md:official_client.py": (
-        r"MARKET FILLED 65006\.5\nBTC 0\.16384 USDT 999349\.284935\n"
-        r"LIMIT ACCEPTED -> FILLED 64000\.00\nLIMIT ACCEPTED -> CANCELLED\n"
-        r"refused 400 -18006 INSUFFICIENT_FUNDS\n"
-    ),
 }
+# What a script prints, exactly, where the page shows it (`<!-- replay: prints: x.py -->`).
+PRINTED = printed_outputs()
 
 
 def test_every_block_is_run_or_says_why_not() -> None:
@@ -80,7 +78,7 @@ def test_every_block_is_run_or_says_why_not() -> None:
     contributor pages' excerpts of the package's source."""
     for block in blocks("console"):
         if block.marker:
-            assert block.marker[0] == "skip" and block.marker[1], block.where
+            assert block.marker[0] in ("skip", "prints") and block.marker[1], block.where
         else:
             assert block.code.startswith("$ "), f"{block.where}: a console block starts with $"
     names = [name for files in EXAMPLES.values() for name in files]
@@ -93,6 +91,7 @@ def test_every_block_is_run_or_says_why_not() -> None:
     ), excerpts
     assert len(names) == len(set(names)) == len(blocks("python")) - len(excerpts), names
     assert set(SCRIPT_OUTPUT) <= set(SCRIPTS)
+    assert set(PRINTED) <= set(SCRIPTS), set(PRINTED) - set(SCRIPTS)
 
 
 def test_the_plugin_page_has_examples_for_every_client() -> None:
@@ -132,6 +131,8 @@ def test_the_scripts_run(name: str, tmp_path: Path, request: pytest.FixtureReque
     assert done.returncode == 0, done.stderr
     if name in SCRIPT_OUTPUT:
         assert re.search(SCRIPT_OUTPUT[name], done.stdout), done.stdout
+    if name in PRINTED:  # exactly what the page shows it prints
+        assert done.stdout == PRINTED[name]
 
 
 @pytest.mark.parametrize("title", [s.title for s in replayed_sections()])
