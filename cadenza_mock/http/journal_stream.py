@@ -19,8 +19,8 @@ from cadenza_mock.contract import wire
 from cadenza_mock.contract.errors import TOO_MANY_STREAMS
 from cadenza_mock.engine.state import MockState
 from cadenza_mock.http.admin import admin
+from cadenza_mock.http.fault_acts import connected
 from cadenza_mock.http.keys import MAX_STREAMS, STOPPING, STREAMS, state_of
-from cadenza_mock.http.middleware import connected
 
 
 @admin

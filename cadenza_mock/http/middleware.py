@@ -32,16 +32,25 @@ from cadenza_mock.contract.errors import (
     page_not_found,
     unknown_error,
 )
-from cadenza_mock.contract.model import User
 from cadenza_mock.contract.operations import ADMIN_PREFIX, OPERATIONS
 from cadenza_mock.contract.schemas import load_json, load_json_again
 from cadenza_mock.engine.auth import bearer_token
-from cadenza_mock.engine.faults import Decision, RequestView
+from cadenza_mock.engine.faults import Decision
 from cadenza_mock.engine.hints import HINT_HEADER, MAX_HINT_HEADER, hints
 from cadenza_mock.engine.journal import kept_answer, redact_body
 from cadenza_mock.engine.namespaces import Namespaces
 from cadenza_mock.engine.state import MockState
 from cadenza_mock.engine.store import Store
+from cadenza_mock.http.fault_acts import (
+    body_of,
+    connected,
+    drop,
+    request_view,
+    sleep_while_connected,
+    trickle,
+    truncated,
+    user_of,
+)
 from cadenza_mock.http.guard import check_admin_body, is_preflight, preflight
 from cadenza_mock.http.keys import (
     BODY_TIMEOUT,
@@ -55,7 +64,6 @@ from cadenza_mock.http.keys import (
     NAMESPACES,
     REQUEST_STATE,
     STATE,
-    STOPPING,
     STUBBED,
     URL_NAMESPACE,
     USER_ID,
@@ -63,7 +71,6 @@ from cadenza_mock.http.keys import (
     state_of,
 )
 from cadenza_mock.http.stub_answer import TO_UPSTREAM, stub_note, stub_response, upstream_answer
-from cadenza_mock.http.ws_limits import pause
 
 log = logging.getLogger("cadenza_mock")
 
@@ -171,7 +178,7 @@ async def envelope_middleware(request: web.Request, handler: Handler) -> web.Str
         except web.HTTPException as exc:  # a refresh body over the size limit
             return _with_cors(error_response(_from_http_exception(exc), state.store), cors)
         except ClientGone:
-            return _drop(request)
+            return drop(request)
         if namespaced is not None:
             state = namespaced
     if admin or not state.journal.limit:
@@ -204,7 +211,7 @@ async def _answer(
         try:
             decision, response, gone = await _faulted(request, state, generation)
         except Stale:
-            return _drop(request)
+            return drop(request)
     if response is None:
         try:
             # A test's stub answers before the emulation (http/stubs_api.py).
@@ -219,18 +226,18 @@ async def _answer(
                 raise
             response = error_response(_from_http_exception(exc), state.store)
         except Stale:
-            return _drop(request)
+            return drop(request)
         except ClientGone:
             gone = True
-            response = _drop(request)
+            response = drop(request)
         except Exception as exc:
             # Went away while we answered: normal, not a crash.
             gone = isinstance(exc, ConnectionError) and not connected(request)
-            response = _drop(request) if gone else _crashed(request, state, exc)
+            response = drop(request) if gone else _crashed(request, state, exc)
         if decision is not None and decision.cut_answer:
-            response = _truncated(response)
+            response = truncated(response)
         elif decision is not None and decision.chunks:
-            response = await _trickle(request, response, decision)
+            response = await trickle(request, response, decision)
     if cors is not None:
         _with_cors(response, cors)
     if admin:  # admin calls are never journaled or hinted
@@ -362,7 +369,7 @@ async def _faulted(
     the handler's or None, whether the client left during a delay). Stale if a reset came
     during the delay."""
     decision = state.faults.decide(
-        _request_view(request), state.clock.now_ms(), lambda: _user_of(request, state)
+        request_view(request), state.clock.now_ms(), lambda: user_of(request, state)
     )
     if decision is None:
         return None, None, False
@@ -372,13 +379,13 @@ async def _faulted(
         request[VENUE_OUTCOME] = decision.venue_outcome
     gone = False
     if decision.delay:
-        await _sleep_while_connected(request, decision.delay, state, generation)
+        await sleep_while_connected(request, decision.delay, state, generation)
         if state.generation != generation:
             raise Stale
         # A client that gave up during the delay gets nothing done on its behalf.
         gone = not connected(request)
     if gone or decision.dropped:
-        return decision, _drop(request), gone
+        return decision, drop(request), gone
     if decision.error is not None:
         return decision, error_response(decision.error, state.store), False
     return decision, None, False
@@ -422,7 +429,7 @@ def _after(
             request.get(USER_ID),
             note,
             found,
-            None if dropped else kept_answer(_body_of(response)),
+            None if dropped else kept_answer(body_of(response)),
         ),
         ticket,
     )
@@ -485,102 +492,6 @@ async def no_route(request: web.Request) -> web.StreamResponse:
 
 
 CATCH_ALL = "/{tail:.*}"
-
-
-# --------------------------------------------------------------------------- faults
-
-
-def _request_view(request: web.Request) -> RequestView:
-    query = {key: request.query.getall(key) for key in request.query}
-    return RequestView(request.method, request.path, query, request.headers)
-
-
-def _user_of(request: web.Request, state: MockState) -> User | None:
-    """The caller, for faults matched per user; an unknown token is simply nobody."""
-    try:
-        return state.store.user_for_token(request.headers.get("Authorization"))
-    except ApiError:
-        return None
-
-
-def connected(request: web.Request) -> bool:
-    transport = request.transport
-    return transport is not None and not transport.is_closing()
-
-
-async def _sleep_while_connected(
-    request: web.Request, seconds: float, state: MockState | None = None, generation: int = 0
-) -> None:
-    """asyncio.sleep (other requests go on), cut short once the client has gone away, the
-    server stops, or the mock was reset (`state`, `generation`: the request's own)."""
-    stopping = request.app[STOPPING]
-    # Woken at once when the client goes or the state is reset (else every PAUSE_STEP).
-    wake = asyncio.Event()
-    lost: list[Any] | None = getattr(request.protocol, "on_lost", None)
-    if lost is not None:
-        lost.append(wake.set)
-    if state is not None:
-        state.on_reset.append(wake.set)
-    try:
-        await pause(
-            seconds,
-            lambda: (
-                connected(request)
-                and not stopping.is_set()
-                and (state is None or state.generation == generation)
-            ),
-            wake,
-        )
-    finally:
-        if lost is not None:
-            lost.remove(wake.set)
-        if state is not None:
-            state.on_reset.remove(wake.set)
-
-
-def _drop(request: web.Request) -> web.StreamResponse:
-    """Close the connection without a response: clients see a server disconnect."""
-    if request.transport is not None:
-        request.transport.close()
-    # Nothing reaches the client; the status only marks the journal entry (0 = no answer).
-    return web.Response(status=204)
-
-
-def _body_of(response: web.StreamResponse) -> bytes | None:
-    body = getattr(response, "body", None)
-    return body if isinstance(body, bytes) else None
-
-
-def _truncated(response: web.StreamResponse) -> web.StreamResponse:
-    """The same answer cut in half: a JSON parser fails on it, as on a broken proxy's."""
-    body = _body_of(response)
-    if body is None or response.prepared:
-        return response
-    return web.Response(
-        status=response.status,
-        body=body[: len(body) // 2],
-        content_type=response.content_type,
-    )
-
-
-async def _trickle(
-    request: web.Request, response: web.StreamResponse, decision: Decision
-) -> web.StreamResponse:
-    """Send the real body in `chunks` pieces, `chunk_delay` apart (the socket stays busy)."""
-    body = _body_of(response)
-    if body is None or response.prepared:
-        return response
-    slow = web.StreamResponse(status=response.status, headers=response.headers)
-    slow.content_length = len(body)
-    await slow.prepare(request)
-    size = max(1, -(-len(body) // decision.chunks))
-    for offset in range(0, len(body), size):
-        if offset:
-            await _sleep_while_connected(request, decision.chunk_delay)
-        if not connected(request):
-            break
-        await slow.write(body[offset : offset + size])
-    return slow
 
 
 async def _journal_body(request: web.Request) -> Any:

@@ -32,6 +32,7 @@ from cadenza_mock.engine.market_feed import ChannelError
 from cadenza_mock.engine.orders import Order
 from cadenza_mock.engine.state import MockState
 from cadenza_mock.http import rpc, ws_fast
+from cadenza_mock.http.fault_acts import connected
 from cadenza_mock.http.keys import (
     HANDLER_ERROR_HOOK,
     HINTS,
@@ -40,7 +41,7 @@ from cadenza_mock.http.keys import (
     STATE,
     STOPPING,
 )
-from cadenza_mock.http.middleware import connected, error_response, guarded, named_namespace
+from cadenza_mock.http.middleware import error_response, guarded, named_namespace
 from cadenza_mock.http.rpc_trading import AwaitClosed
 from cadenza_mock.http.ws_limits import (
     CLOSE_SECONDS,
