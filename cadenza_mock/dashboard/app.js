@@ -175,14 +175,21 @@ $("namespace").addEventListener("change", () => {
 
 async function loadState() {
   await loadNamespaces();
-  const [scenario, clock, credentials, accounts, faults, market] = await Promise.all([
-    adminJson("/__admin/scenario"),
-    adminJson("/__admin/clock"),
-    adminJson("/__admin/credentials"),
-    adminJson("/__admin/trading-accounts"),
-    adminJson("/__admin/faults"),
-    adminJson("/__admin/market"),
-  ]);
+  const [scenario, clock, credentials, accounts, faults, market, orders, behaviors] =
+    await Promise.all([
+      adminJson("/__admin/scenario"),
+      adminJson("/__admin/clock"),
+      adminJson("/__admin/credentials"),
+      adminJson("/__admin/trading-accounts"),
+      adminJson("/__admin/faults"),
+      adminJson("/__admin/market"),
+      adminJson("/__admin/orders"),
+      adminJson("/__admin/venue-behavior"),
+    ]);
+  // Each connected account's portfolio (seeded when first read, as a client's read would).
+  const connected = accounts.filter((a) => a.status !== "DISCONNECTED");
+  const portfolios = await Promise.all(connected.map((a) =>
+    adminJson(`/__admin/portfolios/${encodeURIComponent(a.tradingAccountId)}`)));
   view.scenario = scenario;
   view.users = scenario.users;
   $("dashboard").hidden = false;
@@ -190,6 +197,7 @@ async function loadState() {
   renderUsers(scenario.users, credentials, accounts);
   renderFaults(faults);
   renderMarket(market);
+  renderTrading(connected, portfolios, orders, behaviors);
   renderUserFilter(scenario.users);
 }
 
@@ -301,6 +309,65 @@ function renderMarket(market) {
     rows.append(row);
   }
   if (!market.instruments.length) rows.append(el("tr", null, withClass(el("td", "no instruments"), "muted")));
+}
+
+// Orders in these statuses never change (engine/orders.py FINAL; a test compares): the
+// others are open, and shown before the latest closed ones.
+const FINAL_STATUSES = new Set(
+  ["FILLED", "CANCELLED", "EXPIRED", "REJECTED", "REPLACED", "REVOKED"]);
+const CLOSED_SHOWN = 5; // closed orders shown per account, newest first
+
+// A LIMIT order's limit; a MARKET order's average fill price, once it has one.
+function orderPrice(order) {
+  if (order.limitPrice !== undefined) return order.limitPrice;
+  return Number(order.executedQuantity) ? `avg ${order.executedPrice}` : "market";
+}
+
+// Trading, read-only like the market: each connected account's venue behaviour, balances,
+// open positions and orders (refreshed with the rest of the page).
+function renderTrading(accounts, portfolios, orders, behaviors) {
+  const ofAccount = (rows, id) => rows.filter((r) => r.tradingAccountId.toLowerCase() === id);
+  $("trading-accounts").replaceChildren(...accounts.map((account, n) => {
+    const id = account.tradingAccountId.toLowerCase();
+    return accountCard(account, portfolios[n], ofAccount(orders, id), ofAccount(behaviors, id)[0]);
+  }));
+  if (!accounts.length) {
+    $("trading-accounts").append(withClass(el("p", "no connected trading accounts"), "muted"));
+  }
+}
+
+// One account: `orders` its own, oldest first; `behavior` its entry, if it has one.
+function accountCard(account, portfolio, orders, behavior) {
+  const card = withClass(el("article"), "account");
+  card.dataset.account = account.tradingAccountId;
+  const keys = Object.entries(behavior ? behavior.venueBehavior : {});
+  const venue = keys.length
+    ? `venue behaviour: ${keys.map(([k, v]) => `${k} ${v}`).join(", ")} (${behavior.source})`
+    : "venue behaviour: normal";
+  const about = `${account.tradingAccountId}, ${userLabel(account.userId)}, ${account.status}`;
+  card.append(el("h3", `${account.nickname || account.tradingAccountId} (${account.venue})`),
+    withClass(el("p", about), "muted"), withClass(el("p", venue), "behavior"));
+  const { balances, positions, summary } = portfolio;
+  const held = balances.filter((b) => Number(b.total) !== 0);
+  card.append(el("h4", `Balances (equity ${summary.equity} ${summary.currency})`),
+    withClass(table(["asset", "free", "locked", "total"],
+      held.map((b) => [b.securitySymbol, b.free, b.locked, b.total])), "balances"));
+  const open = positions.filter((p) => p.status === "OPEN");
+  card.append(el("h4", `Open positions (${open.length})`), withClass(table(
+    ["instrument", "side", "quantity", "entry", "price", "unrealized PnL", "realized PnL"],
+    open.map((p) => [p.instrumentId, p.positionSide, p.quantity, p.entryPrice, p.currentPrice,
+      p.unrealizedPnl, p.realizedPnl]),
+  ), "positions"));
+  const own = orders.slice().reverse();
+  const live = own.filter((o) => !FINAL_STATUSES.has(o.status));
+  const closed = own.filter((o) => FINAL_STATUSES.has(o.status)).slice(0, CLOSED_SHOWN);
+  const counts = `${live.length} open, latest ${closed.length} of ${own.length - live.length} closed`;
+  card.append(el("h4", `Orders (${counts})`), withClass(table(
+    ["createdAt", "instrument", "status", "side", "type", "quantity", "executed", "price"],
+    live.concat(closed).map((o) => [time(o.createdAt), o.instrumentId, o.status, o.orderSide,
+      o.orderType, o.quantity, o.executedQuantity, orderPrice(o)]),
+  ), "orders"));
+  return card;
 }
 
 function renderUserFilter(users) {
