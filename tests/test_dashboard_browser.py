@@ -418,7 +418,7 @@ def test_the_trading_panel_shows_orders_moved_balances_and_the_venue_behaviour(b
         expect(orders).to_have_count(2)
         expect(orders.first).to_contain_text("ACCEPTED")  # the open one first
         expect(orders.first).to_contain_text("60000.00")
-        expect(card.locator("h4", has_text="Orders")).to_contain_text("1 open")
+        expect(card.locator("h4", has_text="Orders")).to_have_text("Orders (1 open, 1 closed)")
         locked = balance(mock, SPOT, "USDT")["locked"]
         assert locked != "0"
         expect(usdt.locator("td").nth(2)).to_have_text(locked)
@@ -432,6 +432,12 @@ def test_the_trading_panel_shows_orders_moved_balances_and_the_venue_behaviour(b
         expect(orders).to_have_count(3)
         expect(orders.nth(1)).to_contain_text("EXPIRED")  # the newest closed one
         expect(orders.nth(1)).to_contain_text("0.01000")
+        for _ in range(5):  # more closed orders than the card shows: the newest
+            submit(mock.url, orderType="MARKET", quantity="0.001")
+        heading = "Orders (1 open, 7 closed; the newest 1 and 5 shown)"
+        expect(card.locator("h4", has_text="Orders")).to_have_text(heading)
+        expect(orders).to_have_count(6)
+        expect(orders.nth(5)).to_contain_text("0.00100")  # not the EXPIRED one
         other = page.locator("#trading-accounts .account", has_text="Main futures")
         expect(other.locator(".behavior")).to_have_text("venue behaviour: normal")
         expect(other.locator("table.orders tbody tr")).to_have_count(0)
@@ -457,6 +463,7 @@ NAMESPACED = {
             "trading_accounts": [
                 {
                     "tradingAccountId": SPOT,
+                    "nickname": XSS.format("nickname"),
                     "credentials": ["ns key"],
                     "externalTradingAccountId": "spot",
                     "balances": {"USDT": "5000", "BTC": "0.1"},
@@ -478,6 +485,9 @@ def test_a_namespaces_trading_panel_shows_that_namespaces(page, mock):
     page.locator("#namespace").select_option("team-t")
     card = page.locator(f'#trading-accounts .account[data-account="{SPOT}"]')
     expect(card.locator(".behavior")).to_have_text("venue behaviour: taker_fee 0.002 (scenario)")
+    expect(card.locator("h3")).to_have_text(XSS.format("nickname") + " (BINANCE)")  # as text
+    assert page.locator("#trading img").count() == 0
+    assert page.evaluate("() => window.__xss") is None
     balances = card.locator("table.balances tbody tr")
     expect(balances).to_have_count(2)
     expect(balances.filter(has_text="USDT")).to_contain_text("5000")

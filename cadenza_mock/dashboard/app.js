@@ -312,10 +312,10 @@ function renderMarket(market) {
 }
 
 // Orders in these statuses never change (engine/orders.py FINAL; a test compares): the
-// others are open, and shown before the latest closed ones.
+// others are open, and shown before the closed ones, newest first, so many at most.
 const FINAL_STATUSES = new Set(
   ["FILLED", "CANCELLED", "EXPIRED", "REJECTED", "REPLACED", "REVOKED"]);
-const CLOSED_SHOWN = 5; // closed orders shown per account, newest first
+const SHOWN = { open: 20, closed: 5 }; // orders shown per account
 
 // A LIMIT order's limit; a MARKET order's average fill price, once it has one.
 function orderPrice(order) {
@@ -360,13 +360,17 @@ function accountCard(account, portfolio, orders, behavior) {
   ), "positions"));
   const own = orders.slice().reverse();
   const live = own.filter((o) => !FINAL_STATUSES.has(o.status));
-  const closed = own.filter((o) => FINAL_STATUSES.has(o.status)).slice(0, CLOSED_SHOWN);
-  const counts = `${live.length} open, latest ${closed.length} of ${own.length - live.length} closed`;
-  card.append(el("h4", `Orders (${counts})`), withClass(table(
-    ["createdAt", "instrument", "status", "side", "type", "quantity", "executed", "price"],
-    live.concat(closed).map((o) => [time(o.createdAt), o.instrumentId, o.status, o.orderSide,
-      o.orderType, o.quantity, o.executedQuantity, orderPrice(o)]),
-  ), "orders"));
+  const closed = own.filter((o) => FINAL_STATUSES.has(o.status));
+  const [openShown, closedShown] = [live.slice(0, SHOWN.open), closed.slice(0, SHOWN.closed)];
+  const shown = openShown.concat(closedShown);
+  const cut = shown.length < own.length
+    ? `; the newest ${openShown.length} and ${closedShown.length} shown` : "";
+  card.append(el("h4", `Orders (${live.length} open, ${closed.length} closed${cut})`),
+    withClass(table(
+      ["createdAt", "instrument", "status", "side", "type", "quantity", "executed", "price"],
+      shown.map((o) => [time(o.createdAt), o.instrumentId, o.status, o.orderSide, o.orderType,
+        o.quantity, o.executedQuantity, orderPrice(o)]),
+    ), "orders"));
   return card;
 }
 
