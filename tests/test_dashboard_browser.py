@@ -8,6 +8,7 @@ Without a Chromium these tests skip, unless CADENZA_MOCK_REQUIRE_BROWSER=1 (set 
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -444,6 +445,34 @@ def test_the_trading_panel_shows_orders_moved_balances_and_the_venue_behaviour(b
         assert_no_secret(page, yaml.safe_load((REPO / "scenarios" / "accounts.yaml").read_text()))
         assert page.errors == []
         page.context.close()
+
+
+def test_a_portfolio_gone_meanwhile_is_its_error_and_the_rest_still_shows(browser):
+    """An account listed, then gone before its portfolio is read (a reset or load between
+    the two calls): its card says why, the other cards and its orders still show."""
+    with MockServer("accounts") as mock:
+        submit(mock.url, orderType="MARKET", quantity="0.01")
+        gone = "No trading account (gone meanwhile)"
+        context = browser.new_context()
+        context.route(
+            f"**/__admin/portfolios/{SPOT}",
+            lambda route: route.fulfill(
+                status=404,
+                content_type="application/json",
+                body=json.dumps({"data": None, "success": False, "errno": -22016, "error": gone}),
+            ),
+        )
+        page = context.new_page()
+        page.goto(mock.url + UI)
+        card = page.locator(f'#trading-accounts .account[data-account="{SPOT}"]')
+        expect(card.locator(".error")).to_have_text(f"portfolio: {gone}")
+        expect(card.locator("table.balances")).to_have_count(0)
+        expect(card.locator("table.orders tbody tr")).to_have_count(1)
+        expect(page.locator("#trading-accounts table.balances")).to_have_count(
+            len([a for a in mock.trading_accounts() if a["status"] != "DISCONNECTED"]) - 1
+        )
+        expect(page.locator("#message")).to_be_hidden()
+        context.close()
 
 
 NAMESPACED = {

@@ -186,10 +186,14 @@ async function loadState() {
       adminJson("/__admin/orders"),
       adminJson("/__admin/venue-behavior"),
     ]);
-  // Each connected account's portfolio (seeded when first read, as a client's read would).
+  // Each connected account's portfolio (seeded when first read, as a client's read would);
+  // one gone meanwhile (a reset, a load) is its error, shown until the next refresh.
   const connected = accounts.filter((a) => a.status !== "DISCONNECTED");
   const portfolios = await Promise.all(connected.map((a) =>
-    adminJson(`/__admin/portfolios/${encodeURIComponent(a.tradingAccountId)}`)));
+    adminJson(`/__admin/portfolios/${encodeURIComponent(a.tradingAccountId)}`).catch((err) => {
+      if (err instanceof AuthNeeded) throw err;
+      return err;
+    })));
   view.scenario = scenario;
   view.users = scenario.users;
   $("dashboard").hidden = false;
@@ -347,17 +351,11 @@ function accountCard(account, portfolio, orders, behavior) {
   const about = `${account.tradingAccountId}, ${userLabel(account.userId)}, ${account.status}`;
   card.append(el("h3", `${account.nickname || account.tradingAccountId} (${account.venue})`),
     withClass(el("p", about), "muted"), withClass(el("p", venue), "behavior"));
-  const { balances, positions, summary } = portfolio;
-  const held = balances.filter((b) => Number(b.total) !== 0);
-  card.append(el("h4", `Balances (equity ${summary.equity} ${summary.currency})`),
-    withClass(table(["asset", "free", "locked", "total"],
-      held.map((b) => [b.securitySymbol, b.free, b.locked, b.total])), "balances"));
-  const open = positions.filter((p) => p.status === "OPEN");
-  card.append(el("h4", `Open positions (${open.length})`), withClass(table(
-    ["instrument", "side", "quantity", "entry", "price", "unrealized PnL", "realized PnL"],
-    open.map((p) => [p.instrumentId, p.positionSide, p.quantity, p.entryPrice, p.currentPrice,
-      p.unrealizedPnl, p.realizedPnl]),
-  ), "positions"));
+  if (portfolio instanceof Error) {
+    card.append(withClass(el("p", `portfolio: ${portfolio.message}`), "error"));
+  } else {
+    card.append(...portfolioParts(portfolio));
+  }
   const own = orders.slice().reverse();
   const live = own.filter((o) => !FINAL_STATUSES.has(o.status));
   const closed = own.filter((o) => FINAL_STATUSES.has(o.status));
@@ -372,6 +370,23 @@ function accountCard(account, portfolio, orders, behavior) {
         o.quantity, o.executedQuantity, orderPrice(o)]),
     ), "orders"));
   return card;
+}
+
+// Its balances (every asset it holds) and its open positions.
+function portfolioParts({ balances, positions, summary }) {
+  const held = balances.filter((b) => Number(b.total) !== 0);
+  const open = positions.filter((p) => p.status === "OPEN");
+  return [
+    el("h4", `Balances (equity ${summary.equity} ${summary.currency})`),
+    withClass(table(["asset", "free", "locked", "total"],
+      held.map((b) => [b.securitySymbol, b.free, b.locked, b.total])), "balances"),
+    el("h4", `Open positions (${open.length})`),
+    withClass(table(
+      ["instrument", "side", "quantity", "entry", "price", "unrealized PnL", "realized PnL"],
+      open.map((p) => [p.instrumentId, p.positionSide, p.quantity, p.entryPrice, p.currentPrice,
+        p.unrealizedPnl, p.realizedPnl]),
+    ), "positions"),
+  ];
 }
 
 function renderUserFilter(users) {
