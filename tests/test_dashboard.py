@@ -18,8 +18,9 @@ from openapi_checker import ResponseChecker
 from support import ALICE, LIST, write
 
 from cadenza_mock import MockServer
-from cadenza_mock.contract.operations import DASHBOARD_ASSETS
+from cadenza_mock.contract.operations import DASHBOARD_ASSETS, OPERATIONS
 from cadenza_mock.engine.journal import Journal
+from cadenza_mock.engine.orders import FINAL
 from cadenza_mock.http import journal_stream
 from cadenza_mock.http.keys import STATE
 from cadenza_mock.http.observer import ObservedResponse
@@ -77,6 +78,32 @@ def test_the_page_has_no_inline_code_and_the_script_never_parses_html():
     # Every admin call goes through the one function (the namespaces header goes there).
     assert script.count("fetch(") == 1
     assert "await fetch(path" in script
+
+
+def test_every_admin_call_of_the_script_is_a_namespaced_admin_route():
+    """The panels read what the admin API lists (the trading panel's portfolios, orders and
+    venue behaviours too); a renamed route would leave a panel empty."""
+    script = (FILES / "app.js").read_text()
+    called = re.findall(r'adminJson\(\s*[`"](/__admin[^`"?]*)', script)
+    assert "/__admin/portfolios/{}" in [re.sub(r"\$\{[^}]*\}", "{}", c) for c in called]
+    routes = {re.sub(r"\{[^}]*\}", "{}", op.path): op for op in OPERATIONS}
+    for path in called:
+        operation = routes.get(re.sub(r"\$\{[^}]*\}", "{}", path))
+        assert operation is not None, path
+        assert operation.auth == "admin", path
+        # The namespace picker switches every panel: each call but the list of namespaces.
+        assert operation.namespaced or path == "/__admin/namespaces", path
+
+
+def test_the_trading_panel_knows_the_engines_final_statuses():
+    """Open orders are listed first, then the latest closed ones: the page's closed
+    statuses are the engine's final ones."""
+    script = (FILES / "app.js").read_text()
+    found = re.search(r"FINAL_STATUSES = new Set\(\s*\[([^\]]*)\]", script)
+    assert found is not None
+    assert set(re.findall(r'"([A-Z_]+)"', found.group(1))) == set(FINAL)
+    html = (FILES / "index.html").read_text()
+    assert '<section id="trading">' in html and 'id="trading-accounts"' in html
 
 
 async def test_index_html_is_the_page_again(client):

@@ -8,7 +8,9 @@ Without a Chromium these tests skip, unless CADENZA_MOCK_REQUIRE_BROWSER=1 (set 
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import shutil
 from collections.abc import Iterator
 from typing import Any
@@ -82,6 +84,28 @@ def entries(page: Any) -> Any:
     return page.locator("#journal-list > li")
 
 
+SECRET_KEYS = ("apiSecret", "apiPassphrase", "apiKey", "password")
+
+
+def scenario_secrets(node: Any) -> list[str]:
+    """Every secret a scenario hands the mock (full API keys too: the page shows them
+    masked), wherever it stands."""
+    if isinstance(node, dict):
+        found = [str(v) for k, v in node.items() if k in SECRET_KEYS]
+        return found + [s for v in node.values() for s in scenario_secrets(v)]
+    if isinstance(node, list):
+        return [s for v in node for s in scenario_secrets(v)]
+    return []
+
+
+def assert_no_secret(page: Any, scenario: Any) -> None:
+    secrets = scenario_secrets(scenario)
+    assert secrets  # the check has something to look for
+    html = page.content()
+    for secret in secrets:
+        assert secret not in html
+
+
 # ----------------------------------------------------------------------------- showing
 
 
@@ -99,12 +123,8 @@ def test_the_page_shows_the_default_scenario_and_no_secret(page, mock):
     expect(rows).to_have_count(len(creds))
     expect(rows.filter(has_text="REVOKED")).to_have_count(1)
     expect(user.locator("table.credentials")).to_contain_text("abc123***")
-    html = page.content()
-    for cred in creds:
-        for secret in ("apiSecret", "apiPassphrase", "apiKey"):
-            if secret in cred:
-                assert cred[secret] not in html
-    assert "correct-horse" not in html  # the user's password
+    assert "correct-horse" in scenario_secrets(scenario)  # the user's password is looked for
+    assert_no_secret(page, scenario)
 
 
 def test_a_request_appears_in_the_journal_and_the_credentials_live(page, mock):
@@ -344,6 +364,171 @@ def test_the_market_shows_each_instruments_ticker_per_namespace(page, mock):
     expect(rows).to_have_count(1)
     expect(rows.first).to_contain_text("OKX:ETH/USDT")
     expect(rows.first).to_contain_text("3100.00")
+
+
+# ----------------------------------------------------------------------------- trading
+
+SPOT = "a1c3e5f7-2b4d-4e6f-8a0c-1e3f5a7c9b11"  # alice's Binance spot account (accounts)
+SUBMIT = "/api/v3/tradeOrder/submit"
+BTC = "BINANCE:BTC/USDT"
+
+
+def submit(base: str, **fields: str) -> dict[str, Any]:
+    body = {"tradingAccountId": SPOT, "instrumentId": BTC, "orderSide": "BUY", **fields}
+    answer = requests.post(base + SUBMIT, headers=ALICE, json=body, timeout=10)
+    assert answer.ok, answer.text
+    order: dict[str, Any] = answer.json()["data"][0]
+    return order
+
+
+def balance(mock: MockServer, account: str, asset: str) -> dict[str, str]:
+    found: dict[str, str] = next(
+        b for b in mock.portfolio(account)["balances"] if b["securitySymbol"] == asset
+    )
+    return found
+
+
+def test_the_trading_panel_shows_orders_moved_balances_and_the_venue_behaviour(browser):
+    with MockServer("accounts") as mock:
+        page = open_page(browser, mock)
+        connected = [a for a in mock.trading_accounts() if a["status"] != "DISCONNECTED"]
+        expect(page.locator("#trading-accounts .account")).to_have_count(len(connected))
+        card = page.locator(f'#trading-accounts .account[data-account="{SPOT}"]')
+        expect(card.locator("h3")).to_have_text("Main spot (BINANCE)")
+        expect(card.locator(".behavior")).to_have_text("venue behaviour: normal")
+        usdt = card.locator("table.balances tbody tr", has_text="USDT")
+        expect(usdt).to_have_text(re.compile(r"USDT\s*1000000\s*0\s*1000000"))
+        expect(card.locator("table.orders tbody tr")).to_have_count(0)
+
+        bought = submit(mock.url, orderType="MARKET", quantity="0.01")  # a POST: refreshes
+        assert bought["status"] == "FILLED"
+        orders = card.locator("table.orders tbody tr")
+        expect(orders).to_have_count(1)
+        for shown in ("FILLED", "BUY", "MARKET", "0.01000", f"avg {bought['executedPrice']}"):
+            expect(orders.first).to_contain_text(shown)
+        free = balance(mock, SPOT, "USDT")["free"]
+        assert free != "1000000"  # the fill moved it
+        expect(usdt.locator("td").nth(1)).to_have_text(free)
+        btc = card.locator("table.positions tbody tr", has_text=BTC)
+        position = next(p for p in mock.portfolio(SPOT)["positions"] if p["instrumentId"] == BTC)
+        expect(btc.locator("td").nth(2)).to_have_text(position["quantity"])
+        expect(btc.locator("td").nth(5)).to_have_text(position["unrealizedPnl"])
+
+        resting = submit(mock.url, orderType="LIMIT", limitPrice="60000.00", quantity="0.01")
+        assert resting["status"] == "ACCEPTED"
+        expect(orders).to_have_count(2)
+        expect(orders.first).to_contain_text("ACCEPTED")  # the open one first
+        expect(orders.first).to_contain_text("60000.00")
+        expect(card.locator("h4", has_text="Orders")).to_have_text("Orders (1 open, 1 closed)")
+        locked = balance(mock, SPOT, "USDT")["locked"]
+        assert locked != "0"
+        expect(usdt.locator("td").nth(2)).to_have_text(locked)
+
+        # A behaviour set through the admin API shows with the next refresh (its own call
+        # is not journaled): here the order that meets it.
+        mock.venue_behavior(SPOT, partial="0.5")
+        halved = submit(mock.url, orderType="MARKET", quantity="0.02")
+        assert halved["status"] == "EXPIRED" and halved["executedQuantity"] == "0.01000"
+        expect(card.locator(".behavior")).to_have_text("venue behaviour: partial 0.5 (admin)")
+        expect(orders).to_have_count(3)
+        expect(orders.nth(1)).to_contain_text("EXPIRED")  # the newest closed one
+        expect(orders.nth(1)).to_contain_text("0.01000")
+        for _ in range(5):  # more closed orders than the card shows: the newest
+            submit(mock.url, orderType="MARKET", quantity="0.001")
+        heading = "Orders (1 open, 7 closed; the newest 1 and 5 shown)"
+        expect(card.locator("h4", has_text="Orders")).to_have_text(heading)
+        expect(orders).to_have_count(6)
+        expect(orders.nth(5)).to_contain_text("0.00100")  # not the EXPIRED one
+        other = page.locator("#trading-accounts .account", has_text="Main futures")
+        expect(other.locator(".behavior")).to_have_text("venue behaviour: normal")
+        expect(other.locator("table.orders tbody tr")).to_have_count(0)
+        assert_no_secret(page, yaml.safe_load((REPO / "scenarios" / "accounts.yaml").read_text()))
+        assert page.errors == []
+        page.context.close()
+
+
+def test_a_portfolio_gone_meanwhile_is_its_error_and_the_rest_still_shows(browser):
+    """An account listed, then gone before its portfolio is read (a reset or load between
+    the two calls): its card says why, the other cards and its orders still show."""
+    with MockServer("accounts") as mock:
+        submit(mock.url, orderType="MARKET", quantity="0.01")
+        gone = "No trading account (gone meanwhile)"
+        context = browser.new_context()
+        context.route(
+            f"**/__admin/portfolios/{SPOT}",
+            lambda route: route.fulfill(
+                status=404,
+                content_type="application/json",
+                body=json.dumps({"data": None, "success": False, "errno": -22016, "error": gone}),
+            ),
+        )
+        page = context.new_page()
+        page.goto(mock.url + UI)
+        card = page.locator(f'#trading-accounts .account[data-account="{SPOT}"]')
+        expect(card.locator(".error")).to_have_text(f"portfolio: {gone}")
+        expect(card.locator("table.balances")).to_have_count(0)
+        expect(card.locator("table.orders tbody tr")).to_have_count(1)
+        expect(page.locator("#trading-accounts table.balances")).to_have_count(
+            len([a for a in mock.trading_accounts() if a["status"] != "DISCONNECTED"]) - 1
+        )
+        expect(page.locator("#message")).to_be_hidden()
+        context.close()
+
+
+NAMESPACED = {
+    "now": "2026-01-15T12:00:00Z",
+    "users": [
+        {
+            "email": "alice@example.com",
+            "tokens": ["alice-token"],
+            "credentials": [
+                {
+                    "venue": "BINANCE",
+                    "name": "ns key",
+                    "apiKey": "nsKey" + "7" * 59,
+                    "apiSecret": "ns-secret-never-served",
+                }
+            ],
+            "trading_accounts": [
+                {
+                    "tradingAccountId": SPOT,
+                    "nickname": XSS.format("nickname"),
+                    "credentials": ["ns key"],
+                    "externalTradingAccountId": "spot",
+                    "balances": {"USDT": "5000", "BTC": "0.1"},
+                    "venue_behavior": {"taker_fee": "0.002"},
+                }
+            ],
+        }
+    ],
+}
+
+
+def test_a_namespaces_trading_panel_shows_that_namespaces(page, mock):
+    expect(page.locator("#trading-accounts")).to_have_text("no connected trading accounts")
+    created = requests.post(
+        f"{mock.url}/__admin/namespaces?namespace=team-t", json={"scenario": NAMESPACED}, timeout=10
+    )
+    assert created.ok, created.text
+    page.locator("#reset").click()  # any refresh lists the namespaces
+    page.locator("#namespace").select_option("team-t")
+    card = page.locator(f'#trading-accounts .account[data-account="{SPOT}"]')
+    expect(card.locator(".behavior")).to_have_text("venue behaviour: taker_fee 0.002 (scenario)")
+    expect(card.locator("h3")).to_have_text(XSS.format("nickname") + " (BINANCE)")  # as text
+    assert page.locator("#trading img").count() == 0
+    assert page.evaluate("() => window.__xss") is None
+    balances = card.locator("table.balances tbody tr")
+    expect(balances).to_have_count(2)
+    expect(balances.filter(has_text="USDT")).to_contain_text("5000")
+    submit(f"{mock.url}/__ns/team-t", orderType="MARKET", quantity="0.01")
+    orders = card.locator("table.orders tbody tr")
+    expect(orders).to_have_count(1)
+    expect(orders.first).to_contain_text("FILLED")
+    assert mock.orders() == []  # the server's own has none
+    expect(balances.filter(has_text="BTC").locator("td").nth(3)).to_have_text(
+        "0.11"
+    )  # 0.1 and the 0.01 bought
+    assert_no_secret(page, NAMESPACED)
 
 
 # ------------------------------------------------------------------ other web pages

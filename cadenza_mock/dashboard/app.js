@@ -175,14 +175,25 @@ $("namespace").addEventListener("change", () => {
 
 async function loadState() {
   await loadNamespaces();
-  const [scenario, clock, credentials, accounts, faults, market] = await Promise.all([
-    adminJson("/__admin/scenario"),
-    adminJson("/__admin/clock"),
-    adminJson("/__admin/credentials"),
-    adminJson("/__admin/trading-accounts"),
-    adminJson("/__admin/faults"),
-    adminJson("/__admin/market"),
-  ]);
+  const [scenario, clock, credentials, accounts, faults, market, orders, behaviors] =
+    await Promise.all([
+      adminJson("/__admin/scenario"),
+      adminJson("/__admin/clock"),
+      adminJson("/__admin/credentials"),
+      adminJson("/__admin/trading-accounts"),
+      adminJson("/__admin/faults"),
+      adminJson("/__admin/market"),
+      adminJson("/__admin/orders"),
+      adminJson("/__admin/venue-behavior"),
+    ]);
+  // Each connected account's portfolio (seeded when first read, as a client's read would);
+  // one gone meanwhile (a reset, a load) is its error, shown until the next refresh.
+  const connected = accounts.filter((a) => a.status !== "DISCONNECTED");
+  const portfolios = await Promise.all(connected.map((a) =>
+    adminJson(`/__admin/portfolios/${encodeURIComponent(a.tradingAccountId)}`).catch((err) => {
+      if (err instanceof AuthNeeded) throw err;
+      return err;
+    })));
   view.scenario = scenario;
   view.users = scenario.users;
   $("dashboard").hidden = false;
@@ -190,6 +201,7 @@ async function loadState() {
   renderUsers(scenario.users, credentials, accounts);
   renderFaults(faults);
   renderMarket(market);
+  renderTrading(connected, portfolios, orders, behaviors);
   renderUserFilter(scenario.users);
 }
 
@@ -301,6 +313,80 @@ function renderMarket(market) {
     rows.append(row);
   }
   if (!market.instruments.length) rows.append(el("tr", null, withClass(el("td", "no instruments"), "muted")));
+}
+
+// Orders in these statuses never change (engine/orders.py FINAL; a test compares): the
+// others are open, and shown before the closed ones, newest first, so many at most.
+const FINAL_STATUSES = new Set(
+  ["FILLED", "CANCELLED", "EXPIRED", "REJECTED", "REPLACED", "REVOKED"]);
+const SHOWN = { open: 20, closed: 5 }; // orders shown per account
+
+// A LIMIT order's limit; a MARKET order's average fill price, once it has one.
+function orderPrice(order) {
+  if (order.limitPrice !== undefined) return order.limitPrice;
+  return Number(order.executedQuantity) ? `avg ${order.executedPrice}` : "market";
+}
+
+// Trading, read-only like the market: each connected account's venue behaviour, balances,
+// open positions and orders (refreshed with the rest of the page).
+function renderTrading(accounts, portfolios, orders, behaviors) {
+  const ofAccount = (rows, id) => rows.filter((r) => r.tradingAccountId.toLowerCase() === id);
+  $("trading-accounts").replaceChildren(...accounts.map((account, n) => {
+    const id = account.tradingAccountId.toLowerCase();
+    return accountCard(account, portfolios[n], ofAccount(orders, id), ofAccount(behaviors, id)[0]);
+  }));
+  if (!accounts.length) {
+    $("trading-accounts").append(withClass(el("p", "no connected trading accounts"), "muted"));
+  }
+}
+
+// One account: `orders` its own, oldest first; `behavior` its entry, if it has one.
+function accountCard(account, portfolio, orders, behavior) {
+  const card = withClass(el("article"), "account");
+  card.dataset.account = account.tradingAccountId;
+  const keys = Object.entries(behavior ? behavior.venueBehavior : {});
+  const venue = keys.length
+    ? `venue behaviour: ${keys.map(([k, v]) => `${k} ${v}`).join(", ")} (${behavior.source})`
+    : "venue behaviour: normal";
+  const about = `${account.tradingAccountId}, ${userLabel(account.userId)}, ${account.status}`;
+  card.append(el("h3", `${account.nickname || account.tradingAccountId} (${account.venue})`),
+    withClass(el("p", about), "muted"), withClass(el("p", venue), "behavior"));
+  if (portfolio instanceof Error) {
+    card.append(withClass(el("p", `portfolio: ${portfolio.message}`), "error"));
+  } else {
+    card.append(...portfolioParts(portfolio));
+  }
+  const own = orders.slice().reverse();
+  const live = own.filter((o) => !FINAL_STATUSES.has(o.status));
+  const closed = own.filter((o) => FINAL_STATUSES.has(o.status));
+  const [openShown, closedShown] = [live.slice(0, SHOWN.open), closed.slice(0, SHOWN.closed)];
+  const shown = openShown.concat(closedShown);
+  const cut = shown.length < own.length
+    ? `; the newest ${openShown.length} and ${closedShown.length} shown` : "";
+  card.append(el("h4", `Orders (${live.length} open, ${closed.length} closed${cut})`),
+    withClass(table(
+      ["createdAt", "instrument", "status", "side", "type", "quantity", "executed", "price"],
+      shown.map((o) => [time(o.createdAt), o.instrumentId, o.status, o.orderSide, o.orderType,
+        o.quantity, o.executedQuantity, orderPrice(o)]),
+    ), "orders"));
+  return card;
+}
+
+// Its balances (every asset it holds) and its open positions.
+function portfolioParts({ balances, positions, summary }) {
+  const held = balances.filter((b) => Number(b.total) !== 0);
+  const open = positions.filter((p) => p.status === "OPEN");
+  return [
+    el("h4", `Balances (equity ${summary.equity} ${summary.currency})`),
+    withClass(table(["asset", "free", "locked", "total"],
+      held.map((b) => [b.securitySymbol, b.free, b.locked, b.total])), "balances"),
+    el("h4", `Open positions (${open.length})`),
+    withClass(table(
+      ["instrument", "side", "quantity", "entry", "price", "unrealized PnL", "realized PnL"],
+      open.map((p) => [p.instrumentId, p.positionSide, p.quantity, p.entryPrice, p.currentPrice,
+        p.unrealizedPnl, p.realizedPnl]),
+    ), "positions"),
+  ];
 }
 
 function renderUserFilter(users) {
