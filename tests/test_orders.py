@@ -440,3 +440,33 @@ async def test_orders_and_quotes_are_bounded_until_a_reset(
     assert len((await r.json())["data"]) == 2
     assert (await client.post("/__admin/reset")).status == 200
     await placed(client, orderType="MARKET")
+
+
+async def test_the_admin_order_list_gives_the_newest_open_or_final_ones(client: Any) -> None:
+    """What the dashboard asks for: a few of an account's orders, whatever the server holds;
+    a bad `open` or `latest` is a 400 naming it, and reads nothing."""
+    resting = [await placed(client, limitPrice=f"{60000 + n}.00") for n in range(3)]
+    filled = [await placed(client, orderType="MARKET") for _ in range(2)]
+    base = f"/__admin/orders?tradingAccountId={SPOT}"
+
+    async def ids(query: str) -> list[str]:
+        r = await client.get(base + query)
+        assert r.status == 200
+        return [o["tradeOrderId"] for o in (await r.json())["data"]]
+
+    every = await ids("")
+    assert every == [o["tradeOrderId"] for o in resting + filled]  # oldest first
+    assert await ids("&open=true") == every[:3]
+    assert await ids("&open=true&latest=2") == every[1:3]  # the newest two, oldest first
+    assert await ids("&open=false") == every[3:]
+    assert await ids("&open=false&latest=1") == every[4:]
+    assert await ids("&latest=4") == every[1:]
+    assert await ids("&latest=1000") == every
+    for bad, name in (("open=yes", "open"), ("open=", "open"), ("latest=0", "latest"),
+                      ("latest=1001", "latest"), ("latest=-1", "latest"),
+                      ("latest=%C2%B2", "latest"), ("latest=" + "9" * 5000, "latest")):  # fmt: skip
+        r = await client.get(f"{base}&{bad}")
+        answer = await r.json()
+        assert (r.status, answer["errno"]) == (400, -22015), (bad, answer)
+        assert answer["error"].startswith(f"Invalid argument: {name}: expected"), answer
+    assert await ids("") == every  # nothing changed

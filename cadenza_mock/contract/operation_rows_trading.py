@@ -169,19 +169,28 @@ TRADING_OPERATIONS: tuple[Operation, ...] = (
 )
 
 # The admin API's views, for tests to assert on (the handle's orders() and portfolio()).
+MAX_ADMIN_LATEST = 1000  # GET /__admin/orders?latest=: the dashboard asks for a few
 ADMIN_TRADING_OPERATIONS: tuple[Operation, ...] = (
     Operation(
         "GET",
         f"{ADMIN_PREFIX}/orders",
         "trading_api.admin_orders",
         "adminListOrders",
-        "Every trade order, oldest first (of one user, id or email, or one account)",
+        "Every trade order, oldest first (of one user, id or email, or one account; open or "
+        "final ones; the newest few)",
         "admin",
+        (INVALID_ARGUMENT,),
         auth="admin",
         answer=Answer({"type": "array", "items": ref("TradeOrder")}),
         params=(
             Param("user", {"type": "string"}, "only this user's (id or email)"),
             Param("tradingAccountId", {"type": "string"}, "only this account's"),
+            Param("open", {"type": "boolean"}, "only open orders (true) or only final ones"),
+            Param(
+                "latest",
+                {"type": "integer", "minimum": 1, "maximum": MAX_ADMIN_LATEST},
+                "only the newest this many (still oldest first)",
+            ),
         ),
     ),
     Operation(

@@ -175,7 +175,7 @@ $("namespace").addEventListener("change", () => {
 
 async function loadState() {
   await loadNamespaces();
-  const [scenario, clock, credentials, accounts, faults, market, orders, behaviors] =
+  const [scenario, clock, credentials, accounts, faults, market, behaviors] =
     await Promise.all([
       adminJson("/__admin/scenario"),
       adminJson("/__admin/clock"),
@@ -183,17 +183,27 @@ async function loadState() {
       adminJson("/__admin/trading-accounts"),
       adminJson("/__admin/faults"),
       adminJson("/__admin/market"),
-      adminJson("/__admin/orders"),
       adminJson("/__admin/venue-behavior"),
     ]);
-  // Each connected account's portfolio (seeded when first read, as a client's read would);
+  // Each connected account's portfolio (seeded when first read, as a client's read would)
+  // and its newest open and closed orders (a few: a loaded server holds many thousands);
   // one gone meanwhile (a reset, a load) is its error, shown until the next refresh.
   const connected = accounts.filter((a) => a.status !== "DISCONNECTED");
-  const portfolios = await Promise.all(connected.map((a) =>
-    adminJson(`/__admin/portfolios/${encodeURIComponent(a.tradingAccountId)}`).catch((err) => {
-      if (err instanceof AuthNeeded) throw err;
-      return err;
-    })));
+  const orErr = (promise) => promise.catch((err) => {
+    if (err instanceof AuthNeeded) throw err;
+    return err;
+  });
+  const [portfolios, orders] = await Promise.all([
+    Promise.all(connected.map((a) =>
+      orErr(adminJson(`/__admin/portfolios/${encodeURIComponent(a.tradingAccountId)}`)))),
+    Promise.all(connected.map((a) => {
+      const of = `/__admin/orders?tradingAccountId=${encodeURIComponent(a.tradingAccountId)}`;
+      return Promise.all([
+        orErr(adminJson(`${of}&open=true&latest=${SHOWN.open}`)),
+        orErr(adminJson(`${of}&open=false&latest=${SHOWN.closed}`)),
+      ]);
+    })),
+  ]);
   view.scenario = scenario;
   view.users = scenario.users;
   $("dashboard").hidden = false;
@@ -315,11 +325,9 @@ function renderMarket(market) {
   if (!market.instruments.length) rows.append(el("tr", null, withClass(el("td", "no instruments"), "muted")));
 }
 
-// Orders in these statuses never change (engine/orders.py FINAL; a test compares): the
-// others are open, and shown before the closed ones, newest first, so many at most.
-const FINAL_STATUSES = new Set(
-  ["FILLED", "CANCELLED", "EXPIRED", "REJECTED", "REPLACED", "REVOKED"]);
-const SHOWN = { open: 20, closed: 5 }; // orders shown per account
+// Orders shown per account: the newest open ones, then the newest closed (final) ones,
+// each newest first; the server picks them (GET /__admin/orders?open=&latest=).
+const SHOWN = { open: 20, closed: 5 };
 
 // A LIMIT order's limit; a MARKET order's average fill price, once it has one.
 function orderPrice(order) {
@@ -333,14 +341,15 @@ function renderTrading(accounts, portfolios, orders, behaviors) {
   const ofAccount = (rows, id) => rows.filter((r) => r.tradingAccountId.toLowerCase() === id);
   $("trading-accounts").replaceChildren(...accounts.map((account, n) => {
     const id = account.tradingAccountId.toLowerCase();
-    return accountCard(account, portfolios[n], ofAccount(orders, id), ofAccount(behaviors, id)[0]);
+    return accountCard(account, portfolios[n], orders[n], ofAccount(behaviors, id)[0]);
   }));
   if (!accounts.length) {
     $("trading-accounts").append(withClass(el("p", "no connected trading accounts"), "muted"));
   }
 }
 
-// One account: `orders` its own, oldest first; `behavior` its entry, if it has one.
+// One account: `orders` its newest [open, closed] ones (each oldest first, or the error
+// reading them); `behavior` its entry, if it has one.
 function accountCard(account, portfolio, orders, behavior) {
   const card = withClass(el("article"), "account");
   card.dataset.account = account.tradingAccountId;
@@ -356,14 +365,17 @@ function accountCard(account, portfolio, orders, behavior) {
   } else {
     card.append(...portfolioParts(portfolio));
   }
-  const own = orders.slice().reverse();
-  const live = own.filter((o) => !FINAL_STATUSES.has(o.status));
-  const closed = own.filter((o) => FINAL_STATUSES.has(o.status));
-  const [openShown, closedShown] = [live.slice(0, SHOWN.open), closed.slice(0, SHOWN.closed)];
-  const shown = openShown.concat(closedShown);
-  const cut = shown.length < own.length
-    ? `; the newest ${openShown.length} and ${closedShown.length} shown` : "";
-  card.append(el("h4", `Orders (${live.length} open, ${closed.length} closed${cut})`),
+  const failed = orders.find((o) => o instanceof Error);
+  if (failed) {
+    card.append(withClass(el("p", `orders: ${failed.message}`), "error"));
+    return card;
+  }
+  const [live, closed] = orders.map((o) => o.slice().reverse());
+  const shown = live.concat(closed);
+  // As many as asked for: there may be more (the server was asked for the newest only).
+  const count = (n, most) => (n === most ? `the newest ${n}` : `${n}`);
+  card.append(el("h4", `Orders (${count(live.length, SHOWN.open)} open, `
+      + `${count(closed.length, SHOWN.closed)} closed)`),
     withClass(table(
       ["createdAt", "instrument", "status", "side", "type", "quantity", "executed", "price"],
       shown.map((o) => [time(o.createdAt), o.instrumentId, o.status, o.orderSide, o.orderType,

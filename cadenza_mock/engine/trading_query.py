@@ -14,7 +14,7 @@ from cadenza_mock.contract.model import ProfileEnums, User
 from cadenza_mock.contract.operation_rows_trading import TRADING_PAGE
 from cadenza_mock.contract.query_params import MAX_OFFSET
 from cadenza_mock.contract.trading_enums import ORDER_STATUSES
-from cadenza_mock.engine.orders import Order, Trading
+from cadenza_mock.engine.orders import FINAL, Order, Trading
 from cadenza_mock.engine.portfolio import Portfolio
 from cadenza_mock.engine.query import Page, _account_id, _number, _one, _text, pairs_by_name
 from cadenza_mock.engine.subscriptions import PORTFOLIO_UPDATED, TRADE_ORDER_UPDATED, ChannelEvent
@@ -143,19 +143,31 @@ def portfolio_list(
 
 
 def inspect_orders(
-    trading: Trading, user: str | None = None, trading_account_id: str | None = None
+    trading: Trading,
+    user: str | None = None,
+    trading_account_id: str | None = None,
+    *,
+    open_only: bool | None = None,
+    latest: int | None = None,
 ) -> list[dict[str, Any]]:
     """Every order, oldest first, for tests to assert on (`GET /__admin/orders`, the
-    handle's `orders()`): of one user (id or email) and one account when given."""
+    handle's `orders()`): of one user (id or email) and one account when given, only the
+    open (or only the final) ones, only the newest `latest`. The dashboard asks for a few
+    per account: the whole list of a loaded server is megabytes, and it refreshes often."""
     trading.catch_up()
     users = trading.users
     wanted = trading_account_id.lower() if trading_account_id else None
-    return [
-        trading_wire.trade_order(o)
-        for o in trading.orders.values()
-        if (user is None or user in (o.user_id, users(o.user_id)))
-        and (wanted is None or o.trading_account_id.lower() == wanted)
-    ]
+    found: list[Order] = []
+    for o in reversed(trading.orders.values()):  # newest first, to stop at `latest`
+        if latest is not None and len(found) >= latest:
+            break
+        if (
+            (user is None or user in (o.user_id, users(o.user_id)))
+            and (wanted is None or o.trading_account_id.lower() == wanted)
+            and (open_only is None or (o.status not in FINAL) == open_only)
+        ):
+            found.append(o)
+    return [trading_wire.trade_order(o) for o in reversed(found)]
 
 
 def inspect_portfolio(trading: Trading, trading_account_id: str) -> dict[str, Any] | None:

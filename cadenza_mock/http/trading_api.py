@@ -10,8 +10,8 @@ from typing import Any
 from aiohttp import web
 
 from cadenza_mock.contract import quote_wire, trading_wire, wire
-from cadenza_mock.contract.errors import ACCOUNT_NOT_FOUND
-from cadenza_mock.contract.operation_rows_trading import TRADING_OPERATIONS
+from cadenza_mock.contract.errors import ACCOUNT_NOT_FOUND, INVALID_ARGUMENT
+from cadenza_mock.contract.operation_rows_trading import MAX_ADMIN_LATEST, TRADING_OPERATIONS
 from cadenza_mock.contract.schemas import load_json
 from cadenza_mock.engine import trading_query, venue_control
 from cadenza_mock.engine.order_checks import OrderRequest
@@ -133,7 +133,22 @@ async def quote_rfq(request: web.Request) -> web.Response:
 async def admin_orders(request: web.Request) -> web.Response:
     query = request.query
     trading = state_of(request).store.trading
-    found = trading_query.inspect_orders(trading, query.get("user"), query.get("tradingAccountId"))
+    open_only = {None: None, "true": True, "false": False}.get(query.get("open"), ...)
+    if open_only is ...:
+        raise INVALID_ARGUMENT.error("open: expected true or false")
+    latest = query.get("latest")
+    plain = latest is not None and latest.isascii() and latest.isdigit() and len(latest) < 6
+    if latest is not None and not (plain and 1 <= int(latest) <= MAX_ADMIN_LATEST):
+        raise INVALID_ARGUMENT.error(
+            f"latest: expected a whole number from 1 to {MAX_ADMIN_LATEST}"
+        )
+    found = trading_query.inspect_orders(
+        trading,
+        query.get("user"),
+        query.get("tradingAccountId"),
+        open_only=open_only,
+        latest=int(latest) if latest is not None else None,
+    )
     return ok(found)
 
 
