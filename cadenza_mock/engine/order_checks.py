@@ -67,6 +67,9 @@ def _decimal(value: str | None, what: str) -> Decimal:
     return found
 
 
+decimal_of = _decimal  # (engine/quote_quantity.py, engine/triggers.py)
+
+
 def _allowed(spec: InstrumentSpec, key: str, default: tuple[str, ...]) -> tuple[str, ...]:
     given = spec.extra.get(key)
     return tuple(given) if isinstance(given, list | tuple) else default

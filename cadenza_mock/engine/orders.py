@@ -42,11 +42,11 @@ from cadenza_mock.engine.order_checks import (
     OrderRequest,
     check_kind,
     check_limit,
-    check_quantity,
     instrument_status,
     need,
 )
 from cadenza_mock.engine.portfolio import Portfolio, default_holdings, seeded
+from cadenza_mock.engine.quote_quantity import BASE, order_quantity
 from cadenza_mock.engine.quotes import Quotes
 from cadenza_mock.engine.trading_answers import TradingAnswers
 from cadenza_mock.engine.venue_acts import NORMAL, Dues, VenueBehavior
@@ -115,6 +115,7 @@ class Order:
     canceled_at: int | None = None
     cancel_reason: str | None = None
     quote_id: str | None = None  # a QUOTED order's RFQ quote
+    quantity_type: str = "BASE"  # QUOTE: given as an amount of the quote asset
 
     @property
     def remaining(self) -> Decimal:
@@ -268,13 +269,14 @@ class Trading:
             return submit_quoted(self, user, account, req)
         spec = self._instrument(account, req.instrument_id)
         order_type, side, tif = check_kind(spec, req)
-        qty = check_quantity(spec, req)
         limit = check_limit(spec, req, order_type)
         now = self._clock.now_ms()
+        book = self.market.book(spec, spec.depth, now)
+        taker = self.fees(account.trading_account_id, spec.venue)[1]
+        qty = order_quantity(spec, req, side, limit, book, taker)
         if req.expire_at is not None and req.expire_at <= now:
             raise INVALID_ORDER.error(f"expireAt {req.expire_at} is not after now ({now})")
         lots = int(qty / spec.lot_size)
-        book = self.market.book(spec, spec.depth, now)
         limit_ticks = None if limit is None else int(limit / spec.pip_size)
         acts = self.behaviors.get(acct, NORMAL)
         takes = walk_book(book, side, acts.takes(lots), limit_ticks)
@@ -287,7 +289,6 @@ class Trading:
                 f"notional {qty * reference} is under the instrument's minNotional "
                 f"{spec.min_notional}"
             )
-        taker = self.fees(account.trading_account_id, spec.venue)[1]
         pf = self.portfolio(account)
         needed, asset = need(spec, side, qty, limit, takes, taker)
         if pf.free(asset) < needed:
@@ -313,6 +314,7 @@ class Trading:
             idempotency_key=req.idempotency_key,
             updated_at=now,
             checked_ms=now,
+            quantity_type=req.quantity_type or BASE,
         )
         self._move(order, SUBMITTED, now)
         self._move(order, ACCEPTED, now)
