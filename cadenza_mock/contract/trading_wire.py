@@ -94,6 +94,8 @@ def trade_order(order: Order) -> dict[str, Any]:
     }
     if order.limit_price is not None:
         found["limitPrice"] = price(spec, order.limit_price)
+    if order.stop_price is not None:
+        found["stopPrice"] = price(spec, order.stop_price)
     if order.expire_at is not None:
         found["expireAt"] = order.expire_at
         found["expireAtDateTime"] = iso_ms(order.expire_at)
@@ -136,6 +138,7 @@ def rpc_trade_order(order: Order) -> dict[str, Any]:
         "clientOrderId": order.client_order_id,
         "idempotencyKey": order.idempotency_key,
         "limitPrice": price(spec, order.limit_price) if order.limit_price is not None else None,
+        "stopPrice": price(spec, order.stop_price) if order.stop_price is not None else None,
         "expireAt": iso_ms(order.expire_at),
         "lastExecutionAt": iso_ms(order.executions[-1].at) if order.executions else None,
         "canceledAt": iso_ms(order.canceled_at),

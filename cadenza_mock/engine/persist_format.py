@@ -177,6 +177,8 @@ TRADE_ORDER: tuple[Key, ...] = (
     _key("fillDueAt", None, int, NULL, since=4, default=None),
     _key("cancelDueAt", None, int, NULL, since=4, default=None),
     _key("quantityType", "quantity_type", str, since=5, default="BASE"),
+    _key("stopPrice", "stop_price", str, NULL, since=5, default=None),  # a stop's
+    _key("triggeredAt", "triggered_at", int, NULL, since=5, default=None),  # and when it fired
 )
 EXECUTION: tuple[Key, ...] = (
     _key("executionId", "execution_id", str, since=3),

@@ -77,6 +77,8 @@ def trading_json(trading: Trading) -> dict[str, Any]:
             "quoteId": o.quote_id,
             **_owed(trading, o),
             "quantityType": o.quantity_type,
+            "stopPrice": _text(o.stop_price),
+            "triggeredAt": o.triggered_at,
         }
         for o in trading.orders.values()
     ]
@@ -240,6 +242,8 @@ def read_trading(
             v["updatedAt"], v["checkedMs"], d["executed"], d["cost"], d["fees"], d["locked"],
             executions, v["canceledAt"], v["cancelReason"], v["quoteId"],
             quantity_type=v["quantityType"],
+            stop_price=_decimal(v["stopPrice"], f"{place}.stopPrice", fail),
+            triggered_at=v["triggeredAt"],
         )  # fmt: skip
         orders.append(order)
         if v["fillDueAt"] is not None or v["cancelDueAt"] is not None:

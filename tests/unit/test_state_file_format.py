@@ -169,7 +169,7 @@ def test_a_version_2_file_with_orders_is_read_whole_and_written_as_declared() ->
     # Version 4 added RFQ quotes, a QUOTED order's quoteId and what a late or slow venue
     # still owes an order (engine/venue_timing.py): the file had none.
     owed = {"quoteId": None, "fillDueAt": None, "cancelDueAt": None}
-    owed |= {"quantityType": "BASE"}  # version 5: BASE orders
+    owed |= {"quantityType": "BASE", "stopPrice": None, "triggeredAt": None}  # version 5
     assert again["trading"] == {
         **old["trading"],
         "orders": [{**o, **owed} for o in old["trading"]["orders"]],
