@@ -463,7 +463,7 @@ class Trading:
             return
         end = now if order.expire_at is None else min(now, order.expire_at)
         if order.stop_price is not None and order.triggered_at is None:
-            at = trigger_at(self.market, order, order.checked_ms, end)
+            at = trigger_at(self.market, order, order.checked_ms - 1, end)  # as crossed()
             if at is not None:
                 fire(self, order, pf, at)  # a MARKET walk, or a LIMIT from then on
                 self._changed(order, pf)
