@@ -12,6 +12,8 @@ import pytest
 from support import ALICE
 from test_orders import (
     API,
+    BTC,
+    SPOT,
     TAKER,
     advance,
     balances,
@@ -165,3 +167,45 @@ async def test_each_stop_refusal_is_its_error_row_and_changes_nothing(
     assert await balances(client) == before
     r = await client.get(f"{API}/tradeOrder/list", headers=ALICE)
     assert (await r.json())["data"] == []
+
+
+def test_a_waiting_stop_survives_a_restart_and_triggers_after_it(tmp_path: Any) -> None:
+    """The state file keeps a stop's stopPrice (and a QUOTE order's quantityType): after a
+    restart it still waits with its lock, and triggers when the price reaches it; a
+    damaged stopPrice is refused naming its place."""
+    import json
+
+    import requests
+
+    from cadenza_mock.engine.persist import StateFileError
+    from cadenza_mock.run.server import MockServer
+
+    path = tmp_path / "state.json"
+    body = {"tradingAccountId": SPOT, "instrumentId": BTC, "quantity": "0.01"}
+    stop = {"orderSide": "SELL", "orderType": "STOP_LOSS", "stopPrice": "60000.00"}
+    amount = {"orderSide": "BUY", "orderType": "LIMIT", "limitPrice": "30000.00",
+              "quantityType": "QUOTE", "quantity": "600"}  # fmt: skip
+    with MockServer("accounts", state_file=path) as first:
+        for extra in (stop, amount):
+            r = requests.post(f"{first.url}{API}/tradeOrder/submit", json={**body, **extra},
+                              headers=ALICE, timeout=10)  # fmt: skip
+            assert r.status_code == 200, r.text
+        orders, portfolio = first.orders(), first.portfolio(SPOT)
+    with MockServer("accounts", state_file=path) as second:
+        assert second.orders() == orders and second.portfolio(SPOT) == portfolio
+        assert [(o["status"], o.get("stopPrice"), o["orderQuantityType"]) for o in orders] == [
+            ("ACCEPTED", "60000.00", "BASE"),
+            ("ACCEPTED", None, "QUOTE"),
+        ]  # newest first
+        admin = f"{second.url}/__admin"
+        price = {"instrumentId": BTC, "price": "59000.00"}
+        assert requests.post(f"{admin}/market/price", json=price, timeout=10).ok
+        assert requests.post(f"{admin}/clock", json={"advance": 2}, timeout=10).ok
+        statuses = {o["orderType"]: o["status"] for o in second.orders()}
+        assert statuses == {"STOP_LOSS": "FILLED", "LIMIT": "ACCEPTED"}
+    document = json.loads(path.read_text())
+    assert [o["stopPrice"] for o in document["trading"]["orders"]] == ["60000.00", None]  # as sent
+    document["trading"]["orders"][0]["stopPrice"] = "cheap"
+    path.write_text(json.dumps(document))
+    with pytest.raises(StateFileError, match=r"trading\.orders\[0\]\.stopPrice"):
+        MockServer("accounts", state_file=path).start()
