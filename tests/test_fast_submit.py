@@ -153,6 +153,14 @@ _STEPS: list[tuple[str, tuple[bytes, ...]]] = [
     ("query string", (post(order(), target=SUBMIT + "?x=1"),)),
     ("connection keep-alive", (post(order(), extra=b"Connection: keep-alive\r\n"),)),
     ("gzip body", (post(order(), extra=b"Content-Encoding: gzip\r\n"),)),
+    ("stop loss", (post(order(orderSide="SELL", orderType="STOP_LOSS", stopPrice="30000.00")),)),
+    (
+        "take profit limit",
+        (post(order(orderType="TAKE_PROFIT_LIMIT", stopPrice="30000.00", limitPrice="30000.00")),),
+    ),
+    ("stop on the wrong side", (post(order(orderType="STOP", stopPrice="30000.00")),)),
+    ("stop without stopPrice", (post(order(orderType="STOP")),)),
+    ("quote amount", (post(order(quantityType="QUOTE", quantity="500")),)),
     ("orders after", (get("/api/v3/tradeOrder/list"),)),
     ("portfolio after", (get("/api/v3/tradingAccount/portfolio/list"),)),
 ]
@@ -188,6 +196,8 @@ def test_a_conversation_gets_the_same_answers_journal_and_state_both_ways(
     assert fast.portfolio(ACCOUNT) == ordinary.portfolio(ACCOUNT)
     statuses = {step: a.split(b"\r\n", 1)[0] for (step, _), a in zip(_STEPS, got, strict=True)}
     assert statuses["insufficient funds"] == b"HTTP/1.1 400 Bad Request"
+    assert statuses["stop loss"] == statuses["quote amount"] == b"HTTP/1.1 200 OK"
+    assert statuses["stop on the wrong side"] == b"HTTP/1.1 400 Bad Request"
     assert statuses["bad token"] == b"HTTP/1.1 401 Unauthorized"
     entries = fast.calls(SUBMIT)
     assert all(e.headers["authorization"] == "<redacted>" for e in entries)

@@ -170,7 +170,7 @@ async def test_cancel_releases_the_lock_and_a_closed_order_is_a_clear_error(clie
 
 
 REFUSALS = [
-    ({"orderType": "STOP"}, 400, -18001),
+    ({"orderType": "TRAILING_STOP"}, 400, -18001),
     ({"orderSide": "UNKNOWN"}, 400, -18002),
     ({"timeInForce": "DAY", "limitPrice": "60000.00"}, 400, -18003),
     ({"quantity": "1000", "limitPrice": "60000.00"}, 400, -18006),

@@ -32,6 +32,10 @@ SETTINGS = settings(
 )
 SPOT = "a1c3e5f7-2b4d-4e6f-8a0c-1e3f5a7c9b11"  # alice's Binance accounts (accounts.yaml)
 UNKNOWN = "00000000-0000-4000-8000-000000000000"
+# The stop and take-profit kinds (engine/triggers.py): each waits at the offset price, the
+# _LIMIT ones with their limit there too.
+STOPS = ("STOP_LOSS", "STOP_LOSS_LIMIT", "TAKE_PROFIT", "TAKE_PROFIT_LIMIT")
+CENT = Decimal("0.01")
 INSTRUMENTS = ("BINANCE:BTC/USDT", "BINANCE:ETH/USDT", "BINANCE:SOL/USDT", "OKX:BTC/USDT")
 
 
@@ -83,12 +87,13 @@ class Orders(RuleBasedStateMachine):
         account=st.sampled_from([0, 1]),
         instrument=st.sampled_from(INSTRUMENTS),
         side=st.sampled_from(["BUY", "SELL"]),
-        kind=st.sampled_from(["LIMIT", "LIMIT", "MARKET", "LIMIT_MAKER", "STOP"]),
+        kind=st.sampled_from(["LIMIT", "LIMIT", "MARKET", "LIMIT_MAKER", *STOPS, "TRAILING_STOP"]),
         tif=st.sampled_from([None, None, "GTC", "IOC", "FOK", "GTD", "GTD"]),
         lots=st.sampled_from([7, 100, 500, 5_000, 20_000, 10**7]),
         offset=st.integers(min_value=-6, max_value=6),  # limit price, % off the last
         expiry=st.sampled_from([1, 120, 7200]),  # seconds, for a GTD
         key=st.sampled_from([None, "k1", "k2"]),
+        quote=st.sampled_from([False, False, True]),  # quantityType QUOTE: the lots' worth
     )
     def submit(
         self,
@@ -101,6 +106,7 @@ class Orders(RuleBasedStateMachine):
         offset: int,
         expiry: int,
         key: str | None,
+        quote: bool = False,
     ) -> None:
         market = self.store.market
         spec = market.instruments[instrument]
@@ -112,8 +118,12 @@ class Orders(RuleBasedStateMachine):
             instrument_id=instrument,
             side=side,
             order_type=kind,
-            quantity=str(spec.lot_size * lots),
-            limit_price=str(price) if kind != "MARKET" else None,
+            quantity=str(
+                (spec.lot_size * lots * price).quantize(CENT) if quote else spec.lot_size * lots
+            ),
+            quantity_type="QUOTE" if quote else None,
+            limit_price=str(price) if kind not in ("MARKET", "STOP_LOSS", "TAKE_PROFIT") else None,
+            stop_price=str(price) if kind in STOPS else None,
             time_in_force=tif,
             expire_at=now + expiry * 1000 if tif == "GTD" else None,
             idempotency_key=key,
@@ -301,3 +311,24 @@ def test_the_machine_reaches_late_fills_and_slow_cancels() -> None:
     # left resting).
     waited = {o.canceled_at - o.created_at for o in cancelled if o.canceled_at}
     assert 1000 in waited and waited <= {1000, 30000}
+
+
+def test_the_machine_reaches_triggered_stops_and_quote_amounts() -> None:
+    """Stops wait, then trigger when a price move reaches them; QUOTE amounts place orders."""
+    machine = Orders()
+    for step, kind in enumerate(STOPS * 3):
+        side = "SELL" if step % 2 else "BUY"
+        offset = 3 if (kind.startswith("STOP")) == (side == "BUY") else -3  # the right side
+        machine.submit(step % 2, INSTRUMENTS[0], side, kind, None, 500, offset, 1, None)
+        machine.submit(0, INSTRUMENTS[1], side, "LIMIT", None, 500, -1, 1, None, quote=True)
+        machine.move_price(INSTRUMENTS[0], 8 if step % 2 else -8)
+        machine.advance(30)
+        machine.locked_is_what_the_open_orders_hold()
+        machine.balances_never_go_negative()
+        machine.executed_never_exceeds_the_quantity()
+    orders = list(machine.trading.orders.values())
+    stops = [o for o in orders if o.order_type in STOPS]
+    assert len(stops) == 12 and all(o.stop_price is not None for o in stops)
+    assert any(o.triggered_at is not None for o in stops)
+    assert {o.status for o in stops} >= {"FILLED"}
+    assert [o for o in orders if o.quantity_type == "QUOTE"]

@@ -76,7 +76,7 @@ async def test_the_twins_errors_come_in_the_result(mock: Any) -> None:
     socket = await open_socket(mock)
     cases = [
         (submit_params(account, quantity="5000"), 18006, "Insufficient funds"),
-        (submit_params(account, orderType="STOP"), 18001, "Order type not supported"),
+        (submit_params(account, orderType="TRAILING_STOP"), 18001, "Order type not supported"),
         (submit_params(account, instrumentId="OKX:BTC/USDT"), 18017, "Symbol not found"),
         (submit_params(account, quantity="0.00001"), 18007, "Invalid order"),
         (submit_params(account, orderType="NOPE"), 19004, "orderType"),

@@ -15,7 +15,12 @@ from typing import Any
 
 from cadenza_mock.seeded import rng_for
 
-ORDER_TYPES = ("MARKET", "LIMIT", "LIMIT_MAKER")
+# Every instrument lists the stop and take-profit kinds too (engine/triggers.py), as
+# Binance's spot instruments do (under both of the document's names for each).
+ORDER_TYPES = (
+    "MARKET", "LIMIT", "LIMIT_MAKER", "STOP", "STOP_LIMIT", "STOP_LOSS", "STOP_LOSS_LIMIT",
+    "TAKE_PROFIT", "TAKE_PROFIT_LIMIT",
+)  # fmt: skip
 TIME_IN_FORCE = ("GTC", "IOC", "FOK", "GTD")  # GTD: expireAt on the mock clock
 # The document's instrumentStatus and instrumentType.
 INSTRUMENT_STATUSES = ("ACTIVE", "INACTIVE", "DISABLED", "DELISTED")

@@ -115,6 +115,7 @@ _ORDER = obj(
         "quantity": TEXT,
         "quantityRounding": {"type": "string", "enum": list(QUANTITY_ROUNDINGS)},
         "limitPrice": TEXT,
+        "stopPrice": TEXT,
         "timeInForce": {"type": "string", "enum": list(TIME_IN_FORCE_ALL)},
         "expireAt": TEXT,
         "clientOrderId": TEXT,

@@ -161,6 +161,7 @@ def _build(profile: str) -> dict[str, dict[str, Any]]:
                 "orderSide": {"type": "string", "enum": list(ORDER_SIDES)},
                 "orderType": {"type": "string", "enum": list(ORDER_TYPES_ALL)},
                 "limitPrice": {"type": "string"},
+                "stopPrice": {"type": "string"},
                 "quantity": {"type": "string"},
                 "quantityType": {"type": "string", "enum": list(QUANTITY_TYPES)},
                 "quantityRounding": {"type": "string", "enum": list(QUANTITY_ROUNDINGS)},

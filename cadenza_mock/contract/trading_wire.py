@@ -79,7 +79,7 @@ def trade_order(order: Order) -> dict[str, Any]:
         "timeInForce": order.time_in_force,
         "status": order.status,
         "quantity": quantity(spec, order.quantity),
-        "orderQuantityType": "BASE",
+        "orderQuantityType": order.quantity_type,
         "executedPrice": text(average) if average is not None else ZERO,
         "executedQuantity": quantity(spec, order.executed),
         "executedCost": text(order.cost),
@@ -94,6 +94,8 @@ def trade_order(order: Order) -> dict[str, Any]:
     }
     if order.limit_price is not None:
         found["limitPrice"] = price(spec, order.limit_price)
+    if order.stop_price is not None:
+        found["stopPrice"] = price(spec, order.stop_price)
     if order.expire_at is not None:
         found["expireAt"] = order.expire_at
         found["expireAtDateTime"] = iso_ms(order.expire_at)
@@ -121,7 +123,7 @@ def rpc_trade_order(order: Order) -> dict[str, Any]:
         "quoteAsset": spec.quote,
         "orderType": order.order_type,
         "orderSide": order.side,
-        "quantityType": "BASE",
+        "quantityType": order.quantity_type,
         "quantity": quantity(spec, order.quantity),
         "timeInForce": order.time_in_force,
         "status": order.status,
@@ -136,6 +138,7 @@ def rpc_trade_order(order: Order) -> dict[str, Any]:
         "clientOrderId": order.client_order_id,
         "idempotencyKey": order.idempotency_key,
         "limitPrice": price(spec, order.limit_price) if order.limit_price is not None else None,
+        "stopPrice": price(spec, order.stop_price) if order.stop_price is not None else None,
         "expireAt": iso_ms(order.expire_at),
         "lastExecutionAt": iso_ms(order.executions[-1].at) if order.executions else None,
         "canceledAt": iso_ms(order.canceled_at),

@@ -55,6 +55,7 @@ class OrderRequest:
     quantity_type: str | None = None
     quantity_rounding: str | None = None
     quote_id: str | None = None
+    stop_price: str | None = None
 
 
 def _decimal(value: str | None, what: str) -> Decimal:
@@ -65,6 +66,20 @@ def _decimal(value: str | None, what: str) -> Decimal:
     if found is None or not found.is_finite() or found <= 0:
         raise INVALID_ORDER.error(f'{what}: expected a decimal > 0 such as "0.01"')
     return found
+
+
+# The stop and take-profit kinds (engine/triggers.py): whether each is a stop (else a
+# take-profit), and whether it places a MARKET order when triggered (else a LIMIT one).
+STOP_KINDS: dict[str, tuple[bool, bool]] = {
+    "STOP": (True, True),
+    "STOP_LOSS": (True, True),
+    "STOP_LIMIT": (True, False),
+    "STOP_LOSS_LIMIT": (True, False),
+    "TAKE_PROFIT": (False, True),
+    "TAKE_PROFIT_LIMIT": (False, False),
+}
+MARKET_KINDS = frozenset(k for k, (_, market) in STOP_KINDS.items() if market) | {"MARKET"}
+decimal_of = _decimal  # (engine/quote_quantity.py, engine/triggers.py)
 
 
 def _allowed(spec: InstrumentSpec, key: str, default: tuple[str, ...]) -> tuple[str, ...]:
@@ -91,6 +106,10 @@ def check_kind(spec: InstrumentSpec, req: OrderRequest) -> tuple[str, str, str]:
         tif = "GTD" if req.expire_at is not None else "GTC"
         if req.order_type == "MARKET":
             tif = "IOC"
+    if req.order_type in STOP_KINDS and tif not in ("GTC", "GTD"):
+        raise TIME_IN_FORCE_NOT_SUPPORTED.error(
+            f"{tif} on a {req.order_type} order (allowed: GTC, GTD)"
+        )
     allowed = _allowed(spec, "timeInForceOptions", TIME_IN_FORCE)
     if tif not in allowed and not (req.order_type == "MARKET" and tif == "IOC"):
         raise TIME_IN_FORCE_NOT_SUPPORTED.error(
@@ -122,7 +141,7 @@ def check_quantity(spec: InstrumentSpec, req: OrderRequest) -> Decimal:
 
 
 def check_limit(spec: InstrumentSpec, req: OrderRequest, order_type: str) -> Decimal | None:
-    if order_type == "MARKET":
+    if order_type in MARKET_KINDS:
         return None
     if req.limit_price is None:
         raise INVALID_ORDER.error(f"limitPrice is required for a {order_type} order")

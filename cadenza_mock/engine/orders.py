@@ -42,13 +42,14 @@ from cadenza_mock.engine.order_checks import (
     OrderRequest,
     check_kind,
     check_limit,
-    check_quantity,
     instrument_status,
     need,
 )
 from cadenza_mock.engine.portfolio import Portfolio, default_holdings, seeded
+from cadenza_mock.engine.quote_quantity import BASE, order_quantity
 from cadenza_mock.engine.quotes import Quotes
 from cadenza_mock.engine.trading_answers import TradingAnswers
+from cadenza_mock.engine.triggers import check_stop, fire, trigger_at
 from cadenza_mock.engine.venue_acts import NORMAL, Dues, VenueBehavior
 from cadenza_mock.seeded import rng_for, uuid4_from
 
@@ -115,6 +116,9 @@ class Order:
     canceled_at: int | None = None
     cancel_reason: str | None = None
     quote_id: str | None = None  # a QUOTED order's RFQ quote
+    quantity_type: str = "BASE"  # QUOTE: given as an amount of the quote asset
+    stop_price: Decimal | None = None  # a stop or take-profit (engine/triggers.py)
+    triggered_at: int | None = None  # when its stop was reached
 
     @property
     def remaining(self) -> Decimal:
@@ -122,7 +126,7 @@ class Order:
 
     @property
     def limit_ticks(self) -> int | None:
-        if self.limit_price is None:
+        if self.limit_price is None or (self.stop_price and self.triggered_at is None):
             return None
         return int(self.limit_price / self.spec.pip_size)
 
@@ -268,28 +272,29 @@ class Trading:
             return submit_quoted(self, user, account, req)
         spec = self._instrument(account, req.instrument_id)
         order_type, side, tif = check_kind(spec, req)
-        qty = check_quantity(spec, req)
         limit = check_limit(spec, req, order_type)
+        stop = check_stop(self.market, spec, req, order_type, side)  # engine/triggers.py
         now = self._clock.now_ms()
+        book = self.market.book(spec, spec.depth, now)
+        taker = self.fees(account.trading_account_id, spec.venue)[1]
+        qty = order_quantity(spec, req, side, limit or stop, book, taker)
         if req.expire_at is not None and req.expire_at <= now:
             raise INVALID_ORDER.error(f"expireAt {req.expire_at} is not after now ({now})")
         lots = int(qty / spec.lot_size)
-        book = self.market.book(spec, spec.depth, now)
         limit_ticks = None if limit is None else int(limit / spec.pip_size)
         acts = self.behaviors.get(acct, NORMAL)
-        takes = walk_book(book, side, acts.takes(lots), limit_ticks)
+        takes = [] if stop else walk_book(book, side, acts.takes(lots), limit_ticks)
         if order_type == "LIMIT_MAKER" and takes:
             raise ORDER_REJECTED.error("a LIMIT_MAKER order that would take liquidity now")
         best = (book.asks if side == BUY else book.bids)[:1]
-        reference = limit if limit is not None else spec.pip_size * best[0][0] if best else None
+        reference = limit or stop or (spec.pip_size * best[0][0] if best else None)
         if reference is not None and qty * reference < spec.min_notional:
             raise INVALID_ORDER.error(
                 f"notional {qty * reference} is under the instrument's minNotional "
                 f"{spec.min_notional}"
             )
-        taker = self.fees(account.trading_account_id, spec.venue)[1]
         pf = self.portfolio(account)
-        needed, asset = need(spec, side, qty, limit, takes, taker)
+        needed, asset = need(spec, side, qty, limit or stop, takes, taker)
         if pf.free(asset) < needed:
             raise INSUFFICIENT_FUNDS.error(
                 f"the order needs {needed.normalize():f} {asset}, the account has "
@@ -313,14 +318,16 @@ class Trading:
             idempotency_key=req.idempotency_key,
             updated_at=now,
             checked_ms=now,
+            quantity_type=req.quantity_type or BASE,
+            stop_price=stop,
         )
         self._move(order, SUBMITTED, now)
         self._move(order, ACCEPTED, now)
-        if acts.fill_delay_ms:  # a late venue: it fills later (engine/venue_timing.py)
+        if acts.fill_delay_ms and stop is None:  # a late venue fills later (venue_timing.py)
             from cadenza_mock.engine.venue_timing import accept_late
 
             return accept_late(self, order, pf, needed, asset, acts.fill_delay_ms)
-        if limit is not None:
+        if limit is not None or stop is not None:
             order.locked = needed
             pf.lock(asset, needed, now)
         fillable = sum(t.lots for t in takes)
@@ -455,8 +462,13 @@ class Trading:
             self._changed(order, pf)
             return
         end = now if order.expire_at is None else min(now, order.expire_at)
+        if order.stop_price is not None and order.triggered_at is None:
+            at = trigger_at(self.market, order, order.checked_ms - 1, end)  # as crossed()
+            if at is not None:
+                fire(self, order, pf, at)  # a MARKET walk, or a LIMIT from then on
+                self._changed(order, pf)
         limit = order.limit_ticks
-        if limit is not None and end >= order.checked_ms:
+        if order.status in OPEN and limit is not None and end >= order.checked_ms:
             key = (order.spec.instrument_id, order.side, limit, order.checked_ms, end)
             hit = seen.get(key)
             if hit is None:

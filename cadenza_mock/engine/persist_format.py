@@ -28,7 +28,9 @@ FORMAT = "cadenza-mock-state"
 # 4: RFQ quotes (`trading.quotes`) and a QUOTED order's `quoteId`; what a late or
 # slow venue still owes an order (`fillDueAt`, `cancelDueAt`). An older file stands
 # for no quote, no quoteId and nothing owed.
-VERSION = 4
+# 5: an order's `quantityType` (QUOTE: given in the quote asset), a stop order's
+# `stopPrice` and when it triggered (`triggeredAt`). An older file stands for BASE orders.
+VERSION = 5
 FIRST_VERSION = 1
 
 _REQUIRED: Any = object()
@@ -174,6 +176,9 @@ TRADE_ORDER: tuple[Key, ...] = (
     # A late venue's fill and a slow venue's cancel still to come (engine/venue_timing.py).
     _key("fillDueAt", None, int, NULL, since=4, default=None),
     _key("cancelDueAt", None, int, NULL, since=4, default=None),
+    _key("quantityType", "quantity_type", str, since=5, default="BASE"),
+    _key("stopPrice", "stop_price", str, NULL, since=5, default=None),  # a stop's
+    _key("triggeredAt", "triggered_at", int, NULL, since=5, default=None),  # and when it fired
 )
 EXECUTION: tuple[Key, ...] = (
     _key("executionId", "execution_id", str, since=3),

@@ -76,6 +76,9 @@ def trading_json(trading: Trading) -> dict[str, Any]:
             "cancelReason": o.cancel_reason,
             "quoteId": o.quote_id,
             **_owed(trading, o),
+            "quantityType": o.quantity_type,
+            "stopPrice": _text(o.stop_price),
+            "triggeredAt": o.triggered_at,
         }
         for o in trading.orders.values()
     ]
@@ -219,6 +222,8 @@ def read_trading(
             raise fail(f"{place}.status", f"expected one of {', '.join(ORDER_STATUSES)}")
         if v["orderSide"] not in SIDES:
             raise fail(f"{place}.orderSide", "expected BUY or SELL")
+        if v["quantityType"] not in ("BASE", "QUOTE"):
+            raise fail(f"{place}.quantityType", "expected BASE or QUOTE")
         executions = []
         for j, e in enumerate(v["executions"]):
             at = f"{place}.executions[{j}]"
@@ -236,6 +241,9 @@ def read_trading(
             v["expireAt"], v["clientOrderId"], v["idempotencyKey"], v["status"],
             v["updatedAt"], v["checkedMs"], d["executed"], d["cost"], d["fees"], d["locked"],
             executions, v["canceledAt"], v["cancelReason"], v["quoteId"],
+            quantity_type=v["quantityType"],
+            stop_price=_decimal(v["stopPrice"], f"{place}.stopPrice", fail),
+            triggered_at=v["triggeredAt"],
         )  # fmt: skip
         orders.append(order)
         if v["fillDueAt"] is not None or v["cancelDueAt"] is not None:

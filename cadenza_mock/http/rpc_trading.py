@@ -65,6 +65,7 @@ def submit(store: Store, user: User, p: dict[str, Any], _: str | None) -> Any:
         quantity_type=order.get("quantityType"),
         quantity_rounding=order.get("quantityRounding"),
         quote_id=order.get("quoteId"),
+        stop_price=order.get("stopPrice"),
     )
     placed = store.trading.submit(user, req)
     if p.get("awaitClosed") is True and placed.status not in FINAL:

@@ -47,6 +47,7 @@ def order_request(body: dict[str, Any]) -> OrderRequest:
         quantity_type=body.get("quantityType"),
         quantity_rounding=body.get("quantityRounding"),
         quote_id=body.get("quoteId"),
+        stop_price=body.get("stopPrice"),
     )
 
 

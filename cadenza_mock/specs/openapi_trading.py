@@ -69,6 +69,7 @@ def trading_schemas() -> dict[str, Any]:
             "quantity": DECIMAL,
             "orderQuantityType": _enum(QUANTITY_TYPES),
             "limitPrice": DECIMAL,
+            "stopPrice": DECIMAL,
             "executedPrice": DECIMAL,
             "executedQuantity": DECIMAL,
             "executedCost": DECIMAL,
