@@ -7,6 +7,7 @@ import os
 import queue
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -151,3 +152,22 @@ def module_mock(scenario: object) -> tuple[Any, Any]:
         return server
 
     return server, mock
+
+
+def read_answer(sock: socket.socket) -> bytes:
+    """One HTTP answer read off a raw socket, as `status line\nbody` (its Content-Length
+    body whole; the headers, which hold the date, left out)."""
+    data = b""
+    while b"\r\n\r\n" not in data or len(data.partition(b"\r\n\r\n")[2]) < _length(data):
+        more = sock.recv(65536)
+        if not more:
+            break
+        data += more
+    head, _, body = data.partition(b"\r\n\r\n")
+    return head.split(b"\r\n")[0] + b"\n" + body
+
+
+def _length(data: bytes) -> int:
+    head = data.partition(b"\r\n\r\n")[0].lower()
+    found = re.search(rb"\r\ncontent-length:\s*(\d+)", head)
+    return int(found.group(1)) if found else 0

@@ -14,6 +14,7 @@ from typing import Any
 import aiohttp
 import pytest
 import requests
+from support import read_answer
 
 from cadenza_mock.run.server import MockServer
 
@@ -207,23 +208,7 @@ def _raw_get(mock: MockServer, target: bytes) -> bytes:
     request = b"GET " + target + b" HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer "
     with socket_module.create_connection(("127.0.0.1", mock.port), timeout=10) as sock:
         sock.sendall(request + TOKEN.encode() + b"\r\n\r\n")
-        data = b""
-        while b"\r\n\r\n" not in data or len(data.partition(b"\r\n\r\n")[2]) < _length(data):
-            more = sock.recv(65536)
-            if not more:
-                break
-            data += more
-    head, _, body = data.partition(b"\r\n\r\n")
-    return head.split(b"\r\n")[0] + b"\n" + body
-
-
-def _length(data: bytes) -> int:
-    head = data.partition(b"\r\n\r\n")[0].lower()
-    return (
-        int(head.split(b"content-length:")[1].split(b"\r\n")[0])
-        if b"content-length:" in head
-        else 0
-    )
+        return read_answer(sock)
 
 
 # Targets a client may send for a market read: escaped or not, odd or wrong.

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 import requests
+from support import read_answer
 
 from cadenza_mock.engine.order_checks import OrderRequest
 from cadenza_mock.engine.store import Store
@@ -246,20 +247,8 @@ def _raw_get(mock: MockServer, target: bytes) -> bytes:
     with socket.create_connection(("127.0.0.1", mock.port), timeout=10) as sock:
         for _ in range(4):
             sock.sendall(request)
-            data = b""
-            while b"\r\n\r\n" not in data or len(data.partition(b"\r\n\r\n")[2]) < _length(data):
-                more = sock.recv(65536)
-                if not more:
-                    break
-                data += more
-            head, _, body = data.partition(b"\r\n\r\n")
-            found.append(head.split(b"\r\n")[0] + b"\n" + body)
+            found.append(read_answer(sock))
     return b"\n".join(found)
-
-
-def _length(data: bytes) -> int:
-    head = data.partition(b"\r\n\r\n")[0].lower()
-    return int(head.split(b"content-length:")[1].split(b"\r\n")[0])
 
 
 # Targets a client may send for the order and portfolio lists: escaped or not, odd or wrong.
