@@ -161,6 +161,8 @@ _STEPS: list[tuple[str, tuple[bytes, ...]]] = [
     ("stop on the wrong side", (post(order(orderType="STOP", stopPrice="30000.00")),)),
     ("stop without stopPrice", (post(order(orderType="STOP")),)),
     ("quote amount", (post(order(quantityType="QUOTE", quantity="500")),)),
+    ("order list", (post(order(takeProfitPrice="90000.00", stopLossPrice="30000.00")),)),
+    ("exit on the wrong side", (post(order(takeProfitPrice="30000.00")),)),
     ("orders after", (get("/api/v3/tradeOrder/list"),)),
     ("portfolio after", (get("/api/v3/tradingAccount/portfolio/list"),)),
 ]
@@ -198,6 +200,9 @@ def test_a_conversation_gets_the_same_answers_journal_and_state_both_ways(
     assert statuses["insufficient funds"] == b"HTTP/1.1 400 Bad Request"
     assert statuses["stop loss"] == statuses["quote amount"] == b"HTTP/1.1 200 OK"
     assert statuses["stop on the wrong side"] == b"HTTP/1.1 400 Bad Request"
+    assert statuses["exit on the wrong side"] == b"HTTP/1.1 400 Bad Request"
+    listed = dict(zip((step for step, _ in _STEPS), got, strict=True))["order list"]
+    assert listed.count(b'"contingencyType":"OTOCO"') == 3  # the entry and its two exits
     assert statuses["bad token"] == b"HTTP/1.1 401 Unauthorized"
     entries = fast.calls(SUBMIT)
     assert all(e.headers["authorization"] == "<redacted>" for e in entries)

@@ -59,7 +59,7 @@ ORDER_LIST = (
           domain=ORDER_STATUSES),
     Param("tradingAccountId", UUID, "only this account's orders"),
     Param("instrumentId", _TEXT, "only this instrument (VENUE:BASE/QUOTE)"),
-    Param("orderListId", _TEXT, "only orders of this list: none (no OCO/OTO)"),
+    Param("orderListId", _TEXT, "only the orders of this order list (take-profit / stop-loss)"),
     Param("startTime", _MS, "created at or after (ms)"),
     Param("endTime", _MS, "created at or before (ms)"),
     *_PAGE,

@@ -31,6 +31,7 @@ from cadenza_mock.contract.trading_enums import (
 UUID_PATTERN = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 
 _TEXT = {"type": "string", "minLength": 1}
+_EXITS = ("takeProfit", "stopLoss")  # a submit's attached exits (engine/order_lists.py)
 _UUID = {"type": "string", "pattern": UUID_PATTERN}
 # One @ with something either side and no blank: what `format: email` checkers accept. The
 # blanks are spelt out: `\s` means more characters to Python than to JSON Schema's regexes.
@@ -162,6 +163,8 @@ def _build(profile: str) -> dict[str, dict[str, Any]]:
                 "orderType": {"type": "string", "enum": list(ORDER_TYPES_ALL)},
                 "limitPrice": {"type": "string"},
                 "stopPrice": {"type": "string"},
+                **{f"{k}{p}Price": {"type": "string"} for k in _EXITS for p in ("", "Limit")},
+                **{f"{k}TimeInForce": {"type": "string"} for k in _EXITS},
                 "quantity": {"type": "string"},
                 "quantityType": {"type": "string", "enum": list(QUANTITY_TYPES)},
                 "quantityRounding": {"type": "string", "enum": list(QUANTITY_ROUNDINGS)},

@@ -106,6 +106,9 @@ def trade_order(order: Order) -> dict[str, Any]:
         found["cancelReason"] = order.cancel_reason
     if order.quote_id is not None:
         found["quoteId"] = order.quote_id
+    if order.order_list_id is not None:
+        found["orderListId"] = order.order_list_id
+        found["contingencyType"] = order.contingency
     return found
 
 

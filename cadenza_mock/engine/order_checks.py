@@ -56,6 +56,12 @@ class OrderRequest:
     quantity_rounding: str | None = None
     quote_id: str | None = None
     stop_price: str | None = None
+    take_profit_price: str | None = None  # attached exits (engine/order_lists.py)
+    take_profit_limit_price: str | None = None
+    take_profit_time_in_force: str | None = None
+    stop_loss_price: str | None = None
+    stop_loss_limit_price: str | None = None
+    stop_loss_time_in_force: str | None = None
 
 
 def _decimal(value: str | None, what: str) -> Decimal:

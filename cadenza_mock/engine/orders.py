@@ -45,6 +45,15 @@ from cadenza_mock.engine.order_checks import (
     instrument_status,
     need,
 )
+from cadenza_mock.engine.order_lists import (
+    Exit,
+    after_change,
+    check_exits,
+    contingency,
+    link,
+    list_id,
+    triggering,
+)
 from cadenza_mock.engine.portfolio import Portfolio, default_holdings, seeded
 from cadenza_mock.engine.quote_quantity import BASE, order_quantity
 from cadenza_mock.engine.quotes import Quotes
@@ -119,6 +128,10 @@ class Order:
     quantity_type: str = "BASE"  # QUOTE: given as an amount of the quote asset
     stop_price: Decimal | None = None  # a stop or take-profit (engine/triggers.py)
     triggered_at: int | None = None  # when its stop was reached
+    order_list_id: str | None = None  # an order list's (engine/order_lists.py)
+    contingency: str | None = None
+    exits: tuple[Exit, ...] = ()  # an entry's exits, until placed
+    exit_of: str | None = None  # an exit's entry order id
 
     @property
     def remaining(self) -> Decimal:
@@ -177,6 +190,7 @@ class Trading:
         self.orders: dict[str, Order] = {}  # lower-case id -> order, creation order
         self._open: dict[str, Order] = {}
         self._keys: dict[tuple[str, str, str], Order] = {}  # (account, kind, key)
+        self.lists: dict[str, list[Order]] = {}  # orderListId -> its orders
         self.portfolios: dict[str, Portfolio] = {}  # lower-case account id
         self.quotes = Quotes(self._seed)  # RFQ quotes (engine/quoted.py)
         self.due = Dues()  # late fills and slow cancels owed (engine/venue_timing.py)
@@ -206,6 +220,8 @@ class Trading:
         self.version += 1  # the one invalidation hook of kept answers
         if self._on_change is not None:
             self._on_change(order, pf)
+        if order is not None and order.order_list_id is not None:
+            after_change(self, order, pf)  # exits placed, or a sibling cancelled
 
     def portfolio_epoch(self) -> tuple[int, int, int, int]:
         """What a portfolio list answers besides the orders: the accounts, the prices."""
@@ -274,6 +290,7 @@ class Trading:
         order_type, side, tif = check_kind(spec, req)
         limit = check_limit(spec, req, order_type)
         stop = check_stop(self.market, spec, req, order_type, side)  # engine/triggers.py
+        exits = check_exits(self.market, spec, req, side, limit or stop)  # order_lists.py
         now = self._clock.now_ms()
         book = self.market.book(spec, spec.depth, now)
         taker = self.fees(account.trading_account_id, spec.venue)[1]
@@ -321,6 +338,9 @@ class Trading:
             quantity_type=req.quantity_type or BASE,
             stop_price=stop,
         )
+        if exits:
+            order.exits, order.contingency = exits, contingency(exits)
+            order.order_list_id = list_id(order.order_id)
         self._move(order, SUBMITTED, now)
         self._move(order, ACCEPTED, now)
         if acts.fill_delay_ms and stop is None:  # a late venue fills later (venue_timing.py)
@@ -355,6 +375,7 @@ class Trading:
         self._mark = None
 
     def register_keys(self, order: Order) -> None:
+        link(self, order)  # (every order passes here: a submit, a restore)
         acct = order.trading_account_id.lower()
         for kind, key in (("idem", order.idempotency_key), ("client", order.client_order_id)):
             if key is not None:
@@ -455,6 +476,8 @@ class Trading:
     def _catch_up(
         self, order: Order, now: int, seen: dict[tuple[str, str, int, int, int], bool]
     ) -> None:
+        if order.status not in OPEN:
+            return  # closed by an earlier order of this pass (its list's sibling)
         account = self._accounts.find(order.trading_account_id)
         pf = self.portfolios[order.trading_account_id.lower()]
         if account is None or account.status == DISCONNECTED:
@@ -465,6 +488,7 @@ class Trading:
         if order.stop_price is not None and order.triggered_at is None:
             at = trigger_at(self.market, order, order.checked_ms - 1, end)  # as crossed()
             if at is not None:
+                triggering(self, order, pf, at)  # an exit: its sibling cancelled first
                 fire(self, order, pf, at)  # a MARKET walk, or a LIMIT from then on
                 self._changed(order, pf)
         limit = order.limit_ticks

@@ -30,7 +30,10 @@ FORMAT = "cadenza-mock-state"
 # for no quote, no quoteId and nothing owed.
 # 5: an order's `quantityType` (QUOTE: given in the quote asset), a stop order's
 # `stopPrice` and when it triggered (`triggeredAt`). An older file stands for BASE orders.
-VERSION = 5
+# 6: order lists (engine/order_lists.py): an order's `orderListId`, `contingencyType`, an
+# exit's entry (`exitOf`) and an entry's exits not placed yet (`exits`). An older file
+# stands for no lists.
+VERSION = 6
 FIRST_VERSION = 1
 
 _REQUIRED: Any = object()
@@ -179,6 +182,10 @@ TRADE_ORDER: tuple[Key, ...] = (
     _key("quantityType", "quantity_type", str, since=5, default="BASE"),
     _key("stopPrice", "stop_price", str, NULL, since=5, default=None),  # a stop's
     _key("triggeredAt", "triggered_at", int, NULL, since=5, default=None),  # and when it fired
+    _key("orderListId", "order_list_id", str, NULL, since=6, default=None),  # its list's
+    _key("contingencyType", "contingency", str, NULL, since=6, default=None),
+    _key("exitOf", "exit_of", str, NULL, since=6, default=None),  # an exit's entry
+    _key("exits", "exits", list, since=6, default=()),  # an entry's exits, until placed
 )
 EXECUTION: tuple[Key, ...] = (
     _key("executionId", "execution_id", str, since=3),

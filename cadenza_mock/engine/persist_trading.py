@@ -17,6 +17,7 @@ from typing import Any
 
 from cadenza_mock.contract.trading_enums import ORDER_STATUSES
 from cadenza_mock.engine import persist_format as fmt
+from cadenza_mock.engine.order_lists import exit_record, exits_of
 from cadenza_mock.engine.orders import OPEN, Execution, Order, Trading
 from cadenza_mock.engine.portfolio import Balance, Portfolio, Position
 from cadenza_mock.engine.quotes import Quote, Quotes
@@ -79,6 +80,10 @@ def trading_json(trading: Trading) -> dict[str, Any]:
             "quantityType": o.quantity_type,
             "stopPrice": _text(o.stop_price),
             "triggeredAt": o.triggered_at,
+            "orderListId": o.order_list_id,
+            "contingencyType": o.contingency,
+            "exitOf": o.exit_of,
+            "exits": [exit_record(x) for x in o.exits],
         }
         for o in trading.orders.values()
     ]
@@ -244,6 +249,8 @@ def read_trading(
             quantity_type=v["quantityType"],
             stop_price=_decimal(v["stopPrice"], f"{place}.stopPrice", fail),
             triggered_at=v["triggeredAt"],
+            order_list_id=v["orderListId"], contingency=v["contingencyType"],
+            exit_of=v["exitOf"], exits=exits_of(v["exits"], f"{place}.exits", fail),
         )  # fmt: skip
         orders.append(order)
         if v["fillDueAt"] is not None or v["cancelDueAt"] is not None:

@@ -30,13 +30,13 @@ class OrderFilter:
     instrument_id: str | None = None
     start: int | None = None
     end: int | None = None
-    no_list: bool = False  # an orderListId was asked for: no order is in a list
+    order_list_id: str | None = None  # only the orders of this list (engine/order_lists.py)
     ascending: bool = False  # oldest first
     page: Page = field(default_factory=lambda: Page(0, TRADING_PAGE[0]))
 
     def matches(self, order: Order) -> bool:
         return (
-            not self.no_list
+            (self.order_list_id is None or order.order_list_id == self.order_list_id)
             and (self.order_id is None or order.order_id.lower() == self.order_id)
             and (self.status is None or order.status == self.status)
             and (
@@ -71,7 +71,7 @@ def parse_order_query(pairs: Pairs) -> OrderFilter:
         instrument_id=_text(params, "instrumentId"),
         start=_number(params, "startTime", 0, MAX_OFFSET),
         end=_number(params, "endTime", 0, MAX_OFFSET),
-        no_list=_text(params, "orderListId") is not None,
+        order_list_id=_text(params, "orderListId"),
         page=_page(params, cursor=True),
         ascending=_one(params, "ascending", ("true", "false")) == "true",
     )

@@ -33,6 +33,7 @@ from cadenza_mock.contract.schemas import parse_body
 from cadenza_mock.engine.hints import hints
 from cadenza_mock.engine.journal import redact_body
 from cadenza_mock.engine.order_checks import OrderRequest
+from cadenza_mock.engine.order_lists import placed
 from cadenza_mock.http.fast_path import (
     FastPath,
     PlainCall,
@@ -206,7 +207,8 @@ class SubmitPath:
             order = trading.submit(user, request)
         except Exception:  # a refusal (or a bug): the ordinary path answers it, from scratch
             return False
-        answer = wire.success_body([trading_wire.trade_order(order)])
+        # An order list answers its entry and the exits placed (engine/order_lists.py).
+        answer = wire.success_body([trading_wire.trade_order(o) for o in placed(trading, order)])
         self.answers += 1  # before the client can see the answer (tests read it)
         fast.send(conn, transport, state, space, "POST", SUBMIT_PATH, "", raw_headers,
                   journal_body, user.user_id, answer, started)  # fmt: skip

@@ -15,6 +15,7 @@ from cadenza_mock.contract.operation_rows_trading import MAX_ADMIN_LATEST, TRADI
 from cadenza_mock.contract.schemas import load_json
 from cadenza_mock.engine import trading_query, venue_control
 from cadenza_mock.engine.order_checks import OrderRequest
+from cadenza_mock.engine.order_lists import placed
 from cadenza_mock.engine.orders import FINAL, Order, Trading
 from cadenza_mock.engine.quoted import rfq
 from cadenza_mock.engine.quotes import QuoteRequest
@@ -48,6 +49,12 @@ def order_request(body: dict[str, Any]) -> OrderRequest:
         quantity_rounding=body.get("quantityRounding"),
         quote_id=body.get("quoteId"),
         stop_price=body.get("stopPrice"),
+        take_profit_price=body.get("takeProfitPrice"),
+        take_profit_limit_price=body.get("takeProfitLimitPrice"),
+        take_profit_time_in_force=body.get("takeProfitTimeInForce"),
+        stop_loss_price=body.get("stopLossPrice"),
+        stop_loss_limit_price=body.get("stopLossLimitPrice"),
+        stop_loss_time_in_force=body.get("stopLossTimeInForce"),
     )
 
 
@@ -56,7 +63,8 @@ async def submit_order(request: web.Request) -> web.Response:
     order = store.trading.submit(user, order_request(body))
     if body.get("awaitClosed") is True and order.status not in FINAL:
         await closed(store.trading, order)
-    return ok([trading_wire.trade_order(order)])
+    # An order list answers its entry and the exits placed so far (engine/order_lists.py).
+    return ok([trading_wire.trade_order(o) for o in placed(store.trading, order)])
 
 
 # awaitClosed: the document's "up to 1 second" for a final status, real time, looking at

@@ -70,6 +70,8 @@ def trading_schemas() -> dict[str, Any]:
             "orderQuantityType": _enum(QUANTITY_TYPES),
             "limitPrice": DECIMAL,
             "stopPrice": DECIMAL,
+            "orderListId": _TEXT,  # an order list's orders (engine/order_lists.py)
+            "contingencyType": _enum(("OCO", "OTO", "OTOCO")),
             "executedPrice": DECIMAL,
             "executedQuantity": DECIMAL,
             "executedCost": DECIMAL,

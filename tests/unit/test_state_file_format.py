@@ -148,13 +148,13 @@ def test_upgrade_steps_run_in_turn_up_to_the_version_written(
     assert fmt.readable() == "versions 1 to 3"
 
 
-@pytest.mark.parametrize("version", [0, 6, "1", None, True])
+@pytest.mark.parametrize("version", [0, 7, "1", None, True])
 def test_a_version_this_code_does_not_read_is_refused(tmp_path: Path, version: object) -> None:
     document = json.loads(V1.read_bytes())
     document["version"] = version
     path = tmp_path / "state.json"
     path.write_text(json.dumps(document))
-    with pytest.raises(StateFileError, match=r"this cadenza-mock reads versions 1 to 5"):
+    with pytest.raises(StateFileError, match=r"this cadenza-mock reads versions 1 to 6"):
         persist.read_document(path)
 
 
@@ -165,11 +165,12 @@ def test_a_version_2_file_with_orders_is_read_whole_and_written_as_declared() ->
     statuses = sorted((o.order_type, o.status) for o in trading.orders.values())
     assert statuses == [("LIMIT", "ACCEPTED"), ("LIMIT", "CANCELLED"), ("MARKET", "FILLED")]
     again = json.loads(persist.encode(persist.state_document(state)))
-    assert again["version"] == fmt.VERSION == 5 and old["version"] == 2
+    assert again["version"] == fmt.VERSION == 6 and old["version"] == 2
     # Version 4 added RFQ quotes, a QUOTED order's quoteId and what a late or slow venue
     # still owes an order (engine/venue_timing.py): the file had none.
     owed = {"quoteId": None, "fillDueAt": None, "cancelDueAt": None}
     owed |= {"quantityType": "BASE", "stopPrice": None, "triggeredAt": None}  # version 5
+    owed |= {"orderListId": None, "contingencyType": None, "exitOf": None, "exits": []}  # 6
     assert again["trading"] == {
         **old["trading"],
         "orders": [{**o, **owed} for o in old["trading"]["orders"]],

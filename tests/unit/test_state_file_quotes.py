@@ -50,7 +50,7 @@ def _without_time(document: dict[str, Any]) -> dict[str, Any]:
 def test_quotes_and_a_quoted_orders_quote_id_are_written_as_declared_and_read_back() -> None:
     document = _document(_traded())
     part = document["trading"]
-    assert document["version"] == fmt.VERSION == 5
+    assert document["version"] == fmt.VERSION == 6
     assert list(part) == [key.name for key in fmt.TRADING]
     quotes = part["quotes"]
     assert [list(q) for q in quotes] == [[key.name for key in fmt.QUOTE]] * 2
