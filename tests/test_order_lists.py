@@ -124,7 +124,7 @@ REFUSALS = [
     ({"stopLossPrice": "cheap"}, -18007, "stopLossPrice"),
     ({"takeProfitLimitPrice": "90000.00"}, -18007, "need takeProfitPrice"),
     ({"stopLossTimeInForce": "GTC"}, -18007, "need stopLossPrice"),
-    ({"takeProfitPrice": "90000.00", "takeProfitTimeInForce": "DAY"}, -18007, "TimeInForce"),
+    ({"takeProfitPrice": "90000.00", "takeProfitTimeInForce": "IOC"}, -18003, "TimeInForce"),
     ({"takeProfitPrice": "40000.00"}, -18025, "takeProfitPrice"),  # a BUY's under its price
     ({"stopLossPrice": "90000.00"}, -18025, "stopLossPrice"),
     ({"orderSide": "SELL", "takeProfitPrice": "90000.00"}, -18025, "below"),

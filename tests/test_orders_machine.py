@@ -161,6 +161,55 @@ class Orders(RuleBasedStateMachine):
         )
         self._refused(lambda: self.trading.submit(self.alice, req))
 
+    @rule(
+        account=st.sampled_from([0, 1]),
+        instrument=st.sampled_from(INSTRUMENTS[:2]),
+        side=st.sampled_from(["BUY", "SELL"]),
+        kind=st.sampled_from(["MARKET", "LIMIT"]),
+        lots=st.sampled_from([100, 500, 5_000]),
+        offset=st.integers(min_value=-3, max_value=1),  # the entry's limit, % off the last
+        take=st.sampled_from([None, 2, 5, -2]),  # % beyond the entry's price (-: wrong side)
+        stop=st.sampled_from([None, 2, 5]),
+        limits=st.booleans(),  # the exits' limit prices, at their triggers
+    )
+    def submit_list(
+        self,
+        account: int,
+        instrument: str,
+        side: str,
+        kind: str,
+        lots: int,
+        offset: int,
+        take: int | None,
+        stop: int | None,
+        limits: bool,
+    ) -> None:
+        """An entry with a take-profit and/or a stop-loss (engine/order_lists.py)."""
+        spec = self.store.market.instruments[instrument]
+        last = spec.pip_size * self.store.market.ticker(spec).last
+        entry = (last * (100 + offset * (1 if side == "BUY" else -1)) / 100).quantize(spec.pip_size)
+        up = 1 if side == "BUY" else -1
+
+        def at(percent: int | None, sign: int) -> str | None:
+            if percent is None:
+                return None
+            return str((entry * (100 + sign * up * percent) / 100).quantize(spec.pip_size))
+
+        tp, sl = at(take, 1), at(stop, -1)
+        req = OrderRequest(
+            trading_account_id=self.accounts[account],
+            instrument_id=instrument,
+            side=side,
+            order_type=kind,
+            quantity=str(spec.lot_size * lots),
+            limit_price=str(entry) if kind == "LIMIT" else None,
+            take_profit_price=tp,
+            take_profit_limit_price=tp if limits else None,
+            stop_loss_price=sl,
+            stop_loss_limit_price=sl if limits else None,
+        )
+        self._refused(lambda: self.trading.submit(self.alice, req))
+
     @rule(pick=st.integers(min_value=0, max_value=50), account=st.sampled_from([0, 1]))
     def cancel(self, pick: int, account: int) -> None:
         orders = list(self.trading.orders)
@@ -253,6 +302,20 @@ class Orders(RuleBasedStateMachine):
             elif o.status in FINAL:
                 self.finals[o.order_id] = (o.status, o.executed)
 
+    @invariant()
+    def at_most_one_exit_of_a_list_fills(self) -> None:
+        """The exits of a list are one-cancels-the-other: one fills (or triggers) at most,
+        and then the other is closed; an entry's exits come only after it filled."""
+        for members in self.trading.lists.values():
+            entry, *exits = members
+            assert entry.exit_of is None and all(o.exit_of == entry.order_id for o in exits)
+            assert not exits or entry.executed > 0
+            assert len({o.order_list_id for o in members}) == 1
+            started = [o for o in exits if o.executed > 0 or o.triggered_at is not None]
+            assert len(started) <= 1, exits
+            if started:
+                assert all(o.status in FINAL for o in exits if o is not started[0]), exits
+
     def teardown(self) -> None:
         orders: list[Order] = list(self.trading.orders.values())
         assert len({o.order_id for o in orders}) == len(orders)
@@ -332,3 +395,24 @@ def test_the_machine_reaches_triggered_stops_and_quote_amounts() -> None:
     assert any(o.triggered_at is not None for o in stops)
     assert {o.status for o in stops} >= {"FILLED"}
     assert [o for o in orders if o.quantity_type == "QUOTE"]
+
+
+def test_the_machine_reaches_order_lists_whose_exits_fill_and_cancel() -> None:
+    """Entries fill, their exits are placed, a price move fills one and cancels the other."""
+    machine = Orders()
+    for step in range(8):
+        side = "SELL" if step % 2 else "BUY"
+        machine.submit_list(0, INSTRUMENTS[0], side, "MARKET", 500, 0, 5, 5, step % 4 > 1)
+        machine.move_price(INSTRUMENTS[0], [-8, 8][step % 2] * (1 if step % 4 < 2 else -1))
+        machine.advance(30)
+        machine.locked_is_what_the_open_orders_hold()
+        machine.balances_never_go_negative()
+        machine.at_most_one_exit_of_a_list_fills()
+    lists = list(machine.trading.lists.values())
+    assert len(lists) == 8 and all(len(m) == 3 for m in lists)
+    exits = [o for m in lists for o in m[1:]]
+    assert {o.order_type for o in exits} == {
+        "TAKE_PROFIT", "STOP_LOSS", "TAKE_PROFIT_LIMIT", "STOP_LOSS_LIMIT"
+    }  # fmt: skip
+    assert any(o.status == "FILLED" for o in exits)
+    assert any(o.status == "CANCELLED" and "sibling" in (o.cancel_reason or "") for o in exits)

@@ -93,6 +93,9 @@ def _allowed(spec: InstrumentSpec, key: str, default: tuple[str, ...]) -> tuple[
     return tuple(given) if isinstance(given, list | tuple) else default
 
 
+allowed = _allowed  # (engine/order_lists.py)
+
+
 def instrument_status(market: Market, spec: InstrumentSpec) -> str:
     """An instrument's status now, as the market reads it (enable, disable and halt are
     the market's own business)."""

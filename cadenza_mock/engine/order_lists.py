@@ -21,12 +21,18 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from cadenza_mock.contract.errors import INVALID_ORDER, ORDER_REJECTED
-from cadenza_mock.contract.market_catalogue import TIME_IN_FORCE, InstrumentSpec
+from cadenza_mock.contract.errors import (
+    INVALID_ORDER,
+    ORDER_REJECTED,
+    ORDER_TYPE_NOT_SUPPORTED,
+    TIME_IN_FORCE_NOT_SUPPORTED,
+)
+from cadenza_mock.contract.market_catalogue import ORDER_TYPES, InstrumentSpec
 from cadenza_mock.engine.fills import BUY, SELL
 from cadenza_mock.engine.market import Market
-from cadenza_mock.engine.order_checks import OrderRequest, decimal_of, need
+from cadenza_mock.engine.order_checks import OrderRequest, allowed, decimal_of, need
 from cadenza_mock.engine.portfolio import Portfolio
+from cadenza_mock.engine.triggers import fire, trigger_at
 
 if TYPE_CHECKING:
     from cadenza_mock.engine.orders import Order, Trading
@@ -79,9 +85,9 @@ def check_exits(
                     f"{kind}LimitPrice and {kind}TimeInForce need {kind}Price"
                 )
             continue
-        if tif is not None and tif not in TIME_IN_FORCE:
-            raise INVALID_ORDER.error(
-                f"{kind}TimeInForce {tif!r} is not one of {list(TIME_IN_FORCE)}"
+        if tif is not None and tif != "GTC":  # GTD would need an expireAt of its own
+            raise TIME_IN_FORCE_NOT_SUPPORTED.error(
+                f"{kind}TimeInForce {tif} (allowed: GTC: an exit rests until it triggers)"
             )
         above = (kind == TAKE_PROFIT) == (side == BUY)  # a BUY's take-profit: above
         if (trigger <= reference) if above else (trigger >= reference):
@@ -89,7 +95,12 @@ def check_exits(
                 f"{kind}Price {trigger} of a {side} entry must be "
                 f"{'above' if above else 'below'} its price {reference}"
             )
-        exits.append(Exit(kind, trigger, limit_price, tif or "GTC"))
+        found = Exit(kind, trigger, limit_price, tif or "GTC")
+        if found.order_type not in allowed(spec, "orderTypes", ORDER_TYPES):
+            raise ORDER_TYPE_NOT_SUPPORTED.error(
+                f"{kind}Price makes a {found.order_type} exit, not on {spec.instrument_id}"
+            )
+        exits.append(found)
     return tuple(exits)
 
 
@@ -140,20 +151,33 @@ def after_change(trading: Trading, order: Order, pf: Portfolio) -> None:
                 trading._changed(sibling, pf)
 
 
-def triggering(trading: Trading, order: Order, pf: Portfolio, at: int) -> None:
-    """An exit is about to trigger: its sibling is cancelled (giving its lock back) and
-    the exit locks what it needs."""
+def triggering(trading: Trading, order: Order, pf: Portfolio, at: int) -> bool:
+    """An exit is about to trigger at `at`: its sibling is cancelled (giving its lock back)
+    and the exit locks what it needs. False when the sibling reached its own stop first
+    (one clock move may pass both): that one triggers, this one is cancelled."""
     from cadenza_mock.engine.orders import CANCELLED, OPEN
 
     if order.order_list_id is None or not order.exit_of:
-        return
+        return True
     for sibling in members(trading, order):
-        if sibling is not order and sibling.exit_of and sibling.status in OPEN:
-            why = f"order list {order.order_list_id}: sibling {order.order_id} triggered"
-            trading._close(sibling, pf, CANCELLED, at, why)
+        if sibling is order or not sibling.exit_of or sibling.status not in OPEN:
+            continue
+        first = None
+        if sibling.triggered_at is None and sibling.checked_ms < at:
+            first = trigger_at(trading.market, sibling, sibling.checked_ms - 1, at - 1)
+        won, lost, when = (sibling, order, first) if first is not None else (order, sibling, at)
+        why = f"order list {order.order_list_id}: sibling {won.order_id} triggered"
+        trading._close(lost, pf, CANCELLED, when, why)
+        trading._changed(lost, pf)
+        if first is not None:
+            if not sibling.locked:
+                _lock(trading, sibling, pf, first)
+            fire(trading, sibling, pf, first)
             trading._changed(sibling, pf)
+            return False
     if not order.locked:
         _lock(trading, order, pf, at)
+    return True
 
 
 def _lock(trading: Trading, order: Order, pf: Portfolio, at: int) -> bool:

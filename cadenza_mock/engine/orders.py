@@ -487,8 +487,8 @@ class Trading:
         end = now if order.expire_at is None else min(now, order.expire_at)
         if order.stop_price is not None and order.triggered_at is None:
             at = trigger_at(self.market, order, order.checked_ms - 1, end)  # as crossed()
-            if at is not None:
-                triggering(self, order, pf, at)  # an exit: its sibling cancelled first
+            # An exit of a list: its sibling cancelled first (engine/order_lists.py).
+            if at is not None and triggering(self, order, pf, at):
                 fire(self, order, pf, at)  # a MARKET walk, or a LIMIT from then on
                 self._changed(order, pf)
         limit = order.limit_ticks
