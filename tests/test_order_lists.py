@@ -189,3 +189,22 @@ def test_an_order_list_survives_a_restart(tmp_path: Any) -> None:
                          params={"orderListId": entry["orderListId"]})  # fmt: skip
         statuses = {o["orderType"]: o["status"] for o in r.json()["data"]}
     assert statuses == {"LIMIT": "FILLED", "TAKE_PROFIT": "CANCELLED", "STOP_LOSS": "FILLED"}
+
+
+async def test_exits_the_account_cannot_lock_are_rejected(make_client: Any) -> None:
+    """A SELL entry's stop-loss buys back above what the entry received: with no other
+    quote to lock it is placed REJECTED, and nothing stays locked."""
+    from test_orders import _with_balances
+
+    client = await make_client(_with_balances({"USDT": "0", "BTC": "0.25"}))
+    bid, _ = await best(client)
+    sl = (bid * Decimal("1.05")).quantize(CENT)
+    entry, stop = await a_list(client, orderType="MARKET", orderSide="SELL", stopLossPrice=str(sl))
+    assert (entry["status"], entry["contingencyType"]) == ("FILLED", "OTO")
+    assert (stop["orderType"], stop["orderSide"], stop["status"]) == (
+        "STOP_LOSS",
+        "BUY",
+        "REJECTED",
+    )
+    held = await balances(client)
+    assert held["USDT"]["locked"] == 0 and held["USDT"]["free"] < Decimal("0.01") * sl
