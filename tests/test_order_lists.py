@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from support import ALICE
-from test_orders import API, BTC, SPOT, advance, balances, cancel, set_price, submit
+from test_orders import API, BTC, SPOT, UNKNOWN, advance, balances, cancel, set_price, submit
 from test_stop_orders import best, listed, price
 
 pytestmark = pytest.mark.scenario("accounts")
@@ -128,6 +128,7 @@ REFUSALS = [
     ({"takeProfitPrice": "40000.00"}, -18025, "takeProfitPrice"),  # a BUY's under its price
     ({"stopLossPrice": "90000.00"}, -18025, "stopLossPrice"),
     ({"orderSide": "SELL", "takeProfitPrice": "90000.00"}, -18025, "below"),
+    ({"orderType": "QUOTED", "quoteId": UNKNOWN, "stopLossPrice": "1.00"}, -18007, "QUOTED"),
 ]
 
 

@@ -283,6 +283,10 @@ class Trading:
         if len(self.orders) >= MAX_ORDERS:
             raise INVALID_ORDER.error(f"the mock holds at most {MAX_ORDERS:,} orders until a reset")
         if req.order_type == "QUOTED":
+            if req.take_profit_price is not None or req.stop_loss_price is not None:
+                raise INVALID_ORDER.error(
+                    "a QUOTED order takes no takeProfitPrice or stopLossPrice"
+                )
             from cadenza_mock.engine.quoted import submit_quoted  # (it imports this module)
 
             return submit_quoted(self, user, account, req)
