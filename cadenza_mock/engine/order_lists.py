@@ -73,8 +73,10 @@ def check_exits(
 ) -> tuple[Exit, ...]:
     """The request's exits, checked (grid, side of the entry's price, limit only with its
     trigger); () for an order without any. Every refusal changes nothing."""
+    if not any(getattr(req, name) is not None for name in _EXIT_FIELDS):
+        return ()  # nearly every order: no ticker read (a submit's hot path)
     exits: list[Exit] = []
-    reference = limit if limit is not None else spec.pip_size * market.ticker(spec).last
+    reference: Decimal | None = None  # the entry's price, read once an exit needs it
     for kind in (TAKE_PROFIT, STOP_LOSS):
         trigger = _price(spec, getattr(req, f"{_snake(kind)}_price"), f"{kind}Price")
         limit_price = _price(spec, getattr(req, f"{_snake(kind)}_limit_price"), f"{kind}LimitPrice")
@@ -89,6 +91,8 @@ def check_exits(
             raise TIME_IN_FORCE_NOT_SUPPORTED.error(
                 f"{kind}TimeInForce {tif} (allowed: GTC: an exit rests until it triggers)"
             )
+        if reference is None:
+            reference = limit if limit is not None else spec.pip_size * market.ticker(spec).last
         above = (kind == TAKE_PROFIT) == (side == BUY)  # a BUY's take-profit: above
         if (trigger <= reference) if above else (trigger >= reference):
             raise ORDER_REJECTED.error(
@@ -102,6 +106,14 @@ def check_exits(
             )
         exits.append(found)
     return tuple(exits)
+
+
+# The request's fields of the exits (OrderRequest attributes).
+_EXIT_FIELDS = tuple(
+    f"{part}{suffix}"
+    for part in ("take_profit", "stop_loss")
+    for suffix in ("_price", "_limit_price", "_time_in_force")
+)
 
 
 def _snake(kind: str) -> str:
