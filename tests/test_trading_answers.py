@@ -443,3 +443,25 @@ def test_a_second_price_set_at_the_same_instant_fills_what_it_crosses() -> None:
     assert order.status == "ACCEPTED" and trading.answers.orders.kept(key) == b"kept"
     trading.market.set_price(spec, Decimal("59000"))
     assert trading.answers.orders.kept(key) is None and order.status == "FILLED"
+
+
+def test_what_is_kept_is_bounded_in_count_and_in_bytes() -> None:
+    """A client sending endless distinct queries (or pages of 1 MiB) cannot grow the keep
+    past LIMIT answers or MAX_BYTES: it is emptied, and answers stay right."""
+    from cadenza_mock.engine import trading_answers as ta
+
+    class Still:  # orders that never change: one epoch
+        version = 0
+
+        def catch_up(self) -> None:
+            pass
+
+    keep = ta.KeptAnswers(Still(), lambda: 0)  # type: ignore[arg-type]
+    for n in range(ta.LIMIT + 10):
+        assert keep.answer(("u", f"q={n}"), lambda n=n: f"{n}".encode()) == f"{n}".encode()
+    assert len(keep._kept) <= ta.LIMIT and keep.kept(("u", f"q={ta.LIMIT + 9}")) is not None
+    big = b"x" * (ta.MAX_BYTES // 3 + 1)
+    for n in range(4):
+        assert keep.answer(("u", f"big={n}"), lambda: big) is big
+        assert keep._bytes <= ta.MAX_BYTES
+    assert keep.kept(("u", "big=3")) is big and keep.kept(("u", "big=0")) is None

@@ -19,7 +19,8 @@ answers, so a kept answer never hides it. The fast path (http/fast_path.py) look
 where the ordinary handler has answered the same key before, so it never catches up
 for a call the ordinary path would refuse.
 
-Bounded (`LIMIT` answers, dropped whole when full). Errors are never kept: `compute`
+Bounded (`LIMIT` answers and `MAX_BYTES` of them, dropped whole when full: a page of
+1,000 orders is about 1 MiB). Errors are never kept: `compute`
 raises, nothing is stored.
 """
 
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
 # Distinct (caller, query) answers kept per epoch: a client that sends endless distinct
 # queries cannot grow memory without bound.
 LIMIT = 256
+MAX_BYTES = 32 * 1024 * 1024
 
 Key = tuple[str, str]  # (user id, raw query string)
 
@@ -46,12 +48,14 @@ class KeptAnswers:
         self._epoch_of = epoch
         self._epoch: Hashable = None
         self._kept: dict[Key, bytes] = {}
+        self._bytes = 0  # of the answers kept
 
     def _current(self) -> dict[Key, bytes]:
         epoch = self._epoch_of()
         if epoch != self._epoch:
             self._epoch = epoch
             self._kept = {}
+            self._bytes = 0
         return self._kept
 
     def kept(self, key: Key) -> bytes | None:
@@ -70,9 +74,11 @@ class KeptAnswers:
         if body is None:
             body = compute()
             if self._current() is kept:  # nothing moved while it was computed
-                if len(kept) >= LIMIT:
+                if len(kept) >= LIMIT or self._bytes + len(body) > MAX_BYTES:
                     kept.clear()
+                    self._bytes = 0
                 kept[key] = body
+                self._bytes += len(body)
         return body
 
 
