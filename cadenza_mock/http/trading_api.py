@@ -5,12 +5,14 @@ Nothing awaits after the body is read: one request is one step of the engine."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
 
 from cadenza_mock.contract import quote_wire, trading_wire, wire
 from cadenza_mock.contract.errors import ACCOUNT_NOT_FOUND, INVALID_ARGUMENT
+from cadenza_mock.contract.model import User
 from cadenza_mock.contract.operation_rows_trading import MAX_ADMIN_LATEST, TRADING_OPERATIONS
 from cadenza_mock.contract.schemas import load_json
 from cadenza_mock.engine import trading_query, venue_control
@@ -19,6 +21,9 @@ from cadenza_mock.engine.order_lists import placed
 from cadenza_mock.engine.orders import FINAL, Order, Trading
 from cadenza_mock.engine.quoted import rfq
 from cadenza_mock.engine.quotes import QuoteRequest
+from cadenza_mock.engine.store import Store
+from cadenza_mock.engine.trading_answers import KeptAnswers, TradingAnswers
+from cadenza_mock.engine.trading_query import Pairs
 from cadenza_mock.http.admin import admin
 from cadenza_mock.http.api import authed_body, caller
 from cadenza_mock.http.keys import state_of
@@ -88,28 +93,35 @@ async def cancel_order(request: web.Request) -> web.Response:
 
 
 async def list_orders(request: web.Request) -> web.Response:
-    store = state_of(request).store
-    user = caller(request, store)
-    trading = store.trading
-    pairs = request.query.items()
-    # Kept per (caller, raw query) at the orders' version, after the fills due now
-    # (engine/trading_answers.py); the fast path answers repeats from the same keep.
-    key = (user.user_id, request.rel_url.raw_query_string)
-    found = trading.answers.orders.answer(
-        key, lambda: wire.dumps(trading_query.order_list(trading, user, pairs))
+    return _kept_list(
+        request,
+        lambda answers: answers.orders,
+        lambda store, user, pairs: trading_query.order_list(store.trading, user, pairs),
     )
-    return json_response(found)
 
 
 async def list_portfolios(request: web.Request) -> web.Response:
+    return _kept_list(
+        request,
+        lambda answers: answers.portfolios,
+        lambda store, user, pairs: trading_query.portfolio_list(
+            store.trading, user, pairs, store.enums
+        ),
+    )
+
+
+def _kept_list(
+    request: web.Request,
+    keep: Callable[[TradingAnswers], KeptAnswers],
+    build: Callable[[Store, User, Pairs], dict[str, Any]],
+) -> web.Response:
+    """A trading list's answer, kept per (caller, raw query) after the fills due now
+    (engine/trading_answers.py); the fast path answers repeats from the same keep."""
     store = state_of(request).store
     user = caller(request, store)
-    trading = store.trading
-    pairs = request.query.items()
     key = (user.user_id, request.rel_url.raw_query_string)
-    found = trading.answers.portfolios.answer(
-        key, lambda: wire.dumps(trading_query.portfolio_list(trading, user, pairs, store.enums))
-    )
+    pairs = request.query.items()
+    found = keep(store.trading.answers).answer(key, lambda: wire.dumps(build(store, user, pairs)))
     return json_response(found)
 
 
